@@ -1,0 +1,23 @@
+//! The DynamoDB table: one table, keys `pk`/`sk`, TTL on `expires_at`, sparse index `gsi1` for
+//! listing target definitions.
+//!
+//! | pk | sk | attributes |
+//! | --- | --- | --- |
+//! | `TARGET#<id>` | `CONFIG` | `def` (target JSON), `version`; `gsi1pk` = `TARGETS#<kind>`, `gsi1sk` = id |
+//! | `TARGET#<id>` | `STATE` | `state` (JSON), `status`, `version` |
+//! | `SNAP#<kind>` | `<chunk, 4 digits>` | `latest` (JSON array of state + result), `at` |
+//! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `results` (JSON array), `expires_at` |
+//! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
+//! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at` |
+//!
+//! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
+//! few attributes that conditions and filters use are native.
+
+mod convert;
+mod store;
+
+pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
+pub use store::DynamoStore;
+
+/// Targets packed into one snapshot or history item.
+pub const CHUNK: usize = 100;

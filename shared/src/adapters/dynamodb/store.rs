@@ -1,0 +1,359 @@
+//! [`DynamoStore`]: every table port over one DynamoDB table.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::convert::{item_to_json, json_to_item};
+use super::CHUNK;
+use crate::adapters::sdk_message;
+use crate::domain::{Alert, Target, TargetKind, TargetState};
+use crate::ports::{
+    Latest, Outbox, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TargetStore,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+// Attribute names, in one place.
+const PK: &str = "pk";
+const SK: &str = "sk";
+const GSI: &str = "gsi1";
+const GSI_PK: &str = "gsi1pk";
+const GSI_SK: &str = "gsi1sk";
+const TTL: &str = "expires_at";
+const VERSION: &str = "version";
+
+/// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    ttl_days: u32,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn ms_key(ms: i64) -> String {
+    format!("{:013}", ms.max(0))
+}
+
+fn backend<E: std::error::Error>(e: E) -> StoreError {
+    StoreError::Backend(sdk_message(&e))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(v).map(s).map_err(|e| StoreError::Backend(format!("encoding: {e}")))
+}
+
+fn from_attr<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
+    let key = || {
+        let get = |k| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        format!("{}/{}", get(PK), get(SK))
+    };
+    let text = item
+        .get(attr)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt { key: key(), message: format!("no string attribute {attr}") })?;
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { key: key(), message: e.to_string() })
+}
+
+impl DynamoStore {
+    /// An adapter for `table`; history, run and alert rows expire after `ttl_days`.
+    pub fn new(client: Client, table: impl Into<String>, ttl_days: u32) -> Self {
+        DynamoStore { client, table: table.into(), ttl_days }
+    }
+
+    fn expires_at(&self, from_ms: i64) -> AttributeValue {
+        n(from_ms / 1000 + i64::from(self.ttl_days) * 86_400)
+    }
+
+    /// Every item of partition `pk`, all pages, in sort-key order (or reversed, `limit` items).
+    async fn query(&self, pk: &str, forward: bool, limit: Option<i32>) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(pk))
+                .scan_index_forward(forward)
+                .set_limit(limit)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if limit.is_none() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl TargetStore for DynamoStore {
+    async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
+        let kinds: Vec<TargetKind> = kind.map_or(TargetKind::ALL.to_vec(), |k| vec![k]);
+        let mut out = Vec::new();
+        for k in kinds {
+            let mut start: Option<Item> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI)
+                    .key_condition_expression("#g = :g")
+                    .expression_attribute_names("#g", GSI_PK)
+                    .expression_attribute_values(":g", s(format!("TARGETS#{}", k.as_str())))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in page.items.unwrap_or_default() {
+                    out.push(from_attr::<Target>(&item, "def")?);
+                }
+                match page.last_evaluated_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
+        let mut t = target.clone();
+        t.version = 1;
+        let item: Item = [
+            (PK, s(format!("TARGET#{}", t.id))),
+            (SK, s("CONFIG")),
+            (GSI_PK, s(format!("TARGETS#{}", t.kind().as_str()))),
+            (GSI_SK, s(&t.id)),
+            (VERSION, n(t.version)),
+            ("def", to_json(&t)?),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(t),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::Conflict(format!("target {} exists", t.id)))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+impl StateStore for DynamoStore {
+    async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
+        let items = self.query(&format!("SNAP#{}", kind.as_str()), true, None).await?;
+        // Chunks left over from a run with more targets carry an older `at`: skip them.
+        let at = |i: &Item| i.get("at").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let newest = items.iter().map(at).max().unwrap_or(0);
+        let mut out = HashMap::new();
+        for item in items.iter().filter(|i| at(i) == newest) {
+            for l in from_attr::<Vec<Latest>>(item, "latest")? {
+                out.insert(l.state.target_id.clone(), l);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
+        let mut next = state.clone();
+        next.version = state.version + 1;
+        let mut put_state = Put::builder()
+            .table_name(&self.table)
+            .item(PK, s(format!("TARGET#{}", next.target_id)))
+            .item(SK, s("STATE"))
+            .item("status", s(next.status.as_str()))
+            .item(VERSION, n(next.version))
+            .item("state", to_json(&next)?)
+            .expression_attribute_names("#v", VERSION);
+        put_state = if state.version == 0 {
+            put_state.condition_expression("attribute_not_exists(#v)")
+        } else {
+            put_state.condition_expression("#v = :v").expression_attribute_values(":v", n(state.version))
+        };
+        let mut items = vec![TransactWriteItem::builder().put(put_state.build().map_err(backend)?).build()];
+        for a in alerts {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .item(PK, s(format!("ALERT#{}", crate::time::day(a.at))))
+                .item(SK, s(format!("{}#{}", ms_key(a.at), a.key)))
+                .item("status", s("pending"))
+                .item("severity", s(a.severity.as_str()))
+                .item("alert", to_json(a)?)
+                .item(TTL, self.expires_at(a.at))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => Err(StoreError::Conflict(
+                format!("state of {} changed since version {}: {}", state.target_id, state.version, sdk_message(e.err())),
+            )),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> Result<(), StoreError> {
+        let hour = crate::time::hour(run_at);
+        let hour = hour.as_str();
+        let writes = latest.chunks(CHUNK).enumerate().map(|(i, chunk)| async move {
+            let snap: Item = [
+                (PK, s(format!("SNAP#{}", kind.as_str()))),
+                (SK, s(format!("{i:04}"))),
+                ("at", n(run_at)),
+                ("latest", to_json(&chunk)?),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            self.put(snap).await?;
+            let results: Vec<_> = chunk.iter().filter_map(|l| l.result.as_ref()).filter(|r| r.at == run_at).collect();
+            if results.is_empty() {
+                return Ok(());
+            }
+            let hist: Item = [
+                (PK, s(format!("HIST#{}#{hour}#{i:04}", kind.as_str()))),
+                (SK, s(ms_key(run_at))),
+                ("results", to_json(&results)?),
+                (TTL, self.expires_at(run_at)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            self.put(hist).await
+        });
+        futures::future::try_join_all(writes).await?;
+        Ok(())
+    }
+}
+
+impl RunStore for DynamoStore {
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let item: Item = [
+            (PK, s(format!("RUN#{}", run.kind.as_str()))),
+            (SK, s(format!("{}#{}", ms_key(run.started_at), run.run_id))),
+            ("run", to_json(run)?),
+            (TTL, self.expires_at(run.started_at)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put(item).await
+    }
+
+    async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
+        let items = self.query(&format!("RUN#{}", kind.as_str()), false, Some(1)).await?;
+        items.first().map(|i| from_attr(i, "run")).transpose()
+    }
+}
+
+impl Outbox for DynamoStore {
+    async fn pending_alerts(&self, now_ms: i64) -> Result<Vec<Alert>, StoreError> {
+        let mut out = Vec::new();
+        for day_ms in [now_ms - 86_400_000, now_ms] {
+            let mut start: Option<Item> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk")
+                    .filter_expression("#st = :pending")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#st", "status")
+                    .expression_attribute_values(":pk", s(format!("ALERT#{}", crate::time::day(day_ms))))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in page.items.unwrap_or_default() {
+                    out.push(from_attr::<Alert>(&item, "alert")?);
+                }
+                match page.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("ALERT#{}", crate::time::day(alert.at))))
+            .key(SK, s(format!("{}#{}", ms_key(alert.at), alert.key)))
+            .update_expression("SET #st = :published")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":published", s("published"))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl TableScan for DynamoStore {
+    fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    async fn scan_page(&self, segment: u32, segments: u32, start: Option<serde_json::Value>) -> Result<ScanPage, StoreError> {
+        let start = start.as_ref().map(json_to_item).transpose()?;
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .segment(segment as i32)
+            .total_segments(segments as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(ScanPage {
+            items: page.items().iter().map(item_to_json).collect(),
+            next: page.last_evaluated_key().map(item_to_json),
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! In-memory fakes of the ports, for unit tests of the domain and the handlers. They keep the
+//! same rules as the real adapters: conditional create, versioned state writes, pending alerts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::domain::{Alert, Target, TargetKind, TargetState};
+use crate::ports::{
+    AlertPublisher, Latest, Outbox, PublishError, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+};
+
+#[derive(Default)]
+struct Tables {
+    targets: BTreeMap<String, Target>,
+    states: HashMap<String, TargetState>,
+    snapshots: HashMap<TargetKind, Vec<Latest>>,
+    history: Vec<(TargetKind, i64, Latest)>,
+    runs: Vec<RunRecord>,
+    /// (alert, published)
+    outbox: Vec<(Alert, bool)>,
+}
+
+/// Every table port in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    t: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.t.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stored state items (written on status change only), by id.
+    pub fn states(&self) -> HashMap<String, TargetState> {
+        self.lock().states.clone()
+    }
+
+    /// Every outbox row with its published flag.
+    pub fn outbox(&self) -> Vec<(Alert, bool)> {
+        self.lock().outbox.clone()
+    }
+
+    /// Number of history rows (one per target per run in memory).
+    pub fn history_len(&self) -> usize {
+        self.lock().history.len()
+    }
+
+    /// Run records, oldest first.
+    pub fn runs(&self) -> Vec<RunRecord> {
+        self.lock().runs.clone()
+    }
+}
+
+impl TargetStore for MemoryStore {
+    async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
+        Ok(self.lock().targets.values().filter(|t| kind.is_none_or(|k| t.kind() == k)).cloned().collect())
+    }
+
+    async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
+        let mut t = self.lock();
+        if t.targets.contains_key(&target.id) {
+            return Err(StoreError::Conflict(format!("target {} exists", target.id)));
+        }
+        let mut stored = target.clone();
+        stored.version = 1;
+        t.targets.insert(stored.id.clone(), stored.clone());
+        Ok(stored)
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
+        Ok(self
+            .lock()
+            .snapshots
+            .get(&kind)
+            .map(|v| v.iter().map(|l| (l.state.target_id.clone(), l.clone())).collect())
+            .unwrap_or_default())
+    }
+
+    async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let stored = t.states.get(&state.target_id).map_or(0, |s| s.version);
+        if stored != state.version {
+            return Err(StoreError::Conflict(format!("state of {} is at version {stored}", state.target_id)));
+        }
+        if alerts.iter().any(|a| t.outbox.iter().any(|(o, _)| o.key == a.key)) {
+            return Err(StoreError::Conflict("alert exists".into()));
+        }
+        let mut next = state.clone();
+        next.version += 1;
+        t.states.insert(next.target_id.clone(), next);
+        t.outbox.extend(alerts.iter().map(|a| (a.clone(), false)));
+        Ok(())
+    }
+
+    async fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        t.snapshots.insert(kind, latest.to_vec());
+        for l in latest.iter().filter(|l| l.result.as_ref().is_some_and(|r| r.at == run_at)) {
+            t.history.push((kind, run_at, l.clone()));
+        }
+        Ok(())
+    }
+}
+
+impl RunStore for MemoryStore {
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.lock().runs.push(run.clone());
+        Ok(())
+    }
+
+    async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self.lock().runs.iter().rev().find(|r| r.kind == kind).cloned())
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn pending_alerts(&self, _now_ms: i64) -> Result<Vec<Alert>, StoreError> {
+        Ok(self.lock().outbox.iter().filter(|(_, p)| !p).map(|(a, _)| a.clone()).collect())
+    }
+
+    async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
+        for (a, p) in self.lock().outbox.iter_mut() {
+            if a.key == alert.key {
+                *p = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A publisher that records what it sends, and can be told to fail.
+#[derive(Default)]
+pub struct MemoryPublisher {
+    sent: Mutex<Vec<Alert>>,
+    failing: AtomicBool,
+}
+
+impl MemoryPublisher {
+    /// Alerts sent so far.
+    pub fn sent(&self) -> Vec<Alert> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Makes every later publish fail (`true`) or succeed again (`false`).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl AlertPublisher for MemoryPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(PublishError { key: alert.key.clone(), message: "publisher is failing".into() });
+        }
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(alert.clone());
+        Ok(())
+    }
+}

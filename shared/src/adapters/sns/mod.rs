@@ -1,0 +1,51 @@
+//! SNS publisher: one message per alert, JSON body, `Subject` for e-mail, and the message
+//! attributes `severity`, `kind`, `target_kind` and `group` for subscription filter policies.
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::Client;
+
+use crate::adapters::sdk_message;
+use crate::domain::Alert;
+use crate::ports::{AlertPublisher, PublishError};
+
+/// Publishes to one topic.
+#[derive(Clone, Debug)]
+pub struct SnsPublisher {
+    client: Client,
+    topic_arn: String,
+}
+
+impl SnsPublisher {
+    /// A publisher to `topic_arn`.
+    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+        SnsPublisher { client, topic_arn: topic_arn.into() }
+    }
+}
+
+fn attr(value: &str) -> Result<MessageAttributeValue, PublishError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| PublishError { key: String::new(), message: e.to_string() })
+}
+
+impl AlertPublisher for SnsPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        let fail = |message: String| PublishError { key: alert.key.clone(), message };
+        let body = serde_json::to_string(alert).map_err(|e| fail(e.to_string()))?;
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message(body)
+            .message_attributes("severity", attr(alert.severity.as_str())?)
+            .message_attributes("kind", attr(alert.kind.as_str())?)
+            .message_attributes("target_kind", attr(alert.target_kind.as_str())?)
+            .message_attributes("group", attr(&alert.group)?)
+            .send()
+            .await
+            .map_err(|e| fail(sdk_message(&e)))?;
+        Ok(())
+    }
+}

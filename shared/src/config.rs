@@ -1,0 +1,123 @@
+//! Settings read once from the environment, with errors that name the variable.
+
+use std::env;
+
+/// A missing or malformed environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Everything the functions read from the environment. Endpoints of the AWS services are not
+/// here: the SDK reads the standard `AWS_ENDPOINT_URL_<SERVICE>` variables itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `LOOKOUT_TABLE`: the DynamoDB table (required).
+    pub table: String,
+    /// `LOOKOUT_TOPIC_ARN`: the SNS topic for alerts (required by probe).
+    pub topic_arn: Option<String>,
+    /// `LOOKOUT_BUCKET`: the S3 bucket for dumps (required by export).
+    pub bucket: Option<String>,
+    /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
+    pub admin_token: Option<String>,
+    /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 32).
+    pub probe_concurrency: usize,
+    /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default 30).
+    pub history_ttl_days: u32,
+    /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 30).
+    pub retention_days: u32,
+    /// `MAX_DUMPS`: at most this many dumps are kept (default 30).
+    pub max_dumps: usize,
+    /// `DUMP_SEGMENTS`: parallel scan segments of an export (default 2).
+    pub dump_segments: u32,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable when `LOOKOUT_TABLE` is missing or a number does not
+    /// parse.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| env::var(k).ok())
+    }
+
+    /// Reads the settings through `get` (the environment in production, a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        fn num<T: std::str::FromStr>(
+            name: &'static str,
+            v: Option<String>,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(s) => s.trim().parse().map_err(|_| ConfigError {
+                    name,
+                    problem: format!("expected a whole number, got {s:?}"),
+                }),
+            }
+        }
+        Ok(Settings {
+            table: text("LOOKOUT_TABLE").ok_or(ConfigError {
+                name: "LOOKOUT_TABLE",
+                problem: "is not set; it names the DynamoDB table".into(),
+            })?,
+            topic_arn: text("LOOKOUT_TOPIC_ARN"),
+            bucket: text("LOOKOUT_BUCKET"),
+            admin_token: text("LOOKOUT_ADMIN_TOKEN"),
+            probe_concurrency: num("LOOKOUT_PROBE_CONCURRENCY", text("LOOKOUT_PROBE_CONCURRENCY"), 32)?
+                .max(1),
+            history_ttl_days: num("LOOKOUT_HISTORY_TTL_DAYS", text("LOOKOUT_HISTORY_TTL_DAYS"), 30)?,
+            retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 30)?,
+            max_dumps: num("MAX_DUMPS", text("MAX_DUMPS"), 30)?,
+            dump_segments: num("DUMP_SEGMENTS", text("DUMP_SEGMENTS"), 2)?.clamp(1, 64),
+        })
+    }
+
+    /// The topic ARN, or an error naming `LOOKOUT_TOPIC_ARN`.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.topic_arn.as_deref().ok_or(ConfigError {
+            name: "LOOKOUT_TOPIC_ARN",
+            problem: "is not set; it names the SNS topic for alerts".into(),
+        })
+    }
+
+    /// The bucket, or an error naming `LOOKOUT_BUCKET`.
+    pub fn require_bucket(&self) -> Result<&str, ConfigError> {
+        self.bucket.as_deref().ok_or(ConfigError {
+            name: "LOOKOUT_BUCKET",
+            problem: "is not set; it names the S3 bucket for dumps".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn a_missing_table_is_an_error_naming_the_variable() {
+        let e = from(&[]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_TABLE");
+    }
+
+    #[test]
+    fn a_bad_number_names_the_variable_and_defaults_apply_otherwise() {
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("MAX_DUMPS", "many")]).unwrap_err();
+        assert_eq!(e.name, "MAX_DUMPS");
+        let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
+        assert_eq!((s.max_dumps, s.retention_days, s.probe_concurrency), (30, 30, 32));
+    }
+}

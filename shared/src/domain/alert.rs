@@ -1,0 +1,79 @@
+//! Alerts raised by the state machine, with a stable deduplication key.
+
+use serde::{Deserialize, Serialize};
+
+use super::state::Status;
+use super::target::TargetKind;
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A target's status changed for the worse or sideways.
+    StatusChange,
+    /// A target left `down` or `blocked` for `healthy` or `degraded`.
+    Recovery,
+}
+
+impl AlertKind {
+    /// The snake_case name used in message attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::StatusChange => "status_change",
+            AlertKind::Recovery => "recovery",
+        }
+    }
+}
+
+/// How urgent an alert is; subscribers filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Needs a look.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+impl Severity {
+    /// `info`, `warning` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// An alert: the SNS message body is this struct as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Deduplication key, the same for the same event however often it is computed:
+    /// `<target id>#<new status>#<status_since ms>`.
+    pub key: String,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// How urgent.
+    pub severity: Severity,
+    /// The target's id.
+    pub target_id: String,
+    /// The target's name.
+    pub target_name: String,
+    /// `server` or `proxy`.
+    pub target_kind: TargetKind,
+    /// The target's group or pool.
+    pub group: String,
+    /// Status before.
+    pub old_status: Status,
+    /// Status after.
+    pub new_status: Status,
+    /// When it happened, epoch ms.
+    pub at: i64,
+    /// One short line for e-mail subjects (at most 100 characters, the SNS limit).
+    pub subject: String,
+    /// Human text with the reason, redacted.
+    pub text: String,
+}

@@ -1,0 +1,12 @@
+//! The domain: pure code, no I/O, no AWS types.
+
+pub mod alert;
+pub mod failover;
+pub mod result;
+pub mod state;
+pub mod target;
+
+pub use alert::{Alert, AlertKind, Severity};
+pub use result::{CheckResult, ErrorKind, Outcome};
+pub use state::{next_state, Status, TargetState};
+pub use target::{Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError};

@@ -1,0 +1,478 @@
+//! Targets: what is probed, and how.
+//!
+//! JSON shape (servers and proxies share the top-level fields; `kind` picks the rest):
+//! ```json
+//! {"id": "api-primary", "name": "API primary", "kind": "server", "group": "api",
+//!  "url": "https://api.example.com/health", "expected_status": [200, "300-399"]}
+//! {"id": "proxy-vps", "kind": "proxy", "group": "pool", "proxy_url": "http://u:p@1.2.3.4:3128",
+//!  "proxy_type": "vps", "cost_per_gb": 0, "test_urls": ["https://api.example.com/ping"]}
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::redact::{is_secret_header, redact_url};
+
+/// What a target is: an HTTP server, or a forward proxy reached through to a test URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// An HTTP(S) server probed directly.
+    Server,
+    /// A forward proxy probed by requesting a test URL through it.
+    Proxy,
+}
+
+impl TargetKind {
+    /// Both kinds, in the order runs handle them.
+    pub const ALL: [TargetKind; 2] = [TargetKind::Server, TargetKind::Proxy];
+
+    /// `server` or `proxy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Server => "server",
+            TargetKind::Proxy => "proxy",
+        }
+    }
+
+    /// Parses `server` or `proxy`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "server" => Some(TargetKind::Server),
+            "proxy" => Some(TargetKind::Proxy),
+            _ => None,
+        }
+    }
+}
+
+/// How a proxy is billed and hosted; it sets the derived failover priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyType {
+    /// A proxy on a rented VPS: a flat monthly price, tried first.
+    Vps,
+    /// A datacenter IP from a proxy provider.
+    Datacenter,
+    /// A residential IP, usually billed per GB: tried last.
+    Residential,
+}
+
+/// An inclusive range of HTTP status codes. Deserializes from `200`, `"200"` or `"200-299"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange {
+    /// Lowest accepted code.
+    pub from: u16,
+    /// Highest accepted code.
+    pub to: u16,
+}
+
+impl StatusRange {
+    /// Whether `code` lies in the range.
+    pub fn contains(&self, code: u16) -> bool {
+        (self.from..=self.to).contains(&code)
+    }
+
+    fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a status code or a range like \"200-299\"");
+        let (a, b) = match s.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (s.trim(), s.trim()),
+        };
+        let from: u16 = a.parse().map_err(|_| bad())?;
+        let to: u16 = b.parse().map_err(|_| bad())?;
+        if !(100..=599).contains(&from) || !(100..=599).contains(&to) || from > to {
+            return Err(bad());
+        }
+        Ok(StatusRange { from, to })
+    }
+}
+
+impl Serialize for StatusRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.from == self.to {
+            s.serialize_u16(self.from)
+        } else {
+            s.serialize_str(&format!("{}-{}", self.from, self.to))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Num(n) => n.to_string(),
+            Raw::Text(t) => t,
+        };
+        StatusRange::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_interval_s() -> u32 {
+    60
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+fn default_failure_threshold() -> u32 {
+    3
+}
+fn default_recovery_threshold() -> u32 {
+    1
+}
+fn default_degraded_latency_ms() -> u64 {
+    2_000
+}
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_expected_status() -> Vec<StatusRange> {
+    vec![StatusRange { from: 200, to: 299 }]
+}
+fn default_accept_status() -> Vec<u16> {
+    vec![200, 401, 404]
+}
+fn default_block_status() -> Vec<u16> {
+    vec![403, 429]
+}
+
+/// A monitored target: its identity, schedule, thresholds and the check to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Stable id: 1 to 64 characters of `a-z`, `0-9`, `-`, `_`, `.`.
+    pub id: String,
+    /// Human name; defaults to the id.
+    #[serde(default)]
+    pub name: String,
+    /// Servers of one backend, or one proxy pool. Failover picks inside a group.
+    pub group: String,
+    /// Disabled targets are not probed.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Seconds between checks (default 60).
+    #[serde(default = "default_interval_s")]
+    pub interval_s: u32,
+    /// Total time allowed for one attempt, in ms (default 10 000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Extra attempts inside one run after a failed one (default 0).
+    #[serde(default)]
+    pub retries: u32,
+    /// Consecutive failures before the target is `down` (default 3).
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    /// Consecutive successes before a `down` target is up again (default 1).
+    #[serde(default = "default_recovery_threshold")]
+    pub recovery_threshold: u32,
+    /// A successful answer slower than this many ms makes the target `degraded` (default 2000).
+    #[serde(default = "default_degraded_latency_ms")]
+    pub degraded_latency_ms: u64,
+    /// Free labels for filtering.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Failover priority inside the group, lower first. Proxies derive it from type and cost
+    /// when unset (see [`Target::priority`]); servers default to 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Optimistic-locking version, set by the store; ignored on input.
+    #[serde(default)]
+    pub version: u64,
+    /// The kind-specific check, tagged by `kind`.
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+/// The kind-specific part of a target, tagged by `kind` (`server` or `proxy`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Check {
+    /// An HTTP(S) server.
+    Server(ServerCheck),
+    /// A forward proxy.
+    Proxy(ProxyCheck),
+}
+
+/// How to check a server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerCheck {
+    /// `http` or `https` URL to request.
+    pub url: String,
+    /// HTTP method (default `GET`).
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Request headers. Values of secret-looking headers are masked in API answers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Optional request body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Accepted status codes and ranges (default `"200-299"`).
+    #[serde(default = "default_expected_status")]
+    pub expected_status: Vec<StatusRange>,
+}
+
+/// How to check a forward proxy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyCheck {
+    /// `http://`, `https://` or `socks5://` URL of the proxy, with `user:password@` if it needs
+    /// them. Redacted everywhere but the admin active-proxy answer.
+    pub proxy_url: String,
+    /// Hosting and billing type (default `datacenter`).
+    #[serde(default = "default_proxy_type")]
+    pub proxy_type: ProxyType,
+    /// Price per GB of traffic in the account's currency (default 0).
+    #[serde(default)]
+    pub cost_per_gb: f64,
+    /// URLs requested through the proxy, in order; the first answer decides.
+    pub test_urls: Vec<String>,
+    /// Statuses that prove the proxy works (default 200, 401, 404: a test API that refuses a
+    /// fake token still proves the path works).
+    #[serde(default = "default_accept_status")]
+    pub accept_status: Vec<u16>,
+    /// Statuses that mean the upstream refuses this proxy's IP: `blocked` (default 403, 429).
+    #[serde(default = "default_block_status")]
+    pub block_status: Vec<u16>,
+}
+
+fn default_proxy_type() -> ProxyType {
+    ProxyType::Datacenter
+}
+
+/// A target definition that is not acceptable, naming the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The offending field, e.g. `url` or `test_urls[1]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
+    ValidationError { field: field.into(), message: message.into() }
+}
+
+fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
+    let u = url::Url::parse(raw)
+        .map_err(|e| invalid(field, format!("not a valid URL ({e})")))?;
+    if !schemes.contains(&u.scheme()) {
+        return Err(invalid(field, format!("scheme must be one of {}", schemes.join(", "))));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(field, "has no host"));
+    }
+    Ok(u)
+}
+
+impl Target {
+    /// `server` or `proxy`.
+    pub fn kind(&self) -> TargetKind {
+        match self.check {
+            Check::Server(_) => TargetKind::Server,
+            Check::Proxy(_) => TargetKind::Proxy,
+        }
+    }
+
+    /// The proxy part, if this is a proxy.
+    pub fn proxy(&self) -> Option<&ProxyCheck> {
+        match &self.check {
+            Check::Proxy(p) => Some(p),
+            Check::Server(_) => None,
+        }
+    }
+
+    /// Price per GB for proxies, 0 for servers.
+    pub fn cost_per_gb(&self) -> f64 {
+        self.proxy().map_or(0.0, |p| p.cost_per_gb)
+    }
+
+    /// Failover priority, lower first. Set explicitly, or for proxies derived from type and cost:
+    /// a VPS 10, a datacenter proxy 20 plus ten per currency unit per GB up to 40, anything else
+    /// `cost_per_gb × 10` but never below 41, so a pool is tried cheapest first. Servers 100.
+    pub fn priority(&self) -> u32 {
+        if let Some(p) = self.priority {
+            return p;
+        }
+        match self.proxy() {
+            None => 100,
+            Some(p) => {
+                let per_gb = (p.cost_per_gb.max(0.0) * 10.0).round().min(1e6) as u32;
+                match p.proxy_type {
+                    ProxyType::Vps => 10,
+                    ProxyType::Datacenter => (20 + per_gb).min(40),
+                    ProxyType::Residential => per_gb.max(41),
+                }
+            }
+        }
+    }
+
+    /// Checks a definition and fills the defaults that depend on other fields (the name).
+    ///
+    /// # Errors
+    /// [`ValidationError`] naming the first field that is wrong.
+    pub fn validate(mut self) -> Result<Self, ValidationError> {
+        let id_ok = !self.id.is_empty()
+            && self.id.len() <= 64
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if !id_ok {
+            return Err(invalid("id", "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'"));
+        }
+        if self.name.trim().is_empty() {
+            self.name = self.id.clone();
+        }
+        if self.group.trim().is_empty() || self.group.len() > 64 {
+            return Err(invalid("group", "must be 1 to 64 characters"));
+        }
+        if !(1..=86_400).contains(&self.interval_s) {
+            return Err(invalid("interval_s", "must be between 1 and 86400 seconds"));
+        }
+        if !(1..=120_000).contains(&self.timeout_ms) {
+            return Err(invalid("timeout_ms", "must be between 1 and 120000 ms"));
+        }
+        if self.retries > 10 {
+            return Err(invalid("retries", "must be at most 10"));
+        }
+        if !(1..=100).contains(&self.failure_threshold) {
+            return Err(invalid("failure_threshold", "must be between 1 and 100"));
+        }
+        if !(1..=100).contains(&self.recovery_threshold) {
+            return Err(invalid("recovery_threshold", "must be between 1 and 100"));
+        }
+        match &self.check {
+            Check::Server(s) => {
+                check_url("url", &s.url, &["http", "https"])?;
+                if reqwest::Method::from_bytes(s.method.as_bytes()).is_err() {
+                    return Err(invalid("method", format!("{:?} is not an HTTP method", s.method)));
+                }
+                if s.expected_status.is_empty() {
+                    return Err(invalid("expected_status", "must list at least one status"));
+                }
+                for (name, value) in &s.headers {
+                    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                        || reqwest::header::HeaderValue::from_str(value).is_err()
+                    {
+                        return Err(invalid(format!("headers.{name}"), "is not a valid header"));
+                    }
+                }
+            }
+            Check::Proxy(p) => {
+                check_url("proxy_url", &p.proxy_url, &["http", "https", "socks5", "socks5h"])
+                    .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
+                if !p.cost_per_gb.is_finite() || p.cost_per_gb < 0.0 {
+                    return Err(invalid("cost_per_gb", "must be a number 0 or above"));
+                }
+                if p.test_urls.is_empty() {
+                    return Err(invalid("test_urls", "must list at least one URL"));
+                }
+                for (i, u) in p.test_urls.iter().enumerate() {
+                    check_url(&format!("test_urls[{i}]"), u, &["http", "https"])?;
+                }
+                for (field, list) in [("accept_status", &p.accept_status), ("block_status", &p.block_status)] {
+                    if let Some(bad) = list.iter().find(|c| !(100..=599).contains(*c)) {
+                        return Err(invalid(field, format!("{bad} is not an HTTP status")));
+                    }
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// A copy safe to show: proxy credentials and secret header values masked.
+    pub fn redacted(&self) -> Target {
+        let mut t = self.clone();
+        match &mut t.check {
+            Check::Proxy(p) => p.proxy_url = redact_url(&p.proxy_url),
+            Check::Server(s) => {
+                for (name, value) in s.headers.iter_mut() {
+                    if is_secret_header(name) {
+                        *value = "***".into();
+                    }
+                }
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: serde_json::Value) -> Result<Target, ValidationError> {
+        serde_json::from_value::<Target>(v)
+            .map_err(|e| invalid("body", e.to_string()))?
+            .validate()
+    }
+
+    #[test]
+    fn a_minimal_server_gets_the_documented_defaults() {
+        let t = parse(json!({"id":"a","group":"g","kind":"server","url":"http://127.0.0.1:1/"})).unwrap();
+        assert_eq!((t.name.as_str(), t.interval_s, t.failure_threshold), ("a", 60, 3));
+        assert_eq!(t.degraded_latency_ms, 2000);
+        let Check::Server(s) = &t.check else { panic!("server") };
+        assert_eq!(s.method, "GET");
+        assert!(s.expected_status[0].contains(204) && !s.expected_status[0].contains(301));
+    }
+
+    #[test]
+    fn status_ranges_parse_from_numbers_and_text_and_reject_nonsense() {
+        let t = parse(json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "expected_status":[200, "301-302"]})).unwrap();
+        let Check::Server(s) = &t.check else { panic!() };
+        assert!(s.expected_status.iter().any(|r| r.contains(302)));
+        let e = serde_json::from_value::<Target>(json!({"id":"a","group":"g","kind":"server",
+            "url":"http://h/","expected_status":["299-200"]})).unwrap_err();
+        assert!(e.to_string().contains("299-200"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_definition_names_the_field() {
+        let e = parse(json!({"id":"a","group":"g","kind":"server","url":"ftp://h/"})).unwrap_err();
+        assert_eq!(e.field, "url");
+        let e = parse(json!({"id":"A B","group":"g","kind":"server","url":"http://h/"})).unwrap_err();
+        assert_eq!(e.field, "id");
+        let e = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://u:p@h:1",
+            "test_urls":["http://x/","nope"]})).unwrap_err();
+        assert_eq!(e.field, "test_urls[1]");
+        let e = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
+            "cost_per_gb": -1, "test_urls":["http://x/"]})).unwrap_err();
+        assert_eq!(e.field, "cost_per_gb");
+    }
+
+    #[test]
+    fn derived_proxy_priority_orders_a_pool_cheapest_first() {
+        let mk = |ty: &str, cost: f64| {
+            parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
+                "proxy_type": ty, "cost_per_gb": cost, "test_urls":["http://x/"]})).unwrap()
+        };
+        let (vps, dc, res) = (mk("vps", 0.0), mk("datacenter", 0.5), mk("residential", 8.0));
+        assert_eq!((vps.priority(), dc.priority(), res.priority()), (10, 25, 80));
+        assert_eq!(mk("datacenter", 9.0).priority(), 40);
+        assert_eq!(mk("residential", 0.1).priority(), 41);
+    }
+
+    #[test]
+    fn redacted_targets_hide_credentials_and_secret_headers() {
+        let p = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://user:pw@h:1",
+            "test_urls":["http://x/"]})).unwrap();
+        let shown = serde_json::to_string(&p.redacted()).unwrap();
+        assert!(!shown.contains("user") && !shown.contains("pw@"), "{shown}");
+        let s = parse(json!({"id":"s","group":"g","kind":"server","url":"http://h/",
+            "headers":{"Authorization":"Bearer abc","Accept":"text/plain"}})).unwrap();
+        let shown = serde_json::to_string(&s.redacted()).unwrap();
+        assert!(!shown.contains("abc") && shown.contains("text/plain"), "{shown}");
+    }
+}

@@ -1,0 +1,20 @@
+//! Lookout: serverless health monitoring of HTTP servers and forward-proxy pools.
+//!
+//! The crate is the part every Lambda function shares:
+//! - [`domain`]: targets, check results, the status state machine, failover order and alerts;
+//!   pure code, no I/O and no AWS types.
+//! - [`probe`]: the probe engine that runs one check of a target over HTTP.
+//! - [`ports`]: the narrow traits the functions depend on.
+//! - [`adapters`]: DynamoDB, SNS and S3 implementations of the ports (the only code that sees
+//!   aws-sdk types) and in-memory fakes for unit tests.
+//! - [`config`]: settings read once from the environment.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod ports;
+pub mod probe;
+pub mod redact;
+pub mod time;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -1,0 +1,154 @@
+//! Narrow traits the functions depend on. Each handler asks only for the ports it uses, so its
+//! signature documents what it touches. Implementations: [`crate::adapters::dynamodb`],
+//! [`crate::adapters::sns`], [`crate::adapters::s3`] and the in-memory fakes in
+//! [`crate::adapters::memory`].
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists, or its `version` moved on.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored item could not be decoded.
+    #[error("corrupt item {key}: {message}")]
+    Corrupt {
+        /// The item's key, `pk/sk`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The backend failed (network, throttling after the SDK's retries, permissions).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Target definitions.
+pub trait TargetStore {
+    /// Every target of `kind` (or of both kinds), enabled or not, sorted by id.
+    fn list_targets(&self, kind: Option<TargetKind>) -> impl Future<Output = Result<Vec<Target>, StoreError>> + Send;
+
+    /// Creates a target; [`StoreError::Conflict`] when its id exists. Returns it with version 1.
+    fn create_target(&self, target: &Target) -> impl Future<Output = Result<Target, StoreError>> + Send;
+}
+
+/// A target's latest state together with its latest check result, as the snapshot keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Latest {
+    /// The state after the latest result.
+    pub state: TargetState,
+    /// The latest result.
+    pub result: Option<CheckResult>,
+}
+
+/// States, snapshots, history and the alert outbox.
+pub trait StateStore {
+    /// The latest state and result of every target of `kind` that was ever checked, by id:
+    /// one query on the snapshot.
+    fn latest(&self, kind: TargetKind) -> impl Future<Output = Result<HashMap<String, Latest>, StoreError>> + Send;
+
+    /// Writes a status change: the new state item (conditional on `state.version`, which becomes
+    /// `version + 1`) and its alerts as `pending` outbox rows, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stored version moved on; nothing is written then.
+    fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Overwrites the snapshot of `kind` and appends the run's results to the history (with a
+    /// TTL). `latest` must hold every checked target of the kind.
+    fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A finished run, as `RUN#<kind>` rows keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id of the run.
+    pub run_id: String,
+    /// Which kind it probed.
+    pub kind: TargetKind,
+    /// Start, epoch ms.
+    pub started_at: i64,
+    /// Wall time, ms.
+    pub duration_ms: u64,
+    /// Targets checked.
+    pub checked: usize,
+    /// Of those, `up` or `slow`.
+    pub ok: usize,
+    /// Status changes.
+    pub changes: usize,
+    /// Alerts published to the topic in this run (new ones and retried ones).
+    pub alerts_published: usize,
+    /// Alerts left `pending` in the outbox for the next run.
+    pub alerts_pending: usize,
+}
+
+/// Run records.
+pub trait RunStore {
+    /// Stores a run record (with a TTL).
+    fn put_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The newest run record of `kind`.
+    fn last_run(&self, kind: TargetKind) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+}
+
+/// The alert outbox: alerts written with their state change, published afterwards.
+pub trait Outbox {
+    /// Alerts still `pending` from the day of `now_ms` and the day before, oldest first.
+    fn pending_alerts(&self, now_ms: i64) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+    /// Marks an alert `published`.
+    fn mark_published(&self, alert: &Alert) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A failed publish.
+#[derive(Debug, thiserror::Error)]
+#[error("publishing alert {key}: {message}")]
+pub struct PublishError {
+    /// The alert's deduplication key.
+    pub key: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Sends alerts to subscribers.
+pub trait AlertPublisher {
+    /// Publishes one alert: JSON body, a subject line and filterable attributes.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// One page of a parallel table scan: items in DynamoDB attribute-value JSON
+/// (`{"pk":{"S":"..."}}`), and where to go on.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    /// The items.
+    pub items: Vec<serde_json::Value>,
+    /// Start key of the next page, `None` at the end of the segment.
+    pub next: Option<serde_json::Value>,
+}
+
+/// Reads the whole table for dumps.
+pub trait TableScan {
+    /// The table's name.
+    fn table_name(&self) -> &str;
+    /// One page of segment `segment` of `segments`, from `start` (the previous page's `next`).
+    fn scan_page(
+        &self,
+        segment: u32,
+        segments: u32,
+        start: Option<serde_json::Value>,
+    ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
+}
+
+/// Object storage for dumps.
+pub trait DumpStore {
+    /// Writes an object; `sha256_b64` is sent as the S3 checksum so S3 verifies the upload.
+    fn put(&self, key: &str, body: Vec<u8>, content_type: &str, sha256_b64: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Keys under `prefix`, all pages.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Deletes the keys.
+    fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

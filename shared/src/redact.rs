@@ -1,0 +1,79 @@
+//! Redaction of secrets (proxy credentials, secret headers) before anything is logged, stored in a
+//! result, alerted or answered by the API.
+
+/// Replaces the user and password of a URL with `***`: `http://u:p@host:3128` becomes
+/// `http://***:***@host:3128`. A URL without credentials comes back unchanged; text that is not
+/// a URL comes back with anything between `://` and `@` masked.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.username().is_empty() && u.password().is_none() {
+                return raw.to_string();
+            }
+            let _ = u.set_username("***");
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => redact_text(raw),
+    }
+}
+
+/// Masks every `scheme://user:pass@` credential found inside free text (error messages quote
+/// URLs), keeping the rest of the text.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a header's value is a secret to be masked in API answers and logs: credentials,
+/// cookies, and any header whose name mentions a token, key, secret or password.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
+        || ["token", "key", "secret", "password", "auth"].iter().any(|w| n.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_credentials_are_masked_and_host_kept() {
+        let r = redact_url("http://alice:s3cr3t@127.0.0.1:3128");
+        assert!(!r.contains("alice") && !r.contains("s3cr3t"), "{r}");
+        assert!(r.contains("127.0.0.1:3128"));
+        assert_eq!(redact_url("http://127.0.0.1:8080/x"), "http://127.0.0.1:8080/x");
+    }
+
+    #[test]
+    fn credentials_inside_error_text_are_masked() {
+        let r = redact_text("error sending request for url (http://bob:pw@10.0.0.1:8080/): boom");
+        assert!(!r.contains("bob") && !r.contains("pw@"), "{r}");
+        assert!(r.contains("10.0.0.1:8080/): boom"));
+    }
+
+    #[test]
+    fn secret_headers_are_recognised() {
+        assert!(is_secret_header("Authorization"));
+        assert!(is_secret_header("X-Api-Key"));
+        assert!(!is_secret_header("Accept"));
+    }
+}
