@@ -90,7 +90,7 @@ pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Resul
         "last_runs": last_runs,
         "groups": groups,
         "proxy_traffic_bytes": proxies.iter().map(|s| s.traffic_bytes).sum::<u64>(),
-        "estimated_proxy_cost": proxies.iter().map(|s| s.cost).sum::<f64>(),
+        "estimated_proxy_cost": (proxies.iter().map(|s| s.cost).sum::<f64>() * 1e9).round() / 1e9 + 0.0,
     }))
 }
 

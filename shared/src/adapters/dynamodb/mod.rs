@@ -16,6 +16,7 @@
 mod convert;
 mod store;
 
+pub use store::{PK, SK, TTL};
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
 pub use store::DynamoStore;
 

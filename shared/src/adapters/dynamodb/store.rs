@@ -19,12 +19,15 @@ use crate::ports::{
 type Item = HashMap<String, AttributeValue>;
 
 // Attribute names, in one place.
-const PK: &str = "pk";
-const SK: &str = "sk";
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
 const GSI: &str = "gsi1";
 const GSI_PK: &str = "gsi1pk";
 const GSI_SK: &str = "gsi1sk";
-const TTL: &str = "expires_at";
+/// TTL attribute (epoch seconds).
+pub const TTL: &str = "expires_at";
 const VERSION: &str = "version";
 
 /// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).

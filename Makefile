@@ -1,0 +1,39 @@
+# Lookout: make demo (the whole system on this machine), make test (every test), make dev.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.local/venv/bin
+export PATH := $(VENV):$(PATH)
+LOCAL_ENV = set -a && source infra/local/local.env && set +a
+
+.PHONY: demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+
+## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
+demo: stack-up build
+	$(VENV)/python infra/local/demo.py
+
+## test: every test (unit, adapters against DynamoDB Local and moto, the template lint, the demo)
+test: stack-up
+	$(LOCAL_ENV) && cargo test --workspace
+	$(VENV)/cfn-lint infra/template.yaml
+	$(MAKE) --no-print-directory demo
+
+## dev: stack, `cargo lambda watch` serving the API on http://127.0.0.1:9000, local scheduler
+dev: stack-up build
+	infra/local/dev.sh
+
+stack-up:
+	infra/local/stack.sh up
+
+stack-down:
+	infra/local/stack.sh down
+
+stack-status:
+	infra/local/stack.sh status
+
+build:
+	cargo build --workspace --bins
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/cfn-lint infra/template.yaml

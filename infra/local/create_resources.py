@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Create Lookout's AWS resources in the local emulators, idempotently.
+
+Run by `infra/local/stack.sh up` with `.local/venv/bin/python`. Settings come from
+infra/local/local.env (or --env-file); a variable already set in the environment
+wins over the file. Every endpoint must be set: this script never talks to real AWS.
+
+Creates, or finds and checks:
+  * DynamoDB table $LOOKOUT_TABLE: pk (S, HASH) + sk (S, RANGE), PAY_PER_REQUEST,
+    GSI `gsi1` on gsi1pk (S, HASH) + gsi1sk (S, RANGE), projection ALL,
+    TTL on `expires_at`
+  * SNS topic named by $LOOKOUT_TOPIC_ARN (lookout-alerts)
+  * SQS queue named by $LOOKOUT_ALERT_QUEUE_URL (lookout-alerts-tap), subscribed
+    to the topic with protocol sqs and raw delivery OFF, so the SNS envelope
+    (Subject, MessageAttributes, ...) reaches the queue
+  * S3 bucket $LOOKOUT_BUCKET
+
+`--table NAME` (repeatable) creates extra tables with the same schema (tests use
+this); with `--tables-only` nothing else is touched, so only DynamoDB Local is needed.
+Exit status: 0 on success, 1 on any error or on a resource whose shape differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_ENV_FILE = HERE / "local.env"
+
+GSI_NAME = "gsi1"
+TTL_ATTRIBUTE = "expires_at"
+KEY_SCHEMA = [
+    {"AttributeName": "pk", "KeyType": "HASH"},
+    {"AttributeName": "sk", "KeyType": "RANGE"},
+]
+GSI_KEY_SCHEMA = [
+    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+]
+ATTRIBUTES = [
+    {"AttributeName": name, "AttributeType": "S"}
+    for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+]
+
+
+class SetupError(Exception):
+    """A resource exists with a shape other than the one Lookout needs."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise SetupError(f"{path}:{number}: expected KEY=VALUE, got {raw!r}")
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip()
+    return values
+
+
+def load_settings(env_file: Path) -> dict[str, str]:
+    settings = read_env_file(env_file)
+    for key in list(settings):
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    needed = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SNS",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_S3",
+        "LOOKOUT_TABLE",
+        "LOOKOUT_TOPIC_ARN",
+        "LOOKOUT_BUCKET",
+        "LOOKOUT_ALERT_QUEUE_URL",
+    ]
+    missing = [key for key in needed if not settings.get(key)]
+    if missing:
+        raise SetupError(f"{env_file}: missing {', '.join(missing)}")
+    return settings
+
+
+def client(settings: dict[str, str], service: str, endpoint_key: str):
+    config = Config(
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 3, "mode": "standard"},
+        s3={"addressing_style": "path"} if service == "s3" else None,
+    )
+    return boto3.client(
+        service,
+        endpoint_url=settings[endpoint_key],
+        region_name=settings["AWS_REGION"],
+        aws_access_key_id=settings["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=settings["AWS_SECRET_ACCESS_KEY"],
+        config=config,
+    )
+
+
+def report(kind: str, name: str, state: str) -> None:
+    print(f"{kind:<16} {name}: {state}", flush=True)
+
+
+# --- DynamoDB ----------------------------------------------------------------
+
+
+def _keys(schema) -> list[tuple[str, str]]:
+    return [(k["AttributeName"], k["KeyType"]) for k in schema]
+
+
+def check_table_shape(table: dict) -> None:
+    name = table["TableName"]
+    if _keys(table["KeySchema"]) != _keys(KEY_SCHEMA):
+        raise SetupError(f"table {name} exists with key schema {table['KeySchema']}, want pk/sk")
+    gsis = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
+    gsi = gsis.get(GSI_NAME)
+    if gsi is None:
+        raise SetupError(f"table {name} exists without global secondary index {GSI_NAME}")
+    if _keys(gsi["KeySchema"]) != _keys(GSI_KEY_SCHEMA):
+        raise SetupError(f"table {name}: index {GSI_NAME} has key schema {gsi['KeySchema']}")
+    if gsi.get("Projection", {}).get("ProjectionType") != "ALL":
+        raise SetupError(f"table {name}: index {GSI_NAME} projection is not ALL")
+
+
+def ensure_table(ddb, name: str) -> None:
+    try:
+        ddb.create_table(
+            TableName=name,
+            AttributeDefinitions=ATTRIBUTES,
+            KeySchema=KEY_SCHEMA,
+            BillingMode="PAY_PER_REQUEST",
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": GSI_NAME,
+                    "KeySchema": GSI_KEY_SCHEMA,
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        state = "created"
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        state = "found"
+    ddb.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    check_table_shape(ddb.describe_table(TableName=name)["Table"])
+    report("dynamodb table", name, f"{state} (pk/sk, gsi {GSI_NAME}, PAY_PER_REQUEST)")
+
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    status = ttl.get("TimeToLiveStatus")
+    attribute = ttl.get("AttributeName")
+    if status in ("ENABLED", "ENABLING"):
+        if attribute != TTL_ATTRIBUTE:
+            raise SetupError(f"table {name}: TTL is on attribute {attribute}, want {TTL_ATTRIBUTE}")
+        report("dynamodb ttl", f"{name}.{TTL_ATTRIBUTE}", "found enabled")
+    else:
+        ddb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+        report("dynamodb ttl", f"{name}.{TTL_ATTRIBUTE}", "enabled")
+
+
+# --- SNS / SQS / S3 ----------------------------------------------------------
+
+
+def ensure_topic(sns, topic_arn: str) -> str:
+    name = topic_arn.rsplit(":", 1)[-1]
+    existing = set()
+    for page in sns.get_paginator("list_topics").paginate():
+        existing.update(t["TopicArn"] for t in page.get("Topics", []))
+    arn = sns.create_topic(Name=name)["TopicArn"]  # idempotent
+    report("sns topic", arn, "found" if arn in existing else "created")
+    if arn != topic_arn:
+        raise SetupError(f"the emulator gave topic ARN {arn}, but LOOKOUT_TOPIC_ARN is {topic_arn}")
+    return arn
+
+
+def ensure_queue(sqs, queue_url: str, topic_arn: str) -> tuple[str, str]:
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        state = "found"
+    except ClientError as err:
+        if "NonExistentQueue" not in err.response["Error"]["Code"]:
+            raise
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        state = "created"
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    # What real AWS needs for SNS to deliver into the queue; harmless in the emulator.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "lookout-alerts-to-tap",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    report("sqs queue", url, state)
+    if url != queue_url:
+        raise SetupError(
+            f"the emulator gave queue URL {url}, but LOOKOUT_ALERT_QUEUE_URL is {queue_url}"
+        )
+    return url, arn
+
+
+def ensure_subscription(sns, topic_arn: str, queue_arn: str) -> None:
+    found = None
+    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+        for sub in page.get("Subscriptions", []):
+            if sub["Protocol"] == "sqs" and sub["Endpoint"] == queue_arn:
+                found = sub["SubscriptionArn"]
+    if found is None:
+        found = sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "false"},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        state = "created (raw delivery off)"
+    else:
+        state = "found"
+    attributes = sns.get_subscription_attributes(SubscriptionArn=found)["Attributes"]
+    if attributes.get("RawMessageDelivery", "false").lower() == "true":
+        sns.set_subscription_attributes(
+            SubscriptionArn=found, AttributeName="RawMessageDelivery", AttributeValue="false"
+        )
+        state += ", raw delivery turned off"
+    report("sns subscription", f"{topic_arn} -> {queue_arn}", state)
+
+
+def ensure_bucket(s3, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        report("s3 bucket", bucket, "found")
+        return
+    except ClientError as err:
+        if err.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    kwargs = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+    report("s3 bucket", bucket, "created")
+
+
+# --- main --------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--env-file", type=Path, default=DEFAULT_ENV_FILE, help="KEY=VALUE settings file"
+    )
+    parser.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also create this table with Lookout's schema (repeatable)",
+    )
+    parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="create only the tables named by --table; touch nothing else",
+    )
+    args = parser.parse_args(argv)
+    if args.tables_only and not args.table:
+        parser.error("--tables-only needs at least one --table NAME")
+
+    try:
+        settings = load_settings(args.env_file)
+        ddb = client(settings, "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB")
+        tables = [] if args.tables_only else [settings["LOOKOUT_TABLE"]]
+        for name in tables + [t for t in args.table if t not in tables]:
+            ensure_table(ddb, name)
+        if not args.tables_only:
+            sns = client(settings, "sns", "AWS_ENDPOINT_URL_SNS")
+            sqs = client(settings, "sqs", "AWS_ENDPOINT_URL_SQS")
+            s3 = client(settings, "s3", "AWS_ENDPOINT_URL_S3")
+            topic_arn = ensure_topic(sns, settings["LOOKOUT_TOPIC_ARN"])
+            _, queue_arn = ensure_queue(sqs, settings["LOOKOUT_ALERT_QUEUE_URL"], topic_arn)
+            ensure_subscription(sns, topic_arn, queue_arn)
+            ensure_bucket(s3, settings["LOOKOUT_BUCKET"], settings["AWS_REGION"])
+    except (SetupError, ClientError, BotoCoreError, OSError) as err:
+        print(f"lookout: create_resources: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""The Lookout demo, end to end on one machine (run through `make demo`).
+
+Expects the local stack to be up (`make stack-up`) and the functions built. It then:
+  1. creates a fresh demo table in DynamoDB Local and purges the alert queue,
+  2. starts real probe targets on loopback: a live HTTP server (:18080), a port where nothing
+     listens (:18089), a real forward proxy with basic auth (proxy.py, :18090) and a dead proxy
+     port (:18099),
+  3. starts `cargo lambda watch` (the Lambda emulator) for the three functions,
+  4. loads examples/targets.json through `POST /v1/targets`,
+  5. invokes `probe` with `cargo lambda invoke` until the failure threshold (3) is crossed,
+  6. invokes `export`,
+  7. prints the status table from `GET /v1/status`, the alerts read from the SQS queue subscribed
+     to the topic, and the dump listed in S3 (parts checked against the manifest's SHA-256),
+and exits 1 unless everything happened as expected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / ".local"
+VENV_BIN = LOCAL / "venv" / "bin"
+LOG_DIR = LOCAL / "log"
+HOST = "127.0.0.1"
+LIVE_PORT, DEAD_SERVER_PORT, PROXY_PORT, DEAD_PROXY_PORT = 18080, 18089, 18090, 18099
+WATCH_PORT = int(os.environ.get("LOOKOUT_DEMO_WATCH_PORT", "19000"))
+PROXY_AUTH = "lookout:demo-secret"
+FAILURE_THRESHOLD = 3
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key.strip()] = value.strip()
+    return env
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def port_answers(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def wait_port(port: int, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if port_answers(port):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"demo: {what} did not start on {HOST}:{port} within {seconds:.0f} s")
+
+
+class LiveServer(http.server.BaseHTTPRequestHandler):
+    """The live probe target: 200 with a little JSON on every path."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.dumps({"status": "ok", "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Demo:
+    def __init__(self) -> None:
+        self.env = {**os.environ, **read_env_file(ROOT / "infra/local/local.env")}
+        self.env["PATH"] = f"{VENV_BIN}:{self.env.get('PATH', '')}"
+        self.table = f"lookout-demo-{int(time.time())}"
+        self.env["LOOKOUT_TABLE"] = self.table
+        self.token = self.env["LOOKOUT_ADMIN_TOKEN"]
+        self.children: list[subprocess.Popen] = []
+        self.http: http.server.ThreadingHTTPServer | None = None
+        self.failures: list[str] = []
+        cfg = Config(retries={"max_attempts": 3}, s3={"addressing_style": "path"})
+        kw = dict(region_name=self.env["AWS_REGION"], aws_access_key_id="test", aws_secret_access_key="test", config=cfg)
+        self.sqs = boto3.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL_SQS"], **kw)
+        self.s3 = boto3.client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL_S3"], **kw)
+        self.ddb = boto3.client("dynamodb", endpoint_url=self.env["AWS_ENDPOINT_URL_DYNAMODB"], **kw)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def expect(self, ok: bool, what: str) -> None:
+        say(f"  [{'ok' if ok else 'FAIL'}] {what}")
+        if not ok:
+            self.failures.append(what)
+
+    def spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = open(LOG_DIR / log_name, "w")
+        p = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.children.append(p)
+        return p
+
+    def api(self, method: str, path: str, body: object | None = None, admin: bool = False) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://{HOST}:{WATCH_PORT}/lambda-url/api{path}", data=data, method=method)
+        req.add_header("content-type", "application/json")
+        if admin:
+            req.add_header("authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def invoke(self, function: str, event: str) -> dict:
+        args = ["cargo", "lambda", "invoke", function, "-A", HOST, "-P", str(WATCH_PORT),
+                "--data-file", str(ROOT / "events" / event), "-o", "json"]
+        out = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"demo: `{' '.join(args)}` failed:\n{out.stdout}\n{out.stderr}")
+        return json.loads(out.stdout)
+
+    # -- steps --------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        for port, what in [(LIVE_PORT, "the live server"), (DEAD_SERVER_PORT, "the dead server"),
+                           (PROXY_PORT, "the proxy"), (DEAD_PROXY_PORT, "the dead proxy"), (WATCH_PORT, "cargo lambda watch")]:
+            if port_answers(port):
+                raise SystemExit(f"demo: port {port} ({what}) is taken by another program; free it and run again")
+        subprocess.run([str(VENV_BIN / "python"), str(ROOT / "infra/local/create_resources.py"),
+                        "--table", self.table, "--tables-only"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.sqs.purge_queue(QueueUrl=self.env["LOOKOUT_ALERT_QUEUE_URL"])
+        say(f"demo table {self.table} created, alert queue purged")
+
+    def start_targets(self) -> None:
+        self.http = http.server.ThreadingHTTPServer((HOST, LIVE_PORT), LiveServer)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.spawn([str(VENV_BIN / "proxy"), "--hostname", HOST, "--port", str(PROXY_PORT), "--basic-auth", PROXY_AUTH,
+                    "--num-workers", "1", "--num-acceptors", "1"], "demo-proxy.log")
+        wait_port(PROXY_PORT, "proxy.py")
+        say(f"probe targets up: live server :{LIVE_PORT}, dead server :{DEAD_SERVER_PORT}, "
+            f"proxy.py with basic auth :{PROXY_PORT}, dead proxy :{DEAD_PROXY_PORT}")
+
+    def start_functions(self) -> None:
+        self.spawn(["cargo", "lambda", "watch", "-A", HOST, "-P", str(WATCH_PORT), "--ignore-changes", "-q",
+                    "--env-file", str(ROOT / "infra/local/local.env"), "--env-var", f"LOOKOUT_TABLE={self.table}"],
+                   "demo-watch.log")
+        wait_port(WATCH_PORT, "cargo lambda watch")
+        status, body = self.api("GET", "/v1/health")
+        self.expect(status == 200 and body.get("status") == "ok", f"GET /v1/health answers ok ({status})")
+
+    def load_targets(self) -> list[dict]:
+        targets = json.loads((ROOT / "examples/targets.json").read_text())
+        status, body = self.api("POST", "/v1/targets", targets, admin=True)
+        self.expect(status == 201, f"POST /v1/targets loaded {len(targets['targets'])} example targets ({status})")
+        if status != 201:
+            raise SystemExit(f"demo: loading targets failed: {body}")
+        status, _ = self.api("POST", "/v1/targets", {"id": "bad", "kind": "server", "group": "g", "url": "ftp://x"}, admin=True)
+        self.expect(status == 422, f"a bad target is refused with 422 ({status})")
+        status, _ = self.api("GET", "/v1/targets")
+        self.expect(status == 401, f"admin routes need the token ({status} without it)")
+        return targets["targets"]
+
+    def probe(self) -> None:
+        for run in range(1, FAILURE_THRESHOLD + 1):
+            report = self.invoke("probe", "scheduled.json")
+            parts = [f"{r['kind']}: {r['ok']}/{r['checked']} ok, {r['changes']} changes, "
+                     f"{r['alerts_published']} alerts in {r['duration_ms']} ms" for r in report["runs"]]
+            say(f"probe run {run}: " + "; ".join(parts))
+
+    def export(self) -> dict:
+        report = self.invoke("export", "scheduled.json")
+        m = report["manifest"]
+        say(f"export: {m['item_count']} items in {len(m['parts'])} part(s), {m['bytes']} bytes -> {report['dump']}")
+        return report
+
+    # -- checks -----------------------------------------------------------------------------
+    def show_status(self) -> None:
+        status, body = self.api("GET", "/v1/status")
+        self.expect(status == 200, f"GET /v1/status answers ({status})")
+        groups = {g["group"]: g for g in body["groups"]}
+        say("\nStatus (GET /v1/status)")
+        header = f"{'KIND':<6} {'GROUP':<13} {'TARGET':<18} {'STATUS':<9} {'PRIO':>4} {'LATENCY':>8} {'UPTIME':>7}  ACTIVE  DETAIL"
+        say(header)
+        say("-" * len(header))
+        for t in sorted(body["targets"], key=lambda t: (t["kind"], t["group"], t["priority"])):
+            r = t.get("last_result") or {}
+            active = "*" if groups.get(t["group"], {}).get("active") == t["id"] else ""
+            latency = f"{r['latency_ms']} ms" if r.get("latency_ms") is not None else "-"
+            uptime = f"{t['uptime_percent']:.0f}%" if t.get("uptime_percent") is not None else "-"
+            detail = r.get("message") or (f"HTTP {r['status_code']}" if r.get("status_code") else "")
+            say(f"{t['kind']:<6} {t['group']:<13} {t['id']:<18} {t['status']:<9} {t['priority']:>4} {latency:>8} "
+                f"{uptime:>7}  {active:^6}  {detail[:60]}")
+        say("")
+        for g in body["groups"]:
+            say(f"group {g['group']} ({g['kind']}): active {g['active']}, failover order {' > '.join(g['order']) or '-'}")
+        say("")
+        by_id = {t["id"]: t for t in body["targets"]}
+        text = json.dumps(body)
+        for tid, want in [("api-primary", "down"), ("api-backup", "healthy"), ("proxy-vps", "down"),
+                          ("proxy-datacenter", "healthy"), ("proxy-residential", "healthy")]:
+            got = by_id.get(tid, {}).get("status")
+            self.expect(got == want, f"{tid} is {want} (got {got})")
+        self.expect(groups.get("api", {}).get("active") == "api-backup", "the backup server is the active server of group api")
+        self.expect(groups.get("scraper-pool", {}).get("active") == "proxy-datacenter",
+                    "the live datacenter proxy is the active proxy (the cheaper VPS proxy is down)")
+        self.expect("demo-secret" not in text, "proxy credentials never appear in /v1/status")
+        status, summary = self.api("GET", "/v1/summary")
+        say(f"summary: {summary['targets']} targets, by status {summary['by_status']}, "
+            f"proxy traffic {summary['proxy_traffic_bytes']} bytes, estimated cost {summary['estimated_proxy_cost']:.6f}")
+        self.expect(status == 200 and summary["by_status"]["down"] == 2, "GET /v1/summary counts 2 down")
+
+    def show_alerts(self) -> None:
+        queue = self.env["LOOKOUT_ALERT_QUEUE_URL"]
+        messages = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if not got:
+                if messages:
+                    break
+                continue
+            for m in got:
+                messages.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        say(f"\nAlerts read from the SQS queue subscribed to the topic ({len(messages)})")
+        alerts = []
+        for envelope in messages:
+            alert = json.loads(envelope["Message"])
+            attrs = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+            alerts.append((alert, attrs, envelope.get("Subject")))
+            say(f"  {envelope.get('Subject')}")
+            say(f"    attributes {attrs}")
+            say(f"    {alert['text']}")
+        changes = sorted((a["target_id"], a["new_status"]) for a, _, _ in alerts)
+        self.expect(changes == [("api-primary", "down"), ("proxy-vps", "down")],
+                    f"one alert per status change: api-primary down, proxy-vps down (got {changes})")
+        self.expect(all(set(attrs) >= {"severity", "kind", "target_kind", "group"} for _, attrs, _ in alerts) and bool(alerts),
+                    "every alert carries the severity, kind, target_kind and group attributes")
+        self.expect(all(attrs.get("severity") == "critical" for _, attrs, _ in alerts) and bool(alerts),
+                    "a target going down is a critical alert")
+        self.expect(all("demo-secret" not in json.dumps(a) for a, _, _ in alerts), "alerts never carry proxy credentials")
+
+    def show_dump(self, report: dict) -> None:
+        bucket = self.env["LOOKOUT_BUCKET"]
+        objects = self.s3.list_objects_v2(Bucket=bucket, Prefix=f"dumps/{self.table}/").get("Contents", [])
+        say(f"\nDump in s3://{bucket}/dumps/{self.table}/")
+        for o in objects:
+            say(f"  {o['Key']}  {o['Size']} bytes")
+        folders = {o["Key"].split("/")[2] for o in objects}
+        self.expect(len(folders) == 1, f"one dump (got {len(folders)})")
+        manifest_key = f"{report['dump']}manifest.json"
+        keys = {o["Key"] for o in objects}
+        self.expect(manifest_key in keys, "the dump has a manifest.json")
+        if manifest_key not in keys:
+            return
+        manifest = json.loads(self.s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+        lines = 0
+        for part in manifest["parts"]:
+            body = self.s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
+            self.expect(hashlib.sha256(body).hexdigest() == part["sha256"], f"{part['key']} matches its SHA-256 in the manifest")
+            lines += sum(1 for line in gzip.decompress(body).splitlines() if line.strip())
+        self.expect(lines == manifest["item_count"] > 0, f"the parts hold the {manifest['item_count']} items the manifest counts")
+
+    def stop(self) -> None:
+        if self.http:
+            self.http.shutdown()
+        for p in self.children:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                    p.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        try:
+            self.ddb.delete_table(TableName=self.table)
+        except Exception:  # the stack may be gone already; the table lives in memory anyway
+            pass
+
+    def run(self) -> int:
+        started = time.monotonic()
+        try:
+            self.prepare()
+            self.start_targets()
+            self.start_functions()
+            self.load_targets()
+            self.probe()
+            report = self.export()
+            self.show_status()
+            self.show_alerts()
+            self.show_dump(report)
+        finally:
+            self.stop()
+        took = time.monotonic() - started
+        if self.failures:
+            say(f"\ndemo: FAILED ({len(self.failures)} of the checks above) in {took:.1f} s")
+            for f in self.failures:
+                say(f"  - {f}")
+            return 1
+        say(f"\ndemo: OK, every check passed in {took:.1f} s")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(Demo().run())

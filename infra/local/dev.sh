@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make dev: serves the functions with `cargo lambda watch` (reloading on code changes) and runs a
+# local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
+#   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
+#   export                                        daily at 03:15 UTC (cron(15 3 * * ? *))
+# The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+cd "$ROOT"
+export PATH="$ROOT/.local/venv/bin:$PATH"
+PORT="${LOOKOUT_DEV_PORT:-9000}"
+EVERY="${LOOKOUT_DEV_PROBE_SECONDS:-60}"
+
+cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file infra/local/local.env &
+WATCH_PID=$!
+trap 'kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
+
+for _ in $(seq 1 120); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.5
+done
+echo "lookout: API at http://127.0.0.1:$PORT/lambda-url/api/v1/status (admin token in infra/local/local.env)"
+echo "lookout: probing every ${EVERY}s, exporting daily at 03:15 UTC; Ctrl-C stops"
+
+invoke() {
+  cargo lambda invoke "$1" -A 127.0.0.1 -P "$PORT" --data-ascii "$2" -o json \
+    | cut -c1-300 || echo "lookout: $1 failed (see the watch output above)"
+}
+
+last_export_day=""
+while true; do
+  invoke probe '{"kind":"server"}'
+  invoke probe '{"kind":"proxy"}'
+  if [[ "$(date -u +%H%M)" == "0315" && "$(date -u +%F)" != "$last_export_day" ]]; then
+    invoke export '{}'
+    last_export_day="$(date -u +%F)"
+  fi
+  sleep "$EVERY"
+done
