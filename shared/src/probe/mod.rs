@@ -148,9 +148,11 @@ async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
             Err(mut f) => {
                 if f.kind == ErrorKind::Connect {
                     f.kind = ErrorKind::Proxy;
-                }
-                if f.message.contains("407") {
+                    f.message = format!("proxy {} unreachable: {}", proxy_host(&p.proxy_url), f.message);
+                } else if f.message.contains("407") {
                     f.kind = ErrorKind::ProxyAuth;
+                } else {
+                    f.message = format!("through proxy {}: {}", proxy_host(&p.proxy_url), f.message);
                 }
                 last = Some((latency_ms, f));
             }
@@ -179,30 +181,41 @@ async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
     Ok(Answer { status, body, bytes })
 }
 
-/// Maps a reqwest error to an error kind and a redacted one-line message.
+/// Maps a reqwest error to an error kind and a short redacted message: the kind's word and the
+/// innermost cause, e.g. `connect: Connection refused (os error 111)`.
 fn classify(e: reqwest::Error) -> Failure {
     let mut chain = e.to_string();
+    let mut innermost = chain.clone();
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
+        innermost = s.to_string();
         chain.push_str(": ");
-        chain.push_str(&s.to_string());
+        chain.push_str(&innermost);
         src = s.source();
     }
     let lower = chain.to_ascii_lowercase();
-    let kind = if e.is_timeout() || lower.contains("timed out") {
-        ErrorKind::Timeout
+    let (kind, word) = if e.is_timeout() || lower.contains("timed out") {
+        (ErrorKind::Timeout, "timeout")
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
-        ErrorKind::Dns
+        (ErrorKind::Dns, "dns")
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        ErrorKind::Tls
+        (ErrorKind::Tls, "tls")
     } else if e.is_connect() || lower.contains("connection refused") || lower.contains("reset") {
-        ErrorKind::Connect
+        (ErrorKind::Connect, "connect")
     } else {
-        ErrorKind::Other
+        (ErrorKind::Other, "error")
     };
-    let mut message = redact_text(&chain);
-    message.truncate(300);
+    let mut message = redact_text(&format!("{word}: {innermost}"));
+    message.truncate(200);
     Failure { kind, message }
+}
+
+/// `host:port` of a proxy URL, without credentials, for messages.
+fn proxy_host(proxy_url: &str) -> String {
+    url::Url::parse(proxy_url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| "(unparsable)".into())
 }
 
 fn answered(target: &Target, outcome: Outcome, latency_ms: u64, bytes: u64, code: u16) -> CheckResult {

@@ -1,0 +1,129 @@
+//! The DynamoDB adapter against DynamoDB Local.
+
+mod common;
+
+use lookout::adapters::dynamodb::DynamoStore;
+use lookout::domain::{Alert, AlertKind, CheckResult, Outcome, Severity, Status, Target, TargetKind, TargetState};
+use lookout::ports::{Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore};
+use serde_json::json;
+
+async fn store() -> DynamoStore {
+    let aws = common::aws().await;
+    let (client, table) = common::fresh_table(&aws).await;
+    DynamoStore::new(client, table, 30)
+}
+
+fn target(id: &str, kind: &str) -> Target {
+    let v = if kind == "proxy" {
+        json!({"id":id,"group":"pool","kind":"proxy","proxy_url":"http://u:p@127.0.0.1:1","test_urls":["http://127.0.0.1:2/"]})
+    } else {
+        json!({"id":id,"group":"api","kind":"server","url":"http://127.0.0.1:1/"})
+    };
+    serde_json::from_value::<Target>(v).unwrap().validate().unwrap()
+}
+
+fn alert(id: &str, at: i64) -> Alert {
+    Alert {
+        key: format!("{id}#down#{at}"),
+        kind: AlertKind::StatusChange,
+        severity: Severity::Critical,
+        target_id: id.into(),
+        target_name: id.into(),
+        target_kind: TargetKind::Server,
+        group: "api".into(),
+        old_status: Status::Healthy,
+        new_status: Status::Down,
+        at,
+        subject: "down".into(),
+        text: "down".into(),
+    }
+}
+
+#[tokio::test]
+async fn targets_round_trip_by_kind_and_a_second_create_conflicts() {
+    let store = store().await;
+    let created = store.create_target(&target("s1", "server")).await.unwrap();
+    assert_eq!(created.version, 1);
+    store.create_target(&target("p1", "proxy")).await.unwrap();
+    let err = store.create_target(&target("s1", "server")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let servers = store.list_targets(Some(TargetKind::Server)).await.unwrap();
+    assert_eq!(servers, vec![created]);
+    let all: Vec<String> = store.list_targets(None).await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(all, vec!["p1", "s1"]);
+}
+
+#[tokio::test]
+async fn a_status_change_writes_state_and_pending_alerts_together_and_a_stale_version_conflicts() {
+    let store = store().await;
+    let now = lookout::time::now_ms();
+    let mut state = TargetState::new("s1");
+    state.status = Status::Down;
+    store.commit_change(&state, &[alert("s1", now)]).await.unwrap();
+    // The same version again lost the race: nothing is written, not even the alert.
+    let err = store.commit_change(&state, &[alert("s1", now + 1)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let pending = store.pending_alerts(now).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].key, format!("s1#down#{now}"));
+    state.version = 1;
+    store.commit_change(&state, &[]).await.unwrap();
+    store.mark_published(&pending[0]).await.unwrap();
+    assert!(store.pending_alerts(now).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
+    let store = store().await;
+    let latest = |n: usize, at: i64| -> Vec<Latest> {
+        (0..n)
+            .map(|i| {
+                let id = format!("t{i:03}");
+                let mut state = TargetState::new(&id);
+                state.checks = at as u64;
+                let result = CheckResult {
+                    target_id: id,
+                    kind: TargetKind::Server,
+                    at,
+                    outcome: Outcome::Up,
+                    status_code: Some(200),
+                    latency_ms: 5,
+                    bytes: 10,
+                    attempts: 1,
+                    error: None,
+                    message: None,
+                };
+                Latest { state, result: Some(result) }
+            })
+            .collect()
+    };
+    store.record_run(TargetKind::Server, 1_000, &latest(250, 1_000)).await.unwrap();
+    assert_eq!(store.latest(TargetKind::Server).await.unwrap().len(), 250);
+    // A later run with fewer targets: the left-over third chunk of the old run is ignored.
+    store.record_run(TargetKind::Server, 2_000, &latest(120, 2_000)).await.unwrap();
+    let got = store.latest(TargetKind::Server).await.unwrap();
+    assert_eq!(got.len(), 120);
+    assert!(got.values().all(|l| l.state.checks == 2_000));
+    assert!(store.latest(TargetKind::Proxy).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_newest_run_record_is_the_last_run() {
+    let store = store().await;
+    for (i, at) in [1_000, 3_000, 2_000].into_iter().enumerate() {
+        let run = RunRecord {
+            run_id: format!("r{i}"),
+            kind: TargetKind::Proxy,
+            started_at: at,
+            duration_ms: 1,
+            checked: 1,
+            ok: 1,
+            changes: 0,
+            alerts_published: 0,
+            alerts_pending: 0,
+        };
+        store.put_run(&run).await.unwrap();
+    }
+    assert_eq!(store.last_run(TargetKind::Proxy).await.unwrap().unwrap().run_id, "r1");
+    assert!(store.last_run(TargetKind::Server).await.unwrap().is_none());
+}

@@ -1,0 +1,39 @@
+//! The SNS publisher against moto, read back through an SQS queue subscribed to the topic.
+
+mod common;
+
+use lookout::adapters::sns::SnsPublisher;
+use lookout::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+use lookout::ports::AlertPublisher;
+
+#[tokio::test]
+async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
+    let aws = common::aws().await;
+    let (topic, queue, sqs) = common::fresh_topic(&aws).await;
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    let alert = Alert {
+        key: "proxy-vps#blocked#1".into(),
+        kind: AlertKind::StatusChange,
+        severity: Severity::Warning,
+        target_id: "proxy-vps".into(),
+        target_name: "VPS proxy".into(),
+        target_kind: TargetKind::Proxy,
+        group: "pool".into(),
+        old_status: Status::Healthy,
+        new_status: Status::Blocked,
+        at: 1,
+        subject: "[WARNING] proxy VPS proxy is blocked".into(),
+        text: "blocked".into(),
+    };
+    publisher.publish(&alert).await.unwrap();
+    let got = common::drain(&sqs, &queue).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["Subject"], "[WARNING] proxy VPS proxy is blocked");
+    let body: Alert = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body, alert);
+    let attrs = &got[0]["MessageAttributes"];
+    assert_eq!(attrs["severity"]["Value"], "warning");
+    assert_eq!(attrs["kind"]["Value"], "status_change");
+    assert_eq!(attrs["target_kind"]["Value"], "proxy");
+    assert_eq!(attrs["group"]["Value"], "pool");
+}
