@@ -70,9 +70,17 @@ impl Settings {
             topic_arn: text("LOOKOUT_TOPIC_ARN"),
             bucket: text("LOOKOUT_BUCKET"),
             admin_token: text("LOOKOUT_ADMIN_TOKEN"),
-            probe_concurrency: num("LOOKOUT_PROBE_CONCURRENCY", text("LOOKOUT_PROBE_CONCURRENCY"), 32)?
-                .max(1),
-            history_ttl_days: num("LOOKOUT_HISTORY_TTL_DAYS", text("LOOKOUT_HISTORY_TTL_DAYS"), 30)?,
+            probe_concurrency: num(
+                "LOOKOUT_PROBE_CONCURRENCY",
+                text("LOOKOUT_PROBE_CONCURRENCY"),
+                32,
+            )?
+            .max(1),
+            history_ttl_days: num(
+                "LOOKOUT_HISTORY_TTL_DAYS",
+                text("LOOKOUT_HISTORY_TTL_DAYS"),
+                30,
+            )?,
             retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 30)?,
             max_dumps: num("MAX_DUMPS", text("MAX_DUMPS"), 30)?,
             dump_segments: num("DUMP_SEGMENTS", text("DUMP_SEGMENTS"), 2)?.clamp(1, 64),
@@ -102,8 +110,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -118,6 +128,9 @@ mod tests {
         let e = from(&[("LOOKOUT_TABLE", "t"), ("MAX_DUMPS", "many")]).unwrap_err();
         assert_eq!(e.name, "MAX_DUMPS");
         let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
-        assert_eq!((s.max_dumps, s.retention_days, s.probe_concurrency), (30, 30, 32));
+        assert_eq!(
+            (s.max_dumps, s.retention_days, s.probe_concurrency),
+            (30, 30, 32)
+        );
     }
 }

@@ -32,10 +32,16 @@ pub enum StoreError {
 /// Target definitions.
 pub trait TargetStore {
     /// Every target of `kind` (or of both kinds), enabled or not, sorted by id.
-    fn list_targets(&self, kind: Option<TargetKind>) -> impl Future<Output = Result<Vec<Target>, StoreError>> + Send;
+    fn list_targets(
+        &self,
+        kind: Option<TargetKind>,
+    ) -> impl Future<Output = Result<Vec<Target>, StoreError>> + Send;
 
     /// Creates a target; [`StoreError::Conflict`] when its id exists. Returns it with version 1.
-    fn create_target(&self, target: &Target) -> impl Future<Output = Result<Target, StoreError>> + Send;
+    fn create_target(
+        &self,
+        target: &Target,
+    ) -> impl Future<Output = Result<Target, StoreError>> + Send;
 }
 
 /// A target's latest state together with its latest check result, as the snapshot keeps them.
@@ -51,18 +57,30 @@ pub struct Latest {
 pub trait StateStore {
     /// The latest state and result of every target of `kind` that was ever checked, by id:
     /// one query on the snapshot.
-    fn latest(&self, kind: TargetKind) -> impl Future<Output = Result<HashMap<String, Latest>, StoreError>> + Send;
+    fn latest(
+        &self,
+        kind: TargetKind,
+    ) -> impl Future<Output = Result<HashMap<String, Latest>, StoreError>> + Send;
 
     /// Writes a status change: the new state item (conditional on `state.version`, which becomes
     /// `version + 1`) and its alerts as `pending` outbox rows, in one transaction.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the stored version moved on; nothing is written then.
-    fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn commit_change(
+        &self,
+        state: &TargetState,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Overwrites the snapshot of `kind` and appends the run's results to the history (with a
     /// TTL). `latest` must hold every checked target of the kind.
-    fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn record_run(
+        &self,
+        kind: TargetKind,
+        run_at: i64,
+        latest: &[Latest],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A finished run, as `RUN#<kind>` rows keep it.
@@ -93,13 +111,19 @@ pub trait RunStore {
     /// Stores a run record (with a TTL).
     fn put_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The newest run record of `kind`.
-    fn last_run(&self, kind: TargetKind) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+    fn last_run(
+        &self,
+        kind: TargetKind,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
 }
 
 /// The alert outbox: alerts written with their state change, published afterwards.
 pub trait Outbox {
     /// Alerts still `pending` from the day of `now_ms` and the day before, oldest first.
-    fn pending_alerts(&self, now_ms: i64) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+    fn pending_alerts(
+        &self,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
     /// Marks an alert `published`.
     fn mark_published(&self, alert: &Alert) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -146,7 +170,13 @@ pub trait TableScan {
 /// Object storage for dumps.
 pub trait DumpStore {
     /// Writes an object; `sha256_b64` is sent as the S3 checksum so S3 verifies the upload.
-    fn put(&self, key: &str, body: Vec<u8>, content_type: &str, sha256_b64: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        sha256_b64: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Keys under `prefix`, all pages.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Deletes the keys.

@@ -47,8 +47,12 @@ pub fn redact_text(text: &str) -> String {
 /// cookies, and any header whose name mentions a token, key, secret or password.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
-        || ["token", "key", "secret", "password", "auth"].iter().any(|w| n.contains(w))
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["token", "key", "secret", "password", "auth"]
+        .iter()
+        .any(|w| n.contains(w))
 }
 
 #[cfg(test)]
@@ -60,7 +64,10 @@ mod tests {
         let r = redact_url("http://alice:s3cr3t@127.0.0.1:3128");
         assert!(!r.contains("alice") && !r.contains("s3cr3t"), "{r}");
         assert!(r.contains("127.0.0.1:3128"));
-        assert_eq!(redact_url("http://127.0.0.1:8080/x"), "http://127.0.0.1:8080/x");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8080/x"),
+            "http://127.0.0.1:8080/x"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use tokio::net::TcpListener;
 /// Starts a server on 127.0.0.1 that answers every request with `status` and `body`, and returns
 /// its base URL (`http://127.0.0.1:<port>`). It runs until the test's runtime ends.
 pub async fn serve(status: u16, body: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
@@ -34,7 +36,9 @@ pub async fn serve(status: u16, body: &'static str) -> String {
 
 /// A loopback URL where nothing listens (a port bound and released).
 pub async fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     drop(listener);
     format!("http://{addr}")

@@ -3,7 +3,9 @@
 mod common;
 
 use lookout::adapters::dynamodb::DynamoStore;
-use lookout::domain::{Alert, AlertKind, CheckResult, Outcome, Severity, Status, Target, TargetKind, TargetState};
+use lookout::domain::{
+    Alert, AlertKind, CheckResult, Outcome, Severity, Status, Target, TargetKind, TargetState,
+};
 use lookout::ports::{Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore};
 use serde_json::json;
 
@@ -19,7 +21,10 @@ fn target(id: &str, kind: &str) -> Target {
     } else {
         json!({"id":id,"group":"api","kind":"server","url":"http://127.0.0.1:1/"})
     };
-    serde_json::from_value::<Target>(v).unwrap().validate().unwrap()
+    serde_json::from_value::<Target>(v)
+        .unwrap()
+        .validate()
+        .unwrap()
 }
 
 fn alert(id: &str, at: i64) -> Alert {
@@ -45,11 +50,20 @@ async fn targets_round_trip_by_kind_and_a_second_create_conflicts() {
     let created = store.create_target(&target("s1", "server")).await.unwrap();
     assert_eq!(created.version, 1);
     store.create_target(&target("p1", "proxy")).await.unwrap();
-    let err = store.create_target(&target("s1", "server")).await.unwrap_err();
+    let err = store
+        .create_target(&target("s1", "server"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     let servers = store.list_targets(Some(TargetKind::Server)).await.unwrap();
     assert_eq!(servers, vec![created]);
-    let all: Vec<String> = store.list_targets(None).await.unwrap().into_iter().map(|t| t.id).collect();
+    let all: Vec<String> = store
+        .list_targets(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(all, vec!["p1", "s1"]);
 }
 
@@ -59,9 +73,15 @@ async fn a_status_change_writes_state_and_pending_alerts_together_and_a_stale_ve
     let now = lookout::time::now_ms();
     let mut state = TargetState::new("s1");
     state.status = Status::Down;
-    store.commit_change(&state, &[alert("s1", now)]).await.unwrap();
+    store
+        .commit_change(&state, &[alert("s1", now)])
+        .await
+        .unwrap();
     // The same version again lost the race: nothing is written, not even the alert.
-    let err = store.commit_change(&state, &[alert("s1", now + 1)]).await.unwrap_err();
+    let err = store
+        .commit_change(&state, &[alert("s1", now + 1)])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     let pending = store.pending_alerts(now).await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -93,14 +113,23 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
                     error: None,
                     message: None,
                 };
-                Latest { state, result: Some(result) }
+                Latest {
+                    state,
+                    result: Some(result),
+                }
             })
             .collect()
     };
-    store.record_run(TargetKind::Server, 1_000, &latest(250, 1_000)).await.unwrap();
+    store
+        .record_run(TargetKind::Server, 1_000, &latest(250, 1_000))
+        .await
+        .unwrap();
     assert_eq!(store.latest(TargetKind::Server).await.unwrap().len(), 250);
     // A later run with fewer targets: the left-over third chunk of the old run is ignored.
-    store.record_run(TargetKind::Server, 2_000, &latest(120, 2_000)).await.unwrap();
+    store
+        .record_run(TargetKind::Server, 2_000, &latest(120, 2_000))
+        .await
+        .unwrap();
     let got = store.latest(TargetKind::Server).await.unwrap();
     assert_eq!(got.len(), 120);
     assert!(got.values().all(|l| l.state.checks == 2_000));
@@ -124,6 +153,14 @@ async fn the_newest_run_record_is_the_last_run() {
         };
         store.put_run(&run).await.unwrap();
     }
-    assert_eq!(store.last_run(TargetKind::Proxy).await.unwrap().unwrap().run_id, "r1");
+    assert_eq!(
+        store
+            .last_run(TargetKind::Proxy)
+            .await
+            .unwrap()
+            .unwrap()
+            .run_id,
+        "r1"
+    );
     assert!(store.last_run(TargetKind::Server).await.unwrap().is_none());
 }

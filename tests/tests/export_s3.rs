@@ -26,39 +26,73 @@ async fn a_dump_holds_every_item_with_its_types_and_matches_its_manifest() {
                     ("sk".to_string(), AttributeValue::S("CONFIG".into())),
                     ("n".to_string(), AttributeValue::N(n.to_string())),
                     ("flag".to_string(), AttributeValue::Bool(n % 2 == 0)),
-                    ("tags".to_string(), AttributeValue::Ss(vec!["a".into(), format!("t{n}")])),
+                    (
+                        "tags".to_string(),
+                        AttributeValue::Ss(vec!["a".into(), format!("t{n}")]),
+                    ),
                 ]
                 .into_iter()
                 .collect::<std::collections::HashMap<_, _>>();
                 expected.push(item.clone());
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
             })
             .collect();
-        let out = ddb.batch_write_item().request_items(&table, writes).send().await.unwrap();
+        let out = ddb
+            .batch_write_item()
+            .request_items(&table, writes)
+            .send()
+            .await
+            .unwrap();
         assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
     }
     let store = DynamoStore::new(ddb, &table, 30);
     let dumps = S3DumpStore::new(s3.clone(), &bucket);
-    let (folder, manifest) = export::export(&store, &dumps, 3, lookout::time::now_ms()).await.unwrap();
+    let (folder, manifest) = export::export(&store, &dumps, 3, lookout::time::now_ms())
+        .await
+        .unwrap();
     assert_eq!(manifest.item_count, 250);
     assert_eq!(manifest.segments, 3);
     assert_eq!(manifest.key_schema[0]["name"], "pk");
 
     let mut found = Vec::new();
     for part in &manifest.parts {
-        let body = s3.get_object().bucket(&bucket).key(&part.key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
-        assert_eq!(hex::encode(sha2::Sha256::digest(&body)), part.sha256, "{}", part.key);
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&part.key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&body)),
+            part.sha256,
+            "{}",
+            part.key
+        );
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut text).unwrap();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut text)
+            .unwrap();
         for line in text.lines() {
             found.push(json_to_item(&serde_json::from_str(line).unwrap()).unwrap());
         }
     }
-    let key = |i: &std::collections::HashMap<String, AttributeValue>| i["pk"].as_s().unwrap().clone();
+    let key =
+        |i: &std::collections::HashMap<String, AttributeValue>| i["pk"].as_s().unwrap().clone();
     found.sort_by_key(key);
     expected.sort_by_key(key);
     assert_eq!(found.len(), 250);
-    assert_eq!(found, expected, "types survive: numbers, booleans and string sets come back as they were");
+    assert_eq!(
+        found, expected,
+        "types survive: numbers, booleans and string sets come back as they were"
+    );
     let keys = dumps.list(&folder).await.unwrap();
     assert!(keys.contains(&format!("{folder}manifest.json")));
 }
@@ -73,23 +107,57 @@ async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newes
     let table = "t";
     // Dumps 0, 1, 2, 3 and 40 days old, each with a part and a manifest.
     for age in [0, 1, 2, 3, 40] {
-        let folder = format!("{}{}/", export::dumps_prefix(table), lookout::time::compact(now - age * day));
+        let folder = format!(
+            "{}{}/",
+            export::dumps_prefix(table),
+            lookout::time::compact(now - age * day)
+        );
         for name in ["part-00000.jsonl.gz", "manifest.json"] {
             let body = b"x".to_vec();
             let sum = base64_sha(&body);
-            dumps.put(&format!("{folder}{name}"), body, "application/octet-stream", &sum).await.unwrap();
+            dumps
+                .put(
+                    &format!("{folder}{name}"),
+                    body,
+                    "application/octet-stream",
+                    &sum,
+                )
+                .await
+                .unwrap();
         }
     }
-    dumps.put("dumps/other-table/20200101T000000Z/manifest.json", b"x".to_vec(), "text/plain", &base64_sha(b"x")).await.unwrap();
+    dumps
+        .put(
+            "dumps/other-table/20200101T000000Z/manifest.json",
+            b"x".to_vec(),
+            "text/plain",
+            &base64_sha(b"x"),
+        )
+        .await
+        .unwrap();
     // 30 days and at most 3 dumps: the 3-day and the 40-day dumps go.
-    let deleted = export::apply_retention(&dumps, table, now, 30, 3).await.unwrap();
+    let deleted = export::apply_retention(&dumps, table, now, 30, 3)
+        .await
+        .unwrap();
     assert_eq!(deleted.len(), 2, "{deleted:?}");
-    assert!(deleted.contains(&format!("dumps/t/{}/", lookout::time::compact(now - 40 * day))));
-    assert!(deleted.contains(&format!("dumps/t/{}/", lookout::time::compact(now - 3 * day))));
+    assert!(deleted.contains(&format!(
+        "dumps/t/{}/",
+        lookout::time::compact(now - 40 * day)
+    )));
+    assert!(deleted.contains(&format!(
+        "dumps/t/{}/",
+        lookout::time::compact(now - 3 * day)
+    )));
     assert_eq!(dumps.list("dumps/t/").await.unwrap().len(), 6);
-    assert_eq!(dumps.list("dumps/other-table/").await.unwrap().len(), 1, "other tables' dumps are untouched");
+    assert_eq!(
+        dumps.list("dumps/other-table/").await.unwrap().len(),
+        1,
+        "other tables' dumps are untouched"
+    );
     // Even a retention of 0 days keeps the newest dump.
-    let deleted = export::apply_retention(&dumps, table, now + 400 * day, 0, 0).await.unwrap();
+    let deleted = export::apply_retention(&dumps, table, now + 400 * day, 0, 0)
+        .await
+        .unwrap();
     assert_eq!(deleted.len(), 2);
     assert_eq!(dumps.list("dumps/t/").await.unwrap().len(), 2);
 }

@@ -12,7 +12,10 @@ use lookout::testing::{closed_port, serve};
 use serde_json::json;
 
 fn target(v: serde_json::Value) -> Target {
-    serde_json::from_value::<Target>(v).unwrap().validate().unwrap()
+    serde_json::from_value::<Target>(v)
+        .unwrap()
+        .validate()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -38,10 +41,14 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     }
     let prober = Prober::new().unwrap();
     for _ in 0..3 {
-        probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4).await.unwrap();
+        probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4)
+            .await
+            .unwrap();
     }
     // A fourth run changes nothing and sends nothing.
-    let report = probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4).await.unwrap();
+    let report = probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4)
+        .await
+        .unwrap();
     assert!(report.alerts.is_empty());
 
     let mut statuses = Vec::new();
@@ -61,20 +68,39 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
         ]
     );
     let live_proxy = &store.latest(TargetKind::Proxy).await.unwrap()["px-live"].state;
-    assert!(live_proxy.traffic_bytes > 0 && live_proxy.cost > 0.0, "{live_proxy:?}");
+    assert!(
+        live_proxy.traffic_bytes > 0 && live_proxy.cost > 0.0,
+        "{live_proxy:?}"
+    );
 
     let messages = common::drain(&sqs, &queue).await;
     let mut down: Vec<String> = messages
         .iter()
         .map(|m| serde_json::from_str::<serde_json::Value>(m["Message"].as_str().unwrap()).unwrap())
-        .map(|a| format!("{}:{}", a["target_id"].as_str().unwrap(), a["new_status"].as_str().unwrap()))
+        .map(|a| {
+            format!(
+                "{}:{}",
+                a["target_id"].as_str().unwrap(),
+                a["new_status"].as_str().unwrap()
+            )
+        })
         .collect();
     down.sort();
     assert_eq!(down, vec!["dead:down", "px-dead:down"]);
     for m in &messages {
-        assert!(!m.to_string().contains("secret"), "credentials leaked into an alert: {m}");
+        assert!(
+            !m.to_string().contains("secret"),
+            "credentials leaked into an alert: {m}"
+        );
     }
-    assert!(store.pending_alerts(lookout::time::now_ms()).await.unwrap().is_empty(), "every alert is marked published");
+    assert!(
+        store
+            .pending_alerts(lookout::time::now_ms())
+            .await
+            .unwrap()
+            .is_empty(),
+        "every alert is marked published"
+    );
 }
 
 #[tokio::test]
@@ -85,22 +111,71 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
     let dead = closed_port().await.replace("http://", "");
     let prober = Prober::new().unwrap();
     let check = |proxy_url: String, test_url: String| {
-        target(json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000}))
+        target(
+            json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000}),
+        )
     };
-    let ok = prober.check(&check(format!("http://demo:secret@{}", proxy.addr), format!("{live}/ip")), 0).await;
-    assert_eq!((ok.outcome, ok.status_code), (Outcome::Up, Some(200)), "{ok:?}");
+    let ok = prober
+        .check(
+            &check(
+                format!("http://demo:secret@{}", proxy.addr),
+                format!("{live}/ip"),
+            ),
+            0,
+        )
+        .await;
+    assert_eq!(
+        (ok.outcome, ok.status_code),
+        (Outcome::Up, Some(200)),
+        "{ok:?}"
+    );
     assert!(ok.bytes > 0);
 
-    let refused = prober.check(&check(format!("http://demo:wrong@{}", proxy.addr), format!("{live}/ip")), 0).await;
-    assert_eq!((refused.outcome, refused.error), (Outcome::Failed, Some(ErrorKind::ProxyAuth)), "{refused:?}");
+    let refused = prober
+        .check(
+            &check(
+                format!("http://demo:wrong@{}", proxy.addr),
+                format!("{live}/ip"),
+            ),
+            0,
+        )
+        .await;
+    assert_eq!(
+        (refused.outcome, refused.error),
+        (Outcome::Failed, Some(ErrorKind::ProxyAuth)),
+        "{refused:?}"
+    );
 
-    let gone = prober.check(&check(format!("http://demo:secret@{dead}"), format!("{live}/ip")), 0).await;
-    assert_eq!((gone.outcome, gone.error), (Outcome::Failed, Some(ErrorKind::Proxy)), "{gone:?}");
+    let gone = prober
+        .check(
+            &check(format!("http://demo:secret@{dead}"), format!("{live}/ip")),
+            0,
+        )
+        .await;
+    assert_eq!(
+        (gone.outcome, gone.error),
+        (Outcome::Failed, Some(ErrorKind::Proxy)),
+        "{gone:?}"
+    );
     assert!(gone.message.as_deref().unwrap().contains("unreachable"));
 
-    let upstream_refuses = prober.check(&check(format!("http://demo:secret@{}", proxy.addr), format!("{blocked}/")), 0).await;
-    assert_eq!((upstream_refuses.outcome, upstream_refuses.status_code), (Outcome::Blocked, Some(403)));
+    let upstream_refuses = prober
+        .check(
+            &check(
+                format!("http://demo:secret@{}", proxy.addr),
+                format!("{blocked}/"),
+            ),
+            0,
+        )
+        .await;
+    assert_eq!(
+        (upstream_refuses.outcome, upstream_refuses.status_code),
+        (Outcome::Blocked, Some(403))
+    );
     for r in [&ok, &refused, &gone, &upstream_refuses] {
-        assert!(!format!("{r:?}").contains("secret"), "credentials leaked into a result: {r:?}");
+        assert!(
+            !format!("{r:?}").contains("secret"),
+            "credentials leaked into a result: {r:?}"
+        );
     }
 }

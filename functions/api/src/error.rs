@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 `bad_request`.
@@ -31,7 +35,11 @@ impl ApiError {
 
     /// 401 `unauthorized`.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid 'Authorization: Bearer <admin token>' header is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid 'Authorization: Bearer <admin token>' header is required",
+        )
     }
 
     /// 404 `not_found`.
@@ -46,7 +54,10 @@ impl ApiError {
 
     /// The JSON answer.
     pub fn into_response(self) -> Response<Body> {
-        json_response(self.status, &json!({"error": {"code": self.code, "message": self.message}}))
+        json_response(
+            self.status,
+            &json!({"error": {"code": self.code, "message": self.message}}),
+        )
     }
 }
 
@@ -56,7 +67,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             other => {
                 tracing::error!(error = %other, "storage failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the function's log")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the function's log",
+                )
             }
         }
     }

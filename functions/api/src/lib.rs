@@ -64,12 +64,17 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
 
 impl<S> App<S> {
     fn is_admin(&self, req: &Request) -> bool {
-        let Some(expected) = self.admin_token.as_deref() else { return false };
+        let Some(expected) = self.admin_token.as_deref() else {
+            return false;
+        };
         let given = req
             .headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .unwrap_or("");
         bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
     }
@@ -88,7 +93,12 @@ where
     response
 }
 
-async fn route<S>(app: &App<S>, method: &Method, path: &str, req: &Request) -> Result<Response<Body>, ApiError>
+async fn route<S>(
+    app: &App<S>,
+    method: &Method,
+    path: &str,
+    req: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     S: TargetStore + StateStore + RunStore + Sync,
 {
@@ -117,7 +127,11 @@ where
     }
     let body = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is over 1 MiB"));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is over 1 MiB",
+        ));
     }
     let json = match (path, method.as_str()) {
         ("/v1/health", _) => routes::health(),

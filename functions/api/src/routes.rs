@@ -19,7 +19,9 @@ pub fn health() -> Value {
 }
 
 /// Targets and the latest state of each (a never-checked target has the `unknown` state).
-async fn load<S: TargetStore + StateStore>(store: &S) -> Result<(Vec<Target>, HashMap<String, Latest>), ApiError> {
+async fn load<S: TargetStore + StateStore>(
+    store: &S,
+) -> Result<(Vec<Target>, HashMap<String, Latest>), ApiError> {
     let targets = store.list_targets(None).await?;
     let mut latest = HashMap::new();
     for kind in TargetKind::ALL {
@@ -29,12 +31,17 @@ async fn load<S: TargetStore + StateStore>(store: &S) -> Result<(Vec<Target>, Ha
 }
 
 fn state_of(latest: &HashMap<String, Latest>, id: &str) -> TargetState {
-    latest.get(id).map_or_else(|| TargetState::new(id), |l| l.state.clone())
+    latest
+        .get(id)
+        .map_or_else(|| TargetState::new(id), |l| l.state.clone())
 }
 
 pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, ApiError> {
     let (targets, latest) = load(store).await?;
-    let states: HashMap<String, TargetState> = targets.iter().map(|t| (t.id.clone(), state_of(&latest, &t.id))).collect();
+    let states: HashMap<String, TargetState> = targets
+        .iter()
+        .map(|t| (t.id.clone(), state_of(&latest, &t.id)))
+        .collect();
     let rows: Vec<Value> = targets
         .iter()
         .map(|t| {
@@ -65,19 +72,34 @@ pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, Api
 
 pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Result<Value, ApiError> {
     let (targets, latest) = load(store).await?;
-    let states: HashMap<String, TargetState> = targets.iter().map(|t| (t.id.clone(), state_of(&latest, &t.id))).collect();
-    let mut by_status: BTreeMap<&str, usize> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let states: HashMap<String, TargetState> = targets
+        .iter()
+        .map(|t| (t.id.clone(), state_of(&latest, &t.id)))
+        .collect();
+    let mut by_status: BTreeMap<&str, usize> =
+        Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut by_kind: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for t in &targets {
         let s = states[&t.id].status.as_str();
         *by_status.entry(s).or_default() += 1;
-        *by_kind.entry(t.kind().as_str()).or_default().entry(s).or_default() += 1;
+        *by_kind
+            .entry(t.kind().as_str())
+            .or_default()
+            .entry(s)
+            .or_default() += 1;
     }
     let mut last_runs = serde_json::Map::new();
     for kind in TargetKind::ALL {
-        last_runs.insert(kind.as_str().into(), serde_json::to_value(store.last_run(kind).await?).unwrap_or(Value::Null));
+        last_runs.insert(
+            kind.as_str().into(),
+            serde_json::to_value(store.last_run(kind).await?).unwrap_or(Value::Null),
+        );
     }
-    let proxies: Vec<&TargetState> = targets.iter().filter(|t| t.kind() == TargetKind::Proxy).map(|t| &states[&t.id]).collect();
+    let proxies: Vec<&TargetState> = targets
+        .iter()
+        .filter(|t| t.kind() == TargetKind::Proxy)
+        .map(|t| &states[&t.id])
+        .collect();
     let groups: Vec<Value> = choose_all(&targets, &states)
         .into_iter()
         .map(|g| json!({"group": g.group, "kind": g.kind, "active": g.active, "eligible": g.order.len(), "members": g.members}))
@@ -95,7 +117,12 @@ pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Resul
 }
 
 pub async fn list_targets<S: TargetStore>(store: &S) -> Result<Value, ApiError> {
-    let targets: Vec<Target> = store.list_targets(None).await?.iter().map(Target::redacted).collect();
+    let targets: Vec<Target> = store
+        .list_targets(None)
+        .await?
+        .iter()
+        .map(Target::redacted)
+        .collect();
     Ok(json!({"targets": targets}))
 }
 
@@ -104,7 +131,8 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the body is empty; expected JSON"));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
 /// Parses and validates target definitions; the error names the entry and the field.
@@ -114,10 +142,18 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         Value::Array(items) => (items, "targets"),
         Value::Object(mut o) if o.contains_key("targets") => match o.remove("targets") {
             Some(Value::Array(items)) => (items, "targets"),
-            _ => return Err(ApiError::invalid_target("targets: must be a list of target definitions")),
+            _ => {
+                return Err(ApiError::invalid_target(
+                    "targets: must be a list of target definitions",
+                ))
+            }
         },
         one @ Value::Object(_) => (vec![one], ""),
-        _ => return Err(ApiError::invalid_target("expected a target object, a list, or {\"targets\": [...]}")),
+        _ => {
+            return Err(ApiError::invalid_target(
+                "expected a target object, a list, or {\"targets\": [...]}",
+            ))
+        }
     };
     if entries.is_empty() {
         return Err(ApiError::invalid_target("targets: the list is empty"));
@@ -125,30 +161,57 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
-        let at = if prefix.is_empty() { String::new() } else { format!("{prefix}[{i}].") };
+        let at = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}[{i}].")
+        };
         let target = serde_json::from_value::<Target>(entry)
-            .map_err(|e| ApiError::invalid_target(format!("{at}{}", lookout::redact::redact_text(&e.to_string()))))?
+            .map_err(|e| {
+                ApiError::invalid_target(format!(
+                    "{at}{}",
+                    lookout::redact::redact_text(&e.to_string())
+                ))
+            })?
             .validate()
             .map_err(|e| ApiError::invalid_target(format!("{at}{e}")))?;
         if !seen.insert(target.id.clone()) {
-            return Err(ApiError::invalid_target(format!("{at}id: {} appears twice", target.id)));
+            return Err(ApiError::invalid_target(format!(
+                "{at}id: {} appears twice",
+                target.id
+            )));
         }
         out.push(target);
     }
     Ok(out)
 }
 
-pub async fn create_targets<S: TargetStore>(store: &S, body: &[u8]) -> Result<Response<Body>, ApiError> {
+pub async fn create_targets<S: TargetStore>(
+    store: &S,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
     let targets = parse_targets(body)?;
-    let existing: HashSet<String> = store.list_targets(None).await?.into_iter().map(|t| t.id).collect();
+    let existing: HashSet<String> = store
+        .list_targets(None)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     if let Some(t) = targets.iter().find(|t| existing.contains(&t.id)) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("target {} exists", t.id)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("target {} exists", t.id),
+        ));
     }
     let mut created = Vec::with_capacity(targets.len());
     for t in &targets {
         created.push(store.create_target(t).await?.redacted());
     }
-    Ok(json_response(StatusCode::CREATED, &json!({"created": created})))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"created": created}),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -166,8 +229,13 @@ pub async fn checks<S: TargetStore>(app: &App<S>, body: &[u8]) -> Result<Value, 
     let request: CheckRequest = if body.iter().all(u8::is_ascii_whitespace) {
         CheckRequest::default()
     } else {
-        serde_json::from_value(parse_json(body)?)
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", e.to_string()))?
+        serde_json::from_value(parse_json(body)?).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                e.to_string(),
+            )
+        })?
     };
     let targets = app.store.list_targets(request.kind).await?;
     let chosen: Vec<&Target> = match &request.ids {
@@ -179,12 +247,17 @@ pub async fn checks<S: TargetStore>(app: &App<S>, body: &[u8]) -> Result<Value, 
         }
         None => targets.iter().filter(|t| t.enabled).collect(),
     };
-    let chosen: Vec<&Target> =
-        chosen.into_iter().filter(|t| request.group.as_ref().is_none_or(|g| &t.group == g)).collect();
+    let chosen: Vec<&Target> = chosen
+        .into_iter()
+        .filter(|t| request.group.as_ref().is_none_or(|g| &t.group == g))
+        .collect();
     let now = lookout::time::now_ms();
     // Futures built up front: a closure over `&Target` inside the stream trips the compiler's
     // Send check for the lambda_http service.
-    let probes: Vec<_> = chosen.into_iter().map(|t| app.prober.check(t, now)).collect();
+    let probes: Vec<_> = chosen
+        .into_iter()
+        .map(|t| app.prober.check(t, now))
+        .collect();
     let results: Vec<_> = futures::stream::iter(probes)
         .buffered(app.concurrency.max(1))
         .collect()
@@ -200,7 +273,9 @@ pub fn system() -> Value {
     if let Some(pid) = pid {
         sys.refresh_processes(ProcessesToUpdate::Some(&[pid]), true);
     }
-    let rss = pid.and_then(|p| sys.process(p)).map(sysinfo::Process::memory);
+    let rss = pid
+        .and_then(|p| sys.process(p))
+        .map(sysinfo::Process::memory);
     let load = System::load_average();
     json!({
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),

@@ -9,11 +9,18 @@ use super::*;
 const TOKEN: &str = "local-admin-token";
 
 fn app() -> App<MemoryStore> {
-    App { store: MemoryStore::default(), prober: Prober::new().unwrap(), admin_token: Some(TOKEN.into()), concurrency: 4 }
+    App {
+        store: MemoryStore::default(),
+        prober: Prober::new().unwrap(),
+        admin_token: Some(TOKEN.into()),
+        concurrency: 4,
+    }
 }
 
 fn request(method: &str, path: &str, body: &str, token: Option<&str>) -> Request {
-    let mut b = lambda_http::http::Request::builder().method(method).uri(format!("https://lookout.example{path}"));
+    let mut b = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(format!("https://lookout.example{path}"));
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
     }
@@ -29,7 +36,11 @@ async fn call(app: &App<MemoryStore>, req: Request) -> (StatusCode, Value) {
 }
 
 fn fixture(name: &str) -> Request {
-    let text = std::fs::read_to_string(format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     lambda_http::request::from_str(&text).expect("an API Gateway HTTP API event")
 }
 
@@ -47,7 +58,10 @@ async fn the_create_fixture_creates_a_target_then_conflicts() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["created"][0]["id"], "example-api");
     let (status, body) = call(&app, fixture("api-create-target.json")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
 }
 
 #[tokio::test]
@@ -58,8 +72,15 @@ async fn admin_routes_refuse_a_missing_or_wrong_token() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    let no_token_configured = App { admin_token: None, ..app };
-    let (status, _) = call(&no_token_configured, request("GET", "/v1/targets", "", Some(TOKEN))).await;
+    let no_token_configured = App {
+        admin_token: None,
+        ..app
+    };
+    let (status, _) = call(
+        &no_token_configured,
+        request("GET", "/v1/targets", "", Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -67,33 +88,108 @@ async fn admin_routes_refuse_a_missing_or_wrong_token() {
 async fn bad_input_gets_the_right_status_and_a_json_error_naming_the_problem() {
     let app = app();
     let cases = [
-        ("POST", "/v1/targets", "{not json", StatusCode::BAD_REQUEST, "bad_request", "JSON"),
-        ("POST", "/v1/targets", "", StatusCode::BAD_REQUEST, "bad_request", "empty"),
-        ("POST", "/v1/targets", r#"{"id":"a","group":"g","kind":"server","url":"ftp://x/"}"#,
-            StatusCode::UNPROCESSABLE_ENTITY, "invalid_target", "url"),
-        ("POST", "/v1/targets", r#"[{"id":"a","group":"g","kind":"server"}]"#,
-            StatusCode::UNPROCESSABLE_ENTITY, "invalid_target", "targets[0].missing field `url`"),
-        ("POST", "/v1/targets", r#"{"targets":[{"id":"p","group":"g","kind":"proxy","proxy_url":"http://u:hunter2@h:1","test_urls":[]}]}"#,
-            StatusCode::UNPROCESSABLE_ENTITY, "invalid_target", "targets[0].test_urls"),
-        ("POST", "/v1/targets", r#"{"id":"a","group":"g","kind":"tcp"}"#,
-            StatusCode::UNPROCESSABLE_ENTITY, "invalid_target", "unknown variant `tcp`"),
-        ("GET", "/v1/nope", "", StatusCode::NOT_FOUND, "not_found", "/v1/nope"),
-        ("DELETE", "/v1/status", "", StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "GET"),
-        ("POST", "/v1/checks", r#"{"ids":["missing"]}"#, StatusCode::NOT_FOUND, "not_found", "missing"),
-        ("POST", "/v1/checks", r#"{"kind":"tcp"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "tcp"),
+        (
+            "POST",
+            "/v1/targets",
+            "{not json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "JSON",
+        ),
+        (
+            "POST",
+            "/v1/targets",
+            "",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "empty",
+        ),
+        (
+            "POST",
+            "/v1/targets",
+            r#"{"id":"a","group":"g","kind":"server","url":"ftp://x/"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_target",
+            "url",
+        ),
+        (
+            "POST",
+            "/v1/targets",
+            r#"[{"id":"a","group":"g","kind":"server"}]"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_target",
+            "targets[0].missing field `url`",
+        ),
+        (
+            "POST",
+            "/v1/targets",
+            r#"{"targets":[{"id":"p","group":"g","kind":"proxy","proxy_url":"http://u:hunter2@h:1","test_urls":[]}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_target",
+            "targets[0].test_urls",
+        ),
+        (
+            "POST",
+            "/v1/targets",
+            r#"{"id":"a","group":"g","kind":"tcp"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_target",
+            "unknown variant `tcp`",
+        ),
+        (
+            "GET",
+            "/v1/nope",
+            "",
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "/v1/nope",
+        ),
+        (
+            "DELETE",
+            "/v1/status",
+            "",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "GET",
+        ),
+        (
+            "POST",
+            "/v1/checks",
+            r#"{"ids":["missing"]}"#,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "missing",
+        ),
+        (
+            "POST",
+            "/v1/checks",
+            r#"{"kind":"tcp"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "tcp",
+        ),
     ];
     for (method, path, body, want, code, mentions) in cases {
         let (status, answer) = call(&app, request(method, path, body, Some(TOKEN))).await;
         assert_eq!(status, want, "{method} {path} {body}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap();
-        assert!(message.contains(mentions), "{message:?} should mention {mentions:?}");
-        assert!(!message.contains("hunter2"), "credentials leaked: {message}");
+        assert!(
+            message.contains(mentions),
+            "{message:?} should mention {mentions:?}"
+        );
+        assert!(
+            !message.contains("hunter2"),
+            "credentials leaked: {message}"
+        );
     }
     let huge = "x".repeat(MAX_BODY_BYTES + 1);
     let (status, _) = call(&app, request("POST", "/v1/targets", &huge, Some(TOKEN))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(app.store.list_targets(None).await.unwrap().is_empty(), "nothing was created by bad input");
+    assert!(
+        app.store.list_targets(None).await.unwrap().is_empty(),
+        "nothing was created by bad input"
+    );
 }
 
 #[tokio::test]
@@ -103,14 +199,25 @@ async fn status_and_target_listings_never_show_proxy_credentials() {
         {"id":"p1","group":"pool","kind":"proxy","proxy_url":"http://alice:hunter2@127.0.0.1:3128","test_urls":["http://127.0.0.1:1/"]},
         {"id":"s1","group":"api","kind":"server","url":"http://127.0.0.1:1/","headers":{"X-Api-Key":"k-secret"}}
     ]});
-    let (status, created) = call(&app, request("POST", "/v1/targets", &body.to_string(), Some(TOKEN))).await;
+    let (status, created) = call(
+        &app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
-    for answer in [created,
-        call(&app, request("GET", "/v1/targets", "", Some(TOKEN))).await.1,
-        call(&app, request("GET", "/v1/status", "", None)).await.1] {
+    for answer in [
+        created,
+        call(&app, request("GET", "/v1/targets", "", Some(TOKEN)))
+            .await
+            .1,
+        call(&app, request("GET", "/v1/status", "", None)).await.1,
+    ] {
         let text = answer.to_string();
         assert!(text.contains("127.0.0.1:3128"), "{text}");
-        assert!(!text.contains("hunter2") && !text.contains("alice") && !text.contains("k-secret"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("alice") && !text.contains("k-secret"),
+            "{text}"
+        );
     }
 }
 
@@ -123,22 +230,55 @@ async fn a_manual_check_probes_now_and_returns_results() {
         {"id":"live","group":"api","kind":"server","url": live,"timeout_ms":2000},
         {"id":"dead","group":"api","kind":"server","url": dead,"timeout_ms":2000}
     ]);
-    call(&app, request("POST", "/v1/targets", &body.to_string(), Some(TOKEN))).await;
-    let (status, answer) = call(&app, request("POST", "/v1/checks", r#"{"kind":"server"}"#, Some(TOKEN))).await;
+    call(
+        &app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
+    let (status, answer) = call(
+        &app,
+        request("POST", "/v1/checks", r#"{"kind":"server"}"#, Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let results = answer["results"].as_array().unwrap();
-    let by_id = |id: &str| results.iter().find(|r| r["target_id"] == id).unwrap().clone();
-    assert_eq!((by_id("live")["outcome"].as_str(), by_id("live")["status_code"].as_u64()), (Some("up"), Some(200)));
-    assert_eq!((by_id("dead")["outcome"].as_str(), by_id("dead")["error"].as_str()), (Some("failed"), Some("connect")));
+    let by_id = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["target_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            by_id("live")["outcome"].as_str(),
+            by_id("live")["status_code"].as_u64()
+        ),
+        (Some("up"), Some(200))
+    );
+    assert_eq!(
+        (
+            by_id("dead")["outcome"].as_str(),
+            by_id("dead")["error"].as_str()
+        ),
+        (Some("failed"), Some("connect"))
+    );
 }
 
 #[tokio::test]
 async fn the_summary_counts_every_target_as_unknown_before_any_run() {
     let app = app();
     let body = json!({"id":"s","group":"api","kind":"server","url":"http://127.0.0.1:1/"});
-    call(&app, request("POST", "/v1/targets", &body.to_string(), Some(TOKEN))).await;
+    call(
+        &app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
     let (status, s) = call(&app, request("GET", "/v1/summary", "", None)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((s["targets"].as_u64(), s["by_status"]["unknown"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (s["targets"].as_u64(), s["by_status"]["unknown"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(s["last_runs"]["server"], Value::Null);
 }

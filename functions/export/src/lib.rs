@@ -34,7 +34,10 @@ pub enum ExportError {
 
 impl From<ExportError> for lambda_runtime::Diagnostic {
     fn from(e: ExportError) -> Self {
-        lambda_runtime::Diagnostic { error_type: "ExportError".into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: "ExportError".into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -92,10 +95,20 @@ pub fn dumps_prefix(table: &str) -> String {
     format!("dumps/{table}/")
 }
 
-async fn upload_part<D: DumpStore>(dumps: &D, key: String, gz: GzEncoder<Vec<u8>>, items: u64) -> Result<PartInfo, ExportError> {
+async fn upload_part<D: DumpStore>(
+    dumps: &D,
+    key: String,
+    gz: GzEncoder<Vec<u8>>,
+    items: u64,
+) -> Result<PartInfo, ExportError> {
     let body = gz.finish()?;
     let digest = Sha256::digest(&body);
-    let info = PartInfo { key, items, bytes: body.len() as u64, sha256: hex::encode(digest) };
+    let info = PartInfo {
+        key,
+        items,
+        bytes: body.len() as u64,
+        sha256: hex::encode(digest),
+    };
     let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
     dumps.put(&info.key, body, "application/gzip", &b64).await?;
     Ok(info)
@@ -121,8 +134,12 @@ async fn dump_segment<T: TableScan, D: DumpStore>(
             items += 1;
         }
         if gz.get_ref().len() >= PART_BYTES {
-            let key = format!("{folder}part-{:05}.jsonl.gz", segment * 1000 + parts.len() as u32);
-            let full = std::mem::replace(&mut gz, GzEncoder::new(Vec::new(), Compression::default()));
+            let key = format!(
+                "{folder}part-{:05}.jsonl.gz",
+                segment * 1000 + parts.len() as u32
+            );
+            let full =
+                std::mem::replace(&mut gz, GzEncoder::new(Vec::new(), Compression::default()));
             parts.push(upload_part(dumps, key, full, items).await?);
             items = 0;
         }
@@ -132,7 +149,10 @@ async fn dump_segment<T: TableScan, D: DumpStore>(
         }
     }
     if items > 0 || parts.is_empty() {
-        let key = format!("{folder}part-{:05}.jsonl.gz", segment * 1000 + parts.len() as u32);
+        let key = format!(
+            "{folder}part-{:05}.jsonl.gz",
+            segment * 1000 + parts.len() as u32
+        );
         parts.push(upload_part(dumps, key, gz, items).await?);
     }
     Ok(parts)
@@ -143,23 +163,43 @@ async fn dump_segment<T: TableScan, D: DumpStore>(
 /// # Errors
 /// [`ExportError`] when a scan page or an upload fails; no manifest is written then, so the
 /// partial dump is recognisably incomplete.
-pub async fn export<T, D>(table: &T, dumps: &D, segments: u32, now_ms: i64) -> Result<(String, Manifest), ExportError>
+pub async fn export<T, D>(
+    table: &T,
+    dumps: &D,
+    segments: u32,
+    now_ms: i64,
+) -> Result<(String, Manifest), ExportError>
 where
     T: TableScan + Sync,
     D: DumpStore + Sync,
 {
     let segments = segments.max(1);
-    let folder = format!("{}{}/", dumps_prefix(table.table_name()), lookout::time::compact(now_ms));
+    let folder = format!(
+        "{}{}/",
+        dumps_prefix(table.table_name()),
+        lookout::time::compact(now_ms)
+    );
     let per_segment = (0..segments).map(|s| dump_segment(table, dumps, &folder, s, segments));
-    let mut parts: Vec<PartInfo> = futures::future::try_join_all(per_segment).await?.into_iter().flatten().collect();
+    let mut parts: Vec<PartInfo> = futures::future::try_join_all(per_segment)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     parts.sort_by(|a, b| a.key.cmp(&b.key));
     let role = |name: &str, role: &str| {
-        BTreeMap::from([("name".to_string(), name.to_string()), ("type".into(), "S".into()), ("role".into(), role.into())])
+        BTreeMap::from([
+            ("name".to_string(), name.to_string()),
+            ("type".into(), "S".into()),
+            ("role".into(), role.into()),
+        ])
     };
     let manifest = Manifest {
         format: "lookout-dump/1".into(),
         table: table.table_name().to_string(),
-        key_schema: vec![role(lookout::adapters::dynamodb::PK, "HASH"), role(lookout::adapters::dynamodb::SK, "RANGE")],
+        key_schema: vec![
+            role(lookout::adapters::dynamodb::PK, "HASH"),
+            role(lookout::adapters::dynamodb::SK, "RANGE"),
+        ],
         ttl_attribute: lookout::adapters::dynamodb::TTL.into(),
         segments,
         started_at: lookout::time::rfc3339(now_ms),
@@ -170,7 +210,14 @@ where
     };
     let body = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
     let b64 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&body));
-    dumps.put(&format!("{folder}manifest.json"), body, "application/json", &b64).await?;
+    dumps
+        .put(
+            &format!("{folder}manifest.json"),
+            body,
+            "application/json",
+            &b64,
+        )
+        .await?;
     Ok((folder, manifest))
 }
 
@@ -189,12 +236,20 @@ pub async fn apply_retention<D: DumpStore>(
     let prefix = dumps_prefix(table);
     let mut by_folder: BTreeMap<String, (i64, Vec<String>)> = BTreeMap::new();
     for key in dumps.list(&prefix).await? {
-        let Some(stamp) = key[prefix.len()..].split('/').next() else { continue };
-        let Some(at) = lookout::time::parse_compact(stamp) else { continue };
-        by_folder.entry(format!("{prefix}{stamp}/")).or_insert((at, Vec::new())).1.push(key);
+        let Some(stamp) = key[prefix.len()..].split('/').next() else {
+            continue;
+        };
+        let Some(at) = lookout::time::parse_compact(stamp) else {
+            continue;
+        };
+        by_folder
+            .entry(format!("{prefix}{stamp}/"))
+            .or_insert((at, Vec::new()))
+            .1
+            .push(key);
     }
     let mut folders: Vec<(String, (i64, Vec<String>))> = by_folder.into_iter().collect();
-    folders.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+    folders.sort_by_key(|(_, (at, _))| std::cmp::Reverse(*at));
     let cutoff = now_ms - i64::from(retention_days) * 86_400_000;
     let mut deleted = Vec::new();
     for (i, (folder, (at, keys))) in folders.into_iter().enumerate() {
@@ -225,9 +280,17 @@ impl Deps {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
         let aws = aws_config::load_from_env().await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
         Ok(Deps {
-            table: lookout::adapters::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table, settings.history_ttl_days),
+            table: lookout::adapters::dynamodb::DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&aws),
+                &settings.table,
+                settings.history_ttl_days,
+            ),
             dumps: lookout::adapters::s3::S3DumpStore::new(s3, settings.require_bucket()?),
             settings,
         })
@@ -239,10 +302,21 @@ impl Deps {
     /// See [`export`] and [`apply_retention`].
     pub async fn handle(&self) -> Result<ExportReport, ExportError> {
         let now = lookout::time::now_ms();
-        let (dump, manifest) = export(&self.table, &self.dumps, self.settings.dump_segments, now).await?;
+        let (dump, manifest) =
+            export(&self.table, &self.dumps, self.settings.dump_segments, now).await?;
         tracing::info!(%dump, items = manifest.item_count, bytes = manifest.bytes, "dump written");
-        let deleted =
-            apply_retention(&self.dumps, &self.settings.table, now, self.settings.retention_days, self.settings.max_dumps).await?;
-        Ok(ExportReport { dump, manifest, deleted })
+        let deleted = apply_retention(
+            &self.dumps,
+            &self.settings.table,
+            now,
+            self.settings.retention_days,
+            self.settings.max_dumps,
+        )
+        .await?;
+        Ok(ExportReport {
+            dump,
+            manifest,
+            deleted,
+        })
     }
 }

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use lookout::domain::{next_state, Alert, Target, TargetKind, TargetState};
-use lookout::ports::{AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore};
+use lookout::ports::{
+    AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+};
 use lookout::probe::Prober;
 use serde::Serialize;
 use serde_json::Value;
@@ -37,7 +39,10 @@ impl From<ProbeError> for lambda_runtime::Diagnostic {
             ProbeError::Store(_) => "StoreError",
             ProbeError::Uncommitted(..) => "Uncommitted",
         };
-        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -48,10 +53,12 @@ impl From<ProbeError> for lambda_runtime::Diagnostic {
 pub fn kinds_of(event: &Value) -> Result<Vec<TargetKind>, ProbeError> {
     match event.get("kind") {
         None | Some(Value::Null) => Ok(TargetKind::ALL.to_vec()),
-        Some(Value::String(k)) => TargetKind::parse(k)
-            .map(|k| vec![k])
-            .ok_or_else(|| ProbeError::InvalidEvent(format!("kind must be \"server\" or \"proxy\", got {k:?}"))),
-        Some(other) => Err(ProbeError::InvalidEvent(format!("kind must be a string, got {other}"))),
+        Some(Value::String(k)) => TargetKind::parse(k).map(|k| vec![k]).ok_or_else(|| {
+            ProbeError::InvalidEvent(format!("kind must be \"server\" or \"proxy\", got {k:?}"))
+        }),
+        Some(other) => Err(ProbeError::InvalidEvent(format!(
+            "kind must be a string, got {other}"
+        ))),
     }
 }
 
@@ -105,11 +112,22 @@ where
     for alert in store.pending_alerts(lookout::time::now_ms()).await? {
         retried_alerts += usize::from(deliver(store, publisher, &alert).await);
     }
-    let mut report = RunReport { runs: Vec::new(), retried_alerts, alerts: Vec::new() };
+    let mut report = RunReport {
+        runs: Vec::new(),
+        retried_alerts,
+        alerts: Vec::new(),
+    };
     let mut failures = Vec::new();
     for &kind in kinds {
-        let (record, alerts, errors) = run_kind(store, publisher, prober, kind, concurrency).await?;
-        tracing::info!(kind = kind.as_str(), checked = record.checked, ok = record.ok, changes = record.changes, "run done");
+        let (record, alerts, errors) =
+            run_kind(store, publisher, prober, kind, concurrency).await?;
+        tracing::info!(
+            kind = kind.as_str(),
+            checked = record.checked,
+            ok = record.ok,
+            changes = record.changes,
+            "run done"
+        );
         report.runs.push(record);
         report.alerts.extend(alerts);
         failures.extend(errors);
@@ -146,8 +164,12 @@ where
     let mut raised = Vec::new();
     let mut errors = Vec::new();
     for result in results {
-        let Some(target) = by_id.get(result.target_id.as_str()) else { continue };
-        let prev = latest.get(&target.id).map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
+        let Some(target) = by_id.get(result.target_id.as_str()) else {
+            continue;
+        };
+        let prev = latest
+            .get(&target.id)
+            .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
         let (mut next, alerts) = next_state(&prev, &result, target);
         if next.status != prev.status {
             match store.commit_change(&next, &alerts).await {
@@ -165,17 +187,30 @@ where
                 }
             }
         }
-        latest.insert(target.id.clone(), Latest { state: next, result: Some(result) });
+        latest.insert(
+            target.id.clone(),
+            Latest {
+                state: next,
+                result: Some(result),
+            },
+        );
     }
     let mut published = 0;
     for alert in &raised {
         published += usize::from(deliver(store, publisher, alert).await);
     }
     // Keep disabled targets in the snapshot; forget deleted ones.
-    let mut snapshot: Vec<Latest> = latest.into_values().filter(|l| by_id.contains_key(l.state.target_id.as_str())).collect();
+    let mut snapshot: Vec<Latest> = latest
+        .into_values()
+        .filter(|l| by_id.contains_key(l.state.target_id.as_str()))
+        .collect();
     snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
     store.record_run(kind, run_at, &snapshot).await?;
-    let checked: Vec<_> = snapshot.iter().filter_map(|l| l.result.as_ref()).filter(|r| r.at == run_at).collect();
+    let checked: Vec<_> = snapshot
+        .iter()
+        .filter_map(|l| l.result.as_ref())
+        .filter(|r| r.at == run_at)
+        .collect();
     let record = RunRecord {
         run_id: uuid::Uuid::new_v4().to_string(),
         kind,
@@ -217,7 +252,10 @@ impl Deps {
                 &settings.table,
                 settings.history_ttl_days,
             ),
-            publisher: lookout::adapters::sns::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), settings.require_topic()?),
+            publisher: lookout::adapters::sns::SnsPublisher::new(
+                aws_sdk_sns::Client::new(&aws),
+                settings.require_topic()?,
+            ),
             prober: Prober::new()?,
             concurrency: settings.probe_concurrency,
         })
@@ -229,7 +267,14 @@ impl Deps {
     /// See [`run`] and [`kinds_of`].
     pub async fn handle(&self, event: Value) -> Result<RunReport, ProbeError> {
         let kinds = kinds_of(&event)?;
-        run(&self.store, &self.publisher, &self.prober, &kinds, self.concurrency).await
+        run(
+            &self.store,
+            &self.publisher,
+            &self.prober,
+            &kinds,
+            self.concurrency,
+        )
+        .await
     }
 }
 

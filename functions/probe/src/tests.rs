@@ -17,11 +17,21 @@ async fn store_with(targets: serde_json::Value) -> MemoryStore {
 
 #[test]
 fn the_event_kind_selects_what_is_probed() {
-    assert_eq!(kinds_of(&json!({"kind":"server"})).unwrap(), vec![TargetKind::Server]);
-    assert_eq!(kinds_of(&json!({"kind":"proxy"})).unwrap(), vec![TargetKind::Proxy]);
-    let scheduled: Value = serde_json::from_str(include_str!("../../../events/scheduled.json")).unwrap();
+    assert_eq!(
+        kinds_of(&json!({"kind":"server"})).unwrap(),
+        vec![TargetKind::Server]
+    );
+    assert_eq!(
+        kinds_of(&json!({"kind":"proxy"})).unwrap(),
+        vec![TargetKind::Proxy]
+    );
+    let scheduled: Value =
+        serde_json::from_str(include_str!("../../../events/scheduled.json")).unwrap();
     assert_eq!(kinds_of(&scheduled).unwrap(), TargetKind::ALL.to_vec());
-    assert!(matches!(kinds_of(&json!({"kind":"dns"})), Err(ProbeError::InvalidEvent(_))));
+    assert!(matches!(
+        kinds_of(&json!({"kind":"dns"})),
+        Err(ProbeError::InvalidEvent(_))
+    ));
 }
 
 #[tokio::test]
@@ -36,9 +46,16 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     let publisher = MemoryPublisher::default();
     let prober = Prober::new().unwrap();
     for run_no in 1..=3 {
-        let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4).await.unwrap();
+        let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+            .await
+            .unwrap();
         let expected_alerts = if run_no == 3 { 1 } else { 0 };
-        assert_eq!(report.alerts.len(), expected_alerts, "run {run_no}: {:?}", report.alerts);
+        assert_eq!(
+            report.alerts.len(),
+            expected_alerts,
+            "run {run_no}: {:?}",
+            report.alerts
+        );
         assert_eq!(report.runs[0].checked, 2);
     }
     let latest = store.latest(TargetKind::Server).await.unwrap();
@@ -47,7 +64,10 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     assert_eq!(latest["live"].state.checks, 3);
     let sent = publisher.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].target_id.as_str(), sent[0].new_status), ("dead", Status::Down));
+    assert_eq!(
+        (sent[0].target_id.as_str(), sent[0].new_status),
+        ("dead", Status::Down)
+    );
     // State items are written on status change only: unknown→healthy and unknown→down, once each.
     let states = store.states();
     assert_eq!((states["live"].version, states["dead"].version), (1, 1));
@@ -66,11 +86,21 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     let publisher = MemoryPublisher::default();
     let prober = Prober::new().unwrap();
     publisher.set_failing(true);
-    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4).await.unwrap();
-    assert_eq!((report.runs[0].alerts_published, report.runs[0].alerts_pending), (0, 1));
+    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.runs[0].alerts_published,
+            report.runs[0].alerts_pending
+        ),
+        (0, 1)
+    );
     assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
     publisher.set_failing(false);
-    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4).await.unwrap();
+    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+        .await
+        .unwrap();
     assert_eq!(report.retried_alerts, 1);
     assert!(report.alerts.is_empty(), "still down: no new alert");
     assert_eq!(publisher.sent().len(), 1);

@@ -32,18 +32,29 @@ fn status_of<'a>(states: &'a HashMap<String, TargetState>, id: &str) -> Option<&
 /// Proxies: lowest [`Target::priority`] first, then lowest `cost_per_gb`, then fewest failures.
 /// Servers: `healthy` before `degraded`, then priority, then lowest EWMA latency. Ties keep id
 /// order so the answer is deterministic.
-pub fn failover_order<'a>(members: &[&'a Target], states: &HashMap<String, TargetState>) -> Vec<&'a Target> {
+pub fn failover_order<'a>(
+    members: &[&'a Target],
+    states: &HashMap<String, TargetState>,
+) -> Vec<&'a Target> {
     let mut eligible: Vec<(&Target, &TargetState)> = members
         .iter()
         .filter(|t| t.enabled)
-        .filter_map(|t| status_of(states, &t.id).filter(|s| s.status.eligible()).map(|s| (*t, s)))
+        .filter_map(|t| {
+            status_of(states, &t.id)
+                .filter(|s| s.status.eligible())
+                .map(|s| (*t, s))
+        })
         .collect();
     eligible.sort_by(|(a, sa), (b, sb)| {
         let by_kind = match a.kind() {
             TargetKind::Proxy => a
                 .priority()
                 .cmp(&b.priority())
-                .then(a.cost_per_gb().partial_cmp(&b.cost_per_gb()).unwrap_or(Ordering::Equal))
+                .then(
+                    a.cost_per_gb()
+                        .partial_cmp(&b.cost_per_gb())
+                        .unwrap_or(Ordering::Equal),
+                )
                 .then(sa.failures.cmp(&sb.failures)),
             TargetKind::Server => (sa.status != Status::Healthy)
                 .cmp(&(sb.status != Status::Healthy))
@@ -64,13 +75,25 @@ pub fn failover_order<'a>(members: &[&'a Target], states: &HashMap<String, Targe
 pub fn choose_all(targets: &[Target], states: &HashMap<String, TargetState>) -> Vec<GroupChoice> {
     let mut groups: BTreeMap<(TargetKind, &str), Vec<&Target>> = BTreeMap::new();
     for t in targets {
-        groups.entry((t.kind(), t.group.as_str())).or_default().push(t);
+        groups
+            .entry((t.kind(), t.group.as_str()))
+            .or_default()
+            .push(t);
     }
     groups
         .into_iter()
         .map(|((kind, group), members)| {
-            let order: Vec<String> = failover_order(&members, states).iter().map(|t| t.id.clone()).collect();
-            GroupChoice { group: group.to_string(), kind, active: order.first().cloned(), order, members: members.len() }
+            let order: Vec<String> = failover_order(&members, states)
+                .iter()
+                .map(|t| t.id.clone())
+                .collect();
+            GroupChoice {
+                group: group.to_string(),
+                kind,
+                active: order.first().cloned(),
+                order,
+                members: members.len(),
+            }
         })
         .collect()
 }
@@ -81,8 +104,11 @@ mod tests {
     use serde_json::json;
 
     fn proxy(id: &str, ty: &str, cost: f64) -> Target {
-        serde_json::from_value(json!({"id":id,"group":"pool","kind":"proxy","proxy_url":"http://h:1",
-            "proxy_type":ty,"cost_per_gb":cost,"test_urls":["http://x/"]})).unwrap()
+        serde_json::from_value(
+            json!({"id":id,"group":"pool","kind":"proxy","proxy_url":"http://h:1",
+            "proxy_type":ty,"cost_per_gb":cost,"test_urls":["http://x/"]}),
+        )
+        .unwrap()
     }
 
     fn state(id: &str, status: Status, ewma: f64) -> (String, TargetState) {
@@ -94,9 +120,18 @@ mod tests {
 
     #[test]
     fn the_cheapest_healthy_proxy_is_active_and_the_rest_follow_by_cost() {
-        let ts = vec![proxy("res", "residential", 8.0), proxy("vps", "vps", 0.0), proxy("dc", "datacenter", 1.0)];
-        let states: HashMap<_, _> = [state("res", Status::Healthy, 1.0), state("vps", Status::Down, 1.0),
-            state("dc", Status::Degraded, 1.0)].into_iter().collect();
+        let ts = vec![
+            proxy("res", "residential", 8.0),
+            proxy("vps", "vps", 0.0),
+            proxy("dc", "datacenter", 1.0),
+        ];
+        let states: HashMap<_, _> = [
+            state("res", Status::Healthy, 1.0),
+            state("vps", Status::Down, 1.0),
+            state("dc", Status::Degraded, 1.0),
+        ]
+        .into_iter()
+        .collect();
         let c = choose_all(&ts, &states);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].active.as_deref(), Some("dc"));
@@ -106,11 +141,19 @@ mod tests {
     #[test]
     fn servers_prefer_healthy_then_priority_then_latency_and_a_dead_group_has_no_active() {
         let mk = |id: &str, prio: u32| -> Target {
-            serde_json::from_value(json!({"id":id,"group":"api","kind":"server","url":"http://h/","priority":prio})).unwrap()
+            serde_json::from_value(
+                json!({"id":id,"group":"api","kind":"server","url":"http://h/","priority":prio}),
+            )
+            .unwrap()
         };
         let ts = vec![mk("a", 1), mk("b", 2), mk("c", 2)];
-        let states: HashMap<_, _> = [state("a", Status::Degraded, 5.0), state("b", Status::Healthy, 50.0),
-            state("c", Status::Healthy, 20.0)].into_iter().collect();
+        let states: HashMap<_, _> = [
+            state("a", Status::Degraded, 5.0),
+            state("b", Status::Healthy, 50.0),
+            state("c", Status::Healthy, 20.0),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(choose_all(&ts, &states)[0].order, vec!["c", "b", "a"]);
         let dead: HashMap<_, _> = [state("a", Status::Down, 1.0)].into_iter().collect();
         assert_eq!(choose_all(&ts, &dead)[0].active, None);

@@ -9,4 +9,6 @@ pub mod target;
 pub use alert::{Alert, AlertKind, Severity};
 pub use result::{CheckResult, ErrorKind, Outcome};
 pub use state::{next_state, Status, TargetState};
-pub use target::{Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError};
+pub use target::{
+    Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError,
+};

@@ -24,8 +24,13 @@ pub enum Status {
 
 impl Status {
     /// All statuses, in display order.
-    pub const ALL: [Status; 5] =
-        [Status::Healthy, Status::Degraded, Status::Down, Status::Blocked, Status::Unknown];
+    pub const ALL: [Status; 5] = [
+        Status::Healthy,
+        Status::Degraded,
+        Status::Down,
+        Status::Blocked,
+        Status::Unknown,
+    ];
 
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
@@ -127,7 +132,11 @@ impl TargetState {
 /// A failure counts up and makes the target `down` at `failure_threshold`; before that the status
 /// stays. A block status makes a proxy `blocked` at once. Every change of status raises one
 /// alert, except the first verdict `healthy`/`degraded` of a target never seen before.
-pub fn next_state(state: &TargetState, result: &CheckResult, target: &Target) -> (TargetState, Vec<Alert>) {
+pub fn next_state(
+    state: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+) -> (TargetState, Vec<Alert>) {
     let mut s = state.clone();
     s.checks += 1;
     s.last_check = Some(result.at);
@@ -146,7 +155,9 @@ pub fn next_state(state: &TargetState, result: &CheckResult, target: &Target) ->
                 Some(prev) => EWMA_ALPHA * l + (1.0 - EWMA_ALPHA) * prev,
                 None => l,
             });
-            let up = if result.outcome == Outcome::Slow || result.latency_ms > target.degraded_latency_ms {
+            let up = if result.outcome == Outcome::Slow
+                || result.latency_ms > target.degraded_latency_ms
+            {
                 Status::Degraded
             } else {
                 Status::Healthy
@@ -201,7 +212,9 @@ fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Tar
         (None, Some(code)) => format!("HTTP {code} in {} ms", result.latency_ms),
         (None, None) => format!("{} ms", result.latency_ms),
     };
-    let uptime = s.uptime_percent().map_or_else(|| "n/a".into(), |u| format!("{u:.1}%"));
+    let uptime = s
+        .uptime_percent()
+        .map_or_else(|| "n/a".into(), |u| format!("{u:.1}%"));
     let mut subject = format!(
         "[{}] {} {} is {}",
         severity.as_str().to_uppercase(),
@@ -223,7 +236,10 @@ fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Tar
     );
     if let Some(p) = target.proxy() {
         if p.cost_per_gb > 0.0 {
-            text.push_str(&format!(" Estimated cost so far {:.4} for {} bytes.", s.cost, s.traffic_bytes));
+            text.push_str(&format!(
+                " Estimated cost so far {:.4} for {} bytes.",
+                s.cost, s.traffic_bytes
+            ));
         }
     }
     Alert {
@@ -286,11 +302,23 @@ mod tests {
         let t = server(3, 1);
         let (s, alerts) = run(&t, &[Outcome::Up, Outcome::Failed, Outcome::Failed]);
         assert_eq!((s.status, alerts.len()), (Status::Healthy, 0));
-        let (s, alerts) = run(&t, &[Outcome::Up, Outcome::Failed, Outcome::Failed, Outcome::Failed, Outcome::Failed]);
+        let (s, alerts) = run(
+            &t,
+            &[
+                Outcome::Up,
+                Outcome::Failed,
+                Outcome::Failed,
+                Outcome::Failed,
+                Outcome::Failed,
+            ],
+        );
         assert_eq!(s.status, Status::Down);
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert_eq!(alerts[0].severity, Severity::Critical);
-        assert_eq!((alerts[0].old_status, alerts[0].new_status), (Status::Healthy, Status::Down));
+        assert_eq!(
+            (alerts[0].old_status, alerts[0].new_status),
+            (Status::Healthy, Status::Down)
+        );
         assert_eq!(alerts[0].key, "s#down#3000");
     }
 
@@ -311,7 +339,10 @@ mod tests {
         let (s, _) = next_state(&TargetState::new("s"), &result(Outcome::Up, 0, 5_000), &t);
         assert_eq!(s.status, Status::Degraded);
         let (s, alerts) = next_state(&s, &result(Outcome::Blocked, 1, 5), &t);
-        assert_eq!((s.status, alerts[0].severity), (Status::Blocked, Severity::Warning));
+        assert_eq!(
+            (s.status, alerts[0].severity),
+            (Status::Blocked, Severity::Warning)
+        );
     }
 
     #[test]
@@ -325,7 +356,8 @@ mod tests {
     #[test]
     fn proxy_traffic_accumulates_cost_per_gb() {
         let t = serde_json::from_value::<Target>(json!({"id":"p","group":"g","kind":"proxy",
-            "proxy_url":"http://h:1","cost_per_gb":4.0,"test_urls":["http://x/"]})).unwrap();
+            "proxy_url":"http://h:1","cost_per_gb":4.0,"test_urls":["http://x/"]}))
+        .unwrap();
         let mut r = result(Outcome::Up, 0, 10);
         r.bytes = 500_000_000;
         let (s, _) = next_state(&TargetState::new("p"), &r, &t);

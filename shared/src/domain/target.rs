@@ -258,14 +258,19 @@ pub struct ValidationError {
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
-    ValidationError { field: field.into(), message: message.into() }
+    ValidationError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
-    let u = url::Url::parse(raw)
-        .map_err(|e| invalid(field, format!("not a valid URL ({e})")))?;
+    let u = url::Url::parse(raw).map_err(|e| invalid(field, format!("not a valid URL ({e})")))?;
     if !schemes.contains(&u.scheme()) {
-        return Err(invalid(field, format!("scheme must be one of {}", schemes.join(", "))));
+        return Err(invalid(
+            field,
+            format!("scheme must be one of {}", schemes.join(", ")),
+        ));
     }
     if u.host_str().is_none_or(str::is_empty) {
         return Err(invalid(field, "has no host"));
@@ -327,7 +332,10 @@ impl Target {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
         if !id_ok {
-            return Err(invalid("id", "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'"));
+            return Err(invalid(
+                "id",
+                "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'",
+            ));
         }
         if self.name.trim().is_empty() {
             self.name = self.id.clone();
@@ -354,7 +362,10 @@ impl Target {
             Check::Server(s) => {
                 check_url("url", &s.url, &["http", "https"])?;
                 if reqwest::Method::from_bytes(s.method.as_bytes()).is_err() {
-                    return Err(invalid("method", format!("{:?} is not an HTTP method", s.method)));
+                    return Err(invalid(
+                        "method",
+                        format!("{:?} is not an HTTP method", s.method),
+                    ));
                 }
                 if s.expected_status.is_empty() {
                     return Err(invalid("expected_status", "must list at least one status"));
@@ -368,8 +379,12 @@ impl Target {
                 }
             }
             Check::Proxy(p) => {
-                check_url("proxy_url", &p.proxy_url, &["http", "https", "socks5", "socks5h"])
-                    .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
+                check_url(
+                    "proxy_url",
+                    &p.proxy_url,
+                    &["http", "https", "socks5", "socks5h"],
+                )
+                .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
                 if !p.cost_per_gb.is_finite() || p.cost_per_gb < 0.0 {
                     return Err(invalid("cost_per_gb", "must be a number 0 or above"));
                 }
@@ -379,7 +394,10 @@ impl Target {
                 for (i, u) in p.test_urls.iter().enumerate() {
                     check_url(&format!("test_urls[{i}]"), u, &["http", "https"])?;
                 }
-                for (field, list) in [("accept_status", &p.accept_status), ("block_status", &p.block_status)] {
+                for (field, list) in [
+                    ("accept_status", &p.accept_status),
+                    ("block_status", &p.block_status),
+                ] {
                     if let Some(bad) = list.iter().find(|c| !(100..=599).contains(*c)) {
                         return Err(invalid(field, format!("{bad} is not an HTTP status")));
                     }
@@ -419,22 +437,32 @@ mod tests {
 
     #[test]
     fn a_minimal_server_gets_the_documented_defaults() {
-        let t = parse(json!({"id":"a","group":"g","kind":"server","url":"http://127.0.0.1:1/"})).unwrap();
-        assert_eq!((t.name.as_str(), t.interval_s, t.failure_threshold), ("a", 60, 3));
+        let t = parse(json!({"id":"a","group":"g","kind":"server","url":"http://127.0.0.1:1/"}))
+            .unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.interval_s, t.failure_threshold),
+            ("a", 60, 3)
+        );
         assert_eq!(t.degraded_latency_ms, 2000);
-        let Check::Server(s) = &t.check else { panic!("server") };
+        let Check::Server(s) = &t.check else {
+            panic!("server")
+        };
         assert_eq!(s.method, "GET");
         assert!(s.expected_status[0].contains(204) && !s.expected_status[0].contains(301));
     }
 
     #[test]
     fn status_ranges_parse_from_numbers_and_text_and_reject_nonsense() {
-        let t = parse(json!({"id":"a","group":"g","kind":"server","url":"http://h/",
-            "expected_status":[200, "301-302"]})).unwrap();
+        let t = parse(
+            json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "expected_status":[200, "301-302"]}),
+        )
+        .unwrap();
         let Check::Server(s) = &t.check else { panic!() };
         assert!(s.expected_status.iter().any(|r| r.contains(302)));
         let e = serde_json::from_value::<Target>(json!({"id":"a","group":"g","kind":"server",
-            "url":"http://h/","expected_status":["299-200"]})).unwrap_err();
+            "url":"http://h/","expected_status":["299-200"]}))
+        .unwrap_err();
         assert!(e.to_string().contains("299-200"), "{e}");
     }
 
@@ -442,37 +470,63 @@ mod tests {
     fn a_bad_definition_names_the_field() {
         let e = parse(json!({"id":"a","group":"g","kind":"server","url":"ftp://h/"})).unwrap_err();
         assert_eq!(e.field, "url");
-        let e = parse(json!({"id":"A B","group":"g","kind":"server","url":"http://h/"})).unwrap_err();
+        let e =
+            parse(json!({"id":"A B","group":"g","kind":"server","url":"http://h/"})).unwrap_err();
         assert_eq!(e.field, "id");
-        let e = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://u:p@h:1",
-            "test_urls":["http://x/","nope"]})).unwrap_err();
+        let e = parse(
+            json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://u:p@h:1",
+            "test_urls":["http://x/","nope"]}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "test_urls[1]");
-        let e = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
-            "cost_per_gb": -1, "test_urls":["http://x/"]})).unwrap_err();
+        let e = parse(
+            json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
+            "cost_per_gb": -1, "test_urls":["http://x/"]}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "cost_per_gb");
     }
 
     #[test]
     fn derived_proxy_priority_orders_a_pool_cheapest_first() {
         let mk = |ty: &str, cost: f64| {
-            parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
-                "proxy_type": ty, "cost_per_gb": cost, "test_urls":["http://x/"]})).unwrap()
+            parse(
+                json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://h:1",
+                "proxy_type": ty, "cost_per_gb": cost, "test_urls":["http://x/"]}),
+            )
+            .unwrap()
         };
-        let (vps, dc, res) = (mk("vps", 0.0), mk("datacenter", 0.5), mk("residential", 8.0));
-        assert_eq!((vps.priority(), dc.priority(), res.priority()), (10, 25, 80));
+        let (vps, dc, res) = (
+            mk("vps", 0.0),
+            mk("datacenter", 0.5),
+            mk("residential", 8.0),
+        );
+        assert_eq!(
+            (vps.priority(), dc.priority(), res.priority()),
+            (10, 25, 80)
+        );
         assert_eq!(mk("datacenter", 9.0).priority(), 40);
         assert_eq!(mk("residential", 0.1).priority(), 41);
     }
 
     #[test]
     fn redacted_targets_hide_credentials_and_secret_headers() {
-        let p = parse(json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://user:pw@h:1",
-            "test_urls":["http://x/"]})).unwrap();
+        let p = parse(
+            json!({"id":"p","group":"g","kind":"proxy","proxy_url":"http://user:pw@h:1",
+            "test_urls":["http://x/"]}),
+        )
+        .unwrap();
         let shown = serde_json::to_string(&p.redacted()).unwrap();
         assert!(!shown.contains("user") && !shown.contains("pw@"), "{shown}");
-        let s = parse(json!({"id":"s","group":"g","kind":"server","url":"http://h/",
-            "headers":{"Authorization":"Bearer abc","Accept":"text/plain"}})).unwrap();
+        let s = parse(
+            json!({"id":"s","group":"g","kind":"server","url":"http://h/",
+            "headers":{"Authorization":"Bearer abc","Accept":"text/plain"}}),
+        )
+        .unwrap();
         let shown = serde_json::to_string(&s.redacted()).unwrap();
-        assert!(!shown.contains("abc") && shown.contains("text/plain"), "{shown}");
+        assert!(
+            !shown.contains("abc") && shown.contains("text/plain"),
+            "{shown}"
+        );
     }
 }

@@ -54,7 +54,9 @@ impl Prober {
     /// # Errors
     /// [`ProberError`] when the HTTP client cannot be built.
     pub fn new() -> Result<Self, ProberError> {
-        let direct = client_builder().build().map_err(|e| ProberError(e.to_string()))?;
+        let direct = client_builder()
+            .build()
+            .map_err(|e| ProberError(e.to_string()))?;
         Ok(Prober { direct })
     }
 
@@ -81,13 +83,19 @@ impl Prober {
             if result.outcome != Outcome::Failed || attempts > target.retries {
                 return result;
             }
-            tokio::time::sleep(Duration::from_millis(BACKOFF_BASE_MS << (attempts - 1).min(6))).await;
+            tokio::time::sleep(Duration::from_millis(
+                BACKOFF_BASE_MS << (attempts - 1).min(6),
+            ))
+            .await;
         }
     }
 
     async fn check_server(&self, target: &Target, s: &ServerCheck) -> CheckResult {
         let method = Method::from_bytes(s.method.as_bytes()).unwrap_or(Method::GET);
-        let mut req = self.direct.request(method, &s.url).timeout(Duration::from_millis(target.timeout_ms));
+        let mut req = self
+            .direct
+            .request(method, &s.url)
+            .timeout(Duration::from_millis(target.timeout_ms));
         for (k, v) in &s.headers {
             req = req.header(k, v);
         }
@@ -102,7 +110,10 @@ impl Prober {
             Ok(a) => {
                 let code = a.status.as_u16();
                 if !s.expected_status.iter().any(|r| r.contains(code)) {
-                    let f = Failure { kind: ErrorKind::Status, message: format!("unexpected HTTP status {code}") };
+                    let f = Failure {
+                        kind: ErrorKind::Status,
+                        message: format!("unexpected HTTP status {code}"),
+                    };
                     return failed(target, latency_ms, a.bytes, Some(code), f);
                 }
                 let _ = &a.body; // assertions on the body come with the full probe engine
@@ -113,17 +124,24 @@ impl Prober {
 }
 
 async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
-    let client = match reqwest::Proxy::all(&p.proxy_url).and_then(|proxy| client_builder().proxy(proxy).build()) {
+    let client = match reqwest::Proxy::all(&p.proxy_url)
+        .and_then(|proxy| client_builder().proxy(proxy).build())
+    {
         Ok(c) => c,
         Err(e) => {
-            let f = Failure { kind: ErrorKind::Proxy, message: format!("bad proxy: {}", redact_text(&e.to_string())) };
+            let f = Failure {
+                kind: ErrorKind::Proxy,
+                message: format!("bad proxy: {}", redact_text(&e.to_string())),
+            };
             return failed(target, 0, 0, None, f);
         }
     };
     let mut last = None;
     for url in &p.test_urls {
         let started = Instant::now();
-        let req = client.get(url).timeout(Duration::from_millis(target.timeout_ms));
+        let req = client
+            .get(url)
+            .timeout(Duration::from_millis(target.timeout_ms));
         let answer = fetch(req).await;
         let latency_ms = started.elapsed().as_millis() as u64;
         match answer {
@@ -138,9 +156,15 @@ async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
                     return r;
                 }
                 let f = if code == 407 {
-                    Failure { kind: ErrorKind::ProxyAuth, message: "the proxy refused the credentials (407)".into() }
+                    Failure {
+                        kind: ErrorKind::ProxyAuth,
+                        message: "the proxy refused the credentials (407)".into(),
+                    }
                 } else {
-                    Failure { kind: ErrorKind::Status, message: format!("unexpected HTTP status {code} through the proxy") }
+                    Failure {
+                        kind: ErrorKind::Status,
+                        message: format!("unexpected HTTP status {code} through the proxy"),
+                    }
                 };
                 // The first answer decides.
                 return failed(target, latency_ms, a.bytes, Some(code), f);
@@ -148,17 +172,28 @@ async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
             Err(mut f) => {
                 if f.kind == ErrorKind::Connect {
                     f.kind = ErrorKind::Proxy;
-                    f.message = format!("proxy {} unreachable: {}", proxy_host(&p.proxy_url), f.message);
+                    f.message = format!(
+                        "proxy {} unreachable: {}",
+                        proxy_host(&p.proxy_url),
+                        f.message
+                    );
                 } else if f.message.contains("407") {
                     f.kind = ErrorKind::ProxyAuth;
                 } else {
-                    f.message = format!("through proxy {}: {}", proxy_host(&p.proxy_url), f.message);
+                    f.message =
+                        format!("through proxy {}: {}", proxy_host(&p.proxy_url), f.message);
                 }
                 last = Some((latency_ms, f));
             }
         }
     }
-    let (latency_ms, f) = last.unwrap_or((0, Failure { kind: ErrorKind::Other, message: "no test URL".into() }));
+    let (latency_ms, f) = last.unwrap_or((
+        0,
+        Failure {
+            kind: ErrorKind::Other,
+            message: "no test URL".into(),
+        },
+    ));
     failed(target, latency_ms, 0, None, f)
 }
 
@@ -167,7 +202,11 @@ async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
     let resp = req.send().await.map_err(classify)?;
     let status = resp.status();
     let mut bytes: u64 = 12
-        + resp.headers().iter().map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64).sum::<u64>();
+        + resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
+            .sum::<u64>();
     let mut body = Vec::new();
     let mut resp = resp;
     while let Some(chunk) = resp.chunk().await.map_err(classify)? {
@@ -178,7 +217,11 @@ async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
             break;
         }
     }
-    Ok(Answer { status, body, bytes })
+    Ok(Answer {
+        status,
+        body,
+        bytes,
+    })
 }
 
 /// Maps a reqwest error to an error kind and a short redacted message: the kind's word and the
@@ -198,7 +241,8 @@ fn classify(e: reqwest::Error) -> Failure {
         (ErrorKind::Timeout, "timeout")
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         (ErrorKind::Dns, "dns")
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         (ErrorKind::Tls, "tls")
     } else if e.is_connect() || lower.contains("connection refused") || lower.contains("reset") {
         (ErrorKind::Connect, "connect")
@@ -218,8 +262,18 @@ fn proxy_host(proxy_url: &str) -> String {
         .unwrap_or_else(|| "(unparsable)".into())
 }
 
-fn answered(target: &Target, outcome: Outcome, latency_ms: u64, bytes: u64, code: u16) -> CheckResult {
-    let outcome = if outcome == Outcome::Up && latency_ms > target.degraded_latency_ms { Outcome::Slow } else { outcome };
+fn answered(
+    target: &Target,
+    outcome: Outcome,
+    latency_ms: u64,
+    bytes: u64,
+    code: u16,
+) -> CheckResult {
+    let outcome = if outcome == Outcome::Up && latency_ms > target.degraded_latency_ms {
+        Outcome::Slow
+    } else {
+        outcome
+    };
     CheckResult {
         target_id: target.id.clone(),
         kind: target.kind(),
@@ -234,7 +288,13 @@ fn answered(target: &Target, outcome: Outcome, latency_ms: u64, bytes: u64, code
     }
 }
 
-fn failed(target: &Target, latency_ms: u64, bytes: u64, code: Option<u16>, f: Failure) -> CheckResult {
+fn failed(
+    target: &Target,
+    latency_ms: u64,
+    bytes: u64,
+    code: Option<u16>,
+    f: Failure,
+) -> CheckResult {
     CheckResult {
         target_id: target.id.clone(),
         kind: target.kind(),

@@ -9,13 +9,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 
 /// The AWS configuration of the local stack; panics with instructions when it is not set up.
 pub async fn aws() -> aws_config::SdkConfig {
-    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3"] {
+    for var in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SNS",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_S3",
+    ] {
         let value = std::env::var(var).unwrap_or_default();
         assert!(
             value.starts_with("http://127.0.0.1") || value.starts_with("http://localhost"),
@@ -27,20 +32,40 @@ pub async fn aws() -> aws_config::SdkConfig {
 
 /// A unique resource name with `prefix`.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// Creates a table with Lookout's schema (keys `pk`/`sk`, index `gsi1`) and returns its name.
 pub async fn fresh_table(aws: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
     let client = aws_sdk_dynamodb::Client::new(aws);
     let name = unique("lookout-test");
-    let attr = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap();
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .set_attribute_definitions(Some(vec![attr("pk"), attr("sk"), attr("gsi1pk"), attr("gsi1sk")]))
+        .set_attribute_definitions(Some(vec![
+            attr("pk"),
+            attr("sk"),
+            attr("gsi1pk"),
+            attr("gsi1sk"),
+        ]))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(
@@ -48,7 +73,11 @@ pub async fn fresh_table(aws: &aws_config::SdkConfig) -> (aws_sdk_dynamodb::Clie
                 .index_name("gsi1")
                 .key_schema(key("gsi1pk", KeyType::Hash))
                 .key_schema(key("gsi1sk", KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )
@@ -63,8 +92,22 @@ pub async fn fresh_topic(aws: &aws_config::SdkConfig) -> (String, String, aws_sd
     let sns = aws_sdk_sns::Client::new(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let name = unique("lookout-alerts");
-    let topic = sns.create_topic().name(&name).send().await.expect("create topic").topic_arn.unwrap();
-    let queue_url = sqs.create_queue().queue_name(&name).send().await.expect("create queue").queue_url.unwrap();
+    let topic = sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .expect("create topic")
+        .topic_arn
+        .unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .unwrap();
     let attrs = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)
@@ -72,8 +115,15 @@ pub async fn fresh_topic(aws: &aws_config::SdkConfig) -> (String, String, aws_sd
         .send()
         .await
         .unwrap();
-    let queue_arn = attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(queue_arn).send().await.expect("subscribe");
+    let queue_arn =
+        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
     (topic, queue_url, sqs)
 }
 
@@ -95,7 +145,12 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json
         }
         for m in messages {
             out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message().queue_url(queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
     out
@@ -103,9 +158,17 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json
 
 /// A fresh bucket and a path-style S3 client (moto).
 pub async fn fresh_bucket(aws: &aws_config::SdkConfig) -> (aws_sdk_s3::Client, String) {
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(aws).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(true)
+            .build(),
+    );
     let name = unique("lookout-dumps");
-    s3.create_bucket().bucket(&name).send().await.expect("create bucket");
+    s3.create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("create bucket");
     (s3, name)
 }
 
@@ -127,17 +190,35 @@ impl Drop for ForwardProxy {
 /// Starts proxy.py; panics with instructions when the venv is missing.
 pub async fn forward_proxy(auth: &str) -> ForwardProxy {
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/venv/bin/proxy");
-    assert!(bin.exists(), "{} is missing: run `make test` (it installs the local stack)", bin.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `make test` (it installs the local stack)",
+        bin.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = std::process::Command::new(bin)
-        .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--basic-auth", auth])
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--basic-auth",
+            auth,
+        ])
         .args(["--num-workers", "1", "--num-acceptors", "1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start proxy.py");
     let addr = format!("127.0.0.1:{port}");
-    let guard = ForwardProxy { child, addr: addr.clone() };
+    let guard = ForwardProxy {
+        child,
+        addr: addr.clone(),
+    };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(&addr).await.is_ok() {
             return guard;

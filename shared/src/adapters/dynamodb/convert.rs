@@ -13,7 +13,8 @@ use crate::ports::StoreError;
 /// One attribute value as attribute-value JSON.
 pub fn av_to_json(av: &AttributeValue) -> Value {
     use base64::Engine as _;
-    let b64 = |b: &Blob| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()));
+    let b64 =
+        |b: &Blob| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()));
     match av {
         AttributeValue::S(s) => json!({ "S": s }),
         AttributeValue::N(n) => json!({ "N": n }),
@@ -31,7 +32,11 @@ pub fn av_to_json(av: &AttributeValue) -> Value {
 
 /// A whole item as a JSON object of attribute-value JSON.
 pub fn item_to_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), av_to_json(v))).collect::<Map<_, _>>())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), av_to_json(v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// Attribute-value JSON back to an `AttributeValue`.
@@ -40,14 +45,27 @@ pub fn item_to_json(item: &HashMap<String, AttributeValue>) -> Value {
 /// [`StoreError::Corrupt`] when the JSON is not attribute-value JSON.
 pub fn json_to_av(v: &Value) -> Result<AttributeValue, StoreError> {
     use base64::Engine as _;
-    let bad = |m: &str| StoreError::Corrupt { key: "dump".into(), message: m.into() };
-    let obj = v.as_object().filter(|o| o.len() == 1).ok_or_else(|| bad("expected one type tag"))?;
+    let bad = |m: &str| StoreError::Corrupt {
+        key: "dump".into(),
+        message: m.into(),
+    };
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| bad("expected one type tag"))?;
     let (tag, inner) = obj.iter().next().ok_or_else(|| bad("empty"))?;
-    let text = |x: &Value| x.as_str().map(str::to_string).ok_or_else(|| bad("expected a string"));
+    let text = |x: &Value| {
+        x.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| bad("expected a string"))
+    };
     let list = |x: &Value| x.as_array().cloned().ok_or_else(|| bad("expected a list"));
     let blob = |x: &Value| -> Result<Blob, StoreError> {
         let s = text(x)?;
-        base64::engine::general_purpose::STANDARD.decode(s).map(Blob::new).map_err(|_| bad("bad base64"))
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map(Blob::new)
+            .map_err(|_| bad("bad base64"))
     };
     Ok(match tag.as_str() {
         "S" => AttributeValue::S(text(inner)?),
@@ -58,7 +76,12 @@ pub fn json_to_av(v: &Value) -> Result<AttributeValue, StoreError> {
         "SS" => AttributeValue::Ss(list(inner)?.iter().map(text).collect::<Result<_, _>>()?),
         "NS" => AttributeValue::Ns(list(inner)?.iter().map(text).collect::<Result<_, _>>()?),
         "BS" => AttributeValue::Bs(list(inner)?.iter().map(blob).collect::<Result<_, _>>()?),
-        "L" => AttributeValue::L(list(inner)?.iter().map(json_to_av).collect::<Result<_, _>>()?),
+        "L" => AttributeValue::L(
+            list(inner)?
+                .iter()
+                .map(json_to_av)
+                .collect::<Result<_, _>>()?,
+        ),
         "M" => AttributeValue::M(json_to_item(inner)?),
         other => return Err(bad(&format!("unknown type tag {other}"))),
     })
@@ -70,7 +93,10 @@ pub fn json_to_av(v: &Value) -> Result<AttributeValue, StoreError> {
 /// [`StoreError::Corrupt`] when it is not one.
 pub fn json_to_item(v: &Value) -> Result<HashMap<String, AttributeValue>, StoreError> {
     v.as_object()
-        .ok_or_else(|| StoreError::Corrupt { key: "dump".into(), message: "expected an object".into() })?
+        .ok_or_else(|| StoreError::Corrupt {
+            key: "dump".into(),
+            message: "expected an object".into(),
+        })?
         .iter()
         .map(|(k, v)| Ok((k.clone(), json_to_av(v)?)))
         .collect()
@@ -90,7 +116,10 @@ mod tests {
             ("nil", AttributeValue::Null(true)),
             ("ss", AttributeValue::Ss(vec!["a".into(), "b".into()])),
             ("l", AttributeValue::L(vec![AttributeValue::N("2".into())])),
-            ("m", AttributeValue::M([("k".to_string(), AttributeValue::S("v".into()))].into())),
+            (
+                "m",
+                AttributeValue::M([("k".to_string(), AttributeValue::S("v".into()))].into()),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -16,9 +16,9 @@
 mod convert;
 mod store;
 
-pub use store::{PK, SK, TTL};
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
 pub use store::DynamoStore;
+pub use store::{PK, SK, TTL};
 
 /// Targets packed into one snapshot or history item.
 pub const CHUNK: usize = 100;

@@ -55,25 +55,42 @@ fn backend<E: std::error::Error>(e: E) -> StoreError {
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(v).map(s).map_err(|e| StoreError::Backend(format!("encoding: {e}")))
+    serde_json::to_string(v)
+        .map(s)
+        .map_err(|e| StoreError::Backend(format!("encoding: {e}")))
 }
 
 fn from_attr<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
     let key = || {
-        let get = |k| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let get = |k| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
         format!("{}/{}", get(PK), get(SK))
     };
     let text = item
         .get(attr)
         .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt { key: key(), message: format!("no string attribute {attr}") })?;
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { key: key(), message: e.to_string() })
+        .ok_or_else(|| StoreError::Corrupt {
+            key: key(),
+            message: format!("no string attribute {attr}"),
+        })?;
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        key: key(),
+        message: e.to_string(),
+    })
 }
 
 impl DynamoStore {
     /// An adapter for `table`; history, run and alert rows expire after `ttl_days`.
     pub fn new(client: Client, table: impl Into<String>, ttl_days: u32) -> Self {
-        DynamoStore { client, table: table.into(), ttl_days }
+        DynamoStore {
+            client,
+            table: table.into(),
+            ttl_days,
+        }
     }
 
     fn expires_at(&self, from_ms: i64) -> AttributeValue {
@@ -81,7 +98,12 @@ impl DynamoStore {
     }
 
     /// Every item of partition `pk`, all pages, in sort-key order (or reversed, `limit` items).
-    async fn query(&self, pk: &str, forward: bool, limit: Option<i32>) -> Result<Vec<Item>, StoreError> {
+    async fn query(
+        &self,
+        pk: &str,
+        forward: bool,
+        limit: Option<i32>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -107,7 +129,13 @@ impl DynamoStore {
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(backend)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }
@@ -179,9 +207,16 @@ impl TargetStore for DynamoStore {
 
 impl StateStore for DynamoStore {
     async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
-        let items = self.query(&format!("SNAP#{}", kind.as_str()), true, None).await?;
+        let items = self
+            .query(&format!("SNAP#{}", kind.as_str()), true, None)
+            .await?;
         // Chunks left over from a run with more targets carry an older `at`: skip them.
-        let at = |i: &Item| i.get("at").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let at = |i: &Item| {
+            i.get("at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
         let newest = items.iter().map(at).max().unwrap_or(0);
         let mut out = HashMap::new();
         for item in items.iter().filter(|i| at(i) == newest) {
@@ -206,9 +241,13 @@ impl StateStore for DynamoStore {
         put_state = if state.version == 0 {
             put_state.condition_expression("attribute_not_exists(#v)")
         } else {
-            put_state.condition_expression("#v = :v").expression_attribute_values(":v", n(state.version))
+            put_state
+                .condition_expression("#v = :v")
+                .expression_attribute_values(":v", n(state.version))
         };
-        let mut items = vec![TransactWriteItem::builder().put(put_state.build().map_err(backend)?).build()];
+        let mut items = vec![TransactWriteItem::builder()
+            .put(put_state.build().map_err(backend)?)
+            .build()];
         for a in alerts {
             let put = Put::builder()
                 .table_name(&self.table)
@@ -224,44 +263,67 @@ impl StateStore for DynamoStore {
                 .map_err(backend)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => Err(StoreError::Conflict(
-                format!("state of {} changed since version {}: {}", state.target_id, state.version, sdk_message(e.err())),
-            )),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                Err(StoreError::Conflict(format!(
+                    "state of {} changed since version {}: {}",
+                    state.target_id,
+                    state.version,
+                    sdk_message(e.err())
+                )))
+            }
             Err(e) => Err(backend(e)),
         }
     }
 
-    async fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> Result<(), StoreError> {
+    async fn record_run(
+        &self,
+        kind: TargetKind,
+        run_at: i64,
+        latest: &[Latest],
+    ) -> Result<(), StoreError> {
         let hour = crate::time::hour(run_at);
         let hour = hour.as_str();
-        let writes = latest.chunks(CHUNK).enumerate().map(|(i, chunk)| async move {
-            let snap: Item = [
-                (PK, s(format!("SNAP#{}", kind.as_str()))),
-                (SK, s(format!("{i:04}"))),
-                ("at", n(run_at)),
-                ("latest", to_json(&chunk)?),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-            self.put(snap).await?;
-            let results: Vec<_> = chunk.iter().filter_map(|l| l.result.as_ref()).filter(|r| r.at == run_at).collect();
-            if results.is_empty() {
-                return Ok(());
-            }
-            let hist: Item = [
-                (PK, s(format!("HIST#{}#{hour}#{i:04}", kind.as_str()))),
-                (SK, s(ms_key(run_at))),
-                ("results", to_json(&results)?),
-                (TTL, self.expires_at(run_at)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-            self.put(hist).await
-        });
+        let writes = latest
+            .chunks(CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| async move {
+                let snap: Item = [
+                    (PK, s(format!("SNAP#{}", kind.as_str()))),
+                    (SK, s(format!("{i:04}"))),
+                    ("at", n(run_at)),
+                    ("latest", to_json(&chunk)?),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                self.put(snap).await?;
+                let results: Vec<_> = chunk
+                    .iter()
+                    .filter_map(|l| l.result.as_ref())
+                    .filter(|r| r.at == run_at)
+                    .collect();
+                if results.is_empty() {
+                    return Ok(());
+                }
+                let hist: Item = [
+                    (PK, s(format!("HIST#{}#{hour}#{i:04}", kind.as_str()))),
+                    (SK, s(ms_key(run_at))),
+                    ("results", to_json(&results)?),
+                    (TTL, self.expires_at(run_at)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                self.put(hist).await
+            });
         futures::future::try_join_all(writes).await?;
         Ok(())
     }
@@ -282,7 +344,9 @@ impl RunStore for DynamoStore {
     }
 
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
-        let items = self.query(&format!("RUN#{}", kind.as_str()), false, Some(1)).await?;
+        let items = self
+            .query(&format!("RUN#{}", kind.as_str()), false, Some(1))
+            .await?;
         items.first().map(|i| from_attr(i, "run")).transpose()
     }
 }
@@ -301,7 +365,10 @@ impl Outbox for DynamoStore {
                     .filter_expression("#st = :pending")
                     .expression_attribute_names("#pk", PK)
                     .expression_attribute_names("#st", "status")
-                    .expression_attribute_values(":pk", s(format!("ALERT#{}", crate::time::day(day_ms))))
+                    .expression_attribute_values(
+                        ":pk",
+                        s(format!("ALERT#{}", crate::time::day(day_ms))),
+                    )
                     .expression_attribute_values(":pending", s("pending"))
                     .set_exclusive_start_key(start.take())
                     .send()
@@ -342,7 +409,12 @@ impl TableScan for DynamoStore {
         &self.table
     }
 
-    async fn scan_page(&self, segment: u32, segments: u32, start: Option<serde_json::Value>) -> Result<ScanPage, StoreError> {
+    async fn scan_page(
+        &self,
+        segment: u32,
+        segments: u32,
+        start: Option<serde_json::Value>,
+    ) -> Result<ScanPage, StoreError> {
         let start = start.as_ref().map(json_to_item).transpose()?;
         let page = self
             .client

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use crate::domain::{Alert, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertPublisher, Latest, Outbox, PublishError, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertPublisher, Latest, Outbox, PublishError, RunRecord, RunStore, StateStore, StoreError,
+    TargetStore,
 };
 
 #[derive(Default)]
@@ -55,7 +56,13 @@ impl MemoryStore {
 
 impl TargetStore for MemoryStore {
     async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
-        Ok(self.lock().targets.values().filter(|t| kind.is_none_or(|k| t.kind() == k)).cloned().collect())
+        Ok(self
+            .lock()
+            .targets
+            .values()
+            .filter(|t| kind.is_none_or(|k| t.kind() == k))
+            .cloned()
+            .collect())
     }
 
     async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
@@ -76,7 +83,11 @@ impl StateStore for MemoryStore {
             .lock()
             .snapshots
             .get(&kind)
-            .map(|v| v.iter().map(|l| (l.state.target_id.clone(), l.clone())).collect())
+            .map(|v| {
+                v.iter()
+                    .map(|l| (l.state.target_id.clone(), l.clone()))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -84,9 +95,15 @@ impl StateStore for MemoryStore {
         let mut t = self.lock();
         let stored = t.states.get(&state.target_id).map_or(0, |s| s.version);
         if stored != state.version {
-            return Err(StoreError::Conflict(format!("state of {} is at version {stored}", state.target_id)));
+            return Err(StoreError::Conflict(format!(
+                "state of {} is at version {stored}",
+                state.target_id
+            )));
         }
-        if alerts.iter().any(|a| t.outbox.iter().any(|(o, _)| o.key == a.key)) {
+        if alerts
+            .iter()
+            .any(|a| t.outbox.iter().any(|(o, _)| o.key == a.key))
+        {
             return Err(StoreError::Conflict("alert exists".into()));
         }
         let mut next = state.clone();
@@ -96,10 +113,18 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn record_run(&self, kind: TargetKind, run_at: i64, latest: &[Latest]) -> Result<(), StoreError> {
+    async fn record_run(
+        &self,
+        kind: TargetKind,
+        run_at: i64,
+        latest: &[Latest],
+    ) -> Result<(), StoreError> {
         let mut t = self.lock();
         t.snapshots.insert(kind, latest.to_vec());
-        for l in latest.iter().filter(|l| l.result.as_ref().is_some_and(|r| r.at == run_at)) {
+        for l in latest
+            .iter()
+            .filter(|l| l.result.as_ref().is_some_and(|r| r.at == run_at))
+        {
             t.history.push((kind, run_at, l.clone()));
         }
         Ok(())
@@ -113,13 +138,25 @@ impl RunStore for MemoryStore {
     }
 
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self.lock().runs.iter().rev().find(|r| r.kind == kind).cloned())
+        Ok(self
+            .lock()
+            .runs
+            .iter()
+            .rev()
+            .find(|r| r.kind == kind)
+            .cloned())
     }
 }
 
 impl Outbox for MemoryStore {
     async fn pending_alerts(&self, _now_ms: i64) -> Result<Vec<Alert>, StoreError> {
-        Ok(self.lock().outbox.iter().filter(|(_, p)| !p).map(|(a, _)| a.clone()).collect())
+        Ok(self
+            .lock()
+            .outbox
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(a, _)| a.clone())
+            .collect())
     }
 
     async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
@@ -154,9 +191,15 @@ impl MemoryPublisher {
 impl AlertPublisher for MemoryPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(PublishError { key: alert.key.clone(), message: "publisher is failing".into() });
+            return Err(PublishError {
+                key: alert.key.clone(),
+                message: "publisher is failing".into(),
+            });
         }
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(alert.clone());
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(alert.clone());
         Ok(())
     }
 }

@@ -17,7 +17,10 @@ pub struct S3DumpStore {
 impl S3DumpStore {
     /// A store over `bucket`.
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        S3DumpStore { client, bucket: bucket.into() }
+        S3DumpStore {
+            client,
+            bucket: bucket.into(),
+        }
     }
 }
 
@@ -26,7 +29,13 @@ fn backend<E: std::error::Error>(e: E) -> StoreError {
 }
 
 impl DumpStore for S3DumpStore {
-    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str, sha256_b64: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        sha256_b64: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -43,10 +52,20 @@ impl DumpStore for S3DumpStore {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
-        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(backend)?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
         }
         Ok(keys)
     }
@@ -57,8 +76,19 @@ impl DumpStore for S3DumpStore {
                 .iter()
                 .map(|k| ObjectIdentifier::builder().key(k).build().map_err(backend))
                 .collect::<Result<Vec<_>, _>>()?;
-            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(backend)?;
-            let out = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(backend)?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(backend)?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(backend)?;
             if let Some(e) = out.errors().first() {
                 return Err(StoreError::Backend(format!(
                     "deleting {}: {}",

@@ -18,7 +18,10 @@ pub struct SnsPublisher {
 impl SnsPublisher {
     /// A publisher to `topic_arn`.
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        SnsPublisher { client, topic_arn: topic_arn.into() }
+        SnsPublisher {
+            client,
+            topic_arn: topic_arn.into(),
+        }
     }
 }
 
@@ -27,12 +30,18 @@ fn attr(value: &str) -> Result<MessageAttributeValue, PublishError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| PublishError { key: String::new(), message: e.to_string() })
+        .map_err(|e| PublishError {
+            key: String::new(),
+            message: e.to_string(),
+        })
 }
 
 impl AlertPublisher for SnsPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let fail = |message: String| PublishError { key: alert.key.clone(), message };
+        let fail = |message: String| PublishError {
+            key: alert.key.clone(),
+            message,
+        };
         let body = serde_json::to_string(alert).map_err(|e| fail(e.to_string()))?;
         self.client
             .publish()
