@@ -183,7 +183,7 @@ class Demo:
 
     def probe(self) -> None:
         for run in range(1, FAILURE_THRESHOLD + 1):
-            report = self.invoke("probe", "scheduled.json")
+            report = self.invoke("probe", "probe-now.json")
             parts = [f"{r['kind']}: {r['ok']}/{r['checked']} ok, {r['changes']} changes, "
                      f"{r['alerts_published']} alerts in {r['duration_ms']} ms" for r in report["runs"]]
             say(f"probe run {run}: " + "; ".join(parts))

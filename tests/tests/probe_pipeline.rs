@@ -40,13 +40,17 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
         store.create_target(&target(t)).await.unwrap();
     }
     let prober = Prober::new().unwrap();
+    let all_now = probe::ProbeRequest {
+        kinds: TargetKind::ALL.to_vec(),
+        force: true,
+    };
     for _ in 0..3 {
-        probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4)
+        probe::run(&store, &publisher, &prober, &all_now, 4)
             .await
             .unwrap();
     }
     // A fourth run changes nothing and sends nothing.
-    let report = probe::run(&store, &publisher, &prober, &TargetKind::ALL, 4)
+    let report = probe::run(&store, &publisher, &prober, &all_now, 4)
         .await
         .unwrap();
     assert!(report.alerts.is_empty());

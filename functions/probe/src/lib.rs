@@ -4,6 +4,8 @@
 //!
 //! Event: the EventBridge rule's constant input `{"kind":"server"}` or `{"kind":"proxy"}`; any
 //! other event without `kind` (such as the plain scheduled-event envelope) probes both kinds.
+//! A run probes the targets that are due (never checked, or last checked `interval_s` ago, less
+//! [`DUE_SLACK_MS`] for schedule jitter); `"force": true` probes every enabled target now.
 //! Answer: a [`RunReport`] as JSON.
 
 use std::collections::HashMap;
@@ -46,19 +48,54 @@ impl From<ProbeError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Which kinds an event asks for.
+/// A target last checked this long before its interval is over counts as due, so that a
+/// schedule firing a little early does not skip it for a whole period (ms).
+pub const DUE_SLACK_MS: i64 = 5_000;
+
+/// What an invocation is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeRequest {
+    /// Kinds to probe, in order.
+    pub kinds: Vec<TargetKind>,
+    /// Probe every enabled target, due or not.
+    pub force: bool,
+}
+
+/// Reads an event: `kind` (`server`, `proxy`, absent for both) and `force` (default false).
 ///
 /// # Errors
-/// [`ProbeError::InvalidEvent`] when `kind` is present but neither `server` nor `proxy`.
-pub fn kinds_of(event: &Value) -> Result<Vec<TargetKind>, ProbeError> {
-    match event.get("kind") {
-        None | Some(Value::Null) => Ok(TargetKind::ALL.to_vec()),
+/// [`ProbeError::InvalidEvent`] when `kind` is present but neither `server` nor `proxy`, or
+/// `force` is not a boolean.
+pub fn parse_event(event: &Value) -> Result<ProbeRequest, ProbeError> {
+    let kinds = match event.get("kind") {
+        None | Some(Value::Null) => TargetKind::ALL.to_vec(),
         Some(Value::String(k)) => TargetKind::parse(k).map(|k| vec![k]).ok_or_else(|| {
             ProbeError::InvalidEvent(format!("kind must be \"server\" or \"proxy\", got {k:?}"))
-        }),
-        Some(other) => Err(ProbeError::InvalidEvent(format!(
-            "kind must be a string, got {other}"
-        ))),
+        })?,
+        Some(other) => {
+            return Err(ProbeError::InvalidEvent(format!(
+                "kind must be a string, got {other}"
+            )))
+        }
+    };
+    let force = match event.get("force") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(ProbeError::InvalidEvent(format!(
+                "force must be true or false, got {other}"
+            )))
+        }
+    };
+    Ok(ProbeRequest { kinds, force })
+}
+
+/// Whether a target is due at `now_ms`: never checked, or checked `interval_s` ago (less
+/// [`DUE_SLACK_MS`]).
+pub fn is_due(target: &Target, state: Option<&TargetState>, now_ms: i64) -> bool {
+    match state.and_then(|s| s.last_check) {
+        None => true,
+        Some(last) => now_ms - last >= i64::from(target.interval_s) * 1000 - DUE_SLACK_MS,
     }
 }
 
@@ -101,7 +138,7 @@ pub async fn run<S, P>(
     store: &S,
     publisher: &P,
     prober: &Prober,
-    kinds: &[TargetKind],
+    request: &ProbeRequest,
     concurrency: usize,
 ) -> Result<RunReport, ProbeError>
 where
@@ -118,9 +155,9 @@ where
         alerts: Vec::new(),
     };
     let mut failures = Vec::new();
-    for &kind in kinds {
+    for &kind in &request.kinds {
         let (record, alerts, errors) =
-            run_kind(store, publisher, prober, kind, concurrency).await?;
+            run_kind(store, publisher, prober, kind, request.force, concurrency).await?;
         tracing::info!(
             kind = kind.as_str(),
             checked = record.checked,
@@ -143,6 +180,7 @@ async fn run_kind<S, P>(
     publisher: &P,
     prober: &Prober,
     kind: TargetKind,
+    force: bool,
     concurrency: usize,
 ) -> Result<(RunRecord, Vec<Alert>, Vec<String>), ProbeError>
 where
@@ -154,7 +192,10 @@ where
     let targets = store.list_targets(Some(kind)).await?;
     let mut latest = store.latest(kind).await?;
     let by_id: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let results: Vec<_> = futures::stream::iter(targets.iter().filter(|t| t.enabled))
+    let due = targets
+        .iter()
+        .filter(|t| t.enabled && (force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at)));
+    let results: Vec<_> = futures::stream::iter(due)
         .map(|t| prober.check(t, run_at))
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -264,14 +305,14 @@ impl Deps {
     /// Handles one event.
     ///
     /// # Errors
-    /// See [`run`] and [`kinds_of`].
+    /// See [`run`] and [`parse_event`].
     pub async fn handle(&self, event: Value) -> Result<RunReport, ProbeError> {
-        let kinds = kinds_of(&event)?;
+        let request = parse_event(&event)?;
         run(
             &self.store,
             &self.publisher,
             &self.prober,
-            &kinds,
+            &request,
             self.concurrency,
         )
         .await

@@ -15,23 +15,91 @@ async fn store_with(targets: serde_json::Value) -> MemoryStore {
     store
 }
 
+fn forced(kind: TargetKind) -> ProbeRequest {
+    ProbeRequest {
+        kinds: vec![kind],
+        force: true,
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
-fn the_event_kind_selects_what_is_probed() {
+fn the_event_selects_the_kinds_and_whether_to_force() {
+    let server = parse_event(&fixture("probe-server.json")).unwrap();
     assert_eq!(
-        kinds_of(&json!({"kind":"server"})).unwrap(),
-        vec![TargetKind::Server]
+        server,
+        ProbeRequest {
+            kinds: vec![TargetKind::Server],
+            force: false
+        }
     );
     assert_eq!(
-        kinds_of(&json!({"kind":"proxy"})).unwrap(),
+        parse_event(&fixture("probe-proxy.json")).unwrap().kinds,
         vec![TargetKind::Proxy]
     );
-    let scheduled: Value =
-        serde_json::from_str(include_str!("../../../events/scheduled.json")).unwrap();
-    assert_eq!(kinds_of(&scheduled).unwrap(), TargetKind::ALL.to_vec());
+    assert_eq!(
+        parse_event(&fixture("scheduled.json")).unwrap().kinds,
+        TargetKind::ALL.to_vec()
+    );
+    let now = parse_event(&fixture("probe-now.json")).unwrap();
+    assert_eq!(
+        now,
+        ProbeRequest {
+            kinds: TargetKind::ALL.to_vec(),
+            force: true
+        }
+    );
     assert!(matches!(
-        kinds_of(&json!({"kind":"dns"})),
+        parse_event(&json!({"kind":"dns"})),
         Err(ProbeError::InvalidEvent(_))
     ));
+    assert!(matches!(
+        parse_event(&json!({"force":"yes"})),
+        Err(ProbeError::InvalidEvent(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_target_is_probed_again_only_when_its_interval_is_over() {
+    let live = serve(200, "ok").await;
+    let store = store_with(json!([
+        {"id":"often","group":"api","kind":"server","url": live.clone(),"interval_s":1},
+        {"id":"rarely","group":"api","kind":"server","url": live,"interval_s":3600},
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::new().unwrap();
+    let scheduled = ProbeRequest {
+        kinds: vec![TargetKind::Server],
+        force: false,
+    };
+    let first = run(&store, &publisher, &prober, &scheduled, 4)
+        .await
+        .unwrap();
+    assert_eq!(first.runs[0].checked, 2, "never-checked targets are due");
+    let second = run(&store, &publisher, &prober, &scheduled, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.runs[0].checked, 1,
+        "only the 1-second target is due again"
+    );
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert_eq!(
+        (latest["often"].state.checks, latest["rarely"].state.checks),
+        (2, 1)
+    );
+    let forced = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        forced.runs[0].checked, 2,
+        "force probes every enabled target"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +114,7 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     let publisher = MemoryPublisher::default();
     let prober = Prober::new().unwrap();
     for run_no in 1..=3 {
-        let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+        let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
             .await
             .unwrap();
         let expected_alerts = if run_no == 3 { 1 } else { 0 };
@@ -86,7 +154,7 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     let publisher = MemoryPublisher::default();
     let prober = Prober::new().unwrap();
     publisher.set_failing(true);
-    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
         .await
         .unwrap();
     assert_eq!(
@@ -98,7 +166,7 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     );
     assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
     publisher.set_failing(false);
-    let report = run(&store, &publisher, &prober, &[TargetKind::Server], 4)
+    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
         .await
         .unwrap();
     assert_eq!(report.retried_alerts, 1);
