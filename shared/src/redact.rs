@@ -43,6 +43,41 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
+/// At most `max` characters of `text` with control characters (line breaks included) replaced by
+/// spaces: safe for subjects and one-line messages whatever the script (never splits a UTF-8
+/// character).
+pub fn clip(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// Masks the values of query parameters whose names look secret (`?api_key=...`, `?token=...`)
+/// and any credentials of a URL. Text that is not a URL is masked as [`redact_text`] does.
+pub fn redact_url_and_query(raw: &str) -> String {
+    let masked = redact_url(raw);
+    let Ok(mut u) = url::Url::parse(&masked) else {
+        return masked;
+    };
+    if u.query().is_none() || !u.query_pairs().any(|(k, _)| is_secret_header(&k)) {
+        return masked;
+    }
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if is_secret_header(&k) {
+                "***".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
 /// Whether a header's value is a secret to be masked in API answers and logs: credentials,
 /// cookies, and any header whose name mentions a token, key, secret or password.
 pub fn is_secret_header(name: &str) -> bool {
@@ -75,6 +110,26 @@ mod tests {
         let r = redact_text("error sending request for url (http://bob:pw@10.0.0.1:8080/): boom");
         assert!(!r.contains("bob") && !r.contains("pw@"), "{r}");
         assert!(r.contains("10.0.0.1:8080/): boom"));
+    }
+
+    #[test]
+    fn clip_never_splits_a_character_and_flattens_line_breaks() {
+        let name = "Сервер".repeat(30);
+        assert_eq!(clip(&name, 99).chars().count(), 99);
+        assert_eq!(clip("a\nb", 10), "a b");
+    }
+
+    #[test]
+    fn secret_query_parameters_and_url_credentials_are_masked() {
+        let r = redact_url_and_query("https://u:pw@api.example/x?api_key=k123&page=2");
+        assert!(
+            !r.contains("k123") && !r.contains("pw@") && r.contains("page=2"),
+            "{r}"
+        );
+        assert_eq!(
+            redact_url_and_query("http://h/x?page=2"),
+            "http://h/x?page=2"
+        );
     }
 
     #[test]

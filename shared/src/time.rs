@@ -17,12 +17,14 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// `YYYY-MM-DD` of an epoch-milliseconds instant (UTC): the day partition of alert rows.
 pub fn day(ms: i64) -> String {
-    rfc3339(ms)[..10].to_string()
+    let t = rfc3339(ms);
+    t.get(..10).unwrap_or(&t).to_string()
 }
 
 /// `YYYY-MM-DDTHH` of an epoch-milliseconds instant (UTC): the hour partition of history rows.
 pub fn hour(ms: i64) -> String {
-    rfc3339(ms)[..13].to_string()
+    let t = rfc3339(ms);
+    t.get(..13).unwrap_or(&t).to_string()
 }
 
 /// Compact UTC stamp `YYYYMMDDTHHMMSSZ` (ISO 8601 basic format), used in dump folder names.
@@ -41,7 +43,7 @@ pub fn compact(ms: i64) -> String {
 
 /// Parses a [`compact`] stamp back to epoch milliseconds; `None` if it is not one.
 pub fn parse_compact(s: &str) -> Option<i64> {
-    if s.len() != 16 || &s[8..9] != "T" || !s.ends_with('Z') {
+    if !s.is_ascii() || s.len() != 16 || &s[8..9] != "T" || !s.ends_with('Z') {
         return None;
     }
     let text = format!(
@@ -69,6 +71,11 @@ mod tests {
         assert_eq!(c.len(), 16);
         assert_eq!(parse_compact(&c), Some(ms));
         assert_eq!(parse_compact("not-a-stamp"), None);
+        assert_eq!(
+            parse_compact("2026112ÄT00000Z"),
+            None,
+            "non-ASCII text is refused, not sliced"
+        );
     }
 
     #[test]

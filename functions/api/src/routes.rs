@@ -166,15 +166,8 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         } else {
             format!("{prefix}[{i}].")
         };
-        let target = serde_json::from_value::<Target>(entry)
-            .map_err(|e| {
-                ApiError::invalid_target(format!(
-                    "{at}{}",
-                    lookout::redact::redact_text(&e.to_string())
-                ))
-            })?
-            .validate()
-            .map_err(|e| ApiError::invalid_target(format!("{at}{e}")))?;
+        let target =
+            Target::from_json(entry).map_err(|e| ApiError::invalid_target(format!("{at}{e}")))?;
         if !seen.insert(target.id.clone()) {
             return Err(ApiError::invalid_target(format!(
                 "{at}id: {} appears twice",

@@ -118,7 +118,7 @@ async fn bad_input_gets_the_right_status_and_a_json_error_naming_the_problem() {
             r#"[{"id":"a","group":"g","kind":"server"}]"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_target",
-            "targets[0].missing field `url`",
+            "targets[0].definition: missing field `url`",
         ),
         (
             "POST",

@@ -215,14 +215,14 @@ fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Tar
     let uptime = s
         .uptime_percent()
         .map_or_else(|| "n/a".into(), |u| format!("{u:.1}%"));
-    let mut subject = format!(
+    // SNS subjects: under 100 characters, no line breaks; the name is cut, the status word kept.
+    let subject = format!(
         "[{}] {} {} is {}",
         severity.as_str().to_uppercase(),
         target.kind().as_str(),
-        target.name,
+        crate::redact::clip(&target.name, 60),
         s.status.as_str()
     );
-    subject.truncate(100);
     let mut text = format!(
         "{} {} ({}, group {}) went from {} to {}: {}. Uptime {}.",
         target.kind().as_str(),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::redact::{is_secret_header, redact_url};
+use crate::redact::{is_secret_header, redact_url, redact_url_and_query};
 
 /// What a target is: an HTTP server, or a forward proxy reached through to a test URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -264,6 +264,38 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationEr
     }
 }
 
+/// Largest target definition accepted, as JSON (64 KiB): far below DynamoDB's 400 KB item limit.
+pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// Longest a single check may take: `timeout_ms × (retries + 1) × test URLs` (ms).
+pub const MAX_CHECK_MS: u64 = 120_000;
+
+const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "group",
+    "enabled",
+    "interval_s",
+    "timeout_ms",
+    "retries",
+    "failure_threshold",
+    "recovery_threshold",
+    "degraded_latency_ms",
+    "tags",
+    "priority",
+    "version",
+];
+const SERVER_FIELDS: &[&str] = &["url", "method", "headers", "body", "expected_status"];
+const PROXY_FIELDS: &[&str] = &[
+    "proxy_url",
+    "proxy_type",
+    "cost_per_gb",
+    "test_urls",
+    "accept_status",
+    "block_status",
+];
+
 fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
     let u = url::Url::parse(raw).map_err(|e| invalid(field, format!("not a valid URL ({e})")))?;
     if !schemes.contains(&u.scheme()) {
@@ -320,6 +352,41 @@ impl Target {
         }
     }
 
+    /// Parses a definition from JSON, refusing unknown fields (a typo such as
+    /// `failure_treshold` must not be silently ignored) and definitions over
+    /// [`MAX_DEFINITION_BYTES`], then [validates](Target::validate) it.
+    ///
+    /// # Errors
+    /// [`ValidationError`] naming the field, or `definition` when the JSON does not have the
+    /// target's shape (the message then quotes serde's, which names the field).
+    pub fn from_json(value: serde_json::Value) -> Result<Self, ValidationError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| invalid("definition", "must be a JSON object"))?;
+        if value.to_string().len() > MAX_DEFINITION_BYTES {
+            return Err(invalid(
+                "definition",
+                format!("is over {MAX_DEFINITION_BYTES} bytes"),
+            ));
+        }
+        let specific: &[&str] = match obj.get("kind").and_then(|k| k.as_str()) {
+            Some("server") => SERVER_FIELDS,
+            Some("proxy") => PROXY_FIELDS,
+            _ => &[],
+        };
+        if !specific.is_empty() {
+            if let Some(unknown) = obj
+                .keys()
+                .find(|k| !COMMON_FIELDS.contains(&k.as_str()) && !specific.contains(&k.as_str()))
+            {
+                return Err(invalid(unknown.as_str(), "unknown field (a typo?)"));
+            }
+        }
+        serde_json::from_value::<Target>(value)
+            .map_err(|e| invalid("definition", crate::redact::redact_text(&e.to_string())))?
+            .validate()
+    }
+
     /// Checks a definition and fills the defaults that depend on other fields (the name).
     ///
     /// # Errors
@@ -340,8 +407,26 @@ impl Target {
         if self.name.trim().is_empty() {
             self.name = self.id.clone();
         }
-        if self.group.trim().is_empty() || self.group.len() > 64 {
-            return Err(invalid("group", "must be 1 to 64 characters"));
+        if self.name.chars().count() > 100 || self.name.chars().any(char::is_control) {
+            return Err(invalid(
+                "name",
+                "must be at most 100 characters without line breaks",
+            ));
+        }
+        if self.group.trim().is_empty()
+            || self.group.chars().count() > 64
+            || self.group.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "group",
+                "must be 1 to 64 characters without line breaks",
+            ));
+        }
+        if !(1..=120_000).contains(&self.degraded_latency_ms) {
+            return Err(invalid(
+                "degraded_latency_ms",
+                "must be between 1 and 120000 ms",
+            ));
         }
         if !(1..=86_400).contains(&self.interval_s) {
             return Err(invalid("interval_s", "must be between 1 and 86400 seconds"));
@@ -357,6 +442,14 @@ impl Target {
         }
         if !(1..=100).contains(&self.recovery_threshold) {
             return Err(invalid("recovery_threshold", "must be between 1 and 100"));
+        }
+        // One target must not hold a run up: every attempt of every test URL, back to back.
+        let urls = self.proxy().map_or(1, |p| p.test_urls.len().max(1)) as u64;
+        if self.timeout_ms * u64::from(self.retries + 1) * urls > MAX_CHECK_MS {
+            return Err(invalid(
+                "timeout_ms",
+                format!("timeout_ms × (retries + 1) × test URLs must be at most {MAX_CHECK_MS} ms"),
+            ));
         }
         match &self.check {
             Check::Server(s) => {
@@ -411,8 +504,17 @@ impl Target {
     pub fn redacted(&self) -> Target {
         let mut t = self.clone();
         match &mut t.check {
-            Check::Proxy(p) => p.proxy_url = redact_url(&p.proxy_url),
+            Check::Proxy(p) => {
+                p.proxy_url = redact_url(&p.proxy_url);
+                for u in p.test_urls.iter_mut() {
+                    *u = redact_url_and_query(u);
+                }
+            }
             Check::Server(s) => {
+                s.url = redact_url_and_query(&s.url);
+                if s.body.is_some() {
+                    s.body = Some("***".into());
+                }
                 for (name, value) in s.headers.iter_mut() {
                     if is_secret_header(name) {
                         *value = "***".into();
@@ -485,6 +587,55 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "cost_per_gb");
+    }
+
+    #[test]
+    fn from_json_refuses_unknown_fields_and_impossible_time_budgets() {
+        let e = Target::from_json(
+            json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "failure_treshold": 5}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "failure_treshold");
+        let e = Target::from_json(
+            json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "timeout_ms": 60000, "retries": 2}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "timeout_ms");
+        let e = Target::from_json(
+            json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "name": "two\nlines"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "name");
+        let e = Target::from_json(
+            json!({"id":"a","group":"g","kind":"server","url":"http://h/",
+            "body": "x".repeat(MAX_DEFINITION_BYTES)}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "definition");
+        let e = Target::from_json(json!({"id":"a","group":"g","kind":"server"})).unwrap_err();
+        assert!(e.message.contains("missing field `url`"), "{e}");
+        assert!(
+            Target::from_json(json!({"id":"a","group":"g","kind":"server","url":"http://h/"}))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn server_urls_bodies_and_query_tokens_are_redacted() {
+        let s = parse(json!({"id":"s","group":"g","kind":"server",
+            "url":"https://bob:pw1@h/x?token=t0k&page=1","body":"{\"password\":\"p2\"}"}))
+        .unwrap();
+        let shown = serde_json::to_string(&s.redacted()).unwrap();
+        assert!(
+            !["bob", "pw1", "t0k", "p2"]
+                .iter()
+                .any(|s| shown.contains(s)),
+            "{shown}"
+        );
+        assert!(shown.contains("page=1"), "{shown}");
     }
 
     #[test]

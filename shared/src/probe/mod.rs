@@ -177,13 +177,16 @@ async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
                         proxy_host(&p.proxy_url),
                         f.message
                     );
-                } else if f.message.contains("407") {
-                    f.kind = ErrorKind::ProxyAuth;
-                } else {
+                } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
                     f.message =
                         format!("through proxy {}: {}", proxy_host(&p.proxy_url), f.message);
                 }
+                let proxy_itself = matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth);
                 last = Some((latency_ms, f));
+                if proxy_itself {
+                    // Another test URL cannot help when the proxy itself failed.
+                    break;
+                }
             }
         }
     }
@@ -227,8 +230,10 @@ async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
 /// Maps a reqwest error to an error kind and a short redacted message: the kind's word and the
 /// innermost cause, e.g. `connect: Connection refused (os error 111)`.
 fn classify(e: reqwest::Error) -> Failure {
-    let mut chain = e.to_string();
-    let mut innermost = chain.clone();
+    // Match on the causes only: the top-level text quotes the URL, whose host or path could
+    // contain words like "tls" or "reset".
+    let mut chain = String::new();
+    let mut innermost = e.to_string();
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         innermost = s.to_string();
@@ -237,7 +242,12 @@ fn classify(e: reqwest::Error) -> Failure {
         src = s.source();
     }
     let lower = chain.to_ascii_lowercase();
-    let (kind, word) = if e.is_timeout() || lower.contains("timed out") {
+    let (kind, word) = if lower.contains("proxy authorization required") {
+        // hyper-util's CONNECT tunnel reports a 407 this way (https test URLs).
+        (ErrorKind::ProxyAuth, "proxy auth")
+    } else if lower.contains("tunnel error") {
+        (ErrorKind::Proxy, "proxy CONNECT refused")
+    } else if e.is_timeout() || lower.contains("timed out") {
         (ErrorKind::Timeout, "timeout")
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         (ErrorKind::Dns, "dns")
@@ -249,8 +259,7 @@ fn classify(e: reqwest::Error) -> Failure {
     } else {
         (ErrorKind::Other, "error")
     };
-    let mut message = redact_text(&format!("{word}: {innermost}"));
-    message.truncate(200);
+    let message = crate::redact::clip(&redact_text(&format!("{word}: {innermost}")), 200);
     Failure { kind, message }
 }
 
