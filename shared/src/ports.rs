@@ -62,6 +62,12 @@ pub trait StateStore {
         kind: TargetKind,
     ) -> impl Future<Output = Result<HashMap<String, Latest>, StoreError>> + Send;
 
+    /// The stored state item of a target (strongly consistent), `None` before its first change.
+    fn load_state(
+        &self,
+        target_id: &str,
+    ) -> impl Future<Output = Result<Option<TargetState>, StoreError>> + Send;
+
     /// Writes a status change: the new state item (conditional on `state.version`, which becomes
     /// `version + 1`) and its alerts as `pending` outbox rows, in one transaction.
     ///
@@ -119,7 +125,8 @@ pub trait RunStore {
 
 /// The alert outbox: alerts written with their state change, published afterwards.
 pub trait Outbox {
-    /// Alerts still `pending` from the day of `now_ms` and the day before, oldest first.
+    /// Every alert still `pending`, however old, oldest first (`now_ms` is for stores that
+    /// window by time).
     fn pending_alerts(
         &self,
         now_ms: i64,

@@ -6,11 +6,19 @@ use tokio::net::TcpListener;
 /// Starts a server on 127.0.0.1 that answers every request with `status` and `body`, and returns
 /// its base URL (`http://127.0.0.1:<port>`). It runs until the test's runtime ends.
 pub async fn serve(status: u16, body: &'static str) -> String {
+    serve_abortable(status, body).await.0
+}
+
+/// Like [`serve`], and the task's handle: `abort()` it and the port closes (a server that dies).
+pub async fn serve_abortable(
+    status: u16,
+    body: &'static str,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
@@ -31,7 +39,7 @@ pub async fn serve(status: u16, body: &'static str) -> String {
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), handle)
 }
 
 /// A loopback URL where nothing listens (a port bound and released).

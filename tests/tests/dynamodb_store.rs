@@ -164,3 +164,20 @@ async fn the_newest_run_record_is_the_last_run() {
     );
     assert!(store.last_run(TargetKind::Server).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_alert_pending_for_days_is_still_offered_for_publishing() {
+    let store = store().await;
+    let now = lookout::time::now_ms();
+    let old = now - 3 * 86_400_000;
+    let mut state = TargetState::new("s1");
+    state.status = Status::Down;
+    store
+        .commit_change(&state, &[alert("s1", old)])
+        .await
+        .unwrap();
+    let pending = store.pending_alerts(now).await.unwrap();
+    assert_eq!(pending.iter().map(|a| a.at).collect::<Vec<_>>(), vec![old]);
+    store.mark_published(&pending[0]).await.unwrap();
+    assert!(store.pending_alerts(now).await.unwrap().is_empty());
+}

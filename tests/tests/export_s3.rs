@@ -105,61 +105,72 @@ async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newes
     let day = 86_400_000;
     let now = 1_795_000_000_000;
     let table = "t";
-    // Dumps 0, 1, 2, 3 and 40 days old, each with a part and a manifest.
-    for age in [0, 1, 2, 3, 40] {
-        let folder = format!(
+    let folder = |age_ms: i64| {
+        format!(
             "{}{}/",
             export::dumps_prefix(table),
-            lookout::time::compact(now - age * day)
-        );
-        for name in ["part-00000.jsonl.gz", "manifest.json"] {
-            let body = b"x".to_vec();
-            let sum = base64_sha(&body);
+            lookout::time::compact(now - age_ms)
+        )
+    };
+    let put = |key: String| {
+        let dumps = &dumps;
+        async move {
             dumps
                 .put(
-                    &format!("{folder}{name}"),
-                    body,
+                    &key,
+                    b"x".to_vec(),
                     "application/octet-stream",
-                    &sum,
+                    &base64_sha(b"x"),
                 )
                 .await
-                .unwrap();
+                .unwrap()
         }
+    };
+    // Complete dumps 0, 1, 2, 3 and 40 days old, each with a part and a manifest.
+    for age in [0, 1, 2, 3, 40] {
+        put(format!("{}part-00000.jsonl.gz", folder(age * day))).await;
+        put(format!("{}manifest.json", folder(age * day))).await;
     }
-    dumps
-        .put(
-            "dumps/other-table/20200101T000000Z/manifest.json",
-            b"x".to_vec(),
-            "text/plain",
-            &base64_sha(b"x"),
-        )
+    // Failed exports (a part, no manifest) 2 hours and 5 days old: they do not count as dumps;
+    // the old one is deleted, the recent one may still be being written.
+    for age_ms in [2 * 3_600_000, 5 * day] {
+        put(format!("{}part-00000.jsonl.gz", folder(age_ms))).await;
+    }
+    put("dumps/other-table/20200101T000000Z/manifest.json".into()).await;
+
+    // 30 days and at most 3 dumps: the 3-day and 40-day dumps and the 5-day failed export go.
+    let mut deleted = export::apply_retention(&dumps, table, now, 30, 3)
         .await
         .unwrap();
-    // 30 days and at most 3 dumps: the 3-day and the 40-day dumps go.
-    let deleted = export::apply_retention(&dumps, table, now, 30, 3)
-        .await
-        .unwrap();
-    assert_eq!(deleted.len(), 2, "{deleted:?}");
-    assert!(deleted.contains(&format!(
-        "dumps/t/{}/",
-        lookout::time::compact(now - 40 * day)
-    )));
-    assert!(deleted.contains(&format!(
-        "dumps/t/{}/",
-        lookout::time::compact(now - 3 * day)
-    )));
-    assert_eq!(dumps.list("dumps/t/").await.unwrap().len(), 6);
+    deleted.sort();
+    let mut expected = vec![folder(40 * day), folder(5 * day), folder(3 * day)];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    let left = dumps.list("dumps/t/").await.unwrap();
+    assert_eq!(
+        left.len(),
+        7,
+        "3 complete dumps and the recent failed export: {left:?}"
+    );
     assert_eq!(
         dumps.list("dumps/other-table/").await.unwrap().len(),
         1,
         "other tables' dumps are untouched"
     );
-    // Even a retention of 0 days keeps the newest dump.
+
+    // Even a retention of 0 days and 0 dumps keeps the newest complete dump.
     let deleted = export::apply_retention(&dumps, table, now + 400 * day, 0, 0)
         .await
         .unwrap();
-    assert_eq!(deleted.len(), 2);
-    assert_eq!(dumps.list("dumps/t/").await.unwrap().len(), 2);
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+    let left = dumps.list("dumps/t/").await.unwrap();
+    assert_eq!(
+        left,
+        vec![
+            format!("{}manifest.json", folder(0)),
+            format!("{}part-00000.jsonl.gz", folder(0))
+        ]
+    );
 }
 
 fn base64_sha(body: &[u8]) -> String {

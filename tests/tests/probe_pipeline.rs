@@ -30,12 +30,12 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     let dead = closed_port().await;
     let dead_proxy = closed_port().await.replace("http://", "");
     for t in [
-        json!({"id":"live","group":"api","kind":"server","url": format!("{live}/health"),"timeout_ms":3000}),
-        json!({"id":"dead","group":"api","kind":"server","url": dead,"timeout_ms":3000}),
+        json!({"id":"live","group":"api","kind":"server","url": format!("{live}/health"),"timeout_ms":3000,"degraded_latency_ms":30000}),
+        json!({"id":"dead","group":"api","kind":"server","url": dead,"timeout_ms":3000,"degraded_latency_ms":30000}),
         json!({"id":"px-live","group":"pool","kind":"proxy","proxy_url": format!("http://demo:secret@{}", proxy.addr),
-               "cost_per_gb": 2.0, "test_urls":[format!("{live}/ip")],"timeout_ms":3000}),
+               "cost_per_gb": 2.0, "test_urls":[format!("{live}/ip")],"timeout_ms":3000,"degraded_latency_ms":30000}),
         json!({"id":"px-dead","group":"pool","kind":"proxy","proxy_type":"vps","proxy_url": format!("http://demo:secret@{dead_proxy}"),
-               "test_urls":[format!("{live}/ip")],"timeout_ms":3000}),
+               "test_urls":[format!("{live}/ip")],"timeout_ms":3000,"degraded_latency_ms":30000}),
     ] {
         store.create_target(&target(t)).await.unwrap();
     }
@@ -116,7 +116,7 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
     let prober = Prober::new().unwrap();
     let check = |proxy_url: String, test_url: String| {
         target(
-            json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000}),
+            json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000,"degraded_latency_ms":30000}),
         )
     };
     let ok = prober

@@ -221,8 +221,9 @@ where
     Ok((folder, manifest))
 }
 
-/// Deletes dumps of `table` older than `retention_days` or beyond the newest `max_dumps`
-/// (at least one, the newest, is always kept). Returns the deleted folders.
+/// Deletes complete dumps of `table` older than `retention_days` or beyond the newest
+/// `max_dumps` (the newest complete dump is always kept), and incomplete ones (no manifest)
+/// older than a day. Returns the deleted folders.
 ///
 /// # Errors
 /// [`ExportError::Store`] when listing or deleting fails.
@@ -248,16 +249,25 @@ pub async fn apply_retention<D: DumpStore>(
             .1
             .push(key);
     }
+    let complete = |keys: &[String]| keys.iter().any(|k| k.ends_with("/manifest.json"));
+    // Complete dumps (with a manifest), newest first, are what the limits count. A folder with no
+    // manifest is a failed export: kept one day (it may still be being written), then deleted.
     let mut folders: Vec<(String, (i64, Vec<String>))> = by_folder.into_iter().collect();
     folders.sort_by_key(|(_, (at, _))| std::cmp::Reverse(*at));
     let cutoff = now_ms - i64::from(retention_days) * 86_400_000;
     let mut deleted = Vec::new();
-    for (i, (folder, (at, keys))) in folders.into_iter().enumerate() {
-        if i == 0 || (i < max_dumps && at >= cutoff) {
-            continue;
+    let mut kept = 0;
+    for (folder, (at, keys)) in folders {
+        let drop = if complete(&keys) {
+            kept += 1;
+            kept > 1 && (kept > max_dumps || at < cutoff)
+        } else {
+            at < now_ms - 86_400_000
+        };
+        if drop {
+            dumps.delete(&keys).await?;
+            deleted.push(folder);
         }
-        dumps.delete(&keys).await?;
-        deleted.push(folder);
     }
     Ok(deleted)
 }

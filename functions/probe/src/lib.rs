@@ -146,8 +146,14 @@ where
     P: AlertPublisher + Sync,
 {
     let mut retried_alerts = 0;
-    for alert in store.pending_alerts(lookout::time::now_ms()).await? {
-        retried_alerts += usize::from(deliver(store, publisher, &alert).await);
+    // Only this invocation's kinds: the server and proxy schedules fire at the same minute, and
+    // each must not send the other's pending alerts a second time.
+    let pending = store.pending_alerts(lookout::time::now_ms()).await?;
+    for alert in pending
+        .iter()
+        .filter(|a| request.kinds.contains(&a.target_kind))
+    {
+        retried_alerts += usize::from(deliver(store, publisher, alert).await);
     }
     let mut report = RunReport {
         runs: Vec::new(),
@@ -213,10 +219,20 @@ where
             .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
         let (mut next, alerts) = next_state(&prev, &result, target);
         if next.status != prev.status {
-            match store.commit_change(&next, &alerts).await {
-                Ok(()) => {
-                    next.version += 1;
-                    changes += 1;
+            let mut outcome = store.commit_change(&next, &alerts).await.map(|()| {
+                let mut committed = next.clone();
+                committed.version += 1;
+                (committed, alerts)
+            });
+            if let Err(StoreError::Conflict(_)) = outcome {
+                // The stored state moved on (another run, the API, or a snapshot that fell
+                // behind): rebase the status and version on it and decide again.
+                outcome = rebase(store, &prev, &result, target).await;
+            }
+            match outcome {
+                Ok((committed, alerts)) => {
+                    changes += usize::from(committed.status != prev.status);
+                    next = committed;
                     raised.extend(alerts);
                 }
                 Err(e) => {
@@ -265,6 +281,36 @@ where
     };
     store.put_run(&record).await?;
     Ok((record, raised, errors))
+}
+
+/// After a version conflict: takes status, `status_since` and `version` from the stored state
+/// item (counters stay the snapshot's), applies the result again, and commits when the status
+/// still changes. Returns the state to keep (its version already bumped when committed) and the
+/// alerts committed.
+async fn rebase<S: StateStore + Sync>(
+    store: &S,
+    prev: &TargetState,
+    result: &lookout::domain::CheckResult,
+    target: &Target,
+) -> Result<(TargetState, Vec<Alert>), StoreError> {
+    let mut base = prev.clone();
+    let stored = store.load_state(&target.id).await?;
+    if let Some(stored) = stored {
+        base.status = stored.status;
+        base.status_since = stored.status_since;
+        base.version = stored.version;
+    } else {
+        base.version = 0;
+    }
+    let (next, alerts) = next_state(&base, result, target);
+    if next.status == base.status {
+        // Someone else already made this change and raised its alert.
+        return Ok((next, Vec::new()));
+    }
+    store.commit_change(&next, &alerts).await?;
+    let mut committed = next;
+    committed.version += 1;
+    Ok((committed, alerts))
 }
 
 /// The production wiring: DynamoDB, SNS and the prober, built once per cold start.

@@ -1,7 +1,7 @@
 use lookout::adapters::memory::{MemoryPublisher, MemoryStore};
 use lookout::domain::{Status, TargetKind};
 use lookout::ports::{Outbox, StateStore, TargetStore};
-use lookout::testing::{closed_port, serve};
+use lookout::testing::{closed_port, serve, serve_abortable};
 use serde_json::json;
 
 use super::*;
@@ -173,4 +173,38 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     assert!(report.alerts.is_empty(), "still down: no new alert");
     assert_eq!(publisher.sent().len(), 1);
     assert!(store.pending_alerts(0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_change_made_elsewhere_is_rebased_on_not_stuck_and_still_alerts() {
+    let (url, server) = serve_abortable(200, "ok").await;
+    let store = store_with(json!([
+        {"id":"s","group":"api","kind":"server","url": url,"failure_threshold":1,"timeout_ms":2000},
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::new().unwrap();
+    run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    // Another writer (the API, an overlapping run) moves the stored state to version 2.
+    let stored = store.load_state("s").await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (Status::Healthy, 1));
+    store.commit_change(&stored, &[]).await.unwrap();
+    server.abort();
+    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.alerts.len(),
+        1,
+        "the down alert is raised despite the stale snapshot"
+    );
+    let stored = store.load_state("s").await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (Status::Down, 3));
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert_eq!(
+        latest["s"].state.version, 3,
+        "the snapshot carries the stored version again"
+    );
 }

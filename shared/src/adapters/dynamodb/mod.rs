@@ -8,7 +8,7 @@
 //! | `SNAP#<kind>` | `<chunk, 4 digits>` | `latest` (JSON array of state + result), `at` |
 //! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `results` (JSON array), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
-//! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at` |
+//! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
 //! few attributes that conditions and filters use are native.

@@ -29,6 +29,8 @@ const GSI_SK: &str = "gsi1sk";
 /// TTL attribute (epoch seconds).
 pub const TTL: &str = "expires_at";
 const VERSION: &str = "version";
+/// Index partition of outbox rows still to publish.
+const OUTBOX_PENDING: &str = "OUTBOX#pending";
 
 /// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).
 #[derive(Clone, Debug)]
@@ -210,21 +212,35 @@ impl StateStore for DynamoStore {
         let items = self
             .query(&format!("SNAP#{}", kind.as_str()), true, None)
             .await?;
-        // Chunks left over from a run with more targets carry an older `at`: skip them.
-        let at = |i: &Item| {
-            i.get("at")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-        };
-        let newest = items.iter().map(at).max().unwrap_or(0);
-        let mut out = HashMap::new();
-        for item in items.iter().filter(|i| at(i) == newest) {
+        // Chunks are written one by one: while a run writes them, a target may sit in an old
+        // chunk and a new one. Keep the newest entry of each target.
+        let rank = |l: &Latest| (l.state.version, l.state.last_check);
+        let mut out: HashMap<String, Latest> = HashMap::new();
+        for item in &items {
             for l in from_attr::<Vec<Latest>>(item, "latest")? {
-                out.insert(l.state.target_id.clone(), l);
+                match out.get(&l.state.target_id) {
+                    Some(have) if rank(have) >= rank(&l) => {}
+                    _ => {
+                        out.insert(l.state.target_id.clone(), l);
+                    }
+                }
             }
         }
         Ok(out)
+    }
+
+    async fn load_state(&self, target_id: &str) -> Result<Option<TargetState>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("TARGET#{target_id}")))
+            .key(SK, s("STATE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        got.item.as_ref().map(|i| from_attr(i, "state")).transpose()
     }
 
     async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
@@ -256,6 +272,8 @@ impl StateStore for DynamoStore {
                 .item("status", s("pending"))
                 .item("severity", s(a.severity.as_str()))
                 .item("alert", to_json(a)?)
+                .item(GSI_PK, s(OUTBOX_PENDING))
+                .item(GSI_SK, s(format!("{}#{}", ms_key(a.at), a.key)))
                 .item(TTL, self.expires_at(a.at))
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
@@ -325,6 +343,26 @@ impl StateStore for DynamoStore {
                 self.put(hist).await
             });
         futures::future::try_join_all(writes).await?;
+        // Drop chunks left over from a run with more targets.
+        let chunks = latest.len().div_ceil(CHUNK);
+        let pk = format!("SNAP#{}", kind.as_str());
+        for item in self.query(&pk, true, None).await? {
+            let sk = item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk.parse::<usize>().is_ok_and(|i| i >= chunks) {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key(PK, s(&pk))
+                    .key(SK, s(sk))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+            }
+        }
         Ok(())
     }
 }
@@ -352,38 +390,32 @@ impl RunStore for DynamoStore {
 }
 
 impl Outbox for DynamoStore {
-    async fn pending_alerts(&self, now_ms: i64) -> Result<Vec<Alert>, StoreError> {
+    async fn pending_alerts(&self, _now_ms: i64) -> Result<Vec<Alert>, StoreError> {
+        // Pending rows carry the sparse index key `OUTBOX#pending`; publishing removes it, so
+        // this reads only what is still to send, however old.
         let mut out = Vec::new();
-        for day_ms in [now_ms - 86_400_000, now_ms] {
-            let mut start: Option<Item> = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("#pk = :pk")
-                    .filter_expression("#st = :pending")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#st", "status")
-                    .expression_attribute_values(
-                        ":pk",
-                        s(format!("ALERT#{}", crate::time::day(day_ms))),
-                    )
-                    .expression_attribute_values(":pending", s("pending"))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in page.items.unwrap_or_default() {
-                    out.push(from_attr::<Alert>(&item, "alert")?);
-                }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI)
+                .key_condition_expression("#g = :g")
+                .expression_attribute_names("#g", GSI_PK)
+                .expression_attribute_values(":g", s(OUTBOX_PENDING))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_attr::<Alert>(&item, "alert")?);
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
             }
         }
-        Ok(out)
     }
 
     async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
@@ -392,7 +424,9 @@ impl Outbox for DynamoStore {
             .table_name(&self.table)
             .key(PK, s(format!("ALERT#{}", crate::time::day(alert.at))))
             .key(SK, s(format!("{}#{}", ms_key(alert.at), alert.key)))
-            .update_expression("SET #st = :published")
+            .update_expression("SET #st = :published REMOVE #gpk, #gsk")
+            .expression_attribute_names("#gpk", GSI_PK)
+            .expression_attribute_names("#gsk", GSI_SK)
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_names("#pk", PK)

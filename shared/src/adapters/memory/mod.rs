@@ -91,6 +91,10 @@ impl StateStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn load_state(&self, target_id: &str) -> Result<Option<TargetState>, StoreError> {
+        Ok(self.lock().states.get(target_id).cloned())
+    }
+
     async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
         let mut t = self.lock();
         let stored = t.states.get(&state.target_id).map_or(0, |s| s.version);
