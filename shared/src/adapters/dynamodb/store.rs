@@ -130,6 +130,31 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of index `gsi1` partition `key`, all pages, in index sort-key order.
+    async fn query_index(&self, key: &str) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI)
+                .key_condition_expression("#g = :g")
+                .expression_attribute_names("#g", GSI_PK)
+                .expression_attribute_values(":g", s(key))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
     async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -147,27 +172,8 @@ impl TargetStore for DynamoStore {
         let kinds: Vec<TargetKind> = kind.map_or(TargetKind::ALL.to_vec(), |k| vec![k]);
         let mut out = Vec::new();
         for k in kinds {
-            let mut start: Option<Item> = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI)
-                    .key_condition_expression("#g = :g")
-                    .expression_attribute_names("#g", GSI_PK)
-                    .expression_attribute_values(":g", s(format!("TARGETS#{}", k.as_str())))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in page.items.unwrap_or_default() {
-                    out.push(from_attr::<Target>(&item, "def")?);
-                }
-                match page.last_evaluated_key {
-                    Some(key) => start = Some(key),
-                    None => break,
-                }
+            for item in self.query_index(&format!("TARGETS#{}", k.as_str())).await? {
+                out.push(from_attr::<Target>(&item, "def")?);
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -393,29 +399,11 @@ impl Outbox for DynamoStore {
     async fn pending_alerts(&self, _now_ms: i64) -> Result<Vec<Alert>, StoreError> {
         // Pending rows carry the sparse index key `OUTBOX#pending`; publishing removes it, so
         // this reads only what is still to send, however old.
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI)
-                .key_condition_expression("#g = :g")
-                .expression_attribute_names("#g", GSI_PK)
-                .expression_attribute_values(":g", s(OUTBOX_PENDING))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_attr::<Alert>(&item, "alert")?);
-            }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+        self.query_index(OUTBOX_PENDING)
+            .await?
+            .iter()
+            .map(|item| from_attr::<Alert>(item, "alert"))
+            .collect()
     }
 
     async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
