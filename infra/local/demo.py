@@ -2,7 +2,7 @@
 """The Lookout demo, end to end on one machine (run through `make demo`).
 
 Expects the local stack to be up (`make stack-up`) and the functions built. It then:
-  1. creates a fresh demo table in DynamoDB Local and purges the alert queue,
+  1. creates a fresh demo table in DynamoDB Local and drains the alert queue,
   2. starts real probe targets on loopback: a live HTTP server (:18080), a port where nothing
      listens (:18089), a real forward proxy with basic auth (proxy.py, :18090) and a dead proxy
      port (:18099),
@@ -149,8 +149,9 @@ class Demo:
                 raise SystemExit(f"demo: port {port} ({what}) is taken by another program; free it and run again")
         subprocess.run([str(VENV_BIN / "python"), str(ROOT / "infra/local/create_resources.py"),
                         "--table", self.table, "--tables-only"], env=self.env, check=True, stdout=subprocess.DEVNULL)
-        self.sqs.purge_queue(QueueUrl=self.env["LOOKOUT_ALERT_QUEUE_URL"])
-        say(f"demo table {self.table} created, alert queue purged")
+        # Drain rather than PurgeQueue: SQS allows one purge a minute, and demos may run back to back.
+        old = self.receive_all(idle_polls=1)
+        say(f"demo table {self.table} created, {len(old)} old message(s) drained from the alert queue")
 
     def start_targets(self) -> None:
         self.http = http.server.ThreadingHTTPServer((HOST, LIVE_PORT), LiveServer)
@@ -230,19 +231,21 @@ class Demo:
             f"proxy traffic {summary['proxy_traffic_bytes']} bytes, estimated cost {summary['estimated_proxy_cost']:.6f}")
         self.expect(status == 200 and summary["by_status"]["down"] == 2, "GET /v1/summary counts 2 down")
 
-    def show_alerts(self) -> None:
+    def receive_all(self, idle_polls: int, seconds: float = 20) -> list[dict]:
+        """Receives and deletes messages until `idle_polls` polls in a row come back empty."""
         queue = self.env["LOOKOUT_ALERT_QUEUE_URL"]
-        messages = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        messages, idle = [], 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and idle < idle_polls:
             got = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-            if not got:
-                if messages:
-                    break
-                continue
+            idle = 0 if got else idle + 1
             for m in got:
                 messages.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        return messages
+
+    def show_alerts(self) -> None:
+        messages = self.receive_all(idle_polls=2)
         say(f"\nAlerts read from the SQS queue subscribed to the topic ({len(messages)})")
         alerts = []
         for envelope in messages:
