@@ -182,6 +182,10 @@ pub struct ForwardProxy {
 
 impl Drop for ForwardProxy {
     fn drop(&mut self) {
+        // proxy.py forks acceptor processes: end its whole process group, not just the parent.
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -200,7 +204,9 @@ pub async fn forward_proxy(auth: &str) -> ForwardProxy {
         .local_addr()
         .unwrap()
         .port();
+    use std::os::unix::process::CommandExt as _;
     let child = std::process::Command::new(bin)
+        .process_group(0)
         .args([
             "--hostname",
             "127.0.0.1",
