@@ -18,30 +18,37 @@ pub fn health() -> Value {
     json!({"status": "ok", "service": "lookout-api", "version": env!("CARGO_PKG_VERSION")})
 }
 
-/// Targets and the latest state of each (a never-checked target has the `unknown` state).
+/// Targets, the latest entry (state and result) of each checked one, and the state of every
+/// target (a never-checked target has the `unknown` state).
 async fn load<S: TargetStore + StateStore>(
     store: &S,
-) -> Result<(Vec<Target>, HashMap<String, Latest>), ApiError> {
+) -> Result<
+    (
+        Vec<Target>,
+        HashMap<String, Latest>,
+        HashMap<String, TargetState>,
+    ),
+    ApiError,
+> {
     let targets = store.list_targets(None).await?;
     let mut latest = HashMap::new();
     for kind in TargetKind::ALL {
         latest.extend(store.latest(kind).await?);
     }
-    Ok((targets, latest))
-}
-
-fn state_of(latest: &HashMap<String, Latest>, id: &str) -> TargetState {
-    latest
-        .get(id)
-        .map_or_else(|| TargetState::new(id), |l| l.state.clone())
+    let states = targets
+        .iter()
+        .map(|t| {
+            let state = latest
+                .get(&t.id)
+                .map_or_else(|| TargetState::new(&t.id), |l| l.state.clone());
+            (t.id.clone(), state)
+        })
+        .collect();
+    Ok((targets, latest, states))
 }
 
 pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, ApiError> {
-    let (targets, latest) = load(store).await?;
-    let states: HashMap<String, TargetState> = targets
-        .iter()
-        .map(|t| (t.id.clone(), state_of(&latest, &t.id)))
-        .collect();
+    let (targets, latest, states) = load(store).await?;
     let rows: Vec<Value> = targets
         .iter()
         .map(|t| {
@@ -71,11 +78,7 @@ pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, Api
 }
 
 pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Result<Value, ApiError> {
-    let (targets, latest) = load(store).await?;
-    let states: HashMap<String, TargetState> = targets
-        .iter()
-        .map(|t| (t.id.clone(), state_of(&latest, &t.id)))
-        .collect();
+    let (targets, _, states) = load(store).await?;
     let mut by_status: BTreeMap<&str, usize> =
         Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut by_kind: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();

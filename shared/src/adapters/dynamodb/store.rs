@@ -99,13 +99,16 @@ impl DynamoStore {
         n(from_ms / 1000 + i64::from(self.ttl_days) * 86_400)
     }
 
-    /// Every item of partition `pk`, all pages, in sort-key order (or reversed, `limit` items).
+    /// Every item of partition `key`, all pages, in sort-key order (or reversed, `limit` items):
+    /// of the table (`index` `None`, key `pk`) or of index `gsi1` (key `gsi1pk`).
     async fn query(
         &self,
-        pk: &str,
+        index: Option<&str>,
+        key: &str,
         forward: bool,
         limit: Option<i32>,
     ) -> Result<Vec<Item>, StoreError> {
+        let key_attr = if index.is_some() { GSI_PK } else { PK };
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -113,9 +116,10 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(pk))
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", key_attr)
+                .expression_attribute_values(":k", s(key))
                 .scan_index_forward(forward)
                 .set_limit(limit)
                 .set_exclusive_start_key(start.take())
@@ -132,27 +136,7 @@ impl DynamoStore {
 
     /// Every item of index `gsi1` partition `key`, all pages, in index sort-key order.
     async fn query_index(&self, key: &str) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI)
-                .key_condition_expression("#g = :g")
-                .expression_attribute_names("#g", GSI_PK)
-                .expression_attribute_values(":g", s(key))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            out.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
-            }
-        }
+        self.query(Some(GSI), key, true, None).await
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {
@@ -216,7 +200,7 @@ impl TargetStore for DynamoStore {
 impl StateStore for DynamoStore {
     async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
         let items = self
-            .query(&format!("SNAP#{}", kind.as_str()), true, None)
+            .query(None, &format!("SNAP#{}", kind.as_str()), true, None)
             .await?;
         // Chunks are written one by one: while a run writes them, a target may sit in an old
         // chunk and a new one. Keep the newest entry of each target.
@@ -349,24 +333,22 @@ impl StateStore for DynamoStore {
                 self.put(hist).await
             });
         futures::future::try_join_all(writes).await?;
-        // Drop chunks left over from a run with more targets.
-        let chunks = latest.len().div_ceil(CHUNK);
+        // Drop chunks left over from a run with more targets: they follow the last chunk
+        // written, so delete upwards until one did not exist (one write when nothing is left).
         let pk = format!("SNAP#{}", kind.as_str());
-        for item in self.query(&pk, true, None).await? {
-            let sk = item
-                .get(SK)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            if sk.parse::<usize>().is_ok_and(|i| i >= chunks) {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key(PK, s(&pk))
-                    .key(SK, s(sk))
-                    .send()
-                    .await
-                    .map_err(backend)?;
+        for i in latest.len().div_ceil(CHUNK).. {
+            let gone = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(&pk))
+                .key(SK, s(format!("{i:04}")))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(backend)?;
+            if gone.attributes.is_none() {
+                break;
             }
         }
         Ok(())
@@ -389,7 +371,7 @@ impl RunStore for DynamoStore {
 
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
         let items = self
-            .query(&format!("RUN#{}", kind.as_str()), false, Some(1))
+            .query(None, &format!("RUN#{}", kind.as_str()), false, Some(1))
             .await?;
         items.first().map(|i| from_attr(i, "run")).transpose()
     }
