@@ -121,11 +121,11 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
             .collect()
     };
     store
-        .record_run(TargetKind::Server, 1_000, &latest(250, 1_000))
+        .record_run(TargetKind::Server, 1_000, &latest(350, 1_000))
         .await
         .unwrap();
-    assert_eq!(store.latest(TargetKind::Server).await.unwrap().len(), 250);
-    // A later run with fewer targets: the left-over third chunk of the old run is ignored.
+    assert_eq!(store.latest(TargetKind::Server).await.unwrap().len(), 350);
+    // A later run with fewer targets: the two left-over chunks of the old run are deleted.
     store
         .record_run(TargetKind::Server, 2_000, &latest(120, 2_000))
         .await

@@ -150,6 +150,23 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
         "{refused:?}"
     );
 
+    // For an https test URL the proxy answers the CONNECT; a 407 there is proxy_auth too, not
+    // an unreachable proxy (the tunnel fails before any upstream is contacted).
+    let https = prober
+        .check(
+            &check(
+                format!("http://demo:wrong@{}", proxy.addr),
+                "https://127.0.0.1:9/".into(),
+            ),
+            0,
+        )
+        .await;
+    assert_eq!(
+        (https.outcome, https.error),
+        (Outcome::Failed, Some(ErrorKind::ProxyAuth)),
+        "{https:?}"
+    );
+
     let gone = prober
         .check(
             &check(format!("http://demo:secret@{dead}"), format!("{live}/ip")),

@@ -208,3 +208,30 @@ async fn a_change_made_elsewhere_is_rebased_on_not_stuck_and_still_alerts() {
         "the snapshot carries the stored version again"
     );
 }
+
+#[tokio::test]
+async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
+    let dead = closed_port().await;
+    let store = store_with(json!([
+        {"id":"dead","group":"api","kind":"server","url": dead,"failure_threshold":1,"timeout_ms":2000},
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::new().unwrap();
+    publisher.set_failing(true);
+    run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    publisher.set_failing(false);
+    // The proxy schedule fires at the same minute: it must not send the server's alert.
+    let proxy_run = run(&store, &publisher, &prober, &forced(TargetKind::Proxy), 4)
+        .await
+        .unwrap();
+    assert_eq!(proxy_run.retried_alerts, 0);
+    assert!(publisher.sent().is_empty());
+    let server_run = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    assert_eq!(server_run.retried_alerts, 1);
+    assert_eq!(publisher.sent().len(), 1);
+}
