@@ -11,4 +11,5 @@ pub use result::{CheckResult, ErrorKind, Outcome};
 pub use state::{next_state, Status, TargetState};
 pub use target::{
     Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError,
+    MAX_BODY_CAP_BYTES, MAX_REDIRECTS,
 };

@@ -12,6 +12,9 @@ pub enum Outcome {
     Up,
     /// Answered as expected, but slower than `degraded_latency_ms`.
     Slow,
+    /// Answered as expected, but something needs attention soon (a certificate that expires
+    /// within `cert_expiry_warn_days`); `message` says what.
+    Degraded,
     /// No acceptable answer: see the error kind.
     Failed,
     /// A proxy answered, but the upstream refused it (a `block_status`).
@@ -26,8 +29,11 @@ pub enum ErrorKind {
     Dns,
     /// The TCP connection was refused or reset.
     Connect,
-    /// The TLS handshake or certificate failed.
+    /// The TLS handshake failed (protocol, cipher, a connection cut during the handshake).
     Tls,
+    /// The server's certificate was refused: expired, not yet valid, for another name, or
+    /// signed by an authority that is not trusted (see the target's `ca_pem`).
+    Cert,
     /// The attempt exceeded `timeout_ms`.
     Timeout,
     /// The proxy failed to relay the request.
@@ -36,8 +42,12 @@ pub enum ErrorKind {
     ProxyAuth,
     /// The answer's status was not an expected one.
     Status,
-    /// An assertion on the answer failed.
+    /// An assertion on the answer failed (`body_contains`, `body_not_contains`, `json_pointer`).
     Assertion,
+    /// The address guard refused the destination: a loopback, private, link-local,
+    /// unique-local, carrier-grade NAT or cloud metadata address, or a scheme other than http
+    /// and https. See `lookout::probe::guard`.
+    Forbidden,
     /// Anything else (a malformed answer, a body that broke mid-way).
     Other,
 }
@@ -56,8 +66,19 @@ pub struct CheckResult {
     /// HTTP status of the last answer, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
-    /// Total time of the last attempt, ms.
+    /// Total time of the last attempt, ms (redirects followed included).
     pub latency_ms: u64,
+    /// Time to open the connection of the last attempt (DNS, TCP, TLS and any proxy
+    /// handshake), ms; absent when no new connection was timed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<u64>,
+    /// Time from the start of the last attempt until the answer's status line and headers
+    /// arrived (time to first byte), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<u64>,
+    /// For HTTPS: whole days until the server certificate expires (negative once expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_days_left: Option<i64>,
     /// Bytes received (headers estimate plus body) over all attempts.
     #[serde(default)]
     pub bytes: u64,
@@ -72,8 +93,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// Whether the target answered usefully (`up` or `slow`).
+    /// Whether the target answered usefully (`up`, `slow` or `degraded`).
     pub fn ok(&self) -> bool {
-        matches!(self.outcome, Outcome::Up | Outcome::Slow)
+        matches!(self.outcome, Outcome::Up | Outcome::Slow | Outcome::Degraded)
     }
 }

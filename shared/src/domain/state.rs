@@ -145,7 +145,7 @@ pub fn next_state(
         s.cost += result.bytes as f64 / 1e9 * target.cost_per_gb();
     }
     let wanted = match result.outcome {
-        Outcome::Up | Outcome::Slow => {
+        Outcome::Up | Outcome::Slow | Outcome::Degraded => {
             s.consecutive_successes += 1;
             s.consecutive_failures = 0;
             s.last_success = Some(result.at);
@@ -155,7 +155,7 @@ pub fn next_state(
                 Some(prev) => EWMA_ALPHA * l + (1.0 - EWMA_ALPHA) * prev,
                 None => l,
             });
-            let up = if result.outcome == Outcome::Slow
+            let up = if matches!(result.outcome, Outcome::Slow | Outcome::Degraded)
                 || result.latency_ms > target.degraded_latency_ms
             {
                 Status::Degraded
@@ -279,6 +279,9 @@ mod tests {
             outcome,
             status_code: Some(200),
             latency_ms,
+            connect_ms: None,
+            ttfb_ms: None,
+            cert_days_left: None,
             bytes: 100,
             attempts: 1,
             error: (outcome == Outcome::Failed).then_some(ErrorKind::Connect),

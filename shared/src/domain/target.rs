@@ -144,6 +144,18 @@ fn default_accept_status() -> Vec<u16> {
 fn default_block_status() -> Vec<u16> {
     vec![403, 429]
 }
+fn default_backoff_ms() -> u64 {
+    200
+}
+fn default_max_body_bytes() -> usize {
+    64 * 1024
+}
+fn default_cert_expiry_warn_days() -> u32 {
+    14
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// A monitored target: its identity, schedule, thresholds and the check to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,9 +176,19 @@ pub struct Target {
     /// Total time allowed for one attempt, in ms (default 10 000).
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Extra attempts inside one run after a failed one (default 0).
+    /// Time allowed to open the connection (DNS, TCP, TLS and any proxy handshake), in ms;
+    /// unset means the whole `timeout_ms`. At most `timeout_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    /// Extra attempts inside one run after a failed one (default 0, at most 10).
     #[serde(default)]
     pub retries: u32,
+    /// Base delay before the first retry, in ms (default 200, 1 to 10 000). Retry `n` waits
+    /// `backoff_ms × 2^(n-1)`, scaled by a random factor in [0.5, 1] ("equal jitter", from
+    /// AWS Architecture Blog, "Exponential Backoff And Jitter", 2015) so that many targets failing
+    /// together do not retry in lockstep.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
     /// Consecutive failures before the target is `down` (default 3).
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
@@ -218,6 +240,58 @@ pub struct ServerCheck {
     /// Accepted status codes and ranges (default `"200-299"`).
     #[serde(default = "default_expected_status")]
     pub expected_status: Vec<StatusRange>,
+    /// The body must contain this text (case-sensitive), within the first `max_body_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    /// The body must not contain this text (e.g. `"maintenance"`), within `max_body_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_not_contains: Option<String>,
+    /// A JSON pointer (RFC 6901, e.g. `/status` or `/checks/0/ok`) into the body parsed as
+    /// JSON. Alone, the value must exist; with `json_equals`, it must equal that value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_pointer: Option<String>,
+    /// The value `json_pointer` must point at (any JSON value; `"ok"`, `true`, `3` ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_equals: Option<serde_json::Value>,
+    /// At most this many body bytes are read for the assertions (default 65 536, at most
+    /// 1 048 576); the rest is not downloaded, so a huge body cannot exhaust memory.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// For `https` URLs: a certificate expiring in fewer days than this makes the check
+    /// `degraded` with the days left as its reason (default 14, 0 turns it off).
+    #[serde(default = "default_cert_expiry_warn_days")]
+    pub cert_expiry_warn_days: u32,
+    /// PEM certificate(s) of a private CA to trust for this target, in addition to the public
+    /// roots (at most 16 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    /// Follow redirects (at most [`MAX_REDIRECTS`], each hop checked by the address guard
+    /// again). Off by default: a 3xx is judged like any other status.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub follow_redirects: bool,
+    /// Names of headers whose values are secrets (masked in every answer and log), in addition
+    /// to the ones recognised by name (`Authorization`, `Cookie`, anything with `token`, `key`,
+    /// `secret`, `password` or `auth`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_headers: Vec<String>,
+}
+
+/// Most redirects a server check follows when `follow_redirects` is on.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Largest `max_body_bytes` a target may ask for (1 MiB).
+pub const MAX_BODY_CAP_BYTES: usize = 1024 * 1024;
+
+impl ServerCheck {
+    /// Whether the value of header `name` is a secret: recognised by its name, or listed in
+    /// `secret_headers` (case-insensitive).
+    pub fn is_secret_header(&self, name: &str) -> bool {
+        is_secret_header(name)
+            || self
+                .secret_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+    }
 }
 
 /// How to check a forward proxy.
@@ -279,6 +353,8 @@ const COMMON_FIELDS: &[&str] = &[
     "interval_s",
     "timeout_ms",
     "retries",
+    "connect_timeout_ms",
+    "backoff_ms",
     "failure_threshold",
     "recovery_threshold",
     "degraded_latency_ms",
@@ -286,7 +362,22 @@ const COMMON_FIELDS: &[&str] = &[
     "priority",
     "version",
 ];
-const SERVER_FIELDS: &[&str] = &["url", "method", "headers", "body", "expected_status"];
+const SERVER_FIELDS: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "body",
+    "expected_status",
+    "body_contains",
+    "body_not_contains",
+    "json_pointer",
+    "json_equals",
+    "max_body_bytes",
+    "cert_expiry_warn_days",
+    "ca_pem",
+    "follow_redirects",
+    "secret_headers",
+];
 const PROXY_FIELDS: &[&str] = &[
     "proxy_url",
     "proxy_type",
@@ -310,7 +401,71 @@ fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, Valid
     Ok(u)
 }
 
+fn validate_assertions(s: &ServerCheck) -> Result<(), ValidationError> {
+    for (field, text) in [
+        ("body_contains", &s.body_contains),
+        ("body_not_contains", &s.body_not_contains),
+    ] {
+        if text.as_ref().is_some_and(|t| t.is_empty() || t.len() > 1024) {
+            return Err(invalid(field, "must be 1 to 1024 bytes of text"));
+        }
+    }
+    match (&s.json_pointer, &s.json_equals) {
+        (Some(p), _) if !p.is_empty() && !p.starts_with('/') => {
+            return Err(invalid(
+                "json_pointer",
+                "must be a JSON pointer such as \"/status\" (RFC 6901)",
+            ))
+        }
+        (None, Some(_)) => return Err(invalid("json_equals", "needs a json_pointer")),
+        _ => {}
+    }
+    if !(1..=MAX_BODY_CAP_BYTES).contains(&s.max_body_bytes) {
+        return Err(invalid(
+            "max_body_bytes",
+            format!("must be between 1 and {MAX_BODY_CAP_BYTES}"),
+        ));
+    }
+    if s.cert_expiry_warn_days > 365 {
+        return Err(invalid("cert_expiry_warn_days", "must be at most 365"));
+    }
+    if let Some(pem) = &s.ca_pem {
+        let parsed = reqwest::Certificate::from_pem_bundle(pem.as_bytes());
+        if pem.len() > 16 * 1024 || !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(invalid(
+                "ca_pem",
+                "must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 16 KiB",
+            ));
+        }
+        if parsed.map_or(true, |c| c.is_empty()) {
+            return Err(invalid("ca_pem", "holds no certificate that parses"));
+        }
+    }
+    for (i, h) in s.secret_headers.iter().enumerate() {
+        if reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
+            return Err(invalid(
+                format!("secret_headers[{i}]"),
+                "is not a header name",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Target {
+    /// The longest one check of this target may take, in ms: every attempt of every test URL
+    /// at `timeout_ms`, plus the longest backoff before each retry.
+    pub fn max_check_ms(&self) -> u64 {
+        let urls = self.proxy().map_or(1, |p| p.test_urls.len().max(1)) as u64;
+        let backoff: u64 = (0..self.retries)
+            .map(|i| self.backoff_ms.saturating_mul(1 << i.min(6)))
+            .sum();
+        self.timeout_ms
+            .saturating_mul(u64::from(self.retries) + 1)
+            .saturating_mul(urls)
+            .saturating_add(backoff)
+    }
+
     /// `server` or `proxy`.
     pub fn kind(&self) -> TargetKind {
         match self.check {
@@ -437,18 +592,32 @@ impl Target {
         if self.retries > 10 {
             return Err(invalid("retries", "must be at most 10"));
         }
+        if !(1..=10_000).contains(&self.backoff_ms) {
+            return Err(invalid("backoff_ms", "must be between 1 and 10000 ms"));
+        }
+        if let Some(c) = self.connect_timeout_ms {
+            if c == 0 || c > self.timeout_ms {
+                return Err(invalid(
+                    "connect_timeout_ms",
+                    "must be between 1 ms and timeout_ms",
+                ));
+            }
+        }
         if !(1..=100).contains(&self.failure_threshold) {
             return Err(invalid("failure_threshold", "must be between 1 and 100"));
         }
         if !(1..=100).contains(&self.recovery_threshold) {
             return Err(invalid("recovery_threshold", "must be between 1 and 100"));
         }
-        // One target must not hold a run up: every attempt of every test URL, back to back.
-        let urls = self.proxy().map_or(1, |p| p.test_urls.len().max(1)) as u64;
-        if self.timeout_ms * u64::from(self.retries + 1) * urls > MAX_CHECK_MS {
+        // One target must not hold a run up: every attempt of every test URL, back to back,
+        // with the longest backoff between attempts.
+        if self.max_check_ms() > MAX_CHECK_MS {
             return Err(invalid(
                 "timeout_ms",
-                format!("timeout_ms × (retries + 1) × test URLs must be at most {MAX_CHECK_MS} ms"),
+                format!(
+                    "timeout_ms × (retries + 1) × test URLs plus the backoff must be at most \
+                     {MAX_CHECK_MS} ms"
+                ),
             ));
         }
         match &self.check {
@@ -470,6 +639,7 @@ impl Target {
                         return Err(invalid(format!("headers.{name}"), "is not a valid header"));
                     }
                 }
+                validate_assertions(s)?;
             }
             Check::Proxy(p) => {
                 check_url(
@@ -515,10 +685,14 @@ impl Target {
                 if s.body.is_some() {
                     s.body = Some("***".into());
                 }
-                for (name, value) in s.headers.iter_mut() {
-                    if is_secret_header(name) {
-                        *value = "***".into();
-                    }
+                let secret: Vec<String> = s
+                    .headers
+                    .keys()
+                    .filter(|name| s.is_secret_header(name))
+                    .cloned()
+                    .collect();
+                for name in secret {
+                    s.headers.insert(name, "***".into());
                 }
             }
         }

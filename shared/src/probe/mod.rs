@@ -1,28 +1,73 @@
-//! The probe engine: one check of one target over HTTP, directly or through a forward proxy.
+//! The probe engine: one check of one target over HTTP(S), directly or through a forward proxy
+//! (http, https or socks5).
 //!
-//! Every attempt has the target's `timeout_ms`; a failed attempt is retried `retries` times with
-//! exponential backoff (200 ms, 400 ms, ...). Redirects are not followed: a 3xx is judged like any
-//! other status. Error messages are redacted before they leave this module.
+//! - **Attempts**: each has the target's `timeout_ms` (redirects included) and `connect_timeout_ms`
+//!   for opening the connection. A failed attempt is retried `retries` times after
+//!   `backoff_ms × 2^(n-1)` scaled by a random factor in [0.5, 1] (equal jitter). The result
+//!   records the attempts made and the bytes of all of them.
+//! - **Server checks**: method, headers, body; the status must be in `expected_status`; then
+//!   `body_contains`, `body_not_contains` and `json_pointer`/`json_equals` are asserted on the
+//!   first `max_body_bytes` of the body (the rest is never downloaded). HTTPS certificates'
+//!   days to expiry are recorded; under `cert_expiry_warn_days` the result is `degraded`.
+//!   A `ca_pem` adds a private CA to the trusted roots. Redirects are followed only with
+//!   `follow_redirects`, at most [`MAX_REDIRECTS`], each hop checked by the guard again.
+//! - **Proxy checks**: `test_urls` in order through the proxy; the first answer decides:
+//!   `accept_status` is `up`, `block_status` is `blocked`, a 407 is `proxy_auth`.
+//! - **Safety**: every destination passes the [address guard](guard) unless private targets are
+//!   allowed; messages are redacted of credentials before they leave this module.
+//! - **Timings**: `latency_ms` (whole attempt), `ttfb_ms` (until the answer's headers) and
+//!   `connect_ms` (DNS, TCP, TLS and proxy handshake, measured by [`connect`]).
 
+pub mod connect;
+pub mod guard;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, StatusCode};
 
-use crate::domain::{Check, CheckResult, ErrorKind, Outcome, ProxyCheck, ServerCheck, Target};
-use crate::redact::redact_text;
+use crate::domain::{
+    Check, CheckResult, ErrorKind, Outcome, ProxyCheck, ServerCheck, Target, MAX_REDIRECTS,
+};
+use crate::redact::{clip, redact_text, redact_url_and_query};
 
-/// At most this many body bytes are read from an answer (64 KiB): enough for assertions, and a
-/// huge body cannot exhaust the function's memory.
+/// Body bytes read from a proxy check's answer (64 KiB): the status decides, the body only
+/// counts as traffic.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// First retry delay; each later retry doubles it.
-pub const BACKOFF_BASE_MS: u64 = 200;
+/// Schemes a target URL, a test URL or a redirect may use.
+pub const WEB_SCHEMES: &[&str] = &["http", "https"];
 
-/// Runs checks. Holds one shared HTTP client for direct server checks; proxy checks build a
-/// client per proxy, since the proxy is a property of the client.
+/// Schemes a proxy URL may use.
+pub const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
+
+/// Most HTTP clients kept for targets with their own CA or proxy before the cache is emptied.
+const MAX_CACHED_CLIENTS: usize = 1024;
+
+/// How the engine behaves, from the settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProbeOptions {
+    /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: turn the address guard off (local stack and tests only).
+    pub allow_private_targets: bool,
+}
+
+impl ProbeOptions {
+    /// The options of the local stack and the tests: loopback targets allowed.
+    pub fn allow_private() -> Self {
+        ProbeOptions {
+            allow_private_targets: true,
+        }
+    }
+}
+
+/// Runs checks. Holds one shared HTTP client for direct server checks and a cache of clients for
+/// targets that need their own (a proxy, a private CA); cloning is cheap and shares them.
 #[derive(Clone)]
 pub struct Prober {
+    options: ProbeOptions,
     direct: Client,
+    clients: Arc<Mutex<HashMap<String, Client>>>,
 }
 
 /// Why a prober could not be built (the TLS backend failed to initialise).
@@ -30,17 +75,12 @@ pub struct Prober {
 #[error("building the HTTP client: {0}")]
 pub struct ProberError(String);
 
-fn client_builder() -> reqwest::ClientBuilder {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
-        .pool_max_idle_per_host(0)
-}
-
 struct Answer {
     status: StatusCode,
     body: Vec<u8>,
     bytes: u64,
+    ttfb_ms: u64,
+    cert_days_left: Option<i64>,
 }
 
 struct Failure {
@@ -48,162 +88,405 @@ struct Failure {
     message: String,
 }
 
+impl Failure {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<guard::Refused> for Failure {
+    fn from(r: guard::Refused) -> Self {
+        Failure::new(ErrorKind::Forbidden, clip(&redact_text(&r.to_string()), 200))
+    }
+}
+
+/// What one attempt produced, before it becomes a [`CheckResult`].
+struct Attempt {
+    outcome: Outcome,
+    status_code: Option<u16>,
+    latency_ms: u64,
+    ttfb_ms: Option<u64>,
+    cert_days_left: Option<i64>,
+    bytes: u64,
+    error: Option<ErrorKind>,
+    message: Option<String>,
+}
+
+impl Attempt {
+    fn failed(f: Failure, latency_ms: u64) -> Self {
+        Attempt {
+            outcome: Outcome::Failed,
+            status_code: None,
+            latency_ms,
+            ttfb_ms: None,
+            cert_days_left: None,
+            bytes: 0,
+            error: Some(f.kind),
+            message: Some(f.message),
+        }
+    }
+
+    fn answered(a: &Answer, outcome: Outcome, latency_ms: u64) -> Self {
+        Attempt {
+            outcome,
+            status_code: Some(a.status.as_u16()),
+            latency_ms,
+            ttfb_ms: Some(a.ttfb_ms),
+            cert_days_left: a.cert_days_left,
+            bytes: a.bytes,
+            error: None,
+            message: None,
+        }
+    }
+
+    fn fail_answered(a: &Answer, f: Failure, latency_ms: u64) -> Self {
+        Attempt {
+            error: Some(f.kind),
+            message: Some(f.message),
+            ..Attempt::answered(a, Outcome::Failed, latency_ms)
+        }
+    }
+}
+
 impl Prober {
-    /// A prober with its shared client.
+    /// A prober with the address guard on (production's default).
     ///
     /// # Errors
     /// [`ProberError`] when the HTTP client cannot be built.
     pub fn new() -> Result<Self, ProberError> {
-        let direct = client_builder()
-            .build()
-            .map_err(|e| ProberError(e.to_string()))?;
-        Ok(Prober { direct })
+        Self::with_options(ProbeOptions::default())
     }
 
-    /// Checks a target once (with its retries) and returns the result; never fails: every problem
-    /// is a `failed` result with an error kind.
+    /// A prober with `options`.
+    ///
+    /// # Errors
+    /// [`ProberError`] when the HTTP client cannot be built.
+    pub fn with_options(options: ProbeOptions) -> Result<Self, ProberError> {
+        let direct = client_builder(options)
+            .build()
+            .map_err(|e| ProberError(e.to_string()))?;
+        Ok(Prober {
+            options,
+            direct,
+            clients: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The options this prober was built with.
+    pub fn options(&self) -> ProbeOptions {
+        self.options
+    }
+
+    /// Checks a target (with its retries) and returns the result; never fails: every problem is
+    /// a `failed` result with an error kind. An attempt that outlives its `timeout_ms` (plus
+    /// 500 ms of grace) is cancelled and recorded as `timeout`.
     pub async fn check(&self, target: &Target, now_ms: i64) -> CheckResult {
         let mut attempts = 0;
         let mut bytes = 0;
         loop {
             attempts += 1;
+            let ctx = Arc::new(connect::ConnectContext {
+                connect_timeout: target.connect_timeout_ms.map(Duration::from_millis),
+                ..Default::default()
+            });
             let started = Instant::now();
-            let mut result = match &target.check {
-                Check::Server(s) => self.check_server(target, s).await,
-                Check::Proxy(p) => check_proxy(target, p).await,
+            let limit = Duration::from_millis(target.timeout_ms.saturating_mul(
+                target.proxy().map_or(1, |p| p.test_urls.len().max(1) as u64),
+            ) + 500);
+            let attempt = connect::with_context(ctx.clone(), async {
+                match &target.check {
+                    Check::Server(s) => self.check_server(target, s).await,
+                    Check::Proxy(p) => self.check_proxy(target, p).await,
+                }
+            });
+            let attempt = tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
+                let f = Failure::new(
+                    ErrorKind::Timeout,
+                    format!("timeout: no answer within {} ms", target.timeout_ms),
+                );
+                Attempt::failed(f, started.elapsed().as_millis() as u64)
+            });
+            bytes += attempt.bytes;
+            let result = CheckResult {
+                target_id: target.id.clone(),
+                kind: target.kind(),
+                at: now_ms,
+                outcome: attempt.outcome,
+                status_code: attempt.status_code,
+                latency_ms: attempt.latency_ms,
+                connect_ms: ctx.connect_ms(),
+                ttfb_ms: attempt.ttfb_ms,
+                cert_days_left: attempt.cert_days_left,
+                bytes,
+                attempts,
+                error: attempt.error,
+                message: attempt.message,
             };
-            result.target_id.clone_from(&target.id);
-            result.at = now_ms;
-            result.attempts = attempts;
-            bytes += result.bytes;
-            result.bytes = bytes;
-            if result.latency_ms == 0 {
-                result.latency_ms = started.elapsed().as_millis() as u64;
-            }
             if result.outcome != Outcome::Failed || attempts > target.retries {
                 return result;
             }
-            tokio::time::sleep(Duration::from_millis(
-                BACKOFF_BASE_MS << (attempts - 1).min(6),
-            ))
-            .await;
+            tokio::time::sleep(backoff(target.backoff_ms, attempts)).await;
         }
     }
 
-    async fn check_server(&self, target: &Target, s: &ServerCheck) -> CheckResult {
-        let method = Method::from_bytes(s.method.as_bytes()).unwrap_or(Method::GET);
-        let mut req = self
-            .direct
-            .request(method, &s.url)
-            .timeout(Duration::from_millis(target.timeout_ms));
-        for (k, v) in &s.headers {
-            req = req.header(k, v);
+    /// The client for a target: the shared one, or a cached one with its proxy or CA.
+    fn client_for(&self, proxy_url: Option<&str>, ca_pem: Option<&str>) -> Result<Client, Failure> {
+        if proxy_url.is_none() && ca_pem.is_none() {
+            return Ok(self.direct.clone());
         }
-        if let Some(b) = &s.body {
-            req = req.body(b.clone());
+        let key = format!("{}\n{}", proxy_url.unwrap_or(""), ca_pem.unwrap_or(""));
+        let mut cache = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
         }
-        let started = Instant::now();
-        let answer = fetch(req).await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        match answer {
-            Err(f) => failed(target, latency_ms, 0, None, f),
-            Ok(a) => {
-                let code = a.status.as_u16();
-                if !s.expected_status.iter().any(|r| r.contains(code)) {
-                    let f = Failure {
-                        kind: ErrorKind::Status,
-                        message: format!("unexpected HTTP status {code}"),
-                    };
-                    return failed(target, latency_ms, a.bytes, Some(code), f);
-                }
-                let _ = &a.body; // assertions on the body come with the full probe engine
-                answered(target, Outcome::Up, latency_ms, a.bytes, code)
+        let mut builder = client_builder(self.options);
+        if let Some(p) = proxy_url {
+            let proxy = reqwest::Proxy::all(p).map_err(|e| {
+                Failure::new(ErrorKind::Proxy, format!("bad proxy: {}", redact_text(&e.to_string())))
+            })?;
+            builder = builder.proxy(proxy);
+        }
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                Failure::new(ErrorKind::Cert, format!("cert: ca_pem does not parse: {e}"))
+            })?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
             }
         }
+        let client = builder.build().map_err(|e| {
+            Failure::new(ErrorKind::Other, clip(&redact_text(&format!("client: {e}")), 200))
+        })?;
+        if cache.len() >= MAX_CACHED_CLIENTS {
+            cache.clear();
+        }
+        cache.insert(key, client.clone());
+        Ok(client)
     }
-}
 
-async fn check_proxy(target: &Target, p: &ProxyCheck) -> CheckResult {
-    let client = match reqwest::Proxy::all(&p.proxy_url)
-        .and_then(|proxy| client_builder().proxy(proxy).build())
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let f = Failure {
-                kind: ErrorKind::Proxy,
-                message: format!("bad proxy: {}", redact_text(&e.to_string())),
+    async fn check_server(&self, target: &Target, s: &ServerCheck) -> Attempt {
+        let started = Instant::now();
+        let elapsed = || started.elapsed().as_millis() as u64;
+        let client = match self.client_for(None, s.ca_pem.as_deref()) {
+            Ok(c) => c,
+            Err(f) => return Attempt::failed(f, 0),
+        };
+        let deadline = started + Duration::from_millis(target.timeout_ms);
+        let mut method = Method::from_bytes(s.method.as_bytes()).unwrap_or(Method::GET);
+        let mut body = s.body.clone();
+        let mut url = match url::Url::parse(&s.url) {
+            Ok(u) => u,
+            Err(e) => return Attempt::failed(Failure::new(ErrorKind::Other, format!("bad url: {e}")), 0),
+        };
+        let origin = url.origin();
+        let mut hops = 0;
+        let answer = loop {
+            if let Err(r) = guard::check_url(&url, WEB_SCHEMES, self.options.allow_private_targets) {
+                return Attempt::failed(r.into(), elapsed());
+            }
+            let mut req = client
+                .request(method.clone(), url.clone())
+                .timeout(deadline.saturating_duration_since(Instant::now()));
+            for (k, v) in &s.headers {
+                // Credentials go only to the target's own origin, never to a redirect elsewhere.
+                if url.origin() == origin || !s.is_secret_header(k) {
+                    req = req.header(k, v);
+                }
+            }
+            if let Some(b) = &body {
+                req = req.body(b.clone());
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => return Attempt::failed(classify(&e), elapsed()),
             };
-            return failed(target, 0, 0, None, f);
-        }
-    };
-    let mut last = None;
-    for url in &p.test_urls {
-        let started = Instant::now();
-        let req = client
-            .get(url)
-            .timeout(Duration::from_millis(target.timeout_ms));
-        let answer = fetch(req).await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        match answer {
-            Ok(a) => {
-                let code = a.status.as_u16();
-                if p.accept_status.contains(&code) {
-                    return answered(target, Outcome::Up, latency_ms, a.bytes, code);
-                }
-                if p.block_status.contains(&code) {
-                    let mut r = answered(target, Outcome::Blocked, latency_ms, a.bytes, code);
-                    r.message = Some(format!("upstream refused the proxy with HTTP {code}"));
-                    return r;
-                }
-                let f = if code == 407 {
-                    Failure {
-                        kind: ErrorKind::ProxyAuth,
-                        message: "the proxy refused the credentials (407)".into(),
-                    }
-                } else {
-                    Failure {
-                        kind: ErrorKind::Status,
-                        message: format!("unexpected HTTP status {code} through the proxy"),
-                    }
-                };
-                // The first answer decides.
-                return failed(target, latency_ms, a.bytes, Some(code), f);
-            }
-            Err(mut f) => {
-                if f.kind == ErrorKind::Connect {
-                    f.kind = ErrorKind::Proxy;
-                    f.message = format!(
-                        "proxy {} unreachable: {}",
-                        proxy_host(&p.proxy_url),
-                        f.message
-                    );
-                } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
-                    f.message =
-                        format!("through proxy {}: {}", proxy_host(&p.proxy_url), f.message);
-                }
-                let proxy_itself = matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth);
-                last = Some((latency_ms, f));
-                if proxy_itself {
-                    // Another test URL cannot help when the proxy itself failed.
-                    break;
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if !(s.follow_redirects && resp.status().is_redirection() && location.is_some()) {
+                match read(resp, started, s.max_body_bytes).await {
+                    Ok(a) => break a,
+                    Err(f) => return Attempt::failed(f, elapsed()),
                 }
             }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                let f = Failure::new(
+                    ErrorKind::Other,
+                    format!("more than {MAX_REDIRECTS} redirects"),
+                );
+                return Attempt::failed(f, elapsed());
+            }
+            let status = resp.status();
+            let next = match url.join(location.as_deref().unwrap_or_default()) {
+                Ok(u) => u,
+                Err(e) => {
+                    let f = Failure::new(ErrorKind::Other, format!("bad redirect location: {e}"));
+                    return Attempt::failed(f, elapsed());
+                }
+            };
+            // RFC 9110 §15.4: 303 always, and 301/302 after a POST, continue as a GET.
+            if status == StatusCode::SEE_OTHER
+                || (method == Method::POST
+                    && matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND))
+            {
+                if method != Method::HEAD {
+                    method = Method::GET;
+                }
+                body = None;
+            }
+            url = next;
+        };
+        let latency_ms = elapsed();
+        let code = answer.status.as_u16();
+        if !s.expected_status.iter().any(|r| r.contains(code)) {
+            let mut message = format!("unexpected HTTP status {code}");
+            if hops > 0 {
+                message.push_str(&format!(
+                    " after {hops} redirect(s) to {}",
+                    clip(&redact_url_and_query(url.as_str()), 120)
+                ));
+            }
+            let f = Failure::new(ErrorKind::Status, message);
+            return Attempt::fail_answered(&answer, f, latency_ms);
         }
+        if let Err(message) = assert_body(s, &answer.body) {
+            let f = Failure::new(ErrorKind::Assertion, message);
+            return Attempt::fail_answered(&answer, f, latency_ms);
+        }
+        let mut attempt = Attempt::answered(&answer, Outcome::Up, latency_ms);
+        match answer.cert_days_left {
+            Some(days) if s.cert_expiry_warn_days > 0 && days < i64::from(s.cert_expiry_warn_days) => {
+                attempt.outcome = Outcome::Degraded;
+                attempt.message = Some(format!(
+                    "certificate expires in {days} day(s), under cert_expiry_warn_days {}",
+                    s.cert_expiry_warn_days
+                ));
+            }
+            _ if latency_ms > target.degraded_latency_ms => {
+                attempt.outcome = Outcome::Slow;
+                attempt.message = Some(format!(
+                    "answered in {latency_ms} ms, over degraded_latency_ms {}",
+                    target.degraded_latency_ms
+                ));
+            }
+            _ => {}
+        }
+        attempt
     }
-    let (latency_ms, f) = last.unwrap_or((
-        0,
-        Failure {
-            kind: ErrorKind::Other,
-            message: "no test URL".into(),
-        },
-    ));
-    failed(target, latency_ms, 0, None, f)
+
+    async fn check_proxy(&self, target: &Target, p: &ProxyCheck) -> Attempt {
+        let allow = self.options.allow_private_targets;
+        let proxy_checked = url::Url::parse(&p.proxy_url)
+            .map_err(|e| Failure::new(ErrorKind::Proxy, format!("bad proxy url: {e}")))
+            .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?));
+        let client = match proxy_checked.and_then(|()| self.client_for(Some(&p.proxy_url), None)) {
+            Ok(c) => c,
+            Err(f) => return Attempt::failed(f, 0),
+        };
+        let mut last = None;
+        for raw in &p.test_urls {
+            let started = Instant::now();
+            let checked = url::Url::parse(raw)
+                .map_err(|e| Failure::new(ErrorKind::Other, format!("bad test url: {e}")))
+                .and_then(|u| Ok(guard::check_url(&u, WEB_SCHEMES, allow)?));
+            if let Err(f) = checked {
+                last = Some(Attempt::failed(f, 0));
+                continue;
+            }
+            let req = client
+                .get(raw)
+                .timeout(Duration::from_millis(target.timeout_ms));
+            let answer = match req.send().await {
+                Ok(resp) => read(resp, started, MAX_BODY_BYTES).await,
+                Err(e) => Err(classify(&e)),
+            };
+            let latency_ms = started.elapsed().as_millis() as u64;
+            match answer {
+                Ok(a) => {
+                    let code = a.status.as_u16();
+                    if p.accept_status.contains(&code) {
+                        let outcome = if latency_ms > target.degraded_latency_ms {
+                            Outcome::Slow
+                        } else {
+                            Outcome::Up
+                        };
+                        return Attempt::answered(&a, outcome, latency_ms);
+                    }
+                    if p.block_status.contains(&code) {
+                        let mut r = Attempt::answered(&a, Outcome::Blocked, latency_ms);
+                        r.message = Some(format!("upstream refused the proxy with HTTP {code}"));
+                        return r;
+                    }
+                    let f = if code == 407 {
+                        Failure::new(ErrorKind::ProxyAuth, "the proxy refused the credentials (407)")
+                    } else {
+                        Failure::new(
+                            ErrorKind::Status,
+                            format!("unexpected HTTP status {code} through the proxy"),
+                        )
+                    };
+                    // The first answer decides.
+                    return Attempt::fail_answered(&a, f, latency_ms);
+                }
+                Err(mut f) => {
+                    let host = proxy_host(&p.proxy_url);
+                    if f.kind == ErrorKind::Connect {
+                        f.kind = ErrorKind::Proxy;
+                        f.message = format!("proxy {host} unreachable: {}", f.message);
+                    } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
+                        f.message = format!("through proxy {host}: {}", f.message);
+                    }
+                    let proxy_itself = matches!(
+                        f.kind,
+                        ErrorKind::Proxy | ErrorKind::ProxyAuth | ErrorKind::Forbidden
+                    );
+                    last = Some(Attempt::failed(f, latency_ms));
+                    if proxy_itself {
+                        // Another test URL cannot help when the proxy itself failed.
+                        break;
+                    }
+                }
+            }
+        }
+        last.unwrap_or_else(|| Attempt::failed(Failure::new(ErrorKind::Other, "no test URL"), 0))
+    }
 }
 
-/// Sends a request and reads at most [`MAX_BODY_BYTES`] of the body.
-async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
-    let resp = req.send().await.map_err(classify)?;
+fn client_builder(options: ProbeOptions) -> reqwest::ClientBuilder {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
+        // A new connection per check: the connect time is measured and a dead server is seen.
+        .pool_max_idle_per_host(0)
+        .tls_info(true)
+        .dns_resolver(Arc::new(guard::GuardedResolver {
+            allow_private: options.allow_private_targets,
+        }))
+        .connector_layer(connect::TimedConnectLayer)
+}
+
+/// Delay before retry `attempt` (1-based): `backoff_ms × 2^(attempt-1)` (the exponent capped at
+/// 6), times a random factor in [0.5, 1] (equal jitter).
+pub fn backoff(backoff_ms: u64, attempt: u32) -> Duration {
+    let full = backoff_ms.saturating_mul(1 << attempt.saturating_sub(1).min(6)) as f64;
+    Duration::from_millis((full * (0.5 + fastrand::f64() * 0.5)) as u64)
+}
+
+/// Reads the answer's head and at most `cap` bytes of its body; the rest is never downloaded.
+async fn read(resp: reqwest::Response, started: Instant, cap: usize) -> Result<Answer, Failure> {
+    let ttfb_ms = started.elapsed().as_millis() as u64;
     let status = resp.status();
+    let cert_days_left = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate())
+        .and_then(cert_days_left);
     let mut bytes: u64 = 12
         + resp
             .headers()
@@ -212,29 +495,82 @@ async fn fetch(req: reqwest::RequestBuilder) -> Result<Answer, Failure> {
             .sum::<u64>();
     let mut body = Vec::new();
     let mut resp = resp;
-    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-        bytes += chunk.len() as u64;
-        let room = MAX_BODY_BYTES.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_BODY_BYTES {
-            break;
+    while body.len() < cap {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                bytes += chunk.len() as u64;
+                let room = cap - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(classify(&e)),
         }
     }
     Ok(Answer {
         status,
         body,
         bytes,
+        ttfb_ms,
+        cert_days_left,
     })
+}
+
+/// Whole days from now until the certificate's `notAfter` (negative once expired), from its DER.
+pub fn cert_days_left(der: &[u8]) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = cert.validity().not_after.timestamp();
+    let now = crate::time::now_ms() / 1000;
+    Some((not_after - now).div_euclid(86_400))
+}
+
+/// The assertions on the body: `body_contains`, `body_not_contains`, `json_pointer` and
+/// `json_equals`. Returns the first that fails, in words.
+fn assert_body(s: &ServerCheck, body: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(body);
+    let read = || format!("in the first {} bytes", body.len());
+    if let Some(needle) = &s.body_contains {
+        if !text.contains(needle.as_str()) {
+            return Err(format!("body does not contain {:?} {}", clip(needle, 60), read()));
+        }
+    }
+    if let Some(needle) = &s.body_not_contains {
+        if text.contains(needle.as_str()) {
+            return Err(format!("body contains {:?}", clip(needle, 60)));
+        }
+    }
+    if let Some(pointer) = &s.json_pointer {
+        let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            let cut = if body.len() >= s.max_body_bytes {
+                format!(" (only the first {} bytes were read)", body.len())
+            } else {
+                String::new()
+            };
+            format!("body is not JSON: {e}{cut}")
+        })?;
+        match (doc.pointer(pointer), &s.json_equals) {
+            (None, _) => return Err(format!("JSON has nothing at {:?}", clip(pointer, 60))),
+            (Some(found), Some(want)) if found != want => {
+                return Err(format!(
+                    "JSON at {:?} is {}, expected {}",
+                    clip(pointer, 60),
+                    clip(&found.to_string(), 60),
+                    clip(&want.to_string(), 60)
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Maps a reqwest error to an error kind and a short redacted message: the kind's word and the
 /// innermost cause, e.g. `connect: Connection refused (os error 111)`.
-fn classify(e: reqwest::Error) -> Failure {
+fn classify(e: &reqwest::Error) -> Failure {
     // Match on the causes only: the top-level text quotes the URL, whose host or path could
     // contain words like "tls" or "reset".
     let mut chain = String::new();
     let mut innermost = e.to_string();
-    let mut src = std::error::Error::source(&e);
+    let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         innermost = s.to_string();
         chain.push_str(": ");
@@ -242,24 +578,42 @@ fn classify(e: reqwest::Error) -> Failure {
         src = s.source();
     }
     let lower = chain.to_ascii_lowercase();
-    let (kind, word) = if lower.contains("proxy authorization required") {
+    let (kind, word) = if lower.contains("address guard") {
+        let at = chain.find("refused by the address guard").unwrap_or(0);
+        innermost = chain[at..].to_string();
+        (ErrorKind::Forbidden, "forbidden")
+    } else if lower.contains("proxy authorization required") {
         // hyper-util's CONNECT tunnel reports a 407 this way (https test URLs).
         (ErrorKind::ProxyAuth, "proxy auth")
     } else if lower.contains("tunnel error") {
         (ErrorKind::Proxy, "proxy CONNECT refused")
+    } else if lower.contains("socks") {
+        let auth = lower.contains("auth") || lower.contains("password");
+        if auth {
+            (ErrorKind::ProxyAuth, "socks auth")
+        } else {
+            (ErrorKind::Proxy, "socks")
+        }
+    } else if lower.contains("connect timed out") {
+        (ErrorKind::Timeout, "connect timeout")
     } else if e.is_timeout() || lower.contains("timed out") {
         (ErrorKind::Timeout, "timeout")
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         (ErrorKind::Dns, "dns")
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-    {
+    } else if lower.contains("certificate") || lower.contains("unknownissuer") {
+        (ErrorKind::Cert, "certificate")
+    } else if lower.contains("tls") || lower.contains("handshake") || lower.contains("alert") {
         (ErrorKind::Tls, "tls")
-    } else if e.is_connect() || lower.contains("connection refused") || lower.contains("reset") {
+    } else if e.is_connect()
+        || lower.contains("connection refused")
+        || lower.contains("reset")
+        || lower.contains("connection closed before message completed")
+    {
         (ErrorKind::Connect, "connect")
     } else {
         (ErrorKind::Other, "error")
     };
-    let message = crate::redact::clip(&redact_text(&format!("{word}: {innermost}")), 200);
+    let message = clip(&redact_text(&format!("{word}: {innermost}")), 200);
     Failure { kind, message }
 }
 
@@ -271,49 +625,49 @@ fn proxy_host(proxy_url: &str) -> String {
         .unwrap_or_else(|| "(unparsable)".into())
 }
 
-fn answered(
-    target: &Target,
-    outcome: Outcome,
-    latency_ms: u64,
-    bytes: u64,
-    code: u16,
-) -> CheckResult {
-    let outcome = if outcome == Outcome::Up && latency_ms > target.degraded_latency_ms {
-        Outcome::Slow
-    } else {
-        outcome
-    };
-    CheckResult {
-        target_id: target.id.clone(),
-        kind: target.kind(),
-        at: 0,
-        outcome,
-        status_code: Some(code),
-        latency_ms,
-        bytes,
-        attempts: 1,
-        error: None,
-        message: None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn failed(
-    target: &Target,
-    latency_ms: u64,
-    bytes: u64,
-    code: Option<u16>,
-    f: Failure,
-) -> CheckResult {
-    CheckResult {
-        target_id: target.id.clone(),
-        kind: target.kind(),
-        at: 0,
-        outcome: Outcome::Failed,
-        status_code: code,
-        latency_ms,
-        bytes,
-        attempts: 1,
-        error: Some(f.kind),
-        message: Some(f.message),
+    #[test]
+    fn backoff_doubles_with_equal_jitter() {
+        for attempt in 1..=8u32 {
+            let full = 100u64 << (attempt - 1).min(6);
+            for _ in 0..50 {
+                let d = backoff(100, attempt).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms");
+            }
+        }
+        let spread: std::collections::HashSet<_> =
+            (0..50).map(|_| backoff(1000, 3).as_millis()).collect();
+        assert!(spread.len() > 10, "jitter varies the delay: {spread:?}");
+    }
+
+    fn server(extra: serde_json::Value) -> ServerCheck {
+        let mut v = serde_json::json!({"id":"s","group":"g","kind":"server","url":"http://h/"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        match Target::from_json(v).unwrap().check {
+            Check::Server(s) => s,
+            Check::Proxy(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn body_assertions_pass_and_fail_with_a_reason() {
+        let s = server(serde_json::json!({"body_contains":"ok","body_not_contains":"maintenance",
+            "json_pointer":"/db/ok","json_equals":true}));
+        assert_eq!(assert_body(&s, br#"{"status":"ok","db":{"ok":true}}"#), Ok(()));
+        let e = assert_body(&s, br#"{"status":"ok","db":{"ok":false}}"#).unwrap_err();
+        assert!(e.contains("/db/ok") && e.contains("false"), "{e}");
+        let e = assert_body(&s, b"down for maintenance, ok?").unwrap_err();
+        assert!(e.contains("maintenance"), "{e}");
+        let e = assert_body(&s, b"nope").unwrap_err();
+        assert!(e.contains("does not contain"), "{e}");
+        let only_pointer = server(serde_json::json!({"json_pointer":"/a/1"}));
+        assert_eq!(assert_body(&only_pointer, br#"{"a":[0,null]}"#), Ok(()));
+        assert!(assert_body(&only_pointer, br#"{"a":[0]}"#).is_err());
+        assert!(assert_body(&only_pointer, b"<html>").unwrap_err().contains("not JSON"));
     }
 }
