@@ -281,35 +281,43 @@ impl TestServer {
 
 fn pem_body(pem: &str) -> Vec<u8> {
     use base64::Engine as _;
-    let b64: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD
         .decode(b64)
         .expect("PEM body")
 }
 
-fn rustls_pemfile_certs(pem: &str) -> Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>> {
-    vec![tokio_rustls::rustls::pki_types::CertificateDer::from(pem_body(pem))]
+fn rustls_pemfile_certs(
+    pem: &str,
+) -> Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>> {
+    vec![tokio_rustls::rustls::pki_types::CertificateDer::from(
+        pem_body(pem),
+    )]
 }
 
-async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Option<Request> {
+/// Reads one request; `Err(true)` when the first bytes are not HTTP (a TLS handshake, say).
+async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Result<Request, bool> {
     let mut seen = Vec::new();
     let mut buf = vec![0u8; 8192];
     let head_end = loop {
+        if seen.first().is_some_and(|b: &u8| !b.is_ascii_uppercase()) {
+            return Err(true);
+        }
         if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
         match sock.read(&mut buf).await {
-            Ok(0) | Err(_) => return None,
+            Ok(0) | Err(_) => return Err(false),
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     };
     let head = String::from_utf8_lossy(&seen[..head_end]).to_string();
     let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let (method, path) = match (first.next(), first.next()) {
+        (Some(m), Some(p)) => (m.to_string(), p.to_string()),
+        _ => return Err(true),
+    };
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -326,7 +334,7 @@ async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Option<Request> {
             Ok(n) => body.extend_from_slice(&buf[..n]),
         }
     }
-    Some(Request {
+    Ok(Request {
         method,
         path,
         headers,
@@ -341,8 +349,18 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin + Send>(
     reqs: Arc<Mutex<Vec<Request>>>,
     sent: Arc<AtomicU64>,
 ) -> bool {
-    let Some(req) = read_request(sock).await else {
-        return false;
+    let req = match read_request(sock).await {
+        Ok(r) => r,
+        Err(not_http) => {
+            if not_http {
+                // What nginx does with a TLS handshake on a plain port.
+                let bad =
+                    "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = sock.write_all(bad.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+            return false;
+        }
     };
     let mut reply = handler(&req);
     reqs.lock().unwrap_or_else(|p| p.into_inner()).push(req);
@@ -374,7 +392,8 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin + Send>(
             let _ = sock.write_all(&bytes).await;
         }
         Reply::Endless(total) => {
-            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\nconnection: close\r\n\r\n");
+            let head =
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\nconnection: close\r\n\r\n");
             let _ = sock.write_all(head.as_bytes()).await;
             let chunk = vec![b'x'; 16 * 1024];
             let mut left = total;

@@ -39,7 +39,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     ] {
         store.create_target(&target(t)).await.unwrap();
     }
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let all_now = probe::ProbeRequest {
         kinds: TargetKind::ALL.to_vec(),
         force: true,
@@ -113,7 +113,7 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
     let live = serve(200, "ok").await;
     let blocked = serve(403, "go away").await;
     let dead = closed_port().await.replace("http://", "");
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let check = |proxy_url: String, test_url: String| {
         target(
             json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000,"degraded_latency_ms":30000}),

@@ -11,7 +11,7 @@ const TOKEN: &str = "local-admin-token";
 fn app() -> App<MemoryStore> {
     App {
         store: MemoryStore::default(),
-        prober: Prober::new().unwrap(),
+        prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
         admin_token: Some(TOKEN.into()),
         concurrency: 4,
     }

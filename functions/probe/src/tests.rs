@@ -72,7 +72,7 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let scheduled = ProbeRequest {
         kinds: vec![TargetKind::Server],
         force: false,
@@ -112,7 +112,7 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     for run_no in 1..=3 {
         let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
             .await
@@ -152,7 +152,7 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     publisher.set_failing(true);
     let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
         .await
@@ -183,7 +183,7 @@ async fn a_change_made_elsewhere_is_rebased_on_not_stuck_and_still_alerts() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
         .await
         .unwrap();
@@ -217,7 +217,7 @@ async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::new().unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     publisher.set_failing(true);
     run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
         .await

@@ -95,6 +95,9 @@ pub struct CheckResult {
 impl CheckResult {
     /// Whether the target answered usefully (`up`, `slow` or `degraded`).
     pub fn ok(&self) -> bool {
-        matches!(self.outcome, Outcome::Up | Outcome::Slow | Outcome::Degraded)
+        matches!(
+            self.outcome,
+            Outcome::Up | Outcome::Slow | Outcome::Degraded
+        )
     }
 }

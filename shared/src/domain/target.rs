@@ -315,6 +315,10 @@ pub struct ProxyCheck {
     /// Statuses that mean the upstream refuses this proxy's IP: `blocked` (default 403, 429).
     #[serde(default = "default_block_status")]
     pub block_status: Vec<u16>,
+    /// PEM certificate(s) of a private CA to trust for an `https://` proxy and the test URLs,
+    /// in addition to the public roots (at most 16 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 fn default_proxy_type() -> ProxyType {
@@ -385,6 +389,7 @@ const PROXY_FIELDS: &[&str] = &[
     "test_urls",
     "accept_status",
     "block_status",
+    "ca_pem",
 ];
 
 fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
@@ -401,12 +406,29 @@ fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, Valid
     Ok(u)
 }
 
+fn validate_ca_pem(pem: Option<&str>) -> Result<(), ValidationError> {
+    let Some(pem) = pem else { return Ok(()) };
+    if pem.len() > 16 * 1024 || !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(invalid(
+            "ca_pem",
+            "must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 16 KiB",
+        ));
+    }
+    if reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_or(true, |c| c.is_empty()) {
+        return Err(invalid("ca_pem", "holds no certificate that parses"));
+    }
+    Ok(())
+}
+
 fn validate_assertions(s: &ServerCheck) -> Result<(), ValidationError> {
     for (field, text) in [
         ("body_contains", &s.body_contains),
         ("body_not_contains", &s.body_not_contains),
     ] {
-        if text.as_ref().is_some_and(|t| t.is_empty() || t.len() > 1024) {
+        if text
+            .as_ref()
+            .is_some_and(|t| t.is_empty() || t.len() > 1024)
+        {
             return Err(invalid(field, "must be 1 to 1024 bytes of text"));
         }
     }
@@ -429,18 +451,7 @@ fn validate_assertions(s: &ServerCheck) -> Result<(), ValidationError> {
     if s.cert_expiry_warn_days > 365 {
         return Err(invalid("cert_expiry_warn_days", "must be at most 365"));
     }
-    if let Some(pem) = &s.ca_pem {
-        let parsed = reqwest::Certificate::from_pem_bundle(pem.as_bytes());
-        if pem.len() > 16 * 1024 || !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(invalid(
-                "ca_pem",
-                "must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 16 KiB",
-            ));
-        }
-        if parsed.map_or(true, |c| c.is_empty()) {
-            return Err(invalid("ca_pem", "holds no certificate that parses"));
-        }
-    }
+    validate_ca_pem(s.ca_pem.as_deref())?;
     for (i, h) in s.secret_headers.iter().enumerate() {
         if reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err() {
             return Err(invalid(
@@ -665,6 +676,7 @@ impl Target {
                         return Err(invalid(field, format!("{bad} is not an HTTP status")));
                     }
                 }
+                validate_ca_pem(p.ca_pem.as_deref())?;
             }
         }
         Ok(self)

@@ -164,9 +164,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let addrs = if allow_private {
                 addrs
             } else {
@@ -206,7 +205,13 @@ mod tests {
         ] {
             assert_eq!(reason(ip), Some(why), "{ip}");
         }
-        for ip in ["8.8.8.8", "172.32.0.1", "100.128.0.1", "1.1.1.1", "192.169.0.1"] {
+        for ip in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "1.1.1.1",
+            "192.169.0.1",
+        ] {
             assert_eq!(reason(ip), None, "{ip}");
         }
     }
@@ -234,7 +239,12 @@ mod tests {
         ] {
             assert_eq!(reason(ip), Some(why), "{ip}");
         }
-        for ip in ["2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:0808:0808::1"] {
+        for ip in [
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::8.8.8.8",
+            "2002:0808:0808::1",
+        ] {
             assert_eq!(reason(ip), None, "{ip}");
         }
     }
@@ -245,12 +255,20 @@ mod tests {
         let web = ["http", "https"];
         assert!(check_url(&u("http://127.0.0.1:8080/"), &web, false).is_err());
         assert!(check_url(&u("http://[::ffff:7f00:1]/"), &web, false).is_err());
-        assert!(check_url(&u("http://169.254.169.254/latest/meta-data/"), &web, false)
-            .unwrap_err()
-            .0
-            .contains("cloud metadata"));
-        assert!(check_url(&u("http://0x7f.1/"), &web, false).is_err(), "hex IPv4 form");
-        assert!(check_url(&u("http://2130706433/"), &web, false).is_err(), "decimal form");
+        assert!(
+            check_url(&u("http://169.254.169.254/latest/meta-data/"), &web, false)
+                .unwrap_err()
+                .0
+                .contains("cloud metadata")
+        );
+        assert!(
+            check_url(&u("http://0x7f.1/"), &web, false).is_err(),
+            "hex IPv4 form"
+        );
+        assert!(
+            check_url(&u("http://2130706433/"), &web, false).is_err(),
+            "decimal form"
+        );
         assert!(check_url(&u("file:///etc/passwd"), &web, true).is_err());
         assert!(check_url(&u("gopher://h/"), &web, false).is_err());
         assert!(check_url(&u("http://127.0.0.1/"), &web, true).is_ok());
@@ -264,7 +282,10 @@ mod tests {
         let mixed = filter_addrs("h", [a("10.0.0.1:0"), a("8.8.8.8:0")]).unwrap();
         assert_eq!(mixed, vec![a("8.8.8.8:0")]);
         let e = filter_addrs("rebind.example", [a("127.0.0.1:0"), a("[::1]:0")]).unwrap_err();
-        assert!(e.0.contains("rebind.example resolves to 127.0.0.1, a loopback"), "{e}");
+        assert!(
+            e.0.contains("rebind.example resolves to 127.0.0.1, a loopback"),
+            "{e}"
+        );
         assert!(filter_addrs("h", []).is_err());
     }
 
@@ -273,10 +294,14 @@ mod tests {
         use reqwest::dns::Resolve;
         use std::str::FromStr;
         let name = || reqwest::dns::Name::from_str("localhost").unwrap();
-        let guarded = GuardedResolver { allow_private: false };
+        let guarded = GuardedResolver {
+            allow_private: false,
+        };
         let err = guarded.resolve(name()).await.err().expect("refused");
         assert!(err.to_string().contains("address guard"), "{err}");
-        let open = GuardedResolver { allow_private: true };
+        let open = GuardedResolver {
+            allow_private: true,
+        };
         let addrs: Vec<_> = open.resolve(name()).await.expect("resolves").collect();
         assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
     }

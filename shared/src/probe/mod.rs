@@ -86,6 +86,8 @@ struct Answer {
 struct Failure {
     kind: ErrorKind,
     message: String,
+    /// The connection (through any proxy) never opened; false once a request went out.
+    connecting: bool,
 }
 
 impl Failure {
@@ -93,13 +95,17 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            connecting: false,
         }
     }
 }
 
 impl From<guard::Refused> for Failure {
     fn from(r: guard::Refused) -> Self {
-        Failure::new(ErrorKind::Forbidden, clip(&redact_text(&r.to_string()), 200))
+        Failure::new(
+            ErrorKind::Forbidden,
+            clip(&redact_text(&r.to_string()), 200),
+        )
     }
 }
 
@@ -193,22 +199,28 @@ impl Prober {
                 ..Default::default()
             });
             let started = Instant::now();
-            let limit = Duration::from_millis(target.timeout_ms.saturating_mul(
-                target.proxy().map_or(1, |p| p.test_urls.len().max(1) as u64),
-            ) + 500);
+            let limit = Duration::from_millis(
+                target.timeout_ms.saturating_mul(
+                    target
+                        .proxy()
+                        .map_or(1, |p| p.test_urls.len().max(1) as u64),
+                ) + 500,
+            );
             let attempt = connect::with_context(ctx.clone(), async {
                 match &target.check {
                     Check::Server(s) => self.check_server(target, s).await,
                     Check::Proxy(p) => self.check_proxy(target, p).await,
                 }
             });
-            let attempt = tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
-                let f = Failure::new(
-                    ErrorKind::Timeout,
-                    format!("timeout: no answer within {} ms", target.timeout_ms),
-                );
-                Attempt::failed(f, started.elapsed().as_millis() as u64)
-            });
+            let attempt = tokio::time::timeout(limit, attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    let f = Failure::new(
+                        ErrorKind::Timeout,
+                        format!("timeout: no answer within {} ms", target.timeout_ms),
+                    );
+                    Attempt::failed(f, started.elapsed().as_millis() as u64)
+                });
             bytes += attempt.bytes;
             let result = CheckResult {
                 target_id: target.id.clone(),
@@ -245,7 +257,10 @@ impl Prober {
         let mut builder = client_builder(self.options);
         if let Some(p) = proxy_url {
             let proxy = reqwest::Proxy::all(p).map_err(|e| {
-                Failure::new(ErrorKind::Proxy, format!("bad proxy: {}", redact_text(&e.to_string())))
+                Failure::new(
+                    ErrorKind::Proxy,
+                    format!("bad proxy: {}", redact_text(&e.to_string())),
+                )
             })?;
             builder = builder.proxy(proxy);
         }
@@ -258,7 +273,10 @@ impl Prober {
             }
         }
         let client = builder.build().map_err(|e| {
-            Failure::new(ErrorKind::Other, clip(&redact_text(&format!("client: {e}")), 200))
+            Failure::new(
+                ErrorKind::Other,
+                clip(&redact_text(&format!("client: {e}")), 200),
+            )
         })?;
         if cache.len() >= MAX_CACHED_CLIENTS {
             cache.clear();
@@ -279,12 +297,15 @@ impl Prober {
         let mut body = s.body.clone();
         let mut url = match url::Url::parse(&s.url) {
             Ok(u) => u,
-            Err(e) => return Attempt::failed(Failure::new(ErrorKind::Other, format!("bad url: {e}")), 0),
+            Err(e) => {
+                return Attempt::failed(Failure::new(ErrorKind::Other, format!("bad url: {e}")), 0)
+            }
         };
         let origin = url.origin();
         let mut hops = 0;
         let answer = loop {
-            if let Err(r) = guard::check_url(&url, WEB_SCHEMES, self.options.allow_private_targets) {
+            if let Err(r) = guard::check_url(&url, WEB_SCHEMES, self.options.allow_private_targets)
+            {
                 return Attempt::failed(r.into(), elapsed());
             }
             let mut req = client
@@ -361,7 +382,9 @@ impl Prober {
         }
         let mut attempt = Attempt::answered(&answer, Outcome::Up, latency_ms);
         match answer.cert_days_left {
-            Some(days) if s.cert_expiry_warn_days > 0 && days < i64::from(s.cert_expiry_warn_days) => {
+            Some(days)
+                if s.cert_expiry_warn_days > 0 && days < i64::from(s.cert_expiry_warn_days) =>
+            {
                 attempt.outcome = Outcome::Degraded;
                 attempt.message = Some(format!(
                     "certificate expires in {days} day(s), under cert_expiry_warn_days {}",
@@ -385,7 +408,9 @@ impl Prober {
         let proxy_checked = url::Url::parse(&p.proxy_url)
             .map_err(|e| Failure::new(ErrorKind::Proxy, format!("bad proxy url: {e}")))
             .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?));
-        let client = match proxy_checked.and_then(|()| self.client_for(Some(&p.proxy_url), None)) {
+        let client = match proxy_checked
+            .and_then(|()| self.client_for(Some(&p.proxy_url), p.ca_pem.as_deref()))
+        {
             Ok(c) => c,
             Err(f) => return Attempt::failed(f, 0),
         };
@@ -424,7 +449,10 @@ impl Prober {
                         return r;
                     }
                     let f = if code == 407 {
-                        Failure::new(ErrorKind::ProxyAuth, "the proxy refused the credentials (407)")
+                        Failure::new(
+                            ErrorKind::ProxyAuth,
+                            "the proxy refused the credentials (407)",
+                        )
                     } else {
                         Failure::new(
                             ErrorKind::Status,
@@ -436,7 +464,7 @@ impl Prober {
                 }
                 Err(mut f) => {
                     let host = proxy_host(&p.proxy_url);
-                    if f.kind == ErrorKind::Connect {
+                    if f.kind == ErrorKind::Connect && f.connecting {
                         f.kind = ErrorKind::Proxy;
                         f.message = format!("proxy {host} unreachable: {}", f.message);
                     } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
@@ -530,7 +558,11 @@ fn assert_body(s: &ServerCheck, body: &[u8]) -> Result<(), String> {
     let read = || format!("in the first {} bytes", body.len());
     if let Some(needle) = &s.body_contains {
         if !text.contains(needle.as_str()) {
-            return Err(format!("body does not contain {:?} {}", clip(needle, 60), read()));
+            return Err(format!(
+                "body does not contain {:?} {}",
+                clip(needle, 60),
+                read()
+            ));
         }
     }
     if let Some(needle) = &s.body_not_contains {
@@ -602,7 +634,17 @@ fn classify(e: &reqwest::Error) -> Failure {
         (ErrorKind::Dns, "dns")
     } else if lower.contains("certificate") || lower.contains("unknownissuer") {
         (ErrorKind::Cert, "certificate")
-    } else if lower.contains("tls") || lower.contains("handshake") || lower.contains("alert") {
+    } else if [
+        "tls",
+        "handshake",
+        "alert",
+        "corrupt message",
+        "peer is incompatible",
+        "peer misbehaved",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
         (ErrorKind::Tls, "tls")
     } else if e.is_connect()
         || lower.contains("connection refused")
@@ -614,7 +656,11 @@ fn classify(e: &reqwest::Error) -> Failure {
         (ErrorKind::Other, "error")
     };
     let message = clip(&redact_text(&format!("{word}: {innermost}")), 200);
-    Failure { kind, message }
+    Failure {
+        kind,
+        message,
+        connecting: e.is_connect(),
+    }
 }
 
 /// `host:port` of a proxy URL, without credentials, for messages.
@@ -656,9 +702,14 @@ mod tests {
 
     #[test]
     fn body_assertions_pass_and_fail_with_a_reason() {
-        let s = server(serde_json::json!({"body_contains":"ok","body_not_contains":"maintenance",
-            "json_pointer":"/db/ok","json_equals":true}));
-        assert_eq!(assert_body(&s, br#"{"status":"ok","db":{"ok":true}}"#), Ok(()));
+        let s = server(
+            serde_json::json!({"body_contains":"ok","body_not_contains":"maintenance",
+            "json_pointer":"/db/ok","json_equals":true}),
+        );
+        assert_eq!(
+            assert_body(&s, br#"{"status":"ok","db":{"ok":true}}"#),
+            Ok(())
+        );
         let e = assert_body(&s, br#"{"status":"ok","db":{"ok":false}}"#).unwrap_err();
         assert!(e.contains("/db/ok") && e.contains("false"), "{e}");
         let e = assert_body(&s, b"down for maintenance, ok?").unwrap_err();
@@ -668,6 +719,8 @@ mod tests {
         let only_pointer = server(serde_json::json!({"json_pointer":"/a/1"}));
         assert_eq!(assert_body(&only_pointer, br#"{"a":[0,null]}"#), Ok(()));
         assert!(assert_body(&only_pointer, br#"{"a":[0]}"#).is_err());
-        assert!(assert_body(&only_pointer, b"<html>").unwrap_err().contains("not JSON"));
+        assert!(assert_body(&only_pointer, b"<html>")
+            .unwrap_err()
+            .contains("not JSON"));
     }
 }

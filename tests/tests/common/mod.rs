@@ -172,8 +172,8 @@ pub async fn fresh_bucket(aws: &aws_config::SdkConfig) -> (aws_sdk_s3::Client, S
     (s3, name)
 }
 
-/// A real forward proxy (proxy.py from the project's venv) with basic auth `user:password` on a
-/// free loopback port. Killed when the guard drops.
+/// A real proxy process from the project's venv on a free loopback port: proxy.py (HTTP
+/// forward proxy) or pproxy (SOCKS5). Killed with its whole process group when the guard drops.
 pub struct ForwardProxy {
     child: std::process::Child,
     /// `host:port`.
@@ -191,9 +191,12 @@ impl Drop for ForwardProxy {
     }
 }
 
-/// Starts proxy.py; panics with instructions when the venv is missing.
-pub async fn forward_proxy(auth: &str) -> ForwardProxy {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/venv/bin/proxy");
+/// Starts `tool` from the venv with `args(port)`, waits until the port accepts; panics with
+/// instructions when the venv is missing.
+async fn start_proxy(tool: &str, args: impl Fn(u16) -> Vec<String>) -> ForwardProxy {
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.local/venv/bin")
+        .join(tool);
     assert!(
         bin.exists(),
         "{} is missing: run `make test` (it installs the local stack)",
@@ -207,19 +210,11 @@ pub async fn forward_proxy(auth: &str) -> ForwardProxy {
     use std::os::unix::process::CommandExt as _;
     let child = std::process::Command::new(bin)
         .process_group(0)
-        .args([
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--basic-auth",
-            auth,
-        ])
-        .args(["--num-workers", "1", "--num-acceptors", "1"])
+        .args(args(port))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("start proxy.py");
+        .unwrap_or_else(|e| panic!("start {tool}: {e}"));
     let addr = format!("127.0.0.1:{port}");
     let guard = ForwardProxy {
         child,
@@ -231,5 +226,66 @@ pub async fn forward_proxy(auth: &str) -> ForwardProxy {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("proxy.py did not start on {addr}");
+    panic!("{tool} did not start on {addr}");
+}
+
+/// proxy.py, an HTTP forward proxy (plain requests and CONNECT) with basic auth
+/// `user:password`.
+pub async fn forward_proxy(auth: &str) -> ForwardProxy {
+    start_proxy("proxy", |port| {
+        [
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--basic-auth",
+            auth,
+            "--num-workers",
+            "1",
+            "--num-acceptors",
+            "1",
+        ]
+        .map(String::from)
+        .to_vec()
+    })
+    .await
+}
+
+/// pproxy, a SOCKS5 proxy with username/password auth `user:password` (RFC 1929). pproxy
+/// remembers a client address once it authenticated, so use a fresh one per credential test.
+pub async fn socks_proxy(auth: &str) -> ForwardProxy {
+    start_proxy("pproxy", |port| {
+        vec!["-l".into(), format!("socks5://127.0.0.1:{port}#{auth}")]
+    })
+    .await
+}
+
+/// proxy.py serving its clients over TLS (an `https://` proxy) with `cert`, and basic auth.
+pub async fn tls_forward_proxy(auth: &str, cert: &lookout::testing::TestCert) -> ForwardProxy {
+    let dir = std::env::temp_dir().join(unique("lookout-proxy-tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
+    std::fs::write(&key_file, &cert.key_pem).unwrap();
+    start_proxy("proxy", |port| {
+        [
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--basic-auth",
+            auth,
+            "--num-workers",
+            "1",
+            "--num-acceptors",
+            "1",
+            "--cert-file",
+            cert_file.to_str().unwrap(),
+            "--key-file",
+            key_file.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    })
+    .await
 }
