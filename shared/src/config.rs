@@ -24,8 +24,12 @@ pub struct Settings {
     pub bucket: Option<String>,
     /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
     pub admin_token: Option<String>,
-    /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 32).
+    /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 256; lowered at run time to
+    /// what the open-file limit allows, see `lookout::probe::concurrency_limit`).
     pub probe_concurrency: usize,
+    /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: `true` turns the probes' address guard off so loopback
+    /// and private targets can be probed (local stack and tests only; default `false`).
+    pub allow_private_targets: bool,
     /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default 30).
     pub history_ttl_days: u32,
     /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 30).
@@ -73,9 +77,19 @@ impl Settings {
             probe_concurrency: num(
                 "LOOKOUT_PROBE_CONCURRENCY",
                 text("LOOKOUT_PROBE_CONCURRENCY"),
-                32,
+                256,
             )?
             .max(1),
+            allow_private_targets: match text("LOOKOUT_ALLOW_PRIVATE_TARGETS").as_deref() {
+                None | Some("false" | "0") => false,
+                Some("true" | "1") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "LOOKOUT_ALLOW_PRIVATE_TARGETS",
+                        problem: format!("expected true or false, got {other:?}"),
+                    })
+                }
+            },
             history_ttl_days: num(
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
@@ -130,7 +144,21 @@ mod tests {
         let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
         assert_eq!(
             (s.max_dumps, s.retention_days, s.probe_concurrency),
-            (30, 30, 32)
+            (30, 30, 256)
         );
+        assert!(
+            !s.allow_private_targets,
+            "the address guard is on by default"
+        );
+        let open = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOW_PRIVATE_TARGETS", "true"),
+        ]);
+        assert!(open.unwrap().allow_private_targets);
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOW_PRIVATE_TARGETS", "yes"),
+        ]);
+        assert_eq!(e.unwrap_err().name, "LOOKOUT_ALLOW_PRIVATE_TARGETS");
     }
 }

@@ -15,6 +15,6 @@ pub mod domain;
 pub mod ports;
 pub mod probe;
 pub mod redact;
-#[cfg(any(test, feature = "testing"))]
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

@@ -110,6 +110,10 @@ pub struct RunRecord {
     pub alerts_published: usize,
     /// Alerts left `pending` in the outbox for the next run.
     pub alerts_pending: usize,
+    /// Due targets not checked because the invocation's deadline came first (see the probe
+    /// function's `RunReport::skipped` for their ids).
+    #[serde(default)]
+    pub skipped: usize,
 }
 
 /// Run records.

@@ -153,6 +153,7 @@ async fn the_newest_run_record_is_the_last_run() {
             changes: 0,
             alerts_published: 0,
             alerts_pending: 0,
+            skipped: 0,
         };
         store.put_run(&run).await.unwrap();
     }

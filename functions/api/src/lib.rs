@@ -55,9 +55,11 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 &settings.table,
                 settings.history_ttl_days,
             ),
-            prober: Prober::new()?,
+            prober: Prober::with_options(lookout::probe::ProbeOptions {
+                allow_private_targets: settings.allow_private_targets,
+            })?,
             admin_token: settings.admin_token,
-            concurrency: settings.probe_concurrency,
+            concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
         })
     }
 }

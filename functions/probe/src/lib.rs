@@ -9,7 +9,7 @@
 //! Answer: a [`RunReport`] as JSON.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lookout::domain::{next_state, Alert, Target, TargetKind, TargetState};
@@ -57,15 +57,21 @@ pub const DUE_SLACK_MS: i64 = 5_000;
 pub struct ProbeRequest {
     /// Kinds to probe, in order.
     pub kinds: Vec<TargetKind>,
-    /// Probe every enabled target, due or not.
+    /// Probe every enabled target, due or not (first round only).
     pub force: bool,
+    /// Seconds during which targets with `interval_s` under a minute are checked again
+    /// (event field `window_s`, 0 to 300; default [`SCHEDULE_PERIOD_S`], or 0 with `force`).
+    pub window_s: u32,
+    /// The invocation's deadline (epoch ms), from the Lambda context; `None` for no limit.
+    pub deadline_ms: Option<i64>,
 }
 
-/// Reads an event: `kind` (`server`, `proxy`, absent for both) and `force` (default false).
+/// Reads an event: `kind` (`server`, `proxy`, absent for both), `force` (default false) and
+/// `window_s` (see [`ProbeRequest::window_s`]).
 ///
 /// # Errors
-/// [`ProbeError::InvalidEvent`] when `kind` is present but neither `server` nor `proxy`, or
-/// `force` is not a boolean.
+/// [`ProbeError::InvalidEvent`] when `kind` is present but neither `server` nor `proxy`,
+/// `force` is not a boolean or `window_s` not a number from 0 to 300.
 pub fn parse_event(event: &Value) -> Result<ProbeRequest, ProbeError> {
     let kinds = match event.get("kind") {
         None | Some(Value::Null) => TargetKind::ALL.to_vec(),
@@ -87,27 +93,62 @@ pub fn parse_event(event: &Value) -> Result<ProbeRequest, ProbeError> {
             )))
         }
     };
-    Ok(ProbeRequest { kinds, force })
+    let window_s = match event.get("window_s") {
+        None | Some(Value::Null) => {
+            if force {
+                0
+            } else {
+                SCHEDULE_PERIOD_S
+            }
+        }
+        Some(v) => v.as_u64().filter(|w| *w <= 300).ok_or_else(|| {
+            ProbeError::InvalidEvent(format!("window_s must be 0 to 300 seconds, got {v}"))
+        })? as u32,
+    };
+    Ok(ProbeRequest {
+        kinds,
+        force,
+        window_s,
+        deadline_ms: None,
+    })
 }
 
-/// Whether a target is due at `now_ms`: never checked, or checked `interval_s` ago (less
-/// [`DUE_SLACK_MS`]).
+/// Whether a target is due at `now_ms`: never checked, or checked `interval_s` ago, less a
+/// slack for schedule jitter of a tenth of the interval, at most [`DUE_SLACK_MS`].
 pub fn is_due(target: &Target, state: Option<&TargetState>, now_ms: i64) -> bool {
     match state.and_then(|s| s.last_check) {
         None => true,
-        Some(last) => now_ms - last >= i64::from(target.interval_s) * 1000 - DUE_SLACK_MS,
+        Some(last) => now_ms >= next_due_ms(target, last),
     }
 }
+
+/// When a target last checked at `last_ms` is due again (epoch ms).
+pub fn next_due_ms(target: &Target, last_ms: i64) -> i64 {
+    let interval = i64::from(target.interval_s) * 1000;
+    last_ms + interval - (interval / 10).min(DUE_SLACK_MS)
+}
+
+/// The period of the probe schedule (EventBridge fires every minute): targets with a shorter
+/// `interval_s` are checked again inside one invocation until the period is over (seconds).
+pub const SCHEDULE_PERIOD_S: u32 = 60;
+
+/// Time kept free before the function's deadline to write the snapshot, history and run record
+/// after the last probe (ms).
+pub const FINISH_MARGIN_MS: u64 = 3_000;
 
 /// What one invocation did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
-    /// One record per kind probed.
+    /// One record per kind and round (targets with `interval_s` under a minute are checked in
+    /// several rounds of one invocation).
     pub runs: Vec<RunRecord>,
     /// Alerts from earlier runs that were still pending and are now published.
     pub retried_alerts: usize,
     /// The alerts raised by this invocation.
     pub alerts: Vec<Alert>,
+    /// Ids of due targets that were not checked (or whose check was cut) because the
+    /// invocation's deadline came first; the next invocation takes them.
+    pub skipped: Vec<String>,
 }
 
 /// Publishes an alert and marks it published; a failure leaves it pending for the next run.
@@ -128,7 +169,10 @@ async fn deliver<S: Outbox, P: AlertPublisher>(store: &S, publisher: &P, alert: 
     }
 }
 
-/// Runs one invocation: retries pending alerts, then probes each kind in `kinds`.
+/// Runs one invocation: retries pending alerts, then probes the due targets of each kind in
+/// `kinds`; targets with `interval_s` under [`SCHEDULE_PERIOD_S`] get further rounds until
+/// `window_s` is over. Nothing is started that could not finish before `deadline_ms` less
+/// [`FINISH_MARGIN_MS`]; checks still running then are cut, and both are reported as skipped.
 ///
 /// # Errors
 /// [`ProbeError::Store`] when targets, snapshot or records cannot be read or written;
@@ -145,6 +189,7 @@ where
     S: TargetStore + StateStore + RunStore + Outbox + Sync,
     P: AlertPublisher + Sync,
 {
+    let started = Instant::now();
     let mut retried_alerts = 0;
     // Only this invocation's kinds: the server and proxy schedules fire at the same minute, and
     // each must not send the other's pending alerts a second time.
@@ -159,21 +204,75 @@ where
         runs: Vec::new(),
         retried_alerts,
         alerts: Vec::new(),
+        skipped: Vec::new(),
     };
-    let mut failures = Vec::new();
+    let hard_end = request.deadline_ms.map(|d| {
+        let left = d - lookout::time::now_ms() - FINISH_MARGIN_MS as i64;
+        started + Duration::from_millis(left.max(0) as u64)
+    });
+    let window_end = started + Duration::from_secs(u64::from(request.window_s));
+    let mut kinds = Vec::new();
     for &kind in &request.kinds {
-        let (record, alerts, errors) =
-            run_kind(store, publisher, prober, kind, request.force, concurrency).await?;
-        tracing::info!(
-            kind = kind.as_str(),
-            checked = record.checked,
-            ok = record.ok,
-            changes = record.changes,
-            "run done"
-        );
-        report.runs.push(record);
-        report.alerts.extend(alerts);
-        failures.extend(errors);
+        let targets = store.list_targets(Some(kind)).await?;
+        let latest = store.latest(kind).await?;
+        kinds.push((kind, targets, latest));
+    }
+    let mut failures = Vec::new();
+    let mut force = request.force;
+    loop {
+        for (kind, targets, latest) in kinds.iter_mut() {
+            let ctx = Round {
+                kind: *kind,
+                targets,
+                force,
+                concurrency,
+                hard_end,
+            };
+            let out = run_round(store, publisher, prober, &ctx, latest).await?;
+            tracing::info!(
+                kind = kind.as_str(),
+                checked = out.record.checked,
+                ok = out.record.ok,
+                changes = out.record.changes,
+                skipped = out.skipped.len(),
+                "run done"
+            );
+            if !out.skipped.is_empty() {
+                tracing::warn!(kind = kind.as_str(), targets = ?out.skipped, "skipped: deadline");
+            }
+            if out.record.checked > 0 || report.runs.iter().all(|r| r.kind != *kind) {
+                report.runs.push(out.record);
+            }
+            report.alerts.extend(out.alerts);
+            report.skipped.extend(out.skipped);
+            failures.extend(out.errors);
+        }
+        force = false;
+        // The next round: when the earliest sub-minute target is due again, if its check still
+        // ends inside the window and before the deadline.
+        let now_ms = lookout::time::now_ms();
+        let next = kinds
+            .iter()
+            .flat_map(|(_, targets, latest)| {
+                targets
+                    .iter()
+                    .filter(|t| t.enabled && t.interval_s < SCHEDULE_PERIOD_S)
+                    .map(|t| {
+                        let last = latest.get(&t.id).and_then(|l| l.state.last_check);
+                        let due = last.map_or(now_ms, |l| next_due_ms(t, l));
+                        (due, t.max_check_ms())
+                    })
+            })
+            .min();
+        let Some((due_ms, check_ms)) = next else {
+            break;
+        };
+        let wait = Duration::from_millis((due_ms - now_ms).max(0) as u64);
+        let ends = Instant::now() + wait + Duration::from_millis(check_ms);
+        if ends > window_end || hard_end.is_some_and(|h| ends > h) {
+            break;
+        }
+        tokio::time::sleep(wait).await;
     }
     if !failures.is_empty() {
         return Err(ProbeError::Uncommitted(failures.len(), failures.join("; ")));
@@ -181,39 +280,83 @@ where
     Ok(report)
 }
 
-async fn run_kind<S, P>(
+struct Round<'a> {
+    kind: TargetKind,
+    targets: &'a [Target],
+    force: bool,
+    concurrency: usize,
+    hard_end: Option<Instant>,
+}
+
+struct RoundOutput {
+    record: RunRecord,
+    alerts: Vec<Alert>,
+    errors: Vec<String>,
+    skipped: Vec<String>,
+}
+
+/// One round of one kind: probes the due targets with bounded concurrency, handling each result
+/// as it arrives (state machine, commit of status changes with their alerts), then publishes the
+/// alerts and writes the snapshot, the history and the run record.
+async fn run_round<S, P>(
     store: &S,
     publisher: &P,
     prober: &Prober,
-    kind: TargetKind,
-    force: bool,
-    concurrency: usize,
-) -> Result<(RunRecord, Vec<Alert>, Vec<String>), ProbeError>
+    round: &Round<'_>,
+    latest: &mut HashMap<String, Latest>,
+) -> Result<RoundOutput, ProbeError>
 where
     S: TargetStore + StateStore + RunStore + Outbox + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();
     let run_at = lookout::time::now_ms();
-    let targets = store.list_targets(Some(kind)).await?;
-    let mut latest = store.latest(kind).await?;
-    let by_id: HashMap<&str, &Target> = targets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let due = targets
-        .iter()
-        .filter(|t| t.enabled && (force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at)));
-    let results: Vec<_> = futures::stream::iter(due)
-        .map(|t| prober.check(t, run_at))
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut skipped = Vec::new();
+    let mut due = Vec::new();
+    for t in round.targets.iter().filter(|t| {
+        t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
+    }) {
+        let fits = round
+            .hard_end
+            .is_none_or(|h| Instant::now() + Duration::from_millis(t.max_check_ms()) <= h);
+        if fits {
+            due.push(t);
+        } else {
+            skipped.push(t.id.clone());
+        }
+    }
+    let hard_end = round.hard_end;
+    let mut results = futures::stream::iter(due)
+        .map(|t| async move {
+            let check = prober.check(t, run_at);
+            match hard_end {
+                None => Ok(check.await),
+                Some(h) => tokio::time::timeout_at(h.into(), check)
+                    .await
+                    .map_err(|_| t.id.clone()),
+            }
+        })
+        .buffer_unordered(round.concurrency.max(1));
 
     let mut changes = 0;
     let mut raised = Vec::new();
     let mut errors = Vec::new();
-    for result in results {
+    let mut checked = 0;
+    let mut ok = 0;
+    while let Some(result) = results.next().await {
+        let result = match result {
+            Ok(r) => r,
+            Err(id) => {
+                skipped.push(id);
+                continue;
+            }
+        };
         let Some(target) = by_id.get(result.target_id.as_str()) else {
             continue;
         };
+        checked += 1;
+        ok += usize::from(result.ok());
         let prev = latest
             .get(&target.id)
             .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
@@ -252,35 +395,39 @@ where
             },
         );
     }
+    drop(results);
     let mut published = 0;
     for alert in &raised {
         published += usize::from(deliver(store, publisher, alert).await);
     }
     // Keep disabled targets in the snapshot; forget deleted ones.
-    let mut snapshot: Vec<Latest> = latest
-        .into_values()
-        .filter(|l| by_id.contains_key(l.state.target_id.as_str()))
-        .collect();
+    latest.retain(|id, _| by_id.contains_key(id.as_str()));
+    let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
     snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
-    store.record_run(kind, run_at, &snapshot).await?;
-    let checked: Vec<_> = snapshot
-        .iter()
-        .filter_map(|l| l.result.as_ref())
-        .filter(|r| r.at == run_at)
-        .collect();
+    if checked > 0 || round.force {
+        store.record_run(round.kind, run_at, &snapshot).await?;
+    }
     let record = RunRecord {
         run_id: uuid::Uuid::new_v4().to_string(),
-        kind,
+        kind: round.kind,
         started_at: run_at,
         duration_ms: started.elapsed().as_millis() as u64,
-        checked: checked.len(),
-        ok: checked.iter().filter(|r| r.ok()).count(),
+        checked,
+        ok,
         changes,
         alerts_published: published,
         alerts_pending: raised.len() - published,
+        skipped: skipped.len(),
     };
-    store.put_run(&record).await?;
-    Ok((record, raised, errors))
+    if checked > 0 || !skipped.is_empty() || round.force {
+        store.put_run(&record).await?;
+    }
+    Ok(RoundOutput {
+        record,
+        alerts: raised,
+        errors,
+        skipped,
+    })
 }
 
 /// After a version conflict: takes status, `status_since` and `version` from the stored state
@@ -343,17 +490,25 @@ impl Deps {
                 aws_sdk_sns::Client::new(&aws),
                 settings.require_topic()?,
             ),
-            prober: Prober::new()?,
-            concurrency: settings.probe_concurrency,
+            prober: Prober::with_options(lookout::probe::ProbeOptions {
+                allow_private_targets: settings.allow_private_targets,
+            })?,
+            concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
         })
     }
 
-    /// Handles one event.
+    /// Handles one event; `deadline_ms` is the invocation's deadline (epoch ms) from the Lambda
+    /// context.
     ///
     /// # Errors
     /// See [`run`] and [`parse_event`].
-    pub async fn handle(&self, event: Value) -> Result<RunReport, ProbeError> {
-        let request = parse_event(&event)?;
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline_ms: Option<i64>,
+    ) -> Result<RunReport, ProbeError> {
+        let mut request = parse_event(&event)?;
+        request.deadline_ms = deadline_ms;
         run(
             &self.store,
             &self.publisher,

@@ -5,7 +5,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let deps = probe::Deps::from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        deps.handle(event.payload)
+        deps.handle(event.payload, Some(event.context.deadline as i64))
     }))
     .await
 }

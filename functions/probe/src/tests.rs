@@ -19,6 +19,8 @@ fn forced(kind: TargetKind) -> ProbeRequest {
     ProbeRequest {
         kinds: vec![kind],
         force: true,
+        window_s: 0,
+        deadline_ms: None,
     }
 }
 
@@ -34,7 +36,9 @@ fn the_event_selects_the_kinds_and_whether_to_force() {
         server,
         ProbeRequest {
             kinds: vec![TargetKind::Server],
-            force: false
+            force: false,
+            window_s: SCHEDULE_PERIOD_S,
+            deadline_ms: None,
         }
     );
     assert_eq!(
@@ -50,7 +54,9 @@ fn the_event_selects_the_kinds_and_whether_to_force() {
         now,
         ProbeRequest {
             kinds: TargetKind::ALL.to_vec(),
-            force: true
+            force: true,
+            window_s: 0,
+            deadline_ms: None,
         }
     );
     assert!(matches!(
@@ -76,11 +82,19 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
     let scheduled = ProbeRequest {
         kinds: vec![TargetKind::Server],
         force: false,
+        window_s: 0,
+        deadline_ms: None,
     };
     let first = run(&store, &publisher, &prober, &scheduled, 4)
         .await
         .unwrap();
     assert_eq!(first.runs[0].checked, 2, "never-checked targets are due");
+    let again = run(&store, &publisher, &prober, &scheduled, 4)
+        .await
+        .unwrap();
+    assert_eq!(again.runs[0].checked, 0, "nothing is due right away");
+    // Due again after its interval, less a tenth of it as slack for schedule jitter.
+    tokio::time::sleep(Duration::from_millis(950)).await;
     let second = run(&store, &publisher, &prober, &scheduled, 4)
         .await
         .unwrap();
@@ -234,4 +248,54 @@ async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
         .unwrap();
     assert_eq!(server_run.retried_alerts, 1);
     assert_eq!(publisher.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn sub_minute_targets_are_checked_again_inside_one_invocation() {
+    let live = serve(200, "ok").await;
+    let store = store_with(json!([
+        {"id":"fast","group":"g","kind":"server","url": live, "interval_s": 1, "timeout_ms": 500},
+        {"id":"minutely","group":"g","kind":"server","url": live, "timeout_ms": 500}
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let mut request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
+    assert_eq!(request.window_s, 3);
+    request.deadline_ms = None;
+    let started = Instant::now();
+    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let checked: usize = report.runs.iter().map(|r| r.checked).sum();
+    // Round one checks both; the 1 s target comes back about every second until the 3 s
+    // window would be passed.
+    assert!(report.runs.len() >= 3, "{:?}", report.runs);
+    assert_eq!(checked, report.runs.len() + 1, "{:?}", report.runs);
+    assert!(report.runs[1..].iter().all(|r| r.checked == 1));
+    assert!(
+        started.elapsed() < Duration::from_millis(3_500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(parse_event(&json!({"window_s": 301})).is_err());
+    assert_eq!(parse_event(&json!({})).unwrap().window_s, SCHEDULE_PERIOD_S);
+}
+
+#[tokio::test]
+async fn near_the_deadline_long_checks_are_skipped_and_reported() {
+    let live = serve(200, "ok").await;
+    let store = store_with(json!([
+        {"id":"quick","group":"g","kind":"server","url": live, "timeout_ms": 500},
+        {"id":"long","group":"g","kind":"server","url": live, "timeout_ms": 20000}
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let mut request = forced(TargetKind::Server);
+    // 2 s left after the finishing margin: the 500 ms check fits, the 20 s one does not.
+    request.deadline_ms = Some(lookout::time::now_ms() + FINISH_MARGIN_MS as i64 + 2_000);
+    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    assert_eq!(report.skipped, vec!["long".to_string()]);
+    assert_eq!((report.runs[0].checked, report.runs[0].skipped), (1, 1));
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert!(latest["quick"].result.is_some() && latest.get("long").is_none());
 }

@@ -486,6 +486,41 @@ impl Prober {
     }
 }
 
+/// File descriptors kept for everything but probes (the runtime, the AWS clients, logs).
+pub const RESERVED_FDS: u64 = 64;
+
+/// Most probes in flight that `nofile` open files allow: each probe holds one socket, and a
+/// closed socket's descriptor may linger briefly, so two per probe after [`RESERVED_FDS`].
+/// Lambda's limit of 1024 gives 480.
+pub fn max_concurrency_for(nofile: u64) -> usize {
+    (nofile.saturating_sub(RESERVED_FDS) / 2).max(1) as usize
+}
+
+/// `requested` (`LOOKOUT_PROBE_CONCURRENCY`), lowered to what this process's open-file limit
+/// (`RLIMIT_NOFILE`, soft) allows; 1024 is assumed when the limit cannot be read.
+pub fn concurrency_limit(requested: usize) -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we own.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    };
+    let allowed = max_concurrency_for(nofile);
+    if requested > allowed {
+        tracing::warn!(
+            requested,
+            allowed,
+            nofile,
+            "probe concurrency lowered to the open-file limit"
+        );
+    }
+    requested.clamp(1, allowed)
+}
+
 fn client_builder(options: ProbeOptions) -> reqwest::ClientBuilder {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -674,6 +709,15 @@ fn proxy_host(proxy_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrency_stays_within_the_open_file_limit() {
+        assert_eq!(max_concurrency_for(1024), 480);
+        assert_eq!(max_concurrency_for(10), 1);
+        assert!(concurrency_limit(256) <= 256);
+        assert!(concurrency_limit(1_000_000) < 1_000_000);
+        assert_eq!(concurrency_limit(0), 1);
+    }
 
     #[test]
     fn backoff_doubles_with_equal_jitter() {
