@@ -21,16 +21,21 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 /// Masks every `scheme://user:pass@` credential found inside free text (error messages quote
-/// URLs), keeping the rest of the text.
+/// URLs), keeping the rest of the text. Everything from `://` to the last `@` before the next
+/// whitespace, `"`, `<`, `>` or URL is masked, so a password with an unencoded `/`, `:` or `@` is masked
+/// whole (a path holding an `@` is masked too: safe rather than sorry).
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
             .unwrap_or(tail.len());
+        if let Some(next) = tail[..end].find("://") {
+            end = next;
+        }
         match tail[..end].rfind('@') {
             Some(at) => {
                 out.push_str("***@");
@@ -130,6 +135,59 @@ mod tests {
             redact_url_and_query("http://h/x?page=2"),
             "http://h/x?page=2"
         );
+    }
+
+    use proptest::prelude::*;
+
+    fn encode(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Credentials of any shape (with `@`, `/`, `:`, `%` and more inside, percent-encoded
+        /// or not, empty user or password, IPv6 hosts) never survive redaction, and the host
+        /// does.
+        #[test]
+        fn credentials_never_survive_redaction(
+            user in "[a-z]{0,2}[A-Za-z0-9@/:%!$&'()*+,;=.~-]{0,10}",
+            pass in "[A-Za-z0-9@/:%!$&'()*+,;=.~-]{0,12}",
+            host in prop_oneof![
+                Just("127.0.0.1".to_string()),
+                Just("[::1]".to_string()),
+                Just("[2001:db8::7]".to_string()),
+                "[a-z]{1,8}(\\.[a-z]{2,5}){0,2}",
+            ],
+            port in proptest::option::of(1u16..),
+            scheme in prop_oneof![Just("http"), Just("https"), Just("socks5")],
+        ) {
+            let secret = format!("Zq{pass}");
+            let user = format!("Uu{user}");
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            // As stored: percent-encoded, a valid URL.
+            let encoded = format!("{scheme}://{}:{}@{host}{port}/path?q=1", encode(&user), encode(&secret));
+            let shown = redact_url(&encoded);
+            prop_assert!(!shown.contains(&encode(&secret)) && !shown.contains(&secret), "{shown}");
+            prop_assert!(!shown.contains(&encode(&user)), "{shown}");
+            prop_assert!(shown.contains(host.trim_start_matches('[').split(']').next().unwrap()), "{shown}");
+            // As a person might paste it, unencoded, inside an error message.
+            let raw = format!("{scheme}://{user}:{secret}@{host}{port}/x");
+            for text in [
+                format!("error sending request for url ({raw}): connection refused"),
+                format!("proxy \"{raw}\" failed"),
+                format!("{raw} and {encoded}"),
+            ] {
+                let masked = redact_text(&text);
+                prop_assert!(!masked.contains(&secret), "{masked}");
+                prop_assert!(!masked.contains(&encode(&secret)), "{masked}");
+            }
+            // A password only, or a user only.
+            let only_pass = redact_url(&format!("{scheme}://:{}@{host}{port}", encode(&secret)));
+            prop_assert!(!only_pass.contains(&encode(&secret)), "{only_pass}");
+            let only_user = redact_url(&format!("{scheme}://{}@{host}{port}", encode(&secret)));
+            prop_assert!(!only_user.contains(&encode(&secret)), "{only_user}");
+        }
     }
 
     #[test]

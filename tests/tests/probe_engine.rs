@@ -424,7 +424,7 @@ async fn the_address_guard_refuses_internal_destinations_unless_allowed() {
     }
     let via_local_proxy = proxy(
         &format!("http://u:pw@localhost:{port}"),
-        &[s.url.clone()],
+        std::slice::from_ref(&s.url),
         json!({}),
     );
     let r = guarded.check(&via_local_proxy, 1).await;

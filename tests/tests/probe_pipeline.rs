@@ -43,6 +43,8 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     let all_now = probe::ProbeRequest {
         kinds: TargetKind::ALL.to_vec(),
         force: true,
+        window_s: 0,
+        deadline_ms: None,
     };
     for _ in 0..3 {
         probe::run(&store, &publisher, &prober, &all_now, 4)

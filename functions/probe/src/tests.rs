@@ -297,5 +297,5 @@ async fn near_the_deadline_long_checks_are_skipped_and_reported() {
     assert_eq!(report.skipped, vec!["long".to_string()]);
     assert_eq!((report.runs[0].checked, report.runs[0].skipped), (1, 1));
     let latest = store.latest(TargetKind::Server).await.unwrap();
-    assert!(latest["quick"].result.is_some() && latest.get("long").is_none());
+    assert!(latest["quick"].result.is_some() && !latest.contains_key("long"));
 }

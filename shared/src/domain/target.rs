@@ -866,4 +866,86 @@ mod tests {
             "{shown}"
         );
     }
+
+    #[test]
+    fn every_probe_option_is_validated_with_the_field_named() {
+        let base = json!({"id":"s","group":"g","kind":"server","url":"https://h/"});
+        let with = |extra: serde_json::Value| {
+            let mut v = base.clone();
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Target::from_json(v)
+        };
+        for (extra, field) in [
+            (json!({"timeout_ms": 0}), "timeout_ms"),
+            (json!({"timeout_ms": 120_001}), "timeout_ms"),
+            (json!({"url": "gopher://h/"}), "url"),
+            (json!({"url": "not a url"}), "url"),
+            (json!({"connect_timeout_ms": 0}), "connect_timeout_ms"),
+            (
+                json!({"timeout_ms": 1000, "connect_timeout_ms": 2000}),
+                "connect_timeout_ms",
+            ),
+            (json!({"backoff_ms": 0}), "backoff_ms"),
+            (json!({"retries": 11}), "retries"),
+            (
+                json!({"timeout_ms": 30000, "retries": 3, "backoff_ms": 10000}),
+                "timeout_ms",
+            ),
+            (json!({"json_pointer": "status"}), "json_pointer"),
+            (json!({"json_equals": 1}), "json_equals"),
+            (json!({"body_contains": ""}), "body_contains"),
+            (json!({"max_body_bytes": 0}), "max_body_bytes"),
+            (json!({"max_body_bytes": 2 << 20}), "max_body_bytes"),
+            (
+                json!({"cert_expiry_warn_days": 400}),
+                "cert_expiry_warn_days",
+            ),
+            (json!({"ca_pem": "hello"}), "ca_pem"),
+            (
+                json!({"ca_pem": "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----"}),
+                "ca_pem",
+            ),
+            (
+                json!({"secret_headers": ["bad header"]}),
+                "secret_headers[0]",
+            ),
+            (json!({"follow_redirect": true}), "follow_redirect"),
+        ] {
+            let e = with(extra.clone()).expect_err(&extra.to_string());
+            assert_eq!(e.field, field, "{extra}: {e}");
+        }
+        let t = with(
+            json!({"connect_timeout_ms": 500, "backoff_ms": 100, "retries": 2,
+            "body_contains": "ok", "body_not_contains": "error", "json_pointer": "/status",
+            "json_equals": "ok", "max_body_bytes": 4096, "cert_expiry_warn_days": 30,
+            "follow_redirects": true}),
+        )
+        .unwrap();
+        assert_eq!(t.max_check_ms(), 10_000 * 3 + 100 + 200);
+        let p = Target::from_json(json!({"id":"p","group":"g","kind":"proxy",
+            "proxy_url":"ftp://h:1","test_urls":["http://x/"]}))
+        .unwrap_err();
+        assert_eq!(p.field, "proxy_url");
+        let p = Target::from_json(json!({"id":"p","group":"g","kind":"proxy",
+            "proxy_url":"socks5://u:pw@h:1080","test_urls":[]}))
+        .unwrap_err();
+        assert_eq!(p.field, "test_urls");
+    }
+
+    #[test]
+    fn headers_marked_secret_are_masked_too() {
+        let s = Target::from_json(
+            json!({"id":"s","group":"g","kind":"server","url":"http://h/",
+            "headers":{"X-Tenant":"acme-7781","Accept":"text/plain"},
+            "secret_headers":["x-tenant"]}),
+        )
+        .unwrap();
+        let shown = serde_json::to_string(&s.redacted()).unwrap();
+        assert!(
+            !shown.contains("acme-7781") && shown.contains("text/plain"),
+            "{shown}"
+        );
+    }
 }
