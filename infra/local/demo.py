@@ -187,6 +187,8 @@ class Demo:
             report = self.invoke("probe", "probe-now.json")
             parts = [f"{r['kind']}: {r['ok']}/{r['checked']} ok, {r['changes']} changes, "
                      f"{r['alerts_published']} alerts in {r['duration_ms']} ms" for r in report["runs"]]
+            if report.get("skipped"):
+                parts.append(f"skipped (deadline): {', '.join(report['skipped'])}")
             say(f"probe run {run}: " + "; ".join(parts))
 
     def export(self) -> dict:

@@ -460,6 +460,23 @@ async fn rebase<S: StateStore + Sync>(
     Ok((committed, alerts))
 }
 
+/// Lambda's longest timeout (15 minutes), in ms.
+pub const MAX_LAMBDA_TIMEOUT_MS: i64 = 900_000;
+
+/// The invocation's deadline if it is believable: later than `now_ms` and at most Lambda's
+/// longest timeout away. Local emulators send other values (cargo-lambda 1.9 sends a deadline
+/// long past); those are ignored with a warning rather than skipping every target.
+pub fn usable_deadline(deadline_ms: Option<i64>, now_ms: i64) -> Option<i64> {
+    let d = deadline_ms?;
+    let left = d - now_ms;
+    if left > 0 && left <= MAX_LAMBDA_TIMEOUT_MS {
+        Some(d)
+    } else {
+        tracing::warn!(time_left_ms = left, "the invocation deadline is not believable; ignored");
+        None
+    }
+}
+
 /// The production wiring: DynamoDB, SNS and the prober, built once per cold start.
 pub struct Deps {
     /// Table adapter.
@@ -508,7 +525,7 @@ impl Deps {
         deadline_ms: Option<i64>,
     ) -> Result<RunReport, ProbeError> {
         let mut request = parse_event(&event)?;
-        request.deadline_ms = deadline_ms;
+        request.deadline_ms = usable_deadline(deadline_ms, lookout::time::now_ms());
         run(
             &self.store,
             &self.publisher,

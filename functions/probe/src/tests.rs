@@ -280,6 +280,16 @@ async fn sub_minute_targets_are_checked_again_inside_one_invocation() {
     assert_eq!(parse_event(&json!({})).unwrap().window_s, SCHEDULE_PERIOD_S);
 }
 
+#[test]
+fn only_believable_deadlines_are_used() {
+    let now = 1_800_000_000_000;
+    assert_eq!(usable_deadline(Some(now + 300_000), now), Some(now + 300_000));
+    assert_eq!(usable_deadline(Some(now - 1), now), None, "already past");
+    assert_eq!(usable_deadline(Some(600_000), now), None, "not an epoch time");
+    assert_eq!(usable_deadline(Some(now + 901_000), now), None, "over 15 minutes");
+    assert_eq!(usable_deadline(None, now), None);
+}
+
 #[tokio::test]
 async fn near_the_deadline_long_checks_are_skipped_and_reported() {
     let live = serve(200, "ok").await;
