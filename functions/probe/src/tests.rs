@@ -309,3 +309,39 @@ async fn near_the_deadline_long_checks_are_skipped_and_reported() {
     let latest = store.latest(TargetKind::Server).await.unwrap();
     assert!(latest["quick"].result.is_some() && !latest.contains_key("long"));
 }
+
+#[tokio::test]
+async fn probes_in_flight_never_exceed_the_concurrency() {
+    use lookout::testing::{Reply, TestServer};
+    // Each answer takes 200 ms; the server notes when each request arrives.
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let s = TestServer::start(move |_| {
+        seen.lock().unwrap().push(Instant::now());
+        Reply::Delay(Duration::from_millis(200), Box::new(Reply::text(200, "ok")))
+    })
+    .await;
+    let targets: Vec<_> = (0..12)
+        .map(|i| json!({"id": format!("t{i}"), "group":"g","kind":"server","url": s.url}))
+        .collect();
+    let store = store_with(json!(targets)).await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let started = Instant::now();
+    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
+        .await
+        .unwrap();
+    assert_eq!(report.runs[0].checked, 12);
+    // 12 checks of 200 ms, 4 at a time, cannot take less than 3 × 200 ms.
+    assert!(started.elapsed() >= Duration::from_millis(590), "{:?}", started.elapsed());
+    // And no 200 ms span ever saw more than 4 requests arrive.
+    let mut at = arrivals.lock().unwrap().clone();
+    at.sort();
+    for (i, t) in at.iter().enumerate() {
+        let within = at[i..]
+            .iter()
+            .take_while(|u| u.duration_since(*t) < Duration::from_millis(150))
+            .count();
+        assert!(within <= 4, "{within} requests within 150 ms");
+    }
+}
