@@ -472,7 +472,10 @@ pub fn usable_deadline(deadline_ms: Option<i64>, now_ms: i64) -> Option<i64> {
     if left > 0 && left <= MAX_LAMBDA_TIMEOUT_MS {
         Some(d)
     } else {
-        tracing::warn!(time_left_ms = left, "the invocation deadline is not believable; ignored");
+        tracing::warn!(
+            time_left_ms = left,
+            "the invocation deadline is not believable; ignored"
+        );
         None
     }
 }

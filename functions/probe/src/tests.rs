@@ -283,10 +283,21 @@ async fn sub_minute_targets_are_checked_again_inside_one_invocation() {
 #[test]
 fn only_believable_deadlines_are_used() {
     let now = 1_800_000_000_000;
-    assert_eq!(usable_deadline(Some(now + 300_000), now), Some(now + 300_000));
+    assert_eq!(
+        usable_deadline(Some(now + 300_000), now),
+        Some(now + 300_000)
+    );
     assert_eq!(usable_deadline(Some(now - 1), now), None, "already past");
-    assert_eq!(usable_deadline(Some(600_000), now), None, "not an epoch time");
-    assert_eq!(usable_deadline(Some(now + 901_000), now), None, "over 15 minutes");
+    assert_eq!(
+        usable_deadline(Some(600_000), now),
+        None,
+        "not an epoch time"
+    );
+    assert_eq!(
+        usable_deadline(Some(now + 901_000), now),
+        None,
+        "over 15 minutes"
+    );
     assert_eq!(usable_deadline(None, now), None);
 }
 
@@ -333,7 +344,11 @@ async fn probes_in_flight_never_exceed_the_concurrency() {
         .unwrap();
     assert_eq!(report.runs[0].checked, 12);
     // 12 checks of 200 ms, 4 at a time, cannot take less than 3 × 200 ms.
-    assert!(started.elapsed() >= Duration::from_millis(590), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(590),
+        "{:?}",
+        started.elapsed()
+    );
     // And no 200 ms span ever saw more than 4 requests arrive.
     let mut at = arrivals.lock().unwrap().clone();
     at.sort();

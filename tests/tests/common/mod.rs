@@ -229,26 +229,26 @@ async fn start_proxy(tool: &str, args: impl Fn(u16) -> Vec<String>) -> ForwardPr
     panic!("{tool} did not start on {addr}");
 }
 
+/// proxy.py's arguments: loopback `port`, basic auth `user:password`, one worker, and `extra`.
+fn proxy_py_args(port: u16, auth: &str, extra: &[&str]) -> Vec<String> {
+    let port = port.to_string();
+    let mut args = vec![
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--basic-auth",
+        auth,
+    ];
+    args.extend(["--num-workers", "1", "--num-acceptors", "1"]);
+    args.extend(extra);
+    args.into_iter().map(String::from).collect()
+}
+
 /// proxy.py, an HTTP forward proxy (plain requests and CONNECT) with basic auth
 /// `user:password`.
 pub async fn forward_proxy(auth: &str) -> ForwardProxy {
-    start_proxy("proxy", |port| {
-        [
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--basic-auth",
-            auth,
-            "--num-workers",
-            "1",
-            "--num-acceptors",
-            "1",
-        ]
-        .map(String::from)
-        .to_vec()
-    })
-    .await
+    start_proxy("proxy", |port| proxy_py_args(port, auth, &[])).await
 }
 
 /// pproxy, a SOCKS5 proxy with username/password auth `user:password` (RFC 1929). pproxy
@@ -267,25 +267,13 @@ pub async fn tls_forward_proxy(auth: &str, cert: &lookout::testing::TestCert) ->
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_file, &cert.cert_pem).unwrap();
     std::fs::write(&key_file, &cert.key_pem).unwrap();
+    let files = [cert_file.to_str().unwrap(), key_file.to_str().unwrap()];
     start_proxy("proxy", |port| {
-        [
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--basic-auth",
+        proxy_py_args(
+            port,
             auth,
-            "--num-workers",
-            "1",
-            "--num-acceptors",
-            "1",
-            "--cert-file",
-            cert_file.to_str().unwrap(),
-            "--key-file",
-            key_file.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
+            &["--cert-file", files[0], "--key-file", files[1]],
+        )
     })
     .await
 }
