@@ -22,7 +22,7 @@ pub fn redact_url(raw: &str) -> String {
 
 /// Masks every `scheme://user:pass@` credential found inside free text (error messages quote
 /// URLs), keeping the rest of the text. Everything from `://` to the last `@` before the next
-/// whitespace, `"`, `<`, `>` or URL is masked, so a password with an unencoded `/`, `:` or `@` is masked
+/// whitespace, `"`, `<` or `>` is masked, so a password with an unencoded `/`, `:` or `@` is masked
 /// whole (a path holding an `@` is masked too: safe rather than sorry).
 pub fn redact_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -30,12 +30,9 @@ pub fn redact_text(text: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let mut end = tail
+        let end = tail
             .find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
             .unwrap_or(tail.len());
-        if let Some(next) = tail[..end].find("://") {
-            end = next;
-        }
         match tail[..end].rfind('@') {
             Some(at) => {
                 out.push_str("***@");
@@ -152,7 +149,7 @@ mod tests {
         #[test]
         fn credentials_never_survive_redaction(
             user in "[a-z]{0,2}[A-Za-z0-9@/:%!$&'()*+,;=.~-]{0,10}",
-            pass in "[A-Za-z0-9@/:%!$&'()*+,;=.~-]{0,12}",
+            pass in "[A-Za-z0-9@/:%!$&'()*+,;=.~-]{0,12}(://)?[A-Za-z0-9@/:]{0,4}",
             host in prop_oneof![
                 Just("127.0.0.1".to_string()),
                 Just("[::1]".to_string()),
@@ -168,8 +165,7 @@ mod tests {
             // As stored: percent-encoded, a valid URL.
             let encoded = format!("{scheme}://{}:{}@{host}{port}/path?q=1", encode(&user), encode(&secret));
             let shown = redact_url(&encoded);
-            prop_assert!(!shown.contains(&encode(&secret)) && !shown.contains(&secret), "{shown}");
-            prop_assert!(!shown.contains(&encode(&user)), "{shown}");
+            prop_assert!(!shown.contains("Zq") && !shown.contains("Uu"), "{shown}");
             prop_assert!(shown.contains(host.trim_start_matches('[').split(']').next().unwrap()), "{shown}");
             // As a person might paste it, unencoded, inside an error message.
             let raw = format!("{scheme}://{user}:{secret}@{host}{port}/x");
@@ -179,7 +175,8 @@ mod tests {
                 format!("{raw} and {encoded}"),
             ] {
                 let masked = redact_text(&text);
-                prop_assert!(!masked.contains(&secret), "{masked}");
+                // Not even a part: the markers that start user and password are gone.
+                prop_assert!(!masked.contains("Zq") && !masked.contains("Uu"), "{masked}");
                 prop_assert!(!masked.contains(&encode(&secret)), "{masked}");
             }
             // A password only, or a user only.

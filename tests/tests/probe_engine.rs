@@ -388,10 +388,30 @@ async fn redirects_are_followed_only_when_asked_at_most_five_and_keep_credential
         json!({"follow_redirects": true, "method": "POST", "body": "x"}),
     );
     assert_eq!(check(&post).await.outcome, Outcome::Up);
+    let last = s.requests().last().unwrap().clone();
     assert_eq!(
-        s.requests().last().unwrap().method,
-        "GET",
-        "303 continues as GET"
+        (last.method.as_str(), last.body.len()),
+        ("GET", 0),
+        "303 continues as a GET without the body"
+    );
+
+    let body_away = server(
+        &format!("{}/away", s.url),
+        json!({"follow_redirects": true, "method": "POST", "body": "{\"password\":\"p\"}"}),
+    );
+    let r = check(&body_away).await;
+    failed_with(&r, ErrorKind::Other);
+    assert!(
+        r.message
+            .as_deref()
+            .unwrap()
+            .contains("would resend the body"),
+        "{r:?}"
+    );
+    assert_eq!(
+        other.requests().len(),
+        1,
+        "the body never left for the other origin"
     );
 
     let scheme = check(&server(
@@ -422,14 +442,19 @@ async fn the_address_guard_refuses_internal_destinations_unless_allowed() {
             "{r:?}"
         );
     }
-    let via_local_proxy = proxy(
-        &format!("http://u:pw@localhost:{port}"),
-        std::slice::from_ref(&s.url),
-        json!({}),
-    );
-    let r = guarded.check(&via_local_proxy, 1).await;
-    failed_with(&r, ErrorKind::Forbidden);
-    assert!(!r.message.as_deref().unwrap().contains("pw"), "{r:?}");
+    // The proxy host passes the guard too (the test URL is only ever seen by the proxy).
+    for scheme in ["http", "socks5"] {
+        let via_local_proxy = proxy(
+            &format!("{scheme}://u:pw@localhost:{port}"),
+            &["http://example.invalid/".to_string()],
+            json!({}),
+        );
+        let r = guarded.check(&via_local_proxy, 1).await;
+        failed_with(&r, ErrorKind::Forbidden);
+        let message = r.message.as_deref().unwrap();
+        assert!(message.contains("localhost resolves to"), "{r:?}");
+        assert!(!message.contains("pw"), "{r:?}");
+    }
     assert_eq!(s.requests().len(), 0, "nothing reached the server");
     let allowed = open()
         .check(&server(&format!("http://localhost:{port}/"), json!({})), 1)
@@ -513,22 +538,100 @@ async fn socks5_proxies_with_credentials_and_test_urls_in_order() {
     assert_eq!(r.outcome, Outcome::Up, "the second URL answered: {r:?}");
     assert_eq!(upstream.requests()[0].path, "/second");
 
+    // pproxy drops the connection on bad credentials without an RFC 1929 answer: a proxy
+    // failure, and the other test URLs are not tried.
     let fresh = common::socks_proxy("sockuser:sock-pw").await;
     let wrong = proxy(
         &format!("socks5://sockuser:bad-pw@{}", fresh.addr),
-        &[format!("{}/x", upstream.url)],
+        &[format!("{}/x", upstream.url), format!("{}/y", upstream.url)],
         json!({}),
     );
     let r = check(&wrong).await;
-    assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
-    assert!(
-        matches!(r.error, Some(ErrorKind::ProxyAuth | ErrorKind::Proxy)),
-        "{r:?}"
-    );
+    failed_with(&r, ErrorKind::Proxy);
+    assert!(r.message.as_deref().unwrap().contains("socks"), "{r:?}");
     assert!(!format!("{r:?}").contains("bad-pw"), "{r:?}");
     assert_eq!(
         upstream.requests().len(),
         1,
         "nothing went through with bad credentials"
     );
+}
+
+/// A SOCKS5 stub for the answers pproxy never gives: it refuses user/password authentication
+/// with the RFC 1929 status (`auth_ok` false), or accepts it and answers every CONNECT with
+/// reply code 5, "connection refused" (RFC 1928). Returns its address and a CONNECT counter.
+async fn socks_stub(auth_ok: bool) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let counter = connects.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                // Greeting: VER NMETHODS METHODS; choose 0x02 (username/password).
+                if sock.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = sock.write_all(&[5, 2]).await;
+                // RFC 1929 request; answer 0 (success) or 1 (failure).
+                if sock.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = sock.write_all(&[1, if auth_ok { 0 } else { 1 }]).await;
+                if !auth_ok {
+                    return;
+                }
+                if sock.read(&mut buf).await.unwrap_or(0) > 0 {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = sock.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                }
+            });
+        }
+    });
+    (addr, connects)
+}
+
+#[tokio::test]
+async fn socks_answers_map_to_proxy_auth_or_to_the_next_test_url() {
+    let (refusing, _) = socks_stub(false).await;
+    let t = proxy(
+        &format!("socks5://u:stub-pw@{refusing}"),
+        &["http://127.0.0.1:9/".into()],
+        json!({}),
+    );
+    let r = check(&t).await;
+    failed_with(&r, ErrorKind::ProxyAuth);
+    assert!(!format!("{r:?}").contains("stub-pw"));
+
+    let (unreachable, connects) = socks_stub(true).await;
+    let t = proxy(
+        &format!("socks5://u:pw@{unreachable}"),
+        &["http://127.0.0.1:9/a".into(), "http://127.0.0.1:9/b".into()],
+        json!({}),
+    );
+    let r = check(&t).await;
+    failed_with(&r, ErrorKind::Proxy);
+    assert_eq!(
+        connects.load(Ordering::SeqCst),
+        2,
+        "a destination refusal moves on to the next URL"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connect_tunnel_moves_on_to_the_next_test_url() {
+    let upstream = TestServer::start(|_| Reply::text(200, "your ip")).await;
+    let dead = closed_port().await.replace("http://", "https://");
+    let fwd = common::forward_proxy("lookout:pw").await;
+    let t = proxy(
+        &format!("http://lookout:pw@{}", fwd.addr),
+        &[format!("{dead}/tls"), format!("{}/plain", upstream.url)],
+        json!({}),
+    );
+    let r = check(&t).await;
+    assert_eq!(r.outcome, Outcome::Up, "{r:?}");
+    assert_eq!(upstream.requests().len(), 1);
 }

@@ -219,6 +219,7 @@ where
     }
     let mut failures = Vec::new();
     let mut force = request.force;
+    let mut first_round = true;
     loop {
         for (kind, targets, latest) in kinds.iter_mut() {
             let ctx = Round {
@@ -227,6 +228,7 @@ where
                 force,
                 concurrency,
                 hard_end,
+                window_end: (!first_round).then_some(window_end),
             };
             let out = run_round(store, publisher, prober, &ctx, latest).await?;
             tracing::info!(
@@ -248,6 +250,7 @@ where
             failures.extend(out.errors);
         }
         force = false;
+        first_round = false;
         // The next round: when the earliest sub-minute target is due again, if its check still
         // ends inside the window and before the deadline.
         let now_ms = lookout::time::now_ms();
@@ -260,7 +263,7 @@ where
                     .map(|t| {
                         let last = latest.get(&t.id).and_then(|l| l.state.last_check);
                         let due = last.map_or(now_ms, |l| next_due_ms(t, l));
-                        (due, t.max_check_ms())
+                        (due, lookout::probe::check_budget_ms(t))
                     })
             })
             .min();
@@ -285,7 +288,12 @@ struct Round<'a> {
     targets: &'a [Target],
     force: bool,
     concurrency: usize,
+    /// The invocation's deadline less the finishing margin: a check that cannot end before it
+    /// is skipped (and reported).
     hard_end: Option<Instant>,
+    /// For repeat rounds, the end of the window: a check that cannot end before it waits for
+    /// the next invocation (not reported: it is not late).
+    window_end: Option<Instant>,
 }
 
 struct RoundOutput {
@@ -313,28 +321,32 @@ where
     let run_at = lookout::time::now_ms();
     let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut skipped = Vec::new();
-    let mut due = Vec::new();
-    for t in round.targets.iter().filter(|t| {
-        t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
-    }) {
-        let fits = round
-            .hard_end
-            .is_none_or(|h| Instant::now() + Duration::from_millis(t.max_check_ms()) <= h);
-        if fits {
-            due.push(t);
-        } else {
-            skipped.push(t.id.clone());
-        }
-    }
-    let hard_end = round.hard_end;
+    let due: Vec<&Target> = round
+        .targets
+        .iter()
+        .filter(|t| {
+            t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
+        })
+        .collect();
+    let (hard_end, window_end) = (round.hard_end, round.window_end);
+    // Whether a check may start now is decided when its turn comes (after queueing behind the
+    // concurrency limit), against the time it can take at most.
     let mut results = futures::stream::iter(due)
         .map(|t| async move {
+            let ends = Instant::now() + Duration::from_millis(lookout::probe::check_budget_ms(t));
+            if hard_end.is_some_and(|h| ends > h) {
+                return Err(Some(t.id.clone()));
+            }
+            if window_end.is_some_and(|w| ends > w) {
+                return Err(None);
+            }
             let check = prober.check(t, run_at);
             match hard_end {
                 None => Ok(check.await),
+                // A safety net: the check's own timeouts end it first.
                 Some(h) => tokio::time::timeout_at(h.into(), check)
                     .await
-                    .map_err(|_| t.id.clone()),
+                    .map_err(|_| Some(t.id.clone())),
             }
         })
         .buffer_unordered(round.concurrency.max(1));
@@ -347,8 +359,8 @@ where
     while let Some(result) = results.next().await {
         let result = match result {
             Ok(r) => r,
-            Err(id) => {
-                skipped.push(id);
+            Err(late) => {
+                skipped.extend(late);
                 continue;
             }
         };
@@ -379,11 +391,14 @@ where
                     raised.extend(alerts);
                 }
                 Err(e) => {
-                    // Keep the old state so the next run makes the same change again: the alert
-                    // is raised late rather than lost.
+                    // Keep the old status so the next check makes the same change again: the
+                    // alert is raised late rather than lost. The check itself counts (last
+                    // check, counters), so the target is not due again at once.
                     tracing::error!(target = %target.id, error = %e, "status change not committed");
                     errors.push(format!("{}: {e}", target.id));
-                    next = prev;
+                    next.status = prev.status;
+                    next.status_since = prev.status_since;
+                    next.version = prev.version;
                 }
             }
         }

@@ -360,3 +360,60 @@ async fn probes_in_flight_never_exceed_the_concurrency() {
         assert!(within <= 4, "{within} requests within 150 ms");
     }
 }
+
+#[tokio::test]
+async fn a_status_change_that_cannot_be_committed_is_retried_by_the_next_check_not_at_once() {
+    let dead = closed_port().await;
+    let store = store_with(json!([
+        {"id":"flaky-db","group":"g","kind":"server","url": dead, "interval_s": 1,
+         "timeout_ms": 300, "failure_threshold": 1}
+    ]))
+    .await;
+    store.set_failing_commits(true);
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
+    let err = run(&store, &publisher, &prober, &request, 4)
+        .await
+        .unwrap_err();
+    // One check (and one failed commit) a second, not a tight loop of them.
+    let ProbeError::Uncommitted(n, message) = err else {
+        panic!("{err}")
+    };
+    assert!((2..=4).contains(&n), "{n} commits tried: {message}");
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    let state = &latest["flaky-db"].state;
+    assert_eq!(state.status, Status::Unknown, "the change is not pretended");
+    assert_eq!(state.checks as usize, n);
+    store.set_failing_commits(false);
+    let request = parse_event(&json!({"kind":"server","force": true})).unwrap();
+    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    assert_eq!(report.runs[0].changes, 1, "the next check makes the change");
+    assert_eq!(store.states()["flaky-db"].status, Status::Down);
+}
+
+#[tokio::test]
+async fn a_repeat_round_never_starts_a_check_that_would_outlast_the_window() {
+    let live = serve(200, "ok").await;
+    let store = store_with(json!([
+        {"id":"quick","group":"g","kind":"server","url": live, "interval_s": 1, "timeout_ms": 300},
+        {"id":"patient","group":"g","kind":"server","url": live, "interval_s": 2, "timeout_ms": 5000}
+    ]))
+    .await;
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
+    let started = Instant::now();
+    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    // "patient" is due again at about 1.8 s, but its check may take 5.5 s: it waits for the
+    // next invocation instead of running past the 3 s window.
+    assert_eq!(latest["patient"].state.checks, 1, "{:?}", report.runs);
+    assert!(latest["quick"].state.checks >= 2);
+    assert!(report.skipped.is_empty(), "deferred, not late");
+    assert!(
+        started.elapsed() < Duration::from_millis(3_500),
+        "{:?}",
+        started.elapsed()
+    );
+}

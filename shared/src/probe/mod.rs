@@ -36,6 +36,17 @@ use crate::redact::{clip, redact_text, redact_url_and_query};
 /// counts as traffic.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Grace after an attempt's own timeouts before it is cancelled from outside (ms).
+pub const ATTEMPT_GRACE_MS: u64 = 500;
+
+/// The longest one check of `target` can take, cancellation grace included (ms): what a run
+/// must have left before it starts the check.
+pub fn check_budget_ms(target: &Target) -> u64 {
+    target
+        .max_check_ms()
+        .saturating_add(u64::from(target.retries + 1) * ATTEMPT_GRACE_MS)
+}
+
 /// Schemes a target URL, a test URL or a redirect may use.
 pub const WEB_SCHEMES: &[&str] = &["http", "https"];
 
@@ -88,6 +99,9 @@ struct Failure {
     message: String,
     /// The connection (through any proxy) never opened; false once a request went out.
     connecting: bool,
+    /// A proxy answered but could not reach this destination (a refused CONNECT, a SOCKS reply
+    /// such as "host unreachable"): the next test URL may still work.
+    upstream: bool,
 }
 
 impl Failure {
@@ -96,6 +110,7 @@ impl Failure {
             kind,
             message: message.into(),
             connecting: false,
+            upstream: false,
         }
     }
 }
@@ -204,7 +219,7 @@ impl Prober {
                     target
                         .proxy()
                         .map_or(1, |p| p.test_urls.len().max(1) as u64),
-                ) + 500,
+                ) + ATTEMPT_GRACE_MS,
             );
             let attempt = connect::with_context(ctx.clone(), async {
                 match &target.check {
@@ -329,7 +344,8 @@ impl Prober {
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            if !(s.follow_redirects && resp.status().is_redirection() && location.is_some()) {
+            let redirect = matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+            if !(s.follow_redirects && redirect && location.is_some()) {
                 match read(resp, started, s.max_body_bytes).await {
                     Ok(a) => break a,
                     Err(f) => return Attempt::failed(f, elapsed()),
@@ -351,6 +367,16 @@ impl Prober {
                     return Attempt::failed(f, elapsed());
                 }
             };
+            if body.is_some() && next.origin() != origin && matches!(status.as_u16(), 307 | 308) {
+                // 307/308 resend the body, which may hold credentials: not to another origin.
+                let f = Failure::new(
+                    ErrorKind::Other,
+                    format!(
+                        "a {status} redirect to another origin would resend the body; not followed"
+                    ),
+                );
+                return Attempt::failed(f, elapsed());
+            }
             // RFC 9110 §15.4: 303 always, and 301/302 after a POST, continue as a GET.
             if status == StatusCode::SEE_OTHER
                 || (method == Method::POST
@@ -408,6 +434,10 @@ impl Prober {
         let proxy_checked = url::Url::parse(&p.proxy_url)
             .map_err(|e| Failure::new(ErrorKind::Proxy, format!("bad proxy url: {e}")))
             .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?));
+        let proxy_checked = match proxy_checked {
+            Ok(()) if !allow => guard_socks_host(&p.proxy_url).await,
+            other => other,
+        };
         let client = match proxy_checked
             .and_then(|()| self.client_for(Some(&p.proxy_url), p.ca_pem.as_deref()))
         {
@@ -464,16 +494,20 @@ impl Prober {
                 }
                 Err(mut f) => {
                     let host = proxy_host(&p.proxy_url);
-                    if f.kind == ErrorKind::Connect && f.connecting {
+                    if matches!(f.kind, ErrorKind::Connect | ErrorKind::Timeout)
+                        && f.connecting
+                        && !f.upstream
+                    {
                         f.kind = ErrorKind::Proxy;
                         f.message = format!("proxy {host} unreachable: {}", f.message);
                     } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
                         f.message = format!("through proxy {host}: {}", f.message);
                     }
-                    let proxy_itself = matches!(
-                        f.kind,
-                        ErrorKind::Proxy | ErrorKind::ProxyAuth | ErrorKind::Forbidden
-                    );
+                    let proxy_itself = !f.upstream
+                        && matches!(
+                            f.kind,
+                            ErrorKind::Proxy | ErrorKind::ProxyAuth | ErrorKind::Forbidden
+                        );
                     last = Some(Attempt::failed(f, latency_ms));
                     if proxy_itself {
                         // Another test URL cannot help when the proxy itself failed.
@@ -521,8 +555,35 @@ pub fn concurrency_limit(requested: usize) -> usize {
     requested.clamp(1, allowed)
 }
 
+/// For a `socks5://` proxy named by host name: resolves it and refuses it when every address is
+/// forbidden. The client's own resolution is guarded too, but its SOCKS errors lose the reason;
+/// this gives the `forbidden` kind and message.
+async fn guard_socks_host(proxy_url: &str) -> Result<(), Failure> {
+    let Ok(u) = url::Url::parse(proxy_url) else {
+        return Ok(());
+    };
+    let (Some(url::Host::Domain(host)), Some(port)) = (u.host(), u.port_or_known_default()) else {
+        return Ok(());
+    };
+    if !u.scheme().starts_with("socks") {
+        return Ok(());
+    }
+    let host = host.to_string();
+    let resolved = tokio::net::lookup_host((host.as_str(), port)).await;
+    match resolved {
+        Ok(addrs) => guard::filter_addrs(&host, addrs)
+            .map(|_| ())
+            .map_err(Failure::from),
+        // Unresolvable: the client reports it as the proxy error it is.
+        Err(_) => Ok(()),
+    }
+}
+
 fn client_builder(options: ProbeOptions) -> reqwest::ClientBuilder {
     Client::builder()
+        // Never a proxy from HTTP_PROXY / ALL_PROXY: it would resolve destinations past the
+        // address guard. Proxy checks add their own proxy after this.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
         // A new connection per check: the connect time is measured and a dead server is seen.
@@ -645,6 +706,7 @@ fn classify(e: &reqwest::Error) -> Failure {
         src = s.source();
     }
     let lower = chain.to_ascii_lowercase();
+    let mut upstream = false;
     let (kind, word) = if lower.contains("address guard") {
         let at = chain.find("refused by the address guard").unwrap_or(0);
         innermost = chain[at..].to_string();
@@ -653,12 +715,22 @@ fn classify(e: &reqwest::Error) -> Failure {
         // hyper-util's CONNECT tunnel reports a 407 this way (https test URLs).
         (ErrorKind::ProxyAuth, "proxy auth")
     } else if lower.contains("tunnel error") {
+        // hyper-util hides the CONNECT status: the proxy refused to tunnel to this destination.
+        upstream = true;
         (ErrorKind::Proxy, "proxy CONNECT refused")
     } else if lower.contains("socks") {
-        let auth = lower.contains("auth") || lower.contains("password");
-        if auth {
+        // hyper-util's SOCKS errors (RFC 1928 and RFC 1929).
+        if lower.contains("credentials not accepted") || lower.contains("authentication") {
             (ErrorKind::ProxyAuth, "socks auth")
         } else {
+            upstream = ![
+                "underlying connection",
+                "io error",
+                "failed parsing",
+                "unsupported",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
             (ErrorKind::Proxy, "socks")
         }
     } else if lower.contains("connect timed out") {
@@ -695,6 +767,7 @@ fn classify(e: &reqwest::Error) -> Failure {
         kind,
         message,
         connecting: e.is_connect(),
+        upstream,
     }
 }
 

@@ -26,9 +26,15 @@ struct Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     t: Mutex<Tables>,
+    failing_commits: AtomicBool,
 }
 
 impl MemoryStore {
+    /// Makes every later status commit fail with a backend error (`true`), or succeed again.
+    pub fn set_failing_commits(&self, failing: bool) {
+        self.failing_commits.store(failing, Ordering::SeqCst);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
         self.t.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -96,6 +102,9 @@ impl StateStore for MemoryStore {
     }
 
     async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
+        if self.failing_commits.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend("commits are failing".into()));
+        }
         let mut t = self.lock();
         let stored = t.states.get(&state.target_id).map_or(0, |s| s.version);
         if stored != state.version {
