@@ -137,6 +137,49 @@ pub trait Outbox {
     ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
     /// Marks an alert `published`.
     fn mark_published(&self, alert: &Alert) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes alerts that belong to no single state change (group critical, storm, daily
+    /// report) as `pending` rows. An alert whose row exists (same `at` and key) is left alone, so
+    /// computing it again never sends it twice. Returns the alerts that were new.
+    fn enqueue(
+        &self,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
+}
+
+/// The answer to a lease request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// The caller holds the lease now.
+    Acquired,
+    /// Another run holds it until this time (epoch ms).
+    Busy {
+        /// When the other run's lease expires, epoch ms.
+        until_ms: i64,
+    },
+    /// The event was already handled by a run that finished (a duplicate delivery).
+    AlreadyDone,
+}
+
+/// The run lease: one run per kind at a time, and each scheduled event handled once.
+pub trait RunLease {
+    /// Takes the lease of `kind` for `holder` until `until_ms` (a conditional write), unless
+    /// another holder's lease is still running at `now_ms`, or `event_id` is the event the last
+    /// finished run handled.
+    fn acquire_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+        event_id: Option<&str>,
+    ) -> impl Future<Output = Result<Lease, StoreError>> + Send;
+    /// Ends `holder`'s lease (if it still holds it) and records `event_id` as handled.
+    fn release_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        event_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A failed publish.

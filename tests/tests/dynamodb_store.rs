@@ -41,6 +41,7 @@ fn alert(id: &str, at: i64) -> Alert {
         at,
         subject: "down".into(),
         text: "down".into(),
+        targets: Vec::new(),
     }
 }
 

@@ -13,6 +13,20 @@ pub enum AlertKind {
     StatusChange,
     /// A target left `down` or `blocked` for `healthy` or `degraded`.
     Recovery,
+    /// No target of a group or pool is eligible any more (none `healthy` or `degraded`).
+    GroupCritical,
+    /// A group or pool that was critical has an eligible target again.
+    GroupRecovered,
+    /// A target is still `down`, `reminder_every_min` after the last alert about it.
+    Reminder,
+    /// A server's certificate expires within `cert_expiry_warn_days`.
+    CertExpiring,
+    /// A proxy's traffic today went over its `traffic_alert_gb`.
+    Traffic,
+    /// More than the storm threshold of targets changed status in one run: one alert lists them.
+    Storm,
+    /// The daily report: counts by status, traffic and cost of the day, best and worst target.
+    DailyReport,
 }
 
 impl AlertKind {
@@ -21,6 +35,13 @@ impl AlertKind {
         match self {
             AlertKind::StatusChange => "status_change",
             AlertKind::Recovery => "recovery",
+            AlertKind::GroupCritical => "group_critical",
+            AlertKind::GroupRecovered => "group_recovered",
+            AlertKind::Reminder => "reminder",
+            AlertKind::CertExpiring => "cert_expiring",
+            AlertKind::Traffic => "traffic",
+            AlertKind::Storm => "storm",
+            AlertKind::DailyReport => "daily_report",
         }
     }
 }
@@ -48,7 +69,8 @@ impl Severity {
     }
 }
 
-/// An alert: the SNS message body is this struct as JSON.
+/// An alert: the SNS message body is this struct as JSON. Alerts about a group, a storm or the
+/// daily report have an empty `target_id` and list what they cover in `targets`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Deduplication key, the same for the same event however often it is computed:
@@ -76,4 +98,14 @@ pub struct Alert {
     pub subject: String,
     /// Human text with the reason, redacted.
     pub text: String,
+    /// The targets a grouped alert covers (storm, group critical), by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+impl Alert {
+    /// Whether this alert reports a status transition of one target (what a storm groups).
+    pub fn is_transition(&self) -> bool {
+        matches!(self.kind, AlertKind::StatusChange | AlertKind::Recovery)
+    }
 }

@@ -2,13 +2,15 @@
 
 pub mod alert;
 pub mod failover;
+pub mod maintenance;
 pub mod result;
 pub mod state;
 pub mod target;
 
 pub use alert::{Alert, AlertKind, Severity};
+pub use maintenance::MaintenanceWindow;
 pub use result::{CheckResult, ErrorKind, Outcome};
-pub use state::{next_state, Status, TargetState};
+pub use state::{apply_override, next_state, Override, Status, TargetState};
 pub use target::{
     Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError,
     MAX_BODY_CAP_BYTES, MAX_REDIRECTS,

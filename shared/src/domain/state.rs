@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::{Alert, AlertKind, Severity};
 use super::result::{CheckResult, Outcome};
-use super::target::Target;
+use super::target::{Check, Target};
 
 /// A target's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -91,6 +91,36 @@ pub struct TargetState {
     /// Optimistic-locking version of the stored state item; 0 before the first write.
     #[serde(default)]
     pub version: u64,
+    /// When the last alert about this target was raised (status change or reminder), epoch ms.
+    #[serde(default)]
+    pub last_alert_at: Option<i64>,
+    /// Start of the UTC day the `day_*` counters cover, epoch ms.
+    #[serde(default)]
+    pub day_start: i64,
+    /// Proxy bytes counted since `day_start`.
+    #[serde(default)]
+    pub day_traffic_bytes: u64,
+    /// Estimated proxy cost since `day_start`.
+    #[serde(default)]
+    pub day_cost: f64,
+    /// The certificate expiry day (epoch ms of its UTC midnight) already alerted about.
+    #[serde(default)]
+    pub cert_alerted: Option<i64>,
+}
+
+/// One UTC day, ms.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A manual override from an operator (the API's target actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Override {
+    /// Declare the target `healthy` now (clears the failure count).
+    MarkHealthy,
+    /// Declare the target `down` now.
+    MarkDown,
+    /// Zero the counters (checks, failures, traffic, cost, latency average); status stays.
+    ResetStats,
 }
 
 /// Weight of the newest sample in the latency EWMA.
@@ -115,6 +145,11 @@ impl TargetState {
             traffic_bytes: 0,
             cost: 0.0,
             version: 0,
+            last_alert_at: None,
+            day_start: 0,
+            day_traffic_bytes: 0,
+            day_cost: 0.0,
+            cert_alerted: None,
         }
     }
 
@@ -140,9 +175,36 @@ pub fn next_state(
     let mut s = state.clone();
     s.checks += 1;
     s.last_check = Some(result.at);
-    if target.proxy().is_some() {
+    let today = result.at.div_euclid(DAY_MS) * DAY_MS;
+    if s.day_start != today {
+        s.day_start = today;
+        s.day_traffic_bytes = 0;
+        s.day_cost = 0.0;
+    }
+    let mut extra = Vec::new();
+    if let Some(p) = target.proxy() {
+        let cost = result.bytes as f64 / 1e9 * p.cost_per_gb;
         s.traffic_bytes += result.bytes;
-        s.cost += result.bytes as f64 / 1e9 * target.cost_per_gb();
+        s.cost += cost;
+        let before = s.day_traffic_bytes;
+        s.day_traffic_bytes += result.bytes;
+        s.day_cost += cost;
+        if let Some(gb) = p.traffic_alert_gb {
+            let limit = (gb * 1e9) as u64;
+            if before <= limit && s.day_traffic_bytes > limit {
+                extra.push(traffic_alert(&s, result, target, gb));
+            }
+        }
+    }
+    if let (Some(days), Check::Server(sc)) = (result.cert_days_left, &target.check) {
+        let expiry_day = (result.at + days * DAY_MS).div_euclid(DAY_MS) * DAY_MS;
+        if sc.cert_expiry_warn_days > 0
+            && days < i64::from(sc.cert_expiry_warn_days)
+            && s.cert_alerted != Some(expiry_day)
+        {
+            s.cert_alerted = Some(expiry_day);
+            extra.push(cert_alert(&s, result, target, days, expiry_day));
+        }
     }
     let wanted = match result.outcome {
         Outcome::Up | Outcome::Slow | Outcome::Degraded => {
@@ -194,9 +256,186 @@ pub fn next_state(
         let first_good = state.status == Status::Unknown && wanted.eligible();
         if !first_good {
             alerts.push(status_alert(state.status, &s, result, target));
+            s.last_alert_at = Some(result.at);
+        }
+    } else if s.status == Status::Down && target.reminder_every_min > 0 {
+        let every = i64::from(target.reminder_every_min) * 60_000;
+        let since_alert = result.at - s.last_alert_at.unwrap_or(s.status_since);
+        if since_alert >= every {
+            alerts.push(reminder_alert(&s, result, target));
+            s.last_alert_at = Some(result.at);
         }
     }
+    alerts.extend(extra);
     (s, alerts)
+}
+
+/// Applies an operator's override at `at_ms`, like a check result would: a forced status
+/// raises the usual status alert (its text says it was manual); a reset raises none.
+pub fn apply_override(
+    state: &TargetState,
+    action: Override,
+    at_ms: i64,
+    target: &Target,
+) -> (TargetState, Vec<Alert>) {
+    let mut s = state.clone();
+    let wanted = match action {
+        Override::ResetStats => {
+            s.checks = 0;
+            s.failures = 0;
+            s.traffic_bytes = 0;
+            s.cost = 0.0;
+            s.day_traffic_bytes = 0;
+            s.day_cost = 0.0;
+            s.ewma_latency_ms = None;
+            return (s, Vec::new());
+        }
+        Override::MarkHealthy => {
+            s.consecutive_failures = 0;
+            Status::Healthy
+        }
+        Override::MarkDown => {
+            s.consecutive_successes = 0;
+            Status::Down
+        }
+    };
+    if wanted == state.status {
+        return (s, Vec::new());
+    }
+    s.status = wanted;
+    s.status_since = at_ms;
+    s.last_alert_at = Some(at_ms);
+    let note = CheckResult {
+        target_id: target.id.clone(),
+        kind: target.kind(),
+        at: at_ms,
+        outcome: if wanted == Status::Down {
+            Outcome::Failed
+        } else {
+            Outcome::Up
+        },
+        status_code: None,
+        latency_ms: 0,
+        connect_ms: None,
+        ttfb_ms: None,
+        cert_days_left: None,
+        bytes: 0,
+        attempts: 0,
+        error: None,
+        message: Some(format!("marked {} by an operator", wanted.as_str())),
+    };
+    let alert = status_alert(state.status, &s, &note, target);
+    (s, vec![alert])
+}
+
+/// An alert about one target that is not a status transition.
+fn target_alert(
+    kind: AlertKind,
+    severity: Severity,
+    key: String,
+    s: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+    what: &str,
+    text: String,
+) -> Alert {
+    Alert {
+        key,
+        kind,
+        severity,
+        target_id: target.id.clone(),
+        target_name: target.name.clone(),
+        target_kind: target.kind(),
+        group: target.group.clone(),
+        old_status: s.status,
+        new_status: s.status,
+        at: result.at,
+        subject: format!(
+            "[{}] {} {} {what}",
+            severity.as_str().to_uppercase(),
+            target.kind().as_str(),
+            crate::redact::clip(&target.name, 50),
+        ),
+        text: crate::redact::redact_text(&text),
+        targets: Vec::new(),
+    }
+}
+
+fn reminder_alert(s: &TargetState, result: &CheckResult, target: &Target) -> Alert {
+    let minutes = (result.at - s.status_since) / 60_000;
+    let text = format!(
+        "{} {} ({}, group {}) is still down, for {minutes} min now: {}.",
+        target.kind().as_str(),
+        target.name,
+        target.id,
+        target.group,
+        result.message.as_deref().unwrap_or("no answer")
+    );
+    target_alert(
+        AlertKind::Reminder,
+        Severity::Critical,
+        format!(
+            "{}#down#{}#reminder#{}",
+            target.id, s.status_since, result.at
+        ),
+        s,
+        result,
+        target,
+        "is still down",
+        text,
+    )
+}
+
+fn cert_alert(
+    s: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+    days: i64,
+    expiry_day: i64,
+) -> Alert {
+    let text = format!(
+        "The certificate of {} ({}) expires in {days} day(s), on {}. Renew it.",
+        target.name,
+        target.id,
+        crate::time::day(expiry_day)
+    );
+    let severity = if days < 3 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    target_alert(
+        AlertKind::CertExpiring,
+        severity,
+        format!("{}#cert#{expiry_day}", target.id),
+        s,
+        result,
+        target,
+        &format!("certificate expires in {days} d"),
+        text,
+    )
+}
+
+fn traffic_alert(s: &TargetState, result: &CheckResult, target: &Target, gb: f64) -> Alert {
+    let text = format!(
+        "Proxy {} ({}, pool {}) moved {:.3} GB today, over its traffic_alert_gb of {gb}; \
+         estimated cost today {:.4}.",
+        target.name,
+        target.id,
+        target.group,
+        s.day_traffic_bytes as f64 / 1e9,
+        s.day_cost
+    );
+    target_alert(
+        AlertKind::Traffic,
+        Severity::Warning,
+        format!("{}#traffic#{}", target.id, s.day_start),
+        s,
+        result,
+        target,
+        &format!("over {gb} GB today"),
+        text,
+    )
 }
 
 fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Target) -> Alert {
@@ -255,6 +494,7 @@ fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Tar
         at: result.at,
         subject,
         text: crate::redact::redact_text(&text),
+        targets: Vec::new(),
     }
 }
 
@@ -367,5 +607,175 @@ mod tests {
         let (s, _) = next_state(&s, &r, &t);
         assert_eq!(s.traffic_bytes, 1_000_000_000);
         assert!((s.cost - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_down_target_gets_a_reminder_every_period_and_only_then() {
+        let t = serde_json::from_value::<Target>(json!({"id":"s","group":"g","kind":"server",
+            "url":"http://h/","failure_threshold":1,"reminder_every_min":10}))
+        .unwrap();
+        let mut s = TargetState::new("s");
+        let mut reminders = Vec::new();
+        // One failed check a minute for 35 minutes.
+        for minute in 0..=35 {
+            let (n, a) = next_state(&s, &result(Outcome::Failed, minute * 60_000, 10), &t);
+            s = n;
+            reminders.extend(a.into_iter().filter(|a| a.kind == AlertKind::Reminder));
+        }
+        let at: Vec<i64> = reminders.iter().map(|a| a.at / 60_000).collect();
+        assert_eq!(at, vec![10, 20, 30]);
+        assert!(reminders.iter().all(|a| a.severity == Severity::Critical));
+        assert_ne!(reminders[0].key, reminders[1].key);
+    }
+
+    #[test]
+    fn an_expiring_certificate_alerts_once_per_certificate() {
+        let t = server(3, 1);
+        let mut r = result(Outcome::Degraded, 0, 10);
+        r.cert_days_left = Some(5);
+        let (s, a) = next_state(&TargetState::new("s"), &r, &t);
+        let cert: Vec<_> = a
+            .iter()
+            .filter(|a| a.kind == AlertKind::CertExpiring)
+            .collect();
+        assert_eq!(cert.len(), 1);
+        assert!(
+            cert[0].text.contains("expires in 5 day"),
+            "{}",
+            cert[0].text
+        );
+        r.at = 60_000;
+        let (s, a) = next_state(&s, &r, &t);
+        assert!(
+            a.iter().all(|a| a.kind != AlertKind::CertExpiring),
+            "same certificate"
+        );
+        // A renewed certificate that is again close to expiry later alerts again.
+        r.at = 10 * DAY_MS;
+        r.cert_days_left = Some(4);
+        let (_, a) = next_state(&s, &r, &t);
+        assert_eq!(
+            a.iter()
+                .filter(|a| a.kind == AlertKind::CertExpiring)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn proxy_traffic_over_the_daily_limit_alerts_once_a_day() {
+        let t = serde_json::from_value::<Target>(json!({"id":"p","group":"g","kind":"proxy",
+            "proxy_url":"http://h:1","cost_per_gb":8.0,"traffic_alert_gb":1.0,
+            "test_urls":["http://x/"]}))
+        .unwrap();
+        let mut s = TargetState::new("p");
+        let mut alerts = Vec::new();
+        // 0.4 GB every 6 hours for two days: 1.6 GB a day.
+        for i in 0..8 {
+            let mut r = result(Outcome::Up, i * DAY_MS / 4, 10);
+            r.bytes = 400_000_000;
+            let (n, a) = next_state(&s, &r, &t);
+            s = n;
+            alerts.extend(a.into_iter().filter(|a| a.kind == AlertKind::Traffic));
+        }
+        assert_eq!(alerts.len(), 2, "one per day");
+        assert_eq!(alerts[0].at, 2 * DAY_MS / 4, "the check that crossed 1 GB");
+        assert_eq!(s.day_traffic_bytes, 1_600_000_000);
+        assert!((s.day_cost - 12.8).abs() < 1e-9 && (s.cost - 25.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overrides_force_a_status_with_an_alert_or_reset_the_counters() {
+        let t = server(3, 1);
+        let (s, _) = run(&t, &[Outcome::Up, Outcome::Failed]);
+        let (down, a) = apply_override(&s, Override::MarkDown, 5_000, &t);
+        assert_eq!((down.status, a.len()), (Status::Down, 1));
+        assert!(
+            a[0].text.contains("marked down by an operator"),
+            "{}",
+            a[0].text
+        );
+        let (up, a) = apply_override(&down, Override::MarkHealthy, 6_000, &t);
+        assert_eq!(
+            (up.status, a[0].kind),
+            (Status::Healthy, AlertKind::Recovery)
+        );
+        let (same, a) = apply_override(&up, Override::MarkHealthy, 7_000, &t);
+        assert!(a.is_empty() && same.status == Status::Healthy);
+        let (reset, a) = apply_override(&up, Override::ResetStats, 8_000, &t);
+        assert!(a.is_empty());
+        assert_eq!(
+            (reset.checks, reset.failures, reset.status),
+            (0, 0, Status::Healthy)
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn outcome() -> impl Strategy<Value = Outcome> {
+            prop_oneof![
+                Just(Outcome::Up),
+                Just(Outcome::Slow),
+                Just(Outcome::Degraded),
+                Just(Outcome::Failed),
+                Just(Outcome::Blocked),
+            ]
+        }
+
+        fn replay(t: &Target, outcomes: &[Outcome]) -> Vec<(TargetState, Vec<Alert>)> {
+            let mut s = TargetState::new("s");
+            let mut out = Vec::new();
+            for (i, o) in outcomes.iter().enumerate() {
+                let (n, a) = next_state(&s, &result(*o, i as i64 * 60_000, 10), t);
+                out.push((n.clone(), a));
+                s = n;
+            }
+            out
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            /// `down` only after `failure_threshold` failures in a row; leaving `down` only after
+            /// `recovery_threshold` successes in a row; counters never decrease; the same results
+            /// give the same states and alerts; exactly one transition alert per status change
+            /// (except a new target's first good verdict).
+            #[test]
+            fn the_state_machine_keeps_its_promises(
+                failure in 1u32..6,
+                recovery in 1u32..4,
+                outcomes in proptest::collection::vec(outcome(), 1..60),
+            ) {
+                let t = server(failure, recovery);
+                let steps = replay(&t, &outcomes);
+                prop_assert_eq!(&steps, &replay(&t, &outcomes), "deterministic");
+                let mut prev = TargetState::new("s");
+                let (mut fails, mut oks) = (0u32, 0u32);
+                for (i, (s, alerts)) in steps.iter().enumerate() {
+                    match outcomes[i] {
+                        Outcome::Failed => { fails += 1; oks = 0; }
+                        Outcome::Blocked => { fails = 0; oks = 0; }
+                        _ => { oks += 1; fails = 0; }
+                    }
+                    if s.status == Status::Down && prev.status != Status::Down {
+                        prop_assert!(fails >= failure, "down after {} failures", fails);
+                    }
+                    if prev.status == Status::Down && s.status != Status::Down {
+                        prop_assert!(s.status == Status::Blocked || oks >= recovery,
+                            "left down after {} successes", oks);
+                    }
+                    prop_assert!(s.checks == prev.checks + 1);
+                    prop_assert!(s.failures >= prev.failures);
+                    prop_assert!(s.traffic_bytes >= prev.traffic_bytes);
+                    let transitions = alerts.iter().filter(|a| a.is_transition()).count();
+                    let changed = s.status != prev.status;
+                    let silent_first = prev.status == Status::Unknown && s.status.eligible();
+                    prop_assert_eq!(transitions, usize::from(changed && !silent_first));
+                    prev = s.clone();
+                }
+            }
+        }
     }
 }

@@ -156,6 +156,9 @@ fn default_cert_expiry_warn_days() -> u32 {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
 
 /// A monitored target: its identity, schedule, thresholds and the check to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +208,14 @@ pub struct Target {
     /// when unset (see [`Target::priority`]); servers default to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u32>,
+    /// Maintenance windows: alerts about this target are silenced while one is active (checks
+    /// and state go on). At most 20; see [`crate::domain::maintenance`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<super::maintenance::MaintenanceWindow>,
+    /// Minutes between reminder alerts while the target stays `down` (0, the default: no
+    /// reminders).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminder_every_min: u32,
     /// Optimistic-locking version, set by the store; ignored on input.
     #[serde(default)]
     pub version: u64,
@@ -315,6 +326,10 @@ pub struct ProxyCheck {
     /// Statuses that mean the upstream refuses this proxy's IP: `blocked` (default 403, 429).
     #[serde(default = "default_block_status")]
     pub block_status: Vec<u16>,
+    /// Alert when this proxy's traffic in one UTC day goes over this many GB (10^9 bytes);
+    /// unset: no traffic alert. Meant for residential proxies billed per GB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_alert_gb: Option<f64>,
     /// PEM certificate(s) of a private CA to trust for an `https://` proxy and the test URLs,
     /// in addition to the public roots (at most 16 KiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -365,6 +380,8 @@ const COMMON_FIELDS: &[&str] = &[
     "tags",
     "priority",
     "version",
+    "maintenance",
+    "reminder_every_min",
 ];
 const SERVER_FIELDS: &[&str] = &[
     "url",
@@ -390,6 +407,7 @@ const PROXY_FIELDS: &[&str] = &[
     "accept_status",
     "block_status",
     "ca_pem",
+    "traffic_alert_gb",
 ];
 
 fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
@@ -475,6 +493,11 @@ impl Target {
             .saturating_mul(u64::from(self.retries) + 1)
             .saturating_mul(urls)
             .saturating_add(backoff)
+    }
+
+    /// The maintenance window active at `at_ms`, if any.
+    pub fn maintenance_at(&self, at_ms: i64) -> Option<&super::maintenance::MaintenanceWindow> {
+        super::maintenance::active_window(&self.maintenance, at_ms)
     }
 
     /// `server` or `proxy`.
@@ -603,6 +626,19 @@ impl Target {
         if self.retries > 10 {
             return Err(invalid("retries", "must be at most 10"));
         }
+        if self.maintenance.len() > 20 {
+            return Err(invalid("maintenance", "must list at most 20 windows"));
+        }
+        for (i, w) in self.maintenance.iter().enumerate() {
+            w.validate()
+                .map_err(|m| invalid(format!("maintenance[{i}]"), m))?;
+        }
+        if self.reminder_every_min > 10_080 {
+            return Err(invalid(
+                "reminder_every_min",
+                "must be at most 10080 (a week)",
+            ));
+        }
         if !(1..=10_000).contains(&self.backoff_ms) {
             return Err(invalid("backoff_ms", "must be between 1 and 10000 ms"));
         }
@@ -661,6 +697,11 @@ impl Target {
                 .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
                 if !p.cost_per_gb.is_finite() || p.cost_per_gb < 0.0 {
                     return Err(invalid("cost_per_gb", "must be a number 0 or above"));
+                }
+                if p.traffic_alert_gb
+                    .is_some_and(|g| !g.is_finite() || g <= 0.0)
+                {
+                    return Err(invalid("traffic_alert_gb", "must be a number above 0"));
                 }
                 if p.test_urls.is_empty() {
                     return Err(invalid("test_urls", "must list at least one URL"));

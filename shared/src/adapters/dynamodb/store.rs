@@ -13,7 +13,8 @@ use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, Target, TargetKind, TargetState};
 use crate::ports::{
-    Latest, Outbox, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TargetStore,
+    Latest, Lease, Outbox, RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError,
+    TableScan, TargetStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -139,6 +140,24 @@ impl DynamoStore {
         self.query(Some(GSI), key, true, None).await
     }
 
+    /// An alert's outbox row: `ALERT#<day>` / `<at ms>#<key>`, `pending`, in the sparse
+    /// `OUTBOX#pending` index until published, with a TTL.
+    fn alert_row(&self, a: &Alert) -> Result<Item, StoreError> {
+        Ok([
+            (PK, s(format!("ALERT#{}", crate::time::day(a.at)))),
+            (SK, s(format!("{}#{}", ms_key(a.at), a.key))),
+            ("status", s("pending")),
+            ("severity", s(a.severity.as_str())),
+            ("alert", to_json(a)?),
+            (GSI_PK, s(OUTBOX_PENDING)),
+            (GSI_SK, s(format!("{}#{}", ms_key(a.at), a.key))),
+            (TTL, self.expires_at(a.at)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect())
+    }
+
     async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -257,14 +276,7 @@ impl StateStore for DynamoStore {
         for a in alerts {
             let put = Put::builder()
                 .table_name(&self.table)
-                .item(PK, s(format!("ALERT#{}", crate::time::day(a.at))))
-                .item(SK, s(format!("{}#{}", ms_key(a.at), a.key)))
-                .item("status", s("pending"))
-                .item("severity", s(a.severity.as_str()))
-                .item("alert", to_json(a)?)
-                .item(GSI_PK, s(OUTBOX_PENDING))
-                .item(GSI_SK, s(format!("{}#{}", ms_key(a.at), a.key)))
-                .item(TTL, self.expires_at(a.at))
+                .set_item(Some(self.alert_row(a)?))
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
                 .build()
@@ -405,6 +417,127 @@ impl Outbox for DynamoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn enqueue(&self, alerts: &[Alert]) -> Result<Vec<Alert>, StoreError> {
+        let mut new = Vec::new();
+        for a in alerts {
+            let written = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(self.alert_row(a)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .send()
+                .await;
+            match written {
+                Ok(_) => new.push(a.clone()),
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        Ok(new)
+    }
+}
+
+impl RunLease for DynamoStore {
+    async fn acquire_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+        event_id: Option<&str>,
+    ) -> Result<Lease, StoreError> {
+        let key = format!("LEASE#{}", kind.as_str());
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(&key))
+            .key(SK, s("LEASE"))
+            .update_expression("SET #holder = :holder, #until = :until")
+            .condition_expression(
+                "(attribute_not_exists(#until) OR #until < :now) \
+                 AND (attribute_not_exists(#done) OR #done <> :event)",
+            )
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#until", "lease_until")
+            .expression_attribute_names("#done", "done_event")
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            // No event id: a value no event has, so only the time condition counts.
+            .expression_attribute_values(":event", s(event_id.unwrap_or("\u{0}")))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => Ok(Lease::Acquired),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let item = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key(PK, s(&key))
+                    .key(SK, s("LEASE"))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(backend)?
+                    .item
+                    .unwrap_or_default();
+                let attr = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let until_ms = item
+                    .get("lease_until")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if until_ms >= now_ms {
+                    Ok(Lease::Busy { until_ms })
+                } else if event_id.is_some() && attr("done_event").as_deref() == event_id {
+                    Ok(Lease::AlreadyDone)
+                } else {
+                    Ok(Lease::Busy { until_ms })
+                }
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn release_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        event_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("LEASE#{}", kind.as_str())))
+            .key(SK, s("LEASE"))
+            .condition_expression("#holder = :holder")
+            .expression_attribute_names("#holder", "holder")
+            .expression_attribute_names("#until", "lease_until")
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":zero", n(0));
+        update = match event_id {
+            Some(ev) => update
+                .update_expression("SET #until = :zero, #done = :event")
+                .expression_attribute_names("#done", "done_event")
+                .expression_attribute_values(":event", s(ev)),
+            None => update.update_expression("SET #until = :zero"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            // Expired and taken by another run meanwhile: nothing of ours to release.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 }
 

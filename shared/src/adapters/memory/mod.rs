@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use crate::domain::{Alert, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertPublisher, Latest, Outbox, PublishError, RunRecord, RunStore, StateStore, StoreError,
-    TargetStore,
+    AlertPublisher, Latest, Lease, Outbox, PublishError, RunLease, RunRecord, RunStore, StateStore,
+    StoreError, TargetStore,
 };
 
 #[derive(Default)]
@@ -20,6 +20,14 @@ struct Tables {
     runs: Vec<RunRecord>,
     /// (alert, published)
     outbox: Vec<(Alert, bool)>,
+    leases: HashMap<TargetKind, LeaseRow>,
+}
+
+#[derive(Default)]
+struct LeaseRow {
+    holder: String,
+    until_ms: i64,
+    done_event: Option<String>,
 }
 
 /// Every table port in memory.
@@ -176,6 +184,60 @@ impl Outbox for MemoryStore {
         for (a, p) in self.lock().outbox.iter_mut() {
             if a.key == alert.key {
                 *p = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, alerts: &[Alert]) -> Result<Vec<Alert>, StoreError> {
+        let mut t = self.lock();
+        let mut new = Vec::new();
+        for a in alerts {
+            if !t.outbox.iter().any(|(o, _)| o.key == a.key && o.at == a.at) {
+                t.outbox.push((a.clone(), false));
+                new.push(a.clone());
+            }
+        }
+        Ok(new)
+    }
+}
+
+impl RunLease for MemoryStore {
+    async fn acquire_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+        event_id: Option<&str>,
+    ) -> Result<Lease, StoreError> {
+        let mut t = self.lock();
+        let lease = t.leases.entry(kind).or_default();
+        if lease.until_ms >= now_ms {
+            return Ok(Lease::Busy {
+                until_ms: lease.until_ms,
+            });
+        }
+        if event_id.is_some() && lease.done_event.as_deref() == event_id {
+            return Ok(Lease::AlreadyDone);
+        }
+        lease.holder = holder.to_string();
+        lease.until_ms = until_ms;
+        Ok(Lease::Acquired)
+    }
+
+    async fn release_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        event_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let lease = t.leases.entry(kind).or_default();
+        if lease.holder == holder {
+            lease.until_ms = 0;
+            if let Some(ev) = event_id {
+                lease.done_event = Some(ev.to_string());
             }
         }
         Ok(())
