@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod failover;
+pub mod grouped;
 pub mod maintenance;
 pub mod result;
 pub mod state;
