@@ -257,6 +257,8 @@ class Demo:
             say(f"  {envelope.get('Subject')}")
             say(f"    attributes {attrs}")
             say(f"    {alert['text']}")
+        # Status transitions; a daily report may join them when the demo runs just after midnight UTC.
+        alerts = [x for x in alerts if x[0]["kind"] in ("status_change", "recovery")]
         changes = sorted((a["target_id"], a["new_status"]) for a, _, _ in alerts)
         self.expect(changes == [("api-primary", "down"), ("proxy-vps", "down")],
                     f"one alert per status change: api-primary down, proxy-vps down (got {changes})")

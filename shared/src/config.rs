@@ -30,6 +30,9 @@ pub struct Settings {
     /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: `true` turns the probes' address guard off so loopback
     /// and private targets can be probed (local stack and tests only; default `false`).
     pub allow_private_targets: bool,
+    /// `STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
+    /// grouped alert (default 10).
+    pub storm_threshold: usize,
     /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default 30).
     pub history_ttl_days: u32,
     /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 30).
@@ -80,6 +83,11 @@ impl Settings {
                 256,
             )?
             .max(1),
+            storm_threshold: num(
+                "STORM_THRESHOLD",
+                text("STORM_THRESHOLD"),
+                crate::domain::grouped::DEFAULT_STORM_THRESHOLD,
+            )?,
             allow_private_targets: match text("LOOKOUT_ALLOW_PRIVATE_TARGETS").as_deref() {
                 None | Some("false" | "0") => false,
                 Some("true" | "1") => true,

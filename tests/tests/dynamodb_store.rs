@@ -186,3 +186,91 @@ async fn an_alert_pending_for_days_is_still_offered_for_publishing() {
     store.mark_published(&pending[0]).await.unwrap();
     assert!(store.pending_alerts(now).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_run_lease_admits_one_holder_until_it_expires_or_is_released() {
+    use lookout::ports::{Lease, RunLease};
+    let store = store().await;
+    let k = TargetKind::Server;
+    assert_eq!(
+        store
+            .acquire_lease(k, "a", 1_000, 61_000, Some("ev1"))
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    assert_eq!(
+        store
+            .acquire_lease(k, "b", 2_000, 62_000, Some("ev2"))
+            .await
+            .unwrap(),
+        Lease::Busy { until_ms: 61_000 }
+    );
+    assert_eq!(
+        store
+            .acquire_lease(TargetKind::Proxy, "b", 2_000, 62_000, None)
+            .await
+            .unwrap(),
+        Lease::Acquired,
+        "kinds have their own lease"
+    );
+    // A release by someone else does nothing.
+    store.release_lease(k, "b", Some("ev2")).await.unwrap();
+    assert!(matches!(
+        store
+            .acquire_lease(k, "c", 3_000, 63_000, None)
+            .await
+            .unwrap(),
+        Lease::Busy { .. }
+    ));
+    store.release_lease(k, "a", Some("ev1")).await.unwrap();
+    assert_eq!(
+        store
+            .acquire_lease(k, "d", 4_000, 64_000, Some("ev1"))
+            .await
+            .unwrap(),
+        Lease::AlreadyDone,
+        "the same event again"
+    );
+    // An expired lease is taken over.
+    assert_eq!(
+        store
+            .acquire_lease(k, "e", 5_000, 65_000, Some("ev3"))
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    assert_eq!(
+        store
+            .acquire_lease(k, "f", 70_000, 130_000, Some("ev4"))
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+}
+
+#[tokio::test]
+async fn enqueued_alerts_are_written_once_and_pending() {
+    let store = store().await;
+    let a = alert("grp", 5_000);
+    assert_eq!(
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .enqueue(std::slice::from_ref(&a))
+            .await
+            .unwrap()
+            .is_empty(),
+        "same key and time"
+    );
+    let pending = store.pending_alerts(0).await.unwrap();
+    assert_eq!(pending, vec![a.clone()]);
+    store.mark_published(&a).await.unwrap();
+    assert!(
+        store.enqueue(&[a]).await.unwrap().is_empty(),
+        "published stays published"
+    );
+    assert!(store.pending_alerts(0).await.unwrap().is_empty());
+}

@@ -45,16 +45,35 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
         force: true,
         window_s: 0,
         deadline_ms: None,
+        event_id: None,
     };
     for _ in 0..3 {
-        probe::run(&store, &publisher, &prober, &all_now, 4)
-            .await
-            .unwrap();
-    }
-    // A fourth run changes nothing and sends nothing.
-    let report = probe::run(&store, &publisher, &prober, &all_now, 4)
+        probe::run(
+            &store,
+            &publisher,
+            &prober,
+            &all_now,
+            &probe::RunConfig {
+                daily_report: false,
+                ..probe::RunConfig::new(4)
+            },
+        )
         .await
         .unwrap();
+    }
+    // A fourth run changes nothing and sends nothing.
+    let report = probe::run(
+        &store,
+        &publisher,
+        &prober,
+        &all_now,
+        &probe::RunConfig {
+            daily_report: false,
+            ..probe::RunConfig::new(4)
+        },
+    )
+    .await
+    .unwrap();
     assert!(report.alerts.is_empty());
 
     let mut statuses = Vec::new();

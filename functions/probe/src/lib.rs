@@ -11,10 +11,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use lookout::domain::{next_state, Alert, Target, TargetKind, TargetState};
+use lookout::domain::grouped::{daily_report, DEFAULT_STORM_THRESHOLD};
+use lookout::domain::state::DAY_MS;
+use lookout::domain::{Alert, Target, TargetKind, TargetState};
 use lookout::ports::{
-    AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertPublisher, Latest, Lease, Outbox, RunLease, RunRecord, RunStore, StateStore, StoreError,
+    TargetStore,
 };
 use lookout::probe::Prober;
 use serde::Serialize;
@@ -64,6 +66,9 @@ pub struct ProbeRequest {
     pub window_s: u32,
     /// The invocation's deadline (epoch ms), from the Lambda context; `None` for no limit.
     pub deadline_ms: Option<i64>,
+    /// The event's `id` (EventBridge scheduled events carry one): a second delivery of the same
+    /// id after its run finished is not run again.
+    pub event_id: Option<String>,
 }
 
 /// Reads an event: `kind` (`server`, `proxy`, absent for both), `force` (default false) and
@@ -105,11 +110,17 @@ pub fn parse_event(event: &Value) -> Result<ProbeRequest, ProbeError> {
             ProbeError::InvalidEvent(format!("window_s must be 0 to 300 seconds, got {v}"))
         })? as u32,
     };
+    let event_id = event
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_string);
     Ok(ProbeRequest {
         kinds,
         force,
         window_s,
         deadline_ms: None,
+        event_id,
     })
 }
 
@@ -149,6 +160,9 @@ pub struct RunReport {
     /// Ids of due targets that were not checked (or whose check was cut) because the
     /// invocation's deadline came first; the next invocation takes them.
     pub skipped: Vec<String>,
+    /// Kinds this invocation left alone, and why: another run holds the kind's lease, or the
+    /// event was already handled.
+    pub not_run: Vec<String>,
 }
 
 /// Publishes an alert and marks it published; a failure leaves it pending for the next run.
@@ -169,10 +183,40 @@ async fn deliver<S: Outbox, P: AlertPublisher>(store: &S, publisher: &P, alert: 
     }
 }
 
-/// Runs one invocation: retries pending alerts, then probes the due targets of each kind in
-/// `kinds`; targets with `interval_s` under [`SCHEDULE_PERIOD_S`] get further rounds until
-/// `window_s` is over. Nothing is started that could not finish before `deadline_ms` less
-/// [`FINISH_MARGIN_MS`]; checks still running then are cut, and both are reported as skipped.
+/// How runs behave, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RunConfig {
+    /// Probes in flight at once.
+    pub concurrency: usize,
+    /// `STORM_THRESHOLD`: more status changes than this in one round of one kind are sent as
+    /// one grouped alert.
+    pub storm_threshold: usize,
+    /// Raise the daily report in the first hour after UTC midnight (on in production).
+    pub daily_report: bool,
+}
+
+impl RunConfig {
+    /// `concurrency` probes at once and the default storm threshold.
+    pub fn new(concurrency: usize) -> Self {
+        RunConfig {
+            concurrency,
+            storm_threshold: DEFAULT_STORM_THRESHOLD,
+            daily_report: true,
+        }
+    }
+}
+
+/// The daily report of a kind is raised by the first run in this many ms after UTC midnight
+/// (every run in that time tries; the outbox keeps one).
+pub const DAILY_REPORT_WINDOW_MS: i64 = 3_600_000;
+
+/// Runs one invocation. For each kind in `kinds` it takes the run lease (a kind whose lease
+/// another run holds, or whose event was already handled, is left out and said so in
+/// `not_run`), retries that kind's pending alerts, raises the daily report after midnight, then
+/// probes the due targets; targets with `interval_s` under [`SCHEDULE_PERIOD_S`] get further
+/// rounds until `window_s` is over. Nothing is started that could not finish before
+/// `deadline_ms` less [`FINISH_MARGIN_MS`]; those targets are reported as skipped. The leases
+/// are released at the end, with the event id recorded as handled.
 ///
 /// # Errors
 /// [`ProbeError::Store`] when targets, snapshot or records cannot be read or written;
@@ -183,7 +227,65 @@ pub async fn run<S, P>(
     publisher: &P,
     prober: &Prober,
     request: &ProbeRequest,
-    concurrency: usize,
+    config: &RunConfig,
+) -> Result<RunReport, ProbeError>
+where
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + Sync,
+    P: AlertPublisher + Sync,
+{
+    let now = lookout::time::now_ms();
+    let holder = uuid::Uuid::new_v4().to_string();
+    let until = request.deadline_ms.unwrap_or_else(|| {
+        now + (i64::from(request.window_s) + lookout::domain::target::MAX_CHECK_MS as i64 / 1000)
+            * 1000
+            + FINISH_MARGIN_MS as i64
+    });
+    let event = request.event_id.as_deref();
+    let mut leased = Vec::new();
+    let mut not_run = Vec::new();
+    for &kind in &request.kinds {
+        match store
+            .acquire_lease(kind, &holder, now, until, event)
+            .await?
+        {
+            Lease::Acquired => leased.push(kind),
+            Lease::Busy { until_ms } => not_run.push(format!(
+                "{}: another run holds the lease until {}; this invocation leaves it alone",
+                kind.as_str(),
+                lookout::time::rfc3339(until_ms)
+            )),
+            Lease::AlreadyDone => not_run.push(format!(
+                "{}: event {} was already handled (a duplicate delivery)",
+                kind.as_str(),
+                event.unwrap_or("-")
+            )),
+        }
+    }
+    for line in &not_run {
+        tracing::warn!("{line}");
+    }
+    let leased_request = ProbeRequest {
+        kinds: leased.clone(),
+        ..request.clone()
+    };
+    let outcome = run_leased(store, publisher, prober, &leased_request, config).await;
+    for &kind in &leased {
+        if let Err(e) = store.release_lease(kind, &holder, event).await {
+            // It expires on its own; the next run waits until then.
+            tracing::warn!(kind = kind.as_str(), error = %e, "run lease not released");
+        }
+    }
+    let mut report = outcome?;
+    report.not_run = not_run;
+    Ok(report)
+}
+
+async fn run_leased<S, P>(
+    store: &S,
+    publisher: &P,
+    prober: &Prober,
+    request: &ProbeRequest,
+    config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
     S: TargetStore + StateStore + RunStore + Outbox + Sync,
@@ -193,18 +295,21 @@ where
     let mut retried_alerts = 0;
     // Only this invocation's kinds: the server and proxy schedules fire at the same minute, and
     // each must not send the other's pending alerts a second time.
-    let pending = store.pending_alerts(lookout::time::now_ms()).await?;
-    for alert in pending
-        .iter()
-        .filter(|a| request.kinds.contains(&a.target_kind))
-    {
-        retried_alerts += usize::from(deliver(store, publisher, alert).await);
+    if !request.kinds.is_empty() {
+        let pending = store.pending_alerts(lookout::time::now_ms()).await?;
+        for alert in pending
+            .iter()
+            .filter(|a| request.kinds.contains(&a.target_kind))
+        {
+            retried_alerts += usize::from(deliver(store, publisher, alert).await);
+        }
     }
     let mut report = RunReport {
         runs: Vec::new(),
         retried_alerts,
         alerts: Vec::new(),
         skipped: Vec::new(),
+        not_run: Vec::new(),
     };
     let hard_end = request.deadline_ms.map(|d| {
         let left = d - lookout::time::now_ms() - FINISH_MARGIN_MS as i64;
@@ -215,6 +320,11 @@ where
     for &kind in &request.kinds {
         let targets = store.list_targets(Some(kind)).await?;
         let latest = store.latest(kind).await?;
+        if config.daily_report {
+            let now = lookout::time::now_ms();
+            let due = daily_report_due(store, publisher, kind, &targets, &latest, now).await?;
+            report.alerts.extend(due);
+        }
         kinds.push((kind, targets, latest));
     }
     let mut failures = Vec::new();
@@ -222,15 +332,16 @@ where
     let mut first_round = true;
     loop {
         for (kind, targets, latest) in kinds.iter_mut() {
-            let ctx = Round {
+            let ctx = round::Round {
                 kind: *kind,
                 targets,
                 force,
-                concurrency,
+                concurrency: config.concurrency,
+                storm_threshold: config.storm_threshold,
                 hard_end,
                 window_end: (!first_round).then_some(window_end),
             };
-            let out = run_round(store, publisher, prober, &ctx, latest).await?;
+            let out = round::run_round(store, publisher, prober, &ctx, latest).await?;
             tracing::info!(
                 kind = kind.as_str(),
                 checked = out.record.checked,
@@ -283,196 +394,41 @@ where
     Ok(report)
 }
 
-struct Round<'a> {
-    kind: TargetKind,
-    targets: &'a [Target],
-    force: bool,
-    concurrency: usize,
-    /// The invocation's deadline less the finishing margin: a check that cannot end before it
-    /// is skipped (and reported).
-    hard_end: Option<Instant>,
-    /// For repeat rounds, the end of the window: a check that cannot end before it waits for
-    /// the next invocation (not reported: it is not late).
-    window_end: Option<Instant>,
-}
-
-struct RoundOutput {
-    record: RunRecord,
-    alerts: Vec<Alert>,
-    errors: Vec<String>,
-    skipped: Vec<String>,
-}
-
-/// One round of one kind: probes the due targets with bounded concurrency, handling each result
-/// as it arrives (state machine, commit of status changes with their alerts), then publishes the
-/// alerts and writes the snapshot, the history and the run record.
-async fn run_round<S, P>(
+/// At `now` in the first [`DAILY_REPORT_WINDOW_MS`] after UTC midnight: writes yesterday's
+/// report of `kind` to the outbox (once: the row's key and time are the day's) and publishes it
+/// when it is new. Returns it when it was raised now.
+///
+/// # Errors
+/// [`ProbeError::Store`] when the outbox cannot be written.
+pub async fn daily_report_due<S, P>(
     store: &S,
     publisher: &P,
-    prober: &Prober,
-    round: &Round<'_>,
-    latest: &mut HashMap<String, Latest>,
-) -> Result<RoundOutput, ProbeError>
+    kind: TargetKind,
+    targets: &[Target],
+    latest: &HashMap<String, Latest>,
+    now: i64,
+) -> Result<Vec<Alert>, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + Sync,
+    S: Outbox + Sync,
     P: AlertPublisher + Sync,
 {
-    let started = Instant::now();
-    let run_at = lookout::time::now_ms();
-    let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let mut skipped = Vec::new();
-    let due: Vec<&Target> = round
-        .targets
+    let today = now.div_euclid(DAY_MS) * DAY_MS;
+    if now - today >= DAILY_REPORT_WINDOW_MS {
+        return Ok(Vec::new());
+    }
+    let states: Vec<(&Target, &TargetState)> = targets
         .iter()
-        .filter(|t| {
-            t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
-        })
+        .filter_map(|t| Some((t, &latest.get(&t.id)?.state)))
         .collect();
-    let (hard_end, window_end) = (round.hard_end, round.window_end);
-    // Whether a check may start now is decided when its turn comes (after queueing behind the
-    // concurrency limit), against the time it can take at most.
-    let mut results = futures::stream::iter(due)
-        .map(|t| async move {
-            let ends = Instant::now() + Duration::from_millis(lookout::probe::check_budget_ms(t));
-            if hard_end.is_some_and(|h| ends > h) {
-                return Err(Some(t.id.clone()));
-            }
-            if window_end.is_some_and(|w| ends > w) {
-                return Err(None);
-            }
-            let check = prober.check(t, run_at);
-            match hard_end {
-                None => Ok(check.await),
-                // A safety net: the check's own timeouts end it first.
-                Some(h) => tokio::time::timeout_at(h.into(), check)
-                    .await
-                    .map_err(|_| Some(t.id.clone())),
-            }
-        })
-        .buffer_unordered(round.concurrency.max(1));
-
-    let mut changes = 0;
-    let mut raised = Vec::new();
-    let mut errors = Vec::new();
-    let mut checked = 0;
-    let mut ok = 0;
-    while let Some(result) = results.next().await {
-        let result = match result {
-            Ok(r) => r,
-            Err(late) => {
-                skipped.extend(late);
-                continue;
-            }
-        };
-        let Some(target) = by_id.get(result.target_id.as_str()) else {
-            continue;
-        };
-        checked += 1;
-        ok += usize::from(result.ok());
-        let prev = latest
-            .get(&target.id)
-            .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
-        let (mut next, alerts) = next_state(&prev, &result, target);
-        if next.status != prev.status {
-            let mut outcome = store.commit_change(&next, &alerts).await.map(|()| {
-                let mut committed = next.clone();
-                committed.version += 1;
-                (committed, alerts)
-            });
-            if let Err(StoreError::Conflict(_)) = outcome {
-                // The stored state moved on (another run, the API, or a snapshot that fell
-                // behind): rebase the status and version on it and decide again.
-                outcome = rebase(store, &prev, &result, target).await;
-            }
-            match outcome {
-                Ok((committed, alerts)) => {
-                    changes += usize::from(committed.status != prev.status);
-                    next = committed;
-                    raised.extend(alerts);
-                }
-                Err(e) => {
-                    // Keep the old status so the next check makes the same change again: the
-                    // alert is raised late rather than lost. The check itself counts (last
-                    // check, counters), so the target is not due again at once.
-                    tracing::error!(target = %target.id, error = %e, "status change not committed");
-                    errors.push(format!("{}: {e}", target.id));
-                    next.status = prev.status;
-                    next.status_since = prev.status_since;
-                    next.version = prev.version;
-                }
-            }
-        }
-        latest.insert(
-            target.id.clone(),
-            Latest {
-                state: next,
-                result: Some(result),
-            },
-        );
+    if states.is_empty() {
+        return Ok(Vec::new());
     }
-    drop(results);
-    let mut published = 0;
-    for alert in &raised {
-        published += usize::from(deliver(store, publisher, alert).await);
+    let report = daily_report(kind, today - DAY_MS, &states);
+    let new = store.enqueue(&[report]).await?;
+    for alert in &new {
+        deliver(store, publisher, alert).await;
     }
-    // Keep disabled targets in the snapshot; forget deleted ones.
-    latest.retain(|id, _| by_id.contains_key(id.as_str()));
-    let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
-    snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
-    if checked > 0 || round.force {
-        store.record_run(round.kind, run_at, &snapshot).await?;
-    }
-    let record = RunRecord {
-        run_id: uuid::Uuid::new_v4().to_string(),
-        kind: round.kind,
-        started_at: run_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        checked,
-        ok,
-        changes,
-        alerts_published: published,
-        alerts_pending: raised.len() - published,
-        skipped: skipped.len(),
-    };
-    if checked > 0 || !skipped.is_empty() || round.force {
-        store.put_run(&record).await?;
-    }
-    Ok(RoundOutput {
-        record,
-        alerts: raised,
-        errors,
-        skipped,
-    })
-}
-
-/// After a version conflict: takes status, `status_since` and `version` from the stored state
-/// item (counters stay the snapshot's), applies the result again, and commits when the status
-/// still changes. Returns the state to keep (its version already bumped when committed) and the
-/// alerts committed.
-async fn rebase<S: StateStore + Sync>(
-    store: &S,
-    prev: &TargetState,
-    result: &lookout::domain::CheckResult,
-    target: &Target,
-) -> Result<(TargetState, Vec<Alert>), StoreError> {
-    let mut base = prev.clone();
-    let stored = store.load_state(&target.id).await?;
-    if let Some(stored) = stored {
-        base.status = stored.status;
-        base.status_since = stored.status_since;
-        base.version = stored.version;
-    } else {
-        base.version = 0;
-    }
-    let (next, alerts) = next_state(&base, result, target);
-    if next.status == base.status {
-        // Someone else already made this change and raised its alert.
-        return Ok((next, Vec::new()));
-    }
-    store.commit_change(&next, &alerts).await?;
-    let mut committed = next;
-    committed.version += 1;
-    Ok((committed, alerts))
+    Ok(new)
 }
 
 /// Lambda's longest timeout (15 minutes), in ms.
@@ -503,8 +459,8 @@ pub struct Deps {
     pub publisher: lookout::adapters::sns::SnsPublisher,
     /// Probe engine.
     pub prober: Prober,
-    /// Probes in flight at once.
-    pub concurrency: usize,
+    /// Concurrency and storm threshold.
+    pub config: RunConfig,
 }
 
 impl Deps {
@@ -528,7 +484,11 @@ impl Deps {
             prober: Prober::with_options(lookout::probe::ProbeOptions {
                 allow_private_targets: settings.allow_private_targets,
             })?,
-            concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
+            config: RunConfig {
+                concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
+                storm_threshold: settings.storm_threshold,
+                daily_report: true,
+            },
         })
     }
 
@@ -549,11 +509,13 @@ impl Deps {
             &self.publisher,
             &self.prober,
             &request,
-            self.concurrency,
+            &self.config,
         )
         .await
     }
 }
+
+mod round;
 
 #[cfg(test)]
 mod tests;

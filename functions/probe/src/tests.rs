@@ -21,6 +21,15 @@ fn forced(kind: TargetKind) -> ProbeRequest {
         force: true,
         window_s: 0,
         deadline_ms: None,
+        event_id: None,
+    }
+}
+
+/// Four probes at once; no daily report (it depends on the hour the tests run).
+fn cfg() -> RunConfig {
+    RunConfig {
+        daily_report: false,
+        ..RunConfig::new(4)
     }
 }
 
@@ -39,6 +48,7 @@ fn the_event_selects_the_kinds_and_whether_to_force() {
             force: false,
             window_s: SCHEDULE_PERIOD_S,
             deadline_ms: None,
+            event_id: None,
         }
     );
     assert_eq!(
@@ -57,6 +67,7 @@ fn the_event_selects_the_kinds_and_whether_to_force() {
             force: true,
             window_s: 0,
             deadline_ms: None,
+            event_id: None,
         }
     );
     assert!(matches!(
@@ -84,18 +95,19 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
         force: false,
         window_s: 0,
         deadline_ms: None,
+        event_id: None,
     };
-    let first = run(&store, &publisher, &prober, &scheduled, 4)
+    let first = run(&store, &publisher, &prober, &scheduled, &cfg())
         .await
         .unwrap();
     assert_eq!(first.runs[0].checked, 2, "never-checked targets are due");
-    let again = run(&store, &publisher, &prober, &scheduled, 4)
+    let again = run(&store, &publisher, &prober, &scheduled, &cfg())
         .await
         .unwrap();
     assert_eq!(again.runs[0].checked, 0, "nothing is due right away");
     // Due again after its interval, less a tenth of it as slack for schedule jitter.
     tokio::time::sleep(Duration::from_millis(950)).await;
-    let second = run(&store, &publisher, &prober, &scheduled, 4)
+    let second = run(&store, &publisher, &prober, &scheduled, &cfg())
         .await
         .unwrap();
     assert_eq!(
@@ -107,9 +119,15 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
         (latest["often"].state.checks, latest["rarely"].state.checks),
         (2, 1)
     );
-    let forced = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let forced = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         forced.runs[0].checked, 2,
         "force probes every enabled target"
@@ -128,9 +146,15 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     for run_no in 1..=3 {
-        let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-            .await
-            .unwrap();
+        let report = run(
+            &store,
+            &publisher,
+            &prober,
+            &forced(TargetKind::Server),
+            &cfg(),
+        )
+        .await
+        .unwrap();
         let expected_alerts = if run_no == 3 { 1 } else { 0 };
         assert_eq!(
             report.alerts.len(),
@@ -168,9 +192,15 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     publisher.set_failing(true);
-    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let report = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (
             report.runs[0].alerts_published,
@@ -180,9 +210,15 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     );
     assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
     publisher.set_failing(false);
-    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let report = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.retried_alerts, 1);
     assert!(report.alerts.is_empty(), "still down: no new alert");
     assert_eq!(publisher.sent().len(), 1);
@@ -198,17 +234,29 @@ async fn a_change_made_elsewhere_is_rebased_on_not_stuck_and_still_alerts() {
     .await;
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
-    run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     // Another writer (the API, an overlapping run) moves the stored state to version 2.
     let stored = store.load_state("s").await.unwrap().unwrap();
     assert_eq!((stored.status, stored.version), (Status::Healthy, 1));
     store.commit_change(&stored, &[]).await.unwrap();
     server.abort();
-    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let report = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         report.alerts.len(),
         1,
@@ -233,19 +281,37 @@ async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     publisher.set_failing(true);
-    run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     publisher.set_failing(false);
     // The proxy schedule fires at the same minute: it must not send the server's alert.
-    let proxy_run = run(&store, &publisher, &prober, &forced(TargetKind::Proxy), 4)
-        .await
-        .unwrap();
+    let proxy_run = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Proxy),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(proxy_run.retried_alerts, 0);
     assert!(publisher.sent().is_empty());
-    let server_run = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let server_run = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(server_run.retried_alerts, 1);
     assert_eq!(publisher.sent().len(), 1);
 }
@@ -264,7 +330,9 @@ async fn sub_minute_targets_are_checked_again_inside_one_invocation() {
     assert_eq!(request.window_s, 3);
     request.deadline_ms = None;
     let started = Instant::now();
-    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let report = run(&store, &publisher, &prober, &request, &cfg())
+        .await
+        .unwrap();
     let checked: usize = report.runs.iter().map(|r| r.checked).sum();
     // Round one checks both; the 1 s target comes back about every second until the 3 s
     // window would be passed.
@@ -314,7 +382,9 @@ async fn near_the_deadline_long_checks_are_skipped_and_reported() {
     let mut request = forced(TargetKind::Server);
     // 2 s left after the finishing margin: the 500 ms check fits, the 20 s one does not.
     request.deadline_ms = Some(lookout::time::now_ms() + FINISH_MARGIN_MS as i64 + 2_000);
-    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let report = run(&store, &publisher, &prober, &request, &cfg())
+        .await
+        .unwrap();
     assert_eq!(report.skipped, vec!["long".to_string()]);
     assert_eq!((report.runs[0].checked, report.runs[0].skipped), (1, 1));
     let latest = store.latest(TargetKind::Server).await.unwrap();
@@ -339,9 +409,15 @@ async fn probes_in_flight_never_exceed_the_concurrency() {
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let started = Instant::now();
-    let report = run(&store, &publisher, &prober, &forced(TargetKind::Server), 4)
-        .await
-        .unwrap();
+    let report = run(
+        &store,
+        &publisher,
+        &prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.runs[0].checked, 12);
     // 12 checks of 200 ms, 4 at a time, cannot take less than 3 × 200 ms.
     assert!(
@@ -373,7 +449,7 @@ async fn a_status_change_that_cannot_be_committed_is_retried_by_the_next_check_n
     let publisher = MemoryPublisher::default();
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
-    let err = run(&store, &publisher, &prober, &request, 4)
+    let err = run(&store, &publisher, &prober, &request, &cfg())
         .await
         .unwrap_err();
     // One check (and one failed commit) a second, not a tight loop of them.
@@ -387,7 +463,9 @@ async fn a_status_change_that_cannot_be_committed_is_retried_by_the_next_check_n
     assert_eq!(state.checks as usize, n);
     store.set_failing_commits(false);
     let request = parse_event(&json!({"kind":"server","force": true})).unwrap();
-    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let report = run(&store, &publisher, &prober, &request, &cfg())
+        .await
+        .unwrap();
     assert_eq!(report.runs[0].changes, 1, "the next check makes the change");
     assert_eq!(store.states()["flaky-db"].status, Status::Down);
 }
@@ -404,7 +482,9 @@ async fn a_repeat_round_never_starts_a_check_that_would_outlast_the_window() {
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
     let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
     let started = Instant::now();
-    let report = run(&store, &publisher, &prober, &request, 4).await.unwrap();
+    let report = run(&store, &publisher, &prober, &request, &cfg())
+        .await
+        .unwrap();
     let latest = store.latest(TargetKind::Server).await.unwrap();
     // "patient" is due again at about 1.8 s, but its check may take 5.5 s: it waits for the
     // next invocation instead of running past the 3 s window.

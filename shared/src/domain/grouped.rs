@@ -46,11 +46,18 @@ struct GroupedText {
 }
 
 /// One alert for a storm: the status-change and recovery `transitions` of one run of `kind`
-/// at `run_at`. Its severity is the highest of theirs; `targets` lists every target id and the
-/// text the first 50 transitions. Key: `storm#<kind>#<run_at>`.
-pub fn storm_alert(kind: TargetKind, run_at: i64, transitions: &[Alert]) -> Alert {
+/// at `run_at`, and the group alerts of that run (`group_changes`, named in the text instead of sent
+/// on their own). Its severity is the highest of theirs; `targets` lists every target id and
+/// the text the first 50 transitions. Key: `storm#<kind>#<run_at>`.
+pub fn storm_alert(
+    kind: TargetKind,
+    run_at: i64,
+    transitions: &[Alert],
+    group_changes: &[Alert],
+) -> Alert {
     let severity = transitions
         .iter()
+        .chain(group_changes)
         .map(|a| a.severity)
         .max()
         .unwrap_or(Severity::Info);
@@ -75,6 +82,9 @@ pub fn storm_alert(kind: TargetKind, run_at: i64, transitions: &[Alert]) -> Aler
         .collect();
     if transitions.len() > LISTED {
         lines.push(format!("- and {} more", transitions.len() - LISTED));
+    }
+    for g in group_changes {
+        lines.push(format!("- {}: {}", g.kind.as_str(), g.target_name));
     }
     let n = transitions.len();
     let text = format!(
@@ -130,7 +140,7 @@ fn critical(members: &[&Target], statuses: &HashMap<String, Status>) -> bool {
 /// Group alerts of one run: `group_critical` for each group (or pool) of `targets` that became
 /// critical between `before` and `after` (every enabled member known, none `healthy` or
 /// `degraded`), `group_recovered` for each that stopped being critical. Groups whose members
-/// are all in maintenance at `run_at` are left out. Key: `group#<kind>#<group>#<critical|
+/// are all in maintenance at `run_at`, and groups of one target, are left out. Key: `group#<kind>#<group>#<critical|
 /// recovered>#<run_at>`.
 pub fn group_alerts(
     kind: TargetKind,
@@ -145,7 +155,8 @@ pub fn group_alerts(
     }
     let mut alerts = Vec::new();
     for (group, members) in groups {
-        if members.iter().all(|t| t.maintenance_at(run_at).is_some()) {
+        // A group of one: the target's own alert says it all.
+        if members.len() < 2 || members.iter().all(|t| t.maintenance_at(run_at).is_some()) {
             continue;
         }
         let (was, is) = (critical(&members, before), critical(&members, after));
@@ -376,7 +387,7 @@ mod tests {
             );
             transitions.extend(a);
         }
-        let storm = storm_alert(TargetKind::Server, 5, &transitions);
+        let storm = storm_alert(TargetKind::Server, 5, &transitions, &[]);
         assert_eq!(storm.kind, AlertKind::Storm);
         assert_eq!(storm.severity, Severity::Critical);
         assert_eq!(storm.targets.len(), 60);

@@ -330,8 +330,7 @@ pub fn apply_override(
 
 /// An alert about one target that is not a status transition.
 fn target_alert(
-    kind: AlertKind,
-    severity: Severity,
+    (kind, severity): (AlertKind, Severity),
     key: String,
     s: &TargetState,
     result: &CheckResult,
@@ -372,8 +371,7 @@ fn reminder_alert(s: &TargetState, result: &CheckResult, target: &Target) -> Ale
         result.message.as_deref().unwrap_or("no answer")
     );
     target_alert(
-        AlertKind::Reminder,
-        Severity::Critical,
+        (AlertKind::Reminder, Severity::Critical),
         format!(
             "{}#down#{}#reminder#{}",
             target.id, s.status_since, result.at
@@ -405,8 +403,7 @@ fn cert_alert(
         Severity::Warning
     };
     target_alert(
-        AlertKind::CertExpiring,
-        severity,
+        (AlertKind::CertExpiring, severity),
         format!("{}#cert#{expiry_day}", target.id),
         s,
         result,
@@ -427,8 +424,7 @@ fn traffic_alert(s: &TargetState, result: &CheckResult, target: &Target, gb: f64
         s.day_cost
     );
     target_alert(
-        AlertKind::Traffic,
-        Severity::Warning,
+        (AlertKind::Traffic, Severity::Warning),
         format!("{}#traffic#{}", target.id, s.day_start),
         s,
         result,

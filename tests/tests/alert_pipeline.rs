@@ -1,0 +1,349 @@
+//! The alert pipeline end to end: the probe function with DynamoDB Local and moto SNS, alerts
+//! read back from the SQS queue subscribed to the topic.
+
+mod common;
+
+use lookout::adapters::dynamodb::DynamoStore;
+use lookout::adapters::sns::SnsPublisher;
+use lookout::domain::{Status, Target, TargetKind};
+use lookout::ports::{Outbox, StateStore, TargetStore};
+use lookout::probe::{ProbeOptions, Prober};
+use lookout::testing::{closed_port, serve};
+use probe::{run, ProbeRequest, RunConfig};
+use serde_json::{json, Value};
+
+struct Stack {
+    store: DynamoStore,
+    publisher: SnsPublisher,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+    aws: aws_config::SdkConfig,
+}
+
+async fn stack() -> Stack {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (topic, queue, sqs) = common::fresh_topic(&aws).await;
+    Stack {
+        store: DynamoStore::new(ddb, table, 30),
+        publisher: SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic),
+        sqs,
+        queue,
+        aws,
+    }
+}
+
+fn config() -> RunConfig {
+    RunConfig {
+        daily_report: false,
+        ..RunConfig::new(16)
+    }
+}
+
+fn prober() -> Prober {
+    Prober::with_options(ProbeOptions::allow_private()).unwrap()
+}
+
+fn request(force: bool, event_id: Option<&str>) -> ProbeRequest {
+    ProbeRequest {
+        kinds: vec![TargetKind::Server],
+        force,
+        window_s: 0,
+        deadline_ms: None,
+        event_id: event_id.map(str::to_string),
+    }
+}
+
+async fn add(store: &DynamoStore, v: Value) {
+    let t = Target::from_json(v).unwrap();
+    store.create_target(&t).await.unwrap();
+}
+
+/// The alerts on the queue: (kind, target id, new status), sorted.
+async fn received(s: &Stack) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = common::drain(&s.sqs, &s.queue)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m["Message"].as_str().unwrap()).unwrap())
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["target_id"].as_str().unwrap().to_string(),
+                a["new_status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn inside_a_maintenance_window_state_changes_but_no_alert_goes_out() {
+    let s = stack().await;
+    let dead = closed_port().await;
+    let now = lookout::time::now_ms();
+    let window = json!([{"start": lookout::time::rfc3339(now - 60_000),
+        "end": lookout::time::rfc3339(now + 3_600_000), "reason": "upgrade"}]);
+    add(
+        &s.store,
+        json!({"id":"in-maint","group":"a","kind":"server","url": dead,
+        "failure_threshold": 1, "timeout_ms": 1000, "maintenance": window}),
+    )
+    .await;
+    add(
+        &s.store,
+        json!({"id":"outside","group":"b","kind":"server","url": dead,
+        "failure_threshold": 1, "timeout_ms": 1000}),
+    )
+    .await;
+    run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.store
+            .load_state("in-maint")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Down
+    );
+    assert_eq!(
+        received(&s).await,
+        vec![("status_change".into(), "outside".into(), "down".into())],
+        "only the target outside its window alerts"
+    );
+}
+
+#[tokio::test]
+async fn a_storm_of_changes_is_one_grouped_alert() {
+    let s = stack().await;
+    let dead = closed_port().await;
+    for i in 0..12 {
+        add(
+            &s.store,
+            json!({"id": format!("edge-{i:02}"), "group": format!("g{}", i % 3),
+            "kind":"server","url": dead, "failure_threshold": 1, "timeout_ms": 1000}),
+        )
+        .await;
+    }
+    let report = run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.runs[0].changes, 12);
+    let got = common::drain(&s.sqs, &s.queue).await;
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["kind"], "storm");
+    assert_eq!(bodies[0]["targets"].as_array().unwrap().len(), 12);
+    assert_eq!(got[0]["MessageAttributes"]["kind"]["Value"], "storm");
+    assert_eq!(got[0]["MessageAttributes"]["severity"]["Value"], "critical");
+    // Every state change was still written.
+    for i in 0..12 {
+        let id = format!("edge-{i:02}");
+        assert_eq!(
+            s.store.load_state(&id).await.unwrap().unwrap().status,
+            Status::Down
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_delivered_exactly_once_by_a_later_run() {
+    let s = stack().await;
+    let dead = closed_port().await;
+    add(
+        &s.store,
+        json!({"id":"db","group":"g","kind":"server","url": dead,
+        "failure_threshold": 1, "timeout_ms": 1000}),
+    )
+    .await;
+    // A topic that does not exist: every publish fails.
+    let broken = SnsPublisher::new(
+        aws_sdk_sns::Client::new(&s.aws),
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic".to_string(),
+    );
+    let first = run(
+        &s.store,
+        &broken,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (first.runs[0].alerts_published, first.runs[0].alerts_pending),
+        (0, 1)
+    );
+    assert!(received(&s).await.is_empty());
+    for _ in 0..2 {
+        run(
+            &s.store,
+            &s.publisher,
+            &prober(),
+            &request(true, None),
+            &config(),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        received(&s).await,
+        vec![("status_change".into(), "db".into(), "down".into())]
+    );
+    assert!(s.store.pending_alerts(0).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn two_concurrent_invocations_make_one_run_and_one_set_of_alerts() {
+    let s = stack().await;
+    let dead = closed_port().await;
+    let live = serve(200, "ok").await;
+    for (id, url) in [("down-1", &dead), ("down-2", &dead), ("up-1", &live)] {
+        add(
+            &s.store,
+            json!({"id": id, "group":"g","kind":"server","url": url,
+            "failure_threshold": 1, "timeout_ms": 1000}),
+        )
+        .await;
+    }
+    let p = prober();
+    let event = request(false, Some("evt-42"));
+    let cfg = config();
+    let (a, b) = tokio::join!(
+        run(&s.store, &s.publisher, &p, &event, &cfg),
+        run(&s.store, &s.publisher, &p, &event, &cfg)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let checked: usize = a.runs.iter().chain(&b.runs).map(|r| r.checked).sum();
+    assert_eq!(checked, 3, "one run checked the targets: {a:?} {b:?}");
+    let left_out: Vec<&String> = a.not_run.iter().chain(&b.not_run).collect();
+    assert_eq!(left_out.len(), 1, "{left_out:?}");
+    assert!(left_out[0].contains("lease") || left_out[0].contains("already handled"));
+    // The same event delivered again later: handled once.
+    let again = run(&s.store, &s.publisher, &p, &event, &config())
+        .await
+        .unwrap();
+    assert!(
+        again.not_run[0].contains("already handled"),
+        "{:?}",
+        again.not_run
+    );
+    assert_eq!(
+        received(&s).await,
+        vec![
+            ("status_change".into(), "down-1".into(), "down".into()),
+            ("status_change".into(), "down-2".into(), "down".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_group_with_no_usable_server_left_raises_group_critical_once() {
+    let s = stack().await;
+    let dead = closed_port().await;
+    for id in ["api-a", "api-b"] {
+        add(
+            &s.store,
+            json!({"id": id, "group":"api","kind":"server","url": dead,
+            "failure_threshold": 1, "timeout_ms": 1000}),
+        )
+        .await;
+    }
+    for _ in 0..2 {
+        run(
+            &s.store,
+            &s.publisher,
+            &prober(),
+            &request(true, None),
+            &config(),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        received(&s).await,
+        vec![
+            ("group_critical".into(), "".into(), "down".into()),
+            ("status_change".into(), "api-a".into(), "down".into()),
+            ("status_change".into(), "api-b".into(), "down".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_daily_report_goes_out_once_a_day() {
+    let s = stack().await;
+    let live = serve(200, "ok").await;
+    add(
+        &s.store,
+        json!({"id":"web","group":"g","kind":"server","url": live,
+        "timeout_ms": 1000}),
+    )
+    .await;
+    run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    let targets = s
+        .store
+        .list_targets(Some(TargetKind::Server))
+        .await
+        .unwrap();
+    let latest = s.store.latest(TargetKind::Server).await.unwrap();
+    let day = 86_400_000;
+    let just_after_midnight = (lookout::time::now_ms() / day + 1) * day + 600_000;
+    for minutes in [0, 1, 2] {
+        probe::daily_report_due(
+            &s.store,
+            &s.publisher,
+            TargetKind::Server,
+            &targets,
+            &latest,
+            just_after_midnight + minutes * 60_000,
+        )
+        .await
+        .unwrap();
+    }
+    let later = just_after_midnight + 2 * 3_600_000;
+    let none = probe::daily_report_due(
+        &s.store,
+        &s.publisher,
+        TargetKind::Server,
+        &targets,
+        &latest,
+        later,
+    )
+    .await
+    .unwrap();
+    assert!(none.is_empty(), "only in the first hour of the day");
+    let got = common::drain(&s.sqs, &s.queue).await;
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["kind"], "daily_report");
+    assert!(
+        body["text"].as_str().unwrap().contains("1 healthy"),
+        "{body}"
+    );
+}
