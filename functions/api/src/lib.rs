@@ -104,6 +104,31 @@ async fn route<S>(
 where
     S: TargetStore + StateStore + RunStore + Sync,
 {
+    if let Some((id, action)) = path
+        .strip_prefix("/v1/targets/")
+        .and_then(|rest| rest.split_once("/actions/"))
+    {
+        if method != Method::POST {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{path} allows POST"),
+            ));
+        }
+        if !app.is_admin(req) {
+            return Err(ApiError::unauthorized());
+        }
+        let body = req.body().as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is over 1 MiB",
+            ));
+        }
+        let json = routes::target_action(&app.store, id, action, body).await?;
+        return Ok(json_response(StatusCode::OK, &json));
+    }
     // (path, allowed methods, admin only)
     const ROUTES: &[(&str, &[Method], bool)] = &[
         ("/v1/health", &[Method::GET], false),

@@ -6,7 +6,7 @@ use futures::StreamExt as _;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use lookout::domain::failover::choose_all;
-use lookout::domain::{Status, Target, TargetKind, TargetState};
+use lookout::domain::{apply_override, Override, Status, Target, TargetKind, TargetState};
 use lookout::ports::{Latest, RunStore, StateStore, TargetStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -49,6 +49,7 @@ async fn load<S: TargetStore + StateStore>(
 
 pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, ApiError> {
     let (targets, latest, states) = load(store).await?;
+    let now = lookout::time::now_ms();
     let rows: Vec<Value> = targets
         .iter()
         .map(|t| {
@@ -64,6 +65,9 @@ pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, Api
                 "status_since": (state.status_since > 0).then(|| lookout::time::rfc3339(state.status_since)),
                 "uptime_percent": state.uptime_percent(),
                 "ewma_latency_ms": state.ewma_latency_ms.map(|l| l.round()),
+                "maintenance": t.maintenance_at(now).map(|w| {
+                    json!({"active": true, "reason": w.reason.as_deref().unwrap_or("maintenance")})
+                }),
                 "target": t.redacted(),
                 "state": state,
                 "last_result": latest.get(&t.id).and_then(|l| l.result.clone()),
@@ -281,4 +285,76 @@ pub fn system() -> Value {
         "process_rss_bytes": rss,
         "uptime_s": System::uptime(),
     })
+}
+
+/// `POST /v1/targets/{id}/actions/{mark-healthy|mark-down|reset-stats}`: an operator's override,
+/// applied through the state machine (`apply_override`) and written like a probe's change: the
+/// state item conditional on its `version`, the alert rows in the same transaction (the next
+/// probe run publishes them). Body: empty, or `{"version": N}` with the state version the caller
+/// saw; a different stored version, or a write that loses to a concurrent one, is 409.
+pub async fn target_action<S: TargetStore + StateStore>(
+    store: &S,
+    id: &str,
+    action: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let action: Override =
+        serde_json::from_value(Value::String(action.to_string())).map_err(|_| {
+            ApiError::not_found(format!(
+                "no action {action:?}; use mark-healthy, mark-down or reset-stats"
+            ))
+        })?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ActionBody {
+        version: Option<u64>,
+    }
+    let wanted = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ActionBody>(body)
+            .map_err(|e| ApiError::bad_request(format!("body: {e}")))?
+            .version
+    };
+    let targets = store.list_targets(None).await?;
+    let target = targets
+        .iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no target {id:?}")))?;
+    // Counters from the snapshot; status and version from the state item, which is what the
+    // conditional write checks.
+    let mut base = store
+        .latest(target.kind())
+        .await?
+        .remove(&target.id)
+        .map_or_else(|| TargetState::new(&target.id), |l| l.state);
+    match store.load_state(&target.id).await? {
+        Some(stored) => {
+            base.status = stored.status;
+            base.status_since = stored.status_since;
+            base.version = stored.version;
+        }
+        None => base.version = 0,
+    }
+    if let Some(v) = wanted {
+        if v != base.version {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "the state of {id} is at version {}, not {v}: read it again",
+                    base.version
+                ),
+            ));
+        }
+    }
+    let (mut next, alerts) = apply_override(&base, action, lookout::time::now_ms(), target);
+    store.commit_change(&next, &alerts).await?;
+    next.version += 1;
+    Ok(json!({
+        "target": target.id,
+        "action": action,
+        "state": next,
+        "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
+    }))
 }

@@ -282,3 +282,110 @@ async fn the_summary_counts_every_target_as_unknown_before_any_run() {
     );
     assert_eq!(s["last_runs"]["server"], Value::Null);
 }
+
+#[tokio::test]
+async fn overrides_go_through_the_state_machine_and_a_stale_version_is_409() {
+    let app = app();
+    let (status, _) = call(
+        &app,
+        request(
+            "POST",
+            "/v1/targets",
+            r#"{"id":"db","group":"g","kind":"server","url":"http://127.0.0.1:9/"}"#,
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let act = |action: &str, body: &str| {
+        request(
+            "POST",
+            &format!("/v1/targets/db/actions/{action}"),
+            body,
+            Some(TOKEN),
+        )
+    };
+    let (status, body) = call(&app, act("mark-down", r#"{"version":0}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["state"]["status"].as_str(),
+            body["state"]["version"].as_u64()
+        ),
+        (Some("down"), Some(1))
+    );
+    assert_eq!(body["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.store.outbox().len(),
+        1,
+        "the alert waits in the outbox for the next run"
+    );
+    // Someone who read version 0 is too late.
+    let (status, body) = call(&app, act("mark-healthy", r#"{"version":0}"#)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (status, body) = call(&app, act("mark-healthy", r#"{"version":1}"#)).await;
+    assert_eq!(
+        (status, body["state"]["status"].as_str()),
+        (StatusCode::OK, Some("healthy"))
+    );
+    let (status, body) = call(&app, act("reset-stats", "")).await;
+    assert_eq!(
+        (status, body["state"]["checks"].as_u64()),
+        (StatusCode::OK, Some(0))
+    );
+    assert_eq!(
+        call(&app, act("explode", "")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, act("mark-down", r#"{"versoin":1}"#)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let get = request("GET", "/v1/targets/db/actions/mark-down", "", Some(TOKEN));
+    assert_eq!(call(&app, get).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    let anonymous = request("POST", "/v1/targets/db/actions/mark-down", "", None);
+    assert_eq!(call(&app, anonymous).await.0, StatusCode::UNAUTHORIZED);
+    let missing = request(
+        "POST",
+        "/v1/targets/nope/actions/mark-down",
+        "",
+        Some(TOKEN),
+    );
+    assert_eq!(call(&app, missing).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_status_shows_an_active_maintenance_window() {
+    let app = app();
+    let now = lookout::time::now_ms();
+    let target = serde_json::json!({"id":"db","group":"g","kind":"server","url":"http://127.0.0.1:9/",
+        "maintenance":[{"start": lookout::time::rfc3339(now - 60_000),
+                        "end": lookout::time::rfc3339(now + 3_600_000), "reason":"disk swap"},
+                       {"days":["mon"],"from":"01:00","to":"02:00","tz":"Asia/Tokyo"}]});
+    let (status, _) = call(
+        &app,
+        request("POST", "/v1/targets", &target.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = call(&app, request("GET", "/v1/status", "", None)).await;
+    assert_eq!(body["targets"][0]["maintenance"]["reason"], "disk swap");
+    let bad = serde_json::json!({"id":"x","group":"g","kind":"server","url":"http://127.0.0.1:9/",
+        "maintenance":[{"days":["mon"],"from":"01:00","to":"02:00","tz":"Nowhere/City"}]});
+    let (status, body) = call(
+        &app,
+        request("POST", "/v1/targets", &bad.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance[0]"),
+        "{body}"
+    );
+}
