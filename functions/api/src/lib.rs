@@ -82,6 +82,19 @@ impl<S> App<S> {
     }
 }
 
+/// The request body, or 413 when it is over [`MAX_BODY_BYTES`].
+fn body_of(req: &Request) -> Result<&[u8], ApiError> {
+    let body = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is over 1 MiB",
+        ));
+    }
+    Ok(body)
+}
+
 /// Handles one request; never fails: every problem is a JSON error answer.
 pub async fn handle<S>(app: &App<S>, req: Request) -> Response<Body>
 where
@@ -118,14 +131,7 @@ where
         if !app.is_admin(req) {
             return Err(ApiError::unauthorized());
         }
-        let body = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body is over 1 MiB",
-            ));
-        }
+        let body = body_of(req)?;
         let json = routes::target_action(&app.store, id, action, body).await?;
         return Ok(json_response(StatusCode::OK, &json));
     }
@@ -152,14 +158,7 @@ where
     if *admin && !app.is_admin(req) {
         return Err(ApiError::unauthorized());
     }
-    let body = req.body().as_ref();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the body is over 1 MiB",
-        ));
-    }
+    let body = body_of(req)?;
     let json = match (path, method.as_str()) {
         ("/v1/health", _) => routes::health(),
         ("/v1/status", _) => routes::status(&app.store).await?,
