@@ -48,7 +48,7 @@ fn the_event_selects_the_kinds_and_whether_to_force() {
             force: false,
             window_s: SCHEDULE_PERIOD_S,
             deadline_ms: None,
-            event_id: None,
+            event_id: Some("5e1f2b4c-9a7d-4c1e-8f00-0d6c1b2a3e4f".into()),
         }
     );
     assert_eq!(
