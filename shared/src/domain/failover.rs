@@ -158,4 +158,61 @@ mod tests {
         let dead: HashMap<_, _> = [state("a", Status::Down, 1.0)].into_iter().collect();
         assert_eq!(choose_all(&ts, &dead)[0].active, None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn status() -> impl Strategy<Value = Status> {
+            prop_oneof![
+                Just(Status::Unknown),
+                Just(Status::Healthy),
+                Just(Status::Degraded),
+                Just(Status::Down),
+                Just(Status::Blocked),
+            ]
+        }
+
+        proptest! {
+            /// The order holds every eligible enabled member exactly once and nothing else; the
+            /// active proxy is never costlier in priority than any fallback; the answer does not
+            /// depend on the order the members are listed in.
+            #[test]
+            fn the_proxy_order_is_complete_cheapest_first_and_stable(
+                pool in proptest::collection::vec(
+                    (0u8..3, 0.0f64..20.0, status(), 0u64..50, any::<bool>()), 1..12),
+            ) {
+                let types = ["vps", "datacenter", "residential"];
+                let mut targets = Vec::new();
+                let mut states = HashMap::new();
+                for (i, (ty, cost, st, failures, enabled)) in pool.iter().enumerate() {
+                    let id = format!("p{i:02}");
+                    let mut t = proxy(&id, types[*ty as usize], *cost);
+                    t.enabled = *enabled;
+                    let mut s = TargetState::new(&id);
+                    s.status = *st;
+                    s.failures = *failures;
+                    states.insert(id, s);
+                    targets.push(t);
+                }
+                let refs: Vec<&Target> = targets.iter().collect();
+                let order = failover_order(&refs, &states);
+                let want: Vec<&str> = targets
+                    .iter()
+                    .filter(|t| t.enabled && states[&t.id].status.eligible())
+                    .map(|t| t.id.as_str())
+                    .collect();
+                let mut got: Vec<&str> = order.iter().map(|t| t.id.as_str()).collect();
+                got.sort();
+                prop_assert_eq!(got, want);
+                for pair in order.windows(2) {
+                    prop_assert!(pair[0].priority() <= pair[1].priority());
+                }
+                let reversed: Vec<&Target> = targets.iter().rev().collect();
+                let again: Vec<&str> = failover_order(&reversed, &states).iter().map(|t| t.id.as_str()).collect();
+                let first: Vec<&str> = order.iter().map(|t| t.id.as_str()).collect();
+                prop_assert_eq!(first, again);
+            }
+        }
+    }
 }
