@@ -62,7 +62,7 @@ pub struct ProbeRequest {
     /// Probe every enabled target, due or not (first round only).
     pub force: bool,
     /// Seconds during which targets with `interval_s` under a minute are checked again
-    /// (event field `window_s`, 0 to 300; default [`SCHEDULE_PERIOD_S`], or 0 with `force`).
+    /// (event field `window_s`, 0 to 300; default [`DEFAULT_WINDOW_S`], or 0 with `force`).
     pub window_s: u32,
     /// The invocation's deadline (epoch ms), from the Lambda context; `None` for no limit.
     pub deadline_ms: Option<i64>,
@@ -103,7 +103,7 @@ pub fn parse_event(event: &Value) -> Result<ProbeRequest, ProbeError> {
             if force {
                 0
             } else {
-                SCHEDULE_PERIOD_S
+                DEFAULT_WINDOW_S
             }
         }
         Some(v) => v.as_u64().filter(|w| *w <= 300).ok_or_else(|| {
@@ -142,6 +142,10 @@ pub fn next_due_ms(target: &Target, last_ms: i64) -> i64 {
 /// The period of the probe schedule (EventBridge fires every minute): targets with a shorter
 /// `interval_s` are checked again inside one invocation until the period is over (seconds).
 pub const SCHEDULE_PERIOD_S: u32 = 60;
+
+/// Default `window_s` of a scheduled invocation: the schedule's period less 5 s, so that the
+/// invocation has ended (and released its lease) when the next tick arrives.
+pub const DEFAULT_WINDOW_S: u32 = SCHEDULE_PERIOD_S - 5;
 
 /// Time kept free before the function's deadline to write the snapshot, history and run record
 /// after the last probe (ms).
@@ -244,10 +248,16 @@ where
     let mut leased = Vec::new();
     let mut not_run = Vec::new();
     for &kind in &request.kinds {
-        match store
-            .acquire_lease(kind, &holder, now, until, event)
-            .await?
-        {
+        let answer = match store.acquire_lease(kind, &holder, now, until, event).await {
+            Ok(a) => a,
+            Err(e) => {
+                for &taken in &leased {
+                    let _ = store.release_lease(taken, &holder, None).await;
+                }
+                return Err(e.into());
+            }
+        };
+        match answer {
             Lease::Acquired => leased.push(kind),
             Lease::Busy { until_ms } => not_run.push(format!(
                 "{}: another run holds the lease until {}; this invocation leaves it alone",
@@ -269,8 +279,10 @@ where
         ..request.clone()
     };
     let outcome = run_leased(store, publisher, prober, &leased_request, config).await;
+    // A run that failed does not mark its event handled: a retry of it may run.
+    let handled = if outcome.is_ok() { event } else { None };
     for &kind in &leased {
-        if let Err(e) = store.release_lease(kind, &holder, event).await {
+        if let Err(e) = store.release_lease(kind, &holder, handled).await {
             // It expires on its own; the next run waits until then.
             tracing::warn!(kind = kind.as_str(), error = %e, "run lease not released");
         }
@@ -322,8 +334,13 @@ where
         let latest = store.latest(kind).await?;
         if config.daily_report {
             let now = lookout::time::now_ms();
-            let due = daily_report_due(store, publisher, kind, &targets, &latest, now).await?;
-            report.alerts.extend(due);
+            match daily_report_due(store, publisher, kind, &targets, &latest, now).await {
+                Ok(due) => report.alerts.extend(due),
+                // The next run in the hour tries again; probing goes on.
+                Err(e) => {
+                    tracing::warn!(kind = kind.as_str(), error = %e, "daily report not written")
+                }
+            }
         }
         kinds.push((kind, targets, latest));
     }

@@ -51,9 +51,12 @@ struct Change<'a> {
 /// The state machine plus maintenance: inside a maintenance window the state changes as usual
 /// but no alert is raised.
 fn decide(prev: &TargetState, result: &CheckResult, target: &Target) -> (TargetState, Vec<Alert>) {
-    let (next, mut alerts) = next_state(prev, result, target);
-    if target.maintenance_at(result.at).is_some() {
+    let (mut next, mut alerts) = next_state(prev, result, target);
+    if target.maintenance_at(result.at).is_some() && !alerts.is_empty() {
         alerts.clear();
+        // Not sent, so not counted as sent: a certificate still expiring alerts after the window.
+        next.last_alert_at = prev.last_alert_at;
+        next.cert_alerted = prev.cert_alerted;
     }
     (next, alerts)
 }
@@ -191,7 +194,7 @@ where
         })
         .buffer_unordered(COMMIT_CONCURRENCY);
     while let Some((c, outcome)) = commits.next().await {
-        let mut next = c.next;
+        let mut next;
         match outcome {
             Ok((committed, alerts)) => {
                 status_changes += usize::from(committed.status != c.prev.status);
@@ -204,9 +207,10 @@ where
                 // counters), so the target is not due again at once.
                 tracing::error!(target = %c.target.id, error = %e, "status change not committed");
                 errors.push(format!("{}: {e}", c.target.id));
-                next.status = c.prev.status;
-                next.status_since = c.prev.status_since;
-                next.version = c.prev.version;
+                // Nothing of this check was written: keep the previous state (so its alerts
+                // are raised again by the next check), only not due again at once.
+                next = c.prev.clone();
+                next.last_check = Some(c.result.at);
             }
         }
         let l = Latest {

@@ -197,10 +197,15 @@ pub fn next_state(
         }
     }
     if let (Some(days), Check::Server(sc)) = (result.cert_days_left, &target.check) {
+        // Whole days left give the expiry to within a day: the same certificate is the one
+        // alerted about when its estimate is within two days of that one's.
         let expiry_day = (result.at + days * DAY_MS).div_euclid(DAY_MS) * DAY_MS;
-        if sc.cert_expiry_warn_days > 0
-            && days < i64::from(sc.cert_expiry_warn_days)
-            && s.cert_alerted != Some(expiry_day)
+        let warn = sc.cert_expiry_warn_days > 0 && days < i64::from(sc.cert_expiry_warn_days);
+        if !warn {
+            s.cert_alerted = None;
+        } else if s
+            .cert_alerted
+            .is_none_or(|seen| (expiry_day - seen).abs() > 2 * DAY_MS)
         {
             s.cert_alerted = Some(expiry_day);
             extra.push(cert_alert(&s, result, target, days, expiry_day));
@@ -640,15 +645,28 @@ mod tests {
             "{}",
             cert[0].text
         );
-        r.at = 60_000;
+        // The same certificate (notAfter 5.6 days out) checked every hour until it expires:
+        // whole days left flip at midnight and at its time of day, the alert stays one.
+        let not_after = 5 * DAY_MS + 14 * 3_600_000;
+        let mut s = s;
+        for hour in 1..(5 * 24 + 14) {
+            let at = hour * 3_600_000;
+            r.at = at;
+            r.cert_days_left = Some((not_after - at).div_euclid(DAY_MS));
+            let (n, a) = next_state(&s, &r, &t);
+            assert!(
+                a.iter().all(|a| a.kind != AlertKind::CertExpiring),
+                "hour {hour}"
+            );
+            s = n;
+        }
+        // Renewed for 90 days: no warning; later it nears expiry again and alerts again.
+        r.at = 6 * DAY_MS;
+        r.cert_days_left = Some(90);
         let (s, a) = next_state(&s, &r, &t);
-        assert!(
-            a.iter().all(|a| a.kind != AlertKind::CertExpiring),
-            "same certificate"
-        );
-        // A renewed certificate that is again close to expiry later alerts again.
-        r.at = 10 * DAY_MS;
-        r.cert_days_left = Some(4);
+        assert!(a.iter().all(|a| a.kind != AlertKind::CertExpiring));
+        r.at = 86 * DAY_MS;
+        r.cert_days_left = Some(10);
         let (_, a) = next_state(&s, &r, &t);
         assert_eq!(
             a.iter()

@@ -123,7 +123,7 @@ impl StateStore for MemoryStore {
         }
         if alerts
             .iter()
-            .any(|a| t.outbox.iter().any(|(o, _)| o.key == a.key))
+            .any(|a| t.outbox.iter().any(|(o, _)| o.key == a.key && o.at == a.at))
         {
             return Err(StoreError::Conflict("alert exists".into()));
         }
@@ -182,7 +182,8 @@ impl Outbox for MemoryStore {
 
     async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
         for (a, p) in self.lock().outbox.iter_mut() {
-            if a.key == alert.key {
+            // The row's identity in DynamoDB: time and key.
+            if a.key == alert.key && a.at == alert.at {
                 *p = true;
             }
         }
