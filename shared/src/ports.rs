@@ -79,6 +79,32 @@ pub trait StateStore {
         alerts: &[Alert],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Writes an operator's override like [`StateStore::commit_change`] (same condition, same
+    /// transaction) plus an override row under `OVERRIDE#<kind>`, which the next probe run takes
+    /// into its snapshot (the snapshot, not the state item, is what runs and the status read).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stored version moved on; nothing is written then.
+    fn commit_override(
+        &self,
+        kind: TargetKind,
+        state: &TargetState,
+        alerts: &[Alert],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The override rows of `kind` not yet taken into a snapshot (states as written, version
+    /// already bumped).
+    fn overrides(
+        &self,
+        kind: TargetKind,
+    ) -> impl Future<Output = Result<Vec<TargetState>, StoreError>> + Send;
+    /// Deletes the override row of `target_id` if it still holds `version` (a newer override
+    /// stays for the next run).
+    fn clear_override(
+        &self,
+        kind: TargetKind,
+        target_id: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Overwrites the snapshot of `kind` and appends the run's results to the history (with a
     /// TTL). `latest` must hold every checked target of the kind.
     fn record_run(

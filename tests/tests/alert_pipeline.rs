@@ -347,3 +347,74 @@ async fn the_daily_report_goes_out_once_a_day() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn an_operator_override_reaches_the_next_run_and_the_status() {
+    use lookout::domain::{apply_override, Override};
+    let s = stack().await;
+    let live = serve(200, "ok").await;
+    add(
+        &s.store,
+        json!({"id":"web","group":"g","kind":"server","url": live,
+        "timeout_ms": 1000}),
+    )
+    .await;
+    run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    // What POST /v1/targets/web/actions/mark-down writes.
+    let target = s.store.list_targets(None).await.unwrap().remove(0);
+    let snapshot = s.store.latest(TargetKind::Server).await.unwrap()["web"]
+        .state
+        .clone();
+    let (down, alerts) = apply_override(
+        &snapshot,
+        Override::MarkDown,
+        lookout::time::now_ms(),
+        &target,
+    );
+    s.store
+        .commit_override(TargetKind::Server, &down, &alerts)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.overrides(TargetKind::Server).await.unwrap().len(),
+        1
+    );
+    // The next run starts from the override (down), sees the server answer and recovers.
+    let report = run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.runs[0].changes, 1, "{report:?}");
+    assert_eq!(
+        s.store.load_state("web").await.unwrap().unwrap().status,
+        Status::Healthy
+    );
+    assert!(
+        s.store
+            .overrides(TargetKind::Server)
+            .await
+            .unwrap()
+            .is_empty(),
+        "taken into the snapshot"
+    );
+    assert_eq!(
+        received(&s).await,
+        vec![
+            ("recovery".into(), "web".into(), "healthy".into()),
+            ("status_change".into(), "web".into(), "down".into()),
+        ]
+    );
+}

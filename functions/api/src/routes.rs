@@ -31,9 +31,14 @@ async fn load<S: TargetStore + StateStore>(
     ApiError,
 > {
     let targets = store.list_targets(None).await?;
-    let mut latest = HashMap::new();
+    let mut latest: HashMap<String, Latest> = HashMap::new();
     for kind in TargetKind::ALL {
         latest.extend(store.latest(kind).await?);
+        // Overrides not yet taken into a snapshot by a probe run.
+        for o in store.overrides(kind).await? {
+            let result = latest.remove(&o.target_id).and_then(|l| l.result);
+            latest.insert(o.target_id.clone(), Latest { state: o, result });
+        }
     }
     let states = targets
         .iter()
@@ -323,11 +328,19 @@ pub async fn target_action<S: TargetStore + StateStore>(
         .ok_or_else(|| ApiError::not_found(format!("no target {id:?}")))?;
     // Counters from the snapshot; status and version from the state item, which is what the
     // conditional write checks.
-    let mut base = store
-        .latest(target.kind())
+    let pending = store
+        .overrides(target.kind())
         .await?
-        .remove(&target.id)
-        .map_or_else(|| TargetState::new(&target.id), |l| l.state);
+        .into_iter()
+        .find(|o| o.target_id == target.id);
+    let mut base = match pending {
+        Some(o) => o,
+        None => store
+            .latest(target.kind())
+            .await?
+            .remove(&target.id)
+            .map_or_else(|| TargetState::new(&target.id), |l| l.state),
+    };
     match store.load_state(&target.id).await? {
         Some(stored) => {
             base.status = stored.status;
@@ -349,7 +362,7 @@ pub async fn target_action<S: TargetStore + StateStore>(
         }
     }
     let (mut next, alerts) = apply_override(&base, action, lookout::time::now_ms(), target);
-    store.commit_change(&next, &alerts).await?;
+    store.commit_override(target.kind(), &next, &alerts).await?;
     next.version += 1;
     Ok(json!({
         "target": target.id,

@@ -326,6 +326,12 @@ async fn overrides_go_through_the_state_machine_and_a_stale_version_is_409() {
         (status, body["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("conflict"))
     );
+    let (_, shown) = call(&app, request("GET", "/v1/status", "", None)).await;
+    assert_eq!(
+        shown["targets"][0]["status"], "down",
+        "the status shows the override at once"
+    );
+    assert_eq!(shown["targets"][0]["state"]["version"], 1);
     let (status, body) = call(&app, act("mark-healthy", r#"{"version":1}"#)).await;
     assert_eq!(
         (status, body["state"]["status"].as_str()),

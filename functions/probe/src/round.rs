@@ -79,6 +79,19 @@ where
     let started = Instant::now();
     let run_at = lookout::time::now_ms();
     let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    // Operators' overrides since the last round replace the snapshot's state.
+    let overrides = store.overrides(round.kind).await?;
+    for o in &overrides {
+        if let Some(l) = latest.get_mut(&o.target_id) {
+            l.state = o.clone();
+        } else {
+            let l = Latest {
+                state: o.clone(),
+                result: None,
+            };
+            latest.insert(o.target_id.clone(), l);
+        }
+    }
     let before: HashMap<String, Status> = latest
         .iter()
         .map(|(id, l)| (id.clone(), l.state.status))
@@ -232,8 +245,13 @@ where
     }
     let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
     snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
-    if checked > 0 || round.force {
+    if checked > 0 || round.force || !overrides.is_empty() {
         store.record_run(round.kind, run_at, &snapshot).await?;
+        for o in &overrides {
+            store
+                .clear_override(round.kind, &o.target_id, o.version)
+                .await?;
+        }
     }
     let record = RunRecord {
         run_id: uuid::Uuid::new_v4().to_string(),

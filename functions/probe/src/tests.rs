@@ -460,8 +460,14 @@ async fn a_status_change_that_cannot_be_committed_is_retried_by_the_next_check_n
     let latest = store.latest(TargetKind::Server).await.unwrap();
     let state = &latest["flaky-db"].state;
     assert_eq!(state.status, Status::Unknown, "the change is not pretended");
-    assert!(state.last_check.is_some(), "checked, so not due again at once");
-    assert_eq!(state.last_alert_at, None, "nothing was sent, nothing counted as sent");
+    assert!(
+        state.last_check.is_some(),
+        "checked, so not due again at once"
+    );
+    assert_eq!(
+        state.last_alert_at, None,
+        "nothing was sent, nothing counted as sent"
+    );
     store.set_failing_commits(false);
     let request = parse_event(&json!({"kind":"server","force": true})).unwrap();
     let report = run(&store, &publisher, &prober, &request, &cfg())

@@ -140,6 +140,75 @@ impl DynamoStore {
         self.query(Some(GSI), key, true, None).await
     }
 
+    /// The state item (conditional on `state.version`), its alert rows and, for an override,
+    /// the `OVERRIDE#<kind>` row, in one transaction.
+    async fn commit_state(
+        &self,
+        state: &TargetState,
+        alerts: &[Alert],
+        override_kind: Option<TargetKind>,
+    ) -> Result<(), StoreError> {
+        let mut next = state.clone();
+        next.version = state.version + 1;
+        let mut put_state = Put::builder()
+            .table_name(&self.table)
+            .item(PK, s(format!("TARGET#{}", next.target_id)))
+            .item(SK, s("STATE"))
+            .item("status", s(next.status.as_str()))
+            .item(VERSION, n(next.version))
+            .item("state", to_json(&next)?)
+            .expression_attribute_names("#v", VERSION);
+        put_state = if state.version == 0 {
+            put_state.condition_expression("attribute_not_exists(#v)")
+        } else {
+            put_state
+                .condition_expression("#v = :v")
+                .expression_attribute_values(":v", n(state.version))
+        };
+        let mut items = vec![TransactWriteItem::builder()
+            .put(put_state.build().map_err(backend)?)
+            .build()];
+        for a in alerts {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(self.alert_row(a)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(kind) = override_kind {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .item(PK, s(format!("OVERRIDE#{}", kind.as_str())))
+                .item(SK, s(&next.target_id))
+                .item(VERSION, n(next.version))
+                .item("state", to_json(&next)?)
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
+                Err(StoreError::Conflict(format!(
+                    "state of {} changed since version {}: {}",
+                    state.target_id,
+                    state.version,
+                    sdk_message(e.err())
+                )))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     /// An alert's outbox row: `ALERT#<day>` / `<at ms>#<key>`, `pending`, in the sparse
     /// `OUTBOX#pending` index until published, with a TTL.
     fn alert_row(&self, a: &Alert) -> Result<Item, StoreError> {
@@ -253,51 +322,48 @@ impl StateStore for DynamoStore {
     }
 
     async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
-        let mut next = state.clone();
-        next.version = state.version + 1;
-        let mut put_state = Put::builder()
-            .table_name(&self.table)
-            .item(PK, s(format!("TARGET#{}", next.target_id)))
-            .item(SK, s("STATE"))
-            .item("status", s(next.status.as_str()))
-            .item(VERSION, n(next.version))
-            .item("state", to_json(&next)?)
-            .expression_attribute_names("#v", VERSION);
-        put_state = if state.version == 0 {
-            put_state.condition_expression("attribute_not_exists(#v)")
-        } else {
-            put_state
-                .condition_expression("#v = :v")
-                .expression_attribute_values(":v", n(state.version))
-        };
-        let mut items = vec![TransactWriteItem::builder()
-            .put(put_state.build().map_err(backend)?)
-            .build()];
-        for a in alerts {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(self.alert_row(a)?))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(backend)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        match self
+        self.commit_state(state, alerts, None).await
+    }
+
+    async fn commit_override(
+        &self,
+        kind: TargetKind,
+        state: &TargetState,
+        alerts: &[Alert],
+    ) -> Result<(), StoreError> {
+        self.commit_state(state, alerts, Some(kind)).await
+    }
+
+    async fn overrides(&self, kind: TargetKind) -> Result<Vec<TargetState>, StoreError> {
+        self.query(None, &format!("OVERRIDE#{}", kind.as_str()), true, None)
+            .await?
+            .iter()
+            .map(|item| from_attr::<TargetState>(item, "state"))
+            .collect()
+    }
+
+    async fn clear_override(
+        &self,
+        kind: TargetKind,
+        target_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let deleted = self
             .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("OVERRIDE#{}", kind.as_str())))
+            .key(SK, s(target_id))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", n(version))
             .send()
-            .await
-        {
+            .await;
+        match deleted {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => {
-                Err(StoreError::Conflict(format!(
-                    "state of {} changed since version {}: {}",
-                    state.target_id,
-                    state.version,
-                    sdk_message(e.err())
-                )))
+            // Replaced by a newer override meanwhile: the next run takes that one.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
             }
             Err(e) => Err(backend(e)),
         }

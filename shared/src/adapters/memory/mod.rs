@@ -21,6 +21,7 @@ struct Tables {
     /// (alert, published)
     outbox: Vec<(Alert, bool)>,
     leases: HashMap<TargetKind, LeaseRow>,
+    overrides: HashMap<(TargetKind, String), TargetState>,
 }
 
 #[derive(Default)]
@@ -131,6 +132,45 @@ impl StateStore for MemoryStore {
         next.version += 1;
         t.states.insert(next.target_id.clone(), next);
         t.outbox.extend(alerts.iter().map(|a| (a.clone(), false)));
+        Ok(())
+    }
+
+    async fn commit_override(
+        &self,
+        kind: TargetKind,
+        state: &TargetState,
+        alerts: &[Alert],
+    ) -> Result<(), StoreError> {
+        self.commit_change(state, alerts).await?;
+        let mut written = state.clone();
+        written.version += 1;
+        self.lock()
+            .overrides
+            .insert((kind, state.target_id.clone()), written);
+        Ok(())
+    }
+
+    async fn overrides(&self, kind: TargetKind) -> Result<Vec<TargetState>, StoreError> {
+        Ok(self
+            .lock()
+            .overrides
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, s)| s.clone())
+            .collect())
+    }
+
+    async fn clear_override(
+        &self,
+        kind: TargetKind,
+        target_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let key = (kind, target_id.to_string());
+        if t.overrides.get(&key).is_some_and(|s| s.version == version) {
+            t.overrides.remove(&key);
+        }
         Ok(())
     }
 
