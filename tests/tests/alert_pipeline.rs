@@ -54,6 +54,28 @@ fn request(force: bool, event_id: Option<&str>) -> ProbeRequest {
     }
 }
 
+/// One forced run of the server kind, with the test configuration.
+async fn run_now(s: &Stack) -> probe::RunReport {
+    run(
+        &s.store,
+        &s.publisher,
+        &prober(),
+        &request(true, None),
+        &config(),
+    )
+    .await
+    .unwrap()
+}
+
+/// A server `web` in group `g` at `url`.
+async fn add_web(s: &Stack, url: &str) {
+    add(
+        &s.store,
+        json!({"id":"web","group":"g","kind":"server","url": url, "timeout_ms": 1000}),
+    )
+    .await;
+}
+
 async fn add(store: &DynamoStore, v: Value) {
     let t = Target::from_json(v).unwrap();
     store.create_target(&t).await.unwrap();
@@ -96,15 +118,7 @@ async fn inside_a_maintenance_window_state_changes_but_no_alert_goes_out() {
         "failure_threshold": 1, "timeout_ms": 1000}),
     )
     .await;
-    run(
-        &s.store,
-        &s.publisher,
-        &prober(),
-        &request(true, None),
-        &config(),
-    )
-    .await
-    .unwrap();
+    run_now(&s).await;
     assert_eq!(
         s.store
             .load_state("in-maint")
@@ -133,15 +147,7 @@ async fn a_storm_of_changes_is_one_grouped_alert() {
         )
         .await;
     }
-    let report = run(
-        &s.store,
-        &s.publisher,
-        &prober(),
-        &request(true, None),
-        &config(),
-    )
-    .await
-    .unwrap();
+    let report = run_now(&s).await;
     assert_eq!(report.runs[0].changes, 12);
     let got = common::drain(&s.sqs, &s.queue).await;
     let bodies: Vec<Value> = got
@@ -193,15 +199,7 @@ async fn a_failed_publish_is_delivered_exactly_once_by_a_later_run() {
     );
     assert!(received(&s).await.is_empty());
     for _ in 0..2 {
-        run(
-            &s.store,
-            &s.publisher,
-            &prober(),
-            &request(true, None),
-            &config(),
-        )
-        .await
-        .unwrap();
+        run_now(&s).await;
     }
     assert_eq!(
         received(&s).await,
@@ -267,15 +265,7 @@ async fn a_group_with_no_usable_server_left_raises_group_critical_once() {
         .await;
     }
     for _ in 0..2 {
-        run(
-            &s.store,
-            &s.publisher,
-            &prober(),
-            &request(true, None),
-            &config(),
-        )
-        .await
-        .unwrap();
+        run_now(&s).await;
     }
     assert_eq!(
         received(&s).await,
@@ -291,21 +281,8 @@ async fn a_group_with_no_usable_server_left_raises_group_critical_once() {
 async fn the_daily_report_goes_out_once_a_day() {
     let s = stack().await;
     let live = serve(200, "ok").await;
-    add(
-        &s.store,
-        json!({"id":"web","group":"g","kind":"server","url": live,
-        "timeout_ms": 1000}),
-    )
-    .await;
-    run(
-        &s.store,
-        &s.publisher,
-        &prober(),
-        &request(true, None),
-        &config(),
-    )
-    .await
-    .unwrap();
+    add_web(&s, &live).await;
+    run_now(&s).await;
     let targets = s
         .store
         .list_targets(Some(TargetKind::Server))
@@ -353,21 +330,8 @@ async fn an_operator_override_reaches_the_next_run_and_the_status() {
     use lookout::domain::{apply_override, Override};
     let s = stack().await;
     let live = serve(200, "ok").await;
-    add(
-        &s.store,
-        json!({"id":"web","group":"g","kind":"server","url": live,
-        "timeout_ms": 1000}),
-    )
-    .await;
-    run(
-        &s.store,
-        &s.publisher,
-        &prober(),
-        &request(true, None),
-        &config(),
-    )
-    .await
-    .unwrap();
+    add_web(&s, &live).await;
+    run_now(&s).await;
     // What POST /v1/targets/web/actions/mark-down writes.
     let target = s.store.list_targets(None).await.unwrap().remove(0);
     let snapshot = s.store.latest(TargetKind::Server).await.unwrap()["web"]
@@ -388,15 +352,7 @@ async fn an_operator_override_reaches_the_next_run_and_the_status() {
         1
     );
     // The next run starts from the override (down), sees the server answer and recovers.
-    let report = run(
-        &s.store,
-        &s.publisher,
-        &prober(),
-        &request(true, None),
-        &config(),
-    )
-    .await
-    .unwrap();
+    let report = run_now(&s).await;
     assert_eq!(report.runs[0].changes, 1, "{report:?}");
     assert_eq!(
         s.store.load_state("web").await.unwrap().unwrap().status,
