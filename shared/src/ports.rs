@@ -42,6 +42,23 @@ pub trait TargetStore {
         &self,
         target: &Target,
     ) -> impl Future<Output = Result<Target, StoreError>> + Send;
+    /// One target by id.
+    fn get_target(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Target>, StoreError>> + Send;
+    /// Replaces a target if its stored version is `expected_version`; returns it with the
+    /// version bumped.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stored version moved on or the target is gone.
+    fn update_target(
+        &self,
+        target: &Target,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<Target, StoreError>> + Send;
+    /// Deletes a target's definition and state item; `false` when there was none.
+    fn delete_target(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// A target's latest state together with its latest check result, as the snapshot keeps them.
@@ -151,6 +168,32 @@ pub trait RunStore {
         &self,
         kind: TargetKind,
     ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+    /// The newest `limit` run records of `kind`, newest first.
+    fn runs(
+        &self,
+        kind: TargetKind,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+}
+
+/// An alert as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// The alert.
+    pub alert: Alert,
+    /// Whether it was published to the topic.
+    pub published: bool,
+}
+
+/// The alert history.
+pub trait AlertLog {
+    /// Alerts raised from `since_ms` to `until_ms` (epoch ms, at most 31 days apart), oldest
+    /// first.
+    fn alerts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
 }
 
 /// The alert outbox: alerts written with their state change, published afterwards.

@@ -13,8 +13,8 @@ use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, Target, TargetKind, TargetState};
 use crate::ports::{
-    Latest, Lease, Outbox, RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError,
-    TableScan, TargetStore,
+    AlertLog, AlertRecord, Latest, Lease, Outbox, RunLease, RunRecord, RunStore, ScanPage,
+    StateStore, StoreError, TableScan, TargetStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -283,6 +283,82 @@ impl TargetStore for DynamoStore {
             Err(e) => Err(backend(e)),
         }
     }
+
+    async fn get_target(&self, id: &str) -> Result<Option<Target>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("TARGET#{id}")))
+            .key(SK, s("CONFIG"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        got.item.as_ref().map(|i| from_attr(i, "def")).transpose()
+    }
+
+    async fn update_target(
+        &self,
+        target: &Target,
+        expected_version: u64,
+    ) -> Result<Target, StoreError> {
+        let mut t = target.clone();
+        t.version = expected_version + 1;
+        let item: Item = [
+            (PK, s(format!("TARGET#{}", t.id))),
+            (SK, s("CONFIG")),
+            (GSI_PK, s(format!("TARGETS#{}", t.kind().as_str()))),
+            (GSI_SK, s(&t.id)),
+            (VERSION, n(t.version)),
+            ("def", to_json(&t)?),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", n(expected_version))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(t),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::Conflict(format!(
+                    "target {} is not at version {expected_version}",
+                    t.id
+                )))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete_target(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("TARGET#{id}")))
+            .key(SK, s("CONFIG"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("TARGET#{id}")))
+            .key(SK, s("STATE"))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+    }
 }
 
 impl StateStore for DynamoStore {
@@ -448,10 +524,62 @@ impl RunStore for DynamoStore {
     }
 
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
-        let items = self
-            .query(None, &format!("RUN#{}", kind.as_str()), false, Some(1))
-            .await?;
-        items.first().map(|i| from_attr(i, "run")).transpose()
+        Ok(RunStore::runs(self, kind, 1).await?.into_iter().next())
+    }
+
+    async fn runs(&self, kind: TargetKind, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let limit = i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        self.query(None, &format!("RUN#{}", kind.as_str()), false, Some(limit))
+            .await?
+            .iter()
+            .map(|i| from_attr(i, "run"))
+            .collect()
+    }
+}
+
+impl AlertLog for DynamoStore {
+    async fn alerts(&self, since_ms: i64, until_ms: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut out = Vec::new();
+        let first_day = since_ms.div_euclid(crate::domain::state::DAY_MS);
+        let last_day = until_ms.div_euclid(crate::domain::state::DAY_MS);
+        for day in first_day..=last_day.min(first_day + 31) {
+            let pk = format!(
+                "ALERT#{}",
+                crate::time::day(day * crate::domain::state::DAY_MS)
+            );
+            let mut start: Option<Item> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":pk", s(&pk))
+                    .expression_attribute_values(":a", s(ms_key(since_ms)))
+                    .expression_attribute_values(":b", s(format!("{}~", ms_key(until_ms))))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in page.items.unwrap_or_default() {
+                    let published = item
+                        .get("status")
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|v| v == "published");
+                    out.push(AlertRecord {
+                        alert: from_attr(&item, "alert")?,
+                        published,
+                    });
+                }
+                match page.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

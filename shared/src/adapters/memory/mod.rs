@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use crate::domain::{Alert, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertPublisher, Latest, Lease, Outbox, PublishError, RunLease, RunRecord, RunStore, StateStore,
-    StoreError, TargetStore,
+    AlertLog, AlertPublisher, AlertRecord, Latest, Lease, Outbox, PublishError, RunLease,
+    RunRecord, RunStore, StateStore, StoreError, TargetStore,
 };
 
 #[derive(Default)]
@@ -89,6 +89,34 @@ impl TargetStore for MemoryStore {
         stored.version = 1;
         t.targets.insert(stored.id.clone(), stored.clone());
         Ok(stored)
+    }
+
+    async fn get_target(&self, id: &str) -> Result<Option<Target>, StoreError> {
+        Ok(self.lock().targets.get(id).cloned())
+    }
+
+    async fn update_target(
+        &self,
+        target: &Target,
+        expected_version: u64,
+    ) -> Result<Target, StoreError> {
+        let mut t = self.lock();
+        if t.targets.get(&target.id).map(|s| s.version) != Some(expected_version) {
+            return Err(StoreError::Conflict(format!(
+                "target {} is not at version {expected_version}",
+                target.id
+            )));
+        }
+        let mut stored = target.clone();
+        stored.version = expected_version + 1;
+        t.targets.insert(stored.id.clone(), stored.clone());
+        Ok(stored)
+    }
+
+    async fn delete_target(&self, id: &str) -> Result<bool, StoreError> {
+        let mut t = self.lock();
+        t.states.remove(id);
+        Ok(t.targets.remove(id).is_some())
     }
 }
 
@@ -199,13 +227,36 @@ impl RunStore for MemoryStore {
     }
 
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
+        Ok(RunStore::runs(self, kind, 1).await?.into_iter().next())
+    }
+
+    async fn runs(&self, kind: TargetKind, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         Ok(self
             .lock()
             .runs
             .iter()
             .rev()
-            .find(|r| r.kind == kind)
-            .cloned())
+            .filter(|r| r.kind == kind)
+            .take(limit.max(1))
+            .cloned()
+            .collect())
+    }
+}
+
+impl AlertLog for MemoryStore {
+    async fn alerts(&self, since_ms: i64, until_ms: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut out: Vec<AlertRecord> = self
+            .lock()
+            .outbox
+            .iter()
+            .filter(|(a, _)| since_ms <= a.at && a.at <= until_ms)
+            .map(|(a, p)| AlertRecord {
+                alert: a.clone(),
+                published: *p,
+            })
+            .collect();
+        out.sort_by_key(|r| r.alert.at);
+        Ok(out)
     }
 }
 
