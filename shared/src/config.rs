@@ -24,6 +24,11 @@ pub struct Settings {
     pub bucket: Option<String>,
     /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
     pub admin_token: Option<String>,
+    /// `LOOKOUT_READ_TOKEN`: bearer token of the read routes (unset: only the admin token reads).
+    pub read_token: Option<String>,
+    /// `LOOKOUT_PUBLIC_STATUS`: `false` makes the status page, status, summary, health and
+    /// metrics need a token (default `true`).
+    pub public_status: bool,
     /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 256; lowered at run time to
     /// what the open-file limit allows, see `lookout::probe::concurrency_limit`).
     pub probe_concurrency: usize,
@@ -56,6 +61,17 @@ impl Settings {
     /// Reads the settings through `get` (the environment in production, a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let text = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
+            match v.as_deref().map(str::trim) {
+                None => Ok(default),
+                Some("true" | "1") => Ok(true),
+                Some("false" | "0") => Ok(false),
+                Some(other) => Err(ConfigError {
+                    name,
+                    problem: format!("expected true or false, got {other:?}"),
+                }),
+            }
+        }
         fn num<T: std::str::FromStr>(
             name: &'static str,
             v: Option<String>,
@@ -77,6 +93,8 @@ impl Settings {
             topic_arn: text("LOOKOUT_TOPIC_ARN"),
             bucket: text("LOOKOUT_BUCKET"),
             admin_token: text("LOOKOUT_ADMIN_TOKEN"),
+            read_token: text("LOOKOUT_READ_TOKEN"),
+            public_status: flag("LOOKOUT_PUBLIC_STATUS", text("LOOKOUT_PUBLIC_STATUS"), true)?,
             probe_concurrency: num(
                 "LOOKOUT_PROBE_CONCURRENCY",
                 text("LOOKOUT_PROBE_CONCURRENCY"),
@@ -88,16 +106,11 @@ impl Settings {
                 text("STORM_THRESHOLD"),
                 crate::domain::grouped::DEFAULT_STORM_THRESHOLD,
             )?,
-            allow_private_targets: match text("LOOKOUT_ALLOW_PRIVATE_TARGETS").as_deref() {
-                None | Some("false" | "0") => false,
-                Some("true" | "1") => true,
-                Some(other) => {
-                    return Err(ConfigError {
-                        name: "LOOKOUT_ALLOW_PRIVATE_TARGETS",
-                        problem: format!("expected true or false, got {other:?}"),
-                    })
-                }
-            },
+            allow_private_targets: flag(
+                "LOOKOUT_ALLOW_PRIVATE_TARGETS",
+                text("LOOKOUT_ALLOW_PRIVATE_TARGETS"),
+                false,
+            )?,
             history_ttl_days: num(
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),

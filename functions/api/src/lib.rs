@@ -15,11 +15,14 @@
 //! 1 MiB), 422, 500 (no internal detail).
 
 pub mod error;
+mod metrics;
 mod routes;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use lookout::ports::{RunStore, StateStore, TargetStore};
+use std::collections::HashMap;
+
+use lookout::ports::{AlertLog, RunStore, StateStore, TargetStore};
 use lookout::probe::Prober;
 use subtle::ConstantTimeEq;
 
@@ -37,6 +40,12 @@ pub struct App<S> {
     pub prober: Prober,
     /// `LOOKOUT_ADMIN_TOKEN`; `None` disables the admin routes (401).
     pub admin_token: Option<String>,
+    /// `LOOKOUT_READ_TOKEN`: opens the read routes (and the public ones when they are not
+    /// public); refused on admin routes (403).
+    pub read_token: Option<String>,
+    /// `LOOKOUT_PUBLIC_STATUS` (default true): the status page, status, summary, health and
+    /// metrics need no token.
+    pub public_status: bool,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
 }
@@ -59,26 +68,54 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 allow_private_targets: settings.allow_private_targets,
             })?,
             admin_token: settings.admin_token,
+            read_token: settings.read_token,
+            public_status: settings.public_status,
             concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
         })
     }
 }
 
 impl<S> App<S> {
-    fn is_admin(&self, req: &Request) -> bool {
-        let Some(expected) = self.admin_token.as_deref() else {
-            return false;
-        };
-        let given = req
-            .headers()
+    /// The bearer token of the request, if any.
+    fn bearer(req: &Request) -> Option<&str> {
+        req.headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .unwrap_or("");
-        bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+    }
+
+    /// Whether `given` equals `expected`, compared in constant time.
+    fn same(given: &str, expected: Option<&str>) -> bool {
+        expected.is_some_and(|e| bool::from(given.as_bytes().ct_eq(e.as_bytes())))
+    }
+
+    /// Checks the request's token against the route's access: none or a wrong one is 401, the
+    /// read token on an admin route 403.
+    ///
+    /// # Errors
+    /// [`ApiError`] 401 or 403.
+    pub fn authorize(&self, req: &Request, access: Access) -> Result<(), ApiError> {
+        if access == Access::Public && self.public_status {
+            return Ok(());
+        }
+        let Some(given) = Self::bearer(req) else {
+            return Err(ApiError::unauthorized());
+        };
+        let admin = Self::same(given, self.admin_token.as_deref());
+        let read = Self::same(given, self.read_token.as_deref());
+        match access {
+            _ if admin => Ok(()),
+            Access::Admin if read => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this route needs the admin token; the read token cannot change anything",
+            )),
+            Access::Public | Access::Read if read => Ok(()),
+            _ => Err(ApiError::unauthorized()),
+        }
     }
 }
 
@@ -95,13 +132,95 @@ fn body_of(req: &Request) -> Result<&[u8], ApiError> {
     Ok(body)
 }
 
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, unless `LOOKOUT_PUBLIC_STATUS=false` (then the read token).
+    Public,
+    /// The read token or the admin token.
+    Read,
+    /// The admin token.
+    Admin,
+}
+
+/// Every route: method, path pattern (`{name}` matches one segment), access, and a name the
+/// dispatcher and the OpenAPI test use.
+pub const ROUTES: &[(&str, &str, Access, &str)] = &[
+    ("GET", "/v1/health", Access::Public, "health"),
+    ("GET", "/v1/status", Access::Public, "status"),
+    ("GET", "/v1/summary", Access::Public, "summary"),
+    ("GET", "/metrics", Access::Public, "metrics"),
+    ("GET", "/v1/targets", Access::Read, "list_targets"),
+    ("POST", "/v1/targets", Access::Admin, "create_targets"),
+    ("PUT", "/v1/targets", Access::Admin, "apply_targets"),
+    ("GET", "/v1/targets/{id}", Access::Read, "get_target"),
+    ("PATCH", "/v1/targets/{id}", Access::Admin, "patch_target"),
+    ("DELETE", "/v1/targets/{id}", Access::Admin, "delete_target"),
+    (
+        "POST",
+        "/v1/targets/{id}/actions/{action}",
+        Access::Admin,
+        "target_action",
+    ),
+    ("GET", "/v1/runs", Access::Read, "runs"),
+    ("GET", "/v1/alerts", Access::Read, "alerts"),
+    (
+        "GET",
+        "/v1/groups/{group}/active",
+        Access::Read,
+        "group_active",
+    ),
+    ("GET", "/v1/system", Access::Read, "system"),
+    ("POST", "/v1/checks", Access::Admin, "checks"),
+    ("GET", "/v1/proxies/active", Access::Admin, "proxies_active"),
+    (
+        "POST",
+        "/v1/proxies/{id}/usage",
+        Access::Admin,
+        "proxy_usage",
+    ),
+];
+
+/// The path parameters when `path` matches `pattern`.
+fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    let mut params = Vec::new();
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return Some(params),
+            (Some(want), Some(got)) if want.starts_with('{') => {
+                if got.is_empty() {
+                    return None;
+                }
+                params.push(got);
+            }
+            (Some(want), Some(got)) if want == got => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The query string's parameters (first value of each name), percent-decoded.
+fn query(req: &Request) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
 /// Handles one request; never fails: every problem is a JSON error answer.
 pub async fn handle<S>(app: &App<S>, req: Request) -> Response<Body>
 where
-    S: TargetStore + StateStore + RunStore + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + Sync,
 {
     let method = req.method().clone();
-    let path = req.uri().path().trim_end_matches('/').to_string();
+    let path = req.uri().path().to_string();
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/').to_string()
+    } else {
+        path
+    };
     let answer = route(app, &method, &path, &req).await;
     let response = answer.unwrap_or_else(ApiError::into_response);
     tracing::info!(%method, %path, status = response.status().as_u16(), "request");
@@ -115,57 +234,53 @@ async fn route<S>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TargetStore + StateStore + RunStore + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + Sync,
 {
-    if let Some((id, action)) = path
-        .strip_prefix("/v1/targets/")
-        .and_then(|rest| rest.split_once("/actions/"))
-    {
-        if method != Method::POST {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{path} allows POST"),
-            ));
-        }
-        if !app.is_admin(req) {
-            return Err(ApiError::unauthorized());
-        }
-        let body = body_of(req)?;
-        let json = routes::target_action(&app.store, id, action, body).await?;
-        return Ok(json_response(StatusCode::OK, &json));
+    let matching: Vec<_> = ROUTES
+        .iter()
+        .filter_map(|r| match_path(r.1, path).map(|params| (r, params)))
+        .collect();
+    if matching.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no route {}",
+            lookout::redact::clip(path, 100)
+        )));
     }
-    // (path, allowed methods, admin only)
-    const ROUTES: &[(&str, &[Method], bool)] = &[
-        ("/v1/health", &[Method::GET], false),
-        ("/v1/status", &[Method::GET], false),
-        ("/v1/summary", &[Method::GET], false),
-        ("/v1/targets", &[Method::GET, Method::POST], true),
-        ("/v1/checks", &[Method::POST], true),
-        ("/v1/system", &[Method::GET], true),
-    ];
-    let Some((_, methods, admin)) = ROUTES.iter().find(|(p, _, _)| *p == path) else {
-        return Err(ApiError::not_found(format!("no route {path}")));
-    };
-    if !methods.contains(method) {
-        let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    let Some(((_, _, access, name), params)) = matching
+        .iter()
+        .find(|((m, ..), _)| *m == method.as_str())
+        .cloned()
+    else {
+        let allowed: Vec<&str> = matching.iter().map(|((m, ..), _)| *m).collect();
         return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("{path} allows {}", allowed.join(", ")),
         ));
-    }
-    if *admin && !app.is_admin(req) {
-        return Err(ApiError::unauthorized());
-    }
+    };
+    app.authorize(req, *access)?;
     let body = body_of(req)?;
-    let json = match (path, method.as_str()) {
-        ("/v1/health", _) => routes::health(),
-        ("/v1/status", _) => routes::status(&app.store).await?,
-        ("/v1/summary", _) => routes::summary(&app.store).await?,
-        ("/v1/targets", "GET") => routes::list_targets(&app.store).await?,
-        ("/v1/targets", _) => return routes::create_targets(&app.store, body).await,
-        ("/v1/checks", _) => routes::checks(app, body).await?,
+    let q = query(req);
+    let id = params.first().copied().unwrap_or_default();
+    let store = &app.store;
+    let json = match *name {
+        "health" => routes::health(),
+        "status" => routes::status(store).await?,
+        "summary" => routes::summary(store).await?,
+        "metrics" => return metrics::metrics(store).await,
+        "list_targets" => routes::list_targets(store, &q).await?,
+        "create_targets" => return routes::create_targets(store, body).await,
+        "apply_targets" => routes::apply_targets(store, body, &q).await?,
+        "get_target" => routes::get_target(store, id).await?,
+        "patch_target" => routes::patch_target(store, id, body).await?,
+        "delete_target" => routes::delete_target(store, id).await?,
+        "target_action" => routes::target_action(store, id, params[1], body).await?,
+        "runs" => routes::runs(store, &q).await?,
+        "alerts" => routes::alerts(store, &q).await?,
+        "group_active" => routes::group_active(store, id).await?,
+        "checks" => routes::checks(app, body).await?,
+        "proxies_active" => routes::proxies_active(store, &q).await?,
+        "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         _ => routes::system(),
     };
     Ok(json_response(StatusCode::OK, &json))

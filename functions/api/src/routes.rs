@@ -6,8 +6,9 @@ use futures::StreamExt as _;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use lookout::domain::failover::choose_all;
+use lookout::domain::state::DAY_MS;
 use lookout::domain::{apply_override, Override, Status, Target, TargetKind, TargetState};
-use lookout::ports::{Latest, RunStore, StateStore, TargetStore};
+use lookout::ports::{AlertLog, Latest, RunStore, StateStore, TargetStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -128,14 +129,457 @@ pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Resul
     }))
 }
 
-pub async fn list_targets<S: TargetStore>(store: &S) -> Result<Value, ApiError> {
-    let targets: Vec<Target> = store
+/// Most targets one page of `GET /v1/targets` holds.
+pub const MAX_PAGE: usize = 500;
+
+fn parse_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {max}"))),
+    }
+}
+
+fn parse_kind(q: &HashMap<String, String>) -> Result<Option<TargetKind>, ApiError> {
+    q.get("kind")
+        .map(|k| {
+            TargetKind::parse(k)
+                .ok_or_else(|| ApiError::bad_request("kind must be server or proxy"))
+        })
+        .transpose()
+}
+
+/// `GET /v1/targets?kind=&group=&status=&tag=&limit=&cursor=`: definitions (redacted) with
+/// their status, by id; `next_cursor` (the last id) continues the listing.
+pub async fn list_targets<S: TargetStore + StateStore>(
+    store: &S,
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let kind = parse_kind(q)?;
+    let status = q
+        .get("status")
+        .map(|s| {
+            Status::ALL
+                .into_iter()
+                .find(|st| st.as_str() == s)
+                .ok_or_else(|| ApiError::bad_request(format!("status {s:?} is not a status")))
+        })
+        .transpose()?;
+    let limit = parse_limit(q, 100, MAX_PAGE)?;
+    let (targets, _, states) = load(store).await?;
+    let mut page: Vec<Value> = Vec::new();
+    let mut next = None;
+    for t in targets.iter().filter(|t| {
+        kind.is_none_or(|k| t.kind() == k)
+            && q.get("group").is_none_or(|g| &t.group == g)
+            && q.get("tag").is_none_or(|tag| t.tags.contains(tag))
+            && status.is_none_or(|s| states[&t.id].status == s)
+            && q.get("cursor").is_none_or(|c| t.id.as_str() > c.as_str())
+    }) {
+        if page.len() == limit {
+            next = page
+                .last()
+                .and_then(|v| v["id"].as_str().map(str::to_string));
+            break;
+        }
+        let mut v = serde_json::to_value(t.redacted()).unwrap_or(Value::Null);
+        v["status"] = json!(states[&t.id].status);
+        page.push(v);
+    }
+    Ok(json!({"targets": page, "next_cursor": next}))
+}
+
+/// `GET /v1/targets/{id}`: the definition (redacted), its state and its latest result.
+pub async fn get_target<S: TargetStore + StateStore>(
+    store: &S,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let (targets, latest, states) = load(store).await?;
+    let t = targets.iter().find(|t| t.id == id).ok_or_else(|| {
+        ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+    })?;
+    Ok(json!({
+        "target": t.redacted(),
+        "state": states[&t.id],
+        "last_result": latest.get(&t.id).and_then(|l| l.result.clone()),
+        "maintenance": t.maintenance_at(lookout::time::now_ms()),
+    }))
+}
+
+/// `PATCH /v1/targets/{id}`: a JSON merge patch (RFC 7396) of the definition, with the
+/// `version` the caller read (required). A stale version is 409; the patched definition is
+/// validated like a new one (422 naming the field); `id` and `kind` cannot change.
+pub async fn patch_target<S: TargetStore>(
+    store: &S,
+    id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let patch = parse_json(body)?;
+    let Value::Object(mut patch) = patch else {
+        return Err(ApiError::invalid_target("the patch must be a JSON object"));
+    };
+    let version = patch
+        .remove("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| ApiError::invalid_target("version: required, the version you read"))?;
+    let current = store.get_target(id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+    })?;
+    if current.version != version {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "target {id} is at version {}, not {version}: read it again",
+                current.version
+            ),
+        ));
+    }
+    for fixed in ["id", "kind"] {
+        if patch.get(fixed).is_some_and(|v| {
+            Some(v)
+                != serde_json::to_value(&current)
+                    .ok()
+                    .as_ref()
+                    .and_then(|c| c.get(fixed))
+        }) {
+            return Err(ApiError::invalid_target(format!(
+                "{fixed}: cannot change; delete and create instead"
+            )));
+        }
+    }
+    let mut merged = serde_json::to_value(&current).unwrap_or(Value::Null);
+    merge_patch(&mut merged, Value::Object(patch));
+    if let Value::Object(o) = &mut merged {
+        o.remove("version");
+    }
+    let target = Target::from_json(merged).map_err(|e| ApiError::invalid_target(e.to_string()))?;
+    let saved = store.update_target(&target, version).await?;
+    Ok(json!({"target": saved.redacted()}))
+}
+
+/// RFC 7396: objects merge key by key, `null` removes a key, anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(&k);
+                } else {
+                    merge_patch(t.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p,
+    }
+}
+
+/// `DELETE /v1/targets/{id}`: the definition and its state item.
+pub async fn delete_target<S: TargetStore>(store: &S, id: &str) -> Result<Value, ApiError> {
+    if store.delete_target(id).await? {
+        Ok(json!({"deleted": id}))
+    } else {
+        Err(ApiError::not_found(format!(
+            "no target {}",
+            lookout::redact::clip(id, 64)
+        )))
+    }
+}
+
+/// `PUT /v1/targets[?prune=true]`: applies a whole target file (JSON, or YAML with the same
+/// shape): creates new ids, updates changed ones, leaves equal ones, and with `prune=true`
+/// deletes targets not in the file. Everything is validated before anything is written.
+pub async fn apply_targets<S: TargetStore>(
+    store: &S,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let prune = match q.get("prune").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::bad_request("prune must be true or false")),
+    };
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    let json_body = if text.trim_start().starts_with(['{', '[']) {
+        body.to_vec()
+    } else {
+        let value: Value = serde_norway::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!("the body is neither JSON nor YAML: {e}"))
+        })?;
+        serde_json::to_vec(&value).unwrap_or_default()
+    };
+    let wanted = parse_targets(&json_body)?;
+    let existing: HashMap<String, Target> = store
         .list_targets(None)
         .await?
-        .iter()
-        .map(Target::redacted)
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
         .collect();
-    Ok(json!({"targets": targets}))
+    let (mut created, mut updated, mut unchanged, mut deleted) = (vec![], vec![], vec![], vec![]);
+    for t in &wanted {
+        match existing.get(&t.id) {
+            None => {
+                store.create_target(t).await?;
+                created.push(t.id.clone());
+            }
+            Some(old) => {
+                let mut same = t.clone();
+                same.version = old.version;
+                if &same == old {
+                    unchanged.push(t.id.clone());
+                } else if old.kind() != t.kind() {
+                    return Err(ApiError::invalid_target(format!(
+                        "{}: kind cannot change; delete it first",
+                        t.id
+                    )));
+                } else {
+                    store.update_target(t, old.version).await?;
+                    updated.push(t.id.clone());
+                }
+            }
+        }
+    }
+    if prune {
+        for id in existing
+            .keys()
+            .filter(|id| !wanted.iter().any(|t| &t.id == *id))
+        {
+            store.delete_target(id).await?;
+            deleted.push(id.clone());
+        }
+        deleted.sort();
+    }
+    Ok(json!({"created": created, "updated": updated, "unchanged": unchanged, "deleted": deleted}))
+}
+
+fn parse_time(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<jiff::Timestamp>()
+                .map(|t| t.as_millisecond())
+                .map_err(|_| ApiError::bad_request(format!("{name} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// `GET /v1/runs?kind=&limit=`: the newest run records, newest first.
+pub async fn runs<S: RunStore>(store: &S, q: &HashMap<String, String>) -> Result<Value, ApiError> {
+    let limit = parse_limit(q, 20, 200)?;
+    let kinds = parse_kind(q)?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]);
+    let mut out = Vec::new();
+    for k in kinds {
+        out.extend(store.runs(k, limit).await?);
+    }
+    out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    out.truncate(limit);
+    Ok(json!({"runs": out}))
+}
+
+/// `GET /v1/alerts?since=&until=&severity=&kind=`: alerts raised in the window (default the last
+/// 24 hours, at most 31 days), oldest first, with whether each was published.
+pub async fn alerts<S: AlertLog>(
+    store: &S,
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let now = lookout::time::now_ms();
+    let until = parse_time(q, "until")?.unwrap_or(now);
+    let since = parse_time(q, "since")?.unwrap_or(until - DAY_MS);
+    if since > until || until - since > 31 * DAY_MS {
+        return Err(ApiError::bad_request(
+            "since must be before until, at most 31 days apart",
+        ));
+    }
+    let records: Vec<_> = store
+        .alerts(since, until)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            q.get("severity")
+                .is_none_or(|s| r.alert.severity.as_str() == s)
+        })
+        .filter(|r| q.get("kind").is_none_or(|k| r.alert.kind.as_str() == k))
+        .collect();
+    Ok(
+        json!({"since": lookout::time::rfc3339(since), "until": lookout::time::rfc3339(until), "alerts": records}),
+    )
+}
+
+/// `GET /v1/groups/{group}/active`: the active target of a group or pool and its ordered
+/// fallbacks (ids only).
+pub async fn group_active<S: TargetStore + StateStore>(
+    store: &S,
+    group: &str,
+) -> Result<Value, ApiError> {
+    let (targets, _, states) = load(store).await?;
+    let choices: Vec<_> = choose_all(&targets, &states)
+        .into_iter()
+        .filter(|g| g.group == group)
+        .collect();
+    if choices.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no group {}",
+            lookout::redact::clip(group, 64)
+        )));
+    }
+    Ok(json!({"group": group, "choices": choices}))
+}
+
+/// `GET /v1/proxies/active?group=`: the proxy to use now and the ordered fallbacks of a pool,
+/// with their full proxy URLs, credentials included (the one answer that has them).
+pub async fn proxies_active<S: TargetStore + StateStore>(
+    store: &S,
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let group = q
+        .get("group")
+        .ok_or_else(|| ApiError::bad_request("group is required"))?;
+    let (targets, _, states) = load(store).await?;
+    let pool: Vec<&Target> = targets
+        .iter()
+        .filter(|t| t.kind() == TargetKind::Proxy && &t.group == group)
+        .collect();
+    if pool.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no proxy pool {}",
+            lookout::redact::clip(group, 64)
+        )));
+    }
+    let order: Vec<Value> = lookout::domain::failover::failover_order(&pool, &states)
+        .iter()
+        .filter_map(|t| {
+            let p = t.proxy()?;
+            Some(json!({
+                "id": t.id,
+                "proxy_url": p.proxy_url,
+                "proxy_type": p.proxy_type,
+                "cost_per_gb": p.cost_per_gb,
+                "priority": t.priority(),
+                "status": states[&t.id].status,
+            }))
+        })
+        .collect();
+    Ok(json!({"group": group, "active": order.first(), "order": order}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Usage {
+    /// `ok`, `failed` or `blocked`.
+    outcome: String,
+    #[serde(default)]
+    bytes: u64,
+    #[serde(default)]
+    latency_ms: u64,
+    #[serde(default)]
+    status_code: Option<u16>,
+}
+
+/// `POST /v1/proxies/{id}/usage`: an application reports a real request through a proxy
+/// (`{"outcome":"ok"|"failed"|"blocked","bytes":N,"latency_ms":N,"status_code":N}`). It goes
+/// through the state machine like a probe result (traffic, cost, failures, status) and is
+/// written like an override, so the next probe run continues from it. A concurrent write is
+/// retried twice, then 409.
+pub async fn proxy_usage<S: TargetStore + StateStore>(
+    store: &S,
+    id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let usage: Usage = serde_json::from_value(parse_json(body)?).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            e.to_string(),
+        )
+    })?;
+    let outcome = match usage.outcome.as_str() {
+        "ok" => lookout::domain::Outcome::Up,
+        "failed" => lookout::domain::Outcome::Failed,
+        "blocked" => lookout::domain::Outcome::Blocked,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "outcome must be ok, failed or blocked",
+            ))
+        }
+    };
+    let target = store
+        .get_target(id)
+        .await?
+        .filter(|t| t.kind() == TargetKind::Proxy)
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no proxy {}", lookout::redact::clip(id, 64)))
+        })?;
+    let now = lookout::time::now_ms();
+    let result = lookout::domain::CheckResult {
+        target_id: target.id.clone(),
+        kind: TargetKind::Proxy,
+        at: now,
+        outcome,
+        status_code: usage.status_code,
+        latency_ms: usage.latency_ms,
+        connect_ms: None,
+        ttfb_ms: None,
+        cert_days_left: None,
+        bytes: usage.bytes,
+        attempts: 1,
+        error: (outcome == lookout::domain::Outcome::Failed)
+            .then_some(lookout::domain::ErrorKind::Other),
+        message: Some("reported by an application".into()),
+    };
+    let mut last = None;
+    for _ in 0..3 {
+        let base = current_state(store, &target).await?;
+        let (next, alerts) = lookout::domain::next_state(&base, &result, &target);
+        match store.commit_override(target.kind(), &next, &alerts).await {
+            Ok(()) => {
+                return Ok(json!({
+                    "target": target.id,
+                    "status": next.status,
+                    "traffic_bytes": next.traffic_bytes,
+                    "cost": next.cost,
+                    "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
+                }))
+            }
+            Err(e @ lookout::ports::StoreError::Conflict(_)) => last = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.map_or_else(
+        || ApiError::new(StatusCode::CONFLICT, "conflict", "busy"),
+        Into::into,
+    ))
+}
+
+/// A target's current state: a pending override, else the snapshot's; status and version from
+/// the state item, which conditional writes check.
+async fn current_state<S: StateStore>(store: &S, target: &Target) -> Result<TargetState, ApiError> {
+    let pending = store
+        .overrides(target.kind())
+        .await?
+        .into_iter()
+        .find(|o| o.target_id == target.id);
+    let mut base = match pending {
+        Some(o) => o,
+        None => store
+            .latest(target.kind())
+            .await?
+            .remove(&target.id)
+            .map_or_else(|| TargetState::new(&target.id), |l| l.state),
+    };
+    match store.load_state(&target.id).await? {
+        Some(stored) => {
+            base.status = stored.status;
+            base.status_since = stored.status_since;
+            base.version = stored.version;
+        }
+        None => base.version = 0,
+    }
+    Ok(base)
 }
 
 /// Parses JSON, telling bad syntax (400) from a well-formed body of the wrong shape (422).
@@ -321,34 +765,11 @@ pub async fn target_action<S: TargetStore + StateStore>(
             .map_err(|e| ApiError::bad_request(format!("body: {e}")))?
             .version
     };
-    let targets = store.list_targets(None).await?;
-    let target = targets
-        .iter()
-        .find(|t| t.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("no target {id:?}")))?;
-    // Counters from the snapshot; status and version from the state item, which is what the
-    // conditional write checks.
-    let pending = store
-        .overrides(target.kind())
-        .await?
-        .into_iter()
-        .find(|o| o.target_id == target.id);
-    let mut base = match pending {
-        Some(o) => o,
-        None => store
-            .latest(target.kind())
-            .await?
-            .remove(&target.id)
-            .map_or_else(|| TargetState::new(&target.id), |l| l.state),
-    };
-    match store.load_state(&target.id).await? {
-        Some(stored) => {
-            base.status = stored.status;
-            base.status_since = stored.status_since;
-            base.version = stored.version;
-        }
-        None => base.version = 0,
-    }
+    let target = store.get_target(id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("no target {:?}", lookout::redact::clip(id, 64)))
+    })?;
+    let target = &target;
+    let base = current_state(store, target).await?;
     if let Some(v) = wanted {
         if v != base.version {
             return Err(ApiError::new(

@@ -8,11 +8,15 @@ use super::*;
 
 const TOKEN: &str = "local-admin-token";
 
+const READ: &str = "read-token";
+
 fn app() -> App<MemoryStore> {
     App {
         store: MemoryStore::default(),
         prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
         admin_token: Some(TOKEN.into()),
+        read_token: Some(READ.into()),
+        public_status: true,
         concurrency: 4,
     }
 }
