@@ -374,7 +374,7 @@ pub async fn runs<S: RunStore>(store: &S, q: &HashMap<String, String>) -> Result
     for k in kinds {
         out.extend(store.runs(k, limit).await?);
     }
-    out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    out.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     out.truncate(limit);
     Ok(json!({"runs": out}))
 }

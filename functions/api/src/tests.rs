@@ -399,3 +399,441 @@ async fn the_status_shows_an_active_maintenance_window() {
         "{body}"
     );
 }
+
+async fn seed(app: &App<MemoryStore>) {
+    let body = serde_json::json!({"targets": [
+        {"id":"api-a","group":"api","kind":"server","url":"http://127.0.0.1:9/","tags":["prod"]},
+        {"id":"api-b","group":"api","kind":"server","url":"http://127.0.0.1:9/b","priority":2},
+        {"id":"px-cheap","group":"pool","kind":"proxy","proxy_url":"http://u:s3cret@127.0.0.1:3128",
+         "proxy_type":"vps","test_urls":["http://127.0.0.1:9/ip"]},
+        {"id":"px-res","group":"pool","kind":"proxy","proxy_url":"socks5://v:pw2@127.0.0.1:1080",
+         "proxy_type":"residential","cost_per_gb":8,"test_urls":["http://127.0.0.1:9/ip"]}
+    ]});
+    let (status, _) = call(
+        app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Everything healthy, as a probe run would leave it.
+    for kind in lookout::domain::TargetKind::ALL {
+        let targets = app.store.list_targets(Some(kind)).await.unwrap();
+        let snapshot: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                let mut s = lookout::domain::TargetState::new(&t.id);
+                s.status = lookout::domain::Status::Healthy;
+                s.checks = 10;
+                lookout::ports::Latest {
+                    state: s,
+                    result: None,
+                }
+            })
+            .collect();
+        app.store.record_run(kind, 1_000, &snapshot).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn tokens_open_their_routes_and_nothing_more() {
+    let app = app();
+    seed(&app).await;
+    for (method, path, token, want) in [
+        ("GET", "/v1/targets", Some(READ), StatusCode::OK),
+        ("GET", "/v1/targets", Some(TOKEN), StatusCode::OK),
+        ("GET", "/v1/targets", None, StatusCode::UNAUTHORIZED),
+        ("GET", "/v1/targets", Some("nope"), StatusCode::UNAUTHORIZED),
+        (
+            "DELETE",
+            "/v1/targets/api-a",
+            Some(READ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "GET",
+            "/v1/proxies/active?group=pool",
+            Some(READ),
+            StatusCode::FORBIDDEN,
+        ),
+        ("GET", "/v1/status", None, StatusCode::OK),
+        ("GET", "/metrics", None, StatusCode::OK),
+        ("GET", "/v1/runs", Some(READ), StatusCode::OK),
+        ("GET", "/v1/system", Some(READ), StatusCode::OK),
+    ] {
+        let resp = handle(&app, request(method, path, "", token)).await;
+        assert_eq!(resp.status(), want, "{method} {path} with {token:?}");
+    }
+    let private = App {
+        public_status: false,
+        ..app
+    };
+    for (token, want) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(READ), StatusCode::OK),
+    ] {
+        let resp = handle(&private, request("GET", "/v1/summary", "", token)).await;
+        assert_eq!(resp.status(), want, "private summary with {token:?}");
+    }
+}
+
+#[tokio::test]
+async fn target_listings_filter_and_page_with_a_cursor() {
+    let app = app();
+    seed(&app).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, body) = call(
+        &app,
+        request("GET", "/v1/targets?kind=proxy", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(ids(&body), ["px-cheap", "px-res"]);
+    assert!(!body.to_string().contains("s3cret"), "{body}");
+    let (_, body) = call(
+        &app,
+        request("GET", "/v1/targets?tag=prod&status=healthy", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(ids(&body), ["api-a"]);
+    let (_, first) = call(&app, request("GET", "/v1/targets?limit=3", "", Some(READ))).await;
+    assert_eq!(ids(&first).len(), 3);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let (_, rest) = call(
+        &app,
+        request(
+            "GET",
+            &format!("/v1/targets?limit=3&cursor={cursor}"),
+            "",
+            Some(READ),
+        ),
+    )
+    .await;
+    assert_eq!(ids(&rest), ["px-res"]);
+    assert!(rest["next_cursor"].is_null());
+    for bad in ["kind=dns", "status=sad", "limit=0", "limit=9999"] {
+        let (status, body) = call(
+            &app,
+            request("GET", &format!("/v1/targets?{bad}"), "", Some(READ)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, body) = call(&app, request("GET", "/v1/targets/api-b", "", Some(READ))).await;
+    assert_eq!(
+        (status, body["state"]["status"].as_str()),
+        (StatusCode::OK, Some("healthy"))
+    );
+    assert_eq!(
+        call(&app, request("GET", "/v1/targets/nope", "", Some(READ)))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn patch_and_delete_check_versions_and_fields() {
+    let app = app();
+    seed(&app).await;
+    let patch = |body: &str| request("PATCH", "/v1/targets/api-a", body, Some(TOKEN));
+    let (status, body) = call(&app, patch(r#"{"version":1,"interval_s":30,"tags":null}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["target"]["interval_s"].as_u64(),
+            body["target"]["version"].as_u64()
+        ),
+        (Some(30), Some(2))
+    );
+    assert!(
+        body["target"]["tags"].as_array().unwrap().is_empty(),
+        "null removes"
+    );
+    for (b, want) in [
+        (r#"{"version":1,"interval_s":60}"#, StatusCode::CONFLICT),
+        (r#"{"interval_s":60}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            r#"{"version":2,"interval_s":0}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"version":2,"kind":"proxy"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"version":2,"intervall_s":5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("{not json", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, body) = call(&app, patch(b)).await;
+        assert_eq!(status, want, "{b}: {body}");
+    }
+    let (_, body) = call(&app, patch(r#"{"version":2,"interval_s":0}"#)).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("interval_s"),
+        "{body}"
+    );
+    let missing = request("PATCH", "/v1/targets/nope", r#"{"version":1}"#, Some(TOKEN));
+    assert_eq!(call(&app, missing).await.0, StatusCode::NOT_FOUND);
+    let del = || request("DELETE", "/v1/targets/api-b", "", Some(TOKEN));
+    assert_eq!(call(&app, del()).await.0, StatusCode::OK);
+    assert_eq!(call(&app, del()).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_target_file_applies_as_configuration_as_code() {
+    let app = app();
+    seed(&app).await;
+    let yaml = "targets:\n  - id: api-a\n    group: api\n    kind: server\n    url: http://127.0.0.1:9/\n    tags: [prod]\n  - id: api-c\n    group: api\n    kind: server\n    url: http://127.0.0.1:9/c\n    interval_s: 30\n";
+    let (status, body) = call(
+        &app,
+        request("PUT", "/v1/targets?prune=true", yaml, Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["created"], serde_json::json!(["api-c"]));
+    assert_eq!(body["unchanged"], serde_json::json!(["api-a"]));
+    assert_eq!(
+        body["deleted"],
+        serde_json::json!(["api-b", "px-cheap", "px-res"])
+    );
+    let json_file =
+        r#"[{"id":"api-a","group":"api","kind":"server","url":"http://127.0.0.1:9/v2"}]"#;
+    let (_, body) = call(&app, request("PUT", "/v1/targets", json_file, Some(TOKEN))).await;
+    assert_eq!(body["updated"], serde_json::json!(["api-a"]));
+    assert_eq!(
+        body["deleted"],
+        serde_json::json!([]),
+        "no prune, nothing deleted"
+    );
+    for (b, want) in [
+        ("targets: [ {id: x", StatusCode::BAD_REQUEST),
+        (
+            r#"[{"id":"x","group":"g","kind":"server","url":"ftp://h/"}]"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        assert_eq!(
+            call(&app, request("PUT", "/v1/targets", b, Some(TOKEN)))
+                .await
+                .0,
+            want,
+            "{b}"
+        );
+    }
+    let prune_bad = request("PUT", "/v1/targets?prune=maybe", json_file, Some(TOKEN));
+    assert_eq!(call(&app, prune_bad).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_active_proxy_comes_with_credentials_and_usage_counts_traffic() {
+    let app = app();
+    seed(&app).await;
+    let (status, body) = call(
+        &app,
+        request("GET", "/v1/proxies/active?group=pool", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["active"]["id"], "px-cheap",
+        "the VPS proxy is cheapest"
+    );
+    assert_eq!(
+        body["active"]["proxy_url"],
+        "http://u:s3cret@127.0.0.1:3128"
+    );
+    assert_eq!(body["order"][1]["id"], "px-res");
+    assert_eq!(
+        call(&app, request("GET", "/v1/proxies/active", "", Some(TOKEN)))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(
+            &app,
+            request("GET", "/v1/proxies/active?group=none", "", Some(TOKEN))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let usage = |id: &str, body: &str| {
+        request(
+            "POST",
+            &format!("/v1/proxies/{id}/usage"),
+            body,
+            Some(TOKEN),
+        )
+    };
+    let (status, body) = call(
+        &app,
+        usage(
+            "px-res",
+            r#"{"outcome":"ok","bytes":500000000,"latency_ms":120}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["traffic_bytes"].as_u64(), Some(500_000_000));
+    assert!((body["cost"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+    let (_, again) = call(
+        &app,
+        usage(
+            "px-res",
+            r#"{"outcome":"blocked","bytes":1000,"status_code":403}"#,
+        ),
+    )
+    .await;
+    assert_eq!(again["status"], "blocked");
+    let (_, shown) = call(&app, request("GET", "/v1/targets/px-res", "", Some(READ))).await;
+    assert_eq!(
+        shown["state"]["status"], "blocked",
+        "the status shows reported usage at once"
+    );
+    assert_eq!(
+        call(&app, usage("px-res", r#"{"outcome":"meh"}"#)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        call(&app, usage("api-a", r#"{"outcome":"ok"}"#)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = call(
+        &app,
+        request("GET", "/v1/groups/api/active", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["choices"][0]["active"].as_str()),
+        (StatusCode::OK, Some("api-b"))
+    );
+    assert_eq!(
+        call(
+            &app,
+            request("GET", "/v1/groups/none/active", "", Some(READ))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn runs_and_alerts_list_history_with_filters() {
+    let app = app();
+    seed(&app).await;
+    call(
+        &app,
+        request(
+            "POST",
+            "/v1/targets/api-a/actions/mark-down",
+            "",
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    let (status, body) = call(
+        &app,
+        request("GET", "/v1/alerts?severity=critical", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["alerts"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["alerts"][0]["alert"]["target_id"], "api-a");
+    assert_eq!(body["alerts"][0]["published"], false);
+    let (_, none) = call(
+        &app,
+        request("GET", "/v1/alerts?kind=storm", "", Some(READ)),
+    )
+    .await;
+    assert!(none["alerts"].as_array().unwrap().is_empty());
+    for bad in [
+        "since=yesterday",
+        "since=2026-01-01T00:00:00Z&until=2026-03-01T00:00:00Z",
+    ] {
+        assert_eq!(
+            call(
+                &app,
+                request("GET", &format!("/v1/alerts?{bad}"), "", Some(READ))
+            )
+            .await
+            .0,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
+    let run = lookout::ports::RunRecord {
+        run_id: "r1".into(),
+        kind: lookout::domain::TargetKind::Server,
+        started_at: 5_000,
+        duration_ms: 12,
+        checked: 2,
+        ok: 2,
+        changes: 0,
+        alerts_published: 0,
+        alerts_pending: 0,
+        skipped: 0,
+    };
+    app.store.put_run(&run).await.unwrap();
+    let (_, body) = call(
+        &app,
+        request("GET", "/v1/runs?kind=server&limit=5", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(body["runs"][0]["run_id"], "r1");
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text() {
+    let app = app();
+    seed(&app).await;
+    let resp = handle(&app, request("GET", "/metrics", "", None)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(resp.body().to_vec()).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let sample = |name: &str, id: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get("id") == Some(id))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(sample("lookout_target_up", "api-a"), Some(1.0));
+    assert_eq!(sample("lookout_target_checks_total", "px-res"), Some(10.0));
+    assert_eq!(sample("lookout_proxy_cost", "px-res"), Some(0.0));
+    assert_eq!(
+        sample("lookout_proxy_cost", "api-a"),
+        None,
+        "servers have no cost"
+    );
+    let healthy = scrape.samples.iter().find(|s| {
+        s.metric == "lookout_target_status"
+            && s.labels.get("id") == Some("api-b")
+            && s.labels.get("status") == Some("healthy")
+    });
+    assert!(healthy.is_some());
+    assert!(scrape.docs.contains_key("lookout_target_up"));
+    assert!(!text.contains("s3cret"));
+}
