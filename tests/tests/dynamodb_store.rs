@@ -138,6 +138,13 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
     assert_eq!(got.len(), 120);
     assert!(got.values().all(|l| l.state.checks == 2_000));
     assert!(store.latest(TargetKind::Proxy).await.unwrap().is_empty());
+    // The history holds both runs' results, across every chunk, by time.
+    use lookout::ports::HistoryStore;
+    let all = store.history(TargetKind::Server, 0, 5_000, 350).await.unwrap();
+    assert_eq!(all.len(), 350 + 120);
+    assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
+    let later = store.history(TargetKind::Server, 1_500, 5_000, 350).await.unwrap();
+    assert_eq!(later.len(), 120);
 }
 
 #[tokio::test]

@@ -16,13 +16,14 @@
 
 pub mod error;
 mod metrics;
+pub mod page;
 mod routes;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 
-use lookout::ports::{AlertLog, RunStore, StateStore, TargetStore};
+use lookout::ports::{AlertLog, HistoryStore, RunStore, StateStore, TargetStore};
 use lookout::probe::Prober;
 use subtle::ConstantTimeEq;
 
@@ -146,6 +147,7 @@ pub enum Access {
 /// Every route: method, path pattern (`{name}` matches one segment), access, and a name the
 /// dispatcher and the OpenAPI test use.
 pub const ROUTES: &[(&str, &str, Access, &str)] = &[
+    ("GET", "/", Access::Public, "page"),
     ("GET", "/v1/health", Access::Public, "health"),
     ("GET", "/v1/status", Access::Public, "status"),
     ("GET", "/v1/summary", Access::Public, "summary"),
@@ -161,6 +163,13 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
         "/v1/targets/{id}/actions/{action}",
         Access::Admin,
         "target_action",
+    ),
+    ("GET", "/v1/results", Access::Read, "results"),
+    (
+        "GET",
+        "/v1/targets/{id}/results",
+        Access::Read,
+        "target_results",
     ),
     ("GET", "/v1/runs", Access::Read, "runs"),
     ("GET", "/v1/alerts", Access::Read, "alerts"),
@@ -212,7 +221,7 @@ fn query(req: &Request) -> HashMap<String, String> {
 /// Handles one request; never fails: every problem is a JSON error answer.
 pub async fn handle<S>(app: &App<S>, req: Request) -> Response<Body>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + Sync,
 {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -234,7 +243,7 @@ async fn route<S>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + Sync,
 {
     let matching: Vec<_> = ROUTES
         .iter()
@@ -264,6 +273,9 @@ where
     let id = params.first().copied().unwrap_or_default();
     let store = &app.store;
     let json = match *name {
+        "page" => return page::page(store, q.get("lang").map(String::as_str)).await,
+        "results" => routes::results(store, None, &q).await?,
+        "target_results" => routes::results(store, Some(id), &q).await?,
         "health" => routes::health(),
         "status" => routes::status(store).await?,
         "summary" => routes::summary(store).await?,

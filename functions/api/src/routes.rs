@@ -8,7 +8,7 @@ use lambda_http::{Body, Response};
 use lookout::domain::failover::choose_all;
 use lookout::domain::state::DAY_MS;
 use lookout::domain::{apply_override, Override, Status, Target, TargetKind, TargetState};
-use lookout::ports::{AlertLog, Latest, RunStore, StateStore, TargetStore};
+use lookout::ports::{AlertLog, HistoryStore, Latest, RunStore, StateStore, TargetStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,7 +21,7 @@ pub fn health() -> Value {
 
 /// Targets, the latest entry (state and result) of each checked one, and the state of every
 /// target (a never-checked target has the `unknown` state).
-async fn load<S: TargetStore + StateStore>(
+pub(crate) async fn load<S: TargetStore + StateStore>(
     store: &S,
 ) -> Result<
     (
@@ -791,4 +791,73 @@ pub async fn target_action<S: TargetStore + StateStore>(
         "state": next,
         "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
     }))
+}
+
+/// `GET /v1/results` and `GET /v1/targets/{id}/results`: check results from the history,
+/// `since` and `until` in RFC 3339 (default the last hour, at most 7 days), `status` (an
+/// outcome: up, slow, degraded, failed, blocked), `kind`, `limit` (default 100, at most 1000) and
+/// `cursor` (from `next_cursor`). Oldest first.
+pub async fn results<S: TargetStore + HistoryStore>(
+    store: &S,
+    id: Option<&str>,
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let now = lookout::time::now_ms();
+    let until = parse_time(q, "until")?.unwrap_or(now);
+    let since = parse_time(q, "since")?.unwrap_or(until - 3_600_000);
+    if since > until || until - since > 7 * DAY_MS {
+        return Err(ApiError::bad_request(
+            "since must be before until, at most 7 days apart",
+        ));
+    }
+    let limit = parse_limit(q, 100, 1000)?;
+    let outcome = q
+        .get("status")
+        .map(|s| {
+            serde_json::from_value::<lookout::domain::Outcome>(Value::String(s.clone())).map_err(
+                |_| ApiError::bad_request("status must be up, slow, degraded, failed or blocked"),
+            )
+        })
+        .transpose()?;
+    let cursor = q
+        .get("cursor")
+        .map(|c| {
+            c.split_once(':')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+        })
+        .transpose()?;
+    let targets = store.list_targets(None).await?;
+    let kinds = match id {
+        Some(id) => vec![targets
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+            })?
+            .kind()],
+        None => parse_kind(q)?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]),
+    };
+    let mut all = Vec::new();
+    for kind in kinds {
+        let n = targets.iter().filter(|t| t.kind() == kind).count();
+        all.extend(store.history(kind, since, until, n).await?);
+    }
+    all.sort_by(|a, b| (a.at, &a.target_id).cmp(&(b.at, &b.target_id)));
+    let mut page: Vec<_> = all
+        .into_iter()
+        .filter(|r| id.is_none_or(|id| r.target_id == id))
+        .filter(|r| outcome.is_none_or(|o| r.outcome == o))
+        .filter(|r| {
+            cursor
+                .as_ref()
+                .is_none_or(|(at, cid)| (r.at, &r.target_id) > (*at, cid))
+        })
+        .take(limit + 1)
+        .collect();
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        page.last().map(|r| format!("{}:{}", r.at, r.target_id))
+    });
+    Ok(json!({"results": page, "next_cursor": next.flatten()}))
 }

@@ -837,3 +837,140 @@ async fn metrics_parse_as_prometheus_text() {
     assert!(scrape.docs.contains_key("lookout_target_up"));
     assert!(!text.contains("s3cret"));
 }
+
+/// Two runs of history for the seeded servers, 10 and 5 minutes ago.
+async fn with_history(app: &App<MemoryStore>) -> i64 {
+    let now = lookout::time::now_ms();
+    let targets = app
+        .store
+        .list_targets(Some(lookout::domain::TargetKind::Server))
+        .await
+        .unwrap();
+    for (i, at) in [now - 600_000, now - 300_000].into_iter().enumerate() {
+        let snapshot: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                let mut s = lookout::domain::TargetState::new(&t.id);
+                s.status = lookout::domain::Status::Healthy;
+                s.checks = 1 + i as u64;
+                let r = lookout::domain::CheckResult {
+                    target_id: t.id.clone(),
+                    kind: t.kind(),
+                    at,
+                    outcome: if i == 0 {
+                        lookout::domain::Outcome::Failed
+                    } else {
+                        lookout::domain::Outcome::Up
+                    },
+                    status_code: Some(200),
+                    latency_ms: 40 + 10 * i as u64,
+                    connect_ms: None,
+                    ttfb_ms: None,
+                    cert_days_left: None,
+                    bytes: 10,
+                    attempts: 1,
+                    error: None,
+                    message: None,
+                };
+                lookout::ports::Latest {
+                    state: s,
+                    result: Some(r),
+                }
+            })
+            .collect();
+        app.store
+            .record_run(lookout::domain::TargetKind::Server, at, &snapshot)
+            .await
+            .unwrap();
+    }
+    now
+}
+
+#[tokio::test]
+async fn results_come_from_the_history_with_filters_and_a_cursor() {
+    let app = app();
+    seed(&app).await;
+    with_history(&app).await;
+    let (status, body) = call(&app, request("GET", "/v1/results?limit=3", "", Some(READ))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 3);
+    let cursor = body["next_cursor"].as_str().unwrap().to_string();
+    let (_, rest) = call(
+        &app,
+        request(
+            "GET",
+            &format!("/v1/results?limit=3&cursor={cursor}"),
+            "",
+            Some(READ),
+        ),
+    )
+    .await;
+    assert_eq!(rest["results"].as_array().unwrap().len(), 1);
+    let (_, failed) = call(
+        &app,
+        request(
+            "GET",
+            "/v1/targets/api-a/results?status=failed",
+            "",
+            Some(READ),
+        ),
+    )
+    .await;
+    let failed = failed["results"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["target_id"], "api-a");
+    for (path, want) in [
+        ("/v1/targets/nope/results", StatusCode::NOT_FOUND),
+        ("/v1/results?status=sideways", StatusCode::BAD_REQUEST),
+        ("/v1/results?cursor=xyz", StatusCode::BAD_REQUEST),
+        (
+            "/v1/results?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(
+            call(&app, request("GET", path, "", Some(READ))).await.0,
+            want,
+            "{path}"
+        );
+    }
+}
+
+async fn page(app: &App<MemoryStore>, path: &str) -> String {
+    let resp = handle(app, request("GET", path, "", None)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    String::from_utf8(resp.body().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn the_status_page_shows_every_target_escaped_with_a_chart_in_three_languages() {
+    let app = app();
+    seed(&app).await;
+    let evil = serde_json::json!({"id":"evil","name":"<script>alert(1)</script>","group":"api",
+        "kind":"server","url":"http://127.0.0.1:9/"});
+    call(
+        &app,
+        request("POST", "/v1/targets", &evil.to_string(), Some(TOKEN)),
+    )
+    .await;
+    with_history(&app).await;
+    let html = page(&app, "/").await;
+    for id in ["api-a", "api-b", "px-cheap", "px-res", "evil"] {
+        assert!(html.contains(&format!("data-id=\"{id}\"")), "{id} missing");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "a target name is never markup"
+    );
+    assert!(
+        html.contains("<polyline") && html.contains("Uptime 24 h 50.00%"),
+        "{html}"
+    );
+    assert!(html.contains("dir=\"ltr\"") && !html.contains("s3cret"));
+    let ar = page(&app, "/?lang=ar").await;
+    assert!(ar.contains("dir=\"rtl\"") && ar.contains("حالة الخدمة"));
+    let fa = page(&app, "/?lang=fa").await;
+    assert!(fa.contains("dir=\"rtl\"") && fa.contains("وضعیت سرویس"));
+}

@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::convert::{item_to_json, json_to_item};
 use super::CHUNK;
 use crate::adapters::sdk_message;
-use crate::domain::{Alert, Target, TargetKind, TargetState};
+use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertLog, AlertRecord, Latest, Lease, Outbox, RunLease, RunRecord, RunStore, ScanPage,
-    StateStore, StoreError, TableScan, TargetStore,
+    AlertLog, AlertRecord, HistoryStore, Latest, Lease, Outbox, RunLease, RunRecord, RunStore,
+    ScanPage, StateStore, StoreError, TableScan, TargetStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -534,6 +535,68 @@ impl RunStore for DynamoStore {
             .iter()
             .map(|i| from_attr(i, "run"))
             .collect()
+    }
+}
+
+impl HistoryStore for DynamoStore {
+    async fn history(
+        &self,
+        kind: TargetKind,
+        since_ms: i64,
+        until_ms: i64,
+        targets: usize,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        const HOUR: i64 = 3_600_000;
+        let until_ms = until_ms.min(since_ms + 7 * crate::domain::state::DAY_MS);
+        let chunks = targets.div_ceil(CHUNK).max(1);
+        let mut keys = Vec::new();
+        for h in since_ms.div_euclid(HOUR)..=until_ms.div_euclid(HOUR) {
+            let hour = crate::time::hour(h * HOUR);
+            for i in 0..chunks {
+                keys.push(format!("HIST#{}#{hour}#{i:04}", kind.as_str()));
+            }
+        }
+        let reads: Vec<_> = keys
+            .into_iter()
+            .map(|pk| async move {
+                let mut out: Vec<(i64, Vec<CheckResult>)> = Vec::new();
+                let mut start: Option<Item> = None;
+                loop {
+                    let page = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                        .expression_attribute_names("#pk", PK)
+                        .expression_attribute_names("#sk", SK)
+                        .expression_attribute_values(":pk", s(&pk))
+                        .expression_attribute_values(":a", s(ms_key(since_ms)))
+                        .expression_attribute_values(":b", s(ms_key(until_ms)))
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(backend)?;
+                    for item in page.items.unwrap_or_default() {
+                        let results: Vec<CheckResult> = from_attr(&item, "results")?;
+                        out.push((results.first().map_or(0, |r| r.at), results));
+                    }
+                    match page.last_evaluated_key {
+                        Some(k) => start = Some(k),
+                        None => return Ok::<_, StoreError>(out),
+                    }
+                }
+            })
+            .collect();
+        let mut all: Vec<CheckResult> = futures::stream::iter(reads)
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, r)| r)
+            .collect();
+        all.sort_by_key(|r| r.at);
+        Ok(all)
     }
 }
 

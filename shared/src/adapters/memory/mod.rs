@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::domain::{Alert, Target, TargetKind, TargetState};
+use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertLog, AlertPublisher, AlertRecord, Latest, Lease, Outbox, PublishError, RunLease,
-    RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertLog, AlertPublisher, AlertRecord, HistoryStore, Latest, Lease, Outbox, PublishError,
+    RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
 };
 
 #[derive(Default)]
@@ -239,6 +239,24 @@ impl RunStore for MemoryStore {
             .filter(|r| r.kind == kind)
             .take(limit.max(1))
             .cloned()
+            .collect())
+    }
+}
+
+impl HistoryStore for MemoryStore {
+    async fn history(
+        &self,
+        kind: TargetKind,
+        since_ms: i64,
+        until_ms: i64,
+        _targets: usize,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        Ok(self
+            .lock()
+            .history
+            .iter()
+            .filter(|(k, at, _)| *k == kind && since_ms <= *at && *at <= until_ms)
+            .filter_map(|(_, _, l)| l.result.clone())
             .collect())
     }
 }
