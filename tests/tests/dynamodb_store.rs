@@ -140,10 +140,16 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
     assert!(store.latest(TargetKind::Proxy).await.unwrap().is_empty());
     // The history holds both runs' results, across every chunk, by time.
     use lookout::ports::HistoryStore;
-    let all = store.history(TargetKind::Server, 0, 5_000, 350).await.unwrap();
+    let all = store
+        .history(TargetKind::Server, 0, 5_000, 350)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 350 + 120);
     assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
-    let later = store.history(TargetKind::Server, 1_500, 5_000, 350).await.unwrap();
+    let later = store
+        .history(TargetKind::Server, 1_500, 5_000, 350)
+        .await
+        .unwrap();
     assert_eq!(later.len(), 120);
 }
 
@@ -276,8 +282,15 @@ async fn enqueued_alerts_are_written_once_and_pending() {
     assert_eq!(pending, vec![a.clone()]);
     store.mark_published(&a).await.unwrap();
     assert!(
-        store.enqueue(&[a]).await.unwrap().is_empty(),
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap().is_empty(),
         "published stays published"
     );
     assert!(store.pending_alerts(0).await.unwrap().is_empty());
+    use lookout::ports::AlertLog;
+    let log = store.alerts(0, 10_000).await.unwrap();
+    assert_eq!(
+        (log.len(), log[0].published, log[0].alert.key.as_str()),
+        (1, true, a.key.as_str())
+    );
+    assert!(store.alerts(6_000, 10_000).await.unwrap().is_empty(), "outside the window");
 }

@@ -136,6 +136,34 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of table partition `pk` with a sort key from `from` to `to` (inclusive), all
+    /// pages, in sort-key order.
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":a", s(from))
+                .expression_attribute_values(":b", s(to))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// Every item of index `gsi1` partition `key`, all pages, in index sort-key order.
     async fn query_index(&self, key: &str) -> Result<Vec<Item>, StoreError> {
         self.query(Some(GSI), key, true, None).await
@@ -556,34 +584,17 @@ impl HistoryStore for DynamoStore {
                 keys.push(format!("HIST#{}#{hour}#{i:04}", kind.as_str()));
             }
         }
+        let (from, to) = (ms_key(since_ms), ms_key(until_ms));
         let reads: Vec<_> = keys
             .into_iter()
-            .map(|pk| async move {
-                let mut out: Vec<(i64, Vec<CheckResult>)> = Vec::new();
-                let mut start: Option<Item> = None;
-                loop {
-                    let page = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
-                        .expression_attribute_names("#pk", PK)
-                        .expression_attribute_names("#sk", SK)
-                        .expression_attribute_values(":pk", s(&pk))
-                        .expression_attribute_values(":a", s(ms_key(since_ms)))
-                        .expression_attribute_values(":b", s(ms_key(until_ms)))
-                        .set_exclusive_start_key(start.take())
-                        .send()
-                        .await
-                        .map_err(backend)?;
-                    for item in page.items.unwrap_or_default() {
-                        let results: Vec<CheckResult> = from_attr(&item, "results")?;
-                        out.push((results.first().map_or(0, |r| r.at), results));
-                    }
-                    match page.last_evaluated_key {
-                        Some(k) => start = Some(k),
-                        None => return Ok::<_, StoreError>(out),
-                    }
+            .map(|pk| {
+                let (from, to) = (from.clone(), to.clone());
+                async move {
+                    let items = self.query_range(&pk, &from, &to).await?;
+                    items
+                        .iter()
+                        .map(|item| from_attr::<Vec<CheckResult>>(item, "results"))
+                        .collect::<Result<Vec<_>, _>>()
                 }
             })
             .collect();
@@ -593,7 +604,7 @@ impl HistoryStore for DynamoStore {
             .await?
             .into_iter()
             .flatten()
-            .flat_map(|(_, r)| r)
+            .flatten()
             .collect();
         all.sort_by_key(|r| r.at);
         Ok(all)
@@ -610,36 +621,16 @@ impl AlertLog for DynamoStore {
                 "ALERT#{}",
                 crate::time::day(day * crate::domain::state::DAY_MS)
             );
-            let mut start: Option<Item> = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#sk", SK)
-                    .expression_attribute_values(":pk", s(&pk))
-                    .expression_attribute_values(":a", s(ms_key(since_ms)))
-                    .expression_attribute_values(":b", s(format!("{}~", ms_key(until_ms))))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for item in page.items.unwrap_or_default() {
-                    let published = item
-                        .get("status")
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|v| v == "published");
-                    out.push(AlertRecord {
-                        alert: from_attr(&item, "alert")?,
-                        published,
-                    });
-                }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
+            let to = format!("{}~", ms_key(until_ms));
+            for item in self.query_range(&pk, &ms_key(since_ms), &to).await? {
+                let published = item
+                    .get("status")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v == "published");
+                out.push(AlertRecord {
+                    alert: from_attr(&item, "alert")?,
+                    published,
+                });
             }
         }
         Ok(out)
