@@ -282,7 +282,11 @@ async fn enqueued_alerts_are_written_once_and_pending() {
     assert_eq!(pending, vec![a.clone()]);
     store.mark_published(&a).await.unwrap();
     assert!(
-        store.enqueue(std::slice::from_ref(&a)).await.unwrap().is_empty(),
+        store
+            .enqueue(std::slice::from_ref(&a))
+            .await
+            .unwrap()
+            .is_empty(),
         "published stays published"
     );
     assert!(store.pending_alerts(0).await.unwrap().is_empty());
@@ -292,5 +296,8 @@ async fn enqueued_alerts_are_written_once_and_pending() {
         (log.len(), log[0].published, log[0].alert.key.as_str()),
         (1, true, a.key.as_str())
     );
-    assert!(store.alerts(6_000, 10_000).await.unwrap().is_empty(), "outside the window");
+    assert!(
+        store.alerts(6_000, 10_000).await.unwrap().is_empty(),
+        "outside the window"
+    );
 }

@@ -16,6 +16,7 @@
 
 pub mod error;
 mod metrics;
+pub mod openapi;
 pub mod page;
 mod routes;
 
@@ -152,6 +153,7 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/v1/status", Access::Public, "status"),
     ("GET", "/v1/summary", Access::Public, "summary"),
     ("GET", "/metrics", Access::Public, "metrics"),
+    ("GET", "/v1/openapi.json", Access::Public, "openapi"),
     ("GET", "/v1/targets", Access::Read, "list_targets"),
     ("POST", "/v1/targets", Access::Admin, "create_targets"),
     ("PUT", "/v1/targets", Access::Admin, "apply_targets"),
@@ -277,6 +279,7 @@ where
         "results" => routes::results(store, None, &q).await?,
         "target_results" => routes::results(store, Some(id), &q).await?,
         "health" => routes::health(),
+        "openapi" => openapi::document(),
         "status" => routes::status(store).await?,
         "summary" => routes::summary(store).await?,
         "metrics" => return metrics::metrics(store).await,

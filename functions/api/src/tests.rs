@@ -974,3 +974,59 @@ async fn the_status_page_shows_every_target_escaped_with_a_chart_in_three_langua
     let fa = page(&app, "/?lang=fa").await;
     assert!(fa.contains("dir=\"rtl\"") && fa.contains("وضعیت سرویس"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
+    let app = app();
+    let (status, doc) = call(&app, request("GET", "/v1/openapi.json", "", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut documented = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            documented.push((method.to_uppercase(), path.clone()));
+            assert!(op["responses"]["400"].is_object() && op["operationId"].is_string());
+            let params: Vec<&str> = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let in_path: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            assert_eq!(params, in_path, "{method} {path}");
+        }
+    }
+    documented.sort();
+    let mut routed: Vec<(String, String)> = crate::ROUTES
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .collect();
+    routed.sort();
+    assert_eq!(documented, routed);
+    // And every documented route answers something other than 404 / 405 from the router.
+    for (method, path) in routed {
+        let concrete = path
+            .replace("{id}", "x")
+            .replace("{action}", "reset-stats")
+            .replace("{group}", "g");
+        let resp = handle(&app, request(&method, &concrete, "", Some(TOKEN))).await;
+        assert!(
+            resp.status() != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {concrete}"
+        );
+        if resp.status() == StatusCode::NOT_FOUND {
+            let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+            assert!(
+                !body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("no route"),
+                "{method} {concrete}"
+            );
+        }
+    }
+}
