@@ -15,7 +15,7 @@ demo: stack-up build
 test: stack-up
 	$(LOCAL_ENV) && cargo test --workspace
 	$(VENV)/cfn-lint infra/template.yaml
-	$(MAKE) --no-print-directory demo
+	LOOKOUT_DEMO_FULL=1 $(MAKE) --no-print-directory demo
 
 ## dev: stack, `cargo lambda watch` serving the API on http://127.0.0.1:9000, local scheduler
 dev: stack-up build

@@ -21,6 +21,7 @@ import gzip
 import hashlib
 import http.server
 import json
+import shutil
 import os
 import signal
 import socket
@@ -307,6 +308,51 @@ class Demo:
         except Exception:  # the stack may be gone already; the table lives in memory anyway
             pass
 
+    def browser_check(self) -> None:
+        """The status page in a real headless Chromium: every target, the charts, a hostile name as text."""
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        self.expect(chromium is not None, "Debian's chromium is installed (.ci/run installs it)")
+        if chromium is None:
+            return
+        evil = {"id": "evil-name", "name": "<script>alert(1)</script>", "kind": "server", "group": "web",
+                "url": f"http://{HOST}:{LIVE_PORT}/health"}
+        status, _ = self.api("POST", "/v1/targets", evil, admin=True)
+        self.expect(status == 201, f"a target named <script>alert(1)</script> is accepted ({status})")
+        out = LOCAL / "test-output"
+        out.mkdir(parents=True, exist_ok=True)
+        url = f"http://{HOST}:{WATCH_PORT}/lambda-url/api/"
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                 f"--user-data-dir={out / 'chromium-profile'}"]
+        dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+        ids = [t["id"] for t in json.loads((ROOT / "examples/targets.json").read_text())["targets"]] + ["evil-name"]
+        missing = [i for i in ids if f'data-id="{i}"' not in dom]
+        self.expect(not missing, f"the page in Chromium shows every target (missing: {missing})")
+        self.expect(dom.count("<polyline") >= len(ids), "every target has its latency chart (inline SVG)")
+        self.expect("&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "<script>alert(1)" not in dom,
+                    "a target named <script>alert(1)</script> is shown as text")
+        rtl = subprocess.run([chromium, *flags, "--dump-dom", url + "?lang=fa"], capture_output=True, text=True, timeout=120).stdout
+        self.expect('dir="rtl"' in rtl, "?lang=fa lays the page out right to left")
+        for name, size in [("status-page-desktop.png", "1280,1600"), ("status-page-phone.png", "390,1400")]:
+            subprocess.run([chromium, *flags, f"--screenshot={out / name}", f"--window-size={size}", url],
+                           capture_output=True, timeout=120)
+            self.expect((out / name).exists() and (out / name).stat().st_size > 5000,
+                        f"screenshot saved: .local/test-output/{name}")
+
+    def contract_check(self) -> None:
+        """schemathesis against the served API and its OpenAPI document: no 5xx, no answer off the schema."""
+        st = VENV_BIN / "schemathesis"
+        base = f"http://{HOST}:{WATCH_PORT}/lambda-url/api"
+        out = LOCAL / "test-output"
+        # /v1/checks is left out: it probes whatever URLs the generated targets hold.
+        args = [str(st), "run", f"{base}/v1/openapi.json", "--url", base, "-H", f"Authorization: Bearer {self.token}",
+                "-c", "not_a_server_error,response_schema_conformance", "--exclude-path", "/v1/checks",
+                "-n", "10", "--seed", "1", "--report", "junit", "--report-junit-path", str(out / "schemathesis.xml")]
+        done = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
+        summary = [l for l in done.stdout.splitlines() if "generated" in l or "failures" in l.lower()]
+        say("\nschemathesis: " + ("; ".join(s.strip() for s in summary) or done.stdout[-500:]))
+        self.expect(done.returncode == 0, "schemathesis finds no server error and no answer that breaks the schema"
+                    + ("" if done.returncode == 0 else f"\n{done.stdout[-3000:]}"))
+
     def run(self) -> int:
         started = time.monotonic()
         try:
@@ -319,6 +365,9 @@ class Demo:
             self.show_status()
             self.show_alerts()
             self.show_dump(report)
+            if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
+                self.browser_check()
+                self.contract_check()
         finally:
             self.stop()
         took = time.monotonic() - started

@@ -88,10 +88,10 @@ pub fn storm_alert(
     }
     let n = transitions.len();
     let text = format!(
-        "{n} {}s changed status in one run ({down} now down) across {} group(s): {}. \
+        "{n} {} changed status in one run ({down} now down) across {} group(s): {}. \
          So many at once usually means a shared cause (network, DNS, an upstream, the prober \
          itself).\n{}",
-        kind.as_str(),
+        kind.plural(),
         groups.len(),
         groups.iter().copied().collect::<Vec<_>>().join(", "),
         lines.join("\n")
@@ -102,7 +102,7 @@ pub fn storm_alert(
         format!("storm#{}#{run_at}", kind.as_str()),
         run_at,
         GroupedText {
-            name: format!("{n} {}s", kind.as_str()),
+            name: format!("{n} {}", kind.plural()),
             target_kind: kind,
             group: if groups.len() == 1 {
                 groups
@@ -119,9 +119,9 @@ pub fn storm_alert(
                 Status::Unknown
             },
             subject: format!(
-                "[{}] {n} {}s changed status ({down} down)",
+                "[{}] {n} {} changed status ({down} down)",
                 severity.as_str().to_uppercase(),
-                kind.as_str()
+                kind.plural()
             ),
             text,
             targets: transitions.iter().map(|a| a.target_id.clone()).collect(),
@@ -255,8 +255,8 @@ pub fn daily_report(kind: TargetKind, day_start: i64, states: &[(&Target, &Targe
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!(
-        "Lookout daily report for {day}, {}s: {} target(s), {by_status}.",
-        kind.as_str(),
+        "Lookout daily report for {day}, {}: {} target(s), {by_status}.",
+        kind.plural(),
         states.len()
     );
     if kind == TargetKind::Proxy {
@@ -292,7 +292,7 @@ pub fn daily_report(kind: TargetKind, day_start: i64, states: &[(&Target, &Targe
             group: "*".into(),
             old_status: Status::Unknown,
             new_status: Status::Unknown,
-            subject: format!("[INFO] Lookout {}s on {day}: {by_status}", kind.as_str()),
+            subject: format!("[INFO] Lookout {} on {day}: {by_status}", kind.plural()),
             text,
             targets: open,
         },

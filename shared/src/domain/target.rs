@@ -36,6 +36,14 @@ impl TargetKind {
         }
     }
 
+    /// `servers` or `proxies`, for text.
+    pub fn plural(self) -> &'static str {
+        match self {
+            TargetKind::Server => "servers",
+            TargetKind::Proxy => "proxies",
+        }
+    }
+
     /// Parses `server` or `proxy`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
