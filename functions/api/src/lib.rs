@@ -48,6 +48,8 @@ pub struct App<S> {
     /// `LOOKOUT_PUBLIC_STATUS` (default true): the status page, status, summary, health and
     /// metrics need no token.
     pub public_status: bool,
+    /// The AWS dependencies `GET /v1/health` checks (none in unit tests).
+    pub health: Option<lookout::adapters::health::AwsHealth>,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
 }
@@ -60,7 +62,21 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
         let aws = aws_config::load_from_env().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
+        let health = lookout::adapters::health::AwsHealth {
+            table: (aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
+            topic: settings
+                .topic_arn
+                .clone()
+                .map(|t| (aws_sdk_sns::Client::new(&aws), t)),
+            bucket: settings.bucket.clone().map(|b| (s3, b)),
+        };
         Ok(App {
+            health: Some(health),
             store: lookout::adapters::dynamodb::DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&aws),
                 &settings.table,
@@ -278,7 +294,7 @@ where
         "page" => return page::page(store, q.get("lang").map(String::as_str)).await,
         "results" => routes::results(store, None, &q).await?,
         "target_results" => routes::results(store, Some(id), &q).await?,
-        "health" => routes::health(),
+        "health" => return routes::health(app.health.as_ref()).await,
         "openapi" => openapi::document(),
         "status" => routes::status(store).await?,
         "summary" => routes::summary(store).await?,

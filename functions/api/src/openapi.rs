@@ -146,6 +146,9 @@ pub fn document() -> Value {
             error_response("Conflict: exists, or a stale version"),
         );
         responses.insert("500".into(), error_response("Storage failure"));
+        if *name == "health" {
+            responses.insert("503".into(), json!({"description": "A dependency is unreachable", "content": {"application/json": {"schema": {"type": "object"}}}}));
+        }
         if *access != Access::Public {
             responses.insert("401".into(), error_response("Missing or wrong token"));
         } else {

@@ -15,8 +15,28 @@ use serde_json::{json, Value};
 use crate::error::{json_response, ApiError};
 use crate::App;
 
-pub fn health() -> Value {
-    json!({"status": "ok", "service": "lookout-api", "version": env!("CARGO_PKG_VERSION")})
+/// `GET /v1/health`: this API, and each AWS dependency reachable with its latency; 503 when
+/// one is not.
+pub async fn health(
+    deps: Option<&lookout::adapters::health::AwsHealth>,
+) -> Result<Response<Body>, ApiError> {
+    let checked = match deps {
+        Some(d) => d.check().await,
+        None => Vec::new(),
+    };
+    let ok = checked.iter().all(|d| d.ok);
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "service": "lookout-api",
+        "version": env!("CARGO_PKG_VERSION"),
+        "dependencies": checked,
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(json_response(status, &body))
 }
 
 /// Targets, the latest entry (state and result) of each checked one, and the state of every

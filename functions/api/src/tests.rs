@@ -16,6 +16,7 @@ fn app() -> App<MemoryStore> {
         prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
         admin_token: Some(TOKEN.into()),
         read_token: Some(READ.into()),
+        health: None,
         public_status: true,
         concurrency: 4,
     }

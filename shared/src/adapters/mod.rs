@@ -2,6 +2,7 @@
 //! aws-sdk types) and in-memory fakes for unit tests.
 
 pub mod dynamodb;
+pub mod health;
 pub mod memory;
 pub mod s3;
 pub mod sns;
