@@ -1031,3 +1031,38 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_system_route_reports_levels_against_thresholds() {
+    let app = app();
+    let (status, body) = call(&app, request("GET", "/v1/system", "", Some(READ))).await;
+    assert_eq!(status, StatusCode::OK);
+    for part in ["load", "memory", "process", "tmp"] {
+        let level = body[part]["level"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{part}: {body}"));
+        assert!(
+            ["ok", "warning", "critical"].contains(&level),
+            "{part}: {level}"
+        );
+    }
+    assert!(body["process_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(body["tmp"]["total_bytes"].as_u64().unwrap() > 0);
+    use crate::routes::{level, LOAD_PER_CPU, USED_PERCENT};
+    assert_eq!(
+        [
+            level(0.69, LOAD_PER_CPU),
+            level(0.7, LOAD_PER_CPU),
+            level(1.0, LOAD_PER_CPU)
+        ],
+        ["ok", "warning", "critical"]
+    );
+    assert_eq!(
+        [
+            level(79.9, USED_PERCENT),
+            level(85.0, USED_PERCENT),
+            level(95.0, USED_PERCENT)
+        ],
+        ["ok", "warning", "critical"]
+    );
+}
