@@ -10,6 +10,7 @@
 //! - [`config`]: settings read once from the environment.
 
 pub mod adapters;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod ports;

@@ -277,3 +277,57 @@ pub async fn tls_forward_proxy(auth: &str, cert: &lookout::testing::TestCert) ->
     })
     .await
 }
+
+/// Serves the API handler over real HTTP on loopback (what `cargo lambda watch` does, without
+/// the Lambda runtime) and returns its base URL.
+#[allow(dead_code)]
+pub async fn serve_api<S>(app: std::sync::Arc<api::App<S>>) -> String
+where
+    S: lookout::ports::TargetStore
+        + lookout::ports::StateStore
+        + lookout::ports::RunStore
+        + lookout::ports::AlertLog
+        + lookout::ports::HistoryStore
+        + Send
+        + Sync
+        + 'static,
+{
+    use http_body_util::BodyExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let app = app.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let bytes = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let req = lambda_http::Request::from_parts(
+                                parts,
+                                lambda_http::Body::from(bytes.to_vec()),
+                            );
+                            let resp = api::handle(&app, req).await;
+                            let (parts, body) = resp.into_parts();
+                            let full =
+                                http_body_util::Full::new(hyper::body::Bytes::from(body.to_vec()));
+                            Ok::<_, std::convert::Infallible>(hyper::Response::from_parts(
+                                parts, full,
+                            ))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(sock), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
