@@ -176,6 +176,39 @@ pub trait RunStore {
     ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
 }
 
+/// What `GET /v1/summary` shows of one kind, written by each probe round so that the summary is
+/// one read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindSummary {
+    /// The kind.
+    pub kind: TargetKind,
+    /// When the round that wrote it ran, epoch ms.
+    pub at: i64,
+    /// Targets of the kind, enabled or not.
+    pub targets: usize,
+    /// Targets by status name.
+    pub by_status: std::collections::BTreeMap<String, usize>,
+    /// The failover choice of every group of the kind.
+    pub groups: Vec<crate::domain::failover::GroupChoice>,
+    /// Proxy traffic counted, bytes.
+    pub traffic_bytes: u64,
+    /// Estimated proxy cost.
+    pub cost: f64,
+    /// The round's run record.
+    pub last_run: Option<RunRecord>,
+}
+
+/// The per-kind summaries.
+pub trait SummaryStore {
+    /// Writes the summary of its kind.
+    fn put_summary(
+        &self,
+        summary: &KindSummary,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The summaries of both kinds that exist, in one read.
+    fn summaries(&self) -> impl Future<Output = Result<Vec<KindSummary>, StoreError>> + Send;
+}
+
 /// Check results kept by `record_run` (with a TTL).
 pub trait HistoryStore {
     /// The results of `kind` checked from `since_ms` to `until_ms` (epoch ms, at most 7 days

@@ -149,6 +149,13 @@ async fn a_storm_of_changes_is_one_grouped_alert() {
     }
     let report = run_now(&s).await;
     assert_eq!(report.runs[0].changes, 12);
+    // The round wrote the kind's summary for GET /v1/summary.
+    use lookout::ports::SummaryStore;
+    let summaries = s.store.summaries().await.unwrap();
+    assert_eq!(
+        (summaries[0].targets, summaries[0].by_status["down"]),
+        (12, 12)
+    );
     let got = common::drain(&s.sqs, &s.queue).await;
     let bodies: Vec<Value> = got
         .iter()

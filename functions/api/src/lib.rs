@@ -24,7 +24,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 
-use lookout::ports::{AlertLog, HistoryStore, RunStore, StateStore, TargetStore};
+use lookout::ports::{AlertLog, HistoryStore, RunStore, StateStore, SummaryStore, TargetStore};
 use lookout::probe::Prober;
 use subtle::ConstantTimeEq;
 
@@ -239,7 +239,7 @@ fn query(req: &Request) -> HashMap<String, String> {
 /// Handles one request; never fails: every problem is a JSON error answer.
 pub async fn handle<S>(app: &App<S>, req: Request) -> Response<Body>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
 {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -261,7 +261,7 @@ async fn route<S>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + Sync,
+    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
 {
     let matching: Vec<_> = ROUTES
         .iter()

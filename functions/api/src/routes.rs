@@ -8,7 +8,9 @@ use lambda_http::{Body, Response};
 use lookout::domain::failover::choose_all;
 use lookout::domain::state::DAY_MS;
 use lookout::domain::{apply_override, Override, Status, Target, TargetKind, TargetState};
-use lookout::ports::{AlertLog, HistoryStore, Latest, RunStore, StateStore, TargetStore};
+use lookout::ports::{
+    AlertLog, HistoryStore, Latest, RunStore, StateStore, SummaryStore, TargetStore,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -107,7 +109,52 @@ pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, Api
     }))
 }
 
-pub async fn summary<S: TargetStore + StateStore + RunStore>(store: &S) -> Result<Value, ApiError> {
+/// `GET /v1/summary`: counts by status and kind, the last run of each kind, the active target
+/// and fallbacks count per group, proxy traffic and cost. Read from the summaries the probe
+/// rounds write (one DynamoDB read); computed from the targets when no run wrote one yet.
+pub async fn summary<S: TargetStore + StateStore + RunStore + SummaryStore>(
+    store: &S,
+) -> Result<Value, ApiError> {
+    let kinds = store.summaries().await?;
+    if kinds.is_empty() {
+        return summary_from_targets(store).await;
+    }
+    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_kind = serde_json::Map::new();
+    let mut last_runs = serde_json::Map::new();
+    let mut groups = Vec::new();
+    for k in &kinds {
+        for (s, n) in &k.by_status {
+            *by_status.entry(s.clone()).or_default() += n;
+        }
+        let nonzero: BTreeMap<&String, &usize> =
+            k.by_status.iter().filter(|(_, n)| **n > 0).collect();
+        by_kind.insert(k.kind.as_str().into(), json!(nonzero));
+        last_runs.insert(k.kind.as_str().into(), json!(k.last_run));
+        groups.extend(k.groups.iter().map(|g| {
+            json!({"group": g.group, "kind": g.kind, "active": g.active, "eligible": g.order.len(), "members": g.members})
+        }));
+    }
+    for kind in TargetKind::ALL {
+        last_runs.entry(kind.as_str()).or_insert(Value::Null);
+    }
+    let proxy = kinds.iter().find(|k| k.kind == TargetKind::Proxy);
+    Ok(json!({
+        "generated_at": lookout::time::rfc3339(lookout::time::now_ms()),
+        "as_of": kinds.iter().map(|k| k.at).max().map(lookout::time::rfc3339),
+        "targets": kinds.iter().map(|k| k.targets).sum::<usize>(),
+        "by_status": by_status,
+        "by_kind": by_kind,
+        "last_runs": last_runs,
+        "groups": groups,
+        "proxy_traffic_bytes": proxy.map_or(0, |p| p.traffic_bytes),
+        "estimated_proxy_cost": proxy.map_or(0.0, |p| (p.cost * 1e9).round() / 1e9 + 0.0),
+    }))
+}
+
+async fn summary_from_targets<S: TargetStore + StateStore + RunStore>(
+    store: &S,
+) -> Result<Value, ApiError> {
     let (targets, _, states) = load(store).await?;
     let mut by_status: BTreeMap<&str, usize> =
         Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();

@@ -1066,3 +1066,31 @@ async fn the_system_route_reports_levels_against_thresholds() {
         ["ok", "warning", "critical"]
     );
 }
+
+#[tokio::test]
+async fn the_summary_is_read_from_the_summaries_the_probe_rounds_write() {
+    use lookout::ports::SummaryStore;
+    let app = app();
+    seed(&app).await;
+    let summary = lookout::ports::KindSummary {
+        kind: lookout::domain::TargetKind::Proxy,
+        at: 5_000,
+        targets: 2,
+        by_status: [("healthy".to_string(), 1), ("down".to_string(), 1)]
+            .into_iter()
+            .collect(),
+        groups: Vec::new(),
+        traffic_bytes: 1_000,
+        cost: 0.25,
+        last_run: None,
+    };
+    app.store.put_summary(&summary).await.unwrap();
+    let (status, body) = call(&app, request("GET", "/v1/summary", "", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["targets"].as_u64(), body["by_status"]["down"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(body["estimated_proxy_cost"].as_f64(), Some(0.25));
+    assert_eq!(body["as_of"], lookout::time::rfc3339(5_000));
+}

@@ -16,7 +16,7 @@ use lookout::domain::state::DAY_MS;
 use lookout::domain::{Alert, Target, TargetKind, TargetState};
 use lookout::ports::{
     AlertPublisher, Latest, Lease, Outbox, RunLease, RunRecord, RunStore, StateStore, StoreError,
-    TargetStore,
+    SummaryStore, TargetStore,
 };
 use lookout::probe::Prober;
 use serde::Serialize;
@@ -234,7 +234,7 @@ pub async fn run<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sync,
     P: AlertPublisher + Sync,
 {
     let now = lookout::time::now_ms();
@@ -300,7 +300,7 @@ async fn run_leased<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();

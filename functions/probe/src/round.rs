@@ -8,7 +8,8 @@ use futures::StreamExt;
 use lookout::domain::grouped::{group_alerts, storm_alert};
 use lookout::domain::{next_state, Alert, CheckResult, Status, Target, TargetKind, TargetState};
 use lookout::ports::{
-    AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, SummaryStore,
+    TargetStore,
 };
 use lookout::probe::Prober;
 
@@ -73,7 +74,7 @@ pub(crate) async fn run_round<S, P>(
     latest: &mut HashMap<String, Latest>,
 ) -> Result<RoundOutput, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();
@@ -267,6 +268,9 @@ where
     };
     if checked > 0 || !skipped.is_empty() || round.force {
         store.put_run(&record).await?;
+        store
+            .put_summary(&kind_summary(round, latest, &record))
+            .await?;
     }
     Ok(RoundOutput {
         record,
@@ -274,6 +278,41 @@ where
         errors,
         skipped,
     })
+}
+
+/// The summary of the kind after a round, for `GET /v1/summary`.
+fn kind_summary(
+    round: &Round<'_>,
+    latest: &HashMap<String, Latest>,
+    record: &RunRecord,
+) -> lookout::ports::KindSummary {
+    let states: HashMap<String, TargetState> = round
+        .targets
+        .iter()
+        .map(|t| {
+            let s = latest
+                .get(&t.id)
+                .map_or_else(|| TargetState::new(&t.id), |l| l.state.clone());
+            (t.id.clone(), s)
+        })
+        .collect();
+    let mut by_status: std::collections::BTreeMap<String, usize> = Status::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), 0))
+        .collect();
+    for s in states.values() {
+        *by_status.entry(s.status.as_str().to_string()).or_default() += 1;
+    }
+    lookout::ports::KindSummary {
+        kind: round.kind,
+        at: record.started_at,
+        targets: round.targets.len(),
+        by_status,
+        groups: lookout::domain::failover::choose_all(round.targets, &states),
+        traffic_bytes: states.values().map(|s| s.traffic_bytes).sum(),
+        cost: states.values().map(|s| s.cost).sum(),
+        last_run: Some(record.clone()),
+    }
 }
 
 /// Writes one change with its alerts; on a version conflict rebases on the stored state and

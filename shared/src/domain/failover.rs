@@ -9,7 +9,7 @@ use super::state::{Status, TargetState};
 use super::target::{Target, TargetKind};
 
 /// The failover answer for one group: the target to use now and the ordered fallbacks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct GroupChoice {
     /// The group or pool name.
     pub group: String,

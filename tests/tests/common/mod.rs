@@ -288,6 +288,7 @@ where
         + lookout::ports::RunStore
         + lookout::ports::AlertLog
         + lookout::ports::HistoryStore
+        + lookout::ports::SummaryStore
         + Send
         + Sync
         + 'static,

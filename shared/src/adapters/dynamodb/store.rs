@@ -13,9 +13,10 @@ use super::convert::{item_to_json, json_to_item};
 use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
+use crate::ports::SummaryStore;
 use crate::ports::{
-    AlertLog, AlertRecord, HistoryStore, Latest, Lease, Outbox, RunLease, RunRecord, RunStore,
-    ScanPage, StateStore, StoreError, TableScan, TargetStore,
+    AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RunLease, RunRecord,
+    RunStore, ScanPage, StateStore, StoreError, TableScan, TargetStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -563,6 +564,56 @@ impl RunStore for DynamoStore {
             .iter()
             .map(|i| from_attr(i, "run"))
             .collect()
+    }
+}
+
+impl SummaryStore for DynamoStore {
+    async fn put_summary(&self, summary: &KindSummary) -> Result<(), StoreError> {
+        let item: Item = [
+            (PK, s(format!("SUMMARY#{}", summary.kind.as_str()))),
+            (SK, s("SUMMARY")),
+            ("summary", to_json(summary)?),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.put(item).await
+    }
+
+    async fn summaries(&self) -> Result<Vec<KindSummary>, StoreError> {
+        let keys: Vec<Item> = TargetKind::ALL
+            .iter()
+            .map(|k| {
+                [
+                    (PK.to_string(), s(format!("SUMMARY#{}", k.as_str()))),
+                    (SK.to_string(), s("SUMMARY")),
+                ]
+                .into_iter()
+                .collect()
+            })
+            .collect();
+        let got = self
+            .client
+            .batch_get_item()
+            .request_items(
+                &self.table,
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(backend)?,
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut out: Vec<KindSummary> = got
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+            .iter()
+            .map(|i| from_attr(i, "summary"))
+            .collect::<Result<_, _>>()?;
+        out.sort_by_key(|s| s.kind);
+        Ok(out)
     }
 }
 

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
+use crate::ports::SummaryStore;
 use crate::ports::{
-    AlertLog, AlertPublisher, AlertRecord, HistoryStore, Latest, Lease, Outbox, PublishError,
-    RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertLog, AlertPublisher, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox,
+    PublishError, RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
 };
 
 #[derive(Default)]
@@ -22,6 +23,7 @@ struct Tables {
     outbox: Vec<(Alert, bool)>,
     leases: HashMap<TargetKind, LeaseRow>,
     overrides: HashMap<(TargetKind, String), TargetState>,
+    summaries: BTreeMap<TargetKind, KindSummary>,
 }
 
 #[derive(Default)]
@@ -240,6 +242,17 @@ impl RunStore for MemoryStore {
             .take(limit.max(1))
             .cloned()
             .collect())
+    }
+}
+
+impl SummaryStore for MemoryStore {
+    async fn put_summary(&self, summary: &KindSummary) -> Result<(), StoreError> {
+        self.lock().summaries.insert(summary.kind, summary.clone());
+        Ok(())
+    }
+
+    async fn summaries(&self) -> Result<Vec<KindSummary>, StoreError> {
+        Ok(self.lock().summaries.values().cloned().collect())
     }
 }
 
