@@ -5,7 +5,7 @@ VENV := $(ROOT)/.local/venv/bin
 export PATH := $(VENV):$(PATH)
 LOCAL_ENV = set -a && source infra/local/local.env && set +a
 
-.PHONY: demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+.PHONY: bench-api demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
 
 ## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
 demo: stack-up build
@@ -20,6 +20,10 @@ test: stack-up
 ## dev: stack, `cargo lambda watch` serving the API on http://127.0.0.1:9000, local scheduler
 dev: stack-up build
 	infra/local/dev.sh
+
+## bench-api: p50/p99 of GET /v1/summary and /v1/status with 10,000 targets (prints a table)
+bench-api: stack-up
+	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example api_bench
 
 stack-up:
 	infra/local/stack.sh up

@@ -10,8 +10,8 @@ mod common;
 use std::time::Instant;
 
 use lookout::adapters::dynamodb::DynamoStore;
-use lookout::domain::{CheckResult, Outcome, Status, Target, TargetKind, TargetState};
-use lookout::ports::{Latest, StateStore, TargetStore};
+use lookout::domain::{Target, TargetKind};
+use lookout::ports::TargetStore;
 use lookout::probe::{ProbeOptions, Prober};
 use serde_json::json;
 
@@ -29,7 +29,6 @@ async fn main() {
     let (ddb, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(ddb, table, 30);
     let started = Instant::now();
-    let mut latest = Vec::with_capacity(n);
     let targets: Vec<Target> = (0..n)
         .map(|i| {
             Target::from_json(
@@ -44,37 +43,34 @@ async fn main() {
             .await
             .unwrap();
     }
-    for t in &targets {
-        let mut s = TargetState::new(&t.id);
-        s.status = Status::Healthy;
-        s.checks = 100;
-        let r = CheckResult {
-            target_id: t.id.clone(),
-            kind: TargetKind::Server,
-            at: 1_000,
-            outcome: Outcome::Up,
-            status_code: Some(200),
-            latency_ms: 42,
-            connect_ms: Some(1),
-            ttfb_ms: Some(40),
-            cert_days_left: None,
-            bytes: 120,
-            attempts: 1,
-            error: None,
-            message: None,
-        };
-        latest.push(Latest {
-            state: s,
-            result: Some(r),
-        });
-    }
-    store
-        .record_run(TargetKind::Server, 1_000, &latest)
+    println!(
+        "created {n} targets in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // One real probe round: every target answers "connection refused" on loopback port 9; the
+    // round writes the snapshot, the history and the summary as in production.
+    let publisher = lookout::adapters::memory::MemoryPublisher::default();
+    let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
+    let request = probe::ProbeRequest {
+        kinds: vec![TargetKind::Server],
+        force: true,
+        window_s: 0,
+        deadline_ms: None,
+        event_id: None,
+    };
+    let config = probe::RunConfig {
+        daily_report: false,
+        storm_threshold: 10,
+        ..probe::RunConfig::new(lookout::probe::concurrency_limit(256))
+    };
+    let t = Instant::now();
+    let report = probe::run(&store, &publisher, &prober, &request, &config)
         .await
         .unwrap();
     println!(
-        "loaded {n} targets with results in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "probe round: {} targets checked in {:.1} s",
+        report.runs[0].checked,
+        t.elapsed().as_secs_f64()
     );
     let app = api::App {
         store,
@@ -83,13 +79,16 @@ async fn main() {
         read_token: None,
         public_status: true,
         health: None,
+        defs: Default::default(),
         concurrency: 4,
     };
-    println!("| route | calls | p50 ms | p99 ms | target p99 |");
-    println!("|---|---|---|---|---|");
-    for (path, calls, goal) in [("/v1/summary", 50, 50.0), ("/v1/status", 20, 500.0)] {
+    println!("| route | calls | first call ms | p50 ms | p99 ms | target p99 |");
+    println!("|---|---|---|---|---|---|");
+    for (path, calls, goal) in [("/v1/summary", 100, 50.0), ("/v1/status", 100, 500.0)] {
         let mut times = Vec::new();
-        for _ in 0..calls {
+        // The first call lists the definitions; the next ones find them in the instance's
+        // cache (15 s), as a warm Lambda instance does.
+        for _ in 0..=calls {
             let req = lambda_http::http::Request::builder()
                 .uri(format!("https://lookout.example{path}"))
                 .body(lambda_http::Body::Empty)
@@ -99,9 +98,10 @@ async fn main() {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(resp.status(), 200);
         }
+        let first = times.remove(0);
         times.sort_by(f64::total_cmp);
         println!(
-            "| GET {path} | {calls} | {:.1} | {:.1} | {goal:.0} |",
+            "| GET {path} | {calls} | {first:.1} | {:.1} | {:.1} | {goal:.0} |",
             percentile(&times, 0.5),
             percentile(&times, 0.99)
         );

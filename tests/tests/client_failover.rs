@@ -58,6 +58,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
         read_token: None,
         public_status: true,
         health: None,
+        defs: Default::default(),
         concurrency: 4,
     });
     let base = common::serve_api(app.clone()).await;

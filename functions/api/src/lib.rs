@@ -18,7 +18,7 @@ pub mod error;
 mod metrics;
 pub mod openapi;
 pub mod page;
-mod routes;
+pub mod routes;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -50,6 +50,8 @@ pub struct App<S> {
     pub public_status: bool,
     /// The AWS dependencies `GET /v1/health` checks (none in unit tests).
     pub health: Option<lookout::adapters::health::AwsHealth>,
+    /// Target definitions cached for the bulk views.
+    pub defs: routes::DefsCache,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
 }
@@ -77,6 +79,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
         };
         Ok(App {
             health: Some(health),
+            defs: routes::DefsCache::default(),
             store: lookout::adapters::dynamodb::DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&aws),
                 &settings.table,
@@ -290,13 +293,19 @@ where
     let q = query(req);
     let id = params.first().copied().unwrap_or_default();
     let store = &app.store;
+    if matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        app.defs.clear();
+    }
     let json = match *name {
-        "page" => return page::page(store, q.get("lang").map(String::as_str)).await,
+        "page" => return page::page(store, &app.defs, q.get("lang").map(String::as_str)).await,
         "results" => routes::results(store, None, &q).await?,
         "target_results" => routes::results(store, Some(id), &q).await?,
         "health" => return routes::health(app.health.as_ref()).await,
         "openapi" => openapi::document(),
-        "status" => routes::status(store).await?,
+        "status" => routes::status(store, &app.defs).await?,
         "summary" => routes::summary(store).await?,
         "metrics" => return metrics::metrics(store).await,
         "list_targets" => routes::list_targets(store, &q).await?,

@@ -175,11 +175,12 @@ fn chart(results: &[&CheckResult], now: i64) -> String {
 /// [`ApiError`] when the store cannot be read.
 pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
     store: &S,
+    cache: &crate::routes::DefsCache,
     lang: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let l = labels(lang);
     let now = lookout::time::now_ms();
-    let (targets, latest, states) = crate::routes::load(store).await?;
+    let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
     let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
     for kind in TargetKind::ALL {
         let n = targets.iter().filter(|t| t.kind() == kind).count();

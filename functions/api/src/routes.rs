@@ -43,6 +43,50 @@ pub async fn health(
 
 /// Targets, the latest entry (state and result) of each checked one, and the state of every
 /// target (a never-checked target has the `unknown` state).
+/// Target definitions kept by one API instance for the bulk views (status, page, metrics) for
+/// [`DEFS_TTL`]; the instance's own writes empty it. Listing 10,000 definitions costs more than
+/// the rest of a status answer.
+#[derive(Debug, Default, Clone)]
+pub struct DefsCache(std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<Target>)>>>);
+
+/// How long [`DefsCache`] keeps definitions.
+pub const DEFS_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl DefsCache {
+    /// Forgets the definitions (after a write).
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    async fn get<S: TargetStore>(&self, store: &S) -> Result<Vec<Target>, ApiError> {
+        if let Some((at, defs)) = &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < DEFS_TTL {
+                return Ok(defs.clone());
+            }
+        }
+        let defs = store.list_targets(None).await?;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), defs.clone()));
+        Ok(defs)
+    }
+}
+
+/// Like [`load`], with the definitions from `cache`.
+pub(crate) async fn load_cached<S: TargetStore + StateStore>(
+    store: &S,
+    cache: &DefsCache,
+) -> Result<
+    (
+        Vec<Target>,
+        HashMap<String, Latest>,
+        HashMap<String, TargetState>,
+    ),
+    ApiError,
+> {
+    let (targets, latest) = tokio::join!(cache.get(store), latest_all(store));
+    Ok(states_of(targets?, latest?))
+}
+
 pub(crate) async fn load<S: TargetStore + StateStore>(
     store: &S,
 ) -> Result<
@@ -53,16 +97,36 @@ pub(crate) async fn load<S: TargetStore + StateStore>(
     ),
     ApiError,
 > {
-    let targets = store.list_targets(None).await?;
-    let mut latest: HashMap<String, Latest> = HashMap::new();
-    for kind in TargetKind::ALL {
-        latest.extend(store.latest(kind).await?);
-        // Overrides not yet taken into a snapshot by a probe run.
-        for o in store.overrides(kind).await? {
-            let result = latest.remove(&o.target_id).and_then(|l| l.result);
-            latest.insert(o.target_id.clone(), Latest { state: o, result });
-        }
+    let (targets, latest) = tokio::join!(store.list_targets(None), latest_all(store));
+    Ok(states_of(targets?, latest?))
+}
+
+/// The latest entries of both kinds with the pending overrides applied, read concurrently.
+async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Latest>, ApiError> {
+    let (servers, proxies, o_servers, o_proxies) = tokio::join!(
+        store.latest(TargetKind::Server),
+        store.latest(TargetKind::Proxy),
+        store.overrides(TargetKind::Server),
+        store.overrides(TargetKind::Proxy),
+    );
+    let mut latest = servers?;
+    latest.extend(proxies?);
+    // Overrides not yet taken into a snapshot by a probe run.
+    for o in o_servers?.into_iter().chain(o_proxies?) {
+        let result = latest.remove(&o.target_id).and_then(|l| l.result);
+        latest.insert(o.target_id.clone(), Latest { state: o, result });
     }
+    Ok(latest)
+}
+
+fn states_of(
+    targets: Vec<Target>,
+    latest: HashMap<String, Latest>,
+) -> (
+    Vec<Target>,
+    HashMap<String, Latest>,
+    HashMap<String, TargetState>,
+) {
     let states = targets
         .iter()
         .map(|t| {
@@ -72,11 +136,14 @@ pub(crate) async fn load<S: TargetStore + StateStore>(
             (t.id.clone(), state)
         })
         .collect();
-    Ok((targets, latest, states))
+    (targets, latest, states)
 }
 
-pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, ApiError> {
-    let (targets, latest, states) = load(store).await?;
+pub async fn status<S: TargetStore + StateStore>(
+    store: &S,
+    cache: &DefsCache,
+) -> Result<Value, ApiError> {
+    let (targets, latest, states) = load_cached(store, cache).await?;
     let now = lookout::time::now_ms();
     let rows: Vec<Value> = targets
         .iter()
@@ -96,9 +163,25 @@ pub async fn status<S: TargetStore + StateStore>(store: &S) -> Result<Value, Api
                 "maintenance": t.maintenance_at(now).map(|w| {
                     json!({"active": true, "reason": w.reason.as_deref().unwrap_or("maintenance")})
                 }),
-                "target": t.redacted(),
-                "state": state,
-                "last_result": latest.get(&t.id).and_then(|l| l.result.clone()),
+                // The whole definition and state are at GET /v1/targets/{id}; the status keeps
+                // what a dashboard shows, so that 10,000 targets stay one quick answer.
+                "state": {
+                    "version": state.version,
+                    "checks": state.checks,
+                    "failures": state.failures,
+                    "last_check": state.last_check.map(lookout::time::rfc3339),
+                    "last_error": state.last_error,
+                    "traffic_bytes": state.traffic_bytes,
+                    "cost": state.cost,
+                },
+                "last_result": latest.get(&t.id).and_then(|l| l.result.as_ref()).map(|r| json!({
+                    "at": lookout::time::rfc3339(r.at),
+                    "outcome": r.outcome,
+                    "status_code": r.status_code,
+                    "latency_ms": r.latency_ms,
+                    "error": r.error,
+                    "message": r.message,
+                })),
             })
         })
         .collect();

@@ -17,6 +17,7 @@ fn app() -> App<MemoryStore> {
         admin_token: Some(TOKEN.into()),
         read_token: Some(READ.into()),
         health: None,
+        defs: Default::default(),
         public_status: true,
         concurrency: 4,
     }
@@ -210,15 +211,30 @@ async fn status_and_target_listings_never_show_proxy_credentials() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    for answer in [
-        created,
-        call(&app, request("GET", "/v1/targets", "", Some(TOKEN)))
-            .await
-            .1,
-        call(&app, request("GET", "/v1/status", "", None)).await.1,
+    for (answer, shows_definition) in [
+        (created, true),
+        (
+            call(&app, request("GET", "/v1/targets", "", Some(TOKEN)))
+                .await
+                .1,
+            true,
+        ),
+        (
+            call(&app, request("GET", "/v1/targets/p1", "", Some(TOKEN)))
+                .await
+                .1,
+            true,
+        ),
+        (
+            call(&app, request("GET", "/v1/status", "", None)).await.1,
+            false,
+        ),
     ] {
         let text = answer.to_string();
-        assert!(text.contains("127.0.0.1:3128"), "{text}");
+        assert!(
+            !shows_definition || text.contains("127.0.0.1:3128"),
+            "{text}"
+        );
         assert!(
             !text.contains("hunter2") && !text.contains("alice") && !text.contains("k-secret"),
             "{text}"
