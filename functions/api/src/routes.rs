@@ -47,7 +47,10 @@ pub async fn health(
 /// [`DEFS_TTL`]; the instance's own writes empty it. Listing 10,000 definitions costs more than
 /// the rest of a status answer.
 #[derive(Debug, Default, Clone)]
-pub struct DefsCache(std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<Target>)>>>);
+pub struct DefsCache(std::sync::Arc<std::sync::Mutex<Option<CachedDefs>>>);
+
+/// When the definitions were listed, and the definitions.
+type CachedDefs = (std::time::Instant, Vec<Target>);
 
 /// How long [`DefsCache`] keeps definitions.
 pub const DEFS_TTL: std::time::Duration = std::time::Duration::from_secs(15);
