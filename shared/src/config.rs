@@ -26,6 +26,10 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// `LOOKOUT_READ_TOKEN`: bearer token of the read routes (unset: only the admin token reads).
     pub read_token: Option<String>,
+    /// `LOOKOUT_TOKEN_PARAM`: an SSM parameter (SecureString) holding the tokens, read at cold
+    /// start instead of `LOOKOUT_ADMIN_TOKEN` / `LOOKOUT_READ_TOKEN` (see
+    /// `lookout::adapters::ssm::read_tokens` for its shape).
+    pub token_param: Option<String>,
     /// `LOOKOUT_PUBLIC_STATUS`: `false` makes the status page, status, summary, health and
     /// metrics need a token (default `true`).
     pub public_status: bool,
@@ -94,6 +98,7 @@ impl Settings {
             bucket: text("LOOKOUT_BUCKET"),
             admin_token: text("LOOKOUT_ADMIN_TOKEN"),
             read_token: text("LOOKOUT_READ_TOKEN"),
+            token_param: text("LOOKOUT_TOKEN_PARAM"),
             public_status: flag("LOOKOUT_PUBLIC_STATUS", text("LOOKOUT_PUBLIC_STATUS"), true)?,
             probe_concurrency: num(
                 "LOOKOUT_PROBE_CONCURRENCY",

@@ -77,6 +77,13 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 .map(|t| (aws_sdk_sns::Client::new(&aws), t)),
             bucket: settings.bucket.clone().map(|b| (s3, b)),
         };
+        let (mut admin_token, mut read_token) = (settings.admin_token, settings.read_token);
+        if let Some(name) = &settings.token_param {
+            let tokens =
+                lookout::adapters::ssm::read_tokens(&aws_sdk_ssm::Client::new(&aws), name).await?;
+            admin_token = tokens.admin;
+            read_token = tokens.read;
+        }
         Ok(App {
             health: Some(health),
             defs: routes::DefsCache::default(),
@@ -88,8 +95,8 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             prober: Prober::with_options(lookout::probe::ProbeOptions {
                 allow_private_targets: settings.allow_private_targets,
             })?,
-            admin_token: settings.admin_token,
-            read_token: settings.read_token,
+            admin_token,
+            read_token,
             public_status: settings.public_status,
             concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
         })

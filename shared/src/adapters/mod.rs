@@ -6,6 +6,7 @@ pub mod health;
 pub mod memory;
 pub mod s3;
 pub mod sns;
+pub mod ssm;
 
 /// Renders an SDK error with its whole cause chain (the SDK's `Display` alone says only
 /// "service error").
