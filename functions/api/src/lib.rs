@@ -219,7 +219,7 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
 ];
 
 /// The path parameters when `path` matches `pattern`.
-fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
+fn match_path(pattern: &str, path: &str) -> Option<Vec<String>> {
     let (mut p, mut q) = (pattern.split('/'), path.split('/'));
     let mut params = Vec::new();
     loop {
@@ -229,7 +229,13 @@ fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
                 if got.is_empty() {
                     return None;
                 }
-                params.push(got);
+                // `/v1/groups/EU%20West/active`: names may hold any text.
+                params.push(
+                    percent_encoding::percent_decode_str(got)
+                        .decode_utf8()
+                        .ok()?
+                        .into_owned(),
+                );
             }
             (Some(want), Some(got)) if want == got => {}
             _ => return None,
@@ -298,35 +304,54 @@ where
     app.authorize(req, *access)?;
     let body = body_of(req)?;
     let q = query(req);
-    let id = params.first().copied().unwrap_or_default();
-    let store = &app.store;
-    if matches!(
+    let writes = matches!(
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    ) {
+    );
+    let answer = dispatch(app, name, &params, body, &q).await;
+    if writes {
+        // After the write, so that a concurrent read cannot refill it with the old definitions.
         app.defs.clear();
     }
-    let json = match *name {
+    answer
+}
+
+async fn dispatch<S>(
+    app: &App<S>,
+    name: &str,
+    params: &[String],
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Response<Body>, ApiError>
+where
+    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
+{
+    let id = params.first().map(String::as_str).unwrap_or_default();
+    let store = &app.store;
+    let json = match name {
         "page" => return page::page(store, &app.defs, q.get("lang").map(String::as_str)).await,
-        "results" => routes::results(store, None, &q).await?,
-        "target_results" => routes::results(store, Some(id), &q).await?,
+        "results" => routes::results(store, None, q).await?,
+        "target_results" => routes::results(store, Some(id), q).await?,
         "health" => return routes::health(app.health.as_ref()).await,
         "openapi" => openapi::document(),
         "status" => routes::status(store, &app.defs).await?,
         "summary" => routes::summary(store).await?,
         "metrics" => return metrics::metrics(store).await,
-        "list_targets" => routes::list_targets(store, &q).await?,
+        "list_targets" => routes::list_targets(store, q).await?,
         "create_targets" => return routes::create_targets(store, body).await,
-        "apply_targets" => routes::apply_targets(store, body, &q).await?,
+        "apply_targets" => routes::apply_targets(store, body, q).await?,
         "get_target" => routes::get_target(store, id).await?,
         "patch_target" => routes::patch_target(store, id, body).await?,
         "delete_target" => routes::delete_target(store, id).await?,
-        "target_action" => routes::target_action(store, id, params[1], body).await?,
-        "runs" => routes::runs(store, &q).await?,
-        "alerts" => routes::alerts(store, &q).await?,
+        "target_action" => {
+            let action = params.get(1).map(String::as_str).unwrap_or_default();
+            routes::target_action(store, id, action, body).await?
+        }
+        "runs" => routes::runs(store, q).await?,
+        "alerts" => routes::alerts(store, q).await?,
         "group_active" => routes::group_active(store, id).await?,
         "checks" => routes::checks(app, body).await?,
-        "proxies_active" => routes::proxies_active(store, &q).await?,
+        "proxies_active" => routes::proxies_active(store, q).await?,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         _ => routes::system(),
     };

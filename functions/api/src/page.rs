@@ -17,6 +17,10 @@ use lookout::ports::{AlertLog, HistoryStore, StateStore, TargetStore};
 
 use crate::error::ApiError;
 
+/// Most targets of a kind whose 24-hour history the public page reads (8 chunks × 25 hours =
+/// 200 queries at most).
+pub const HISTORY_TARGETS: usize = 800;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -184,7 +188,11 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
     let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
     for kind in TargetKind::ALL {
         let n = targets.iter().filter(|t| t.kind() == kind).count();
-        if n == 0 {
+        // The page is public: its cost must stay small whoever asks. The history of 24 hours
+        // is one query per hour and chunk of 100 targets, so it is read for up to
+        // HISTORY_TARGETS targets of a kind; beyond, the page shows no chart and no 24-hour
+        // uptime (the API's results routes and the metrics have them).
+        if n == 0 || n > HISTORY_TARGETS {
             continue;
         }
         for r in store.history(kind, now - DAY_MS, now, n).await? {

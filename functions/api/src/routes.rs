@@ -409,7 +409,9 @@ pub async fn patch_target<S: TargetStore>(
     if let Value::Object(o) = &mut merged {
         o.remove("version");
     }
-    let target = Target::from_json(merged).map_err(|e| ApiError::invalid_target(e.to_string()))?;
+    let mut target =
+        Target::from_json(merged).map_err(|e| ApiError::invalid_target(e.to_string()))?;
+    target.restore_secrets(&current);
     let saved = store.update_target(&target, version).await?;
     Ok(json!({"target": saved.redacted()}))
 }
@@ -472,6 +474,26 @@ pub async fn apply_targets<S: TargetStore>(
         .into_iter()
         .map(|t| (t.id.clone(), t))
         .collect();
+    // Every check before the first write.
+    if let Some(t) = wanted.iter().find(|t| {
+        existing
+            .get(&t.id)
+            .is_some_and(|old| old.kind() != t.kind())
+    }) {
+        return Err(ApiError::invalid_target(format!(
+            "{}: kind cannot change; delete it first",
+            t.id
+        )));
+    }
+    let wanted: Vec<Target> = wanted
+        .into_iter()
+        .map(|mut t| {
+            if let Some(old) = existing.get(&t.id) {
+                t.restore_secrets(old);
+            }
+            t
+        })
+        .collect();
     let (mut created, mut updated, mut unchanged, mut deleted) = (vec![], vec![], vec![], vec![]);
     for t in &wanted {
         match existing.get(&t.id) {
@@ -484,11 +506,6 @@ pub async fn apply_targets<S: TargetStore>(
                 same.version = old.version;
                 if &same == old {
                     unchanged.push(t.id.clone());
-                } else if old.kind() != t.kind() {
-                    return Err(ApiError::invalid_target(format!(
-                        "{}: kind cannot change; delete it first",
-                        t.id
-                    )));
                 } else {
                     store.update_target(t, old.version).await?;
                     updated.push(t.id.clone());

@@ -1110,3 +1110,78 @@ async fn the_summary_is_read_from_the_summaries_the_probe_rounds_write() {
     assert_eq!(body["estimated_proxy_cost"].as_f64(), Some(0.25));
     assert_eq!(body["as_of"], lookout::time::rfc3339(5_000));
 }
+
+#[tokio::test]
+async fn review_cases_encoded_names_huge_usage_redacted_round_trips_and_whole_file_validation() {
+    let app = app();
+    seed(&app).await;
+    // A group name with a space and Arabic letters, percent-encoded in the path.
+    let g = serde_json::json!({"id":"eu-1","group":"EU West غرب","kind":"server","url":"http://127.0.0.1:9/"});
+    call(
+        &app,
+        request("POST", "/v1/targets", &g.to_string(), Some(TOKEN)),
+    )
+    .await;
+    let path = "/v1/groups/EU%20West%20%D8%BA%D8%B1%D8%A8/active";
+    assert_eq!(
+        call(&app, request("GET", path, "", Some(READ))).await.0,
+        StatusCode::OK
+    );
+    // Usage with the largest byte count, twice: no overflow.
+    let huge = r#"{"outcome":"ok","bytes":18446744073709551615}"#;
+    for _ in 0..2 {
+        let (status, body) = call(
+            &app,
+            request("POST", "/v1/proxies/px-res/usage", huge, Some(TOKEN)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The listing (redacted) applied back changes nothing and keeps the credentials.
+    let (_, listing) = call(
+        &app,
+        request("GET", "/v1/targets?kind=proxy", "", Some(READ)),
+    )
+    .await;
+    let file = serde_json::json!({"targets": listing["targets"].as_array().unwrap().iter().map(|t| {
+        let mut t = t.clone();
+        t.as_object_mut().unwrap().remove("status");
+        t
+    }).collect::<Vec<_>>()});
+    let (status, body) = call(
+        &app,
+        request("PUT", "/v1/targets", &file.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["updated"], serde_json::json!([]), "{body}");
+    let (_, active) = call(
+        &app,
+        request("GET", "/v1/proxies/active?group=pool", "", Some(TOKEN)),
+    )
+    .await;
+    assert!(
+        active.to_string().contains("s3cret"),
+        "the stored password survives"
+    );
+    // A file whose second entry is invalid writes nothing, not even the first.
+    let bad = serde_json::json!([
+        {"id":"brand-new","group":"g","kind":"server","url":"http://127.0.0.1:9/"},
+        {"id":"api-a","group":"api","kind":"proxy","proxy_url":"http://h:1","test_urls":["http://x/"]}
+    ]);
+    let (status, _) = call(
+        &app,
+        request("PUT", "/v1/targets", &bad.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        call(
+            &app,
+            request("GET", "/v1/targets/brand-new", "", Some(READ))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}

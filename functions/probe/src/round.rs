@@ -268,10 +268,11 @@ where
     };
     if checked > 0 || !skipped.is_empty() || round.force {
         store.put_run(&record).await?;
-        store
-            .put_summary(&kind_summary(round, latest, &record))
-            .await?;
     }
+    // Every round, so that deletions, overrides and reported usage show without a check.
+    store
+        .put_summary(&kind_summary(round, latest, &record))
+        .await?;
     Ok(RoundOutput {
         record,
         alerts: raised,

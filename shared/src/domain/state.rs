@@ -184,10 +184,10 @@ pub fn next_state(
     let mut extra = Vec::new();
     if let Some(p) = target.proxy() {
         let cost = result.bytes as f64 / 1e9 * p.cost_per_gb;
-        s.traffic_bytes += result.bytes;
+        s.traffic_bytes = s.traffic_bytes.saturating_add(result.bytes);
         s.cost += cost;
         let before = s.day_traffic_bytes;
-        s.day_traffic_bytes += result.bytes;
+        s.day_traffic_bytes = s.day_traffic_bytes.saturating_add(result.bytes);
         s.day_cost += cost;
         if let Some(gb) = p.traffic_alert_gb {
             let limit = (gb * 1e9) as u64;

@@ -731,6 +731,44 @@ impl Target {
         Ok(self)
     }
 
+    /// Puts back the secrets `old` holds where `self` carries their masked form from
+    /// [`Target::redacted`] (a definition read from the API, edited and sent back): the proxy
+    /// URL, test and server URLs with masked credentials or query secrets, masked header values
+    /// and a masked body. Anything else in `self` wins.
+    pub fn restore_secrets(&mut self, old: &Target) {
+        let shown = old.redacted();
+        match (&mut self.check, &old.check, &shown.check) {
+            (Check::Proxy(new), Check::Proxy(old), Check::Proxy(shown)) => {
+                if new.proxy_url == shown.proxy_url {
+                    new.proxy_url.clone_from(&old.proxy_url);
+                }
+                for (i, u) in new.test_urls.iter_mut().enumerate() {
+                    if shown.test_urls.get(i) == Some(u) {
+                        if let Some(o) = old.test_urls.get(i) {
+                            u.clone_from(o);
+                        }
+                    }
+                }
+            }
+            (Check::Server(new), Check::Server(old), Check::Server(shown)) => {
+                if new.url == shown.url {
+                    new.url.clone_from(&old.url);
+                }
+                if new.body.is_some() && new.body == shown.body {
+                    new.body.clone_from(&old.body);
+                }
+                for (name, value) in new.headers.iter_mut() {
+                    if value == "***" {
+                        if let Some(o) = old.headers.get(name) {
+                            value.clone_from(o);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// A copy safe to show: proxy credentials and secret header values masked.
     pub fn redacted(&self) -> Target {
         let mut t = self.clone();
@@ -996,5 +1034,35 @@ mod tests {
             !shown.contains("acme-7781") && shown.contains("text/plain"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_redacted_definition_sent_back_keeps_the_stored_secrets() {
+        let old = Target::from_json(json!({"id":"p","group":"g","kind":"proxy",
+            "proxy_url":"http://user:pw9@h:1","test_urls":["http://x/?token=t0k"]}))
+        .unwrap();
+        let mut edited = old.redacted();
+        edited.interval_s = 30;
+        edited.restore_secrets(&old);
+        assert_eq!(edited.proxy().unwrap().proxy_url, "http://user:pw9@h:1");
+        assert_eq!(edited.proxy().unwrap().test_urls[0], "http://x/?token=t0k");
+        let s = Target::from_json(
+            json!({"id":"s","group":"g","kind":"server","url":"http://h/",
+            "headers":{"Authorization":"Bearer abc"},"body":"{\"password\":\"p\"}"}),
+        )
+        .unwrap();
+        let mut back = s.redacted();
+        back.restore_secrets(&s);
+        assert_eq!(back, s);
+        // A new value is kept.
+        let mut changed = s.redacted();
+        if let Check::Server(c) = &mut changed.check {
+            c.headers
+                .insert("Authorization".into(), "Bearer new".into());
+        }
+        changed.restore_secrets(&s);
+        assert!(serde_json::to_string(&changed)
+            .unwrap()
+            .contains("Bearer new"));
     }
 }
