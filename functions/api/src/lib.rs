@@ -291,7 +291,8 @@ where
     }
     let Some(((_, _, access, name), params)) = matching
         .iter()
-        .find(|((m, ..), _)| *m == method.as_str())
+        // HEAD is a GET without the body (RFC 9110 §9.3.2); uptime checkers use it.
+        .find(|((m, ..), _)| *m == method.as_str() || (*method == Method::HEAD && *m == "GET"))
         .cloned()
     else {
         let allowed: Vec<&str> = matching.iter().map(|((m, ..), _)| *m).collect();
@@ -312,6 +313,12 @@ where
     if writes {
         // After the write, so that a concurrent read cannot refill it with the old definitions.
         app.defs.clear();
+    }
+    if *method == Method::HEAD {
+        return answer.map(|mut r| {
+            *r.body_mut() = Body::Empty;
+            r
+        });
     }
     answer
 }

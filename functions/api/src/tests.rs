@@ -1185,3 +1185,19 @@ async fn review_cases_encoded_names_huge_usage_redacted_round_trips_and_whole_fi
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn head_is_a_get_without_the_body() {
+    let app = app();
+    for path in ["/", "/v1/health", "/v1/status"] {
+        let resp = handle(&app, request("HEAD", path, "", None)).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert!(resp.body().is_empty(), "{path}");
+    }
+    let resp = handle(&app, request("HEAD", "/v1/targets", "", None)).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "HEAD needs what GET needs"
+    );
+}
