@@ -64,11 +64,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
         let aws = aws_config::load_from_env().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = lookout::adapters::s3::client(&aws);
         let health = lookout::adapters::health::AwsHealth {
             table: (aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
             topic: settings

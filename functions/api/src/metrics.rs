@@ -49,19 +49,7 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
     store: &S,
 ) -> Result<Response<Body>, ApiError> {
     let targets = store.list_targets(None).await?;
-    let mut latest = std::collections::HashMap::new();
-    for kind in TargetKind::ALL {
-        latest.extend(store.latest(kind).await?);
-        for o in store.overrides(kind).await? {
-            let result = latest
-                .remove(&o.target_id)
-                .and_then(|l: lookout::ports::Latest| l.result);
-            latest.insert(
-                o.target_id.clone(),
-                lookout::ports::Latest { state: o, result },
-            );
-        }
-    }
+    let latest = crate::routes::latest_all(store).await?;
     let mut out = String::new();
     let mut f = Family { out: &mut out };
     let rows: Vec<_> = targets
@@ -71,21 +59,20 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
             (t, l.map(|l| &l.state), l.and_then(|l| l.result.as_ref()))
         })
         .collect();
-    let labels = |t: &lookout::domain::Target| {
+    let labels = |t: &lookout::domain::Target| -> [(&'static str, String); 3] {
         [
             ("id", t.id.clone()),
             ("kind", t.kind().as_str().to_string()),
             ("group", t.group.clone()),
         ]
     };
-    let with = |ls: &[(&'static str, String)]| -> Vec<(&'static str, String)> { ls.to_vec() };
     macro_rules! family {
         ($name:expr, $type:expr, $help:expr, $value:expr) => {{
             f.head($name, $type, $help);
             for (t, s, r) in &rows {
                 let value: Option<f64> = $value(t, s, r);
                 if let Some(v) = value {
-                    let ls = with(&labels(t));
+                    let ls = labels(t);
                     let refs: Vec<(&str, &str)> =
                         ls.iter().map(|(k, v)| (*k, v.as_str())).collect();
                     f.sample($name, &refs, v);

@@ -78,34 +78,28 @@ impl DefsCache {
 pub(crate) async fn load_cached<S: TargetStore + StateStore>(
     store: &S,
     cache: &DefsCache,
-) -> Result<
-    (
-        Vec<Target>,
-        HashMap<String, Latest>,
-        HashMap<String, TargetState>,
-    ),
-    ApiError,
-> {
+) -> Result<Loaded, ApiError> {
     let (targets, latest) = tokio::join!(cache.get(store), latest_all(store));
     Ok(states_of(targets?, latest?))
 }
 
-pub(crate) async fn load<S: TargetStore + StateStore>(
-    store: &S,
-) -> Result<
-    (
-        Vec<Target>,
-        HashMap<String, Latest>,
-        HashMap<String, TargetState>,
-    ),
-    ApiError,
-> {
+pub(crate) async fn load<S: TargetStore + StateStore>(store: &S) -> Result<Loaded, ApiError> {
     let (targets, latest) = tokio::join!(store.list_targets(None), latest_all(store));
     Ok(states_of(targets?, latest?))
 }
 
+/// Targets, the latest entry (state and result) of each checked one, and the state of every
+/// target (a never-checked target has the `unknown` state).
+pub(crate) type Loaded = (
+    Vec<Target>,
+    HashMap<String, Latest>,
+    HashMap<String, TargetState>,
+);
+
 /// The latest entries of both kinds with the pending overrides applied, read concurrently.
-async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Latest>, ApiError> {
+pub(crate) async fn latest_all<S: StateStore>(
+    store: &S,
+) -> Result<HashMap<String, Latest>, ApiError> {
     let (servers, proxies, o_servers, o_proxies) = tokio::join!(
         store.latest(TargetKind::Server),
         store.latest(TargetKind::Proxy),
@@ -122,14 +116,7 @@ async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Latest>,
     Ok(latest)
 }
 
-fn states_of(
-    targets: Vec<Target>,
-    latest: HashMap<String, Latest>,
-) -> (
-    Vec<Target>,
-    HashMap<String, Latest>,
-    HashMap<String, TargetState>,
-) {
+fn states_of(targets: Vec<Target>, latest: HashMap<String, Latest>) -> Loaded {
     let states = targets
         .iter()
         .map(|t| {

@@ -158,11 +158,7 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json
 
 /// A fresh bucket and a path-style S3 client (moto).
 pub async fn fresh_bucket(aws: &aws_config::SdkConfig) -> (aws_sdk_s3::Client, String) {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = lookout::adapters::s3::client(aws);
     let name = unique("lookout-dumps");
     s3.create_bucket()
         .bucket(&name)

@@ -65,6 +65,21 @@ fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
         .map_err(|e| StoreError::Backend(format!("encoding: {e}")))
 }
 
+/// A target's definition item: `TARGET#<id>` / `CONFIG`, listed by kind in `gsi1`.
+fn target_item(t: &Target) -> Result<Item, StoreError> {
+    Ok([
+        (PK, s(format!("TARGET#{}", t.id))),
+        (SK, s("CONFIG")),
+        (GSI_PK, s(format!("TARGETS#{}", t.kind().as_str()))),
+        (GSI_SK, s(&t.id)),
+        (VERSION, n(t.version)),
+        ("def", to_json(t)?),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect())
+}
+
 fn from_attr<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
     let key = || {
         let get = |k| {
@@ -285,17 +300,7 @@ impl TargetStore for DynamoStore {
     async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
         let mut t = target.clone();
         t.version = 1;
-        let item: Item = [
-            (PK, s(format!("TARGET#{}", t.id))),
-            (SK, s("CONFIG")),
-            (GSI_PK, s(format!("TARGETS#{}", t.kind().as_str()))),
-            (GSI_SK, s(&t.id)),
-            (VERSION, n(t.version)),
-            ("def", to_json(&t)?),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let item = target_item(&t)?;
         let put = self
             .client
             .put_item()
@@ -335,17 +340,7 @@ impl TargetStore for DynamoStore {
     ) -> Result<Target, StoreError> {
         let mut t = target.clone();
         t.version = expected_version + 1;
-        let item: Item = [
-            (PK, s(format!("TARGET#{}", t.id))),
-            (SK, s("CONFIG")),
-            (GSI_PK, s(format!("TARGETS#{}", t.kind().as_str()))),
-            (GSI_SK, s(&t.id)),
-            (VERSION, n(t.version)),
-            ("def", to_json(&t)?),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let item = target_item(&t)?;
         let put = self
             .client
             .put_item()

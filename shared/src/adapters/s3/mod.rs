@@ -7,6 +7,16 @@ use aws_sdk_s3::Client;
 use crate::adapters::sdk_message;
 use crate::ports::{DumpStore, StoreError};
 
+/// An S3 client with path-style addressing (`endpoint/bucket/key`), which S3 accepts and local
+/// emulators such as moto need.
+pub fn client(aws: &aws_config::SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 /// Dumps in one bucket.
 #[derive(Clone, Debug)]
 pub struct S3DumpStore {
