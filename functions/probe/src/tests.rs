@@ -25,6 +25,28 @@ fn forced(kind: TargetKind) -> ProbeRequest {
     }
 }
 
+/// A prober that may probe loopback servers.
+fn loopback_prober() -> Prober {
+    Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap()
+}
+
+/// One forced run of the server kind.
+async fn run_forced(
+    store: &MemoryStore,
+    publisher: &MemoryPublisher,
+    prober: &Prober,
+) -> RunReport {
+    run(
+        store,
+        publisher,
+        prober,
+        &forced(TargetKind::Server),
+        &cfg(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Four probes at once; no daily report (it depends on the hour the tests run).
 fn cfg() -> RunConfig {
     RunConfig {
@@ -89,7 +111,7 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let scheduled = ProbeRequest {
         kinds: vec![TargetKind::Server],
         force: false,
@@ -119,15 +141,7 @@ async fn a_target_is_probed_again_only_when_its_interval_is_over() {
         (latest["often"].state.checks, latest["rarely"].state.checks),
         (2, 1)
     );
-    let forced = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let forced = run_forced(&store, &publisher, &prober).await;
     assert_eq!(
         forced.runs[0].checked, 2,
         "force probes every enabled target"
@@ -144,17 +158,9 @@ async fn a_dead_server_goes_down_on_the_third_run_with_one_published_alert() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     for run_no in 1..=3 {
-        let report = run(
-            &store,
-            &publisher,
-            &prober,
-            &forced(TargetKind::Server),
-            &cfg(),
-        )
-        .await
-        .unwrap();
+        let report = run_forced(&store, &publisher, &prober).await;
         let expected_alerts = if run_no == 3 { 1 } else { 0 };
         assert_eq!(
             report.alerts.len(),
@@ -190,17 +196,9 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     publisher.set_failing(true);
-    let report = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let report = run_forced(&store, &publisher, &prober).await;
     assert_eq!(
         (
             report.runs[0].alerts_published,
@@ -210,15 +208,7 @@ async fn an_alert_whose_publish_fails_stays_pending_and_goes_out_on_the_next_run
     );
     assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
     publisher.set_failing(false);
-    let report = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let report = run_forced(&store, &publisher, &prober).await;
     assert_eq!(report.retried_alerts, 1);
     assert!(report.alerts.is_empty(), "still down: no new alert");
     assert_eq!(publisher.sent().len(), 1);
@@ -233,30 +223,14 @@ async fn a_change_made_elsewhere_is_rebased_on_not_stuck_and_still_alerts() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
-    run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let prober = loopback_prober();
+    run_forced(&store, &publisher, &prober).await;
     // Another writer (the API, an overlapping run) moves the stored state to version 2.
     let stored = store.load_state("s").await.unwrap().unwrap();
     assert_eq!((stored.status, stored.version), (Status::Healthy, 1));
     store.commit_change(&stored, &[]).await.unwrap();
     server.abort();
-    let report = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let report = run_forced(&store, &publisher, &prober).await;
     assert_eq!(
         report.alerts.len(),
         1,
@@ -279,17 +253,9 @@ async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     publisher.set_failing(true);
-    run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    run_forced(&store, &publisher, &prober).await;
     publisher.set_failing(false);
     // The proxy schedule fires at the same minute: it must not send the server's alert.
     let proxy_run = run(
@@ -303,15 +269,7 @@ async fn an_invocation_retries_only_the_pending_alerts_of_its_own_kind() {
     .unwrap();
     assert_eq!(proxy_run.retried_alerts, 0);
     assert!(publisher.sent().is_empty());
-    let server_run = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let server_run = run_forced(&store, &publisher, &prober).await;
     assert_eq!(server_run.retried_alerts, 1);
     assert_eq!(publisher.sent().len(), 1);
 }
@@ -325,7 +283,7 @@ async fn sub_minute_targets_are_checked_again_inside_one_invocation() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let mut request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
     assert_eq!(request.window_s, 3);
     request.deadline_ms = None;
@@ -378,7 +336,7 @@ async fn near_the_deadline_long_checks_are_skipped_and_reported() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let mut request = forced(TargetKind::Server);
     // 2 s left after the finishing margin: the 500 ms check fits, the 20 s one does not.
     request.deadline_ms = Some(lookout::time::now_ms() + FINISH_MARGIN_MS as i64 + 2_000);
@@ -407,17 +365,9 @@ async fn probes_in_flight_never_exceed_the_concurrency() {
         .collect();
     let store = store_with(json!(targets)).await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let started = Instant::now();
-    let report = run(
-        &store,
-        &publisher,
-        &prober,
-        &forced(TargetKind::Server),
-        &cfg(),
-    )
-    .await
-    .unwrap();
+    let report = run_forced(&store, &publisher, &prober).await;
     assert_eq!(report.runs[0].checked, 12);
     // 12 checks of 200 ms, 4 at a time, cannot take less than 3 × 200 ms.
     assert!(
@@ -447,7 +397,7 @@ async fn a_status_change_that_cannot_be_committed_is_retried_by_the_next_check_n
     .await;
     store.set_failing_commits(true);
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
     let err = run(&store, &publisher, &prober, &request, &cfg())
         .await
@@ -486,7 +436,7 @@ async fn a_repeat_round_never_starts_a_check_that_would_outlast_the_window() {
     ]))
     .await;
     let publisher = MemoryPublisher::default();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = loopback_prober();
     let request = parse_event(&json!({"kind":"server","window_s": 3})).unwrap();
     let started = Instant::now();
     let report = run(&store, &publisher, &prober, &request, &cfg())
