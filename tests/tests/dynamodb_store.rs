@@ -301,3 +301,27 @@ async fn enqueued_alerts_are_written_once_and_pending() {
         "outside the window"
     );
 }
+
+#[tokio::test]
+async fn target_updates_need_the_stored_version_and_deletes_take_the_state_too() {
+    let store = store().await;
+    let created = store.create_target(&target("web", "server")).await.unwrap();
+    let mut changed = created.clone();
+    changed.interval_s = 30;
+    let saved = store
+        .update_target(&changed, created.version)
+        .await
+        .unwrap();
+    assert_eq!(saved.version, created.version + 1);
+    assert!(matches!(
+        store.update_target(&changed, created.version).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_target("web").await.unwrap().unwrap().interval_s,
+        30
+    );
+    assert!(store.delete_target("web").await.unwrap());
+    assert!(!store.delete_target("web").await.unwrap());
+    assert!(store.get_target("web").await.unwrap().is_none());
+}
