@@ -44,12 +44,18 @@ pub struct Settings {
     pub storm_threshold: usize,
     /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default 30).
     pub history_ttl_days: u32,
-    /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 30).
+    /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
     pub retention_days: u32,
     /// `MAX_DUMPS`: at most this many dumps are kept (default 30).
     pub max_dumps: usize,
     /// `DUMP_SEGMENTS`: parallel scan segments of an export (default 2).
     pub dump_segments: u32,
+    /// `DUMP_INCLUDE`: item types a dump holds, `all` (default) or a comma list of
+    /// definitions, state, history, rollups, alerts.
+    pub dump_include: crate::dump::Include,
+    /// `LOOKOUT_EXPORT_FUNCTION`: the export function's name; when set, the API hands dumps and
+    /// restores to it (asynchronous Lambda invoke) instead of running them itself.
+    pub export_function: Option<String>,
 }
 
 impl Settings {
@@ -121,9 +127,17 @@ impl Settings {
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
                 30,
             )?,
-            retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 30)?,
+            retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 7)?,
             max_dumps: num("MAX_DUMPS", text("MAX_DUMPS"), 30)?,
             dump_segments: num("DUMP_SEGMENTS", text("DUMP_SEGMENTS"), 2)?.clamp(1, 64),
+            dump_include: crate::dump::Include::parse(
+                text("DUMP_INCLUDE").as_deref().unwrap_or("all"),
+            )
+            .map_err(|problem| ConfigError {
+                name: "DUMP_INCLUDE",
+                problem,
+            })?,
+            export_function: text("LOOKOUT_EXPORT_FUNCTION"),
         })
     }
 
@@ -170,8 +184,11 @@ mod tests {
         let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
         assert_eq!(
             (s.max_dumps, s.retention_days, s.probe_concurrency),
-            (30, 30, 256)
+            (30, 7, 256)
         );
+        assert_eq!(s.dump_include, crate::dump::Include::default());
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "state,logs")]).unwrap_err();
+        assert_eq!(e.name, "DUMP_INCLUDE");
         assert!(
             !s.allow_private_targets,
             "the address guard is on by default"

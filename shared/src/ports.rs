@@ -328,6 +328,9 @@ pub struct ScanPage {
 pub trait TableScan {
     /// The table's name.
     fn table_name(&self) -> &str;
+    /// The table's key schema, secondary indexes and TTL attribute, as a dump's manifest records
+    /// them so that a restore can create the table again.
+    fn schema(&self) -> impl Future<Output = Result<TableSchema, StoreError>> + Send;
     /// One page of segment `segment` of `segments`, from `start` (the previous page's `next`).
     fn scan_page(
         &self,
@@ -336,6 +339,87 @@ pub trait TableScan {
         start: Option<serde_json::Value>,
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
 }
+
+/// Writes a dump back into a table (the same one or another).
+pub trait RestoreTarget {
+    /// The schema of `table`, `None` when it does not exist.
+    fn describe(
+        &self,
+        table: &str,
+    ) -> impl Future<Output = Result<Option<TableSchema>, StoreError>> + Send;
+    /// Creates `table` with `schema` (on-demand capacity), waits until it is active and turns on
+    /// its TTL.
+    fn create(
+        &self,
+        table: &str,
+        schema: &TableSchema,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether `table` holds no item.
+    fn is_empty(&self, table: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Puts up to 25 items (DynamoDB attribute-value JSON) in one batch; returns the items the
+    /// backend left unprocessed (throttled), which the caller must send again.
+    fn write_batch(
+        &self,
+        table: &str,
+        items: Vec<serde_json::Value>,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
+    /// Items in `table`, counted by a full scan.
+    fn count(&self, table: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// One key attribute of a table or index: `{"name":"pk","type":"S","role":"HASH"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttribute {
+    /// Attribute name.
+    pub name: String,
+    /// Scalar type: `S`, `N` or `B`.
+    #[serde(rename = "type")]
+    pub attr_type: String,
+    /// `HASH` (partition key) or `RANGE` (sort key).
+    pub role: String,
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexSchema {
+    /// Index name.
+    pub name: String,
+    /// Its key attributes.
+    pub key_schema: Vec<KeyAttribute>,
+    /// Projection type: `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection: String,
+    /// Attributes projected with `INCLUDE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub non_key_attributes: Vec<String>,
+}
+
+/// What it takes to create a table again: keys, global secondary indexes and TTL attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    /// Partition and sort key.
+    pub key_schema: Vec<KeyAttribute>,
+    /// Global secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<IndexSchema>,
+    /// TTL attribute (epoch seconds), when TTL is on.
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+}
+
+/// One part of a multipart upload, as [`DumpStore::finish_upload`] needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedPart {
+    /// Part number, from 1.
+    pub number: i32,
+    /// The entity tag the store returned.
+    pub etag: String,
+    /// SHA-256 of the part, base64, as sent.
+    pub sha256_b64: String,
+}
+
+/// The body of an object, in chunks as they arrive.
+pub type ObjectStream =
+    futures::stream::BoxStream<'static, Result<Vec<u8>, StoreError>>;
 
 /// Object storage for dumps.
 pub trait DumpStore {
@@ -346,6 +430,38 @@ pub trait DumpStore {
         body: Vec<u8>,
         content_type: &str,
         sha256_b64: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A whole small object (a manifest), `None` when there is no such key.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// An object's body as a stream of chunks, so that a large object never sits in memory.
+    fn open(&self, key: &str) -> impl Future<Output = Result<ObjectStream, StoreError>> + Send;
+    /// Starts a multipart upload (SHA-256 checksums); returns its upload id.
+    fn start_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Uploads part `number` (from 1; every part but the last at least 5 MiB, S3's minimum).
+    fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Vec<u8>,
+        sha256_b64: &str,
+    ) -> impl Future<Output = Result<UploadedPart, StoreError>> + Send;
+    /// Completes the upload: the object appears only now.
+    fn finish_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Abandons the upload and frees its parts.
+    fn abort_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Keys under `prefix`, all pages.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;

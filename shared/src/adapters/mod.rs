@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 pub mod health;
+pub mod lambda;
 pub mod memory;
 pub mod s3;
 pub mod sns;

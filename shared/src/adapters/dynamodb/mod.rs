@@ -8,6 +8,7 @@
 //! | `SNAP#<kind>` | `<chunk, 4 digits>` | `latest` (JSON array of state + result), `at` |
 //! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `results` (JSON array), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
+//! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries, run leases |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
@@ -22,3 +23,21 @@ pub use store::{PK, SK, TTL};
 
 /// Targets packed into one snapshot or history item.
 pub const CHUNK: usize = 100;
+
+/// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
+/// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
+/// rollups (`ROLLUP#`, `DIGEST#`) and alerts (`ALERT#`). Keys of no known shape count as state,
+/// so that nothing is left out of a full dump.
+pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
+    use crate::dump::ItemType;
+    let key = |name: &str| item.get(name).and_then(|v| v.get("S")).and_then(|v| v.as_str());
+    let pk = key(PK).unwrap_or_default();
+    let prefix = pk.split('#').next().unwrap_or_default();
+    match prefix {
+        "TARGET" if key(SK) == Some("CONFIG") => ItemType::Definitions,
+        "HIST" | "RUN" => ItemType::History,
+        "ROLLUP" | "DIGEST" => ItemType::Rollups,
+        "ALERT" => ItemType::Alerts,
+        _ => ItemType::State,
+    }
+}

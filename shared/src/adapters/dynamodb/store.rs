@@ -3,7 +3,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    Select, TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
+    WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::de::DeserializeOwned;
@@ -14,9 +19,11 @@ use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::SummaryStore;
+use crate::ports::{IndexSchema, KeyAttribute};
 use crate::ports::{
     AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RunLease, RunRecord,
-    RunStore, ScanPage, StateStore, StoreError, TableScan, TargetStore,
+    RestoreTarget, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
+    TargetStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -840,6 +847,12 @@ impl TableScan for DynamoStore {
         &self.table
     }
 
+    async fn schema(&self) -> Result<TableSchema, StoreError> {
+        self.describe(&self.table).await?.ok_or_else(|| {
+            StoreError::Backend(format!("table {} does not exist", self.table))
+        })
+    }
+
     async fn scan_page(
         &self,
         segment: u32,
@@ -861,5 +874,263 @@ impl TableScan for DynamoStore {
             items: page.items().iter().map(item_to_json).collect(),
             next: page.last_evaluated_key().map(item_to_json),
         })
+    }
+}
+
+fn key_attributes(
+    keys: &[aws_sdk_dynamodb::types::KeySchemaElement],
+    types: &HashMap<String, String>,
+) -> Vec<KeyAttribute> {
+    keys.iter()
+        .map(|k| KeyAttribute {
+            name: k.attribute_name().to_string(),
+            attr_type: types
+                .get(k.attribute_name())
+                .cloned()
+                .unwrap_or_else(|| "S".into()),
+            role: k.key_type().as_str().to_string(),
+        })
+        .collect()
+}
+
+fn key_schema_of(keys: &[KeyAttribute]) -> Result<Vec<KeySchemaElement>, StoreError> {
+    keys.iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.name)
+                .key_type(KeyType::from(k.role.as_str()))
+                .build()
+                .map_err(backend)
+        })
+        .collect()
+}
+
+impl RestoreTarget for DynamoStore {
+    async fn describe(&self, table: &str) -> Result<Option<TableSchema>, StoreError> {
+        let out = match self.client.describe_table().table_name(table).send().await {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                return Ok(None)
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let Some(desc) = out.table else {
+            return Ok(None);
+        };
+        let types: HashMap<String, String> = desc
+            .attribute_definitions()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().to_string(),
+                    a.attribute_type().as_str().to_string(),
+                )
+            })
+            .collect();
+        let indexes = desc
+            .global_secondary_indexes()
+            .iter()
+            .map(|g| {
+                let projection = g.projection();
+                IndexSchema {
+                    name: g.index_name().unwrap_or_default().to_string(),
+                    key_schema: key_attributes(g.key_schema(), &types),
+                    projection: projection
+                        .and_then(|p| p.projection_type())
+                        .map_or("ALL", |p| p.as_str())
+                        .to_string(),
+                    non_key_attributes: projection
+                        .map(|p| p.non_key_attributes().to_vec())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let ttl = self
+            .client
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(backend)?;
+        let ttl_attribute = ttl
+            .time_to_live_description()
+            .filter(|d| {
+                matches!(
+                    d.time_to_live_status(),
+                    Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+                )
+            })
+            .and_then(|d| d.attribute_name())
+            .map(str::to_string);
+        Ok(Some(TableSchema {
+            key_schema: key_attributes(desc.key_schema(), &types),
+            indexes,
+            ttl_attribute,
+        }))
+    }
+
+    async fn create(&self, table: &str, schema: &TableSchema) -> Result<(), StoreError> {
+        let mut defs: Vec<&KeyAttribute> = Vec::new();
+        for k in schema
+            .key_schema
+            .iter()
+            .chain(schema.indexes.iter().flat_map(|i| i.key_schema.iter()))
+        {
+            if !defs.iter().any(|d| d.name == k.name) {
+                defs.push(k);
+            }
+        }
+        let definitions = defs
+            .iter()
+            .map(|k| {
+                AttributeDefinition::builder()
+                    .attribute_name(&k.name)
+                    .attribute_type(ScalarAttributeType::from(k.attr_type.as_str()))
+                    .build()
+                    .map_err(backend)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let indexes = schema
+            .indexes
+            .iter()
+            .map(|i| {
+                let projection = Projection::builder()
+                    .projection_type(ProjectionType::from(i.projection.as_str()))
+                    .set_non_key_attributes(
+                        (!i.non_key_attributes.is_empty()).then(|| i.non_key_attributes.clone()),
+                    )
+                    .build();
+                GlobalSecondaryIndex::builder()
+                    .index_name(&i.name)
+                    .set_key_schema(Some(key_schema_of(&i.key_schema)?))
+                    .projection(projection)
+                    .build()
+                    .map_err(backend)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(definitions))
+            .set_key_schema(Some(key_schema_of(&schema.key_schema)?))
+            .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+            .send()
+            .await
+            .map_err(backend)?;
+        // CreateTable returns at once; writes need the table (and its indexes) active. A new
+        // table takes seconds in AWS, at most a few minutes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(backend)?;
+            let desc = out.table;
+            let active = desc.as_ref().is_some_and(|d| {
+                d.table_status() == Some(&TableStatus::Active)
+                    && d.global_secondary_indexes()
+                        .iter()
+                        .all(|g| g.index_status() == Some(&IndexStatus::Active))
+            });
+            if active {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(StoreError::Backend(format!(
+                    "table {table} was not active 300 s after it was created"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        if let Some(attr) = &schema.ttl_attribute {
+            self.client
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attr)
+                        .enabled(true)
+                        .build()
+                        .map_err(backend)?,
+                )
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    async fn is_empty(&self, table: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(table)
+            .limit(1)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.items().is_empty() && out.last_evaluated_key().is_none())
+    }
+
+    async fn write_batch(
+        &self,
+        table: &str,
+        items: Vec<serde_json::Value>,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let writes = items
+            .iter()
+            .map(|v| {
+                let put = PutRequest::builder()
+                    .set_item(Some(json_to_item(v)?))
+                    .build()
+                    .map_err(backend)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let out = self
+            .client
+            .batch_write_item()
+            .request_items(table, writes)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out
+            .unprocessed_items
+            .and_then(|mut u| u.remove(table))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|w| w.put_request().map(|p| item_to_json(p.item())))
+            .collect())
+    }
+
+    async fn count(&self, table: &str) -> Result<u64, StoreError> {
+        const SEGMENTS: i32 = 4;
+        let per_segment = (0..SEGMENTS).map(|segment| async move {
+            let mut total = 0u64;
+            let mut pages = self
+                .client
+                .scan()
+                .table_name(table)
+                .select(Select::Count)
+                .segment(segment)
+                .total_segments(SEGMENTS)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                total += page.map_err(backend)?.count().max(0) as u64;
+            }
+            Ok::<_, StoreError>(total)
+        });
+        Ok(futures::future::try_join_all(per_segment)
+            .await?
+            .into_iter()
+            .sum())
     }
 }

@@ -1,11 +1,14 @@
 //! S3 dump store: objects under the bucket, uploads verified with an SHA-256 checksum.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, Delete, ObjectIdentifier};
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
+};
 use aws_sdk_s3::Client;
 
 use crate::adapters::sdk_message;
-use crate::ports::{DumpStore, StoreError};
+use crate::ports::{DumpStore, ObjectStream, StoreError, UploadedPart};
 
 /// An S3 client with path-style addressing (`endpoint/bucket/key`), which S3 accepts and local
 /// emulators such as moto need.
@@ -54,6 +57,129 @@ impl DumpStore for S3DumpStore {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(sha256_b64)
             .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        let body = out.body.collect().await.map_err(backend)?;
+        Ok(Some(body.into_bytes().to_vec()))
+    }
+
+    async fn open(&self, key: &str) -> Result<ObjectStream, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(backend)?;
+        let chunks = futures::stream::try_unfold(out.body, |mut body| async move {
+            match body.try_next().await {
+                Ok(Some(chunk)) => Ok(Some((chunk.to_vec(), body))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(backend(e)),
+            }
+        });
+        Ok(Box::pin(chunks))
+    }
+
+    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.upload_id
+            .ok_or_else(|| StoreError::Backend(format!("no upload id for {key}")))
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Vec<u8>,
+        sha256_b64: &str,
+    ) -> Result<UploadedPart, StoreError> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(sha256_b64)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(UploadedPart {
+            number,
+            etag: out.e_tag.unwrap_or_default(),
+            sha256_b64: sha256_b64.to_string(),
+        })
+    }
+
+    async fn finish_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), StoreError> {
+        let parts = parts
+            .iter()
+            .map(|p| {
+                CompletedPart::builder()
+                    .part_number(p.number)
+                    .e_tag(&p.etag)
+                    .checksum_sha256(&p.sha256_b64)
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
             .send()
             .await
             .map_err(backend)?;

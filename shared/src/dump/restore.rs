@@ -1,0 +1,415 @@
+//! Restoring a dump: every object is checked against the manifest before anything is written,
+//! the table is created from the manifest when it does not exist, items go in with
+//! BatchWriteItem (25 per batch, several batches in flight) and unprocessed items are sent again
+//! with backoff until all are written or the restore stops with an error that says how many were
+//! not. The item count is verified at the end.
+
+use std::io::Write as _;
+
+use flate2::write::GzDecoder;
+use futures::stream::FuturesUnordered;
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{read_manifest, DumpError, Manifest, PartInfo};
+use crate::ports::{DumpStore, RestoreTarget};
+
+/// Items per BatchWriteItem, DynamoDB's limit.
+pub const BATCH: usize = 25;
+
+/// What to do with a table that already holds items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestoreMode {
+    /// Write every item of the dump over whatever is there (items not in the dump stay).
+    Upsert,
+    /// Refuse unless the table is new or empty (the default: a restore never overwrites by
+    /// accident).
+    #[default]
+    EmptyOnly,
+}
+
+/// How to restore.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// The table to write to; created from the manifest when it does not exist.
+    pub table: String,
+    /// [`RestoreMode`].
+    pub mode: RestoreMode,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+    /// Attempts per batch before the restore stops (unprocessed items and backend errors both
+    /// count).
+    pub max_attempts: u32,
+    /// Base of the backoff between attempts, ms: `base × 2^(n-1) × [0.5, 1]` (equal jitter, AWS
+    /// Architecture Blog, "Exponential Backoff And Jitter", 2015), at most 5 s.
+    pub backoff_ms: u64,
+}
+
+impl RestoreOptions {
+    /// Defaults for `table`: empty-only, 8 batches in flight, 10 attempts, 50 ms backoff base.
+    pub fn new(table: impl Into<String>) -> Self {
+        RestoreOptions {
+            table: table.into(),
+            mode: RestoreMode::default(),
+            concurrency: 8,
+            max_attempts: 10,
+            backoff_ms: 50,
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoreReport {
+    /// The dump's id.
+    pub dump: String,
+    /// The table written to.
+    pub table: String,
+    /// Whether the table was created from the manifest.
+    pub created: bool,
+    /// Items written (the manifest's count).
+    pub items_written: u64,
+    /// BatchWriteItem requests sent, retries included.
+    pub requests: u64,
+    /// Items sent again because the backend left them unprocessed or failed.
+    pub retried_items: u64,
+    /// Items in the table afterwards (a full count).
+    pub table_items: u64,
+    /// Wall time, ms.
+    pub elapsed_ms: u64,
+}
+
+/// Reads an object as a stream and hands each decompressed line to `line`; returns the SHA-256
+/// (hex) and size of the compressed bytes.
+async fn read_lines<D, F>(store: &D, key: &str, mut line: F) -> Result<(String, u64), DumpError>
+where
+    D: DumpStore + Sync,
+    F: FnMut(&[u8]) -> Result<(), DumpError>,
+{
+    let mut chunks = store.open(key).await?;
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    let mut gz = GzDecoder::new(Vec::new());
+    let mut drain = |buf: &mut Vec<u8>, last: bool| -> Result<(), DumpError> {
+        let mut start = 0;
+        while let Some(end) = buf[start..].iter().position(|&b| b == b'\n') {
+            line(&buf[start..start + end])?;
+            start += end + 1;
+        }
+        if last && start < buf.len() {
+            line(&buf[start..])?;
+            start = buf.len();
+        }
+        buf.drain(..start);
+        Ok(())
+    };
+    while let Some(chunk) = chunks.try_next().await? {
+        hash.update(&chunk);
+        size += chunk.len() as u64;
+        gz.write_all(&chunk)?;
+        drain(gz.get_mut(), false)?;
+    }
+    let mut rest = gz.finish()?;
+    drain(&mut rest, true)?;
+    Ok((hex::encode(hash.finalize()), size))
+}
+
+fn corrupt(manifest_id: &str, message: String) -> DumpError {
+    DumpError::Corrupt {
+        dump: manifest_id.to_string(),
+        message,
+    }
+}
+
+/// Checks one object against its manifest entry: size, SHA-256, item count, and that every
+/// line is a JSON object.
+async fn verify_part<D: DumpStore + Sync>(
+    store: &D,
+    id: &str,
+    part: &PartInfo,
+) -> Result<(), DumpError> {
+    let mut items = 0u64;
+    let mut bad_line = None;
+    let (sha, size) = read_lines(store, &part.key, |line| {
+        if line.is_empty() {
+            return Ok(());
+        }
+        items += 1;
+        if bad_line.is_none()
+            && !serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
+        {
+            bad_line = Some(items);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        DumpError::Io(e) => corrupt(id, format!("{}: cannot be decompressed: {e}", part.key)),
+        other => other,
+    })?;
+    if size != part.bytes || sha != part.sha256 {
+        return Err(corrupt(
+            id,
+            format!(
+                "{}: {size} bytes with SHA-256 {sha}, the manifest says {} bytes with {}",
+                part.key, part.bytes, part.sha256
+            ),
+        ));
+    }
+    if items != part.items {
+        return Err(corrupt(
+            id,
+            format!("{}: {items} items, the manifest says {}", part.key, part.items),
+        ));
+    }
+    if let Some(n) = bad_line {
+        return Err(corrupt(id, format!("{}: item {n} is not a JSON object", part.key)));
+    }
+    Ok(())
+}
+
+/// Counts of one restore's writes.
+#[derive(Default)]
+struct Tally {
+    requests: u64,
+    retried: u64,
+}
+
+/// Writes one batch, sending unprocessed items again with backoff.
+async fn write_batch<R: RestoreTarget + Sync>(
+    target: &R,
+    options: &RestoreOptions,
+    mut items: Vec<serde_json::Value>,
+) -> Result<Tally, DumpError> {
+    let mut tally = Tally::default();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        tally.requests += 1;
+        let sent = items.len();
+        let last_error = match target.write_batch(&options.table, items.clone()).await {
+            Ok(left) if left.is_empty() => return Ok(tally),
+            Ok(left) => {
+                let message = format!("{} of {sent} items unprocessed", left.len());
+                items = left;
+                message
+            }
+            Err(e) => e.to_string(),
+        };
+        if attempt >= options.max_attempts.max(1) {
+            return Err(DumpError::Incomplete {
+                table: options.table.clone(),
+                not_written: items.len(),
+                attempts: attempt,
+                last_error,
+            });
+        }
+        tally.retried += items.len() as u64;
+        let ceiling = options
+            .backoff_ms
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(5_000);
+        let wait = ceiling / 2 + fastrand::u64(0..=ceiling / 2);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+}
+
+/// Streams one object into the table, `concurrency` batches in flight.
+async fn write_part<D, R>(
+    store: &D,
+    target: &R,
+    options: &RestoreOptions,
+    part: &PartInfo,
+    tally: &mut Tally,
+) -> Result<(), DumpError>
+where
+    D: DumpStore + Sync,
+    R: RestoreTarget + Sync,
+{
+    // Lines are parsed as they arrive; full batches queue here until a slot is free.
+    let mut ready: Vec<Vec<serde_json::Value>> = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut chunks = store.open(&part.key).await?;
+    let mut gz = GzDecoder::new(Vec::new());
+    let mut in_flight = FuturesUnordered::new();
+    let parse = |buf: &mut Vec<u8>,
+                     last: bool,
+                     batch: &mut Vec<serde_json::Value>,
+                     ready: &mut Vec<Vec<serde_json::Value>>|
+     -> Result<(), DumpError> {
+        let mut start = 0;
+        loop {
+            let end = match buf[start..].iter().position(|&b| b == b'\n') {
+                Some(end) => start + end,
+                None if last && start < buf.len() => buf.len(),
+                None => break,
+            };
+            let line = &buf[start..end];
+            start = (end + 1).min(buf.len());
+            if line.is_empty() {
+                continue;
+            }
+            let item = serde_json::from_slice(line).map_err(std::io::Error::other)?;
+            batch.push(item);
+            if batch.len() == BATCH {
+                ready.push(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+            }
+        }
+        buf.drain(..start);
+        Ok(())
+    };
+    loop {
+        let chunk = chunks.try_next().await?;
+        match &chunk {
+            Some(chunk) => {
+                gz.write_all(chunk)?;
+                parse(gz.get_mut(), false, &mut batch, &mut ready)?;
+            }
+            None => {
+                let mut rest = std::mem::replace(&mut gz, GzDecoder::new(Vec::new())).finish()?;
+                parse(&mut rest, true, &mut batch, &mut ready)?;
+                if !batch.is_empty() {
+                    ready.push(std::mem::take(&mut batch));
+                }
+            }
+        }
+        for items in ready.drain(..) {
+            if in_flight.len() >= options.concurrency.max(1) {
+                if let Some(done) = in_flight.next().await {
+                    let done: Tally = done?;
+                    tally.requests += done.requests;
+                    tally.retried += done.retried;
+                }
+            }
+            in_flight.push(write_batch(target, options, items));
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        let done = done?;
+        tally.requests += done.requests;
+        tally.retried += done.retried;
+    }
+    Ok(())
+}
+
+/// Restores dump `id` of `source_table` into `options.table`.
+///
+/// # Errors
+/// - [`DumpError::NotFound`]: no complete dump has this id.
+/// - [`DumpError::Corrupt`]: a part does not match the manifest; nothing was written.
+/// - [`DumpError::Refused`]: `empty-only` and the table holds items, or the table's keys are
+///   not the dump's.
+/// - [`DumpError::Incomplete`]: a batch could not be written after every attempt; the items
+///   written so far stay (upsert again once the cause is gone).
+/// - [`DumpError::Store`]: reading the bucket or creating the table failed.
+pub async fn restore<D, R>(
+    store: &D,
+    target: &R,
+    source_table: &str,
+    id: &str,
+    options: &RestoreOptions,
+) -> Result<RestoreReport, DumpError>
+where
+    D: DumpStore + Sync,
+    R: RestoreTarget + Sync,
+{
+    let started = std::time::Instant::now();
+    check_table_name(&options.table)?;
+    let manifest: Manifest = read_manifest(store, source_table, id).await?;
+    let listed: u64 = manifest.parts.iter().map(|p| p.items).sum();
+    if listed != manifest.item_count {
+        return Err(corrupt(
+            id,
+            format!(
+                "the parts hold {listed} items, the manifest's total is {}",
+                manifest.item_count
+            ),
+        ));
+    }
+    futures::stream::iter(&manifest.parts)
+        .map(|part| verify_part(store, id, part))
+        .buffer_unordered(4)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    let created = match target.describe(&options.table).await? {
+        None => {
+            target.create(&options.table, &manifest.schema()).await?;
+            true
+        }
+        Some(existing) => {
+            let names = |keys: &[crate::ports::KeyAttribute]| {
+                keys.iter()
+                    .map(|k| format!("{}:{}", k.role, k.name))
+                    .collect::<Vec<_>>()
+            };
+            if names(&existing.key_schema) != names(&manifest.key_schema) {
+                return Err(DumpError::Refused(format!(
+                    "table {} has keys {:?}, the dump has {:?}",
+                    options.table,
+                    names(&existing.key_schema),
+                    names(&manifest.key_schema)
+                )));
+            }
+            if options.mode == RestoreMode::EmptyOnly && !target.is_empty(&options.table).await? {
+                return Err(DumpError::Refused(format!(
+                    "table {} is not empty; restore with mode upsert to write over it, or into a new table",
+                    options.table
+                )));
+            }
+            false
+        }
+    };
+
+    let mut tally = Tally::default();
+    for part in &manifest.parts {
+        write_part(store, target, options, part, &mut tally).await?;
+    }
+    let table_items = target.count(&options.table).await?;
+    let fresh = created || options.mode == RestoreMode::EmptyOnly;
+    if table_items < manifest.item_count || (fresh && table_items != manifest.item_count) {
+        return Err(DumpError::Incomplete {
+            table: options.table.clone(),
+            not_written: manifest.item_count.saturating_sub(table_items) as usize,
+            attempts: 1,
+            last_error: format!(
+                "the table holds {table_items} items after the restore, the dump {}",
+                manifest.item_count
+            ),
+        });
+    }
+    Ok(RestoreReport {
+        dump: id.to_string(),
+        table: options.table.clone(),
+        created,
+        items_written: manifest.item_count,
+        requests: tally.requests,
+        retried_items: tally.retried,
+        table_items,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// DynamoDB's table name rule: 3 to 255 of `[A-Za-z0-9_.-]`.
+///
+/// # Errors
+/// [`DumpError::Refused`] naming the rule.
+pub fn check_table_name(name: &str) -> Result<(), DumpError> {
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DumpError::Refused(format!(
+            "table name {:?} must be 3 to 255 characters of A-Z, a-z, 0-9, _, . and -",
+            name.chars().take(60).collect::<String>()
+        )))
+    }
+}
