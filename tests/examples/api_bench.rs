@@ -81,6 +81,7 @@ async fn main() {
         health: None,
         defs: Default::default(),
         concurrency: 4,
+        dumps: None,
     };
     println!("| route | calls | first call ms | p50 ms | p99 ms | target p99 |");
     println!("|---|---|---|---|---|---|");

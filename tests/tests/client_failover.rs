@@ -60,6 +60,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
         health: None,
         defs: Default::default(),
         concurrency: 4,
+        dumps: None,
     });
     let base = common::serve_api(app.clone()).await;
     let client = Client::new(&base, "admin").unwrap();

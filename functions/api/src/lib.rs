@@ -14,6 +14,7 @@
 //! Errors are `{"error":{"code","message"}}`: 400 bad JSON, 401, 404, 405, 409, 413 (body over
 //! 1 MiB), 422, 500 (no internal detail).
 
+pub mod dumps;
 pub mod error;
 mod metrics;
 pub mod openapi;
@@ -54,6 +55,8 @@ pub struct App<S> {
     pub defs: routes::DefsCache,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
+    /// The dump routes' bucket and table; `None` (no `LOOKOUT_BUCKET`) answers them 503.
+    pub dumps: Option<dumps::Dumps>,
 }
 
 impl App<lookout::adapters::dynamodb::DynamoStore> {
@@ -80,7 +83,28 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             admin_token = tokens.admin;
             read_token = tokens.read;
         }
+        let dumps = settings.bucket.clone().map(|bucket| dumps::Dumps {
+            store: lookout::adapters::s3::S3DumpStore::new(
+                lookout::adapters::s3::client(&aws),
+                bucket,
+            ),
+            table: lookout::adapters::dynamodb::DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&aws),
+                &settings.table,
+                settings.history_ttl_days,
+            ),
+            options: lookout::dump::DumpOptions {
+                segments: settings.dump_segments,
+                include: settings.dump_include.clone(),
+                ..Default::default()
+            },
+            retention: (settings.retention_days, settings.max_dumps),
+            runner: settings.export_function.clone().map(|f| {
+                lookout::adapters::lambda::AsyncInvoker::new(aws_sdk_lambda::Client::new(&aws), f)
+            }),
+        });
         Ok(App {
+            dumps,
             health: Some(health),
             defs: routes::DefsCache::default(),
             store: lookout::adapters::dynamodb::DynamoStore::new(
@@ -206,6 +230,12 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/v1/system", Access::Read, "system"),
     ("POST", "/v1/checks", Access::Admin, "checks"),
     ("GET", "/v1/proxies/active", Access::Admin, "proxies_active"),
+    ("GET", "/v1/dumps", Access::Admin, "dumps"),
+    ("POST", "/v1/dumps", Access::Admin, "create_dump"),
+    ("GET", "/v1/dumps/stats", Access::Admin, "dump_stats"),
+    ("GET", "/v1/dumps/{id}", Access::Admin, "get_dump"),
+    ("DELETE", "/v1/dumps/{id}", Access::Admin, "delete_dump"),
+    ("POST", "/v1/dumps/{id}/restore", Access::Admin, "restore_dump"),
     (
         "POST",
         "/v1/proxies/{id}/usage",
@@ -355,6 +385,12 @@ where
         "group_active" => routes::group_active(store, id).await?,
         "checks" => routes::checks(app, body).await?,
         "proxies_active" => routes::proxies_active(store, q).await?,
+        "dumps" => dumps::list(app.dumps.as_ref()).await?,
+        "dump_stats" => dumps::stats(app.dumps.as_ref()).await?,
+        "get_dump" => dumps::get(app.dumps.as_ref(), id).await?,
+        "delete_dump" => dumps::delete(app.dumps.as_ref(), id).await?,
+        "create_dump" => return dumps::create(app.dumps.as_ref()).await,
+        "restore_dump" => return dumps::restore(app.dumps.as_ref(), id, body).await,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         _ => routes::system(),
     };

@@ -20,6 +20,7 @@ fn app() -> App<MemoryStore> {
         defs: Default::default(),
         public_status: true,
         concurrency: 4,
+        dumps: None,
     }
 }
 

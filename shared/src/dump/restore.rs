@@ -331,8 +331,15 @@ where
             ),
         ));
     }
-    futures::stream::iter(&manifest.parts)
-        .map(|part| verify_part(store, id, part))
+    // Owned parts: a stream of futures borrowing from the manifest trips the compiler's
+    // higher-ranked lifetime inference once the future is spawned by lambda_http.
+    let checks: Vec<_> = manifest
+        .parts
+        .iter()
+        .cloned()
+        .map(|part| async move { verify_part(store, id, &part).await })
+        .collect();
+    futures::stream::iter(checks)
         .buffer_unordered(4)
         .try_collect::<Vec<()>>()
         .await?;
