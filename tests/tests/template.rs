@@ -1,0 +1,453 @@
+//! The SAM template (`infra/template.yaml`) and the code agree. Checked without AWS or the local
+//! stack, by reading the template and the workspace sources:
+//!
+//! 1. every function built with `rust-cargolambda` names a binary of the workspace (a crate under
+//!    `functions/` with `src/main.rs`, or one of its `[[bin]]`s), from a `CodeUri` that is the
+//!    workspace root, and every function crate is deployed by the template;
+//! 2. the table's partition key, sort key (both strings) and TTL attribute are the ones the
+//!    DynamoDB adapter uses (`lookout::adapters::dynamodb::{PK, SK, TTL}`);
+//! 3. every environment variable the template sets (in `Globals` or on a function) is read by
+//!    the code, i.e. appears as the string literal `"NAME"` in `shared/src` or
+//!    `functions/*/src` (except [`READ_OUTSIDE_THE_CODE`]), and every function gets the variables
+//!    the code requires ([`REQUIRED_EVERYWHERE`]);
+//! 4. every function runs on arm64 and `provided.al2023`, and a missed probe tick is skipped,
+//!    not retried: the probe schedules' targets and the probe function's asynchronous invoke
+//!    config have `MaximumRetryAttempts: 0`;
+//! 5. every function logs to its own log group `/aws/lambda/<function name>` with a retention.
+//!
+//! CloudFormation's short tags (`!Ref`, `!Sub`, `!GetAtt`, `!If` ...) are read as
+//! [`serde_norway::Value::Tagged`] values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+
+/// Variables the template may set that no Lookout code reads by name: `RUST_LOG` is read by
+/// the tracing subscriber (`lambda_runtime::tracing::init_default_subscriber`).
+const READ_OUTSIDE_THE_CODE: &[&str] = &["RUST_LOG"];
+
+/// Variables without which the settings or a function's dependencies fail to load
+/// (`lookout::config::Settings`, `require_topic`, `require_bucket`); the template gives them to
+/// every function.
+const REQUIRED_EVERYWHERE: &[&str] = &["LOOKOUT_TABLE", "LOOKOUT_TOPIC_ARN", "LOOKOUT_BUCKET"];
+
+/// The workspace root (the parent of this crate).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The parsed template.
+fn template() -> Value {
+    let path = root().join("infra/template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// `v[key]` of a mapping (also through a tag: `get` untags), if present.
+fn get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    v.get(key)
+}
+
+/// `v[path[0]][path[1]]...`, if every step is present.
+fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, k| get(v, k))
+}
+
+/// The plain string `v`, or `None` for any other value (a tagged `!Ref` is not a string).
+fn text(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str)
+}
+
+/// The name of an intrinsic function (`Ref`, `Sub`, `GetAtt` ...) and its argument, for both the
+/// short tag form `!Ref X` and the long form `{"Ref": X}` / `{"Fn::GetAtt": ...}`.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, arg) = m.iter().next()?;
+            let k = k.as_str()?;
+            (k == "Ref" || k.starts_with("Fn::"))
+                .then(|| (k.trim_start_matches("Fn::").to_string(), arg))
+        }
+        _ => None,
+    }
+}
+
+/// The logical id `X` of `!Ref X`.
+fn ref_target(v: &Value) -> Option<&str> {
+    match intrinsic(v)? {
+        (f, arg) if f == "Ref" => arg.as_str(),
+        _ => None,
+    }
+}
+
+/// The logical id and attribute of `!GetAtt X.Attr` or `!GetAtt [X, Attr]`.
+fn get_att(v: &Value) -> Option<(String, String)> {
+    let (f, arg) = intrinsic(v)?;
+    if f != "GetAtt" {
+        return None;
+    }
+    match arg {
+        Value::String(s) => {
+            let (id, attr) = s.split_once('.')?;
+            Some((id.to_string(), attr.to_string()))
+        }
+        Value::Sequence(parts) => Some((
+            parts.first()?.as_str()?.into(),
+            parts.get(1)?.as_str()?.into(),
+        )),
+        _ => None,
+    }
+}
+
+/// A string value as written: a plain string, or the template of `!Sub "..."` (so that two
+/// `!Sub`s can be compared as text).
+fn literal_or_sub(v: &Value) -> Option<String> {
+    match intrinsic(v) {
+        Some((f, Value::String(s))) if f == "Sub" => Some(s.clone()),
+        Some(_) => None,
+        None => v.as_str().map(str::to_string),
+    }
+}
+
+/// The resources of type `ty`, by logical id.
+fn resources<'t>(t: &'t Value, ty: &str) -> BTreeMap<&'t str, &'t Value> {
+    at(t, &["Resources"])
+        .and_then(Value::as_mapping)
+        .expect("the template has Resources")
+        .iter()
+        .filter(|(_, r)| text(get(r, "Type")) == Some(ty))
+        .map(|(id, r)| (id.as_str().expect("logical ids are strings"), r))
+        .collect()
+}
+
+/// The `AWS::Serverless::Function` resources, by logical id.
+fn functions(t: &Value) -> BTreeMap<&str, &Value> {
+    let fns = resources(t, "AWS::Serverless::Function");
+    assert!(
+        !fns.is_empty(),
+        "the template has no AWS::Serverless::Function"
+    );
+    fns
+}
+
+/// A function property, from the function or else from `Globals.Function`.
+fn property<'t>(t: &'t Value, function: &'t Value, name: &str) -> Option<&'t Value> {
+    at(function, &["Properties", name]).or_else(|| at(t, &["Globals", "Function", name]))
+}
+
+/// The environment variables a function gets: `Globals.Function` merged with its own.
+fn environment(t: &Value, function: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for vars in [
+        at(t, &["Globals", "Function", "Environment", "Variables"]),
+        at(function, &["Properties", "Environment", "Variables"]),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let vars = vars
+            .as_mapping()
+            .expect("Environment.Variables is a mapping");
+        names.extend(
+            vars.keys()
+                .map(|k| k.as_str().expect("variable names are strings").to_string()),
+        );
+    }
+    names
+}
+
+/// The `Binary` a function is built from with `rust-cargolambda`, or `None` for another method.
+fn binary(function: &Value) -> Option<&str> {
+    (text(at(function, &["Metadata", "BuildMethod"])) == Some("rust-cargolambda")).then(|| {
+        text(at(function, &["Metadata", "BuildProperties", "Binary"]))
+            .expect("a rust-cargolambda function names its BuildProperties.Binary")
+    })
+}
+
+/// The binaries a crate's manifest and sources define: the package name when `src/main.rs`
+/// exists, and every `[[bin]] name`. A small reader of the one or two sections that matter.
+fn crate_binaries(dir: &Path) -> BTreeSet<String> {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("reading {}/Cargo.toml: {e}", dir.display()));
+    let mut section = String::new();
+    let mut bins = BTreeSet::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_string();
+            continue;
+        }
+        let Some(("name", value)) = line.split_once('=').map(|(k, v)| (k.trim(), v.trim())) else {
+            continue;
+        };
+        let name = value.trim_matches('"').to_string();
+        match section.as_str() {
+            "[package]" if dir.join("src/main.rs").is_file() => {
+                bins.insert(name);
+            }
+            "[[bin]]" => {
+                bins.insert(name);
+            }
+            _ => {}
+        }
+    }
+    bins
+}
+
+/// The crates under `functions/`, by directory name, with their binaries.
+fn function_crates() -> BTreeMap<String, BTreeSet<String>> {
+    let dir = root().join("functions");
+    let mut crates = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("functions/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.join("Cargo.toml").is_file() {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            crates.insert(name, crate_binaries(&path));
+        }
+    }
+    assert!(!crates.is_empty(), "no crates under {}", dir.display());
+    crates
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text of the code that reads settings: `shared/src/**/*.rs` and `functions/*/src/**/*.rs`.
+fn code() -> String {
+    let mut files = Vec::new();
+    rust_files(&root().join("shared/src"), &mut files);
+    for krate in function_crates().keys() {
+        rust_files(
+            &root().join("functions").join(krate).join("src"),
+            &mut files,
+        );
+    }
+    assert!(files.len() > 5, "too few sources found: {files:?}");
+    files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The logical id of the function built from `binary`.
+fn function_of_binary<'t>(t: &'t Value, bin: &str) -> &'t str {
+    functions(t)
+        .into_iter()
+        .find(|(_, f)| binary(f) == Some(bin))
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("no function builds binary {bin:?}"))
+}
+
+#[test]
+fn every_function_builds_a_workspace_binary_and_every_function_crate_is_deployed() {
+    let t = template();
+    let crates = function_crates();
+    let all_bins: BTreeSet<&String> = crates.values().flatten().collect();
+    let mut built = BTreeSet::new();
+    for (id, f) in functions(&t) {
+        let bin = binary(f).unwrap_or_else(|| panic!("{id} is not built with rust-cargolambda"));
+        assert!(
+            all_bins.contains(&bin.to_string()),
+            "{id} builds binary {bin:?}, which no crate under functions/ defines (binaries: {all_bins:?})"
+        );
+        let code_uri =
+            text(property(&t, f, "CodeUri")).unwrap_or_else(|| panic!("{id} has no CodeUri"));
+        let manifest = root().join("infra").join(code_uri).join("Cargo.toml");
+        let workspace = std::fs::read_to_string(&manifest).unwrap_or_default();
+        assert!(
+            workspace.contains("[workspace]"),
+            "{id}: CodeUri {code_uri:?} (relative to infra/) is not the workspace root"
+        );
+        built.insert(bin);
+    }
+    for (krate, bins) in &crates {
+        assert!(
+            bins.iter().any(|b| built.contains(b.as_str())),
+            "functions/{krate} (binaries {bins:?}) has no function in the template"
+        );
+    }
+}
+
+#[test]
+fn the_table_keys_and_ttl_attribute_are_the_ones_the_code_uses() {
+    use lookout::adapters::dynamodb::{PK, SK, TTL};
+    let t = template();
+    let tables = resources(&t, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "one table: {:?}", tables.keys());
+    let props = get(tables.values().next().unwrap(), "Properties").expect("table properties");
+
+    let key_of = |kind: &str| {
+        get(props, "KeySchema")
+            .and_then(Value::as_sequence)
+            .expect("KeySchema")
+            .iter()
+            .find(|k| text(get(k, "KeyType")) == Some(kind))
+            .and_then(|k| text(get(k, "AttributeName")))
+            .unwrap_or_else(|| panic!("no {kind} key"))
+    };
+    assert_eq!(key_of("HASH"), PK, "partition key");
+    assert_eq!(key_of("RANGE"), SK, "sort key");
+
+    let type_of = |name: &str| {
+        get(props, "AttributeDefinitions")
+            .and_then(Value::as_sequence)
+            .expect("AttributeDefinitions")
+            .iter()
+            .find(|a| text(get(a, "AttributeName")) == Some(name))
+            .and_then(|a| text(get(a, "AttributeType")))
+            .unwrap_or_else(|| panic!("{name} has no attribute definition"))
+    };
+    assert_eq!(type_of(PK), "S", "{PK} is a string");
+    assert_eq!(type_of(SK), "S", "{SK} is a string");
+
+    let ttl = get(props, "TimeToLiveSpecification").expect("TimeToLiveSpecification");
+    assert_eq!(text(get(ttl, "AttributeName")), Some(TTL), "TTL attribute");
+    assert_eq!(
+        get(ttl, "Enabled").and_then(Value::as_bool),
+        Some(true),
+        "TTL enabled"
+    );
+}
+
+#[test]
+fn every_environment_variable_the_template_sets_is_read_by_the_code() {
+    let t = template();
+    let code = code();
+    let mut unread = Vec::new();
+    for (id, f) in functions(&t) {
+        for name in environment(&t, f) {
+            if !READ_OUTSIDE_THE_CODE.contains(&name.as_str())
+                && !code.contains(&format!("\"{name}\""))
+            {
+                unread.push(format!("{id}: {name}"));
+            }
+        }
+    }
+    assert!(
+        unread.is_empty(),
+        "set by the template but read nowhere in shared/src or functions/*/src: {unread:?}"
+    );
+}
+
+#[test]
+fn every_function_gets_the_table_topic_and_bucket() {
+    let t = template();
+    for (id, f) in functions(&t) {
+        let env = environment(&t, f);
+        for name in REQUIRED_EVERYWHERE {
+            assert!(env.contains(*name), "{id} does not get {name}");
+        }
+    }
+}
+
+#[test]
+fn every_function_runs_on_arm64_and_provided_al2023() {
+    let t = template();
+    for (id, f) in functions(&t) {
+        let arch: Vec<&str> = property(&t, f, "Architectures")
+            .and_then(Value::as_sequence)
+            .unwrap_or_else(|| panic!("{id} has no Architectures"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(arch, ["arm64"], "{id} architectures");
+        assert_eq!(
+            text(property(&t, f, "Runtime")),
+            Some("provided.al2023"),
+            "{id} runtime"
+        );
+    }
+}
+
+#[test]
+fn a_missed_probe_tick_is_skipped_not_retried() {
+    let t = template();
+    let probe = function_of_binary(&t, "probe");
+
+    let invoke = at(functions(&t)[probe], &["Properties", "EventInvokeConfig"])
+        .unwrap_or_else(|| panic!("{probe} has no EventInvokeConfig"));
+    assert_eq!(
+        get(invoke, "MaximumRetryAttempts").and_then(Value::as_u64),
+        Some(0),
+        "{probe}: EventInvokeConfig.MaximumRetryAttempts"
+    );
+
+    let mut kinds = BTreeSet::new();
+    for (rule, r) in resources(&t, "AWS::Events::Rule") {
+        let targets = at(r, &["Properties", "Targets"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten();
+        for target in targets
+            .filter(|x| get(x, "Arn").and_then(get_att).map(|(id, _)| id).as_deref() == Some(probe))
+        {
+            assert_eq!(
+                at(target, &["RetryPolicy", "MaximumRetryAttempts"]).and_then(Value::as_u64),
+                Some(0),
+                "{rule}: the probe target's RetryPolicy.MaximumRetryAttempts"
+            );
+            let input = text(at(target, &["InputTransformer", "InputTemplate"])).unwrap_or("");
+            for kind in ["server", "proxy"] {
+                if input.contains(&format!("\"kind\": \"{kind}\"")) {
+                    kinds.insert(kind);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["proxy", "server"]),
+        "a probe schedule for each kind"
+    );
+}
+
+#[test]
+fn every_function_logs_to_its_own_log_group_with_a_retention() {
+    let t = template();
+    let groups = resources(&t, "AWS::Logs::LogGroup");
+    for (id, f) in functions(&t) {
+        let group_id = property(&t, f, "LoggingConfig")
+            .and_then(|c| get(c, "LogGroup"))
+            .and_then(ref_target)
+            .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup is not a !Ref to a log group"));
+        let group = groups.get(group_id).unwrap_or_else(|| {
+            panic!("{id} logs to {group_id}, which is not an AWS::Logs::LogGroup")
+        });
+        let function_name = at(f, &["Properties", "FunctionName"])
+            .and_then(literal_or_sub)
+            .unwrap_or_else(|| panic!("{id} has no FunctionName"));
+        let group_name = at(group, &["Properties", "LogGroupName"]).and_then(literal_or_sub);
+        assert_eq!(
+            group_name,
+            Some(format!("/aws/lambda/{function_name}")),
+            "{group_id} is named after {id}"
+        );
+        assert!(
+            at(group, &["Properties", "RetentionInDays"]).is_some(),
+            "{group_id} has no RetentionInDays"
+        );
+    }
+}
