@@ -328,3 +328,141 @@ where
     });
     format!("http://{addr}")
 }
+
+/// One synthetic item `n` of a Lookout-shaped table: the key prefix cycles through
+/// definitions, state, history, alerts and runs, and the attributes cover every DynamoDB type
+/// (S, N, BOOL, NULL, SS, NS, L, M, B). `payload` adds that many bytes of random base64 text,
+/// which gzip cannot shrink much.
+pub fn sample_item(
+    n: usize,
+    payload: usize,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let (pk, sk) = match n % 5 {
+        0 => (format!("TARGET#t{n}"), "CONFIG".to_string()),
+        1 => (format!("TARGET#t{n}"), "STATE".to_string()),
+        2 => (format!("HIST#server#2026-11-22T{:02}#{n:06}", n % 24), format!("{n:013}")),
+        3 => (format!("ALERT#2026-11-{:02}", 1 + n % 28), format!("{n:013}#k{n}")),
+        _ => (format!("RUN#proxy#{n}"), format!("{n:013}#r")),
+    };
+    let mut item: std::collections::HashMap<String, Av> = [
+        ("pk".to_string(), Av::S(pk)),
+        ("sk".to_string(), Av::S(sk)),
+        ("n".to_string(), Av::N(format!("{}.5", n))),
+        ("flag".to_string(), Av::Bool(n % 2 == 0)),
+        ("nothing".to_string(), Av::Null(true)),
+        ("tags".to_string(), Av::Ss(vec!["a".into(), format!("t{n}")])),
+        ("nums".to_string(), Av::Ns(vec!["0.5".into(), n.to_string()])),
+        ("list".to_string(), Av::L(vec![Av::S("x".into()), Av::N("2".into())])),
+        (
+            "map".to_string(),
+            Av::M([("k".to_string(), Av::S(format!("v{n}")))].into()),
+        ),
+        ("blob".to_string(), Av::B(Blob::new(vec![0u8, 1, 2, (n % 256) as u8]))),
+        ("expires_at".to_string(), Av::N("4102444800".into())),
+    ]
+    .into();
+    if payload > 0 {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = (0..payload * 3 / 4).map(|_| fastrand::u8(..)).collect();
+        item.insert(
+            "payload".into(),
+            Av::S(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        );
+    }
+    item
+}
+
+/// Writes items `0..count` ([`sample_item`]) with BatchWriteItem, 8 batches at a time,
+/// sending unprocessed items again.
+pub async fn fill_table(ddb: &aws_sdk_dynamodb::Client, table: &str, count: usize, payload: usize) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use futures::StreamExt as _;
+    let batches: Vec<Vec<usize>> = (0..count)
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(<[usize]>::to_vec)
+        .collect();
+    futures::stream::iter(batches)
+        .map(|batch| async move {
+            let mut writes: Vec<WriteRequest> = batch
+                .iter()
+                .map(|&n| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(sample_item(n, payload)))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            for _ in 0..20 {
+                let out = ddb
+                    .batch_write_item()
+                    .request_items(table, writes)
+                    .send()
+                    .await
+                    .expect("batch write to DynamoDB Local");
+                writes = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+                if writes.is_empty() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("items left unprocessed after 20 attempts");
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Every item of `table` in canonical JSON (keys sorted, sets sorted), sorted: two tables with
+/// the same fingerprint hold the same items with the same types. Returns (items, SHA-256 hex).
+pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (usize, String) {
+    use sha2::Digest as _;
+    fn canonical(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            // Keys sorted whatever the map's order (serde_json may preserve insertion order).
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match (k.as_str(), v) {
+                            ("SS" | "NS" | "BS", serde_json::Value::Array(a)) => {
+                                let mut a = a.clone();
+                                a.sort_by_key(|x| x.to_string());
+                                serde_json::Value::Array(a)
+                            }
+                            _ => canonical(v),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut lines = Vec::new();
+    let mut pages = ddb.scan().table_name(table).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for item in page.expect("scan").items() {
+            let json = lookout::adapters::dynamodb::item_to_json(item);
+            lines.push(canonical(&json).to_string());
+        }
+    }
+    lines.sort();
+    let mut hash = sha2::Sha256::new();
+    for line in &lines {
+        hash.update(line.as_bytes());
+        hash.update(b"\n");
+    }
+    (lines.len(), hex::encode(hash.finalize()))
+}

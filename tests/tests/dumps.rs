@@ -1,0 +1,391 @@
+//! Dumps and restores against DynamoDB Local and moto S3: a dump holds every item with its
+//! types and matches its manifest; 50,000 items restored into a new table are the same item set;
+//! a large segment goes up in multipart parts; a corrupted part makes the restore refuse before
+//! writing anything; a failure mid-dump leaves no manifest; retention deletes exactly the right
+//! dumps; `DUMP_INCLUDE` keeps only the chosen item types; the API's dump routes.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lookout::adapters::dynamodb::DynamoStore;
+use lookout::adapters::s3::S3DumpStore;
+use lookout::dump::{self, DumpError, DumpOptions, Include, ItemType, RestoreMode, RestoreOptions};
+use lookout::ports::{DumpStore, ObjectStream, RestoreTarget, StoreError, UploadedPart};
+use sha2::Digest;
+
+fn options(segments: u32) -> DumpOptions {
+    DumpOptions {
+        segments,
+        ..DumpOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_their_types() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    let clock = std::time::Instant::now();
+    common::fill_table(&ddb, &table, 50_000, 0).await;
+    let filled = clock.elapsed();
+    let source = DynamoStore::new(ddb.clone(), &table, 30);
+    let store = S3DumpStore::new(s3.clone(), &bucket);
+    let now = lookout::time::now_ms();
+    let clock = std::time::Instant::now();
+    let manifest = dump::dump(&source, &store, &options(4), now).await.unwrap();
+    let dumped = clock.elapsed();
+    assert_eq!(manifest.item_count, 50_000);
+    assert_eq!(manifest.parts.len(), 4, "one object per segment");
+    assert_eq!(manifest.item_counts[&ItemType::Definitions], 10_000);
+    assert_eq!(manifest.item_counts[&ItemType::History], 20_000, "HIST# and RUN#");
+    assert_eq!(manifest.item_counts[&ItemType::Alerts], 10_000);
+    assert_eq!(manifest.key_schema[0].name, "pk");
+    assert_eq!(manifest.indexes[0].name, "gsi1");
+
+    // Every part's bytes match the manifest.
+    for part in &manifest.parts {
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&part.key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(body.len() as u64, part.bytes);
+        assert_eq!(hex::encode(sha2::Sha256::digest(&body)), part.sha256);
+    }
+
+    let id = lookout::time::compact(now);
+    let target = format!("{table}-restore");
+    let clock = std::time::Instant::now();
+    let report = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
+        .await
+        .unwrap();
+    let restored = clock.elapsed();
+    assert!(report.created);
+    assert_eq!((report.items_written, report.table_items), (50_000, 50_000));
+    let before = common::table_fingerprint(&ddb, &table).await;
+    let after = common::table_fingerprint(&ddb, &target).await;
+    assert_eq!(before.0, 50_000);
+    assert_eq!(before, after, "the restored table holds the identical item set");
+    let schema = source.describe(&target).await.unwrap().unwrap();
+    assert_eq!(schema.indexes.len(), 1, "the index is created from the manifest");
+    assert_eq!(schema.key_schema, manifest.key_schema);
+
+    eprintln!(
+        "50,000 items: filled in {filled:?}, dumped in {dumped:?}, restored in {:?}",
+        restored
+    );
+}
+
+#[tokio::test]
+async fn a_large_segment_goes_up_in_multipart_parts_and_restores() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    // 8,000 items with 1 KiB of random text: about 8 MiB that gzip cannot shrink much, so one
+    // segment needs two parts of at least 5 MiB (S3's minimum).
+    common::fill_table(&ddb, &table, 8_000, 1024).await;
+    let source = DynamoStore::new(ddb.clone(), &table, 30);
+    let store = S3DumpStore::new(s3.clone(), &bucket);
+    let now = lookout::time::now_ms();
+    let opts = DumpOptions {
+        segments: 1,
+        part_bytes: 5 * 1024 * 1024,
+        ..DumpOptions::default()
+    };
+    let manifest = dump::dump(&source, &store, &opts, now).await.unwrap();
+    let part = &manifest.parts[0];
+    assert!(part.bytes > 5 * 1024 * 1024, "{} bytes", part.bytes);
+    let head = s3.head_object().bucket(&bucket).key(&part.key).send().await.unwrap();
+    let etag = head.e_tag().unwrap_or_default().to_string();
+    assert!(etag.trim_matches('"').ends_with("-2"), "a multipart ETag of 2 parts: {etag}");
+    assert_eq!(head.content_length(), Some(part.bytes as i64));
+
+    let id = lookout::time::compact(now);
+    let target = format!("{table}-restore");
+    dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
+        .await
+        .unwrap();
+    assert_eq!(
+        common::table_fingerprint(&ddb, &table).await,
+        common::table_fingerprint(&ddb, &target).await
+    );
+}
+
+#[tokio::test]
+async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    common::fill_table(&ddb, &table, 500, 0).await;
+    let source = DynamoStore::new(ddb.clone(), &table, 30);
+    let store = S3DumpStore::new(s3.clone(), &bucket);
+    let now = lookout::time::now_ms();
+    let manifest = dump::dump(&source, &store, &options(2), now).await.unwrap();
+    let id = lookout::time::compact(now);
+
+    // Replace the second part by a valid gzip of one line less: it decompresses, but its bytes,
+    // hash and count no longer match.
+    let victim = &manifest.parts[1];
+    let body = s3.get_object().bucket(&bucket).key(&victim.key).send().await.unwrap();
+    let bytes = body.body.collect().await.unwrap().into_bytes();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    let shorter: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, shorter.as_bytes()).unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&victim.key)
+        .body(gz.finish().unwrap().into())
+        .send()
+        .await
+        .unwrap();
+
+    let target = format!("{table}-restore");
+    let err = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
+        .await
+        .unwrap_err();
+    match &err {
+        DumpError::Corrupt { message, .. } => assert!(message.contains(&victim.key), "{message}"),
+        other => panic!("expected a corrupt dump, got {other:?}"),
+    }
+    assert_eq!(
+        source.describe(&target).await.unwrap(),
+        None,
+        "nothing was written: not even the table was created"
+    );
+    // Into an existing table (upsert), nothing is written either.
+    let mut upsert = RestoreOptions::new(&table);
+    upsert.mode = RestoreMode::Upsert;
+    let before = common::table_fingerprint(&ddb, &table).await;
+    assert!(matches!(
+        dump::restore(&store, &source, &table, &id, &upsert).await,
+        Err(DumpError::Corrupt { .. })
+    ));
+    assert_eq!(common::table_fingerprint(&ddb, &table).await, before);
+}
+
+/// A bucket that fails the `fail_at`-th object write (put or part upload).
+struct FailingStore {
+    inner: S3DumpStore,
+    writes: AtomicUsize,
+    fail_at: usize,
+}
+
+impl FailingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+            Err(StoreError::Backend("injected failure".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl DumpStore for FailingStore {
+    async fn put(&self, key: &str, body: Vec<u8>, ct: &str, sha: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put(key, body, ct, sha).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn open(&self, key: &str) -> Result<ObjectStream, StoreError> {
+        self.inner.open(key).await
+    }
+    async fn start_upload(&self, key: &str, ct: &str) -> Result<String, StoreError> {
+        self.inner.start_upload(key, ct).await
+    }
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        n: i32,
+        body: Vec<u8>,
+        sha: &str,
+    ) -> Result<UploadedPart, StoreError> {
+        self.check()?;
+        self.inner.upload_part(key, upload, n, body, sha).await
+    }
+    async fn finish_upload(&self, key: &str, upload: &str, p: &[UploadedPart]) -> Result<(), StoreError> {
+        self.inner.finish_upload(key, upload, p).await
+    }
+    async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError> {
+        self.inner.abort_upload(key, upload).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list(prefix).await
+    }
+    async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.inner.delete(keys).await
+    }
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    common::fill_table(&ddb, &table, 300, 0).await;
+    let source = DynamoStore::new(ddb, &table, 30);
+    let inner = S3DumpStore::new(s3, &bucket);
+    // Four segments write four objects, then the manifest: fail the third write.
+    let failing = FailingStore {
+        inner: inner.clone(),
+        writes: AtomicUsize::new(0),
+        fail_at: 3,
+    };
+    let now = lookout::time::now_ms();
+    let err = dump::dump(&source, &failing, &options(4), now).await.unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    let id = lookout::time::compact(now);
+    let keys = inner.list(&dump::folder(&table, &id)).await.unwrap();
+    assert!(!keys.is_empty(), "some parts were written before the failure");
+    assert!(!keys.iter().any(|k| k.ends_with("manifest.json")), "{keys:?}");
+    let listing = dump::list(&inner, &table).await.unwrap();
+    assert!(listing.dumps.is_empty());
+    assert_eq!(listing.incomplete, vec![id.clone()]);
+    assert!(matches!(
+        dump::restore(&inner, &source, &table, &id, &RestoreOptions::new(format!("{table}-r"))).await,
+        Err(DumpError::NotFound(_))
+    ));
+
+    // The manifest write itself failing (the fifth write) also leaves none.
+    let failing = FailingStore {
+        inner: inner.clone(),
+        writes: AtomicUsize::new(0),
+        fail_at: 5,
+    };
+    let later = now + 2_000;
+    assert!(dump::dump(&source, &failing, &options(4), later).await.is_err());
+    let listing = dump::list(&inner, &table).await.unwrap();
+    assert!(listing.dumps.is_empty());
+    assert_eq!(listing.incomplete.len(), 2);
+}
+
+#[tokio::test]
+async fn dump_include_keeps_only_the_chosen_item_types() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    common::fill_table(&ddb, &table, 100, 0).await;
+    let source = DynamoStore::new(ddb.clone(), &table, 30);
+    let store = S3DumpStore::new(s3, &bucket);
+    let opts = DumpOptions {
+        segments: 2,
+        include: Include::parse("definitions,alerts").unwrap(),
+        ..DumpOptions::default()
+    };
+    let now = lookout::time::now_ms();
+    let manifest = dump::dump(&source, &store, &opts, now).await.unwrap();
+    assert_eq!(manifest.include, vec![ItemType::Definitions, ItemType::Alerts]);
+    assert_eq!(manifest.item_count, 40);
+    assert_eq!(manifest.item_counts.len(), 2, "{:?}", manifest.item_counts);
+    let target = format!("{table}-restore");
+    dump::restore(&store, &source, &table, &lookout::time::compact(now), &RestoreOptions::new(&target))
+        .await
+        .unwrap();
+    let mut pages = ddb.scan().table_name(&target).into_paginator().send();
+    let mut seen = 0;
+    while let Some(page) = pages.next().await {
+        for item in page.unwrap().items() {
+            let pk = item["pk"].as_s().unwrap();
+            let sk = item["sk"].as_s().unwrap();
+            assert!(
+                pk.starts_with("ALERT#") || (pk.starts_with("TARGET#") && sk == "CONFIG"),
+                "{pk}/{sk}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 40);
+
+    // The restored table now holds items: empty-only refuses, upsert writes over them.
+    let id = lookout::time::compact(now);
+    let again = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target)).await;
+    assert!(
+        matches!(again, Err(DumpError::Refused(ref m)) if m.contains("not empty")),
+        "{again:?}"
+    );
+    let mut upsert = RestoreOptions::new(&target);
+    upsert.mode = RestoreMode::Upsert;
+    let report = dump::restore(&store, &source, &table, &id, &upsert)
+        .await
+        .unwrap();
+    assert!(!report.created);
+    assert_eq!((report.items_written, report.table_items), (40, 40));
+}
+
+#[tokio::test]
+async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newest() {
+    let aws = common::aws().await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    let store = S3DumpStore::new(s3, &bucket);
+    let day = 86_400_000;
+    let now = 1_795_000_000_000;
+    let table = "t";
+    let id = |age_ms: i64| lookout::time::compact(now - age_ms);
+    let put = |key: String| {
+        let store = &store;
+        async move {
+            store
+                .put(&key, b"x".to_vec(), "application/octet-stream", &base64_sha(b"x"))
+                .await
+                .unwrap()
+        }
+    };
+    // Complete dumps 0, 1, 2, 3 and 40 days old, each with a part and a manifest.
+    for age in [0, 1, 2, 3, 40] {
+        put(format!("{}part-00000.jsonl.gz", dump::folder(table, &id(age * day)))).await;
+        put(format!("{}manifest.json", dump::folder(table, &id(age * day)))).await;
+    }
+    // Failed exports (a part, no manifest) 2 hours and 5 days old: they do not count as dumps;
+    // the old one is deleted, the recent one may still be being written.
+    for age_ms in [2 * 3_600_000, 5 * day] {
+        put(format!("{}part-00000.jsonl.gz", dump::folder(table, &id(age_ms)))).await;
+    }
+    put("dumps/other-table/20200101T000000Z/manifest.json".into()).await;
+
+    // 30 days and at most 3 dumps: the 3-day and 40-day dumps and the 5-day failed export go.
+    let mut deleted = dump::apply_retention(&store, table, now, 30, 3).await.unwrap();
+    deleted.sort();
+    let mut expected = vec![id(40 * day), id(5 * day), id(3 * day)];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    let left = store.list("dumps/t/").await.unwrap();
+    assert_eq!(left.len(), 7, "3 complete dumps and the recent failed export: {left:?}");
+    assert_eq!(
+        store.list("dumps/other-table/").await.unwrap().len(),
+        1,
+        "other tables' dumps are untouched"
+    );
+    // 7 days (the default) and 30 dumps: only age counts now; the 3 left are younger.
+    assert!(dump::apply_retention(&store, table, now, 7, 30).await.unwrap().is_empty());
+
+    // Even a retention of 0 days and 0 dumps keeps the newest complete dump.
+    let deleted = dump::apply_retention(&store, table, now + 400 * day, 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+    let left = store.list("dumps/t/").await.unwrap();
+    assert_eq!(
+        left,
+        vec![
+            format!("{}manifest.json", dump::folder(table, &id(0))),
+            format!("{}part-00000.jsonl.gz", dump::folder(table, &id(0)))
+        ]
+    );
+}
+
+fn base64_sha(body: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+}
