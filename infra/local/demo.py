@@ -195,8 +195,27 @@ class Demo:
     def export(self) -> dict:
         report = self.invoke("export", "scheduled.json")
         m = report["manifest"]
+        report["dump"] = f"dumps/{self.table}/{report['id']}/"
         say(f"export: {m['item_count']} items in {len(m['parts'])} part(s), {m['bytes']} bytes -> {report['dump']}")
         return report
+
+    def restore(self, report: dict) -> None:
+        """Lists the dumps through the API and restores the new one into a fresh table."""
+        status, listing = self.api("GET", "/v1/dumps", admin=True)
+        ids = [d["id"] for d in listing.get("dumps", [])] if status == 200 else []
+        self.expect(ids == [report["id"]], f"GET /v1/dumps lists the dump ({status}, {ids})")
+        target = f"{self.table}-restore"
+        status, body = self.api("POST", f"/v1/dumps/{report['id']}/restore", {"table": target}, admin=True)
+        written = body.get("items_written") if status == 200 else body
+        say(f"restore of {report['id']} into {target}: {status}, {written} items, "
+            f"{body.get('table_items')} in the table, {body.get('elapsed_ms')} ms")
+        self.expect(status == 200 and body.get("created") is True
+                    and body.get("table_items") == report["manifest"]["item_count"],
+                    "the dump restores into a new table with every item")
+        status, _ = self.api("POST", f"/v1/dumps/{report['id']}/restore", {"table": target}, admin=True)
+        self.expect(status == 409, f"restoring again into the now full table is refused in empty-only mode ({status})")
+        status, _ = self.api("POST", "/v1/dumps/not-an-id/restore", {}, admin=True)
+        self.expect(status == 400, f"a malformed dump id is a 400 ({status})")
 
     # -- checks -----------------------------------------------------------------------------
     def show_status(self) -> None:
@@ -346,6 +365,7 @@ class Demo:
         # /v1/checks is left out: it probes whatever URLs the generated targets hold.
         args = [str(st), "run", f"{base}/v1/openapi.json", "--url", base, "-H", f"Authorization: Bearer {self.token}",
                 "-c", "not_a_server_error,response_schema_conformance", "--exclude-path", "/v1/checks",
+                "--exclude-path-regex", "^/v1/dumps",
                 "-n", "10", "--seed", "1", "--report", "junit", "--report-junit-path", str(out / "schemathesis.xml")]
         done = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
         summary = [l for l in done.stdout.splitlines() if "generated" in l or "failures" in l.lower()]
@@ -365,6 +385,7 @@ class Demo:
             self.show_status()
             self.show_alerts()
             self.show_dump(report)
+            self.restore(report)
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()

@@ -86,6 +86,12 @@ fn summary(name: &str) -> &'static str {
         "checks" => "Check targets now and return the results",
         "proxies_active" => "The proxy to use now and the fallbacks, with credentials",
         "proxy_usage" => "Report real traffic through a proxy",
+        "dumps" => "Complete dumps newest first, and incomplete folders",
+        "dump_stats" => "Count, bytes, oldest and newest dump",
+        "get_dump" => "A dump's manifest",
+        "delete_dump" => "Delete a dump",
+        "create_dump" => "Dump the table now (201 with the manifest, or 202 when handed to the export function)",
+        "restore_dump" => "Restore a dump into a table (checked against its manifest first)",
         _ => "",
     }
 }
@@ -120,10 +126,9 @@ pub fn document() -> Value {
             "metrics" => json!({"text/plain": {"schema": {"type": "string"}}}),
             _ => json!({"application/json": {"schema": {"type": "object"}}}),
         };
-        let ok_status = if *name == "create_targets" {
-            "201"
-        } else {
-            "200"
+        let ok_status = match *name {
+            "create_targets" | "create_dump" => "201",
+            _ => "200",
         };
         let mut responses = Map::new();
         responses.insert(
@@ -146,6 +151,18 @@ pub fn document() -> Value {
             error_response("Conflict: exists, or a stale version"),
         );
         responses.insert("500".into(), error_response("Storage failure"));
+        if matches!(*name, "create_dump" | "restore_dump") {
+            responses.insert(
+                "202".into(),
+                json!({"description": "Handed to the export function (LOOKOUT_EXPORT_FUNCTION)", "content": {"application/json": {"schema": {"type": "object"}}}}),
+            );
+        }
+        if name.contains("dump") {
+            responses.insert(
+                "503".into(),
+                error_response("Dumps not configured (no LOOKOUT_BUCKET), or a restore left items unwritten"),
+            );
+        }
         if *name == "health" {
             responses.insert("503".into(), json!({"description": "A dependency is unreachable", "content": {"application/json": {"schema": {"type": "object"}}}}));
         }
@@ -174,8 +191,22 @@ pub fn document() -> Value {
             _ => json!([{"bearer": []}]),
         };
         if matches!(*method, "POST" | "PUT" | "PATCH") {
-            let required = !matches!(*name, "target_action" | "checks");
-            let mut content = json!({"application/json": {"schema": {}}});
+            let required = !matches!(
+                *name,
+                "target_action" | "checks" | "create_dump" | "restore_dump"
+            );
+            let schema = match *name {
+                "restore_dump" => json!({
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "table": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,255}$"},
+                        "mode": {"type": "string", "enum": ["upsert", "empty-only"]}
+                    }
+                }),
+                _ => json!({}),
+            };
+            let mut content = json!({"application/json": {"schema": schema}});
             if *name == "apply_targets" {
                 content["application/yaml"] = json!({"schema": {"type": "string"}});
             }
