@@ -5,7 +5,7 @@ VENV := $(ROOT)/.local/venv/bin
 export PATH := $(VENV):$(PATH)
 LOCAL_ENV = set -a && source infra/local/local.env && set +a
 
-.PHONY: bench-api demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+.PHONY: bench-api bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
 
 ## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
 demo: stack-up build
@@ -24,6 +24,12 @@ dev: stack-up build
 ## bench-api: p50/p99 of GET /v1/summary and /v1/status with 10,000 targets (prints a table)
 bench-api: stack-up
 	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example api_bench
+
+## bench-dump: dump and restore of 100,000 items, ours against dynamodump on the same table (prints a table)
+# dynamodump pins boto3 1.40.43, which moto's boto3 conflicts with: it gets a venv of its own.
+bench-dump: stack-up
+	test -x .local/dynamodump-venv/bin/dynamodump || (python3 -m venv .local/dynamodump-venv && .local/dynamodump-venv/bin/pip install -q dynamodump==1.11.1)
+	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example dump_bench
 
 stack-up:
 	infra/local/stack.sh up

@@ -2,7 +2,7 @@
 # make dev: serves the functions with `cargo lambda watch` (reloading on code changes) and runs a
 # local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
 #   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
-#   export                                        daily at 03:15 UTC (cron(15 3 * * ? *))
+#   export                                        daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -20,7 +20,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "lookout: API at http://127.0.0.1:$PORT/lambda-url/api/v1/status (admin token in infra/local/local.env)"
-echo "lookout: probing every ${EVERY}s, exporting daily at 03:15 UTC; Ctrl-C stops"
+echo "lookout: probing every ${EVERY}s, exporting daily at 03:00 UTC; Ctrl-C stops"
 
 invoke() {
   cargo lambda invoke "$1" -A 127.0.0.1 -P "$PORT" --data-ascii "$2" -o json \
@@ -31,7 +31,7 @@ last_export_day=""
 while true; do
   invoke probe '{"kind":"server"}'
   invoke probe '{"kind":"proxy"}'
-  if [[ "$(date -u +%H%M)" == "0315" && "$(date -u +%F)" != "$last_export_day" ]]; then
+  if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_export_day" ]]; then
     invoke export '{}'
     last_export_day="$(date -u +%F)"
   fi

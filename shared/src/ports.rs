@@ -418,8 +418,7 @@ pub struct UploadedPart {
 }
 
 /// The body of an object, in chunks as they arrive.
-pub type ObjectStream =
-    futures::stream::BoxStream<'static, Result<Vec<u8>, StoreError>>;
+pub type ObjectStream = futures::stream::BoxStream<'static, Result<Vec<u8>, StoreError>>;
 
 /// Object storage for dumps.
 pub trait DumpStore {

@@ -38,7 +38,11 @@ async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_
     assert_eq!(manifest.item_count, 50_000);
     assert_eq!(manifest.parts.len(), 4, "one object per segment");
     assert_eq!(manifest.item_counts[&ItemType::Definitions], 10_000);
-    assert_eq!(manifest.item_counts[&ItemType::History], 20_000, "HIST# and RUN#");
+    assert_eq!(
+        manifest.item_counts[&ItemType::History],
+        20_000,
+        "HIST# and RUN#"
+    );
     assert_eq!(manifest.item_counts[&ItemType::Alerts], 10_000);
     assert_eq!(manifest.key_schema[0].name, "pk");
     assert_eq!(manifest.indexes[0].name, "gsi1");
@@ -73,9 +77,16 @@ async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_
     let before = common::table_fingerprint(&ddb, &table).await;
     let after = common::table_fingerprint(&ddb, &target).await;
     assert_eq!(before.0, 50_000);
-    assert_eq!(before, after, "the restored table holds the identical item set");
+    assert_eq!(
+        before, after,
+        "the restored table holds the identical item set"
+    );
     let schema = source.describe(&target).await.unwrap().unwrap();
-    assert_eq!(schema.indexes.len(), 1, "the index is created from the manifest");
+    assert_eq!(
+        schema.indexes.len(),
+        1,
+        "the index is created from the manifest"
+    );
     assert_eq!(schema.key_schema, manifest.key_schema);
 
     eprintln!(
@@ -103,9 +114,18 @@ async fn a_large_segment_goes_up_in_multipart_parts_and_restores() {
     let manifest = dump::dump(&source, &store, &opts, now).await.unwrap();
     let part = &manifest.parts[0];
     assert!(part.bytes > 5 * 1024 * 1024, "{} bytes", part.bytes);
-    let head = s3.head_object().bucket(&bucket).key(&part.key).send().await.unwrap();
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&part.key)
+        .send()
+        .await
+        .unwrap();
     let etag = head.e_tag().unwrap_or_default().to_string();
-    assert!(etag.trim_matches('"').ends_with("-2"), "a multipart ETag of 2 parts: {etag}");
+    assert!(
+        etag.trim_matches('"').ends_with("-2"),
+        "a multipart ETag of 2 parts: {etag}"
+    );
     assert_eq!(head.content_length(), Some(part.bytes as i64));
 
     let id = lookout::time::compact(now);
@@ -134,10 +154,17 @@ async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
     // Replace the second part by a valid gzip of one line less: it decompresses, but its bytes,
     // hash and count no longer match.
     let victim = &manifest.parts[1];
-    let body = s3.get_object().bucket(&bucket).key(&victim.key).send().await.unwrap();
+    let body = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&victim.key)
+        .send()
+        .await
+        .unwrap();
     let bytes = body.body.collect().await.unwrap().into_bytes();
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
     let shorter: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, shorter.as_bytes()).unwrap();
@@ -215,7 +242,12 @@ impl DumpStore for FailingStore {
         self.check()?;
         self.inner.upload_part(key, upload, n, body, sha).await
     }
-    async fn finish_upload(&self, key: &str, upload: &str, p: &[UploadedPart]) -> Result<(), StoreError> {
+    async fn finish_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        p: &[UploadedPart],
+    ) -> Result<(), StoreError> {
         self.inner.finish_upload(key, upload, p).await
     }
     async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError> {
@@ -244,17 +276,32 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
         fail_at: 3,
     };
     let now = lookout::time::now_ms();
-    let err = dump::dump(&source, &failing, &options(4), now).await.unwrap_err();
+    let err = dump::dump(&source, &failing, &options(4), now)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
     let id = lookout::time::compact(now);
     let keys = inner.list(&dump::folder(&table, &id)).await.unwrap();
-    assert!(!keys.is_empty(), "some parts were written before the failure");
-    assert!(!keys.iter().any(|k| k.ends_with("manifest.json")), "{keys:?}");
+    assert!(
+        !keys.is_empty(),
+        "some parts were written before the failure"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with("manifest.json")),
+        "{keys:?}"
+    );
     let listing = dump::list(&inner, &table).await.unwrap();
     assert!(listing.dumps.is_empty());
     assert_eq!(listing.incomplete, vec![id.clone()]);
     assert!(matches!(
-        dump::restore(&inner, &source, &table, &id, &RestoreOptions::new(format!("{table}-r"))).await,
+        dump::restore(
+            &inner,
+            &source,
+            &table,
+            &id,
+            &RestoreOptions::new(format!("{table}-r"))
+        )
+        .await,
         Err(DumpError::NotFound(_))
     ));
 
@@ -265,7 +312,9 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
         fail_at: 5,
     };
     let later = now + 2_000;
-    assert!(dump::dump(&source, &failing, &options(4), later).await.is_err());
+    assert!(dump::dump(&source, &failing, &options(4), later)
+        .await
+        .is_err());
     let listing = dump::list(&inner, &table).await.unwrap();
     assert!(listing.dumps.is_empty());
     assert_eq!(listing.incomplete.len(), 2);
@@ -286,13 +335,22 @@ async fn dump_include_keeps_only_the_chosen_item_types() {
     };
     let now = lookout::time::now_ms();
     let manifest = dump::dump(&source, &store, &opts, now).await.unwrap();
-    assert_eq!(manifest.include, vec![ItemType::Definitions, ItemType::Alerts]);
+    assert_eq!(
+        manifest.include,
+        vec![ItemType::Definitions, ItemType::Alerts]
+    );
     assert_eq!(manifest.item_count, 40);
     assert_eq!(manifest.item_counts.len(), 2, "{:?}", manifest.item_counts);
     let target = format!("{table}-restore");
-    dump::restore(&store, &source, &table, &lookout::time::compact(now), &RestoreOptions::new(&target))
-        .await
-        .unwrap();
+    dump::restore(
+        &store,
+        &source,
+        &table,
+        &lookout::time::compact(now),
+        &RestoreOptions::new(&target),
+    )
+    .await
+    .unwrap();
     let mut pages = ddb.scan().table_name(&target).into_paginator().send();
     let mut seen = 0;
     while let Some(page) = pages.next().await {
@@ -337,38 +395,64 @@ async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newes
         let store = &store;
         async move {
             store
-                .put(&key, b"x".to_vec(), "application/octet-stream", &base64_sha(b"x"))
+                .put(
+                    &key,
+                    b"x".to_vec(),
+                    "application/octet-stream",
+                    &base64_sha(b"x"),
+                )
                 .await
                 .unwrap()
         }
     };
     // Complete dumps 0, 1, 2, 3 and 40 days old, each with a part and a manifest.
     for age in [0, 1, 2, 3, 40] {
-        put(format!("{}part-00000.jsonl.gz", dump::folder(table, &id(age * day)))).await;
-        put(format!("{}manifest.json", dump::folder(table, &id(age * day)))).await;
+        put(format!(
+            "{}part-00000.jsonl.gz",
+            dump::folder(table, &id(age * day))
+        ))
+        .await;
+        put(format!(
+            "{}manifest.json",
+            dump::folder(table, &id(age * day))
+        ))
+        .await;
     }
     // Failed exports (a part, no manifest) 2 hours and 5 days old: they do not count as dumps;
     // the old one is deleted, the recent one may still be being written.
     for age_ms in [2 * 3_600_000, 5 * day] {
-        put(format!("{}part-00000.jsonl.gz", dump::folder(table, &id(age_ms)))).await;
+        put(format!(
+            "{}part-00000.jsonl.gz",
+            dump::folder(table, &id(age_ms))
+        ))
+        .await;
     }
     put("dumps/other-table/20200101T000000Z/manifest.json".into()).await;
 
     // 30 days and at most 3 dumps: the 3-day and 40-day dumps and the 5-day failed export go.
-    let mut deleted = dump::apply_retention(&store, table, now, 30, 3).await.unwrap();
+    let mut deleted = dump::apply_retention(&store, table, now, 30, 3)
+        .await
+        .unwrap();
     deleted.sort();
     let mut expected = vec![id(40 * day), id(5 * day), id(3 * day)];
     expected.sort();
     assert_eq!(deleted, expected);
     let left = store.list("dumps/t/").await.unwrap();
-    assert_eq!(left.len(), 7, "3 complete dumps and the recent failed export: {left:?}");
+    assert_eq!(
+        left.len(),
+        7,
+        "3 complete dumps and the recent failed export: {left:?}"
+    );
     assert_eq!(
         store.list("dumps/other-table/").await.unwrap().len(),
         1,
         "other tables' dumps are untouched"
     );
     // 7 days (the default) and 30 dumps: only age counts now; the 3 left are younger.
-    assert!(dump::apply_retention(&store, table, now, 7, 30).await.unwrap().is_empty());
+    assert!(dump::apply_retention(&store, table, now, 7, 30)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Even a retention of 0 days and 0 dumps keeps the newest complete dump.
     let deleted = dump::apply_retention(&store, table, now + 400 * day, 0, 0)
@@ -388,4 +472,134 @@ async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newes
 fn base64_sha(body: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+}
+
+/// Calls the API handler with the admin token.
+async fn call(
+    app: &api::App<DynamoStore>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"))
+        .header("authorization", "Bearer admin")
+        .body(lambda_http::Body::from(body.to_string()))
+        .unwrap();
+    // Boxed: the handler's future over DynamoDB is too large for a test thread's 2 MiB stack in
+    // debug builds.
+    let resp = Box::pin(api::handle(app, req)).await;
+    let status = resp.status().as_u16();
+    let json = match resp.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
+        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap_or_default(),
+        lambda_http::Body::Empty => serde_json::Value::Null,
+        _ => serde_json::Value::Null,
+    };
+    (status, json)
+}
+
+#[tokio::test]
+async fn the_api_dumps_lists_restores_and_deletes() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    common::fill_table(&ddb, &table, 200, 0).await;
+    let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
+    let app = api::App {
+        store: dynamo.clone(),
+        prober: lookout::probe::Prober::new().unwrap(),
+        admin_token: Some("admin".into()),
+        read_token: Some("reader".into()),
+        public_status: true,
+        health: None,
+        defs: Default::default(),
+        concurrency: 4,
+        dumps: Some(api::dumps::Dumps {
+            store: S3DumpStore::new(s3, &bucket),
+            table: dynamo,
+            options: options(2),
+            retention: (7, 30),
+            runner: None,
+        }),
+    };
+    let (status, created) = call(&app, "POST", "/v1/dumps", "").await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["manifest"]["item_count"], 200);
+
+    let (status, listing) = call(&app, "GET", "/v1/dumps", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(listing["dumps"][0]["id"], id.as_str());
+    assert_eq!(listing["dumps"][0]["item_count"], 200);
+    let (status, stats) = call(&app, "GET", "/v1/dumps/stats", "").await;
+    assert_eq!((status, stats["count"].as_u64()), (200, Some(1)));
+    assert_eq!(stats["newest"], listing["dumps"][0]["started_at"]);
+    let (status, manifest) = call(&app, "GET", &format!("/v1/dumps/{id}"), "").await;
+    assert_eq!((status, manifest["item_count"].as_u64()), (200, Some(200)));
+
+    // Bad input: a malformed id, an unknown field, a bad mode, a bad table name, no such dump.
+    for (path, body, want) in [
+        ("/v1/dumps/..%2F..%2Fx/restore", "{}", 400),
+        (
+            &format!("/v1/dumps/{id}/restore") as &str,
+            r#"{"tabel":"x"}"#,
+            400,
+        ),
+        (
+            &format!("/v1/dumps/{id}/restore"),
+            r#"{"mode":"overwrite"}"#,
+            400,
+        ),
+        (
+            &format!("/v1/dumps/{id}/restore"),
+            r#"{"table":"a b"}"#,
+            400,
+        ),
+        ("/v1/dumps/20000101T000000Z/restore", "{}", 404),
+    ] {
+        let (status, body) = call(&app, "POST", path, body).await;
+        assert_eq!(status, want, "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    // The live table is not empty: the default mode refuses with 409.
+    let (status, body) = call(&app, "POST", &format!("/v1/dumps/{id}/restore"), "").await;
+    assert_eq!(status, 409, "{body}");
+
+    let target = format!("{table}-restore");
+    let (status, report) = call(
+        &app,
+        "POST",
+        &format!("/v1/dumps/{id}/restore"),
+        &format!(r#"{{"table":"{target}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_bool(), report["table_items"].as_u64()),
+        (Some(true), Some(200))
+    );
+    assert_eq!(
+        common::table_fingerprint(&ddb, &table).await,
+        common::table_fingerprint(&ddb, &target).await
+    );
+
+    // The read token cannot touch dumps.
+    let req = lambda_http::http::Request::builder()
+        .uri("http://localhost/v1/dumps")
+        .header("authorization", "Bearer reader")
+        .body(lambda_http::Body::Empty)
+        .unwrap();
+    assert_eq!(
+        Box::pin(api::handle(&app, req)).await.status().as_u16(),
+        403
+    );
+
+    let (status, _) = call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
+    assert_eq!(status, 404);
+    let (_, listing) = call(&app, "GET", "/v1/dumps", "").await;
+    assert_eq!(listing["dumps"].as_array().map(Vec::len), Some(0));
 }

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, Select,
-    TableDescription, TableStatus, WriteRequest,
+    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, Select, TableDescription,
+    TableStatus, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -30,14 +30,27 @@ type Written = Arc<Mutex<HashSet<String>>>;
 
 fn key_of(w: &WriteRequest) -> String {
     let item = w.put_request().expect("a put").item();
-    format!("{}/{}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap())
+    format!(
+        "{}/{}",
+        item["pk"].as_s().unwrap(),
+        item["sk"].as_s().unwrap()
+    )
 }
 
 /// A DynamoDB client whose table exists (keys pk/sk) and is empty at first; BatchWriteItem
 /// stores the items `accept` lets through and returns the others as unprocessed.
-fn mocked(written: Written, accept: impl Fn(usize, usize) -> bool + Send + Sync + 'static) -> Client {
+fn mocked(
+    written: Written,
+    accept: impl Fn(usize, usize) -> bool + Send + Sync + 'static,
+) -> Client {
     let describe = mock!(Client::describe_table).then_output(|| {
-        let key = |n: &str, t| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+        let key = |n: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .unwrap()
+        };
         let attr = |n: &str| {
             AttributeDefinition::builder()
                 .attribute_name(n)
@@ -58,17 +71,25 @@ fn mocked(written: Written, accept: impl Fn(usize, usize) -> bool + Send + Sync 
             )
             .build()
     });
-    let ttl = mock!(Client::describe_time_to_live).then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
     let stored = written.clone();
     let scan = mock!(Client::scan).then_compute_output(move |req| {
         let count = stored.lock().unwrap().len() as i32;
         if req.select() == Some(&Select::Count) {
             // The count of a full scan, all of it on segment 0.
-            let n = if req.segment().unwrap_or(0) == 0 { count } else { 0 };
+            let n = if req.segment().unwrap_or(0) == 0 {
+                count
+            } else {
+                0
+            };
             ScanOutput::builder().count(n).scanned_count(n).build()
         } else {
             // `is_empty`: no item yet.
-            ScanOutput::builder().set_items(Some(Vec::new())).count(0).build()
+            ScanOutput::builder()
+                .set_items(Some(Vec::new()))
+                .count(0)
+                .build()
         }
     });
     let calls = Arc::new(Mutex::new(0usize));
@@ -93,7 +114,11 @@ fn mocked(written: Written, accept: impl Fn(usize, usize) -> bool + Send + Sync 
         }
         out.build()
     });
-    mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&describe, &ttl, &scan, &batch])
+    mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &ttl, &scan, &batch]
+    )
 }
 
 /// A real dump of `count` items in moto S3, from a DynamoDB Local table. Returns the store,
@@ -106,11 +131,17 @@ async fn real_dump(count: usize) -> (S3DumpStore, String, String, HashSet<String
     let store = S3DumpStore::new(s3, &bucket);
     let now = lookout::time::now_ms();
     let source = DynamoStore::new(ddb, &table, 30);
-    dump::dump(&source, &store, &DumpOptions::default(), now).await.unwrap();
+    dump::dump(&source, &store, &DumpOptions::default(), now)
+        .await
+        .unwrap();
     let keys = (0..count)
         .map(|n| {
             let item = common::sample_item(n, 0);
-            format!("{}/{}", item["pk"].as_s().unwrap(), item["sk"].as_s().unwrap())
+            format!(
+                "{}/{}",
+                item["pk"].as_s().unwrap(),
+                item["sk"].as_s().unwrap()
+            )
         })
         .collect();
     (store, table, lookout::time::compact(now), keys)
@@ -121,18 +152,27 @@ async fn throttled_writes_are_sent_again_until_every_item_is_written() {
     let (store, source_table, id, keys) = real_dump(1_000).await;
     let written: Written = Arc::default();
     // Two calls in three leave every other item unprocessed.
-    let client = mocked(written.clone(), |call, i| call % 3 == 0 || i % 2 == 0);
+    let client = mocked(written.clone(), |call, i| {
+        call.is_multiple_of(3) || i.is_multiple_of(2)
+    });
     let target = DynamoStore::new(client, TABLE, 30);
     let mut options = RestoreOptions::new(TABLE);
     options.backoff_ms = 1;
     let report = dump::restore(&store, &target, &source_table, &id, &options)
         .await
         .unwrap();
-    assert_eq!(*written.lock().unwrap(), keys, "every dumped item was written");
+    assert_eq!(
+        *written.lock().unwrap(),
+        keys,
+        "every dumped item was written"
+    );
     assert_eq!(report.items_written, 1_000);
     assert_eq!(report.table_items, 1_000);
     assert!(report.retried_items > 0, "{report:?}");
-    assert!(report.requests > 40, "1,000 items are 40 batches, plus retries: {report:?}");
+    assert!(
+        report.requests > 40,
+        "1,000 items are 40 batches, plus retries: {report:?}"
+    );
 }
 
 #[tokio::test]

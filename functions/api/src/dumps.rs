@@ -36,9 +36,11 @@ impl From<DumpError> for ApiError {
         match e {
             DumpError::NotFound(id) => ApiError::not_found(format!("no complete dump {id}")),
             DumpError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            DumpError::Corrupt { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "corrupt_dump", e.to_string())
-            }
+            DumpError::Corrupt { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "corrupt_dump",
+                e.to_string(),
+            ),
             DumpError::Incomplete { .. } => {
                 tracing::error!(error = %e, "restore incomplete");
                 ApiError::new(

@@ -235,7 +235,12 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ("GET", "/v1/dumps/stats", Access::Admin, "dump_stats"),
     ("GET", "/v1/dumps/{id}", Access::Admin, "get_dump"),
     ("DELETE", "/v1/dumps/{id}", Access::Admin, "delete_dump"),
-    ("POST", "/v1/dumps/{id}/restore", Access::Admin, "restore_dump"),
+    (
+        "POST",
+        "/v1/dumps/{id}/restore",
+        Access::Admin,
+        "restore_dump",
+    ),
     (
         "POST",
         "/v1/proxies/{id}/usage",
@@ -389,8 +394,10 @@ where
         "dump_stats" => dumps::stats(app.dumps.as_ref()).await?,
         "get_dump" => dumps::get(app.dumps.as_ref(), id).await?,
         "delete_dump" => dumps::delete(app.dumps.as_ref(), id).await?,
-        "create_dump" => return dumps::create(app.dumps.as_ref()).await,
-        "restore_dump" => return dumps::restore(app.dumps.as_ref(), id, body).await,
+        // Boxed: a dump or restore future is large, and inline it would swell every request's
+        // future past a 2 MiB thread stack in debug builds.
+        "create_dump" => return Box::pin(dumps::create(app.dumps.as_ref())).await,
+        "restore_dump" => return Box::pin(dumps::restore(app.dumps.as_ref(), id, body)).await,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         _ => routes::system(),
     };

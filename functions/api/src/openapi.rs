@@ -90,7 +90,9 @@ fn summary(name: &str) -> &'static str {
         "dump_stats" => "Count, bytes, oldest and newest dump",
         "get_dump" => "A dump's manifest",
         "delete_dump" => "Delete a dump",
-        "create_dump" => "Dump the table now (201 with the manifest, or 202 when handed to the export function)",
+        "create_dump" => {
+            "Dump the table now (201 with the manifest, or 202 when handed to the export function)"
+        }
         "restore_dump" => "Restore a dump into a table (checked against its manifest first)",
         _ => "",
     }
@@ -160,7 +162,9 @@ pub fn document() -> Value {
         if name.contains("dump") {
             responses.insert(
                 "503".into(),
-                error_response("Dumps not configured (no LOOKOUT_BUCKET), or a restore left items unwritten"),
+                error_response(
+                    "Dumps not configured (no LOOKOUT_BUCKET), or a restore left items unwritten",
+                ),
             );
         }
         if *name == "health" {

@@ -4,9 +4,10 @@
 //!
 //! Events:
 //! - an EventBridge scheduled event, `{}` or `{"action":"dump"}`: dump, then retention;
-//! - `{"action":"restore","dump":"20261122T031500Z","table":"lookout-restore","mode":"upsert"}`:
+//! - `{"action":"restore","dump":"20261122T030000Z","table":"<table>-restore-1","mode":"upsert"}`:
 //!   `table` defaults to the function's own table, `mode` to `empty-only`; `source_table` (the
-//!   table whose dumps to read) defaults to the function's own table too.
+//!   table whose dumps to read) defaults to the function's own table too. In AWS the template
+//!   lets the function create and write only tables named `<its table>-restore*`.
 
 use lookout::dump::{self, DumpError, DumpOptions, Manifest, RestoreMode, RestoreOptions};
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,7 @@ pub enum ExportReport {
         /// The new dump's id.
         id: String,
         /// Its manifest.
-        manifest: Manifest,
+        manifest: Box<Manifest>,
         /// Ids of the dumps deleted by retention.
         deleted: Vec<String>,
     },
@@ -147,7 +148,7 @@ impl Deps {
         .await?;
         Ok(ExportReport::Dump {
             id,
-            manifest,
+            manifest: Box::new(manifest),
             deleted,
         })
     }
@@ -194,8 +195,12 @@ mod tests {
 
     #[test]
     fn scheduled_events_dump_and_requests_are_read_with_defaults() {
-        let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
-        assert_eq!(ExportRequest::from_event(&scheduled).unwrap(), ExportRequest::Dump);
+        let scheduled =
+            serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(
+            ExportRequest::from_event(&scheduled).unwrap(),
+            ExportRequest::Dump
+        );
         let restore = serde_json::json!({"action": "restore", "dump": "20261122T031500Z"});
         assert_eq!(
             ExportRequest::from_event(&restore).unwrap(),
@@ -206,13 +211,19 @@ mod tests {
                 mode: RestoreMode::EmptyOnly
             }
         );
-        let upsert = serde_json::json!({"action": "restore", "dump": "x", "mode": "upsert", "table": "t2"});
+        let upsert =
+            serde_json::json!({"action": "restore", "dump": "x", "mode": "upsert", "table": "t2"});
         assert!(matches!(
             ExportRequest::from_event(&upsert).unwrap(),
-            ExportRequest::Restore { mode: RestoreMode::Upsert, .. }
+            ExportRequest::Restore {
+                mode: RestoreMode::Upsert,
+                ..
+            }
         ));
         let bad = serde_json::json!({"action": "restore", "dump": "x", "mode": "overwrite"});
-        assert!(ExportRequest::from_event(&bad).unwrap_err().contains("overwrite"));
+        assert!(ExportRequest::from_event(&bad)
+            .unwrap_err()
+            .contains("overwrite"));
         let unknown = serde_json::json!({"action": "drop"});
         assert!(ExportRequest::from_event(&unknown).is_err());
     }

@@ -427,8 +427,9 @@ pub async fn delete<D: DumpStore>(store: &D, table: &str, id: &str) -> Result<bo
     }
     // The manifest goes first, so that a delete cut short leaves an incomplete dump, never a
     // listed one with parts missing.
-    let (manifest, parts): (Vec<String>, Vec<String>) =
-        keys.into_iter().partition(|k| k.ends_with("/manifest.json"));
+    let (manifest, parts): (Vec<String>, Vec<String>) = keys
+        .into_iter()
+        .partition(|k| k.ends_with("/manifest.json"));
     store.delete(&manifest).await?;
     store.delete(&parts).await?;
     Ok(true)
@@ -461,8 +462,9 @@ pub async fn apply_retention<D: DumpStore>(
             at < now_ms - 86_400_000
         };
         if drop {
-            let (manifest, parts): (Vec<String>, Vec<String>) =
-                keys.into_iter().partition(|k| k.ends_with("/manifest.json"));
+            let (manifest, parts): (Vec<String>, Vec<String>) = keys
+                .into_iter()
+                .partition(|k| k.ends_with("/manifest.json"));
             store.delete(&manifest).await?;
             store.delete(&parts).await?;
             deleted.push(id);
@@ -514,7 +516,13 @@ mod tests {
     #[test]
     fn ids_must_be_timestamps() {
         assert!(check_id("20261122T030000Z").is_ok());
-        for bad in ["", "../x", "20261122T030000Z/../../y", "latest", "2026-11-22"] {
+        for bad in [
+            "",
+            "../x",
+            "20261122T030000Z/../../y",
+            "latest",
+            "2026-11-22",
+        ] {
             assert!(matches!(check_id(bad), Err(DumpError::Refused(_))), "{bad}");
         }
     }

@@ -161,11 +161,17 @@ async fn verify_part<D: DumpStore + Sync>(
     if items != part.items {
         return Err(corrupt(
             id,
-            format!("{}: {items} items, the manifest says {}", part.key, part.items),
+            format!(
+                "{}: {items} items, the manifest says {}",
+                part.key, part.items
+            ),
         ));
     }
     if let Some(n) = bad_line {
-        return Err(corrupt(id, format!("{}: item {n} is not a JSON object", part.key)));
+        return Err(corrupt(
+            id,
+            format!("{}: item {n} is not a JSON object", part.key),
+        ));
     }
     Ok(())
 }
@@ -235,9 +241,9 @@ where
     let mut gz = GzDecoder::new(Vec::new());
     let mut in_flight = FuturesUnordered::new();
     let parse = |buf: &mut Vec<u8>,
-                     last: bool,
-                     batch: &mut Vec<serde_json::Value>,
-                     ready: &mut Vec<Vec<serde_json::Value>>|
+                 last: bool,
+                 batch: &mut Vec<serde_json::Value>,
+                 ready: &mut Vec<Vec<serde_json::Value>>|
      -> Result<(), DumpError> {
         let mut start = 0;
         loop {

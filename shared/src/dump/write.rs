@@ -104,7 +104,10 @@ impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
 
     /// Sends what is left and completes the object: one `PutObject` when it fits in one part.
     async fn finish(mut self) -> Result<PartInfo, DumpError> {
-        let gz = std::mem::replace(&mut self.gz, GzEncoder::new(Vec::new(), Compression::fast()));
+        let gz = std::mem::replace(
+            &mut self.gz,
+            GzEncoder::new(Vec::new(), Compression::fast()),
+        );
         let rest = gz.finish()?;
         match self.upload.clone() {
             None => {

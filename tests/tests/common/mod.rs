@@ -342,24 +342,42 @@ pub fn sample_item(
     let (pk, sk) = match n % 5 {
         0 => (format!("TARGET#t{n}"), "CONFIG".to_string()),
         1 => (format!("TARGET#t{n}"), "STATE".to_string()),
-        2 => (format!("HIST#server#2026-11-22T{:02}#{n:06}", n % 24), format!("{n:013}")),
-        3 => (format!("ALERT#2026-11-{:02}", 1 + n % 28), format!("{n:013}#k{n}")),
+        2 => (
+            format!("HIST#server#2026-11-22T{:02}#{n:06}", n % 24),
+            format!("{n:013}"),
+        ),
+        3 => (
+            format!("ALERT#2026-11-{:02}", 1 + n % 28),
+            format!("{n:013}#k{n}"),
+        ),
         _ => (format!("RUN#proxy#{n}"), format!("{n:013}#r")),
     };
     let mut item: std::collections::HashMap<String, Av> = [
         ("pk".to_string(), Av::S(pk)),
         ("sk".to_string(), Av::S(sk)),
         ("n".to_string(), Av::N(format!("{}.5", n))),
-        ("flag".to_string(), Av::Bool(n % 2 == 0)),
+        ("flag".to_string(), Av::Bool(n.is_multiple_of(2))),
         ("nothing".to_string(), Av::Null(true)),
-        ("tags".to_string(), Av::Ss(vec!["a".into(), format!("t{n}")])),
-        ("nums".to_string(), Av::Ns(vec!["0.5".into(), n.to_string()])),
-        ("list".to_string(), Av::L(vec![Av::S("x".into()), Av::N("2".into())])),
+        (
+            "tags".to_string(),
+            Av::Ss(vec!["a".into(), format!("t{n}")]),
+        ),
+        (
+            "nums".to_string(),
+            Av::Ns(vec!["0.5".into(), n.to_string()]),
+        ),
+        (
+            "list".to_string(),
+            Av::L(vec![Av::S("x".into()), Av::N("2".into())]),
+        ),
         (
             "map".to_string(),
             Av::M([("k".to_string(), Av::S(format!("v{n}")))].into()),
         ),
-        ("blob".to_string(), Av::B(Blob::new(vec![0u8, 1, 2, (n % 256) as u8]))),
+        (
+            "blob".to_string(),
+            Av::B(Blob::new(vec![0u8, 1, 2, (n % 256) as u8])),
+        ),
         ("expires_at".to_string(), Av::N("4102444800".into())),
     ]
     .into();
@@ -446,7 +464,9 @@ pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (
                     })
                     .collect(),
             ),
-            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(canonical).collect()),
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(canonical).collect())
+            }
             other => other.clone(),
         }
     }

@@ -30,7 +30,11 @@ pub const CHUNK: usize = 100;
 /// so that nothing is left out of a full dump.
 pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
     use crate::dump::ItemType;
-    let key = |name: &str| item.get(name).and_then(|v| v.get("S")).and_then(|v| v.as_str());
+    let key = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.get("S"))
+            .and_then(|v| v.as_str())
+    };
     let pk = key(PK).unwrap_or_default();
     let prefix = pk.split('#').next().unwrap_or_default();
     match prefix {

@@ -19,12 +19,12 @@ use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::SummaryStore;
-use crate::ports::{IndexSchema, KeyAttribute};
 use crate::ports::{
-    AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RunLease, RunRecord,
-    RestoreTarget, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
+    AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RestoreTarget,
+    RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
     TargetStore,
 };
+use crate::ports::{IndexSchema, KeyAttribute};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -848,9 +848,9 @@ impl TableScan for DynamoStore {
     }
 
     async fn schema(&self) -> Result<TableSchema, StoreError> {
-        self.describe(&self.table).await?.ok_or_else(|| {
-            StoreError::Backend(format!("table {} does not exist", self.table))
-        })
+        self.describe(&self.table)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("table {} does not exist", self.table)))
     }
 
     async fn scan_page(

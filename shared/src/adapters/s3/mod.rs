@@ -1,7 +1,7 @@
 //! S3 dump store: objects under the bucket, uploads verified with an SHA-256 checksum.
 
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
 };
