@@ -361,7 +361,7 @@ pub trait RestoreTarget {
     fn write_batch(
         &self,
         table: &str,
-        items: Vec<serde_json::Value>,
+        items: &[serde_json::Value],
     ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
     /// Items in `table`, counted by a full scan.
     fn count(&self, table: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;

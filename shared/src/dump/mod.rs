@@ -389,7 +389,8 @@ pub async fn list<D: DumpStore + Sync>(store: &D, table: &str) -> Result<Listing
         }
     }
     complete.sort_by(|a, b| b.cmp(a));
-    let mut dumps: Vec<DumpInfo> = futures::stream::iter(complete)
+    // `buffered` keeps the order: newest first.
+    let dumps: Vec<DumpInfo> = futures::stream::iter(complete)
         .map(|(_, id)| async move {
             let m = read_manifest(store, table, &id).await?;
             Ok::<_, DumpError>(DumpInfo {
@@ -410,7 +411,6 @@ pub async fn list<D: DumpStore + Sync>(store: &D, table: &str) -> Result<Listing
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    dumps.sort_by(|a, b| b.id.cmp(&a.id));
     Ok(Listing { dumps, incomplete })
 }
 
@@ -425,14 +425,19 @@ pub async fn delete<D: DumpStore>(store: &D, table: &str, id: &str) -> Result<bo
     if keys.is_empty() {
         return Ok(false);
     }
-    // The manifest goes first, so that a delete cut short leaves an incomplete dump, never a
-    // listed one with parts missing.
+    delete_folder(store, keys).await?;
+    Ok(true)
+}
+
+/// Deletes one dump's keys, the manifest first, so that a delete cut short leaves an
+/// incomplete dump, never a listed one with parts missing.
+async fn delete_folder<D: DumpStore>(store: &D, keys: Vec<String>) -> Result<(), DumpError> {
     let (manifest, parts): (Vec<String>, Vec<String>) = keys
         .into_iter()
         .partition(|k| k.ends_with("/manifest.json"));
     store.delete(&manifest).await?;
     store.delete(&parts).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Deletes complete dumps of `table` older than `retention_days` or beyond the newest
@@ -462,11 +467,7 @@ pub async fn apply_retention<D: DumpStore>(
             at < now_ms - 86_400_000
         };
         if drop {
-            let (manifest, parts): (Vec<String>, Vec<String>) = keys
-                .into_iter()
-                .partition(|k| k.ends_with("/manifest.json"));
-            store.delete(&manifest).await?;
-            store.delete(&parts).await?;
+            delete_folder(store, keys).await?;
             deleted.push(id);
         }
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{read_manifest, DumpError, Manifest, PartInfo};
-use crate::ports::{DumpStore, RestoreTarget};
+use crate::ports::{DumpStore, ObjectStream, RestoreTarget};
 
 /// Items per BatchWriteItem, DynamoDB's limit.
 pub const BATCH: usize = 25;
@@ -81,39 +81,75 @@ pub struct RestoreReport {
     pub elapsed_ms: u64,
 }
 
-/// Reads an object as a stream and hands each decompressed line to `line`; returns the SHA-256
-/// (hex) and size of the compressed bytes.
-async fn read_lines<D, F>(store: &D, key: &str, mut line: F) -> Result<(String, u64), DumpError>
+/// An object read as a stream of decompressed lines, hashing its compressed bytes on the way.
+struct Lines {
+    chunks: ObjectStream,
+    gz: Option<GzDecoder<Vec<u8>>>,
+    hash: Sha256,
+    size: u64,
+}
+
+impl Lines {
+    async fn open<D: DumpStore + Sync>(store: &D, key: &str) -> Result<Self, DumpError> {
+        Ok(Lines {
+            chunks: store.open(key).await?,
+            gz: Some(GzDecoder::new(Vec::new())),
+            hash: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Reads the next chunk and hands each complete, non-empty line to `line`; `false` once
+    /// the object is done.
+    async fn next<F>(&mut self, mut line: F) -> Result<bool, DumpError>
+    where
+        F: FnMut(&[u8]) -> Result<(), DumpError>,
+    {
+        let Some(mut gz) = self.gz.take() else {
+            return Ok(false);
+        };
+        match self.chunks.try_next().await? {
+            Some(chunk) => {
+                self.hash.update(&chunk);
+                self.size += chunk.len() as u64;
+                gz.write_all(&chunk)?;
+                split_lines(gz.get_mut(), false, &mut line)?;
+                self.gz = Some(gz);
+                Ok(true)
+            }
+            None => {
+                split_lines(&mut gz.finish()?, true, &mut line)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// SHA-256 (hex) and size of the compressed bytes read.
+    fn digest(self) -> (String, u64) {
+        (hex::encode(self.hash.finalize()), self.size)
+    }
+}
+
+/// Hands each complete line of `buf` to `line` (and the unterminated rest when `last`), then
+/// drops what was handed over.
+fn split_lines<F>(buf: &mut Vec<u8>, last: bool, line: &mut F) -> Result<(), DumpError>
 where
-    D: DumpStore + Sync,
     F: FnMut(&[u8]) -> Result<(), DumpError>,
 {
-    let mut chunks = store.open(key).await?;
-    let mut hash = Sha256::new();
-    let mut size = 0u64;
-    let mut gz = GzDecoder::new(Vec::new());
-    let mut drain = |buf: &mut Vec<u8>, last: bool| -> Result<(), DumpError> {
-        let mut start = 0;
-        while let Some(end) = buf[start..].iter().position(|&b| b == b'\n') {
-            line(&buf[start..start + end])?;
-            start += end + 1;
+    let mut start = 0;
+    loop {
+        let end = match buf[start..].iter().position(|&b| b == b'\n') {
+            Some(end) => start + end,
+            None if last && start < buf.len() => buf.len(),
+            None => break,
+        };
+        if end > start {
+            line(&buf[start..end])?;
         }
-        if last && start < buf.len() {
-            line(&buf[start..])?;
-            start = buf.len();
-        }
-        buf.drain(..start);
-        Ok(())
-    };
-    while let Some(chunk) = chunks.try_next().await? {
-        hash.update(&chunk);
-        size += chunk.len() as u64;
-        gz.write_all(&chunk)?;
-        drain(gz.get_mut(), false)?;
+        start = (end + 1).min(buf.len());
     }
-    let mut rest = gz.finish()?;
-    drain(&mut rest, true)?;
-    Ok((hex::encode(hash.finalize()), size))
+    buf.drain(..start);
+    Ok(())
 }
 
 fn corrupt(manifest_id: &str, message: String) -> DumpError {
@@ -132,20 +168,25 @@ async fn verify_part<D: DumpStore + Sync>(
 ) -> Result<(), DumpError> {
     let mut items = 0u64;
     let mut bad_line = None;
-    let (sha, size) = read_lines(store, &part.key, |line| {
-        if line.is_empty() {
-            return Ok(());
-        }
-        items += 1;
-        if bad_line.is_none()
-            && !serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
-        {
-            bad_line = Some(items);
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| match e {
+    let read: Result<(String, u64), DumpError> = async {
+        let mut lines = Lines::open(store, &part.key).await?;
+        while lines
+            .next(|line| {
+                items += 1;
+                if bad_line.is_none()
+                    && !serde_json::from_slice::<serde_json::Value>(line)
+                        .is_ok_and(|v| v.is_object())
+                {
+                    bad_line = Some(items);
+                }
+                Ok(())
+            })
+            .await?
+        {}
+        Ok(lines.digest())
+    }
+    .await;
+    let (sha, size) = read.map_err(|e| match e {
         DumpError::Io(e) => corrupt(id, format!("{}: cannot be decompressed: {e}", part.key)),
         other => other,
     })?;
@@ -195,7 +236,7 @@ async fn write_batch<R: RestoreTarget + Sync>(
         attempt += 1;
         tally.requests += 1;
         let sent = items.len();
-        let last_error = match target.write_batch(&options.table, items.clone()).await {
+        let last_error = match target.write_batch(&options.table, &items).await {
             Ok(left) if left.is_empty() => return Ok(tally),
             Ok(left) => {
                 let message = format!("{} of {sent} items unprocessed", left.len());
@@ -237,49 +278,20 @@ where
     // Lines are parsed as they arrive; full batches queue here until a slot is free.
     let mut ready: Vec<Vec<serde_json::Value>> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
-    let mut chunks = store.open(&part.key).await?;
-    let mut gz = GzDecoder::new(Vec::new());
+    let mut lines = Lines::open(store, &part.key).await?;
     let mut in_flight = FuturesUnordered::new();
-    let parse = |buf: &mut Vec<u8>,
-                 last: bool,
-                 batch: &mut Vec<serde_json::Value>,
-                 ready: &mut Vec<Vec<serde_json::Value>>|
-     -> Result<(), DumpError> {
-        let mut start = 0;
-        loop {
-            let end = match buf[start..].iter().position(|&b| b == b'\n') {
-                Some(end) => start + end,
-                None if last && start < buf.len() => buf.len(),
-                None => break,
-            };
-            let line = &buf[start..end];
-            start = (end + 1).min(buf.len());
-            if line.is_empty() {
-                continue;
-            }
-            let item = serde_json::from_slice(line).map_err(std::io::Error::other)?;
-            batch.push(item);
-            if batch.len() == BATCH {
-                ready.push(std::mem::replace(batch, Vec::with_capacity(BATCH)));
-            }
-        }
-        buf.drain(..start);
-        Ok(())
-    };
     loop {
-        let chunk = chunks.try_next().await?;
-        match &chunk {
-            Some(chunk) => {
-                gz.write_all(chunk)?;
-                parse(gz.get_mut(), false, &mut batch, &mut ready)?;
-            }
-            None => {
-                let mut rest = std::mem::replace(&mut gz, GzDecoder::new(Vec::new())).finish()?;
-                parse(&mut rest, true, &mut batch, &mut ready)?;
-                if !batch.is_empty() {
-                    ready.push(std::mem::take(&mut batch));
+        let more = lines
+            .next(|line| {
+                batch.push(serde_json::from_slice(line).map_err(std::io::Error::other)?);
+                if batch.len() == BATCH {
+                    ready.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                 }
-            }
+                Ok(())
+            })
+            .await?;
+        if !more && !batch.is_empty() {
+            ready.push(std::mem::take(&mut batch));
         }
         for items in ready.drain(..) {
             if in_flight.len() >= options.concurrency.max(1) {
@@ -291,7 +303,7 @@ where
             }
             in_flight.push(write_batch(target, options, items));
         }
-        if chunk.is_none() {
+        if !more {
             break;
         }
     }

@@ -1079,7 +1079,7 @@ impl RestoreTarget for DynamoStore {
     async fn write_batch(
         &self,
         table: &str,
-        items: Vec<serde_json::Value>,
+        items: &[serde_json::Value],
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         if items.is_empty() {
             return Ok(Vec::new());
