@@ -198,6 +198,28 @@ async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
         Err(DumpError::Corrupt { .. })
     ));
     assert_eq!(common::table_fingerprint(&ddb, &table).await, before);
+
+    // A part with as many items as the manifest says, one value changed: only the SHA-256
+    // (and size) can tell.
+    let edited = text.replacen("\"N\":\"", "\"N\":\"9", 1);
+    assert_ne!(edited, text);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, edited.as_bytes()).unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&victim.key)
+        .body(gz.finish().unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let err = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DumpError::Corrupt { message, .. } if message.contains("SHA-256")),
+        "{err:?}"
+    );
+    assert_eq!(source.describe(&target).await.unwrap(), None);
 }
 
 /// A bucket that fails the `fail_at`-th object write (put or part upload).
