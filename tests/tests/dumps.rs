@@ -288,9 +288,10 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;
     let (s3, bucket) = common::fresh_bucket(&aws).await;
-    common::fill_table(&ddb, &table, 300, 0).await;
+    // 512 bytes of random text per item, so that a multipart object gets several parts below.
+    common::fill_table(&ddb, &table, 300, 512).await;
     let source = DynamoStore::new(ddb, &table, 30);
-    let inner = S3DumpStore::new(s3, &bucket);
+    let inner = S3DumpStore::new(s3.clone(), &bucket);
     // Four segments write four objects, then the manifest: fail the third write.
     let failing = FailingStore {
         inner: inner.clone(),
@@ -340,6 +341,34 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
     let listing = dump::list(&inner, &table).await.unwrap();
     assert!(listing.dumps.is_empty());
     assert_eq!(listing.incomplete.len(), 2);
+
+    // A part upload failing in the middle of a multipart object (parts of 1 KiB: S3 only
+    // checks the 5 MiB minimum at completion) aborts the open uploads.
+    let failing = FailingStore {
+        inner: inner.clone(),
+        writes: AtomicUsize::new(0),
+        fail_at: 3,
+    };
+    let multipart = DumpOptions {
+        segments: 1,
+        part_bytes: 1024,
+        ..DumpOptions::default()
+    };
+    assert!(dump::dump(&source, &failing, &multipart, now + 4_000)
+        .await
+        .is_err());
+    let open = s3
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        open.uploads().is_empty(),
+        "no multipart upload is left open: {:?}",
+        open.uploads()
+    );
+    assert!(dump::list(&inner, &table).await.unwrap().dumps.is_empty());
 }
 
 #[tokio::test]
