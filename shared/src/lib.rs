@@ -7,12 +7,14 @@
 //! - [`ports`]: the narrow traits the functions depend on.
 //! - [`adapters`]: DynamoDB, SNS and S3 implementations of the ports (the only code that sees
 //!   aws-sdk types) and in-memory fakes for unit tests.
+//! - [`digest`]: hourly rollups, anomaly detection, digests and the daily report.
 //! - [`dump`]: table dumps to object storage, their retention, and restores.
 //! - [`config`]: settings read once from the environment.
 
 pub mod adapters;
 pub mod client;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod dump;
 pub mod ports;

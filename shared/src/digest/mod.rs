@@ -1,0 +1,10 @@
+//! The hourly digest: rollups of the check history, anomaly detection on them, plain-words
+//! summaries per target and overall, and the daily report.
+//!
+//! - [`rollup`]: per target and hour (and day): checks, failures, uptime, latency min, mean,
+//!   p50, p95, max; uptime over 24 hours, 7, 30 and 365 days.
+//! - [`anomaly`]: latency, error-rate and flapping detectors with a score, a window and an
+//!   explanation.
+
+pub mod anomaly;
+pub mod rollup;
