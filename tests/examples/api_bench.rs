@@ -59,7 +59,6 @@ async fn main() {
         event_id: None,
     };
     let config = probe::RunConfig {
-        daily_report: false,
         storm_threshold: 10,
         ..probe::RunConfig::new(lookout::probe::concurrency_limit(256))
     };

@@ -34,10 +34,7 @@ async fn stack() -> Stack {
 }
 
 fn config() -> RunConfig {
-    RunConfig {
-        daily_report: false,
-        ..RunConfig::new(16)
-    }
+    RunConfig::new(16)
 }
 
 fn prober() -> Prober {
@@ -281,54 +278,6 @@ async fn a_group_with_no_usable_server_left_raises_group_critical_once() {
             ("status_change".into(), "api-a".into(), "down".into()),
             ("status_change".into(), "api-b".into(), "down".into()),
         ]
-    );
-}
-
-#[tokio::test]
-async fn the_daily_report_goes_out_once_a_day() {
-    let s = stack().await;
-    let live = serve(200, "ok").await;
-    add_web(&s, &live).await;
-    run_now(&s).await;
-    let targets = s
-        .store
-        .list_targets(Some(TargetKind::Server))
-        .await
-        .unwrap();
-    let latest = s.store.latest(TargetKind::Server).await.unwrap();
-    let day = 86_400_000;
-    let just_after_midnight = (lookout::time::now_ms() / day + 1) * day + 600_000;
-    for minutes in [0, 1, 2] {
-        probe::daily_report_due(
-            &s.store,
-            &s.publisher,
-            TargetKind::Server,
-            &targets,
-            &latest,
-            just_after_midnight + minutes * 60_000,
-        )
-        .await
-        .unwrap();
-    }
-    let later = just_after_midnight + 2 * 3_600_000;
-    let none = probe::daily_report_due(
-        &s.store,
-        &s.publisher,
-        TargetKind::Server,
-        &targets,
-        &latest,
-        later,
-    )
-    .await
-    .unwrap();
-    assert!(none.is_empty(), "only in the first hour of the day");
-    let got = common::drain(&s.sqs, &s.queue).await;
-    assert_eq!(got.len(), 1);
-    let body: Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
-    assert_eq!(body["kind"], "daily_report");
-    assert!(
-        body["text"].as_str().unwrap().contains("1 healthy"),
-        "{body}"
     );
 }
 

@@ -53,10 +53,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
             &publisher,
             &prober,
             &all_now,
-            &probe::RunConfig {
-                daily_report: false,
-                ..probe::RunConfig::new(4)
-            },
+            &probe::RunConfig::new(4),
         )
         .await
         .unwrap();
@@ -67,10 +64,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
         &publisher,
         &prober,
         &all_now,
-        &probe::RunConfig {
-            daily_report: false,
-            ..probe::RunConfig::new(4)
-        },
+        &probe::RunConfig::new(4),
     )
     .await
     .unwrap();

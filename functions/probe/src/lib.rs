@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use lookout::domain::grouped::{daily_report, DEFAULT_STORM_THRESHOLD};
+use lookout::domain::grouped::DEFAULT_STORM_THRESHOLD;
 use lookout::domain::state::DAY_MS;
 use lookout::domain::{Alert, Target, TargetKind, TargetState};
 use lookout::ports::{
@@ -195,8 +195,6 @@ pub struct RunConfig {
     /// `STORM_THRESHOLD`: more status changes than this in one round of one kind are sent as
     /// one grouped alert.
     pub storm_threshold: usize,
-    /// Raise the daily report in the first hour after UTC midnight (on in production).
-    pub daily_report: bool,
 }
 
 impl RunConfig {
@@ -205,18 +203,13 @@ impl RunConfig {
         RunConfig {
             concurrency,
             storm_threshold: DEFAULT_STORM_THRESHOLD,
-            daily_report: true,
         }
     }
 }
 
-/// The daily report of a kind is raised by the first run in this many ms after UTC midnight
-/// (every run in that time tries; the outbox keeps one).
-pub const DAILY_REPORT_WINDOW_MS: i64 = 3_600_000;
-
 /// Runs one invocation. For each kind in `kinds` it takes the run lease (a kind whose lease
 /// another run holds, or whose event was already handled, is left out and said so in
-/// `not_run`), retries that kind's pending alerts, raises the daily report after midnight, then
+/// `not_run`), retries that kind's pending alerts, then
 /// probes the due targets; targets with `interval_s` under [`SCHEDULE_PERIOD_S`] get further
 /// rounds until `window_s` is over. Nothing is started that could not finish before
 /// `deadline_ms` less [`FINISH_MARGIN_MS`]; those targets are reported as skipped. The leases
@@ -332,16 +325,6 @@ where
     for &kind in &request.kinds {
         let targets = store.list_targets(Some(kind)).await?;
         let latest = store.latest(kind).await?;
-        if config.daily_report {
-            let now = lookout::time::now_ms();
-            match daily_report_due(store, publisher, kind, &targets, &latest, now).await {
-                Ok(due) => report.alerts.extend(due),
-                // The next run in the hour tries again; probing goes on.
-                Err(e) => {
-                    tracing::warn!(kind = kind.as_str(), error = %e, "daily report not written")
-                }
-            }
-        }
         kinds.push((kind, targets, latest));
     }
     let mut failures = Vec::new();
@@ -411,43 +394,6 @@ where
     Ok(report)
 }
 
-/// At `now` in the first [`DAILY_REPORT_WINDOW_MS`] after UTC midnight: writes yesterday's
-/// report of `kind` to the outbox (once: the row's key and time are the day's) and publishes it
-/// when it is new. Returns it when it was raised now.
-///
-/// # Errors
-/// [`ProbeError::Store`] when the outbox cannot be written.
-pub async fn daily_report_due<S, P>(
-    store: &S,
-    publisher: &P,
-    kind: TargetKind,
-    targets: &[Target],
-    latest: &HashMap<String, Latest>,
-    now: i64,
-) -> Result<Vec<Alert>, ProbeError>
-where
-    S: Outbox + Sync,
-    P: AlertPublisher + Sync,
-{
-    let today = now.div_euclid(DAY_MS) * DAY_MS;
-    if now - today >= DAILY_REPORT_WINDOW_MS {
-        return Ok(Vec::new());
-    }
-    let states: Vec<(&Target, &TargetState)> = targets
-        .iter()
-        .filter_map(|t| Some((t, &latest.get(&t.id)?.state)))
-        .collect();
-    if states.is_empty() {
-        return Ok(Vec::new());
-    }
-    let report = daily_report(kind, today - DAY_MS, &states);
-    let new = store.enqueue(&[report]).await?;
-    for alert in &new {
-        deliver(store, publisher, alert).await;
-    }
-    Ok(new)
-}
-
 /// Lambda's longest timeout (15 minutes), in ms.
 pub const MAX_LAMBDA_TIMEOUT_MS: i64 = 900_000;
 
@@ -504,7 +450,6 @@ impl Deps {
             config: RunConfig {
                 concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
                 storm_threshold: settings.storm_threshold,
-                daily_report: true,
             },
         })
     }

@@ -47,12 +47,9 @@ async fn run_forced(
     .unwrap()
 }
 
-/// Four probes at once; no daily report (it depends on the hour the tests run).
+/// Four probes at once.
 fn cfg() -> RunConfig {
-    RunConfig {
-        daily_report: false,
-        ..RunConfig::new(4)
-    }
+    RunConfig::new(4)
 }
 
 fn fixture(name: &str) -> Value {

@@ -5,6 +5,8 @@
 //!   p50, p95, max; uptime over 24 hours, 7, 30 and 365 days.
 //! - [`anomaly`]: latency, error-rate and flapping detectors with a score, a window and an
 //!   explanation.
+//! - [`report`]: the digests per target and overall, in plain words with recommendations.
 
 pub mod anomaly;
+pub mod report;
 pub mod rollup;

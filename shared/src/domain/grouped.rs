@@ -222,31 +222,42 @@ pub fn group_alerts(
     alerts
 }
 
+/// One target in the daily report: its definition, its latest state, and its uptime over the
+/// day in percent (from the day's rollup; `None` when it had no checks that day).
+pub type DayEntry<'a> = (&'a Target, &'a TargetState, Option<f64>);
+
 /// The daily report of `kind` for the UTC day starting at `day_start`: targets by status, proxy
-/// traffic and estimated cost of that day, the best and worst target by uptime, and the open
-/// incidents (targets `down` or `blocked`). Key `report#<kind>#<day>`, `at` = `day_start +
-/// 1 day` so that computing it again gives the same outbox row.
-pub fn daily_report(kind: TargetKind, day_start: i64, states: &[(&Target, &TargetState)]) -> Alert {
+/// traffic and estimated cost of that day (probes and reported usage, from
+/// [`TargetState::traffic_of_day`]), the best and worst target by that day's uptime, and the
+/// open incidents (targets `down` or `blocked`, with since when). Key `report#<kind>#<day>`,
+/// `at` = `day_start + 1 day`, so that computing it again gives the same outbox row.
+pub fn daily_report(kind: TargetKind, day_start: i64, states: &[DayEntry<'_>]) -> Alert {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, s) in states {
+    for (_, s, _) in states {
         *counts.entry(s.status.as_str()).or_default() += 1;
     }
-    let of_day: Vec<&TargetState> = states
-        .iter()
-        .map(|(_, s)| *s)
-        .filter(|s| s.day_start == day_start)
-        .collect();
-    let traffic: u64 = of_day.iter().map(|s| s.day_traffic_bytes).sum();
-    let cost: f64 = of_day.iter().map(|s| s.day_cost).sum();
+    let (mut traffic, mut cost) = (0u64, 0.0);
+    for (_, s, _) in states {
+        let (b, c) = s.traffic_of_day(day_start);
+        traffic = traffic.saturating_add(b);
+        cost += c;
+    }
     let mut ranked: Vec<(&Target, f64)> = states
         .iter()
-        .filter_map(|(t, s)| Some((*t, s.uptime_percent()?)))
+        .filter_map(|(t, _, up)| Some((*t, (*up)?)))
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
     let open: Vec<String> = states
         .iter()
-        .filter(|(_, s)| matches!(s.status, Status::Down | Status::Blocked))
-        .map(|(t, s)| format!("{} {}", t.id, s.status.as_str()))
+        .filter(|(_, s, _)| matches!(s.status, Status::Down | Status::Blocked))
+        .map(|(t, s, _)| {
+            format!(
+                "{} {} since {}",
+                t.id,
+                s.status.as_str(),
+                crate::time::rfc3339(s.status_since)
+            )
+        })
         .collect();
     let day = crate::time::day(day_start);
     let by_status = counts
@@ -267,7 +278,7 @@ pub fn daily_report(kind: TargetKind, day_start: i64, states: &[(&Target, &Targe
     }
     if let (Some(best), Some(worst)) = (ranked.first(), ranked.last()) {
         text.push_str(&format!(
-            " Best: {} ({:.2}% up). Worst: {} ({:.2}% up).",
+            " Best: {} ({:.2}% up that day). Worst: {} ({:.2}% up that day).",
             best.0.id, best.1, worst.0.id, worst.1
         ));
     }
@@ -410,23 +421,35 @@ mod tests {
         let mut sa = TargetState::new("cheap");
         sa.status = Status::Healthy;
         sa.checks = 100;
-        sa.day_start = DAY_MS;
-        sa.day_traffic_bytes = 2_000_000_000;
-        sa.day_cost = 1.5;
+        // The probe already rolled over to the next day: the report takes the day before.
+        sa.prev_day_start = DAY_MS;
+        sa.prev_day_traffic_bytes = 2_000_000_000;
+        sa.prev_day_cost = 1.5;
+        sa.day_start = 2 * DAY_MS;
+        sa.day_traffic_bytes = 7;
         let mut sb = TargetState::new("flaky");
         sb.status = Status::Down;
+        sb.status_since = DAY_MS + 3_600_000;
         sb.checks = 100;
         sb.failures = 40;
-        let report = daily_report(TargetKind::Proxy, DAY_MS, &[(&a, &sa), (&b, &sb)]);
+        sb.day_start = DAY_MS;
+        sb.day_traffic_bytes = 500_000_000;
+        sb.day_cost = 0.25;
+        // Lifetime uptime (100 % and 60 %) is not what ranks them: the day's uptime is.
+        let report = daily_report(
+            TargetKind::Proxy,
+            DAY_MS,
+            &[(&a, &sa, Some(99.5)), (&b, &sb, Some(60.0))],
+        );
         assert_eq!(report.kind, AlertKind::DailyReport);
         assert_eq!(report.key, "report#proxy#1970-01-02");
         for want in [
             "1 down, 1 healthy",
-            "2.000 GB",
-            "cost 1.50",
-            "Best: cheap (100.00% up)",
-            "Worst: flaky (60.00% up)",
-            "Open incidents: flaky down",
+            "2.500 GB",
+            "cost 1.75",
+            "Best: cheap (99.50% up that day)",
+            "Worst: flaky (60.00% up that day)",
+            "Open incidents: flaky down since 1970-01-02T01:00:00Z",
         ] {
             assert!(report.text.contains(want), "{want}: {}", report.text);
         }

@@ -103,6 +103,17 @@ pub struct TargetState {
     /// Estimated proxy cost since `day_start`.
     #[serde(default)]
     pub day_cost: f64,
+    /// The day before: proxy bytes and estimated cost of the UTC day starting at
+    /// `prev_day_start`, kept when the first check of a new day resets the `day_*` counters,
+    /// so that the daily report (raised after midnight) still sees them.
+    #[serde(default)]
+    pub prev_day_start: i64,
+    /// Proxy bytes of the day starting at `prev_day_start`.
+    #[serde(default)]
+    pub prev_day_traffic_bytes: u64,
+    /// Estimated proxy cost of the day starting at `prev_day_start`.
+    #[serde(default)]
+    pub prev_day_cost: f64,
     /// The certificate expiry day (epoch ms of its UTC midnight) already alerted about.
     #[serde(default)]
     pub cert_alerted: Option<i64>,
@@ -149,7 +160,22 @@ impl TargetState {
             day_start: 0,
             day_traffic_bytes: 0,
             day_cost: 0.0,
+            prev_day_start: 0,
+            prev_day_traffic_bytes: 0,
+            prev_day_cost: 0.0,
             cert_alerted: None,
+        }
+    }
+
+    /// Proxy bytes and estimated cost of the UTC day starting at `day_start` (epoch ms), from
+    /// the current or the previous day's counters; zero when neither covers that day.
+    pub fn traffic_of_day(&self, day_start: i64) -> (u64, f64) {
+        if self.day_start == day_start {
+            (self.day_traffic_bytes, self.day_cost)
+        } else if self.prev_day_start == day_start {
+            (self.prev_day_traffic_bytes, self.prev_day_cost)
+        } else {
+            (0, 0.0)
         }
     }
 
@@ -177,6 +203,9 @@ pub fn next_state(
     s.last_check = Some(result.at);
     let today = result.at.div_euclid(DAY_MS) * DAY_MS;
     if s.day_start != today {
+        s.prev_day_start = s.day_start;
+        s.prev_day_traffic_bytes = s.day_traffic_bytes;
+        s.prev_day_cost = s.day_cost;
         s.day_start = today;
         s.day_traffic_bytes = 0;
         s.day_cost = 0.0;
@@ -608,6 +637,13 @@ mod tests {
         let (s, _) = next_state(&s, &r, &t);
         assert_eq!(s.traffic_bytes, 1_000_000_000);
         assert!((s.cost - 4.0).abs() < 1e-9);
+        // The first check of the next day keeps the day before for the daily report.
+        let mut next_day = r.clone();
+        next_day.at = DAY_MS + 5;
+        let (s, _) = next_state(&s, &next_day, &t);
+        assert_eq!(s.traffic_of_day(0), (1_000_000_000, 4.0));
+        assert_eq!(s.traffic_of_day(DAY_MS), (500_000_000, 2.0));
+        assert_eq!(s.traffic_of_day(2 * DAY_MS), (0, 0.0));
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `results` (JSON array), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
 //! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries, run leases |
+//! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (400 days) |
+//! | `DIGEST#<target id or global>` | `<hour start, 13-digit ms>` | `digest` (JSON), `expires_at` (90 days) |
+//! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
@@ -26,7 +29,7 @@ pub const CHUNK: usize = 100;
 
 /// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
 /// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
-/// rollups (`ROLLUP#`, `DIGEST#`) and alerts (`ALERT#`). Keys of no known shape count as state,
+/// rollups (`ROLLUP#`, `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`). Keys of no known shape count as state,
 /// so that nothing is left out of a full dump.
 pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
     use crate::dump::ItemType;
@@ -40,7 +43,7 @@ pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
     match prefix {
         "TARGET" if key(SK) == Some("CONFIG") => ItemType::Definitions,
         "HIST" | "RUN" => ItemType::History,
-        "ROLLUP" | "DIGEST" => ItemType::Rollups,
+        "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
         "ALERT" => ItemType::Alerts,
         _ => ItemType::State,
     }

@@ -18,7 +18,9 @@ use super::convert::{item_to_json, json_to_item};
 use super::CHUNK;
 use crate::adapters::sdk_message;
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
-use crate::ports::SummaryStore;
+use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
+use crate::digest::rollup::{Period, Rollup, ROLLUP_TTL_DAYS};
+use crate::ports::{DigestStore, SummaryStore, TargetUptime};
 use crate::ports::{
     AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RestoreTarget,
     RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
@@ -277,6 +279,59 @@ impl DynamoStore {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect())
+    }
+
+    /// Writes `items` with BatchWriteItem, 25 per request and 4 requests in flight, sending
+    /// unprocessed items again with jittered backoff (50 ms doubling to 5 s, 10 attempts).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when a request fails or items are still unprocessed after the
+    /// last attempt; the message says how many.
+    async fn put_all(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        const ATTEMPTS: u32 = 10;
+        let batches: Vec<Vec<Item>> = items.chunks(25).map(<[Item]>::to_vec).collect();
+        let sends = batches.into_iter().map(|batch| async move {
+            let mut pending: Vec<WriteRequest> = batch
+                .into_iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(backend)
+                })
+                .collect::<Result<_, _>>()?;
+            for attempt in 0..ATTEMPTS {
+                if attempt > 0 {
+                    let cap = (50u64 << attempt.min(7)).min(5_000);
+                    let wait = cap / 2 + fastrand::u64(0..=cap / 2);
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    return Ok(());
+                }
+            }
+            Err(StoreError::Backend(format!(
+                "{} item(s) still unprocessed after {ATTEMPTS} BatchWriteItem attempts",
+                pending.len()
+            )))
+        });
+        futures::stream::iter(sends)
+            .buffer_unordered(4)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     async fn put(&self, item: Item) -> Result<(), StoreError> {
@@ -615,6 +670,170 @@ impl SummaryStore for DynamoStore {
             .map(|i| from_attr(i, "summary"))
             .collect::<Result<_, _>>()?;
         out.sort_by_key(|s| s.kind);
+        Ok(out)
+    }
+}
+
+/// Partition of a target's rollups (`ROLLUP#<id>`), or of all targets of a kind
+/// (`ROLLUP#*#<kind>`).
+fn rollup_pk(target_id: &str, kind: TargetKind) -> String {
+    if target_id == "*" {
+        format!("ROLLUP#*#{}", kind.as_str())
+    } else {
+        format!("ROLLUP#{target_id}")
+    }
+}
+
+/// Sort key of a rollup: `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>`.
+fn rollup_sk(period: Period, start: i64) -> String {
+    match period {
+        Period::Hour => format!("H#{}", crate::time::hour(start)),
+        Period::Day => format!("D#{}", crate::time::day(start)),
+    }
+}
+
+/// Targets per `UPTIME#<kind>` item (about 350 bytes each, well under the 400 KB item limit).
+const UPTIME_CHUNK: usize = 500;
+
+fn ttl_after(from_ms: i64, days: u32) -> AttributeValue {
+    n(from_ms / 1000 + i64::from(days) * 86_400)
+}
+
+fn item_of(fields: Vec<(&str, AttributeValue)>) -> Item {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+impl DigestStore for DynamoStore {
+    async fn put_rollups(&self, rollups: &[Rollup]) -> Result<(), StoreError> {
+        let items = rollups
+            .iter()
+            .map(|r| {
+                Ok(item_of(vec![
+                    (PK, s(rollup_pk(&r.target_id, r.kind))),
+                    (SK, s(rollup_sk(r.period, r.start))),
+                    ("rollup", to_json(r)?),
+                    (TTL, ttl_after(r.start, ROLLUP_TTL_DAYS)),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.put_all(items).await
+    }
+
+    async fn rollups(
+        &self,
+        target_id: &str,
+        kind: TargetKind,
+        period: Period,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<Rollup>, StoreError> {
+        if until_ms <= since_ms {
+            return Ok(Vec::new());
+        }
+        let items = self
+            .query_range(
+                &rollup_pk(target_id, kind),
+                &rollup_sk(period, since_ms),
+                &rollup_sk(period, until_ms - 1),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let r: Rollup = from_attr(item, "rollup")?;
+            if r.start >= since_ms && r.start < until_ms {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_digests(&self, digests: &[Digest]) -> Result<(), StoreError> {
+        let items = digests
+            .iter()
+            .map(|d| {
+                Ok(item_of(vec![
+                    (PK, s(format!("DIGEST#{}", d.scope))),
+                    (SK, s(ms_key(d.start))),
+                    ("digest", to_json(d)?),
+                    (TTL, ttl_after(d.start, DIGEST_TTL_DAYS)),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.put_all(items).await
+    }
+
+    async fn digests(
+        &self,
+        scope: &str,
+        before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Digest>, StoreError> {
+        let limit = i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk < :b")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(format!("DIGEST#{scope}")))
+            .expression_attribute_values(":b", s(ms_key(before_ms)))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(backend)?;
+        page.items
+            .unwrap_or_default()
+            .iter()
+            .map(|i| from_attr(i, "digest"))
+            .collect()
+    }
+
+    async fn put_uptime(&self, kind: TargetKind, table: &[TargetUptime]) -> Result<(), StoreError> {
+        let pk = format!("UPTIME#{}", kind.as_str());
+        let items = table
+            .chunks(UPTIME_CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| {
+                Ok(item_of(vec![
+                    (PK, s(&pk)),
+                    (SK, s(format!("{i:04}"))),
+                    ("uptime", to_json(&chunk)?),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.put_all(items).await?;
+        // Chunks left over from a table with more targets follow the last one written.
+        for i in table.len().div_ceil(UPTIME_CHUNK).. {
+            let gone = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(&pk))
+                .key(SK, s(format!("{i:04}")))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(backend)?;
+            if gone.attributes.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn uptime_table(&self, kind: TargetKind) -> Result<Vec<TargetUptime>, StoreError> {
+        let items = self
+            .query(None, &format!("UPTIME#{}", kind.as_str()), true, None)
+            .await?;
+        let mut out = Vec::new();
+        for item in &items {
+            out.extend(from_attr::<Vec<TargetUptime>>(item, "uptime")?);
+        }
         Ok(out)
     }
 }
