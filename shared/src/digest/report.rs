@@ -266,7 +266,11 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
     anomalies.extend(per_target.iter().map(|a| (*a).clone()));
     let counts = Status::ALL
         .iter()
-        .filter_map(|s| by_status.get(s.as_str()).map(|n| format!("{n} {}", s.as_str())))
+        .filter_map(|s| {
+            by_status
+                .get(s.as_str())
+                .map(|n| format!("{n} {}", s.as_str()))
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let mut text = format!(
@@ -291,7 +295,9 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
         .take(5)
         .map(|a| {
             let what = match a.kind {
-                AnomalyKind::Latency => format!("latency {:.1}× usual", a.observed / a.baseline.max(1.0)),
+                AnomalyKind::Latency => {
+                    format!("latency {:.1}× usual", a.observed / a.baseline.max(1.0))
+                }
                 AnomalyKind::ErrorRate => format!("{:.1}% failed", a.observed * 100.0),
                 AnomalyKind::Flapping => "flapping".to_string(),
             };
@@ -336,8 +342,12 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
             .then_with(|| a.id.cmp(&b.id))
     });
     worst.truncate(5);
-    let mut recommendations: Vec<String> = across.iter().map(|a| a.recommendation.clone()).collect();
-    let mut ranked: Vec<&Digest> = targets.iter().filter(|d| !d.recommendations.is_empty()).collect();
+    let mut recommendations: Vec<String> =
+        across.iter().map(|a| a.recommendation.clone()).collect();
+    let mut ranked: Vec<&Digest> = targets
+        .iter()
+        .filter(|d| !d.recommendations.is_empty())
+        .collect();
     ranked.sort_by(|a, b| {
         let score = |d: &Digest| d.anomalies.iter().map(|a| a.score).fold(0.0, f64::max);
         let down = |d: &Digest| matches!(d.status, Some(Status::Down | Status::Blocked));

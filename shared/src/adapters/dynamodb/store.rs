@@ -17,15 +17,15 @@ use serde::Serialize;
 use super::convert::{item_to_json, json_to_item};
 use super::CHUNK;
 use crate::adapters::sdk_message;
-use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
 use crate::digest::rollup::{Period, Rollup, ROLLUP_TTL_DAYS};
-use crate::ports::{DigestStore, SummaryStore, TargetUptime};
+use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
     AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RestoreTarget,
     RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
     TargetStore,
 };
+use crate::ports::{DigestStore, SummaryStore, TargetUptime};
 use crate::ports::{IndexSchema, KeyAttribute};
 
 type Item = HashMap<String, AttributeValue>;

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::digest::report::Digest;
 use crate::digest::rollup::{Period, Rollup};
-use crate::ports::{DigestStore, SummaryStore, TargetUptime};
+use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
     AlertLog, AlertPublisher, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox,
     PublishError, RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
 };
+use crate::ports::{DigestStore, SummaryStore, TargetUptime};
 
 #[derive(Default)]
 struct Tables {

@@ -1,0 +1,260 @@
+use lookout::adapters::memory::{MemoryPublisher, MemoryStore};
+use lookout::digest::anomaly::AnomalyKind;
+use lookout::digest::report::{NoSummariser, GLOBAL};
+use lookout::digest::rollup::Latency;
+use lookout::domain::{CheckResult, ErrorKind, Outcome, TargetState};
+use lookout::ports::Latest;
+use serde_json::json;
+
+use super::*;
+
+/// 2026-11-21T14:00Z.
+const HOUR: i64 = 1_795_269_600_000;
+
+async fn store_with(ids: &[&str]) -> MemoryStore {
+    let store = MemoryStore::default();
+    for id in ids {
+        let t: Target = serde_json::from_value(
+            json!({"id": id, "name": format!("{id} api"), "group": "g", "kind": "server",
+                   "url": format!("https://{id}.example/health")}),
+        )
+        .unwrap();
+        store.create_target(&t.validate().unwrap()).await.unwrap();
+    }
+    store
+}
+
+/// Seven days of normal hours before `hour`: 60 checks, p95 around `p95` ms, no failures.
+async fn baseline(store: &MemoryStore, id: &str, hour: i64, p95: u64) {
+    let hours: Vec<Rollup> = (1..=BASELINE_HOURS)
+        .map(|h| {
+            let wobble = (h % 5) as u64 * p95 / 50;
+            Rollup {
+                checks: 60,
+                latency: Some(Latency {
+                    min: p95 / 4,
+                    mean: (p95 / 2) as f64,
+                    p50: p95 / 2,
+                    p95: p95 + wobble,
+                    max: p95 * 2,
+                }),
+                ..Rollup::empty(id, TargetKind::Server, Period::Hour, hour - h * HOUR_MS)
+            }
+        })
+        .collect();
+    store.put_rollups(&hours).await.unwrap();
+}
+
+fn result(id: &str, at: i64, ok: bool, latency_ms: u64) -> CheckResult {
+    CheckResult {
+        target_id: id.into(),
+        kind: TargetKind::Server,
+        at,
+        outcome: if ok { Outcome::Up } else { Outcome::Failed },
+        status_code: ok.then_some(200),
+        latency_ms,
+        connect_ms: None,
+        ttfb_ms: None,
+        cert_days_left: None,
+        bytes: 500,
+        attempts: 1,
+        error: (!ok).then_some(ErrorKind::Timeout),
+        message: None,
+    }
+}
+
+/// One probe run a minute through the hour, as the probe function records them: `latency(id,
+/// minute)` gives each result's latency, `None` for a failed check.
+async fn probe_hour(
+    store: &MemoryStore,
+    ids: &[&str],
+    hour: i64,
+    latency: impl Fn(&str, i64) -> Option<u64>,
+) {
+    for minute in 0..60 {
+        let at = hour + minute * 60_000 + 1_000;
+        let latest: Vec<Latest> = ids
+            .iter()
+            .map(|id| {
+                let l = latency(id, minute);
+                let mut state = TargetState::new(id);
+                state.status = Status::Healthy;
+                Latest {
+                    state,
+                    result: Some(result(id, at, l.is_some(), l.unwrap_or(10_000))),
+                }
+            })
+            .collect();
+        store
+            .record_run(TargetKind::Server, at, &latest)
+            .await
+            .unwrap();
+    }
+}
+
+use lookout::domain::Status;
+
+async fn rollups_of(store: &MemoryStore, id: &str) -> Vec<Rollup> {
+    store
+        .rollups(id, TargetKind::Server, Period::Hour, 0, i64::MAX)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_slow_and_failing_target_is_named_with_figures_and_advice() {
+    let store = store_with(&["calm", "slow"]).await;
+    baseline(&store, "calm", HOUR, 200).await;
+    baseline(&store, "slow", HOUR, 200).await;
+    probe_hour(&store, &["calm", "slow"], HOUR, |id, minute| match id {
+        "slow" if minute % 8 == 0 => None,
+        "slow" => Some(640 + (minute as u64 % 7) * 10),
+        _ => Some(100 + (minute as u64 % 7) * 10),
+    })
+    .await;
+    let publisher = MemoryPublisher::default();
+    let report = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        HOUR,
+        HOUR + HOUR_MS + 60_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.targets, 2);
+    let slow = store.digests("slow", i64::MAX, 1).await.unwrap().remove(0);
+    let kinds: Vec<AnomalyKind> = slow.anomalies.iter().map(|a| a.kind).collect();
+    assert!(kinds.contains(&AnomalyKind::Latency), "{slow:#?}");
+    assert!(kinds.contains(&AnomalyKind::ErrorRate), "{slow:#?}");
+    assert_eq!(slow.checks, 60);
+    assert_eq!(slow.failures, 8);
+    assert!(
+        slow.summary.contains("52 of 60 checks succeeded"),
+        "{}",
+        slow.summary
+    );
+    assert!(
+        slow.summary.contains("failures mostly timeout"),
+        "{}",
+        slow.summary
+    );
+    assert!(!slow.recommendations.is_empty());
+    let calm = store.digests("calm", i64::MAX, 1).await.unwrap().remove(0);
+    assert!(calm.anomalies.is_empty(), "{calm:#?}");
+    assert!(calm.summary.contains("Nothing unusual"), "{}", calm.summary);
+    let global = store.digests(GLOBAL, i64::MAX, 1).await.unwrap().remove(0);
+    assert_eq!(global, report.global);
+    assert!(global.summary.contains("2 target(s)"), "{}", global.summary);
+    assert!(global.summary.contains("slow"), "{}", global.summary);
+    assert!(
+        global.recommendations.iter().any(|r| r.starts_with("slow")),
+        "{global:#?}"
+    );
+    assert_eq!((global.checks, global.failures), (120, 8));
+    // Rollups of the hour, per target and over all.
+    let hour = store
+        .rollups(
+            "slow",
+            TargetKind::Server,
+            Period::Hour,
+            HOUR,
+            HOUR + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    assert_eq!((hour[0].checks, hour[0].failures), (60, 8));
+    let all = store
+        .rollups("*", TargetKind::Server, Period::Hour, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!((all[0].checks, all[0].failures), (120, 8));
+    // The status page's uptime table.
+    let table = store.uptime_table(TargetKind::Server).await.unwrap();
+    let slow_up = table.iter().find(|t| t.target_id == "slow").unwrap();
+    let day = slow_up.windows.iter().find(|w| w.window == "24h").unwrap();
+    // 23 baseline hours of 60 good checks, and the hour judged.
+    assert_eq!((day.checks, day.failures), (24 * 60, 8));
+    assert!(publisher.sent().is_empty(), "no daily report at 15:00");
+}
+
+#[tokio::test]
+async fn digesting_an_hour_again_gives_the_same_rollups_and_digests() {
+    let store = store_with(&["a", "b"]).await;
+    baseline(&store, "a", HOUR, 150).await;
+    probe_hour(&store, &["a", "b"], HOUR, |_, m| (m != 30).then_some(100)).await;
+    let publisher = MemoryPublisher::default();
+    let first = run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    let before = rollups_of(&store, "b").await;
+    let second = run(&store, &publisher, &NoSummariser, HOUR, HOUR + 2 * HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(rollups_of(&store, "b").await, before);
+    assert_eq!(first.global.summary, second.global.summary);
+    assert_eq!(store.digests(GLOBAL, i64::MAX, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_last_hour_of_a_day_writes_day_rollups_and_one_daily_report() {
+    let last = HOUR + 9 * HOUR_MS; // 23:00
+    let store = store_with(&["good", "bad"]).await;
+    probe_hour(&store, &["good", "bad"], last, |id, m| {
+        (id == "good" || m % 2 == 0).then_some(50)
+    })
+    .await;
+    let publisher = MemoryPublisher::default();
+    let report = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        last,
+        last + HOUR_MS + 300_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.daily_reports.len(), 1);
+    let sent = publisher.sent();
+    assert_eq!(sent.len(), 1);
+    let text = &sent[0].text;
+    assert!(text.contains("Best: good (100.00% up that day)"), "{text}");
+    assert!(text.contains("Worst: bad (50.00% up that day)"), "{text}");
+    let day = store
+        .rollups("bad", TargetKind::Server, Period::Day, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 1);
+    assert_eq!((day[0].checks, day[0].failures), (60, 30));
+    assert_eq!(day[0].start, Period::Day.start_of(last));
+    // Again: the outbox already holds the report, nothing is sent twice.
+    let again = run(&store, &publisher, &NoSummariser, last, last + 2 * HOUR_MS)
+        .await
+        .unwrap();
+    assert!(again.daily_reports.is_empty());
+    assert_eq!(publisher.sent().len(), 1);
+}
+
+#[test]
+fn the_event_names_an_hour_or_takes_the_last_one() {
+    let now = HOUR + 5 * 60_000;
+    let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+    assert_eq!(
+        DigestRequest::from_event(&scheduled, now).unwrap().hour,
+        HOUR - HOUR_MS
+    );
+    let asked = json!({"hour": "2026-11-21T12"});
+    assert_eq!(
+        DigestRequest::from_event(&asked, now).unwrap().hour,
+        HOUR - 2 * HOUR_MS
+    );
+    for bad in [
+        json!({"hour": "2026-11-21T14"}),
+        json!({"hour": "2026-13-01T00"}),
+        json!({"hour": 5}),
+        json!({"hour": "yesterday"}),
+    ] {
+        let e = DigestRequest::from_event(&bad, now).unwrap_err();
+        assert!(e.starts_with("hour:"), "{e}");
+    }
+}
