@@ -4,7 +4,10 @@
 //! | --- | --- | --- |
 //! | `GET /v1/health` | public | `{"status":"ok","version"}` |
 //! | `GET /v1/status` | public | every target (redacted) with state and latest result; the active target of every group |
-//! | `GET /v1/summary` | public | counts by status and kind, last run per kind, proxy traffic and cost |
+//! | `GET /v1/summary` | public | counts by status and kind, last run per kind, proxy traffic and cost, the latest global digest |
+//! | `GET /v1/targets/{id}/uptime` | public | uptime over 24 h, 7, 30 and 365 days from the rollups, and the last 24 hourly rollups |
+//! | `GET /v1/digests?target=&before=&limit=` | read | digests of a target or global ones, newest first |
+//! | `GET /v1/digests/latest?target=` | read | the newest digest of a target, or the newest global one |
 //! | `GET /v1/targets` | admin | target definitions (redacted) |
 //! | `POST /v1/targets` | admin | create one target, a list, or `{"targets":[...]}`: 201, 409 if an id exists, 422 naming the field |
 //! | `POST /v1/checks` | admin | check now (`{"ids":[..]}`, `{"kind":..}`, `{"group":..}` or `{}` for all enabled); returns results, changes no state |
@@ -14,6 +17,7 @@
 //! Errors are `{"error":{"code","message"}}`: 400 bad JSON, 401, 404, 405, 409, 413 (body over
 //! 1 MiB), 422, 500 (no internal detail).
 
+pub mod digests;
 pub mod dumps;
 pub mod error;
 mod metrics;
@@ -25,7 +29,9 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 
-use lookout::ports::{AlertLog, HistoryStore, RunStore, StateStore, SummaryStore, TargetStore};
+use lookout::ports::{
+    AlertLog, DigestStore, HistoryStore, RunStore, StateStore, SummaryStore, TargetStore,
+};
 use lookout::probe::Prober;
 use subtle::ConstantTimeEq;
 
@@ -219,6 +225,14 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
         Access::Read,
         "target_results",
     ),
+    (
+        "GET",
+        "/v1/targets/{id}/uptime",
+        Access::Public,
+        "target_uptime",
+    ),
+    ("GET", "/v1/digests", Access::Read, "digests"),
+    ("GET", "/v1/digests/latest", Access::Read, "latest_digest"),
     ("GET", "/v1/runs", Access::Read, "runs"),
     ("GET", "/v1/alerts", Access::Read, "alerts"),
     (
@@ -286,7 +300,14 @@ fn query(req: &Request) -> HashMap<String, String> {
 /// Handles one request; never fails: every problem is a JSON error answer.
 pub async fn handle<S>(app: &App<S>, req: Request) -> Response<Body>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
+    S: TargetStore
+        + StateStore
+        + RunStore
+        + AlertLog
+        + HistoryStore
+        + SummaryStore
+        + DigestStore
+        + Sync,
 {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -308,7 +329,14 @@ async fn route<S>(
     req: &Request,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
+    S: TargetStore
+        + StateStore
+        + RunStore
+        + AlertLog
+        + HistoryStore
+        + SummaryStore
+        + DigestStore
+        + Sync,
 {
     let matching: Vec<_> = ROUTES
         .iter()
@@ -362,7 +390,14 @@ async fn dispatch<S>(
     q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TargetStore + StateStore + RunStore + AlertLog + HistoryStore + SummaryStore + Sync,
+    S: TargetStore
+        + StateStore
+        + RunStore
+        + AlertLog
+        + HistoryStore
+        + SummaryStore
+        + DigestStore
+        + Sync,
 {
     let id = params.first().map(String::as_str).unwrap_or_default();
     let store = &app.store;
@@ -373,7 +408,16 @@ where
         "health" => return routes::health(app.health.as_ref()).await,
         "openapi" => openapi::document(),
         "status" => routes::status(store, &app.defs).await?,
-        "summary" => routes::summary(store).await?,
+        "summary" => {
+            let mut summary = routes::summary(store).await?;
+            summary["digest"] = digests::newest_global(store)
+                .await?
+                .unwrap_or(serde_json::Value::Null);
+            summary
+        }
+        "target_uptime" => digests::uptime(store, id).await?,
+        "digests" => digests::list(store, q).await?,
+        "latest_digest" => digests::latest(store, q).await?,
         "metrics" => return metrics::metrics(store).await,
         "list_targets" => routes::list_targets(store, q).await?,
         "create_targets" => return routes::create_targets(store, body).await,

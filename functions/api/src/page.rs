@@ -1,6 +1,7 @@
 //! `GET /`: the public status page, rendered on the server. Groups and pools with their active
 //! target, each target's status as colour and word, uptime over the last 24 hours (from the
-//! history) and since the last statistics reset, a latency chart of the last 24 hours (inline
+//! history) and over 7, 30 and 365 days (from the digest's uptime table; since the last
+//! statistics reset until the digest has run), a latency chart of the last 24 hours (inline
 //! SVG), maintenance notices and the incidents of the last 24 hours. Labels in English, Arabic and
 //! Persian (`?lang=ar`, `?lang=fa`, right to left). Every user-given string is escaped; a little
 //! inline script reloads the page every minute.
@@ -13,7 +14,7 @@ use lambda_http::{Body, Response};
 use lookout::domain::failover::choose_all;
 use lookout::domain::state::DAY_MS;
 use lookout::domain::{CheckResult, Status, Target, TargetKind};
-use lookout::ports::{AlertLog, HistoryStore, StateStore, TargetStore};
+use lookout::ports::{AlertLog, DigestStore, HistoryStore, StateStore, TargetStore};
 
 use crate::error::ApiError;
 
@@ -48,6 +49,8 @@ struct Labels {
     none_usable: &'static str,
     uptime_24h: &'static str,
     uptime_total: &'static str,
+    /// Labels of the 7, 30 and 365-day uptime windows.
+    windows: [&'static str; 3],
     latency: &'static str,
     incidents: &'static str,
     no_incidents: &'static str,
@@ -68,6 +71,7 @@ const EN: Labels = Labels {
     none_usable: "none usable",
     uptime_24h: "Uptime 24 h",
     uptime_total: "since reset",
+    windows: ["7 d", "30 d", "365 d"],
     latency: "Latency, last 24 hours",
     incidents: "Incidents in the last 24 hours",
     no_incidents: "No incidents.",
@@ -88,6 +92,7 @@ const AR: Labels = Labels {
     none_usable: "لا يوجد صالح",
     uptime_24h: "التوفر 24 ساعة",
     uptime_total: "منذ إعادة الضبط",
+    windows: ["7 أيام", "30 يومًا", "365 يومًا"],
     latency: "زمن الاستجابة، آخر 24 ساعة",
     incidents: "الحوادث في آخر 24 ساعة",
     no_incidents: "لا توجد حوادث.",
@@ -108,6 +113,7 @@ const FA: Labels = Labels {
     none_usable: "هیچ‌کدام قابل استفاده نیست",
     uptime_24h: "دسترس‌پذیری ۲۴ ساعت",
     uptime_total: "از آخرین بازنشانی",
+    windows: ["۷ روز", "۳۰ روز", "۳۶۵ روز"],
     latency: "تأخیر، ۲۴ ساعت گذشته",
     incidents: "رخدادهای ۲۴ ساعت گذشته",
     no_incidents: "رخدادی نیست.",
@@ -177,7 +183,7 @@ fn chart(results: &[&CheckResult], now: i64) -> String {
 ///
 /// # Errors
 /// [`ApiError`] when the store cannot be read.
-pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
+pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
     store: &S,
     cache: &crate::routes::DefsCache,
     lang: Option<&str>,
@@ -200,6 +206,13 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
         }
     }
     let incidents = store.alerts(now - DAY_MS, now).await?;
+    // Uptime over 7, 30 and 365 days from the digest's table: one query per kind.
+    let mut windows: HashMap<String, Vec<lookout::digest::rollup::Uptime>> = HashMap::new();
+    for kind in TargetKind::ALL {
+        for t in store.uptime_table(kind).await? {
+            windows.insert(t.target_id, t.windows);
+        }
+    }
     let choices = choose_all(&targets, &states);
     let bad = targets
         .iter()
@@ -268,11 +281,33 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
                     .get(&t.id)
                     .map(|v| v.iter().collect())
                     .unwrap_or_default();
-                let day_uptime = (!results.is_empty()).then(|| {
-                    100.0 * results.iter().filter(|r| r.ok()).count() as f64 / results.len() as f64
-                });
+                let rolled = |name: &str| {
+                    windows
+                        .get(&t.id)
+                        .and_then(|w| w.iter().find(|u| u.window == name))
+                        .and_then(|u| u.uptime_percent)
+                };
+                let day_uptime = if results.is_empty() {
+                    rolled("24h")
+                } else {
+                    Some(
+                        100.0 * results.iter().filter(|r| r.ok()).count() as f64
+                            / results.len() as f64,
+                    )
+                };
                 let pct =
                     |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}%"));
+                // 7, 30 and 365 days once the digest has run; the lifetime counter before.
+                let longer = if windows.contains_key(&t.id) {
+                    ["7d", "30d", "365d"]
+                        .iter()
+                        .zip(l.windows)
+                        .map(|(w, label)| format!("{} {}", escape(label), pct(rolled(w))))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                } else {
+                    format!("{} {}", pct(s.uptime_percent()), escape(l.uptime_total))
+                };
                 let latency = latest
                     .get(&t.id)
                     .and_then(|x| x.result.as_ref())
@@ -289,7 +324,7 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
                     html,
                     "<li class=\"target\" data-id=\"{}\"><span class=\"dot\" style=\"background:{}\"></span>\
                      <span class=\"name\">{}</span> <span class=\"status\" style=\"color:{}\">{}</span>\
-                     <span class=\"num\">{} {} · {} {} · {}</span>{}{}</li>",
+                     <span class=\"num\">{} {} · {} · {}</span>{}{}</li>",
                     escape(&t.id),
                     colour(s.status),
                     escape(&t.name),
@@ -297,8 +332,7 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog>(
                     escape(status_word(l, s.status)),
                     escape(l.uptime_24h),
                     pct(day_uptime),
-                    pct(s.uptime_percent()),
-                    escape(l.uptime_total),
+                    longer,
                     escape(&latency),
                     chart(&results, now),
                     maintenance.unwrap_or_default()

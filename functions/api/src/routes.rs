@@ -272,7 +272,11 @@ async fn summary_from_targets<S: TargetStore + StateStore + RunStore>(
 /// Most targets one page of `GET /v1/targets` holds.
 pub const MAX_PAGE: usize = 500;
 
-fn parse_limit(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn parse_limit(
+    q: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     match q.get("limit") {
         None => Ok(default),
         Some(v) => v
@@ -513,7 +517,7 @@ pub async fn apply_targets<S: TargetStore>(
     Ok(json!({"created": created, "updated": updated, "unchanged": unchanged, "deleted": deleted}))
 }
 
-fn parse_time(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn parse_time(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
     q.get(name)
         .map(|v| {
             v.parse::<jiff::Timestamp>()
