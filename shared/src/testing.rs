@@ -411,3 +411,54 @@ async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin + Send>(
     let _ = sock.shutdown().await;
     false
 }
+
+/// Synthetic probe history for digest tests and benchmarks: one run a minute through the hour
+/// starting at `hour` (epoch ms), each run one result per id in `ids`, as the probe function
+/// hands them to [`crate::ports::StateStore::record_run`]. `latency(id, minute)` gives the
+/// result's latency in ms, or `None` for a failed check (a timeout). Returns `(run time,
+/// latest)` per minute, oldest first; every state is `healthy`.
+pub fn minute_runs(
+    ids: &[String],
+    kind: crate::domain::TargetKind,
+    hour: i64,
+    latency: impl Fn(&str, i64) -> Option<u64>,
+) -> Vec<(i64, Vec<crate::ports::Latest>)> {
+    use crate::domain::{CheckResult, ErrorKind, Outcome, Status, TargetState};
+    (0..60)
+        .map(|minute| {
+            let at = hour + minute * 60_000 + 1_000;
+            let latest = ids
+                .iter()
+                .map(|id| {
+                    let l = latency(id, minute);
+                    let mut state = TargetState::new(id);
+                    state.status = Status::Healthy;
+                    let result = CheckResult {
+                        target_id: id.clone(),
+                        kind,
+                        at,
+                        outcome: if l.is_some() {
+                            Outcome::Up
+                        } else {
+                            Outcome::Failed
+                        },
+                        status_code: l.map(|_| 200),
+                        latency_ms: l.unwrap_or(10_000),
+                        connect_ms: None,
+                        ttfb_ms: None,
+                        cert_days_left: None,
+                        bytes: 500,
+                        attempts: 1,
+                        error: l.is_none().then_some(ErrorKind::Timeout),
+                        message: None,
+                    };
+                    crate::ports::Latest {
+                        state,
+                        result: Some(result),
+                    }
+                })
+                .collect();
+            (at, latest)
+        })
+        .collect()
+}

@@ -525,32 +525,6 @@ fn base64_sha(body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
 }
 
-/// Calls the API handler with the admin token.
-async fn call(
-    app: &api::App<DynamoStore>,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let req = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(format!("http://localhost{path}"))
-        .header("authorization", "Bearer admin")
-        .body(lambda_http::Body::from(body.to_string()))
-        .unwrap();
-    // Boxed: the handler's future over DynamoDB is too large for a test thread's 2 MiB stack in
-    // debug builds.
-    let resp = Box::pin(api::handle(app, req)).await;
-    let status = resp.status().as_u16();
-    let json = match resp.body() {
-        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
-        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap_or_default(),
-        lambda_http::Body::Empty => serde_json::Value::Null,
-        _ => serde_json::Value::Null,
-    };
-    (status, json)
-}
-
 #[tokio::test]
 async fn the_api_dumps_lists_restores_and_deletes() {
     let aws = common::aws().await;
@@ -575,19 +549,19 @@ async fn the_api_dumps_lists_restores_and_deletes() {
             runner: None,
         }),
     };
-    let (status, created) = call(&app, "POST", "/v1/dumps", "").await;
+    let (status, created) = common::call(&app, "POST", "/v1/dumps", "").await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     assert_eq!(created["manifest"]["item_count"], 200);
 
-    let (status, listing) = call(&app, "GET", "/v1/dumps", "").await;
+    let (status, listing) = common::call(&app, "GET", "/v1/dumps", "").await;
     assert_eq!(status, 200);
     assert_eq!(listing["dumps"][0]["id"], id.as_str());
     assert_eq!(listing["dumps"][0]["item_count"], 200);
-    let (status, stats) = call(&app, "GET", "/v1/dumps/stats", "").await;
+    let (status, stats) = common::call(&app, "GET", "/v1/dumps/stats", "").await;
     assert_eq!((status, stats["count"].as_u64()), (200, Some(1)));
     assert_eq!(stats["newest"], listing["dumps"][0]["started_at"]);
-    let (status, manifest) = call(&app, "GET", &format!("/v1/dumps/{id}"), "").await;
+    let (status, manifest) = common::call(&app, "GET", &format!("/v1/dumps/{id}"), "").await;
     assert_eq!((status, manifest["item_count"].as_u64()), (200, Some(200)));
 
     // Bad input: a malformed id, an unknown field, a bad mode, a bad table name, no such dump.
@@ -610,16 +584,16 @@ async fn the_api_dumps_lists_restores_and_deletes() {
         ),
         ("/v1/dumps/20000101T000000Z/restore", "{}", 404),
     ] {
-        let (status, body) = call(&app, "POST", path, body).await;
+        let (status, body) = common::call(&app, "POST", path, body).await;
         assert_eq!(status, want, "{path}: {body}");
         assert!(body["error"]["message"].is_string(), "{body}");
     }
     // The live table is not empty: the default mode refuses with 409.
-    let (status, body) = call(&app, "POST", &format!("/v1/dumps/{id}/restore"), "").await;
+    let (status, body) = common::call(&app, "POST", &format!("/v1/dumps/{id}/restore"), "").await;
     assert_eq!(status, 409, "{body}");
 
     let target = format!("{table}-restore");
-    let (status, report) = call(
+    let (status, report) = common::call(
         &app,
         "POST",
         &format!("/v1/dumps/{id}/restore"),
@@ -647,10 +621,10 @@ async fn the_api_dumps_lists_restores_and_deletes() {
         403
     );
 
-    let (status, _) = call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
+    let (status, _) = common::call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
     assert_eq!(status, 200);
-    let (status, _) = call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
+    let (status, _) = common::call(&app, "DELETE", &format!("/v1/dumps/{id}"), "").await;
     assert_eq!(status, 404);
-    let (_, listing) = call(&app, "GET", "/v1/dumps", "").await;
+    let (_, listing) = common::call(&app, "GET", "/v1/dumps", "").await;
     assert_eq!(listing["dumps"].as_array().map(Vec::len), Some(0));
 }

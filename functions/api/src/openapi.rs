@@ -49,7 +49,10 @@ fn query_params(name: &str) -> Vec<(&'static str, Value)> {
         }
         "runs" => vec![("kind", kind), ("limit", limit(200))],
         "digests" => vec![
-            ("target", json!({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"})),
+            (
+                "target",
+                json!({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}),
+            ),
             ("before", json!({"type": "string", "format": "date-time"})),
             ("limit", limit(200)),
         ],
@@ -76,7 +79,9 @@ fn summary(name: &str) -> &'static str {
         "page" => "The status page (HTML)",
         "health" => "This API and its dependencies",
         "status" => "Every target with its state, latest result and failover choice",
-        "summary" => "Counts by status, last runs, active per group, proxy cost, the latest global digest",
+        "summary" => {
+            "Counts by status, last runs, active per group, proxy cost, the latest global digest"
+        }
         "metrics" => "Prometheus text metrics",
         "openapi" => "This document",
         "list_targets" => "Target definitions (redacted) with status, filtered and paged",
@@ -89,7 +94,9 @@ fn summary(name: &str) -> &'static str {
         "results" => "Check results from the history",
         "target_results" => "Check results of one target",
         "runs" => "Probe run records, newest first",
-        "target_uptime" => "Uptime over 24 hours, 7, 30 and 365 days, from the hourly and daily rollups",
+        "target_uptime" => {
+            "Uptime over 24 hours, 7, 30 and 365 days, from the hourly and daily rollups"
+        }
         "digests" => "Hourly digests of a target (target=) or global ones, newest first",
         "latest_digest" => "The newest digest of a target (target=) or the newest global one",
         "alerts" => "Alerts raised in a time window",

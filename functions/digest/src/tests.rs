@@ -2,8 +2,6 @@ use lookout::adapters::memory::{MemoryPublisher, MemoryStore};
 use lookout::digest::anomaly::AnomalyKind;
 use lookout::digest::report::{NoSummariser, GLOBAL};
 use lookout::digest::rollup::Latency;
-use lookout::domain::{CheckResult, ErrorKind, Outcome, TargetState};
-use lookout::ports::Latest;
 use serde_json::json;
 
 use super::*;
@@ -45,24 +43,6 @@ async fn baseline(store: &MemoryStore, id: &str, hour: i64, p95: u64) {
     store.put_rollups(&hours).await.unwrap();
 }
 
-fn result(id: &str, at: i64, ok: bool, latency_ms: u64) -> CheckResult {
-    CheckResult {
-        target_id: id.into(),
-        kind: TargetKind::Server,
-        at,
-        outcome: if ok { Outcome::Up } else { Outcome::Failed },
-        status_code: ok.then_some(200),
-        latency_ms,
-        connect_ms: None,
-        ttfb_ms: None,
-        cert_days_left: None,
-        bytes: 500,
-        attempts: 1,
-        error: (!ok).then_some(ErrorKind::Timeout),
-        message: None,
-    }
-}
-
 /// One probe run a minute through the hour, as the probe function records them: `latency(id,
 /// minute)` gives each result's latency, `None` for a failed check.
 async fn probe_hour(
@@ -71,28 +51,14 @@ async fn probe_hour(
     hour: i64,
     latency: impl Fn(&str, i64) -> Option<u64>,
 ) {
-    for minute in 0..60 {
-        let at = hour + minute * 60_000 + 1_000;
-        let latest: Vec<Latest> = ids
-            .iter()
-            .map(|id| {
-                let l = latency(id, minute);
-                let mut state = TargetState::new(id);
-                state.status = Status::Healthy;
-                Latest {
-                    state,
-                    result: Some(result(id, at, l.is_some(), l.unwrap_or(10_000))),
-                }
-            })
-            .collect();
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    for (at, latest) in lookout::testing::minute_runs(&ids, TargetKind::Server, hour, latency) {
         store
             .record_run(TargetKind::Server, at, &latest)
             .await
             .unwrap();
     }
 }
-
-use lookout::domain::Status;
 
 async fn rollups_of(store: &MemoryStore, id: &str) -> Vec<Rollup> {
     store

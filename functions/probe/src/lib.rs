@@ -8,14 +8,12 @@
 //! [`DUE_SLACK_MS`] for schedule jitter); `"force": true` probes every enabled target now.
 //! Answer: a [`RunReport`] as JSON.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use lookout::domain::grouped::DEFAULT_STORM_THRESHOLD;
-use lookout::domain::state::DAY_MS;
 use lookout::domain::{Alert, Target, TargetKind, TargetState};
 use lookout::ports::{
-    AlertPublisher, Latest, Lease, Outbox, RunLease, RunRecord, RunStore, StateStore, StoreError,
+    AlertPublisher, Lease, Outbox, RunLease, RunRecord, RunStore, StateStore, StoreError,
     SummaryStore, TargetStore,
 };
 use lookout::probe::Prober;

@@ -285,6 +285,7 @@ where
         + lookout::ports::AlertLog
         + lookout::ports::HistoryStore
         + lookout::ports::SummaryStore
+        + lookout::ports::DigestStore
         + Send
         + Sync
         + 'static,
@@ -485,4 +486,30 @@ pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (
         hash.update(b"\n");
     }
     (lines.len(), hex::encode(hash.finalize()))
+}
+
+/// Calls the API handler with the admin token.
+pub async fn call(
+    app: &api::App<lookout::adapters::dynamodb::DynamoStore>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let req = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"))
+        .header("authorization", "Bearer admin")
+        .body(lambda_http::Body::from(body.to_string()))
+        .unwrap();
+    // Boxed: the handler's future over DynamoDB is too large for a test thread's 2 MiB stack in
+    // debug builds.
+    let resp = Box::pin(api::handle(app, req)).await;
+    let status = resp.status().as_u16();
+    let json = match resp.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
+        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap_or_default(),
+        lambda_http::Body::Empty => serde_json::Value::Null,
+        _ => serde_json::Value::Null,
+    };
+    (status, json)
 }

@@ -1,0 +1,296 @@
+//! The digest function against DynamoDB Local and moto: rollups and digests written to and read
+//! back from the table, the same hour digested twice gives the same items, the daily report
+//! reaches the SNS topic once (read from the SQS queue subscribed to it), and the API serves
+//! uptime and digests from what the digest wrote.
+
+mod common;
+
+use lookout::adapters::dynamodb::DynamoStore;
+use lookout::adapters::sns::SnsPublisher;
+use lookout::digest::anomaly::AnomalyKind;
+use lookout::digest::report::{NoSummariser, GLOBAL};
+use lookout::digest::rollup::{Latency, Period, Rollup, DAY_MS, HOUR_MS};
+use lookout::domain::{Target, TargetKind};
+use lookout::ports::{DigestStore, StateStore, TargetStore};
+use serde_json::{json, Value};
+
+struct Stack {
+    store: DynamoStore,
+    publisher: SnsPublisher,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+}
+
+async fn stack(ids: &[&str]) -> Stack {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (topic, queue, sqs) = common::fresh_topic(&aws).await;
+    let store = DynamoStore::new(ddb, table, 30);
+    for id in ids {
+        let t: Target = serde_json::from_value(json!({"id": id, "group": "web", "kind": "server",
+            "url": format!("https://{id}.example/health")}))
+        .unwrap();
+        store.create_target(&t.validate().unwrap()).await.unwrap();
+    }
+    Stack {
+        store,
+        publisher: SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic),
+        sqs,
+        queue,
+    }
+}
+
+/// Seven days of ordinary hours before `hour`: 60 checks, p95 near 200 ms, no failures.
+async fn baseline(store: &DynamoStore, id: &str, hour: i64) {
+    let hours: Vec<Rollup> = (1..=168)
+        .map(|h| Rollup {
+            checks: 60,
+            latency: Some(Latency {
+                min: 40,
+                mean: 90.0,
+                p50: 80,
+                p95: 190 + (h % 5) as u64 * 5,
+                max: 400,
+            }),
+            ..Rollup::empty(id, TargetKind::Server, Period::Hour, hour - h * HOUR_MS)
+        })
+        .collect();
+    store.put_rollups(&hours).await.unwrap();
+}
+
+async fn record(
+    store: &DynamoStore,
+    ids: &[&str],
+    hour: i64,
+    f: impl Fn(&str, i64) -> Option<u64>,
+) {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    for (at, latest) in lookout::testing::minute_runs(&ids, TargetKind::Server, hour, f) {
+        store
+            .record_run(TargetKind::Server, at, &latest)
+            .await
+            .unwrap();
+    }
+}
+
+fn app(store: &DynamoStore) -> api::App<DynamoStore> {
+    api::App {
+        store: store.clone(),
+        prober: lookout::probe::Prober::new().unwrap(),
+        admin_token: Some("admin".into()),
+        read_token: None,
+        public_status: true,
+        health: None,
+        defs: Default::default(),
+        concurrency: 4,
+        dumps: None,
+    }
+}
+
+#[tokio::test]
+async fn an_hour_is_rolled_up_judged_stored_and_served() {
+    let s = stack(&["calm", "slow"]).await;
+    let now = lookout::time::now_ms();
+    let hour = Period::Hour.start_of(now) - HOUR_MS;
+    baseline(&s.store, "calm", hour).await;
+    baseline(&s.store, "slow", hour).await;
+    // "slow": p95 about 3.2 times its usual 200 ms since the start of the hour, and 7 of 60
+    // checks (11.7 %) timed out.
+    record(&s.store, &["calm", "slow"], hour, |id, m| match id {
+        "slow" if m % 9 == 4 => None,
+        "slow" => Some(600 + (m as u64 % 5) * 10),
+        _ => Some(150 + (m as u64 % 5) * 10),
+    })
+    .await;
+    let report = Box::pin(digest::run(
+        &s.store,
+        &s.publisher,
+        &NoSummariser,
+        hour,
+        now,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.targets, report.global.checks, report.global.failures),
+        (2, 120, 7)
+    );
+
+    // Read back from DynamoDB Local.
+    let slow = s.store.digests("slow", i64::MAX, 5).await.unwrap();
+    assert_eq!(slow.len(), 1);
+    let kinds: Vec<AnomalyKind> = slow[0].anomalies.iter().map(|a| a.kind).collect();
+    assert!(kinds.contains(&AnomalyKind::Latency), "{:#?}", slow[0]);
+    assert!(kinds.contains(&AnomalyKind::ErrorRate), "{:#?}", slow[0]);
+    let latency = slow[0]
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyKind::Latency)
+        .unwrap();
+    assert!(
+        latency.observed >= 600.0 && latency.baseline < 250.0,
+        "{latency:#?}"
+    );
+    assert_eq!((latency.since, latency.until), (hour, hour + HOUR_MS));
+    assert!(
+        slow[0].summary.contains("53 of 60 checks succeeded"),
+        "{}",
+        slow[0].summary
+    );
+    let calm = s.store.digests("calm", i64::MAX, 5).await.unwrap();
+    assert!(calm[0].anomalies.is_empty(), "{:#?}", calm[0]);
+    let rollup = s
+        .store
+        .rollups(
+            "slow",
+            TargetKind::Server,
+            Period::Hour,
+            hour,
+            hour + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rollup.len(), 1);
+    assert_eq!(
+        (rollup[0].checks, rollup[0].failures, rollup[0].flips),
+        (60, 7, 14)
+    );
+    let l = rollup[0].latency.unwrap();
+    assert_eq!((l.min, l.max), (600, 640));
+
+    // The same hour again: identical rollups, one digest per scope and hour.
+    let all_rollups = s
+        .store
+        .rollups(
+            "slow",
+            TargetKind::Server,
+            Period::Hour,
+            hour - 200 * HOUR_MS,
+            hour + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    Box::pin(digest::run(
+        &s.store,
+        &s.publisher,
+        &NoSummariser,
+        hour,
+        now + 60_000,
+    ))
+    .await
+    .unwrap();
+    let again = s
+        .store
+        .rollups(
+            "slow",
+            TargetKind::Server,
+            Period::Hour,
+            hour - 200 * HOUR_MS,
+            hour + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, all_rollups);
+    assert_eq!(
+        s.store.digests(GLOBAL, i64::MAX, 10).await.unwrap().len(),
+        1
+    );
+
+    // The API, over the same table.
+    let app = app(&s.store);
+    let (status, up) = common::call(&app, "GET", "/v1/targets/slow/uptime", "").await;
+    assert_eq!(status, 200, "{up}");
+    let window = |name: &str| {
+        up["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["window"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(window("24h")["checks"], 24 * 60);
+    assert_eq!(window("24h")["failures"], 7);
+    assert_eq!(window("7d")["checks"], 7 * 24 * 60);
+    let pct = window("7d")["uptime_percent"].as_f64().unwrap();
+    assert!(
+        (pct - (10080.0 - 7.0) * 100.0 / 10080.0).abs() < 1e-9,
+        "{pct}"
+    );
+    let (status, latest) = common::call(&app, "GET", "/v1/digests/latest?target=slow", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(latest["scope"], "slow");
+    assert!(
+        !latest["recommendations"].as_array().unwrap().is_empty(),
+        "{latest}"
+    );
+    let (status, list) = common::call(&app, "GET", "/v1/digests?limit=5", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["digests"][0]["scope"], GLOBAL);
+    let (_, summary) = common::call(&app, "GET", "/v1/summary", "").await;
+    assert_eq!(summary["digest"]["scope"], GLOBAL, "{summary}");
+    assert!(summary["digest"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("slow"));
+    let (status, err) = common::call(&app, "GET", "/v1/digests/latest?target=no-such", "").await;
+    assert_eq!(status, 404, "{err}");
+    let (status, err) = common::call(&app, "GET", "/v1/digests?target=../x", "").await;
+    assert_eq!(status, 400, "{err}");
+    let (status, _) = common::call(&app, "GET", "/v1/targets/no-such/uptime", "").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn after_a_days_last_hour_the_daily_report_reaches_the_topic_once() {
+    let s = stack(&["good", "bad"]).await;
+    let now = lookout::time::now_ms();
+    let last = Period::Day.start_of(now) - HOUR_MS; // 23:00 yesterday
+    record(&s.store, &["good", "bad"], last, |id, m| {
+        (id == "good" || m % 4 != 0).then_some(80)
+    })
+    .await;
+    let first = Box::pin(digest::run(
+        &s.store,
+        &s.publisher,
+        &NoSummariser,
+        last,
+        now,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(first.daily_reports.len(), 1);
+    Box::pin(digest::run(
+        &s.store,
+        &s.publisher,
+        &NoSummariser,
+        last,
+        now + 1_000,
+    ))
+    .await
+    .unwrap();
+    let got = common::drain(&s.sqs, &s.queue).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let body: Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["kind"], "daily_report");
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("Best: good (100.00% up that day)"), "{text}");
+    assert!(text.contains("Worst: bad (75.00% up that day)"), "{text}");
+    assert!(text.contains("No open incidents"), "{text}");
+    let day = s
+        .store
+        .rollups(
+            "bad",
+            TargetKind::Server,
+            Period::Day,
+            last - DAY_MS,
+            last + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 1);
+    assert_eq!(
+        (day[0].start, day[0].checks, day[0].failures),
+        (Period::Day.start_of(last), 60, 15)
+    );
+}
