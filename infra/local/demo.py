@@ -135,8 +135,9 @@ class Demo:
             return e.code, json.loads(e.read() or b"null")
 
     def invoke(self, function: str, event: str) -> dict:
-        args = ["cargo", "lambda", "invoke", function, "-A", HOST, "-P", str(WATCH_PORT),
-                "--data-file", str(ROOT / "events" / event), "-o", "json"]
+        """Invokes a function with an event file from events/, or with inline JSON (starts with '{')."""
+        data = ["--data-ascii", event] if event.startswith("{") else ["--data-file", str(ROOT / "events" / event)]
+        args = ["cargo", "lambda", "invoke", function, "-A", HOST, "-P", str(WATCH_PORT), *data, "-o", "json"]
         out = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             raise SystemExit(f"demo: `{' '.join(args)}` failed:\n{out.stdout}\n{out.stderr}")
@@ -191,6 +192,35 @@ class Demo:
             if report.get("skipped"):
                 parts.append(f"skipped (deadline): {', '.join(report['skipped'])}")
             say(f"probe run {run}: " + "; ".join(parts))
+
+    def digest(self) -> None:
+        """The digest of the hour the probe runs fell in (so far: the scheduled run digests it again
+        once it has ended), then the global digest as the API serves it."""
+        hour = time.strftime("%Y-%m-%dT%H", time.gmtime())
+        report = self.invoke("digest", json.dumps({"hour": hour}))
+        g = report["global"]
+        say(f"\ndigest of {report['hour']} ({report['targets']} targets, {report['rollups']} rollups, "
+            f"{report['anomalies']} anomalies, {report['duration_ms']} ms):")
+        say("  " + g["summary"])
+        for r in g["recommendations"]:
+            say(f"  - {r}")
+        enabled = [t for t in self.targets if t.get("enabled", True)]
+        self.expect(report["targets"] == len(enabled), f"the digest covers the {len(enabled)} enabled targets ({report['targets']})")
+        self.expect("Open incidents: " in g["summary"] and "api-primary down" in g["summary"],
+                    "the global digest names the open incident of api-primary")
+        self.expect(any(r.startswith("api-primary is down") for r in g["recommendations"]),
+                    "the global digest recommends what to check on api-primary")
+        status, latest = self.api("GET", "/v1/digests/latest", admin=True)
+        self.expect(status == 200 and latest.get("summary") == g["summary"], f"GET /v1/digests/latest serves it ({status})")
+        status, one = self.api("GET", "/v1/digests/latest?target=api-primary", admin=True)
+        self.expect(status == 200 and one.get("failures") == FAILURE_THRESHOLD,
+                    f"api-primary's digest counts its {FAILURE_THRESHOLD} failed checks ({status}, {one.get('failures')})")
+        status, up = self.api("GET", "/v1/targets/api-backup/uptime")
+        day = next((w for w in up.get("windows", []) if w["window"] == "24h"), {})
+        self.expect(status == 200 and day.get("checks") == FAILURE_THRESHOLD and day.get("uptime_percent") == 100.0,
+                    f"GET /v1/targets/api-backup/uptime: 24 h {day.get('uptime_percent')}% of {day.get('checks')} checks")
+        status, summary = self.api("GET", "/v1/summary")
+        self.expect((summary.get("digest") or {}).get("scope") == "global", "GET /v1/summary includes the global digest")
 
     def export(self) -> dict:
         report = self.invoke("export", "scheduled.json")
@@ -379,8 +409,9 @@ class Demo:
             self.prepare()
             self.start_targets()
             self.start_functions()
-            self.load_targets()
+            self.targets = self.load_targets()
             self.probe()
+            self.digest()
             report = self.export()
             self.show_status()
             self.show_alerts()

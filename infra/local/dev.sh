@@ -3,6 +3,7 @@
 # local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
 #   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
 #   export                                        daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
+#   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -28,12 +29,18 @@ invoke() {
 }
 
 last_export_day=""
+last_digest_hour=""
 while true; do
   invoke probe '{"kind":"server"}'
   invoke probe '{"kind":"proxy"}'
   if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_export_day" ]]; then
     invoke export '{}'
     last_export_day="$(date -u +%F)"
+  fi
+  # The digest of the hour that ended, from five minutes past the hour (cron(5 * * * ? *)).
+  if (( 10#$(date -u +%M) >= 5 )) && [[ "$(date -u +%F%H)" != "$last_digest_hour" ]]; then
+    invoke digest '{}'
+    last_digest_hour="$(date -u +%F%H)"
   fi
   sleep "$EVERY"
 done

@@ -26,8 +26,8 @@ fn scope(q: &HashMap<String, String>) -> Result<String, ApiError> {
     Ok(s.to_string())
 }
 
-/// `GET /v1/targets/{id}/uptime`: uptime over the last 24 hours, 7, 30 and 365 days up to the
-/// end of the last complete hour, from the hourly rollups of the last 7 days and the daily
+/// `GET /v1/targets/{id}/uptime`: uptime over the last 24 hours, 7, 30 and 365 days in whole
+/// UTC hours up to the end of the current one, from the hourly rollups of the last 7 days and the daily
 /// rollups of the last 365 (two queries). A window with no checks has `uptime_percent` null.
 ///
 /// # Errors
@@ -37,7 +37,8 @@ pub async fn uptime<S: TargetStore + DigestStore>(store: &S, id: &str) -> Result
         ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
     })?;
     let kind = target.kind();
-    let until = Period::Hour.start_of(lookout::time::now_ms());
+    // Whole hours, the one in progress included (its rollup exists once the digest ran it).
+    let until = Period::Hour.start_of(lookout::time::now_ms()) + HOUR_MS;
     let hours = store
         .rollups(id, kind, Period::Hour, until - 7 * DAY_MS - HOUR_MS, until)
         .await?;

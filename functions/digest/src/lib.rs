@@ -37,8 +37,10 @@ pub struct DigestRequest {
 }
 
 impl DigestRequest {
-    /// Reads an event at `now` (epoch ms): `{"hour":"YYYY-MM-DDTHH"}` (UTC, not in the future),
-    /// or anything else (the scheduled event) for the last complete hour.
+    /// Reads an event at `now` (epoch ms): `{"hour":"YYYY-MM-DDTHH"}` (UTC, not in the future;
+    /// the hour in progress is digested so far, as the demo does, and digested again in full
+    /// by the scheduled run after it ends), or anything else (the scheduled event) for the last
+    /// complete hour.
     ///
     /// # Errors
     /// A message naming what is wrong with `hour`.
@@ -52,8 +54,8 @@ impl DigestRequest {
             .ok_or("hour: expected text like \"2026-11-21T14\"")?;
         let ms = parse_hour(text)
             .ok_or_else(|| format!("hour: {text:?} is not an hour like \"2026-11-21T14\""))?;
-        if ms > last {
-            return Err(format!("hour: {text} has not ended yet"));
+        if ms > last + HOUR_MS {
+            return Err(format!("hour: {text} has not started yet"));
         }
         Ok(DigestRequest { hour: ms })
     }
@@ -152,7 +154,8 @@ where
     let mut overall_anomalies: Vec<Anomaly> = Vec::new();
     let mut rollups_written = 0;
     let mut states: HashMap<TargetKind, HashMap<String, Latest>> = HashMap::new();
-    let day_ends = (hour + HOUR_MS).rem_euclid(DAY_MS) == 0;
+    // Day rollups and the daily report only once the day's last hour is over.
+    let day_ends = (hour + HOUR_MS).rem_euclid(DAY_MS) == 0 && hour + HOUR_MS <= now;
     let day_start = Period::Day.start_of(hour);
     for kind in TargetKind::ALL {
         let targets: Vec<&Target> = all_targets.iter().filter(|t| t.kind() == kind).collect();

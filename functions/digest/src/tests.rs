@@ -171,6 +171,18 @@ async fn the_last_hour_of_a_day_writes_day_rollups_and_one_daily_report() {
     })
     .await;
     let publisher = MemoryPublisher::default();
+    // While 23:00 is still in progress: no day rollup and no report yet.
+    let early = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        last,
+        last + HOUR_MS - 60_000,
+    )
+    .await
+    .unwrap();
+    assert!(early.daily_reports.is_empty());
+    assert!(publisher.sent().is_empty());
     let report = run(
         &store,
         &publisher,
@@ -197,6 +209,7 @@ async fn the_last_hour_of_a_day_writes_day_rollups_and_one_daily_report() {
     let again = run(&store, &publisher, &NoSummariser, last, last + 2 * HOUR_MS)
         .await
         .unwrap();
+
     assert!(again.daily_reports.is_empty());
     assert_eq!(publisher.sent().len(), 1);
 }
@@ -214,8 +227,11 @@ fn the_event_names_an_hour_or_takes_the_last_one() {
         DigestRequest::from_event(&asked, now).unwrap().hour,
         HOUR - 2 * HOUR_MS
     );
+    // The hour in progress may be digested so far; the next one has not started.
+    let current = json!({"hour": "2026-11-21T14"});
+    assert_eq!(DigestRequest::from_event(&current, now).unwrap().hour, HOUR);
     for bad in [
-        json!({"hour": "2026-11-21T14"}),
+        json!({"hour": "2026-11-21T15"}),
         json!({"hour": "2026-13-01T00"}),
         json!({"hour": 5}),
         json!({"hour": "yesterday"}),
