@@ -5,7 +5,7 @@ VENV := $(ROOT)/.local/venv/bin
 export PATH := $(VENV):$(PATH)
 LOCAL_ENV = set -a && source infra/local/local.env && set +a
 
-.PHONY: bench-api bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+.PHONY: bench-api bench-digest bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
 
 ## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
 demo: stack-up build
@@ -20,6 +20,10 @@ test: stack-up
 ## dev: stack, `cargo lambda watch` serving the API on http://127.0.0.1:9000, local scheduler
 dev: stack-up build
 	infra/local/dev.sh
+
+## bench-digest: the hourly digest over 1,000 targets with one hour of one-minute history and 7 days of rollups (wall time, peak RSS)
+bench-digest: stack-up
+	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example digest_bench
 
 ## bench-api: p50/p99 of GET /v1/summary and /v1/status with 10,000 targets (prints a table)
 bench-api: stack-up

@@ -218,7 +218,7 @@ pub fn target_digest(
         let advice = dominant_error(rollup).map_or("check the target's logs", advice_for_error);
         let line = format!(
             "{} is {} since {}: {advice}",
-            name,
+            rollup.target_id,
             s.status.as_str(),
             crate::time::rfc3339(s.status_since)
         );
