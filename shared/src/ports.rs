@@ -521,3 +521,26 @@ pub trait DumpStore {
     /// Deletes the keys.
     fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Publishes an alert and marks it published in the outbox. Returns whether it was published:
+/// a failed publish leaves the row `pending` for the probe's next run to send again, and a
+/// publish whose mark failed is sent again too (delivery is at least once).
+pub async fn deliver<S: Outbox, P: AlertPublisher>(
+    store: &S,
+    publisher: &P,
+    alert: &Alert,
+) -> bool {
+    match publisher.publish(alert).await {
+        Ok(()) => match store.mark_published(alert).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(key = %alert.key, error = %e, "alert published but not marked");
+                true
+            }
+        },
+        Err(e) => {
+            tracing::warn!(key = %alert.key, error = %e, "alert left pending for the next run");
+            false
+        }
+    }
+}

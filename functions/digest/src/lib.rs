@@ -351,16 +351,7 @@ where
             }
             let report = daily_report(kind, day_start, &entries);
             for alert in store.enqueue(&[report]).await? {
-                match publisher.publish(&alert).await {
-                    Ok(()) => {
-                        if let Err(e) = store.mark_published(&alert).await {
-                            tracing::warn!(key = %alert.key, error = %e, "report published but not marked");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(key = %alert.key, error = %e, "report left pending for the probe's next run")
-                    }
-                }
+                lookout::ports::deliver(store, publisher, &alert).await;
                 daily_reports.push(alert);
             }
         }

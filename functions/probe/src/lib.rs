@@ -167,23 +167,7 @@ pub struct RunReport {
     pub not_run: Vec<String>,
 }
 
-/// Publishes an alert and marks it published; a failure leaves it pending for the next run.
-async fn deliver<S: Outbox, P: AlertPublisher>(store: &S, publisher: &P, alert: &Alert) -> bool {
-    match publisher.publish(alert).await {
-        Ok(()) => match store.mark_published(alert).await {
-            Ok(()) => true,
-            Err(e) => {
-                // Published but still marked pending: the next run sends it again (at least once).
-                tracing::warn!(key = %alert.key, error = %e, "alert published but not marked");
-                true
-            }
-        },
-        Err(e) => {
-            tracing::warn!(key = %alert.key, error = %e, "alert left pending for the next run");
-            false
-        }
-    }
-}
+pub(crate) use lookout::ports::deliver;
 
 /// How runs behave, from the settings.
 #[derive(Debug, Clone, Copy)]

@@ -334,6 +334,28 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes the chunk items `<first>`, `<first + 1>` ... (sort keys of 4 digits) of partition
+    /// `pk`, left over from a write with more chunks: they follow the last chunk written, so it
+    /// deletes upwards until one did not exist (one write when nothing is left).
+    async fn drop_chunks_from(&self, pk: &str, first: usize) -> Result<(), StoreError> {
+        for i in first.. {
+            let gone = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(pk))
+                .key(SK, s(format!("{i:04}")))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(backend)?;
+            if gone.attributes.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
@@ -574,25 +596,11 @@ impl StateStore for DynamoStore {
                 self.put(hist).await
             });
         futures::future::try_join_all(writes).await?;
-        // Drop chunks left over from a run with more targets: they follow the last chunk
-        // written, so delete upwards until one did not exist (one write when nothing is left).
-        let pk = format!("SNAP#{}", kind.as_str());
-        for i in latest.len().div_ceil(CHUNK).. {
-            let gone = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(PK, s(&pk))
-                .key(SK, s(format!("{i:04}")))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                .send()
-                .await
-                .map_err(backend)?;
-            if gone.attributes.is_none() {
-                break;
-            }
-        }
-        Ok(())
+        self.drop_chunks_from(
+            &format!("SNAP#{}", kind.as_str()),
+            latest.len().div_ceil(CHUNK),
+        )
+        .await
     }
 }
 
@@ -807,23 +815,8 @@ impl DigestStore for DynamoStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.put_all(items).await?;
-        // Chunks left over from a table with more targets follow the last one written.
-        for i in table.len().div_ceil(UPTIME_CHUNK).. {
-            let gone = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(PK, s(&pk))
-                .key(SK, s(format!("{i:04}")))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                .send()
-                .await
-                .map_err(backend)?;
-            if gone.attributes.is_none() {
-                break;
-            }
-        }
-        Ok(())
+        self.drop_chunks_from(&pk, table.len().div_ceil(UPTIME_CHUNK))
+            .await
     }
 
     async fn uptime_table(&self, kind: TargetKind) -> Result<Vec<TargetUptime>, StoreError> {
