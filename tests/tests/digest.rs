@@ -197,6 +197,17 @@ async fn an_hour_is_rolled_up_judged_stored_and_served() {
     );
 
     // The API, over the same table.
+    let old_day = Rollup {
+        checks: 1440,
+        failures: 144,
+        ..Rollup::empty(
+            "slow",
+            TargetKind::Server,
+            Period::Day,
+            Period::Day.start_of(hour) - 100 * DAY_MS,
+        )
+    };
+    s.store.put_rollups(&[old_day]).await.unwrap();
     let app = app(&s.store);
     let (status, up) = common::call(&app, "GET", "/v1/targets/slow/uptime", "").await;
     assert_eq!(status, 200, "{up}");
@@ -209,14 +220,21 @@ async fn an_hour_is_rolled_up_judged_stored_and_served() {
             .unwrap()
             .clone()
     };
-    assert_eq!(window("24h")["checks"], 24 * 60);
+    // Whole hours up to the end of the current one, which has no rollup until it is digested:
+    // 23 hours in the last 24 (the judged one and 22 of the baseline), 167 in the last 7 days.
+    assert_eq!(window("24h")["checks"], 23 * 60);
     assert_eq!(window("24h")["failures"], 7);
-    assert_eq!(window("7d")["checks"], 7 * 24 * 60);
+    assert_eq!(window("7d")["checks"], 167 * 60);
     let pct = window("7d")["uptime_percent"].as_f64().unwrap();
     assert!(
-        (pct - (10080.0 - 7.0) * 100.0 / 10080.0).abs() < 1e-9,
+        (pct - (10020.0 - 7.0) * 100.0 / 10020.0).abs() < 1e-9,
         "{pct}"
     );
+    // Longer windows add the day rollups (one seeded 100 days back) to the hours of the last
+    // 7 days the route reads.
+    assert_eq!(window("30d")["checks"], 168 * 60);
+    assert_eq!(window("365d")["checks"], 168 * 60 + 1440);
+    assert_eq!(window("365d")["failures"], 7 + 144);
     let (status, latest) = common::call(&app, "GET", "/v1/digests/latest?target=slow", "").await;
     assert_eq!(status, 200);
     assert_eq!(latest["scope"], "slow");

@@ -126,21 +126,6 @@ pub fn baseline_p95(baseline: &[Rollup]) -> Option<u64> {
     v.get(v.len().saturating_sub(1) / 2).copied()
 }
 
-/// What to check for the error kind that dominates a target's failures.
-pub fn advice_for_error(error: &str) -> &'static str {
-    match error {
-        "timeout" => "check the upstream's load and its slow dependencies",
-        "connect" => "check that the process runs and that its port is open",
-        "dns" => "check the DNS records of the host",
-        "tls" | "cert" => "check the server's certificate and TLS setup",
-        "status" => "check the deploy and the server's logs for errors",
-        "assertion" => "the answer's content changed: check the latest deploy",
-        "blocked" => "the upstream refuses this proxy: rotate its IP or move traffic off it",
-        "proxy" | "proxy_auth" => "check the proxy service and its credentials",
-        _ => "check the target's logs",
-    }
-}
-
 /// The error kind with the most failures, if any failed.
 pub fn dominant_error(r: &Rollup) -> Option<&str> {
     r.errors
@@ -215,7 +200,10 @@ pub fn target_digest(
         }
     }
     if let Some(s) = state.filter(|s| matches!(s.status, Status::Down | Status::Blocked)) {
-        let advice = dominant_error(rollup).map_or("check the target's logs", advice_for_error);
+        let advice = dominant_error(rollup).map_or(
+            "Check the target's logs and the last changes made to it.",
+            super::anomaly::advice,
+        );
         let line = format!(
             "{} is {} since {}: {advice}",
             rollup.target_id,
