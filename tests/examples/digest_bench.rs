@@ -57,10 +57,10 @@ async fn main() {
     let base = |id: &str| 50 + id[1..].parse::<u64>().unwrap_or(0) % 400;
     let runs = lookout::testing::minute_runs(&ids, TargetKind::Server, hour, |id, m| {
         let i: u64 = id[1..].parse().unwrap_or(0);
-        if i % 70 == 0 && m % 5 == 0 {
+        if i.is_multiple_of(70) && m % 5 == 0 {
             return None;
         }
-        let slow = if i % 50 == 0 { 3 } else { 1 };
+        let slow = if i.is_multiple_of(50) { 3 } else { 1 };
         Some(base(id) * slow + (m as u64 * 7) % 20)
     });
     for (at, latest) in &runs {
