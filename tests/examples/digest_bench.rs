@@ -118,7 +118,18 @@ async fn main() {
     println!("| targets | {} |", report.targets);
     println!("| baseline hours per target | {baseline_hours} |");
     println!("| rollups written | {} |", report.rollups);
-    println!("| anomalies found | {} |", report.anomalies);
+    let mut by_kind: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for a in &report.global.anomalies {
+        *by_kind
+            .entry(format!(
+                "{:?}{}",
+                a.kind,
+                if a.target_id == "*" { " (all)" } else { "" }
+            ))
+            .or_default() += 1;
+    }
+    println!("| anomalies found | {} {by_kind:?} |", report.anomalies);
+    println!("| injected | 20 latency (every 50th target), 15 error rate (every 70th) |");
     println!("| wall time | {wall:.2} s |");
     println!(
         "| per target | {:.2} ms |",

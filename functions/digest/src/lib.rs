@@ -123,10 +123,9 @@ impl From<DigestError> for lambda_runtime::Diagnostic {
 /// One target's part of the run.
 struct Judged {
     target_id: String,
-    kind: TargetKind,
     digest: Digest,
-    /// The hours of the baseline and the hour judged, oldest first.
-    series: Vec<Rollup>,
+    /// Its day rollup, after a day's last hour.
+    day: Option<Rollup>,
 }
 
 /// Digests the hour starting at `hour` at `now` (both epoch ms). See the module doc.
@@ -207,6 +206,17 @@ where
             .collect();
         let latest_ref = &latest;
         let thresholds = &thresholds;
+        // Uptime windows: 24 h and 7 d from the hours read for the baseline; 30 and 365 d from
+        // the day rollups, read again after a day ends (or for a target the table lacks),
+        // otherwise kept from the last run.
+        let previous: HashMap<String, Vec<Uptime>> = store
+            .uptime_table(kind)
+            .await?
+            .into_iter()
+            .map(|t| (t.target_id, t.windows))
+            .collect();
+        let previous = &previous;
+        let until = hour + HOUR_MS;
         let one = |current: Rollup| {
             let name = names
                 .get(current.target_id.as_str())
@@ -241,12 +251,41 @@ where
                     Vec::new(),
                     now,
                 );
+                let day = day_ends.then(|| {
+                    let hours: Vec<&Rollup> =
+                        series.iter().filter(|r| r.start >= day_start).collect();
+                    Rollup::merge(&current.target_id, kind, Period::Day, day_start, &hours)
+                });
+                let kept = previous.get(&current.target_id).filter(|_| !day_ends);
+                let mut days = Vec::new();
+                if kept.is_none() {
+                    days = store
+                        .rollups(
+                            &current.target_id,
+                            kind,
+                            Period::Day,
+                            until - 365 * DAY_MS,
+                            day_start,
+                        )
+                        .await?;
+                    days.extend(day.clone());
+                }
+                let mut windows = uptime(until, &series, &days);
+                for w in windows
+                    .iter_mut()
+                    .filter(|w| w.window == "30d" || w.window == "365d")
+                {
+                    if let Some(o) = kept.and_then(|old| old.iter().find(|o| o.window == w.window))
+                    {
+                        *w = o.clone();
+                    }
+                }
+                digest.uptime = windows;
                 digest.narrative = summariser.summarise(&digest).await.ok();
                 Ok::<_, StoreError>(Judged {
                     target_id: current.target_id.clone(),
-                    kind,
                     digest,
-                    series,
+                    day,
                 })
             }
         };
@@ -255,71 +294,23 @@ where
             .try_collect()
             .await?;
         done.sort_by(|a, b| a.target_id.cmp(&b.target_id));
+        let table: Vec<TargetUptime> = done
+            .iter()
+            .map(|j| TargetUptime {
+                target_id: j.target_id.clone(),
+                windows: j.digest.uptime.clone(),
+            })
+            .collect();
+        store.put_uptime(kind, &table).await?;
         judged.extend(done);
         states.insert(kind, latest);
     }
 
-    // Uptime windows: 24 h and 7 d from the hours just read; 30 and 365 d from the day rollups,
-    // read again after a day ends (or when the table has none yet), otherwise kept from the
-    // last run.
-    let mut day_rollups: Vec<Rollup> = Vec::new();
-    if day_ends {
-        for j in &judged {
-            let day: Vec<&Rollup> = j.series.iter().filter(|r| r.start >= day_start).collect();
-            day_rollups.push(Rollup::merge(
-                &j.target_id,
-                j.kind,
-                Period::Day,
-                day_start,
-                &day,
-            ));
-        }
+    let day_rollups: Vec<Rollup> = judged.iter().filter_map(|j| j.day.clone()).collect();
+    if !day_rollups.is_empty() {
         store.put_rollups(&day_rollups).await?;
         rollups_written += day_rollups.len();
     }
-    let until = hour + HOUR_MS;
-    for kind in TargetKind::ALL {
-        let of_kind: Vec<&mut Judged> = judged.iter_mut().filter(|j| j.kind == kind).collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        let previous: HashMap<String, Vec<Uptime>> = store
-            .uptime_table(kind)
-            .await?
-            .into_iter()
-            .map(|t| (t.target_id, t.windows))
-            .collect();
-        let mut table = Vec::new();
-        for j in of_kind {
-            let kept = previous.get(&j.target_id).filter(|_| !day_ends);
-            let days = match kept {
-                Some(_) => Vec::new(),
-                None => {
-                    store
-                        .rollups(&j.target_id, kind, Period::Day, until - 365 * DAY_MS, until)
-                        .await?
-                }
-            };
-            let mut windows = uptime(until, &j.series, &days);
-            if let Some(old) = kept {
-                for w in windows
-                    .iter_mut()
-                    .filter(|w| w.window == "30d" || w.window == "365d")
-                {
-                    if let Some(o) = old.iter().find(|o| o.window == w.window) {
-                        *w = o.clone();
-                    }
-                }
-            }
-            j.digest.uptime = windows.clone();
-            table.push(TargetUptime {
-                target_id: j.target_id.clone(),
-                windows,
-            });
-        }
-        store.put_uptime(kind, &table).await?;
-    }
-
     let digests: Vec<Digest> = judged.iter().map(|j| j.digest.clone()).collect();
     let mut global = global_digest(hour, &digests, overall_anomalies, now);
     global.narrative = summariser.summarise(&global).await.ok();

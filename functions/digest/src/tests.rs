@@ -240,3 +240,58 @@ fn the_event_names_an_hour_or_takes_the_last_one() {
         assert!(e.starts_with("hour:"), "{e}");
     }
 }
+
+/// The 30-day window of `id` in the uptime table.
+async fn table_30d(store: &MemoryStore, id: &str) -> (u64, u64) {
+    let table = store.uptime_table(TargetKind::Server).await.unwrap();
+    let w = table
+        .iter()
+        .find(|t| t.target_id == id)
+        .unwrap()
+        .windows
+        .iter()
+        .find(|w| w.window == "30d")
+        .unwrap()
+        .clone();
+    (w.checks, w.failures)
+}
+
+#[tokio::test]
+async fn the_long_windows_are_read_once_and_refreshed_after_a_day_ends() {
+    let store = store_with(&["a"]).await;
+    let day = |start, failures| Rollup {
+        checks: 1440,
+        failures,
+        ..Rollup::empty("a", TargetKind::Server, Period::Day, start)
+    };
+    let today = Period::Day.start_of(HOUR);
+    store
+        .put_rollups(&[day(today - 3 * DAY_MS, 10)])
+        .await
+        .unwrap();
+    let publisher = MemoryPublisher::default();
+    probe_hour(&store, &["a"], HOUR, |_, _| Some(100)).await;
+    run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    // The day rollup counts, with the hour just digested.
+    assert_eq!(table_30d(&store, "a").await, (1440 + 60, 10));
+    // A day rollup appearing now is not read by the next hour's run: the window is kept.
+    store
+        .put_rollups(&[day(today - 2 * DAY_MS, 20)])
+        .await
+        .unwrap();
+    let next = HOUR + HOUR_MS;
+    run(&store, &publisher, &NoSummariser, next, next + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(table_30d(&store, "a").await, (1440 + 60, 10));
+    // After the day's last hour the day rollups are read again, today's own included.
+    let last = today + DAY_MS - HOUR_MS;
+    probe_hour(&store, &["a"], last, |_, m| (m != 0).then_some(100)).await;
+    run(&store, &publisher, &NoSummariser, last, last + HOUR_MS)
+        .await
+        .unwrap();
+    // Two earlier days, and today as a day rollup of its hours: 14:00 (60 checks) and 23:00 (60, 1 failed).
+    assert_eq!(table_30d(&store, "a").await, (2 * 1440 + 120, 31));
+}
