@@ -129,7 +129,7 @@ async fn main() {
             .or_default() += 1;
     }
     println!("| anomalies found | {} {by_kind:?} |", report.anomalies);
-    println!("| injected | 20 latency (every 50th target), 15 error rate (every 70th) |");
+    println!("| injected | 20 latency (every 50th target); 15 targets failing one check in five (every 70th), which is an error-rate spike and flapping (24 changes in 60 checks) |");
     println!("| wall time | {wall:.2} s |");
     println!(
         "| per target | {:.2} ms |",
