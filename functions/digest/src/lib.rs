@@ -257,6 +257,7 @@ where
                     Rollup::merge(&current.target_id, kind, Period::Day, day_start, &hours)
                 });
                 let kept = previous.get(&current.target_id).filter(|_| !day_ends);
+                // Days before today; today counts from its hours in `series`.
                 let mut days = Vec::new();
                 if kept.is_none() {
                     days = store
@@ -268,7 +269,6 @@ where
                             day_start,
                         )
                         .await?;
-                    days.extend(day.clone());
                 }
                 let mut windows = uptime(until, &series, &days);
                 for w in windows
