@@ -513,3 +513,24 @@ pub async fn call(
     };
     (status, json)
 }
+
+/// Appends one benchmark row (a JSON object: `part`, `name`, `unit`, `lookout`, `anchor`,
+/// `anchor_name`, `goal`, `met`, `note`; see bench/report.py) to the file named by `BENCH_OUT`,
+/// when it is set (make bench sets it); does nothing otherwise.
+pub fn bench_row(row: serde_json::Value) {
+    use std::io::Write as _;
+    let Ok(path) = std::env::var("BENCH_OUT") else {
+        return;
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("BENCH_OUT {path}: {e}"));
+    writeln!(f, "{row}").unwrap_or_else(|e| panic!("BENCH_OUT {path}: {e}"));
+}
+
+/// Whether this is a smoke run of the benchmark harness (`BENCH_SMOKE=1`): tiny sizes.
+pub fn bench_smoke() -> bool {
+    std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1")
+}
