@@ -5,7 +5,7 @@ VENV := $(ROOT)/.local/venv/bin
 export PATH := $(VENV):$(PATH)
 LOCAL_ENV = set -a && source infra/local/local.env && set +a
 
-.PHONY: bench-api bench-digest bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+.PHONY: bench bench-smoke bench-api bench-digest bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
 
 ## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
 demo: stack-up build
@@ -15,7 +15,16 @@ demo: stack-up build
 test: stack-up
 	$(LOCAL_ENV) && cargo test --workspace
 	$(VENV)/cfn-lint infra/template.yaml
+	$(MAKE) --no-print-directory bench-smoke
 	LOOKOUT_DEMO_FULL=1 $(MAKE) --no-print-directory demo
+
+## bench: every benchmark side by side with its anchor in one run; prints one table and writes BENCHMARKS.md
+bench: stack-up
+	bench/run.sh
+
+## bench-smoke: every benchmark harness at a tiny size with debug builds (run by make test; figures mean nothing)
+bench-smoke: stack-up
+	BENCH_SMOKE=1 bench/run.sh
 
 ## dev: stack, `cargo lambda watch` serving the API on http://127.0.0.1:9000, local scheduler
 dev: stack-up build

@@ -100,10 +100,16 @@ async fn main() {
         }
         let first = times.remove(0);
         times.sort_by(f64::total_cmp);
-        println!(
-            "| GET {path} | {calls} | {first:.1} | {:.1} | {:.1} | {goal:.0} |",
-            percentile(&times, 0.5),
-            percentile(&times, 0.99)
+        let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+        println!("| GET {path} | {calls} | {first:.1} | {p50:.1} | {p99:.1} | {goal:.0} |");
+        common::bench_row(
+            json!({"part": "api", "name": format!("GET {path} p50, {n} targets"),
+            "unit": "ms", "lookout": p50}),
+        );
+        common::bench_row(
+            json!({"part": "api", "name": format!("GET {path} p99, {n} targets"),
+            "unit": "ms", "lookout": p99, "goal": format!("≤ {goal:.0} ms"), "met": p99 <= goal,
+            "note": format!("{calls} calls through the handler, DynamoDB Local")}),
         );
     }
 }

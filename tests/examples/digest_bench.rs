@@ -145,4 +145,13 @@ async fn main() {
     );
     println!();
     println!("global digest: {}", report.global.summary);
+    common::bench_row(
+        json!({"part": "digest", "name": format!("hourly digest, {n} targets"),
+        "unit": "s", "lookout": wall,
+        "note": format!("{baseline_hours} baseline hours per target, {} anomalies", report.anomalies)}),
+    );
+    common::bench_row(
+        json!({"part": "digest", "name": format!("hourly digest peak RSS, {n} targets"),
+        "unit": "MiB", "lookout": peak as f64 / 1024.0}),
+    );
 }

@@ -17,6 +17,7 @@ use std::time::Instant;
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::adapters::s3::S3DumpStore;
 use lookout::dump::{self, DumpOptions, RestoreOptions};
+use serde_json::json;
 
 /// Peak resident set of this process so far, MiB (`VmHWM`).
 fn peak_rss_mib() -> f64 {
@@ -160,6 +161,24 @@ async fn main() {
         rate(ours_restore),
         rate(theirs_restore),
         theirs_restore / ours_restore
+    );
+    let identical = ours == original && theirs == original;
+    let anchor = "dynamodump 1.11.1";
+    common::bench_row(
+        json!({"part": "dump", "name": format!("dump speed, {n} items"),
+        "unit": "items/s", "lookout": rate(ours_dump), "anchor": rate(theirs_dump),
+        "anchor_name": anchor, "goal": "≥ 3 × dynamodump",
+        "met": rate(ours_dump) >= 3.0 * rate(theirs_dump) && identical}),
+    );
+    common::bench_row(
+        json!({"part": "dump", "name": format!("restore speed, {n} items"),
+        "unit": "items/s", "lookout": rate(ours_restore), "anchor": rate(theirs_restore),
+        "anchor_name": anchor,
+        "note": format!("both restores identical to the source: {identical}")}),
+    );
+    common::bench_row(
+        json!({"part": "dump", "name": "peak RSS after dump and restore",
+        "unit": "MiB", "lookout": rss_after}),
     );
     println!("\n| restore check | items | identical to the source |");
     println!("| --- | ---: | --- |");
