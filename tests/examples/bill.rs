@@ -94,6 +94,8 @@ struct Units {
     read: f64,
     write: f64,
     requests: u64,
+    /// Units and requests by operation.
+    by_operation: std::collections::BTreeMap<String, (f64, u64)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,6 +190,9 @@ impl Intercept for Capacity {
         };
         let mut u = self.0.lock().unwrap();
         u.requests += 1;
+        let entry = u.by_operation.entry(op.clone()).or_default();
+        entry.0 += units;
+        entry.1 += 1;
         if WRITES.contains(&op.as_str()) {
             u.write += units;
         } else {
@@ -203,6 +208,8 @@ struct PerRun {
     wru: f64,
     seconds: f64,
     publishes: f64,
+    /// Units and requests per run by operation.
+    by_operation: String,
     /// Mean bytes of one result as the history stores it (JSON).
     result_bytes: f64,
 }
@@ -277,7 +284,20 @@ async fn probe_runs(
         .collect();
     let result_bytes = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     capacity.take();
+    let by_operation = u
+        .by_operation
+        .iter()
+        .map(|(op, (units, requests))| {
+            format!(
+                "{op} {:.1} units in {:.1} requests",
+                units / m,
+                *requests as f64 / m
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
     PerRun {
+        by_operation,
         result_bytes,
         rru: u.read / m,
         wru: u.write / m,
@@ -389,6 +409,10 @@ async fn main() {
             println!(
                 "|  | breakdown | DynamoDB requests {ddb_requests:.2}, digest {digest:.2}, storage {storage:.2} ({table_gb:.2} GB), dump {:.3}, Lambda {lambda:.2}, SNS {sns:.3}, logs {logs:.3} | | | | | | | | | |",
                 dump_scan + dump_s3
+            );
+            println!(
+                "|  | per run | {}; a result is {:.0} bytes of JSON | | | | | | | | | |",
+                r.by_operation, r.result_bytes
             );
             let per_1000 = total / nf * 1000.0;
             common::bench_row(
