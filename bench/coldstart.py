@@ -177,9 +177,9 @@ def main() -> int:
     rows = []
     fns = [n for n in bins if n != "hello"]
     for n in fns:
-        init_note = (f"p90 {q90[n]:.2f} ms, hello-world p90 {q90['hello']:.2f} ms; exec → first GET "
-                     f"invocation/next on a loopback runtime-API stub, round-robin after a warm-up, "
-                     f"page cache warm, load avg {load0:.1f}→{load1:.1f}")
+        init_note = (f"p90 {q90[n]:.2f} ms, hello-world p90 {q90['hello']:.2f} ms; exec → first "
+                     f"invocation/next, loopback runtime-API stub, page cache warm, "
+                     f"load avg {load0:.1f}→{load1:.1f}")
         rows.append({
             "part": "cold-start", "name": f"init time {n} (median of {args.runs})", "unit": "ms",
             "lookout": round(med[n], 3), "anchor": round(med["hello"], 3), "anchor_name": ANCHOR_NAME,
@@ -192,14 +192,14 @@ def main() -> int:
             "part": "cold-start", "name": f"zip size {n}", "unit": "MB",
             "lookout": round(zsize[n], 3), "anchor": round(zsize["hello"], 3), "anchor_name": ANCHOR_NAME,
             "goal": "≤ 4 MB", "met": None if args.smoke else zsize[n] <= ZIP_GOAL_MB,
-            "note": "; ".join(x for x in ["binary as bootstrap, deflate level 9, MB = 10^6 bytes", args.note] if x),
+            "note": "; ".join(x for x in ["bootstrap, deflate 9, MB = 10^6 B", args.note] if x),
         })
     for n in fns:
         rows.append({
             "part": "cold-start", "name": f"binary size {n}", "unit": "MB",
             "lookout": round(size[n], 3), "anchor": round(size["hello"], 3), "anchor_name": ANCHOR_NAME,
             "goal": None, "met": None,
-            "note": "; ".join(x for x in ["MB = 10^6 bytes", args.note] if x),
+            "note": "; ".join(x for x in ["MB = 10^6 B", args.note] if x),
         })
     if out:
         with open(out, "a", encoding="utf-8") as f:

@@ -9,11 +9,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 cargo build $BENCH_CARGO_FLAGS --bins -p probe -p api -p export -p digest@0.1.0 -p hello-lambda
 if [[ "$BENCH_CARGO_FLAGS" == *--release* ]]; then dir=release; else dir=debug; fi
 bin="$CARGO_TARGET_DIR/$dir"
-note="x86_64 $dir build for this machine (Lambda runs arm64, cross-built by cargo-lambda)"
+note="x86_64 $dir build (Lambda: arm64 via cargo-lambda)"
 runs=20
 if [[ "${BENCH_SMOKE:-0}" == 1 ]]; then
   runs=3
-  note="smoke: $note, figures meaningless"
+  note="smoke, figures meaningless: $note"
   smoke=--smoke
 fi
 .local/venv/bin/python bench/coldstart.py --runs "$runs" --note "$note" ${smoke:-} \
