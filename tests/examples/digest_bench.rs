@@ -18,17 +18,6 @@ use lookout::domain::{Target, TargetKind};
 use lookout::ports::{DigestStore, StateStore, TargetStore};
 use serde_json::json;
 
-/// A line of /proc/self/status in KiB (`VmRSS`, `VmHWM`).
-fn proc_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -104,14 +93,14 @@ async fn main() {
     );
     // Reset the peak RSS (Linux: writing 5 to clear_refs resets VmHWM to the current RSS).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = proc_kib("VmRSS:");
+    let rss_before = common::proc_status_kib("self", "VmRSS:");
     let publisher = lookout::adapters::memory::MemoryPublisher::default();
     let t = Instant::now();
     let report = Box::pin(digest::run(&store, &publisher, &NoSummariser, hour, now))
         .await
         .unwrap();
     let wall = t.elapsed().as_secs_f64();
-    let peak = proc_kib("VmHWM:");
+    let peak = common::proc_status_kib("self", "VmHWM:");
     println!();
     println!("| digest of 1 hour | value |");
     println!("| --- | ---: |");

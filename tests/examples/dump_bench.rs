@@ -19,18 +19,6 @@ use lookout::adapters::s3::S3DumpStore;
 use lookout::dump::{self, DumpOptions, RestoreOptions};
 use serde_json::json;
 
-/// Peak resident set of this process so far, MiB (`VmHWM`).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn dynamodump(args: &[&str]) -> f64 {
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../.local/dynamodump-venv/bin/dynamodump");
@@ -87,7 +75,7 @@ async fn main() {
     );
     let source = DynamoStore::new(ddb.clone(), &table, 30);
     let store = S3DumpStore::new(s3, &bucket);
-    let rss_before = peak_rss_mib();
+    let rss_before = common::proc_status_kib("self", "VmHWM:") as f64 / 1024.0;
 
     // Lookout: dump (4 segments, as DUMP_SEGMENTS in the template) and restore into a new table.
     let now = lookout::time::now_ms();
@@ -117,7 +105,7 @@ async fn main() {
     .await
     .expect("restore");
     let ours_restore = clock.elapsed().as_secs_f64();
-    let rss_after = peak_rss_mib();
+    let rss_after = common::proc_status_kib("self", "VmHWM:") as f64 / 1024.0;
 
     // dynamodump: backup to local disk, restore into a new table (on-demand, no prompt).
     let dir = std::env::temp_dir().join(common::unique("dynamodump"));

@@ -53,13 +53,7 @@ fn cpu_us(pid: &str) -> f64 {
 
 /// Peak resident set size of the process, MiB (`VmHWM`).
 fn peak_rss_mib(pid: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
-    kib / 1024.0
+    common::proc_status_kib(pid, "VmHWM:") as f64 / 1024.0
 }
 
 /// nginx's accepted connections and requests so far (`stub_status`).

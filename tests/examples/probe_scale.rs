@@ -33,17 +33,6 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// A line of /proc/self/status in KiB (`VmRSS:`, `VmHWM:`).
-fn proc_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn serve() {
     let server = TestServer::start(|_| {
         Reply::Delay(
@@ -84,7 +73,7 @@ async fn run(url: &str, n: usize, concurrency: usize) {
     let config = probe::RunConfig::new(effective);
     // Peak RSS of the run only: reset the high-water mark (Linux: 5 > clear_refs).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = proc_kib("VmRSS:");
+    let rss_before = common::proc_status_kib("self", "VmRSS:");
     let cpu = cpu_seconds();
     let t = Instant::now();
     let report = probe::run(&store, &publisher, &prober, &request, &config)
@@ -92,7 +81,7 @@ async fn run(url: &str, n: usize, concurrency: usize) {
         .unwrap();
     let wall = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu;
-    let peak_mib = proc_kib("VmHWM:") as f64 / 1024.0;
+    let peak_mib = common::proc_status_kib("self", "VmHWM:") as f64 / 1024.0;
     let ok: usize = report.runs.iter().map(|r| r.ok).sum();
     let checked: usize = report.runs.iter().map(|r| r.checked).sum();
     // Waves of `effective` checks, each one delay long.

@@ -82,7 +82,8 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 .map(|t| (aws_sdk_sns::Client::new(&aws), t)),
             bucket: settings.bucket.clone().map(|b| (s3, b)),
         };
-        let (mut admin_token, mut read_token) = (settings.admin_token, settings.read_token);
+        let (mut admin_token, mut read_token) =
+            (settings.admin_token.clone(), settings.read_token.clone());
         if let Some(name) = &settings.token_param {
             let tokens =
                 lookout::adapters::ssm::read_tokens(&aws_sdk_ssm::Client::new(&aws), name).await?;
@@ -94,11 +95,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 lookout::adapters::s3::client(&aws),
                 bucket,
             ),
-            table: lookout::adapters::dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
-                &settings.table,
-                settings.history_ttl_days,
-            ),
+            table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             options: lookout::dump::DumpOptions {
                 segments: settings.dump_segments,
                 include: settings.dump_include.clone(),
@@ -113,11 +110,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             dumps,
             health: Some(health),
             defs: routes::DefsCache::default(),
-            store: lookout::adapters::dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
-                &settings.table,
-                settings.history_ttl_days,
-            ),
+            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             prober: Prober::with_options(lookout::probe::ProbeOptions {
                 allow_private_targets: settings.allow_private_targets,
             })?,

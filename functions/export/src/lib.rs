@@ -113,11 +113,7 @@ impl Deps {
         let aws = aws_config::load_from_env().await;
         let s3 = lookout::adapters::s3::client(&aws);
         Ok(Deps {
-            table: lookout::adapters::dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
-                &settings.table,
-                settings.history_ttl_days,
-            ),
+            table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             dumps: lookout::adapters::s3::S3DumpStore::new(s3, settings.require_bucket()?),
             settings,
         })

@@ -417,11 +417,7 @@ impl Deps {
         let settings = lookout::config::Settings::from_env()?;
         let aws = aws_config::load_from_env().await;
         Ok(Deps {
-            store: lookout::adapters::dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
-                &settings.table,
-                settings.history_ttl_days,
-            ),
+            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             publisher: lookout::adapters::sns::SnsPublisher::new(
                 aws_sdk_sns::Client::new(&aws),
                 settings.require_topic()?,

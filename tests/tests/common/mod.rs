@@ -534,3 +534,15 @@ pub fn bench_row(row: serde_json::Value) {
 pub fn bench_smoke() -> bool {
     std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1")
 }
+
+/// A `kB` line of `/proc/<pid>/status` (`pid` may be `self`), in KiB: `VmRSS:` (resident now),
+/// `VmHWM:` (peak resident). 0 when the process or the line is not there.
+pub fn proc_status_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

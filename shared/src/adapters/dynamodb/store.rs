@@ -122,6 +122,12 @@ impl DynamoStore {
         }
     }
 
+    /// The functions' adapter: the table `LOOKOUT_TABLE`, history rows kept
+    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`).
+    pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
+        Self::new(Client::new(aws), &settings.table, settings.history_ttl_days)
+    }
+
     fn expires_at(&self, from_ms: i64) -> AttributeValue {
         n(from_ms / 1000 + i64::from(self.ttl_days) * 86_400)
     }
