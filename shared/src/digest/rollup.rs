@@ -399,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn a_day_rollup_reaching_past_the_window_end_is_not_counted_whole() {
+        let now = 400 * DAY_MS + 2 * HOUR_MS;
+        let hour = Rollup {
+            checks: 60,
+            failures: 6,
+            ..Rollup::empty(
+                "a",
+                TargetKind::Server,
+                Period::Hour,
+                400 * DAY_MS + HOUR_MS,
+            )
+        };
+        // A day rollup of today (the day in progress): its hours count, not the whole day.
+        let today = Rollup {
+            checks: 1440,
+            failures: 1440,
+            ..Rollup::empty("a", TargetKind::Server, Period::Day, 400 * DAY_MS)
+        };
+        let u = uptime(now, &[hour], &[today]);
+        assert!(u.iter().all(|w| (w.checks, w.failures) == (60, 6)), "{u:?}");
+    }
+
+    #[test]
     fn overall_takes_the_typical_targets_percentiles() {
         let mk = |id: &str, p95| Rollup {
             latency: Some(Latency {
