@@ -64,16 +64,63 @@ pub trait TargetStore {
 /// A target's latest state together with its latest check result, as the snapshot keeps them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Latest {
-    /// The state after the latest result.
+    /// The state after the latest result, or, while `pending` is not empty, the state the
+    /// snapshot or the state item last kept, before those results.
     pub state: TargetState,
     /// The latest result.
     pub result: Option<CheckResult>,
+    /// Results recorded after `state` was kept, oldest first: they changed neither status nor
+    /// alerts, so the storage kept only them (see the DynamoDB layout). [`Latest::catch_up`]
+    /// applies them. Never stored in a snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<CheckResult>,
+}
+
+impl Latest {
+    /// An entry with nothing pending.
+    pub fn new(state: TargetState, result: Option<CheckResult>) -> Self {
+        Latest {
+            state,
+            result,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Applies the pending results to the state ([`crate::domain::state::catch_up`]) with the
+    /// target's definition; without one (a deleted target) the state stays as kept. Either
+    /// way nothing is pending afterwards.
+    pub fn catch_up(&mut self, target: Option<&Target>) {
+        if let (Some(t), false) = (target, self.pending.is_empty()) {
+            self.state = crate::domain::state::catch_up(&self.state, &self.pending, t);
+        }
+        self.pending.clear();
+    }
+}
+
+/// How far back the results kept without a snapshot may reach before the probe rewrites the
+/// snapshot, ms. It weighs the history read to catch up on every read of the latest states (at
+/// most 10 runs of one-minute targets) against the snapshot's writes (every state every 10
+/// minutes instead of every minute).
+pub const SNAPSHOT_EVERY_MS: i64 = 10 * 60_000;
+
+/// Applies [`Latest::catch_up`] to every entry, with the definitions of `targets`.
+pub fn catch_up_all<'a>(
+    latest: &mut HashMap<String, Latest>,
+    targets: impl IntoIterator<Item = &'a Target>,
+) {
+    let by_id: HashMap<&str, &Target> = targets.into_iter().map(|t| (t.id.as_str(), t)).collect();
+    for (id, l) in latest.iter_mut() {
+        if !l.pending.is_empty() {
+            l.catch_up(by_id.get(id.as_str()).copied());
+        }
+    }
 }
 
 /// States, snapshots, history and the alert outbox.
 pub trait StateStore {
     /// The latest state and result of every target of `kind` that was ever checked, by id:
-    /// one query on the snapshot.
+    /// one query on the snapshot plus the history recorded since. Entries may carry
+    /// [`Latest::pending`] results: apply them with [`catch_up_all`] before using counters.
     fn latest(
         &self,
         kind: TargetKind,
@@ -122,13 +169,22 @@ pub trait StateStore {
         target_id: &str,
         version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Overwrites the snapshot of `kind` and appends the run's results to the history (with a
-    /// TTL). `latest` must hold every checked target of the kind.
+    /// Appends the run's results (those of `latest` checked at `run_at`) to the history, with
+    /// a TTL and each target's state `version`, and, when `snapshot` is true, overwrites the
+    /// snapshot of `kind` with `latest`, which must then hold every target of the kind that the
+    /// snapshot keeps.
+    ///
+    /// Without a snapshot, [`StateStore::latest`] answers the last snapshot (or, for a target
+    /// whose version moved on, its state item) with the results recorded since as
+    /// [`Latest::pending`]. The caller writes a snapshot whenever those results could not be
+    /// replayed to the live state (see [`crate::domain::state::catch_up`]) and often enough to
+    /// keep them few. A store may always keep everything (the memory store does).
     fn record_run(
         &self,
         kind: TargetKind,
         run_at: i64,
         latest: &[Latest],
+        snapshot: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

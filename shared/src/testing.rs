@@ -452,10 +452,7 @@ pub fn minute_runs(
                         error: l.is_none().then_some(ErrorKind::Timeout),
                         message: None,
                     };
-                    crate::ports::Latest {
-                        state,
-                        result: Some(result),
-                    }
+                    crate::ports::Latest::new(state, Some(result))
                 })
                 .collect();
             (at, latest)

@@ -316,7 +316,7 @@ async fn digest_hour(n: usize) -> (f64, f64, f64) {
         lookout::testing::minute_runs(&ids, TargetKind::Server, hour, |_, m| Some(100 + m as u64));
     // The hour's history as the probe writes it (its writes are the probe's, counted there).
     for (at, latest) in &runs {
-        lookout::ports::StateStore::record_run(&store, TargetKind::Server, *at, latest)
+        lookout::ports::StateStore::record_run(&store, TargetKind::Server, *at, latest, true)
             .await
             .unwrap();
     }

@@ -54,7 +54,7 @@ async fn main() {
     });
     for (at, latest) in &runs {
         store
-            .record_run(TargetKind::Server, *at, latest)
+            .record_run(TargetKind::Server, *at, latest, true)
             .await
             .unwrap();
     }

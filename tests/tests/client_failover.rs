@@ -39,16 +39,16 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
     // All three healthy as far as the probes know.
     let snapshot: Vec<Latest> = ["px-dc", "px-res", "px-vps"]
         .iter()
-        .map(|id| Latest {
-            state: TargetState {
+        .map(|id| {
+            let state = TargetState {
                 status: Status::Healthy,
                 ..TargetState::new(id)
-            },
-            result: None,
+            };
+            Latest::new(state, None)
         })
         .collect();
     store
-        .record_run(TargetKind::Proxy, 1, &snapshot)
+        .record_run(TargetKind::Proxy, 1, &snapshot, true)
         .await
         .unwrap();
     let app = Arc::new(api::App {

@@ -67,7 +67,7 @@ async fn record(
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     for (at, latest) in lookout::testing::minute_runs(&ids, TargetKind::Server, hour, f) {
         store
-            .record_run(TargetKind::Server, at, &latest)
+            .record_run(TargetKind::Server, at, &latest, true)
             .await
             .unwrap();
     }

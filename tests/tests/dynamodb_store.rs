@@ -117,21 +117,18 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
                     error: None,
                     message: None,
                 };
-                Latest {
-                    state,
-                    result: Some(result),
-                }
+                Latest::new(state, Some(result))
             })
             .collect()
     };
     store
-        .record_run(TargetKind::Server, 1_000, &latest(350, 1_000))
+        .record_run(TargetKind::Server, 1_000, &latest(350, 1_000), true)
         .await
         .unwrap();
     assert_eq!(store.latest(TargetKind::Server).await.unwrap().len(), 350);
     // A later run with fewer targets: the two left-over chunks of the old run are deleted.
     store
-        .record_run(TargetKind::Server, 2_000, &latest(120, 2_000))
+        .record_run(TargetKind::Server, 2_000, &latest(120, 2_000), true)
         .await
         .unwrap();
     let got = store.latest(TargetKind::Server).await.unwrap();

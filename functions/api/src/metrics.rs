@@ -49,7 +49,8 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
     store: &S,
 ) -> Result<Response<Body>, ApiError> {
     let targets = store.list_targets(None).await?;
-    let latest = crate::routes::latest_all(store).await?;
+    let mut latest = crate::routes::latest_all(store).await?;
+    lookout::ports::catch_up_all(&mut latest, &targets);
     let mut out = String::new();
     let mut f = Family { out: &mut out };
     let rows: Vec<_> = targets

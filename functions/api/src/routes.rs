@@ -111,12 +111,13 @@ pub(crate) async fn latest_all<S: StateStore>(
     // Overrides not yet taken into a snapshot by a probe run.
     for o in o_servers?.into_iter().chain(o_proxies?) {
         let result = latest.remove(&o.target_id).and_then(|l| l.result);
-        latest.insert(o.target_id.clone(), Latest { state: o, result });
+        latest.insert(o.target_id.clone(), Latest::new(o, result));
     }
     Ok(latest)
 }
 
-fn states_of(targets: Vec<Target>, latest: HashMap<String, Latest>) -> Loaded {
+fn states_of(targets: Vec<Target>, mut latest: HashMap<String, Latest>) -> Loaded {
+    lookout::ports::catch_up_all(&mut latest, &targets);
     let states = targets
         .iter()
         .map(|t| {
@@ -730,7 +731,13 @@ async fn current_state<S: StateStore>(store: &S, target: &Target) -> Result<Targ
             .latest(target.kind())
             .await?
             .remove(&target.id)
-            .map_or_else(|| TargetState::new(&target.id), |l| l.state),
+            .map_or_else(
+                || TargetState::new(&target.id),
+                |mut l| {
+                    l.catch_up(Some(target));
+                    l.state
+                },
+            ),
     };
     match store.load_state(&target.id).await? {
         Some(stored) => {

@@ -442,13 +442,13 @@ async fn seed(app: &App<MemoryStore>) {
                 let mut s = lookout::domain::TargetState::new(&t.id);
                 s.status = lookout::domain::Status::Healthy;
                 s.checks = 10;
-                lookout::ports::Latest {
-                    state: s,
-                    result: None,
-                }
+                lookout::ports::Latest::new(s, None)
             })
             .collect();
-        app.store.record_run(kind, 1_000, &snapshot).await.unwrap();
+        app.store
+            .record_run(kind, 1_000, &snapshot, true)
+            .await
+            .unwrap();
     }
 }
 
@@ -890,14 +890,11 @@ async fn with_history(app: &App<MemoryStore>) -> i64 {
                     error: None,
                     message: None,
                 };
-                lookout::ports::Latest {
-                    state: s,
-                    result: Some(r),
-                }
+                lookout::ports::Latest::new(s, Some(r))
             })
             .collect();
         app.store
-            .record_run(lookout::domain::TargetKind::Server, at, &snapshot)
+            .record_run(lookout::domain::TargetKind::Server, at, &snapshot, true)
             .await
             .unwrap();
     }

@@ -161,7 +161,8 @@ where
         if targets.is_empty() {
             continue;
         }
-        let latest = store.latest(kind).await?;
+        let mut latest = store.latest(kind).await?;
+        lookout::ports::catch_up_all(&mut latest, targets.iter().copied());
         let results = store
             .history(kind, hour, hour + HOUR_MS - 1, targets.len())
             .await?;

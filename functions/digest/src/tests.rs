@@ -54,7 +54,7 @@ async fn probe_hour(
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
     for (at, latest) in lookout::testing::minute_runs(&ids, TargetKind::Server, hour, latency) {
         store
-            .record_run(TargetKind::Server, at, &latest)
+            .record_run(TargetKind::Server, at, &latest, true)
             .await
             .unwrap();
     }

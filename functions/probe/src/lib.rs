@@ -306,14 +306,21 @@ where
     let mut kinds = Vec::new();
     for &kind in &request.kinds {
         let targets = store.list_targets(Some(kind)).await?;
-        let latest = store.latest(kind).await?;
-        kinds.push((kind, targets, latest));
+        let mut latest = store.latest(kind).await?;
+        // Results the store kept without a snapshot: replayed here, and counted from the
+        // oldest so that the snapshot is rewritten once they reach back far enough.
+        let unsnapshotted = latest
+            .values()
+            .filter_map(|l| l.pending.first().map(|r| r.at))
+            .min();
+        lookout::ports::catch_up_all(&mut latest, &targets);
+        kinds.push((kind, targets, latest, unsnapshotted));
     }
     let mut failures = Vec::new();
     let mut force = request.force;
     let mut first_round = true;
     loop {
-        for (kind, targets, latest) in kinds.iter_mut() {
+        for (kind, targets, latest, unsnapshotted) in kinds.iter_mut() {
             let ctx = round::Round {
                 kind: *kind,
                 targets,
@@ -323,7 +330,8 @@ where
                 hard_end,
                 window_end: (!first_round).then_some(window_end),
             };
-            let out = round::run_round(store, publisher, prober, &ctx, latest).await?;
+            let out =
+                round::run_round(store, publisher, prober, &ctx, latest, unsnapshotted).await?;
             tracing::info!(
                 kind = kind.as_str(),
                 checked = out.record.checked,
@@ -349,7 +357,7 @@ where
         let now_ms = lookout::time::now_ms();
         let next = kinds
             .iter()
-            .flat_map(|(_, targets, latest)| {
+            .flat_map(|(_, targets, latest, _)| {
                 targets
                     .iter()
                     .filter(|t| t.enabled && t.interval_s < SCHEDULE_PERIOD_S)

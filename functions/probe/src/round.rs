@@ -72,6 +72,7 @@ pub(crate) async fn run_round<S, P>(
     prober: &Prober,
     round: &Round<'_>,
     latest: &mut HashMap<String, Latest>,
+    unsnapshotted: &mut Option<i64>,
 ) -> Result<RoundOutput, ProbeError>
 where
     S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
@@ -80,16 +81,14 @@ where
     let started = Instant::now();
     let run_at = lookout::time::now_ms();
     let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let kept: Vec<String> = sorted_ids(latest);
     // Operators' overrides since the last round replace the snapshot's state.
     let overrides = store.overrides(round.kind).await?;
     for o in &overrides {
         if let Some(l) = latest.get_mut(&o.target_id) {
             l.state = o.clone();
         } else {
-            let l = Latest {
-                state: o.clone(),
-                result: None,
-            };
+            let l = Latest::new(o.clone(), None);
             latest.insert(o.target_id.clone(), l);
         }
     }
@@ -157,10 +156,7 @@ where
                 result,
             });
         } else {
-            let l = Latest {
-                state: next,
-                result: Some(result),
-            };
+            let l = Latest::new(next, Some(result));
             latest.insert(target.id.clone(), l);
         }
     }
@@ -227,10 +223,7 @@ where
                 next.last_check = Some(c.result.at);
             }
         }
-        let l = Latest {
-            state: next,
-            result: Some(c.result),
-        };
+        let l = Latest::new(next, Some(c.result));
         latest.insert(c.target.id.clone(), l);
     }
     drop(commits);
@@ -247,7 +240,22 @@ where
     let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
     snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
     if checked > 0 || round.force || !overrides.is_empty() {
-        store.record_run(round.kind, run_at, &snapshot).await?;
+        // The stored states plus the history must give back these states (`catch_up`): when
+        // they cannot (targets came or went, so shards moved; overrides; uncommitted changes)
+        // or the results to replay reach back `SNAPSHOT_EVERY_MS`, the snapshot is rewritten.
+        let write_snapshot = !overrides.is_empty()
+            || !errors.is_empty()
+            || kept != sorted_ids(latest)
+            || unsnapshotted
+                .is_some_and(|since| run_at - since >= lookout::ports::SNAPSHOT_EVERY_MS);
+        store
+            .record_run(round.kind, run_at, &snapshot, write_snapshot)
+            .await?;
+        if write_snapshot {
+            *unsnapshotted = None;
+        } else if unsnapshotted.is_none() && checked > 0 {
+            *unsnapshotted = Some(run_at);
+        }
         for o in &overrides {
             store
                 .clear_override(round.kind, &o.target_id, o.version)
@@ -279,6 +287,13 @@ where
         errors,
         skipped,
     })
+}
+
+/// The ids of `latest`, sorted.
+fn sorted_ids(latest: &HashMap<String, Latest>) -> Vec<String> {
+    let mut ids: Vec<String> = latest.keys().cloned().collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// The summary of the kind after a round, for `GET /v1/summary`.

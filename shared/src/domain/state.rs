@@ -304,6 +304,33 @@ pub fn next_state(
     (s, alerts)
 }
 
+/// Brings a snapshot's state up to date with the results recorded after it.
+///
+/// The storage writes a target's full state only when something must be kept exactly: a status
+/// change or an alert (the state item, by `commit_change`), and the packed snapshot every few
+/// minutes. In between, each run adds only its results to the history. Those results changed
+/// nothing but counters, last check, latency average and the like, so applying them again with
+/// [`next_state`] gives the state the run had, without its alerts.
+///
+/// A replayed result that would change the status or raise an alert (possible only when the
+/// target's definition changed since, or its change failed to commit) keeps the status and the
+/// alert bookkeeping (`status`, `status_since`, `last_alert_at`, `cert_alerted`) as they were:
+/// the next live check makes that change and raises its alert, so it is late rather than lost.
+pub fn catch_up(state: &TargetState, results: &[CheckResult], target: &Target) -> TargetState {
+    let mut s = state.clone();
+    for r in results {
+        let (mut next, alerts) = next_state(&s, r, target);
+        if next.status != s.status || !alerts.is_empty() {
+            next.status = s.status;
+            next.status_since = s.status_since;
+            next.last_alert_at = s.last_alert_at;
+            next.cert_alerted = s.cert_alerted;
+        }
+        s = next;
+    }
+    s
+}
+
 /// Applies an operator's override at `at_ms`, like a check result would: a forced status
 /// raises the usual status alert (its text says it was manual); a reset raises none.
 pub fn apply_override(
@@ -824,6 +851,45 @@ mod tests {
                     let silent_first = prev.status == Status::Unknown && s.status.eligible();
                     prop_assert_eq!(transitions, usize::from(changed && !silent_first));
                     prev = s.clone();
+                }
+            }
+
+            /// What the storage keeps (a snapshot every `every` runs, the state item at every
+            /// change or alert, the results in between) gives back the live state through
+            /// `catch_up`, for servers and for proxies (traffic and cost), with reminders on.
+            #[test]
+            fn a_snapshot_caught_up_with_later_results_is_the_live_state(
+                failure in 1u32..4,
+                every in 1usize..15,
+                steps in proptest::collection::vec((outcome(), 1u64..3_000, 0u64..5_000), 1..80),
+            ) {
+                for t in [
+                    serde_json::from_value::<Target>(json!({"id":"s","group":"g","kind":"server",
+                        "url":"http://h/","failure_threshold":failure,"reminder_every_min":3,
+                        "degraded_latency_ms":1_500})).unwrap(),
+                    serde_json::from_value::<Target>(json!({"id":"s","group":"g","kind":"proxy",
+                        "proxy_url":"http://p:1","test_urls":["http://h/"],"cost_per_gb":3.5,"traffic_alert_gb":0.00005,
+                        "failure_threshold":failure})).unwrap(),
+                ] {
+                    let mut live = TargetState::new("s");
+                    let mut base = live.clone();
+                    let mut after_base: Vec<CheckResult> = Vec::new();
+                    for (i, (o, latency, bytes)) in steps.iter().enumerate() {
+                        // Runs a minute apart, across a UTC midnight (the day counters roll).
+                        let at = DAY_MS - 30 * 60_000 + i as i64 * 60_000;
+                        let mut r = result(*o, at, *latency);
+                        r.bytes = *bytes;
+                        let (next, alerts) = next_state(&live, &r, &t);
+                        let change = next.status != live.status || !alerts.is_empty();
+                        live = next;
+                        if change || i % every == 0 {
+                            base = live.clone();
+                            after_base.clear();
+                        } else {
+                            after_base.push(r);
+                        }
+                        prop_assert_eq!(&catch_up(&base, &after_base, &t), &live);
+                    }
                 }
             }
         }

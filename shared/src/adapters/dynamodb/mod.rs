@@ -5,8 +5,8 @@
 //! | --- | --- | --- |
 //! | `TARGET#<id>` | `CONFIG` | `def` (target JSON), `version`; `gsi1pk` = `TARGETS#<kind>`, `gsi1sk` = id |
 //! | `TARGET#<id>` | `STATE` | `state` (JSON), `status`, `version` |
-//! | `SNAP#<kind>` | `<chunk, 4 digits>` | `latest` (JSON array of state + result), `at` |
-//! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `results` (JSON array), `expires_at` |
+//! | `SNAP#<kind>` | `<chunk, 4 digits>` | `p` (packed state + result of 100 targets), `at`, `chunks` |
+//! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `r` (packed results of the shard's targets checked in the run, each with its state version), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
 //! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries, run leases |
 //! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (400 days) |
@@ -15,9 +15,23 @@
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
-//! few attributes that conditions and filters use are native.
+//! few attributes that conditions and filters use are native. Snapshot and history items hold
+//! [`packed`] records (JSON arrays without field names): they are written every few minutes and
+//! every minute, so their bytes are most of the bill.
+//!
+//! **Writes per run** (the cost rule of DESIGN.md): each probe run appends its results to the
+//! history, about 40 bytes per target. The snapshot is rewritten only when a run's states could
+//! not be replayed from those results (new or deleted targets, overrides, failed commits) or
+//! once the results to replay reach back [`crate::ports::SNAPSHOT_EVERY_MS`]; a status change or an alert writes the target's state
+//! item (`commit_change`), and the history entry records the state version it led to.
+//! **Reading the latest states** is one query on the snapshot, the history since it (its hours'
+//! shards), and a batch read of the state items whose version moved on; the results after
+//! the state read are returned as pending, for [`crate::ports::catch_up_all`].
+//! Items written before the packed encodings (`latest` and `results` JSON attributes) are read
+//! too.
 
 mod convert;
+pub mod packed;
 mod store;
 
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};

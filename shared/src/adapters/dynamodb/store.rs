@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::convert::{item_to_json, json_to_item};
-use super::CHUNK;
+use super::{packed, CHUNK};
 use crate::adapters::sdk_message;
 use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
 use crate::digest::rollup::{Period, Rollup, ROLLUP_TTL_DAYS};
@@ -43,6 +43,8 @@ pub const TTL: &str = "expires_at";
 const VERSION: &str = "version";
 /// Index partition of outbox rows still to publish.
 const OUTBOX_PENDING: &str = "OUTBOX#pending";
+/// One hour, ms.
+const HOUR_MS: i64 = 3_600_000;
 
 /// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).
 #[derive(Clone, Debug)]
@@ -89,27 +91,57 @@ fn target_item(t: &Target) -> Result<Item, StoreError> {
     .collect())
 }
 
-fn from_attr<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
-    let key = || {
-        let get = |k| {
-            item.get(k)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        format!("{}/{}", get(PK), get(SK))
+/// An item's `pk/sk`, for errors.
+fn item_key(item: &Item) -> String {
+    let get = |k| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
     };
+    format!("{}/{}", get(PK), get(SK))
+}
+
+fn corrupt(item: &Item, message: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        key: item_key(item),
+        message: message.to_string(),
+    }
+}
+
+fn from_attr<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
     let text = item
         .get(attr)
         .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            key: key(),
-            message: format!("no string attribute {attr}"),
-        })?;
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        key: key(),
-        message: e.to_string(),
-    })
+        .ok_or_else(|| corrupt(item, format!("no string attribute {attr}")))?;
+    serde_json::from_str(text).map_err(|e| corrupt(item, e))
+}
+
+/// The entries of a snapshot item: packed (`p`) or, as written before, JSON (`latest`).
+fn snapshot_of(item: &Item) -> Result<Vec<Latest>, StoreError> {
+    match item.get("p").and_then(|v| v.as_s().ok()) {
+        Some(text) => packed::unpack_snapshot(text).map_err(|e| corrupt(item, e)),
+        None => from_attr(item, "latest"),
+    }
+}
+
+/// The results of a history item of `kind`, each with the state version it led to: packed
+/// (`r`, the run time in the sort key) or, as written before, JSON (`results`, version 0).
+fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, StoreError> {
+    match item.get("r").and_then(|v| v.as_s().ok()) {
+        Some(text) => {
+            let at = item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.parse::<i64>().ok())
+                .ok_or_else(|| corrupt(item, "sort key is not a run time"))?;
+            packed::unpack_history(text, kind, at).map_err(|e| corrupt(item, e))
+        }
+        None => Ok(from_attr::<Vec<CheckResult>>(item, "results")?
+            .into_iter()
+            .map(|r| (r, 0))
+            .collect()),
+    }
 }
 
 impl DynamoStore {
@@ -343,6 +375,103 @@ impl DynamoStore {
     /// Deletes the chunk items `<first>`, `<first + 1>` ... (sort keys of 4 digits) of partition
     /// `pk`, left over from a write with more chunks: they follow the last chunk written, so it
     /// deletes upwards until one did not exist (one write when nothing is left).
+    /// The results of `kind` recorded from `since_ms` to `until_ms` (epoch ms, at most 7 days
+    /// apart) in history shards `0..shards` (at least one), each with the state version it led
+    /// to, oldest first.
+    async fn history_entries(
+        &self,
+        kind: TargetKind,
+        since_ms: i64,
+        until_ms: i64,
+        shards: usize,
+    ) -> Result<Vec<(CheckResult, u64)>, StoreError> {
+        let until_ms = until_ms.min(since_ms + 7 * crate::domain::state::DAY_MS);
+        let mut keys = Vec::new();
+        for h in since_ms.div_euclid(HOUR_MS)..=until_ms.div_euclid(HOUR_MS) {
+            let hour = crate::time::hour(h * HOUR_MS);
+            for i in 0..shards.max(1) {
+                keys.push(format!("HIST#{}#{hour}#{i:04}", kind.as_str()));
+            }
+        }
+        let (from, to) = (ms_key(since_ms), ms_key(until_ms));
+        let reads: Vec<_> = keys
+            .into_iter()
+            .map(|pk| {
+                let (from, to) = (from.clone(), to.clone());
+                async move {
+                    let items = self.query_range(&pk, &from, &to).await?;
+                    items
+                        .iter()
+                        .map(|item| history_of(item, kind))
+                        .collect::<Result<Vec<_>, _>>()
+                }
+            })
+            .collect();
+        let mut all: Vec<(CheckResult, u64)> = futures::stream::iter(reads)
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        all.sort_by_key(|(r, _)| r.at);
+        Ok(all)
+    }
+
+    /// The state items of `ids` that exist (strongly consistent), 100 keys per request.
+    async fn load_states(&self, ids: &[String]) -> Result<Vec<TargetState>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| item_of(vec![(PK, s(format!("TARGET#{id}"))), (SK, s("STATE"))]))
+                .collect();
+            for attempt in 0..10u32 {
+                if keys.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
+                }
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(
+                        &self.table,
+                        aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                            .set_keys(Some(std::mem::take(&mut keys)))
+                            .consistent_read(true)
+                            .build()
+                            .map_err(backend)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in got
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    out.push(from_attr(&item, "state")?);
+                }
+                keys = got
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Backend(format!(
+                    "{} state items still unprocessed after 10 attempts",
+                    keys.len()
+                )));
+            }
+        }
+        Ok(out)
+    }
+
     async fn drop_chunks_from(&self, pk: &str, first: usize) -> Result<(), StoreError> {
         for i in first.. {
             let gone = self
@@ -482,20 +611,60 @@ impl StateStore for DynamoStore {
             .query(None, &format!("SNAP#{}", kind.as_str()), true, None)
             .await?;
         // Chunks are written one by one: while a run writes them, a target may sit in an old
-        // chunk and a new one. Keep the newest entry of each target.
+        // chunk and a new one. Keep the newest entry of each target, with its chunk's time.
         let rank = |l: &Latest| (l.state.version, l.state.last_check);
-        let mut out: HashMap<String, Latest> = HashMap::new();
+        let mut out: HashMap<String, (Latest, i64)> = HashMap::new();
+        let mut oldest = i64::MAX;
         for item in &items {
-            for l in from_attr::<Vec<Latest>>(item, "latest")? {
+            let at = item
+                .get("at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(0);
+            oldest = oldest.min(at);
+            for l in snapshot_of(item)? {
                 match out.get(&l.state.target_id) {
-                    Some(have) if rank(have) >= rank(&l) => {}
+                    Some((have, _)) if rank(have) >= rank(&l) => {}
                     _ => {
-                        out.insert(l.state.target_id.clone(), l);
+                        out.insert(l.state.target_id.clone(), (l, at));
                     }
                 }
             }
         }
-        Ok(out)
+        if out.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The results recorded since: the snapshot's shards, from its oldest chunk's hour (at
+        // most a day back: the probe rewrites it every few minutes while it runs).
+        let now = crate::time::now_ms();
+        let since = oldest.max(now - 25 * HOUR_MS);
+        let mut moved = std::collections::BTreeSet::new();
+        for (r, version) in self
+            .history_entries(kind, since + 1, now, items.len())
+            .await?
+        {
+            let (l, base) = out
+                .entry(r.target_id.clone())
+                .or_insert_with(|| (Latest::new(TargetState::new(&r.target_id), None), i64::MIN));
+            if r.at <= *base {
+                continue;
+            }
+            if version > l.state.version {
+                moved.insert(r.target_id.clone());
+            }
+            l.result = Some(r.clone());
+            l.pending.push(r);
+        }
+        // A status change or an alert since: the state item holds the state it led to.
+        let moved: Vec<String> = moved.into_iter().collect();
+        for stored in self.load_states(&moved).await? {
+            if let Some((l, _)) = out.get_mut(&stored.target_id) {
+                let kept_until = stored.last_check.unwrap_or(i64::MIN);
+                l.pending.retain(|r| r.at > kept_until);
+                l.state = stored;
+            }
+        }
+        Ok(out.into_iter().map(|(id, (l, _))| (id, l)).collect())
     }
 
     async fn load_state(&self, target_id: &str) -> Result<Option<TargetState>, StoreError> {
@@ -565,6 +734,7 @@ impl StateStore for DynamoStore {
         kind: TargetKind,
         run_at: i64,
         latest: &[Latest],
+        snapshot: bool,
     ) -> Result<(), StoreError> {
         let hour = crate::time::hour(run_at);
         let hour = hour.as_str();
@@ -572,41 +742,48 @@ impl StateStore for DynamoStore {
             .chunks(CHUNK)
             .enumerate()
             .map(|(i, chunk)| async move {
-                let snap: Item = [
-                    (PK, s(format!("SNAP#{}", kind.as_str()))),
-                    (SK, s(format!("{i:04}"))),
-                    ("at", n(run_at)),
-                    ("latest", to_json(&chunk)?),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-                self.put(snap).await?;
+                if snapshot {
+                    let snap = item_of(vec![
+                        (PK, s(format!("SNAP#{}", kind.as_str()))),
+                        (SK, s(format!("{i:04}"))),
+                        ("at", n(run_at)),
+                        (
+                            "p",
+                            s(packed::pack_snapshot(chunk)
+                                .map_err(|e| StoreError::Backend(e.to_string()))?),
+                        ),
+                    ]);
+                    self.put(snap).await?;
+                }
                 let results: Vec<_> = chunk
                     .iter()
-                    .filter_map(|l| l.result.as_ref())
-                    .filter(|r| r.at == run_at)
+                    .filter_map(|l| l.result.as_ref().map(|r| (r, l.state.version)))
+                    .filter(|(r, _)| r.at == run_at)
                     .collect();
                 if results.is_empty() {
                     return Ok(());
                 }
-                let hist: Item = [
+                let hist = item_of(vec![
                     (PK, s(format!("HIST#{}#{hour}#{i:04}", kind.as_str()))),
                     (SK, s(ms_key(run_at))),
-                    ("results", to_json(&results)?),
+                    (
+                        "r",
+                        s(packed::pack_history(results)
+                            .map_err(|e| StoreError::Backend(e.to_string()))?),
+                    ),
                     (TTL, self.expires_at(run_at)),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+                ]);
                 self.put(hist).await
             });
         futures::future::try_join_all(writes).await?;
-        self.drop_chunks_from(
-            &format!("SNAP#{}", kind.as_str()),
-            latest.len().div_ceil(CHUNK),
-        )
-        .await
+        if snapshot {
+            self.drop_chunks_from(
+                &format!("SNAP#{}", kind.as_str()),
+                latest.len().div_ceil(CHUNK),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 
@@ -845,40 +1022,12 @@ impl HistoryStore for DynamoStore {
         until_ms: i64,
         targets: usize,
     ) -> Result<Vec<CheckResult>, StoreError> {
-        const HOUR: i64 = 3_600_000;
-        let until_ms = until_ms.min(since_ms + 7 * crate::domain::state::DAY_MS);
-        let chunks = targets.div_ceil(CHUNK).max(1);
-        let mut keys = Vec::new();
-        for h in since_ms.div_euclid(HOUR)..=until_ms.div_euclid(HOUR) {
-            let hour = crate::time::hour(h * HOUR);
-            for i in 0..chunks {
-                keys.push(format!("HIST#{}#{hour}#{i:04}", kind.as_str()));
-            }
-        }
-        let (from, to) = (ms_key(since_ms), ms_key(until_ms));
-        let reads: Vec<_> = keys
-            .into_iter()
-            .map(|pk| {
-                let (from, to) = (from.clone(), to.clone());
-                async move {
-                    let items = self.query_range(&pk, &from, &to).await?;
-                    items
-                        .iter()
-                        .map(|item| from_attr::<Vec<CheckResult>>(item, "results"))
-                        .collect::<Result<Vec<_>, _>>()
-                }
-            })
-            .collect();
-        let mut all: Vec<CheckResult> = futures::stream::iter(reads)
-            .buffer_unordered(8)
-            .try_collect::<Vec<_>>()
+        Ok(self
+            .history_entries(kind, since_ms, until_ms, targets.div_ceil(CHUNK))
             .await?
             .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
-        all.sort_by_key(|r| r.at);
-        Ok(all)
+            .map(|(r, _)| r)
+            .collect())
     }
 }
 

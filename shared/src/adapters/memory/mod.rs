@@ -216,6 +216,7 @@ impl StateStore for MemoryStore {
         kind: TargetKind,
         run_at: i64,
         latest: &[Latest],
+        _snapshot: bool,
     ) -> Result<(), StoreError> {
         let mut t = self.lock();
         t.snapshots.insert(kind, latest.to_vec());
