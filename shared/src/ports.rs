@@ -291,7 +291,8 @@ pub struct TargetUptime {
 /// Rollups, digests and the uptime table the digest function writes.
 pub trait DigestStore {
     /// Writes rollups, overwriting those of the same target, period and start (so computing an
-    /// hour again is idempotent). Kept [`crate::digest::rollup::ROLLUP_TTL_DAYS`] days.
+    /// hour again is idempotent). Hours are kept [`crate::digest::rollup::HOUR_ROLLUP_TTL_DAYS`]
+    /// days, days [`crate::digest::rollup::ROLLUP_TTL_DAYS`].
     fn put_rollups(
         &self,
         rollups: &[crate::digest::rollup::Rollup],

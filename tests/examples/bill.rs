@@ -7,7 +7,9 @@
 //!   returns, as read units (GetItem, Query, Scan, BatchGetItem, TransactGetItems) or write units
 //!   (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems).
 //! - **Probe runs**: N targets on a loopback server, two warm-up runs (the first creates every
-//!   state item), then measured runs; steady state (every target up) and 5 % flapping (those
+//!   state item and the snapshot), then ten measured runs (the history read to catch up grows
+//!   from one run to ten, as between two snapshot rewrites), plus one snapshot rewrite counted
+//!   at one per `SNAPSHOT_EVERY_MS` (ten runs); steady state (every target up) and 5 % flapping (those
 //!   targets fail every other run with `failure_threshold` 1, so each flips every run: the
 //!   worst case of a state write and an alert per flapping target per run).
 //! - **SNS publishes**: the alerts the runs raised (counted by the publisher).
@@ -16,8 +18,9 @@
 //! - **Digest** (hourly) and **export** (daily dump) are measured at N targets too: the digest
 //!   over one hour of one-minute history with an empty baseline, plus the baseline reads modeled
 //!   at 7 days (one query per target reading 168 rollups of `ROLLUP_BYTES`); the dump's scan and
-//!   S3 PUTs are estimated from the table's steady-state size (history kept
-//!   `LOOKOUT_HISTORY_TTL_DAYS` = 30 days). Storage is priced at that size.
+//!   S3 PUTs are estimated from the table's steady-state size (packed history kept
+//!   `LOOKOUT_HISTORY_TTL_DAYS` = 30 days, hourly rollups 35 days, daily ones 400). Storage is
+//!   priced at that size.
 //! - Not counted: API traffic (depends on the users), CloudWatch alarms (fixed, $0.10 each),
 //!   KMS (fixed $1/month for the key), data transfer.
 //!
@@ -210,7 +213,7 @@ struct PerRun {
     publishes: f64,
     /// Units and requests per run by operation.
     by_operation: String,
-    /// Mean bytes of one result as the history stores it (JSON).
+    /// Mean bytes of one result as the history stores it (packed).
     result_bytes: f64,
 }
 
@@ -274,17 +277,37 @@ async fn probe_runs(
     }
     let u = capacity.take();
     let m = measured as f64;
-    let latest = lookout::ports::StateStore::latest(store, TargetKind::Server)
+    // The snapshot: rewritten once the results to replay reach back `SNAPSHOT_EVERY_MS`, which
+    // back-to-back runs never do. Written once here and counted per run at that rate.
+    let mut latest = lookout::ports::StateStore::latest(store, TargetKind::Server)
         .await
         .unwrap();
+    let targets = store.list_targets(Some(TargetKind::Server)).await.unwrap();
+    lookout::ports::catch_up_all(&mut latest, &targets);
+    let mut all: Vec<_> = latest.values().cloned().collect();
+    all.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
+    capacity.take();
+    lookout::ports::StateStore::record_run(
+        store,
+        TargetKind::Server,
+        lookout::time::now_ms(),
+        &all,
+        true,
+    )
+    .await
+    .unwrap();
+    let runs_per_snapshot = (lookout::ports::SNAPSHOT_EVERY_MS / 60_000) as f64;
+    let snapshot_wru = capacity.take().write / runs_per_snapshot;
     let sizes: Vec<usize> = latest
         .values()
         .filter_map(|l| l.result.as_ref())
-        .map(|r| serde_json::to_vec(r).map_or(0, |v| v.len()))
+        .map(|r| {
+            lookout::adapters::dynamodb::packed::pack_history([(r, 1)]).map_or(0, |v| v.len() - 2)
+        })
         .collect();
     let result_bytes = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     capacity.take();
-    let by_operation = u
+    let mut by_operation = u
         .by_operation
         .iter()
         .map(|(op, (units, requests))| {
@@ -296,11 +319,14 @@ async fn probe_runs(
         })
         .collect::<Vec<_>>()
         .join("; ");
+    by_operation.push_str(&format!(
+        "; snapshot {snapshot_wru:.1} units (one rewrite every {runs_per_snapshot:.0} runs)"
+    ));
     PerRun {
         by_operation,
         result_bytes,
         rru: u.read / m,
-        wru: u.write / m,
+        wru: u.write / m + snapshot_wru,
         seconds: seconds / m,
         publishes: (publisher.sent().len() - published) as f64 / m,
     }
@@ -353,7 +379,9 @@ async fn main() {
             vec![100, 1_000, 10_000]
         };
     }
-    let measured = if common::bench_smoke() { 1 } else { 3 };
+    // Ten runs: the results replayed on top of the snapshot grow from one run to ten, as
+    // between two snapshot rewrites.
+    let measured = if common::bench_smoke() { 1 } else { 10 };
     // Loopback targets: /ok/<i> always 200; /flap/<i> 200 on even runs, 500 on odd ones.
     let phase = Arc::new(AtomicU64::new(0));
     let p = phase.clone();
@@ -380,10 +408,13 @@ async fn main() {
                 + digest_wru * price::WRU
                 + digest_s * PROBE_GB * price::GB_SECOND)
                 * HOURS_PER_MONTH;
-            // Steady-state table: 30 days of history (its write units are about its KB) plus
-            // 400 days of rollups (one per target and hour).
+            // Steady-state table: 30 days of packed history (the default
+            // `LOOKOUT_HISTORY_TTL_DAYS`) plus the rollups, hourly ones kept
+            // `HOUR_ROLLUP_TTL_DAYS` and daily ones `ROLLUP_TTL_DAYS`.
             let history_gb = nf * r.result_bytes * RUNS_PER_MONTH / 1e9;
-            let rollup_gb = n as f64 * ROLLUP_BYTES * 24.0 * 400.0 / 1e9;
+            let rollups_kept = 24.0 * f64::from(lookout::digest::rollup::HOUR_ROLLUP_TTL_DAYS)
+                + f64::from(lookout::digest::rollup::ROLLUP_TTL_DAYS);
+            let rollup_gb = nf * ROLLUP_BYTES * rollups_kept / 1e9;
             let table_gb = history_gb + rollup_gb;
             let storage = table_gb * price::DDB_GB_MONTH;
             // Daily dump: a full scan (0.5 unit per 4 KB), parts of 8 MiB to S3 at about a
@@ -411,7 +442,7 @@ async fn main() {
                 dump_scan + dump_s3
             );
             println!(
-                "|  | per run | {}; a result is {:.0} bytes of JSON | | | | | | | | | |",
+                "|  | per run | {}; a result is {:.0} bytes packed | | | | | | | | | |",
                 r.by_operation, r.result_bytes
             );
             let per_1000 = total / nf * 1000.0;

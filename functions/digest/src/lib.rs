@@ -316,7 +316,8 @@ where
     let mut global = global_digest(hour, &digests, overall_anomalies, now);
     global.narrative = summariser.summarise(&global).await.ok();
     let anomalies = global.anomalies.len();
-    let mut writes = digests;
+    // Quiet targets' digests are not stored (`Digest::is_notable`).
+    let mut writes: Vec<Digest> = digests.into_iter().filter(Digest::is_notable).collect();
     writes.push(global.clone());
     store.put_digests(&writes).await?;
 

@@ -106,9 +106,8 @@ async fn a_slow_and_failing_target_is_named_with_figures_and_advice() {
         slow.summary
     );
     assert!(!slow.recommendations.is_empty());
-    let calm = store.digests("calm", i64::MAX, 1).await.unwrap().remove(0);
-    assert!(calm.anomalies.is_empty(), "{calm:#?}");
-    assert!(calm.summary.contains("Nothing unusual"), "{}", calm.summary);
+    // The calm target has nothing to say: its digest is not stored, nor named globally.
+    assert!(store.digests("calm", i64::MAX, 1).await.unwrap().is_empty());
     let global = store.digests(GLOBAL, i64::MAX, 1).await.unwrap().remove(0);
     assert_eq!(global, report.global);
     assert!(global.summary.contains("2 target(s)"), "{}", global.summary);

@@ -134,6 +134,19 @@ pub fn dominant_error(r: &Rollup) -> Option<&str> {
         .map(|(k, _)| k.as_str())
 }
 
+impl Digest {
+    /// Whether a target's digest has something to say: an anomaly, a failure, or a status
+    /// other than `healthy`. Only those are stored (about one target in twenty in a normal
+    /// hour): the quiet hours of a target are in its rollups and the global digest, and
+    /// storing them was most of the digest's writes. The global digest is always stored.
+    pub fn is_notable(&self) -> bool {
+        self.scope == GLOBAL
+            || !self.anomalies.is_empty()
+            || self.failures > 0
+            || self.status.is_some_and(|s| s != Status::Healthy)
+    }
+}
+
 /// A target's digest of the hour of `rollup`: status, checks, uptime and latency against the
 /// baseline, the anomalies' explanations, and recommendations (the anomalies' own, then one for
 /// a target still `down` or `blocked`).

@@ -81,7 +81,8 @@ impl Latency {
 }
 
 /// A target's checks over one hour or day. Stored as `ROLLUP#<target id>` /
-/// `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>`, kept 400 days ([`ROLLUP_TTL_DAYS`]).
+/// `H#<YYYY-MM-DDTHH>` (kept [`HOUR_ROLLUP_TTL_DAYS`] days) or `D#<YYYY-MM-DD>` (kept
+/// [`ROLLUP_TTL_DAYS`] days).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollup {
     /// The target's id (`*` for the sum over all targets).
@@ -110,8 +111,13 @@ pub struct Rollup {
     pub errors: BTreeMap<String, u64>,
 }
 
-/// Rollups are kept this many days (TTL), so that 365-day uptime can be answered.
+/// Day rollups are kept this many days (TTL), so that 365-day uptime can be answered.
 pub const ROLLUP_TTL_DAYS: u32 = 400;
+
+/// Hour rollups are kept this many days (TTL): the 7-day anomaly baseline and the hourly
+/// uptime windows read at most 8 days back; older uptime counts from day rollups. Keeping the
+/// hours 400 days made them most of the table (and of each daily dump's scan).
+pub const HOUR_ROLLUP_TTL_DAYS: u32 = 35;
 
 fn error_name(r: &CheckResult) -> String {
     r.error

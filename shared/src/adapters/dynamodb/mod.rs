@@ -9,7 +9,7 @@
 //! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `r` (packed results of the shard's targets checked in the run, each with its state version), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
 //! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries, run leases |
-//! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (400 days) |
+//! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (hours 35 days, days 400) |
 //! | `DIGEST#<target id or global>` | `<hour start, 13-digit ms>` | `digest` (JSON), `expires_at` (90 days) |
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |

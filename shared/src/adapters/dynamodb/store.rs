@@ -18,7 +18,7 @@ use super::convert::{item_to_json, json_to_item};
 use super::{packed, CHUNK};
 use crate::adapters::sdk_message;
 use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
-use crate::digest::rollup::{Period, Rollup, ROLLUP_TTL_DAYS};
+use crate::digest::rollup::{Period, Rollup, HOUR_ROLLUP_TTL_DAYS, ROLLUP_TTL_DAYS};
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
     AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RestoreTarget,
@@ -257,9 +257,34 @@ impl DynamoStore {
                 .condition_expression("#v = :v")
                 .expression_attribute_values(":v", n(state.version))
         };
-        let mut items = vec![TransactWriteItem::builder()
-            .put(put_state.build().map_err(backend)?)
-            .build()];
+        let put_state = put_state.build().map_err(backend)?;
+        if alerts.is_empty() && override_kind.is_none() {
+            // One item: a conditional put costs half a transaction's write units (a storm's
+            // state changes, whose alerts are grouped, come this way).
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put_state.item))
+                .set_condition_expression(put_state.condition_expression)
+                .set_expression_attribute_names(put_state.expression_attribute_names)
+                .set_expression_attribute_values(put_state.expression_attribute_values)
+                .send()
+                .await;
+            return match put {
+                Ok(_) => Ok(()),
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() =>
+                {
+                    Err(StoreError::Conflict(format!(
+                        "state of {} changed since version {}",
+                        state.target_id, state.version
+                    )))
+                }
+                Err(e) => Err(backend(e)),
+            };
+        }
+        let mut items = vec![TransactWriteItem::builder().put(put_state).build()];
         for a in alerts {
             let put = Put::builder()
                 .table_name(&self.table)
@@ -906,7 +931,16 @@ impl DigestStore for DynamoStore {
                     (PK, s(rollup_pk(&r.target_id, r.kind))),
                     (SK, s(rollup_sk(r.period, r.start))),
                     ("rollup", to_json(r)?),
-                    (TTL, ttl_after(r.start, ROLLUP_TTL_DAYS)),
+                    (
+                        TTL,
+                        ttl_after(
+                            r.start,
+                            match r.period {
+                                Period::Hour => HOUR_ROLLUP_TTL_DAYS,
+                                Period::Day => ROLLUP_TTL_DAYS,
+                            },
+                        ),
+                    ),
                 ]))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
