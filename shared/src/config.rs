@@ -12,6 +12,12 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// Days the raw check results (with run records and alert rows) are kept by default. Older
+/// figures live on in the rollups (hourly 35 days, daily 400): two weeks of raw results keep
+/// the table, and so its storage and each daily dump's scan, at about a third of what 30 days
+/// took (BENCHMARKS.md, the bill).
+pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 14;
+
 /// Everything the functions read from the environment. Endpoints of the AWS services are not
 /// here: the SDK reads the standard `AWS_ENDPOINT_URL_<SERVICE>` variables itself.
 #[derive(Debug, Clone)]
@@ -42,7 +48,8 @@ pub struct Settings {
     /// `STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
     /// grouped alert (default 10).
     pub storm_threshold: usize,
-    /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default 30).
+    /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default
+    /// [`DEFAULT_HISTORY_TTL_DAYS`]).
     pub history_ttl_days: u32,
     /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
     pub retention_days: u32,
@@ -125,7 +132,7 @@ impl Settings {
             history_ttl_days: num(
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
-                30,
+                DEFAULT_HISTORY_TTL_DAYS,
             )?,
             retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 7)?,
             max_dumps: num("MAX_DUMPS", text("MAX_DUMPS"), 30)?,
@@ -183,8 +190,13 @@ mod tests {
         assert_eq!(e.name, "MAX_DUMPS");
         let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
         assert_eq!(
-            (s.max_dumps, s.retention_days, s.probe_concurrency),
-            (30, 7, 256)
+            (
+                s.max_dumps,
+                s.retention_days,
+                s.probe_concurrency,
+                s.history_ttl_days
+            ),
+            (30, 7, 256, 14)
         );
         assert_eq!(s.dump_include, crate::dump::Include::default());
         let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "state,logs")]).unwrap_err();

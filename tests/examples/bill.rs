@@ -19,7 +19,7 @@
 //!   over one hour of one-minute history with an empty baseline, plus the baseline reads modeled
 //!   at 7 days (one query per target reading 168 rollups of `ROLLUP_BYTES`); the dump's scan and
 //!   S3 PUTs are estimated from the table's steady-state size (packed history kept
-//!   `LOOKOUT_HISTORY_TTL_DAYS` = 30 days, hourly rollups 35 days, daily ones 400). Storage is
+//!   `LOOKOUT_HISTORY_TTL_DAYS`, 14 days by default, hourly rollups 35 days, daily ones 400). Storage is
 //!   priced at that size.
 //! - Not counted: API traffic (depends on the users), CloudWatch alarms (fixed, $0.10 each),
 //!   KMS (fixed $1/month for the key), data transfer.
@@ -224,7 +224,11 @@ async fn store_with_counter(n: usize, url: &str, flapping: usize) -> (DynamoStor
     let config = aws_sdk_dynamodb::config::Builder::from(&aws)
         .interceptor(capacity.clone())
         .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table, 30);
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        table,
+        lookout::config::DEFAULT_HISTORY_TTL_DAYS,
+    );
     for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
         futures::future::try_join_all(chunk.iter().map(|&i| {
             let path = if i < flapping { "flap" } else { "ok" };
@@ -408,10 +412,10 @@ async fn main() {
                 + digest_wru * price::WRU
                 + digest_s * PROBE_GB * price::GB_SECOND)
                 * HOURS_PER_MONTH;
-            // Steady-state table: 30 days of packed history (the default
-            // `LOOKOUT_HISTORY_TTL_DAYS`) plus the rollups, hourly ones kept
-            // `HOUR_ROLLUP_TTL_DAYS` and daily ones `ROLLUP_TTL_DAYS`.
-            let history_gb = nf * r.result_bytes * RUNS_PER_MONTH / 1e9;
+            // Steady-state table: the packed history of `DEFAULT_HISTORY_TTL_DAYS` plus the
+            // rollups, hourly ones kept `HOUR_ROLLUP_TTL_DAYS` and daily ones `ROLLUP_TTL_DAYS`.
+            let history_days = f64::from(lookout::config::DEFAULT_HISTORY_TTL_DAYS);
+            let history_gb = nf * r.result_bytes * 1440.0 * history_days / 1e9;
             let rollups_kept = 24.0 * f64::from(lookout::digest::rollup::HOUR_ROLLUP_TTL_DAYS)
                 + f64::from(lookout::digest::rollup::ROLLUP_TTL_DAYS);
             let rollup_gb = nf * ROLLUP_BYTES * rollups_kept / 1e9;
