@@ -69,6 +69,27 @@ async fn targets_round_trip_by_kind_and_a_second_create_conflicts() {
 }
 
 #[tokio::test]
+async fn a_change_without_alerts_is_one_conditional_put_that_conflicts_on_a_stale_version() {
+    let store = store().await;
+    let mut state = TargetState::new("s1");
+    state.status = Status::Healthy;
+    store.commit_change(&state, &[]).await.unwrap();
+    assert_eq!(store.load_state("s1").await.unwrap().unwrap().version, 1);
+    // Version 0 again: the item exists now.
+    let err = store.commit_change(&state, &[]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    state.version = 1;
+    state.status = Status::Down;
+    store.commit_change(&state, &[]).await.unwrap();
+    // Version 1 again: the stored one is 2.
+    let err = store.commit_change(&state, &[]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let stored = store.load_state("s1").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.status), (2, Status::Down));
+    assert!(store.pending_alerts(i64::MAX).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_status_change_writes_state_and_pending_alerts_together_and_a_stale_version_conflicts() {
     let store = store().await;
     let now = lookout::time::now_ms();

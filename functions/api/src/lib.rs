@@ -72,7 +72,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
     /// A message naming the missing setting, or the HTTP client that failed to build.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
-        let aws = aws_config::load_from_env().await;
+        let aws = lookout::adapters::aws_config().await;
         let s3 = lookout::adapters::s3::client(&aws);
         let health = lookout::adapters::health::AwsHealth {
             table: (aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),

@@ -375,7 +375,7 @@ impl Deps {
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
-        let aws = aws_config::load_from_env().await;
+        let aws = lookout::adapters::aws_config().await;
         Ok(Deps {
             store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             publisher: lookout::adapters::sns::SnsPublisher::new(

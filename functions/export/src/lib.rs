@@ -110,7 +110,7 @@ impl Deps {
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
-        let aws = aws_config::load_from_env().await;
+        let aws = lookout::adapters::aws_config().await;
         let s3 = lookout::adapters::s3::client(&aws);
         Ok(Deps {
             table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),

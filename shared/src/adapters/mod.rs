@@ -9,6 +9,20 @@ pub mod s3;
 pub mod sns;
 pub mod ssm;
 
+/// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL_*`), with
+/// one HTTPS client for every AWS client: rustls with ring, the crypto the prober already uses.
+/// The SDK's default client would bring a second crypto library (aws-lc) into every binary.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await
+}
+
 /// Renders an SDK error with its whole cause chain (the SDK's `Display` alone says only
 /// "service error").
 pub(crate) fn sdk_message<E: std::error::Error>(e: &E) -> String {

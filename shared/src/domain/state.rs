@@ -787,6 +787,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_replayed_result_that_would_change_the_status_keeps_it_and_counts() {
+        // A snapshot of a healthy target, then a failure that a lower threshold (the definition
+        // changed since) would turn into `down`: the replay keeps `healthy` and its alert
+        // bookkeeping; the next live check makes the change and raises the alert.
+        let t = server(1, 1);
+        let (healthy, _) = run(&t, &[Outcome::Up]);
+        let failure = result(Outcome::Failed, 60_000, 10);
+        let caught = catch_up(&healthy, std::slice::from_ref(&failure), &t);
+        assert_eq!(caught.status, Status::Healthy);
+        assert_eq!(caught.status_since, healthy.status_since);
+        assert_eq!(caught.last_alert_at, healthy.last_alert_at);
+        assert_eq!(
+            (caught.checks, caught.failures, caught.consecutive_failures),
+            (2, 1, 1)
+        );
+        assert_eq!(caught.last_check, Some(60_000));
+        let (live, alerts) = next_state(&caught, &result(Outcome::Failed, 120_000, 10), &t);
+        assert_eq!((live.status, alerts.len()), (Status::Down, 1));
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;

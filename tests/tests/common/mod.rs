@@ -27,7 +27,7 @@ pub async fn aws() -> aws_config::SdkConfig {
             "{var} must point at the local stack on loopback (got {value:?}): run the tests with `make test`"
         );
     }
-    aws_config::load_from_env().await
+    lookout::adapters::aws_config().await
 }
 
 /// A unique resource name with `prefix`.
