@@ -64,19 +64,11 @@ pub const RESULT_FIELDS: [&str; 13] = [
 ];
 
 /// Field order of a history entry after `[target_id, version]`: a result without the fields
-/// its item carries (`target_id` first, `kind` and `at` in the keys).
-const HISTORY_FIELDS: [&str; 10] = [
-    "outcome",
-    "latency_ms",
-    "status_code",
-    "bytes",
-    "attempts",
-    "connect_ms",
-    "ttfb_ms",
-    "error",
-    "message",
-    "cert_days_left",
-];
+/// its item carries (`target_id` first, `kind` and `at` in the keys), which is
+/// [`RESULT_FIELDS`] without its first two and its last.
+fn history_fields() -> &'static [&'static str] {
+    &RESULT_FIELDS[2..RESULT_FIELDS.len() - 1]
+}
 
 /// A packing error: a field the order does not know (a new field not added to it), or a
 /// record that is not what its order says.
@@ -186,7 +178,7 @@ pub fn pack_history<'a>(
             map.remove("kind");
             map.remove("at");
             let id = map.remove("target_id").unwrap_or(Value::Null);
-            let rest = pack(&Value::Object(map), &HISTORY_FIELDS)?;
+            let rest = pack(&Value::Object(map), history_fields())?;
             let mut out = vec![id, Value::from(version)];
             out.extend(rest);
             Ok(Value::Array(out))
@@ -220,7 +212,7 @@ pub fn unpack_history(
                 serde_json::to_value(kind).map_err(|e| PackError(e.to_string()))?,
             );
             base.insert("at".into(), Value::from(at));
-            let result = unpack(&values[2..], &HISTORY_FIELDS, base)?;
+            let result = unpack(&values[2..], history_fields(), base)?;
             Ok((result, version))
         })
         .collect()

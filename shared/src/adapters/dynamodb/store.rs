@@ -444,14 +444,25 @@ impl DynamoStore {
         Ok(all)
     }
 
-    /// The state items of `ids` that exist (strongly consistent), 100 keys per request.
+    /// The state items of `ids` that exist (strongly consistent).
     async fn load_states(&self, ids: &[String]) -> Result<Vec<TargetState>, StoreError> {
+        let keys: Vec<Item> = ids
+            .iter()
+            .map(|id| item_of(vec![(PK, s(format!("TARGET#{id}"))), (SK, s("STATE"))]))
+            .collect();
+        self.batch_get(keys, true)
+            .await?
+            .iter()
+            .map(|item| from_attr(item, "state"))
+            .collect()
+    }
+
+    /// The items of `keys` that exist, 100 keys per BatchGetItem; unprocessed keys are asked
+    /// again with backoff, 10 attempts, and then it fails loudly.
+    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| item_of(vec![(PK, s(format!("TARGET#{id}"))), (SK, s("STATE"))]))
-                .collect();
+        for chunk in keys.chunks(100) {
+            let mut keys = chunk.to_vec();
             for attempt in 0..10u32 {
                 if keys.is_empty() {
                     break;
@@ -467,20 +478,18 @@ impl DynamoStore {
                         &self.table,
                         aws_sdk_dynamodb::types::KeysAndAttributes::builder()
                             .set_keys(Some(std::mem::take(&mut keys)))
-                            .consistent_read(true)
+                            .consistent_read(consistent)
                             .build()
                             .map_err(backend)?,
                     )
                     .send()
                     .await
                     .map_err(backend)?;
-                for item in got
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    out.push(from_attr(&item, "state")?);
-                }
+                out.extend(
+                    got.responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
                 keys = got
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(&self.table))
@@ -489,7 +498,7 @@ impl DynamoStore {
             }
             if !keys.is_empty() {
                 return Err(StoreError::Backend(format!(
-                    "{} state items still unprocessed after 10 attempts",
+                    "{} items still unprocessed by BatchGetItem after 10 attempts",
                     keys.len()
                 )));
             }
@@ -865,23 +874,9 @@ impl SummaryStore for DynamoStore {
                 .collect()
             })
             .collect();
-        let got = self
-            .client
-            .batch_get_item()
-            .request_items(
-                &self.table,
-                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .build()
-                    .map_err(backend)?,
-            )
-            .send()
-            .await
-            .map_err(backend)?;
-        let mut out: Vec<KindSummary> = got
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
+        let mut out: Vec<KindSummary> = self
+            .batch_get(keys, false)
+            .await?
             .iter()
             .map(|i| from_attr(i, "summary"))
             .collect::<Result<_, _>>()?;
