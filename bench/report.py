@@ -97,7 +97,11 @@ def main() -> int:
         header = (f"# Benchmarks\n\nRun by `make bench` on {stamp}.\n\nMachine: {machine()}.\n\n"
                   "Every row was measured in the same run on this machine; ratios are Lookout / anchor "
                   "(below 1 is better for times, CPU and memory; above 1 is better for throughput).\n\n")
-        target.write_text(header + text + "\n")
+        # bench/notes.md: what the table does not say (how the parts measure, the goals not met
+        # and what would reach them), kept by hand beside the harness.
+        notes = Path(__file__).with_name("notes.md")
+        tail = "\n" + notes.read_text() if notes.exists() else ""
+        target.write_text(header + text + "\n" + tail)
         print(f"\nwritten to {target}")
     missing = [r for r in rows if r.get("met") is False]
     if missing:
