@@ -16,8 +16,7 @@ For every binary (the anchor, a hello-world `lambda_runtime` function, included)
   as a Lambda deployment package of the `provided.al2023` runtime. Sizes are in MB = 10^6 bytes.
 
 The binaries get the environment of this process (the local settings, infra/local/local.env, with
-loopback endpoints: building the SDK clients does no network I/O) plus the variables Lambda sets,
-less SSL_CERT_FILE and SSL_CERT_DIR, which Lambda does not set.
+loopback endpoints: building the SDK clients does no network I/O) plus the variables Lambda sets.
 
 Rows are appended to $BENCH_OUT as JSON lines (see bench/report.py), a table is printed.
 """
@@ -48,10 +47,6 @@ def lambda_env(name: str, api: str) -> dict[str, str]:
     env = dict(os.environ)
     # The API reads its tokens from SSM at init when this is set: that would be network I/O.
     env.pop("LOOKOUT_TOKEN_PARAM", None)
-    # This machine's shell sets these; Lambda does not, and with them the SDK scans the whole
-    # certificate directory instead of reading the CA bundle (lookout::adapters::aws_config).
-    for var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
-        env.pop(var, None)
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api,
         "AWS_LAMBDA_FUNCTION_NAME": f"lookout-{name}",
