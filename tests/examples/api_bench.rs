@@ -51,13 +51,7 @@ async fn main() {
     // round writes the snapshot, the history and the summary as in production.
     let publisher = lookout::adapters::memory::MemoryPublisher::default();
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
-    let request = probe::ProbeRequest {
-        kinds: vec![TargetKind::Server],
-        force: true,
-        window_s: 0,
-        deadline_ms: None,
-        event_id: None,
-    };
+    let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let config = probe::RunConfig {
         storm_threshold: 10,
         ..probe::RunConfig::new(lookout::probe::concurrency_limit(256))

@@ -256,13 +256,7 @@ async fn probe_runs(
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let publisher = MemoryPublisher::default();
     let config = probe::RunConfig::new(lookout::probe::concurrency_limit(256));
-    let request = probe::ProbeRequest {
-        kinds: vec![TargetKind::Server],
-        force: true,
-        window_s: 0,
-        deadline_ms: None,
-        event_id: None,
-    };
+    let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let mut seconds = 0.0;
     let mut published = 0;
     for run in 0..2 + measured {

@@ -63,13 +63,7 @@ async fn run(url: &str, n: usize, concurrency: usize) {
     let effective = lookout::probe::concurrency_limit(concurrency);
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let publisher = MemoryPublisher::default();
-    let request = probe::ProbeRequest {
-        kinds: vec![TargetKind::Server],
-        force: true,
-        window_s: 0,
-        deadline_ms: None,
-        event_id: None,
-    };
+    let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let config = probe::RunConfig::new(effective);
     // Peak RSS of the run only: reset the high-water mark (Linux: 5 > clear_refs).
     let _ = std::fs::write("/proc/self/clear_refs", "5");

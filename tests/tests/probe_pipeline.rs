@@ -40,13 +40,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
         store.create_target(&target(t)).await.unwrap();
     }
     let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
-    let all_now = probe::ProbeRequest {
-        kinds: TargetKind::ALL.to_vec(),
-        force: true,
-        window_s: 0,
-        deadline_ms: None,
-        event_id: None,
-    };
+    let all_now = probe::ProbeRequest::forced(&TargetKind::ALL);
     for _ in 0..3 {
         probe::run(
             &store,

@@ -87,13 +87,7 @@ async fn steady_runs_write_only_history_and_the_states_read_back_are_the_live_on
     }
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let publisher = MemoryPublisher::default();
-    let request = probe::ProbeRequest {
-        kinds: vec![TargetKind::Server],
-        force: true,
-        window_s: 0,
-        deadline_ms: None,
-        event_id: None,
-    };
+    let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let probe_run = |n: u64| {
         run.store(n, Ordering::SeqCst);
         let (store, publisher, prober, request) = (&store, &publisher, &prober, &request);

@@ -69,6 +69,20 @@ pub struct ProbeRequest {
     pub event_id: Option<String>,
 }
 
+impl ProbeRequest {
+    /// Every enabled target of `kinds` now, one round (`force`, no repeat window, no deadline,
+    /// no event id): what a manual run asks, and what the tests and benches use.
+    pub fn forced(kinds: &[TargetKind]) -> Self {
+        ProbeRequest {
+            kinds: kinds.to_vec(),
+            force: true,
+            window_s: 0,
+            deadline_ms: None,
+            event_id: None,
+        }
+    }
+}
+
 /// Reads an event: `kind` (`server`, `proxy`, absent for both), `force` (default false) and
 /// `window_s` (see [`ProbeRequest::window_s`]).
 ///
