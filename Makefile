@@ -13,6 +13,7 @@ demo: stack-up build
 
 ## test: every test (unit, adapters against DynamoDB Local and moto, the template lint, the demo)
 test: stack-up
+	infra/local/stack.sh install-test-tools
 	$(LOCAL_ENV) && cargo test --workspace
 	$(VENV)/cfn-lint infra/template.yaml
 	$(MAKE) --no-print-directory bench-smoke

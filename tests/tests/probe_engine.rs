@@ -538,8 +538,8 @@ async fn socks5_proxies_with_credentials_and_test_urls_in_order() {
     assert_eq!(r.outcome, Outcome::Up, "the second URL answered: {r:?}");
     assert_eq!(upstream.requests()[0].path, "/second");
 
-    // pproxy drops the connection on bad credentials without an RFC 1929 answer: a proxy
-    // failure, and the other test URLs are not tried.
+    // pproxy drops the connection on bad credentials without an RFC 1929 answer: a refusal of
+    // the credentials (`proxy_auth`), and the other test URLs are not tried.
     let fresh = common::socks_proxy("sockuser:sock-pw").await;
     let wrong = proxy(
         &format!("socks5://sockuser:bad-pw@{}", fresh.addr),
@@ -547,7 +547,7 @@ async fn socks5_proxies_with_credentials_and_test_urls_in_order() {
         json!({}),
     );
     let r = check(&wrong).await;
-    failed_with(&r, ErrorKind::Proxy);
+    failed_with(&r, ErrorKind::ProxyAuth);
     assert!(r.message.as_deref().unwrap().contains("socks"), "{r:?}");
     assert!(!format!("{r:?}").contains("bad-pw"), "{r:?}");
     assert_eq!(

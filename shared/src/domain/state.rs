@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::alert::{Alert, AlertKind, Severity};
-use super::result::{CheckResult, Outcome};
+use super::result::{CheckResult, ErrorKind, Outcome};
 use super::target::{Check, Target};
 
 /// A target's status.
@@ -276,7 +276,11 @@ pub fn next_state(
             s.consecutive_successes = 0;
             s.consecutive_failures += 1;
             s.last_error = result.message.clone();
-            if s.consecutive_failures >= target.failure_threshold {
+            // A proxy refusing our credentials is no flake: it refuses every request an
+            // application would send, so it leaves the failover order at once.
+            if s.consecutive_failures >= target.failure_threshold
+                || result.error == Some(ErrorKind::ProxyAuth)
+            {
                 Status::Down
             } else {
                 state.status
@@ -558,7 +562,6 @@ fn status_alert(old: Status, s: &TargetState, result: &CheckResult, target: &Tar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::result::ErrorKind;
     use crate::domain::target::TargetKind;
     use serde_json::json;
 
@@ -620,6 +623,25 @@ mod tests {
             (Status::Healthy, Status::Down)
         );
         assert_eq!(alerts[0].key, "s#down#3000");
+    }
+
+    #[test]
+    fn a_proxy_refusing_the_credentials_is_down_at_once_and_leaves_the_failover_order() {
+        let t = server(3, 1);
+        let (healthy, _) = run(&t, &[Outcome::Up]);
+        let mut refused = result(Outcome::Failed, 5_000, 3);
+        refused.error = Some(ErrorKind::ProxyAuth);
+        let (s, alerts) = next_state(&healthy, &refused, &t);
+        assert_eq!(
+            s.status,
+            Status::Down,
+            "no failure_threshold for proxy_auth"
+        );
+        assert!(!s.status.eligible());
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let mut flake = refused.clone();
+        flake.error = Some(ErrorKind::Proxy);
+        assert_eq!(next_state(&healthy, &flake, &t).0.status, Status::Healthy);
     }
 
     #[test]

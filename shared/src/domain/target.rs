@@ -342,6 +342,12 @@ pub struct ProxyCheck {
     /// in addition to the public roots (at most 16 KiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_pem: Option<String>,
+    /// Text only the upstream's answer holds (a marker of the test URL, at most 256 bytes,
+    /// looked for in the first 64 KiB of the body): an answer without it is the proxy's own, a
+    /// `failed` / `proxy` result. Proves over plain `http` test URLs that the answer is not the
+    /// proxy's (see `lookout::probe` for the provenance rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_body: Option<String>,
 }
 
 fn default_proxy_type() -> ProxyType {
@@ -416,6 +422,7 @@ const PROXY_FIELDS: &[&str] = &[
     "block_status",
     "ca_pem",
     "traffic_alert_gb",
+    "expect_body",
 ];
 
 fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ValidationError> {
@@ -726,6 +733,12 @@ impl Target {
                     }
                 }
                 validate_ca_pem(p.ca_pem.as_deref())?;
+                if p.expect_body
+                    .as_ref()
+                    .is_some_and(|m| m.is_empty() || m.len() > 256)
+                {
+                    return Err(invalid("expect_body", "must be 1 to 256 bytes"));
+                }
             }
         }
         Ok(self)

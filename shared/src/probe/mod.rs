@@ -20,12 +20,12 @@
 
 pub mod connect;
 pub mod guard;
+pub(crate) mod transport;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, Method, StatusCode};
+use http::{Method, StatusCode};
 
 use crate::domain::{
     Check, CheckResult, ErrorKind, Outcome, ProxyCheck, ServerCheck, Target, MAX_REDIRECTS,
@@ -53,8 +53,8 @@ pub const WEB_SCHEMES: &[&str] = &["http", "https"];
 /// Schemes a proxy URL may use.
 pub const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
 
-/// Most HTTP clients kept for targets with their own CA or proxy before the cache is emptied.
-const MAX_CACHED_CLIENTS: usize = 1024;
+/// The `User-Agent` of every probe request.
+pub const USER_AGENT: &str = concat!("lookout/", env!("CARGO_PKG_VERSION"));
 
 /// How the engine behaves, from the settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,13 +72,13 @@ impl ProbeOptions {
     }
 }
 
-/// Runs checks. Holds one shared HTTP client for direct server checks and a cache of clients for
-/// targets that need their own (a proxy, a private CA); cloning is cheap and shares them.
+/// Runs checks. Every connection goes through [`transport`] (one guarded resolve-and-connect
+/// path); holds the TLS configurations, one per distinct `ca_pem`. Cloning is cheap and shares
+/// them.
 #[derive(Clone)]
 pub struct Prober {
     options: ProbeOptions,
-    direct: Client,
-    clients: Arc<Mutex<HashMap<String, Client>>>,
+    tls: transport::TlsConfigs,
 }
 
 /// Why a prober could not be built (the TLS backend failed to initialise).
@@ -88,13 +88,15 @@ pub struct ProberError(String);
 
 struct Answer {
     status: StatusCode,
+    headers: http::HeaderMap,
     body: Vec<u8>,
     bytes: u64,
     ttfb_ms: u64,
     cert_days_left: Option<i64>,
 }
 
-struct Failure {
+#[derive(Debug)]
+pub(crate) struct Failure {
     kind: ErrorKind,
     message: String,
     /// The connection (through any proxy) never opened; false once a request went out.
@@ -186,14 +188,9 @@ impl Prober {
     /// # Errors
     /// [`ProberError`] when the HTTP client cannot be built.
     pub fn with_options(options: ProbeOptions) -> Result<Self, ProberError> {
-        let direct = client_builder(options)
-            .build()
-            .map_err(|e| ProberError(e.to_string()))?;
-        Ok(Prober {
-            options,
-            direct,
-            clients: Arc::new(Mutex::new(HashMap::new())),
-        })
+        let tls = transport::TlsConfigs::default();
+        tls.get(None).map_err(|f| ProberError(f.message.clone()))?;
+        Ok(Prober { options, tls })
     }
 
     /// The options this prober was built with.
@@ -221,12 +218,12 @@ impl Prober {
                         .map_or(1, |p| p.test_urls.len().max(1) as u64),
                 ) + ATTEMPT_GRACE_MS,
             );
-            let attempt = connect::with_context(ctx.clone(), async {
+            let attempt = async {
                 match &target.check {
-                    Check::Server(s) => self.check_server(target, s).await,
-                    Check::Proxy(p) => self.check_proxy(target, p).await,
+                    Check::Server(s) => self.check_server(target, s, &ctx).await,
+                    Check::Proxy(p) => self.check_proxy(target, p, &ctx).await,
                 }
-            });
+            };
             let attempt = tokio::time::timeout(limit, attempt)
                 .await
                 .unwrap_or_else(|_| {
@@ -259,54 +256,45 @@ impl Prober {
         }
     }
 
-    /// The client for a target: the shared one, or a cached one with its proxy or CA.
-    fn client_for(&self, proxy_url: Option<&str>, ca_pem: Option<&str>) -> Result<Client, Failure> {
-        if proxy_url.is_none() && ca_pem.is_none() {
-            return Ok(self.direct.clone());
-        }
-        let key = format!("{}\n{}", proxy_url.unwrap_or(""), ca_pem.unwrap_or(""));
-        let mut cache = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cache.get(&key) {
-            return Ok(c.clone());
-        }
-        let mut builder = client_builder(self.options);
-        if let Some(p) = proxy_url {
-            let proxy = reqwest::Proxy::all(p).map_err(|e| {
-                Failure::new(
-                    ErrorKind::Proxy,
-                    format!("bad proxy: {}", redact_text(&e.to_string())),
-                )
-            })?;
-            builder = builder.proxy(proxy);
-        }
-        if let Some(pem) = ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                Failure::new(ErrorKind::Cert, format!("cert: ca_pem does not parse: {e}"))
-            })?;
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
-        }
-        let client = builder.build().map_err(|e| {
-            Failure::new(
-                ErrorKind::Other,
-                clip(&redact_text(&format!("client: {e}")), 200),
-            )
-        })?;
-        if cache.len() >= MAX_CACHED_CLIENTS {
-            cache.clear();
-        }
-        cache.insert(key, client.clone());
-        Ok(client)
+    /// One request through [`transport`]: to `url`, directly or through `proxy`.
+    async fn send(
+        &self,
+        url: &url::Url,
+        proxy: Option<&transport::ProxySpec>,
+        ca_pem: Option<&str>,
+        out: transport::Outgoing<'_>,
+        ctx: &connect::ConnectContext,
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<Answer, Failure> {
+        let route = transport::Route {
+            url,
+            proxy,
+            tls: self.tls.get(ca_pem)?,
+            allow_private: self.options.allow_private_targets,
+        };
+        let (x, leaf) = transport::request(&route, out, Some(ctx), timeout, cap).await?;
+        Ok(Answer {
+            status: StatusCode::from_u16(x.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            headers: x.headers,
+            body: x.body,
+            bytes: x.bytes,
+            ttfb_ms: x.ttfb_ms,
+            cert_days_left: leaf.as_deref().and_then(cert_days_left),
+        })
     }
 
-    async fn check_server(&self, target: &Target, s: &ServerCheck) -> Attempt {
+    async fn check_server(
+        &self,
+        target: &Target,
+        s: &ServerCheck,
+        ctx: &connect::ConnectContext,
+    ) -> Attempt {
         let started = Instant::now();
         let elapsed = || started.elapsed().as_millis() as u64;
-        let client = match self.client_for(None, s.ca_pem.as_deref()) {
-            Ok(c) => c,
-            Err(f) => return Attempt::failed(f, 0),
-        };
+        if let Err(f) = self.tls.get(s.ca_pem.as_deref()) {
+            return Attempt::failed(f, 0);
+        }
         let deadline = started + Duration::from_millis(target.timeout_ms);
         let mut method = Method::from_bytes(s.method.as_bytes()).unwrap_or(Method::GET);
         let mut body = s.body.clone();
@@ -323,33 +311,43 @@ impl Prober {
             {
                 return Attempt::failed(r.into(), elapsed());
             }
-            let mut req = client
-                .request(method.clone(), url.clone())
-                .timeout(deadline.saturating_duration_since(Instant::now()));
-            for (k, v) in &s.headers {
-                // Credentials go only to the target's own origin, never to a redirect elsewhere.
-                if url.origin() == origin || !s.is_secret_header(k) {
-                    req = req.header(k, v);
-                }
-            }
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) => return Attempt::failed(classify(&e), elapsed()),
+            // Credentials go only to the target's own origin, never to a redirect elsewhere.
+            let headers = s
+                .headers
+                .iter()
+                .filter(|(k, _)| url.origin() == origin || !s.is_secret_header(k))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let out = transport::Outgoing {
+                method: method.clone(),
+                url: &url,
+                headers,
+                body: body.as_ref().map(|b| b.clone().into_bytes()),
             };
-            let location = resp
-                .headers()
-                .get(reqwest::header::LOCATION)
+            let left = deadline.saturating_duration_since(Instant::now());
+            let a = match self
+                .send(
+                    &url,
+                    None,
+                    s.ca_pem.as_deref(),
+                    out,
+                    ctx,
+                    left,
+                    s.max_body_bytes,
+                )
+                .await
+            {
+                Ok(a) => a,
+                Err(f) => return Attempt::failed(f, elapsed()),
+            };
+            let location = a
+                .headers
+                .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let redirect = matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+            let redirect = matches!(a.status.as_u16(), 301 | 302 | 303 | 307 | 308);
             if !(s.follow_redirects && redirect && location.is_some()) {
-                match read(resp, started, s.max_body_bytes).await {
-                    Ok(a) => break a,
-                    Err(f) => return Attempt::failed(f, elapsed()),
-                }
+                break a;
             }
             hops += 1;
             if hops > MAX_REDIRECTS {
@@ -359,7 +357,7 @@ impl Prober {
                 );
                 return Attempt::failed(f, elapsed());
             }
-            let status = resp.status();
+            let status = a.status;
             let next = match url.join(location.as_deref().unwrap_or_default()) {
                 Ok(u) => u,
                 Err(e) => {
@@ -429,41 +427,63 @@ impl Prober {
         attempt
     }
 
-    async fn check_proxy(&self, target: &Target, p: &ProxyCheck) -> Attempt {
+    async fn check_proxy(
+        &self,
+        target: &Target,
+        p: &ProxyCheck,
+        ctx: &connect::ConnectContext,
+    ) -> Attempt {
         let allow = self.options.allow_private_targets;
-        let proxy_checked = url::Url::parse(&p.proxy_url)
+        let spec = url::Url::parse(&p.proxy_url)
             .map_err(|e| Failure::new(ErrorKind::Proxy, format!("bad proxy url: {e}")))
-            .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?));
-        let proxy_checked = match proxy_checked {
-            Ok(()) if !allow => guard_socks_host(&p.proxy_url).await,
-            other => other,
-        };
-        let client = match proxy_checked
-            .and_then(|()| self.client_for(Some(&p.proxy_url), p.ca_pem.as_deref()))
-        {
-            Ok(c) => c,
+            .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?))
+            .and_then(|()| transport::ProxySpec::parse(&p.proxy_url));
+        let spec = match spec {
+            Ok(s) => s,
             Err(f) => return Attempt::failed(f, 0),
         };
+        let host = spec.display();
         let mut last = None;
         for raw in &p.test_urls {
             let started = Instant::now();
             let checked = url::Url::parse(raw)
                 .map_err(|e| Failure::new(ErrorKind::Other, format!("bad test url: {e}")))
-                .and_then(|u| Ok(guard::check_url(&u, WEB_SCHEMES, allow)?));
-            if let Err(f) = checked {
-                last = Some(Attempt::failed(f, 0));
-                continue;
-            }
-            let req = client
-                .get(raw)
-                .timeout(Duration::from_millis(target.timeout_ms));
-            let answer = match req.send().await {
-                Ok(resp) => read(resp, started, MAX_BODY_BYTES).await,
-                Err(e) => Err(classify(&e)),
+                .and_then(|u| {
+                    guard::check_url(&u, WEB_SCHEMES, allow)?;
+                    Ok(u)
+                });
+            let test_url = match checked {
+                Ok(u) => u,
+                Err(f) => {
+                    last = Some(Attempt::failed(f, 0));
+                    continue;
+                }
             };
+            let out = transport::Outgoing {
+                method: Method::GET,
+                url: &test_url,
+                headers: Vec::new(),
+                body: None,
+            };
+            let answer = self
+                .send(
+                    &test_url,
+                    Some(&spec),
+                    p.ca_pem.as_deref(),
+                    out,
+                    ctx,
+                    Duration::from_millis(target.timeout_ms),
+                    MAX_BODY_BYTES,
+                )
+                .await;
             let latency_ms = started.elapsed().as_millis() as u64;
             match answer {
                 Ok(a) => {
+                    let tunneled = test_url.scheme() == "https";
+                    if let Err(f) = provenance(p, &a, tunneled) {
+                        // The proxy's own answer decides: its refusal, not the upstream's.
+                        return Attempt::fail_answered(&a, f, latency_ms);
+                    }
                     let code = a.status.as_u16();
                     if p.accept_status.contains(&code) {
                         let outcome = if latency_ms > target.degraded_latency_ms {
@@ -478,29 +498,26 @@ impl Prober {
                         r.message = Some(format!("upstream refused the proxy with HTTP {code}"));
                         return r;
                     }
-                    let f = if code == 407 {
-                        Failure::new(
-                            ErrorKind::ProxyAuth,
-                            "the proxy refused the credentials (407)",
-                        )
-                    } else {
-                        Failure::new(
-                            ErrorKind::Status,
-                            format!("unexpected HTTP status {code} through the proxy"),
-                        )
-                    };
+                    let f = Failure::new(
+                        ErrorKind::Status,
+                        format!("unexpected HTTP status {code} through the proxy"),
+                    );
                     // The first answer decides.
                     return Attempt::fail_answered(&a, f, latency_ms);
                 }
                 Err(mut f) => {
-                    let host = proxy_host(&p.proxy_url);
-                    if matches!(f.kind, ErrorKind::Connect | ErrorKind::Timeout)
-                        && f.connecting
+                    if matches!(
+                        f.kind,
+                        ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Dns
+                    ) && f.connecting
                         && !f.upstream
                     {
                         f.kind = ErrorKind::Proxy;
                         f.message = format!("proxy {host} unreachable: {}", f.message);
-                    } else if !matches!(f.kind, ErrorKind::Proxy | ErrorKind::ProxyAuth) {
+                    } else if !matches!(
+                        f.kind,
+                        ErrorKind::Proxy | ErrorKind::ProxyAuth | ErrorKind::Forbidden
+                    ) {
                         f.message = format!("through proxy {host}: {}", f.message);
                     }
                     let proxy_itself = !f.upstream
@@ -518,6 +535,61 @@ impl Prober {
         }
         last.unwrap_or_else(|| Attempt::failed(Failure::new(ErrorKind::Other, "no test URL"), 0))
     }
+}
+
+/// The provenance rule: whether an answer through a proxy came from the upstream (the test URL's
+/// server) or is the proxy's own. Only an upstream answer can prove the proxy works.
+///
+/// - **Over `https` test URLs** the answer came through a `CONNECT` tunnel inside a TLS session
+///   verified for the test URL's host: it is the upstream's, whatever its status. The proxy's own
+///   answer there is the `CONNECT` reply, read by [`transport`] (407, or 401 with a challenge,
+///   is `proxy_auth`).
+/// - **Over plain `http`** the proxy can answer in the upstream's place. Its own answer is
+///   recognised by its authentication challenge: a 407, any answer with `Proxy-Authenticate`,
+///   or a 401 with a `Basic` `WWW-Authenticate` challenge and no proof of the upstream (tinyproxy
+///   1.11 answers a wrong password so, a known bug). Proof of the upstream is a `Via` header
+///   (RFC 9110 §7.6.3: a proxy adds it to what it forwards) or the target's `expect_body`.
+/// - **`expect_body`**, when set, must be in every answer that decides the verdict (the judge
+///   marker of proxy checkers such as ProxyBroker): without it the answer is the proxy's.
+///
+/// # Errors
+/// A `proxy_auth` or `proxy` [`Failure`] when the answer is the proxy's own.
+fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool) -> Result<(), Failure> {
+    let code = a.status.as_u16();
+    let header = |name: &str| a.headers.get(name).and_then(|v| v.to_str().ok());
+    let marker = p
+        .expect_body
+        .as_deref()
+        .map(|m| String::from_utf8_lossy(&a.body).contains(m));
+    if !tunneled {
+        if code == 407 || header("proxy-authenticate").is_some() {
+            return Err(Failure::new(
+                ErrorKind::ProxyAuth,
+                format!("the proxy refused the credentials ({code} with a proxy challenge)"),
+            ));
+        }
+        let basic_challenge = header("www-authenticate")
+            .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("basic"));
+        let proven = header("via").is_some() || marker == Some(true);
+        if code == 401 && basic_challenge && !proven {
+            return Err(Failure::new(
+                ErrorKind::ProxyAuth,
+                "the proxy refused the credentials: 401 with a Basic challenge and no proof it \
+                 came from the upstream (no Via header, no expect_body); use an https test URL \
+                 or set expect_body if the test URL itself answers so",
+            ));
+        }
+    }
+    if marker == Some(false) {
+        return Err(Failure::new(
+            ErrorKind::Proxy,
+            format!(
+                "the answer (HTTP {code}) lacks expect_body: it came from the proxy, not the \
+                 upstream"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// File descriptors kept for everything but probes (the runtime, the AWS clients, logs).
@@ -555,88 +627,11 @@ pub fn concurrency_limit(requested: usize) -> usize {
     requested.clamp(1, allowed)
 }
 
-/// For a `socks5://` proxy named by host name: resolves it and refuses it when every address is
-/// forbidden. The client's own resolution is guarded too, but its SOCKS errors lose the reason;
-/// this gives the `forbidden` kind and message.
-async fn guard_socks_host(proxy_url: &str) -> Result<(), Failure> {
-    let Ok(u) = url::Url::parse(proxy_url) else {
-        return Ok(());
-    };
-    let (Some(url::Host::Domain(host)), Some(port)) = (u.host(), u.port_or_known_default()) else {
-        return Ok(());
-    };
-    if !u.scheme().starts_with("socks") {
-        return Ok(());
-    }
-    let host = host.to_string();
-    let resolved = tokio::net::lookup_host((host.as_str(), port)).await;
-    match resolved {
-        Ok(addrs) => guard::filter_addrs(&host, addrs)
-            .map(|_| ())
-            .map_err(Failure::from),
-        // Unresolvable: the client reports it as the proxy error it is.
-        Err(_) => Ok(()),
-    }
-}
-
-fn client_builder(options: ProbeOptions) -> reqwest::ClientBuilder {
-    Client::builder()
-        // Never a proxy from HTTP_PROXY / ALL_PROXY: it would resolve destinations past the
-        // address guard. Proxy checks add their own proxy after this.
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
-        // A new connection per check: the connect time is measured and a dead server is seen.
-        .pool_max_idle_per_host(0)
-        .tls_info(true)
-        .dns_resolver(Arc::new(guard::GuardedResolver {
-            allow_private: options.allow_private_targets,
-        }))
-        .connector_layer(connect::TimedConnectLayer)
-}
-
 /// Delay before retry `attempt` (1-based): `backoff_ms × 2^(attempt-1)` (the exponent capped at
 /// 6), times a random factor in [0.5, 1] (equal jitter).
 pub fn backoff(backoff_ms: u64, attempt: u32) -> Duration {
     let full = backoff_ms.saturating_mul(1 << attempt.saturating_sub(1).min(6)) as f64;
     Duration::from_millis((full * (0.5 + fastrand::f64() * 0.5)) as u64)
-}
-
-/// Reads the answer's head and at most `cap` bytes of its body; the rest is never downloaded.
-async fn read(resp: reqwest::Response, started: Instant, cap: usize) -> Result<Answer, Failure> {
-    let ttfb_ms = started.elapsed().as_millis() as u64;
-    let status = resp.status();
-    let cert_days_left = resp
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|t| t.peer_certificate())
-        .and_then(cert_days_left);
-    let mut bytes: u64 = 12
-        + resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
-            .sum::<u64>();
-    let mut body = Vec::new();
-    let mut resp = resp;
-    while body.len() < cap {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                bytes += chunk.len() as u64;
-                let room = cap - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) => break,
-            Err(e) => return Err(classify(&e)),
-        }
-    }
-    Ok(Answer {
-        status,
-        body,
-        bytes,
-        ttfb_ms,
-        cert_days_left,
-    })
 }
 
 /// Whole days from now until the certificate's `notAfter` (negative once expired), from its DER.
@@ -689,94 +684,6 @@ fn assert_body(s: &ServerCheck, body: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Maps a reqwest error to an error kind and a short redacted message: the kind's word and the
-/// innermost cause, e.g. `connect: Connection refused (os error 111)`.
-fn classify(e: &reqwest::Error) -> Failure {
-    // Match on the causes only: the top-level text quotes the URL, whose host or path could
-    // contain words like "tls" or "reset".
-    let mut chain = String::new();
-    let mut innermost = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        innermost = s.to_string();
-        chain.push_str(": ");
-        chain.push_str(&innermost);
-        src = s.source();
-    }
-    let lower = chain.to_ascii_lowercase();
-    let mut upstream = false;
-    let (kind, word) = if lower.contains("address guard") {
-        let at = chain.find("refused by the address guard").unwrap_or(0);
-        innermost = chain[at..].to_string();
-        (ErrorKind::Forbidden, "forbidden")
-    } else if lower.contains("proxy authorization required") {
-        // hyper-util's CONNECT tunnel reports a 407 this way (https test URLs).
-        (ErrorKind::ProxyAuth, "proxy auth")
-    } else if lower.contains("tunnel error") {
-        // hyper-util hides the CONNECT status: the proxy refused to tunnel to this destination.
-        upstream = true;
-        (ErrorKind::Proxy, "proxy CONNECT refused")
-    } else if lower.contains("socks") {
-        // hyper-util's SOCKS errors (RFC 1928 and RFC 1929).
-        if lower.contains("credentials not accepted") || lower.contains("authentication") {
-            (ErrorKind::ProxyAuth, "socks auth")
-        } else {
-            upstream = ![
-                "underlying connection",
-                "io error",
-                "failed parsing",
-                "unsupported",
-            ]
-            .iter()
-            .any(|w| lower.contains(w));
-            (ErrorKind::Proxy, "socks")
-        }
-    } else if lower.contains("connect timed out") {
-        (ErrorKind::Timeout, "connect timeout")
-    } else if e.is_timeout() || lower.contains("timed out") {
-        (ErrorKind::Timeout, "timeout")
-    } else if lower.contains("dns error") || lower.contains("failed to lookup") {
-        (ErrorKind::Dns, "dns")
-    } else if lower.contains("certificate") || lower.contains("unknownissuer") {
-        (ErrorKind::Cert, "certificate")
-    } else if [
-        "tls",
-        "handshake",
-        "alert",
-        "corrupt message",
-        "peer is incompatible",
-        "peer misbehaved",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        (ErrorKind::Tls, "tls")
-    } else if e.is_connect()
-        || lower.contains("connection refused")
-        || lower.contains("reset")
-        || lower.contains("connection closed before message completed")
-    {
-        (ErrorKind::Connect, "connect")
-    } else {
-        (ErrorKind::Other, "error")
-    };
-    let message = clip(&redact_text(&format!("{word}: {innermost}")), 200);
-    Failure {
-        kind,
-        message,
-        connecting: e.is_connect(),
-        upstream,
-    }
-}
-
-/// `host:port` of a proxy URL, without credentials, for messages.
-fn proxy_host(proxy_url: &str) -> String {
-    url::Url::parse(proxy_url)
-        .ok()
-        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-        .unwrap_or_else(|| "(unparsable)".into())
 }
 
 #[cfg(test)]

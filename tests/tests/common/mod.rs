@@ -198,6 +198,82 @@ async fn start_proxy(tool: &str, args: impl Fn(u16) -> Vec<String>) -> ForwardPr
         "{} is missing: run `make test` (it installs the local stack)",
         bin.display()
     );
+    spawn_proxy(bin, args).await
+}
+
+/// Starts a Debian proxy `tool` (`/usr/bin/<tool>`, or `/usr/sbin/`) with `args(port)`;
+/// panics with the package to install when it is missing (`make test` installs them).
+#[allow(dead_code)]
+pub async fn start_system_proxy(
+    tool: &str,
+    package: &str,
+    args: impl Fn(u16) -> Vec<String>,
+) -> ForwardProxy {
+    let bin = ["/usr/bin", "/usr/sbin"]
+        .iter()
+        .map(|d| PathBuf::from(d).join(tool))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("{tool} is missing: apt-get install {package} (make test installs it)")
+        });
+    spawn_proxy(bin, args).await
+}
+
+/// tinyproxy (Debian's, 1.11) on a free loopback port with `BasicAuth user password`.
+#[allow(dead_code)]
+pub async fn tinyproxy(user: &str, password: &str) -> ForwardProxy {
+    let dir = std::env::temp_dir().join(unique("lookout-tinyproxy"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("tinyproxy.conf");
+    let (user, password) = (user.to_string(), password.to_string());
+    start_system_proxy("tinyproxy", "tinyproxy-bin", move |port| {
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 10\nAllow 127.0.0.1\n\
+                 BasicAuth {user} {password}\nLogLevel Critical\nMaxClients 20\n"
+            ),
+        )
+        .unwrap();
+        vec!["-d".into(), "-c".into(), conf.to_str().unwrap().into()]
+    })
+    .await
+}
+
+/// microsocks (Debian's), a SOCKS5 proxy with username/password auth (RFC 1929).
+#[allow(dead_code)]
+pub async fn microsocks(user: &str, password: &str) -> ForwardProxy {
+    let (user, password) = (user.to_string(), password.to_string());
+    start_system_proxy("microsocks", "microsocks", move |port| {
+        [
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-u",
+            &user,
+            "-P",
+            &password,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    })
+    .await
+}
+
+/// pproxy as an HTTP forward proxy (plain requests and CONNECT) with basic auth
+/// `user:password`.
+#[allow(dead_code)]
+pub async fn pproxy_http(auth: &str) -> ForwardProxy {
+    start_proxy("pproxy", |port| {
+        vec!["-l".into(), format!("http://127.0.0.1:{port}#{auth}")]
+    })
+    .await
+}
+
+async fn spawn_proxy(bin: PathBuf, args: impl Fn(u16) -> Vec<String>) -> ForwardProxy {
+    let tool = bin.display().to_string();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
