@@ -45,6 +45,10 @@ pub struct Settings {
     /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: `true` turns the probes' address guard off so loopback
     /// and private targets can be probed (local stack and tests only; default `false`).
     pub allow_private_targets: bool,
+    /// `LOOKOUT_ALLOWED_CIDRS`: comma-separated private ranges the address guard lets through
+    /// (`10.20.0.0/16,fd12::/48`); link-local and cloud metadata addresses stay refused whatever
+    /// it lists (default: none).
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
     /// `STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
     /// grouped alert (default 10).
     pub storm_threshold: usize,
@@ -129,6 +133,7 @@ impl Settings {
                 text("LOOKOUT_ALLOW_PRIVATE_TARGETS"),
                 false,
             )?,
+            allowed_cidrs: cidrs(text("LOOKOUT_ALLOWED_CIDRS"))?,
             history_ttl_days: num(
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
@@ -148,6 +153,14 @@ impl Settings {
         })
     }
 
+    /// The probe engine's options: the address guard's switch and allow-list.
+    pub fn probe_options(&self) -> crate::probe::ProbeOptions {
+        crate::probe::ProbeOptions {
+            allow_private_targets: self.allow_private_targets,
+            allowed_cidrs: self.allowed_cidrs.clone(),
+        }
+    }
+
     /// The topic ARN, or an error naming `LOOKOUT_TOPIC_ARN`.
     pub fn require_topic(&self) -> Result<&str, ConfigError> {
         self.topic_arn.as_deref().ok_or(ConfigError {
@@ -163,6 +176,21 @@ impl Settings {
             problem: "is not set; it names the S3 bucket for dumps".into(),
         })
     }
+}
+
+/// Parses `LOOKOUT_ALLOWED_CIDRS`: ranges like `10.20.0.0/16` or `fd12::/48`, comma-separated.
+fn cidrs(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>().map_err(|e| ConfigError {
+                name: "LOOKOUT_ALLOWED_CIDRS",
+                problem: format!("{c:?} is not a CIDR range like 10.20.0.0/16 ({e})"),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,6 +210,26 @@ mod tests {
     fn a_missing_table_is_an_error_naming_the_variable() {
         let e = from(&[]).unwrap_err();
         assert_eq!(e.name, "LOOKOUT_TABLE");
+    }
+
+    #[test]
+    fn allowed_cidrs_parse_and_a_bad_one_names_the_variable() {
+        let s = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOWED_CIDRS", "10.20.0.0/16, fd12::/48"),
+        ])
+        .unwrap();
+        assert_eq!(s.allowed_cidrs.len(), 2);
+        assert!(s
+            .probe_options()
+            .guard()
+            .refusal("10.20.1.1".parse().unwrap())
+            .is_none());
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOWED_CIDRS", "10.0.0.0/33"),
+        ]);
+        assert_eq!(e.unwrap_err().name, "LOOKOUT_ALLOWED_CIDRS");
     }
 
     #[test]

@@ -111,9 +111,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             health: Some(health),
             defs: routes::DefsCache::default(),
             store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            prober: Prober::with_options(lookout::probe::ProbeOptions {
-                allow_private_targets: settings.allow_private_targets,
-            })?,
+            prober: Prober::with_options(settings.probe_options())?,
             admin_token,
             read_token,
             public_status: settings.public_status,

@@ -444,9 +444,7 @@ impl Deps {
                 aws_sdk_sns::Client::new(&aws),
                 settings.require_topic()?,
             ),
-            prober: Prober::with_options(lookout::probe::ProbeOptions {
-                allow_private_targets: settings.allow_private_targets,
-            })?,
+            prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
                 storm_threshold: settings.storm_threshold,

@@ -6,12 +6,13 @@
 //! (RFC 6052) and 6to4 (RFC 3056) IPv6 forms. Special-purpose ranges follow the IANA IPv4 and IPv6
 //! Special-Purpose Address Registries.
 //!
-//! The guard is applied where the address is chosen, so DNS rebinding cannot slip past it: host
-//! names are resolved by [`GuardedResolver`], which hands the HTTP client only the allowed
-//! addresses it then connects to (the same resolver serves proxy hosts and, for `socks5://`,
-//! destinations); IP literals, which the client does not resolve, are checked by
-//! [`check_url`] before each request and each redirect hop. `LOOKOUT_ALLOW_PRIVATE_TARGETS=true`
-//! turns the guard off (the local stack and the tests, never the SAM template).
+//! The guard is applied where the address is chosen, so DNS rebinding cannot slip past it: every
+//! probe connection (server URL, each redirect hop, proxy of every scheme, `socks5://`
+//! destinations) is opened by `probe::transport::connect_guarded`, which resolves the host
+//! (literal or name) and connects only to addresses [`Guard::refusal`] allows. [`check_url`]
+//! refuses literal destinations a proxy would be asked to reach, and gives clear messages early.
+//! `LOOKOUT_ALLOW_PRIVATE_TARGETS=true` turns the guard off (the local stack and the tests,
+//! never the SAM template); `LOOKOUT_ALLOWED_CIDRS` lists private ranges to allow.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -89,6 +90,115 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
     })
 }
 
+/// Reasons no allow-list lifts: link-local (where cloud metadata services live), cloud metadata
+/// itself, unspecified and multicast addresses are never monitoring targets.
+const ALWAYS_REFUSED: &[&str] = &["cloud metadata", "link-local", "unspecified", "multicast"];
+
+/// The guard's policy, from the settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guard {
+    /// `LOOKOUT_ALLOW_PRIVATE_TARGETS=true`: the guard is off (the local stack and the tests).
+    pub allow_private: bool,
+    /// `LOOKOUT_ALLOWED_CIDRS`: private ranges a team does monitor (e.g. `10.20.0.0/16`),
+    /// allowed although [`forbidden_reason`] names them. Link-local, cloud metadata, unspecified
+    /// and multicast addresses stay refused whatever it lists; an IPv4 range also allows the
+    /// IPv4-mapped, NAT64 and 6to4 forms of its addresses.
+    pub allowed: Vec<ipnet::IpNet>,
+}
+
+impl Guard {
+    /// Why the probe may not connect to `ip`, or `None` when it may.
+    pub fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
+        if self.allow_private {
+            return None;
+        }
+        let reason = forbidden_reason(ip)?;
+        if ALWAYS_REFUSED.contains(&reason) {
+            return Some(reason);
+        }
+        let v4 = embedded_v4(ip);
+        let listed = |net: &ipnet::IpNet| {
+            net.contains(&ip) || v4.is_some_and(|v4| net.contains(&IpAddr::V4(v4)))
+        };
+        if self.allowed.iter().any(listed) {
+            None
+        } else {
+            Some(reason)
+        }
+    }
+
+    /// [`check_url`] under this policy.
+    ///
+    /// # Errors
+    /// [`Refused`] naming the scheme or the address and why.
+    pub fn check_url(&self, url: &url::Url, schemes: &[&str]) -> Result<(), Refused> {
+        check_scheme(url, schemes)?;
+        match url_ip(url) {
+            Some(ip) => match self.refusal(ip) {
+                Some(reason) => Err(Refused(format!("{ip} is a {reason} address"))),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// [`filter_addrs`] under this policy.
+    ///
+    /// # Errors
+    /// [`Refused`] when every address of `host` is refused (or there is none).
+    pub fn filter_addrs(
+        &self,
+        host: &str,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, Refused> {
+        filter_with(host, addrs, |ip| self.refusal(ip))
+    }
+}
+
+/// The IPv4 address an IPv6 address reaches (IPv4-mapped, IPv4-compatible, NAT64, 6to4).
+fn embedded_v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    let IpAddr::V6(v6) = ip else { return None };
+    let seg = v6.segments();
+    let v4 = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if seg[..6] == [0, 0, 0, 0, 0, 0xffff]
+        || seg[..6] == [0; 6]
+        || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        Some(v4(seg[6], seg[7]))
+    } else if seg[0] == 0x2002 {
+        Some(v4(seg[1], seg[2]))
+    } else {
+        None
+    }
+}
+
+/// The IP a URL's host stands for when it is a literal: an IPv4 or IPv6 host, or (for schemes
+/// the URL standard does not normalise, such as `socks5`) a host name that reads as an IP
+/// address, with a trailing dot or not.
+fn url_ip(url: &url::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(d) => d.trim_end_matches('.').parse().ok(),
+    }
+}
+
+fn check_scheme(url: &url::Url, schemes: &[&str]) -> Result<(), Refused> {
+    if schemes.contains(&url.scheme()) {
+        Ok(())
+    } else {
+        Err(Refused(format!(
+            "scheme {:?} is not one of {}",
+            url.scheme(),
+            schemes.join(", ")
+        )))
+    }
+}
+
 /// A refusal by the guard; its text always contains `address guard`, which is how the probe
 /// engine recognises it inside an HTTP client error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,25 +211,11 @@ pub struct Refused(pub String);
 /// # Errors
 /// [`Refused`] naming the scheme or the address and why.
 pub fn check_url(url: &url::Url, schemes: &[&str], allow_private: bool) -> Result<(), Refused> {
-    if !schemes.contains(&url.scheme()) {
-        return Err(Refused(format!(
-            "scheme {:?} is not one of {}",
-            url.scheme(),
-            schemes.join(", ")
-        )));
+    Guard {
+        allow_private,
+        allowed: Vec::new(),
     }
-    if allow_private {
-        return Ok(());
-    }
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-        _ => return Ok(()),
-    };
-    match forbidden_reason(ip) {
-        Some(reason) => Err(Refused(format!("{ip} is a {reason} address"))),
-        None => Ok(()),
-    }
+    .check_url(url, schemes)
 }
 
 /// Keeps the addresses a probe may connect to.
@@ -130,10 +226,18 @@ pub fn filter_addrs(
     host: &str,
     addrs: impl IntoIterator<Item = SocketAddr>,
 ) -> Result<Vec<SocketAddr>, Refused> {
+    filter_with(host, addrs, forbidden_reason)
+}
+
+fn filter_with(
+    host: &str,
+    addrs: impl IntoIterator<Item = SocketAddr>,
+    refusal: impl Fn(IpAddr) -> Option<&'static str>,
+) -> Result<Vec<SocketAddr>, Refused> {
     let mut first_refused = None;
     let allowed: Vec<SocketAddr> = addrs
         .into_iter()
-        .filter(|a| match forbidden_reason(a.ip()) {
+        .filter(|a| match refusal(a.ip()) {
             None => true,
             Some(reason) => {
                 first_refused.get_or_insert((a.ip(), reason));
@@ -147,33 +251,6 @@ pub fn filter_addrs(
             "{host} resolves to {ip}, a {reason} address"
         ))),
         (true, None) => Err(Refused(format!("{host} resolves to no address"))),
-    }
-}
-
-/// The HTTP client's DNS resolver: resolves with the system resolver and returns only the
-/// addresses [`forbidden_reason`] allows (all of them when `allow_private` is set), so the client
-/// connects only to checked addresses.
-#[derive(Debug, Clone, Copy)]
-pub struct GuardedResolver {
-    /// Turn the guard off (`LOOKOUT_ALLOW_PRIVATE_TARGETS=true`).
-    pub allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let addrs = if allow_private {
-                addrs
-            } else {
-                filter_addrs(&host, addrs)?
-            };
-            let iter: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(iter)
-        })
     }
 }
 
@@ -289,20 +366,31 @@ mod tests {
         assert!(filter_addrs("h", []).is_err());
     }
 
-    #[tokio::test]
-    async fn the_resolver_refuses_localhost_unless_private_targets_are_allowed() {
-        use reqwest::dns::Resolve;
-        use std::str::FromStr;
-        let name = || reqwest::dns::Name::from_str("localhost").unwrap();
-        let guarded = GuardedResolver {
+    #[test]
+    fn the_allow_list_lifts_private_ranges_but_never_metadata_or_link_local() {
+        let g = Guard {
             allow_private: false,
+            allowed: vec![
+                "10.20.0.0/16".parse().unwrap(),
+                "169.254.0.0/16".parse().unwrap(),
+            ],
         };
-        let err = guarded.resolve(name()).await.err().expect("refused");
-        assert!(err.to_string().contains("address guard"), "{err}");
-        let open = GuardedResolver {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(g.refusal(ip("10.20.3.4")), None);
+        assert_eq!(g.refusal(ip("::ffff:10.20.3.4")), None, "IPv4-mapped form");
+        assert_eq!(g.refusal(ip("10.21.0.1")), Some("private"));
+        assert_eq!(g.refusal(ip("169.254.169.254")), Some("cloud metadata"));
+        assert_eq!(g.refusal(ip("169.254.1.1")), Some("link-local"));
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert!(g.check_url(&u("socks5h://10.20.0.9"), &["socks5h"]).is_ok());
+        assert!(g.check_url(&u("socks5h://10.0.0.1"), &["socks5h"]).is_err());
+        assert!(g
+            .check_url(&u("socks5h://10.0.0.1."), &["socks5h"])
+            .is_err());
+        let off = Guard {
             allow_private: true,
+            allowed: Vec::new(),
         };
-        let addrs: Vec<_> = open.resolve(name()).await.expect("resolves").collect();
-        assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
+        assert_eq!(off.refusal(ip("127.0.0.1")), None);
     }
 }

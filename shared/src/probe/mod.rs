@@ -57,10 +57,12 @@ pub const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
 pub const USER_AGENT: &str = concat!("lookout/", env!("CARGO_PKG_VERSION"));
 
 /// How the engine behaves, from the settings.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ProbeOptions {
     /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: turn the address guard off (local stack and tests only).
     pub allow_private_targets: bool,
+    /// `LOOKOUT_ALLOWED_CIDRS`: private ranges the guard lets through (see [`guard::Guard`]).
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
 }
 
 impl ProbeOptions {
@@ -68,6 +70,15 @@ impl ProbeOptions {
     pub fn allow_private() -> Self {
         ProbeOptions {
             allow_private_targets: true,
+            allowed_cidrs: Vec::new(),
+        }
+    }
+
+    /// The address guard these options ask for.
+    pub fn guard(&self) -> guard::Guard {
+        guard::Guard {
+            allow_private: self.allow_private_targets,
+            allowed: self.allowed_cidrs.clone(),
         }
     }
 }
@@ -78,6 +89,7 @@ impl ProbeOptions {
 #[derive(Clone)]
 pub struct Prober {
     options: ProbeOptions,
+    guard: Arc<guard::Guard>,
     tls: transport::TlsConfigs,
 }
 
@@ -190,12 +202,16 @@ impl Prober {
     pub fn with_options(options: ProbeOptions) -> Result<Self, ProberError> {
         let tls = transport::TlsConfigs::default();
         tls.get(None).map_err(|f| ProberError(f.message.clone()))?;
-        Ok(Prober { options, tls })
+        Ok(Prober {
+            guard: Arc::new(options.guard()),
+            options,
+            tls,
+        })
     }
 
     /// The options this prober was built with.
     pub fn options(&self) -> ProbeOptions {
-        self.options
+        self.options.clone()
     }
 
     /// Checks a target (with its retries) and returns the result; never fails: every problem is
@@ -271,7 +287,7 @@ impl Prober {
             url,
             proxy,
             tls: self.tls.get(ca_pem)?,
-            allow_private: self.options.allow_private_targets,
+            guard: &self.guard,
         };
         let (x, leaf) = transport::request(&route, out, Some(ctx), timeout, cap).await?;
         Ok(Answer {
@@ -307,8 +323,7 @@ impl Prober {
         let origin = url.origin();
         let mut hops = 0;
         let answer = loop {
-            if let Err(r) = guard::check_url(&url, WEB_SCHEMES, self.options.allow_private_targets)
-            {
+            if let Err(r) = self.guard.check_url(&url, WEB_SCHEMES) {
                 return Attempt::failed(r.into(), elapsed());
             }
             // Credentials go only to the target's own origin, never to a redirect elsewhere.
@@ -433,10 +448,9 @@ impl Prober {
         p: &ProxyCheck,
         ctx: &connect::ConnectContext,
     ) -> Attempt {
-        let allow = self.options.allow_private_targets;
         let spec = url::Url::parse(&p.proxy_url)
             .map_err(|e| Failure::new(ErrorKind::Proxy, format!("bad proxy url: {e}")))
-            .and_then(|u| Ok(guard::check_url(&u, PROXY_SCHEMES, allow)?))
+            .and_then(|u| Ok(self.guard.check_url(&u, PROXY_SCHEMES)?))
             .and_then(|()| transport::ProxySpec::parse(&p.proxy_url));
         let spec = match spec {
             Ok(s) => s,
@@ -449,7 +463,7 @@ impl Prober {
             let checked = url::Url::parse(raw)
                 .map_err(|e| Failure::new(ErrorKind::Other, format!("bad test url: {e}")))
                 .and_then(|u| {
-                    guard::check_url(&u, WEB_SCHEMES, allow)?;
+                    self.guard.check_url(&u, WEB_SCHEMES)?;
                     Ok(u)
                 });
             let test_url = match checked {

@@ -37,7 +37,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Resolves `host` and connects to the first address the guard allows (all of them when
-/// `allow_private`). `host` may be a name, an IP literal (brackets and a trailing dot allowed) or
+/// `guard.allow_private`). `host` may be a name, an IP literal (brackets and a trailing dot allowed) or
 /// any numeric form the system resolver accepts (`2130706433`, `0x7f.1`, `0177.0.0.1`): every
 /// address it stands for is checked before a connection is tried.
 ///
@@ -46,9 +46,9 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub(crate) async fn connect_guarded(
     host: &str,
     port: u16,
-    allow_private: bool,
+    guard: &guard::Guard,
 ) -> Result<TcpStream, Failure> {
-    let addrs = resolve_guarded(host, port, allow_private).await?;
+    let addrs = resolve_guarded(host, port, guard).await?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
@@ -72,7 +72,7 @@ pub(crate) async fn connect_guarded(
 pub(crate) async fn resolve_guarded(
     host: &str,
     port: u16,
-    allow_private: bool,
+    guard: &guard::Guard,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.trim_end_matches('.').parse::<IpAddr>() {
@@ -89,10 +89,7 @@ pub(crate) async fn resolve_guarded(
             }
         },
     };
-    if allow_private {
-        return Ok(addrs);
-    }
-    guard::filter_addrs(bare, addrs).map_err(|r| {
+    guard.filter_addrs(bare, addrs).map_err(|r| {
         let mut f = Failure::from(r);
         f.connecting = true;
         f
@@ -299,7 +296,7 @@ pub(crate) struct Route<'a> {
     pub url: &'a url::Url,
     pub proxy: Option<&'a ProxySpec>,
     pub tls: Arc<rustls::ClientConfig>,
-    pub allow_private: bool,
+    pub guard: &'a guard::Guard,
 }
 
 /// An open connection to a destination, ready for one request.
@@ -331,11 +328,11 @@ pub(crate) async fn open(route: &Route<'_>) -> Result<Opened, Failure> {
         .ok_or_else(|| Failure::new(ErrorKind::Other, "bad url: no port"))?;
     let https = url.scheme() == "https";
     let Some(proxy) = route.proxy else {
-        let tcp: Box<dyn Io> = Box::new(connect_guarded(&host, port, route.allow_private).await?);
+        let tcp: Box<dyn Io> = Box::new(connect_guarded(&host, port, route.guard).await?);
         return finish(tcp, https, &host, route, false, None).await;
     };
     let mut io: Box<dyn Io> =
-        Box::new(connect_guarded(&proxy.host, proxy.port, route.allow_private).await?);
+        Box::new(connect_guarded(&proxy.host, proxy.port, route.guard).await?);
     match proxy.scheme {
         ProxyScheme::Http | ProxyScheme::Https => {
             if proxy.scheme == ProxyScheme::Https {
@@ -359,7 +356,7 @@ pub(crate) async fn open(route: &Route<'_>) -> Result<Opened, Failure> {
         }
         ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
             let dest = if proxy.scheme == ProxyScheme::Socks5 {
-                let addrs = resolve_guarded(&host, port, route.allow_private)
+                let addrs = resolve_guarded(&host, port, route.guard)
                     .await
                     .map_err(|mut f| {
                         f.connecting = false;
@@ -978,7 +975,7 @@ mod tests {
             "169.254.169.254",
             "localhost",
         ] {
-            let r = resolve_guarded(host, 80, false).await;
+            let r = resolve_guarded(host, 80, &guard::Guard::default()).await;
             match r {
                 Err(f) => assert!(
                     matches!(f.kind, ErrorKind::Forbidden | ErrorKind::Dns),
