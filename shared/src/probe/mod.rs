@@ -272,10 +272,9 @@ impl Prober {
         }
     }
 
-    /// One request through [`transport`]: to `url`, directly or through `proxy`.
+    /// One request through [`transport`]: to `out.url`, directly or through `proxy`.
     async fn send(
         &self,
-        url: &url::Url,
         proxy: Option<&transport::ProxySpec>,
         ca_pem: Option<&str>,
         out: transport::Outgoing<'_>,
@@ -284,7 +283,7 @@ impl Prober {
         cap: usize,
     ) -> Result<Answer, Failure> {
         let route = transport::Route {
-            url,
+            url: out.url,
             proxy,
             tls: self.tls.get(ca_pem)?,
             guard: &self.guard,
@@ -341,15 +340,7 @@ impl Prober {
             };
             let left = deadline.saturating_duration_since(Instant::now());
             let a = match self
-                .send(
-                    &url,
-                    None,
-                    s.ca_pem.as_deref(),
-                    out,
-                    ctx,
-                    left,
-                    s.max_body_bytes,
-                )
+                .send(None, s.ca_pem.as_deref(), out, ctx, left, s.max_body_bytes)
                 .await
             {
                 Ok(a) => a,
@@ -481,7 +472,6 @@ impl Prober {
             };
             let answer = self
                 .send(
-                    &test_url,
                     Some(&spec),
                     p.ca_pem.as_deref(),
                     out,
