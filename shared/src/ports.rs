@@ -786,3 +786,59 @@ pub async fn deliver_with<S: Outbox, P: AlertPublisher>(
     }
     Delivery::PublishedUnmarked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::{MemoryPublisher, MemoryStore};
+    use crate::domain::{AlertKind, Severity, Status};
+
+    fn alert() -> Alert {
+        Alert {
+            key: "web#down#1000".into(),
+            kind: AlertKind::StatusChange,
+            severity: Severity::Critical,
+            target_id: "web".into(),
+            target_name: "web".into(),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: 1_000,
+            subject: "web is down".into(),
+            text: "down".into(),
+            targets: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claimed_alert_is_left_to_its_delivery_and_a_published_one_is_never_sent_again() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        let now = crate::time::now_ms();
+        assert!(store
+            .claim_alert(&a, "other-run", now, now + 60_000)
+            .await
+            .unwrap());
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Claimed);
+        assert!(publisher.sent().is_empty());
+        store.release_claim(&a, "other-run").await.unwrap();
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Claimed);
+        assert_eq!(publisher.sent().len(), 1);
+        assert!(store.pending_alerts(0).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_leaves_the_alert_pending_and_unclaimed() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        publisher.set_failing(true);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Failed);
+        assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
+        publisher.set_failing(false);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+    }
+}
