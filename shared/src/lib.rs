@@ -4,7 +4,8 @@
 //! - [`domain`]: targets, check results, the status state machine, failover order and alerts;
 //!   pure code, no I/O and no AWS types.
 //! - [`probe`]: the probe engine that runs one check of a target over HTTP.
-//! - [`ports`]: the narrow traits the functions depend on.
+//! - [`ports`]: the narrow traits the functions depend on, and [`ports::deliver`] (the outbox).
+//! - [`lease`]: short run leases renewed by a heartbeat.
 //! - [`adapters`]: DynamoDB, SNS and S3 implementations of the ports (the only code that sees
 //!   aws-sdk types) and in-memory fakes for unit tests.
 //! - [`digest`]: hourly rollups, anomaly detection, digests and the daily report.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod dump;
+pub mod lease;
 pub mod ports;
 pub mod probe;
 pub mod redact;

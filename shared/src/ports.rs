@@ -355,15 +355,46 @@ pub trait AlertLog {
 }
 
 /// The alert outbox: alerts written with their state change, published afterwards.
+///
+/// A row is `pending`, then `claimed` by one delivery (until its claim expires), then
+/// `published`; see [`deliver`] for how the three make one publish per alert.
 pub trait Outbox {
-    /// Every alert still `pending`, however old, oldest first (`now_ms` is for stores that
-    /// window by time).
+    /// Every alert not yet `published`, however old, oldest first: `pending` rows and `claimed`
+    /// ones (whose delivery may still be under way, or whose claim expired). `now_ms` is for
+    /// stores that window by time.
     fn pending_alerts(
         &self,
         now_ms: i64,
     ) -> impl Future<Output = Result<Vec<Alert>, StoreError>> + Send;
-    /// Marks an alert `published`.
-    fn mark_published(&self, alert: &Alert) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Claims an alert's row for one delivery by `holder` until `claim_until_ms` (epoch ms), in
+    /// one conditional write: the row must be `pending`, or `claimed` with a claim that expired
+    /// before `now_ms`. Returns `false` (and writes nothing) when the row is published, another
+    /// holder's claim still runs, or there is no such row.
+    fn claim_alert(
+        &self,
+        alert: &Alert,
+        holder: &str,
+        now_ms: i64,
+        claim_until_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks an alert `published`, conditional on `holder` still holding its claim.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when `holder` does not hold the claim (it expired and another
+    /// delivery took it, or the row is published or gone); [`StoreError::Backend`] when the
+    /// write failed.
+    fn mark_published(
+        &self,
+        alert: &Alert,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives `holder`'s claim back: the row is `pending` again, for the next run. Does nothing
+    /// when `holder` no longer holds the claim.
+    fn release_claim(
+        &self,
+        alert: &Alert,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes alerts that belong to no single state change (group critical, storm, daily
     /// report) as `pending` rows. An alert whose row exists (same `at` and key) is left alone, so
     /// computing it again never sends it twice. Returns the alerts that were new.
@@ -387,7 +418,24 @@ pub enum Lease {
     AlreadyDone,
 }
 
-/// The run lease: one run per kind at a time, and each scheduled event handled once.
+/// The run lease of one kind as stored, for `GET /v1/leases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseInfo {
+    /// The kind.
+    pub kind: TargetKind,
+    /// The run holding (or last holding) the lease; `None` when none ever did or an operator
+    /// released it.
+    pub holder: Option<String>,
+    /// When the lease ends, epoch ms; 0 when released. The lease is held while this is not
+    /// before now.
+    pub until_ms: i64,
+    /// The event id the last finished run handled.
+    pub done_event: Option<String>,
+}
+
+/// The run lease: one run per kind at a time, and each scheduled event handled once. A run
+/// takes it for a short time ([`crate::lease::LEASE_MS`]) and renews it while it works
+/// ([`crate::lease::hold_lease`]).
 pub trait RunLease {
     /// Takes the lease of `kind` for `holder` until `until_ms` (a conditional write), unless
     /// another holder's lease is still running at `now_ms`, or `event_id` is the event the last
@@ -400,6 +448,15 @@ pub trait RunLease {
         until_ms: i64,
         event_id: Option<&str>,
     ) -> impl Future<Output = Result<Lease, StoreError>> + Send;
+    /// Extends `holder`'s lease of `kind` to `until_ms` (a conditional write on the holder).
+    /// Returns `false`, writing nothing, when `holder` no longer holds it: another run took it
+    /// after it expired, the holder released it, or an operator did.
+    fn renew_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Ends `holder`'s lease (if it still holds it) and records `event_id` as handled.
     fn release_lease(
         &self,
@@ -407,6 +464,16 @@ pub trait RunLease {
         holder: &str,
         event_id: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends the lease of `kind` whoever holds it (an operator's release of a stuck lease): the
+    /// holder is removed, so its renewals fail from now on; the handled event is kept. Returns
+    /// whether a lease was running at `now_ms`.
+    fn break_lease(
+        &self,
+        kind: TargetKind,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The stored lease of each kind that has one, in [`TargetKind::ALL`] order.
+    fn leases(&self) -> impl Future<Output = Result<Vec<LeaseInfo>, StoreError>> + Send;
 }
 
 /// A failed publish.
@@ -579,25 +646,199 @@ pub trait DumpStore {
     fn delete(&self, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Publishes an alert and marks it published in the outbox. Returns whether it was published:
-/// a failed publish leaves the row `pending` for the probe's next run to send again, and a
-/// publish whose mark failed is sent again too (delivery is at least once).
+/// How long a delivery's claim of an outbox row holds, ms: while it holds, no other run
+/// publishes the alert. Longer than a publish may take ([`DeliveryOptions::publish_timeout_ms`])
+/// plus the mark's retries, so a claim never expires under a delivery still at work; short
+/// enough that an alert whose delivery crashed between publish and mark goes out again within
+/// about two probe schedule periods (one minute each).
+pub const OUTBOX_CLAIM_MS: i64 = 120_000;
+
+/// How [`deliver_with`] claims, publishes and marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryOptions {
+    /// How long the claim holds, ms (default [`OUTBOX_CLAIM_MS`]).
+    pub claim_ms: i64,
+    /// The publish is given up after this long, ms (default 30,000): the claim is released and a
+    /// later run publishes. Well under `claim_ms`, so the claim outlasts the publish.
+    pub publish_timeout_ms: u64,
+    /// Attempts of the mark after a successful publish (default 4).
+    pub mark_attempts: u32,
+    /// Base of the backoff between mark attempts, ms: `base × 2^(n-1)` with equal jitter
+    /// ([`crate::probe::backoff`]); default 100, so 4 attempts wait about 0.35 to 0.7 s in all.
+    pub mark_backoff_ms: u64,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions {
+            claim_ms: OUTBOX_CLAIM_MS,
+            publish_timeout_ms: 30_000,
+            mark_attempts: 4,
+            mark_backoff_ms: 100,
+        }
+    }
+}
+
+/// What [`deliver`] did with one alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Published to the topic and marked `published`.
+    Published,
+    /// Published, but the mark failed after every attempt: the claim expires after
+    /// [`DeliveryOptions::claim_ms`] and a later run publishes the alert again.
+    PublishedUnmarked,
+    /// Not published: another delivery holds the claim, or the row is published already.
+    Claimed,
+    /// Not published: the claim or the publish failed; the row stays (or is put back)
+    /// `pending` for a later run.
+    Failed,
+}
+
+impl Delivery {
+    /// Whether this delivery sent the alert to the topic.
+    pub fn published(self) -> bool {
+        matches!(self, Delivery::Published | Delivery::PublishedUnmarked)
+    }
+}
+
+/// Delivers one outbox alert with the default [`DeliveryOptions`]: see [`deliver_with`].
 pub async fn deliver<S: Outbox, P: AlertPublisher>(
     store: &S,
     publisher: &P,
     alert: &Alert,
-) -> bool {
-    match publisher.publish(alert).await {
-        Ok(()) => match store.mark_published(alert).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(key = %alert.key, error = %e, "alert published but not marked");
-                true
-            }
-        },
-        Err(e) => {
-            tracing::warn!(key = %alert.key, error = %e, "alert left pending for the next run");
-            false
+) -> Delivery {
+    deliver_with(store, publisher, alert, &DeliveryOptions::default()).await
+}
+
+/// Delivers one outbox alert: claims its row ([`Outbox::claim_alert`], a conditional write, for
+/// a holder id of this call), publishes it only if the claim was won, then marks it `published`
+/// on the condition that the claim is still this call's, retrying the mark with backoff. A
+/// failed publish gives the claim back, so the next run sends it; a concurrent run (another
+/// kind's probe, the digest, a duplicate invocation) finds the row claimed and leaves it alone.
+///
+/// What stays at least once, and why: SNS standard topics have no idempotent publish (no
+/// deduplication id; FIFO topics have one but reach only SQS), so nothing can make "publish"
+/// and "mark" one step. An alert is published a second time when
+/// - the process dies (a Lambda timeout or crash) after SNS accepted the publish and before the
+///   mark, or the mark fails all its attempts: the claim expires after `claim_ms` and a later
+///   run publishes again;
+/// - the publish's answer is lost (a timeout, a reset connection) although SNS accepted it: it
+///   counts as failed, the claim is given back and the next run publishes again;
+/// - SNS itself delivers a message twice to a subscriber, which standard topics may do.
+///
+/// Every message carries the alert's key in the `alert_key` message attribute, so subscribers
+/// that must act once drop repeats by it.
+pub async fn deliver_with<S: Outbox, P: AlertPublisher>(
+    store: &S,
+    publisher: &P,
+    alert: &Alert,
+    options: &DeliveryOptions,
+) -> Delivery {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let now = crate::time::now_ms();
+    match store
+        .claim_alert(alert, &holder, now, now + options.claim_ms)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(key = %alert.key, "alert claimed by another delivery or published; left alone");
+            return Delivery::Claimed;
         }
+        Err(e) => {
+            tracing::warn!(key = %alert.key, error = %e, "alert not claimed; left pending for the next run");
+            return Delivery::Failed;
+        }
+    }
+    let timeout = std::time::Duration::from_millis(options.publish_timeout_ms);
+    let published = match tokio::time::timeout(timeout, publisher.publish(alert)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} ms",
+            options.publish_timeout_ms
+        )),
+    };
+    if let Err(e) = published {
+        tracing::warn!(key = %alert.key, error = %e, "alert left pending for the next run");
+        if let Err(e) = store.release_claim(alert, &holder).await {
+            tracing::warn!(key = %alert.key, error = %e, "claim not released; it expires on its own");
+        }
+        return Delivery::Failed;
+    }
+    for attempt in 1..=options.mark_attempts.max(1) {
+        match store.mark_published(alert, &holder).await {
+            Ok(()) => return Delivery::Published,
+            Err(StoreError::Conflict(m)) => {
+                // The claim is no longer ours (it expired and another delivery took it): a
+                // retry cannot succeed, and that delivery marks the row.
+                tracing::warn!(key = %alert.key, error = %m, "alert published but its claim was lost");
+                return Delivery::PublishedUnmarked;
+            }
+            Err(e) if attempt < options.mark_attempts => {
+                tracing::info!(key = %alert.key, attempt, error = %e, "marking the alert published failed; retrying");
+                tokio::time::sleep(crate::probe::backoff(options.mark_backoff_ms, attempt)).await;
+            }
+            Err(e) => {
+                tracing::warn!(key = %alert.key, error = %e, attempts = attempt,
+                    "alert published but not marked; it is published again once its claim expires");
+            }
+        }
+    }
+    Delivery::PublishedUnmarked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::{MemoryPublisher, MemoryStore};
+    use crate::domain::{AlertKind, Severity, Status};
+
+    fn alert() -> Alert {
+        Alert {
+            key: "web#down#1000".into(),
+            kind: AlertKind::StatusChange,
+            severity: Severity::Critical,
+            target_id: "web".into(),
+            target_name: "web".into(),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: 1_000,
+            subject: "web is down".into(),
+            text: "down".into(),
+            targets: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claimed_alert_is_left_to_its_delivery_and_a_published_one_is_never_sent_again() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        let now = crate::time::now_ms();
+        assert!(store
+            .claim_alert(&a, "other-run", now, now + 60_000)
+            .await
+            .unwrap());
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Claimed);
+        assert!(publisher.sent().is_empty());
+        store.release_claim(&a, "other-run").await.unwrap();
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Claimed);
+        assert_eq!(publisher.sent().len(), 1);
+        assert!(store.pending_alerts(0).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_leaves_the_alert_pending_and_unclaimed() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        publisher.set_failing(true);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Failed);
+        assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
+        publisher.set_failing(false);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
     }
 }

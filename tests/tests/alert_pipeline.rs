@@ -6,7 +6,9 @@ mod common;
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::adapters::sns::SnsPublisher;
 use lookout::domain::{Status, Target, TargetKind};
-use lookout::ports::{Outbox, StateStore, TargetStore};
+use lookout::ports::{
+    deliver, deliver_with, Delivery, DeliveryOptions, Outbox, StateStore, StoreError, TargetStore,
+};
 use lookout::probe::{ProbeOptions, Prober};
 use lookout::testing::{closed_port, serve};
 use probe::{run, ProbeRequest, RunConfig};
@@ -329,4 +331,200 @@ async fn an_operator_override_reaches_the_next_run_and_the_status() {
             ("status_change".into(), "web".into(), "down".into()),
         ]
     );
+}
+
+/// `n` alerts of distinct keys, as the digest or a grouped alert enqueues them.
+fn alerts(n: usize) -> Vec<lookout::domain::Alert> {
+    let now = lookout::time::now_ms();
+    (0..n)
+        .map(|i| lookout::domain::Alert {
+            key: format!("t{i}#down#{now}"),
+            kind: lookout::domain::AlertKind::StatusChange,
+            severity: lookout::domain::Severity::Critical,
+            target_id: format!("t{i}"),
+            target_name: format!("t{i}"),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: now,
+            subject: format!("t{i} is down"),
+            text: "down".into(),
+            targets: Vec::new(),
+        })
+        .collect()
+}
+
+/// The `alert_key` message attribute of every message on the queue, sorted.
+async fn received_keys(s: &Stack) -> Vec<String> {
+    let mut keys: Vec<String> = common::drain(&s.sqs, &s.queue)
+        .await
+        .iter()
+        .map(|m| {
+            let body: Value = serde_json::from_str(m["Message"].as_str().unwrap()).unwrap();
+            let key = m["MessageAttributes"]["alert_key"]["Value"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no alert_key attribute: {m}"))
+                .to_string();
+            assert_eq!(body["key"], key.as_str(), "the attribute is the body's key");
+            key
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_deliveries_over_the_same_pending_rows_publish_each_alert_once() {
+    let s = stack().await;
+    let raised = alerts(6);
+    assert_eq!(s.store.enqueue(&raised).await.unwrap().len(), 6);
+    // Two runs (say the digest and a probe run, or a duplicate invocation) read the same
+    // pending rows and deliver them at the same time.
+    let pass = |store: lookout::adapters::dynamodb::DynamoStore, publisher: SnsPublisher| {
+        tokio::spawn(async move {
+            let pending = store.pending_alerts(0).await.unwrap();
+            assert_eq!(pending.len(), 6, "both runs see every row pending");
+            let mut published = 0;
+            for a in &pending {
+                published += usize::from(deliver(&store, &publisher, a).await.published());
+            }
+            published
+        })
+    };
+    let (a, b) = tokio::join!(
+        pass(s.store.clone(), s.publisher.clone()),
+        pass(s.store.clone(), s.publisher.clone())
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 6);
+    let mut want: Vec<String> = raised.iter().map(|a| a.key.clone()).collect();
+    want.sort();
+    assert_eq!(received_keys(&s).await, want, "each key once on the topic");
+    assert!(s.store.pending_alerts(0).await.unwrap().is_empty());
+}
+
+/// The real DynamoDB outbox whose mark is dropped (as when the UpdateItem after the publish
+/// fails, or the function times out before it): claims, releases and reads go through.
+struct MarkDropped<'a>(&'a lookout::adapters::dynamodb::DynamoStore);
+
+impl Outbox for MarkDropped<'_> {
+    async fn pending_alerts(&self, now_ms: i64) -> Result<Vec<lookout::domain::Alert>, StoreError> {
+        self.0.pending_alerts(now_ms).await
+    }
+    async fn claim_alert(
+        &self,
+        alert: &lookout::domain::Alert,
+        holder: &str,
+        now_ms: i64,
+        claim_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.0
+            .claim_alert(alert, holder, now_ms, claim_until_ms)
+            .await
+    }
+    async fn mark_published(
+        &self,
+        _alert: &lookout::domain::Alert,
+        _holder: &str,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected: UpdateItem dropped".into()))
+    }
+    async fn release_claim(
+        &self,
+        alert: &lookout::domain::Alert,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        self.0.release_claim(alert, holder).await
+    }
+    async fn enqueue(
+        &self,
+        alerts: &[lookout::domain::Alert],
+    ) -> Result<Vec<lookout::domain::Alert>, StoreError> {
+        self.0.enqueue(alerts).await
+    }
+}
+
+#[tokio::test]
+async fn a_published_alert_whose_mark_failed_is_not_published_again_while_its_claim_holds() {
+    let s = stack().await;
+    let a = alerts(1).remove(0);
+    s.store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+    // A delivery publishes, then every attempt to mark the row fails.
+    assert_eq!(
+        deliver(&MarkDropped(&s.store), &s.publisher, &a).await,
+        Delivery::PublishedUnmarked
+    );
+    assert_eq!(
+        s.store.pending_alerts(0).await.unwrap(),
+        vec![a.clone()],
+        "not marked"
+    );
+    // The next probe runs of the kind retry pending alerts, and start while the claim holds:
+    // they leave this one alone.
+    for _ in 0..2 {
+        let next = run_now(&s).await;
+        assert_eq!(next.retried_alerts, 0, "{next:?}");
+    }
+    assert_eq!(
+        received_keys(&s).await,
+        vec![a.key.clone()],
+        "published once"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_whose_mark_was_lost_goes_out_again_once_its_claim_expires() {
+    // The residual at-least-once case the README documents: the claim outlives a delivery
+    // that died between publish and mark only for `claim_ms`.
+    let s = stack().await;
+    let a = alerts(1).remove(0);
+    s.store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+    let short = DeliveryOptions {
+        claim_ms: 1_500,
+        mark_attempts: 3,
+        mark_backoff_ms: 20,
+        ..DeliveryOptions::default()
+    };
+    assert_eq!(
+        deliver_with(&MarkDropped(&s.store), &s.publisher, &a, &short).await,
+        Delivery::PublishedUnmarked
+    );
+    assert_eq!(
+        deliver(&s.store, &s.publisher, &a).await,
+        Delivery::Claimed,
+        "the claim still holds"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    assert_eq!(
+        deliver(&s.store, &s.publisher, &a).await,
+        Delivery::Published
+    );
+    assert_eq!(
+        deliver(&s.store, &s.publisher, &a).await,
+        Delivery::Claimed,
+        "published rows stay published"
+    );
+    assert_eq!(
+        received_keys(&s).await,
+        vec![a.key.clone(), a.key.clone()],
+        "the repeat carries the same alert_key, for subscribers to drop"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_gives_the_claim_back_at_once() {
+    let s = stack().await;
+    let a = alerts(1).remove(0);
+    s.store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+    let broken = SnsPublisher::new(
+        aws_sdk_sns::Client::new(&s.aws),
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic".to_string(),
+    );
+    assert_eq!(deliver(&s.store, &broken, &a).await, Delivery::Failed);
+    // No waiting for a claim to expire: the next run sends it.
+    assert_eq!(
+        deliver(&s.store, &s.publisher, &a).await,
+        Delivery::Published
+    );
+    assert_eq!(received_keys(&s).await, vec![a.key.clone()]);
 }

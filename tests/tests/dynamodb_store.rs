@@ -45,6 +45,16 @@ fn alert(id: &str, at: i64) -> Alert {
     }
 }
 
+/// What one delivery does to the row: claims it, then marks it published.
+async fn claim_and_mark(store: &DynamoStore, a: &Alert) {
+    let now = lookout::time::now_ms();
+    assert!(store
+        .claim_alert(a, "marker", now, now + 60_000)
+        .await
+        .unwrap());
+    store.mark_published(a, "marker").await.unwrap();
+}
+
 #[tokio::test]
 async fn targets_round_trip_by_kind_and_a_second_create_conflicts() {
     let store = store().await;
@@ -110,7 +120,7 @@ async fn a_status_change_writes_state_and_pending_alerts_together_and_a_stale_ve
     assert_eq!(pending[0].key, format!("s1#down#{now}"));
     state.version = 1;
     store.commit_change(&state, &[]).await.unwrap();
-    store.mark_published(&pending[0]).await.unwrap();
+    claim_and_mark(&store, &pending[0]).await;
     assert!(store.pending_alerts(now).await.unwrap().is_empty());
 }
 
@@ -214,7 +224,7 @@ async fn an_alert_pending_for_days_is_still_offered_for_publishing() {
         .unwrap();
     let pending = store.pending_alerts(now).await.unwrap();
     assert_eq!(pending.iter().map(|a| a.at).collect::<Vec<_>>(), vec![old]);
-    store.mark_published(&pending[0]).await.unwrap();
+    claim_and_mark(&store, &pending[0]).await;
     assert!(store.pending_alerts(now).await.unwrap().is_empty());
 }
 
@@ -298,7 +308,7 @@ async fn enqueued_alerts_are_written_once_and_pending() {
     );
     let pending = store.pending_alerts(0).await.unwrap();
     assert_eq!(pending, vec![a.clone()]);
-    store.mark_published(&a).await.unwrap();
+    claim_and_mark(&store, &a).await;
     assert!(
         store
             .enqueue(std::slice::from_ref(&a))
@@ -342,4 +352,298 @@ async fn target_updates_need_the_stored_version_and_deletes_take_the_state_too()
     assert!(store.delete_target("web").await.unwrap());
     assert!(!store.delete_target("web").await.unwrap());
     assert!(store.get_target("web").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_alert_claim_admits_one_delivery_until_it_expires_and_only_its_holder_marks_it() {
+    use lookout::ports::AlertLog;
+    let store = store().await;
+    let a = alert("s1", 7_000);
+    store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+    assert!(store
+        .claim_alert(&a, "run-a", 10_000, 20_000)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .claim_alert(&a, "run-b", 15_000, 25_000)
+            .await
+            .unwrap(),
+        "claimed until 20 s"
+    );
+    assert_eq!(
+        store.pending_alerts(0).await.unwrap(),
+        vec![a.clone()],
+        "a claimed row is still offered (its claim may expire)"
+    );
+    let err = store.mark_published(&a, "run-b").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // run-b's release of a claim it does not hold changes nothing.
+    store.release_claim(&a, "run-b").await.unwrap();
+    assert!(!store
+        .claim_alert(&a, "run-c", 16_000, 26_000)
+        .await
+        .unwrap());
+    // The claim expired: another delivery takes it, and the first can no longer mark.
+    assert!(store
+        .claim_alert(&a, "run-c", 20_001, 30_000)
+        .await
+        .unwrap());
+    let err = store.mark_published(&a, "run-a").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    store.mark_published(&a, "run-c").await.unwrap();
+    assert!(store.pending_alerts(0).await.unwrap().is_empty());
+    assert!(
+        !store
+            .claim_alert(&a, "run-d", 99_000, 100_000)
+            .await
+            .unwrap(),
+        "published rows are never claimed again"
+    );
+    assert!(store.alerts(0, 10_000).await.unwrap()[0].published);
+    // No row: nothing to claim.
+    assert!(!store
+        .claim_alert(&alert("none", 8_000), "run-e", 0, 1)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_released_claim_is_pending_again_for_the_next_delivery() {
+    let store = store().await;
+    let a = alert("s1", 7_000);
+    store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+    assert!(store
+        .claim_alert(&a, "run-a", 10_000, 200_000)
+        .await
+        .unwrap());
+    store.release_claim(&a, "run-a").await.unwrap();
+    assert!(store
+        .claim_alert(&a, "run-b", 11_000, 200_000)
+        .await
+        .unwrap());
+    let err = store.mark_published(&a, "run-a").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_lease_is_renewed_only_by_its_holder_and_an_operator_break_ends_it_for_everyone() {
+    use lookout::ports::{Lease, RunLease};
+    let store = store().await;
+    let k = TargetKind::Server;
+    assert!(store.leases().await.unwrap().is_empty());
+    assert!(!store.break_lease(k, 0).await.unwrap(), "nothing held");
+    assert!(
+        store.leases().await.unwrap().is_empty(),
+        "and nothing written"
+    );
+    assert_eq!(
+        store
+            .acquire_lease(k, "a", 1_000, 61_000, Some("ev1"))
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    assert!(store.renew_lease(k, "a", 81_000).await.unwrap());
+    assert!(!store.renew_lease(k, "b", 99_000).await.unwrap());
+    assert_eq!(
+        store
+            .acquire_lease(k, "b", 70_000, 130_000, None)
+            .await
+            .unwrap(),
+        Lease::Busy { until_ms: 81_000 },
+        "renewed past its first end"
+    );
+    let leases = store.leases().await.unwrap();
+    assert_eq!(
+        (
+            leases.len(),
+            leases[0].holder.as_deref(),
+            leases[0].until_ms
+        ),
+        (1, Some("a"), 81_000)
+    );
+    assert!(store.break_lease(k, 75_000).await.unwrap());
+    assert!(
+        !store.renew_lease(k, "a", 99_000).await.unwrap(),
+        "the holder finds it lost"
+    );
+    assert_eq!(
+        store
+            .acquire_lease(k, "b", 76_000, 136_000, None)
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    // A release by the holder stays a release, even if a renewal comes after it.
+    store.release_lease(k, "b", Some("ev2")).await.unwrap();
+    assert!(!store.renew_lease(k, "b", 199_000).await.unwrap());
+    let lease = &store.leases().await.unwrap()[0];
+    assert_eq!(
+        (lease.until_ms, lease.done_event.as_deref()),
+        (0, Some("ev2"))
+    );
+    assert!(
+        !store.break_lease(k, 80_000).await.unwrap(),
+        "released already"
+    );
+}
+
+/// A run that takes `kind`'s lease now with the short `timing`, as the probe does.
+async fn take(
+    store: &DynamoStore,
+    holder: &str,
+    timing: &lookout::lease::LeaseTiming,
+) -> lookout::ports::Lease {
+    use lookout::ports::RunLease;
+    let now = lookout::time::now_ms();
+    store
+        .acquire_lease(
+            TargetKind::Server,
+            holder,
+            now,
+            timing.until(now, None),
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+const SHORT: lookout::lease::LeaseTiming = lookout::lease::LeaseTiming {
+    lease_ms: 1_500,
+    every_ms: 400,
+};
+
+#[tokio::test]
+async fn a_renewing_holder_keeps_its_lease_past_the_first_until() {
+    use lookout::ports::Lease;
+    let store = store().await;
+    let started = lookout::time::now_ms();
+    assert_eq!(take(&store, "a", &SHORT).await, Lease::Acquired);
+    let work = async {
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        take(&store, "b", &SHORT).await
+    };
+    let (other, beat) = lookout::lease::hold_lease(
+        &store,
+        &[TargetKind::Server],
+        "a",
+        started,
+        None,
+        &SHORT,
+        work,
+    )
+    .await;
+    assert!(
+        matches!(other, Lease::Busy { until_ms } if until_ms > started + 2_500),
+        "1 s past the first lease's end, still held: {other:?}"
+    );
+    assert!(beat.renewals >= 5 && beat.lost.is_empty(), "{beat:?}");
+}
+
+#[tokio::test]
+async fn a_lease_whose_holder_stopped_renewing_is_taken_after_one_short_lease() {
+    use lookout::ports::Lease;
+    let store = store().await;
+    let started = lookout::time::now_ms();
+    assert_eq!(take(&store, "crashed", &SHORT).await, Lease::Acquired);
+    // The holder works a second, renewing, then dies: no release, no more renewals.
+    let ((), _) = lookout::lease::hold_lease(
+        &store,
+        &[TargetKind::Server],
+        "crashed",
+        started,
+        None,
+        &SHORT,
+        tokio::time::sleep(std::time::Duration::from_millis(1_000)),
+    )
+    .await;
+    let died = std::time::Instant::now();
+    let mut taken_after = None;
+    for _ in 0..60 {
+        if take(&store, "next", &SHORT).await == Lease::Acquired {
+            taken_after = Some(died.elapsed());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let after = taken_after.expect("taken within 6 s");
+    assert!(
+        after >= std::time::Duration::from_millis(500)
+            && after <= std::time::Duration::from_millis(2_000),
+        "taken once the last renewal's lease ran out (at most 1.5 s after the death): {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts() {
+    use lookout::ports::{Lease, RunLease};
+    let aws = common::aws().await;
+    let (client, table) = common::fresh_table(&aws).await;
+    let store = DynamoStore::new(client.clone(), table.clone(), 30);
+    let app = api::App {
+        store: DynamoStore::new(client, table, 30),
+        prober: lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
+            .unwrap(),
+        admin_token: Some("admin".into()),
+        read_token: None,
+        health: None,
+        defs: Default::default(),
+        public_status: true,
+        concurrency: 4,
+        dumps: None,
+    };
+    let now = lookout::time::now_ms();
+    let until = now + lookout::lease::LEASE_MS;
+    assert_eq!(
+        store
+            .acquire_lease(TargetKind::Proxy, "stuck-run", now, until, None)
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    let (status, body) = common::call(&app, "GET", "/v1/leases", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["leases"][0]["kind"], "server");
+    assert_eq!(body["leases"][0]["held"], false);
+    assert_eq!(body["leases"][1]["kind"], "proxy");
+    assert_eq!(body["leases"][1]["holder"], "stuck-run");
+    assert_eq!(body["leases"][1]["held"], true);
+    assert_eq!(body["leases"][1]["until_ms"], until);
+    assert_eq!(body["leases"][1]["until"], lookout::time::rfc3339(until));
+    assert!(matches!(
+        store
+            .acquire_lease(TargetKind::Proxy, "next-run", now + 1, now + 60_001, None)
+            .await
+            .unwrap(),
+        Lease::Busy { .. }
+    ));
+    let (status, body) = common::call(&app, "DELETE", "/v1/leases/proxy", "").await;
+    assert_eq!((status, body), (204, serde_json::Value::Null));
+    assert_eq!(
+        store
+            .acquire_lease(TargetKind::Proxy, "next-run", now + 2, now + 60_002, None)
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    assert!(
+        !store
+            .renew_lease(TargetKind::Proxy, "stuck-run", now + 120_000)
+            .await
+            .unwrap(),
+        "the stuck run's heartbeat finds it lost"
+    );
+    // Nothing held: still 204. An unknown kind: 400 naming the field.
+    let (status, _) = common::call(&app, "DELETE", "/v1/leases/server", "").await;
+    assert_eq!(status, 204);
+    let (status, body) = common::call(&app, "DELETE", "/v1/leases/db", "").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("kind:"),
+        "{body}"
+    );
 }

@@ -209,3 +209,74 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
         );
     }
 }
+
+#[tokio::test]
+async fn a_probe_run_that_dies_blocks_its_kind_for_one_short_lease_not_until_its_deadline() {
+    use lookout::ports::RunLease;
+    use lookout::testing::{Reply, TestServer};
+    use std::time::{Duration, Instant};
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (topic, _queue, _sqs) = common::fresh_topic(&aws).await;
+    let store = DynamoStore::new(ddb, table, 30);
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    // A server that takes 4 s to answer keeps the run busy.
+    let slow = TestServer::start(|_| {
+        Reply::Delay(Duration::from_secs(4), Box::new(Reply::text(200, "ok")))
+    })
+    .await;
+    store
+        .create_target(&target(
+            json!({"id":"slow","group":"api","kind":"server","url": slow.url,
+            "timeout_ms": 10_000, "degraded_latency_ms": 30_000}),
+        ))
+        .await
+        .unwrap();
+    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    // The production lease scaled down: 1.5 s renewed every 0.4 s; the deadline 5 minutes away.
+    let config = probe::RunConfig {
+        lease: lookout::lease::LeaseTiming {
+            lease_ms: 1_500,
+            every_ms: 400,
+        },
+        ..probe::RunConfig::new(4)
+    };
+    let started = lookout::time::now_ms();
+    let request = probe::ProbeRequest {
+        deadline_ms: Some(started + 300_000),
+        ..probe::ProbeRequest::forced(&[TargetKind::Server])
+    };
+    // 2.5 s into the run (past its first lease's end) the process dies: the run's future is
+    // dropped mid-probe, nothing is released.
+    let lease = tokio::select! {
+        r = probe::run(&store, &publisher, &prober, &request, &config) => panic!("the run ended early: {r:?}"),
+        lease = async {
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+            store.leases().await.unwrap().remove(0)
+        } => lease,
+    };
+    let died = Instant::now();
+    let now = lookout::time::now_ms();
+    assert!(lease.holder.is_some(), "{lease:?}");
+    assert!(
+        lease.until_ms > started + 1_500 && lease.until_ms <= now + 1_500,
+        "a short lease, renewed while the run worked, not the deadline: {lease:?} at {now}"
+    );
+    // The next invocation is refused while the dead run's lease runs, and runs once it is over.
+    let mut waited = None;
+    for _ in 0..50 {
+        let l = store.leases().await.unwrap().remove(0);
+        if l.until_ms < lookout::time::now_ms() {
+            waited = Some(died.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let waited = waited.expect("the lease ran out within 5 s");
+    assert!(waited <= Duration::from_millis(2_000), "blocked {waited:?}");
+    let next = probe::run(&store, &publisher, &prober, &request, &config)
+        .await
+        .unwrap();
+    assert!(next.not_run.is_empty(), "{:?}", next.not_run);
+    assert_eq!(next.runs[0].checked, 1);
+}

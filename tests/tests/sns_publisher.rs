@@ -37,4 +37,7 @@ async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
     assert_eq!(attrs["kind"]["Value"], "status_change");
     assert_eq!(attrs["target_kind"]["Value"], "proxy");
     assert_eq!(attrs["group"]["Value"], "pool");
+    // The key, for subscribers to drop the repeats of an at-least-once delivery.
+    assert_eq!(attrs["alert_key"]["Value"], "proxy-vps#blocked#1");
+    assert_eq!(attrs["alert_key"]["Type"], "String");
 }

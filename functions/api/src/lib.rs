@@ -12,6 +12,8 @@
 //! | `POST /v1/targets` | admin | create one target, a list, or `{"targets":[...]}`: 201, 409 if an id exists, 422 naming the field |
 //! | `POST /v1/checks` | admin | check now (`{"ids":[..]}`, `{"kind":..}`, `{"group":..}` or `{}` for all enabled); returns results, changes no state |
 //! | `GET /v1/system` | admin | CPU count, memory, process RSS and uptime of the function instance |
+//! | `GET /v1/leases` | admin | each kind's run lease: holder and until (epoch ms and RFC 3339) |
+//! | `DELETE /v1/leases/{kind}` | admin | release a stuck run lease: 204 |
 //!
 //! Admin routes need `Authorization: Bearer <LOOKOUT_ADMIN_TOKEN>`, compared in constant time.
 //! Errors are `{"error":{"code","message"}}`: 400 bad JSON, 401, 404, 405, 409, 413 (body over
@@ -20,6 +22,7 @@
 pub mod digests;
 pub mod dumps;
 pub mod error;
+pub mod leases;
 mod metrics;
 pub mod openapi;
 pub mod page;
@@ -30,7 +33,7 @@ use lambda_http::{Body, Request, Response};
 use std::collections::HashMap;
 
 use lookout::ports::{
-    AlertLog, DigestStore, HistoryStore, RunStore, StateStore, SummaryStore, TargetStore,
+    AlertLog, DigestStore, HistoryStore, RunLease, RunStore, StateStore, SummaryStore, TargetStore,
 };
 use lookout::probe::Prober;
 use subtle::ConstantTimeEq;
@@ -252,6 +255,13 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
         Access::Admin,
         "proxy_usage",
     ),
+    ("GET", "/v1/leases", Access::Admin, "leases"),
+    (
+        "DELETE",
+        "/v1/leases/{kind}",
+        Access::Admin,
+        "release_lease",
+    ),
 ];
 
 /// The path parameters when `path` matches `pattern`.
@@ -298,6 +308,7 @@ where
         + HistoryStore
         + SummaryStore
         + DigestStore
+        + RunLease
         + Sync,
 {
     let method = req.method().clone();
@@ -327,6 +338,7 @@ where
         + HistoryStore
         + SummaryStore
         + DigestStore
+        + RunLease
         + Sync,
 {
     let matching: Vec<_> = ROUTES
@@ -388,6 +400,7 @@ where
         + HistoryStore
         + SummaryStore
         + DigestStore
+        + RunLease
         + Sync,
 {
     let id = params.first().map(String::as_str).unwrap_or_default();
@@ -434,6 +447,8 @@ where
         "create_dump" => return Box::pin(dumps::create(app.dumps.as_ref())).await,
         "restore_dump" => return Box::pin(dumps::restore(app.dumps.as_ref(), id, body)).await,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
+        "leases" => leases::list(store).await?,
+        "release_lease" => return leases::release(store, id).await,
         _ => routes::system(),
     };
     Ok(json_response(StatusCode::OK, &json))

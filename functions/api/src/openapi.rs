@@ -113,6 +113,10 @@ fn summary(name: &str) -> &'static str {
             "Dump the table now (201 with the manifest, or 202 when handed to the export function)"
         }
         "restore_dump" => "Restore a dump into a table (checked against its manifest first)",
+        "leases" => "Each kind's probe run lease: holder and until (epoch ms and RFC 3339)",
+        "release_lease" => {
+            "Release a kind's run lease whoever holds it (204), so the next run starts"
+        }
         _ => "",
     }
 }
@@ -131,6 +135,8 @@ pub fn document() -> Value {
             .map(|p| {
                 let schema = if p == "action" {
                     json!({"type": "string", "enum": ["mark-healthy", "mark-down", "reset-stats"]})
+                } else if p == "kind" {
+                    json!({"type": "string", "enum": ["server", "proxy"]})
                 } else {
                     json!({"type": "string", "minLength": 1})
                 };
@@ -149,13 +155,16 @@ pub fn document() -> Value {
         };
         let ok_status = match *name {
             "create_targets" | "create_dump" => "201",
+            "release_lease" => "204",
             _ => "200",
         };
         let mut responses = Map::new();
-        responses.insert(
-            ok_status.into(),
-            json!({"description": "OK", "content": ok_content}),
-        );
+        let ok = if ok_status == "204" {
+            json!({"description": "Released, or nothing was held"})
+        } else {
+            json!({"description": "OK", "content": ok_content})
+        };
+        responses.insert(ok_status.into(), ok);
         responses.insert(
             "400".into(),
             error_response("Bad request: bad JSON, query or body"),

@@ -1027,7 +1027,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         let concrete = path
             .replace("{id}", "x")
             .replace("{action}", "reset-stats")
-            .replace("{group}", "g");
+            .replace("{group}", "g")
+            .replace("{kind}", "server");
         let resp = handle(&app, request(&method, &concrete, "", Some(TOKEN))).await;
         assert!(
             resp.status() != StatusCode::METHOD_NOT_ALLOWED,
@@ -1198,4 +1199,110 @@ async fn head_is_a_get_without_the_body() {
         StatusCode::UNAUTHORIZED,
         "HEAD needs what GET needs"
     );
+}
+
+#[tokio::test]
+async fn the_lease_routes_list_each_kinds_holder_and_release_a_stuck_lease() {
+    use lookout::ports::{Lease, RunLease};
+    let app = app();
+    let now = lookout::time::now_ms();
+    let until = now + lookout::lease::LEASE_MS;
+    assert_eq!(
+        app.store
+            .acquire_lease(
+                lookout::domain::TargetKind::Server,
+                "stuck-run",
+                now,
+                until,
+                Some("ev-1")
+            )
+            .await
+            .unwrap(),
+        Lease::Acquired
+    );
+    let (status, body) = call(&app, request("GET", "/v1/leases", "", Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["leases"][0],
+        json!({"kind": "server", "held": true, "holder": "stuck-run", "until_ms": until,
+               "until": lookout::time::rfc3339(until), "done_event": null})
+    );
+    assert_eq!(
+        body["leases"][1],
+        json!({"kind": "proxy", "held": false, "holder": null, "until_ms": 0, "until": null,
+               "done_event": null})
+    );
+
+    let resp = handle(
+        &app,
+        request("DELETE", "/v1/leases/server", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert!(resp.body().is_empty());
+    let (_, body) = call(&app, request("GET", "/v1/leases", "", Some(TOKEN))).await;
+    assert_eq!(
+        (&body["leases"][0]["held"], &body["leases"][0]["holder"]),
+        (&json!(false), &Value::Null)
+    );
+    assert_eq!(
+        app.store
+            .acquire_lease(
+                lookout::domain::TargetKind::Server,
+                "next-run",
+                now + 1,
+                until + 1,
+                None
+            )
+            .await
+            .unwrap(),
+        Lease::Acquired,
+        "the next run starts at once"
+    );
+    assert!(
+        !app.store
+            .renew_lease(
+                lookout::domain::TargetKind::Server,
+                "stuck-run",
+                until + 60_000
+            )
+            .await
+            .unwrap(),
+        "the stuck run's heartbeat finds its lease lost"
+    );
+    // Nothing held is fine too.
+    let resp = handle(&app, request("DELETE", "/v1/leases/proxy", "", Some(TOKEN))).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn the_lease_routes_need_the_admin_token_and_a_known_kind() {
+    let app = app();
+    for (method, path) in [("GET", "/v1/leases"), ("DELETE", "/v1/leases/server")] {
+        let (status, _) = call(&app, request(method, path, "", Some(READ))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}");
+        let (status, _) = call(&app, request(method, path, "", None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    let (status, body) = call(&app, request("DELETE", "/v1/leases/db", "", Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert_eq!(
+        body["error"]["message"],
+        "kind: must be server or proxy, got \"db\""
+    );
+    let (status, _) = call(&app, request("POST", "/v1/leases/server", "", Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_openapi_document_gives_the_lease_release_a_204_and_the_kinds() {
+    let doc = crate::openapi::document();
+    let op = &doc["paths"]["/v1/leases/{kind}"]["delete"];
+    assert!(op["responses"]["204"].is_object() && op["responses"]["200"].is_null());
+    assert_eq!(
+        op["parameters"][0]["schema"]["enum"],
+        json!(["server", "proxy"])
+    );
+    assert!(doc["paths"]["/v1/leases"]["get"]["responses"]["403"].is_object());
 }

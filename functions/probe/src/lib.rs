@@ -191,14 +191,18 @@ pub struct RunConfig {
     /// `STORM_THRESHOLD`: more status changes than this in one round of one kind are sent as
     /// one grouped alert.
     pub storm_threshold: usize,
+    /// The run lease's length and heartbeat (default [`lookout::lease::LEASE_MS`], renewed
+    /// every [`lookout::lease::HEARTBEAT_MS`]).
+    pub lease: lookout::lease::LeaseTiming,
 }
 
 impl RunConfig {
-    /// `concurrency` probes at once and the default storm threshold.
+    /// `concurrency` probes at once, the default storm threshold and lease timing.
     pub fn new(concurrency: usize) -> Self {
         RunConfig {
             concurrency,
             storm_threshold: DEFAULT_STORM_THRESHOLD,
+            lease: lookout::lease::LeaseTiming::default(),
         }
     }
 }
@@ -208,8 +212,12 @@ impl RunConfig {
 /// `not_run`), retries that kind's pending alerts, then
 /// probes the due targets; targets with `interval_s` under [`SCHEDULE_PERIOD_S`] get further
 /// rounds until `window_s` is over. Nothing is started that could not finish before
-/// `deadline_ms` less [`FINISH_MARGIN_MS`]; those targets are reported as skipped. The leases
-/// are released at the end, with the event id recorded as handled.
+/// `deadline_ms` less [`FINISH_MARGIN_MS`]; those targets are reported as skipped.
+///
+/// The leases are short ([`RunConfig::lease`], a minute) and renewed by a heartbeat while the
+/// run works ([`lookout::lease::hold_lease`]), never past the deadline (or, without one, the
+/// window plus the longest check and the finishing margin): a run that dies blocks its kind for
+/// at most one lease. They are released at the end, with the event id recorded as handled.
 ///
 /// # Errors
 /// [`ProbeError::Store`] when targets, snapshot or records cannot be read or written;
@@ -228,11 +236,13 @@ where
 {
     let now = lookout::time::now_ms();
     let holder = uuid::Uuid::new_v4().to_string();
-    let until = request.deadline_ms.unwrap_or_else(|| {
+    // The longest this run may take: no lease is held or renewed past it.
+    let hard_until = request.deadline_ms.unwrap_or_else(|| {
         now + (i64::from(request.window_s) + lookout::domain::target::MAX_CHECK_MS as i64 / 1000)
             * 1000
             + FINISH_MARGIN_MS as i64
     });
+    let until = config.lease.until(now, Some(hard_until));
     let event = request.event_id.as_deref();
     let mut leased = Vec::new();
     let mut not_run = Vec::new();
@@ -267,7 +277,19 @@ where
         kinds: leased.clone(),
         ..request.clone()
     };
-    let outcome = run_leased(store, publisher, prober, &leased_request, config).await;
+    let (outcome, beat) = lookout::lease::hold_lease(
+        store,
+        &leased,
+        &holder,
+        now,
+        Some(hard_until),
+        &config.lease,
+        run_leased(store, publisher, prober, &leased_request, config),
+    )
+    .await;
+    if !beat.lost.is_empty() {
+        tracing::warn!(kinds = ?beat.lost, "this run lost its lease while it worked; another run may have probed the same kinds");
+    }
     // A run that failed does not mark its event handled: a retry of it may run.
     let handled = if outcome.is_ok() { event } else { None };
     for &kind in &leased {
@@ -302,7 +324,7 @@ where
             .iter()
             .filter(|a| request.kinds.contains(&a.target_kind))
         {
-            retried_alerts += usize::from(deliver(store, publisher, alert).await);
+            retried_alerts += usize::from(deliver(store, publisher, alert).await.published());
         }
     }
     let mut report = RunReport {
@@ -446,8 +468,10 @@ impl Deps {
             ),
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
-                concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
                 storm_threshold: settings.storm_threshold,
+                ..RunConfig::new(lookout::probe::concurrency_limit(
+                    settings.probe_concurrency,
+                ))
             },
         })
     }

@@ -235,7 +235,7 @@ where
     }
     let mut published = 0;
     for alert in &raised {
-        published += usize::from(deliver(store, publisher, alert).await);
+        published += usize::from(deliver(store, publisher, alert).await.published());
     }
     let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
     snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));

@@ -362,6 +362,7 @@ where
         + lookout::ports::HistoryStore
         + lookout::ports::SummaryStore
         + lookout::ports::DigestStore
+        + lookout::ports::RunLease
         + Send
         + Sync
         + 'static,

@@ -21,9 +21,9 @@ use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
 use crate::digest::rollup::{Period, Rollup, HOUR_ROLLUP_TTL_DAYS, ROLLUP_TTL_DAYS};
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox, RestoreTarget,
-    RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan, TableSchema,
-    TargetStore,
+    AlertLog, AlertRecord, HistoryStore, KindSummary, Latest, Lease, LeaseInfo, Outbox,
+    RestoreTarget, RunLease, RunRecord, RunStore, ScanPage, StateStore, StoreError, TableScan,
+    TableSchema, TargetStore,
 };
 use crate::ports::{DigestStore, SummaryStore, TargetUptime};
 use crate::ports::{IndexSchema, KeyAttribute};
@@ -43,6 +43,14 @@ pub const TTL: &str = "expires_at";
 const VERSION: &str = "version";
 /// Index partition of outbox rows still to publish.
 const OUTBOX_PENDING: &str = "OUTBOX#pending";
+/// Outbox row attribute: the delivery holding the row's claim.
+const CLAIMED_BY: &str = "claimed_by";
+/// Outbox row attribute: when that claim expires, epoch ms.
+const CLAIM_UNTIL: &str = "claim_until";
+/// Lease item attributes: holder, end (epoch ms) and the last handled event id.
+const LEASE_HOLDER: &str = "holder";
+const LEASE_UNTIL: &str = "lease_until";
+const LEASE_DONE: &str = "done_event";
 /// One hour, ms.
 const HOUR_MS: i64 = 3_600_000;
 
@@ -342,6 +350,18 @@ impl DynamoStore {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect())
+    }
+
+    /// An UpdateItem of an alert's outbox row (`ALERT#<day>` / `<at>#<key>`).
+    fn alert_update(
+        &self,
+        a: &Alert,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("ALERT#{}", crate::time::day(a.at))))
+            .key(SK, s(format!("{}#{}", ms_key(a.at), a.key)))
     }
 
     /// Writes `items` with BatchWriteItem, 25 per request and 4 requests in flight, sending
@@ -1097,23 +1117,87 @@ impl Outbox for DynamoStore {
             .collect()
     }
 
-    async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(format!("ALERT#{}", crate::time::day(alert.at))))
-            .key(SK, s(format!("{}#{}", ms_key(alert.at), alert.key)))
-            .update_expression("SET #st = :published REMOVE #gpk, #gsk")
+    async fn claim_alert(
+        &self,
+        alert: &Alert,
+        holder: &str,
+        now_ms: i64,
+        claim_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .alert_update(alert)
+            .update_expression("SET #st = :claimed, #by = :holder, #cu = :until")
+            .condition_expression(
+                "attribute_exists(#pk) AND (#st = :pending OR (#st = :claimed AND #cu < :now))",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#by", CLAIMED_BY)
+            .expression_attribute_names("#cu", CLAIM_UNTIL)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":until", n(claim_until_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn mark_published(&self, alert: &Alert, holder: &str) -> Result<(), StoreError> {
+        let marked = self
+            .alert_update(alert)
+            .update_expression("SET #st = :published REMOVE #gpk, #gsk, #by, #cu")
+            .condition_expression("#st = :claimed AND #by = :holder")
             .expression_attribute_names("#gpk", GSI_PK)
             .expression_attribute_names("#gsk", GSI_SK)
-            .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#st", "status")
-            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#by", CLAIMED_BY)
+            .expression_attribute_names("#cu", CLAIM_UNTIL)
             .expression_attribute_values(":published", s("published"))
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":holder", s(holder))
             .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
+            .await;
+        match marked {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::Conflict(format!(
+                    "alert {} is not claimed by {holder}",
+                    alert.key
+                )))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn release_claim(&self, alert: &Alert, holder: &str) -> Result<(), StoreError> {
+        let released = self
+            .alert_update(alert)
+            .update_expression("SET #st = :pending REMOVE #by, #cu")
+            .condition_expression("#st = :claimed AND #by = :holder")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#by", CLAIMED_BY)
+            .expression_attribute_names("#cu", CLAIM_UNTIL)
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":holder", s(holder))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Not ours any more: nothing to give back.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 
     async fn enqueue(&self, alerts: &[Alert]) -> Result<Vec<Alert>, StoreError> {
@@ -1139,6 +1223,43 @@ impl Outbox for DynamoStore {
     }
 }
 
+fn lease_key(kind: TargetKind) -> AttributeValue {
+    s(format!("LEASE#{}", kind.as_str()))
+}
+
+/// A lease item's fields.
+fn lease_info(kind: TargetKind, item: &Item) -> LeaseInfo {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    LeaseInfo {
+        kind,
+        holder: text(LEASE_HOLDER),
+        until_ms: item
+            .get(LEASE_UNTIL)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        done_event: text(LEASE_DONE),
+    }
+}
+
+impl DynamoStore {
+    /// The lease item of `kind` (strongly consistent), empty when there is none.
+    async fn lease_item(&self, kind: TargetKind) -> Result<Item, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, lease_key(kind))
+            .key(SK, s("LEASE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item
+            .unwrap_or_default())
+    }
+}
+
 impl RunLease for DynamoStore {
     async fn acquire_lease(
         &self,
@@ -1148,21 +1269,20 @@ impl RunLease for DynamoStore {
         until_ms: i64,
         event_id: Option<&str>,
     ) -> Result<Lease, StoreError> {
-        let key = format!("LEASE#{}", kind.as_str());
         let taken = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(&key))
+            .key(PK, lease_key(kind))
             .key(SK, s("LEASE"))
             .update_expression("SET #holder = :holder, #until = :until")
             .condition_expression(
                 "(attribute_not_exists(#until) OR #until < :now) \
                  AND (attribute_not_exists(#done) OR #done <> :event)",
             )
-            .expression_attribute_names("#holder", "holder")
-            .expression_attribute_names("#until", "lease_until")
-            .expression_attribute_names("#done", "done_event")
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
+            .expression_attribute_names("#done", LEASE_DONE)
             .expression_attribute_values(":holder", s(holder))
             .expression_attribute_values(":until", n(until_ms))
             .expression_attribute_values(":now", n(now_ms))
@@ -1173,31 +1293,49 @@ impl RunLease for DynamoStore {
         match taken {
             Ok(_) => Ok(Lease::Acquired),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                let item = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key(PK, s(&key))
-                    .key(SK, s("LEASE"))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(backend)?
-                    .item
-                    .unwrap_or_default();
-                let attr = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let until_ms = item
-                    .get("lease_until")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                if until_ms >= now_ms {
-                    Ok(Lease::Busy { until_ms })
-                } else if event_id.is_some() && attr("done_event").as_deref() == event_id {
+                let info = lease_info(kind, &self.lease_item(kind).await?);
+                if info.until_ms >= now_ms {
+                    Ok(Lease::Busy {
+                        until_ms: info.until_ms,
+                    })
+                } else if event_id.is_some() && info.done_event.as_deref() == event_id {
                     Ok(Lease::AlreadyDone)
                 } else {
-                    Ok(Lease::Busy { until_ms })
+                    Ok(Lease::Busy {
+                        until_ms: info.until_ms,
+                    })
                 }
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn renew_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let renewed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, lease_key(kind))
+            .key(SK, s("LEASE"))
+            .update_expression("SET #until = :until")
+            // Released leases (until 0) stay released, even if a renewal was in flight.
+            .condition_expression("#holder = :holder AND #until > :zero")
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
             }
             Err(e) => Err(backend(e)),
         }
@@ -1213,17 +1351,17 @@ impl RunLease for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(format!("LEASE#{}", kind.as_str())))
+            .key(PK, lease_key(kind))
             .key(SK, s("LEASE"))
             .condition_expression("#holder = :holder")
-            .expression_attribute_names("#holder", "holder")
-            .expression_attribute_names("#until", "lease_until")
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
             .expression_attribute_values(":holder", s(holder))
             .expression_attribute_values(":zero", n(0));
         update = match event_id {
             Some(ev) => update
                 .update_expression("SET #until = :zero, #done = :event")
-                .expression_attribute_names("#done", "done_event")
+                .expression_attribute_names("#done", LEASE_DONE)
                 .expression_attribute_values(":event", s(ev)),
             None => update.update_expression("SET #until = :zero"),
         };
@@ -1235,6 +1373,46 @@ impl RunLease for DynamoStore {
             }
             Err(e) => Err(backend(e)),
         }
+    }
+
+    async fn break_lease(&self, kind: TargetKind, now_ms: i64) -> Result<bool, StoreError> {
+        let broken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, lease_key(kind))
+            .key(SK, s("LEASE"))
+            .update_expression("SET #until = :zero REMOVE #holder")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#holder", LEASE_HOLDER)
+            .expression_attribute_names("#until", LEASE_UNTIL)
+            .expression_attribute_values(":zero", n(0))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match broken {
+            Ok(out) => {
+                let old = lease_info(kind, &out.attributes.unwrap_or_default());
+                Ok(old.holder.is_some() && old.until_ms >= now_ms)
+            }
+            // No lease item: nothing was ever held.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseInfo>, StoreError> {
+        let mut out = Vec::new();
+        for kind in TargetKind::ALL {
+            let item = self.lease_item(kind).await?;
+            if !item.is_empty() {
+                out.push(lease_info(kind, &item));
+            }
+        }
+        Ok(out)
     }
 }
 

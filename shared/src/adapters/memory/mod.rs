@@ -9,8 +9,8 @@ use crate::digest::report::Digest;
 use crate::digest::rollup::{Period, Rollup};
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
 use crate::ports::{
-    AlertLog, AlertPublisher, AlertRecord, HistoryStore, KindSummary, Latest, Lease, Outbox,
-    PublishError, RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+    AlertLog, AlertPublisher, AlertRecord, HistoryStore, KindSummary, Latest, Lease, LeaseInfo,
+    Outbox, PublishError, RunLease, RunRecord, RunStore, StateStore, StoreError, TargetStore,
 };
 use crate::ports::{DigestStore, SummaryStore, TargetUptime};
 
@@ -23,6 +23,8 @@ struct Tables {
     runs: Vec<RunRecord>,
     /// (alert, published)
     outbox: Vec<(Alert, bool)>,
+    /// (at, key) of an outbox row → (holder, claim until ms), while claimed.
+    claims: HashMap<(i64, String), (String, i64)>,
     leases: HashMap<TargetKind, LeaseRow>,
     overrides: HashMap<(TargetKind, String), TargetState>,
     summaries: BTreeMap<TargetKind, KindSummary>,
@@ -35,6 +37,7 @@ struct Tables {
 
 #[derive(Default)]
 struct LeaseRow {
+    /// Empty when none holds it (never taken, or broken by an operator).
     holder: String,
     until_ms: i64,
     done_event: Option<String>,
@@ -379,12 +382,51 @@ impl Outbox for MemoryStore {
             .collect())
     }
 
-    async fn mark_published(&self, alert: &Alert) -> Result<(), StoreError> {
-        for (a, p) in self.lock().outbox.iter_mut() {
-            // The row's identity in DynamoDB: time and key.
+    async fn claim_alert(
+        &self,
+        alert: &Alert,
+        holder: &str,
+        now_ms: i64,
+        claim_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.lock();
+        let row = (alert.at, alert.key.clone());
+        // The row's identity in DynamoDB: time and key.
+        let pending = t
+            .outbox
+            .iter()
+            .any(|(a, p)| !p && a.key == alert.key && a.at == alert.at);
+        let free = t.claims.get(&row).is_none_or(|(_, until)| *until < now_ms);
+        if !(pending && free) {
+            return Ok(false);
+        }
+        t.claims.insert(row, (holder.to_string(), claim_until_ms));
+        Ok(true)
+    }
+
+    async fn mark_published(&self, alert: &Alert, holder: &str) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let row = (alert.at, alert.key.clone());
+        if t.claims.get(&row).is_none_or(|(h, _)| h != holder) {
+            return Err(StoreError::Conflict(format!(
+                "alert {} is not claimed by {holder}",
+                alert.key
+            )));
+        }
+        t.claims.remove(&row);
+        for (a, p) in t.outbox.iter_mut() {
             if a.key == alert.key && a.at == alert.at {
                 *p = true;
             }
+        }
+        Ok(())
+    }
+
+    async fn release_claim(&self, alert: &Alert, holder: &str) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let row = (alert.at, alert.key.clone());
+        if t.claims.get(&row).is_some_and(|(h, _)| h == holder) {
+            t.claims.remove(&row);
         }
         Ok(())
     }
@@ -426,6 +468,22 @@ impl RunLease for MemoryStore {
         Ok(Lease::Acquired)
     }
 
+    async fn renew_lease(
+        &self,
+        kind: TargetKind,
+        holder: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.lock();
+        match t.leases.get_mut(&kind) {
+            Some(lease) if lease.holder == holder && lease.until_ms > 0 => {
+                lease.until_ms = until_ms;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn release_lease(
         &self,
         kind: TargetKind,
@@ -441,6 +499,32 @@ impl RunLease for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn break_lease(&self, kind: TargetKind, now_ms: i64) -> Result<bool, StoreError> {
+        let mut t = self.lock();
+        let Some(lease) = t.leases.get_mut(&kind) else {
+            return Ok(false);
+        };
+        let running = !lease.holder.is_empty() && lease.until_ms >= now_ms;
+        lease.holder.clear();
+        lease.until_ms = 0;
+        Ok(running)
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseInfo>, StoreError> {
+        let t = self.lock();
+        Ok(TargetKind::ALL
+            .iter()
+            .filter_map(|k| {
+                t.leases.get(k).map(|l| LeaseInfo {
+                    kind: *k,
+                    holder: (!l.holder.is_empty()).then(|| l.holder.clone()),
+                    until_ms: l.until_ms,
+                    done_event: l.done_event.clone(),
+                })
+            })
+            .collect())
     }
 }
 

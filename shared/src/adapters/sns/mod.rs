@@ -1,5 +1,7 @@
-//! SNS publisher: one message per alert, JSON body, `Subject` for e-mail, and the message
-//! attributes `severity`, `kind`, `target_kind` and `group` for subscription filter policies.
+//! SNS publisher: one message per alert, JSON body, `Subject` for e-mail, the message
+//! attributes `severity`, `kind`, `target_kind` and `group` for subscription filter policies,
+//! and `alert_key` (the alert's deduplication key) so that subscribers drop the repeats an
+//! at-least-once delivery may send (see [`crate::ports::deliver_with`]).
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
@@ -52,6 +54,7 @@ impl AlertPublisher for SnsPublisher {
             .message_attributes("kind", attr(alert.kind.as_str())?)
             .message_attributes("target_kind", attr(alert.target_kind.as_str())?)
             .message_attributes("group", attr(&alert.group)?)
+            .message_attributes("alert_key", attr(&alert.key)?)
             .send()
             .await
             .map_err(|e| fail(sdk_message(&e)))?;
