@@ -401,8 +401,7 @@ pub async fn patch_target<S: TargetStore>(
     if let Value::Object(o) = &mut merged {
         o.remove("version");
     }
-    let mut target =
-        Target::from_json(merged).map_err(|e| ApiError::invalid_target(e.to_string()))?;
+    let mut target = Target::from_json(merged).map_err(|e| invalid_definition("", &e))?;
     target.restore_secrets(&current);
     let saved = store.update_target(&target, version).await?;
     Ok(json!({"target": saved.redacted()}))
@@ -759,6 +758,20 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
+/// 422 for the definition at `at` (`""` for a lone one, `targets[2].` in a list): the message
+/// is `<at><field>: <what>` and `error.field` the JSON path of the field, or of the entry when
+/// no single field is to blame (`definition`).
+fn invalid_definition(at: &str, e: &lookout::domain::target::ValidationError) -> ApiError {
+    if e.field == "definition" {
+        let mut err = ApiError::invalid_target(format!("{at}{e}"));
+        let entry = at.trim_end_matches('.');
+        err.field = (!entry.is_empty()).then(|| entry.to_string());
+        err
+    } else {
+        ApiError::invalid_field(format!("{at}{}", e.field), &e.message)
+    }
+}
+
 /// Parses and validates target definitions; the error names the entry and the field.
 fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
     let value = parse_json(body)?;
@@ -790,13 +803,12 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         } else {
             format!("{prefix}[{i}].")
         };
-        let target =
-            Target::from_json(entry).map_err(|e| ApiError::invalid_target(format!("{at}{e}")))?;
+        let target = Target::from_json(entry).map_err(|e| invalid_definition(&at, &e))?;
         if !seen.insert(target.id.clone()) {
-            return Err(ApiError::invalid_target(format!(
-                "{at}id: {} appears twice",
-                target.id
-            )));
+            return Err(ApiError::invalid_field(
+                format!("{at}id"),
+                format_args!("{} appears twice", target.id),
+            ));
         }
         out.push(target);
     }
