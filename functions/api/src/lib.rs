@@ -432,11 +432,11 @@ where
         "latest_digest" => digests::latest(store, q).await?,
         "metrics" => return metrics::metrics(store).await,
         "list_targets" => routes::list_targets(store, q).await?,
-        "create_targets" => return routes::create_targets(store, body).await,
-        "apply_targets" => routes::apply_targets(store, body, q).await?,
+        "create_targets" => return routes::create_targets(store, &app.defs, body, q).await,
+        "apply_targets" => routes::apply_targets(store, &app.defs, body, q).await?,
         "get_target" => routes::get_target(store, id).await?,
-        "patch_target" => routes::patch_target(store, id, body).await?,
-        "delete_target" => routes::delete_target(store, id).await?,
+        "patch_target" => routes::patch_target(store, &app.defs, id, body).await?,
+        "delete_target" => routes::delete_target(store, &app.defs, id).await?,
         "target_action" => {
             let action = params.get(1).map(String::as_str).unwrap_or_default();
             routes::target_action(store, id, action, body).await?
