@@ -269,6 +269,12 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
     ),
     (
         "POST",
+        "/v1/dumps/{id}/verify",
+        Access::Admin,
+        "verify_dump",
+    ),
+    (
+        "POST",
         "/v1/proxies/{id}/usage",
         Access::Admin,
         "proxy_usage",
@@ -454,6 +460,7 @@ where
         // future past a 2 MiB thread stack in debug builds.
         "create_dump" => return Box::pin(dumps::create(app.dumps.as_ref())).await,
         "restore_dump" => return Box::pin(dumps::restore(app.dumps.as_ref(), id, body)).await,
+        "verify_dump" => Box::pin(dumps::verify(app.dumps.as_ref(), id)).await?,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         _ => routes::system(),
     };
