@@ -15,7 +15,8 @@
 //!
 //! Admin routes need `Authorization: Bearer <LOOKOUT_ADMIN_TOKEN>`, compared in constant time.
 //! Errors are `{"error":{"code","message"}}`: 400 bad JSON, 401, 404, 405, 409, 413 (body over
-//! 1 MiB), 422, 500 (no internal detail).
+//! 1 MiB), 422 (with `field`, the JSON path, when one field is to blame), 500 (no internal
+//! detail), 503 `unavailable` (the table does not answer; `Retry-After`).
 
 pub mod digests;
 pub mod dumps;
