@@ -24,9 +24,13 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-    /// The backend failed (network, throttling after the SDK's retries, permissions).
+    /// The backend failed (throttling after the SDK's retries, permissions, a bad request).
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The backend could not be reached: no connection, or no answer within the client's
+    /// timeouts. Worth retrying shortly; the API answers it 503.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Target definitions.

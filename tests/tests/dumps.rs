@@ -628,3 +628,153 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     let (_, listing) = common::call(&app, "GET", "/v1/dumps", "").await;
     assert_eq!(listing["dumps"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_not_match() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (s3, bucket) = common::fresh_bucket(&aws).await;
+    common::fill_table(&ddb, &table, 300, 0).await;
+    let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
+    let store = S3DumpStore::new(s3.clone(), &bucket);
+    let now = lookout::time::now_ms();
+    // Three dumps a minute apart: intact, a part edited, the manifest broken.
+    let mut ids = Vec::new();
+    let mut manifests = Vec::new();
+    for at in [now - 120_000, now - 60_000, now] {
+        manifests.push(dump::dump(&dynamo, &store, &options(2), at).await.unwrap());
+        ids.push(lookout::time::compact(at));
+    }
+    let (intact, edited, broken) = (&ids[0], &ids[1], &ids[2]);
+    let app = api::App {
+        store: dynamo.clone(),
+        prober: lookout::probe::Prober::new().unwrap(),
+        admin_token: Some("admin".into()),
+        read_token: None,
+        public_status: true,
+        health: None,
+        defs: Default::default(),
+        concurrency: 4,
+        dumps: Some(api::dumps::Dumps {
+            store: store.clone(),
+            table: dynamo,
+            options: options(2),
+            retention: (7, 30),
+            runner: None,
+        }),
+    };
+
+    let (status, report) =
+        common::call(&app, "POST", &format!("/v1/dumps/{intact}/verify"), "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["parts"].as_array().map(Vec::len), Some(2));
+    assert!(report["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["ok"] == true));
+    assert_eq!(report["item_count"], 300);
+
+    // One line less in the second part of `edited`: a valid gzip whose bytes, hash and count
+    // no longer match.
+    let victim = &manifests[1].parts[1];
+    let bytes = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&victim.key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    let shorter: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, shorter.as_bytes()).unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&victim.key)
+        .body(gz.finish().unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let (status, report) =
+        common::call(&app, "POST", &format!("/v1/dumps/{edited}/verify"), "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    let parts = report["parts"].as_array().unwrap();
+    assert_eq!(parts[0]["ok"], true, "{report}");
+    assert_eq!(parts[1]["key"], victim.key.as_str());
+    assert_eq!(parts[1]["ok"], false);
+    assert_eq!(parts[1]["items"].as_u64(), Some(victim.items - 1));
+    let why = parts[1]["error"].as_str().unwrap();
+    assert!(
+        why.contains(&victim.key) && why.contains("SHA-256"),
+        "{why}"
+    );
+    assert_eq!(report["problems"].as_array().map(Vec::len), Some(1));
+
+    // A part gone from the bucket.
+    let first = &manifests[1].parts[0];
+    store
+        .delete(std::slice::from_ref(&first.key))
+        .await
+        .unwrap();
+    let (_, report) = common::call(&app, "POST", &format!("/v1/dumps/{edited}/verify"), "").await;
+    assert_eq!(report["parts"][0]["ok"], false, "{report}");
+    assert!(
+        report["parts"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("missing")),
+        "{report}"
+    );
+
+    // A manifest that does not parse: the listing shows the others and this one apart.
+    let manifest_key = format!("{}manifest.json", dump::folder(&table, broken));
+    store
+        .put(
+            &manifest_key,
+            b"{not json".to_vec(),
+            "application/json",
+            &base64_sha(b"{not json"),
+        )
+        .await
+        .unwrap();
+    let (status, listing) = common::call(&app, "GET", "/v1/dumps", "").await;
+    assert_eq!(status, 200, "{listing}");
+    let listed: Vec<&str> = listing["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [edited.as_str(), intact.as_str()]);
+    assert_eq!(listing["corrupt"][0]["id"], broken.as_str(), "{listing}");
+    assert!(
+        listing["corrupt"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("manifest.json")),
+        "{listing}"
+    );
+    let (status, stats) = common::call(&app, "GET", "/v1/dumps/stats", "").await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(
+        (stats["count"].as_u64(), stats["corrupt"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let (status, body) =
+        common::call(&app, "POST", &format!("/v1/dumps/{broken}/verify"), "").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("corrupt_dump")),
+        "{body}"
+    );
+    let (status, _) = common::call(&app, "POST", "/v1/dumps/20000101T000000Z/verify", "").await;
+    assert_eq!(status, 404);
+}

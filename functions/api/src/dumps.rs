@@ -1,4 +1,4 @@
-//! `/v1/dumps`: list, stats, one manifest, dump now, delete, restore (admin token).
+//! `/v1/dumps`: list, stats, one manifest, dump now, delete, restore, verify (admin token).
 //!
 //! Listing, stats and deletes read the bucket directly. A dump or a restore can outlast an HTTP
 //! request (API Gateway gives up after 30 s), so when `LOOKOUT_EXPORT_FUNCTION` is set they are
@@ -187,4 +187,15 @@ pub async fn restore(
     options.mode = body.mode;
     let report = dump::restore(&d.store, &d.table, table(d), id, &options).await?;
     Ok(json_response(StatusCode::OK, &json!(report)))
+}
+
+/// `POST /v1/dumps/{id}/verify`: reads the manifest and every part and checks each part's
+/// presence, bytes, SHA-256 and item count against the manifest, restoring nothing. 200 with
+/// `{"dump","ok","item_count","bytes","parts":[{"key","ok","items","bytes","sha256","error"}],
+/// "problems":[...]}` whether or not it is intact; 404 for an unknown dump, 422 when its
+/// manifest cannot be read.
+pub async fn verify(dumps: Option<&Dumps>, id: &str) -> Result<Value, ApiError> {
+    let d = configured(dumps)?;
+    check_id(id)?;
+    Ok(json!(dump::verify(&d.store, table(d), id).await?))
 }

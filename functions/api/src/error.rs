@@ -1,5 +1,6 @@
 //! The API's one error type and its mapping to an HTTP answer, done once at the edge:
-//! `{"error":{"code","message"}}` with the right status; internal causes are logged, never sent.
+//! `{"error":{"code","message"}}` with the right status (and `field`, the JSON path, when one
+//! field is to blame); internal causes are logged, never sent.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -16,7 +17,15 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human text, safe to show.
     pub message: String,
+    /// The JSON path of the offending field (`targets[2].timeout_ms`), when one is to blame:
+    /// answered as `error.field`.
+    pub field: Option<String>,
+    /// Seconds to wait before trying again, answered as the `Retry-After` header.
+    pub retry_after_s: Option<u32>,
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) while the table does not answer.
+pub const UNAVAILABLE_RETRY_AFTER_S: u32 = 5;
 
 impl ApiError {
     /// An error with the given status, code and message.
@@ -25,7 +34,30 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            field: None,
+            retry_after_s: None,
         }
+    }
+
+    /// 422 `invalid_target` blaming `field` (a JSON path such as `targets[2].timeout_ms`): the
+    /// message is `<field>: <what is wrong>` and the body's `error.field` names it.
+    pub fn invalid_field(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        let field = field.into();
+        let mut e = Self::invalid_target(format!("{field}: {message}"));
+        e.field = Some(field);
+        e
+    }
+
+    /// 503 `unavailable`: the table's DynamoDB endpoint did not answer (no connection, or a
+    /// timeout); with `Retry-After`.
+    pub fn unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the table's DynamoDB endpoint does not answer; retry shortly",
+        );
+        e.retry_after_s = Some(UNAVAILABLE_RETRY_AFTER_S);
+        e
     }
 
     /// 400 `bad_request`.
@@ -54,10 +86,17 @@ impl ApiError {
 
     /// The JSON answer.
     pub fn into_response(self) -> Response<Body> {
-        json_response(
-            self.status,
-            &json!({"error": {"code": self.code, "message": self.message}}),
-        )
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        let mut response = json_response(self.status, &json!({ "error": error }));
+        if let Some(s) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert("retry-after", lambda_http::http::HeaderValue::from(s));
+        }
+        response
     }
 }
 
@@ -65,6 +104,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "storage unavailable");
+                ApiError::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError::new(

@@ -17,7 +17,8 @@
 //!
 //! Admin routes need `Authorization: Bearer <LOOKOUT_ADMIN_TOKEN>`, compared in constant time.
 //! Errors are `{"error":{"code","message"}}`: 400 bad JSON, 401, 404, 405, 409, 413 (body over
-//! 1 MiB), 422, 500 (no internal detail).
+//! 1 MiB), 422 (with `field`, the JSON path, when one field is to blame), 500 (no internal
+//! detail), 503 `unavailable` (the table does not answer; `Retry-After`).
 
 pub mod digests;
 pub mod dumps;
@@ -76,29 +77,46 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
         let aws = lookout::adapters::aws_config().await;
-        let s3 = lookout::adapters::s3::client(&aws);
+        Self::from_config(settings, &aws).await
+    }
+
+    /// Builds the clients from `aws` (region, credentials, endpoints) for `settings`. The
+    /// table's client gives up quickly ([`ClientLimits::INTERACTIVE`]), so that an outage of
+    /// the table is a 503 in about a second, not a 500 after several seconds of retries.
+    ///
+    /// [`ClientLimits::INTERACTIVE`]: lookout::adapters::dynamodb::ClientLimits::INTERACTIVE
+    ///
+    /// # Errors
+    /// The token parameter that cannot be read, or the HTTP client that failed to build.
+    pub async fn from_config(
+        settings: lookout::config::Settings,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let s3 = lookout::adapters::s3::client(aws);
+        // Reads while a caller waits: give up quickly on a table that does not answer (503).
+        let limits = lookout::adapters::dynamodb::ClientLimits::INTERACTIVE;
         let health = lookout::adapters::health::AwsHealth {
-            table: (aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
+            table: (limits.client(aws), settings.table.clone()),
             topic: settings
                 .topic_arn
                 .clone()
-                .map(|t| (aws_sdk_sns::Client::new(&aws), t)),
+                .map(|t| (aws_sdk_sns::Client::new(aws), t)),
             bucket: settings.bucket.clone().map(|b| (s3, b)),
         };
         let (mut admin_token, mut read_token) =
             (settings.admin_token.clone(), settings.read_token.clone());
         if let Some(name) = &settings.token_param {
             let tokens =
-                lookout::adapters::ssm::read_tokens(&aws_sdk_ssm::Client::new(&aws), name).await?;
+                lookout::adapters::ssm::read_tokens(&aws_sdk_ssm::Client::new(aws), name).await?;
             admin_token = tokens.admin;
             read_token = tokens.read;
         }
         let dumps = settings.bucket.clone().map(|bucket| dumps::Dumps {
             store: lookout::adapters::s3::S3DumpStore::new(
-                lookout::adapters::s3::client(&aws),
+                lookout::adapters::s3::client(aws),
                 bucket,
             ),
-            table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
+            table: lookout::adapters::dynamodb::DynamoStore::from_settings(aws, &settings),
             options: lookout::dump::DumpOptions {
                 segments: settings.dump_segments,
                 include: settings.dump_include.clone(),
@@ -106,14 +124,16 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             },
             retention: (settings.retention_days, settings.max_dumps),
             runner: settings.export_function.clone().map(|f| {
-                lookout::adapters::lambda::AsyncInvoker::new(aws_sdk_lambda::Client::new(&aws), f)
+                lookout::adapters::lambda::AsyncInvoker::new(aws_sdk_lambda::Client::new(aws), f)
             }),
         });
         Ok(App {
             dumps,
             health: Some(health),
             defs: routes::DefsCache::default(),
-            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
+            store: lookout::adapters::dynamodb::DynamoStore::from_settings_with(
+                aws, &settings, &limits,
+            ),
             prober: Prober::with_options(settings.probe_options())?,
             admin_token,
             read_token,
@@ -248,6 +268,12 @@ pub const ROUTES: &[(&str, &str, Access, &str)] = &[
         "/v1/dumps/{id}/restore",
         Access::Admin,
         "restore_dump",
+    ),
+    (
+        "POST",
+        "/v1/dumps/{id}/verify",
+        Access::Admin,
+        "verify_dump",
     ),
     (
         "POST",
@@ -424,11 +450,11 @@ where
         "latest_digest" => digests::latest(store, q).await?,
         "metrics" => return metrics::metrics(store).await,
         "list_targets" => routes::list_targets(store, q).await?,
-        "create_targets" => return routes::create_targets(store, body).await,
-        "apply_targets" => routes::apply_targets(store, body, q).await?,
+        "create_targets" => return routes::create_targets(store, &app.defs, body, q).await,
+        "apply_targets" => routes::apply_targets(store, &app.defs, body, q).await?,
         "get_target" => routes::get_target(store, id).await?,
-        "patch_target" => routes::patch_target(store, id, body).await?,
-        "delete_target" => routes::delete_target(store, id).await?,
+        "patch_target" => routes::patch_target(store, &app.defs, id, body).await?,
+        "delete_target" => routes::delete_target(store, &app.defs, id).await?,
         "target_action" => {
             let action = params.get(1).map(String::as_str).unwrap_or_default();
             routes::target_action(store, id, action, body).await?
@@ -446,6 +472,7 @@ where
         // future past a 2 MiB thread stack in debug builds.
         "create_dump" => return Box::pin(dumps::create(app.dumps.as_ref())).await,
         "restore_dump" => return Box::pin(dumps::restore(app.dumps.as_ref(), id, body)).await,
+        "verify_dump" => Box::pin(dumps::verify(app.dumps.as_ref(), id)).await?,
         "proxy_usage" => routes::proxy_usage(store, id, body).await?,
         "leases" => leases::list(store).await?,
         "release_lease" => return leases::release(store, id).await,

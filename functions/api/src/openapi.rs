@@ -11,6 +11,7 @@ fn query_params(name: &str) -> Vec<(&'static str, Value)> {
     let limit = |max: u64| json!({"type": "integer", "minimum": 1, "maximum": max});
     let time = json!({"type": "string", "format": "date-time"});
     let kind = json!({"type": "string", "enum": ["server", "proxy"]});
+    let boolean = json!({"type": "string", "enum": ["true", "false"]});
     match name {
         "page" => vec![(
             "lang",
@@ -27,10 +28,8 @@ fn query_params(name: &str) -> Vec<(&'static str, Value)> {
             ("limit", limit(500)),
             ("cursor", json!({"type": "string"})),
         ],
-        "apply_targets" => vec![(
-            "prune",
-            json!({"type": "string", "enum": ["true", "false"]}),
-        )],
+        "create_targets" => vec![("dry_run", boolean)],
+        "apply_targets" => vec![("prune", boolean.clone()), ("dry_run", boolean)],
         "results" | "target_results" => {
             let mut p = vec![
                 ("since", time.clone()),
@@ -85,8 +84,12 @@ fn summary(name: &str) -> &'static str {
         "metrics" => "Prometheus text metrics",
         "openapi" => "This document",
         "list_targets" => "Target definitions (redacted) with status, filtered and paged",
-        "create_targets" => "Create targets (one, a list, or {\"targets\": [...]})",
-        "apply_targets" => "Apply a whole target file, JSON or YAML (configuration as code)",
+        "create_targets" => {
+            "Create targets (one, a list, or {\"targets\": [...]}); dry_run=true validates only (200)"
+        }
+        "apply_targets" => {
+            "Apply a whole target file, JSON or YAML (configuration as code); dry_run=true says what would change"
+        }
         "get_target" => "One target: definition, state, latest result",
         "patch_target" => "Change a target (JSON merge patch with the version read)",
         "delete_target" => "Delete a target",
@@ -105,8 +108,11 @@ fn summary(name: &str) -> &'static str {
         "checks" => "Check targets now and return the results",
         "proxies_active" => "The proxy to use now and the fallbacks, with credentials",
         "proxy_usage" => "Report real traffic through a proxy",
-        "dumps" => "Complete dumps newest first, and incomplete folders",
-        "dump_stats" => "Count, bytes, oldest and newest dump",
+        "dumps" => "Complete dumps newest first, incomplete folders, and corrupt manifests",
+        "dump_stats" => "Count, bytes, oldest and newest dump; incomplete and corrupt ones",
+        "verify_dump" => {
+            "Check a dump's parts (bytes, SHA-256, items) against its manifest without restoring"
+        }
         "get_dump" => "A dump's manifest",
         "delete_dump" => "Delete a dump",
         "create_dump" => {
@@ -162,9 +168,23 @@ pub fn document() -> Value {
         let ok = if ok_status == "204" {
             json!({"description": "Released, or nothing was held"})
         } else {
-            json!({"description": "OK", "content": ok_content})
+            json!({"description": "OK", "content": ok_content.clone()})
         };
         responses.insert(ok_status.into(), ok);
+        if *name == "create_targets" {
+            responses.insert(
+                "200".into(),
+                json!({"description": "dry_run=true: what would be created", "content": ok_content}),
+            );
+        }
+        if !matches!(*name, "openapi" | "system") {
+            responses.insert(
+                "503".into(),
+                error_response(
+                    "The table's DynamoDB endpoint does not answer (unavailable; Retry-After)",
+                ),
+            );
+        }
         responses.insert(
             "400".into(),
             error_response("Bad request: bad JSON, query or body"),
@@ -191,7 +211,7 @@ pub fn document() -> Value {
             responses.insert(
                 "503".into(),
                 error_response(
-                    "Dumps not configured (no LOOKOUT_BUCKET), or a restore left items unwritten",
+                    "Dumps not configured (no LOOKOUT_BUCKET), a restore left items unwritten, or the table does not answer",
                 ),
             );
         }
@@ -225,7 +245,7 @@ pub fn document() -> Value {
         if matches!(*method, "POST" | "PUT" | "PATCH") {
             let required = !matches!(
                 *name,
-                "target_action" | "checks" | "create_dump" | "restore_dump"
+                "target_action" | "checks" | "create_dump" | "restore_dump" | "verify_dump"
             );
             let schema = match *name {
                 "restore_dump" => json!({
@@ -267,7 +287,11 @@ pub fn document() -> Value {
                     "properties": {"error": {
                         "type": "object",
                         "required": ["code", "message"],
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string", "description": "JSON path of the field to blame, e.g. targets[2].timeout_ms"}
+                        }
                     }}
                 }
             }

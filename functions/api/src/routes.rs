@@ -41,36 +41,101 @@ pub async fn health(
     Ok(json_response(status, &body))
 }
 
-/// Targets, the latest entry (state and result) of each checked one, and the state of every
-/// target (a never-checked target has the `unknown` state).
 /// Target definitions kept by one API instance for the bulk views (status, page, metrics) for
-/// [`DEFS_TTL`]; the instance's own writes empty it. Listing 10,000 definitions costs more than
-/// the rest of a status answer.
+/// [`DEFS_TTL`]; listing 10,000 definitions costs more than the rest of a status answer.
+///
+/// The instance's own writes show at once: each write empties the listing (and a listing that
+/// started before the write is not kept), and the definitions the instance wrote or deleted
+/// are laid over every listing for [`DEFS_TTL`], since the index that lists definitions
+/// (DynamoDB's `gsi1`) is eventually consistent and may miss a definition just written. Writes
+/// through other instances show within [`DEFS_TTL`].
 #[derive(Debug, Default, Clone)]
-pub struct DefsCache(std::sync::Arc<std::sync::Mutex<Option<CachedDefs>>>);
+pub struct DefsCache(std::sync::Arc<std::sync::Mutex<CacheState>>);
 
-/// When the definitions were listed, and the definitions.
-type CachedDefs = (std::time::Instant, Vec<Target>);
+#[derive(Debug, Default)]
+struct CacheState {
+    /// When the definitions were listed, and the definitions (sorted by id).
+    listed: Option<(std::time::Instant, Vec<Target>)>,
+    /// Counts this instance's writes: a listing is kept only if none happened while it ran.
+    generation: u64,
+    /// This instance's recent writes by id: when, and the definition written (`None`: deleted).
+    writes: HashMap<String, (std::time::Instant, Option<Target>)>,
+}
 
-/// How long [`DefsCache`] keeps definitions.
+/// How long [`DefsCache`] keeps definitions, and how long other API instances may show the
+/// definitions as they were before a write (15 s).
 pub const DEFS_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
+impl CacheState {
+    /// `listed` with this instance's recent writes laid over it: a written definition replaces
+    /// an older version (a newer one listed, written elsewhere since, wins), a deleted one goes.
+    fn overlay(&mut self, mut listed: Vec<Target>) -> Vec<Target> {
+        self.writes.retain(|_, (at, _)| at.elapsed() < DEFS_TTL);
+        if self.writes.is_empty() {
+            return listed;
+        }
+        for (id, (_, written)) in &self.writes {
+            let at = listed.iter().position(|t| &t.id == id);
+            match (written, at) {
+                (None, Some(i)) => {
+                    listed.remove(i);
+                }
+                (Some(w), Some(i)) if listed[i].version < w.version => listed[i] = w.clone(),
+                (Some(w), None) => listed.push(w.clone()),
+                _ => {}
+            }
+        }
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
+        listed
+    }
+}
+
 impl DefsCache {
-    /// Forgets the definitions (after a write).
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the listing (after any write of this instance).
     pub fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut state = self.lock();
+        state.listed = None;
+        state.generation += 1;
+    }
+
+    /// Records a definition this instance just stored (with its new version).
+    pub fn wrote(&self, target: &Target) {
+        self.lock().writes.insert(
+            target.id.clone(),
+            (std::time::Instant::now(), Some(target.clone())),
+        );
+        self.clear();
+    }
+
+    /// Records a definition this instance just deleted.
+    pub fn deleted(&self, id: &str) {
+        self.lock()
+            .writes
+            .insert(id.to_string(), (std::time::Instant::now(), None));
+        self.clear();
     }
 
     async fn get<S: TargetStore>(&self, store: &S) -> Result<Vec<Target>, ApiError> {
-        if let Some((at, defs)) = &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
-            if at.elapsed() < DEFS_TTL {
-                return Ok(defs.clone());
+        let generation = {
+            let mut state = self.lock();
+            if let Some((at, defs)) = &state.listed {
+                if at.elapsed() < DEFS_TTL {
+                    let defs = defs.clone();
+                    return Ok(state.overlay(defs));
+                }
             }
-        }
+            state.generation
+        };
         let defs = store.list_targets(None).await?;
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((std::time::Instant::now(), defs.clone()));
-        Ok(defs)
+        let mut state = self.lock();
+        if state.generation == generation {
+            state.listed = Some((std::time::Instant::now(), defs.clone()));
+        }
+        Ok(state.overlay(defs))
     }
 }
 
@@ -359,6 +424,7 @@ pub async fn get_target<S: TargetStore + StateStore>(
 /// validated like a new one (422 naming the field); `id` and `kind` cannot change.
 pub async fn patch_target<S: TargetStore>(
     store: &S,
+    defs: &DefsCache,
     id: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
@@ -401,10 +467,10 @@ pub async fn patch_target<S: TargetStore>(
     if let Value::Object(o) = &mut merged {
         o.remove("version");
     }
-    let mut target =
-        Target::from_json(merged).map_err(|e| ApiError::invalid_target(e.to_string()))?;
+    let mut target = Target::from_json(merged).map_err(|e| invalid_definition("", &e))?;
     target.restore_secrets(&current);
     let saved = store.update_target(&target, version).await?;
+    defs.wrote(&saved);
     Ok(json!({"target": saved.redacted()}))
 }
 
@@ -425,8 +491,14 @@ fn merge_patch(target: &mut Value, patch: Value) {
 }
 
 /// `DELETE /v1/targets/{id}`: the definition and its state item.
-pub async fn delete_target<S: TargetStore>(store: &S, id: &str) -> Result<Value, ApiError> {
-    if store.delete_target(id).await? {
+pub async fn delete_target<S: TargetStore>(
+    store: &S,
+    defs: &DefsCache,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let found = store.delete_target(id).await?;
+    defs.deleted(id);
+    if found {
         Ok(json!({"deleted": id}))
     } else {
         Err(ApiError::not_found(format!(
@@ -436,11 +508,14 @@ pub async fn delete_target<S: TargetStore>(store: &S, id: &str) -> Result<Value,
     }
 }
 
-/// `PUT /v1/targets[?prune=true]`: applies a whole target file (JSON, or YAML with the same
-/// shape): creates new ids, updates changed ones, leaves equal ones, and with `prune=true`
-/// deletes targets not in the file. Everything is validated before anything is written.
+/// `PUT /v1/targets[?prune=true][&dry_run=true]`: applies a whole target file (JSON, or YAML
+/// with the same shape): creates new ids, updates changed ones, leaves equal ones, and with
+/// `prune=true` deletes targets not in the file. Everything is validated before anything is
+/// written. Answers the ids `created`, `updated`, `unchanged` and `deleted`; with
+/// `dry_run=true` the same lists say what would happen, `"dry_run": true`, nothing written.
 pub async fn apply_targets<S: TargetStore>(
     store: &S,
+    defs: &DefsCache,
     body: &[u8],
     q: &HashMap<String, String>,
 ) -> Result<Value, ApiError> {
@@ -449,6 +524,7 @@ pub async fn apply_targets<S: TargetStore>(
         Some("true") => true,
         Some(_) => return Err(ApiError::bad_request("prune must be true or false")),
     };
+    let dry_run = parse_dry_run(q)?;
     let text =
         std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
     let json_body = if text.trim_start().starts_with(['{', '[']) {
@@ -490,7 +566,9 @@ pub async fn apply_targets<S: TargetStore>(
     for t in &wanted {
         match existing.get(&t.id) {
             None => {
-                store.create_target(t).await?;
+                if !dry_run {
+                    defs.wrote(&store.create_target(t).await?);
+                }
                 created.push(t.id.clone());
             }
             Some(old) => {
@@ -499,7 +577,9 @@ pub async fn apply_targets<S: TargetStore>(
                 if &same == old {
                     unchanged.push(t.id.clone());
                 } else {
-                    store.update_target(t, old.version).await?;
+                    if !dry_run {
+                        defs.wrote(&store.update_target(t, old.version).await?);
+                    }
                     updated.push(t.id.clone());
                 }
             }
@@ -510,12 +590,20 @@ pub async fn apply_targets<S: TargetStore>(
             .keys()
             .filter(|id| !wanted.iter().any(|t| &t.id == *id))
         {
-            store.delete_target(id).await?;
+            if !dry_run {
+                store.delete_target(id).await?;
+                defs.deleted(id);
+            }
             deleted.push(id.clone());
         }
         deleted.sort();
     }
-    Ok(json!({"created": created, "updated": updated, "unchanged": unchanged, "deleted": deleted}))
+    let mut answer =
+        json!({"created": created, "updated": updated, "unchanged": unchanged, "deleted": deleted});
+    if dry_run {
+        answer["dry_run"] = json!(true);
+    }
+    Ok(answer)
 }
 
 pub(crate) fn parse_time(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
@@ -759,6 +847,20 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
+/// 422 for the definition at `at` (`""` for a lone one, `targets[2].` in a list): the message
+/// is `<at><field>: <what>` and `error.field` the JSON path of the field, or of the entry when
+/// no single field is to blame (`definition`).
+fn invalid_definition(at: &str, e: &lookout::domain::target::ValidationError) -> ApiError {
+    if e.field == "definition" {
+        let mut err = ApiError::invalid_target(format!("{at}{e}"));
+        let entry = at.trim_end_matches('.');
+        err.field = (!entry.is_empty()).then(|| entry.to_string());
+        err
+    } else {
+        ApiError::invalid_field(format!("{at}{}", e.field), &e.message)
+    }
+}
+
 /// Parses and validates target definitions; the error names the entry and the field.
 fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
     let value = parse_json(body)?;
@@ -790,23 +892,40 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         } else {
             format!("{prefix}[{i}].")
         };
-        let target =
-            Target::from_json(entry).map_err(|e| ApiError::invalid_target(format!("{at}{e}")))?;
+        let target = Target::from_json(entry).map_err(|e| invalid_definition(&at, &e))?;
         if !seen.insert(target.id.clone()) {
-            return Err(ApiError::invalid_target(format!(
-                "{at}id: {} appears twice",
-                target.id
-            )));
+            return Err(ApiError::invalid_field(
+                format!("{at}id"),
+                format_args!("{} appears twice", target.id),
+            ));
         }
         out.push(target);
     }
     Ok(out)
 }
 
+/// `dry_run` of `POST` and `PUT /v1/targets`: `true` validates and answers what would happen,
+/// writing nothing; absent or `false` writes.
+fn parse_dry_run(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("dry_run").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::bad_request("dry_run must be true or false")),
+    }
+}
+
+/// `POST /v1/targets[?dry_run=true]`: one target, a list, or `{"targets":[...]}`; 201 with the
+/// created definitions (redacted); 409 when an id exists, 422 naming the field. With
+/// `dry_run=true` every check runs (ids that exist included) and the answer is 200
+/// `{"dry_run":true,"created":[...]}`, the definitions as they would be stored; nothing is
+/// written.
 pub async fn create_targets<S: TargetStore>(
     store: &S,
+    defs: &DefsCache,
     body: &[u8],
+    q: &HashMap<String, String>,
 ) -> Result<Response<Body>, ApiError> {
+    let dry_run = parse_dry_run(q)?;
     let targets = parse_targets(body)?;
     let existing: HashSet<String> = store
         .list_targets(None)
@@ -821,9 +940,24 @@ pub async fn create_targets<S: TargetStore>(
             format!("target {} exists", t.id),
         ));
     }
+    if dry_run {
+        let created: Vec<Target> = targets
+            .into_iter()
+            .map(|mut t| {
+                t.version = 1;
+                t.redacted()
+            })
+            .collect();
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"dry_run": true, "created": created}),
+        ));
+    }
     let mut created = Vec::with_capacity(targets.len());
     for t in &targets {
-        created.push(store.create_target(t).await?.redacted());
+        let stored = store.create_target(t).await?;
+        defs.wrote(&stored);
+        created.push(stored.redacted());
     }
     Ok(json_response(
         StatusCode::CREATED,

@@ -1306,3 +1306,282 @@ async fn the_openapi_document_gives_the_lease_release_a_204_and_the_kinds() {
     );
     assert!(doc["paths"]["/v1/leases"]["get"]["responses"]["403"].is_object());
 }
+
+/// A server definition with `extra` fields set.
+fn server_with(id: &str, extra: Value) -> Value {
+    let mut v = json!({"id": id, "group": "g", "kind": "server", "url": "http://127.0.0.1:9/"});
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_a_422_naming_its_json_path_in_every_write_route() {
+    let app = app();
+    let cases = [
+        (
+            json!({"timeout_ms": "fast"}),
+            "timeout_ms",
+            "invalid type: string \"fast\", expected u64",
+        ),
+        (json!({"enabled": "yes"}), "enabled", "expected a boolean"),
+        (json!({"tags": "prod"}), "tags", "expected a sequence"),
+        (
+            json!({"headers": {"X-A": 1}}),
+            "headers.X-A",
+            "expected a string",
+        ),
+        (json!({"interval_s": -5}), "interval_s", "-5"),
+        (json!({"priority": 1.5}), "priority", "1.5"),
+        (json!({"url": 42}), "url", "expected a string"),
+        (
+            json!({"expected_status": ["999-100"]}),
+            "expected_status[0]",
+            "999-100",
+        ),
+    ];
+    for (extra, field, says) in &cases {
+        let one = server_with("a", extra.clone());
+        let list = json!([
+            server_with("ok-0", json!({})),
+            server_with("ok-1", json!({})),
+            one
+        ]);
+        let wrapped = json!({ "targets": list });
+        for (method, body, path) in [
+            ("POST", one.clone(), field.to_string()),
+            ("POST", list.clone(), format!("targets[2].{field}")),
+            ("POST", wrapped.clone(), format!("targets[2].{field}")),
+            ("PUT", wrapped.clone(), format!("targets[2].{field}")),
+        ] {
+            let (status, body) = call(
+                &app,
+                request(method, "/v1/targets", &body.to_string(), Some(TOKEN)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {body}");
+            assert_eq!(body["error"]["code"], "invalid_target");
+            assert_eq!(body["error"]["field"], path.as_str(), "{method} {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.starts_with(&format!("{path}: ")), "{message}");
+            assert!(message.contains(says), "{message}");
+        }
+    }
+    // The same file in YAML.
+    let yaml = "targets:\n  - id: y\n    group: g\n    kind: server\n    url: http://127.0.0.1:9/\n    timeout_ms: fast\n";
+    let (status, body) = call(&app, request("PUT", "/v1/targets", yaml, Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "targets[0].timeout_ms");
+    // A merge patch.
+    let create = server_with("p", json!({})).to_string();
+    assert_eq!(
+        call(&app, request("POST", "/v1/targets", &create, Some(TOKEN)))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    for (extra, field, says) in &cases {
+        let mut patch = extra.clone();
+        patch["version"] = json!(1);
+        let (status, body) = call(
+            &app,
+            request("PATCH", "/v1/targets/p", &patch.to_string(), Some(TOKEN)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{patch}: {body}");
+        assert_eq!(body["error"]["field"], *field, "{patch}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    // Nothing was stored by any of them.
+    let (_, listed) = call(&app, request("GET", "/v1/targets", "", Some(TOKEN))).await;
+    assert_eq!(listed["targets"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn dot_ids_and_connect_or_trace_checks_are_refused() {
+    let app = app();
+    for (def, field) in [
+        (server_with(".", json!({})), "id"),
+        (server_with("..", json!({})), "id"),
+        (server_with("a", json!({"method": "CONNECT"})), "method"),
+        (server_with("a", json!({"method": "TRACE"})), "method"),
+    ] {
+        let (status, body) = call(
+            &app,
+            request("POST", "/v1/targets", &def.to_string(), Some(TOKEN)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{def}: {body}");
+        assert_eq!(body["error"]["field"], field, "{def}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn dry_run_validates_and_answers_what_would_happen_without_writing() {
+    let app = app();
+    seed(&app).await;
+    let before = app.store.list_targets(None).await.unwrap();
+    // POST: the would-be definitions, redacted, version 1.
+    let new = json!([server_with(
+        "new-a",
+        json!({"headers": {"Authorization": "Bearer s3cret"}})
+    )]);
+    let (status, body) = call(
+        &app,
+        request(
+            "POST",
+            "/v1/targets?dry_run=true",
+            &new.to_string(),
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["created"][0]["id"], "new-a");
+    assert_eq!(body["created"][0]["version"], 1);
+    assert!(!body.to_string().contains("s3cret"), "{body}");
+    // An id that exists is still a conflict, and bad input still a 422.
+    let taken = json!([server_with("api-a", json!({}))]).to_string();
+    let (status, _) = call(
+        &app,
+        request("POST", "/v1/targets?dry_run=true", &taken, Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let bad = server_with("b", json!({"timeout_ms": "fast"})).to_string();
+    let (status, _) = call(
+        &app,
+        request("POST", "/v1/targets?dry_run=true", &bad, Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // PUT: created, updated, unchanged and pruned ids.
+    let file = json!({"targets": [
+        {"id":"api-a","group":"api","kind":"server","url":"http://127.0.0.1:9/","tags":["prod"]},
+        {"id":"api-b","group":"api","kind":"server","url":"http://127.0.0.1:9/b2"},
+        server_with("new-a", json!({}))
+    ]});
+    let (status, body) = call(
+        &app,
+        request(
+            "PUT",
+            "/v1/targets?prune=true&dry_run=true",
+            &file.to_string(),
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["created"], json!(["new-a"]));
+    assert_eq!(body["updated"], json!(["api-b"]));
+    assert_eq!(body["unchanged"], json!(["api-a"]));
+    assert_eq!(body["deleted"], json!(["px-cheap", "px-res"]));
+    let (status, _) = call(
+        &app,
+        request(
+            "PUT",
+            "/v1/targets?dry_run=yes",
+            &file.to_string(),
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.store.list_targets(None).await.unwrap(),
+        before,
+        "nothing written"
+    );
+    // Without dry_run the same file does what the dry run said.
+    let (_, real) = call(
+        &app,
+        request(
+            "PUT",
+            "/v1/targets?prune=true",
+            &file.to_string(),
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    for list in ["created", "updated", "unchanged", "deleted"] {
+        assert_eq!(real[list], body[list], "{list}");
+    }
+    assert!(real.get("dry_run").is_none(), "{real}");
+}
+
+/// The ids in `GET /v1/status`, with their names.
+async fn status_ids(app: &App<MemoryStore>) -> Vec<(String, String)> {
+    let (status, body) = call(app, request("GET", "/v1/status", "", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    body["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_instance_that_writes_a_target_shows_it_in_the_status_at_once() {
+    let app = app();
+    seed(&app).await;
+    assert_eq!(
+        status_ids(&app).await.len(),
+        4,
+        "the definitions are cached now"
+    );
+    // The index that lists definitions lags behind the writes, as DynamoDB's gsi1 may.
+    app.store.freeze_listing(true);
+    let new = server_with("fresh", json!({})).to_string();
+    let (status, _) = call(&app, request("POST", "/v1/targets", &new, Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        status_ids(&app).await.iter().any(|(id, _)| id == "fresh"),
+        "created, read at once"
+    );
+    let patch = r#"{"version":1,"name":"Fresh renamed"}"#;
+    let (status, _) = call(
+        &app,
+        request("PATCH", "/v1/targets/fresh", patch, Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(status_ids(&app)
+        .await
+        .contains(&("fresh".to_string(), "Fresh renamed".to_string())));
+    let (status, _) = call(
+        &app,
+        request("DELETE", "/v1/targets/api-b", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let file = json!([server_with("from-file", json!({}))]).to_string();
+    let (status, _) = call(&app, request("PUT", "/v1/targets", &file, Some(TOKEN))).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<String> = status_ids(&app)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, ["api-a", "fresh", "from-file", "px-cheap", "px-res"]);
+    // Once the index catches up, the listing agrees.
+    app.store.freeze_listing(false);
+    app.defs.clear();
+    let again: Vec<String> = status_ids(&app)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(again, ids);
+}

@@ -35,3 +35,23 @@ pub(crate) fn sdk_message<E: std::error::Error>(e: &E) -> String {
     }
     text
 }
+
+/// An SDK error as a [`crate::ports::StoreError`]: no connection or no answer in time (the
+/// request was never dispatched, or a connect, attempt or operation timeout fired) is
+/// [`Unavailable`](crate::ports::StoreError::Unavailable), anything else
+/// [`Backend`](crate::ports::StoreError::Backend); both carry the whole cause chain.
+pub(crate) fn store_error<E, R>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> crate::ports::StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            crate::ports::StoreError::Unavailable(sdk_message(&e))
+        }
+        _ => crate::ports::StoreError::Backend(sdk_message(&e)),
+    }
+}

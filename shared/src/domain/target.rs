@@ -496,6 +496,25 @@ fn validate_assertions(s: &ServerCheck) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Deserializes `value` as `T`; a value of the wrong type or shape is a [`ValidationError`]
+/// naming its JSON path (`timeout_ms`, `expected_status[0]`, `headers.X-Token`), or
+/// `definition` when serde cannot tell one (a missing field, an unknown `kind`).
+fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.contains('?') {
+            "definition".to_string()
+        } else {
+            path
+        };
+        invalid(field, crate::redact::redact_text(&e.inner().to_string()))
+    })
+}
+
+/// Methods a server check refuses: `CONNECT` opens a tunnel rather than asking for a resource,
+/// and `TRACE` echoes the request back, headers and credentials included (RFC 9110 §9.3.6, §9.3.8).
+pub const REFUSED_METHODS: [&str; 2] = ["CONNECT", "TRACE"];
+
 impl Target {
     /// The longest one check of this target may take, in ms: every attempt of every test URL
     /// at `timeout_ms`, plus the longest backoff before each retry.
@@ -586,9 +605,27 @@ impl Target {
                 return Err(invalid(unknown.as_str(), "unknown field (a typo?)"));
             }
         }
-        serde_json::from_value::<Target>(value)
-            .map_err(|e| invalid("definition", crate::redact::redact_text(&e.to_string())))?
-            .validate()
+        // The kind-specific fields on their own first: inside the whole target they are a
+        // flattened, internally tagged part, which serde reads from a buffer that loses the
+        // path of a wrong value.
+        let only = |fields: &[&str]| {
+            serde_json::Value::Object(
+                obj.iter()
+                    .filter(|(k, _)| fields.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
+        };
+        match obj.get("kind").and_then(|k| k.as_str()) {
+            Some("server") => {
+                typed::<ServerCheck>(only(SERVER_FIELDS))?;
+            }
+            Some("proxy") => {
+                typed::<ProxyCheck>(only(PROXY_FIELDS))?;
+            }
+            _ => {}
+        }
+        typed::<Target>(value)?.validate()
     }
 
     /// Checks a definition and fills the defaults that depend on other fields (the name).
@@ -606,6 +643,13 @@ impl Target {
             return Err(invalid(
                 "id",
                 "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'",
+            ));
+        }
+        // As a path segment (`/v1/targets/{id}`) they mean this folder and its parent.
+        if self.id == "." || self.id == ".." {
+            return Err(invalid(
+                "id",
+                "cannot be \".\" or \"..\" (they cannot be read, patched or deleted by URL)",
             ));
         }
         if self.name.trim().is_empty() {
@@ -689,6 +733,19 @@ impl Target {
                     return Err(invalid(
                         "method",
                         format!("{:?} is not an HTTP method", s.method),
+                    ));
+                }
+                if REFUSED_METHODS
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(&s.method))
+                {
+                    return Err(invalid(
+                        "method",
+                        format!(
+                            "{} cannot be checked: CONNECT opens a tunnel and TRACE echoes the \
+                             request, credentials included",
+                            s.method
+                        ),
                     ));
                 }
                 if s.expected_status.is_empty() {
@@ -1077,5 +1134,83 @@ mod tests {
         assert!(serde_json::to_string(&changed)
             .unwrap()
             .contains("Bearer new"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_json_path() {
+        let server = |extra: serde_json::Value| {
+            let mut v = json!({"id":"a","group":"g","kind":"server","url":"http://h/"});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            Target::from_json(v).unwrap_err()
+        };
+        for (extra, field, says) in [
+            (
+                json!({"timeout_ms":"fast"}),
+                "timeout_ms",
+                "invalid type: string \"fast\", expected u64",
+            ),
+            (json!({"enabled":"yes"}), "enabled", "expected a boolean"),
+            (json!({"tags":"a"}), "tags", "expected a sequence"),
+            (json!({"tags":["a", 1]}), "tags[1]", "expected a string"),
+            (json!({"headers":["X: 1"]}), "headers", "expected a map"),
+            (
+                json!({"headers":{"X-Token": 1}}),
+                "headers.X-Token",
+                "expected a string",
+            ),
+            (json!({"interval_s":-5}), "interval_s", "-5"),
+            (json!({"priority":1.5}), "priority", "1.5"),
+            (json!({"url":42}), "url", "expected a string"),
+            (
+                json!({"expected_status":["999-100"]}),
+                "expected_status[0]",
+                "999-100",
+            ),
+            (
+                json!({"maintenance":[{"start": 5}]}),
+                "maintenance[0].start",
+                "",
+            ),
+        ] {
+            let e = server(extra.clone());
+            assert_eq!(e.field, field, "{extra}: {e}");
+            assert!(e.message.contains(says), "{extra}: {e}");
+        }
+        let e = Target::from_json(json!({"id":"p","group":"g","kind":"proxy",
+            "proxy_url":"http://h:1","test_urls":["http://x/"],"cost_per_gb":"cheap"}))
+        .unwrap_err();
+        assert_eq!(e.field, "cost_per_gb", "{e}");
+        // No single field to name: the whole definition.
+        let e = Target::from_json(json!({"id":"a","group":"g","kind":"server"})).unwrap_err();
+        assert_eq!(e.to_string(), "definition: missing field `url`");
+    }
+
+    #[test]
+    fn dot_ids_and_tunnel_or_echo_methods_are_refused() {
+        for id in [".", ".."] {
+            let e =
+                Target::from_json(json!({"id": id,"group":"g","kind":"server","url":"http://h/"}))
+                    .unwrap_err();
+            assert_eq!(e.field, "id", "{id}");
+        }
+        assert!(Target::from_json(
+            json!({"id":"a.b","group":"g","kind":"server","url":"http://h/"})
+        )
+        .is_ok());
+        for method in ["CONNECT", "TRACE", "trace"] {
+            let e = Target::from_json(json!({"id":"a","group":"g","kind":"server",
+                "url":"http://h/","method": method}))
+            .unwrap_err();
+            assert_eq!(e.field, "method", "{method}");
+        }
+        for method in ["GET", "HEAD", "OPTIONS", "PURGE"] {
+            assert!(
+                Target::from_json(json!({"id":"a","group":"g","kind":"server",
+                "url":"http://h/","method": method}))
+                .is_ok()
+            );
+        }
     }
 }

@@ -22,7 +22,9 @@ use crate::ports::{DumpStore, IndexSchema, KeyAttribute, StoreError, TableSchema
 pub mod restore;
 pub mod write;
 
-pub use restore::{restore, RestoreMode, RestoreOptions, RestoreReport};
+pub use restore::{
+    restore, verify, PartCheck, RestoreMode, RestoreOptions, RestoreReport, VerifyReport,
+};
 pub use write::{dump, DumpOptions};
 
 /// Format name written in every manifest. Version 1 manifests (no indexes, no item types) are
@@ -251,13 +253,27 @@ pub struct DumpInfo {
     pub include: Vec<ItemType>,
 }
 
-/// The dumps of a table: complete ones newest first, and the ids of incomplete folders.
+/// A dump whose manifest cannot be read: listed apart, never restored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorruptDump {
+    /// The dump's id.
+    pub id: String,
+    /// Its folder: `dumps/<table>/<id>/`.
+    pub folder: String,
+    /// Why its manifest cannot be read.
+    pub reason: String,
+}
+
+/// The dumps of a table: complete ones newest first, the ids of incomplete folders, and the
+/// dumps whose manifest cannot be read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Listing {
     /// Complete dumps, newest first.
     pub dumps: Vec<DumpInfo>,
     /// Ids of folders with no manifest (failed or running exports).
     pub incomplete: Vec<String>,
+    /// Dumps with a manifest that cannot be read, newest first.
+    pub corrupt: Vec<CorruptDump>,
 }
 
 /// Totals over a table's dumps (`GET /v1/dumps/stats`).
@@ -275,6 +291,8 @@ pub struct DumpStats {
     pub newest: Option<String>,
     /// Incomplete folders.
     pub incomplete: usize,
+    /// Dumps whose manifest cannot be read (not in `count` nor `bytes`).
+    pub corrupt: usize,
 }
 
 impl Listing {
@@ -287,6 +305,7 @@ impl Listing {
             oldest: self.dumps.last().map(|d| d.started_at.clone()),
             newest: self.dumps.first().map(|d| d.started_at.clone()),
             incomplete: self.incomplete.len(),
+            corrupt: self.corrupt.len(),
         }
     }
 }
@@ -372,11 +391,11 @@ pub async fn read_manifest<D: DumpStore>(
     Ok(manifest)
 }
 
-/// Lists `table`'s dumps, reading every manifest (8 at a time).
+/// Lists `table`'s dumps, reading every manifest (8 at a time). A manifest that cannot be
+/// parsed puts its dump in `corrupt` with the reason; the others are listed as usual.
 ///
 /// # Errors
-/// [`DumpError::Store`] when listing or reading fails; a manifest that cannot be parsed is a
-/// [`DumpError::Corrupt`].
+/// [`DumpError::Store`] when listing or reading fails.
 pub async fn list<D: DumpStore + Sync>(store: &D, table: &str) -> Result<Listing, DumpError> {
     let all = folders(store, table).await?;
     let mut incomplete = Vec::new();
@@ -390,28 +409,54 @@ pub async fn list<D: DumpStore + Sync>(store: &D, table: &str) -> Result<Listing
     }
     complete.sort_by(|a, b| b.cmp(a));
     // `buffered` keeps the order: newest first.
-    let dumps: Vec<DumpInfo> = futures::stream::iter(complete)
+    let read: Vec<(String, Result<DumpInfo, DumpError>)> = futures::stream::iter(complete)
         .map(|(_, id)| async move {
-            let m = read_manifest(store, table, &id).await?;
-            Ok::<_, DumpError>(DumpInfo {
-                folder: folder(table, &id),
-                id,
-                table: m.table,
-                started_at: m.started_at,
-                finished_at: m.finished_at,
-                item_count: m.item_count,
-                item_counts: m.item_counts,
-                bytes: m.bytes,
-                parts: m.parts.len(),
-                include: m.include,
-            })
+            let info = read_info(store, table, &id).await;
+            (id, info)
         })
         .buffered(8)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    Ok(Listing { dumps, incomplete })
+        .collect()
+        .await;
+    let (mut dumps, mut corrupt) = (Vec::new(), Vec::new());
+    for (id, info) in read {
+        match info {
+            Ok(info) => dumps.push(info),
+            Err(DumpError::Corrupt { message, .. }) => corrupt.push(CorruptDump {
+                folder: folder(table, &id),
+                id,
+                reason: message,
+            }),
+            // Deleted since the folder was listed (retention).
+            Err(DumpError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Listing {
+        dumps,
+        incomplete,
+        corrupt,
+    })
+}
+
+/// The listing entry of dump `id`, from its manifest.
+async fn read_info<D: DumpStore + Sync>(
+    store: &D,
+    table: &str,
+    id: &str,
+) -> Result<DumpInfo, DumpError> {
+    let m = read_manifest(store, table, id).await?;
+    Ok(DumpInfo {
+        folder: folder(table, id),
+        id: id.to_string(),
+        table: m.table,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+        item_count: m.item_count,
+        item_counts: m.item_counts,
+        bytes: m.bytes,
+        parts: m.parts.len(),
+        include: m.include,
+    })
 }
 
 /// Deletes every object of dump `id` (complete or not). Returns whether there was anything.

@@ -159,13 +159,61 @@ fn corrupt(manifest_id: &str, message: String) -> DumpError {
     }
 }
 
+/// One part of a dump as [`verify`] found it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartCheck {
+    /// Object key.
+    pub key: String,
+    /// Whether it matches its manifest entry.
+    pub ok: bool,
+    /// Items (lines) read; `null` when the object is missing or cannot be decompressed.
+    pub items: Option<u64>,
+    /// Compressed bytes read; `null` when the object is missing.
+    pub bytes: Option<u64>,
+    /// SHA-256 of the compressed bytes, hex; `null` when the object is missing.
+    pub sha256: Option<String>,
+    /// What does not match, starting with the key; absent when `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What [`verify`] found: `ok` when the manifest's totals add up and every part matches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// The dump's id.
+    pub dump: String,
+    /// Whether the dump can be restored as it is.
+    pub ok: bool,
+    /// Items the manifest says the dump holds.
+    pub item_count: u64,
+    /// Compressed bytes the manifest says the parts hold.
+    pub bytes: u64,
+    /// Every part, in the manifest's order.
+    pub parts: Vec<PartCheck>,
+    /// Every problem found, parts' and totals', in words; empty when `ok`.
+    pub problems: Vec<String>,
+}
+
 /// Checks one object against its manifest entry: size, SHA-256, item count, and that every
-/// line is a JSON object.
+/// line is a JSON object. A missing object or one that cannot be decompressed is a failed
+/// check too; only a failure to read the bucket is an error.
 async fn verify_part<D: DumpStore + Sync>(
     store: &D,
-    id: &str,
     part: &PartInfo,
-) -> Result<(), DumpError> {
+    present: bool,
+) -> Result<PartCheck, DumpError> {
+    let mut check = PartCheck {
+        key: part.key.clone(),
+        ok: false,
+        items: None,
+        bytes: None,
+        sha256: None,
+        error: None,
+    };
+    if !present {
+        check.error = Some(format!("{}: missing from the bucket", part.key));
+        return Ok(check);
+    }
     let mut items = 0u64;
     let mut bad_line = None;
     let read: Result<(String, u64), DumpError> = async {
@@ -186,35 +234,91 @@ async fn verify_part<D: DumpStore + Sync>(
         Ok(lines.digest())
     }
     .await;
-    let (sha, size) = read.map_err(|e| match e {
-        DumpError::Io(e) => corrupt(id, format!("{}: cannot be decompressed: {e}", part.key)),
-        other => other,
-    })?;
-    if size != part.bytes || sha != part.sha256 {
-        return Err(corrupt(
-            id,
-            format!(
-                "{}: {size} bytes with SHA-256 {sha}, the manifest says {} bytes with {}",
-                part.key, part.bytes, part.sha256
-            ),
+    let (sha, size) = match read {
+        Ok(read) => read,
+        Err(DumpError::Io(e)) => {
+            check.error = Some(format!("{}: cannot be decompressed: {e}", part.key));
+            return Ok(check);
+        }
+        Err(other) => return Err(other),
+    };
+    check.error = if size != part.bytes || sha != part.sha256 {
+        Some(format!(
+            "{}: {size} bytes with SHA-256 {sha}, the manifest says {} bytes with {}",
+            part.key, part.bytes, part.sha256
+        ))
+    } else if items != part.items {
+        Some(format!(
+            "{}: {items} items, the manifest says {}",
+            part.key, part.items
+        ))
+    } else {
+        bad_line.map(|n| format!("{}: item {n} is not a JSON object", part.key))
+    };
+    check.ok = check.error.is_none();
+    (check.items, check.bytes, check.sha256) = (Some(items), Some(size), Some(sha));
+    Ok(check)
+}
+
+/// Checks dump `id` of `table` without restoring it: the manifest's totals, and every part's
+/// presence, byte count, SHA-256, item count and lines (4 parts read at once, each streamed).
+/// A restore runs the same checks before it writes anything.
+///
+/// # Errors
+/// [`DumpError::NotFound`] when no complete dump has this id, [`DumpError::Corrupt`] when its
+/// manifest cannot be read, [`DumpError::Store`] when the bucket cannot be read.
+pub async fn verify<D: DumpStore + Sync>(
+    store: &D,
+    table: &str,
+    id: &str,
+) -> Result<VerifyReport, DumpError> {
+    let manifest: Manifest = read_manifest(store, table, id).await?;
+    verify_manifest(store, table, id, &manifest).await
+}
+
+async fn verify_manifest<D: DumpStore + Sync>(
+    store: &D,
+    table: &str,
+    id: &str,
+    manifest: &Manifest,
+) -> Result<VerifyReport, DumpError> {
+    let mut problems = Vec::new();
+    let listed: u64 = manifest.parts.iter().map(|p| p.items).sum();
+    if listed != manifest.item_count {
+        problems.push(format!(
+            "the parts hold {listed} items, the manifest's total is {}",
+            manifest.item_count
         ));
     }
-    if items != part.items {
-        return Err(corrupt(
-            id,
-            format!(
-                "{}: {items} items, the manifest says {}",
-                part.key, part.items
-            ),
-        ));
-    }
-    if let Some(n) = bad_line {
-        return Err(corrupt(
-            id,
-            format!("{}: item {n} is not a JSON object", part.key),
-        ));
-    }
-    Ok(())
+    let keys: std::collections::HashSet<String> = store
+        .list(&super::folder(table, id))
+        .await?
+        .into_iter()
+        .collect();
+    // Owned parts: a stream of futures borrowing from the manifest trips the compiler's
+    // higher-ranked lifetime inference once the future is spawned by lambda_http.
+    let checks: Vec<_> = manifest
+        .parts
+        .iter()
+        .cloned()
+        .map(|part| {
+            let present = keys.contains(&part.key);
+            async move { verify_part(store, &part, present).await }
+        })
+        .collect();
+    let parts: Vec<PartCheck> = futures::stream::iter(checks)
+        .buffered(4)
+        .try_collect()
+        .await?;
+    problems.extend(parts.iter().filter_map(|p| p.error.clone()));
+    Ok(VerifyReport {
+        dump: id.to_string(),
+        ok: problems.is_empty(),
+        item_count: manifest.item_count,
+        bytes: manifest.bytes,
+        parts,
+        problems,
+    })
 }
 
 /// Counts of one restore's writes.
@@ -339,28 +443,10 @@ where
     let started = std::time::Instant::now();
     check_table_name(&options.table)?;
     let manifest: Manifest = read_manifest(store, source_table, id).await?;
-    let listed: u64 = manifest.parts.iter().map(|p| p.items).sum();
-    if listed != manifest.item_count {
-        return Err(corrupt(
-            id,
-            format!(
-                "the parts hold {listed} items, the manifest's total is {}",
-                manifest.item_count
-            ),
-        ));
+    let checked = verify_manifest(store, source_table, id, &manifest).await?;
+    if let Some(problem) = checked.problems.into_iter().next() {
+        return Err(corrupt(id, problem));
     }
-    // Owned parts: a stream of futures borrowing from the manifest trips the compiler's
-    // higher-ranked lifetime inference once the future is spawned by lambda_http.
-    let checks: Vec<_> = manifest
-        .parts
-        .iter()
-        .cloned()
-        .map(|part| async move { verify_part(store, id, &part).await })
-        .collect();
-    futures::stream::iter(checks)
-        .buffer_unordered(4)
-        .try_collect::<Vec<()>>()
-        .await?;
 
     let created = match target.describe(&options.table).await? {
         None => {

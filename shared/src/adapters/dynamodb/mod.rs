@@ -31,10 +31,12 @@
 //! too.
 
 mod convert;
+pub mod limits;
 pub mod packed;
 mod store;
 
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
+pub use limits::ClientLimits;
 pub use store::DynamoStore;
 pub use store::{PK, SK, TTL};
 

@@ -74,8 +74,19 @@ fn ms_key(ms: i64) -> String {
     format!("{:013}", ms.max(0))
 }
 
-fn backend<E: std::error::Error>(e: E) -> StoreError {
+/// A request that could not be built (a missing required field): a bug, never an outage.
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend(sdk_message(&e))
+}
+
+/// A failed request: [`StoreError::Unavailable`] when DynamoDB did not answer, else
+/// [`StoreError::Backend`].
+fn backend<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    crate::adapters::store_error(e)
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
@@ -166,6 +177,20 @@ impl DynamoStore {
     /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`).
     pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
         Self::new(Client::new(aws), &settings.table, settings.history_ttl_days)
+    }
+
+    /// Like [`DynamoStore::from_settings`], with a client of `limits` (the API's
+    /// [`ClientLimits::INTERACTIVE`](super::ClientLimits::INTERACTIVE)).
+    pub fn from_settings_with(
+        aws: &aws_config::SdkConfig,
+        settings: &crate::config::Settings,
+        limits: &super::ClientLimits,
+    ) -> Self {
+        Self::new(
+            limits.client(aws),
+            &settings.table,
+            settings.history_ttl_days,
+        )
     }
 
     fn expires_at(&self, from_ms: i64) -> AttributeValue {
@@ -265,7 +290,7 @@ impl DynamoStore {
                 .condition_expression("#v = :v")
                 .expression_attribute_values(":v", n(state.version))
         };
-        let put_state = put_state.build().map_err(backend)?;
+        let put_state = put_state.build().map_err(build_error)?;
         if alerts.is_empty() && override_kind.is_none() {
             // One item: a conditional put costs half a transaction's write units (a storm's
             // state changes, whose alerts are grouped, come this way).
@@ -300,7 +325,7 @@ impl DynamoStore {
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
                 .build()
-                .map_err(backend)?;
+                .map_err(build_error)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         if let Some(kind) = override_kind {
@@ -311,7 +336,7 @@ impl DynamoStore {
                 .item(VERSION, n(next.version))
                 .item("state", to_json(&next)?)
                 .build()
-                .map_err(backend)?;
+                .map_err(build_error)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         match self
@@ -381,7 +406,7 @@ impl DynamoStore {
                         .set_item(Some(item))
                         .build()
                         .map(|p| WriteRequest::builder().put_request(p).build())
-                        .map_err(backend)
+                        .map_err(build_error)
                 })
                 .collect::<Result<_, _>>()?;
             for attempt in 0..ATTEMPTS {
@@ -500,7 +525,7 @@ impl DynamoStore {
                             .set_keys(Some(std::mem::take(&mut keys)))
                             .consistent_read(consistent)
                             .build()
-                            .map_err(backend)?,
+                            .map_err(build_error)?,
                     )
                     .send()
                     .await
@@ -1474,7 +1499,7 @@ fn key_schema_of(keys: &[KeyAttribute]) -> Result<Vec<KeySchemaElement>, StoreEr
                 .attribute_name(&k.name)
                 .key_type(KeyType::from(k.role.as_str()))
                 .build()
-                .map_err(backend)
+                .map_err(build_error)
         })
         .collect()
 }
@@ -1561,7 +1586,7 @@ impl RestoreTarget for DynamoStore {
                     .attribute_name(&k.name)
                     .attribute_type(ScalarAttributeType::from(k.attr_type.as_str()))
                     .build()
-                    .map_err(backend)
+                    .map_err(build_error)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let indexes = schema
@@ -1579,7 +1604,7 @@ impl RestoreTarget for DynamoStore {
                     .set_key_schema(Some(key_schema_of(&i.key_schema)?))
                     .projection(projection)
                     .build()
-                    .map_err(backend)
+                    .map_err(build_error)
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.client
@@ -1629,7 +1654,7 @@ impl RestoreTarget for DynamoStore {
                         .attribute_name(attr)
                         .enabled(true)
                         .build()
-                        .map_err(backend)?,
+                        .map_err(build_error)?,
                 )
                 .send()
                 .await
@@ -1664,7 +1689,7 @@ impl RestoreTarget for DynamoStore {
                 let put = PutRequest::builder()
                     .set_item(Some(json_to_item(v)?))
                     .build()
-                    .map_err(backend)?;
+                    .map_err(build_error)?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

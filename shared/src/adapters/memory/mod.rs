@@ -48,12 +48,25 @@ struct LeaseRow {
 pub struct MemoryStore {
     t: Mutex<Tables>,
     failing_commits: AtomicBool,
+    /// A stale listing of the definitions, while one is frozen.
+    frozen_listing: Mutex<Option<Vec<Target>>>,
 }
 
 impl MemoryStore {
     /// Makes every later status commit fail with a backend error (`true`), or succeed again.
     pub fn set_failing_commits(&self, failing: bool) {
         self.failing_commits.store(failing, Ordering::SeqCst);
+    }
+
+    /// Freezes `list_targets` at the definitions stored now (`true`) until unfrozen (`false`),
+    /// as DynamoDB's eventually consistent index (`gsi1`) may list definitions as they were a
+    /// moment before a write. Reads by id stay current.
+    pub fn freeze_listing(&self, frozen: bool) {
+        let now = frozen.then(|| self.lock().targets.values().cloned().collect());
+        *self
+            .frozen_listing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = now;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -83,12 +96,15 @@ impl MemoryStore {
 
 impl TargetStore for MemoryStore {
     async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
-        Ok(self
+        let frozen = self
+            .frozen_listing
             .lock()
-            .targets
-            .values()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let all = frozen.unwrap_or_else(|| self.lock().targets.values().cloned().collect());
+        Ok(all
+            .into_iter()
             .filter(|t| kind.is_none_or(|k| t.kind() == k))
-            .cloned()
             .collect())
     }
 
