@@ -24,6 +24,10 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// The write was refused for what it holds (an inline secret without an encryption key);
+    /// the message says why and what to do.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The backend failed (network, throttling after the SDK's retries, permissions).
     #[error("storage backend: {0}")]
     Backend(String),
