@@ -535,6 +535,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     let app = api::App {
         store: dynamo.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: Some("reader".into()),
         public_status: true,

@@ -65,6 +65,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Refused(m) => ApiError::invalid_target(m),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError::new(

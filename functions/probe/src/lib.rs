@@ -184,21 +184,25 @@ pub struct RunReport {
 pub(crate) use lookout::ports::deliver;
 
 /// How runs behave, from the settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Probes in flight at once.
     pub concurrency: usize,
     /// `STORM_THRESHOLD`: more status changes than this in one round of one kind are sent as
     /// one grouped alert.
     pub storm_threshold: usize,
+    /// Resolves the targets' secret references before each check (`lookout::secrets::check`).
+    pub secrets: lookout::secrets::Secrets,
 }
 
 impl RunConfig {
-    /// `concurrency` probes at once and the default storm threshold.
+    /// `concurrency` probes at once, the default storm threshold, and no secret resolver (a
+    /// reference fails its check).
     pub fn new(concurrency: usize) -> Self {
         RunConfig {
             concurrency,
             storm_threshold: DEFAULT_STORM_THRESHOLD,
+            secrets: lookout::secrets::Secrets::none(),
         }
     }
 }
@@ -341,6 +345,7 @@ where
                 force,
                 concurrency: config.concurrency,
                 storm_threshold: config.storm_threshold,
+                secrets: &config.secrets,
                 hard_end,
                 window_end: (!first_round).then_some(window_end),
             };
@@ -450,6 +455,7 @@ impl Deps {
             config: RunConfig {
                 concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
                 storm_threshold: settings.storm_threshold,
+                secrets: lookout::adapters::secrets::AwsSecrets::cached(&aws),
             },
         })
     }
