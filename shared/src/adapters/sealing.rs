@@ -98,14 +98,17 @@ impl std::fmt::Debug for LocalKey {
     }
 }
 
+/// A data key in plain: (plain key, encrypted key, made at).
+type SealingKey = ([u8; 32], Vec<u8>, Instant);
+/// Encrypted data key → (plain key, decrypted at).
+type OpenKeys = HashMap<Vec<u8>, ([u8; 32], Instant)>;
+
 struct Kms {
     client: aws_sdk_kms::Client,
     key_id: String,
     ttl: Duration,
-    /// (plain key, encrypted key, made at)
-    sealing: tokio::sync::Mutex<Option<([u8; 32], Vec<u8>, Instant)>>,
-    /// encrypted key → (plain key, decrypted at)
-    opening: Mutex<HashMap<Vec<u8>, ([u8; 32], Instant)>>,
+    sealing: tokio::sync::Mutex<Option<SealingKey>>,
+    opening: Mutex<OpenKeys>,
 }
 
 enum Mode {

@@ -51,7 +51,7 @@ impl AwsSecrets {
                     .await
                     .map_err(|e| sdk_message(&e))?
                     .secret_string
-                    .ok_or_else(|| "the secret has no string value (a binary secret?)")?;
+                    .ok_or("the secret has no string value (a binary secret?)")?;
                 let Some(key) = key else { return Ok(text) };
                 let doc: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
                     format!("the secret is not a JSON object, so #{key} is not in it")
