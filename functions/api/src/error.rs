@@ -87,3 +87,21 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<B
         .body(Body::Text(body.to_string()))
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_write_is_a_422_saying_why() {
+        let e = ApiError::from(StoreError::Refused("needs a key".into()));
+        assert_eq!(
+            (e.status, e.code, e.message.as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_target",
+                "needs a key"
+            )
+        );
+    }
+}
