@@ -14,6 +14,9 @@ Creates, or finds and checks:
     to the topic with protocol sqs and raw delivery OFF, so the SNS envelope
     (Subject, MessageAttributes, ...) reaches the queue
   * S3 bucket $LOOKOUT_BUCKET
+  * when $AWS_ENDPOINT_URL_KMS is set: a symmetric KMS key with the alias
+    alias/lookout-secrets (for LOOKOUT_KMS_KEY_ID=alias/lookout-secrets; the local
+    stack seals with LOOKOUT_SECRETS_KEY by default)
 
 `--table NAME` (repeatable) creates extra tables with the same schema (tests use
 this); with `--tables-only` nothing else is touched, so only DynamoDB Local is needed.
@@ -267,6 +270,26 @@ def ensure_bucket(s3, bucket: str, region: str) -> None:
     report("s3 bucket", bucket, "created")
 
 
+KMS_ALIAS = "alias/lookout-secrets"
+
+
+def ensure_kms_key(kms, alias: str = KMS_ALIAS) -> str:
+    """The key behind `alias`, created (symmetric, ENCRYPT_DECRYPT) with the alias if missing."""
+    for page in kms.get_paginator("list_aliases").paginate():
+        for entry in page.get("Aliases", []):
+            if entry["AliasName"] == alias and entry.get("TargetKeyId"):
+                report("kms key", alias, f"found ({entry['TargetKeyId']})")
+                return entry["TargetKeyId"]
+    key_id = kms.create_key(
+        Description="Lookout: seals inline secrets of target definitions (local stack)",
+        KeyUsage="ENCRYPT_DECRYPT",
+        KeySpec="SYMMETRIC_DEFAULT",
+    )["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    report("kms key", alias, f"created ({key_id})")
+    return key_id
+
+
 # --- main --------------------------------------------------------------------
 
 
@@ -305,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             _, queue_arn = ensure_queue(sqs, settings["LOOKOUT_ALERT_QUEUE_URL"], topic_arn)
             ensure_subscription(sns, topic_arn, queue_arn)
             ensure_bucket(s3, settings["LOOKOUT_BUCKET"], settings["AWS_REGION"])
+            if settings.get("AWS_ENDPOINT_URL_KMS"):
+                ensure_kms_key(client(settings, "kms", "AWS_ENDPOINT_URL_KMS"))
     except (SetupError, ClientError, BotoCoreError, OSError) as err:
         print(f"lookout: create_resources: {err}", file=sys.stderr)
         return 1

@@ -67,6 +67,13 @@ pub struct Settings {
     /// `LOOKOUT_EXPORT_FUNCTION`: the export function's name; when set, the API hands dumps and
     /// restores to it (asynchronous Lambda invoke) instead of running them itself.
     pub export_function: Option<String>,
+    /// `LOOKOUT_KMS_KEY_ID`: the KMS key (id, ARN or `alias/...`) whose data keys seal inline
+    /// secrets of target definitions (see `lookout::adapters::sealing`). Wins over
+    /// `LOOKOUT_SECRETS_KEY`.
+    pub kms_key_id: Option<String>,
+    /// `LOOKOUT_SECRETS_KEY`: a 256-bit key, base64, that seals inline secrets where there is no
+    /// KMS (the local stack). With neither key, inline secrets are refused.
+    pub secrets_key: Option<crate::adapters::sealing::LocalKey>,
 }
 
 impl Settings {
@@ -150,6 +157,14 @@ impl Settings {
                 problem,
             })?,
             export_function: text("LOOKOUT_EXPORT_FUNCTION"),
+            kms_key_id: text("LOOKOUT_KMS_KEY_ID"),
+            secrets_key: text("LOOKOUT_SECRETS_KEY")
+                .map(|k| crate::adapters::sealing::LocalKey::parse(&k))
+                .transpose()
+                .map_err(|problem| ConfigError {
+                    name: "LOOKOUT_SECRETS_KEY",
+                    problem,
+                })?,
         })
     }
 
@@ -263,5 +278,14 @@ mod tests {
             ("LOOKOUT_ALLOW_PRIVATE_TARGETS", "yes"),
         ]);
         assert_eq!(e.unwrap_err().name, "LOOKOUT_ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn a_secrets_key_must_be_32_bytes_of_base64_and_is_never_shown() {
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_SECRETS_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_SECRETS_KEY");
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let s = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_SECRETS_KEY", key)]).unwrap();
+        assert!(s.secrets_key.is_some() && !format!("{s:?}").contains(key));
     }
 }

@@ -10,6 +10,7 @@
 //!   aws-sdk types) and in-memory fakes for unit tests.
 //! - [`digest`]: hourly rollups, anomaly detection, digests and the daily report.
 //! - [`dump`]: table dumps to object storage, their retention, and restores.
+//! - [`secrets`]: secret references in definitions, resolved when a check runs.
 //! - [`config`]: settings read once from the environment.
 
 pub mod adapters;
@@ -22,6 +23,7 @@ pub mod lease;
 pub mod ports;
 pub mod probe;
 pub mod redact;
+pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

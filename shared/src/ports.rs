@@ -24,7 +24,11 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-    /// The backend failed (throttling after the SDK's retries, permissions, a bad request).
+    /// The write was refused for what it holds (an inline secret without an encryption key);
+    /// the message says why and what to do.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The backend failed (network, throttling after the SDK's retries, permissions).
     #[error("storage backend: {0}")]
     Backend(String),
     /// The backend could not be reached: no connection, or no answer within the client's

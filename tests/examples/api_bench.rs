@@ -68,6 +68,7 @@ async fn main() {
     let app = api::App {
         store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("t".into()),
         read_token: None,
         public_status: true,

@@ -54,6 +54,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
     let app = Arc::new(api::App {
         store,
         prober: Prober::with_options(ProbeOptions::allow_private()).unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,

@@ -77,6 +77,7 @@ fn app(store: &DynamoStore) -> api::App<DynamoStore> {
     api::App {
         store: store.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,

@@ -535,6 +535,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     let app = api::App {
         store: dynamo.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: Some("reader".into()),
         public_status: true,
@@ -649,6 +650,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
     let app = api::App {
         store: dynamo.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,

@@ -585,6 +585,7 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
         store: DynamoStore::new(client, table, 30),
         prober: lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
             .unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         health: None,

@@ -28,9 +28,9 @@ async fn tokens_are_read_from_a_secure_string_and_a_missing_one_is_named() {
     );
 }
 
-/// A Secrets Manager client for the local stack. local.env names no Secrets Manager endpoint, so
-/// the one of SSM (the same moto server) is used unless `AWS_ENDPOINT_URL_SECRETSMANAGER` is set;
-/// either must be on loopback, so that the test never reaches AWS.
+/// A Secrets Manager client for the local stack: `AWS_ENDPOINT_URL_SECRETSMANAGER` (local.env),
+/// or else the SSM endpoint (the same moto server); either must be on loopback, so that the test
+/// never reaches AWS.
 fn secrets_manager(aws: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETSMANAGER")
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL_SSM"))

@@ -451,3 +451,69 @@ fn every_function_logs_to_its_own_log_group_with_a_retention() {
         );
     }
 }
+
+/// The policy statement `sid` of `function`, if it has one (conditional statements included).
+fn statement<'t>(function: &'t Value, sid: &str) -> Option<&'t Value> {
+    fn find<'t>(v: &'t Value, sid: &str) -> Option<&'t Value> {
+        match v {
+            Value::Mapping(m) => {
+                if text(get(v, "Sid")) == Some(sid) {
+                    return Some(v);
+                }
+                m.values().find_map(|c| find(c, sid))
+            }
+            Value::Sequence(s) => s.iter().find_map(|c| find(c, sid)),
+            Value::Tagged(t) => find(&t.value, sid),
+            _ => None,
+        }
+    }
+    find(at(function, &["Properties", "Policies"])?, sid)
+}
+
+#[test]
+fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_other_does() {
+    let t = template();
+    let fns = functions(&t);
+    let text_of = |v: &Value| serde_norway::to_string(v).unwrap();
+    for id in ["ProbeFunction", "ApiFunction"] {
+        let f = fns[id];
+        assert!(
+            environment(&t, f).contains("LOOKOUT_KMS_KEY_ID"),
+            "{id} does not get LOOKOUT_KMS_KEY_ID"
+        );
+        let refs = text_of(statement(f, "SecretReferences").expect(id));
+        for needed in [
+            "ssm:GetParameter",
+            "secretsmanager:GetSecretValue",
+            "parameter/lookout/*",
+            "secret:lookout*",
+        ] {
+            assert!(
+                refs.contains(needed),
+                "{id} SecretReferences lacks {needed}: {refs}"
+            );
+        }
+    }
+    let open = text_of(statement(fns["ProbeFunction"], "OpenTargetSecrets").unwrap());
+    assert!(
+        open.contains("kms:Decrypt") && !open.contains("GenerateDataKey"),
+        "{open}"
+    );
+    let seal = text_of(statement(fns["ApiFunction"], "SealTargetSecrets").unwrap());
+    assert!(
+        seal.contains("kms:GenerateDataKey") && seal.contains("kms:Decrypt"),
+        "{seal}"
+    );
+    for (id, f) in &fns {
+        if !["ProbeFunction", "ApiFunction"].contains(id) {
+            let policies = text_of(at(f, &["Properties", "Policies"]).unwrap_or(&Value::Null));
+            assert!(
+                !policies.contains("SecretsKey"),
+                "{id} needs no secrets key"
+            );
+            assert!(!environment(&t, f).contains("LOOKOUT_KMS_KEY_ID"), "{id}");
+        }
+    }
+    let key = &resources(&t, "AWS::KMS::Key")["SecretsKey"];
+    assert_eq!(text(get(key, "DeletionPolicy")), Some("Retain"));
+}

@@ -108,6 +108,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %m, "storage unavailable");
                 ApiError::unavailable()
             }
+            StoreError::Refused(m) => ApiError::invalid_target(m),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 ApiError::new(
@@ -128,4 +129,22 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<B
         .header("cache-control", "no-store")
         .body(Body::Text(body.to_string()))
         .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_write_is_a_422_saying_why() {
+        let e = ApiError::from(StoreError::Refused("needs a key".into()));
+        assert_eq!(
+            (e.status, e.code, e.message.as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_target",
+                "needs a key"
+            )
+        );
+    }
 }

@@ -51,6 +51,8 @@ pub struct App<S> {
     pub store: S,
     /// Probe engine for `POST /v1/checks`.
     pub prober: Prober,
+    /// Resolves secret references for manual checks and `GET /v1/proxies/active`.
+    pub secrets: lookout::secrets::Secrets,
     /// `LOOKOUT_ADMIN_TOKEN`; `None` disables the admin routes (401).
     pub admin_token: Option<String>,
     /// `LOOKOUT_READ_TOKEN`: opens the read routes (and the public ones when they are not
@@ -135,6 +137,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 aws, &settings, &limits,
             ),
             prober: Prober::with_options(settings.probe_options())?,
+            secrets: lookout::adapters::secrets::AwsSecrets::cached(aws),
             admin_token,
             read_token,
             public_status: settings.public_status,
@@ -463,7 +466,7 @@ where
         "alerts" => routes::alerts(store, q).await?,
         "group_active" => routes::group_active(store, id).await?,
         "checks" => routes::checks(app, body).await?,
-        "proxies_active" => routes::proxies_active(store, q).await?,
+        "proxies_active" => routes::proxies_active(store, &app.secrets, q).await?,
         "dumps" => dumps::list(app.dumps.as_ref()).await?,
         "dump_stats" => dumps::stats(app.dumps.as_ref()).await?,
         "get_dump" => dumps::get(app.dumps.as_ref(), id).await?,

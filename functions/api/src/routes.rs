@@ -679,9 +679,12 @@ pub async fn group_active<S: TargetStore + StateStore>(
 }
 
 /// `GET /v1/proxies/active?group=`: the proxy to use now and the ordered fallbacks of a pool,
-/// with their full proxy URLs, credentials included (the one answer that has them).
+/// with their full proxy URLs, credentials included (the one answer that has them), secret
+/// references resolved. A proxy whose reference cannot be resolved now is left out of the order
+/// (an application could not use it), with a warning in the log.
 pub async fn proxies_active<S: TargetStore + StateStore>(
     store: &S,
+    secrets: &lookout::secrets::Secrets,
     q: &HashMap<String, String>,
 ) -> Result<Value, ApiError> {
     let group = q
@@ -698,20 +701,25 @@ pub async fn proxies_active<S: TargetStore + StateStore>(
             lookout::redact::clip(group, 64)
         )));
     }
-    let order: Vec<Value> = lookout::domain::failover::failover_order(&pool, &states)
-        .iter()
-        .filter_map(|t| {
-            let p = t.proxy()?;
-            Some(json!({
-                "id": t.id,
-                "proxy_url": p.proxy_url,
-                "proxy_type": p.proxy_type,
-                "cost_per_gb": p.cost_per_gb,
-                "priority": t.priority(),
-                "status": states[&t.id].status,
-            }))
-        })
-        .collect();
+    let mut order: Vec<Value> = Vec::new();
+    for t in lookout::domain::failover::failover_order(&pool, &states) {
+        let resolved = match secrets.resolve(t).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target = %t.id, error = %e, "proxy left out: secret not resolved");
+                continue;
+            }
+        };
+        let Some(p) = resolved.proxy() else { continue };
+        order.push(json!({
+            "id": t.id,
+            "proxy_url": p.proxy_url,
+            "proxy_type": p.proxy_type,
+            "cost_per_gb": p.cost_per_gb,
+            "priority": t.priority(),
+            "status": states[&t.id].status,
+        }));
+    }
     Ok(json!({"group": group, "active": order.first(), "order": order}))
 }
 
@@ -1007,7 +1015,7 @@ pub async fn checks<S: TargetStore>(app: &App<S>, body: &[u8]) -> Result<Value, 
     // Send check for the lambda_http service.
     let probes: Vec<_> = chosen
         .into_iter()
-        .map(|t| app.prober.check(t, now))
+        .map(|t| lookout::secrets::check(&app.prober, &app.secrets, t, now))
         .collect();
     let results: Vec<_> = futures::stream::iter(probes)
         .buffered(app.concurrency.max(1))

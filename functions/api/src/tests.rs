@@ -14,6 +14,7 @@ fn app() -> App<MemoryStore> {
     App {
         store: MemoryStore::default(),
         prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
+        secrets: lookout::secrets::Secrets::none(),
         admin_token: Some(TOKEN.into()),
         read_token: Some(READ.into()),
         health: None,
@@ -1584,4 +1585,101 @@ async fn the_instance_that_writes_a_target_shows_it_in_the_status_at_once() {
         .map(|(id, _)| id)
         .collect();
     assert_eq!(again, ids);
+}
+
+#[tokio::test]
+async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_never_shown() {
+    use lookout::secrets::{MemorySecrets, SecretRef};
+    let mem = std::sync::Arc::new(MemorySecrets::default());
+    mem.set(SecretRef::Ssm("/lookout/px".into()), "r3f-pw");
+    mem.set(SecretRef::Ssm("/lookout/tok".into()), "t0k-9");
+    let mut app = app();
+    app.secrets = lookout::secrets::Secrets::new(mem.clone());
+    seed(&app).await;
+    let live = serve(200, "ok").await;
+    let body = json!({"targets": [
+        {"id":"px-ref","group":"pool","kind":"proxy","proxy_type":"vps","priority":1,
+         "proxy_url":"http://u:{{ssm:/lookout/px}}@127.0.0.1:3128","test_urls":["http://127.0.0.1:9/ip"]},
+        {"id":"api-ref","group":"api","kind":"server","url":live,
+         "headers":{"Authorization":"Bearer {{ssm:/lookout/tok}}"}},
+        {"id":"api-missing","group":"api","kind":"server","url":live,
+         "headers":{"X-Token":"{{ssm:/lookout/gone}}"}}
+    ]});
+    let (status, b) = call(
+        &app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let (status, b) = call(
+        &app,
+        request(
+            "POST",
+            "/v1/checks",
+            r#"{"ids":["api-ref","api-missing"]}"#,
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    let by_id = |id: &str| {
+        b["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id("api-ref")["outcome"], "up", "{b}");
+    let missing = by_id("api-missing");
+    assert_eq!(
+        (missing["outcome"].as_str(), missing["error"].as_str()),
+        (Some("failed"), Some("other"))
+    );
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("{{ssm:/lookout/gone}}"),
+        "{missing}"
+    );
+    // The active proxy hands out the resolved password; once it cannot be resolved, the
+    // proxy is left out.
+    let mut s = lookout::domain::TargetState::new("px-ref");
+    s.status = lookout::domain::Status::Healthy;
+    s.checks = 10;
+    let kind = lookout::domain::TargetKind::Proxy;
+    let mut all: Vec<_> = app
+        .store
+        .latest(kind)
+        .await
+        .unwrap()
+        .into_values()
+        .collect();
+    all.push(lookout::ports::Latest::new(s, None));
+    app.store.record_run(kind, 2_000, &all, true).await.unwrap();
+    let (_, b) = call(
+        &app,
+        request("GET", "/v1/proxies/active?group=pool", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(b["active"]["id"], "px-ref", "{b}");
+    assert_eq!(b["active"]["proxy_url"], "http://u:r3f-pw@127.0.0.1:3128");
+    // Every other answer shows neither the value nor more than the masked URL.
+    let (_, shown) = call(&app, request("GET", "/v1/targets", "", Some(TOKEN))).await;
+    let text = shown.to_string();
+    assert!(
+        !text.contains("r3f-pw") && !text.contains("t0k-9"),
+        "{text}"
+    );
+    let mut other = self::app();
+    other.secrets = lookout::secrets::Secrets::new(MemorySecrets::default());
+    other.store = app.store;
+    let (_, b) = call(
+        &other,
+        request("GET", "/v1/proxies/active?group=pool", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(b["active"]["id"], "px-cheap", "{b}");
 }

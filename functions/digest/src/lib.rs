@@ -377,7 +377,9 @@ impl Deps {
         let settings = lookout::config::Settings::from_env()?;
         let aws = lookout::adapters::aws_config().await;
         Ok(Deps {
-            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
+            // The digest never needs a secret: sealed values read as `***`, so it needs no key.
+            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings)
+                .with_sealer(lookout::adapters::sealing::Sealer::masked()),
             publisher: lookout::adapters::sns::SnsPublisher::new(
                 aws_sdk_sns::Client::new(&aws),
                 settings.require_topic()?,

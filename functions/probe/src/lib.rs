@@ -184,7 +184,7 @@ pub struct RunReport {
 pub(crate) use lookout::ports::deliver;
 
 /// How runs behave, from the settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Probes in flight at once.
     pub concurrency: usize,
@@ -194,15 +194,19 @@ pub struct RunConfig {
     /// The run lease's length and heartbeat (default [`lookout::lease::LEASE_MS`], renewed
     /// every [`lookout::lease::HEARTBEAT_MS`]).
     pub lease: lookout::lease::LeaseTiming,
+    /// Resolves the targets' secret references before each check (`lookout::secrets::check`).
+    pub secrets: lookout::secrets::Secrets,
 }
 
 impl RunConfig {
-    /// `concurrency` probes at once, the default storm threshold and lease timing.
+    /// `concurrency` probes at once, the default storm threshold and lease timing, and no
+    /// secret resolver (a reference fails its check).
     pub fn new(concurrency: usize) -> Self {
         RunConfig {
             concurrency,
             storm_threshold: DEFAULT_STORM_THRESHOLD,
             lease: lookout::lease::LeaseTiming::default(),
+            secrets: lookout::secrets::Secrets::none(),
         }
     }
 }
@@ -363,6 +367,7 @@ where
                 force,
                 concurrency: config.concurrency,
                 storm_threshold: config.storm_threshold,
+                secrets: &config.secrets,
                 hard_end,
                 window_end: (!first_round).then_some(window_end),
             };
@@ -469,6 +474,7 @@ impl Deps {
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
+                secrets: lookout::adapters::secrets::AwsSecrets::cached(&aws),
                 ..RunConfig::new(lookout::probe::concurrency_limit(
                     settings.probe_concurrency,
                 ))

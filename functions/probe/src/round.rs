@@ -24,6 +24,8 @@ pub(crate) struct Round<'a> {
     pub force: bool,
     pub concurrency: usize,
     pub storm_threshold: usize,
+    /// Resolves secret references before each check.
+    pub secrets: &'a lookout::secrets::Secrets,
     /// The invocation's deadline less the finishing margin: a check that cannot end before it
     /// is skipped (and reported).
     pub hard_end: Option<Instant>,
@@ -104,7 +106,7 @@ where
             t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
         })
         .collect();
-    let (hard_end, window_end) = (round.hard_end, round.window_end);
+    let (hard_end, window_end, secrets) = (round.hard_end, round.window_end, round.secrets);
     // Whether a check may start now is decided when its turn comes (after queueing behind the
     // concurrency limit), against the time it can take at most.
     let mut results = futures::stream::iter(due)
@@ -116,7 +118,7 @@ where
             if window_end.is_some_and(|w| ends > w) {
                 return Err(None);
             }
-            let check = prober.check(t, run_at);
+            let check = lookout::secrets::check(prober, secrets, t, run_at);
             match hard_end {
                 None => Ok(check.await),
                 // A safety net: the check's own timeouts end it first.

@@ -6,6 +6,8 @@ pub mod health;
 pub mod lambda;
 pub mod memory;
 pub mod s3;
+pub mod sealing;
+pub mod secrets;
 pub mod sns;
 pub mod ssm;
 

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::redact::{is_secret_header, redact_url, redact_url_and_query};
+use crate::secrets::refs::without_refs;
 
 /// What a target is: an HTTP server, or a forward proxy reached through to a test URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -728,7 +729,8 @@ impl Target {
         }
         match &self.check {
             Check::Server(s) => {
-                check_url("url", &s.url, &["http", "https"])?;
+                check_url("url", &without_refs(&s.url), &["http", "https"])
+                    .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
                 if reqwest::Method::from_bytes(s.method.as_bytes()).is_err() {
                     return Err(invalid(
                         "method",
@@ -763,7 +765,7 @@ impl Target {
             Check::Proxy(p) => {
                 check_url(
                     "proxy_url",
-                    &p.proxy_url,
+                    &without_refs(&p.proxy_url),
                     &["http", "https", "socks5", "socks5h"],
                 )
                 .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
@@ -798,6 +800,7 @@ impl Target {
                 }
             }
         }
+        crate::secrets::validate_refs(&self)?;
         Ok(self)
     }
 

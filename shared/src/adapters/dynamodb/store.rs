@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::convert::{item_to_json, json_to_item};
 use super::{packed, CHUNK};
 use crate::adapters::sdk_message;
+use crate::adapters::sealing::{SealError, Sealer};
 use crate::digest::report::{Digest, DIGEST_TTL_DAYS};
 use crate::digest::rollup::{Period, Rollup, HOUR_ROLLUP_TTL_DAYS, ROLLUP_TTL_DAYS};
 use crate::domain::{Alert, CheckResult, Target, TargetKind, TargetState};
@@ -60,6 +61,18 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     ttl_days: u32,
+    sealer: Sealer,
+}
+
+fn seal_error(id: &str, e: SealError) -> StoreError {
+    match e {
+        SealError::NoKey(m) => StoreError::Refused(m),
+        SealError::Kms(m) => StoreError::Backend(format!("kms: {m}")),
+        SealError::Corrupt(m) => StoreError::Corrupt {
+            key: format!("TARGET#{id}/CONFIG"),
+            message: m,
+        },
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -164,19 +177,47 @@ fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, 
 }
 
 impl DynamoStore {
-    /// An adapter for `table`; history, run and alert rows expire after `ttl_days`.
+    /// An adapter for `table`; history, run and alert rows expire after `ttl_days`. Definitions
+    /// are stored as given ([`Sealer::plain`]) until [`DynamoStore::with_sealer`].
     pub fn new(client: Client, table: impl Into<String>, ttl_days: u32) -> Self {
         DynamoStore {
             client,
             table: table.into(),
             ttl_days,
+            sealer: Sealer::plain(),
         }
     }
 
+    /// The same adapter sealing the inline secrets of definitions with `sealer` on write and
+    /// opening them on read.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = sealer;
+        self
+    }
+
     /// The functions' adapter: the table `LOOKOUT_TABLE`, history rows kept
-    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`).
+    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`),
+    /// inline secrets sealed with the key of the settings ([`Sealer::from_settings`]).
     pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
         Self::new(Client::new(aws), &settings.table, settings.history_ttl_days)
+            .with_sealer(Sealer::from_settings(aws, settings))
+    }
+
+    /// A definition item of `t`, its inline secrets sealed.
+    async fn sealed_item(&self, t: &Target) -> Result<Item, StoreError> {
+        let sealed = self
+            .sealer
+            .seal(t)
+            .await
+            .map_err(|e| seal_error(&t.id, e))?;
+        target_item(&sealed)
+    }
+
+    /// The definition in `item`, its secrets opened.
+    async fn definition(&self, item: &Item) -> Result<Target, StoreError> {
+        let t: Target = from_attr(item, "def")?;
+        let id = t.id.clone();
+        self.sealer.open(t).await.map_err(|e| seal_error(&id, e))
     }
 
     /// Like [`DynamoStore::from_settings`], with a client of `limits` (the API's
@@ -588,7 +629,7 @@ impl TargetStore for DynamoStore {
         let mut out = Vec::new();
         for k in kinds {
             for item in self.query_index(&format!("TARGETS#{}", k.as_str())).await? {
-                out.push(from_attr::<Target>(&item, "def")?);
+                out.push(self.definition(&item).await?);
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -598,7 +639,7 @@ impl TargetStore for DynamoStore {
     async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
         let mut t = target.clone();
         t.version = 1;
-        let item = target_item(&t)?;
+        let item = self.sealed_item(&t).await?;
         let put = self
             .client
             .put_item()
@@ -628,7 +669,10 @@ impl TargetStore for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        got.item.as_ref().map(|i| from_attr(i, "def")).transpose()
+        match &got.item {
+            Some(item) => Ok(Some(self.definition(item).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn update_target(
@@ -638,7 +682,7 @@ impl TargetStore for DynamoStore {
     ) -> Result<Target, StoreError> {
         let mut t = target.clone();
         t.version = expected_version + 1;
-        let item = target_item(&t)?;
+        let item = self.sealed_item(&t).await?;
         let put = self
             .client
             .put_item()

@@ -1,0 +1,72 @@
+//! [`AwsSecrets`]: the secret resolver of the functions, reading SSM Parameter Store and Secrets
+//! Manager (see `crate::secrets` for the reference syntax).
+
+use futures::future::BoxFuture;
+
+use super::sdk_message;
+use crate::secrets::{SecretRef, SecretResolver};
+
+/// Reads `{{ssm:...}}` with `GetParameter` (with decryption) and `{{secretsmanager:...}}` with
+/// `GetSecretValue`. The template allows `/lookout/*` parameters and `lookout*` secrets.
+#[derive(Debug, Clone)]
+pub struct AwsSecrets {
+    ssm: aws_sdk_ssm::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl AwsSecrets {
+    /// Clients from `aws` (its HTTPS client and `AWS_ENDPOINT_URL_SSM` /
+    /// `AWS_ENDPOINT_URL_SECRETSMANAGER`).
+    pub fn new(aws: &aws_config::SdkConfig) -> Self {
+        AwsSecrets {
+            ssm: aws_sdk_ssm::Client::new(aws),
+            secrets: aws_sdk_secretsmanager::Client::new(aws),
+        }
+    }
+
+    /// The functions' resolver with its cache ([`crate::secrets::SECRET_CACHE_TTL`]).
+    pub fn cached(aws: &aws_config::SdkConfig) -> crate::secrets::Secrets {
+        crate::secrets::Secrets::new(Self::new(aws))
+    }
+
+    async fn read(&self, reference: &SecretRef) -> Result<String, String> {
+        match reference {
+            SecretRef::Ssm(name) => self
+                .ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| sdk_message(&e))?
+                .parameter
+                .and_then(|p| p.value)
+                .ok_or_else(|| "the parameter has no value".into()),
+            SecretRef::SecretsManager { id, key } => {
+                let text = self
+                    .secrets
+                    .get_secret_value()
+                    .secret_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_message(&e))?
+                    .secret_string
+                    .ok_or("the secret has no string value (a binary secret?)")?;
+                let Some(key) = key else { return Ok(text) };
+                let doc: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+                    format!("the secret is not a JSON object, so #{key} is not in it")
+                })?;
+                doc.get(key)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("the secret has no string field {key}"))
+            }
+        }
+    }
+}
+
+impl SecretResolver for AwsSecrets {
+    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(self.read(reference))
+    }
+}
