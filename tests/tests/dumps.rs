@@ -227,22 +227,46 @@ struct FailingStore {
     inner: S3DumpStore,
     writes: AtomicUsize,
     fail_at: usize,
+    /// Objects written completely (a put, or a finished multipart upload).
+    done: AtomicUsize,
+    /// Hold the failing write until the objects of the writes before it are complete.
+    settle: bool,
 }
 
 impl FailingStore {
-    fn check(&self) -> Result<(), StoreError> {
-        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
-            Err(StoreError::Backend("injected failure".into()))
-        } else {
-            Ok(())
+    fn new(inner: &S3DumpStore, fail_at: usize, settle: bool) -> Self {
+        FailingStore {
+            inner: inner.clone(),
+            writes: AtomicUsize::new(0),
+            fail_at,
+            done: AtomicUsize::new(0),
+            settle,
         }
+    }
+
+    /// Fails write number `fail_at`; with `settle`, only once the objects of the writes before
+    /// it are complete (at most 10 s later), so that the dump fails with some of its parts
+    /// written whatever the order its segments run in.
+    async fn check(&self) -> Result<(), StoreError> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 != self.fail_at {
+            return Ok(());
+        }
+        for _ in 0..500 {
+            if !self.settle || self.done.load(Ordering::SeqCst) + 1 >= self.fail_at {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(StoreError::Backend("injected failure".into()))
     }
 }
 
 impl DumpStore for FailingStore {
     async fn put(&self, key: &str, body: Vec<u8>, ct: &str, sha: &str) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.put(key, body, ct, sha).await
+        self.check().await?;
+        self.inner.put(key, body, ct, sha).await?;
+        self.done.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.get(key).await
@@ -261,7 +285,7 @@ impl DumpStore for FailingStore {
         body: Vec<u8>,
         sha: &str,
     ) -> Result<UploadedPart, StoreError> {
-        self.check()?;
+        self.check().await?;
         self.inner.upload_part(key, upload, n, body, sha).await
     }
     async fn finish_upload(
@@ -270,7 +294,9 @@ impl DumpStore for FailingStore {
         upload: &str,
         p: &[UploadedPart],
     ) -> Result<(), StoreError> {
-        self.inner.finish_upload(key, upload, p).await
+        self.inner.finish_upload(key, upload, p).await?;
+        self.done.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
     async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError> {
         self.inner.abort_upload(key, upload).await
@@ -293,11 +319,7 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
     let source = DynamoStore::new(ddb, &table, 30);
     let inner = S3DumpStore::new(s3.clone(), &bucket);
     // Four segments write four objects, then the manifest: fail the third write.
-    let failing = FailingStore {
-        inner: inner.clone(),
-        writes: AtomicUsize::new(0),
-        fail_at: 3,
-    };
+    let failing = FailingStore::new(&inner, 3, true);
     let now = lookout::time::now_ms();
     let err = dump::dump(&source, &failing, &options(4), now)
         .await
@@ -329,11 +351,7 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
     ));
 
     // The manifest write itself failing (the fifth write) also leaves none.
-    let failing = FailingStore {
-        inner: inner.clone(),
-        writes: AtomicUsize::new(0),
-        fail_at: 5,
-    };
+    let failing = FailingStore::new(&inner, 5, false);
     let later = now + 2_000;
     assert!(dump::dump(&source, &failing, &options(4), later)
         .await
@@ -344,11 +362,7 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
 
     // A part upload failing in the middle of a multipart object (parts of 1 KiB: S3 only
     // checks the 5 MiB minimum at completion) aborts the open uploads.
-    let failing = FailingStore {
-        inner: inner.clone(),
-        writes: AtomicUsize::new(0),
-        fail_at: 3,
-    };
+    let failing = FailingStore::new(&inner, 3, false);
     let multipart = DumpOptions {
         segments: 1,
         part_bytes: 1024,

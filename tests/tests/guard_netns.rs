@@ -310,7 +310,11 @@ fn in_namespace() {
         );
     }
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 400,
+        // LOOKOUT_GUARD_CASES runs more (a longer search); 5,000 by default.
+        cases: std::env::var("LOOKOUT_GUARD_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(5000),
         failure_persistence: None,
         ..ProptestConfig::default()
     });

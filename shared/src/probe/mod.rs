@@ -433,6 +433,24 @@ impl Prober {
         attempt
     }
 
+    /// A test URL named by host name is resolved here too, although the proxy connects to it:
+    /// a name that stands only for refused addresses (`localhost`, a name pointing into the
+    /// private network) is refused as its literal would be. A name this function cannot
+    /// resolve is left to the proxy (names only its network knows).
+    async fn guard_destination_name(&self, url: &url::Url) -> Result<(), Failure> {
+        if self.guard.allow_private {
+            return Ok(());
+        }
+        let (Some(url::Host::Domain(host)), Some(port)) = (url.host(), url.port_or_known_default())
+        else {
+            return Ok(());
+        };
+        match transport::resolve_guarded(host, port, &self.guard).await {
+            Err(f) if f.kind == ErrorKind::Forbidden => Err(f),
+            _ => Ok(()),
+        }
+    }
+
     async fn check_proxy(
         &self,
         target: &Target,
@@ -464,6 +482,10 @@ impl Prober {
                     continue;
                 }
             };
+            if let Err(f) = self.guard_destination_name(&test_url).await {
+                last = Some(Attempt::failed(f, 0));
+                continue;
+            }
             let out = transport::Outgoing {
                 method: Method::GET,
                 url: &test_url,
