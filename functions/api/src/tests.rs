@@ -1683,3 +1683,28 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
     .await;
     assert_eq!(b["active"]["id"], "px-cheap", "{b}");
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
+    // API Gateway hands a binary body over base64-encoded (`Body::Binary`); `cargo lambda
+    // watch` cannot pass one at all, so this is tested on the handler itself.
+    let app = app();
+    for (method, path) in [
+        ("POST", "/v1/targets"),
+        ("PUT", "/v1/targets"),
+        ("POST", "/v1/checks"),
+    ] {
+        let req = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(format!("https://lookout.example{path}"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::Binary(vec![0xff, 0xfe, b'{', 0x80]))
+            .unwrap();
+        let (status, body) = call(&app, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {body}");
+        assert_eq!(
+            body["error"]["code"], "bad_request",
+            "{method} {path}: {body}"
+        );
+    }
+}
