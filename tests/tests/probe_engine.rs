@@ -635,3 +635,68 @@ async fn a_refused_connect_tunnel_moves_on_to_the_next_test_url() {
     assert_eq!(r.outcome, Outcome::Up, "{r:?}");
     assert_eq!(upstream.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn the_targets_own_host_header_replaces_the_default_and_url_userinfo_is_basic_auth() {
+    let s = TestServer::start(|_| Reply::text(200, "ok")).await;
+    let t = server(
+        &s.url,
+        json!({"headers": {"Host": "app.example", "User-Agent": "probe/1"}}),
+    );
+    assert_eq!(check(&t).await.outcome, Outcome::Up);
+    let seen = &s.requests()[0];
+    let count = |name: &str| seen.headers.iter().filter(|(k, _)| k == name).count();
+    assert_eq!((count("host"), count("user-agent")), (1, 1), "{seen:?}");
+    assert_eq!(seen.header("host"), Some("app.example"));
+
+    let with_userinfo = server(
+        &s.url.replace("http://", "http://al%40ice:p%3Aw@"),
+        json!({}),
+    );
+    assert_eq!(check(&with_userinfo).await.outcome, Outcome::Up);
+    // base64("al@ice:p:w")
+    assert_eq!(
+        s.requests()[1].header("authorization"),
+        Some("Basic YWxAaWNlOnA6dw==")
+    );
+}
+
+#[tokio::test]
+async fn a_test_urls_userinfo_never_reaches_the_proxys_request_line() {
+    // A plain server standing in for an HTTP proxy records the absolute-form request line.
+    let fake_proxy = TestServer::start(|_| Reply::text(200, "relayed")).await;
+    let t = proxy(
+        &fake_proxy.url,
+        &["http://user:t3st-secret@upstream.example/ip#frag".into()],
+        json!({}),
+    );
+    check(&t).await;
+    let seen = &fake_proxy.requests()[0];
+    assert_eq!(seen.path, "http://upstream.example/ip", "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_destination_that_stalls_behind_a_working_proxy_is_the_destinations_not_the_proxys() {
+    // Accepts TCP and never speaks: the proxy's CONNECT succeeds, TLS inside it stalls.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let upstream = TestServer::start(|_| Reply::text(200, "your ip")).await;
+    let fwd = common::forward_proxy("lookout:pw").await;
+    let t = proxy(
+        &format!("http://lookout:pw@{}", fwd.addr),
+        &[
+            format!("https://{silent_addr}/stalls"),
+            format!("{}/works", upstream.url),
+        ],
+        json!({"connect_timeout_ms": 700}),
+    );
+    let r = check(&t).await;
+    assert_eq!(r.outcome, Outcome::Up, "the second test URL decides: {r:?}");
+    assert_eq!(upstream.requests().len(), 1);
+}

@@ -232,3 +232,35 @@ async fn an_upstream_401_through_a_proxy_is_up_when_its_provenance_is_shown() {
     let r = check(&wrong_marker).await;
     assert_eq!(r.error, Some(ErrorKind::Proxy), "{r:?}");
 }
+
+/// No false `proxy_auth`: through SOCKS (which cannot write an HTTP answer) and through an HTTP
+/// proxy we sent no credentials to, an upstream's Basic 401 proves the path works.
+#[tokio::test]
+async fn an_upstream_basic_401_is_up_through_socks_and_through_a_proxy_without_credentials() {
+    let upstream = TestServer::start(|_| Reply::Http {
+        status: 401,
+        headers: vec![("www-authenticate".into(), "Basic realm=\"api\"".into())],
+        body: b"login first".to_vec(),
+    })
+    .await;
+    let test_url = format!("{}/basic", upstream.url);
+    let socks = common::microsocks(USER, GOOD).await;
+    let r = check(&proxy_target(
+        &socks_url(&socks.addr, Some(GOOD)),
+        &test_url,
+        None,
+    ))
+    .await;
+    assert_eq!(
+        (r.outcome, r.status_code),
+        (Outcome::Up, Some(401)),
+        "socks: {r:?}"
+    );
+    let open = common::pproxy_http_open().await;
+    let r = check(&proxy_target(&http_url(&open.addr, None), &test_url, None)).await;
+    assert_eq!(
+        (r.outcome, r.status_code),
+        (Outcome::Up, Some(401)),
+        "no credentials: {r:?}"
+    );
+}

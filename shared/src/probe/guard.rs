@@ -91,8 +91,15 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// Reasons no allow-list lifts: link-local (where cloud metadata services live), cloud metadata
-/// itself, unspecified and multicast addresses are never monitoring targets.
-const ALWAYS_REFUSED: &[&str] = &["cloud metadata", "link-local", "unspecified", "multicast"];
+/// itself, loopback (the function's own host: on Lambda the Runtime API listens there),
+/// unspecified and multicast addresses are never monitoring targets.
+const ALWAYS_REFUSED: &[&str] = &[
+    "cloud metadata",
+    "link-local",
+    "loopback",
+    "unspecified",
+    "multicast",
+];
 
 /// The guard's policy, from the settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,15 +119,18 @@ impl Guard {
         if self.allow_private {
             return None;
         }
+        // An IPv6 form of an IPv4 address (mapped, NAT64, 6to4) is judged as that address, so
+        // an IPv6 entry such as `64:ff9b::/96` cannot let a refused IPv4 address through.
+        if let Some(v4) = embedded_v4(ip) {
+            if ip != IpAddr::V4(v4) && forbidden_reason(IpAddr::V4(v4)).is_some() {
+                return self.refusal(IpAddr::V4(v4));
+            }
+        }
         let reason = forbidden_reason(ip)?;
         if ALWAYS_REFUSED.contains(&reason) {
             return Some(reason);
         }
-        let v4 = embedded_v4(ip);
-        let listed = |net: &ipnet::IpNet| {
-            net.contains(&ip) || v4.is_some_and(|v4| net.contains(&IpAddr::V4(v4)))
-        };
-        if self.allowed.iter().any(listed) {
+        if self.allowed.iter().any(|net| net.contains(&ip)) {
             None
         } else {
             Some(reason)
@@ -381,6 +391,21 @@ mod tests {
         assert_eq!(g.refusal(ip("10.21.0.1")), Some("private"));
         assert_eq!(g.refusal(ip("169.254.169.254")), Some("cloud metadata"));
         assert_eq!(g.refusal(ip("169.254.1.1")), Some("link-local"));
+        let wide = Guard {
+            allow_private: false,
+            allowed: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+        };
+        assert_eq!(
+            wide.refusal(ip("127.0.0.1")),
+            Some("loopback"),
+            "never loopback"
+        );
+        assert_eq!(wide.refusal(ip("64:ff9b::7f00:1")), Some("loopback"));
+        assert_eq!(
+            wide.refusal(ip("::ffff:169.254.169.254")),
+            Some("cloud metadata")
+        );
+        assert_eq!(wide.refusal(ip("10.9.9.9")), None);
         let u = |s: &str| url::Url::parse(s).unwrap();
         assert!(g.check_url(&u("socks5h://10.20.0.9"), &["socks5h"]).is_ok());
         assert!(g.check_url(&u("socks5h://10.0.0.1"), &["socks5h"]).is_err());

@@ -287,6 +287,7 @@ impl Prober {
             proxy,
             tls: self.tls.get(ca_pem)?,
             guard: &self.guard,
+            proxy_up: Default::default(),
         };
         let (x, leaf) = transport::request(&route, out, Some(ctx), timeout, cap).await?;
         Ok(Answer {
@@ -326,12 +327,23 @@ impl Prober {
                 return Attempt::failed(r.into(), elapsed());
             }
             // Credentials go only to the target's own origin, never to a redirect elsewhere.
-            let headers = s
+            let home = url.origin() == origin;
+            let mut headers: Vec<(&str, &str)> = s
                 .headers
                 .iter()
-                .filter(|(k, _)| url.origin() == origin || !s.is_secret_header(k))
+                .filter(|(k, _)| home || !s.is_secret_header(k))
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
+            // `user:password@` in the URL is HTTP Basic authentication (as curl and reqwest
+            // send it), unless the target sets its own `Authorization`.
+            let userinfo_auth = userinfo_basic(&url).filter(|_| {
+                home && !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            });
+            if let Some(a) = &userinfo_auth {
+                headers.push(("Authorization", a));
+            }
             let out = transport::Outgoing {
                 method: method.clone(),
                 url: &url,
@@ -505,8 +517,14 @@ impl Prober {
             let latency_ms = started.elapsed().as_millis() as u64;
             match answer {
                 Ok(a) => {
-                    let tunneled = test_url.scheme() == "https";
-                    if let Err(f) = provenance(p, &a, tunneled) {
+                    // Over a CONNECT tunnel with TLS, or through SOCKS (which cannot write an
+                    // HTTP answer), the answer is the upstream's.
+                    let tunneled = test_url.scheme() == "https"
+                        || matches!(
+                            spec.scheme,
+                            transport::ProxyScheme::Socks5 | transport::ProxyScheme::Socks5h
+                        );
+                    if let Err(f) = provenance(p, &a, tunneled, spec.auth.is_some()) {
                         // The proxy's own answer decides: its refusal, not the upstream's.
                         return Attempt::fail_answered(&a, f, latency_ms);
                     }
@@ -572,15 +590,17 @@ impl Prober {
 ///   is `proxy_auth`).
 /// - **Over plain `http`** the proxy can answer in the upstream's place. Its own answer is
 ///   recognised by its authentication challenge: a 407, any answer with `Proxy-Authenticate`,
-///   or a 401 with a `Basic` `WWW-Authenticate` challenge and no proof of the upstream (tinyproxy
-///   1.11 answers a wrong password so, a known bug). Proof of the upstream is a `Via` header
+///   or, when credentials were sent, a 401 with a `Basic`, `Digest`, `Negotiate` or `NTLM`
+///   `WWW-Authenticate` challenge and no proof of the upstream (tinyproxy 1.11 answers a wrong
+///   password so, a known bug). Through a SOCKS proxy every answer is the upstream's (SOCKS
+///   cannot write an HTTP answer). Proof of the upstream is a `Via` header
 ///   (RFC 9110 §7.6.3: a proxy adds it to what it forwards) or the target's `expect_body`.
 /// - **`expect_body`**, when set, must be in every answer that decides the verdict (the judge
 ///   marker of proxy checkers such as ProxyBroker): without it the answer is the proxy's.
 ///
 /// # Errors
 /// A `proxy_auth` or `proxy` [`Failure`] when the answer is the proxy's own.
-fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool) -> Result<(), Failure> {
+fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool, sent_auth: bool) -> Result<(), Failure> {
     let code = a.status.as_u16();
     let header = |name: &str| a.headers.get(name).and_then(|v| v.to_str().ok());
     let marker = p
@@ -594,10 +614,18 @@ fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool) -> Result<(), Failure>
                 format!("the proxy refused the credentials ({code} with a proxy challenge)"),
             ));
         }
-        let basic_challenge = header("www-authenticate")
-            .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("basic"));
+        // A proxy's own challenge uses a scheme proxies use (Basic, Digest, Negotiate, NTLM),
+        // in any of the answer's challenges; a Bearer challenge is an API's.
+        let proxy_like_challenge = a.headers.get_all("www-authenticate").iter().any(|v| {
+            let scheme = v.to_str().unwrap_or("").trim_start().to_ascii_lowercase();
+            ["basic", "digest", "negotiate", "ntlm"]
+                .iter()
+                .any(|s| scheme.starts_with(s))
+        });
         let proven = header("via").is_some() || marker == Some(true);
-        if code == 401 && basic_challenge && !proven {
+        // Only a proxy we sent credentials to refuses them with a 401 (tinyproxy); without
+        // credentials a proxy asks with 407.
+        if code == 401 && sent_auth && proxy_like_challenge && !proven {
             return Err(Failure::new(
                 ErrorKind::ProxyAuth,
                 "the proxy refused the credentials: 401 with a Basic challenge and no proof it \
@@ -605,6 +633,13 @@ fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool) -> Result<(), Failure>
                  or set expect_body if the test URL itself answers so",
             ));
         }
+    }
+    if marker == Some(false) && tunneled {
+        // The upstream's own answer, without the marker.
+        return Err(Failure::new(
+            ErrorKind::Assertion,
+            format!("the upstream's answer (HTTP {code}) lacks expect_body"),
+        ));
     }
     if marker == Some(false) {
         return Err(Failure::new(
@@ -616,6 +651,28 @@ fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool) -> Result<(), Failure>
         ));
     }
     Ok(())
+}
+
+/// `Basic <base64(user:password)>` from a URL's userinfo (percent-decoded), if it has one.
+fn userinfo_basic(url: &url::Url) -> Option<String> {
+    use base64::Engine as _;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let pair = format!(
+        "{}:{}",
+        decode(url.username()),
+        decode(url.password().unwrap_or(""))
+    );
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    ))
 }
 
 /// File descriptors kept for everything but probes (the runtime, the AWS clients, logs).

@@ -297,6 +297,9 @@ pub(crate) struct Route<'a> {
     pub proxy: Option<&'a ProxySpec>,
     pub tls: Arc<rustls::ClientConfig>,
     pub guard: &'a guard::Guard,
+    /// Set by [`open`] once the connection to the proxy is up (TCP, and TLS to an `https://`
+    /// proxy): a timeout after it is the destination's, not the proxy's.
+    pub proxy_up: std::sync::atomic::AtomicBool,
 }
 
 /// An open connection to a destination, ready for one request.
@@ -333,17 +336,25 @@ pub(crate) async fn open(route: &Route<'_>) -> Result<Opened, Failure> {
     };
     let mut io: Box<dyn Io> =
         Box::new(connect_guarded(&proxy.host, proxy.port, route.guard).await?);
+    let up = || {
+        route
+            .proxy_up
+            .store(true, std::sync::atomic::Ordering::SeqCst)
+    };
     match proxy.scheme {
         ProxyScheme::Http | ProxyScheme::Https => {
             if proxy.scheme == ProxyScheme::Https {
                 io = tls_handshake(io, &proxy.host, route.tls.clone())
                     .await
                     .map_err(|mut f| {
+                        // The proxy itself failed: another test URL cannot help.
+                        f.kind = ErrorKind::Proxy;
                         f.message = format!("TLS to the proxy: {}", f.message);
                         f
                     })?
                     .0;
             }
+            up();
             if !https {
                 return Ok(Opened {
                     io,
@@ -355,6 +366,7 @@ pub(crate) async fn open(route: &Route<'_>) -> Result<Opened, Failure> {
             connect_tunnel(&mut io, &host, port, proxy).await?;
         }
         ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
+            up();
             let dest = if proxy.scheme == ProxyScheme::Socks5 {
                 let addrs = resolve_guarded(&host, port, route.guard)
                     .await
@@ -364,12 +376,12 @@ pub(crate) async fn open(route: &Route<'_>) -> Result<Opened, Failure> {
                     })?;
                 SocksDest::Addr(addrs[0])
             } else {
-                SocksDest::Name(
-                    host.trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .to_string(),
-                    port,
-                )
+                let bare = host.trim_start_matches('[').trim_end_matches(']');
+                match bare.parse::<IpAddr>() {
+                    // A literal goes as an address (RFC 1928 ATYP 1 or 4), not as a name.
+                    Ok(ip) => SocksDest::Addr(SocketAddr::new(ip, port)),
+                    Err(_) => SocksDest::Name(bare.to_string(), port),
+                }
             };
             socks5_handshake(&mut io, &dest, proxy).await?;
         }
@@ -468,7 +480,7 @@ async fn connect_tunnel(
     let mut head = Vec::with_capacity(1024);
     let mut byte = [0u8; 1];
     // Byte by byte until the blank line: nothing of the tunnel's own bytes is consumed.
-    while !head.ends_with(b"\r\n\r\n") {
+    while !(head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n")) {
         if head.len() >= MAX_HEAD_BYTES {
             return Err(Failure::new(
                 ErrorKind::Proxy,
@@ -772,7 +784,12 @@ pub(crate) async fn exchange(
         let _ = conn.await;
     }));
     let target = if opened.absolute_form {
-        out.url.as_str().to_string()
+        // Never the test URL's own userinfo or fragment: proxies log request lines.
+        let mut bare = out.url.clone();
+        let _ = bare.set_username("");
+        let _ = bare.set_password(None);
+        bare.set_fragment(None);
+        bare.as_str().to_string()
     } else {
         let mut t = out.url.path().to_string();
         if let Some(q) = out.url.query() {
@@ -795,16 +812,32 @@ pub(crate) async fn exchange(
     if let Some(a) = &opened.proxy_authorization {
         req = req.header("proxy-authorization", a);
     }
-    for (k, v) in &out.headers {
-        req = req.header(*k, *v);
-    }
     let body = out.body.unwrap_or_default();
     if !body.is_empty() {
         req = req.header(http::header::CONTENT_LENGTH, body.len());
     }
-    let req = req
+    let mut req = req
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
         .map_err(|e| Failure::new(ErrorKind::Other, clip(&format!("bad request: {e}"), 200)))?;
+    // The target's own headers replace the defaults (`Host`, `User-Agent`, `Accept`): one of
+    // each on the wire.
+    let mut added = std::collections::HashSet::new();
+    for (k, v) in &out.headers {
+        let (Ok(name), Ok(value)) = (
+            http::header::HeaderName::from_bytes(k.as_bytes()),
+            http::header::HeaderValue::from_str(v),
+        ) else {
+            return Err(Failure::new(
+                ErrorKind::Other,
+                format!("bad request: header {:?} is not valid", clip(k, 60)),
+            ));
+        };
+        if added.insert(name.clone()) {
+            req.headers_mut().insert(name, value);
+        } else {
+            req.headers_mut().append(name, value);
+        }
+    }
     let resp = sender
         .send_request(req)
         .await
@@ -882,17 +915,14 @@ pub(crate) async fn request(
         let opened = match limit {
             Some(limit) => match tokio::time::timeout(limit, open(route)).await {
                 Ok(r) => r,
-                Err(_) => {
-                    let mut f = Failure::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "connect timeout: connect timed out after {} ms",
-                            limit.as_millis()
-                        ),
-                    );
-                    f.connecting = true;
-                    Err(f)
-                }
+                Err(_) => Err(opening_timeout(
+                    route,
+                    limit,
+                    format!(
+                        "connect timeout: connect timed out after {} ms",
+                        limit.as_millis()
+                    ),
+                )),
             },
             None => open(route).await,
         };
@@ -906,11 +936,43 @@ pub(crate) async fn request(
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
+        // Cut while the proxy was still being reached: the proxy's fault, as a connect
+        // timeout is.
+        Err(_)
+            if route.proxy.is_some()
+                && !route.proxy_up.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            Err(opening_timeout(
+                route,
+                timeout,
+                format!("timeout: no answer within {} ms", timeout.as_millis()),
+            ))
+        }
         Err(_) => Err(Failure::new(
             ErrorKind::Timeout,
             format!("timeout: no answer within {} ms", timeout.as_millis()),
         )),
     }
+}
+
+/// A timeout while a connection opened: before the proxy answered it is the proxy's
+/// (`connecting`); after, the proxy could not reach the destination in time (`upstream`).
+fn opening_timeout(route: &Route<'_>, limit: Duration, plain: String) -> Failure {
+    let proxy_up = route.proxy_up.load(std::sync::atomic::Ordering::SeqCst);
+    let mut f = Failure::new(
+        ErrorKind::Timeout,
+        if proxy_up {
+            format!(
+                "timeout: the proxy did not get through to the destination within {} ms",
+                limit.as_millis()
+            )
+        } else {
+            plain
+        },
+    );
+    f.connecting = !proxy_up;
+    f.upstream = proxy_up;
+    f
 }
 
 #[cfg(test)]

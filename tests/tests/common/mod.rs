@@ -272,6 +272,15 @@ pub async fn pproxy_http(auth: &str) -> ForwardProxy {
     .await
 }
 
+/// pproxy as an HTTP forward proxy without authentication.
+#[allow(dead_code)]
+pub async fn pproxy_http_open() -> ForwardProxy {
+    start_proxy("pproxy", |port| {
+        vec!["-l".into(), format!("http://127.0.0.1:{port}")]
+    })
+    .await
+}
+
 async fn spawn_proxy(bin: PathBuf, args: impl Fn(u16) -> Vec<String>) -> ForwardProxy {
     let tool = bin.display().to_string();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
