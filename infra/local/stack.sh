@@ -120,10 +120,10 @@ install_npm() {
   echo "$want" >"$stamp"
 }
 
-# Debian packages the tests run for real: third-party proxies (tinyproxy, microsocks) and
-# Chromium for the status page check. Installed with apt-get when this runs as root, else asked
-# for in one clear line.
-TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks chromium:chromium)
+# Debian packages the tests run for real: third-party proxies (tinyproxy, microsocks), a web
+# server (nginx, the probe engine's real-world target) and Chromium for the status page check.
+# Installed with apt-get when this runs as root, else asked for in one clear line.
+TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks nginx-light:nginx chromium:chromium)
 
 cmd_install_test_tools() {
   local missing=() entry

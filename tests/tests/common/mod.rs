@@ -632,3 +632,141 @@ pub fn proc_status_kib(pid: &str, field: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// A real nginx (Debian's `nginx-light`) started as a plain process with its own configuration
+/// in a fresh temp dir (config, pid, error log, temp paths and the document root `www/` all
+/// inside it), listening on a free loopback port. Killed with its workers, and the dir removed,
+/// when dropped.
+#[allow(dead_code)]
+pub struct Nginx {
+    process: Option<ForwardProxy>,
+    /// The temp dir; the document root is `dir/www`.
+    pub dir: PathBuf,
+    /// The port nginx listens on, on 127.0.0.1 (and on `[::1]` when asked).
+    pub port: u16,
+}
+
+#[allow(dead_code)]
+impl Nginx {
+    /// `http://127.0.0.1:<port>` (or `https://` when started with a certificate).
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM first: the master stops and reaps its workers (killed outright they would be
+        // left to init as zombies); the process group is killed after 2 s at the latest.
+        if let Some(p) = self.process.as_mut() {
+            // SAFETY: kill only sends a signal to the child we started.
+            unsafe { libc::kill(p.child.id() as libc::pid_t, libc::SIGTERM) };
+            for _ in 0..100 {
+                if matches!(p.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        drop(self.process.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether this machine can listen on `[::1]` (IPv6 loopback configured).
+#[allow(dead_code)]
+pub fn ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// Starts nginx with one `server` block: `server` is its body (locations, directives), after
+/// the `listen` lines (`ssl` with `tls`'s certificate and key when given; `[::1]` too when
+/// `ipv6`) and `root <dir>/www`. `files` are written under `www/` first (`name`, contents).
+/// Panics with the package to install when nginx is missing (`make test` installs it), and
+/// with nginx's error log when it does not start.
+#[allow(dead_code)]
+pub async fn nginx(
+    tls: Option<&lookout::testing::TestCert>,
+    ipv6: bool,
+    server: &str,
+    files: &[(&str, &[u8])],
+) -> Nginx {
+    let bin = PathBuf::from("/usr/sbin/nginx");
+    assert!(
+        bin.exists(),
+        "nginx is missing: apt-get install nginx-light (make test installs it)"
+    );
+    let dir = std::env::temp_dir().join(unique("lookout-nginx"));
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    for (name, body) in files {
+        std::fs::write(www.join(name), body).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ssl = if tls.is_some() { " ssl" } else { "" };
+    let mut listen = format!("listen 127.0.0.1:{port}{ssl};\n");
+    if ipv6 {
+        listen.push_str(&format!("listen [::1]:{port}{ssl};\n"));
+    }
+    if let Some(cert) = tls {
+        std::fs::write(dir.join("cert.pem"), &cert.cert_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), &cert.key_pem).unwrap();
+        listen.push_str(&format!(
+            "ssl_certificate {d}/cert.pem;\nssl_certificate_key {d}/key.pem;\n",
+            d = dir.display()
+        ));
+    }
+    let d = dir.display();
+    let conf = format!(
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nworker_processes 1;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n\
+           client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+           types {{ application/json json; text/plain txt; text/html html; }}\n\
+           default_type text/plain;\n\
+           server {{\n{listen}root {d}/www;\n{server}\n}}\n}}\n"
+    );
+    let conf_file = dir.join("nginx.conf");
+    std::fs::write(&conf_file, conf).unwrap();
+    use std::os::unix::process::CommandExt as _;
+    let child = std::process::Command::new(&bin)
+        .process_group(0)
+        .args(["-c", conf_file.to_str().unwrap(), "-p"])
+        .arg(&dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .args(["-g", "daemon off;"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start nginx: {e}"));
+    let addr = format!("127.0.0.1:{port}");
+    let mut guard = Nginx {
+        process: Some(ForwardProxy {
+            child,
+            addr: addr.clone(),
+        }),
+        dir,
+        port,
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            return guard;
+        }
+        let exited = guard
+            .process
+            .as_mut()
+            .and_then(|p| p.child.try_wait().ok().flatten());
+        if exited.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = std::fs::read_to_string(guard.dir.join("error.log")).unwrap_or_default();
+    panic!("nginx did not start on {addr}: {log}");
+}
