@@ -4,43 +4,19 @@
 
 mod common;
 
+use common::{check, failed_with, proxy, server};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lookout::domain::{CheckResult, ErrorKind, Outcome, Target};
+use lookout::domain::{ErrorKind, Outcome};
 use lookout::probe::{ProbeOptions, Prober};
 use lookout::testing::{closed_port, self_signed, Reply, TestCa, TestServer};
-use serde_json::{json, Value};
-
-fn server(url: &str, extra: Value) -> Target {
-    let mut v = json!({"id":"t","group":"g","kind":"server","url": url,
-        "timeout_ms": 3000, "degraded_latency_ms": 2500});
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Target::from_json(v).expect("valid target")
-}
-
-fn proxy(proxy_url: &str, test_urls: &[String], extra: Value) -> Target {
-    let mut v = json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,
-        "test_urls": test_urls, "timeout_ms": 3000, "degraded_latency_ms": 2500});
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Target::from_json(v).expect("valid target")
-}
+use serde_json::json;
 
 fn open() -> Prober {
     Prober::with_options(ProbeOptions::allow_private()).unwrap()
-}
-
-async fn check(t: &Target) -> CheckResult {
-    open().check(t, 1).await
-}
-
-fn failed_with(r: &CheckResult, kind: ErrorKind) {
-    assert_eq!((r.outcome, r.error), (Outcome::Failed, Some(kind)), "{r:?}");
 }
 
 #[tokio::test]

@@ -6,43 +6,15 @@
 
 mod common;
 
+use common::{check, failed_with, proxy, server};
+
 use common::{nginx, Nginx};
-use lookout::domain::{CheckResult, ErrorKind, Outcome, Target};
-use lookout::probe::{ProbeOptions, Prober};
+use lookout::domain::{CheckResult, ErrorKind, Outcome};
 use lookout::testing::{TestCa, TestCert};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const HEALTH: &[u8] = br#"{"status":"ok","db":{"ok":true,"lag_ms":3}}"#;
-
-fn server(url: &str, extra: Value) -> Target {
-    let mut v = json!({"id":"t","group":"g","kind":"server","url": url,
-        "timeout_ms": 3000, "degraded_latency_ms": 2500});
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Target::from_json(v).expect("valid target")
-}
-
-fn proxy(proxy_url: &str, test_urls: &[String], extra: Value) -> Target {
-    let mut v = json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,
-        "test_urls": test_urls, "timeout_ms": 3000, "degraded_latency_ms": 2500});
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    Target::from_json(v).expect("valid target")
-}
-
-async fn check(t: &Target) -> CheckResult {
-    Prober::with_options(ProbeOptions::allow_private())
-        .unwrap()
-        .check(t, 1)
-        .await
-}
-
-fn failed_with(r: &CheckResult, kind: ErrorKind) {
-    assert_eq!((r.outcome, r.error), (Outcome::Failed, Some(kind)), "{r:?}");
-}
 
 fn message(r: &CheckResult) -> &str {
     r.message.as_deref().unwrap_or_default()

@@ -770,3 +770,54 @@ pub async fn nginx(
     let log = std::fs::read_to_string(guard.dir.join("error.log")).unwrap_or_default();
     panic!("nginx did not start on {addr}: {log}");
 }
+
+/// A server target `t` (group `g`) for `url`, timeouts 3,000 ms, with `extra` fields set.
+#[allow(dead_code)]
+pub fn server(url: &str, extra: serde_json::Value) -> lookout::domain::Target {
+    target(
+        serde_json::json!({"id":"t","group":"g","kind":"server","url": url}),
+        extra,
+    )
+}
+
+/// A proxy target `p` (pool `pool`) with `test_urls`, timeouts 3,000 ms, with `extra` set.
+#[allow(dead_code)]
+pub fn proxy(
+    proxy_url: &str,
+    test_urls: &[String],
+    extra: serde_json::Value,
+) -> lookout::domain::Target {
+    target(
+        serde_json::json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,
+            "test_urls": test_urls}),
+        extra,
+    )
+}
+
+fn target(mut v: serde_json::Value, extra: serde_json::Value) -> lookout::domain::Target {
+    v["timeout_ms"] = 3000.into();
+    v["degraded_latency_ms"] = 2500.into();
+    for (k, x) in extra.as_object().expect("extra is an object") {
+        v[k] = x.clone();
+    }
+    lookout::domain::Target::from_json(v).expect("valid target")
+}
+
+/// One check of `t` with loopback targets allowed.
+#[allow(dead_code)]
+pub async fn check(t: &lookout::domain::Target) -> lookout::domain::CheckResult {
+    lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
+        .unwrap()
+        .check(t, 1)
+        .await
+}
+
+/// Asserts that `r` failed with `kind`.
+#[allow(dead_code)]
+pub fn failed_with(r: &lookout::domain::CheckResult, kind: lookout::domain::ErrorKind) {
+    assert_eq!(
+        (r.outcome, r.error),
+        (lookout::domain::Outcome::Failed, Some(kind)),
+        "{r:?}"
+    );
+}
