@@ -264,3 +264,39 @@ async fn an_upstream_basic_401_is_up_through_socks_and_through_a_proxy_without_c
         "no credentials: {r:?}"
     );
 }
+
+/// A plain-HTTP proxy's own 502 (it could not reach the test URL) moves on to the next test
+/// URL, as a refused CONNECT does; an upstream's 502 forwarded with `Via` decides.
+#[tokio::test]
+async fn a_proxys_own_gateway_error_moves_on_to_the_next_test_url() {
+    let dead = lookout::testing::closed_port().await;
+    let upstream = TestServer::start(|r| match r.path.as_str() {
+        "/bad-gateway" => Reply::text(502, "upstream's own 502"),
+        _ => Reply::text(200, "upstream-ok"),
+    })
+    .await;
+    let py = common::forward_proxy(&format!("{USER}:{GOOD}")).await;
+    let mut t = proxy_target(
+        &http_url(&py.addr, Some(GOOD)),
+        &format!("{dead}/first"),
+        None,
+    );
+    if let lookout::domain::target::Check::Proxy(p) = &mut t.check {
+        p.test_urls.push(format!("{}/second", upstream.url));
+    }
+    let r = check(&t).await;
+    assert_eq!(r.outcome, Outcome::Up, "the second test URL decides: {r:?}");
+
+    let tiny = common::tinyproxy(USER, GOOD).await;
+    let forwarded = proxy_target(
+        &http_url(&tiny.addr, Some(GOOD)),
+        &format!("{}/bad-gateway", upstream.url),
+        None,
+    );
+    let r = check(&forwarded).await;
+    assert_eq!(
+        (r.outcome, r.error, r.status_code),
+        (Outcome::Failed, Some(ErrorKind::Status), Some(502)),
+        "the upstream's 502 (Via) decides: {r:?}"
+    );
+}

@@ -542,6 +542,18 @@ impl Prober {
                         r.message = Some(format!("upstream refused the proxy with HTTP {code}"));
                         return r;
                     }
+                    if !tunneled && matches!(code, 502 | 504) && !forwarded(p, &a) {
+                        // The proxy's own gateway error: it could not reach this test URL (as a
+                        // refused CONNECT over https); the next test URL may still work.
+                        let f = Failure::new(
+                            ErrorKind::Proxy,
+                            format!(
+                                "proxy {host} could not reach the test URL (its own HTTP {code})"
+                            ),
+                        );
+                        last = Some(Attempt::fail_answered(&a, f, latency_ms));
+                        continue;
+                    }
                     let f = Failure::new(
                         ErrorKind::Status,
                         format!("unexpected HTTP status {code} through the proxy"),
@@ -622,7 +634,7 @@ fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool, sent_auth: bool) -> Re
                 .iter()
                 .any(|s| scheme.starts_with(s))
         });
-        let proven = header("via").is_some() || marker == Some(true);
+        let proven = forwarded(p, a);
         // Only a proxy we sent credentials to refuses them with a 401 (tinyproxy); without
         // credentials a proxy asks with 407.
         if code == 401 && sent_auth && proxy_like_challenge && !proven {
@@ -651,6 +663,15 @@ fn provenance(p: &ProxyCheck, a: &Answer, tunneled: bool, sent_auth: bool) -> Re
         ));
     }
     Ok(())
+}
+
+/// Whether an answer through an HTTP proxy shows it was forwarded from the upstream: a `Via`
+/// header (RFC 9110 §7.6.3) or the target's `expect_body` marker.
+fn forwarded(p: &ProxyCheck, a: &Answer) -> bool {
+    a.headers.contains_key(http::header::VIA)
+        || p.expect_body
+            .as_deref()
+            .is_some_and(|m| String::from_utf8_lossy(&a.body).contains(m))
 }
 
 /// `Basic <base64(user:password)>` from a URL's userinfo (percent-decoded), if it has one.
