@@ -311,3 +311,48 @@ async fn ssm_references_resolve_when_the_probe_checks_and_a_change_is_seen_after
         );
     }
 }
+
+/// The API built as `main` builds it (`App::from_config` with the local stack's settings) seals
+/// what `POST /v1/targets` stores: the raw item holds no inline password or header value, and
+/// the API reads them back for the admin active-proxy answer.
+#[tokio::test]
+async fn the_api_as_deployed_seals_inline_secrets_it_stores() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let settings = lookout::config::Settings::from_lookup(|name| match name {
+        "LOOKOUT_TABLE" => Some(table.clone()),
+        "LOOKOUT_ADMIN_TOKEN" => Some("admin".into()),
+        "LOOKOUT_SECRETS_KEY" => Some("8Qveu7fL5tgDHBfdxdIrvZtOI57DMc8bfIpKY6SWjkY".into()),
+        "LOOKOUT_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = api::App::from_config(settings, &aws).await.unwrap();
+    let body = json!({"targets": [
+        {"id":"px","group":"pool","kind":"proxy","proxy_type":"vps",
+         "proxy_url":"http://bob:api-hunter2@127.0.0.1:3128","test_urls":["http://127.0.0.1:9/"]},
+        {"id":"web","group":"web","kind":"server","url":"http://127.0.0.1:9/",
+         "headers":{"Authorization":"Bearer api-t0ken-77"}}
+    ]});
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://lookout.example/v1/targets")
+        .header("authorization", "Bearer admin")
+        .body(lambda_http::Body::Text(body.to_string()))
+        .unwrap();
+    let resp = api::handle(&app, req).await;
+    assert_eq!(resp.status(), 201);
+    let raw = raw_items(&ddb, &table).await;
+    assert!(raw.contains("enc:v1:"), "{raw}");
+    for secret in ["api-hunter2", "api-t0ken-77"] {
+        assert!(
+            !raw.contains(secret),
+            "{secret} stored in plain text: {raw}"
+        );
+    }
+    let stored = app.store.get_target("px").await.unwrap().unwrap();
+    assert!(
+        format!("{stored:?}").contains("api-hunter2"),
+        "opened on read"
+    );
+}

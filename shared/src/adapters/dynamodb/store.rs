@@ -232,6 +232,7 @@ impl DynamoStore {
             &settings.table,
             settings.history_ttl_days,
         )
+        .with_sealer(Sealer::from_settings(aws, settings))
     }
 
     fn expires_at(&self, from_ms: i64) -> AttributeValue {
