@@ -508,8 +508,39 @@ fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
         } else {
             path
         };
-        invalid(field, crate::redact::redact_text(&e.inner().to_string()))
+        let mut message = crate::redact::redact_text(&e.inner().to_string());
+        // A field that holds secrets never has its text echoed back, even mistyped: serde's
+        // `invalid type: string "..."` would quote a header value or a URL with a password.
+        let secret_place = ["headers", "url", "proxy_url", "test_urls", "body", "ca_pem"]
+            .iter()
+            .any(|f| {
+                field == *f
+                    || field.starts_with(&format!("{f}."))
+                    || field.starts_with(&format!("{f}["))
+            });
+        if secret_place {
+            message = quoted_strings_masked(&message);
+        }
+        invalid(field, message)
     })
+}
+
+/// `text` with every `"..."` replaced by `a string`.
+fn quoted_strings_masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for c in text.chars() {
+        match (c, inside) {
+            ('"', false) => {
+                inside = true;
+                out.push_str("(a string)");
+            }
+            ('"', true) => inside = false,
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
 }
 
 /// Methods a server check refuses: `CONNECT` opens a tunnel rather than asking for a resource,
@@ -1137,6 +1168,16 @@ mod tests {
         assert!(serde_json::to_string(&changed)
             .unwrap()
             .contains("Bearer new"));
+    }
+
+    #[test]
+    fn a_mistyped_secret_field_is_named_but_its_text_is_not_echoed() {
+        let e = Target::from_json(serde_json::json!({"id":"a","group":"g","kind":"server",
+            "url":"http://h/","headers":"Authorization: Bearer hunter2"}))
+        .unwrap_err();
+        assert_eq!(e.field, "headers");
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(e.message.contains("invalid type"), "{}", e.message);
     }
 
     #[test]

@@ -210,11 +210,15 @@ impl Secrets {
             changed = true;
         }
         if let Check::Server(s) = &mut check {
-            for value in s.headers.values_mut() {
+            let mut secret_names = Vec::new();
+            for (name, value) in s.headers.iter_mut() {
                 let found = find_refs(value).unwrap_or_default();
                 if found.is_empty() {
                     continue;
                 }
+                // A header that held a reference holds a secret now, whatever its name: masked
+                // in answers and never sent to another origin on a redirect.
+                secret_names.push(name.clone());
                 let values = self.values(&found).await?;
                 let resolved = refs::substitute(value, &found, |r| values[r].clone());
                 if reqwest::header::HeaderValue::from_str(&resolved).is_err() {
@@ -227,6 +231,11 @@ impl Secrets {
                 }
                 *value = resolved;
                 changed = true;
+            }
+            for name in secret_names {
+                if !s.is_secret_header(&name) {
+                    s.secret_headers.push(name);
+                }
             }
         }
         if changed {
@@ -328,6 +337,15 @@ mod tests {
         let r = secrets.resolve(&s).await.unwrap();
         let Check::Server(c) = &r.check else { panic!() };
         assert_eq!(c.headers["Authorization"], "Bearer t0k");
+        // A header of an ordinary name that held a reference is a secret header after it.
+        let plain_name = Target::from_json(
+            json!({"id":"s","group":"g","kind":"server","url":"http://h/",
+            "headers":{"X-Customer":"{{secretsmanager:lookout/api}}"}}),
+        )
+        .unwrap();
+        let r = secrets.resolve(&plain_name).await.unwrap();
+        let Check::Server(c) = &r.check else { panic!() };
+        assert!(c.is_secret_header("X-Customer"), "{:?}", c.secret_headers);
         // Cached: a second resolve reads nothing.
         let before = mem.fetches();
         secrets.resolve(&t).await.unwrap();

@@ -154,13 +154,13 @@ pub fn url_userinfo(url: &str) -> Option<(Range<usize>, Option<Range<usize>>)> {
     let mut marks = Vec::new();
     let mut i = start;
     while i < url.len() {
-        if url[i..].starts_with("{{") {
-            match url[i..].find("}}") {
-                Some(len) => {
-                    i += len + 2;
-                    continue;
-                }
-                None => break,
+        // Only a reference is opaque (as in `find_refs`); any other `{{` is ordinary text, so
+        // a password such as `p{{w` is still found (and sealed).
+        let rest = &url[i..];
+        if rest.starts_with("{{ssm:") || rest.starts_with("{{secretsmanager:") {
+            if let Some(len) = rest.find("}}") {
+                i += len + 2;
+                continue;
             }
         }
         let b = url.as_bytes()[i];
@@ -259,6 +259,16 @@ pub fn validate_refs(target: &Target) -> Result<(), ValidationError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn braces_that_are_not_a_reference_do_not_hide_the_password() {
+        let url = "http://bob:p{{w@10.0.0.5:3128";
+        let (user, pass) = url_userinfo(url).expect("userinfo found");
+        assert_eq!(&url[user], "bob");
+        assert_eq!(&url[pass.unwrap()], "p{{w");
+        let url = "http://u:{{ssm:/a/b}}@h";
+        assert_eq!(&url[url_userinfo(url).unwrap().1.unwrap()], "{{ssm:/a/b}}");
+    }
+
     use super::*;
 
     #[test]
