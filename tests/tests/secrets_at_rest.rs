@@ -356,3 +356,36 @@ async fn the_api_as_deployed_seals_inline_secrets_it_stores() {
         "opened on read"
     );
 }
+
+/// One definition whose sealed secrets do not open (sealed under another key) does not blind
+/// the listing the probe runs and the status read: it is listed with its secrets masked, the
+/// others as they are.
+#[tokio::test]
+async fn a_definition_sealed_under_another_key_is_listed_masked_and_the_rest_read_normally() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let old_key = LocalKey::parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+    let new_key = LocalKey::parse("8Qveu7fL5tgDHBfdxdIrvZtOI57DMc8bfIpKY6SWjkY").unwrap();
+    let before = DynamoStore::new(ddb.clone(), &table, 30).with_sealer(Sealer::local(old_key));
+    let after = DynamoStore::new(ddb.clone(), &table, 30).with_sealer(Sealer::local(new_key));
+    let px = Target::from_json(json!({"id":"old-px","group":"pool","kind":"proxy",
+        "proxy_url":"http://bob:0ld-pw@127.0.0.1:3128","test_urls":["http://127.0.0.1:9/"]}))
+    .unwrap();
+    let fresh = Target::from_json(json!({"id":"new-px","group":"pool","kind":"proxy",
+        "proxy_url":"http://amy:n3w-pw@127.0.0.1:3129","test_urls":["http://127.0.0.1:9/"]}))
+    .unwrap();
+    before.create_target(&px).await.unwrap();
+    after.create_target(&fresh).await.unwrap();
+    let listed = after
+        .list_targets(None)
+        .await
+        .expect("the listing still works");
+    let by_id = |id: &str| listed.iter().find(|t| t.id == id).unwrap().clone();
+    let old = by_id("old-px").proxy().unwrap().proxy_url.clone();
+    assert!(!old.contains("0ld-pw") && !old.contains("enc:v1"), "{old}");
+    assert!(by_id("new-px")
+        .proxy()
+        .unwrap()
+        .proxy_url
+        .contains("n3w-pw"));
+}

@@ -482,11 +482,15 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
             "{id} does not get LOOKOUT_KMS_KEY_ID"
         );
         let refs = text_of(statement(f, "SecretReferences").expect(id));
+        assert!(
+            !refs.contains("parameter/lookout/*") && !refs.contains("secret:lookout*"),
+            "{id} may read every /lookout parameter (the API tokens among them): {refs}"
+        );
         for needed in [
             "ssm:GetParameter",
             "secretsmanager:GetSecretValue",
-            "parameter/lookout/*",
-            "secret:lookout*",
+            "parameter/lookout/targets/*",
+            "secret:lookout/targets/*",
         ] {
             assert!(
                 refs.contains(needed),

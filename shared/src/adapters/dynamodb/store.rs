@@ -220,6 +220,30 @@ impl DynamoStore {
         self.sealer.open(t).await.map_err(|e| seal_error(&id, e))
     }
 
+    /// The definition in `item` for a listing: one whose sealed secrets do not open (another
+    /// key, a tampered value, KMS not answering) is listed with them masked (`***`) and a
+    /// warning naming it, so that one definition cannot blind the probe runs and the status of
+    /// every other target; its own checks then fail on the masked credentials.
+    async fn listed_definition(&self, item: &Item) -> Result<Target, StoreError> {
+        match self.definition(item).await {
+            Ok(t) => Ok(t),
+            Err(e)
+                if matches!(&e, StoreError::Corrupt { .. })
+                    || matches!(&e, StoreError::Backend(m) if m.starts_with("kms:")) =>
+            {
+                let t: Target = from_attr(item, "def")?;
+                tracing::warn!(target_id = %t.id, error = %e,
+                    "a definition's sealed secrets do not open; listed with them masked");
+                let id = t.id.clone();
+                Sealer::masked()
+                    .open(t)
+                    .await
+                    .map_err(|e| seal_error(&id, e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Like [`DynamoStore::from_settings`], with a client of `limits` (the API's
     /// [`ClientLimits::INTERACTIVE`](super::ClientLimits::INTERACTIVE)).
     pub fn from_settings_with(
@@ -630,7 +654,7 @@ impl TargetStore for DynamoStore {
         let mut out = Vec::new();
         for k in kinds {
             for item in self.query_index(&format!("TARGETS#{}", k.as_str())).await? {
-                out.push(self.definition(&item).await?);
+                out.push(self.listed_definition(&item).await?);
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
