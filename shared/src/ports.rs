@@ -748,6 +748,17 @@ pub async fn deliver_with<S: Outbox, P: AlertPublisher>(
         .claim_alert(alert, &holder, now, now + options.claim_ms)
         .await
     {
+        // A claim whose answer came so late that the publish could outlive it is given back
+        // unused: another delivery may take the row once it expires, and two must never
+        // publish at once.
+        Ok(true)
+            if crate::time::now_ms() + options.publish_timeout_ms as i64
+                >= now + options.claim_ms =>
+        {
+            tracing::warn!(key = %alert.key, "the claim answered too late to publish within it; given back");
+            let _ = store.release_claim(alert, &holder).await;
+            return Delivery::Failed;
+        }
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(key = %alert.key, "alert claimed by another delivery or published; left alone");
@@ -836,6 +847,26 @@ mod tests {
         assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Claimed);
         assert_eq!(publisher.sent().len(), 1);
         assert!(store.pending_alerts(0).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_claim_too_short_for_the_publish_is_given_back_unused() {
+        // As a claim whose answer came late: what is left of it is shorter than a publish may
+        // take, so publishing could overlap another delivery's.
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        let late = DeliveryOptions {
+            claim_ms: 1_000,
+            publish_timeout_ms: 5_000,
+            ..DeliveryOptions::default()
+        };
+        assert_eq!(
+            deliver_with(&store, &publisher, &a, &late).await,
+            Delivery::Failed
+        );
+        assert!(publisher.sent().is_empty());
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
     }
 
     #[tokio::test]

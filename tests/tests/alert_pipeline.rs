@@ -481,6 +481,8 @@ async fn an_alert_whose_mark_was_lost_goes_out_again_once_its_claim_expires() {
     s.store.enqueue(std::slice::from_ref(&a)).await.unwrap();
     let short = DeliveryOptions {
         claim_ms: 1_500,
+        // Under the claim, as the defaults are (a publish must not outlive its claim).
+        publish_timeout_ms: 1_000,
         mark_attempts: 3,
         mark_backoff_ms: 20,
         ..DeliveryOptions::default()

@@ -417,6 +417,8 @@ impl Kms {
         let got = self
             .client
             .decrypt()
+            // Only this key may open it, even if the role could ever use others.
+            .key_id(&self.key_id)
             .ciphertext_blob(aws_smithy_types::Blob::new(blob.clone()))
             .encryption_context(KMS_CONTEXT.0, KMS_CONTEXT.1)
             .send()
