@@ -485,7 +485,6 @@ async fn an_alert_whose_mark_was_lost_goes_out_again_once_its_claim_expires() {
         publish_timeout_ms: 1_000,
         mark_attempts: 3,
         mark_backoff_ms: 20,
-        ..DeliveryOptions::default()
     };
     assert_eq!(
         deliver_with(&MarkDropped(&s.store), &s.publisher, &a, &short).await,
