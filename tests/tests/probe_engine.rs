@@ -498,6 +498,31 @@ async fn http_and_https_proxies_with_credentials_accept_block_and_refuse() {
     );
     let r = check(&https).await;
     assert_eq!(r.outcome, Outcome::Up, "{r:?}");
+
+    // TLS inside TLS: an https test URL through the https proxy (CONNECT over TLS, then TLS
+    // to the upstream inside it), both certificates from the private CA.
+    let secure_upstream =
+        TestServer::start_tls(&ca.issue(60), |_| Reply::text(200, "tls ip")).await;
+    let nested = proxy(
+        &format!(
+            "https://lookout:tls-pw@{}",
+            tls.addr.replace("127.0.0.1", "localhost")
+        ),
+        &[format!(
+            "{}/ip",
+            secure_upstream
+                .url
+                .replace("https://127.0.0.1", "https://localhost")
+        )],
+        json!({"ca_pem": ca.cert_pem}),
+    );
+    let r = check(&nested).await;
+    assert_eq!(
+        (r.outcome, r.status_code),
+        (Outcome::Up, Some(200)),
+        "{r:?}"
+    );
+    assert_eq!(secure_upstream.requests().len(), 1);
 }
 
 #[tokio::test]
