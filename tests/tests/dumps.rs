@@ -49,18 +49,7 @@ async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_
 
     // Every part's bytes match the manifest.
     for part in &manifest.parts {
-        let body = s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&part.key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let body = common::object_bytes(&s3, &bucket, &part.key).await;
         assert_eq!(body.len() as u64, part.bytes);
         assert_eq!(hex::encode(sha2::Sha256::digest(&body)), part.sha256);
     }
@@ -154,27 +143,7 @@ async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
     // Replace the second part by a valid gzip of one line less: it decompresses, but its bytes,
     // hash and count no longer match.
     let victim = &manifest.parts[1];
-    let body = s3
-        .get_object()
-        .bucket(&bucket)
-        .key(&victim.key)
-        .send()
-        .await
-        .unwrap();
-    let bytes = body.body.collect().await.unwrap().into_bytes();
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-        .unwrap();
-    let shorter: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, shorter.as_bytes()).unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key(&victim.key)
-        .body(gz.finish().unwrap().into())
-        .send()
-        .await
-        .unwrap();
+    common::drop_first_line(&s3, &bucket, &victim.key).await;
 
     let target = format!("{table}-restore");
     let err = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
@@ -695,31 +664,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
     // One line less in the second part of `edited`: a valid gzip whose bytes, hash and count
     // no longer match.
     let victim = &manifests[1].parts[1];
-    let bytes = s3
-        .get_object()
-        .bucket(&bucket)
-        .key(&victim.key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-        .unwrap();
-    let shorter: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, shorter.as_bytes()).unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key(&victim.key)
-        .body(gz.finish().unwrap().into())
-        .send()
-        .await
-        .unwrap();
+    common::drop_first_line(&s3, &bucket, &victim.key).await;
     let (status, report) =
         common::call(&app, "POST", &format!("/v1/dumps/{edited}/verify"), "").await;
     assert_eq!(status, 200, "{report}");

@@ -67,18 +67,7 @@ async fn raw_items(ddb: &aws_sdk_dynamodb::Client, table: &str) -> String {
 async fn dump_text(s3: &aws_sdk_s3::Client, bucket: &str, manifest: &dump::Manifest) -> String {
     let mut out = String::new();
     for part in &manifest.parts {
-        let bytes = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&part.key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let bytes = common::object_bytes(s3, bucket, &part.key).await;
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
             .unwrap();
     }

@@ -200,13 +200,7 @@ fn for_each_secret(
         }
     }
     if let Check::Server(s) = &mut t.check {
-        let secret: Vec<String> = s
-            .headers
-            .keys()
-            .filter(|name| s.is_secret_header(name))
-            .cloned()
-            .collect();
-        for name in secret {
+        for name in s.secret_header_names() {
             if let Some(value) = s.headers.get_mut(&name) {
                 if !value.is_empty() && !has_refs(value) {
                     f(value)?;

@@ -303,6 +303,15 @@ pub const MAX_REDIRECTS: usize = 5;
 pub const MAX_BODY_CAP_BYTES: usize = 1024 * 1024;
 
 impl ServerCheck {
+    /// Names of the headers whose values are secrets ([`ServerCheck::is_secret_header`]).
+    pub fn secret_header_names(&self) -> Vec<String> {
+        self.headers
+            .keys()
+            .filter(|name| self.is_secret_header(name))
+            .cloned()
+            .collect()
+    }
+
     /// Whether the value of header `name` is a secret: recognised by its name, or listed in
     /// `secret_headers` (case-insensitive).
     pub fn is_secret_header(&self, name: &str) -> bool {
@@ -888,13 +897,7 @@ impl Target {
                 if s.body.is_some() {
                     s.body = Some("***".into());
                 }
-                let secret: Vec<String> = s
-                    .headers
-                    .keys()
-                    .filter(|name| s.is_secret_header(name))
-                    .cloned()
-                    .collect();
-                for name in secret {
+                for name in s.secret_header_names() {
                     s.headers.insert(name, "***".into());
                 }
             }
