@@ -143,7 +143,7 @@ async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
     // Replace the second part by a valid gzip of one line less: it decompresses, but its bytes,
     // hash and count no longer match.
     let victim = &manifest.parts[1];
-    common::drop_first_line(&s3, &bucket, &victim.key).await;
+    let text = common::drop_first_line(&s3, &bucket, &victim.key).await;
 
     let target = format!("{table}-restore");
     let err = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))

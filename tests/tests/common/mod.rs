@@ -840,9 +840,9 @@ pub async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> V
 }
 
 /// Rewrites the gzip'd JSON Lines object `key` one line shorter: still a valid gzip, but its
-/// bytes, hash and item count no longer match a dump manifest.
+/// bytes, hash and item count no longer match a dump manifest. Returns the text it had.
 #[allow(dead_code)]
-pub async fn drop_first_line(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) {
+pub async fn drop_first_line(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
     let bytes = object_bytes(s3, bucket, key).await;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
@@ -857,4 +857,5 @@ pub async fn drop_first_line(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) {
         .send()
         .await
         .unwrap();
+    text
 }
