@@ -215,20 +215,23 @@ impl Settings {
     }
 }
 
-/// Logs once per process and old name that `old` was read in place of `new`.
-fn warn_old_name(new: &'static str, old: &'static str) {
+/// Logs once per process and old name that `old` was read in place of `new`; true when it
+/// logged.
+fn warn_old_name(new: &'static str, old: &'static str) -> bool {
     static WARNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let mut warned = WARNED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !warned.contains(&old) {
-        warned.push(old);
-        tracing::warn!(
-            old,
-            new,
-            "setting {old} is deprecated and will stop being read: rename it to {new}"
-        );
+    if warned.contains(&old) {
+        return false;
     }
+    warned.push(old);
+    tracing::warn!(
+        old,
+        new,
+        "setting {old} is deprecated and will stop being read: rename it to {new}"
+    );
+    true
 }
 
 /// Parses `LOOKOUT_ALLOWED_CIDRS`: ranges like `10.20.0.0/16` or `fd12::/48`, comma-separated.
@@ -384,5 +387,11 @@ mod tests {
         assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
         let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "logs")]).unwrap_err();
         assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
+    }
+
+    #[test]
+    fn an_old_name_is_warned_about_once_per_process() {
+        assert!(warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
+        assert!(!warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
     }
 }
