@@ -57,7 +57,10 @@ stack-status:
 build:
 	cargo build --workspace --bins
 
+## lint: formatting, clippy with warnings as errors, unused dependencies (cargo machete), the template (cfn-lint)
 lint:
+	infra/local/stack.sh install-lint-tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(ROOT)/.local/cargo/bin/cargo-machete
 	$(VENV)/cfn-lint infra/template.yaml

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck disable=SC2086 # BENCH_CARGO_FLAGS is a list of flags
-cargo build $BENCH_CARGO_FLAGS --bins -p probe -p api -p export -p digest@0.1.0 -p hello-lambda
+cargo build $BENCH_CARGO_FLAGS --bins -p probe -p api -p dump -p digest@0.1.0 -p hello-lambda
 if [[ "$BENCH_CARGO_FLAGS" == *--release* ]]; then dir=release; else dir=debug; fi
 bin="$CARGO_TARGET_DIR/$dir"
 note="x86_64 $dir build (Lambda: arm64 via cargo-lambda)"
@@ -17,4 +17,4 @@ if [[ "${BENCH_SMOKE:-0}" == 1 ]]; then
   smoke=--smoke
 fi
 .local/venv/bin/python bench/coldstart.py --runs "$runs" --note "$note" ${smoke:-} \
-  --anchor "$bin/hello" "$bin/probe" "$bin/api" "$bin/export" "$bin/digest"
+  --anchor "$bin/hello" "$bin/probe" "$bin/api" "$bin/dump" "$bin/digest"

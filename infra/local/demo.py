@@ -9,7 +9,7 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
   3. starts `cargo lambda watch` (the Lambda emulator) for the three functions,
   4. loads examples/targets.json through `POST /v1/targets`,
   5. invokes `probe` with `cargo lambda invoke` until the failure threshold (3) is crossed,
-  6. invokes `export`,
+  6. invokes `dump`,
   7. prints the status table from `GET /v1/status`, the alerts read from the SQS queue subscribed
      to the topic, and the dump listed in S3 (parts checked against the manifest's SHA-256),
 and exits 1 unless everything happened as expected.
@@ -242,11 +242,11 @@ class Demo:
         status, summary = self.api("GET", "/v1/summary")
         self.expect((summary.get("digest") or {}).get("scope") == "global", "GET /v1/summary includes the global digest")
 
-    def export(self) -> dict:
-        report = self.invoke("export", "scheduled.json")
+    def dump(self) -> dict:
+        report = self.invoke("dump", "scheduled.json")
         m = report["manifest"]
         report["dump"] = f"dumps/{self.table}/{report['id']}/"
-        say(f"export: {m['item_count']} items in {len(m['parts'])} part(s), {m['bytes']} bytes -> {report['dump']}")
+        say(f"dump: {m['item_count']} items in {len(m['parts'])} part(s), {m['bytes']} bytes -> {report['dump']}")
         return report
 
     def restore(self, report: dict) -> None:
@@ -432,7 +432,7 @@ class Demo:
             self.targets = self.load_targets()
             self.probe()
             self.digest()
-            report = self.export()
+            report = self.dump()
             self.show_status()
             self.show_alerts()
             self.show_dump(report)

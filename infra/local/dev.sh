@@ -2,7 +2,7 @@
 # make dev: serves the functions with `cargo lambda watch` (reloading on code changes) and runs a
 # local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
 #   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
-#   export                                        daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
+#   dump                                          daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
 #   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
 set -euo pipefail
@@ -21,21 +21,21 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "lookout: API at http://127.0.0.1:$PORT/lambda-url/api/v1/status (admin token in infra/local/local.env)"
-echo "lookout: probing every ${EVERY}s, exporting daily at 03:00 UTC; Ctrl-C stops"
+echo "lookout: probing every ${EVERY}s, dumping daily at 03:00 UTC; Ctrl-C stops"
 
 invoke() {
   cargo lambda invoke "$1" -A 127.0.0.1 -P "$PORT" --data-ascii "$2" -o json \
     | cut -c1-300 || echo "lookout: $1 failed (see the watch output above)"
 }
 
-last_export_day=""
+last_dump_day=""
 last_digest_hour=""
 while true; do
   invoke probe '{"kind":"server"}'
   invoke probe '{"kind":"proxy"}'
-  if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_export_day" ]]; then
-    invoke export '{}'
-    last_export_day="$(date -u +%F)"
+  if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_dump_day" ]]; then
+    invoke dump '{}'
+    last_dump_day="$(date -u +%F)"
   fi
   # The digest of the hour that ended, from five minutes past the hour (cron(5 * * * ? *)).
   if (( 10#$(date -u +%M) >= 5 )) && [[ "$(date -u +%F%H)" != "$last_digest_hour" ]]; then

@@ -6,6 +6,8 @@
 #   infra/local/stack.sh install   check tools; set up .local/venv and .local/npm
 #   infra/local/stack.sh install-test-tools   Debian packages the tests use (tinyproxy,
 #                                  microsocks, chromium): apt-get as root, else says what to run
+#   infra/local/stack.sh install-lint-tools   what `make lint` runs besides cargo: cfn-lint
+#                                  (.local/venv) and cargo-machete (.local/cargo, from crates.io)
 #   infra/local/stack.sh up        install, start both, create the resources
 #   infra/local/stack.sh down      stop what `up` started (pids in .local/run)
 #   infra/local/stack.sh status    which services answer (exit 1 if any is down)
@@ -138,6 +140,25 @@ cmd_install_test_tools() {
   else
     die "the tests need Debian packages that are missing: sudo apt-get install ${missing[*]}"
   fi
+}
+
+# cargo-machete (unused dependencies, `make lint`), built from crates.io with its own lock file.
+MACHETE_VERSION=0.9.2
+MACHETE="$LOCAL_DIR/cargo/bin/cargo-machete"
+
+install_machete() {
+  if [[ -x "$MACHETE" ]] && "$MACHETE" --version 2>/dev/null | grep -qxF "$MACHETE_VERSION"; then
+    return 0
+  fi
+  say "installing cargo-machete $MACHETE_VERSION into .local/cargo"
+  cargo install --locked --quiet --force cargo-machete --version "$MACHETE_VERSION" \
+    --root "$LOCAL_DIR/cargo"
+}
+
+cmd_install_lint_tools() {
+  mkdir -p "$LOCAL_DIR"
+  install_python
+  install_machete
 }
 
 cmd_install() {
@@ -334,12 +355,13 @@ cmd_env() {
 case "${1:-}" in
   install) cmd_install ;;
   install-test-tools) cmd_install_test_tools ;;
+  install-lint-tools) cmd_install_lint_tools ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
   *)
-    echo "usage: infra/local/stack.sh install|install-test-tools|up|down|status|env" >&2
+    echo "usage: infra/local/stack.sh install|install-test-tools|install-lint-tools|up|down|status|env" >&2
     exit 2
     ;;
 esac

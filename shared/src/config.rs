@@ -18,6 +18,18 @@ pub struct ConfigError {
 /// took (BENCHMARKS.md, the bill).
 pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 14;
 
+/// Settings renamed to carry the `LOOKOUT_` prefix: (new name, old name). For one release the
+/// old name is still read when the new one is unset, with a warning naming both (once per
+/// process and name); errors name the new one.
+pub const RENAMED: &[(&str, &str)] = &[
+    ("LOOKOUT_STORM_THRESHOLD", "STORM_THRESHOLD"),
+    ("LOOKOUT_RETENTION_DAYS", "RETENTION_DAYS"),
+    ("LOOKOUT_MAX_DUMPS", "MAX_DUMPS"),
+    ("LOOKOUT_DUMP_SEGMENTS", "DUMP_SEGMENTS"),
+    ("LOOKOUT_DUMP_INCLUDE", "DUMP_INCLUDE"),
+    ("LOOKOUT_DUMP_FUNCTION", "LOOKOUT_EXPORT_FUNCTION"),
+];
+
 /// Everything the functions read from the environment. Endpoints of the AWS services are not
 /// here: the SDK reads the standard `AWS_ENDPOINT_URL_<SERVICE>` variables itself.
 #[derive(Debug, Clone)]
@@ -26,7 +38,7 @@ pub struct Settings {
     pub table: String,
     /// `LOOKOUT_TOPIC_ARN`: the SNS topic for alerts (required by probe).
     pub topic_arn: Option<String>,
-    /// `LOOKOUT_BUCKET`: the S3 bucket for dumps (required by export).
+    /// `LOOKOUT_BUCKET`: the S3 bucket for dumps (required by the dump function).
     pub bucket: Option<String>,
     /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
     pub admin_token: Option<String>,
@@ -49,24 +61,25 @@ pub struct Settings {
     /// (`10.20.0.0/16,fd12::/48`); link-local and cloud metadata addresses stay refused whatever
     /// it lists (default: none).
     pub allowed_cidrs: Vec<ipnet::IpNet>,
-    /// `STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
+    /// `LOOKOUT_STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
     /// grouped alert (default 10).
     pub storm_threshold: usize,
     /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default
     /// [`DEFAULT_HISTORY_TTL_DAYS`]).
     pub history_ttl_days: u32,
-    /// `RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
+    /// `LOOKOUT_RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
     pub retention_days: u32,
-    /// `MAX_DUMPS`: at most this many dumps are kept (default 30).
+    /// `LOOKOUT_MAX_DUMPS`: at most this many dumps are kept (default 30).
     pub max_dumps: usize,
-    /// `DUMP_SEGMENTS`: parallel scan segments of an export (default 2).
+    /// `LOOKOUT_DUMP_SEGMENTS`: parallel scan segments of a dump (default 2).
     pub dump_segments: u32,
-    /// `DUMP_INCLUDE`: item types a dump holds, `all` (default) or a comma list of
+    /// `LOOKOUT_DUMP_INCLUDE`: item types a dump holds, `all` (default) or a comma list of
     /// definitions, state, history, rollups, alerts.
     pub dump_include: crate::dump::Include,
-    /// `LOOKOUT_EXPORT_FUNCTION`: the export function's name; when set, the API hands dumps and
-    /// restores to it (asynchronous Lambda invoke) instead of running them itself.
-    pub export_function: Option<String>,
+    /// `LOOKOUT_DUMP_FUNCTION` (formerly `LOOKOUT_EXPORT_FUNCTION`): the dump function's name;
+    /// when set, the API hands dumps and restores to it (asynchronous Lambda invoke) instead of
+    /// running them itself.
+    pub dump_function: Option<String>,
     /// `LOOKOUT_KMS_KEY_ID`: the KMS key (id, ARN or `alias/...`) whose data keys seal inline
     /// secrets of target definitions (see `lookout::adapters::sealing`). Wins over
     /// `LOOKOUT_SECRETS_KEY`.
@@ -88,7 +101,15 @@ impl Settings {
 
     /// Reads the settings through `get` (the environment in production, a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let text = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let text = |name: &'static str| {
+            let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+            set(name).or_else(|| {
+                let (_, old) = RENAMED.iter().find(|(new, _)| *new == name)?;
+                let value = set(old)?;
+                warn_old_name(name, old);
+                Some(value)
+            })
+        };
         fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
             match v.as_deref().map(str::trim) {
                 None => Ok(default),
@@ -131,8 +152,8 @@ impl Settings {
             )?
             .max(1),
             storm_threshold: num(
-                "STORM_THRESHOLD",
-                text("STORM_THRESHOLD"),
+                "LOOKOUT_STORM_THRESHOLD",
+                text("LOOKOUT_STORM_THRESHOLD"),
                 crate::domain::grouped::DEFAULT_STORM_THRESHOLD,
             )?,
             allow_private_targets: flag(
@@ -146,17 +167,18 @@ impl Settings {
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
                 DEFAULT_HISTORY_TTL_DAYS,
             )?,
-            retention_days: num("RETENTION_DAYS", text("RETENTION_DAYS"), 7)?,
-            max_dumps: num("MAX_DUMPS", text("MAX_DUMPS"), 30)?,
-            dump_segments: num("DUMP_SEGMENTS", text("DUMP_SEGMENTS"), 2)?.clamp(1, 64),
+            retention_days: num("LOOKOUT_RETENTION_DAYS", text("LOOKOUT_RETENTION_DAYS"), 7)?,
+            max_dumps: num("LOOKOUT_MAX_DUMPS", text("LOOKOUT_MAX_DUMPS"), 30)?,
+            dump_segments: num("LOOKOUT_DUMP_SEGMENTS", text("LOOKOUT_DUMP_SEGMENTS"), 2)?
+                .clamp(1, 64),
             dump_include: crate::dump::Include::parse(
-                text("DUMP_INCLUDE").as_deref().unwrap_or("all"),
+                text("LOOKOUT_DUMP_INCLUDE").as_deref().unwrap_or("all"),
             )
             .map_err(|problem| ConfigError {
-                name: "DUMP_INCLUDE",
+                name: "LOOKOUT_DUMP_INCLUDE",
                 problem,
             })?,
-            export_function: text("LOOKOUT_EXPORT_FUNCTION"),
+            dump_function: text("LOOKOUT_DUMP_FUNCTION"),
             kms_key_id: text("LOOKOUT_KMS_KEY_ID"),
             secrets_key: text("LOOKOUT_SECRETS_KEY")
                 .map(|k| crate::adapters::sealing::LocalKey::parse(&k))
@@ -191,6 +213,25 @@ impl Settings {
             problem: "is not set; it names the S3 bucket for dumps".into(),
         })
     }
+}
+
+/// Logs once per process and old name that `old` was read in place of `new`; true when it
+/// logged.
+fn warn_old_name(new: &'static str, old: &'static str) -> bool {
+    static WARNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if warned.contains(&old) {
+        return false;
+    }
+    warned.push(old);
+    tracing::warn!(
+        old,
+        new,
+        "setting {old} is deprecated and will stop being read: rename it to {new}"
+    );
+    true
 }
 
 /// Parses `LOOKOUT_ALLOWED_CIDRS`: ranges like `10.20.0.0/16` or `fd12::/48`, comma-separated.
@@ -249,8 +290,8 @@ mod tests {
 
     #[test]
     fn a_bad_number_names_the_variable_and_defaults_apply_otherwise() {
-        let e = from(&[("LOOKOUT_TABLE", "t"), ("MAX_DUMPS", "many")]).unwrap_err();
-        assert_eq!(e.name, "MAX_DUMPS");
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_MAX_DUMPS", "many")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
         let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
         assert_eq!(
             (
@@ -262,8 +303,12 @@ mod tests {
             (30, 7, 256, 14)
         );
         assert_eq!(s.dump_include, crate::dump::Include::default());
-        let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "state,logs")]).unwrap_err();
-        assert_eq!(e.name, "DUMP_INCLUDE");
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_DUMP_INCLUDE", "state,logs"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
         assert!(
             !s.allow_private_targets,
             "the address guard is on by default"
@@ -287,5 +332,66 @@ mod tests {
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         let s = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_SECRETS_KEY", key)]).unwrap();
         assert!(s.secrets_key.is_some() && !format!("{s:?}").contains(key));
+    }
+
+    #[test]
+    fn renamed_settings_are_read_by_their_new_name_and_still_by_their_old_one() {
+        let new = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_STORM_THRESHOLD", "3"),
+            ("LOOKOUT_RETENTION_DAYS", "9"),
+            ("LOOKOUT_MAX_DUMPS", "4"),
+            ("LOOKOUT_DUMP_SEGMENTS", "8"),
+            ("LOOKOUT_DUMP_INCLUDE", "state"),
+            ("LOOKOUT_DUMP_FUNCTION", "lookout-dump"),
+        ])
+        .unwrap();
+        let old = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("STORM_THRESHOLD", "3"),
+            ("RETENTION_DAYS", "9"),
+            ("MAX_DUMPS", "4"),
+            ("DUMP_SEGMENTS", "8"),
+            ("DUMP_INCLUDE", "state"),
+            ("LOOKOUT_EXPORT_FUNCTION", "lookout-dump"),
+        ])
+        .unwrap();
+        for s in [&new, &old] {
+            assert_eq!(
+                (
+                    s.storm_threshold,
+                    s.retention_days,
+                    s.max_dumps,
+                    s.dump_segments
+                ),
+                (3, 9, 4, 8)
+            );
+            assert_eq!(
+                s.dump_include,
+                crate::dump::Include::parse("state").unwrap()
+            );
+            assert_eq!(s.dump_function.as_deref(), Some("lookout-dump"));
+        }
+    }
+
+    #[test]
+    fn a_new_name_wins_over_an_old_one_and_errors_name_the_new_one() {
+        let s = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_MAX_DUMPS", "4"),
+            ("MAX_DUMPS", "40"),
+        ])
+        .unwrap();
+        assert_eq!(s.max_dumps, 4);
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("MAX_DUMPS", "many")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "logs")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
+    }
+
+    #[test]
+    fn an_old_name_is_warned_about_once_per_process() {
+        assert!(warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
+        assert!(!warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
     }
 }

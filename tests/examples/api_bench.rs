@@ -4,7 +4,7 @@
 //! Run: `infra/local/stack.sh up && set -a && . infra/local/local.env && set +a &&
 //! cargo run --release -p lookout-tests --example api_bench [targets]`
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

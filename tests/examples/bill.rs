@@ -27,7 +27,7 @@
 //! Run: `make bench` (part bill), or with the stack up and `local.env` loaded:
 //! `cargo run --release -p lookout-tests --example bill [N ...]`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

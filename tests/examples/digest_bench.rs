@@ -6,7 +6,7 @@
 //! Run: `make bench-digest`, or `infra/local/stack.sh up && set -a && . infra/local/local.env &&
 //! set +a && cargo run --release -p lookout-tests --example digest_bench [targets] [baseline hours]`
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

@@ -9,7 +9,7 @@
 //! Run: `make bench-dump` (or, with the stack up and `local.env` loaded,
 //! `cargo run --release -p lookout-tests --example dump_bench [items]`).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

@@ -17,7 +17,7 @@
 //! exporter. Each window is bounded by its time and by [`MAX_PROBES`]. nginx's `stub_status`
 //! (accepted connections / requests over the window) shows that each probe opened a connection.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::future::Future;

@@ -9,7 +9,7 @@
 //!   prints its URL, and exits after 15 minutes at the latest or when stdin closes.
 //! - `probe_scale run URL N CONCURRENCY`: one forced probe run of N targets at URL.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,1 +1,1 @@
-//! Integration tests live in tests/tests.
+//! Integration tests live in tests/it (one binary, `it`: main.rs with a module per area).

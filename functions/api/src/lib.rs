@@ -125,7 +125,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
                 ..Default::default()
             },
             retention: (settings.retention_days, settings.max_dumps),
-            runner: settings.export_function.clone().map(|f| {
+            runner: settings.dump_function.clone().map(|f| {
                 lookout::adapters::lambda::AsyncInvoker::new(aws_sdk_lambda::Client::new(aws), f)
             }),
         });

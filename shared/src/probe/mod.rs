@@ -629,18 +629,11 @@ pub fn max_concurrency_for(nofile: u64) -> usize {
 }
 
 /// `requested` (`LOOKOUT_PROBE_CONCURRENCY`), lowered to what this process's open-file limit
-/// (`RLIMIT_NOFILE`, soft) allows; 1024 is assumed when the limit cannot be read.
+/// (`RLIMIT_NOFILE`, soft) allows; an unlimited soft limit lowers nothing.
 pub fn concurrency_limit(requested: usize) -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct we own.
-    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
-        lim.rlim_cur
-    } else {
-        1024
-    };
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
     let allowed = max_concurrency_for(nofile);
     if requested > allowed {
         tracing::warn!(

@@ -4,7 +4,7 @@
 //! writes never get through, the restore stops with an error that counts the items not written
 //! rather than dropping them.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

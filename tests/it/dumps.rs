@@ -4,7 +4,7 @@
 //! writing anything; a failure mid-dump leaves no manifest; retention deletes exactly the right
 //! dumps; `DUMP_INCLUDE` keeps only the chosen item types; the API's dump routes.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,6 +1,6 @@
 //! The SNS publisher against moto, read back through an SQS queue subscribed to the topic.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::sns::SnsPublisher;
 use lookout::domain::{Alert, AlertKind, Severity, Status, TargetKind};

@@ -1,6 +1,6 @@
 //! `GET /v1/health`'s dependency checks against DynamoDB Local and moto.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::health::AwsHealth;
 

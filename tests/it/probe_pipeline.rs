@@ -1,7 +1,7 @@
 //! The probe function with its real adapters: DynamoDB Local for state and outbox, moto SNS for
 //! alerts (read back from a subscribed SQS queue), real loopback servers and a real proxy.py.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::adapters::sns::SnsPublisher;

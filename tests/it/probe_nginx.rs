@@ -4,11 +4,11 @@
 //! wrong name, expiring), nginx as the test URL behind a real forward proxy (proxy.py), and an
 //! IPv6 literal target. Each test starts its own nginx on a free loopback port.
 
-mod common;
+use crate::common;
 
-use common::{check, failed_with, proxy, server};
+use crate::common::{check, failed_with, proxy, server};
 
-use common::{nginx, Nginx};
+use crate::common::{nginx, Nginx};
 use lookout::domain::{CheckResult, ErrorKind, Outcome};
 use lookout::testing::{TestCa, TestCert};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! `lookout::client::request_with_failover` against the API served over real HTTP, real
 //! proxy.py proxies (one with other credentials) and a dead one, and a real upstream.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

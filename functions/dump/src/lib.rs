@@ -1,4 +1,4 @@
-//! The export function: dumps the table to S3 and applies retention on its daily schedule, and
+//! The dump function: dumps the table to S3 and applies retention on its daily schedule, and
 //! restores a dump on request. The dump format, retention and restore live in
 //! [`lookout::dump`]; this crate reads the event and wires the adapters.
 //!
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// What the function is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
-pub enum ExportRequest {
+pub enum DumpRequest {
     /// Dump now, then apply retention.
     Dump,
     /// Restore a dump.
@@ -34,24 +34,24 @@ pub enum ExportRequest {
     },
 }
 
-impl ExportRequest {
+impl DumpRequest {
     /// Reads an event: a request with an `action`, or anything else (the scheduled event) as
-    /// [`ExportRequest::Dump`].
+    /// [`DumpRequest::Dump`].
     ///
     /// # Errors
     /// A message naming what is wrong with an event that has an `action`.
     pub fn from_event(event: &serde_json::Value) -> Result<Self, String> {
         if event.get("action").is_none() {
-            return Ok(ExportRequest::Dump);
+            return Ok(DumpRequest::Dump);
         }
-        serde_json::from_value(event.clone()).map_err(|e| format!("bad export request: {e}"))
+        serde_json::from_value(event.clone()).map_err(|e| format!("bad dump request: {e}"))
     }
 }
 
 /// What one invocation did.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
-pub enum ExportReport {
+pub enum DumpReport {
     /// A dump was written and retention applied.
     Dump {
         /// The new dump's id.
@@ -67,7 +67,7 @@ pub enum ExportReport {
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub enum HandlerError {
     /// The event could not be read.
     #[error("{0}")]
     BadRequest(String),
@@ -76,15 +76,15 @@ pub enum ExportError {
     Dump(#[from] DumpError),
 }
 
-impl From<ExportError> for lambda_runtime::Diagnostic {
-    fn from(e: ExportError) -> Self {
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
         let error_type = match &e {
-            ExportError::BadRequest(_) => "BadRequest",
-            ExportError::Dump(DumpError::NotFound(_)) => "NotFound",
-            ExportError::Dump(DumpError::Corrupt { .. }) => "CorruptDump",
-            ExportError::Dump(DumpError::Refused(_)) => "Refused",
-            ExportError::Dump(DumpError::Incomplete { .. }) => "RestoreIncomplete",
-            ExportError::Dump(_) => "ExportError",
+            HandlerError::BadRequest(_) => "BadRequest",
+            HandlerError::Dump(DumpError::NotFound(_)) => "NotFound",
+            HandlerError::Dump(DumpError::Corrupt { .. }) => "CorruptDump",
+            HandlerError::Dump(DumpError::Refused(_)) => "Refused",
+            HandlerError::Dump(DumpError::Incomplete { .. }) => "RestoreIncomplete",
+            HandlerError::Dump(_) => "DumpError",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.into(),
@@ -132,7 +132,7 @@ impl Deps {
     ///
     /// # Errors
     /// See [`dump::dump_and_prune`].
-    pub async fn dump(&self) -> Result<ExportReport, ExportError> {
+    pub async fn dump(&self) -> Result<DumpReport, HandlerError> {
         let (id, manifest, deleted) = dump::dump_and_prune(
             &self.table,
             &self.dumps,
@@ -142,7 +142,7 @@ impl Deps {
             lookout::time::now_ms(),
         )
         .await?;
-        Ok(ExportReport::Dump {
+        Ok(DumpReport::Dump {
             id,
             manifest: Box::new(manifest),
             deleted,
@@ -152,11 +152,11 @@ impl Deps {
     /// Carries out one request.
     ///
     /// # Errors
-    /// [`ExportError`].
-    pub async fn run(&self, request: ExportRequest) -> Result<ExportReport, ExportError> {
+    /// [`HandlerError`].
+    pub async fn run(&self, request: DumpRequest) -> Result<DumpReport, HandlerError> {
         match request {
-            ExportRequest::Dump => self.dump().await,
-            ExportRequest::Restore {
+            DumpRequest::Dump => self.dump().await,
+            DumpRequest::Restore {
                 dump: id,
                 table,
                 source_table,
@@ -170,7 +170,7 @@ impl Deps {
                     dump::restore(&self.dumps, &self.table, &source, &id, &options).await?;
                 tracing::info!(dump = %id, table = %report.table, items = report.items_written,
                     retried = report.retried_items, "dump restored");
-                Ok(ExportReport::Restore(report))
+                Ok(DumpReport::Restore(report))
             }
         }
     }
@@ -178,9 +178,9 @@ impl Deps {
     /// The Lambda handler: reads the event and runs it.
     ///
     /// # Errors
-    /// [`ExportError`].
-    pub async fn handle(&self, event: serde_json::Value) -> Result<ExportReport, ExportError> {
-        let request = ExportRequest::from_event(&event).map_err(ExportError::BadRequest)?;
+    /// [`HandlerError`].
+    pub async fn handle(&self, event: serde_json::Value) -> Result<DumpReport, HandlerError> {
+        let request = DumpRequest::from_event(&event).map_err(HandlerError::BadRequest)?;
         self.run(request).await
     }
 }
@@ -194,13 +194,13 @@ mod tests {
         let scheduled =
             serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"});
         assert_eq!(
-            ExportRequest::from_event(&scheduled).unwrap(),
-            ExportRequest::Dump
+            DumpRequest::from_event(&scheduled).unwrap(),
+            DumpRequest::Dump
         );
         let restore = serde_json::json!({"action": "restore", "dump": "20261122T031500Z"});
         assert_eq!(
-            ExportRequest::from_event(&restore).unwrap(),
-            ExportRequest::Restore {
+            DumpRequest::from_event(&restore).unwrap(),
+            DumpRequest::Restore {
                 dump: "20261122T031500Z".into(),
                 table: None,
                 source_table: None,
@@ -210,17 +210,17 @@ mod tests {
         let upsert =
             serde_json::json!({"action": "restore", "dump": "x", "mode": "upsert", "table": "t2"});
         assert!(matches!(
-            ExportRequest::from_event(&upsert).unwrap(),
-            ExportRequest::Restore {
+            DumpRequest::from_event(&upsert).unwrap(),
+            DumpRequest::Restore {
                 mode: RestoreMode::Upsert,
                 ..
             }
         ));
         let bad = serde_json::json!({"action": "restore", "dump": "x", "mode": "overwrite"});
-        assert!(ExportRequest::from_event(&bad)
+        assert!(DumpRequest::from_event(&bad)
             .unwrap_err()
             .contains("overwrite"));
         let unknown = serde_json::json!({"action": "drop"});
-        assert!(ExportRequest::from_event(&unknown).is_err());
+        assert!(DumpRequest::from_event(&unknown).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The DynamoDB adapter against DynamoDB Local.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::domain::{

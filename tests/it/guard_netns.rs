@@ -8,8 +8,6 @@
 //! asserts that no listener on a refused address ever sees a connection and no check is `up`.
 //! No packet can leave the machine: the namespace has no other interface.
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +20,9 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CHILD: &str = "LOOKOUT_GUARD_NETNS_CHILD";
-const TEST: &str = "no_url_shape_reaches_a_refused_address_inside_a_private_network_namespace";
+/// The test's path in the `it` binary (`<module>::<name>`), for `--exact` in the namespaced run.
+const TEST: &str =
+    "guard_netns::no_url_shape_reaches_a_refused_address_inside_a_private_network_namespace";
 
 /// Refused addresses and their spellings: (dotted, other forms of the same address).
 const REFUSED: &[(&str, &[&str])] = &[

@@ -3,7 +3,7 @@
 //! over a plain-`http` and an `https` test URL. Only the right credentials are `up`; the others
 //! are `proxy_auth`, which takes the proxy out of the failover order at once.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 
@@ -13,7 +13,7 @@ use lookout::probe::{ProbeOptions, Prober};
 use lookout::testing::{Reply, TestCa, TestServer};
 use serde_json::json;
 
-use common::ForwardProxy;
+use crate::common::ForwardProxy;
 
 const USER: &str = "lookout";
 const GOOD: &str = "s3cr3t-pw";

@@ -1,7 +1,7 @@
 //! The alert pipeline end to end: the probe function with DynamoDB Local and moto SNS, alerts
 //! read back from the SQS queue subscribed to the topic.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::adapters::sns::SnsPublisher;

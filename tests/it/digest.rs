@@ -3,7 +3,7 @@
 //! reaches the SNS topic once (read from the SQS queue subscribed to it), and the API serves
 //! uptime and digests from what the digest wrote.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::dynamodb::DynamoStore;
 use lookout::adapters::sns::SnsPublisher;

@@ -1,6 +1,6 @@
 //! Tokens from an SSM SecureString parameter, against moto.
 
-mod common;
+use crate::common;
 
 use lookout::adapters::ssm::read_tokens;
 

@@ -2,9 +2,9 @@
 //! certificates, slow, resetting, garbage-answering and redirecting servers, a real HTTP forward
 //! proxy (proxy.py, also over TLS) and a real SOCKS5 proxy (pproxy), both with credentials.
 
-mod common;
+use crate::common;
 
-use common::{check, failed_with, proxy, server};
+use crate::common::{check, failed_with, proxy, server};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

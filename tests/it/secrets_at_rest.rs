@@ -4,7 +4,7 @@
 //! when the probe function checks, a changed parameter seen after the cache TTL, a missing one
 //! failing its check with a message naming it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! when needed, each run adds only its packed results to the history, and the latest states
 //! read back (snapshot, state items of targets that changed, history since) are the live ones.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,0 +1,28 @@
+//! The integration tests in one binary (`cargo test -p lookout-tests`): one link step instead of
+//! one per file, shared setup in `common`. A test's path is `<module>::<name>`, e.g.
+//! `cargo test -p lookout-tests --test it dumps::` runs the dump tests.
+//!
+//! Tests share one process: each makes its own resources (`common::unique` names for tables,
+//! topics, buckets; free loopback ports; temporary directories) and none sets environment
+//! variables, so they run in parallel like the tests of one file.
+
+mod common;
+
+mod alert_pipeline;
+mod client_failover;
+mod digest;
+mod dumps;
+mod dynamodb_store;
+mod guard_netns;
+mod health;
+mod local_env;
+mod probe_engine;
+mod probe_nginx;
+mod probe_pipeline;
+mod proxy_provenance;
+mod restore_throttled;
+mod secrets_at_rest;
+mod snapshot_replay;
+mod sns_publisher;
+mod ssm_tokens;
+mod template;
