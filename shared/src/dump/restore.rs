@@ -1,10 +1,12 @@
 //! Restoring a dump: every object is checked against the manifest before anything is written,
-//! the table is created from the manifest when it does not exist, items go in with
-//! BatchWriteItem (25 per batch, several batches in flight) and unprocessed items are sent again
-//! with backoff until all are written or the restore stops with an error that says how many were
-//! not. The item count is verified at the end.
+//! the table is created from the manifest when it does not exist, items go in batches (as many
+//! as the target takes at once, [`RestoreTarget::batch_limit`]; several batches in flight) and
+//! unprocessed items are sent again with the [`crate::retry`] policy until all are written or
+//! the restore stops with an error that says how many were not. The item count is verified at
+//! the end.
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use flate2::write::GzDecoder;
 use futures::stream::FuturesUnordered;
@@ -13,10 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{read_manifest, DumpError, Manifest, PartInfo};
-use crate::ports::{DumpStore, ObjectStream, RestoreTarget};
-
-/// Items per BatchWriteItem, DynamoDB's limit.
-pub const BATCH: usize = 25;
+use crate::ports::{DumpStore, Item, ObjectStream, RestoreTarget};
+use crate::retry::{retry_policy, until_all_done, Sent};
 
 /// What to do with a table that already holds items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -321,50 +321,35 @@ async fn verify_manifest<D: DumpStore + Sync>(
     })
 }
 
-/// Counts of one restore's writes.
-#[derive(Default)]
-struct Tally {
-    requests: u64,
-    retried: u64,
-}
-
-/// Writes one batch, sending unprocessed items again with backoff.
+/// Writes one batch, sending unprocessed items again (and the batch again after an error)
+/// with the [`crate::retry`] policy: `backoff_ms` doubling, at most 5 s, `max_attempts`.
 async fn write_batch<R: RestoreTarget + Sync>(
     target: &R,
     options: &RestoreOptions,
-    mut items: Vec<serde_json::Value>,
-) -> Result<Tally, DumpError> {
-    let mut tally = Tally::default();
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        tally.requests += 1;
-        let sent = items.len();
-        let last_error = match target.write_batch(&options.table, &items).await {
-            Ok(left) if left.is_empty() => return Ok(tally),
-            Ok(left) => {
-                let message = format!("{} of {sent} items unprocessed", left.len());
-                items = left;
-                message
-            }
-            Err(e) => e.to_string(),
-        };
-        if attempt >= options.max_attempts.max(1) {
-            return Err(DumpError::Incomplete {
-                table: options.table.clone(),
-                not_written: items.len(),
-                attempts: attempt,
-                last_error,
-            });
-        }
-        tally.retried += items.len() as u64;
-        let ceiling = options
-            .backoff_ms
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(5_000);
-        let wait = ceiling / 2 + fastrand::u64(0..=ceiling / 2);
-        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-    }
+    items: Vec<Item>,
+) -> Result<Sent, DumpError> {
+    let policy = retry_policy(
+        Duration::from_millis(options.backoff_ms),
+        Duration::from_secs(5),
+        options.max_attempts.max(1),
+    );
+    let retry_any = |_: &crate::ports::StoreError| true;
+    until_all_done(policy, items, retry_any, |items| async move {
+        target.write_batch(&options.table, &items).await
+    })
+    .await
+    .map_err(|left| DumpError::Incomplete {
+        table: options.table.clone(),
+        not_written: left.items.len(),
+        attempts: left.attempts,
+        last_error: left.last_error,
+    })
+}
+
+/// Adds one batch's counts to the restore's.
+fn add(tally: &mut Sent, done: Sent) {
+    tally.requests += done.requests;
+    tally.retried += done.retried;
 }
 
 /// Streams one object into the table, `concurrency` batches in flight.
@@ -373,23 +358,24 @@ async fn write_part<D, R>(
     target: &R,
     options: &RestoreOptions,
     part: &PartInfo,
-    tally: &mut Tally,
+    tally: &mut Sent,
 ) -> Result<(), DumpError>
 where
     D: DumpStore + Sync,
     R: RestoreTarget + Sync,
 {
     // Lines are parsed as they arrive; full batches queue here until a slot is free.
-    let mut ready: Vec<Vec<serde_json::Value>> = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
+    let limit = target.batch_limit().max(1);
+    let mut ready: Vec<Vec<Item>> = Vec::new();
+    let mut batch = Vec::with_capacity(limit);
     let mut lines = Lines::open(store, &part.key).await?;
     let mut in_flight = FuturesUnordered::new();
     loop {
         let more = lines
             .next(|line| {
                 batch.push(serde_json::from_slice(line).map_err(std::io::Error::other)?);
-                if batch.len() == BATCH {
-                    ready.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                if batch.len() == limit {
+                    ready.push(std::mem::replace(&mut batch, Vec::with_capacity(limit)));
                 }
                 Ok(())
             })
@@ -400,9 +386,7 @@ where
         for items in ready.drain(..) {
             if in_flight.len() >= options.concurrency.max(1) {
                 if let Some(done) = in_flight.next().await {
-                    let done: Tally = done?;
-                    tally.requests += done.requests;
-                    tally.retried += done.retried;
+                    add(tally, done?);
                 }
             }
             in_flight.push(write_batch(target, options, items));
@@ -412,9 +396,7 @@ where
         }
     }
     while let Some(done) = in_flight.next().await {
-        let done = done?;
-        tally.requests += done.requests;
-        tally.retried += done.retried;
+        add(tally, done?);
     }
     Ok(())
 }
@@ -477,7 +459,7 @@ where
         }
     };
 
-    let mut tally = Tally::default();
+    let mut tally = Sent::default();
     for part in &manifest.parts {
         write_part(store, target, options, part, &mut tally).await?;
     }

@@ -30,37 +30,27 @@
 //! Items written before the packed encodings (`latest` and `results` JSON attributes) are read
 //! too.
 
+mod alerts;
 mod convert;
+mod digests;
+mod history;
+mod item;
+mod keys;
+mod lease;
 pub mod limits;
+mod outbox;
 pub mod packed;
+mod restore;
+mod runs;
+mod scan;
+mod state;
 mod store;
+mod targets;
 
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
+pub use keys::{item_type, PK, SK, TTL};
 pub use limits::ClientLimits;
 pub use store::DynamoStore;
-pub use store::{PK, SK, TTL};
 
 /// Targets packed into one snapshot or history item.
 pub const CHUNK: usize = 100;
-
-/// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
-/// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
-/// rollups (`ROLLUP#`, `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`). Keys of no known shape count as state,
-/// so that nothing is left out of a full dump.
-pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
-    use crate::dump::ItemType;
-    let key = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.get("S"))
-            .and_then(|v| v.as_str())
-    };
-    let pk = key(PK).unwrap_or_default();
-    let prefix = pk.split('#').next().unwrap_or_default();
-    match prefix {
-        "TARGET" if key(SK) == Some("CONFIG") => ItemType::Definitions,
-        "HIST" | "RUN" => ItemType::History,
-        "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
-        "ALERT" => ItemType::Alerts,
-        _ => ItemType::State,
-    }
-}
