@@ -225,7 +225,9 @@ impl LocalKey {
         let text = text.trim();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .or_else(|_| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+            })
             .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
         let key: [u8; 32] = bytes
             .try_into()

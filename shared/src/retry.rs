@@ -124,13 +124,10 @@ mod tests {
 
     #[test]
     fn delays_double_with_jitter_up_to_the_ceiling() {
-        let delays: Vec<Duration> = retry_policy(
-            Duration::from_millis(100),
-            Duration::from_millis(400),
-            5,
-        )
-        .build()
-        .collect();
+        let delays: Vec<Duration> =
+            retry_policy(Duration::from_millis(100), Duration::from_millis(400), 5)
+                .build()
+                .collect();
         assert_eq!(delays.len(), 4, "5 attempts wait 4 times");
         for (d, full) in delays.iter().zip([100u64, 200, 400, 400]) {
             let ms = d.as_millis() as u64;
@@ -142,24 +139,45 @@ mod tests {
     async fn unprocessed_items_are_sent_again_until_none_is_left() {
         let policy = retry_policy(Duration::from_millis(10), Duration::from_secs(1), 5);
         let mut calls = 0;
-        let sent = until_all_done(policy, vec![1, 2, 3], |_: &String| true, |items| {
-            calls += 1;
-            let left = if calls < 3 { items[1..].to_vec() } else { Vec::new() };
-            async move { Ok::<_, String>(left) }
-        })
+        let sent = until_all_done(
+            policy,
+            vec![1, 2, 3],
+            |_: &String| true,
+            |items| {
+                calls += 1;
+                let left = if calls < 3 {
+                    items[1..].to_vec()
+                } else {
+                    Vec::new()
+                };
+                async move { Ok::<_, String>(left) }
+            },
+        )
         .await
         .unwrap();
-        assert_eq!(sent, Sent { requests: 3, retried: 3 });
+        assert_eq!(
+            sent,
+            Sent {
+                requests: 3,
+                retried: 3
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_error_not_worth_retrying_ends_at_once_with_every_item_left() {
         let policy = retry_policy(Duration::from_millis(10), Duration::from_secs(1), 5);
-        let err = until_all_done(policy, vec![1, 2], |_: &String| false, |_| async {
-            Err::<Vec<i32>, _>("denied".to_string())
-        })
+        let err = until_all_done(
+            policy,
+            vec![1, 2],
+            |_: &String| false,
+            |_| async { Err::<Vec<i32>, _>("denied".to_string()) },
+        )
         .await
         .unwrap_err();
-        assert_eq!((err.items, err.attempts, err.last_error.as_str()), (vec![1, 2], 1, "denied"));
+        assert_eq!(
+            (err.items, err.attempts, err.last_error.as_str()),
+            (vec![1, 2], 1, "denied")
+        );
     }
 }

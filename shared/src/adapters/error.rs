@@ -128,20 +128,29 @@ mod tests {
                 .meta(code("ConditionalCheckFailedException"))
                 .build(),
         );
-        assert!(matches!(store_error(service(lost)), StoreError::Conflict(_)));
+        assert!(matches!(
+            store_error(service(lost)),
+            StoreError::Conflict(_)
+        ));
         let throttled = PutItemError::ProvisionedThroughputExceededException(
             ProvisionedThroughputExceededException::builder()
                 .meta(code("ProvisionedThroughputExceededException"))
                 .build(),
         );
         let e = store_error(service(throttled));
-        assert!(matches!(e, StoreError::Throttled(_)) && e.is_retryable(), "{e}");
+        assert!(
+            matches!(e, StoreError::Throttled(_)) && e.is_retryable(),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_request_never_sent_is_unavailable_and_worth_retrying() {
         let e: SdkError<PutItemError, ()> = SdkError::timeout_error("no answer");
         let e = store_error(e);
-        assert!(matches!(e, StoreError::Unavailable(_)) && e.is_retryable(), "{e}");
+        assert!(
+            matches!(e, StoreError::Unavailable(_)) && e.is_retryable(),
+            "{e}"
+        );
     }
 }

@@ -20,15 +20,13 @@ use crate::ports::{DumpStore, IndexSchema, KeyAttribute, StoreError, TableSchema
 mod include;
 mod listing;
 pub mod restore;
+pub mod verify;
 pub mod write;
 
 pub use include::{Include, ItemType};
-pub use listing::{
-    apply_retention, delete, list, CorruptDump, DumpInfo, DumpStats, Listing,
-};
-pub use restore::{
-    restore, verify, PartCheck, RestoreMode, RestoreOptions, RestoreReport, VerifyReport,
-};
+pub use listing::{apply_retention, delete, list, CorruptDump, DumpInfo, DumpStats, Listing};
+pub use restore::{restore, RestoreMode, RestoreOptions, RestoreReport};
+pub use verify::{verify, PartCheck, VerifyReport};
 pub use write::{dump, DumpOptions};
 
 /// Format name written in every manifest. Version 1 manifests (no indexes, no item types) are
@@ -77,7 +75,6 @@ pub enum DumpError {
         last_error: String,
     },
 }
-
 
 /// One object of a dump, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

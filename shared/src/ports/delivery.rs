@@ -7,7 +7,6 @@ use backon::Retryable as _;
 use super::{AlertPublisher, Outbox, StoreError};
 use crate::domain::Alert;
 
-
 /// How long a delivery's claim of an outbox row holds, ms: while it holds, no other run
 /// publishes the alert. Longer than a publish may take ([`DeliveryOptions::publish_timeout_ms`])
 /// plus the mark's retries, so a claim never expires under a delivery still at work; short

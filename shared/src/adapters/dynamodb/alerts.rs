@@ -8,7 +8,6 @@ use crate::domain::Alert;
 use crate::ports::{AlertLog, AlertRecord, StoreError};
 use crate::time::DAY_MS;
 
-
 impl DynamoStore {
     /// An alert's outbox row: `ALERT#<day>` / `<at ms>#<key>`, `pending`, in the sparse
     /// `OUTBOX#pending` index until published, with a TTL.

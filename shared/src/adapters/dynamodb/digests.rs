@@ -129,9 +129,7 @@ impl DigestStore for DynamoStore {
     }
 
     async fn uptime_table(&self, kind: TargetKind) -> Result<Vec<TargetUptime>, StoreError> {
-        let items = self
-            .query(None, &uptime_pk(kind), true, None)
-            .await?;
+        let items = self.query(None, &uptime_pk(kind), true, None).await?;
         let mut out = Vec::new();
         for item in &items {
             out.extend(from_attr::<Vec<TargetUptime>>(item, "uptime")?);

@@ -11,7 +11,6 @@ use crate::domain::{CheckResult, TargetKind};
 use crate::ports::{HistoryStore, StoreError};
 use crate::time::{DAY_MS, HOUR_MS};
 
-
 /// The results of a history item of `kind`, each with the state version it led to: packed
 /// (`r`, the run time in the sort key) or, as written before, JSON (`results`, version 0).
 fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, StoreError> {

@@ -184,9 +184,15 @@ mod tests {
     #[test]
     fn item_types_follow_the_partition_key() {
         let item = |pk: &str, sk: &str| serde_json::json!({"pk": {"S": pk}, "sk": {"S": sk}});
-        assert_eq!(item_type(&item("TARGET#a", "CONFIG")), ItemType::Definitions);
+        assert_eq!(
+            item_type(&item("TARGET#a", "CONFIG")),
+            ItemType::Definitions
+        );
         assert_eq!(item_type(&item("TARGET#a", "STATE")), ItemType::State);
-        assert_eq!(item_type(&item("HIST#server#x#0000", "1")), ItemType::History);
+        assert_eq!(
+            item_type(&item("HIST#server#x#0000", "1")),
+            ItemType::History
+        );
         assert_eq!(item_type(&item("DIGEST#global", "1")), ItemType::Rollups);
         assert_eq!(item_type(&item("ALERT#2025-12-01", "1")), ItemType::Alerts);
         assert_eq!(item_type(&serde_json::json!({})), ItemType::State);

@@ -13,13 +13,9 @@ use crate::adapters::conditional;
 use crate::domain::Alert;
 use crate::ports::{Outbox, StoreError};
 
-
 impl DynamoStore {
     /// An UpdateItem of an alert's outbox row (`ALERT#<day>` / `<at>#<key>`).
-    fn alert_update(
-        &self,
-        a: &Alert,
-    ) -> UpdateItemFluentBuilder {
+    fn alert_update(&self, a: &Alert) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)

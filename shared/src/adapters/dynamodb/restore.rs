@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::client::Waiters as _;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, Select, TableDescription,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, Select, TableDescription, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 
 use super::convert::{item_to_json, json_to_item};

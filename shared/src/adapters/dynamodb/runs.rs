@@ -7,7 +7,6 @@ use super::DynamoStore;
 use crate::domain::TargetKind;
 use crate::ports::{KindSummary, RunRecord, RunStore, StoreError, SummaryStore};
 
-
 impl RunStore for DynamoStore {
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let item = item_of(vec![

@@ -5,8 +5,9 @@ use super::convert::{item_to_json, json_to_item};
 use super::keys::item_type;
 use super::DynamoStore;
 use crate::adapters::store_error;
-use crate::ports::{Item, ItemType, RestoreTarget as _, ScanPage, StoreError, TableScan, TableSchema};
-
+use crate::ports::{
+    Item, ItemType, RestoreTarget as _, ScanPage, StoreError, TableScan, TableSchema,
+};
 
 impl TableScan for DynamoStore {
     fn table_name(&self) -> &str {

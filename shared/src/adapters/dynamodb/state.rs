@@ -17,7 +17,6 @@ use crate::domain::{Alert, TargetKind, TargetState};
 use crate::ports::{Latest, StateStore, StoreError};
 use crate::time::HOUR_MS;
 
-
 /// The entries of a snapshot item: packed (`p`) or, as written before, JSON (`latest`).
 fn snapshot_of(item: &Item) -> Result<Vec<Latest>, StoreError> {
     match item.get("p").and_then(|v| v.as_s().ok()) {
@@ -57,7 +56,12 @@ impl DynamoStore {
         override_kind: Option<TargetKind>,
     ) -> Result<(), StoreError> {
         let put_state = self.state_put(state)?;
-        let changed = || format!("state of {} changed since version {}", state.target_id, state.version);
+        let changed = || {
+            format!(
+                "state of {} changed since version {}",
+                state.target_id, state.version
+            )
+        };
         if alerts.is_empty() && override_kind.is_none() {
             // One item: a conditional put costs half a transaction's write units (a storm's
             // state changes, whose alerts are grouped, come this way).
@@ -108,7 +112,9 @@ impl DynamoStore {
             .await;
         match sent.map_err(store_error) {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict(m)) => Err(StoreError::Conflict(format!("{}: {m}", changed()))),
+            Err(StoreError::Conflict(m)) => {
+                Err(StoreError::Conflict(format!("{}: {m}", changed())))
+            }
             Err(e) => Err(e),
         }
     }
@@ -129,9 +135,7 @@ impl DynamoStore {
 
 impl StateStore for DynamoStore {
     async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
-        let items = self
-            .query(None, &snapshot_pk(kind), true, None)
-            .await?;
+        let items = self.query(None, &snapshot_pk(kind), true, None).await?;
         // Chunks are written one by one: while a run writes them, a target may sit in an old
         // chunk and a new one. Keep the newest entry of each target, with its chunk's time.
         let rank = |l: &Latest| (l.state.version, l.state.last_check);

@@ -184,7 +184,10 @@ impl DynamoStore {
     pub(super) async fn put_all(&self, items: Vec<Item>) -> Result<(), StoreError> {
         // Owned batches: futures borrowing the items trip the compiler's higher-ranked
         // lifetime inference once the caller's future must be `Send`.
-        let batches: Vec<Vec<Item>> = items.chunks(BATCH_WRITE_LIMIT).map(<[Item]>::to_vec).collect();
+        let batches: Vec<Vec<Item>> = items
+            .chunks(BATCH_WRITE_LIMIT)
+            .map(<[Item]>::to_vec)
+            .collect();
         let sends = batches.into_iter().map(|batch| async move {
             until_all_done(batch_policy(), batch, no_retry, |items| {
                 self.write_batch_once(&self.table, items)
@@ -293,4 +296,3 @@ fn batch_policy() -> backon::ExponentialBuilder {
         BATCH_ATTEMPTS,
     )
 }
-

@@ -2,13 +2,14 @@
 //! `gsi1`, their inline secrets sealed on write and opened on read.
 
 use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
-use super::keys::{target_pk, targets_index_pk, CONFIG_SK, GSI_PK, GSI_SK, PK, SK, STATE_SK, VERSION};
+use super::keys::{
+    target_pk, targets_index_pk, CONFIG_SK, GSI_PK, GSI_SK, PK, SK, STATE_SK, VERSION,
+};
 use super::DynamoStore;
 use crate::adapters::sealing::{SealError, Sealer};
 use crate::adapters::{conditional, store_error};
 use crate::domain::{Target, TargetKind};
 use crate::ports::{StoreError, TargetStore};
-
 
 fn seal_error(id: &str, e: SealError) -> StoreError {
     match e {

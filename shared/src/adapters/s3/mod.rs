@@ -219,7 +219,12 @@ impl DumpStore for S3DumpStore {
         for batch in keys.chunks(1000) {
             let objects = batch
                 .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build().map_err(build_error))
+                .map(|k| {
+                    ObjectIdentifier::builder()
+                        .key(k)
+                        .build()
+                        .map_err(build_error)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let delete = Delete::builder()
                 .set_objects(Some(objects))
