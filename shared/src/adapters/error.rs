@@ -74,32 +74,41 @@ pub(crate) fn build_error(e: BuildError) -> StoreError {
     StoreError::Invalid(sdk_message(&e))
 }
 
+/// The outcome of a request: `Some` with its output, `None` when it failed for the cause
+/// `expected` accepts; other errors as [`store_error`] maps them.
+fn none_when<T, E, R>(
+    sent: Result<T, SdkError<E, R>>,
+    expected: fn(&StoreError) -> bool,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match sent.map_err(store_error) {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if expected(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The outcome of a conditional write: `Some` with its output when it was written, `None` when
-/// its condition failed ([`StoreError::Conflict`]); other errors as [`store_error`] maps them.
+/// its condition failed ([`StoreError::Conflict`]).
 pub(crate) fn conditional<T, E, R>(sent: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match sent.map_err(store_error) {
-        Ok(out) => Ok(Some(out)),
-        Err(StoreError::Conflict(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    none_when(sent, |e| matches!(e, StoreError::Conflict(_)))
 }
 
 /// The outcome of a request on something that may not exist (a table): `None` when it does
-/// not ([`StoreError::NotFound`]); other errors as [`store_error`] maps them.
+/// not ([`StoreError::NotFound`]).
 pub(crate) fn found<T, E, R>(sent: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match sent.map_err(store_error) {
-        Ok(out) => Ok(Some(out)),
-        Err(StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    none_when(sent, |e| matches!(e, StoreError::NotFound(_)))
 }
 
 #[cfg(test)]
