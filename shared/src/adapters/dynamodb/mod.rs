@@ -14,6 +14,11 @@
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
+//! Every key format and attribute name above is built in one place, [`keys`]; each port's
+//! implementation is in its own module (`targets`, `state`, `history`, `runs`, `digests`,
+//! `alerts`, `outbox`, `lease`, `scan`, `restore`), over the shared requests of `store`. SDK
+//! errors become [`crate::ports::StoreError`] causes in `crate::adapters::error`.
+//!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
 //! few attributes that conditions and filters use are native. Snapshot and history items hold
 //! [`packed`] records (JSON arrays without field names): they are written every few minutes and
@@ -35,7 +40,7 @@ mod convert;
 mod digests;
 mod history;
 mod item;
-mod keys;
+pub mod keys;
 mod lease;
 pub mod limits;
 mod outbox;
