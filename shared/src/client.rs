@@ -93,7 +93,7 @@ pub struct Client {
 }
 
 fn http_error(e: &reqwest::Error) -> ClientError {
-    ClientError::Http(clip(&redact_text(&crate::adapters::sdk_message(e)), 200))
+    ClientError::Http(clip(&redact_text(&crate::ports::error_chain(e)), 200))
 }
 
 impl Client {
@@ -229,7 +229,7 @@ impl Client {
         url: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, Vec<u8>), String> {
-        let words = |e: &reqwest::Error| clip(&redact_text(&crate::adapters::sdk_message(e)), 200);
+        let words = |e: &reqwest::Error| clip(&redact_text(&crate::ports::error_chain(e)), 200);
         let proxy = reqwest::Proxy::all(&p.proxy_url).map_err(|e| words(&e))?;
         let client = reqwest::Client::builder()
             .proxy(proxy)

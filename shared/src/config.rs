@@ -2,6 +2,8 @@
 
 use std::env;
 
+use base64::Engine as _;
+
 /// A missing or malformed environment variable.
 #[derive(Debug, thiserror::Error)]
 #[error("setting {name}: {problem}")]
@@ -86,7 +88,7 @@ pub struct Settings {
     pub kms_key_id: Option<String>,
     /// `LOOKOUT_SECRETS_KEY`: a 256-bit key, base64, that seals inline secrets where there is no
     /// KMS (the local stack). With neither key, inline secrets are refused.
-    pub secrets_key: Option<crate::adapters::sealing::LocalKey>,
+    pub secrets_key: Option<LocalKey>,
 }
 
 impl Settings {
@@ -181,7 +183,7 @@ impl Settings {
             dump_function: text("LOOKOUT_DUMP_FUNCTION"),
             kms_key_id: text("LOOKOUT_KMS_KEY_ID"),
             secrets_key: text("LOOKOUT_SECRETS_KEY")
-                .map(|k| crate::adapters::sealing::LocalKey::parse(&k))
+                .map(|k| LocalKey::parse(&k))
                 .transpose()
                 .map_err(|problem| ConfigError {
                     name: "LOOKOUT_SECRETS_KEY",
@@ -247,6 +249,54 @@ fn cidrs(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
             })
         })
         .collect()
+}
+
+/// A 256-bit key from the environment (`LOOKOUT_SECRETS_KEY`) that seals inline secrets where
+/// there is no KMS; its `Debug` shows only the fingerprint. Defined here, not with the sealing
+/// (`lookout::adapters::sealing`), so that the settings need no adapter.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LocalKey([u8; 32]);
+
+impl LocalKey {
+    /// Parses 32 bytes in standard or URL-safe base64 (`openssl rand -base64 32`).
+    ///
+    /// # Errors
+    /// A message (without the key) when it is not base64 of 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+            })
+            .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("holds {} bytes; AES-256 needs 32", b.len()))?;
+        Ok(LocalKey(key))
+    }
+
+    /// A key of these bytes.
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        LocalKey(key)
+    }
+
+    /// The key's bytes, for the AES-256-GCM sealing of `lookout::adapters::sealing`.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The first 8 hex digits of the key's SHA-256: names the key in sealed values.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        hex::encode(&sha2::Sha256::digest(self.0)[..4])
+    }
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalKey({})", self.fingerprint())
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! - [`probe`]: the probe engine that runs one check of a target over HTTP.
 //! - [`ports`]: the narrow traits the functions depend on, and [`ports::deliver`] (the outbox).
 //! - [`lease`]: short run leases renewed by a heartbeat.
+//! - [`retry`]: the one retry policy (backon) for requests sent again after a pause.
 //! - [`adapters`]: DynamoDB, SNS and S3 implementations of the ports (the only code that sees
 //!   aws-sdk types) and in-memory fakes for unit tests.
 //! - [`digest`]: hourly rollups, anomaly detection, digests and the daily report.
@@ -23,6 +24,7 @@ pub mod lease;
 pub mod ports;
 pub mod probe;
 pub mod redact;
+pub mod retry;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;

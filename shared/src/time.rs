@@ -2,6 +2,12 @@
 
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
+/// One hour, ms.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// One day, ms.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64

@@ -2,6 +2,7 @@
 //! aws-sdk types) and in-memory fakes for unit tests.
 
 pub mod dynamodb;
+mod error;
 pub mod health;
 pub mod lambda;
 pub mod memory;
@@ -25,35 +26,4 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Renders an SDK error with its whole cause chain (the SDK's `Display` alone says only
-/// "service error").
-pub(crate) fn sdk_message<E: std::error::Error>(e: &E) -> String {
-    let mut text = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        src = s.source();
-    }
-    text
-}
-
-/// An SDK error as a [`crate::ports::StoreError`]: no connection or no answer in time (the
-/// request was never dispatched, or a connect, attempt or operation timeout fired) is
-/// [`Unavailable`](crate::ports::StoreError::Unavailable), anything else
-/// [`Backend`](crate::ports::StoreError::Backend); both carry the whole cause chain.
-pub(crate) fn store_error<E, R>(
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> crate::ports::StoreError
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_dynamodb::error::SdkError;
-    match e {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            crate::ports::StoreError::Unavailable(sdk_message(&e))
-        }
-        _ => crate::ports::StoreError::Backend(sdk_message(&e)),
-    }
-}
+pub(crate) use error::{build_error, conditional, found, sdk_message, store_error};

@@ -32,6 +32,7 @@ use base64::Engine as _;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom as _, SystemRandom};
 
+pub use crate::config::LocalKey;
 use crate::domain::target::Check;
 use crate::domain::Target;
 use crate::secrets::refs::{has_refs, url_fields, url_userinfo};
@@ -62,40 +63,6 @@ pub enum SealError {
     /// A sealed value that does not open: another key, or altered.
     #[error("{0}")]
     Corrupt(String),
-}
-
-/// A 256-bit key from the environment; its `Debug` shows only the fingerprint.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LocalKey([u8; 32]);
-
-impl LocalKey {
-    /// Parses 32 bytes in standard or URL-safe base64 (`openssl rand -base64 32`).
-    ///
-    /// # Errors
-    /// A message (without the key) when it is not base64 of 32 bytes.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .or_else(|_| B64.decode(text.trim_end_matches('=')))
-            .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|b: Vec<u8>| format!("holds {} bytes; AES-256 needs 32", b.len()))?;
-        Ok(LocalKey(key))
-    }
-
-    /// The first 8 hex digits of the key's SHA-256: names the key in sealed values.
-    pub fn fingerprint(&self) -> String {
-        use sha2::Digest as _;
-        hex::encode(&sha2::Sha256::digest(self.0)[..4])
-    }
-}
-
-impl std::fmt::Debug for LocalKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LocalKey({})", self.fingerprint())
-    }
 }
 
 /// A data key in plain: (plain key, encrypted key, made at).
@@ -280,7 +247,7 @@ impl Sealer {
                      or name the secret with {{ssm:/name}} or {{secretsmanager:name}}"
                         .into(),
                 )),
-                Mode::Local(k) => (k.0, format!("local:{}", k.fingerprint())),
+                Mode::Local(k) => (*k.bytes(), format!("local:{}", k.fingerprint())),
                 Mode::Kms(kms) => {
                     let (key, blob) = kms.sealing_key().await?;
                     (key, format!("kms:{}", B64.encode(blob)))
@@ -341,7 +308,7 @@ impl Sealer {
                         k.fingerprint()
                     )));
                 }
-                decrypt(&k.0, target_id, payload)
+                decrypt(k.bytes(), target_id, payload)
             }
             (Mode::Kms(kms), "kms") => {
                 let blob = B64
@@ -434,7 +401,7 @@ mod tests {
     use serde_json::json;
 
     fn key(n: u8) -> LocalKey {
-        LocalKey([n; 32])
+        LocalKey::from_bytes([n; 32])
     }
 
     fn targets() -> (Target, Target) {

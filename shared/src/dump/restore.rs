@@ -1,22 +1,20 @@
 //! Restoring a dump: every object is checked against the manifest before anything is written,
-//! the table is created from the manifest when it does not exist, items go in with
-//! BatchWriteItem (25 per batch, several batches in flight) and unprocessed items are sent again
-//! with backoff until all are written or the restore stops with an error that says how many were
-//! not. The item count is verified at the end.
+//! the table is created from the manifest when it does not exist, items go in batches (as many
+//! as the target takes at once, [`RestoreTarget::batch_limit`]; several batches in flight) and
+//! unprocessed items are sent again with the [`crate::retry`] policy until all are written or
+//! the restore stops with an error that says how many were not. The item count is verified at
+//! the end.
 
-use std::io::Write as _;
+use std::time::Duration;
 
-use flate2::write::GzDecoder;
 use futures::stream::FuturesUnordered;
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::verify::{verify_manifest, Lines};
 use super::{read_manifest, DumpError, Manifest, PartInfo};
-use crate::ports::{DumpStore, ObjectStream, RestoreTarget};
-
-/// Items per BatchWriteItem, DynamoDB's limit.
-pub const BATCH: usize = 25;
+use crate::ports::{DumpStore, Item, RestoreTarget};
+use crate::retry::{retry_policy, until_all_done, Sent};
 
 /// What to do with a table that already holds items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -81,77 +79,6 @@ pub struct RestoreReport {
     pub elapsed_ms: u64,
 }
 
-/// An object read as a stream of decompressed lines, hashing its compressed bytes on the way.
-struct Lines {
-    chunks: ObjectStream,
-    gz: Option<GzDecoder<Vec<u8>>>,
-    hash: Sha256,
-    size: u64,
-}
-
-impl Lines {
-    async fn open<D: DumpStore + Sync>(store: &D, key: &str) -> Result<Self, DumpError> {
-        Ok(Lines {
-            chunks: store.open(key).await?,
-            gz: Some(GzDecoder::new(Vec::new())),
-            hash: Sha256::new(),
-            size: 0,
-        })
-    }
-
-    /// Reads the next chunk and hands each complete, non-empty line to `line`; `false` once
-    /// the object is done.
-    async fn next<F>(&mut self, mut line: F) -> Result<bool, DumpError>
-    where
-        F: FnMut(&[u8]) -> Result<(), DumpError>,
-    {
-        let Some(mut gz) = self.gz.take() else {
-            return Ok(false);
-        };
-        match self.chunks.try_next().await? {
-            Some(chunk) => {
-                self.hash.update(&chunk);
-                self.size += chunk.len() as u64;
-                gz.write_all(&chunk)?;
-                split_lines(gz.get_mut(), false, &mut line)?;
-                self.gz = Some(gz);
-                Ok(true)
-            }
-            None => {
-                split_lines(&mut gz.finish()?, true, &mut line)?;
-                Ok(false)
-            }
-        }
-    }
-
-    /// SHA-256 (hex) and size of the compressed bytes read.
-    fn digest(self) -> (String, u64) {
-        (hex::encode(self.hash.finalize()), self.size)
-    }
-}
-
-/// Hands each complete line of `buf` to `line` (and the unterminated rest when `last`), then
-/// drops what was handed over.
-fn split_lines<F>(buf: &mut Vec<u8>, last: bool, line: &mut F) -> Result<(), DumpError>
-where
-    F: FnMut(&[u8]) -> Result<(), DumpError>,
-{
-    let mut start = 0;
-    loop {
-        let end = match buf[start..].iter().position(|&b| b == b'\n') {
-            Some(end) => start + end,
-            None if last && start < buf.len() => buf.len(),
-            None => break,
-        };
-        if end > start {
-            line(&buf[start..end])?;
-        }
-        start = (end + 1).min(buf.len());
-    }
-    buf.drain(..start);
-    Ok(())
-}
-
 fn corrupt(manifest_id: &str, message: String) -> DumpError {
     DumpError::Corrupt {
         dump: manifest_id.to_string(),
@@ -159,212 +86,35 @@ fn corrupt(manifest_id: &str, message: String) -> DumpError {
     }
 }
 
-/// One part of a dump as [`verify`] found it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PartCheck {
-    /// Object key.
-    pub key: String,
-    /// Whether it matches its manifest entry.
-    pub ok: bool,
-    /// Items (lines) read; `null` when the object is missing or cannot be decompressed.
-    pub items: Option<u64>,
-    /// Compressed bytes read; `null` when the object is missing.
-    pub bytes: Option<u64>,
-    /// SHA-256 of the compressed bytes, hex; `null` when the object is missing.
-    pub sha256: Option<String>,
-    /// What does not match, starting with the key; absent when `ok`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// What [`verify`] found: `ok` when the manifest's totals add up and every part matches.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VerifyReport {
-    /// The dump's id.
-    pub dump: String,
-    /// Whether the dump can be restored as it is.
-    pub ok: bool,
-    /// Items the manifest says the dump holds.
-    pub item_count: u64,
-    /// Compressed bytes the manifest says the parts hold.
-    pub bytes: u64,
-    /// Every part, in the manifest's order.
-    pub parts: Vec<PartCheck>,
-    /// Every problem found, parts' and totals', in words; empty when `ok`.
-    pub problems: Vec<String>,
-}
-
-/// Checks one object against its manifest entry: size, SHA-256, item count, and that every
-/// line is a JSON object. A missing object or one that cannot be decompressed is a failed
-/// check too; only a failure to read the bucket is an error.
-async fn verify_part<D: DumpStore + Sync>(
-    store: &D,
-    part: &PartInfo,
-    present: bool,
-) -> Result<PartCheck, DumpError> {
-    let mut check = PartCheck {
-        key: part.key.clone(),
-        ok: false,
-        items: None,
-        bytes: None,
-        sha256: None,
-        error: None,
-    };
-    if !present {
-        check.error = Some(format!("{}: missing from the bucket", part.key));
-        return Ok(check);
-    }
-    let mut items = 0u64;
-    let mut bad_line = None;
-    let read: Result<(String, u64), DumpError> = async {
-        let mut lines = Lines::open(store, &part.key).await?;
-        while lines
-            .next(|line| {
-                items += 1;
-                if bad_line.is_none()
-                    && !serde_json::from_slice::<serde_json::Value>(line)
-                        .is_ok_and(|v| v.is_object())
-                {
-                    bad_line = Some(items);
-                }
-                Ok(())
-            })
-            .await?
-        {}
-        Ok(lines.digest())
-    }
-    .await;
-    let (sha, size) = match read {
-        Ok(read) => read,
-        Err(DumpError::Io(e)) => {
-            check.error = Some(format!("{}: cannot be decompressed: {e}", part.key));
-            return Ok(check);
-        }
-        Err(other) => return Err(other),
-    };
-    check.error = if size != part.bytes || sha != part.sha256 {
-        Some(format!(
-            "{}: {size} bytes with SHA-256 {sha}, the manifest says {} bytes with {}",
-            part.key, part.bytes, part.sha256
-        ))
-    } else if items != part.items {
-        Some(format!(
-            "{}: {items} items, the manifest says {}",
-            part.key, part.items
-        ))
-    } else {
-        bad_line.map(|n| format!("{}: item {n} is not a JSON object", part.key))
-    };
-    check.ok = check.error.is_none();
-    (check.items, check.bytes, check.sha256) = (Some(items), Some(size), Some(sha));
-    Ok(check)
-}
-
-/// Checks dump `id` of `table` without restoring it: the manifest's totals, and every part's
-/// presence, byte count, SHA-256, item count and lines (4 parts read at once, each streamed).
-/// A restore runs the same checks before it writes anything.
-///
-/// # Errors
-/// [`DumpError::NotFound`] when no complete dump has this id, [`DumpError::Corrupt`] when its
-/// manifest cannot be read, [`DumpError::Store`] when the bucket cannot be read.
-pub async fn verify<D: DumpStore + Sync>(
-    store: &D,
-    table: &str,
-    id: &str,
-) -> Result<VerifyReport, DumpError> {
-    let manifest: Manifest = read_manifest(store, table, id).await?;
-    verify_manifest(store, table, id, &manifest).await
-}
-
-async fn verify_manifest<D: DumpStore + Sync>(
-    store: &D,
-    table: &str,
-    id: &str,
-    manifest: &Manifest,
-) -> Result<VerifyReport, DumpError> {
-    let mut problems = Vec::new();
-    let listed: u64 = manifest.parts.iter().map(|p| p.items).sum();
-    if listed != manifest.item_count {
-        problems.push(format!(
-            "the parts hold {listed} items, the manifest's total is {}",
-            manifest.item_count
-        ));
-    }
-    let keys: std::collections::HashSet<String> = store
-        .list(&super::folder(table, id))
-        .await?
-        .into_iter()
-        .collect();
-    // Owned parts: a stream of futures borrowing from the manifest trips the compiler's
-    // higher-ranked lifetime inference once the future is spawned by lambda_http.
-    let checks: Vec<_> = manifest
-        .parts
-        .iter()
-        .cloned()
-        .map(|part| {
-            let present = keys.contains(&part.key);
-            async move { verify_part(store, &part, present).await }
-        })
-        .collect();
-    let parts: Vec<PartCheck> = futures::stream::iter(checks)
-        .buffered(4)
-        .try_collect()
-        .await?;
-    problems.extend(parts.iter().filter_map(|p| p.error.clone()));
-    Ok(VerifyReport {
-        dump: id.to_string(),
-        ok: problems.is_empty(),
-        item_count: manifest.item_count,
-        bytes: manifest.bytes,
-        parts,
-        problems,
-    })
-}
-
-/// Counts of one restore's writes.
-#[derive(Default)]
-struct Tally {
-    requests: u64,
-    retried: u64,
-}
-
-/// Writes one batch, sending unprocessed items again with backoff.
+/// Writes one batch, sending unprocessed items again (and the batch again after an error)
+/// with the [`crate::retry`] policy: `backoff_ms` doubling, at most 5 s, `max_attempts`.
 async fn write_batch<R: RestoreTarget + Sync>(
     target: &R,
     options: &RestoreOptions,
-    mut items: Vec<serde_json::Value>,
-) -> Result<Tally, DumpError> {
-    let mut tally = Tally::default();
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        tally.requests += 1;
-        let sent = items.len();
-        let last_error = match target.write_batch(&options.table, &items).await {
-            Ok(left) if left.is_empty() => return Ok(tally),
-            Ok(left) => {
-                let message = format!("{} of {sent} items unprocessed", left.len());
-                items = left;
-                message
-            }
-            Err(e) => e.to_string(),
-        };
-        if attempt >= options.max_attempts.max(1) {
-            return Err(DumpError::Incomplete {
-                table: options.table.clone(),
-                not_written: items.len(),
-                attempts: attempt,
-                last_error,
-            });
-        }
-        tally.retried += items.len() as u64;
-        let ceiling = options
-            .backoff_ms
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(5_000);
-        let wait = ceiling / 2 + fastrand::u64(0..=ceiling / 2);
-        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-    }
+    items: Vec<Item>,
+) -> Result<Sent, DumpError> {
+    let policy = retry_policy(
+        Duration::from_millis(options.backoff_ms),
+        Duration::from_secs(5),
+        options.max_attempts.max(1),
+    );
+    let retry_any = |_: &crate::ports::StoreError| true;
+    until_all_done(policy, items, retry_any, |items| async move {
+        target.write_batch(&options.table, &items).await
+    })
+    .await
+    .map_err(|left| DumpError::Incomplete {
+        table: options.table.clone(),
+        not_written: left.items.len(),
+        attempts: left.attempts,
+        last_error: left.last_error,
+    })
+}
+
+/// Adds one batch's counts to the restore's.
+fn add(tally: &mut Sent, done: Sent) {
+    tally.requests += done.requests;
+    tally.retried += done.retried;
 }
 
 /// Streams one object into the table, `concurrency` batches in flight.
@@ -373,23 +123,24 @@ async fn write_part<D, R>(
     target: &R,
     options: &RestoreOptions,
     part: &PartInfo,
-    tally: &mut Tally,
+    tally: &mut Sent,
 ) -> Result<(), DumpError>
 where
     D: DumpStore + Sync,
     R: RestoreTarget + Sync,
 {
     // Lines are parsed as they arrive; full batches queue here until a slot is free.
-    let mut ready: Vec<Vec<serde_json::Value>> = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
+    let limit = target.batch_limit().max(1);
+    let mut ready: Vec<Vec<Item>> = Vec::new();
+    let mut batch = Vec::with_capacity(limit);
     let mut lines = Lines::open(store, &part.key).await?;
     let mut in_flight = FuturesUnordered::new();
     loop {
         let more = lines
             .next(|line| {
                 batch.push(serde_json::from_slice(line).map_err(std::io::Error::other)?);
-                if batch.len() == BATCH {
-                    ready.push(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                if batch.len() == limit {
+                    ready.push(std::mem::replace(&mut batch, Vec::with_capacity(limit)));
                 }
                 Ok(())
             })
@@ -400,9 +151,7 @@ where
         for items in ready.drain(..) {
             if in_flight.len() >= options.concurrency.max(1) {
                 if let Some(done) = in_flight.next().await {
-                    let done: Tally = done?;
-                    tally.requests += done.requests;
-                    tally.retried += done.retried;
+                    add(tally, done?);
                 }
             }
             in_flight.push(write_batch(target, options, items));
@@ -412,9 +161,7 @@ where
         }
     }
     while let Some(done) = in_flight.next().await {
-        let done = done?;
-        tally.requests += done.requests;
-        tally.retried += done.retried;
+        add(tally, done?);
     }
     Ok(())
 }
@@ -477,7 +224,7 @@ where
         }
     };
 
-    let mut tally = Tally::default();
+    let mut tally = Sent::default();
     for part in &manifest.parts {
         write_part(store, target, options, part, &mut tally).await?;
     }

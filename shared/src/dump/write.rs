@@ -10,7 +10,7 @@ use flate2::Compression;
 use sha2::{Digest, Sha256};
 
 use super::{folder, DumpError, Include, ItemType, Manifest, PartInfo, FORMAT, PART_BYTES};
-use crate::ports::{DumpStore, TableScan, UploadedPart};
+use crate::ports::{DumpStore, Item, TableScan, UploadedPart};
 
 /// How to dump.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
         }
     }
 
-    async fn write(&mut self, item: &serde_json::Value) -> Result<(), DumpError> {
+    async fn write(&mut self, item: &Item) -> Result<(), DumpError> {
         serde_json::to_writer(&mut self.gz, item).map_err(std::io::Error::other)?;
         self.gz.write_all(b"\n")?;
         self.items += 1;
@@ -170,7 +170,7 @@ where
                 .scan_page(segment, options.segments, start.take())
                 .await?;
             for item in &page.items {
-                let kind = crate::adapters::dynamodb::item_type(item);
+                let kind = table.item_type(item);
                 if options.include.contains(kind) {
                     out.write(item).await?;
                     *counts.entry(kind).or_insert(0) += 1;

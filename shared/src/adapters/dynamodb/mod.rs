@@ -14,6 +14,11 @@
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //!
+//! Every key format and attribute name above is built in one place, [`keys`]; each port's
+//! implementation is in its own module (`targets`, `state`, `history`, `runs`, `digests`,
+//! `alerts`, `outbox`, `lease`, `scan`, `restore`), over the shared requests of `store`. SDK
+//! errors become [`crate::ports::StoreError`] causes in `crate::adapters::error`.
+//!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
 //! few attributes that conditions and filters use are native. Snapshot and history items hold
 //! [`packed`] records (JSON arrays without field names): they are written every few minutes and
@@ -30,37 +35,27 @@
 //! Items written before the packed encodings (`latest` and `results` JSON attributes) are read
 //! too.
 
+mod alerts;
 mod convert;
+mod digests;
+mod history;
+mod item;
+pub mod keys;
+mod lease;
 pub mod limits;
+mod outbox;
 pub mod packed;
+mod restore;
+mod runs;
+mod scan;
+mod state;
 mod store;
+mod targets;
 
 pub use convert::{av_to_json, item_to_json, json_to_av, json_to_item};
+pub use keys::{item_type, PK, SK, TTL};
 pub use limits::ClientLimits;
 pub use store::DynamoStore;
-pub use store::{PK, SK, TTL};
 
 /// Targets packed into one snapshot or history item.
 pub const CHUNK: usize = 100;
-
-/// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
-/// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
-/// rollups (`ROLLUP#`, `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`). Keys of no known shape count as state,
-/// so that nothing is left out of a full dump.
-pub fn item_type(item: &serde_json::Value) -> crate::dump::ItemType {
-    use crate::dump::ItemType;
-    let key = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.get("S"))
-            .and_then(|v| v.as_str())
-    };
-    let pk = key(PK).unwrap_or_default();
-    let prefix = pk.split('#').next().unwrap_or_default();
-    match prefix {
-        "TARGET" if key(SK) == Some("CONFIG") => ItemType::Definitions,
-        "HIST" | "RUN" => ItemType::History,
-        "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
-        "ALERT" => ItemType::Alerts,
-        _ => ItemType::State,
-    }
-}

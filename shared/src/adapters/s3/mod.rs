@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 
-use crate::adapters::sdk_message;
+use crate::adapters::{build_error, sdk_message, store_error};
 use crate::ports::{DumpStore, ObjectStream, StoreError, UploadedPart};
 
 /// An S3 client with path-style addressing (`endpoint/bucket/key`), which S3 accepts and local
@@ -37,9 +37,13 @@ impl S3DumpStore {
     }
 }
 
-fn backend<E: std::error::Error>(e: E) -> StoreError {
-    StoreError::Backend(sdk_message(&e))
+/// A body stream that broke off while reading: the connection, not the request.
+fn body_error<E: std::error::Error>(e: E) -> StoreError {
+    StoreError::Unavailable(sdk_message(&e))
 }
+
+/// The most parts of one multipart upload, S3's limit.
+const MAX_PARTS: i32 = 10_000;
 
 impl DumpStore for S3DumpStore {
     async fn put(
@@ -59,7 +63,7 @@ impl DumpStore for S3DumpStore {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -74,9 +78,9 @@ impl DumpStore for S3DumpStore {
         {
             Ok(out) => out,
             Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(backend(e)),
+            Err(e) => return Err(store_error(e)),
         };
-        let body = out.body.collect().await.map_err(backend)?;
+        let body = out.body.collect().await.map_err(body_error)?;
         Ok(Some(body.into_bytes().to_vec()))
     }
 
@@ -88,12 +92,12 @@ impl DumpStore for S3DumpStore {
             .key(key)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         let chunks = futures::stream::try_unfold(out.body, |mut body| async move {
             match body.try_next().await {
                 Ok(Some(chunk)) => Ok(Some((chunk.to_vec(), body))),
                 Ok(None) => Ok(None),
-                Err(e) => Err(backend(e)),
+                Err(e) => Err(body_error(e)),
             }
         });
         Ok(Box::pin(chunks))
@@ -109,7 +113,7 @@ impl DumpStore for S3DumpStore {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         out.upload_id
             .ok_or_else(|| StoreError::Backend(format!("no upload id for {key}")))
     }
@@ -122,6 +126,11 @@ impl DumpStore for S3DumpStore {
         body: Vec<u8>,
         sha256_b64: &str,
     ) -> Result<UploadedPart, StoreError> {
+        if !(1..=MAX_PARTS).contains(&number) {
+            return Err(StoreError::Invalid(format!(
+                "part {number} of {key}: S3 takes parts 1 to {MAX_PARTS}"
+            )));
+        }
         let out = self
             .client
             .upload_part()
@@ -134,7 +143,7 @@ impl DumpStore for S3DumpStore {
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         Ok(UploadedPart {
             number,
             etag: out.e_tag.unwrap_or_default(),
@@ -170,7 +179,7 @@ impl DumpStore for S3DumpStore {
             )
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -182,7 +191,7 @@ impl DumpStore for S3DumpStore {
             .upload_id(upload_id)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -196,7 +205,7 @@ impl DumpStore for S3DumpStore {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(backend)?;
+            let page = page.map_err(store_error)?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -210,13 +219,18 @@ impl DumpStore for S3DumpStore {
         for batch in keys.chunks(1000) {
             let objects = batch
                 .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build().map_err(backend))
+                .map(|k| {
+                    ObjectIdentifier::builder()
+                        .key(k)
+                        .build()
+                        .map_err(build_error)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let delete = Delete::builder()
                 .set_objects(Some(objects))
                 .quiet(true)
                 .build()
-                .map_err(backend)?;
+                .map_err(build_error)?;
             let out = self
                 .client
                 .delete_objects()
@@ -224,7 +238,7 @@ impl DumpStore for S3DumpStore {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(backend)?;
+                .map_err(store_error)?;
             if let Some(e) = out.errors().first() {
                 return Err(StoreError::Backend(format!(
                     "deleting {}: {}",
