@@ -108,7 +108,9 @@ struct Snapshot {
     runs: Vec<RunRecord>,
 }
 
-/// Writes one family: its `# HELP` and `# TYPE` lines, then one sample per item.
+/// Writes one family: its `# HELP` and `# TYPE` lines, then one sample per item. Counters too
+/// are written with the plain sample encoder, under their full name (see the module
+/// documentation).
 fn family<'a, L, V, I>(
     encoder: &mut DescriptorEncoder,
     name: &str,
@@ -263,14 +265,72 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
         runs,
     };
     let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(snapshot));
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode_registry(&mut out, &registry)
-        .map_err(|e| internal(e.to_string()))?;
+    let text = exposition(snapshot).map_err(|e| internal(e.to_string()))?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .body(Body::Text(out))
+        .body(Body::Text(text))
         .map_err(|e| internal(e.to_string()))
+}
+
+/// The text exposition of `snapshot`, without the OpenMetrics `# EOF` line.
+fn exposition(snapshot: Snapshot) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(snapshot));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode_registry(&mut text, &registry)?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_keep_their_0_0_4_names_and_label_values_are_escaped() {
+        let snapshot = Snapshot {
+            targets: vec![TargetRow {
+                labels: TargetLabels {
+                    id: "px".into(),
+                    kind: "proxy",
+                    group: "say \"hi\" \\ \n".into(),
+                },
+                up: true,
+                status: Status::Healthy,
+                counts: Some((10, 2)),
+                latency_ms: Some(1500),
+                cert_days_left: None,
+                proxy: Some((2048, finite(f64::INFINITY))),
+            }],
+            runs: Vec::new(),
+        };
+        let text = exposition(snapshot).unwrap();
+        let labels = r#"{id="px",kind="proxy",group="say \"hi\" \\ \n"}"#;
+        for line in [
+            "# HELP lookout_target_checks_total Checks counted since the last statistics reset.",
+            "# TYPE lookout_target_checks_total counter",
+            &format!("lookout_target_checks_total{labels} 10"),
+            "# TYPE lookout_target_latency_seconds gauge",
+            &format!("lookout_target_latency_seconds{labels} 1.5"),
+            &format!("lookout_proxy_cost{labels} NaN"),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line:?} missing in\n{text}"
+            );
+        }
+        assert!(!text.contains("# EOF") && !text.contains("cert_days_left{"));
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("valid exposition format");
+        let checks = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "lookout_target_checks_total")
+            .expect("a checks sample");
+        assert!(
+            matches!(checks.value, prometheus_parse::Value::Counter(v) if v == 10.0),
+            "a 0.0.4 parser reads a counter: {:?}",
+            checks.value
+        );
+    }
 }
