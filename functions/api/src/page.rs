@@ -10,16 +10,20 @@
 //! `templates/page.html` (with `templates/page.css`), compiled into the binary, which escapes
 //! every value it prints (see [`HtmlEntities`]), so no user-given string becomes markup.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
 
 use askama::Template;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use lookout::digest::rollup::Uptime;
 use lookout::domain::failover::choose_all;
 use lookout::domain::state::DAY_MS;
-use lookout::domain::{CheckResult, Status, Target, TargetKind};
-use lookout::ports::{AlertLog, DigestStore, HistoryStore, StateStore, TargetStore};
+use lookout::domain::{CheckResult, Status, Target, TargetKind, TargetState};
+use lookout::ports::{
+    AlertLog, AlertRecord, DigestStore, HistoryStore, Latest, StateStore, TargetStore,
+};
 
 use crate::error::ApiError;
 
@@ -275,61 +279,140 @@ fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}%"))
 }
 
-/// Renders the page.
-///
-/// # Errors
-/// [`ApiError`] when the store cannot be read.
-pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
-    store: &S,
-    cache: &crate::routes::DefsCache,
-    lang: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let l = labels(lang);
-    let now = lookout::time::now_ms();
-    let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
-    let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
-    for kind in TargetKind::ALL {
-        let n = targets.iter().filter(|t| t.kind() == kind).count();
-        // The page is public: its cost must stay small whoever asks. The history of 24 hours
-        // is one query per hour and chunk of 100 targets, so it is read for up to
-        // HISTORY_TARGETS targets of a kind; beyond, the page shows no chart and no 24-hour
-        // uptime (the API's results routes and the metrics have them).
-        if n == 0 || n > HISTORY_TARGETS {
-            continue;
+/// What the page shows, read from the store at `now` (epoch ms).
+struct PageData {
+    now: i64,
+    targets: Vec<Target>,
+    /// The latest entry (state and result) of each checked target.
+    latest: HashMap<String, Latest>,
+    /// The state of every target.
+    states: HashMap<String, TargetState>,
+    /// The results of the last 24 hours by target, oldest first.
+    history: HashMap<String, Vec<CheckResult>>,
+    /// The digest's uptime windows by target.
+    windows: HashMap<String, Vec<Uptime>>,
+    /// The alerts of the last 24 hours, oldest first.
+    incidents: Vec<AlertRecord>,
+}
+
+impl PageData {
+    async fn read<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
+        store: &S,
+        cache: &crate::routes::DefsCache,
+    ) -> Result<Self, ApiError> {
+        let now = lookout::time::now_ms();
+        let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
+        let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
+        for kind in TargetKind::ALL {
+            let n = targets.iter().filter(|t| t.kind() == kind).count();
+            // The page is public: its cost must stay small whoever asks. The history of 24 hours
+            // is one query per hour and chunk of 100 targets, so it is read for up to
+            // HISTORY_TARGETS targets of a kind; beyond, the page shows no chart and no 24-hour
+            // uptime (the API's results routes and the metrics have them).
+            if n == 0 || n > HISTORY_TARGETS {
+                continue;
+            }
+            for r in store.history(kind, now - DAY_MS, now, n).await? {
+                history.entry(r.target_id.clone()).or_default().push(r);
+            }
         }
-        for r in store.history(kind, now - DAY_MS, now, n).await? {
-            history.entry(r.target_id.clone()).or_default().push(r);
+        let incidents = store.alerts(now - DAY_MS, now).await?;
+        // Uptime over 7, 30 and 365 days from the digest's table: one query per kind.
+        let mut windows = HashMap::new();
+        for kind in TargetKind::ALL {
+            for t in store.uptime_table(kind).await? {
+                windows.insert(t.target_id, t.windows);
+            }
+        }
+        Ok(Self {
+            now,
+            targets,
+            latest,
+            states,
+            history,
+            windows,
+            incidents,
+        })
+    }
+
+    /// The page in the words of `l`.
+    fn view(&self, l: &'static Labels) -> PageView<'_> {
+        let choices = choose_all(&self.targets, &self.states);
+        let mut by_group: BTreeMap<(TargetKind, &str), Vec<&Target>> = BTreeMap::new();
+        for t in self.targets.iter().filter(|t| t.enabled) {
+            by_group
+                .entry((t.kind(), t.group.as_str()))
+                .or_default()
+                .push(t);
+        }
+        let sections = TargetKind::ALL
+            .into_iter()
+            .map(|kind| Section {
+                heading: if kind == TargetKind::Server {
+                    l.servers
+                } else {
+                    l.proxies
+                },
+                groups: by_group
+                    .iter()
+                    .filter(|((k, _), _)| *k == kind)
+                    .map(|((_, group), members)| {
+                        let active = choices
+                            .iter()
+                            .find(|c| c.kind == kind && c.group == *group)
+                            .and_then(|c| c.active.as_deref())
+                            .and_then(|id| members.iter().find(|t| t.id == id))
+                            .map_or(l.none_usable, |t| t.name.as_str());
+                        Group {
+                            name: group,
+                            active,
+                            targets: members.iter().map(|t| self.row(t, l)).collect(),
+                        }
+                    })
+                    .collect(),
+            })
+            .filter(|s| !s.groups.is_empty())
+            .collect();
+        PageView {
+            l,
+            bad: self
+                .targets
+                .iter()
+                .filter(|t| t.enabled)
+                .any(|t| matches!(self.state(t).status, Status::Down | Status::Blocked)),
+            sections,
+            incidents: self
+                .incidents
+                .iter()
+                .rev()
+                .take(50)
+                .map(|r| Incident {
+                    at: lookout::time::rfc3339(r.alert.at),
+                    subject: &r.alert.subject,
+                })
+                .collect(),
+            updated: lookout::time::rfc3339(self.now),
         }
     }
-    let incidents = store.alerts(now - DAY_MS, now).await?;
-    // Uptime over 7, 30 and 365 days from the digest's table: one query per kind.
-    let mut windows: HashMap<String, Vec<lookout::digest::rollup::Uptime>> = HashMap::new();
-    for kind in TargetKind::ALL {
-        for t in store.uptime_table(kind).await? {
-            windows.insert(t.target_id, t.windows);
-        }
+
+    /// The state of `t`: `unknown` when there is none (`load_cached` gives every target one).
+    fn state(&self, t: &Target) -> Cow<'_, TargetState> {
+        self.states
+            .get(&t.id)
+            .map_or_else(|| Cow::Owned(TargetState::new(&t.id)), Cow::Borrowed)
     }
-    let choices = choose_all(&targets, &states);
-    let bad = targets
-        .iter()
-        .filter(|t| t.enabled)
-        .any(|t| matches!(states[&t.id].status, Status::Down | Status::Blocked));
-    let mut by_group: BTreeMap<(TargetKind, &str), Vec<&Target>> = BTreeMap::new();
-    for t in targets.iter().filter(|t| t.enabled) {
-        by_group
-            .entry((t.kind(), t.group.as_str()))
-            .or_default()
-            .push(t);
-    }
-    let row = |t: &Target| -> Row {
-        let s = &states[&t.id];
-        let results: Vec<&CheckResult> = history
+
+    /// The row of `t` in the words of `l`.
+    fn row(&self, t: &Target, l: &'static Labels) -> Row {
+        let s = self.state(t);
+        let results: Vec<&CheckResult> = self
+            .history
             .get(&t.id)
             .map(|v| v.iter().collect())
             .unwrap_or_default();
+        let windows = self.windows.get(&t.id);
         let rolled = |name: &str| {
             windows
-                .get(&t.id)
                 .and_then(|w| w.iter().find(|u| u.window == name))
                 .and_then(|u| u.uptime_percent)
         };
@@ -345,7 +428,7 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + Digest
             status: status_word(l, s.status),
             uptime_24h: percent(day_uptime),
             // 7, 30 and 365 days once the digest has run; the lifetime counter before.
-            windows: windows.contains_key(&t.id).then(|| {
+            windows: windows.map(|_| {
                 ["7d", "30d", "365d"]
                     .into_iter()
                     .zip(l.windows)
@@ -353,62 +436,35 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + Digest
                     .collect()
             }),
             since_reset: percent(s.uptime_percent()),
-            latency: latest
+            latency: self
+                .latest
                 .get(&t.id)
                 .and_then(|x| x.result.as_ref())
                 .map(|r| format!("{} ms", r.latency_ms))
                 .unwrap_or_default(),
-            chart: Chart::new(&results, now),
+            chart: Chart::new(&results, self.now),
             maintenance: t
-                .maintenance_at(now)
+                .maintenance_at(self.now)
                 .map(|w| w.reason.clone().unwrap_or_default()),
         }
-    };
-    let sections = TargetKind::ALL
-        .into_iter()
-        .map(|kind| Section {
-            heading: if kind == TargetKind::Server {
-                l.servers
-            } else {
-                l.proxies
-            },
-            groups: by_group
-                .iter()
-                .filter(|((k, _), _)| *k == kind)
-                .map(|((_, group), members)| {
-                    let active = choices
-                        .iter()
-                        .find(|c| c.kind == kind && c.group == *group)
-                        .and_then(|c| c.active.as_deref())
-                        .and_then(|id| members.iter().find(|t| t.id == id))
-                        .map_or(l.none_usable, |t| t.name.as_str());
-                    Group {
-                        name: group,
-                        active,
-                        targets: members.iter().map(|t| row(t)).collect(),
-                    }
-                })
-                .collect(),
-        })
-        .filter(|s| !s.groups.is_empty())
-        .collect();
-    let view = PageView {
-        l,
-        bad,
-        sections,
-        incidents: incidents
-            .iter()
-            .rev()
-            .take(50)
-            .map(|r| Incident {
-                at: lookout::time::rfc3339(r.alert.at),
-                subject: &r.alert.subject,
-            })
-            .collect(),
-        updated: lookout::time::rfc3339(now),
-    };
+    }
+}
+
+/// Renders the page.
+///
+/// # Errors
+/// [`ApiError`] when the store cannot be read.
+pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
+    store: &S,
+    cache: &crate::routes::DefsCache,
+    lang: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let data = PageData::read(store, cache).await?;
     let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
-    let html = view.render().map_err(|e| internal(e.to_string()))?;
+    let html = data
+        .view(labels(lang))
+        .render()
+        .map_err(|e| internal(e.to_string()))?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/html; charset=utf-8")
