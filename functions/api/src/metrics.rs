@@ -1,42 +1,242 @@
 //! `GET /metrics`: Prometheus text exposition format 0.0.4 (the format every Prometheus server
-//! scrapes; see prometheus.io/docs/instrumenting/exposition_formats).
-
-use std::fmt::Write as _;
+//! scrapes; see prometheus.io/docs/instrumenting/exposition_formats), written by
+//! prometheus-client.
+//!
+//! Every scrape reads a snapshot from the store, so the metrics are a prometheus-client
+//! [`Collector`] over that snapshot rather than live instruments: it writes the families in a
+//! fixed order and the samples in the order of the targets.
+//!
+//! Counters keep their 0.0.4 names: the `# HELP`/`# TYPE` lines name the family by its sample
+//! name, `_total` included (`lookout_target_checks_total`). prometheus-client's own counter
+//! encoding follows OpenMetrics instead (family `lookout_target_checks`, samples with `_total`
+//! appended, a closing `# EOF`), which a 0.0.4 parser such as prometheus-parse reads as untyped
+//! samples. So a counter's family is described as `counter` under its full name and its values
+//! are written with the plain sample encoder, and the exposition ends without `# EOF`.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use lookout::domain::{Status, TargetKind};
-use lookout::ports::{RunStore, StateStore, TargetStore};
+use lookout::domain::{Status, Target, TargetKind};
+use lookout::ports::{Latest, RunRecord, RunStore, StateStore, TargetStore};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use crate::error::ApiError;
 
-/// A label value escaped as the format asks: backslash, double quote and line feed.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// The labels of a target's samples.
+#[derive(Debug, EncodeLabelSet)]
+struct TargetLabels {
+    id: String,
+    kind: &'static str,
+    group: String,
 }
 
-struct Family<'a> {
-    out: &'a mut String,
+/// The labels of `lookout_target_status`: the target's and one status.
+#[derive(Debug, EncodeLabelSet)]
+struct StatusLabels {
+    id: String,
+    kind: &'static str,
+    group: String,
+    status: &'static str,
 }
 
-impl Family<'_> {
-    fn head(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// The labels of a probe run's samples.
+#[derive(Debug, EncodeLabelSet)]
+struct RunLabels {
+    kind: &'static str,
+}
+
+/// What the metrics say about one target, read from its definition, state and latest result.
+#[derive(Debug)]
+struct TargetRow {
+    labels: TargetLabels,
+    /// Healthy or degraded.
+    up: bool,
+    /// The current status (`unknown` before the first check).
+    status: Status,
+    /// Checks and failures since the last statistics reset; `None` before the first check.
+    counts: Option<(u64, u64)>,
+    /// Total time of the latest check, ms.
+    latency_ms: Option<u64>,
+    /// Whole days until the server certificate expires.
+    cert_days_left: Option<i64>,
+    /// Proxy traffic in bytes and its estimated cost (proxy targets with a state only).
+    proxy: Option<(u64, f64)>,
+}
+
+impl TargetRow {
+    fn new(t: &Target, latest: Option<&Latest>) -> Self {
+        let state = latest.map(|l| &l.state);
+        let result = latest.and_then(|l| l.result.as_ref());
+        Self {
+            labels: TargetLabels {
+                id: t.id.clone(),
+                kind: t.kind().as_str(),
+                group: t.group.clone(),
+            },
+            up: state.is_some_and(|s| s.status.eligible()),
+            status: state.map_or(Status::Unknown, |s| s.status),
+            counts: state.map(|s| (s.checks, s.failures)),
+            latency_ms: result.map(|r| r.latency_ms),
+            cert_days_left: result.and_then(|r| r.cert_days_left),
+            proxy: t
+                .proxy()
+                .and(state.map(|s| (s.traffic_bytes, finite(s.cost)))),
+        }
     }
+}
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        let labels: Vec<String> = labels
+/// NaN for an infinite value (the format spells infinities `+Inf`, which the sample encoder
+/// does not), the value otherwise.
+fn finite(v: f64) -> f64 {
+    if v.is_finite() {
+        v
+    } else {
+        f64::NAN
+    }
+}
+
+/// The snapshot one scrape encodes.
+#[derive(Debug)]
+struct Snapshot {
+    targets: Vec<TargetRow>,
+    /// The last run of each kind that has run.
+    runs: Vec<RunRecord>,
+}
+
+/// Writes one family: its `# HELP` and `# TYPE` lines, then one sample per item. Counters too
+/// are written with the plain sample encoder, under their full name (see the module
+/// documentation).
+fn family<'a, L, V, I>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    metric_type: MetricType,
+    help: &str,
+    samples: I,
+) -> Result<(), std::fmt::Error>
+where
+    L: EncodeLabelSet + 'a,
+    V: EncodeGaugeValue,
+    I: IntoIterator<Item = (&'a L, V)>,
+{
+    let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
+    for (labels, value) in samples {
+        ConstGauge::new(value).encode(metric.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use MetricType::{Counter, Gauge};
+        let rows = &self.targets;
+        let e = &mut encoder;
+        family(
+            e,
+            "lookout_target_up",
+            Gauge,
+            "1 when the target is healthy or degraded, 0 otherwise.",
+            rows.iter().map(|r| (&r.labels, i64::from(r.up))),
+        )?;
+        let statuses: Vec<(StatusLabels, i64)> = rows
             .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .flat_map(|r| {
+                Status::ALL.into_iter().map(move |s| {
+                    let labels = StatusLabels {
+                        id: r.labels.id.clone(),
+                        kind: r.labels.kind,
+                        group: r.labels.group.clone(),
+                        status: s.as_str(),
+                    };
+                    (labels, i64::from(s == r.status))
+                })
+            })
             .collect();
-        let value = if value.is_finite() {
-            format!("{value}")
-        } else {
-            "NaN".into()
-        };
-        let _ = writeln!(self.out, "{name}{{{}}} {value}", labels.join(","));
+        family(
+            e,
+            "lookout_target_status",
+            Gauge,
+            "1 for the target's current status, 0 for the others.",
+            statuses.iter().map(|(l, v)| (l, *v)),
+        )?;
+        family(
+            e,
+            "lookout_target_latency_seconds",
+            Gauge,
+            "Total time of the latest check, seconds.",
+            rows.iter()
+                .filter_map(|r| r.latency_ms.map(|ms| (&r.labels, ms as f64 / 1000.0))),
+        )?;
+        family(
+            e,
+            "lookout_target_checks_total",
+            Counter,
+            "Checks counted since the last statistics reset.",
+            rows.iter()
+                .filter_map(|r| r.counts.map(|(checks, _)| (&r.labels, checks))),
+        )?;
+        family(
+            e,
+            "lookout_target_failures_total",
+            Counter,
+            "Failed or blocked checks counted since the last statistics reset.",
+            rows.iter()
+                .filter_map(|r| r.counts.map(|(_, failures)| (&r.labels, failures))),
+        )?;
+        family(
+            e,
+            "lookout_target_cert_days_left",
+            Gauge,
+            "Whole days until the server certificate expires (HTTPS targets).",
+            rows.iter()
+                .filter_map(|r| r.cert_days_left.map(|d| (&r.labels, d))),
+        )?;
+        family(
+            e,
+            "lookout_proxy_traffic_bytes_total",
+            Counter,
+            "Bytes through the proxy, probes and reported usage.",
+            rows.iter()
+                .filter_map(|r| r.proxy.map(|(bytes, _)| (&r.labels, bytes))),
+        )?;
+        family(
+            e,
+            "lookout_proxy_cost",
+            Gauge,
+            "Estimated cost of that traffic, in the currency of cost_per_gb.",
+            rows.iter()
+                .filter_map(|r| r.proxy.map(|(_, cost)| (&r.labels, cost))),
+        )?;
+        let runs: Vec<(RunLabels, &RunRecord)> = self
+            .runs
+            .iter()
+            .map(|r| {
+                (
+                    RunLabels {
+                        kind: r.kind.as_str(),
+                    },
+                    r,
+                )
+            })
+            .collect();
+        family(
+            e,
+            "lookout_run_duration_seconds",
+            Gauge,
+            "Wall time of the last probe run of the kind, seconds.",
+            runs.iter().map(|(l, r)| (l, r.duration_ms as f64 / 1000.0)),
+        )?;
+        family(
+            e,
+            "lookout_run_checked",
+            Gauge,
+            "Targets checked by the last probe run of the kind.",
+            runs.iter().map(|(l, r)| (l, r.checked as u64)),
+        )
     }
 }
 
@@ -51,139 +251,86 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
     let targets = store.list_targets(None).await?;
     let mut latest = crate::routes::latest_all(store).await?;
     lookout::ports::catch_up_all(&mut latest, &targets);
-    let mut out = String::new();
-    let mut f = Family { out: &mut out };
-    let rows: Vec<_> = targets
-        .iter()
-        .map(|t| {
-            let l = latest.get(&t.id);
-            (t, l.map(|l| &l.state), l.and_then(|l| l.result.as_ref()))
-        })
-        .collect();
-    let labels = |t: &lookout::domain::Target| -> [(&'static str, String); 3] {
-        [
-            ("id", t.id.clone()),
-            ("kind", t.kind().as_str().to_string()),
-            ("group", t.group.clone()),
-        ]
-    };
-    macro_rules! family {
-        ($name:expr, $type:expr, $help:expr, $value:expr) => {{
-            f.head($name, $type, $help);
-            for (t, s, r) in &rows {
-                let value: Option<f64> = $value(t, s, r);
-                if let Some(v) = value {
-                    let ls = labels(t);
-                    let refs: Vec<(&str, &str)> =
-                        ls.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    f.sample($name, &refs, v);
-                }
-            }
-        }};
-    }
-    family!(
-        "lookout_target_up",
-        "gauge",
-        "1 when the target is healthy or degraded, 0 otherwise.",
-        |_t: &&lookout::domain::Target,
-         s: &Option<&lookout::domain::TargetState>,
-         _r: &Option<&lookout::domain::CheckResult>| {
-            Some(f64::from(u8::from(s.is_some_and(|s| s.status.eligible()))))
-        }
-    );
-    f.head(
-        "lookout_target_status",
-        "gauge",
-        "1 for the target's current status, 0 for the others.",
-    );
-    for (t, s, _) in &rows {
-        let current = s.map_or(Status::Unknown, |s| s.status);
-        for st in Status::ALL {
-            let ls = labels(t);
-            let mut refs: Vec<(&str, &str)> = ls.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            refs.push(("status", st.as_str()));
-            f.sample(
-                "lookout_target_status",
-                &refs,
-                f64::from(u8::from(st == current)),
-            );
-        }
-    }
-    family!(
-        "lookout_target_latency_seconds",
-        "gauge",
-        "Total time of the latest check, seconds.",
-        |_t, _s, r: &Option<&lookout::domain::CheckResult>| r.map(|r| r.latency_ms as f64 / 1000.0)
-    );
-    family!(
-        "lookout_target_checks_total",
-        "counter",
-        "Checks counted since the last statistics reset.",
-        |_t, s: &Option<&lookout::domain::TargetState>, _r| s.map(|s| s.checks as f64)
-    );
-    family!(
-        "lookout_target_failures_total",
-        "counter",
-        "Failed or blocked checks counted since the last statistics reset.",
-        |_t, s: &Option<&lookout::domain::TargetState>, _r| s.map(|s| s.failures as f64)
-    );
-    family!(
-        "lookout_target_cert_days_left",
-        "gauge",
-        "Whole days until the server certificate expires (HTTPS targets).",
-        |_t, _s, r: &Option<&lookout::domain::CheckResult>| r
-            .and_then(|r| r.cert_days_left)
-            .map(|d| d as f64)
-    );
-    family!(
-        "lookout_proxy_traffic_bytes_total",
-        "counter",
-        "Bytes through the proxy, probes and reported usage.",
-        |t: &&lookout::domain::Target, s: &Option<&lookout::domain::TargetState>, _r| {
-            t.proxy().and(s.map(|s| s.traffic_bytes as f64))
-        }
-    );
-    family!(
-        "lookout_proxy_cost",
-        "gauge",
-        "Estimated cost of that traffic, in the currency of cost_per_gb.",
-        |t: &&lookout::domain::Target, s: &Option<&lookout::domain::TargetState>, _r| {
-            t.proxy().and(s.map(|s| s.cost))
-        }
-    );
     let mut runs = Vec::new();
     for kind in TargetKind::ALL {
         if let Some(r) = store.last_run(kind).await? {
             runs.push(r);
         }
     }
-    f.head(
-        "lookout_run_duration_seconds",
-        "gauge",
-        "Wall time of the last probe run of the kind, seconds.",
-    );
-    for r in &runs {
-        f.sample(
-            "lookout_run_duration_seconds",
-            &[("kind", r.kind.as_str())],
-            r.duration_ms as f64 / 1000.0,
-        );
-    }
-    f.head(
-        "lookout_run_checked",
-        "gauge",
-        "Targets checked by the last probe run of the kind.",
-    );
-    for r in &runs {
-        f.sample(
-            "lookout_run_checked",
-            &[("kind", r.kind.as_str())],
-            r.checked as f64,
-        );
-    }
+    let snapshot = Snapshot {
+        targets: targets
+            .iter()
+            .map(|t| TargetRow::new(t, latest.get(&t.id)))
+            .collect(),
+        runs,
+    };
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let text = exposition(snapshot).map_err(|e| internal(e.to_string()))?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-        .body(Body::Text(out))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+        .body(Body::Text(text))
+        .map_err(|e| internal(e.to_string()))
+}
+
+/// The text exposition of `snapshot`, without the OpenMetrics `# EOF` line.
+fn exposition(snapshot: Snapshot) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(snapshot));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode_registry(&mut text, &registry)?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_keep_their_0_0_4_names_and_label_values_are_escaped() {
+        let snapshot = Snapshot {
+            targets: vec![TargetRow {
+                labels: TargetLabels {
+                    id: "px".into(),
+                    kind: "proxy",
+                    group: "say \"hi\" \\ \n".into(),
+                },
+                up: true,
+                status: Status::Healthy,
+                counts: Some((10, 2)),
+                latency_ms: Some(1500),
+                cert_days_left: None,
+                proxy: Some((2048, finite(f64::INFINITY))),
+            }],
+            runs: Vec::new(),
+        };
+        let text = exposition(snapshot).unwrap();
+        let labels = r#"{id="px",kind="proxy",group="say \"hi\" \\ \n"}"#;
+        for line in [
+            "# HELP lookout_target_checks_total Checks counted since the last statistics reset.",
+            "# TYPE lookout_target_checks_total counter",
+            &format!("lookout_target_checks_total{labels} 10"),
+            "# TYPE lookout_target_latency_seconds gauge",
+            &format!("lookout_target_latency_seconds{labels} 1.5"),
+            &format!("lookout_proxy_cost{labels} NaN"),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line:?} missing in\n{text}"
+            );
+        }
+        assert!(!text.contains("# EOF") && !text.contains("cert_days_left{"));
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("valid exposition format");
+        let checks = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "lookout_target_checks_total")
+            .expect("a checks sample");
+        assert!(
+            matches!(checks.value, prometheus_parse::Value::Counter(v) if v == 10.0),
+            "a 0.0.4 parser reads a counter: {:?}",
+            checks.value
+        );
+    }
 }

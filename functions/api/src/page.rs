@@ -3,18 +3,27 @@
 //! history) and over 7, 30 and 365 days (from the digest's uptime table; since the last
 //! statistics reset until the digest has run), a latency chart of the last 24 hours (inline
 //! SVG), maintenance notices and the incidents of the last 24 hours. Labels in English, Arabic and
-//! Persian (`?lang=ar`, `?lang=fa`, right to left). Every user-given string is escaped; a little
-//! inline script reloads the page every minute.
+//! Persian (`?lang=ar`, `?lang=fa`, right to left). A little inline script reloads the page every
+//! minute.
+//!
+//! This module reads the store and works out the numbers; the markup is the askama template
+//! `templates/page.html` (with `templates/page.css`), compiled into the binary, which escapes
+//! every value it prints (see [`HtmlEntities`]), so no user-given string becomes markup.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
+use askama::Template;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use lookout::digest::rollup::Uptime;
 use lookout::domain::failover::choose_all;
 use lookout::domain::state::DAY_MS;
-use lookout::domain::{CheckResult, Status, Target, TargetKind};
-use lookout::ports::{AlertLog, DigestStore, HistoryStore, StateStore, TargetStore};
+use lookout::domain::{CheckResult, Status, Target, TargetKind, TargetState};
+use lookout::ports::{
+    AlertLog, AlertRecord, DigestStore, HistoryStore, Latest, StateStore, TargetStore,
+};
 
 use crate::error::ApiError;
 
@@ -22,20 +31,31 @@ use crate::error::ApiError;
 /// 200 queries at most).
 pub const HISTORY_TARGETS: usize = 800;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The page templates' escaper (see `templates/askama.toml`): `&`, `<`, `>`, `"` and `'` as
+/// `&amp;`, `&lt;`, `&gt;`, `&quot;` and `&#39;`, safe in element content and quoted attribute
+/// values. askama's built-in HTML escaper escapes the same characters as numeric references
+/// (`&#60;`); the page keeps the named ones it always had.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HtmlEntities;
+
+impl askama::filters::Escaper for HtmlEntities {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, text: &str) -> fmt::Result {
+        let mut last = 0;
+        for (i, c) in text.char_indices() {
+            let entity = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => continue,
+            };
+            dest.write_str(&text[last..i])?;
+            dest.write_str(entity)?;
+            last = i + 1;
         }
+        dest.write_str(&text[last..])
     }
-    out
 }
 
 /// The page's words in one language.
@@ -153,30 +173,281 @@ fn colour(s: Status) -> &'static str {
     }
 }
 
-/// An inline SVG polyline of latencies (ms) over the last 24 hours ending at `now`.
-fn chart(results: &[&CheckResult], now: i64) -> String {
-    let (w, h) = (240.0, 40.0);
-    let points: Vec<(f64, f64)> = results
-        .iter()
-        .filter(|r| r.ok())
-        .map(|r| {
-            (
-                (r.at - (now - DAY_MS)) as f64 / DAY_MS as f64,
-                r.latency_ms as f64,
-            )
-        })
-        .filter(|(x, _)| (0.0..=1.0).contains(x))
-        .collect();
-    let max = points.iter().map(|p| p.1).fold(1.0, f64::max);
-    let mut path = String::new();
-    for (x, y) in &points {
-        let _ = write!(path, "{:.1},{:.1} ", x * w, h - y / max * (h - 2.0) - 1.0);
+/// The numbers of a target's latency chart, an inline SVG polyline of the latencies (ms) of the
+/// successful checks over the last 24 hours; the template draws it.
+struct Chart {
+    /// Width and height of the view box, in SVG user units.
+    width: f64,
+    height: f64,
+    /// Highest latency drawn, whole ms (at least 1).
+    max: String,
+    /// The polyline's `x,y` points, one decimal, left (24 hours ago) to right (now).
+    points: String,
+}
+
+impl Chart {
+    /// The chart of `results` over the 24 hours ending at `now` (epoch ms).
+    fn new(results: &[&CheckResult], now: i64) -> Self {
+        let (width, height) = (240.0, 40.0);
+        let points: Vec<(f64, f64)> = results
+            .iter()
+            .filter(|r| r.ok())
+            .map(|r| {
+                (
+                    (r.at - (now - DAY_MS)) as f64 / DAY_MS as f64,
+                    r.latency_ms as f64,
+                )
+            })
+            .filter(|(x, _)| (0.0..=1.0).contains(x))
+            .collect();
+        let max = points.iter().map(|p| p.1).fold(1.0, f64::max);
+        let mut path = String::new();
+        for (x, y) in &points {
+            let _ = write!(
+                path,
+                "{:.1},{:.1} ",
+                x * width,
+                height - y / max * (height - 2.0) - 1.0
+            );
+        }
+        Self {
+            width,
+            height,
+            max: format!("{max:.0}"),
+            points: path.trim_end().to_string(),
+        }
     }
-    format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"latency, max {max:.0} ms\">\
-         <polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
-        path.trim()
-    )
+}
+
+/// One target's row.
+struct Row {
+    id: String,
+    name: String,
+    /// The status colour (CSS) and word.
+    colour: &'static str,
+    status: &'static str,
+    /// Uptime over the last 24 hours, `12.34%` or `–`.
+    uptime_24h: String,
+    /// The 7, 30 and 365-day windows' labels and uptimes once the digest has run.
+    windows: Option<Vec<(&'static str, String)>>,
+    /// Uptime since the last statistics reset, shown until the digest has run.
+    since_reset: String,
+    /// The latest check's latency, `123 ms`, or empty.
+    latency: String,
+    chart: Chart,
+    /// The reason of the maintenance window in force (empty without one), if any.
+    maintenance: Option<String>,
+}
+
+/// A group or pool with its active target.
+struct Group<'a> {
+    name: &'a str,
+    /// The active target's name, or the words for none.
+    active: &'a str,
+    targets: Vec<Row>,
+}
+
+/// The groups of one kind, under the kind's heading.
+struct Section<'a> {
+    heading: &'static str,
+    groups: Vec<Group<'a>>,
+}
+
+/// An alert of the last 24 hours.
+struct Incident<'a> {
+    /// RFC 3339.
+    at: String,
+    subject: &'a str,
+}
+
+/// The page: `templates/page.html`, escaped with [`HtmlEntities`].
+#[derive(Template)]
+#[template(path = "page.html", config = "templates/askama.toml")]
+struct PageView<'a> {
+    l: &'static Labels,
+    /// Whether an enabled target is down or blocked.
+    bad: bool,
+    sections: Vec<Section<'a>>,
+    /// Newest first, at most 50.
+    incidents: Vec<Incident<'a>>,
+    /// RFC 3339.
+    updated: String,
+}
+
+/// `v` in percent with two decimals, `–` when unknown.
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}%"))
+}
+
+/// What the page shows, read from the store at `now` (epoch ms).
+struct PageData {
+    now: i64,
+    targets: Vec<Target>,
+    /// The latest entry (state and result) of each checked target.
+    latest: HashMap<String, Latest>,
+    /// The state of every target.
+    states: HashMap<String, TargetState>,
+    /// The results of the last 24 hours by target, oldest first.
+    history: HashMap<String, Vec<CheckResult>>,
+    /// The digest's uptime windows by target.
+    windows: HashMap<String, Vec<Uptime>>,
+    /// The alerts of the last 24 hours, oldest first.
+    incidents: Vec<AlertRecord>,
+}
+
+impl PageData {
+    async fn read<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
+        store: &S,
+        cache: &crate::routes::DefsCache,
+    ) -> Result<Self, ApiError> {
+        let now = lookout::time::now_ms();
+        let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
+        let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
+        for kind in TargetKind::ALL {
+            let n = targets.iter().filter(|t| t.kind() == kind).count();
+            // The page is public: its cost must stay small whoever asks. The history of 24 hours
+            // is one query per hour and chunk of 100 targets, so it is read for up to
+            // HISTORY_TARGETS targets of a kind; beyond, the page shows no chart and no 24-hour
+            // uptime (the API's results routes and the metrics have them).
+            if n == 0 || n > HISTORY_TARGETS {
+                continue;
+            }
+            for r in store.history(kind, now - DAY_MS, now, n).await? {
+                history.entry(r.target_id.clone()).or_default().push(r);
+            }
+        }
+        let incidents = store.alerts(now - DAY_MS, now).await?;
+        // Uptime over 7, 30 and 365 days from the digest's table: one query per kind.
+        let mut windows = HashMap::new();
+        for kind in TargetKind::ALL {
+            for t in store.uptime_table(kind).await? {
+                windows.insert(t.target_id, t.windows);
+            }
+        }
+        Ok(Self {
+            now,
+            targets,
+            latest,
+            states,
+            history,
+            windows,
+            incidents,
+        })
+    }
+
+    /// The page in the words of `l`.
+    fn view(&self, l: &'static Labels) -> PageView<'_> {
+        let choices = choose_all(&self.targets, &self.states);
+        let mut by_group: BTreeMap<(TargetKind, &str), Vec<&Target>> = BTreeMap::new();
+        for t in self.targets.iter().filter(|t| t.enabled) {
+            by_group
+                .entry((t.kind(), t.group.as_str()))
+                .or_default()
+                .push(t);
+        }
+        let sections = TargetKind::ALL
+            .into_iter()
+            .map(|kind| Section {
+                heading: if kind == TargetKind::Server {
+                    l.servers
+                } else {
+                    l.proxies
+                },
+                groups: by_group
+                    .iter()
+                    .filter(|((k, _), _)| *k == kind)
+                    .map(|((_, group), members)| {
+                        let active = choices
+                            .iter()
+                            .find(|c| c.kind == kind && c.group == *group)
+                            .and_then(|c| c.active.as_deref())
+                            .and_then(|id| members.iter().find(|t| t.id == id))
+                            .map_or(l.none_usable, |t| t.name.as_str());
+                        Group {
+                            name: group,
+                            active,
+                            targets: members.iter().map(|t| self.row(t, l)).collect(),
+                        }
+                    })
+                    .collect(),
+            })
+            .filter(|s| !s.groups.is_empty())
+            .collect();
+        PageView {
+            l,
+            bad: self
+                .targets
+                .iter()
+                .filter(|t| t.enabled)
+                .any(|t| matches!(self.state(t).status, Status::Down | Status::Blocked)),
+            sections,
+            incidents: self
+                .incidents
+                .iter()
+                .rev()
+                .take(50)
+                .map(|r| Incident {
+                    at: lookout::time::rfc3339(r.alert.at),
+                    subject: &r.alert.subject,
+                })
+                .collect(),
+            updated: lookout::time::rfc3339(self.now),
+        }
+    }
+
+    /// The state of `t`: `unknown` when there is none (`load_cached` gives every target one).
+    fn state(&self, t: &Target) -> Cow<'_, TargetState> {
+        self.states
+            .get(&t.id)
+            .map_or_else(|| Cow::Owned(TargetState::new(&t.id)), Cow::Borrowed)
+    }
+
+    /// The row of `t` in the words of `l`.
+    fn row(&self, t: &Target, l: &'static Labels) -> Row {
+        let s = self.state(t);
+        let results: Vec<&CheckResult> = self
+            .history
+            .get(&t.id)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        let windows = self.windows.get(&t.id);
+        let rolled = |name: &str| {
+            windows
+                .and_then(|w| w.iter().find(|u| u.window == name))
+                .and_then(|u| u.uptime_percent)
+        };
+        let day_uptime = if results.is_empty() {
+            rolled("24h")
+        } else {
+            Some(100.0 * results.iter().filter(|r| r.ok()).count() as f64 / results.len() as f64)
+        };
+        Row {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            colour: colour(s.status),
+            status: status_word(l, s.status),
+            uptime_24h: percent(day_uptime),
+            // 7, 30 and 365 days once the digest has run; the lifetime counter before.
+            windows: windows.map(|_| {
+                ["7d", "30d", "365d"]
+                    .into_iter()
+                    .zip(l.windows)
+                    .map(|(w, label)| (label, percent(rolled(w))))
+                    .collect()
+            }),
+            since_reset: percent(s.uptime_percent()),
+            latency: self
+                .latest
+                .get(&t.id)
+                .and_then(|x| x.result.as_ref())
+                .map(|r| format!("{} ms", r.latency_ms))
+                .unwrap_or_default(),
+            chart: Chart::new(&results, self.now),
+            maintenance: t
+                .maintenance_at(self.now)
+                .map(|w| w.reason.clone().unwrap_or_default()),
+        }
+    }
 }
 
 /// Renders the page.
@@ -188,200 +459,35 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + Digest
     cache: &crate::routes::DefsCache,
     lang: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let l = labels(lang);
-    let now = lookout::time::now_ms();
-    let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
-    let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
-    for kind in TargetKind::ALL {
-        let n = targets.iter().filter(|t| t.kind() == kind).count();
-        // The page is public: its cost must stay small whoever asks. The history of 24 hours
-        // is one query per hour and chunk of 100 targets, so it is read for up to
-        // HISTORY_TARGETS targets of a kind; beyond, the page shows no chart and no 24-hour
-        // uptime (the API's results routes and the metrics have them).
-        if n == 0 || n > HISTORY_TARGETS {
-            continue;
-        }
-        for r in store.history(kind, now - DAY_MS, now, n).await? {
-            history.entry(r.target_id.clone()).or_default().push(r);
-        }
-    }
-    let incidents = store.alerts(now - DAY_MS, now).await?;
-    // Uptime over 7, 30 and 365 days from the digest's table: one query per kind.
-    let mut windows: HashMap<String, Vec<lookout::digest::rollup::Uptime>> = HashMap::new();
-    for kind in TargetKind::ALL {
-        for t in store.uptime_table(kind).await? {
-            windows.insert(t.target_id, t.windows);
-        }
-    }
-    let choices = choose_all(&targets, &states);
-    let bad = targets
-        .iter()
-        .filter(|t| t.enabled)
-        .any(|t| matches!(states[&t.id].status, Status::Down | Status::Blocked));
-    let mut html = String::new();
-    let dir = if l.rtl { "rtl" } else { "ltr" };
-    let _ = write!(
-        html,
-        "<!doctype html><html lang=\"{}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{}</style></head><body><main>",
-        l.code,
-        escape(l.title),
-        STYLE
-    );
-    let _ = write!(
-        html,
-        "<header><h1>{}</h1><p class=\"banner {}\">{}</p>\
-         <nav><a href=\"?lang=en\">English</a> · <a href=\"?lang=ar\">العربية</a> · \
-         <a href=\"?lang=fa\">فارسی</a></nav></header>",
-        escape(l.title),
-        if bad { "bad" } else { "good" },
-        escape(if bad { l.some_down } else { l.all_ok })
-    );
-    let mut by_group: BTreeMap<(TargetKind, &str), Vec<&Target>> = BTreeMap::new();
-    for t in targets.iter().filter(|t| t.enabled) {
-        by_group
-            .entry((t.kind(), t.group.as_str()))
-            .or_default()
-            .push(t);
-    }
-    for kind in TargetKind::ALL {
-        let groups: Vec<_> = by_group.iter().filter(|((k, _), _)| *k == kind).collect();
-        if groups.is_empty() {
-            continue;
-        }
-        let _ = write!(
-            html,
-            "<h2>{}</h2>",
-            escape(if kind == TargetKind::Server {
-                l.servers
-            } else {
-                l.proxies
-            })
-        );
-        for ((_, group), members) in groups {
-            let active = choices
-                .iter()
-                .find(|c| c.kind == kind && c.group == *group)
-                .and_then(|c| c.active.clone());
-            let active = active
-                .as_deref()
-                .and_then(|id| members.iter().find(|t| t.id == id))
-                .map_or_else(|| l.none_usable.to_string(), |t| t.name.clone());
-            let _ = write!(
-                html,
-                "<section class=\"group\"><h3>{}</h3><p class=\"active\">{}: {}</p><ul>",
-                escape(group),
-                escape(l.active),
-                escape(&active)
-            );
-            for t in members {
-                let s = &states[&t.id];
-                let results: Vec<&CheckResult> = history
-                    .get(&t.id)
-                    .map(|v| v.iter().collect())
-                    .unwrap_or_default();
-                let rolled = |name: &str| {
-                    windows
-                        .get(&t.id)
-                        .and_then(|w| w.iter().find(|u| u.window == name))
-                        .and_then(|u| u.uptime_percent)
-                };
-                let day_uptime = if results.is_empty() {
-                    rolled("24h")
-                } else {
-                    Some(
-                        100.0 * results.iter().filter(|r| r.ok()).count() as f64
-                            / results.len() as f64,
-                    )
-                };
-                let pct =
-                    |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.2}%"));
-                // 7, 30 and 365 days once the digest has run; the lifetime counter before.
-                let longer = if windows.contains_key(&t.id) {
-                    ["7d", "30d", "365d"]
-                        .iter()
-                        .zip(l.windows)
-                        .map(|(w, label)| format!("{} {}", escape(label), pct(rolled(w))))
-                        .collect::<Vec<_>>()
-                        .join(" · ")
-                } else {
-                    format!("{} {}", pct(s.uptime_percent()), escape(l.uptime_total))
-                };
-                let latency = latest
-                    .get(&t.id)
-                    .and_then(|x| x.result.as_ref())
-                    .map(|r| format!("{} ms", r.latency_ms))
-                    .unwrap_or_default();
-                let maintenance = t.maintenance_at(now).map(|w| {
-                    format!(
-                        "<p class=\"maint\">{}: {}</p>",
-                        escape(l.maintenance),
-                        escape(w.reason.as_deref().unwrap_or(""))
-                    )
-                });
-                let _ = write!(
-                    html,
-                    "<li class=\"target\" data-id=\"{}\"><span class=\"dot\" style=\"background:{}\"></span>\
-                     <span class=\"name\">{}</span> <span class=\"status\" style=\"color:{}\">{}</span>\
-                     <span class=\"num\">{} {} · {} · {}</span>{}{}</li>",
-                    escape(&t.id),
-                    colour(s.status),
-                    escape(&t.name),
-                    colour(s.status),
-                    escape(status_word(l, s.status)),
-                    escape(l.uptime_24h),
-                    pct(day_uptime),
-                    longer,
-                    escape(&latency),
-                    chart(&results, now),
-                    maintenance.unwrap_or_default()
-                );
-            }
-            html.push_str("</ul></section>");
-        }
-    }
-    let _ = write!(
-        html,
-        "<h2>{}</h2><ul class=\"incidents\">",
-        escape(l.incidents)
-    );
-    if incidents.is_empty() {
-        let _ = write!(html, "<li>{}</li>", escape(l.no_incidents));
-    }
-    for r in incidents.iter().rev().take(50) {
-        let _ = write!(
-            html,
-            "<li><time>{}</time> {}</li>",
-            escape(&lookout::time::rfc3339(r.alert.at)),
-            escape(&r.alert.subject)
-        );
-    }
-    let _ = write!(
-        html,
-        "</ul><footer>{}: <time>{}</time> · <span class=\"chart-label\">{}</span></footer></main>\
-         <script>setTimeout(function () {{ location.reload(); }}, 60000);</script></body></html>",
-        escape(l.updated),
-        escape(&lookout::time::rfc3339(now)),
-        escape(l.latency)
-    );
+    let data = PageData::read(store, cache).await?;
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let html = data
+        .view(labels(lang))
+        .render()
+        .map_err(|e| internal(e.to_string()))?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
         .body(Body::Text(html))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+        .map_err(|e| internal(e.to_string()))
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Tahoma,sans-serif;margin:0;\
-background:#f6f8fa;color:#1f2328}main{max-width:960px;margin:auto;padding:1rem}\
-h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.2rem;margin-top:1.5rem}h3{margin:.2rem 0}\
-.banner{padding:.6rem 1rem;border-radius:6px;color:#fff;font-weight:600}.good{background:#1a7f37}\
-.bad{background:#cf222e}.group{background:#fff;border:1px solid #d0d7de;border-radius:6px;\
-padding:.6rem 1rem;margin:.6rem 0}ul{list-style:none;padding:0;margin:0}\
-.target{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;padding:.4rem 0;\
-border-top:1px solid #eaeef2}.dot{width:.8rem;height:.8rem;border-radius:50%;display:inline-block}\
-.name{font-weight:600}.num{color:#57606a;font-size:.9rem}.chart{width:240px;height:40px;\
-margin-inline-start:auto}.maint{width:100%;margin:0;color:#9a6700}.active{margin:.2rem 0;color:#57606a}\
-.incidents li{padding:.3rem 0;border-top:1px solid #eaeef2}footer{margin-top:1.5rem;color:#57606a;\
-font-size:.85rem}@media (max-width:600px){.chart{width:100%;margin:0}}";
+#[cfg(test)]
+mod tests {
+    use askama::filters::Escaper as _;
+
+    use super::HtmlEntities;
+
+    #[test]
+    fn the_escaper_spells_the_five_html_characters_as_named_entities() {
+        let mut out = String::new();
+        HtmlEntities
+            .write_escaped_str(&mut out, "<a title=\"x\">Tom & Jerry's</a> خادم")
+            .unwrap();
+        assert_eq!(
+            out,
+            "&lt;a title=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt; خادم"
+        );
+    }
+}
