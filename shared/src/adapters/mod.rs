@@ -14,15 +14,53 @@ pub mod ssm;
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL_*`), with
 /// one HTTPS client for every AWS client: rustls with ring, the crypto the prober already uses.
 /// The SDK's default client would bring a second crypto library (aws-lc) into every binary.
+///
+/// The HTTPS client is [`LazyHttps`]: building an SDK client does no TLS work, so a function's
+/// init (before its first event) reads no certificate; the trusted roots are read once per
+/// process, on the first request of any client, and the clients share its connectors.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(LazyHttps::shared())
         .load()
         .await
+}
+
+/// The SDK's hyper client on rustls with ring, without the eager start it has on its own: the
+/// SDK builds (and drops) one connector, trusted roots included, for every client it builds,
+/// "so that native certs load at client initialization time". This one builds its connectors
+/// on the first request that needs them (one per distinct timeout setting, cached and shared by
+/// every client that holds this client); the native roots are read once per process.
+#[derive(Debug, Clone)]
+pub struct LazyHttps(aws_smithy_runtime_api::client::http::SharedHttpClient);
+
+impl LazyHttps {
+    /// The client, ready to hand to an [`aws_config::ConfigLoader`] or an SDK `Config` builder.
+    pub fn shared() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        aws_smithy_runtime_api::client::http::SharedHttpClient::new(LazyHttps(https))
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for LazyHttps {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    // `validate_base_client_config` keeps the trait's default (nothing to check): the inner
+    // client's would build a connector now, which is the work this type defers.
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Renders an SDK error with its whole cause chain (the SDK's `Display` alone says only
