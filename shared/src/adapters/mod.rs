@@ -18,11 +18,69 @@ pub mod ssm;
 /// The HTTPS client is [`LazyHttps`]: building an SDK client does no TLS work, so a function's
 /// init (before its first event) reads no certificate; the trusted roots are read once per
 /// process, on the first request of any client, and the clients share its connectors.
+///
+/// When the environment holds the credentials (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`,
+/// as on Lambda) and `AWS_REGION`, those are given to the loader directly: the default chains
+/// would pick the same ones first, but building them starts an STS client and two IMDS clients
+/// (SDK partition tables parsed, regexes compiled) that are then never asked.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(LazyHttps::shared())
-        .load()
-        .await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(LazyHttps::shared());
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
+}
+
+/// An SDK client made on first use from an [`aws_config::SdkConfig`] (building one parses the
+/// SDK crate's endpoint partitions and assembles its runtime plugins: work a function's init
+/// should not do for clients its first event may not need). Dereferences to the client; clones
+/// share it (it is made once). `From<C>` wraps a client already made.
+#[derive(Debug)]
+pub struct LazyClient<C>(std::sync::Arc<std::sync::LazyLock<C, MakeClient<C>>>);
+
+/// How a [`LazyClient`] makes its client.
+type MakeClient<C> = Box<dyn FnOnce() -> C + Send>;
+
+impl<C> LazyClient<C> {
+    /// A client that `make` builds from `aws` on first use.
+    pub fn new(
+        aws: &aws_config::SdkConfig,
+        make: impl FnOnce(&aws_config::SdkConfig) -> C + Send + 'static,
+    ) -> Self {
+        let aws = aws.clone();
+        LazyClient(std::sync::Arc::new(std::sync::LazyLock::new(Box::new(
+            move || make(&aws),
+        ))))
+    }
+}
+
+impl<C: Send + 'static> From<C> for LazyClient<C> {
+    fn from(client: C) -> Self {
+        LazyClient(std::sync::Arc::new(std::sync::LazyLock::new(Box::new(
+            move || client,
+        ))))
+    }
+}
+
+impl<C> std::ops::Deref for LazyClient<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        std::sync::LazyLock::force(&self.0)
+    }
+}
+
+impl<C> Clone for LazyClient<C> {
+    fn clone(&self) -> Self {
+        LazyClient(self.0.clone())
+    }
 }
 
 /// The SDK's hyper client on rustls with ring, without the eager start it has on its own: the

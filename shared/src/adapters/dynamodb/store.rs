@@ -58,7 +58,7 @@ const HOUR_MS: i64 = 3_600_000;
 /// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    client: Client,
+    client: crate::adapters::LazyClient<Client>,
     table: String,
     ttl_days: u32,
     sealer: Sealer,
@@ -179,9 +179,13 @@ fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, 
 impl DynamoStore {
     /// An adapter for `table`; history, run and alert rows expire after `ttl_days`. Definitions
     /// are stored as given ([`Sealer::plain`]) until [`DynamoStore::with_sealer`].
-    pub fn new(client: Client, table: impl Into<String>, ttl_days: u32) -> Self {
+    pub fn new(
+        client: impl Into<crate::adapters::LazyClient<Client>>,
+        table: impl Into<String>,
+        ttl_days: u32,
+    ) -> Self {
         DynamoStore {
-            client,
+            client: client.into(),
             table: table.into(),
             ttl_days,
             sealer: Sealer::plain(),
@@ -199,7 +203,8 @@ impl DynamoStore {
     /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`),
     /// inline secrets sealed with the key of the settings ([`Sealer::from_settings`]).
     pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
-        Self::new(Client::new(aws), &settings.table, settings.history_ttl_days)
+        let client = crate::adapters::LazyClient::new(aws, Client::new);
+        Self::new(client, &settings.table, settings.history_ttl_days)
             .with_sealer(Sealer::from_settings(aws, settings))
     }
 
@@ -251,8 +256,9 @@ impl DynamoStore {
         settings: &crate::config::Settings,
         limits: &super::ClientLimits,
     ) -> Self {
+        let limits = *limits;
         Self::new(
-            limits.client(aws),
+            crate::adapters::LazyClient::new(aws, move |aws| limits.client(aws)),
             &settings.table,
             settings.history_ttl_days,
         )
