@@ -12,9 +12,9 @@ async fn every_dependency_answers_and_a_missing_one_is_named() {
     let (s3, bucket) = common::fresh_bucket(&aws).await;
     let sns = aws_sdk_sns::Client::new(&aws);
     let healthy = AwsHealth {
-        table: (ddb.clone(), table.clone()),
-        topic: Some((sns.clone(), topic)),
-        bucket: Some((s3.clone(), bucket)),
+        table: (ddb.clone().into(), table.clone()),
+        topic: Some((sns.clone().into(), topic)),
+        bucket: Some((s3.clone().into(), bucket)),
     };
     let deps = healthy.check().await;
     let names: Vec<_> = deps.iter().map(|d| (d.name, d.ok)).collect();
@@ -24,9 +24,9 @@ async fn every_dependency_answers_and_a_missing_one_is_named() {
         "{deps:?}"
     );
     let broken = AwsHealth {
-        table: (ddb, "no-such-table".into()),
+        table: (ddb.into(), "no-such-table".into()),
         topic: None,
-        bucket: Some((s3, "no-such-bucket".into())),
+        bucket: Some((s3.into(), "no-such-bucket".into())),
     };
     let deps = broken.check().await;
     assert_eq!(

@@ -94,15 +94,20 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
         settings: lookout::config::Settings,
         aws: &aws_config::SdkConfig,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let s3 = lookout::adapters::s3::client(aws);
+        // SDK clients are made on first use (`LazyClient`): none at init.
+        use lookout::adapters::LazyClient;
+        let s3 = lookout::adapters::s3::lazy_client(aws);
         // Reads while a caller waits: give up quickly on a table that does not answer (503).
         let limits = lookout::adapters::dynamodb::ClientLimits::INTERACTIVE;
         let health = lookout::adapters::health::AwsHealth {
-            table: (limits.client(aws), settings.table.clone()),
+            table: (
+                LazyClient::new(aws, move |aws| limits.client(aws)),
+                settings.table.clone(),
+            ),
             topic: settings
                 .topic_arn
                 .clone()
-                .map(|t| (aws_sdk_sns::Client::new(aws), t)),
+                .map(|t| (LazyClient::new(aws, aws_sdk_sns::Client::new), t)),
             bucket: settings.bucket.clone().map(|b| (s3, b)),
         };
         let (mut admin_token, mut read_token) =
@@ -115,7 +120,7 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
         }
         let dumps = settings.bucket.clone().map(|bucket| dumps::Dumps {
             store: lookout::adapters::s3::S3DumpStore::new(
-                lookout::adapters::s3::client(aws),
+                lookout::adapters::s3::lazy_client(aws),
                 bucket,
             ),
             table: lookout::adapters::dynamodb::DynamoStore::from_settings(aws, &settings),
@@ -126,7 +131,10 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             },
             retention: (settings.retention_days, settings.max_dumps),
             runner: settings.dump_function.clone().map(|f| {
-                lookout::adapters::lambda::AsyncInvoker::new(aws_sdk_lambda::Client::new(aws), f)
+                lookout::adapters::lambda::AsyncInvoker::new(
+                    LazyClient::new(aws, aws_sdk_lambda::Client::new),
+                    f,
+                )
             }),
         });
         Ok(App {

@@ -380,8 +380,8 @@ impl Deps {
             // The digest never needs a secret: sealed values read as `***`, so it needs no key.
             store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings)
                 .with_sealer(lookout::adapters::sealing::Sealer::masked()),
-            publisher: lookout::adapters::sns::SnsPublisher::new(
-                aws_sdk_sns::Client::new(&aws),
+            publisher: lookout::adapters::sns::SnsPublisher::from_config(
+                &aws,
                 settings.require_topic()?,
             ),
         })

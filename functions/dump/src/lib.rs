@@ -111,7 +111,7 @@ impl Deps {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout::config::Settings::from_env()?;
         let aws = lookout::adapters::aws_config().await;
-        let s3 = lookout::adapters::s3::client(&aws);
+        let s3 = lookout::adapters::s3::lazy_client(&aws);
         Ok(Deps {
             table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
             dumps: lookout::adapters::s3::S3DumpStore::new(s3, settings.require_bucket()?),

@@ -467,8 +467,8 @@ impl Deps {
         let aws = lookout::adapters::aws_config().await;
         Ok(Deps {
             store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            publisher: lookout::adapters::sns::SnsPublisher::new(
-                aws_sdk_sns::Client::new(&aws),
+            publisher: lookout::adapters::sns::SnsPublisher::from_config(
+                &aws,
                 settings.require_topic()?,
             ),
             prober: Prober::with_options(settings.probe_options())?,

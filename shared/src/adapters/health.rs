@@ -26,11 +26,11 @@ pub struct Dependency {
 #[derive(Clone, Debug)]
 pub struct AwsHealth {
     /// DynamoDB client and table name.
-    pub table: (aws_sdk_dynamodb::Client, String),
+    pub table: (super::LazyClient<aws_sdk_dynamodb::Client>, String),
     /// SNS client and topic ARN.
-    pub topic: Option<(aws_sdk_sns::Client, String)>,
+    pub topic: Option<(super::LazyClient<aws_sdk_sns::Client>, String)>,
     /// S3 client and bucket name.
-    pub bucket: Option<(aws_sdk_s3::Client, String)>,
+    pub bucket: Option<(super::LazyClient<aws_sdk_s3::Client>, String)>,
 }
 
 fn answer<T, E: std::error::Error>(

@@ -10,15 +10,18 @@ use crate::ports::StoreError;
 /// Invokes one function asynchronously.
 #[derive(Clone, Debug)]
 pub struct AsyncInvoker {
-    client: aws_sdk_lambda::Client,
+    client: super::LazyClient<aws_sdk_lambda::Client>,
     function: String,
 }
 
 impl AsyncInvoker {
     /// An invoker of `function` (name or ARN).
-    pub fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<super::LazyClient<aws_sdk_lambda::Client>>,
+        function: impl Into<String>,
+    ) -> Self {
         AsyncInvoker {
-            client,
+            client: client.into(),
             function: function.into(),
         }
     }

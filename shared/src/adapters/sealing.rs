@@ -71,7 +71,7 @@ type SealingKey = ([u8; 32], Vec<u8>, Instant);
 type OpenKeys = HashMap<Vec<u8>, ([u8; 32], Instant)>;
 
 struct Kms {
-    client: aws_sdk_kms::Client,
+    client: super::LazyClient<aws_sdk_kms::Client>,
     key_id: String,
     ttl: Duration,
     sealing: tokio::sync::Mutex<Option<SealingKey>>,
@@ -202,9 +202,13 @@ impl Sealer {
 
     /// Seals with data keys of the KMS key `key_id` (id, ARN or `alias/...`), each used and
     /// cached for `ttl` ([`DATA_KEY_TTL`] in production).
-    pub fn kms(client: aws_sdk_kms::Client, key_id: impl Into<String>, ttl: Duration) -> Self {
+    pub fn kms(
+        client: impl Into<super::LazyClient<aws_sdk_kms::Client>>,
+        key_id: impl Into<String>,
+        ttl: Duration,
+    ) -> Self {
         Sealer(Arc::new(Mode::Kms(Box::new(Kms {
-            client,
+            client: client.into(),
             key_id: key_id.into(),
             ttl,
             sealing: tokio::sync::Mutex::new(None),
@@ -217,7 +221,10 @@ impl Sealer {
     /// [`Sealer::refusing`].
     pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
         match (&settings.kms_key_id, &settings.secrets_key) {
-            (Some(id), _) => Sealer::kms(aws_sdk_kms::Client::new(aws), id, DATA_KEY_TTL),
+            (Some(id), _) => {
+                let client = super::LazyClient::new(aws, aws_sdk_kms::Client::new);
+                Sealer::kms(client, id, DATA_KEY_TTL)
+            }
             (None, Some(key)) => Sealer::local(key.clone()),
             (None, None) => Sealer::refusing(),
         }

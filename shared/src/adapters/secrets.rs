@@ -10,17 +10,17 @@ use crate::secrets::{SecretRef, SecretResolver};
 /// `GetSecretValue`. The template allows `/lookout/*` parameters and `lookout*` secrets.
 #[derive(Debug, Clone)]
 pub struct AwsSecrets {
-    ssm: aws_sdk_ssm::Client,
-    secrets: aws_sdk_secretsmanager::Client,
+    ssm: super::LazyClient<aws_sdk_ssm::Client>,
+    secrets: super::LazyClient<aws_sdk_secretsmanager::Client>,
 }
 
 impl AwsSecrets {
     /// Clients from `aws` (its HTTPS client and `AWS_ENDPOINT_URL_SSM` /
-    /// `AWS_ENDPOINT_URL_SECRETSMANAGER`).
+    /// `AWS_ENDPOINT_URL_SECRETSMANAGER`), each made on first use.
     pub fn new(aws: &aws_config::SdkConfig) -> Self {
         AwsSecrets {
-            ssm: aws_sdk_ssm::Client::new(aws),
-            secrets: aws_sdk_secretsmanager::Client::new(aws),
+            ssm: super::LazyClient::new(aws, aws_sdk_ssm::Client::new),
+            secrets: super::LazyClient::new(aws, aws_sdk_secretsmanager::Client::new),
         }
     }
 

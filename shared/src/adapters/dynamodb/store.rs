@@ -25,7 +25,7 @@ const BATCH_ATTEMPTS: u32 = 10;
 /// The table adapter. Cheap to clone (the SDK client is an `Arc` inside).
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    pub(super) client: Client,
+    pub(super) client: crate::adapters::LazyClient<Client>,
     pub(super) table: String,
     ttl_days: u32,
     pub(super) sealer: Sealer,
@@ -34,9 +34,13 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// An adapter for `table`; history, run and alert rows expire after `ttl_days`. Definitions
     /// are stored as given ([`Sealer::plain`]) until [`DynamoStore::with_sealer`].
-    pub fn new(client: Client, table: impl Into<String>, ttl_days: u32) -> Self {
+    pub fn new(
+        client: impl Into<crate::adapters::LazyClient<Client>>,
+        table: impl Into<String>,
+        ttl_days: u32,
+    ) -> Self {
         DynamoStore {
-            client,
+            client: client.into(),
             table: table.into(),
             ttl_days,
             sealer: Sealer::plain(),
@@ -54,7 +58,8 @@ impl DynamoStore {
     /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`),
     /// inline secrets sealed with the key of the settings ([`Sealer::from_settings`]).
     pub fn from_settings(aws: &aws_config::SdkConfig, settings: &crate::config::Settings) -> Self {
-        Self::new(Client::new(aws), &settings.table, settings.history_ttl_days)
+        let client = crate::adapters::LazyClient::new(aws, Client::new);
+        Self::new(client, &settings.table, settings.history_ttl_days)
             .with_sealer(Sealer::from_settings(aws, settings))
     }
 
@@ -65,8 +70,9 @@ impl DynamoStore {
         settings: &crate::config::Settings,
         limits: &super::ClientLimits,
     ) -> Self {
+        let limits = *limits;
         Self::new(
-            limits.client(aws),
+            crate::adapters::LazyClient::new(aws, move |aws| limits.client(aws)),
             &settings.table,
             settings.history_ttl_days,
         )

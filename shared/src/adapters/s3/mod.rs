@@ -20,18 +20,26 @@ pub fn client(aws: &aws_config::SdkConfig) -> Client {
     )
 }
 
+/// [`client`], made on first use.
+pub fn lazy_client(aws: &aws_config::SdkConfig) -> crate::adapters::LazyClient<Client> {
+    crate::adapters::LazyClient::new(aws, client)
+}
+
 /// Dumps in one bucket.
 #[derive(Clone, Debug)]
 pub struct S3DumpStore {
-    client: Client,
+    client: crate::adapters::LazyClient<Client>,
     bucket: String,
 }
 
 impl S3DumpStore {
     /// A store over `bucket`.
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<crate::adapters::LazyClient<Client>>,
+        bucket: impl Into<String>,
+    ) -> Self {
         S3DumpStore {
-            client,
+            client: client.into(),
             bucket: bucket.into(),
         }
     }

@@ -13,15 +13,26 @@ use crate::ports::{AlertPublisher, PublishError};
 /// Publishes to one topic.
 #[derive(Clone, Debug)]
 pub struct SnsPublisher {
-    client: Client,
+    client: crate::adapters::LazyClient<Client>,
     topic_arn: String,
 }
 
 impl SnsPublisher {
+    /// A publisher to `topic_arn` with a client from `aws`, made on first use.
+    pub fn from_config(aws: &aws_config::SdkConfig, topic_arn: impl Into<String>) -> Self {
+        Self::new(
+            crate::adapters::LazyClient::new(aws, Client::new),
+            topic_arn,
+        )
+    }
+
     /// A publisher to `topic_arn`.
-    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+    pub fn new(
+        client: impl Into<crate::adapters::LazyClient<Client>>,
+        topic_arn: impl Into<String>,
+    ) -> Self {
         SnsPublisher {
-            client,
+            client: client.into(),
             topic_arn: topic_arn.into(),
         }
     }

@@ -3,8 +3,17 @@
 
 use super::*;
 
-/// TLS client settings: the public roots (webpki-roots, as reqwest's `rustls-tls`) plus an
-/// optional private CA, ALPN `http/1.1`. Built once per distinct `ca_pem` and cached.
+/// The public roots (webpki-roots, as reqwest's `rustls-tls`), built once per process on the
+/// first TLS check and shared by every configuration: no file is read, and a function that
+/// never probes over TLS never builds them.
+static PUBLIC_ROOTS: std::sync::LazyLock<rustls::RootCertStore> = std::sync::LazyLock::new(|| {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots
+});
+
+/// TLS client settings: the public roots ([`PUBLIC_ROOTS`]) plus an optional private CA, ALPN
+/// `http/1.1`. Built once per distinct `ca_pem` and cached.
 #[derive(Clone, Default)]
 pub(crate) struct TlsConfigs {
     cache: Arc<Mutex<std::collections::HashMap<String, Arc<rustls::ClientConfig>>>>,
@@ -21,8 +30,7 @@ impl TlsConfigs {
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut roots = PUBLIC_ROOTS.clone();
         if let Some(pem) = ca_pem {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
             let mut added = 0;
