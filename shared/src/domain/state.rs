@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::{Alert, AlertKind, Severity};
 use super::result::{CheckResult, ErrorKind, Outcome};
 use super::target::{Check, Target};
+use crate::time::MINUTE_MS;
 
 /// A target's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -119,8 +120,7 @@ pub struct TargetState {
     pub cert_alerted: Option<i64>,
 }
 
-/// One UTC day, ms.
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::time::DAY_MS;
 
 /// A manual override from an operator (the API's target actions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,7 +297,7 @@ pub fn next_state(
             s.last_alert_at = Some(result.at);
         }
     } else if s.status == Status::Down && target.reminder_every_min > 0 {
-        let every = i64::from(target.reminder_every_min) * 60_000;
+        let every = i64::from(target.reminder_every_min) * MINUTE_MS;
         let since_alert = result.at - s.last_alert_at.unwrap_or(s.status_since);
         if since_alert >= every {
             alerts.push(reminder_alert(&s, result, target));
@@ -426,7 +426,7 @@ fn target_alert(
 }
 
 fn reminder_alert(s: &TargetState, result: &CheckResult, target: &Target) -> Alert {
-    let minutes = (result.at - s.status_since) / 60_000;
+    let minutes = (result.at - s.status_since) / MINUTE_MS;
     let text = format!(
         "{} {} ({}, group {}) is still down, for {minutes} min now: {}.",
         target.kind().as_str(),

@@ -18,7 +18,8 @@
 //! **At rest.** Inline secrets (the same places, when they hold no reference; header values only
 //! of secret headers) are sealed by `crate::adapters::sealing` before a definition is stored.
 
-pub mod refs;
+/// The reference syntax, part of the domain; kept under its old path.
+pub use crate::domain::secret_ref as refs;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
