@@ -263,6 +263,18 @@ impl Target {
     /// # Errors
     /// [`ValidationError`] naming the first field that is wrong.
     pub fn validate(mut self) -> Result<Self, ValidationError> {
+        self.validate_names()?;
+        self.validate_schedule()?;
+        match &self.check {
+            Check::Server(s) => validate_server(s)?,
+            Check::Proxy(p) => validate_proxy(p)?,
+        }
+        validate_refs(&self)?;
+        Ok(self)
+    }
+
+    /// The id, the name (defaulted to the id) and the group.
+    fn validate_names(&mut self) -> Result<(), ValidationError> {
         let id_ok = !self.id.is_empty()
             && self.id.len() <= 64
             && self
@@ -300,6 +312,12 @@ impl Target {
                 "must be 1 to 64 characters without line breaks",
             ));
         }
+        Ok(())
+    }
+
+    /// Interval, timeouts, retries, thresholds, maintenance windows and reminders, and the time
+    /// budget of one check.
+    fn validate_schedule(&self) -> Result<(), ValidationError> {
         if !(1..=120_000).contains(&self.degraded_latency_ms) {
             return Err(invalid(
                 "degraded_latency_ms",
@@ -356,80 +374,83 @@ impl Target {
                 ),
             ));
         }
-        match &self.check {
-            Check::Server(s) => {
-                check_url("url", &without_refs(&s.url), &["http", "https"])
-                    .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
-                if http::Method::from_bytes(s.method.as_bytes()).is_err() {
-                    return Err(invalid(
-                        "method",
-                        format!("{:?} is not an HTTP method", s.method),
-                    ));
-                }
-                if REFUSED_METHODS
-                    .iter()
-                    .any(|m| m.eq_ignore_ascii_case(&s.method))
-                {
-                    return Err(invalid(
-                        "method",
-                        format!(
-                            "{} cannot be checked: CONNECT opens a tunnel and TRACE echoes the \
-                             request, credentials included",
-                            s.method
-                        ),
-                    ));
-                }
-                if s.expected_status.is_empty() {
-                    return Err(invalid("expected_status", "must list at least one status"));
-                }
-                for (name, value) in &s.headers {
-                    if http::header::HeaderName::from_bytes(name.as_bytes()).is_err()
-                        || http::header::HeaderValue::from_str(value).is_err()
-                    {
-                        return Err(invalid(format!("headers.{name}"), "is not a valid header"));
-                    }
-                }
-                validate_assertions(s)?;
-            }
-            Check::Proxy(p) => {
-                check_url(
-                    "proxy_url",
-                    &without_refs(&p.proxy_url),
-                    &["http", "https", "socks5", "socks5h"],
-                )
-                .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
-                if !p.cost_per_gb.is_finite() || p.cost_per_gb < 0.0 {
-                    return Err(invalid("cost_per_gb", "must be a number 0 or above"));
-                }
-                if p.traffic_alert_gb
-                    .is_some_and(|g| !g.is_finite() || g <= 0.0)
-                {
-                    return Err(invalid("traffic_alert_gb", "must be a number above 0"));
-                }
-                if p.test_urls.is_empty() {
-                    return Err(invalid("test_urls", "must list at least one URL"));
-                }
-                for (i, u) in p.test_urls.iter().enumerate() {
-                    check_url(&format!("test_urls[{i}]"), u, &["http", "https"])?;
-                }
-                for (field, list) in [
-                    ("accept_status", &p.accept_status),
-                    ("block_status", &p.block_status),
-                ] {
-                    if let Some(bad) = list.iter().find(|c| !(100..=599).contains(*c)) {
-                        return Err(invalid(field, format!("{bad} is not an HTTP status")));
-                    }
-                }
-                validate_ca_pem(p.ca_pem.as_deref())?;
-                if p.expect_body
-                    .as_ref()
-                    .is_some_and(|m| m.is_empty() || m.len() > 256)
-                {
-                    return Err(invalid("expect_body", "must be 1 to 256 bytes"));
-                }
-            }
-        }
-        validate_refs(&self)?;
-        Ok(self)
+        Ok(())
     }
+}
+
+/// The server part: URL, method, statuses, headers and the body assertions.
+fn validate_server(s: &ServerCheck) -> Result<(), ValidationError> {
+    check_url("url", &without_refs(&s.url), &["http", "https"])
+        .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
+    if http::Method::from_bytes(s.method.as_bytes()).is_err() {
+        return Err(invalid(
+            "method",
+            format!("{:?} is not an HTTP method", s.method),
+        ));
+    }
+    if REFUSED_METHODS
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(&s.method))
+    {
+        return Err(invalid(
+            "method",
+            format!(
+                "{} cannot be checked: CONNECT opens a tunnel and TRACE echoes the \
+                 request, credentials included",
+                s.method
+            ),
+        ));
+    }
+    if s.expected_status.is_empty() {
+        return Err(invalid("expected_status", "must list at least one status"));
+    }
+    for (name, value) in &s.headers {
+        if http::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::header::HeaderValue::from_str(value).is_err()
+        {
+            return Err(invalid(format!("headers.{name}"), "is not a valid header"));
+        }
+    }
+    validate_assertions(s)?;
+    Ok(())
+}
+
+/// The proxy part: proxy URL, cost, traffic alert, test URLs, statuses, CA and body marker.
+fn validate_proxy(p: &ProxyCheck) -> Result<(), ValidationError> {
+    check_url(
+        "proxy_url",
+        &without_refs(&p.proxy_url),
+        &["http", "https", "socks5", "socks5h"],
+    )
+    .map_err(|e| invalid(e.field, redact_url(&e.message)))?;
+    if !p.cost_per_gb.is_finite() || p.cost_per_gb < 0.0 {
+        return Err(invalid("cost_per_gb", "must be a number 0 or above"));
+    }
+    if p.traffic_alert_gb
+        .is_some_and(|g| !g.is_finite() || g <= 0.0)
+    {
+        return Err(invalid("traffic_alert_gb", "must be a number above 0"));
+    }
+    if p.test_urls.is_empty() {
+        return Err(invalid("test_urls", "must list at least one URL"));
+    }
+    for (i, u) in p.test_urls.iter().enumerate() {
+        check_url(&format!("test_urls[{i}]"), u, &["http", "https"])?;
+    }
+    for (field, list) in [
+        ("accept_status", &p.accept_status),
+        ("block_status", &p.block_status),
+    ] {
+        if let Some(bad) = list.iter().find(|c| !(100..=599).contains(*c)) {
+            return Err(invalid(field, format!("{bad} is not an HTTP status")));
+        }
+    }
+    validate_ca_pem(p.ca_pem.as_deref())?;
+    if p.expect_body
+        .as_ref()
+        .is_some_and(|m| m.is_empty() || m.len() > 256)
+    {
+        return Err(invalid("expect_body", "must be 1 to 256 bytes"));
+    }
+    Ok(())
 }
