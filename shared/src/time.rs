@@ -41,6 +41,11 @@ pub fn hour(ms: i64) -> String {
     utc(ms, "%Y-%m-%dT%H")
 }
 
+/// `HH:MM` of an epoch-milliseconds instant (UTC), for text.
+pub fn hhmm(ms: i64) -> String {
+    utc(ms, "%H:%M")
+}
+
 /// The format of [`compact`] stamps (strftime).
 const COMPACT: &str = "%Y%m%dT%H%M%SZ";
 

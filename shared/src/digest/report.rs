@@ -106,11 +106,7 @@ impl Summariser for NoSummariser {
     }
 }
 
-/// `HH:MM` UTC of an epoch-ms instant.
-pub fn hhmm(ms: i64) -> String {
-    let t = crate::time::rfc3339(ms);
-    t.get(11..16).unwrap_or(&t).to_string()
-}
+pub use crate::time::hhmm;
 
 fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "n/a".into(), |p| format!("{p:.2}%"))
