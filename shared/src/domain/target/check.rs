@@ -21,8 +21,8 @@ impl StatusRange {
         (self.from..=self.to).contains(&code)
     }
 
-    pub(crate) fn parse(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not a status code or a range like \"200-299\"");
+    pub(crate) fn parse(s: &str) -> Result<Self, StatusRangeError> {
+        let bad = || StatusRangeError(s.to_string());
         let (a, b) = match s.split_once('-') {
             Some((a, b)) => (a.trim(), b.trim()),
             None => (s.trim(), s.trim()),
@@ -35,6 +35,11 @@ impl StatusRange {
         Ok(StatusRange { from, to })
     }
 }
+
+/// Text that is not a status code (100 to 599) or a range like `"200-299"`; holds the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a status code or a range like \"200-299\"")]
+pub struct StatusRangeError(pub String);
 
 impl Serialize for StatusRange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -338,7 +338,7 @@ impl Target {
         }
         for (i, w) in self.maintenance.iter().enumerate() {
             w.validate()
-                .map_err(|m| invalid(format!("maintenance[{i}]"), m))?;
+                .map_err(|m| invalid(format!("maintenance[{i}]"), m.to_string()))?;
         }
         if self.reminder_every_min > 10_080 {
             return Err(invalid(
