@@ -132,9 +132,20 @@ pub struct TestCa {
 fn params(valid_days: i64) -> rcgen::CertificateParams {
     let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".into()])
         .expect("certificate params");
-    let now = time::OffsetDateTime::now_utc();
-    p.not_before = now - time::Duration::days(30);
-    p.not_after = now + time::Duration::days(valid_days) + time::Duration::hours(1);
+    // rcgen's dates are the `time` crate's: reached from rcgen's epoch, so that this crate
+    // keeps one time crate (jiff).
+    let at = |ms: i64| {
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let span = std::time::Duration::from_millis(ms.unsigned_abs());
+        if ms >= 0 {
+            epoch + span
+        } else {
+            epoch - span
+        }
+    };
+    let now = crate::time::now_ms();
+    p.not_before = at(now - 30 * crate::time::DAY_MS);
+    p.not_after = at(now + valid_days * crate::time::DAY_MS + crate::time::HOUR_MS);
     p
 }
 

@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::sdk_message;
-use crate::secrets::{SecretRef, SecretResolver};
+use crate::secrets::{FetchError, SecretRef, SecretResolver};
 
 /// Reads `{{ssm:...}}` with `GetParameter` (with decryption) and `{{secretsmanager:...}}` with
 /// `GetSecretValue`. The template allows `/lookout/*` parameters and `lookout*` secrets.
@@ -66,7 +66,7 @@ impl AwsSecrets {
 }
 
 impl SecretResolver for AwsSecrets {
-    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(self.read(reference))
+    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, FetchError>> {
+        Box::pin(async move { Ok(self.read(reference).await?) })
     }
 }

@@ -92,8 +92,25 @@ pub struct Digest {
 /// summary stands on its own; a summariser's answer goes into [`Digest::narrative`] and a
 /// failure only leaves it out.
 pub trait Summariser {
-    /// A retelling of `digest`, or why there is none.
-    fn summarise(&self, digest: &Digest) -> impl Future<Output = Result<String, String>> + Send;
+    /// A retelling of `digest`.
+    ///
+    /// # Errors
+    /// [`SummaryError`]: why there is none.
+    fn summarise(
+        &self,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<String, SummaryError>> + Send;
+}
+
+/// Why a digest has no second summary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SummaryError {
+    /// No summariser is configured ([`NoSummariser`]).
+    #[error("no summariser configured")]
+    NotConfigured,
+    /// The summariser failed, in words.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// The default: no second summary.
@@ -101,16 +118,12 @@ pub trait Summariser {
 pub struct NoSummariser;
 
 impl Summariser for NoSummariser {
-    async fn summarise(&self, _digest: &Digest) -> Result<String, String> {
-        Err("no summariser configured".into())
+    async fn summarise(&self, _digest: &Digest) -> Result<String, SummaryError> {
+        Err(SummaryError::NotConfigured)
     }
 }
 
-/// `HH:MM` UTC of an epoch-ms instant.
-pub fn hhmm(ms: i64) -> String {
-    let t = crate::time::rfc3339(ms);
-    t.get(11..16).unwrap_or(&t).to_string()
-}
+pub use crate::time::hhmm;
 
 fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "n/a".into(), |p| format!("{p:.2}%"))

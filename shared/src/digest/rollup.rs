@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{CheckResult, TargetKind};
 
-/// One hour, ms.
-pub const HOUR_MS: i64 = 3_600_000;
-/// One day, ms.
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::time::{DAY_MS, HOUR_MS};
 
 /// How long a rollup spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

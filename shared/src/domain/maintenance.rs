@@ -41,8 +41,28 @@ pub struct MaintenanceWindow {
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-fn minutes(hhmm: &str) -> Result<u32, String> {
-    let bad = || format!("{hhmm:?} is not a time like \"22:30\"");
+/// What is wrong with a maintenance window, in words (the caller names the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// `from` or `to` is not `HH:MM`.
+    #[error("{0:?} is not a time like \"22:30\"")]
+    BadClock(String),
+    /// `start` or `end` is not RFC 3339 (the text, the parser's message).
+    #[error("{0:?} is not an RFC 3339 time ({1})")]
+    BadInstant(String, String),
+    /// `days` names something else than `mon` to `sun`.
+    #[error("{0:?} is not one of {days}", days = DAYS.join(", "))]
+    BadDay(String),
+    /// `tz` is not an IANA time zone.
+    #[error("{0:?} is not an IANA time zone")]
+    BadZone(String),
+    /// Any other rule of the window's shape, in words.
+    #[error("{0}")]
+    Shape(&'static str),
+}
+
+fn minutes(hhmm: &str) -> Result<u32, WindowError> {
+    let bad = || WindowError::BadClock(hhmm.to_string());
     let (h, m) = hhmm.split_once(':').ok_or_else(bad)?;
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if h > 23 || m > 59 {
@@ -51,56 +71,57 @@ fn minutes(hhmm: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
-fn instant(text: &str) -> Result<i64, String> {
+fn instant(text: &str) -> Result<i64, WindowError> {
     text.parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())
-        .map_err(|e| format!("{text:?} is not an RFC 3339 time ({e})"))
+        .map_err(|e| WindowError::BadInstant(text.to_string(), e.to_string()))
 }
 
 impl MaintenanceWindow {
     /// Checks the window's shape.
     ///
     /// # Errors
-    /// What is wrong, in words (the caller names the field).
-    pub fn validate(&self) -> Result<(), String> {
+    /// [`WindowError`]: what is wrong, in words (the caller names the field).
+    pub fn validate(&self) -> Result<(), WindowError> {
         let once = self.start.is_some() || self.end.is_some();
         let weekly = !self.days.is_empty() || self.from.is_some() || self.to.is_some();
         match (once, weekly) {
             (true, false) => {
                 let (Some(start), Some(end)) = (&self.start, &self.end) else {
-                    return Err("a one-off window needs start and end".into());
+                    return Err(WindowError::Shape("a one-off window needs start and end"));
                 };
                 if instant(end)? <= instant(start)? {
-                    return Err("end must be after start".into());
+                    return Err(WindowError::Shape("end must be after start"));
                 }
                 if self.tz.is_some() {
-                    return Err(
-                        "tz is for weekly windows (start and end carry their offset)".into(),
-                    );
+                    return Err(WindowError::Shape(
+                        "tz is for weekly windows (start and end carry their offset)",
+                    ));
                 }
             }
             (false, true) => {
                 let (Some(from), Some(to)) = (&self.from, &self.to) else {
-                    return Err("a weekly window needs days, from and to".into());
+                    return Err(WindowError::Shape(
+                        "a weekly window needs days, from and to",
+                    ));
                 };
                 if self.days.is_empty() {
-                    return Err("a weekly window needs days".into());
+                    return Err(WindowError::Shape("a weekly window needs days"));
                 }
                 if let Some(d) = self.days.iter().find(|d| !DAYS.contains(&d.as_str())) {
-                    return Err(format!("{d:?} is not one of {}", DAYS.join(", ")));
+                    return Err(WindowError::BadDay(d.clone()));
                 }
                 if minutes(from)? == minutes(to)? {
-                    return Err("from and to must differ".into());
+                    return Err(WindowError::Shape("from and to must differ"));
                 }
                 if let Some(tz) = &self.tz {
-                    jiff::tz::TimeZone::get(tz)
-                        .map_err(|_| format!("{tz:?} is not an IANA time zone"))?;
+                    jiff::tz::TimeZone::get(tz).map_err(|_| WindowError::BadZone(tz.clone()))?;
                 }
             }
             _ => {
-                return Err(
-                    "give either start and end (one-off) or days, from and to (weekly)".into(),
-                )
+                return Err(WindowError::Shape(
+                    "give either start and end (one-off) or days, from and to (weekly)",
+                ))
             }
         }
         if self
@@ -108,7 +129,7 @@ impl MaintenanceWindow {
             .as_ref()
             .is_some_and(|r| r.chars().count() > 200)
         {
-            return Err("reason must be at most 200 characters".into());
+            return Err(WindowError::Shape("reason must be at most 200 characters"));
         }
         Ok(())
     }
@@ -234,7 +255,7 @@ mod tests {
             (json!({}), "either"),
         ] {
             let w: MaintenanceWindow = serde_json::from_value(v.clone()).unwrap();
-            let e = w.validate().unwrap_err();
+            let e = w.validate().unwrap_err().to_string();
             assert!(e.contains(want), "{v}: {e}");
         }
         assert!(serde_json::from_value::<MaintenanceWindow>(json!({"strat":"x"})).is_err());

@@ -5,6 +5,7 @@ pub mod failover;
 pub mod grouped;
 pub mod maintenance;
 pub mod result;
+pub mod secret_ref;
 pub mod state;
 pub mod target;
 

@@ -18,7 +18,8 @@
 //! **At rest.** Inline secrets (the same places, when they hold no reference; header values only
 //! of secret headers) are sealed by `crate::adapters::sealing` before a definition is stored.
 
-pub mod refs;
+/// The reference syntax, part of the domain; kept under its old path.
+pub use crate::domain::secret_ref as refs;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -51,14 +52,26 @@ pub struct SecretError {
     pub problem: String,
 }
 
+/// Why a secret could not be read (not found, access denied, not JSON ...), in words, without
+/// any secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FetchError(pub String);
+
+impl From<String> for FetchError {
+    fn from(message: String) -> Self {
+        FetchError(message)
+    }
+}
+
 /// Reads secrets where they are kept (the port; `crate::adapters::secrets::AwsSecrets` on AWS,
 /// [`MemorySecrets`] in tests).
 pub trait SecretResolver: Send + Sync {
     /// The current value of `reference`.
     ///
     /// # Errors
-    /// Why it cannot be read, without any secret value in the text.
-    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, String>>;
+    /// [`FetchError`]: why it cannot be read, without any secret value in the text.
+    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, FetchError>>;
 }
 
 /// Secrets held in memory, for tests: counts its fetches.
@@ -84,7 +97,7 @@ impl MemorySecrets {
 }
 
 impl SecretResolver for MemorySecrets {
-    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, String>> {
+    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, FetchError>> {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let got = self
@@ -93,13 +106,13 @@ impl SecretResolver for MemorySecrets {
             .unwrap_or_else(|p| p.into_inner())
             .get(reference)
             .cloned()
-            .ok_or_else(|| "not found".to_string());
+            .ok_or_else(|| FetchError("not found".into()));
         Box::pin(async move { got })
     }
 }
 
 impl<T: SecretResolver + ?Sized> SecretResolver for Arc<T> {
-    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, String>> {
+    fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, FetchError>> {
         (**self).fetch(reference)
     }
 }
@@ -177,7 +190,7 @@ impl Secrets {
             .resolver
             .as_ref()
             .ok_or_else(|| fail("no secret resolver is configured here".into()))?;
-        let value = resolver.fetch(reference).await.map_err(fail)?;
+        let value = resolver.fetch(reference).await.map_err(|e| fail(e.0))?;
         let value = value.trim().to_string();
         if value.is_empty() {
             return Err(fail("the value is empty".into()));

@@ -1,10 +1,34 @@
-//! Secret references inside definition text, and the secret parts of a definition (URL
-//! passwords and header values) that both the resolver and the sealing at rest work on.
+//! Secret references inside definition text (`{{ssm:<name>}}`,
+//! `{{secretsmanager:<id>[#<key>]}}`): their syntax, where a definition may hold them, and the
+//! secret parts of a definition (URL passwords and header values) that both the resolver and the
+//! sealing at rest work on. Pure text work: resolving a reference is the application's
+//! (`lookout::secrets`).
 
 use std::fmt;
 use std::ops::Range;
 
 use crate::domain::target::{Check, Target, ValidationError};
+
+/// A reference that is started (`{{ssm:` or `{{secretsmanager:`) but not well formed. The text
+/// names the reference (clipped), never a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretRefError {
+    /// `{{ssm:...` or `{{secretsmanager:...` without the closing `}}`.
+    #[error("a secret reference {{{{... is not closed with }}}}")]
+    Unclosed,
+    /// `{{ssm:<name>}}` whose name is empty, too long or has other characters.
+    #[error(
+        "{{{{ssm:{0}}}}} is not a parameter name (1 to {max} of A-Z, a-z, 0-9, _ . - /)",
+        max = MAX_NAME
+    )]
+    BadParameter(String),
+    /// `{{secretsmanager:<id>[#<key>]}}` whose id or key is not acceptable.
+    #[error(
+        "{{{{secretsmanager:{0}}}}} is not a secret id (A-Z, a-z, 0-9, / _ + = . @ : -) with \
+         an optional #json_key"
+    )]
+    BadSecretId(String),
+}
 
 /// Where a secret lives: the text `{{ssm:<name>}}` or `{{secretsmanager:<id>[#<key>]}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,13 +67,10 @@ fn name_ok(name: &str, extra: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
-fn parse_inner(inner: &str) -> Result<SecretRef, String> {
+fn parse_inner(inner: &str) -> Result<SecretRef, SecretRefError> {
     if let Some(name) = inner.strip_prefix("ssm:") {
         if !name_ok(name, "_.-/") {
-            return Err(format!(
-                "{{{{ssm:{}}}}} is not a parameter name (1 to {MAX_NAME} of A-Z, a-z, 0-9, _ . - /)",
-                crate::redact::clip(name, 80)
-            ));
+            return Err(SecretRefError::BadParameter(crate::redact::clip(name, 80)));
         }
         return Ok(SecretRef::Ssm(name.to_string()));
     }
@@ -59,11 +80,7 @@ fn parse_inner(inner: &str) -> Result<SecretRef, String> {
         None => (rest, None),
     };
     if !name_ok(id, "/_+=.@:-") || key.is_some_and(|k| !name_ok(k, "_.-") || k.len() > 256) {
-        return Err(format!(
-            "{{{{secretsmanager:{}}}}} is not a secret id (A-Z, a-z, 0-9, / _ + = . @ : -) with \
-             an optional #json_key",
-            crate::redact::clip(rest, 80)
-        ));
+        return Err(SecretRefError::BadSecretId(crate::redact::clip(rest, 80)));
     }
     Ok(SecretRef::SecretsManager {
         id: id.to_string(),
@@ -84,9 +101,9 @@ pub struct Found {
 /// ordinary text.
 ///
 /// # Errors
-/// A message when text starts a reference (`{{ssm:` or `{{secretsmanager:`) that is not closed
-/// or does not name a parameter or secret.
-pub fn find_refs(text: &str) -> Result<Vec<Found>, String> {
+/// [`SecretRefError`] when text starts a reference (`{{ssm:` or `{{secretsmanager:`) that is
+/// not closed or does not name a parameter or secret.
+pub fn find_refs(text: &str) -> Result<Vec<Found>, SecretRefError> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(i) = text[from..].find("{{") {
@@ -97,7 +114,7 @@ pub fn find_refs(text: &str) -> Result<Vec<Found>, String> {
             continue;
         }
         let Some(len) = body.find("}}") else {
-            return Err("a secret reference {{... is not closed with }}".into());
+            return Err(SecretRefError::Unclosed);
         };
         let reference = parse_inner(&body[..len])?;
         let end = start + 2 + len + 2;
@@ -215,7 +232,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ValidationEr
 pub fn validate_refs(target: &Target) -> Result<(), ValidationError> {
     let mut check = target.check.clone();
     for (field, url) in url_fields(&mut check) {
-        let found = find_refs(url).map_err(|m| invalid(field, m))?;
+        let found = find_refs(url).map_err(|m| invalid(field, m.to_string()))?;
         if found.is_empty() {
             continue;
         }
@@ -235,7 +252,7 @@ pub fn validate_refs(target: &Target) -> Result<(), ValidationError> {
     match &target.check {
         Check::Server(s) => {
             for (name, value) in &s.headers {
-                find_refs(value).map_err(|m| invalid(format!("headers.{name}"), m))?;
+                find_refs(value).map_err(|m| invalid(format!("headers.{name}"), m.to_string()))?;
             }
             for (field, text) in [("body", s.body.as_deref()), ("ca_pem", s.ca_pem.as_deref())] {
                 if text.is_some_and(has_refs) {

@@ -1,0 +1,253 @@
+//! The status state machine: a check result or an operator's override applied to a target's
+//! state, with the alerts the change raises.
+
+use super::alerts::{cert_alert, reminder_alert, status_alert, traffic_alert};
+use super::{Override, Status, TargetState, DAY_MS, EWMA_ALPHA};
+use crate::domain::alert::Alert;
+use crate::domain::result::{CheckResult, ErrorKind, Outcome};
+use crate::domain::target::{Check, Target};
+use crate::time::MINUTE_MS;
+
+/// Applies one check result to a target's state and returns the new state and the alerts the
+/// change raises.
+///
+/// Rules: a success resets the failure count and makes the target `healthy`, or `degraded` when
+/// the answer was slow; but a `down` target needs `recovery_threshold` successes in a row first.
+/// A failure counts up and makes the target `down` at `failure_threshold`; before that the status
+/// stays. A block status makes a proxy `blocked` at once. Every change of status raises one
+/// alert, except the first verdict `healthy`/`degraded` of a target never seen before.
+pub fn next_state(
+    state: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+) -> (TargetState, Vec<Alert>) {
+    let mut s = state.clone();
+    s.checks += 1;
+    s.last_check = Some(result.at);
+    roll_day(&mut s, result.at);
+    let mut extra = Vec::new();
+    extra.extend(count_traffic(&mut s, result, target));
+    extra.extend(watch_certificate(&mut s, result, target));
+    let wanted = verdict(state.status, &mut s, result, target);
+    let mut alerts = transition(state.status, wanted, &mut s, result, target);
+    alerts.extend(extra);
+    (s, alerts)
+}
+
+/// Starts a new UTC day of traffic counters when `at` falls in another day than the current
+/// one, keeping the day before.
+fn roll_day(s: &mut TargetState, at: i64) {
+    let today = at.div_euclid(DAY_MS) * DAY_MS;
+    if s.day_start != today {
+        s.prev_day_start = s.day_start;
+        s.prev_day_traffic_bytes = s.day_traffic_bytes;
+        s.prev_day_cost = s.day_cost;
+        s.day_start = today;
+        s.day_traffic_bytes = 0;
+        s.day_cost = 0.0;
+    }
+}
+
+/// Adds a proxy's traffic and cost; the traffic alert when the day's bytes cross the proxy's
+/// `traffic_alert_gb`.
+fn count_traffic(s: &mut TargetState, result: &CheckResult, target: &Target) -> Option<Alert> {
+    let p = target.proxy()?;
+    let cost = result.bytes as f64 / 1e9 * p.cost_per_gb;
+    s.traffic_bytes = s.traffic_bytes.saturating_add(result.bytes);
+    s.cost += cost;
+    let before = s.day_traffic_bytes;
+    s.day_traffic_bytes = s.day_traffic_bytes.saturating_add(result.bytes);
+    s.day_cost += cost;
+    let gb = p.traffic_alert_gb?;
+    let limit = (gb * 1e9) as u64;
+    (before <= limit && s.day_traffic_bytes > limit).then(|| traffic_alert(s, result, target, gb))
+}
+
+/// The certificate alert, once per certificate, when a server's certificate has fewer days
+/// left than its `cert_expiry_warn_days`.
+fn watch_certificate(s: &mut TargetState, result: &CheckResult, target: &Target) -> Option<Alert> {
+    let (Some(days), Check::Server(sc)) = (result.cert_days_left, &target.check) else {
+        return None;
+    };
+    // Whole days left give the expiry to within a day: the same certificate is the one
+    // alerted about when its estimate is within two days of that one's.
+    let expiry_day = (result.at + days * DAY_MS).div_euclid(DAY_MS) * DAY_MS;
+    let warn = sc.cert_expiry_warn_days > 0 && days < i64::from(sc.cert_expiry_warn_days);
+    if !warn {
+        s.cert_alerted = None;
+        None
+    } else if s
+        .cert_alerted
+        .is_none_or(|seen| (expiry_day - seen).abs() > 2 * DAY_MS)
+    {
+        s.cert_alerted = Some(expiry_day);
+        Some(cert_alert(s, result, target, days, expiry_day))
+    } else {
+        None
+    }
+}
+
+/// Counts the result and returns the status it calls for, given the status `old` before it.
+fn verdict(old: Status, s: &mut TargetState, result: &CheckResult, target: &Target) -> Status {
+    match result.outcome {
+        Outcome::Up | Outcome::Slow | Outcome::Degraded => {
+            s.consecutive_successes += 1;
+            s.consecutive_failures = 0;
+            s.last_success = Some(result.at);
+            s.last_latency_ms = Some(result.latency_ms);
+            let l = result.latency_ms as f64;
+            s.ewma_latency_ms = Some(match s.ewma_latency_ms {
+                Some(prev) => EWMA_ALPHA * l + (1.0 - EWMA_ALPHA) * prev,
+                None => l,
+            });
+            let up = if matches!(result.outcome, Outcome::Slow | Outcome::Degraded)
+                || result.latency_ms > target.degraded_latency_ms
+            {
+                Status::Degraded
+            } else {
+                Status::Healthy
+            };
+            if old == Status::Down && s.consecutive_successes < target.recovery_threshold {
+                Status::Down
+            } else {
+                up
+            }
+        }
+        Outcome::Blocked => {
+            s.failures += 1;
+            s.consecutive_successes = 0;
+            s.consecutive_failures = 0;
+            s.last_error = result.message.clone();
+            Status::Blocked
+        }
+        Outcome::Failed => {
+            s.failures += 1;
+            s.consecutive_successes = 0;
+            s.consecutive_failures += 1;
+            s.last_error = result.message.clone();
+            // A proxy refusing our credentials is no flake: it refuses every request an
+            // application would send, so it leaves the failover order at once.
+            if s.consecutive_failures >= target.failure_threshold
+                || result.error == Some(ErrorKind::ProxyAuth)
+            {
+                Status::Down
+            } else {
+                old
+            }
+        }
+    }
+}
+
+/// Moves to `wanted` with its status alert (none for the first good verdict of a target never
+/// seen), or, staying `down`, the reminder when one is due.
+fn transition(
+    old: Status,
+    wanted: Status,
+    s: &mut TargetState,
+    result: &CheckResult,
+    target: &Target,
+) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    if wanted != old {
+        s.status = wanted;
+        s.status_since = result.at;
+        let first_good = old == Status::Unknown && wanted.eligible();
+        if !first_good {
+            alerts.push(status_alert(old, s, result, target));
+            s.last_alert_at = Some(result.at);
+        }
+    } else if s.status == Status::Down && target.reminder_every_min > 0 {
+        let every = i64::from(target.reminder_every_min) * MINUTE_MS;
+        let since_alert = result.at - s.last_alert_at.unwrap_or(s.status_since);
+        if since_alert >= every {
+            alerts.push(reminder_alert(s, result, target));
+            s.last_alert_at = Some(result.at);
+        }
+    }
+    alerts
+}
+
+/// Brings a snapshot's state up to date with the results recorded after it.
+///
+/// The storage writes a target's full state only when something must be kept exactly: a status
+/// change or an alert (the state item, by `commit_change`), and the packed snapshot every few
+/// minutes. In between, each run adds only its results to the history. Those results changed
+/// nothing but counters, last check, latency average and the like, so applying them again with
+/// [`next_state`] gives the state the run had, without its alerts.
+///
+/// A replayed result that would change the status or raise an alert (possible only when the
+/// target's definition changed since, or its change failed to commit) keeps the status and the
+/// alert bookkeeping (`status`, `status_since`, `last_alert_at`, `cert_alerted`) as they were:
+/// the next live check makes that change and raises its alert, so it is late rather than lost.
+pub fn catch_up(state: &TargetState, results: &[CheckResult], target: &Target) -> TargetState {
+    let mut s = state.clone();
+    for r in results {
+        let (mut next, alerts) = next_state(&s, r, target);
+        if next.status != s.status || !alerts.is_empty() {
+            next.status = s.status;
+            next.status_since = s.status_since;
+            next.last_alert_at = s.last_alert_at;
+            next.cert_alerted = s.cert_alerted;
+        }
+        s = next;
+    }
+    s
+}
+
+/// Applies an operator's override at `at_ms`, like a check result would: a forced status
+/// raises the usual status alert (its text says it was manual); a reset raises none.
+pub fn apply_override(
+    state: &TargetState,
+    action: Override,
+    at_ms: i64,
+    target: &Target,
+) -> (TargetState, Vec<Alert>) {
+    let mut s = state.clone();
+    let wanted = match action {
+        Override::ResetStats => {
+            s.checks = 0;
+            s.failures = 0;
+            s.traffic_bytes = 0;
+            s.cost = 0.0;
+            s.day_traffic_bytes = 0;
+            s.day_cost = 0.0;
+            s.ewma_latency_ms = None;
+            return (s, Vec::new());
+        }
+        Override::MarkHealthy => {
+            s.consecutive_failures = 0;
+            Status::Healthy
+        }
+        Override::MarkDown => {
+            s.consecutive_successes = 0;
+            Status::Down
+        }
+    };
+    if wanted == state.status {
+        return (s, Vec::new());
+    }
+    s.status = wanted;
+    s.status_since = at_ms;
+    s.last_alert_at = Some(at_ms);
+    let note = CheckResult {
+        target_id: target.id.clone(),
+        kind: target.kind(),
+        at: at_ms,
+        outcome: if wanted == Status::Down {
+            Outcome::Failed
+        } else {
+            Outcome::Up
+        },
+        status_code: None,
+        latency_ms: 0,
+        connect_ms: None,
+        ttfb_ms: None,
+        cert_days_left: None,
+        bytes: 0,
+        attempts: 0,
+        error: None,
+        message: Some(format!("marked {} by an operator", wanted.as_str())),
+    };
+    let alert = status_alert(state.status, &s, &note, target);
+    (s, vec![alert])
+}

@@ -1,0 +1,227 @@
+//! Targets: what is probed, and how.
+//!
+//! JSON shape (servers and proxies share the top-level fields; `kind` picks the rest):
+//! ```json
+//! {"id": "api-primary", "name": "API primary", "kind": "server", "group": "api",
+//!  "url": "https://api.example.com/health", "expected_status": [200, "300-399"]}
+//! {"id": "proxy-vps", "kind": "proxy", "group": "pool", "proxy_url": "http://u:p@1.2.3.4:3128",
+//!  "proxy_type": "vps", "cost_per_gb": 0, "test_urls": ["https://api.example.com/ping"]}
+//! ```
+//!
+//! The definition is split by concern: [`check`] (what a server check asks), [`proxy`] (what a
+//! proxy check asks), [`validate`] (parsing and validation of definitions) and [`redaction`]
+//! (the copy safe to show, and the secrets put back into an edited copy).
+
+use serde::{Deserialize, Serialize};
+
+pub mod check;
+pub mod proxy;
+mod redaction;
+pub mod validate;
+
+pub use check::{ServerCheck, StatusRange, MAX_BODY_CAP_BYTES, MAX_REDIRECTS};
+pub use proxy::{ProxyCheck, ProxyType};
+pub use validate::{ValidationError, MAX_CHECK_MS, MAX_DEFINITION_BYTES, REFUSED_METHODS};
+
+/// What a target is: an HTTP server, or a forward proxy reached through to a test URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// An HTTP(S) server probed directly.
+    Server,
+    /// A forward proxy probed by requesting a test URL through it.
+    Proxy,
+}
+
+impl TargetKind {
+    /// Both kinds, in the order runs handle them.
+    pub const ALL: [TargetKind; 2] = [TargetKind::Server, TargetKind::Proxy];
+
+    /// `server` or `proxy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Server => "server",
+            TargetKind::Proxy => "proxy",
+        }
+    }
+
+    /// `servers` or `proxies`, for text.
+    pub fn plural(self) -> &'static str {
+        match self {
+            TargetKind::Server => "servers",
+            TargetKind::Proxy => "proxies",
+        }
+    }
+
+    /// Parses `server` or `proxy`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "server" => Some(TargetKind::Server),
+            "proxy" => Some(TargetKind::Proxy),
+            _ => None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_interval_s() -> u32 {
+    60
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+fn default_failure_threshold() -> u32 {
+    3
+}
+fn default_recovery_threshold() -> u32 {
+    1
+}
+fn default_degraded_latency_ms() -> u64 {
+    2_000
+}
+fn default_backoff_ms() -> u64 {
+    200
+}
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A monitored target: its identity, schedule, thresholds and the check to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Stable id: 1 to 64 characters of `a-z`, `0-9`, `-`, `_`, `.`.
+    pub id: String,
+    /// Human name; defaults to the id.
+    #[serde(default)]
+    pub name: String,
+    /// Servers of one backend, or one proxy pool. Failover picks inside a group.
+    pub group: String,
+    /// Disabled targets are not probed.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Seconds between checks (default 60).
+    #[serde(default = "default_interval_s")]
+    pub interval_s: u32,
+    /// Total time allowed for one attempt, in ms (default 10 000).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Time allowed to open the connection (DNS, TCP, TLS and any proxy handshake), in ms;
+    /// unset means the whole `timeout_ms`. At most `timeout_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    /// Extra attempts inside one run after a failed one (default 0, at most 10).
+    #[serde(default)]
+    pub retries: u32,
+    /// Base delay before the first retry, in ms (default 200, 1 to 10 000). Retry `n` waits
+    /// `backoff_ms × 2^(n-1)`, scaled by a random factor in [0.5, 1] ("equal jitter", from
+    /// AWS Architecture Blog, "Exponential Backoff And Jitter", 2015) so that many targets failing
+    /// together do not retry in lockstep.
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// Consecutive failures before the target is `down` (default 3).
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    /// Consecutive successes before a `down` target is up again (default 1).
+    #[serde(default = "default_recovery_threshold")]
+    pub recovery_threshold: u32,
+    /// A successful answer slower than this many ms makes the target `degraded` (default 2000).
+    #[serde(default = "default_degraded_latency_ms")]
+    pub degraded_latency_ms: u64,
+    /// Free labels for filtering.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Failover priority inside the group, lower first. Proxies derive it from type and cost
+    /// when unset (see [`Target::priority`]); servers default to 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Maintenance windows: alerts about this target are silenced while one is active (checks
+    /// and state go on). At most 20; see [`crate::domain::maintenance`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<super::maintenance::MaintenanceWindow>,
+    /// Minutes between reminder alerts while the target stays `down` (0, the default: no
+    /// reminders).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminder_every_min: u32,
+    /// Optimistic-locking version, set by the store; ignored on input.
+    #[serde(default)]
+    pub version: u64,
+    /// The kind-specific check, tagged by `kind`.
+    #[serde(flatten)]
+    pub check: Check,
+}
+
+/// The kind-specific part of a target, tagged by `kind` (`server` or `proxy`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Check {
+    /// An HTTP(S) server.
+    Server(ServerCheck),
+    /// A forward proxy.
+    Proxy(ProxyCheck),
+}
+
+impl Target {
+    /// The longest one check of this target may take, in ms: every attempt of every test URL
+    /// at `timeout_ms`, plus the longest backoff before each retry.
+    pub fn max_check_ms(&self) -> u64 {
+        let urls = self.proxy().map_or(1, |p| p.test_urls.len().max(1)) as u64;
+        let backoff: u64 = (0..self.retries)
+            .map(|i| self.backoff_ms.saturating_mul(1 << i.min(6)))
+            .sum();
+        self.timeout_ms
+            .saturating_mul(u64::from(self.retries) + 1)
+            .saturating_mul(urls)
+            .saturating_add(backoff)
+    }
+
+    /// The maintenance window active at `at_ms`, if any.
+    pub fn maintenance_at(&self, at_ms: i64) -> Option<&super::maintenance::MaintenanceWindow> {
+        super::maintenance::active_window(&self.maintenance, at_ms)
+    }
+
+    /// `server` or `proxy`.
+    pub fn kind(&self) -> TargetKind {
+        match self.check {
+            Check::Server(_) => TargetKind::Server,
+            Check::Proxy(_) => TargetKind::Proxy,
+        }
+    }
+
+    /// The proxy part, if this is a proxy.
+    pub fn proxy(&self) -> Option<&ProxyCheck> {
+        match &self.check {
+            Check::Proxy(p) => Some(p),
+            Check::Server(_) => None,
+        }
+    }
+
+    /// Price per GB for proxies, 0 for servers.
+    pub fn cost_per_gb(&self) -> f64 {
+        self.proxy().map_or(0.0, |p| p.cost_per_gb)
+    }
+
+    /// Failover priority, lower first. Set explicitly, or for proxies derived from type and cost:
+    /// a VPS 10, a datacenter proxy 20 plus ten per currency unit per GB up to 40, anything else
+    /// `cost_per_gb × 10` but never below 41, so a pool is tried cheapest first. Servers 100.
+    pub fn priority(&self) -> u32 {
+        if let Some(p) = self.priority {
+            return p;
+        }
+        match self.proxy() {
+            None => 100,
+            Some(p) => {
+                let per_gb = (p.cost_per_gb.max(0.0) * 10.0).round().min(1e6) as u32;
+                match p.proxy_type {
+                    ProxyType::Vps => 10,
+                    ProxyType::Datacenter => (20 + per_gb).min(40),
+                    ProxyType::Residential => per_gb.max(41),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
