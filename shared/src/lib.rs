@@ -15,6 +15,7 @@
 
 pub mod adapters;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod digest;
 pub mod domain;
@@ -24,6 +25,7 @@ pub mod ports;
 pub mod probe;
 pub mod redact;
 pub mod secrets;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+pub mod usecases;
