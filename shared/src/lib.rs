@@ -4,6 +4,8 @@
 //! - [`domain`]: targets, check results, the status state machine, failover order and alerts;
 //!   pure code, no I/O and no AWS types.
 //! - [`probe`]: the probe engine that runs one check of a target over HTTP.
+//! - [`usecases`]: the flows the functions run (the probe run, the digest run) against the ports
+//!   and the [`clock`] (the time, settable in tests).
 //! - [`ports`]: the narrow traits the functions depend on, and [`ports::deliver`] (the outbox).
 //! - [`lease`]: short run leases renewed by a heartbeat.
 //! - [`adapters`]: DynamoDB, SNS and S3 implementations of the ports (the only code that sees
