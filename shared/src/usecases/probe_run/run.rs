@@ -293,5 +293,5 @@ fn next_round_wait(
         .min()?;
     let wait = Duration::from_millis((due_ms - now_ms).max(0) as u64);
     let ends = Instant::now() + wait + Duration::from_millis(check_ms);
-    (ends <= window_end && !hard_end.is_some_and(|h| ends > h)).then_some(wait)
+    (ends <= window_end && hard_end.is_none_or(|h| ends <= h)).then_some(wait)
 }
