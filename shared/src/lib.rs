@@ -4,6 +4,8 @@
 //! - [`domain`]: targets, check results, the status state machine, failover order and alerts;
 //!   pure code, no I/O and no AWS types.
 //! - [`probe`]: the probe engine that runs one check of a target over HTTP.
+//! - [`usecases`]: the flows the functions run (the probe run, the digest run) against the ports
+//!   and the [`clock`] (the time, settable in tests).
 //! - [`ports`]: the narrow traits the functions depend on, and [`ports::deliver`] (the outbox).
 //! - [`lease`]: short run leases renewed by a heartbeat.
 //! - [`retry`]: the one retry policy (backon) for requests sent again after a pause.
@@ -16,6 +18,7 @@
 
 pub mod adapters;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod digest;
 pub mod domain;
@@ -26,6 +29,7 @@ pub mod probe;
 pub mod redact;
 pub mod retry;
 pub mod secrets;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+pub mod usecases;

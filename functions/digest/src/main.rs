@@ -1,11 +1,12 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lookout::usecases::event::Payload;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let deps = digest::Deps::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        deps.handle(event.payload)
-    }))
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<Payload<digest::DigestEvent>>| deps.invoke(event),
+    ))
     .await
 }

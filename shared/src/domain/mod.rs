@@ -4,6 +4,7 @@ pub mod alert;
 pub mod failover;
 pub mod grouped;
 pub mod maintenance;
+mod rebase;
 pub mod result;
 pub mod secret_ref;
 pub mod state;
