@@ -19,21 +19,23 @@ use crate::{ApiError, Json, Store};
 /// Query of `POST /v1/targets`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct CreateQuery {
     /// `true` validates and answers what would be created, writing nothing.
-    #[param(value_type = Option<super::openapi::Flag>, inline)]
+    #[param(value_type = super::openapi::Flag, inline)]
     pub dry_run: Option<String>,
 }
 
 /// Query of `PUT /v1/targets`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct ApplyQuery {
     /// `true` deletes the targets the file does not list.
-    #[param(value_type = Option<super::openapi::Flag>, inline)]
+    #[param(value_type = super::openapi::Flag, inline)]
     pub prune: Option<String>,
     /// `true` answers what would change, writing nothing.
-    #[param(value_type = Option<super::openapi::Flag>, inline)]
+    #[param(value_type = super::openapi::Flag, inline)]
     pub dry_run: Option<String>,
 }
 

@@ -16,24 +16,26 @@ use crate::{ApiError, Json, Store};
 /// Query of `GET /v1/digests`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct DigestsQuery {
     /// A target id; none for the global digests.
-    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    #[param(value_type = String, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub target: Option<String>,
     /// Only digests that start before this time.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     pub before: Option<String>,
     /// Digests, 1 to 200 (default 24).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = u32, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
 }
 
 /// Query of `GET /v1/digests/latest`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct LatestQuery {
     /// A target id; none for the newest global digest.
-    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    #[param(value_type = String, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub target: Option<String>,
 }
 

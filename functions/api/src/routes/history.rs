@@ -15,44 +15,48 @@ use crate::{ApiError, Json, Store};
 /// Query of the results routes (`kind` only on `GET /v1/results`).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct ResultsQuery {
     /// Start of the window (default an hour before `until`; at most 7 days).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     pub since: Option<String>,
     /// End of the window (default now).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     pub until: Option<String>,
     /// Only results with this outcome.
-    #[param(value_type = Option<super::openapi::Outcome>, inline)]
+    #[param(value_type = super::openapi::Outcome, inline)]
     pub status: Option<String>,
     /// Results in the page, 1 to 1000 (default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    #[param(value_type = u32, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(value_type = String)]
     pub cursor: Option<String>,
     /// Only results of this kind.
-    #[param(value_type = Option<super::openapi::Kind>, inline)]
+    #[param(value_type = super::openapi::Kind, inline)]
     pub kind: Option<String>,
 }
 
 /// The parameters of `GET /v1/targets/{id}/results`: those of [`ResultsQuery`] but `kind`.
-#[derive(utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 #[allow(dead_code)]
 pub struct TargetResultsQuery {
     /// Start of the window (default an hour before `until`; at most 7 days).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     since: Option<String>,
     /// End of the window (default now).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     until: Option<String>,
     /// Only results with this outcome.
-    #[param(value_type = Option<super::openapi::Outcome>, inline)]
+    #[param(value_type = super::openapi::Outcome, inline)]
     status: Option<String>,
     /// Results in the page, 1 to 1000 (default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    #[param(value_type = u32, minimum = 1, maximum = 1000)]
     limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(value_type = String)]
     cursor: Option<String>,
 }
 
@@ -87,12 +91,13 @@ pub async fn target_results<S: Store>(
 /// Query of `GET /v1/runs`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct RunsQuery {
     /// Only runs of this kind.
-    #[param(value_type = Option<super::openapi::Kind>, inline)]
+    #[param(value_type = super::openapi::Kind, inline)]
     pub kind: Option<String>,
     /// Runs, 1 to 200 (default 20).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = u32, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
 }
 
@@ -117,17 +122,19 @@ pub async fn runs<S: Store>(
 /// Query of `GET /v1/alerts`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct AlertsQuery {
     /// Start of the window (default a day before `until`; at most 31 days).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     pub since: Option<String>,
     /// End of the window (default now).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = String, format = DateTime)]
     pub until: Option<String>,
     /// Only alerts of this severity.
-    #[param(value_type = Option<super::openapi::Severity>, inline)]
+    #[param(value_type = super::openapi::Severity, inline)]
     pub severity: Option<String>,
     /// Only alerts of this kind.
+    #[param(value_type = String)]
     pub kind: Option<String>,
 }
 

@@ -12,9 +12,10 @@ use crate::{ApiError, Store};
 /// Query of the status page.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct PageQuery {
     /// Language of the page.
-    #[param(value_type = Option<super::openapi::Lang>, inline)]
+    #[param(value_type = super::openapi::Lang, inline)]
     pub lang: Option<String>,
 }
 

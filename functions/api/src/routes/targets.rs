@@ -18,21 +18,25 @@ pub const MAX_PAGE: usize = 500;
 /// Query of `GET /v1/targets`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(default)]
 pub struct ListQuery {
     /// Only targets of this kind.
-    #[param(value_type = Option<super::openapi::Kind>, inline)]
+    #[param(value_type = super::openapi::Kind, inline)]
     pub kind: Option<String>,
     /// Only targets of this group.
+    #[param(value_type = String)]
     pub group: Option<String>,
     /// Only targets with this status.
-    #[param(value_type = Option<super::openapi::StatusName>, inline)]
+    #[param(value_type = super::openapi::StatusName, inline)]
     pub status: Option<String>,
     /// Only targets with this tag.
+    #[param(value_type = String)]
     pub tag: Option<String>,
     /// Targets in the page, 1 to 500 (default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    #[param(value_type = u32, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(value_type = String)]
     pub cursor: Option<String>,
 }
 
