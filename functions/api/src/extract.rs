@@ -101,7 +101,10 @@ pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 pub async fn limit_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(_) => ApiError::PayloadTooLarge.into_response(),
     }
 }

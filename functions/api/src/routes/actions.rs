@@ -63,7 +63,9 @@ pub async fn target_action<S: Store>(
         }
     }
     let (mut next, alerts) = apply_override(&base, action, lookout::time::now_ms(), target);
-    app.store.commit_override(target.kind(), &next, &alerts).await?;
+    app.store
+        .commit_override(target.kind(), &next, &alerts)
+        .await?;
     next.version += 1;
     Ok(Json::ok(json!({
         "target": target.id,
@@ -75,7 +77,10 @@ pub async fn target_action<S: Store>(
 
 /// A target's current state: a pending override, else the snapshot's; status and version from
 /// the state item, which conditional writes check.
-pub(crate) async fn current_state<S: StateStore>(store: &S, target: &Target) -> Result<TargetState, ApiError> {
+pub(crate) async fn current_state<S: StateStore>(
+    store: &S,
+    target: &Target,
+) -> Result<TargetState, ApiError> {
     let pending = store
         .overrides(target.kind())
         .await?
@@ -105,4 +110,3 @@ pub(crate) async fn current_state<S: StateStore>(store: &S, target: &Target) -> 
     }
     Ok(base)
 }
-

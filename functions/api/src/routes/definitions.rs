@@ -157,7 +157,8 @@ pub async fn apply_targets<S: Store>(
                     unchanged.push(t.id.clone());
                 } else {
                     if !dry_run {
-                        app.defs.wrote(&app.store.update_target(t, old.version).await?);
+                        app.defs
+                            .wrote(&app.store.update_target(t, old.version).await?);
                     }
                     updated.push(t.id.clone());
                 }
@@ -188,7 +189,10 @@ pub async fn apply_targets<S: Store>(
 /// 422 for the definition at `at` (`""` for a lone one, `targets[2].` in a list): the message
 /// is `<at><field>: <what>` and `error.field` the JSON path of the field, or of the entry when
 /// no single field is to blame (`definition`).
-pub(crate) fn invalid_definition(at: &str, e: &lookout::domain::target::ValidationError) -> ApiError {
+pub(crate) fn invalid_definition(
+    at: &str,
+    e: &lookout::domain::target::ValidationError,
+) -> ApiError {
     if e.field == "definition" {
         let entry = at.trim_end_matches('.');
         ApiError::InvalidTarget {
@@ -242,4 +246,3 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
     }
     Ok(out)
 }
-

@@ -154,9 +154,7 @@ pub type Loaded = (
 );
 
 /// The latest entries of both kinds with the pending overrides applied, read concurrently.
-pub async fn latest_all<S: StateStore>(
-    store: &S,
-) -> Result<HashMap<String, Latest>, ApiError> {
+pub async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Latest>, ApiError> {
     let (servers, proxies, o_servers, o_proxies) = tokio::join!(
         store.latest(TargetKind::Server),
         store.latest(TargetKind::Proxy),
@@ -186,4 +184,3 @@ fn states_of(targets: Vec<Target>, mut latest: HashMap<String, Latest>) -> Loade
         .collect();
     (targets, latest, states)
 }
-

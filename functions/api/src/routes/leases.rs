@@ -75,5 +75,9 @@ pub async fn release_lease<S: Store>(
         was_held,
         "run lease released by an operator"
     );
-    Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "no-store")]).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    )
+        .into_response())
 }

@@ -1,7 +1,9 @@
 //! Every route of the API in one place ([`router`]), grouped by access level, and the edge
 //! layer every request goes through (trailing slash, 405 body, log line).
 
+mod actions;
 pub mod checks;
+mod definitions;
 mod defs;
 pub mod digests;
 pub mod dumps;
@@ -11,8 +13,6 @@ pub mod leases;
 pub mod openapi;
 mod pages;
 mod params;
-mod actions;
-mod definitions;
 pub mod proxies;
 pub mod status;
 pub mod system;
@@ -52,7 +52,10 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/targets", get(targets::list_targets::<S>))
         .route("/v1/targets/{id}", get(targets::get_target::<S>))
         .route("/v1/results", get(history::results::<S>))
-        .route("/v1/targets/{id}/results", get(history::target_results::<S>))
+        .route(
+            "/v1/targets/{id}/results",
+            get(history::target_results::<S>),
+        )
         .route("/v1/digests", get(digests::digests::<S>))
         .route("/v1/digests/latest", get(digests::latest_digest::<S>))
         .route("/v1/runs", get(history::runs::<S>))
@@ -71,7 +74,10 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/checks", post(checks::checks::<S>))
         .route("/v1/proxies/active", get(proxies::proxies_active::<S>))
         .route("/v1/proxies/{id}/usage", post(proxies::proxy_usage::<S>))
-        .route("/v1/dumps", get(dumps::dumps::<S>).post(dumps::create_dump::<S>))
+        .route(
+            "/v1/dumps",
+            get(dumps::dumps::<S>).post(dumps::create_dump::<S>),
+        )
         .route("/v1/dumps/stats", get(dumps::dump_stats::<S>))
         .route(
             "/v1/dumps/{id}",
@@ -81,7 +87,10 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/dumps/{id}/verify", post(dumps::verify_dump::<S>))
         .route("/v1/leases", get(leases::leases::<S>))
         .route("/v1/leases/{kind}", delete(leases::release_lease::<S>))
-        .route_layer(from_fn_with_state(app.clone(), defs::forget_after_writes::<S>));
+        .route_layer(from_fn_with_state(
+            app.clone(),
+            defs::forget_after_writes::<S>,
+        ));
     let inner = Router::new()
         .merge(guard(public, &app, Access::Public))
         .merge(guard(read, &app, Access::Read))
@@ -101,7 +110,10 @@ fn guard<S: Store>(
 ) -> Router<AppState<S>> {
     routes
         .route_layer(from_fn(limit_body))
-        .route_layer(from_fn_with_state((app.clone(), access), auth::require::<S>))
+        .route_layer(from_fn_with_state(
+            (app.clone(), access),
+            auth::require::<S>,
+        ))
 }
 
 /// The path without trailing slashes (`/` stays).
@@ -118,7 +130,11 @@ async fn edge(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = trimmed(req.uri().path()).to_string();
     if path != req.uri().path() {
-        let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         if let Ok(uri) = format!("{path}{query}").parse() {
             *req.uri_mut() = uri;
         }

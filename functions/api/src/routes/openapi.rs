@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    actions, checks, definitions, digests, dumps, health, history, leases, pages, proxies,
-    status, system, targets,
+    actions, checks, definitions, digests, dumps, health, history, leases, pages, proxies, status,
+    system, targets,
 };
 use crate::Json;
 
@@ -29,17 +29,40 @@ pub async fn openapi() -> Json {
         description = "Health monitoring of HTTP servers and proxy pools. Errors are {\"error\":{\"code\",\"message\"}}."
     ),
     paths(
-        pages::page, pages::metrics, health::health, status::status, status::summary,
-        openapi, digests::target_uptime,
-        targets::list_targets, targets::get_target, history::results, history::target_results,
-        digests::digests, digests::latest_digest, history::runs, history::alerts,
-        status::group_active, system::system,
-        definitions::create_targets, definitions::apply_targets, targets::patch_target,
-        targets::delete_target, actions::target_action, checks::checks,
-        proxies::proxies_active, proxies::proxy_usage,
-        dumps::dumps, dumps::create_dump, dumps::dump_stats, dumps::get_dump,
-        dumps::delete_dump, dumps::restore_dump, dumps::verify_dump,
-        leases::leases, leases::release_lease,
+        pages::page,
+        pages::metrics,
+        health::health,
+        status::status,
+        status::summary,
+        openapi,
+        digests::target_uptime,
+        targets::list_targets,
+        targets::get_target,
+        history::results,
+        history::target_results,
+        digests::digests,
+        digests::latest_digest,
+        history::runs,
+        history::alerts,
+        status::group_active,
+        system::system,
+        definitions::create_targets,
+        definitions::apply_targets,
+        targets::patch_target,
+        targets::delete_target,
+        actions::target_action,
+        checks::checks,
+        proxies::proxies_active,
+        proxies::proxy_usage,
+        dumps::dumps,
+        dumps::create_dump,
+        dumps::dump_stats,
+        dumps::get_dump,
+        dumps::delete_dump,
+        dumps::restore_dump,
+        dumps::verify_dump,
+        leases::leases,
+        leases::release_lease,
     )
 )]
 struct ApiDoc;
@@ -105,17 +128,26 @@ fn shared_answers(path: &str, op: &mut Value) {
         add("503", error("Dumps not configured (no LOOKOUT_BUCKET), a restore left items unwritten, or the table does not answer"));
     } else if !matches!(id.as_str(), "openapi" | "system") {
         // Every other route reads the table.
-        add("503", error("The table's DynamoDB endpoint does not answer (unavailable; Retry-After)"));
+        add(
+            "503",
+            error("The table's DynamoDB endpoint does not answer (unavailable; Retry-After)"),
+        );
     }
     add("400", error("Bad request: bad JSON, query or body"));
     add("404", error("No such route or resource"));
     add("405", error("Method not allowed"));
     add("413", error("Body over 1 MiB"));
-    add("422", error("Invalid definition or request, naming the field"));
+    add(
+        "422",
+        error("Invalid definition or request, naming the field"),
+    );
     add("409", error("Conflict: exists, or a stale version"));
     add("500", error("Storage failure"));
     if access == "public" {
-        add("401", error("Token needed when LOOKOUT_PUBLIC_STATUS=false"));
+        add(
+            "401",
+            error("Token needed when LOOKOUT_PUBLIC_STATUS=false"),
+        );
     } else {
         add("401", error("Missing or wrong token"));
     }
@@ -229,7 +261,12 @@ mod tests {
 
     /// (method, path) → (parameters as (in, name, required), response codes, request body
     /// required or absent, security).
-    type Shape = (BTreeSet<(String, String, bool)>, BTreeSet<String>, Option<bool>, Value);
+    type Shape = (
+        BTreeSet<(String, String, bool)>,
+        BTreeSet<String>,
+        Option<bool>,
+        Value,
+    );
 
     fn shapes(doc: &Value) -> std::collections::BTreeMap<(String, String), Shape> {
         let mut out = std::collections::BTreeMap::new();
@@ -241,10 +278,19 @@ mod tests {
                     .iter()
                     .map(|p| {
                         let name = p["name"].as_str().unwrap().to_string();
-                        (p["in"].as_str().unwrap().to_string(), name, p["required"] == true)
+                        (
+                            p["in"].as_str().unwrap().to_string(),
+                            name,
+                            p["required"] == true,
+                        )
                     })
                     .collect();
-                let codes = op["responses"].as_object().unwrap().keys().cloned().collect();
+                let codes = op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect();
                 let body = op.get("requestBody").map(|b| b["required"] == true);
                 let key = (method.clone(), path.clone());
                 out.insert(key, (params, codes, body, op["security"].clone()));
@@ -255,8 +301,7 @@ mod tests {
 
     #[test]
     fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_written_one() {
-        let before: Value =
-            serde_json::from_str(include_str!("openapi-before.json")).unwrap();
+        let before: Value = serde_json::from_str(include_str!("openapi-before.json")).unwrap();
         let (before, now) = (shapes(&before), shapes(&document()));
         assert_eq!(
             before.keys().collect::<Vec<_>>(),

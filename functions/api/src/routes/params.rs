@@ -54,6 +54,8 @@ pub fn flag(value: Option<&str>, name: &str) -> Result<bool, ApiError> {
     match value {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be true or false"))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "{name} must be true or false"
+        ))),
     }
 }

@@ -116,7 +116,8 @@ pub async fn proxy_usage<S: Store>(
             ))
         }
     };
-    let target = app.store
+    let target = app
+        .store
         .get_target(id)
         .await?
         .filter(|t| t.kind() == TargetKind::Proxy)
@@ -144,7 +145,11 @@ pub async fn proxy_usage<S: Store>(
     for _ in 0..3 {
         let base = current_state(&app.store, &target).await?;
         let (next, alerts) = lookout::domain::next_state(&base, &result, &target);
-        match app.store.commit_override(target.kind(), &next, &alerts).await {
+        match app
+            .store
+            .commit_override(target.kind(), &next, &alerts)
+            .await
+        {
             Ok(()) => {
                 return Ok(Json::ok(json!({
                     "target": target.id,
@@ -158,8 +163,5 @@ pub async fn proxy_usage<S: Store>(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(last.map_or_else(
-        || ApiError::Conflict("busy".into()),
-        Into::into,
-    ))
+    Err(last.map_or_else(|| ApiError::Conflict("busy".into()), Into::into))
 }

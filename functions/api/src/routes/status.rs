@@ -207,4 +207,3 @@ async fn summary_from_targets<S: TargetStore + StateStore + RunStore>(
         "estimated_proxy_cost": (proxies.iter().map(|s| s.cost).sum::<f64>() * 1e9).round() / 1e9 + 0.0,
     }))
 }
-
