@@ -103,17 +103,7 @@ pub async fn apply_targets<S: Store>(
 ) -> Result<Json, ApiError> {
     let prune = params::flag(q.prune.as_deref(), "prune")?;
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
-    let text =
-        std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
-    let json_body = if text.trim_start().starts_with(['{', '[']) {
-        body.to_vec()
-    } else {
-        let value: Value = serde_norway::from_str(text).map_err(|e| {
-            ApiError::bad_request(format!("the body is neither JSON nor YAML: {e}"))
-        })?;
-        serde_json::to_vec(&value).unwrap_or_default()
-    };
-    let wanted = parse_targets(&json_body)?;
+    let wanted = parse_file(&body)?;
     let existing: HashMap<String, Target> = app
         .store
         .list_targets(None)
@@ -184,6 +174,25 @@ pub async fn apply_targets<S: Store>(
         answer["dry_run"] = json!(true);
     }
     Ok(Json::ok(answer))
+}
+
+/// The definitions of a target file, JSON or YAML of the same shape.
+///
+/// # Errors
+/// 400 when the body is neither; 422 naming the field of a definition that does not
+/// validate.
+fn parse_file(body: &[u8]) -> Result<Vec<Target>, ApiError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+    let json_body = if text.trim_start().starts_with(['{', '[']) {
+        body.to_vec()
+    } else {
+        let value: Value = serde_norway::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!("the body is neither JSON nor YAML: {e}"))
+        })?;
+        serde_json::to_vec(&value).unwrap_or_default()
+    };
+    parse_targets(&json_body)
 }
 
 /// 422 for the definition at `at` (`""` for a lone one, `targets[2].` in a list): the message
