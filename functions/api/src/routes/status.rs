@@ -120,10 +120,10 @@ async fn view<S: TargetStore + StateStore>(
     }))
 }
 
-/// `GET /v1/summary`: counts by status and kind, the last run of each kind, the active target
-/// and fallbacks count per group, proxy traffic and cost. Read from the summaries the probe
-/// rounds write (one DynamoDB read); computed from the targets when no run wrote one yet.
-
+/// The summary without the digest: counts by status and kind, the last run of each kind, the
+/// active target and fallbacks count per group, proxy traffic and cost. Read from the summaries
+/// the probe rounds write (one DynamoDB read); computed from the targets when no run wrote one
+/// yet.
 async fn counts<S: TargetStore + StateStore + RunStore + SummaryStore>(
     store: &S,
 ) -> Result<Value, ApiError> {
