@@ -65,7 +65,7 @@ async fn main() {
         report.runs[0].checked,
         t.elapsed().as_secs_f64()
     );
-    let app = api::App {
+    let app = std::sync::Arc::new(api::App {
         store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),
         secrets: lookout::secrets::Secrets::none(),
@@ -76,7 +76,7 @@ async fn main() {
         defs: Default::default(),
         concurrency: 4,
         dumps: None,
-    };
+    });
     println!("| route | calls | first call ms | p50 ms | p99 ms | target p99 |");
     println!("|---|---|---|---|---|---|");
     for (path, calls, goal) in [("/v1/summary", 100, 50.0), ("/v1/status", 100, 500.0)] {

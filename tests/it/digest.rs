@@ -73,8 +73,8 @@ async fn record(
     }
 }
 
-fn app(store: &DynamoStore) -> api::App<DynamoStore> {
-    api::App {
+fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
+    std::sync::Arc::new(api::App {
         store: store.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
         secrets: lookout::secrets::Secrets::none(),
@@ -85,7 +85,7 @@ fn app(store: &DynamoStore) -> api::App<DynamoStore> {
         defs: Default::default(),
         concurrency: 4,
         dumps: None,
-    }
+    })
 }
 
 #[tokio::test]

@@ -515,7 +515,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     let (s3, bucket) = common::fresh_bucket(&aws).await;
     common::fill_table(&ddb, &table, 200, 0).await;
     let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
-    let app = api::App {
+    let app = std::sync::Arc::new(api::App {
         store: dynamo.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
         secrets: lookout::secrets::Secrets::none(),
@@ -532,7 +532,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
             retention: (7, 30),
             runner: None,
         }),
-    };
+    });
     let (status, created) = common::call(&app, "POST", "/v1/dumps", "").await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
@@ -630,7 +630,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
         ids.push(lookout::time::compact(at));
     }
     let (intact, edited, broken) = (&ids[0], &ids[1], &ids[2]);
-    let app = api::App {
+    let app = std::sync::Arc::new(api::App {
         store: dynamo.clone(),
         prober: lookout::probe::Prober::new().unwrap(),
         secrets: lookout::secrets::Secrets::none(),
@@ -647,7 +647,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
             retention: (7, 30),
             runner: None,
         }),
-    };
+    });
 
     let (status, report) =
         common::call(&app, "POST", &format!("/v1/dumps/{intact}/verify"), "").await;

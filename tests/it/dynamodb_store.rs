@@ -581,7 +581,7 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
     let aws = common::aws().await;
     let (client, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(client.clone(), table.clone(), 30);
-    let app = api::App {
+    let app = std::sync::Arc::new(api::App {
         store: DynamoStore::new(client, table, 30),
         prober: lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
             .unwrap(),
@@ -593,7 +593,7 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
         public_status: true,
         concurrency: 4,
         dumps: None,
-    };
+    });
     let now = lookout::time::now_ms();
     let until = now + lookout::lease::LEASE_MS;
     assert_eq!(

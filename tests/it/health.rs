@@ -42,7 +42,8 @@ async fn every_dependency_answers_and_a_missing_one_is_named() {
 
 /// The API built as `main` builds it (`App::from_config`), its table's endpoint a loopback port
 /// where nothing listens.
-async fn api_with_a_dead_table() -> api::App<lookout::adapters::dynamodb::DynamoStore> {
+async fn api_with_a_dead_table(
+) -> std::sync::Arc<api::App<lookout::adapters::dynamodb::DynamoStore>> {
     let closed = lookout::testing::closed_port().await;
     let mut aws = common::aws().await.to_builder();
     aws.set_endpoint_url(Some(closed));
@@ -55,7 +56,7 @@ async fn api_with_a_dead_table() -> api::App<lookout::adapters::dynamodb::Dynamo
         _ => None,
     })
     .unwrap();
-    api::App::from_config(settings, &aws).await.unwrap()
+    std::sync::Arc::new(api::App::from_config(settings, &aws).await.unwrap())
 }
 
 #[tokio::test]

@@ -316,7 +316,7 @@ async fn the_api_as_deployed_seals_inline_secrets_it_stores() {
         _ => None,
     })
     .unwrap();
-    let app = api::App::from_config(settings, &aws).await.unwrap();
+    let app = std::sync::Arc::new(api::App::from_config(settings, &aws).await.unwrap());
     let body = json!({"targets": [
         {"id":"px","group":"pool","kind":"proxy","proxy_type":"vps",
          "proxy_url":"http://bob:api-hunter2@127.0.0.1:3128","test_urls":["http://127.0.0.1:9/"]},

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use lookout::adapters::memory::MemoryStore;
@@ -10,8 +12,8 @@ const TOKEN: &str = "local-admin-token";
 
 const READ: &str = "read-token";
 
-fn app() -> App<MemoryStore> {
-    App {
+fn app() -> Arc<App<MemoryStore>> {
+    Arc::new(App {
         store: MemoryStore::default(),
         prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
         secrets: lookout::secrets::Secrets::none(),
@@ -22,7 +24,7 @@ fn app() -> App<MemoryStore> {
         public_status: true,
         concurrency: 4,
         dumps: None,
-    }
+    })
 }
 
 fn request(method: &str, path: &str, body: &str, token: Option<&str>) -> Request {
@@ -35,7 +37,7 @@ fn request(method: &str, path: &str, body: &str, token: Option<&str>) -> Request
     b.body(Body::Text(body.to_string())).unwrap()
 }
 
-async fn call(app: &App<MemoryStore>, req: Request) -> (StatusCode, Value) {
+async fn call(app: &Arc<App<MemoryStore>>, req: Request) -> (StatusCode, Value) {
     let resp = handle(app, req).await;
     let status = resp.status();
     assert_eq!(resp.headers()["content-type"], "application/json");
@@ -80,10 +82,10 @@ async fn admin_routes_refuse_a_missing_or_wrong_token() {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    let no_token_configured = App {
+    let no_token_configured = Arc::new(App {
         admin_token: None,
-        ..app
-    };
+        ..Arc::into_inner(app).unwrap()
+    });
     let (status, _) = call(
         &no_token_configured,
         request("GET", "/v1/targets", "", Some(TOKEN)),
@@ -419,7 +421,7 @@ async fn the_status_shows_an_active_maintenance_window() {
     );
 }
 
-async fn seed(app: &App<MemoryStore>) {
+async fn seed(app: &Arc<App<MemoryStore>>) {
     let body = serde_json::json!({"targets": [
         {"id":"api-a","group":"api","kind":"server","url":"http://127.0.0.1:9/","tags":["prod"]},
         {"id":"api-b","group":"api","kind":"server","url":"http://127.0.0.1:9/b","priority":2},
@@ -482,10 +484,10 @@ async fn tokens_open_their_routes_and_nothing_more() {
         let resp = handle(&app, request(method, path, "", token)).await;
         assert_eq!(resp.status(), want, "{method} {path} with {token:?}");
     }
-    let private = App {
+    let private = Arc::new(App {
         public_status: false,
-        ..app
-    };
+        ..Arc::into_inner(app).unwrap()
+    });
     for (token, want) in [
         (None, StatusCode::UNAUTHORIZED),
         (Some(READ), StatusCode::OK),
@@ -858,7 +860,7 @@ async fn metrics_parse_as_prometheus_text() {
 }
 
 /// Two runs of history for the seeded servers, 10 and 5 minutes ago.
-async fn with_history(app: &App<MemoryStore>) -> i64 {
+async fn with_history(app: &Arc<App<MemoryStore>>) -> i64 {
     let now = lookout::time::now_ms();
     let targets = app
         .store
@@ -952,7 +954,7 @@ async fn results_come_from_the_history_with_filters_and_a_cursor() {
     }
 }
 
-async fn page(app: &App<MemoryStore>, path: &str) -> String {
+async fn page(app: &Arc<App<MemoryStore>>, path: &str) -> String {
     let resp = handle(app, request("GET", path, "", None)).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
@@ -1517,7 +1519,7 @@ async fn dry_run_validates_and_answers_what_would_happen_without_writing() {
 }
 
 /// The ids in `GET /v1/status`, with their names.
-async fn status_ids(app: &App<MemoryStore>) -> Vec<(String, String)> {
+async fn status_ids(app: &Arc<App<MemoryStore>>) -> Vec<(String, String)> {
     let (status, body) = call(app, request("GET", "/v1/status", "", None)).await;
     assert_eq!(status, StatusCode::OK);
     body["targets"]
@@ -1593,8 +1595,10 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
     let mem = std::sync::Arc::new(MemorySecrets::default());
     mem.set(SecretRef::Ssm("/lookout/px".into()), "r3f-pw");
     mem.set(SecretRef::Ssm("/lookout/tok".into()), "t0k-9");
-    let mut app = app();
-    app.secrets = lookout::secrets::Secrets::new(mem.clone());
+    let app = Arc::new(App {
+        secrets: lookout::secrets::Secrets::new(mem.clone()),
+        ..Arc::into_inner(app()).unwrap()
+    });
     seed(&app).await;
     let live = serve(200, "ok").await;
     let body = json!({"targets": [
@@ -1673,9 +1677,11 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
         !text.contains("r3f-pw") && !text.contains("t0k-9"),
         "{text}"
     );
-    let mut other = self::app();
-    other.secrets = lookout::secrets::Secrets::new(MemorySecrets::default());
-    other.store = app.store;
+    let other = Arc::new(App {
+        secrets: lookout::secrets::Secrets::new(MemorySecrets::default()),
+        store: Arc::into_inner(app).unwrap().store,
+        ..Arc::into_inner(self::app()).unwrap()
+    });
     let (_, b) = call(
         &other,
         request("GET", "/v1/proxies/active?group=pool", "", Some(TOKEN)),

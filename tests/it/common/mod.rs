@@ -576,7 +576,7 @@ pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (
 
 /// Calls the API handler with the admin token.
 pub async fn call(
-    app: &api::App<lookout::adapters::dynamodb::DynamoStore>,
+    app: &std::sync::Arc<api::App<lookout::adapters::dynamodb::DynamoStore>>,
     method: &str,
     path: &str,
     body: &str,

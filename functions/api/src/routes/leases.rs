@@ -2,13 +2,15 @@
 //! and `DELETE /v1/leases/{kind}` (an operator releases a stuck lease, so the next run of the
 //! kind starts at once instead of waiting for it to expire).
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use lookout::domain::TargetKind;
-use lookout::ports::RunLease;
 use serde_json::{json, Value};
 
-use crate::ApiError;
+use super::AppState;
+use crate::extract::Path;
+use crate::{ApiError, Json, Store};
 
 /// The kind named by the path, or 400 naming the field.
 fn kind_of(kind: &str) -> Result<TargetKind, ApiError> {
@@ -20,14 +22,17 @@ fn kind_of(kind: &str) -> Result<TargetKind, ApiError> {
     })
 }
 
-/// `GET /v1/leases`: each kind's run lease, in the order server, proxy:
-/// `{"leases":[{"kind","held","holder","until_ms","until","done_event"}]}`. `held` is whether
+/// Each kind's probe run lease: holder and until (epoch ms and RFC 3339)
+///
+/// In the order server, proxy: `{"leases":[{"kind","held","holder","until_ms","until","done_event"}]}`. `held` is whether
 /// the lease runs now; `holder` is the run's id (`null` when none ever held it or an operator
 /// released it); `until_ms` its end in epoch ms (0 when released) and `until` the same in
 /// RFC 3339 (`null` when 0); `done_event` the event id the last finished run handled.
-pub async fn list<S: RunLease>(store: &S) -> Result<Value, ApiError> {
+#[utoipa::path(get, path = "/v1/leases", tag = "admin",
+    responses((status = 200, description = "OK", body = Object)))]
+pub async fn leases<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
     let now = lookout::time::now_ms();
-    let stored = store.leases().await?;
+    let stored = app.store.leases().await?;
     let leases: Vec<Value> = TargetKind::ALL
         .iter()
         .map(|&kind| {
@@ -44,28 +49,35 @@ pub async fn list<S: RunLease>(store: &S) -> Result<Value, ApiError> {
             })
         })
         .collect();
-    Ok(json!({ "leases": leases }))
+    Ok(Json::ok(json!({ "leases": leases })))
 }
 
-/// `DELETE /v1/leases/{kind}`: ends the run lease of `kind` whoever holds it; 204 whether a
-/// lease was running or not. The holder's next renewal finds it lost and stops renewing; if it
+/// Release a kind's run lease whoever holds it (204), so the next run starts
+///
+/// Ends the run lease of `kind`; 204 whether a lease was running or not. The holder's next renewal finds it lost and stops renewing; if it
 /// is still at work, its writes stay safe beside the next run's (state writes are conditional
 /// on the version, alerts are claimed before they are published). The handled event id is kept,
 /// so a duplicate tick still runs once.
 ///
 /// # Errors
 /// 400 naming `kind` when it is neither `server` nor `proxy`; 500 when the store fails.
-pub async fn release<S: RunLease>(store: &S, kind: &str) -> Result<Response<Body>, ApiError> {
-    let kind = kind_of(kind)?;
-    let was_held = store.break_lease(kind, lookout::time::now_ms()).await?;
+#[utoipa::path(delete, path = "/v1/leases/{kind}", tag = "admin",
+    params(("kind" = inline(super::openapi::Kind), Path, description = "The kind of the run")),
+    responses((status = 204, description = "Released, or nothing was held")))]
+pub async fn release_lease<S: Store>(
+    State(app): State<AppState<S>>,
+    Path(kind): Path<String>,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&kind)?;
+    let was_held = app.store.break_lease(kind, lookout::time::now_ms()).await?;
     tracing::warn!(
         kind = kind.as_str(),
         was_held,
         "run lease released by an operator"
     );
-    Ok(Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header("cache-control", "no-store")
-        .body(Body::Empty)
-        .unwrap_or_else(|_| Response::new(Body::Empty)))
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    )
+        .into_response())
 }

@@ -1,0 +1,186 @@
+//! The definitions cache of one API instance and the loads of the bulk views (definitions,
+//! latest entries, states), shared by the status, the page, the metrics and the listings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use lookout::domain::{Target, TargetKind, TargetState};
+use lookout::ports::{Latest, StateStore, TargetStore};
+
+use crate::{ApiError, App};
+
+/// Route layer of the write routes: empties the instance's definitions listing after every
+/// write (`POST`, `PUT`, `PATCH`, `DELETE`), after it ran, so that a concurrent read cannot
+/// refill it with the old definitions.
+pub async fn forget_after_writes<S: Send + Sync>(
+    State(app): State<Arc<App<S>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let response = next.run(req).await;
+    if writes {
+        app.defs.clear();
+    }
+    response
+}
+
+/// Target definitions kept by one API instance for the bulk views (status, page, metrics) for
+/// [`DEFS_TTL`]; listing 10,000 definitions costs more than the rest of a status answer.
+///
+/// The instance's own writes show at once: each write empties the listing (and a listing that
+/// started before the write is not kept), and the definitions the instance wrote or deleted
+/// are laid over every listing for [`DEFS_TTL`], since the index that lists definitions
+/// (DynamoDB's `gsi1`) is eventually consistent and may miss a definition just written. Writes
+/// through other instances show within [`DEFS_TTL`].
+#[derive(Debug, Default, Clone)]
+pub struct DefsCache(std::sync::Arc<std::sync::Mutex<CacheState>>);
+
+#[derive(Debug, Default)]
+struct CacheState {
+    /// When the definitions were listed, and the definitions (sorted by id).
+    listed: Option<(std::time::Instant, Vec<Target>)>,
+    /// Counts this instance's writes: a listing is kept only if none happened while it ran.
+    generation: u64,
+    /// This instance's recent writes by id: when, and the definition written (`None`: deleted).
+    writes: HashMap<String, (std::time::Instant, Option<Target>)>,
+}
+
+/// How long [`DefsCache`] keeps definitions, and how long other API instances may show the
+/// definitions as they were before a write (15 s).
+pub const DEFS_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl CacheState {
+    /// `listed` with this instance's recent writes laid over it: a written definition replaces
+    /// an older version (a newer one listed, written elsewhere since, wins), a deleted one goes.
+    fn overlay(&mut self, mut listed: Vec<Target>) -> Vec<Target> {
+        self.writes.retain(|_, (at, _)| at.elapsed() < DEFS_TTL);
+        if self.writes.is_empty() {
+            return listed;
+        }
+        for (id, (_, written)) in &self.writes {
+            let at = listed.iter().position(|t| &t.id == id);
+            match (written, at) {
+                (None, Some(i)) => {
+                    listed.remove(i);
+                }
+                (Some(w), Some(i)) if listed[i].version < w.version => listed[i] = w.clone(),
+                (Some(w), None) => listed.push(w.clone()),
+                _ => {}
+            }
+        }
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
+        listed
+    }
+}
+
+impl DefsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the listing (after any write of this instance).
+    pub fn clear(&self) {
+        let mut state = self.lock();
+        state.listed = None;
+        state.generation += 1;
+    }
+
+    /// Records a definition this instance just stored (with its new version).
+    pub fn wrote(&self, target: &Target) {
+        self.lock().writes.insert(
+            target.id.clone(),
+            (std::time::Instant::now(), Some(target.clone())),
+        );
+        self.clear();
+    }
+
+    /// Records a definition this instance just deleted.
+    pub fn deleted(&self, id: &str) {
+        self.lock()
+            .writes
+            .insert(id.to_string(), (std::time::Instant::now(), None));
+        self.clear();
+    }
+
+    async fn get<S: TargetStore>(&self, store: &S) -> Result<Vec<Target>, ApiError> {
+        let generation = {
+            let mut state = self.lock();
+            if let Some((at, defs)) = &state.listed {
+                if at.elapsed() < DEFS_TTL {
+                    let defs = defs.clone();
+                    return Ok(state.overlay(defs));
+                }
+            }
+            state.generation
+        };
+        let defs = store.list_targets(None).await?;
+        let mut state = self.lock();
+        if state.generation == generation {
+            state.listed = Some((std::time::Instant::now(), defs.clone()));
+        }
+        Ok(state.overlay(defs))
+    }
+}
+
+/// Like [`load`], with the definitions from `cache`.
+pub async fn load_cached<S: TargetStore + StateStore>(
+    store: &S,
+    cache: &DefsCache,
+) -> Result<Loaded, ApiError> {
+    let (targets, latest) = tokio::join!(cache.get(store), latest_all(store));
+    Ok(states_of(targets?, latest?))
+}
+
+/// The definitions (listed now), the latest entry of each checked target and every state.
+pub async fn load<S: TargetStore + StateStore>(store: &S) -> Result<Loaded, ApiError> {
+    let (targets, latest) = tokio::join!(store.list_targets(None), latest_all(store));
+    Ok(states_of(targets?, latest?))
+}
+
+/// Targets, the latest entry (state and result) of each checked one, and the state of every
+/// target (a never-checked target has the `unknown` state).
+pub type Loaded = (
+    Vec<Target>,
+    HashMap<String, Latest>,
+    HashMap<String, TargetState>,
+);
+
+/// The latest entries of both kinds with the pending overrides applied, read concurrently.
+pub async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Latest>, ApiError> {
+    let (servers, proxies, o_servers, o_proxies) = tokio::join!(
+        store.latest(TargetKind::Server),
+        store.latest(TargetKind::Proxy),
+        store.overrides(TargetKind::Server),
+        store.overrides(TargetKind::Proxy),
+    );
+    let mut latest = servers?;
+    latest.extend(proxies?);
+    // Overrides not yet taken into a snapshot by a probe run.
+    for o in o_servers?.into_iter().chain(o_proxies?) {
+        let result = latest.remove(&o.target_id).and_then(|l| l.result);
+        latest.insert(o.target_id.clone(), Latest::new(o, result));
+    }
+    Ok(latest)
+}
+
+fn states_of(targets: Vec<Target>, mut latest: HashMap<String, Latest>) -> Loaded {
+    lookout::ports::catch_up_all(&mut latest, &targets);
+    let states = targets
+        .iter()
+        .map(|t| {
+            let state = latest
+                .get(&t.id)
+                .map_or_else(|| TargetState::new(&t.id), |l| l.state.clone());
+            (t.id.clone(), state)
+        })
+        .collect();
+    (targets, latest, states)
+}

@@ -1,0 +1,204 @@
+//! Every route of the API in one place ([`router`]), grouped by access level, and the edge
+//! layer every request goes through (trailing slash, 405 body, log line).
+
+mod actions;
+pub mod checks;
+mod definitions;
+mod defs;
+pub mod digests;
+pub mod dumps;
+pub mod health;
+pub mod history;
+pub mod leases;
+pub mod openapi;
+mod pages;
+mod params;
+pub mod proxies;
+pub mod status;
+pub mod system;
+pub mod targets;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, put};
+use axum::Router;
+
+use crate::extract::{limit_body, no_route};
+use crate::{auth, Access, ApiError, App, Store};
+
+pub use defs::{latest_all, load, load_cached, DefsCache, Loaded, DEFS_TTL};
+pub use system::{level, LOAD_PER_CPU, USED_PERCENT};
+
+/// The state every handler gets: the application, shared.
+pub type AppState<S> = Arc<App<S>>;
+
+/// The API: every route, its access level and its handler. Unknown paths are 404, a known path
+/// with another method 405 (naming the allowed ones), a trailing slash is ignored, HEAD is a GET
+/// without the body (RFC 9110 §9.3.2; uptime checkers use it) and needs what GET needs.
+pub fn router<S: Store>(app: AppState<S>) -> Router {
+    let public = Router::new()
+        .route("/", get(pages::page::<S>))
+        .route("/metrics", get(pages::metrics::<S>))
+        .route("/v1/health", get(health::health::<S>))
+        .route("/v1/status", get(status::status::<S>))
+        .route("/v1/summary", get(status::summary::<S>))
+        .route("/v1/openapi.json", get(openapi::openapi))
+        .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>));
+    let read = Router::new()
+        .route("/v1/targets", get(targets::list_targets::<S>))
+        .route("/v1/targets/{id}", get(targets::get_target::<S>))
+        .route("/v1/results", get(history::results::<S>))
+        .route(
+            "/v1/targets/{id}/results",
+            get(history::target_results::<S>),
+        )
+        .route("/v1/digests", get(digests::digests::<S>))
+        .route("/v1/digests/latest", get(digests::latest_digest::<S>))
+        .route("/v1/runs", get(history::runs::<S>))
+        .route("/v1/alerts", get(history::alerts::<S>))
+        .route("/v1/groups/{group}/active", get(status::group_active::<S>))
+        .route("/v1/system", get(system::system));
+    let admin = Router::new()
+        .route("/v1/targets", post(definitions::create_targets::<S>))
+        .route("/v1/targets", put(definitions::apply_targets::<S>))
+        .route("/v1/targets/{id}", patch(targets::patch_target::<S>))
+        .route("/v1/targets/{id}", delete(targets::delete_target::<S>))
+        .route(
+            "/v1/targets/{id}/actions/{action}",
+            post(actions::target_action::<S>),
+        )
+        .route("/v1/checks", post(checks::checks::<S>))
+        .route("/v1/proxies/active", get(proxies::proxies_active::<S>))
+        .route("/v1/proxies/{id}/usage", post(proxies::proxy_usage::<S>))
+        .route(
+            "/v1/dumps",
+            get(dumps::dumps::<S>).post(dumps::create_dump::<S>),
+        )
+        .route("/v1/dumps/stats", get(dumps::dump_stats::<S>))
+        .route(
+            "/v1/dumps/{id}",
+            get(dumps::get_dump::<S>).delete(dumps::delete_dump::<S>),
+        )
+        .route("/v1/dumps/{id}/restore", post(dumps::restore_dump::<S>))
+        .route("/v1/dumps/{id}/verify", post(dumps::verify_dump::<S>))
+        .route("/v1/leases", get(leases::leases::<S>))
+        .route("/v1/leases/{kind}", delete(leases::release_lease::<S>))
+        .route_layer(from_fn_with_state(
+            app.clone(),
+            defs::forget_after_writes::<S>,
+        ));
+    let inner = Router::new()
+        .merge(guard(public, &app, Access::Public))
+        .merge(guard(read, &app, Access::Read))
+        .merge(guard(admin, &app, Access::Admin))
+        .fallback(|req: Request| async move { no_route(req.uri().path()) })
+        .with_state(app);
+    // The edge runs around the whole router (before routing), so that it sees every answer,
+    // the 405s with their `Allow` header included.
+    Router::new().fallback_service(inner).layer(from_fn(edge))
+}
+
+/// The routes of `routes` behind the token check of `access`, then the body limit.
+fn guard<S: Store>(
+    routes: Router<AppState<S>>,
+    app: &AppState<S>,
+    access: Access,
+) -> Router<AppState<S>> {
+    routes
+        .route_layer(from_fn(limit_body))
+        .route_layer(from_fn_with_state(
+            (app.clone(), access),
+            auth::require::<S>,
+        ))
+}
+
+/// The path without trailing slashes (`/` stays).
+fn trimmed(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+}
+
+/// Around every request: drops trailing slashes before routing, gives a 405 the JSON body
+/// naming the methods the path allows (axum's own has none), and logs one line.
+async fn edge(mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = trimmed(req.uri().path()).to_string();
+    if path != req.uri().path() {
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{path}{query}").parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    let mut response = next.run(req).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let allowed = response
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty() && *m != Method::HEAD.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let allow = response.headers().get(header::ALLOW).cloned();
+        response = ApiError::MethodNotAllowed(format!("{path} allows {allowed}")).into_response();
+        if let Some(allow) = allow {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
+    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    response
+}
+
+/// Every route: method, path and access; the OpenAPI test checks the document and the router
+/// against it.
+#[cfg(test)]
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/", Access::Public),
+    ("GET", "/v1/health", Access::Public),
+    ("GET", "/v1/status", Access::Public),
+    ("GET", "/v1/summary", Access::Public),
+    ("GET", "/metrics", Access::Public),
+    ("GET", "/v1/openapi.json", Access::Public),
+    ("GET", "/v1/targets", Access::Read),
+    ("POST", "/v1/targets", Access::Admin),
+    ("PUT", "/v1/targets", Access::Admin),
+    ("GET", "/v1/targets/{id}", Access::Read),
+    ("PATCH", "/v1/targets/{id}", Access::Admin),
+    ("DELETE", "/v1/targets/{id}", Access::Admin),
+    ("POST", "/v1/targets/{id}/actions/{action}", Access::Admin),
+    ("GET", "/v1/results", Access::Read),
+    ("GET", "/v1/targets/{id}/results", Access::Read),
+    ("GET", "/v1/targets/{id}/uptime", Access::Public),
+    ("GET", "/v1/digests", Access::Read),
+    ("GET", "/v1/digests/latest", Access::Read),
+    ("GET", "/v1/runs", Access::Read),
+    ("GET", "/v1/alerts", Access::Read),
+    ("GET", "/v1/groups/{group}/active", Access::Read),
+    ("GET", "/v1/system", Access::Read),
+    ("POST", "/v1/checks", Access::Admin),
+    ("GET", "/v1/proxies/active", Access::Admin),
+    ("GET", "/v1/dumps", Access::Admin),
+    ("POST", "/v1/dumps", Access::Admin),
+    ("GET", "/v1/dumps/stats", Access::Admin),
+    ("GET", "/v1/dumps/{id}", Access::Admin),
+    ("DELETE", "/v1/dumps/{id}", Access::Admin),
+    ("POST", "/v1/dumps/{id}/restore", Access::Admin),
+    ("POST", "/v1/dumps/{id}/verify", Access::Admin),
+    ("POST", "/v1/proxies/{id}/usage", Access::Admin),
+    ("GET", "/v1/leases", Access::Admin),
+    ("DELETE", "/v1/leases/{kind}", Access::Admin),
+];
