@@ -9,10 +9,10 @@ mod common;
 
 use std::time::Instant;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::domain::{Target, TargetKind};
-use lookout::ports::TargetStore;
-use lookout::probe::{ProbeOptions, Prober};
+use lookout_app::ports::TargetStore;
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_core::domain::{Target, TargetKind};
 use serde_json::json;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -49,12 +49,12 @@ async fn main() {
     );
     // One real probe round: every target answers "connection refused" on loopback port 9; the
     // round writes the snapshot, the history and the summary as in production.
-    let publisher = lookout::adapters::memory::MemoryPublisher::default();
+    let publisher = lookout_app::memory::MemoryPublisher::default();
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let config = probe::RunConfig {
         storm_threshold: 10,
-        ..probe::RunConfig::new(lookout::probe::concurrency_limit(256))
+        ..probe::RunConfig::new(lookout_app::probe::concurrency_limit(256))
     };
     let t = Instant::now();
     let report = probe::run(&store, &publisher, &prober, &request, &config)
@@ -68,7 +68,7 @@ async fn main() {
     let app = std::sync::Arc::new(api::App {
         store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("t".into()),
         read_token: None,
         public_status: true,

@@ -39,12 +39,12 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::memory::MemoryPublisher;
-use lookout::domain::{Target, TargetKind};
-use lookout::ports::TargetStore;
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{Reply, TestServer};
+use lookout_app::memory::MemoryPublisher;
+use lookout_app::ports::TargetStore;
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{Reply, TestServer};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_core::domain::{Target, TargetKind};
 use serde_json::{json, Value};
 
 /// Prices, us-east-1, read on 2026-11-22 from the AWS pricing pages named (on-demand, no free
@@ -227,7 +227,7 @@ async fn store_with_counter(n: usize, url: &str, flapping: usize) -> (DynamoStor
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::from_conf(config),
         table,
-        lookout::config::DEFAULT_HISTORY_TTL_DAYS,
+        lookout_app::config::DEFAULT_HISTORY_TTL_DAYS,
     );
     for chunk in (0..n).collect::<Vec<_>>().chunks(64) {
         futures::future::try_join_all(chunk.iter().map(|&i| {
@@ -255,7 +255,7 @@ async fn probe_runs(
 ) -> PerRun {
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let publisher = MemoryPublisher::default();
-    let config = probe::RunConfig::new(lookout::probe::concurrency_limit(256));
+    let config = probe::RunConfig::new(lookout_app::probe::concurrency_limit(256));
     let request = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let mut seconds = 0.0;
     let mut published = 0;
@@ -277,31 +277,29 @@ async fn probe_runs(
     let m = measured as f64;
     // The snapshot: rewritten once the results to replay reach back `SNAPSHOT_EVERY_MS`, which
     // back-to-back runs never do. Written once here and counted per run at that rate.
-    let mut latest = lookout::ports::StateStore::latest(store, TargetKind::Server)
+    let mut latest = lookout_app::ports::StateStore::latest(store, TargetKind::Server)
         .await
         .unwrap();
     let targets = store.list_targets(Some(TargetKind::Server)).await.unwrap();
-    lookout::ports::catch_up_all(&mut latest, &targets);
+    lookout_app::ports::catch_up_all(&mut latest, &targets);
     let mut all: Vec<_> = latest.values().cloned().collect();
     all.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
     capacity.take();
-    lookout::ports::StateStore::record_run(
+    lookout_app::ports::StateStore::record_run(
         store,
         TargetKind::Server,
-        lookout::time::now_ms(),
+        lookout_core::time::now_ms(),
         &all,
         true,
     )
     .await
     .unwrap();
-    let runs_per_snapshot = (lookout::ports::SNAPSHOT_EVERY_MS / 60_000) as f64;
+    let runs_per_snapshot = (lookout_app::ports::SNAPSHOT_EVERY_MS / 60_000) as f64;
     let snapshot_wru = capacity.take().write / runs_per_snapshot;
     let sizes: Vec<usize> = latest
         .values()
         .filter_map(|l| l.result.as_ref())
-        .map(|r| {
-            lookout::adapters::dynamodb::packed::pack_history([(r, 1)]).map_or(0, |v| v.len() - 2)
-        })
+        .map(|r| lookout_aws::dynamodb::packed::pack_history([(r, 1)]).map_or(0, |v| v.len() - 2))
         .collect();
     let result_bytes = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     capacity.take();
@@ -334,13 +332,14 @@ async fn probe_runs(
 async fn digest_hour(n: usize) -> (f64, f64, f64) {
     let (store, capacity) = store_with_counter(n, "http://127.0.0.1:9", 0).await;
     let ids: Vec<String> = (0..n).map(|i| format!("t{i:05}")).collect();
-    let hour = lookout::digest::rollup::Period::Hour.start_of(lookout::time::now_ms())
-        - lookout::digest::rollup::HOUR_MS;
-    let runs =
-        lookout::testing::minute_runs(&ids, TargetKind::Server, hour, |_, m| Some(100 + m as u64));
+    let hour = lookout_core::digest::rollup::Period::Hour.start_of(lookout_core::time::now_ms())
+        - lookout_core::digest::rollup::HOUR_MS;
+    let runs = lookout_app::testing::minute_runs(&ids, TargetKind::Server, hour, |_, m| {
+        Some(100 + m as u64)
+    });
     // The hour's history as the probe writes it (its writes are the probe's, counted there).
     for (at, latest) in &runs {
-        lookout::ports::StateStore::record_run(&store, TargetKind::Server, *at, latest, true)
+        lookout_app::ports::StateStore::record_run(&store, TargetKind::Server, *at, latest, true)
             .await
             .unwrap();
     }
@@ -350,9 +349,9 @@ async fn digest_hour(n: usize) -> (f64, f64, f64) {
     Box::pin(digest::run(
         &store,
         &MemoryPublisher::default(),
-        &lookout::digest::report::NoSummariser,
+        &lookout_core::digest::report::NoSummariser,
         hour,
-        lookout::time::now_ms(),
+        lookout_core::time::now_ms(),
     ))
     .await
     .unwrap();
@@ -408,10 +407,10 @@ async fn main() {
                 * HOURS_PER_MONTH;
             // Steady-state table: the packed history of `DEFAULT_HISTORY_TTL_DAYS` plus the
             // rollups, hourly ones kept `HOUR_ROLLUP_TTL_DAYS` and daily ones `ROLLUP_TTL_DAYS`.
-            let history_days = f64::from(lookout::config::DEFAULT_HISTORY_TTL_DAYS);
+            let history_days = f64::from(lookout_app::config::DEFAULT_HISTORY_TTL_DAYS);
             let history_gb = nf * r.result_bytes * 1440.0 * history_days / 1e9;
-            let rollups_kept = 24.0 * f64::from(lookout::digest::rollup::HOUR_ROLLUP_TTL_DAYS)
-                + f64::from(lookout::digest::rollup::ROLLUP_TTL_DAYS);
+            let rollups_kept = 24.0 * f64::from(lookout_core::digest::rollup::HOUR_ROLLUP_TTL_DAYS)
+                + f64::from(lookout_core::digest::rollup::ROLLUP_TTL_DAYS);
             let rollup_gb = nf * ROLLUP_BYTES * rollups_kept / 1e9;
             let table_gb = history_gb + rollup_gb;
             let storage = table_gb * price::DDB_GB_MONTH;

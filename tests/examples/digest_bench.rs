@@ -11,11 +11,11 @@ mod common;
 
 use std::time::Instant;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::digest::report::NoSummariser;
-use lookout::digest::rollup::{Latency, Period, Rollup, HOUR_MS};
-use lookout::domain::{Target, TargetKind};
-use lookout::ports::{DigestStore, StateStore, TargetStore};
+use lookout_app::ports::{DigestStore, StateStore, TargetStore};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_core::digest::report::NoSummariser;
+use lookout_core::digest::rollup::{Latency, Period, Rollup, HOUR_MS};
+use lookout_core::domain::{Target, TargetKind};
 use serde_json::json;
 
 #[tokio::main]
@@ -39,12 +39,12 @@ async fn main() {
         .await
         .unwrap();
     }
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let hour = Period::Hour.start_of(now) - HOUR_MS;
     // Every 50th target is three times slower than its baseline this hour, every 70th fails
     // one check in five.
     let base = |id: &str| 50 + id[1..].parse::<u64>().unwrap_or(0) % 400;
-    let runs = lookout::testing::minute_runs(&ids, TargetKind::Server, hour, |id, m| {
+    let runs = lookout_app::testing::minute_runs(&ids, TargetKind::Server, hour, |id, m| {
         let i: u64 = id[1..].parse().unwrap_or(0);
         if i.is_multiple_of(70) && m % 5 == 0 {
             return None;
@@ -94,7 +94,7 @@ async fn main() {
     // Reset the peak RSS (Linux: writing 5 to clear_refs resets VmHWM to the current RSS).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let rss_before = common::proc_status_kib("self", "VmRSS:");
-    let publisher = lookout::adapters::memory::MemoryPublisher::default();
+    let publisher = lookout_app::memory::MemoryPublisher::default();
     let t = Instant::now();
     let report = Box::pin(digest::run(&store, &publisher, &NoSummariser, hour, now))
         .await

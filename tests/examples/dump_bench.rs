@@ -14,9 +14,9 @@ mod common;
 
 use std::time::Instant;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::s3::S3DumpStore;
-use lookout::dump::{self, DumpOptions, RestoreOptions};
+use lookout_app::dump::{self, DumpOptions, RestoreOptions};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::s3::S3DumpStore;
 use serde_json::json;
 
 fn dynamodump(args: &[&str]) -> f64 {
@@ -78,7 +78,7 @@ async fn main() {
     let rss_before = common::proc_status_kib("self", "VmHWM:") as f64 / 1024.0;
 
     // Lookout: dump (4 segments, as DUMP_SEGMENTS in the template) and restore into a new table.
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let clock = Instant::now();
     let manifest = dump::dump(
         &source,
@@ -99,7 +99,7 @@ async fn main() {
         &store,
         &source,
         &table,
-        &lookout::time::compact(now),
+        &lookout_core::time::compact(now),
         &RestoreOptions::new(&ours_table),
     )
     .await

@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lookout::domain::{Outcome, Target};
-use lookout::probe::{ProbeOptions, Prober};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_core::domain::{Outcome, Target};
 use serde_json::{json, Value};
 
 /// Most probes started in one run (warm-up and window), whatever the time.

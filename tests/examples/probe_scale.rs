@@ -14,11 +14,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use lookout::adapters::memory::{MemoryPublisher, MemoryStore};
-use lookout::domain::{Target, TargetKind};
-use lookout::ports::TargetStore;
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{Reply, TestServer};
+use lookout_app::memory::{MemoryPublisher, MemoryStore};
+use lookout_app::ports::TargetStore;
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{Reply, TestServer};
+use lookout_core::domain::{Target, TargetKind};
 use serde_json::json;
 
 /// Each answer's delay.
@@ -60,7 +60,7 @@ async fn run(url: &str, n: usize, concurrency: usize) {
         .unwrap();
         store.create_target(&t).await.unwrap();
     }
-    let effective = lookout::probe::concurrency_limit(concurrency);
+    let effective = lookout_app::probe::concurrency_limit(concurrency);
     let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
     let publisher = MemoryPublisher::default();
     let request = probe::ProbeRequest::forced(&[TargetKind::Server]);

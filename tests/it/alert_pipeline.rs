@@ -3,14 +3,14 @@
 
 use crate::common;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::sns::SnsPublisher;
-use lookout::domain::{Status, Target, TargetKind};
-use lookout::ports::{
+use lookout_app::ports::{
     deliver, deliver_with, Delivery, DeliveryOptions, Outbox, StateStore, StoreError, TargetStore,
 };
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{closed_port, serve};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{closed_port, serve};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::sns::SnsPublisher;
+use lookout_core::domain::{Status, Target, TargetKind};
 use probe::{run, ProbeRequest, RunConfig};
 use serde_json::{json, Value};
 
@@ -102,9 +102,9 @@ async fn received(s: &Stack) -> Vec<(String, String, String)> {
 async fn inside_a_maintenance_window_state_changes_but_no_alert_goes_out() {
     let s = stack().await;
     let dead = closed_port().await;
-    let now = lookout::time::now_ms();
-    let window = json!([{"start": lookout::time::rfc3339(now - 60_000),
-        "end": lookout::time::rfc3339(now + 3_600_000), "reason": "upgrade"}]);
+    let now = lookout_core::time::now_ms();
+    let window = json!([{"start": lookout_core::time::rfc3339(now - 60_000),
+        "end": lookout_core::time::rfc3339(now + 3_600_000), "reason": "upgrade"}]);
     add(
         &s.store,
         json!({"id":"in-maint","group":"a","kind":"server","url": dead,
@@ -149,7 +149,7 @@ async fn a_storm_of_changes_is_one_grouped_alert() {
     let report = run_now(&s).await;
     assert_eq!(report.runs[0].changes, 12);
     // The round wrote the kind's summary for GET /v1/summary.
-    use lookout::ports::SummaryStore;
+    use lookout_app::ports::SummaryStore;
     let summaries = s.store.summaries().await.unwrap();
     assert_eq!(
         (summaries[0].targets, summaries[0].by_status["down"]),
@@ -285,7 +285,7 @@ async fn a_group_with_no_usable_server_left_raises_group_critical_once() {
 
 #[tokio::test]
 async fn an_operator_override_reaches_the_next_run_and_the_status() {
-    use lookout::domain::{apply_override, Override};
+    use lookout_core::domain::{apply_override, Override};
     let s = stack().await;
     let live = serve(200, "ok").await;
     add_web(&s, &live).await;
@@ -298,7 +298,7 @@ async fn an_operator_override_reaches_the_next_run_and_the_status() {
     let (down, alerts) = apply_override(
         &snapshot,
         Override::MarkDown,
-        lookout::time::now_ms(),
+        lookout_core::time::now_ms(),
         &target,
     );
     s.store
@@ -334,13 +334,13 @@ async fn an_operator_override_reaches_the_next_run_and_the_status() {
 }
 
 /// `n` alerts of distinct keys, as the digest or a grouped alert enqueues them.
-fn alerts(n: usize) -> Vec<lookout::domain::Alert> {
-    let now = lookout::time::now_ms();
+fn alerts(n: usize) -> Vec<lookout_core::domain::Alert> {
+    let now = lookout_core::time::now_ms();
     (0..n)
-        .map(|i| lookout::domain::Alert {
+        .map(|i| lookout_core::domain::Alert {
             key: format!("t{i}#down#{now}"),
-            kind: lookout::domain::AlertKind::StatusChange,
-            severity: lookout::domain::Severity::Critical,
+            kind: lookout_core::domain::AlertKind::StatusChange,
+            severity: lookout_core::domain::Severity::Critical,
             target_id: format!("t{i}"),
             target_name: format!("t{i}"),
             target_kind: TargetKind::Server,
@@ -381,7 +381,7 @@ async fn two_concurrent_deliveries_over_the_same_pending_rows_publish_each_alert
     assert_eq!(s.store.enqueue(&raised).await.unwrap().len(), 6);
     // Two runs (say the digest and a probe run, or a duplicate invocation) read the same
     // pending rows and deliver them at the same time.
-    let pass = |store: lookout::adapters::dynamodb::DynamoStore, publisher: SnsPublisher| {
+    let pass = |store: lookout_aws::dynamodb::DynamoStore, publisher: SnsPublisher| {
         tokio::spawn(async move {
             let pending = store.pending_alerts(0).await.unwrap();
             assert_eq!(pending.len(), 6, "both runs see every row pending");
@@ -405,15 +405,18 @@ async fn two_concurrent_deliveries_over_the_same_pending_rows_publish_each_alert
 
 /// The real DynamoDB outbox whose mark is dropped (as when the UpdateItem after the publish
 /// fails, or the function times out before it): claims, releases and reads go through.
-struct MarkDropped<'a>(&'a lookout::adapters::dynamodb::DynamoStore);
+struct MarkDropped<'a>(&'a lookout_aws::dynamodb::DynamoStore);
 
 impl Outbox for MarkDropped<'_> {
-    async fn pending_alerts(&self, now_ms: i64) -> Result<Vec<lookout::domain::Alert>, StoreError> {
+    async fn pending_alerts(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<lookout_core::domain::Alert>, StoreError> {
         self.0.pending_alerts(now_ms).await
     }
     async fn claim_alert(
         &self,
-        alert: &lookout::domain::Alert,
+        alert: &lookout_core::domain::Alert,
         holder: &str,
         now_ms: i64,
         claim_until_ms: i64,
@@ -424,22 +427,22 @@ impl Outbox for MarkDropped<'_> {
     }
     async fn mark_published(
         &self,
-        _alert: &lookout::domain::Alert,
+        _alert: &lookout_core::domain::Alert,
         _holder: &str,
     ) -> Result<(), StoreError> {
         Err(StoreError::Backend("injected: UpdateItem dropped".into()))
     }
     async fn release_claim(
         &self,
-        alert: &lookout::domain::Alert,
+        alert: &lookout_core::domain::Alert,
         holder: &str,
     ) -> Result<(), StoreError> {
         self.0.release_claim(alert, holder).await
     }
     async fn enqueue(
         &self,
-        alerts: &[lookout::domain::Alert],
-    ) -> Result<Vec<lookout::domain::Alert>, StoreError> {
+        alerts: &[lookout_core::domain::Alert],
+    ) -> Result<Vec<lookout_core::domain::Alert>, StoreError> {
         self.0.enqueue(alerts).await
     }
 }

@@ -1,16 +1,16 @@
-//! `lookout::client::request_with_failover` against the API served over real HTTP, real
+//! `lookout_client::request_with_failover` against the API served over real HTTP, real
 //! proxy.py proxies (one with other credentials) and a dead one, and a real upstream.
 
 use crate::common;
 
 use std::sync::Arc;
 
-use lookout::adapters::memory::MemoryStore;
-use lookout::client::{Client, ClientError};
-use lookout::domain::{Status, Target, TargetKind, TargetState};
-use lookout::ports::{Latest, StateStore, TargetStore};
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{closed_port, Reply, TestServer};
+use lookout_app::memory::MemoryStore;
+use lookout_app::ports::{Latest, StateStore, TargetStore};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{closed_port, Reply, TestServer};
+use lookout_client::{Client, ClientError};
+use lookout_core::domain::{Status, Target, TargetKind, TargetState};
 use serde_json::json;
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
     let app = Arc::new(api::App {
         store,
         prober: Prober::with_options(ProbeOptions::allow_private()).unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,

@@ -5,13 +5,13 @@
 
 use crate::common;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::sns::SnsPublisher;
-use lookout::digest::anomaly::AnomalyKind;
-use lookout::digest::report::{NoSummariser, GLOBAL};
-use lookout::digest::rollup::{Latency, Period, Rollup, DAY_MS, HOUR_MS};
-use lookout::domain::{Target, TargetKind};
-use lookout::ports::{DigestStore, StateStore, TargetStore};
+use lookout_app::ports::{DigestStore, StateStore, TargetStore};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::sns::SnsPublisher;
+use lookout_core::digest::anomaly::AnomalyKind;
+use lookout_core::digest::report::{NoSummariser, GLOBAL};
+use lookout_core::digest::rollup::{Latency, Period, Rollup, DAY_MS, HOUR_MS};
+use lookout_core::domain::{Target, TargetKind};
 use serde_json::{json, Value};
 
 struct Stack {
@@ -65,7 +65,7 @@ async fn record(
     f: impl Fn(&str, i64) -> Option<u64>,
 ) {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    for (at, latest) in lookout::testing::minute_runs(&ids, TargetKind::Server, hour, f) {
+    for (at, latest) in lookout_app::testing::minute_runs(&ids, TargetKind::Server, hour, f) {
         store
             .record_run(TargetKind::Server, at, &latest, true)
             .await
@@ -76,8 +76,8 @@ async fn record(
 fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
     std::sync::Arc::new(api::App {
         store: store.clone(),
-        prober: lookout::probe::Prober::new().unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        prober: lookout_app::probe::Prober::new().unwrap(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,
@@ -91,7 +91,7 @@ fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
 #[tokio::test]
 async fn an_hour_is_rolled_up_judged_stored_and_served() {
     let s = stack(&["calm", "slow"]).await;
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let hour = Period::Hour.start_of(now) - HOUR_MS;
     baseline(&s.store, "calm", hour).await;
     baseline(&s.store, "slow", hour).await;
@@ -268,7 +268,7 @@ async fn an_hour_is_rolled_up_judged_stored_and_served() {
 #[tokio::test]
 async fn after_a_days_last_hour_the_daily_report_reaches_the_topic_once() {
     let s = stack(&["good", "bad"]).await;
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let last = Period::Day.start_of(now) - HOUR_MS; // 23:00 yesterday
     record(&s.store, &["good", "bad"], last, |id, m| {
         (id == "good" || m % 4 != 0).then_some(80)

@@ -8,10 +8,12 @@ use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::s3::S3DumpStore;
-use lookout::dump::{self, DumpError, DumpOptions, Include, ItemType, RestoreMode, RestoreOptions};
-use lookout::ports::{DumpStore, ObjectStream, RestoreTarget, StoreError, UploadedPart};
+use lookout_app::dump::{
+    self, DumpError, DumpOptions, Include, ItemType, RestoreMode, RestoreOptions,
+};
+use lookout_app::ports::{DumpStore, ObjectStream, RestoreTarget, StoreError, UploadedPart};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::s3::S3DumpStore;
 use sha2::Digest;
 
 fn options(segments: u32) -> DumpOptions {
@@ -31,7 +33,7 @@ async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_
     let filled = clock.elapsed();
     let source = DynamoStore::new(ddb.clone(), &table, 30);
     let store = S3DumpStore::new(s3.clone(), &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let clock = std::time::Instant::now();
     let manifest = dump::dump(&source, &store, &options(4), now).await.unwrap();
     let dumped = clock.elapsed();
@@ -54,7 +56,7 @@ async fn fifty_thousand_items_restored_into_a_new_table_are_the_same_items_with_
         assert_eq!(hex::encode(sha2::Sha256::digest(&body)), part.sha256);
     }
 
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
     let target = format!("{table}-restore");
     let clock = std::time::Instant::now();
     let report = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
@@ -94,7 +96,7 @@ async fn a_large_segment_goes_up_in_multipart_parts_and_restores() {
     common::fill_table(&ddb, &table, 8_000, 1024).await;
     let source = DynamoStore::new(ddb.clone(), &table, 30);
     let store = S3DumpStore::new(s3.clone(), &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let opts = DumpOptions {
         segments: 1,
         part_bytes: 5 * 1024 * 1024,
@@ -117,7 +119,7 @@ async fn a_large_segment_goes_up_in_multipart_parts_and_restores() {
     );
     assert_eq!(head.content_length(), Some(part.bytes as i64));
 
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
     let target = format!("{table}-restore");
     dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target))
         .await
@@ -136,9 +138,9 @@ async fn a_corrupted_part_makes_the_restore_refuse_before_writing_anything() {
     common::fill_table(&ddb, &table, 500, 0).await;
     let source = DynamoStore::new(ddb.clone(), &table, 30);
     let store = S3DumpStore::new(s3.clone(), &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let manifest = dump::dump(&source, &store, &options(2), now).await.unwrap();
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
 
     // Replace the second part by a valid gzip of one line less: it decompresses, but its bytes,
     // hash and count no longer match.
@@ -289,12 +291,12 @@ async fn a_failure_in_the_middle_of_a_dump_leaves_no_manifest_and_no_listed_dump
     let inner = S3DumpStore::new(s3.clone(), &bucket);
     // Four segments write four objects, then the manifest: fail the third write.
     let failing = FailingStore::new(&inner, 3, true);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let err = dump::dump(&source, &failing, &options(4), now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
     let keys = inner.list(&dump::folder(&table, &id)).await.unwrap();
     assert!(
         !keys.is_empty(),
@@ -367,7 +369,7 @@ async fn dump_include_keeps_only_the_chosen_item_types() {
         include: Include::parse("definitions,alerts").unwrap(),
         ..DumpOptions::default()
     };
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let manifest = dump::dump(&source, &store, &opts, now).await.unwrap();
     assert_eq!(
         manifest.include,
@@ -380,7 +382,7 @@ async fn dump_include_keeps_only_the_chosen_item_types() {
         &store,
         &source,
         &table,
-        &lookout::time::compact(now),
+        &lookout_core::time::compact(now),
         &RestoreOptions::new(&target),
     )
     .await
@@ -401,7 +403,7 @@ async fn dump_include_keeps_only_the_chosen_item_types() {
     assert_eq!(seen, 40);
 
     // The restored table now holds items: empty-only refuses, upsert writes over them.
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
     let again = dump::restore(&store, &source, &table, &id, &RestoreOptions::new(&target)).await;
     assert!(
         matches!(again, Err(DumpError::Refused(ref m)) if m.contains("not empty")),
@@ -424,7 +426,7 @@ async fn retention_deletes_dumps_past_the_age_or_count_limit_and_keeps_the_newes
     let day = 86_400_000;
     let now = 1_795_000_000_000;
     let table = "t";
-    let id = |age_ms: i64| lookout::time::compact(now - age_ms);
+    let id = |age_ms: i64| lookout_core::time::compact(now - age_ms);
     let put = |key: String| {
         let store = &store;
         async move {
@@ -517,8 +519,8 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
     let app = std::sync::Arc::new(api::App {
         store: dynamo.clone(),
-        prober: lookout::probe::Prober::new().unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        prober: lookout_app::probe::Prober::new().unwrap(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: Some("reader".into()),
         public_status: true,
@@ -621,19 +623,19 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
     common::fill_table(&ddb, &table, 300, 0).await;
     let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
     let store = S3DumpStore::new(s3.clone(), &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     // Three dumps a minute apart: intact, a part edited, the manifest broken.
     let mut ids = Vec::new();
     let mut manifests = Vec::new();
     for at in [now - 120_000, now - 60_000, now] {
         manifests.push(dump::dump(&dynamo, &store, &options(2), at).await.unwrap());
-        ids.push(lookout::time::compact(at));
+        ids.push(lookout_core::time::compact(at));
     }
     let (intact, edited, broken) = (&ids[0], &ids[1], &ids[2]);
     let app = std::sync::Arc::new(api::App {
         store: dynamo.clone(),
-        prober: lookout::probe::Prober::new().unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        prober: lookout_app::probe::Prober::new().unwrap(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         public_status: true,

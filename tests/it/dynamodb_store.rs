@@ -2,11 +2,13 @@
 
 use crate::common;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::domain::{
+use lookout_app::ports::{
+    Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore,
+};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_core::domain::{
     Alert, AlertKind, CheckResult, Outcome, Severity, Status, Target, TargetKind, TargetState,
 };
-use lookout::ports::{Latest, Outbox, RunRecord, RunStore, StateStore, StoreError, TargetStore};
 use serde_json::json;
 
 async fn store() -> DynamoStore {
@@ -47,7 +49,7 @@ fn alert(id: &str, at: i64) -> Alert {
 
 /// What one delivery does to the row: claims it, then marks it published.
 async fn claim_and_mark(store: &DynamoStore, a: &Alert) {
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     assert!(store
         .claim_alert(a, "marker", now, now + 60_000)
         .await
@@ -102,7 +104,7 @@ async fn a_change_without_alerts_is_one_conditional_put_that_conflicts_on_a_stal
 #[tokio::test]
 async fn a_status_change_writes_state_and_pending_alerts_together_and_a_stale_version_conflicts() {
     let store = store().await;
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let mut state = TargetState::new("s1");
     state.status = Status::Down;
     store
@@ -167,7 +169,7 @@ async fn snapshots_of_more_than_one_chunk_round_trip_and_the_newest_run_wins() {
     assert!(got.values().all(|l| l.state.checks == 2_000));
     assert!(store.latest(TargetKind::Proxy).await.unwrap().is_empty());
     // The history holds both runs' results, across every chunk, by time.
-    use lookout::ports::HistoryStore;
+    use lookout_app::ports::HistoryStore;
     let all = store
         .history(TargetKind::Server, 0, 5_000, 350)
         .await
@@ -214,7 +216,7 @@ async fn the_newest_run_record_is_the_last_run() {
 #[tokio::test]
 async fn an_alert_pending_for_days_is_still_offered_for_publishing() {
     let store = store().await;
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let old = now - 3 * 86_400_000;
     let mut state = TargetState::new("s1");
     state.status = Status::Down;
@@ -230,7 +232,7 @@ async fn an_alert_pending_for_days_is_still_offered_for_publishing() {
 
 #[tokio::test]
 async fn the_run_lease_admits_one_holder_until_it_expires_or_is_released() {
-    use lookout::ports::{Lease, RunLease};
+    use lookout_app::ports::{Lease, RunLease};
     let store = store().await;
     let k = TargetKind::Server;
     assert_eq!(
@@ -318,7 +320,7 @@ async fn enqueued_alerts_are_written_once_and_pending() {
         "published stays published"
     );
     assert!(store.pending_alerts(0).await.unwrap().is_empty());
-    use lookout::ports::AlertLog;
+    use lookout_app::ports::AlertLog;
     let log = store.alerts(0, 10_000).await.unwrap();
     assert_eq!(
         (log.len(), log[0].published, log[0].alert.key.as_str()),
@@ -356,7 +358,7 @@ async fn target_updates_need_the_stored_version_and_deletes_take_the_state_too()
 
 #[tokio::test]
 async fn an_alert_claim_admits_one_delivery_until_it_expires_and_only_its_holder_marks_it() {
-    use lookout::ports::AlertLog;
+    use lookout_app::ports::AlertLog;
     let store = store().await;
     let a = alert("s1", 7_000);
     store.enqueue(std::slice::from_ref(&a)).await.unwrap();
@@ -428,7 +430,7 @@ async fn a_released_claim_is_pending_again_for_the_next_delivery() {
 
 #[tokio::test]
 async fn a_lease_is_renewed_only_by_its_holder_and_an_operator_break_ends_it_for_everyone() {
-    use lookout::ports::{Lease, RunLease};
+    use lookout_app::ports::{Lease, RunLease};
     let store = store().await;
     let k = TargetKind::Server;
     assert!(store.leases().await.unwrap().is_empty());
@@ -493,10 +495,10 @@ async fn a_lease_is_renewed_only_by_its_holder_and_an_operator_break_ends_it_for
 async fn take(
     store: &DynamoStore,
     holder: &str,
-    timing: &lookout::lease::LeaseTiming,
-) -> lookout::ports::Lease {
-    use lookout::ports::RunLease;
-    let now = lookout::time::now_ms();
+    timing: &lookout_app::lease::LeaseTiming,
+) -> lookout_app::ports::Lease {
+    use lookout_app::ports::RunLease;
+    let now = lookout_core::time::now_ms();
     store
         .acquire_lease(
             TargetKind::Server,
@@ -509,22 +511,22 @@ async fn take(
         .unwrap()
 }
 
-const SHORT: lookout::lease::LeaseTiming = lookout::lease::LeaseTiming {
+const SHORT: lookout_app::lease::LeaseTiming = lookout_app::lease::LeaseTiming {
     lease_ms: 1_500,
     every_ms: 400,
 };
 
 #[tokio::test]
 async fn a_renewing_holder_keeps_its_lease_past_the_first_until() {
-    use lookout::ports::Lease;
+    use lookout_app::ports::Lease;
     let store = store().await;
-    let started = lookout::time::now_ms();
+    let started = lookout_core::time::now_ms();
     assert_eq!(take(&store, "a", &SHORT).await, Lease::Acquired);
     let work = async {
         tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
         take(&store, "b", &SHORT).await
     };
-    let (other, beat) = lookout::lease::hold_lease(
+    let (other, beat) = lookout_app::lease::hold_lease(
         &store,
         &[TargetKind::Server],
         "a",
@@ -543,12 +545,12 @@ async fn a_renewing_holder_keeps_its_lease_past_the_first_until() {
 
 #[tokio::test]
 async fn a_lease_whose_holder_stopped_renewing_is_taken_after_one_short_lease() {
-    use lookout::ports::Lease;
+    use lookout_app::ports::Lease;
     let store = store().await;
-    let started = lookout::time::now_ms();
+    let started = lookout_core::time::now_ms();
     assert_eq!(take(&store, "crashed", &SHORT).await, Lease::Acquired);
     // The holder works a second, renewing, then dies: no release, no more renewals.
-    let ((), _) = lookout::lease::hold_lease(
+    let ((), _) = lookout_app::lease::hold_lease(
         &store,
         &[TargetKind::Server],
         "crashed",
@@ -577,15 +579,17 @@ async fn a_lease_whose_holder_stopped_renewing_is_taken_after_one_short_lease() 
 
 #[tokio::test]
 async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts() {
-    use lookout::ports::{Lease, RunLease};
+    use lookout_app::ports::{Lease, RunLease};
     let aws = common::aws().await;
     let (client, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(client.clone(), table.clone(), 30);
     let app = std::sync::Arc::new(api::App {
         store: DynamoStore::new(client, table, 30),
-        prober: lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
-            .unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        prober: lookout_app::probe::Prober::with_options(
+            lookout_app::probe::ProbeOptions::allow_private(),
+        )
+        .unwrap(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: None,
         health: None,
@@ -594,8 +598,8 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
         concurrency: 4,
         dumps: None,
     });
-    let now = lookout::time::now_ms();
-    let until = now + lookout::lease::LEASE_MS;
+    let now = lookout_core::time::now_ms();
+    let until = now + lookout_app::lease::LEASE_MS;
     assert_eq!(
         store
             .acquire_lease(TargetKind::Proxy, "stuck-run", now, until, None)
@@ -611,7 +615,10 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
     assert_eq!(body["leases"][1]["holder"], "stuck-run");
     assert_eq!(body["leases"][1]["held"], true);
     assert_eq!(body["leases"][1]["until_ms"], until);
-    assert_eq!(body["leases"][1]["until"], lookout::time::rfc3339(until));
+    assert_eq!(
+        body["leases"][1]["until"],
+        lookout_core::time::rfc3339(until)
+    );
     assert!(matches!(
         store
             .acquire_lease(TargetKind::Proxy, "next-run", now + 1, now + 60_001, None)

@@ -13,8 +13,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use lookout::domain::{Outcome, Target};
-use lookout::probe::{ProbeOptions, Prober};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_core::domain::{Outcome, Target};
 use proptest::prelude::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -305,7 +305,7 @@ fn in_namespace() {
         );
         assert_eq!(
             r.error,
-            Some(lookout::domain::ErrorKind::Forbidden),
+            Some(lookout_core::domain::ErrorKind::Forbidden),
             "{url}: {r:?}"
         );
     }

@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use lookout::adapters::health::AwsHealth;
+use lookout_aws::health::AwsHealth;
 
 #[tokio::test]
 async fn every_dependency_answers_and_a_missing_one_is_named() {
@@ -42,15 +42,14 @@ async fn every_dependency_answers_and_a_missing_one_is_named() {
 
 /// The API built as `main` builds it (`App::from_config`), its table's endpoint a loopback port
 /// where nothing listens.
-async fn api_with_a_dead_table(
-) -> std::sync::Arc<api::App<lookout::adapters::dynamodb::DynamoStore>> {
-    let closed = lookout::testing::closed_port().await;
+async fn api_with_a_dead_table() -> std::sync::Arc<api::App<lookout_aws::dynamodb::DynamoStore>> {
+    let closed = lookout_app::testing::closed_port().await;
     let mut aws = common::aws().await.to_builder();
     aws.set_endpoint_url(Some(closed));
     // Set in code, so that it wins over the stack's AWS_ENDPOINT_URL_DYNAMODB.
     aws.insert_origin("endpoint_url", aws_types::origin::Origin::shared_config());
     let aws = aws.build();
-    let settings = lookout::config::Settings::from_lookup(|name| match name {
+    let settings = lookout_app::config::Settings::from_lookup(|name| match name {
         "LOOKOUT_TABLE" => Some("lookout-down".into()),
         "LOOKOUT_ADMIN_TOKEN" => Some("admin".into()),
         _ => None,

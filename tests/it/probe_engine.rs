@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lookout::domain::{ErrorKind, Outcome};
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{closed_port, self_signed, Reply, TestCa, TestServer};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{closed_port, self_signed, Reply, TestCa, TestServer};
+use lookout_core::domain::{ErrorKind, Outcome};
 use serde_json::json;
 
 fn open() -> Prober {

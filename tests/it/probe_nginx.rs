@@ -9,8 +9,8 @@ use crate::common;
 use crate::common::{check, failed_with, proxy, server};
 
 use crate::common::{nginx, Nginx};
-use lookout::domain::{CheckResult, ErrorKind, Outcome};
-use lookout::testing::{TestCa, TestCert};
+use lookout_app::testing::{TestCa, TestCert};
+use lookout_core::domain::{CheckResult, ErrorKind, Outcome};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -3,12 +3,12 @@
 
 use crate::common;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::sns::SnsPublisher;
-use lookout::domain::{ErrorKind, Outcome, Status, Target, TargetKind};
-use lookout::ports::{Outbox, StateStore, TargetStore};
-use lookout::probe::Prober;
-use lookout::testing::{closed_port, serve};
+use lookout_app::ports::{Outbox, StateStore, TargetStore};
+use lookout_app::probe::Prober;
+use lookout_app::testing::{closed_port, serve};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::sns::SnsPublisher;
+use lookout_core::domain::{ErrorKind, Outcome, Status, Target, TargetKind};
 use serde_json::json;
 
 fn target(v: serde_json::Value) -> Target {
@@ -39,7 +39,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     ] {
         store.create_target(&target(t)).await.unwrap();
     }
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap();
     let all_now = probe::ProbeRequest::forced(&TargetKind::ALL);
     for _ in 0..3 {
         probe::run(
@@ -108,7 +108,7 @@ async fn three_runs_take_dead_targets_down_with_exactly_one_alert_each_on_the_to
     }
     assert!(
         store
-            .pending_alerts(lookout::time::now_ms())
+            .pending_alerts(lookout_core::time::now_ms())
             .await
             .unwrap()
             .is_empty(),
@@ -122,7 +122,7 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
     let live = serve(200, "ok").await;
     let blocked = serve(403, "go away").await;
     let dead = closed_port().await.replace("http://", "");
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap();
     let check = |proxy_url: String, test_url: String| {
         target(
             json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,"test_urls":[test_url],"timeout_ms":3000,"degraded_latency_ms":30000}),
@@ -212,8 +212,8 @@ async fn a_proxy_check_goes_through_basic_auth_and_tells_bad_credentials_from_a_
 
 #[tokio::test]
 async fn a_probe_run_that_dies_blocks_its_kind_for_one_short_lease_not_until_its_deadline() {
-    use lookout::ports::RunLease;
-    use lookout::testing::{Reply, TestServer};
+    use lookout_app::ports::RunLease;
+    use lookout_app::testing::{Reply, TestServer};
     use std::time::{Duration, Instant};
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;
@@ -232,16 +232,16 @@ async fn a_probe_run_that_dies_blocks_its_kind_for_one_short_lease_not_until_its
         ))
         .await
         .unwrap();
-    let prober = Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap();
+    let prober = Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap();
     // The production lease scaled down: 1.5 s renewed every 0.4 s; the deadline 5 minutes away.
     let config = probe::RunConfig {
-        lease: lookout::lease::LeaseTiming {
+        lease: lookout_app::lease::LeaseTiming {
             lease_ms: 1_500,
             every_ms: 400,
         },
         ..probe::RunConfig::new(4)
     };
-    let started = lookout::time::now_ms();
+    let started = lookout_core::time::now_ms();
     let request = probe::ProbeRequest {
         deadline_ms: Some(started + 300_000),
         ..probe::ProbeRequest::forced(&[TargetKind::Server])
@@ -256,7 +256,7 @@ async fn a_probe_run_that_dies_blocks_its_kind_for_one_short_lease_not_until_its
         } => lease,
     };
     let died = Instant::now();
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     assert!(lease.holder.is_some(), "{lease:?}");
     assert!(
         lease.until_ms > started + 1_500 && lease.until_ms <= now + 1_500,
@@ -266,7 +266,7 @@ async fn a_probe_run_that_dies_blocks_its_kind_for_one_short_lease_not_until_its
     let mut waited = None;
     for _ in 0..50 {
         let l = store.leases().await.unwrap().remove(0);
-        if l.until_ms < lookout::time::now_ms() {
+        if l.until_ms < lookout_core::time::now_ms() {
             waited = Some(died.elapsed());
             break;
         }

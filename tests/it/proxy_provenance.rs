@@ -7,10 +7,10 @@ use crate::common;
 
 use std::future::Future;
 
-use lookout::domain::state::{next_state, Status, TargetState};
-use lookout::domain::{CheckResult, ErrorKind, Outcome, Target};
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{Reply, TestCa, TestServer};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{Reply, TestCa, TestServer};
+use lookout_core::domain::state::{next_state, Status, TargetState};
+use lookout_core::domain::{CheckResult, ErrorKind, Outcome, Target};
 use serde_json::json;
 
 use crate::common::ForwardProxy;
@@ -216,7 +216,7 @@ async fn an_upstream_401_through_a_proxy_is_up_when_its_provenance_is_shown() {
         "unproven Basic 401: {r:?}"
     );
     let mut marked = basic_no_proof.clone();
-    if let lookout::domain::target::Check::Proxy(p) = &mut marked.check {
+    if let lookout_core::domain::target::Check::Proxy(p) = &mut marked.check {
         p.expect_body = Some("api-marker".into());
     }
     assert_eq!(
@@ -226,7 +226,7 @@ async fn an_upstream_401_through_a_proxy_is_up_when_its_provenance_is_shown() {
     );
 
     let mut wrong_marker = bearer.clone();
-    if let lookout::domain::target::Check::Proxy(p) = &mut wrong_marker.check {
+    if let lookout_core::domain::target::Check::Proxy(p) = &mut wrong_marker.check {
         p.expect_body = Some("not-in-the-answer".into());
     }
     let r = check(&wrong_marker).await;
@@ -269,7 +269,7 @@ async fn an_upstream_basic_401_is_up_through_socks_and_through_a_proxy_without_c
 /// URL, as a refused CONNECT does; an upstream's 502 forwarded with `Via` decides.
 #[tokio::test]
 async fn a_proxys_own_gateway_error_moves_on_to_the_next_test_url() {
-    let dead = lookout::testing::closed_port().await;
+    let dead = lookout_app::testing::closed_port().await;
     let upstream = TestServer::start(|r| match r.path.as_str() {
         "/bad-gateway" => Reply::text(502, "upstream's own 502"),
         _ => Reply::text(200, "upstream-ok"),
@@ -281,7 +281,7 @@ async fn a_proxys_own_gateway_error_moves_on_to_the_next_test_url() {
         &format!("{dead}/first"),
         None,
     );
-    if let lookout::domain::target::Check::Proxy(p) = &mut t.check {
+    if let lookout_core::domain::target::Check::Proxy(p) = &mut t.check {
         p.test_urls.push(format!("{}/second", upstream.url));
     }
     let r = check(&t).await;

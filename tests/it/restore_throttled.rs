@@ -19,9 +19,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::s3::S3DumpStore;
-use lookout::dump::{self, DumpError, DumpOptions, RestoreOptions};
+use lookout_app::dump::{self, DumpError, DumpOptions, RestoreOptions};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::s3::S3DumpStore;
 
 const TABLE: &str = "throttled-table";
 
@@ -129,7 +129,7 @@ async fn real_dump(count: usize) -> (S3DumpStore, String, String, HashSet<String
     let (s3, bucket) = common::fresh_bucket(&aws).await;
     common::fill_table(&ddb, &table, count, 0).await;
     let store = S3DumpStore::new(s3, &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let source = DynamoStore::new(ddb, &table, 30);
     dump::dump(&source, &store, &DumpOptions::default(), now)
         .await
@@ -144,7 +144,7 @@ async fn real_dump(count: usize) -> (S3DumpStore, String, String, HashSet<String
             )
         })
         .collect();
-    (store, table, lookout::time::compact(now), keys)
+    (store, table, lookout_core::time::compact(now), keys)
 }
 
 #[tokio::test]

@@ -8,14 +8,14 @@ use crate::common;
 
 use std::time::Duration;
 
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::s3::S3DumpStore;
-use lookout::adapters::sealing::{LocalKey, Sealer, DATA_KEY_TTL};
-use lookout::adapters::secrets::AwsSecrets;
-use lookout::domain::{ErrorKind, Outcome, Target, TargetKind};
-use lookout::dump::{self, DumpOptions, RestoreOptions};
-use lookout::ports::{StateStore, StoreError, TargetStore};
-use lookout::testing::{Reply, TestServer};
+use lookout_app::dump::{self, DumpOptions, RestoreOptions};
+use lookout_app::ports::{StateStore, StoreError, TargetStore};
+use lookout_app::testing::{Reply, TestServer};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::s3::S3DumpStore;
+use lookout_aws::sealing::{LocalKey, Sealer, DATA_KEY_TTL};
+use lookout_aws::secrets::AwsSecrets;
+use lookout_core::domain::{ErrorKind, Outcome, Target, TargetKind};
 use serde_json::json;
 
 const PROXY_PW: &str = "Pr0xy-S3cret-77";
@@ -118,7 +118,7 @@ async fn kms_sealed_secrets_stay_out_of_the_table_and_the_dump_and_a_restore_rea
 
     // The dump copies items as stored: ciphertext only.
     let dumps = S3DumpStore::new(s3.clone(), &bucket);
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let options = DumpOptions {
         segments: 1,
         ..DumpOptions::default()
@@ -130,7 +130,7 @@ async fn kms_sealed_secrets_stay_out_of_the_table_and_the_dump_and_a_restore_rea
 
     // Restored into a fresh table, the same key opens them: a working table.
     let restored = format!("{table}-restore");
-    let id = lookout::time::compact(now);
+    let id = lookout_core::time::compact(now);
     dump::restore(&dumps, &store, &table, &id, &RestoreOptions::new(&restored))
         .await
         .unwrap();
@@ -184,9 +184,9 @@ async fn a_local_key_seals_too_and_without_any_key_inline_secrets_are_refused() 
     assert!(refusing.get_target("px2").await.unwrap().is_none());
     // A reference instead of the password is no inline secret: stored as it is.
     other.check = match other.check {
-        lookout::domain::target::Check::Proxy(mut p) => {
+        lookout_core::domain::target::Check::Proxy(mut p) => {
             p.proxy_url = "http://bob:{{ssm:/lookout/px2}}@127.0.0.1:3128".into();
-            lookout::domain::target::Check::Proxy(p)
+            lookout_core::domain::target::Check::Proxy(p)
         }
         c => c,
     };
@@ -202,8 +202,7 @@ async fn ssm_references_resolve_when_the_probe_checks_and_a_change_is_seen_after
     let ssm = aws_sdk_ssm::Client::new(&aws);
     let (ddb, table) = common::fresh_table(&aws).await;
     let (topic, _queue, _sqs) = common::fresh_topic(&aws).await;
-    let publisher =
-        lookout::adapters::sns::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    let publisher = lookout_aws::sns::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
     let store = DynamoStore::new(ddb.clone(), &table, 30);
     let param = format!("/lookout/{}", common::unique("api-token"));
     let put = |value: &'static str| {
@@ -251,7 +250,7 @@ async fn ssm_references_resolve_when_the_probe_checks_and_a_change_is_seen_after
         ..probe::RunConfig::new(4)
     };
     let prober =
-        lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
+        lookout_app::probe::Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
             .unwrap();
     let now = probe::ProbeRequest::forced(&[TargetKind::Server]);
     let run = || async {
@@ -308,7 +307,7 @@ async fn ssm_references_resolve_when_the_probe_checks_and_a_change_is_seen_after
 async fn the_api_as_deployed_seals_inline_secrets_it_stores() {
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;
-    let settings = lookout::config::Settings::from_lookup(|name| match name {
+    let settings = lookout_app::config::Settings::from_lookup(|name| match name {
         "LOOKOUT_TABLE" => Some(table.clone()),
         "LOOKOUT_ADMIN_TOKEN" => Some("admin".into()),
         "LOOKOUT_SECRETS_KEY" => Some("8Qveu7fL5tgDHBfdxdIrvZtOI57DMc8bfIpKY6SWjkY".into()),

@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::memory::MemoryPublisher;
-use lookout::domain::{next_state, Status, Target, TargetKind, TargetState};
-use lookout::ports::{catch_up_all, HistoryStore, StateStore, TargetStore};
-use lookout::probe::{ProbeOptions, Prober};
-use lookout::testing::{Reply, TestServer};
+use lookout_app::memory::MemoryPublisher;
+use lookout_app::ports::{catch_up_all, HistoryStore, StateStore, TargetStore};
+use lookout_app::probe::{ProbeOptions, Prober};
+use lookout_app::testing::{Reply, TestServer};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_core::domain::{next_state, Status, Target, TargetKind, TargetState};
 use serde_json::json;
 
 /// `(chunk, at)` of every snapshot item of the server kind.
@@ -39,7 +39,7 @@ async fn snapshot_times(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<(Str
 
 /// The state the history alone gives: every recorded result of the target applied from a new
 /// state (alerts dropped), for comparison with what the store answers.
-fn from_history(target: &Target, history: &[lookout::domain::CheckResult]) -> TargetState {
+fn from_history(target: &Target, history: &[lookout_core::domain::CheckResult]) -> TargetState {
     let mut s = TargetState::new(&target.id);
     for r in history.iter().filter(|r| r.target_id == target.id) {
         s = next_state(&s, r, target).0;
@@ -124,8 +124,8 @@ async fn steady_runs_write_only_history_and_the_states_read_back_are_the_live_on
     let history = store
         .history(
             TargetKind::Server,
-            lookout::time::now_ms() - 3_600_000,
-            lookout::time::now_ms(),
+            lookout_core::time::now_ms() - 3_600_000,
+            lookout_core::time::now_ms(),
             targets.len(),
         )
         .await

@@ -2,9 +2,9 @@
 
 use crate::common;
 
-use lookout::adapters::sns::SnsPublisher;
-use lookout::domain::{Alert, AlertKind, Severity, Status, TargetKind};
-use lookout::ports::AlertPublisher;
+use lookout_app::ports::AlertPublisher;
+use lookout_aws::sns::SnsPublisher;
+use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
 
 #[tokio::test]
 async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {

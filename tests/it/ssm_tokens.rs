@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use lookout::adapters::ssm::read_tokens;
+use lookout_aws::ssm::read_tokens;
 
 #[tokio::test]
 async fn tokens_are_read_from_a_secure_string_and_a_missing_one_is_named() {

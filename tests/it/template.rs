@@ -5,9 +5,9 @@
 //!    `functions/` with `src/main.rs`, or one of its `[[bin]]`s), from a `CodeUri` that is the
 //!    workspace root, and every function crate is deployed by the template;
 //! 2. the table's partition key, sort key (both strings) and TTL attribute are the ones the
-//!    DynamoDB adapter uses (`lookout::adapters::dynamodb::{PK, SK, TTL}`);
+//!    DynamoDB adapter uses (`lookout_aws::dynamodb::{PK, SK, TTL}`);
 //! 3. every environment variable the template sets (in `Globals` or on a function) is read by
-//!    the code, i.e. appears as the string literal `"NAME"` in `shared/src` or
+//!    the code, i.e. appears as the string literal `"NAME"` in `crates/*/src` or
 //!    `functions/*/src` (except [`READ_OUTSIDE_THE_CODE`]), and every function gets the variables
 //!    the code requires ([`REQUIRED_EVERYWHERE`]);
 //! 4. every function runs on arm64 and `provided.al2023`, and a missed probe tick is skipped,
@@ -28,7 +28,7 @@ use serde_norway::Value;
 const READ_OUTSIDE_THE_CODE: &[&str] = &["RUST_LOG"];
 
 /// Variables without which the settings or a function's dependencies fail to load
-/// (`lookout::config::Settings`, `require_topic`, `require_bucket`); the template gives them to
+/// (`lookout_app::config::Settings`, `require_topic`, `require_bucket`); the template gives them to
 /// every function.
 const REQUIRED_EVERYWHERE: &[&str] = &["LOOKOUT_TABLE", "LOOKOUT_TOPIC_ARN", "LOOKOUT_BUCKET"];
 
@@ -232,10 +232,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The text of the code that reads settings: `shared/src/**/*.rs` and `functions/*/src/**/*.rs`.
+/// The text of the code that reads settings: `crates/*/src/**/*.rs` and `functions/*/src/**/*.rs`.
 fn code() -> String {
     let mut files = Vec::new();
-    rust_files(&root().join("shared/src"), &mut files);
+    for krate in std::fs::read_dir(root().join("crates")).expect("crates/") {
+        rust_files(&krate.expect("crates/*").path().join("src"), &mut files);
+    }
     for krate in function_crates().keys() {
         rust_files(
             &root().join("functions").join(krate).join("src"),
@@ -293,7 +295,7 @@ fn every_function_builds_a_workspace_binary_and_every_function_crate_is_deployed
 
 #[test]
 fn the_table_keys_and_ttl_attribute_are_the_ones_the_code_uses() {
-    use lookout::adapters::dynamodb::{PK, SK, TTL};
+    use lookout_aws::dynamodb::{PK, SK, TTL};
     let t = template();
     let tables = resources(&t, "AWS::DynamoDB::Table");
     assert_eq!(tables.len(), 1, "one table: {:?}", tables.keys());
@@ -348,7 +350,7 @@ fn every_environment_variable_the_template_sets_is_read_by_the_code() {
     }
     assert!(
         unread.is_empty(),
-        "set by the template but read nowhere in shared/src or functions/*/src: {unread:?}"
+        "set by the template but read nowhere in crates/*/src or functions/*/src: {unread:?}"
     );
 }
 

@@ -5,7 +5,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout::ports::StoreError;
+use lookout_app::ports::StoreError;
 use serde_json::json;
 
 /// An error answer; each variant has one status and one `code`.

@@ -51,7 +51,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 
 /// 404 for a path no route serves.
 pub fn no_route(path: &str) -> ApiError {
-    ApiError::not_found(format!("no route {}", lookout::redact::clip(path, 100)))
+    ApiError::not_found(format!(
+        "no route {}",
+        lookout_core::redact::clip(path, 100)
+    ))
 }
 
 /// A JSON body as `T`: `None` when the body is empty or blank, 400 `bad_request` when it is not

@@ -37,10 +37,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use lambda_http::{Body, Request, Response};
-use lookout::ports::{
+use lookout_app::ports::{
     AlertLog, DigestStore, HistoryStore, RunLease, RunStore, StateStore, SummaryStore, TargetStore,
 };
-use lookout::probe::Prober;
+use lookout_app::probe::Prober;
 
 pub use auth::Access;
 pub use error::{ApiError, Json};
@@ -88,7 +88,7 @@ pub struct App<S> {
     /// Probe engine for `POST /v1/checks`.
     pub prober: Prober,
     /// Resolves secret references for manual checks and `GET /v1/proxies/active`.
-    pub secrets: lookout::secrets::Secrets,
+    pub secrets: lookout_app::secrets::Secrets,
     /// `LOOKOUT_ADMIN_TOKEN`; `None` disables the admin routes (401).
     pub admin_token: Option<String>,
     /// `LOOKOUT_READ_TOKEN`: opens the read routes (and the public ones when they are not
@@ -98,7 +98,7 @@ pub struct App<S> {
     /// metrics need no token.
     pub public_status: bool,
     /// The AWS dependencies `GET /v1/health` checks (none in unit tests).
-    pub health: Option<lookout::adapters::health::AwsHealth>,
+    pub health: Option<lookout_aws::health::AwsHealth>,
     /// Target definitions cached for the bulk views.
     pub defs: routes::DefsCache,
     /// Probes in flight at once for manual checks.
@@ -107,14 +107,14 @@ pub struct App<S> {
     pub dumps: Option<dumps::Dumps>,
 }
 
-impl App<lookout::adapters::dynamodb::DynamoStore> {
+impl App<lookout_aws::dynamodb::DynamoStore> {
     /// Reads the settings and builds the clients from the environment.
     ///
     /// # Errors
     /// A message naming the missing setting, or the HTTP client that failed to build.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let settings = lookout::config::Settings::from_env()?;
-        let aws = lookout::adapters::aws_config().await;
+        let settings = lookout_app::config::Settings::from_env()?;
+        let aws = lookout_aws::aws_config().await;
         Self::from_config(settings, &aws).await
     }
 
@@ -122,20 +122,20 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
     /// table's client gives up quickly ([`ClientLimits::INTERACTIVE`]), so that an outage of
     /// the table is a 503 in about a second, not a 500 after several seconds of retries.
     ///
-    /// [`ClientLimits::INTERACTIVE`]: lookout::adapters::dynamodb::ClientLimits::INTERACTIVE
+    /// [`ClientLimits::INTERACTIVE`]: lookout_aws::dynamodb::ClientLimits::INTERACTIVE
     ///
     /// # Errors
     /// The token parameter that cannot be read, or the HTTP client that failed to build.
     pub async fn from_config(
-        settings: lookout::config::Settings,
+        settings: lookout_app::config::Settings,
         aws: &aws_config::SdkConfig,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         // SDK clients are made on first use (`LazyClient`): none at init.
-        use lookout::adapters::LazyClient;
-        let s3 = lookout::adapters::s3::lazy_client(aws);
+        use lookout_aws::LazyClient;
+        let s3 = lookout_aws::s3::lazy_client(aws);
         // Reads while a caller waits: give up quickly on a table that does not answer (503).
-        let limits = lookout::adapters::dynamodb::ClientLimits::INTERACTIVE;
-        let health = lookout::adapters::health::AwsHealth {
+        let limits = lookout_aws::dynamodb::ClientLimits::INTERACTIVE;
+        let health = lookout_aws::health::AwsHealth {
             table: (
                 LazyClient::new(aws, move |aws| limits.client(aws)),
                 settings.table.clone(),
@@ -150,24 +150,21 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             (settings.admin_token.clone(), settings.read_token.clone());
         if let Some(name) = &settings.token_param {
             let tokens =
-                lookout::adapters::ssm::read_tokens(&aws_sdk_ssm::Client::new(aws), name).await?;
+                lookout_aws::ssm::read_tokens(&aws_sdk_ssm::Client::new(aws), name).await?;
             admin_token = tokens.admin;
             read_token = tokens.read;
         }
         let dumps = settings.bucket.clone().map(|bucket| dumps::Dumps {
-            store: lookout::adapters::s3::S3DumpStore::new(
-                lookout::adapters::s3::lazy_client(aws),
-                bucket,
-            ),
-            table: lookout::adapters::dynamodb::DynamoStore::from_settings(aws, &settings),
-            options: lookout::dump::DumpOptions {
+            store: lookout_aws::s3::S3DumpStore::new(lookout_aws::s3::lazy_client(aws), bucket),
+            table: lookout_aws::dynamodb::DynamoStore::from_settings(aws, &settings),
+            options: lookout_app::dump::DumpOptions {
                 segments: settings.dump_segments,
                 include: settings.dump_include.clone(),
                 ..Default::default()
             },
             retention: (settings.retention_days, settings.max_dumps),
             runner: settings.dump_function.clone().map(|f| {
-                lookout::adapters::lambda::AsyncInvoker::new(
+                lookout_aws::lambda::AsyncInvoker::new(
                     LazyClient::new(aws, aws_sdk_lambda::Client::new),
                     f,
                 )
@@ -177,15 +174,13 @@ impl App<lookout::adapters::dynamodb::DynamoStore> {
             dumps,
             health: Some(health),
             defs: routes::DefsCache::default(),
-            store: lookout::adapters::dynamodb::DynamoStore::from_settings_with(
-                aws, &settings, &limits,
-            ),
+            store: lookout_aws::dynamodb::DynamoStore::from_settings_with(aws, &settings, &limits),
             prober: Prober::with_options(settings.probe_options())?,
-            secrets: lookout::adapters::secrets::AwsSecrets::cached(aws),
+            secrets: lookout_aws::secrets::AwsSecrets::cached(aws),
             admin_token,
             read_token,
             public_status: settings.public_status,
-            concurrency: lookout::probe::concurrency_limit(settings.probe_concurrency),
+            concurrency: lookout_app::probe::concurrency_limit(settings.probe_concurrency),
         })
     }
 }

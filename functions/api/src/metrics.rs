@@ -15,8 +15,8 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use lookout::domain::{Status, Target, TargetKind};
-use lookout::ports::{Latest, RunRecord, RunStore, StateStore, TargetStore};
+use lookout_app::ports::{Latest, RunRecord, RunStore, StateStore, TargetStore};
+use lookout_core::domain::{Status, Target, TargetKind};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
@@ -250,7 +250,7 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
 ) -> Result<Response<Body>, ApiError> {
     let targets = store.list_targets(None).await?;
     let mut latest = crate::routes::latest_all(store).await?;
-    lookout::ports::catch_up_all(&mut latest, &targets);
+    lookout_app::ports::catch_up_all(&mut latest, &targets);
     let mut runs = Vec::new();
     for kind in TargetKind::ALL {
         if let Some(r) = store.last_run(kind).await? {

@@ -17,13 +17,13 @@ use std::fmt::{self, Write as _};
 use askama::Template;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use lookout::digest::rollup::Uptime;
-use lookout::domain::failover::choose_all;
-use lookout::domain::state::DAY_MS;
-use lookout::domain::{CheckResult, Status, Target, TargetKind, TargetState};
-use lookout::ports::{
+use lookout_app::ports::{
     AlertLog, AlertRecord, DigestStore, HistoryStore, Latest, StateStore, TargetStore,
 };
+use lookout_core::digest::rollup::Uptime;
+use lookout_core::domain::failover::choose_all;
+use lookout_core::domain::state::DAY_MS;
+use lookout_core::domain::{CheckResult, Status, Target, TargetKind, TargetState};
 
 use crate::error::ApiError;
 
@@ -300,7 +300,7 @@ impl PageData {
         store: &S,
         cache: &crate::routes::DefsCache,
     ) -> Result<Self, ApiError> {
-        let now = lookout::time::now_ms();
+        let now = lookout_core::time::now_ms();
         let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
         let mut history: HashMap<String, Vec<CheckResult>> = HashMap::new();
         for kind in TargetKind::ALL {
@@ -387,11 +387,11 @@ impl PageData {
                 .rev()
                 .take(50)
                 .map(|r| Incident {
-                    at: lookout::time::rfc3339(r.alert.at),
+                    at: lookout_core::time::rfc3339(r.alert.at),
                     subject: &r.alert.subject,
                 })
                 .collect(),
-            updated: lookout::time::rfc3339(self.now),
+            updated: lookout_core::time::rfc3339(self.now),
         }
     }
 

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
-use lookout::adapters::memory::MemoryStore;
-use lookout::testing::{closed_port, serve};
+use lookout_app::memory::MemoryStore;
+use lookout_app::testing::{closed_port, serve};
 use serde_json::{json, Value};
 
 use super::*;
@@ -15,8 +15,8 @@ const READ: &str = "read-token";
 fn app() -> Arc<App<MemoryStore>> {
     Arc::new(App {
         store: MemoryStore::default(),
-        prober: Prober::with_options(lookout::probe::ProbeOptions::allow_private()).unwrap(),
-        secrets: lookout::secrets::Secrets::none(),
+        prober: Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap(),
+        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some(TOKEN.into()),
         read_token: Some(READ.into()),
         health: None,
@@ -391,10 +391,10 @@ async fn overrides_go_through_the_state_machine_and_a_stale_version_is_409() {
 #[tokio::test]
 async fn the_status_shows_an_active_maintenance_window() {
     let app = app();
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let target = serde_json::json!({"id":"db","group":"g","kind":"server","url":"http://127.0.0.1:9/",
-        "maintenance":[{"start": lookout::time::rfc3339(now - 60_000),
-                        "end": lookout::time::rfc3339(now + 3_600_000), "reason":"disk swap"},
+        "maintenance":[{"start": lookout_core::time::rfc3339(now - 60_000),
+                        "end": lookout_core::time::rfc3339(now + 3_600_000), "reason":"disk swap"},
                        {"days":["mon"],"from":"01:00","to":"02:00","tz":"Asia/Tokyo"}]});
     let (status, _) = call(
         &app,
@@ -437,15 +437,15 @@ async fn seed(app: &Arc<App<MemoryStore>>) {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     // Everything healthy, as a probe run would leave it.
-    for kind in lookout::domain::TargetKind::ALL {
+    for kind in lookout_core::domain::TargetKind::ALL {
         let targets = app.store.list_targets(Some(kind)).await.unwrap();
         let snapshot: Vec<_> = targets
             .iter()
             .map(|t| {
-                let mut s = lookout::domain::TargetState::new(&t.id);
-                s.status = lookout::domain::Status::Healthy;
+                let mut s = lookout_core::domain::TargetState::new(&t.id);
+                s.status = lookout_core::domain::Status::Healthy;
                 s.checks = 10;
-                lookout::ports::Latest::new(s, None)
+                lookout_app::ports::Latest::new(s, None)
             })
             .collect();
         app.store
@@ -795,9 +795,9 @@ async fn runs_and_alerts_list_history_with_filters() {
             "{bad}"
         );
     }
-    let run = lookout::ports::RunRecord {
+    let run = lookout_app::ports::RunRecord {
         run_id: "r1".into(),
-        kind: lookout::domain::TargetKind::Server,
+        kind: lookout_core::domain::TargetKind::Server,
         started_at: 5_000,
         duration_ms: 12,
         checked: 2,
@@ -861,27 +861,27 @@ async fn metrics_parse_as_prometheus_text() {
 
 /// Two runs of history for the seeded servers, 10 and 5 minutes ago.
 async fn with_history(app: &Arc<App<MemoryStore>>) -> i64 {
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let targets = app
         .store
-        .list_targets(Some(lookout::domain::TargetKind::Server))
+        .list_targets(Some(lookout_core::domain::TargetKind::Server))
         .await
         .unwrap();
     for (i, at) in [now - 600_000, now - 300_000].into_iter().enumerate() {
         let snapshot: Vec<_> = targets
             .iter()
             .map(|t| {
-                let mut s = lookout::domain::TargetState::new(&t.id);
-                s.status = lookout::domain::Status::Healthy;
+                let mut s = lookout_core::domain::TargetState::new(&t.id);
+                s.status = lookout_core::domain::Status::Healthy;
                 s.checks = 1 + i as u64;
-                let r = lookout::domain::CheckResult {
+                let r = lookout_core::domain::CheckResult {
                     target_id: t.id.clone(),
                     kind: t.kind(),
                     at,
                     outcome: if i == 0 {
-                        lookout::domain::Outcome::Failed
+                        lookout_core::domain::Outcome::Failed
                     } else {
-                        lookout::domain::Outcome::Up
+                        lookout_core::domain::Outcome::Up
                     },
                     status_code: Some(200),
                     latency_ms: 40 + 10 * i as u64,
@@ -893,11 +893,16 @@ async fn with_history(app: &Arc<App<MemoryStore>>) -> i64 {
                     error: None,
                     message: None,
                 };
-                lookout::ports::Latest::new(s, Some(r))
+                lookout_app::ports::Latest::new(s, Some(r))
             })
             .collect();
         app.store
-            .record_run(lookout::domain::TargetKind::Server, at, &snapshot, true)
+            .record_run(
+                lookout_core::domain::TargetKind::Server,
+                at,
+                &snapshot,
+                true,
+            )
             .await
             .unwrap();
     }
@@ -1087,11 +1092,11 @@ async fn the_system_route_reports_levels_against_thresholds() {
 
 #[tokio::test]
 async fn the_summary_is_read_from_the_summaries_the_probe_rounds_write() {
-    use lookout::ports::SummaryStore;
+    use lookout_app::ports::SummaryStore;
     let app = app();
     seed(&app).await;
-    let summary = lookout::ports::KindSummary {
-        kind: lookout::domain::TargetKind::Proxy,
+    let summary = lookout_app::ports::KindSummary {
+        kind: lookout_core::domain::TargetKind::Proxy,
         at: 5_000,
         targets: 2,
         by_status: [("healthy".to_string(), 1), ("down".to_string(), 1)]
@@ -1110,7 +1115,7 @@ async fn the_summary_is_read_from_the_summaries_the_probe_rounds_write() {
         (Some(2), Some(1))
     );
     assert_eq!(body["estimated_proxy_cost"].as_f64(), Some(0.25));
-    assert_eq!(body["as_of"], lookout::time::rfc3339(5_000));
+    assert_eq!(body["as_of"], lookout_core::time::rfc3339(5_000));
 }
 
 #[tokio::test]
@@ -1206,14 +1211,14 @@ async fn head_is_a_get_without_the_body() {
 
 #[tokio::test]
 async fn the_lease_routes_list_each_kinds_holder_and_release_a_stuck_lease() {
-    use lookout::ports::{Lease, RunLease};
+    use lookout_app::ports::{Lease, RunLease};
     let app = app();
-    let now = lookout::time::now_ms();
-    let until = now + lookout::lease::LEASE_MS;
+    let now = lookout_core::time::now_ms();
+    let until = now + lookout_app::lease::LEASE_MS;
     assert_eq!(
         app.store
             .acquire_lease(
-                lookout::domain::TargetKind::Server,
+                lookout_core::domain::TargetKind::Server,
                 "stuck-run",
                 now,
                 until,
@@ -1228,7 +1233,7 @@ async fn the_lease_routes_list_each_kinds_holder_and_release_a_stuck_lease() {
     assert_eq!(
         body["leases"][0],
         json!({"kind": "server", "held": true, "holder": "stuck-run", "until_ms": until,
-               "until": lookout::time::rfc3339(until), "done_event": null})
+               "until": lookout_core::time::rfc3339(until), "done_event": null})
     );
     assert_eq!(
         body["leases"][1],
@@ -1251,7 +1256,7 @@ async fn the_lease_routes_list_each_kinds_holder_and_release_a_stuck_lease() {
     assert_eq!(
         app.store
             .acquire_lease(
-                lookout::domain::TargetKind::Server,
+                lookout_core::domain::TargetKind::Server,
                 "next-run",
                 now + 1,
                 until + 1,
@@ -1265,7 +1270,7 @@ async fn the_lease_routes_list_each_kinds_holder_and_release_a_stuck_lease() {
     assert!(
         !app.store
             .renew_lease(
-                lookout::domain::TargetKind::Server,
+                lookout_core::domain::TargetKind::Server,
                 "stuck-run",
                 until + 60_000
             )
@@ -1591,12 +1596,12 @@ async fn the_instance_that_writes_a_target_shows_it_in_the_status_at_once() {
 
 #[tokio::test]
 async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_never_shown() {
-    use lookout::secrets::{MemorySecrets, SecretRef};
+    use lookout_app::secrets::{MemorySecrets, SecretRef};
     let mem = std::sync::Arc::new(MemorySecrets::default());
     mem.set(SecretRef::Ssm("/lookout/px".into()), "r3f-pw");
     mem.set(SecretRef::Ssm("/lookout/tok".into()), "t0k-9");
     let app = Arc::new(App {
-        secrets: lookout::secrets::Secrets::new(mem.clone()),
+        secrets: lookout_app::secrets::Secrets::new(mem.clone()),
         ..Arc::into_inner(app()).unwrap()
     });
     seed(&app).await;
@@ -1650,10 +1655,10 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
     );
     // The active proxy hands out the resolved password; once it cannot be resolved, the
     // proxy is left out.
-    let mut s = lookout::domain::TargetState::new("px-ref");
-    s.status = lookout::domain::Status::Healthy;
+    let mut s = lookout_core::domain::TargetState::new("px-ref");
+    s.status = lookout_core::domain::Status::Healthy;
     s.checks = 10;
-    let kind = lookout::domain::TargetKind::Proxy;
+    let kind = lookout_core::domain::TargetKind::Proxy;
     let mut all: Vec<_> = app
         .store
         .latest(kind)
@@ -1661,7 +1666,7 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
         .unwrap()
         .into_values()
         .collect();
-    all.push(lookout::ports::Latest::new(s, None));
+    all.push(lookout_app::ports::Latest::new(s, None));
     app.store.record_run(kind, 2_000, &all, true).await.unwrap();
     let (_, b) = call(
         &app,
@@ -1678,7 +1683,7 @@ async fn secret_references_are_resolved_for_checks_and_the_active_proxy_and_neve
         "{text}"
     );
     let other = Arc::new(App {
-        secrets: lookout::secrets::Secrets::new(MemorySecrets::default()),
+        secrets: lookout_app::secrets::Secrets::new(MemorySecrets::default()),
         store: Arc::into_inner(app).unwrap().store,
         ..Arc::into_inner(self::app()).unwrap()
     });

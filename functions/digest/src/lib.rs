@@ -1,5 +1,5 @@
 //! The digest function, scheduled hourly: reads its event and runs the digest run
-//! ([`lookout::usecases::digest_run`]): rolls up the hour that just ended for every target, looks
+//! ([`lookout_app::usecases::digest_run`]): rolls up the hour that just ended for every target, looks
 //! for anomalies against each target's last 7 days, writes a digest per target and one over all,
 //! refreshes the status page's uptime table, and after the last hour of a UTC day writes the
 //! day's rollups and raises the daily report through the outbox and SNS.
@@ -9,11 +9,11 @@
 //! digests are overwritten, the daily report is not sent twice).
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lookout::clock::{Clock, SystemClock};
-use lookout::usecases::event::{Field, Payload};
+use lookout_app::clock::{Clock, SystemClock};
+use lookout_app::usecases::event::{Field, Payload};
 use serde::Deserialize;
 
-pub use lookout::usecases::digest_run::{
+pub use lookout_app::usecases::digest_run::{
     parse_hour, run, DigestError, DigestReport, DigestRequest, BASELINE_HOURS, CONCURRENCY,
 };
 
@@ -49,9 +49,9 @@ pub fn diagnostic(e: DigestError) -> Diagnostic {
 /// The production wiring, built once per cold start.
 pub struct Deps {
     /// The table.
-    pub store: lookout::adapters::dynamodb::DynamoStore,
+    pub store: lookout_aws::dynamodb::DynamoStore,
     /// The topic.
-    pub publisher: lookout::adapters::sns::SnsPublisher,
+    pub publisher: lookout_aws::sns::SnsPublisher,
 }
 
 impl Deps {
@@ -60,16 +60,13 @@ impl Deps {
     /// # Errors
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let settings = lookout::config::Settings::from_env()?;
-        let aws = lookout::adapters::aws_config().await;
+        let settings = lookout_app::config::Settings::from_env()?;
+        let aws = lookout_aws::aws_config().await;
         Ok(Deps {
             // The digest never needs a secret: sealed values read as `***`, so it needs no key.
-            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings)
-                .with_sealer(lookout::adapters::sealing::Sealer::masked()),
-            publisher: lookout::adapters::sns::SnsPublisher::from_config(
-                &aws,
-                settings.require_topic()?,
-            ),
+            store: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings)
+                .with_sealer(lookout_aws::sealing::Sealer::masked()),
+            publisher: lookout_aws::sns::SnsPublisher::from_config(&aws, settings.require_topic()?),
         })
     }
 
@@ -108,7 +105,7 @@ impl Deps {
         let report = Box::pin(run(
             &self.store,
             &self.publisher,
-            &lookout::digest::report::NoSummariser,
+            &lookout_core::digest::report::NoSummariser,
             request.hour,
             now,
         ))

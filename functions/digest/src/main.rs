@@ -1,5 +1,5 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use lookout::usecases::event::Payload;
+use lookout_app::usecases::event::Payload;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,4 +1,4 @@
-use lookout::digest::rollup::HOUR_MS;
+use lookout_core::digest::rollup::HOUR_MS;
 use serde_json::{json, Value};
 
 use super::*;

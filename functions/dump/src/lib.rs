@@ -1,6 +1,6 @@
 //! The dump function: dumps the table to S3 and applies retention on its daily schedule, and
 //! restores a dump on request. The dump format, retention and restore live in
-//! [`lookout::dump`]; this crate reads the event and wires the adapters.
+//! [`lookout_app::dump`]; this crate reads the event and wires the adapters.
 //!
 //! Events:
 //! - an EventBridge scheduled event, `{}` or `{"action":"dump"}`: dump, then retention;
@@ -9,7 +9,7 @@
 //!   table whose dumps to read) defaults to the function's own table too. In AWS the template
 //!   lets the function create and write only tables named `<its table>-restore*`.
 
-use lookout::dump::{self, DumpError, DumpOptions, Manifest, RestoreMode, RestoreOptions};
+use lookout_app::dump::{self, DumpError, DumpOptions, Manifest, RestoreMode, RestoreOptions};
 use serde::{Deserialize, Serialize};
 
 /// What the function is asked to do.
@@ -96,11 +96,11 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 /// The production wiring: the table and the bucket, built once per cold start.
 pub struct Deps {
     /// Table adapter (scan for dumps, writes for restores).
-    pub table: lookout::adapters::dynamodb::DynamoStore,
+    pub table: lookout_aws::dynamodb::DynamoStore,
     /// Bucket adapter.
-    pub dumps: lookout::adapters::s3::S3DumpStore,
+    pub dumps: lookout_aws::s3::S3DumpStore,
     /// Settings (segments, item types, retention).
-    pub settings: lookout::config::Settings,
+    pub settings: lookout_app::config::Settings,
 }
 
 impl Deps {
@@ -109,12 +109,12 @@ impl Deps {
     /// # Errors
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let settings = lookout::config::Settings::from_env()?;
-        let aws = lookout::adapters::aws_config().await;
-        let s3 = lookout::adapters::s3::lazy_client(&aws);
+        let settings = lookout_app::config::Settings::from_env()?;
+        let aws = lookout_aws::aws_config().await;
+        let s3 = lookout_aws::s3::lazy_client(&aws);
         Ok(Deps {
-            table: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            dumps: lookout::adapters::s3::S3DumpStore::new(s3, settings.require_bucket()?),
+            table: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings),
+            dumps: lookout_aws::s3::S3DumpStore::new(s3, settings.require_bucket()?),
             settings,
         })
     }
@@ -139,7 +139,7 @@ impl Deps {
             &self.dump_options(),
             self.settings.retention_days,
             self.settings.max_dumps,
-            lookout::time::now_ms(),
+            lookout_core::time::now_ms(),
         )
         .await?;
         Ok(DumpReport::Dump {

@@ -1,5 +1,5 @@
 //! The probe function: reads its event and runs the probe run
-//! ([`lookout::usecases::probe_run`]): probes the enabled targets of one kind (or both), applies
+//! ([`lookout_app::usecases::probe_run`]): probes the enabled targets of one kind (or both), applies
 //! the status state machine, commits status changes with their alerts (outbox), publishes the
 //! alerts, and records the snapshot, the history and a run record.
 //!
@@ -11,12 +11,12 @@
 //! Answer: a [`RunReport`] as JSON; errors as a [`lambda_runtime::Diagnostic`] ([`diagnostic`]).
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lookout::domain::TargetKind;
-use lookout::probe::Prober;
-use lookout::usecases::event::{Field, Payload};
+use lookout_app::probe::Prober;
+use lookout_app::usecases::event::{Field, Payload};
+use lookout_core::domain::TargetKind;
 use serde::Deserialize;
 
-pub use lookout::usecases::probe_run::{
+pub use lookout_app::usecases::probe_run::{
     is_due, next_due_ms, run, usable_deadline, ProbeError, ProbeRequest, RunConfig, RunReport,
     DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS, MAX_LAMBDA_TIMEOUT_MS, SCHEDULE_PERIOD_S,
 };
@@ -105,9 +105,9 @@ pub fn diagnostic(e: ProbeError) -> Diagnostic {
 /// The production wiring: DynamoDB, SNS and the prober, built once per cold start.
 pub struct Deps {
     /// Table adapter.
-    pub store: lookout::adapters::dynamodb::DynamoStore,
+    pub store: lookout_aws::dynamodb::DynamoStore,
     /// Alert publisher.
-    pub publisher: lookout::adapters::sns::SnsPublisher,
+    pub publisher: lookout_aws::sns::SnsPublisher,
     /// Probe engine.
     pub prober: Prober,
     /// Concurrency and storm threshold.
@@ -120,19 +120,16 @@ impl Deps {
     /// # Errors
     /// A message naming the missing setting, or the HTTP client that failed to build.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let settings = lookout::config::Settings::from_env()?;
-        let aws = lookout::adapters::aws_config().await;
+        let settings = lookout_app::config::Settings::from_env()?;
+        let aws = lookout_aws::aws_config().await;
         Ok(Deps {
-            store: lookout::adapters::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            publisher: lookout::adapters::sns::SnsPublisher::from_config(
-                &aws,
-                settings.require_topic()?,
-            ),
+            store: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings),
+            publisher: lookout_aws::sns::SnsPublisher::from_config(&aws, settings.require_topic()?),
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
-                secrets: lookout::adapters::secrets::AwsSecrets::cached(&aws),
-                ..RunConfig::new(lookout::probe::concurrency_limit(
+                secrets: lookout_aws::secrets::AwsSecrets::cached(&aws),
+                ..RunConfig::new(lookout_app::probe::concurrency_limit(
                     settings.probe_concurrency,
                 ))
             },

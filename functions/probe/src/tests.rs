@@ -1,4 +1,4 @@
-use lookout::domain::TargetKind;
+use lookout_core::domain::TargetKind;
 use serde_json::{json, Value};
 
 use super::*;

@@ -27,7 +27,7 @@ pub async fn aws() -> aws_config::SdkConfig {
             "{var} must point at the local stack on loopback (got {value:?}): run the tests with `make test`"
         );
     }
-    lookout::adapters::aws_config().await
+    lookout_aws::aws_config().await
 }
 
 /// A unique resource name with `prefix`.
@@ -158,7 +158,7 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json
 
 /// A fresh bucket and a path-style S3 client (moto).
 pub async fn fresh_bucket(aws: &aws_config::SdkConfig) -> (aws_sdk_s3::Client, String) {
-    let s3 = lookout::adapters::s3::client(aws);
+    let s3 = lookout_aws::s3::client(aws);
     let name = unique("lookout-dumps");
     s3.create_bucket()
         .bucket(&name)
@@ -342,7 +342,7 @@ pub async fn socks_proxy(auth: &str) -> ForwardProxy {
 }
 
 /// proxy.py serving its clients over TLS (an `https://` proxy) with `cert`, and basic auth.
-pub async fn tls_forward_proxy(auth: &str, cert: &lookout::testing::TestCert) -> ForwardProxy {
+pub async fn tls_forward_proxy(auth: &str, cert: &lookout_app::testing::TestCert) -> ForwardProxy {
     let dir = std::env::temp_dir().join(unique("lookout-proxy-tls"));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -364,14 +364,14 @@ pub async fn tls_forward_proxy(auth: &str, cert: &lookout::testing::TestCert) ->
 #[allow(dead_code)]
 pub async fn serve_api<S>(app: std::sync::Arc<api::App<S>>) -> String
 where
-    S: lookout::ports::TargetStore
-        + lookout::ports::StateStore
-        + lookout::ports::RunStore
-        + lookout::ports::AlertLog
-        + lookout::ports::HistoryStore
-        + lookout::ports::SummaryStore
-        + lookout::ports::DigestStore
-        + lookout::ports::RunLease
+    S: lookout_app::ports::TargetStore
+        + lookout_app::ports::StateStore
+        + lookout_app::ports::RunStore
+        + lookout_app::ports::AlertLog
+        + lookout_app::ports::HistoryStore
+        + lookout_app::ports::SummaryStore
+        + lookout_app::ports::DigestStore
+        + lookout_app::ports::RunLease
         + Send
         + Sync
         + 'static,
@@ -561,7 +561,7 @@ pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (
     let mut pages = ddb.scan().table_name(table).into_paginator().send();
     while let Some(page) = pages.next().await {
         for item in page.expect("scan").items() {
-            let json = lookout::adapters::dynamodb::item_to_json(item);
+            let json = lookout_aws::dynamodb::item_to_json(item);
             lines.push(canonical(&json).to_string());
         }
     }
@@ -576,7 +576,7 @@ pub async fn table_fingerprint(ddb: &aws_sdk_dynamodb::Client, table: &str) -> (
 
 /// Calls the API handler with the admin token.
 pub async fn call(
-    app: &std::sync::Arc<api::App<lookout::adapters::dynamodb::DynamoStore>>,
+    app: &std::sync::Arc<api::App<lookout_aws::dynamodb::DynamoStore>>,
     method: &str,
     path: &str,
     body: &str,
@@ -686,7 +686,7 @@ pub fn ipv6_loopback() -> bool {
 /// with nginx's error log when it does not start.
 #[allow(dead_code)]
 pub async fn nginx(
-    tls: Option<&lookout::testing::TestCert>,
+    tls: Option<&lookout_app::testing::TestCert>,
     ipv6: bool,
     server: &str,
     files: &[(&str, &[u8])],
@@ -773,7 +773,7 @@ pub async fn nginx(
 
 /// A server target `t` (group `g`) for `url`, timeouts 3,000 ms, with `extra` fields set.
 #[allow(dead_code)]
-pub fn server(url: &str, extra: serde_json::Value) -> lookout::domain::Target {
+pub fn server(url: &str, extra: serde_json::Value) -> lookout_core::domain::Target {
     target(
         serde_json::json!({"id":"t","group":"g","kind":"server","url": url}),
         extra,
@@ -786,7 +786,7 @@ pub fn proxy(
     proxy_url: &str,
     test_urls: &[String],
     extra: serde_json::Value,
-) -> lookout::domain::Target {
+) -> lookout_core::domain::Target {
     target(
         serde_json::json!({"id":"p","group":"pool","kind":"proxy","proxy_url": proxy_url,
             "test_urls": test_urls}),
@@ -794,19 +794,19 @@ pub fn proxy(
     )
 }
 
-fn target(mut v: serde_json::Value, extra: serde_json::Value) -> lookout::domain::Target {
+fn target(mut v: serde_json::Value, extra: serde_json::Value) -> lookout_core::domain::Target {
     v["timeout_ms"] = 3000.into();
     v["degraded_latency_ms"] = 2500.into();
     for (k, x) in extra.as_object().expect("extra is an object") {
         v[k] = x.clone();
     }
-    lookout::domain::Target::from_json(v).expect("valid target")
+    lookout_core::domain::Target::from_json(v).expect("valid target")
 }
 
 /// One check of `t` with loopback targets allowed.
 #[allow(dead_code)]
-pub async fn check(t: &lookout::domain::Target) -> lookout::domain::CheckResult {
-    lookout::probe::Prober::with_options(lookout::probe::ProbeOptions::allow_private())
+pub async fn check(t: &lookout_core::domain::Target) -> lookout_core::domain::CheckResult {
+    lookout_app::probe::Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
         .unwrap()
         .check(t, 1)
         .await
@@ -814,10 +814,10 @@ pub async fn check(t: &lookout::domain::Target) -> lookout::domain::CheckResult 
 
 /// Asserts that `r` failed with `kind`.
 #[allow(dead_code)]
-pub fn failed_with(r: &lookout::domain::CheckResult, kind: lookout::domain::ErrorKind) {
+pub fn failed_with(r: &lookout_core::domain::CheckResult, kind: lookout_core::domain::ErrorKind) {
     assert_eq!(
         (r.outcome, r.error),
-        (lookout::domain::Outcome::Failed, Some(kind)),
+        (lookout_core::domain::Outcome::Failed, Some(kind)),
         "{r:?}"
     );
 }

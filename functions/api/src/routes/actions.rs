@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use lookout::domain::{apply_override, Override, Target, TargetState};
-use lookout::ports::StateStore;
+use lookout_app::ports::StateStore;
+use lookout_core::domain::{apply_override, Override, Target, TargetState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -50,7 +50,10 @@ pub async fn target_action<S: Store>(
             .version
     };
     let target = app.store.get_target(id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("no target {:?}", lookout::redact::clip(id, 64)))
+        ApiError::not_found(format!(
+            "no target {:?}",
+            lookout_core::redact::clip(id, 64)
+        ))
     })?;
     let target = &target;
     let base = current_state(&app.store, target).await?;
@@ -62,7 +65,7 @@ pub async fn target_action<S: Store>(
             )));
         }
     }
-    let (mut next, alerts) = apply_override(&base, action, lookout::time::now_ms(), target);
+    let (mut next, alerts) = apply_override(&base, action, lookout_core::time::now_ms(), target);
     app.store
         .commit_override(target.kind(), &next, &alerts)
         .await?;

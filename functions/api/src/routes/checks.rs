@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use futures::StreamExt as _;
-use lookout::domain::{Target, TargetKind};
+use lookout_core::domain::{Target, TargetKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -52,18 +52,18 @@ pub async fn checks<S: Store>(
         .into_iter()
         .filter(|t| request.group.as_ref().is_none_or(|g| &t.group == g))
         .collect();
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     // Futures built up front: a closure over `&Target` inside the stream trips the compiler's
     // Send check for the lambda_http service.
     let probes: Vec<_> = chosen
         .into_iter()
-        .map(|t| lookout::secrets::check(&app.prober, &app.secrets, t, now))
+        .map(|t| lookout_app::secrets::check(&app.prober, &app.secrets, t, now))
         .collect();
     let results: Vec<_> = futures::stream::iter(probes)
         .buffered(app.concurrency.max(1))
         .collect()
         .await;
     Ok(Json::ok(
-        json!({"checked_at": lookout::time::rfc3339(now), "results": results}),
+        json!({"checked_at": lookout_core::time::rfc3339(now), "results": results}),
     ))
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lookout::domain::Target;
+use lookout_core::domain::Target;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -200,7 +200,7 @@ fn parse_file(body: &[u8]) -> Result<Vec<Target>, ApiError> {
 /// no single field is to blame (`definition`).
 pub(crate) fn invalid_definition(
     at: &str,
-    e: &lookout::domain::target::ValidationError,
+    e: &lookout_core::domain::target::ValidationError,
 ) -> ApiError {
     if e.field == "definition" {
         let entry = at.trim_end_matches('.');

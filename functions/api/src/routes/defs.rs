@@ -8,8 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use lookout::domain::{Target, TargetKind, TargetState};
-use lookout::ports::{Latest, StateStore, TargetStore};
+use lookout_app::ports::{Latest, StateStore, TargetStore};
+use lookout_core::domain::{Target, TargetKind, TargetState};
 
 use crate::{ApiError, App};
 
@@ -172,7 +172,7 @@ pub async fn latest_all<S: StateStore>(store: &S) -> Result<HashMap<String, Late
 }
 
 fn states_of(targets: Vec<Target>, mut latest: HashMap<String, Latest>) -> Loaded {
-    lookout::ports::catch_up_all(&mut latest, &targets);
+    lookout_app::ports::catch_up_all(&mut latest, &targets);
     let states = targets
         .iter()
         .map(|t| {

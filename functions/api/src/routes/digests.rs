@@ -1,9 +1,9 @@
 //! Uptime and digest routes: `GET /v1/targets/{id}/uptime`, `GET /v1/digests` and
 //! `GET /v1/digests/latest`, from the rollups and digests the digest function writes.
 
-use lookout::digest::report::GLOBAL;
-use lookout::digest::rollup::{uptime as windows, Period, DAY_MS, HOUR_MS};
-use lookout::ports::{DigestStore, TargetStore};
+use lookout_app::ports::{DigestStore, TargetStore};
+use lookout_core::digest::report::GLOBAL;
+use lookout_core::digest::rollup::{uptime as windows, Period, DAY_MS, HOUR_MS};
 use serde_json::{json, Value};
 
 use axum::extract::State;
@@ -74,11 +74,11 @@ pub async fn target_uptime<S: Store>(
 /// The uptime windows of target `id`.
 async fn uptime<S: TargetStore + DigestStore>(store: &S, id: &str) -> Result<Value, ApiError> {
     let target = store.get_target(id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+        ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
     })?;
     let kind = target.kind();
     // Whole hours, the one in progress included (its rollup exists once the digest ran it).
-    let until = Period::Hour.start_of(lookout::time::now_ms()) + HOUR_MS;
+    let until = Period::Hour.start_of(lookout_core::time::now_ms()) + HOUR_MS;
     let hours = store
         .rollups(id, kind, Period::Hour, until - 7 * DAY_MS - HOUR_MS, until)
         .await?;
@@ -88,10 +88,10 @@ async fn uptime<S: TargetStore + DigestStore>(store: &S, id: &str) -> Result<Val
     let w = windows(until, &hours, &days);
     Ok(json!({
         "target": id,
-        "until": lookout::time::rfc3339(until),
+        "until": lookout_core::time::rfc3339(until),
         "windows": w.iter().map(|u| json!({
             "window": u.window,
-            "since": lookout::time::rfc3339(u.since),
+            "since": lookout_core::time::rfc3339(u.since),
             "checks": u.checks,
             "failures": u.failures,
             "uptime_percent": u.uptime_percent,
@@ -117,7 +117,7 @@ pub async fn digests<S: Store>(
     let before = params::time(q.before.as_deref(), "before")?.unwrap_or(i64::MAX);
     let digests = app.store.digests(&scope, before, limit).await?;
     let next = (digests.len() == limit)
-        .then(|| digests.last().map(|d| lookout::time::rfc3339(d.start)))
+        .then(|| digests.last().map(|d| lookout_core::time::rfc3339(d.start)))
         .flatten();
     Ok(Json::ok(
         json!({"scope": scope, "digests": digests, "next_before": next}),

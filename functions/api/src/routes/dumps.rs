@@ -8,10 +8,10 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lookout::adapters::dynamodb::DynamoStore;
-use lookout::adapters::lambda::AsyncInvoker;
-use lookout::adapters::s3::S3DumpStore;
-use lookout::dump::{self, DumpError, DumpOptions, RestoreMode, RestoreOptions};
+use lookout_app::dump::{self, DumpError, DumpOptions, RestoreMode, RestoreOptions};
+use lookout_aws::dynamodb::DynamoStore;
+use lookout_aws::lambda::AsyncInvoker;
+use lookout_aws::s3::S3DumpStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -55,7 +55,7 @@ fn configured(dumps: Option<&Dumps>) -> Result<&Dumps, ApiError> {
 }
 
 fn table(d: &Dumps) -> &str {
-    lookout::ports::TableScan::table_name(&d.table)
+    lookout_app::ports::TableScan::table_name(&d.table)
 }
 
 fn check_id(id: &str) -> Result<(), ApiError> {
@@ -151,7 +151,7 @@ async fn create(dumps: Option<&Dumps>) -> Result<Json, ApiError> {
         &d.options,
         d.retention.0,
         d.retention.1,
-        lookout::time::now_ms(),
+        lookout_core::time::now_ms(),
     )
     .await?;
     Ok(Json(

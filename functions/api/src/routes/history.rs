@@ -2,9 +2,9 @@
 //! records (`GET /v1/runs`) and alerts (`GET /v1/alerts`).
 
 use axum::extract::State;
-use lookout::domain::state::DAY_MS;
-use lookout::domain::TargetKind;
-use lookout::ports::{HistoryStore, TargetStore};
+use lookout_app::ports::{HistoryStore, TargetStore};
+use lookout_core::domain::state::DAY_MS;
+use lookout_core::domain::TargetKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -147,7 +147,7 @@ pub async fn alerts<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<AlertsQuery>,
 ) -> Result<Json, ApiError> {
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let until = params::time(q.until.as_deref(), "until")?.unwrap_or(now);
     let since = params::time(q.since.as_deref(), "since")?.unwrap_or(until - DAY_MS);
     if since > until || until - since > 31 * DAY_MS {
@@ -168,7 +168,7 @@ pub async fn alerts<S: Store>(
         .filter(|r| q.kind.as_ref().is_none_or(|k| r.alert.kind.as_str() == k))
         .collect();
     Ok(Json::ok(
-        json!({"since": lookout::time::rfc3339(since), "until": lookout::time::rfc3339(until), "alerts": records}),
+        json!({"since": lookout_core::time::rfc3339(since), "until": lookout_core::time::rfc3339(until), "alerts": records}),
     ))
 }
 
@@ -178,7 +178,7 @@ async fn read<S: TargetStore + HistoryStore>(
     id: Option<&str>,
     q: &ResultsQuery,
 ) -> Result<Json, ApiError> {
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let until = params::time(q.until.as_deref(), "until")?.unwrap_or(now);
     let since = params::time(q.since.as_deref(), "since")?.unwrap_or(until - 3_600_000);
     if since > until || until - since > 7 * DAY_MS {
@@ -191,9 +191,10 @@ async fn read<S: TargetStore + HistoryStore>(
         .status
         .as_ref()
         .map(|s| {
-            serde_json::from_value::<lookout::domain::Outcome>(Value::String(s.clone())).map_err(
-                |_| ApiError::bad_request("status must be up, slow, degraded, failed or blocked"),
-            )
+            serde_json::from_value::<lookout_core::domain::Outcome>(Value::String(s.clone()))
+                .map_err(|_| {
+                    ApiError::bad_request("status must be up, slow, degraded, failed or blocked")
+                })
         })
         .transpose()?;
     let cursor = q
@@ -211,7 +212,7 @@ async fn read<S: TargetStore + HistoryStore>(
             .iter()
             .find(|t| t.id == id)
             .ok_or_else(|| {
-                ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+                ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
             })?
             .kind()],
         None => params::kind(q.kind.as_deref())?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]),

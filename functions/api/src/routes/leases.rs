@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use lookout::domain::TargetKind;
+use lookout_core::domain::TargetKind;
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -17,7 +17,7 @@ fn kind_of(kind: &str) -> Result<TargetKind, ApiError> {
     TargetKind::parse(kind).ok_or_else(|| {
         ApiError::bad_request(format!(
             "kind: must be server or proxy, got {:?}",
-            lookout::redact::clip(kind, 32)
+            lookout_core::redact::clip(kind, 32)
         ))
     })
 }
@@ -31,7 +31,7 @@ fn kind_of(kind: &str) -> Result<TargetKind, ApiError> {
 #[utoipa::path(get, path = "/v1/leases", tag = "admin",
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn leases<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let stored = app.store.leases().await?;
     let leases: Vec<Value> = TargetKind::ALL
         .iter()
@@ -44,7 +44,7 @@ pub async fn leases<S: Store>(State(app): State<AppState<S>>) -> Result<Json, Ap
                 "held": holder.is_some() && until_ms >= now,
                 "holder": holder,
                 "until_ms": until_ms,
-                "until": (until_ms > 0).then(|| lookout::time::rfc3339(until_ms)),
+                "until": (until_ms > 0).then(|| lookout_core::time::rfc3339(until_ms)),
                 "done_event": info.and_then(|l| l.done_event.clone()),
             })
         })
@@ -69,7 +69,10 @@ pub async fn release_lease<S: Store>(
     Path(kind): Path<String>,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&kind)?;
-    let was_held = app.store.break_lease(kind, lookout::time::now_ms()).await?;
+    let was_held = app
+        .store
+        .break_lease(kind, lookout_core::time::now_ms())
+        .await?;
     tracing::warn!(
         kind = kind.as_str(),
         was_held,

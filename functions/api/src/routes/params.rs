@@ -1,6 +1,6 @@
 //! Checks of query values shared by several routes; each failure is a 400 naming the parameter.
 
-use lookout::domain::TargetKind;
+use lookout_core::domain::TargetKind;
 
 use crate::ApiError;
 

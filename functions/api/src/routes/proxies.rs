@@ -2,7 +2,7 @@
 //! credentials) and `POST /v1/proxies/{id}/usage` (an application reports real traffic).
 
 use axum::extract::State;
-use lookout::domain::{Target, TargetKind};
+use lookout_core::domain::{Target, TargetKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -44,11 +44,11 @@ pub async fn proxies_active<S: Store>(
     if pool.is_empty() {
         return Err(ApiError::not_found(format!(
             "no proxy pool {}",
-            lookout::redact::clip(group, 64)
+            lookout_core::redact::clip(group, 64)
         )));
     }
     let mut order: Vec<Value> = Vec::new();
-    for t in lookout::domain::failover::failover_order(&pool, &states) {
+    for t in lookout_core::domain::failover::failover_order(&pool, &states) {
         let resolved = match app.secrets.resolve(t).await {
             Ok(r) => r,
             Err(e) => {
@@ -107,9 +107,9 @@ pub async fn proxy_usage<S: Store>(
     // A blank body is bad JSON here (400), not an absent one.
     let usage = usage.ok_or_else(|| ApiError::bad_request("the body is empty; expected JSON"))?;
     let outcome = match usage.outcome.as_str() {
-        "ok" => lookout::domain::Outcome::Up,
-        "failed" => lookout::domain::Outcome::Failed,
-        "blocked" => lookout::domain::Outcome::Blocked,
+        "ok" => lookout_core::domain::Outcome::Up,
+        "failed" => lookout_core::domain::Outcome::Failed,
+        "blocked" => lookout_core::domain::Outcome::Blocked,
         _ => {
             return Err(ApiError::InvalidRequest(
                 "outcome must be ok, failed or blocked".into(),
@@ -122,10 +122,10 @@ pub async fn proxy_usage<S: Store>(
         .await?
         .filter(|t| t.kind() == TargetKind::Proxy)
         .ok_or_else(|| {
-            ApiError::not_found(format!("no proxy {}", lookout::redact::clip(id, 64)))
+            ApiError::not_found(format!("no proxy {}", lookout_core::redact::clip(id, 64)))
         })?;
-    let now = lookout::time::now_ms();
-    let result = lookout::domain::CheckResult {
+    let now = lookout_core::time::now_ms();
+    let result = lookout_core::domain::CheckResult {
         target_id: target.id.clone(),
         kind: TargetKind::Proxy,
         at: now,
@@ -137,14 +137,14 @@ pub async fn proxy_usage<S: Store>(
         cert_days_left: None,
         bytes: usage.bytes,
         attempts: 1,
-        error: (outcome == lookout::domain::Outcome::Failed)
-            .then_some(lookout::domain::ErrorKind::Other),
+        error: (outcome == lookout_core::domain::Outcome::Failed)
+            .then_some(lookout_core::domain::ErrorKind::Other),
         message: Some("reported by an application".into()),
     };
     let mut last = None;
     for _ in 0..3 {
         let base = current_state(&app.store, &target).await?;
-        let (next, alerts) = lookout::domain::next_state(&base, &result, &target);
+        let (next, alerts) = lookout_core::domain::next_state(&base, &result, &target);
         match app
             .store
             .commit_override(target.kind(), &next, &alerts)
@@ -159,7 +159,7 @@ pub async fn proxy_usage<S: Store>(
                     "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
                 })))
             }
-            Err(e @ lookout::ports::StoreError::Conflict(_)) => last = Some(e),
+            Err(e @ lookout_app::ports::StoreError::Conflict(_)) => last = Some(e),
             Err(e) => return Err(e.into()),
         }
     }

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use lookout::domain::failover::choose_all;
-use lookout::domain::{Status, TargetKind, TargetState};
-use lookout::ports::{RunStore, StateStore, SummaryStore, TargetStore};
+use lookout_app::ports::{RunStore, StateStore, SummaryStore, TargetStore};
+use lookout_core::domain::failover::choose_all;
+use lookout_core::domain::{Status, TargetKind, TargetState};
 use serde_json::{json, Value};
 
 use super::{digests, load, load_cached, AppState, DefsCache};
@@ -60,7 +60,7 @@ pub async fn group_active<S: Store>(
     if choices.is_empty() {
         return Err(ApiError::not_found(format!(
             "no group {}",
-            lookout::redact::clip(group, 64)
+            lookout_core::redact::clip(group, 64)
         )));
     }
     Ok(Json::ok(json!({"group": group, "choices": choices})))
@@ -72,7 +72,7 @@ async fn view<S: TargetStore + StateStore>(
     cache: &DefsCache,
 ) -> Result<Value, ApiError> {
     let (targets, latest, states) = load_cached(store, cache).await?;
-    let now = lookout::time::now_ms();
+    let now = lookout_core::time::now_ms();
     let rows: Vec<Value> = targets
         .iter()
         .map(|t| {
@@ -85,7 +85,7 @@ async fn view<S: TargetStore + StateStore>(
                 "enabled": t.enabled,
                 "priority": t.priority(),
                 "status": state.status,
-                "status_since": (state.status_since > 0).then(|| lookout::time::rfc3339(state.status_since)),
+                "status_since": (state.status_since > 0).then(|| lookout_core::time::rfc3339(state.status_since)),
                 "uptime_percent": state.uptime_percent(),
                 "ewma_latency_ms": state.ewma_latency_ms.map(|l| l.round()),
                 "maintenance": t.maintenance_at(now).map(|w| {
@@ -97,13 +97,13 @@ async fn view<S: TargetStore + StateStore>(
                     "version": state.version,
                     "checks": state.checks,
                     "failures": state.failures,
-                    "last_check": state.last_check.map(lookout::time::rfc3339),
+                    "last_check": state.last_check.map(lookout_core::time::rfc3339),
                     "last_error": state.last_error,
                     "traffic_bytes": state.traffic_bytes,
                     "cost": state.cost,
                 },
                 "last_result": latest.get(&t.id).and_then(|l| l.result.as_ref()).map(|r| json!({
-                    "at": lookout::time::rfc3339(r.at),
+                    "at": lookout_core::time::rfc3339(r.at),
                     "outcome": r.outcome,
                     "status_code": r.status_code,
                     "latency_ms": r.latency_ms,
@@ -114,7 +114,7 @@ async fn view<S: TargetStore + StateStore>(
         })
         .collect();
     Ok(json!({
-        "generated_at": lookout::time::rfc3339(lookout::time::now_ms()),
+        "generated_at": lookout_core::time::rfc3339(lookout_core::time::now_ms()),
         "targets": rows,
         "groups": choose_all(&targets, &states),
     }))
@@ -152,8 +152,8 @@ async fn counts<S: TargetStore + StateStore + RunStore + SummaryStore>(
     }
     let proxy = kinds.iter().find(|k| k.kind == TargetKind::Proxy);
     Ok(json!({
-        "generated_at": lookout::time::rfc3339(lookout::time::now_ms()),
-        "as_of": kinds.iter().map(|k| k.at).max().map(lookout::time::rfc3339),
+        "generated_at": lookout_core::time::rfc3339(lookout_core::time::now_ms()),
+        "as_of": kinds.iter().map(|k| k.at).max().map(lookout_core::time::rfc3339),
         "targets": kinds.iter().map(|k| k.targets).sum::<usize>(),
         "by_status": by_status,
         "by_kind": by_kind,
@@ -197,7 +197,7 @@ async fn summary_from_targets<S: TargetStore + StateStore + RunStore>(
         .map(|g| json!({"group": g.group, "kind": g.kind, "active": g.active, "eligible": g.order.len(), "members": g.members}))
         .collect();
     Ok(json!({
-        "generated_at": lookout::time::rfc3339(lookout::time::now_ms()),
+        "generated_at": lookout_core::time::rfc3339(lookout_core::time::now_ms()),
         "targets": targets.len(),
         "by_status": by_status,
         "by_kind": by_kind,

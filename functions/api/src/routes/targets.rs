@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use lookout::domain::{Status, Target};
+use lookout_core::domain::{Status, Target};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -99,13 +99,13 @@ pub async fn get_target<S: Store>(
     let id = id.as_str();
     let (targets, latest, states) = load(&app.store).await?;
     let t = targets.iter().find(|t| t.id == id).ok_or_else(|| {
-        ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+        ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
     })?;
     Ok(Json::ok(json!({
         "target": t.redacted(),
         "state": states[&t.id],
         "last_result": latest.get(&t.id).and_then(|l| l.result.clone()),
-        "maintenance": t.maintenance_at(lookout::time::now_ms()),
+        "maintenance": t.maintenance_at(lookout_core::time::now_ms()),
     })))
 }
 
@@ -133,7 +133,7 @@ pub async fn patch_target<S: Store>(
         .and_then(|v| v.as_u64())
         .ok_or_else(|| ApiError::invalid_target("version: required, the version you read"))?;
     let current = app.store.get_target(id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("no target {}", lookout::redact::clip(id, 64)))
+        ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
     })?;
     if current.version != version {
         return Err(ApiError::Conflict(format!(
@@ -200,7 +200,7 @@ pub async fn delete_target<S: Store>(
     } else {
         Err(ApiError::not_found(format!(
             "no target {}",
-            lookout::redact::clip(id, 64)
+            lookout_core::redact::clip(id, 64)
         )))
     }
 }

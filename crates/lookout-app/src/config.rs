@@ -1,0 +1,447 @@
+//! Settings read once from the environment, with errors that name the variable.
+
+use std::env;
+
+use base64::Engine as _;
+
+/// A missing or malformed environment variable.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Days the raw check results (with run records and alert rows) are kept by default. Older
+/// figures live on in the rollups (hourly 35 days, daily 400): two weeks of raw results keep
+/// the table, and so its storage and each daily dump's scan, at about a third of what 30 days
+/// took (BENCHMARKS.md, the bill).
+pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 14;
+
+/// Settings renamed to carry the `LOOKOUT_` prefix: (new name, old name). For one release the
+/// old name is still read when the new one is unset, with a warning naming both (once per
+/// process and name); errors name the new one.
+pub const RENAMED: &[(&str, &str)] = &[
+    ("LOOKOUT_STORM_THRESHOLD", "STORM_THRESHOLD"),
+    ("LOOKOUT_RETENTION_DAYS", "RETENTION_DAYS"),
+    ("LOOKOUT_MAX_DUMPS", "MAX_DUMPS"),
+    ("LOOKOUT_DUMP_SEGMENTS", "DUMP_SEGMENTS"),
+    ("LOOKOUT_DUMP_INCLUDE", "DUMP_INCLUDE"),
+    ("LOOKOUT_DUMP_FUNCTION", "LOOKOUT_EXPORT_FUNCTION"),
+];
+
+/// Everything the functions read from the environment. Endpoints of the AWS services are not
+/// here: the SDK reads the standard `AWS_ENDPOINT_URL_<SERVICE>` variables itself.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `LOOKOUT_TABLE`: the DynamoDB table (required).
+    pub table: String,
+    /// `LOOKOUT_TOPIC_ARN`: the SNS topic for alerts (required by probe).
+    pub topic_arn: Option<String>,
+    /// `LOOKOUT_BUCKET`: the S3 bucket for dumps (required by the dump function).
+    pub bucket: Option<String>,
+    /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
+    pub admin_token: Option<String>,
+    /// `LOOKOUT_READ_TOKEN`: bearer token of the read routes (unset: only the admin token reads).
+    pub read_token: Option<String>,
+    /// `LOOKOUT_TOKEN_PARAM`: an SSM parameter (SecureString) holding the tokens, read at cold
+    /// start instead of `LOOKOUT_ADMIN_TOKEN` / `LOOKOUT_READ_TOKEN` (see
+    /// `lookout_aws::ssm::read_tokens` for its shape).
+    pub token_param: Option<String>,
+    /// `LOOKOUT_PUBLIC_STATUS`: `false` makes the status page, status, summary, health and
+    /// metrics need a token (default `true`).
+    pub public_status: bool,
+    /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 256; lowered at run time to
+    /// what the open-file limit allows, see `crate::probe::concurrency_limit`).
+    pub probe_concurrency: usize,
+    /// `LOOKOUT_ALLOW_PRIVATE_TARGETS`: `true` turns the probes' address guard off so loopback
+    /// and private targets can be probed (local stack and tests only; default `false`).
+    pub allow_private_targets: bool,
+    /// `LOOKOUT_ALLOWED_CIDRS`: comma-separated private ranges the address guard lets through
+    /// (`10.20.0.0/16,fd12::/48`); link-local and cloud metadata addresses stay refused whatever
+    /// it lists (default: none).
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+    /// `LOOKOUT_STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
+    /// grouped alert (default 10).
+    pub storm_threshold: usize,
+    /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default
+    /// [`DEFAULT_HISTORY_TTL_DAYS`]).
+    pub history_ttl_days: u32,
+    /// `LOOKOUT_RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
+    pub retention_days: u32,
+    /// `LOOKOUT_MAX_DUMPS`: at most this many dumps are kept (default 30).
+    pub max_dumps: usize,
+    /// `LOOKOUT_DUMP_SEGMENTS`: parallel scan segments of a dump (default 2).
+    pub dump_segments: u32,
+    /// `LOOKOUT_DUMP_INCLUDE`: item types a dump holds, `all` (default) or a comma list of
+    /// definitions, state, history, rollups, alerts.
+    pub dump_include: crate::dump::Include,
+    /// `LOOKOUT_DUMP_FUNCTION` (formerly `LOOKOUT_EXPORT_FUNCTION`): the dump function's name;
+    /// when set, the API hands dumps and restores to it (asynchronous Lambda invoke) instead of
+    /// running them itself.
+    pub dump_function: Option<String>,
+    /// `LOOKOUT_KMS_KEY_ID`: the KMS key (id, ARN or `alias/...`) whose data keys seal inline
+    /// secrets of target definitions (see `lookout_aws::sealing`). Wins over
+    /// `LOOKOUT_SECRETS_KEY`.
+    pub kms_key_id: Option<String>,
+    /// `LOOKOUT_SECRETS_KEY`: a 256-bit key, base64, that seals inline secrets where there is no
+    /// KMS (the local stack). With neither key, inline secrets are refused.
+    pub secrets_key: Option<LocalKey>,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable when `LOOKOUT_TABLE` is missing or a number does not
+    /// parse.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| env::var(k).ok())
+    }
+
+    /// Reads the settings through `get` (the environment in production, a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str| {
+            let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+            set(name).or_else(|| {
+                let (_, old) = RENAMED.iter().find(|(new, _)| *new == name)?;
+                let value = set(old)?;
+                warn_old_name(name, old);
+                Some(value)
+            })
+        };
+        fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
+            match v.as_deref().map(str::trim) {
+                None => Ok(default),
+                Some("true" | "1") => Ok(true),
+                Some("false" | "0") => Ok(false),
+                Some(other) => Err(ConfigError {
+                    name,
+                    problem: format!("expected true or false, got {other:?}"),
+                }),
+            }
+        }
+        fn num<T: std::str::FromStr>(
+            name: &'static str,
+            v: Option<String>,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(s) => s.trim().parse().map_err(|_| ConfigError {
+                    name,
+                    problem: format!("expected a whole number, got {s:?}"),
+                }),
+            }
+        }
+        Ok(Settings {
+            table: text("LOOKOUT_TABLE").ok_or(ConfigError {
+                name: "LOOKOUT_TABLE",
+                problem: "is not set; it names the DynamoDB table".into(),
+            })?,
+            topic_arn: text("LOOKOUT_TOPIC_ARN"),
+            bucket: text("LOOKOUT_BUCKET"),
+            admin_token: text("LOOKOUT_ADMIN_TOKEN"),
+            read_token: text("LOOKOUT_READ_TOKEN"),
+            token_param: text("LOOKOUT_TOKEN_PARAM"),
+            public_status: flag("LOOKOUT_PUBLIC_STATUS", text("LOOKOUT_PUBLIC_STATUS"), true)?,
+            probe_concurrency: num(
+                "LOOKOUT_PROBE_CONCURRENCY",
+                text("LOOKOUT_PROBE_CONCURRENCY"),
+                256,
+            )?
+            .max(1),
+            storm_threshold: num(
+                "LOOKOUT_STORM_THRESHOLD",
+                text("LOOKOUT_STORM_THRESHOLD"),
+                lookout_core::domain::grouped::DEFAULT_STORM_THRESHOLD,
+            )?,
+            allow_private_targets: flag(
+                "LOOKOUT_ALLOW_PRIVATE_TARGETS",
+                text("LOOKOUT_ALLOW_PRIVATE_TARGETS"),
+                false,
+            )?,
+            allowed_cidrs: cidrs(text("LOOKOUT_ALLOWED_CIDRS"))?,
+            history_ttl_days: num(
+                "LOOKOUT_HISTORY_TTL_DAYS",
+                text("LOOKOUT_HISTORY_TTL_DAYS"),
+                DEFAULT_HISTORY_TTL_DAYS,
+            )?,
+            retention_days: num("LOOKOUT_RETENTION_DAYS", text("LOOKOUT_RETENTION_DAYS"), 7)?,
+            max_dumps: num("LOOKOUT_MAX_DUMPS", text("LOOKOUT_MAX_DUMPS"), 30)?,
+            dump_segments: num("LOOKOUT_DUMP_SEGMENTS", text("LOOKOUT_DUMP_SEGMENTS"), 2)?
+                .clamp(1, 64),
+            dump_include: crate::dump::Include::parse(
+                text("LOOKOUT_DUMP_INCLUDE").as_deref().unwrap_or("all"),
+            )
+            .map_err(|problem| ConfigError {
+                name: "LOOKOUT_DUMP_INCLUDE",
+                problem,
+            })?,
+            dump_function: text("LOOKOUT_DUMP_FUNCTION"),
+            kms_key_id: text("LOOKOUT_KMS_KEY_ID"),
+            secrets_key: text("LOOKOUT_SECRETS_KEY")
+                .map(|k| LocalKey::parse(&k))
+                .transpose()
+                .map_err(|problem| ConfigError {
+                    name: "LOOKOUT_SECRETS_KEY",
+                    problem,
+                })?,
+        })
+    }
+
+    /// The probe engine's options: the address guard's switch and allow-list.
+    pub fn probe_options(&self) -> crate::probe::ProbeOptions {
+        crate::probe::ProbeOptions {
+            allow_private_targets: self.allow_private_targets,
+            allowed_cidrs: self.allowed_cidrs.clone(),
+        }
+    }
+
+    /// The topic ARN, or an error naming `LOOKOUT_TOPIC_ARN`.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.topic_arn.as_deref().ok_or(ConfigError {
+            name: "LOOKOUT_TOPIC_ARN",
+            problem: "is not set; it names the SNS topic for alerts".into(),
+        })
+    }
+
+    /// The bucket, or an error naming `LOOKOUT_BUCKET`.
+    pub fn require_bucket(&self) -> Result<&str, ConfigError> {
+        self.bucket.as_deref().ok_or(ConfigError {
+            name: "LOOKOUT_BUCKET",
+            problem: "is not set; it names the S3 bucket for dumps".into(),
+        })
+    }
+}
+
+/// Logs once per process and old name that `old` was read in place of `new`; true when it
+/// logged.
+fn warn_old_name(new: &'static str, old: &'static str) -> bool {
+    static WARNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if warned.contains(&old) {
+        return false;
+    }
+    warned.push(old);
+    tracing::warn!(
+        old,
+        new,
+        "setting {old} is deprecated and will stop being read: rename it to {new}"
+    );
+    true
+}
+
+/// Parses `LOOKOUT_ALLOWED_CIDRS`: ranges like `10.20.0.0/16` or `fd12::/48`, comma-separated.
+fn cidrs(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>().map_err(|e| ConfigError {
+                name: "LOOKOUT_ALLOWED_CIDRS",
+                problem: format!("{c:?} is not a CIDR range like 10.20.0.0/16 ({e})"),
+            })
+        })
+        .collect()
+}
+
+/// A 256-bit key from the environment (`LOOKOUT_SECRETS_KEY`) that seals inline secrets where
+/// there is no KMS; its `Debug` shows only the fingerprint. Defined here, not with the sealing
+/// (`lookout_aws::sealing`), so that the settings need no adapter.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LocalKey([u8; 32]);
+
+impl LocalKey {
+    /// Parses 32 bytes in standard or URL-safe base64 (`openssl rand -base64 32`).
+    ///
+    /// # Errors
+    /// A message (without the key) when it is not base64 of 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+            })
+            .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("holds {} bytes; AES-256 needs 32", b.len()))?;
+        Ok(LocalKey(key))
+    }
+
+    /// A key of these bytes.
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        LocalKey(key)
+    }
+
+    /// The key's bytes, for the AES-256-GCM sealing of `lookout_aws::sealing`.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The first 8 hex digits of the key's SHA-256: names the key in sealed values.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        hex::encode(&sha2::Sha256::digest(self.0)[..4])
+    }
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalKey({})", self.fingerprint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn a_missing_table_is_an_error_naming_the_variable() {
+        let e = from(&[]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_TABLE");
+    }
+
+    #[test]
+    fn allowed_cidrs_parse_and_a_bad_one_names_the_variable() {
+        let s = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOWED_CIDRS", "10.20.0.0/16, fd12::/48"),
+        ])
+        .unwrap();
+        assert_eq!(s.allowed_cidrs.len(), 2);
+        assert!(s
+            .probe_options()
+            .guard()
+            .refusal("10.20.1.1".parse().unwrap())
+            .is_none());
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOWED_CIDRS", "10.0.0.0/33"),
+        ]);
+        assert_eq!(e.unwrap_err().name, "LOOKOUT_ALLOWED_CIDRS");
+    }
+
+    #[test]
+    fn a_bad_number_names_the_variable_and_defaults_apply_otherwise() {
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_MAX_DUMPS", "many")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
+        let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
+        assert_eq!(
+            (
+                s.max_dumps,
+                s.retention_days,
+                s.probe_concurrency,
+                s.history_ttl_days
+            ),
+            (30, 7, 256, 14)
+        );
+        assert_eq!(s.dump_include, crate::dump::Include::default());
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_DUMP_INCLUDE", "state,logs"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
+        assert!(
+            !s.allow_private_targets,
+            "the address guard is on by default"
+        );
+        let open = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOW_PRIVATE_TARGETS", "true"),
+        ]);
+        assert!(open.unwrap().allow_private_targets);
+        let e = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_ALLOW_PRIVATE_TARGETS", "yes"),
+        ]);
+        assert_eq!(e.unwrap_err().name, "LOOKOUT_ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn a_secrets_key_must_be_32_bytes_of_base64_and_is_never_shown() {
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_SECRETS_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_SECRETS_KEY");
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let s = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_SECRETS_KEY", key)]).unwrap();
+        assert!(s.secrets_key.is_some() && !format!("{s:?}").contains(key));
+    }
+
+    #[test]
+    fn renamed_settings_are_read_by_their_new_name_and_still_by_their_old_one() {
+        let new = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_STORM_THRESHOLD", "3"),
+            ("LOOKOUT_RETENTION_DAYS", "9"),
+            ("LOOKOUT_MAX_DUMPS", "4"),
+            ("LOOKOUT_DUMP_SEGMENTS", "8"),
+            ("LOOKOUT_DUMP_INCLUDE", "state"),
+            ("LOOKOUT_DUMP_FUNCTION", "lookout-dump"),
+        ])
+        .unwrap();
+        let old = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("STORM_THRESHOLD", "3"),
+            ("RETENTION_DAYS", "9"),
+            ("MAX_DUMPS", "4"),
+            ("DUMP_SEGMENTS", "8"),
+            ("DUMP_INCLUDE", "state"),
+            ("LOOKOUT_EXPORT_FUNCTION", "lookout-dump"),
+        ])
+        .unwrap();
+        for s in [&new, &old] {
+            assert_eq!(
+                (
+                    s.storm_threshold,
+                    s.retention_days,
+                    s.max_dumps,
+                    s.dump_segments
+                ),
+                (3, 9, 4, 8)
+            );
+            assert_eq!(
+                s.dump_include,
+                crate::dump::Include::parse("state").unwrap()
+            );
+            assert_eq!(s.dump_function.as_deref(), Some("lookout-dump"));
+        }
+    }
+
+    #[test]
+    fn a_new_name_wins_over_an_old_one_and_errors_name_the_new_one() {
+        let s = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_MAX_DUMPS", "4"),
+            ("MAX_DUMPS", "40"),
+        ])
+        .unwrap();
+        assert_eq!(s.max_dumps, 4);
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("MAX_DUMPS", "many")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "logs")]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
+    }
+
+    #[test]
+    fn an_old_name_is_warned_about_once_per_process() {
+        assert!(warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
+        assert!(!warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
+    }
+}

@@ -1,0 +1,34 @@
+//! Narrow traits the functions depend on, one file per concern. Each handler asks only for the
+//! ports it uses, so its signature documents what it touches. Implementations live in
+//! `lookout_aws` (DynamoDB, SNS, S3: the only code that sees aws-sdk types) and the
+//! in-memory fakes of `crate::memory`.
+//!
+//! Ports speak domain types; the one exception is the whole-table copy of dumps, which moves
+//! items it never looks into ([`Item`], opaque to the application).
+
+mod alerts;
+mod delivery;
+mod digests;
+mod dump;
+mod error;
+mod history;
+mod lease;
+mod publish;
+mod runs;
+mod state;
+mod targets;
+
+pub use alerts::{AlertLog, AlertRecord, Outbox};
+pub use delivery::{deliver, deliver_with, Delivery, DeliveryOptions, OUTBOX_CLAIM_MS};
+pub use digests::{DigestStore, TargetUptime};
+pub use dump::{
+    DumpStore, IndexSchema, Item, ItemType, KeyAttribute, ObjectStream, RestoreTarget, ScanPage,
+    TableScan, TableSchema, UploadedPart,
+};
+pub use error::{error_chain, StoreError};
+pub use history::HistoryStore;
+pub use lease::{Lease, LeaseInfo, RunLease};
+pub use publish::{AlertPublisher, PublishError};
+pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore};
+pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};
+pub use targets::TargetStore;

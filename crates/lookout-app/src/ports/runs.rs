@@ -1,0 +1,85 @@
+//! Run records and the per-kind summaries each probe round writes.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use lookout_core::domain::TargetKind;
+
+/// A finished run, as `RUN#<kind>` rows keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id of the run.
+    pub run_id: String,
+    /// Which kind it probed.
+    pub kind: TargetKind,
+    /// Start, epoch ms.
+    pub started_at: i64,
+    /// Wall time, ms.
+    pub duration_ms: u64,
+    /// Targets checked.
+    pub checked: usize,
+    /// Of those, `up` or `slow`.
+    pub ok: usize,
+    /// Status changes.
+    pub changes: usize,
+    /// Alerts published to the topic in this run (new ones and retried ones).
+    pub alerts_published: usize,
+    /// Alerts left `pending` in the outbox for the next run.
+    pub alerts_pending: usize,
+    /// Due targets not checked because the invocation's deadline came first (see the probe
+    /// function's `RunReport::skipped` for their ids).
+    #[serde(default)]
+    pub skipped: usize,
+}
+
+/// Run records.
+pub trait RunStore {
+    /// Stores a run record (with a TTL).
+    fn put_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The newest run record of `kind`.
+    fn last_run(
+        &self,
+        kind: TargetKind,
+    ) -> impl Future<Output = Result<Option<RunRecord>, StoreError>> + Send;
+    /// The newest `limit` run records of `kind`, newest first.
+    fn runs(
+        &self,
+        kind: TargetKind,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
+}
+
+/// What `GET /v1/summary` shows of one kind, written by each probe round so that the summary is
+/// one read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindSummary {
+    /// The kind.
+    pub kind: TargetKind,
+    /// When the round that wrote it ran, epoch ms.
+    pub at: i64,
+    /// Targets of the kind, enabled or not.
+    pub targets: usize,
+    /// Targets by status name.
+    pub by_status: std::collections::BTreeMap<String, usize>,
+    /// The failover choice of every group of the kind.
+    pub groups: Vec<lookout_core::domain::failover::GroupChoice>,
+    /// Proxy traffic counted, bytes.
+    pub traffic_bytes: u64,
+    /// Estimated proxy cost.
+    pub cost: f64,
+    /// The round's run record.
+    pub last_run: Option<RunRecord>,
+}
+
+/// The per-kind summaries.
+pub trait SummaryStore {
+    /// Writes the summary of its kind.
+    fn put_summary(
+        &self,
+        summary: &KindSummary,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The summaries of both kinds that exist, in one read.
+    fn summaries(&self) -> impl Future<Output = Result<Vec<KindSummary>, StoreError>> + Send;
+}

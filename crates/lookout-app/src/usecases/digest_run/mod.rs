@@ -1,0 +1,243 @@
+//! The digest run, hourly: rolls up the hour that just ended for every target, looks for
+//! anomalies against each target's last 7 days, writes a digest per target and one over all,
+//! refreshes the status page's uptime table, and after the last hour of a UTC day writes the
+//! day's rollups and raises the daily report through the outbox and the publisher.
+//!
+//! A run for an hour can be made again: the same rollups and digests are overwritten, and the
+//! daily report is not sent twice (the outbox holds it).
+//!
+//! - `kind`: one kind's rollups, anomalies, digests and uptime table.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ports::{
+    AlertPublisher, DigestStore, HistoryStore, Latest, Outbox, StateStore, StoreError, TargetStore,
+};
+use crate::usecases::event::Field;
+use lookout_core::digest::report::{global_digest, Digest, Summariser};
+use lookout_core::digest::rollup::{Period, Rollup, HOUR_MS};
+use lookout_core::domain::grouped::daily_report;
+use lookout_core::domain::{Alert, Target, TargetKind};
+
+mod kind;
+
+/// Hours of baseline each target's hour is judged against (7 days).
+pub const BASELINE_HOURS: i64 = 7 * 24;
+
+/// Targets digested at once (each needs one query for its baseline).
+pub const CONCURRENCY: usize = 16;
+
+/// What one invocation is asked to digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestRequest {
+    /// Start of the hour, epoch ms.
+    pub hour: i64,
+}
+
+impl DigestRequest {
+    /// The hour an event's `hour` field asks for at `now` (epoch ms): `"YYYY-MM-DDTHH"` (UTC,
+    /// not in the future; the hour in progress is digested so far, as the demo does, and
+    /// digested again in full by the scheduled run after it ends), or, without the field (the
+    /// scheduled event), the last complete hour.
+    ///
+    /// # Errors
+    /// A message starting `hour:` that names what is wrong with it.
+    pub fn for_hour(hour: &Field<String>, now: i64) -> Result<Self, String> {
+        let last = Period::Hour.start_of(now) - HOUR_MS;
+        let text = match hour {
+            Field::Absent => return Ok(DigestRequest { hour: last }),
+            Field::Valid(text) => text,
+            Field::Invalid(_) => return Err("hour: expected text like \"2026-11-21T14\"".into()),
+        };
+        let ms = parse_hour(text)
+            .ok_or_else(|| format!("hour: {text:?} is not an hour like \"2026-11-21T14\""))?;
+        if ms > last + HOUR_MS {
+            return Err(format!("hour: {text} has not started yet"));
+        }
+        Ok(DigestRequest { hour: ms })
+    }
+}
+
+/// `YYYY-MM-DDTHH` (UTC) to epoch ms.
+pub fn parse_hour(text: &str) -> Option<i64> {
+    if text.len() != 13 || !text.is_ascii() {
+        return None;
+    }
+    let compact = format!(
+        "{}{}{}T{}0000Z",
+        &text[0..4],
+        &text[5..7],
+        &text[8..10],
+        &text[11..13]
+    );
+    let ms = lookout_core::time::parse_compact(&compact)?;
+    (lookout_core::time::hour(ms) == text).then_some(ms)
+}
+
+/// What one invocation did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DigestReport {
+    /// Start of the hour digested, RFC 3339.
+    pub hour: String,
+    /// Targets digested.
+    pub targets: usize,
+    /// Rollups written (hourly and, after a day's last hour, daily; all-targets ones included).
+    pub rollups: usize,
+    /// Anomalies found (all-targets ones included).
+    pub anomalies: usize,
+    /// The global digest.
+    pub global: Digest,
+    /// Daily reports raised now (empty outside the day's last hour, or when already sent).
+    pub daily_reports: Vec<Alert>,
+    /// Wall time, ms.
+    pub duration_ms: u64,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// The event could not be read.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A read or write failed; a run for the same hour can be made again.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DigestError {
+    /// The error's type as Lambda reports it (`errorType`): `BadRequest` or `StoreError`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            DigestError::BadRequest(_) => "BadRequest",
+            DigestError::Store(_) => "StoreError",
+        }
+    }
+}
+
+/// Digests the hour starting at `hour` at `now` (both epoch ms). See the module doc.
+///
+/// # Errors
+/// [`DigestError::Store`] when targets, history or rollups cannot be read, or rollups and
+/// digests cannot be written. A daily report that cannot be published stays pending in the
+/// outbox (the probe's next run sends it).
+pub async fn run<S, P, M>(
+    store: &S,
+    publisher: &P,
+    summariser: &M,
+    hour: i64,
+    now: i64,
+) -> Result<DigestReport, DigestError>
+where
+    S: TargetStore + StateStore + HistoryStore + DigestStore + Outbox + Sync,
+    P: AlertPublisher + Sync,
+    M: Summariser + Sync,
+{
+    let started = std::time::Instant::now();
+    let all_targets = store.list_targets(None).await?;
+    let span = kind::Span::new(hour, now);
+    let mut kinds = Vec::new();
+    for kind in TargetKind::ALL {
+        let targets: Vec<&Target> = all_targets.iter().filter(|t| t.kind() == kind).collect();
+        if !targets.is_empty() {
+            kinds.push(kind::digest_kind(store, summariser, kind, &targets, &span).await?);
+        }
+    }
+    let mut rollups_written: usize = kinds.iter().map(|k| k.rollups_written).sum();
+    let day_rollups: Vec<Rollup> = kinds
+        .iter()
+        .flat_map(|k| k.judged.iter().filter_map(|j| j.day.clone()))
+        .collect();
+    if !day_rollups.is_empty() {
+        store.put_rollups(&day_rollups).await?;
+        rollups_written += day_rollups.len();
+    }
+    let digests: Vec<Digest> = kinds
+        .iter()
+        .flat_map(|k| k.judged.iter().map(|j| j.digest.clone()))
+        .collect();
+    let overall_anomalies = kinds
+        .iter_mut()
+        .flat_map(|k| k.anomalies.drain(..))
+        .collect();
+    let mut global = global_digest(hour, &digests, overall_anomalies, now);
+    global.narrative = summariser.summarise(&global).await.ok();
+    let anomalies = global.anomalies.len();
+    let targets = digests.len();
+    // Quiet targets' digests are not stored (`Digest::is_notable`).
+    let mut writes: Vec<Digest> = digests.into_iter().filter(Digest::is_notable).collect();
+    writes.push(global.clone());
+    store.put_digests(&writes).await?;
+    let daily_reports = if span.day_ends {
+        let states: HashMap<TargetKind, HashMap<String, Latest>> =
+            kinds.into_iter().map(|k| (k.kind, k.latest)).collect();
+        raise_daily_reports(
+            store,
+            publisher,
+            &all_targets,
+            &states,
+            &day_rollups,
+            span.day_start,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(DigestReport {
+        hour: lookout_core::time::rfc3339(hour),
+        targets,
+        rollups: rollups_written,
+        anomalies,
+        global,
+        daily_reports,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// After a day's last hour: one daily report per kind (its targets' states and the day's
+/// uptime), written to the outbox and published. A report the outbox already holds is not
+/// raised again. Returns the reports raised now.
+async fn raise_daily_reports<S, P>(
+    store: &S,
+    publisher: &P,
+    all_targets: &[Target],
+    states: &HashMap<TargetKind, HashMap<String, Latest>>,
+    day_rollups: &[Rollup],
+    day_start: i64,
+) -> Result<Vec<Alert>, DigestError>
+where
+    S: Outbox + Sync,
+    P: AlertPublisher + Sync,
+{
+    let day_uptime: HashMap<&str, Option<f64>> = day_rollups
+        .iter()
+        .map(|r| (r.target_id.as_str(), r.uptime_percent()))
+        .collect();
+    let mut raised = Vec::new();
+    for kind in TargetKind::ALL {
+        let Some(latest) = states.get(&kind) else {
+            continue;
+        };
+        let entries: Vec<_> = all_targets
+            .iter()
+            .filter(|t| t.kind() == kind)
+            .filter_map(|t| {
+                let state = &latest.get(&t.id)?.state;
+                Some((t, state, day_uptime.get(t.id.as_str()).copied().flatten()))
+            })
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let report = daily_report(kind, day_start, &entries);
+        for alert in store.enqueue(&[report]).await? {
+            crate::ports::deliver(store, publisher, &alert).await;
+            raised.push(alert);
+        }
+    }
+    Ok(raised)
+}
+
+#[cfg(test)]
+mod tests;

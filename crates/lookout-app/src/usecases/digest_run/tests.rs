@@ -1,0 +1,269 @@
+use serde_json::json;
+
+use super::*;
+use crate::memory::{MemoryPublisher, MemoryStore};
+use lookout_core::digest::anomaly::AnomalyKind;
+use lookout_core::digest::report::{NoSummariser, GLOBAL};
+use lookout_core::digest::rollup::{Latency, DAY_MS};
+
+/// 2026-11-21T14:00Z.
+const HOUR: i64 = 1_795_269_600_000;
+
+async fn store_with(ids: &[&str]) -> MemoryStore {
+    let store = MemoryStore::default();
+    for id in ids {
+        let t: Target = serde_json::from_value(
+            json!({"id": id, "name": format!("{id} api"), "group": "g", "kind": "server",
+                   "url": format!("https://{id}.example/health")}),
+        )
+        .unwrap();
+        store.create_target(&t.validate().unwrap()).await.unwrap();
+    }
+    store
+}
+
+/// Seven days of normal hours before `hour`: 60 checks, p95 around `p95` ms, no failures.
+async fn baseline(store: &MemoryStore, id: &str, hour: i64, p95: u64) {
+    let hours: Vec<Rollup> = (1..=BASELINE_HOURS)
+        .map(|h| {
+            let wobble = (h % 5) as u64 * p95 / 50;
+            Rollup {
+                checks: 60,
+                latency: Some(Latency {
+                    min: p95 / 4,
+                    mean: (p95 / 2) as f64,
+                    p50: p95 / 2,
+                    p95: p95 + wobble,
+                    max: p95 * 2,
+                }),
+                ..Rollup::empty(id, TargetKind::Server, Period::Hour, hour - h * HOUR_MS)
+            }
+        })
+        .collect();
+    store.put_rollups(&hours).await.unwrap();
+}
+
+/// One probe run a minute through the hour, as the probe function records them: `latency(id,
+/// minute)` gives each result's latency, `None` for a failed check.
+async fn probe_hour(
+    store: &MemoryStore,
+    ids: &[&str],
+    hour: i64,
+    latency: impl Fn(&str, i64) -> Option<u64>,
+) {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    for (at, latest) in crate::testing::minute_runs(&ids, TargetKind::Server, hour, latency) {
+        store
+            .record_run(TargetKind::Server, at, &latest, true)
+            .await
+            .unwrap();
+    }
+}
+
+async fn rollups_of(store: &MemoryStore, id: &str) -> Vec<Rollup> {
+    store
+        .rollups(id, TargetKind::Server, Period::Hour, 0, i64::MAX)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_slow_and_failing_target_is_named_with_figures_and_advice() {
+    let store = store_with(&["calm", "slow"]).await;
+    baseline(&store, "calm", HOUR, 200).await;
+    baseline(&store, "slow", HOUR, 200).await;
+    probe_hour(&store, &["calm", "slow"], HOUR, |id, minute| match id {
+        "slow" if minute % 8 == 0 => None,
+        "slow" => Some(640 + (minute as u64 % 7) * 10),
+        _ => Some(100 + (minute as u64 % 7) * 10),
+    })
+    .await;
+    let publisher = MemoryPublisher::default();
+    let report = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        HOUR,
+        HOUR + HOUR_MS + 60_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.targets, 2);
+    let slow = store.digests("slow", i64::MAX, 1).await.unwrap().remove(0);
+    let kinds: Vec<AnomalyKind> = slow.anomalies.iter().map(|a| a.kind).collect();
+    assert!(kinds.contains(&AnomalyKind::Latency), "{slow:#?}");
+    assert!(kinds.contains(&AnomalyKind::ErrorRate), "{slow:#?}");
+    assert_eq!(slow.checks, 60);
+    assert_eq!(slow.failures, 8);
+    assert!(
+        slow.summary.contains("52 of 60 checks succeeded"),
+        "{}",
+        slow.summary
+    );
+    assert!(
+        slow.summary.contains("failures mostly timeout"),
+        "{}",
+        slow.summary
+    );
+    assert!(!slow.recommendations.is_empty());
+    // The calm target has nothing to say: its digest is not stored, nor named globally.
+    assert!(store.digests("calm", i64::MAX, 1).await.unwrap().is_empty());
+    let global = store.digests(GLOBAL, i64::MAX, 1).await.unwrap().remove(0);
+    assert_eq!(global, report.global);
+    assert!(global.summary.contains("2 target(s)"), "{}", global.summary);
+    assert!(global.summary.contains("slow"), "{}", global.summary);
+    assert!(
+        global.recommendations.iter().any(|r| r.starts_with("slow")),
+        "{global:#?}"
+    );
+    assert_eq!((global.checks, global.failures), (120, 8));
+    // Rollups of the hour, per target and over all.
+    let hour = store
+        .rollups(
+            "slow",
+            TargetKind::Server,
+            Period::Hour,
+            HOUR,
+            HOUR + HOUR_MS,
+        )
+        .await
+        .unwrap();
+    assert_eq!((hour[0].checks, hour[0].failures), (60, 8));
+    let all = store
+        .rollups("*", TargetKind::Server, Period::Hour, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!((all[0].checks, all[0].failures), (120, 8));
+    // The status page's uptime table.
+    let table = store.uptime_table(TargetKind::Server).await.unwrap();
+    let slow_up = table.iter().find(|t| t.target_id == "slow").unwrap();
+    let day = slow_up.windows.iter().find(|w| w.window == "24h").unwrap();
+    // 23 baseline hours of 60 good checks, and the hour judged.
+    assert_eq!((day.checks, day.failures), (24 * 60, 8));
+    assert!(publisher.sent().is_empty(), "no daily report at 15:00");
+}
+
+#[tokio::test]
+async fn digesting_an_hour_again_gives_the_same_rollups_and_digests() {
+    let store = store_with(&["a", "b"]).await;
+    baseline(&store, "a", HOUR, 150).await;
+    probe_hour(&store, &["a", "b"], HOUR, |_, m| (m != 30).then_some(100)).await;
+    let publisher = MemoryPublisher::default();
+    let first = run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    let before = rollups_of(&store, "b").await;
+    let second = run(&store, &publisher, &NoSummariser, HOUR, HOUR + 2 * HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(rollups_of(&store, "b").await, before);
+    assert_eq!(first.global.summary, second.global.summary);
+    assert_eq!(store.digests(GLOBAL, i64::MAX, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_last_hour_of_a_day_writes_day_rollups_and_one_daily_report() {
+    let last = HOUR + 9 * HOUR_MS; // 23:00
+    let store = store_with(&["good", "bad"]).await;
+    probe_hour(&store, &["good", "bad"], last, |id, m| {
+        (id == "good" || m % 2 == 0).then_some(50)
+    })
+    .await;
+    let publisher = MemoryPublisher::default();
+    // While 23:00 is still in progress: no day rollup and no report yet.
+    let early = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        last,
+        last + HOUR_MS - 60_000,
+    )
+    .await
+    .unwrap();
+    assert!(early.daily_reports.is_empty());
+    assert!(publisher.sent().is_empty());
+    let report = run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        last,
+        last + HOUR_MS + 300_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.daily_reports.len(), 1);
+    let sent = publisher.sent();
+    assert_eq!(sent.len(), 1);
+    let text = &sent[0].text;
+    assert!(text.contains("Best: good (100.00% up that day)"), "{text}");
+    assert!(text.contains("Worst: bad (50.00% up that day)"), "{text}");
+    let day = store
+        .rollups("bad", TargetKind::Server, Period::Day, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 1);
+    assert_eq!((day[0].checks, day[0].failures), (60, 30));
+    assert_eq!(day[0].start, Period::Day.start_of(last));
+    // Again: the outbox already holds the report, nothing is sent twice.
+    let again = run(&store, &publisher, &NoSummariser, last, last + 2 * HOUR_MS)
+        .await
+        .unwrap();
+
+    assert!(again.daily_reports.is_empty());
+    assert_eq!(publisher.sent().len(), 1);
+}
+
+/// The 30-day window of `id` in the uptime table.
+async fn table_30d(store: &MemoryStore, id: &str) -> (u64, u64) {
+    let table = store.uptime_table(TargetKind::Server).await.unwrap();
+    let w = table
+        .iter()
+        .find(|t| t.target_id == id)
+        .unwrap()
+        .windows
+        .iter()
+        .find(|w| w.window == "30d")
+        .unwrap()
+        .clone();
+    (w.checks, w.failures)
+}
+
+#[tokio::test]
+async fn the_long_windows_are_read_once_and_refreshed_after_a_day_ends() {
+    let store = store_with(&["a"]).await;
+    let day = |start, failures| Rollup {
+        checks: 1440,
+        failures,
+        ..Rollup::empty("a", TargetKind::Server, Period::Day, start)
+    };
+    let today = Period::Day.start_of(HOUR);
+    store
+        .put_rollups(&[day(today - 3 * DAY_MS, 10)])
+        .await
+        .unwrap();
+    let publisher = MemoryPublisher::default();
+    probe_hour(&store, &["a"], HOUR, |_, _| Some(100)).await;
+    run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    // The day rollup counts, with the hour just digested.
+    assert_eq!(table_30d(&store, "a").await, (1440 + 60, 10));
+    // A day rollup appearing now is not read by the next hour's run: the window is kept.
+    store
+        .put_rollups(&[day(today - 2 * DAY_MS, 20)])
+        .await
+        .unwrap();
+    let next = HOUR + HOUR_MS;
+    run(&store, &publisher, &NoSummariser, next, next + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(table_30d(&store, "a").await, (1440 + 60, 10));
+    // After the day's last hour the day rollups are read again, today's own included.
+    let last = today + DAY_MS - HOUR_MS;
+    probe_hour(&store, &["a"], last, |_, m| (m != 0).then_some(100)).await;
+    run(&store, &publisher, &NoSummariser, last, last + HOUR_MS)
+        .await
+        .unwrap();
+    // Two earlier days, and today as a day rollup of its hours: 14:00 (60 checks) and 23:00 (60, 1 failed).
+    assert_eq!(table_30d(&store, "a").await, (2 * 1440 + 120, 31));
+}

@@ -1,0 +1,338 @@
+//! One round of one kind: probe the due targets, apply the state machine, commit the changes
+//! with their alerts, raise the grouped alerts, publish, and record the run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::ports::{
+    deliver, AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, SummaryStore,
+    TargetStore,
+};
+use crate::probe::Prober;
+use lookout_core::domain::grouped::{group_alerts, storm_alert};
+use lookout_core::domain::{Alert, CheckResult, Status, Target, TargetKind, TargetState};
+
+use super::commit::{commit_all, decide, Change};
+use super::schedule::is_due;
+use super::summary::kind_summary;
+use super::{ProbeError, RunConfig};
+
+/// What a round works on.
+pub(super) struct Round<'a> {
+    pub kind: TargetKind,
+    pub targets: &'a [Target],
+    /// Probe every enabled target, due or not.
+    pub force: bool,
+    /// Concurrency, storm threshold, secrets and clock.
+    pub config: &'a RunConfig,
+    /// The invocation's deadline less the finishing margin: a check that cannot end before it
+    /// is skipped (and reported).
+    pub hard_end: Option<Instant>,
+    /// For repeat rounds, the end of the window: a check that cannot end before it waits for
+    /// the next invocation (not reported: it is not late).
+    pub window_end: Option<Instant>,
+}
+
+/// What a round did.
+pub(super) struct RoundOutput {
+    pub record: RunRecord,
+    /// Alerts written to the outbox (published or pending).
+    pub alerts: Vec<Alert>,
+    /// `id: error` of the changes that could not be committed.
+    pub errors: Vec<String>,
+    /// Ids of due targets not checked because the deadline came first.
+    pub skipped: Vec<String>,
+}
+
+/// The checks of a round, decided but not yet written.
+struct Checked<'a> {
+    /// Checks whose state must be written (a status change or an alert).
+    changes: Vec<Change<'a>>,
+    checked: usize,
+    ok: usize,
+    skipped: Vec<String>,
+}
+
+/// Probes the due targets with bounded concurrency and applies each result as it arrives; then
+/// writes the changes (one grouped alert instead of many when more than `storm_threshold`
+/// targets changed), raises group alerts, publishes, and writes the snapshot, the history and
+/// the run record.
+pub(super) async fn run_round<S, P>(
+    store: &S,
+    publisher: &P,
+    prober: &Prober,
+    round: &Round<'_>,
+    latest: &mut HashMap<String, Latest>,
+    unsnapshotted: &mut Option<i64>,
+) -> Result<RoundOutput, ProbeError>
+where
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
+    P: AlertPublisher + Sync,
+{
+    let started = Instant::now();
+    let run_at = round.config.clock.now_ms();
+    let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
+    let kept = sorted_ids(latest);
+    let overrides = apply_overrides(store, round.kind, latest).await?;
+    let before = statuses(latest);
+    let mut checks = probe_due(prober, round, latest, run_at, &by_id).await;
+    // Group alerts from the statuses decided (a change whose commit fails is retried by the
+    // next run, and so is its group alert then).
+    let mut after = statuses(latest);
+    after.extend(
+        checks
+            .changes
+            .iter()
+            .map(|c| (c.target.id.clone(), c.next.status)),
+    );
+    let mut groups = if checks.checked > 0 {
+        group_alerts(round.kind, run_at, round.targets, &before, &after)
+    } else {
+        Vec::new()
+    };
+    let (mut raised, storm) =
+        raise_storm(store, round, run_at, &mut checks.changes, &mut groups).await?;
+    let committed = commit_all(store, checks.changes, storm, latest).await;
+    raised.extend(committed.alerts);
+    // Keep disabled targets in the snapshot; forget deleted ones.
+    latest.retain(|id, _| by_id.contains_key(id.as_str()));
+    if !groups.is_empty() {
+        raised.extend(store.enqueue(&groups).await?);
+    }
+    let mut published = 0;
+    for alert in &raised {
+        published += usize::from(deliver(store, publisher, alert).await.published());
+    }
+    let write = SnapshotWrite {
+        run_at,
+        kept: &kept,
+        overrides: &overrides,
+        uncommitted: !committed.errors.is_empty(),
+        checked: checks.checked,
+    };
+    record_snapshot(store, round, latest, &write, unsnapshotted).await?;
+    let record = RunRecord {
+        run_id: uuid::Uuid::new_v4().to_string(),
+        kind: round.kind,
+        started_at: run_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        checked: checks.checked,
+        ok: checks.ok,
+        changes: committed.status_changes,
+        alerts_published: published,
+        alerts_pending: raised.len() - published,
+        skipped: checks.skipped.len(),
+    };
+    if checks.checked > 0 || !checks.skipped.is_empty() || round.force {
+        store.put_run(&record).await?;
+    }
+    // Every round, so that deletions, overrides and reported usage show without a check.
+    store
+        .put_summary(&kind_summary(round.kind, round.targets, latest, &record))
+        .await?;
+    Ok(RoundOutput {
+        record,
+        alerts: raised,
+        errors: committed.errors,
+        skipped: checks.skipped,
+    })
+}
+
+/// Operators' overrides since the last round replace the snapshot's state. Returns them (they
+/// are cleared once the snapshot that holds them is written).
+async fn apply_overrides<S: StateStore + Sync>(
+    store: &S,
+    kind: TargetKind,
+    latest: &mut HashMap<String, Latest>,
+) -> Result<Vec<TargetState>, ProbeError> {
+    let overrides = store.overrides(kind).await?;
+    for o in &overrides {
+        if let Some(l) = latest.get_mut(&o.target_id) {
+            l.state = o.clone();
+        } else {
+            latest.insert(o.target_id.clone(), Latest::new(o.clone(), None));
+        }
+    }
+    Ok(overrides)
+}
+
+/// Checks the due targets, at most `concurrency` at once, and decides each result as it
+/// arrives. A result without a change goes into `latest` at once; the changes are returned.
+async fn probe_due<'a>(
+    prober: &Prober,
+    round: &Round<'a>,
+    latest: &mut HashMap<String, Latest>,
+    run_at: i64,
+    by_id: &HashMap<&str, &'a Target>,
+) -> Checked<'a> {
+    let due: Vec<&Target> = round
+        .targets
+        .iter()
+        .filter(|t| {
+            t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
+        })
+        .collect();
+    let mut results = futures::stream::iter(due)
+        .map(|t| check_in_time(prober, round, t, run_at))
+        .buffer_unordered(round.config.concurrency.max(1));
+    let mut out = Checked {
+        changes: Vec::new(),
+        checked: 0,
+        ok: 0,
+        skipped: Vec::new(),
+    };
+    while let Some(result) = results.next().await {
+        let result = match result {
+            Ok(r) => r,
+            Err(late) => {
+                out.skipped.extend(late);
+                continue;
+            }
+        };
+        let Some(target) = by_id.get(result.target_id.as_str()).copied() else {
+            continue;
+        };
+        out.checked += 1;
+        out.ok += usize::from(result.ok());
+        let prev = latest
+            .get(&target.id)
+            .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
+        let (next, alerts) = decide(&prev, &result, target);
+        if next.status != prev.status || !alerts.is_empty() {
+            out.changes.push(Change {
+                target,
+                prev,
+                next,
+                alerts,
+                result,
+            });
+        } else {
+            latest.insert(target.id.clone(), Latest::new(next, Some(result)));
+        }
+    }
+    out
+}
+
+/// One check, if it can still end in time. Whether it may start is decided when its turn comes
+/// (after queueing behind the concurrency limit), against the time it can take at most.
+/// `Err(Some(id))`: too late for the deadline (reported as skipped); `Err(None)`: it would
+/// outlast the repeat window (left for the next invocation).
+async fn check_in_time(
+    prober: &Prober,
+    round: &Round<'_>,
+    t: &Target,
+    run_at: i64,
+) -> Result<CheckResult, Option<String>> {
+    let ends = Instant::now() + Duration::from_millis(crate::probe::check_budget_ms(t));
+    if round.hard_end.is_some_and(|h| ends > h) {
+        return Err(Some(t.id.clone()));
+    }
+    if round.window_end.is_some_and(|w| ends > w) {
+        return Err(None);
+    }
+    let check = crate::secrets::check(prober, &round.config.secrets, t, run_at);
+    match round.hard_end {
+        None => Ok(check.await),
+        // A safety net: the check's own timeouts end it first.
+        Some(h) => tokio::time::timeout_at(h.into(), check)
+            .await
+            .map_err(|_| Some(t.id.clone())),
+    }
+}
+
+/// A storm: more transitions than the threshold become one alert, written first so that it is
+/// never lost; the state changes then go without their own transition alerts, and no group
+/// alerts are raised. Returns the alerts written and whether it was a storm.
+async fn raise_storm<S: Outbox + Sync>(
+    store: &S,
+    round: &Round<'_>,
+    run_at: i64,
+    changes: &mut [Change<'_>],
+    groups: &mut Vec<Alert>,
+) -> Result<(Vec<Alert>, bool), ProbeError> {
+    let transitions: Vec<Alert> = changes
+        .iter()
+        .flat_map(|c| c.alerts.iter().filter(|a| a.is_transition()).cloned())
+        .collect();
+    if transitions.len() <= round.config.storm_threshold {
+        return Ok((Vec::new(), false));
+    }
+    let alert = storm_alert(round.kind, run_at, &transitions, groups);
+    groups.clear();
+    tracing::warn!(
+        kind = round.kind.as_str(),
+        changes = transitions.len(),
+        "alert storm grouped"
+    );
+    let raised = store.enqueue(&[alert]).await?;
+    for c in changes.iter_mut() {
+        c.alerts.retain(|a| !a.is_transition());
+    }
+    Ok((raised, true))
+}
+
+/// What decides whether a round rewrites the snapshot.
+struct SnapshotWrite<'a> {
+    run_at: i64,
+    /// The snapshot's target ids before the round, sorted.
+    kept: &'a [String],
+    overrides: &'a [TargetState],
+    /// Some change could not be committed.
+    uncommitted: bool,
+    checked: usize,
+}
+
+/// Records the round's results (and the snapshot when it must be rewritten), then clears the
+/// overrides it took in. Nothing is written by a round that checked nothing, unless forced or
+/// with overrides.
+async fn record_snapshot<S: RunStore + StateStore + Sync>(
+    store: &S,
+    round: &Round<'_>,
+    latest: &HashMap<String, Latest>,
+    w: &SnapshotWrite<'_>,
+    unsnapshotted: &mut Option<i64>,
+) -> Result<(), ProbeError> {
+    if w.checked == 0 && !round.force && w.overrides.is_empty() {
+        return Ok(());
+    }
+    let mut snapshot: Vec<Latest> = latest.values().cloned().collect();
+    snapshot.sort_by(|a, b| a.state.target_id.cmp(&b.state.target_id));
+    // The stored states plus the history must give back these states (`catch_up`): when they
+    // cannot (targets came or went, so shards moved; overrides; uncommitted changes) or the
+    // results to replay reach back `SNAPSHOT_EVERY_MS`, the snapshot is rewritten.
+    let write_snapshot = !w.overrides.is_empty()
+        || w.uncommitted
+        || w.kept != sorted_ids(latest)
+        || unsnapshotted.is_some_and(|since| w.run_at - since >= crate::ports::SNAPSHOT_EVERY_MS);
+    store
+        .record_run(round.kind, w.run_at, &snapshot, write_snapshot)
+        .await?;
+    if write_snapshot {
+        *unsnapshotted = None;
+    } else if unsnapshotted.is_none() && w.checked > 0 {
+        *unsnapshotted = Some(w.run_at);
+    }
+    for o in w.overrides {
+        store
+            .clear_override(round.kind, &o.target_id, o.version)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Each target's status in `latest`.
+fn statuses(latest: &HashMap<String, Latest>) -> HashMap<String, Status> {
+    latest
+        .iter()
+        .map(|(id, l)| (id.clone(), l.state.status))
+        .collect()
+}
+
+/// The ids of `latest`, sorted.
+fn sorted_ids(latest: &HashMap<String, Latest>) -> Vec<String> {
+    let mut ids: Vec<String> = latest.keys().cloned().collect();
+    ids.sort_unstable();
+    ids
+}

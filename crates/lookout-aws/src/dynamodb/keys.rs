@@ -1,0 +1,200 @@
+//! Every key and attribute name of the table, in one place: the partition and sort keys of each
+//! item shape (see the layout in [`super`]) and the attributes that conditions and indexes use.
+//! A key format changes here or nowhere.
+
+use lookout_app::ports::ItemType;
+use lookout_core::domain::TargetKind;
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// TTL attribute (epoch seconds).
+pub const TTL: &str = "expires_at";
+/// The sparse index: target definitions by kind, outbox rows still to publish.
+pub(super) const GSI: &str = "gsi1";
+/// Partition key attribute of [`GSI`].
+pub(super) const GSI_PK: &str = "gsi1pk";
+/// Sort key attribute of [`GSI`].
+pub(super) const GSI_SK: &str = "gsi1sk";
+/// Version attribute of definitions, state items and override rows (conditional writes).
+pub(super) const VERSION: &str = "version";
+/// Outbox row attribute: the delivery holding the row's claim.
+pub(super) const CLAIMED_BY: &str = "claimed_by";
+/// Outbox row attribute: when that claim expires, epoch ms.
+pub(super) const CLAIM_UNTIL: &str = "claim_until";
+/// Lease item attribute: the run holding the lease.
+pub(super) const LEASE_HOLDER: &str = "holder";
+/// Lease item attribute: when the lease ends, epoch ms.
+pub(super) const LEASE_UNTIL: &str = "lease_until";
+/// Lease item attribute: the event id the last finished run handled.
+pub(super) const LEASE_DONE: &str = "done_event";
+
+/// Sort key of a target's definition item.
+pub(super) const CONFIG_SK: &str = "CONFIG";
+/// Sort key of a target's state item.
+pub(super) const STATE_SK: &str = "STATE";
+/// Sort key of a summary item.
+pub(super) const SUMMARY_SK: &str = "SUMMARY";
+/// Sort key of a lease item.
+pub(super) const LEASE_SK: &str = "LEASE";
+/// Index partition of outbox rows still to publish.
+pub(super) const OUTBOX_PENDING: &str = "OUTBOX#pending";
+
+/// An instant as a sort key: epoch ms, 13 digits, so that text order is time order.
+pub(super) fn ms_key(ms: i64) -> String {
+    format!("{:013}", ms.max(0))
+}
+
+/// Sort key of chunk `i` of a chunked partition (snapshots, history shards, uptime): 4 digits.
+pub(super) fn chunk_sk(i: usize) -> String {
+    format!("{i:04}")
+}
+
+/// Partition of a target's definition and state items: `TARGET#<id>`.
+pub(super) fn target_pk(id: &str) -> String {
+    format!("TARGET#{id}")
+}
+
+/// Index partition listing the definitions of a kind: `TARGETS#<kind>`.
+pub(super) fn targets_index_pk(kind: TargetKind) -> String {
+    format!("TARGETS#{}", kind.as_str())
+}
+
+/// Partition of the snapshot of a kind: `SNAP#<kind>`, chunks by [`chunk_sk`].
+pub(super) fn snapshot_pk(kind: TargetKind) -> String {
+    format!("SNAP#{}", kind.as_str())
+}
+
+/// Partition of one history shard of the hour of `at_ms`:
+/// `HIST#<kind>#<YYYY-MM-DDTHH>#<shard, 4 digits>`; sort key
+/// the run time ([`ms_key`]).
+pub(super) fn history_pk(kind: TargetKind, at_ms: i64, shard: usize) -> String {
+    format!(
+        "HIST#{}#{}#{shard:04}",
+        kind.as_str(),
+        lookout_core::time::hour(at_ms)
+    )
+}
+
+/// Partition of the run records of a kind: `RUN#<kind>`.
+pub(super) fn run_pk(kind: TargetKind) -> String {
+    format!("RUN#{}", kind.as_str())
+}
+
+/// Sort key of a run record: `<start, 13 digits>#<run id>`.
+pub(super) fn run_sk(started_at_ms: i64, run_id: &str) -> String {
+    format!("{}#{run_id}", ms_key(started_at_ms))
+}
+
+/// Partition of the override rows of a kind: `OVERRIDE#<kind>`, sort key the target id.
+pub(super) fn override_pk(kind: TargetKind) -> String {
+    format!("OVERRIDE#{}", kind.as_str())
+}
+
+/// Partition of the summary of a kind: `SUMMARY#<kind>`.
+pub(super) fn summary_pk(kind: TargetKind) -> String {
+    format!("SUMMARY#{}", kind.as_str())
+}
+
+/// Partition of the lease of a kind: `LEASE#<kind>`.
+pub(super) fn lease_pk(kind: TargetKind) -> String {
+    format!("LEASE#{}", kind.as_str())
+}
+
+/// Partition of a target's rollups (`ROLLUP#<id>`), or of all targets of a kind
+/// (`ROLLUP#*#<kind>`, target id `*`).
+pub(super) fn rollup_pk(target_id: &str, kind: TargetKind) -> String {
+    if target_id == "*" {
+        format!("ROLLUP#*#{}", kind.as_str())
+    } else {
+        format!("ROLLUP#{target_id}")
+    }
+}
+
+/// Sort key of a rollup: `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>`.
+pub(super) fn rollup_sk(period: lookout_core::digest::rollup::Period, start_ms: i64) -> String {
+    use lookout_core::digest::rollup::Period;
+    match period {
+        Period::Hour => format!("H#{}", lookout_core::time::hour(start_ms)),
+        Period::Day => format!("D#{}", lookout_core::time::day(start_ms)),
+    }
+}
+
+/// Partition of the digests of a scope (a target id or `global`): `DIGEST#<scope>`; sort key
+/// the hour start ([`ms_key`]).
+pub(super) fn digest_pk(scope: &str) -> String {
+    format!("DIGEST#{scope}")
+}
+
+/// Partition of the uptime table of a kind: `UPTIME#<kind>`, chunks by [`chunk_sk`].
+pub(super) fn uptime_pk(kind: TargetKind) -> String {
+    format!("UPTIME#{}", kind.as_str())
+}
+
+/// Partition of the alerts raised on the day of `at_ms`: `ALERT#<YYYY-MM-DD>`.
+pub(super) fn alert_pk(at_ms: i64) -> String {
+    format!("ALERT#{}", lookout_core::time::day(at_ms))
+}
+
+/// Sort key of an alert row (and its outbox index key): `<at, 13 digits>#<alert key>`.
+pub(super) fn alert_sk(at_ms: i64, key: &str) -> String {
+    format!("{}#{key}", ms_key(at_ms))
+}
+
+/// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
+/// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
+/// rollups (`ROLLUP#`, `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`), from an item in
+/// attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
+/// a full dump.
+pub fn item_type(item: &serde_json::Value) -> ItemType {
+    let key = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.get("S"))
+            .and_then(|v| v.as_str())
+    };
+    let pk = key(PK).unwrap_or_default();
+    let prefix = pk.split('#').next().unwrap_or_default();
+    match prefix {
+        "TARGET" if key(SK) == Some(CONFIG_SK) => ItemType::Definitions,
+        "HIST" | "RUN" => ItemType::History,
+        "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
+        "ALERT" => ItemType::Alerts,
+        _ => ItemType::State,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_their_stored_shapes() {
+        let hour = 1_764_558_000_000; // 2025-12-01T03:00Z
+        assert_eq!(
+            history_pk(TargetKind::Server, hour, 2),
+            "HIST#server#2025-12-01T03#0002"
+        );
+        assert_eq!(run_sk(42, "r1"), "0000000000042#r1");
+        assert_eq!(alert_sk(-5, "k"), "0000000000000#k");
+        assert_eq!(rollup_pk("*", TargetKind::Proxy), "ROLLUP#*#proxy");
+        assert_eq!(chunk_sk(7), "0007");
+    }
+
+    #[test]
+    fn item_types_follow_the_partition_key() {
+        let item = |pk: &str, sk: &str| serde_json::json!({"pk": {"S": pk}, "sk": {"S": sk}});
+        assert_eq!(
+            item_type(&item("TARGET#a", "CONFIG")),
+            ItemType::Definitions
+        );
+        assert_eq!(item_type(&item("TARGET#a", "STATE")), ItemType::State);
+        assert_eq!(
+            item_type(&item("HIST#server#x#0000", "1")),
+            ItemType::History
+        );
+        assert_eq!(item_type(&item("DIGEST#global", "1")), ItemType::Rollups);
+        assert_eq!(item_type(&item("ALERT#2025-12-01", "1")), ItemType::Alerts);
+        assert_eq!(item_type(&serde_json::json!({})), ItemType::State);
+    }
+}

@@ -1,0 +1,174 @@
+//! [`TargetStore`] over the table: definition items `TARGET#<id>` / `CONFIG`, listed by kind in
+//! `gsi1`, their inline secrets sealed on write and opened on read.
+
+use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
+use super::keys::{
+    target_pk, targets_index_pk, CONFIG_SK, GSI_PK, GSI_SK, PK, SK, STATE_SK, VERSION,
+};
+use super::DynamoStore;
+use crate::sealing::{SealError, Sealer};
+use crate::{conditional, store_error};
+use lookout_app::ports::{StoreError, TargetStore};
+use lookout_core::domain::{Target, TargetKind};
+
+fn seal_error(id: &str, e: SealError) -> StoreError {
+    match e {
+        SealError::NoKey(m) => StoreError::Refused(m),
+        SealError::Kms(m) => StoreError::Backend(format!("kms: {m}")),
+        SealError::Corrupt(m) => StoreError::Corrupt {
+            key: format!("{}/{CONFIG_SK}", target_pk(id)),
+            message: m,
+        },
+    }
+}
+
+/// A target's definition item: `TARGET#<id>` / `CONFIG`, listed by kind in `gsi1`.
+fn target_item(t: &Target) -> Result<Item, StoreError> {
+    Ok(item_of(vec![
+        (PK, s(target_pk(&t.id))),
+        (SK, s(CONFIG_SK)),
+        (GSI_PK, s(targets_index_pk(t.kind()))),
+        (GSI_SK, s(&t.id)),
+        (VERSION, n(t.version)),
+        ("def", to_json(t)?),
+    ]))
+}
+
+impl DynamoStore {
+    /// A definition item of `t`, its inline secrets sealed.
+    async fn sealed_item(&self, t: &Target) -> Result<Item, StoreError> {
+        let sealed = self
+            .sealer
+            .seal(t)
+            .await
+            .map_err(|e| seal_error(&t.id, e))?;
+        target_item(&sealed)
+    }
+
+    /// The definition in `item`, its secrets opened.
+    async fn definition(&self, item: &Item) -> Result<Target, StoreError> {
+        let t: Target = from_attr(item, "def")?;
+        let id = t.id.clone();
+        self.sealer.open(t).await.map_err(|e| seal_error(&id, e))
+    }
+
+    /// The definition in `item` for a listing: one whose sealed secrets do not open (another
+    /// key, a tampered value, KMS not answering) is listed with them masked (`***`) and a
+    /// warning naming it, so that one definition cannot blind the probe runs and the status of
+    /// every other target; its own checks then fail on the masked credentials.
+    async fn listed_definition(&self, item: &Item) -> Result<Target, StoreError> {
+        match self.definition(item).await {
+            Ok(t) => Ok(t),
+            Err(e)
+                if matches!(&e, StoreError::Corrupt { .. })
+                    || matches!(&e, StoreError::Backend(m) if m.starts_with("kms:")) =>
+            {
+                let t: Target = from_attr(item, "def")?;
+                tracing::warn!(target_id = %t.id, error = %e,
+                    "a definition's sealed secrets do not open; listed with them masked");
+                let id = t.id.clone();
+                Sealer::masked()
+                    .open(t)
+                    .await
+                    .map_err(|e| seal_error(&id, e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl TargetStore for DynamoStore {
+    async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
+        let kinds: Vec<TargetKind> = kind.map_or(TargetKind::ALL.to_vec(), |k| vec![k]);
+        let mut out = Vec::new();
+        for k in kinds {
+            for item in self.query_index(&targets_index_pk(k)).await? {
+                out.push(self.listed_definition(&item).await?);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn create_target(&self, target: &Target) -> Result<Target, StoreError> {
+        let mut t = target.clone();
+        t.version = 1;
+        let item = self.sealed_item(&t).await?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match conditional(put)? {
+            Some(_) => Ok(t),
+            None => Err(StoreError::Conflict(format!("target {} exists", t.id))),
+        }
+    }
+
+    async fn get_target(&self, id: &str) -> Result<Option<Target>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(target_pk(id), CONFIG_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match &got.item {
+            Some(item) => Ok(Some(self.definition(item).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update_target(
+        &self,
+        target: &Target,
+        expected_version: u64,
+    ) -> Result<Target, StoreError> {
+        let mut t = target.clone();
+        t.version = expected_version + 1;
+        let item = self.sealed_item(&t).await?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", n(expected_version))
+            .send()
+            .await;
+        match conditional(put)? {
+            Some(_) => Ok(t),
+            None => Err(StoreError::Conflict(format!(
+                "target {} is not at version {expected_version}",
+                t.id
+            ))),
+        }
+    }
+
+    async fn delete_target(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(target_pk(id), CONFIG_SK)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(target_pk(id), STATE_SK)))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
