@@ -40,7 +40,7 @@ async fn every_dependency_answers_and_a_missing_one_is_named() {
     );
 }
 
-/// The API built as `main` builds it (`App::from_config`), its table's endpoint a loopback port
+/// The API built as `main` builds it (`App::from_aws`), its table's endpoint a loopback port
 /// where nothing listens.
 async fn api_with_a_dead_table() -> std::sync::Arc<api::App<lookout_aws::dynamodb::DynamoStore>> {
     let closed = lookout_app::testing::closed_port().await;
@@ -55,7 +55,11 @@ async fn api_with_a_dead_table() -> std::sync::Arc<api::App<lookout_aws::dynamod
         _ => None,
     })
     .unwrap();
-    std::sync::Arc::new(api::App::from_config(settings, &aws).await.unwrap())
+    std::sync::Arc::new(
+        api::App::from_aws(settings, &lookout_aws::Aws::from_sdk_config(aws))
+            .await
+            .unwrap(),
+    )
 }
 
 #[tokio::test]

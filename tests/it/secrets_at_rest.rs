@@ -300,7 +300,7 @@ async fn ssm_references_resolve_when_the_probe_checks_and_a_change_is_seen_after
     }
 }
 
-/// The API built as `main` builds it (`App::from_config` with the local stack's settings) seals
+/// The API built as `main` builds it (`App::from_aws` with the local stack's settings) seals
 /// what `POST /v1/targets` stores: the raw item holds no inline password or header value, and
 /// the API reads them back for the admin active-proxy answer.
 #[tokio::test]
@@ -315,7 +315,11 @@ async fn the_api_as_deployed_seals_inline_secrets_it_stores() {
         _ => None,
     })
     .unwrap();
-    let app = std::sync::Arc::new(api::App::from_config(settings, &aws).await.unwrap());
+    let app = std::sync::Arc::new(
+        api::App::from_aws(settings, &lookout_aws::Aws::from_sdk_config(aws))
+            .await
+            .unwrap(),
+    );
     let body = json!({"targets": [
         {"id":"px","group":"pool","kind":"proxy","proxy_type":"vps",
          "proxy_url":"http://bob:api-hunter2@127.0.0.1:3128","test_urls":["http://127.0.0.1:9/"]},

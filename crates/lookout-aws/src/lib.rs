@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 mod error;
+mod facade;
 pub mod health;
 pub mod lambda;
 pub mod s3;
@@ -10,6 +11,8 @@ pub mod sealing;
 pub mod secrets;
 pub mod sns;
 pub mod ssm;
+
+pub use facade::Aws;
 
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL_*`), with
 /// one HTTPS client for every AWS client: rustls with ring, the crypto the prober already uses.

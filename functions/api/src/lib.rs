@@ -108,75 +108,51 @@ pub struct App<S> {
 }
 
 impl App<lookout_aws::dynamodb::DynamoStore> {
-    /// Reads the settings and builds the clients from the environment.
+    /// Reads the settings and builds the adapters from the environment.
     ///
     /// # Errors
     /// A message naming the missing setting, or the HTTP client that failed to build.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
-        let aws = lookout_aws::aws_config().await;
-        Self::from_config(settings, &aws).await
+        Self::from_aws(settings, &lookout_aws::Aws::from_env().await).await
     }
 
-    /// Builds the clients from `aws` (region, credentials, endpoints) for `settings`. The
-    /// table's client gives up quickly ([`ClientLimits::INTERACTIVE`]), so that an outage of
-    /// the table is a 503 in about a second, not a 500 after several seconds of retries.
-    ///
-    /// [`ClientLimits::INTERACTIVE`]: lookout_aws::dynamodb::ClientLimits::INTERACTIVE
+    /// Builds the adapters from `aws` for `settings`. The table's client gives up quickly
+    /// ([`Aws::interactive_store`](lookout_aws::Aws::interactive_store)), so that an outage of
+    /// the table is a 503 in about a second, not a 500 after several seconds of retries. No SDK
+    /// client is made before the first request that needs it.
     ///
     /// # Errors
     /// The token parameter that cannot be read, or the HTTP client that failed to build.
-    pub async fn from_config(
+    pub async fn from_aws(
         settings: lookout_app::config::Settings,
-        aws: &aws_config::SdkConfig,
+        aws: &lookout_aws::Aws,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        // SDK clients are made on first use (`LazyClient`): none at init.
-        use lookout_aws::LazyClient;
-        let s3 = lookout_aws::s3::lazy_client(aws);
-        // Reads while a caller waits: give up quickly on a table that does not answer (503).
-        let limits = lookout_aws::dynamodb::ClientLimits::INTERACTIVE;
-        let health = lookout_aws::health::AwsHealth {
-            table: (
-                LazyClient::new(aws, move |aws| limits.client(aws)),
-                settings.table.clone(),
-            ),
-            topic: settings
-                .topic_arn
-                .clone()
-                .map(|t| (LazyClient::new(aws, aws_sdk_sns::Client::new), t)),
-            bucket: settings.bucket.clone().map(|b| (s3, b)),
-        };
         let (mut admin_token, mut read_token) =
             (settings.admin_token.clone(), settings.read_token.clone());
         if let Some(name) = &settings.token_param {
-            let tokens =
-                lookout_aws::ssm::read_tokens(&aws_sdk_ssm::Client::new(aws), name).await?;
+            let tokens = aws.read_tokens(name).await?;
             admin_token = tokens.admin;
             read_token = tokens.read;
         }
-        let dumps = settings.bucket.clone().map(|bucket| dumps::Dumps {
-            store: lookout_aws::s3::S3DumpStore::new(lookout_aws::s3::lazy_client(aws), bucket),
-            table: lookout_aws::dynamodb::DynamoStore::from_settings(aws, &settings),
+        let dumps = aws.dump_store(&settings).ok().map(|store| dumps::Dumps {
+            store,
+            table: aws.store(&settings),
             options: lookout_app::dump::DumpOptions {
                 segments: settings.dump_segments,
                 include: settings.dump_include.clone(),
                 ..Default::default()
             },
             retention: (settings.retention_days, settings.max_dumps),
-            runner: settings.dump_function.clone().map(|f| {
-                lookout_aws::lambda::AsyncInvoker::new(
-                    LazyClient::new(aws, aws_sdk_lambda::Client::new),
-                    f,
-                )
-            }),
+            runner: aws.dump_runner(&settings),
         });
         Ok(App {
             dumps,
-            health: Some(health),
+            health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
-            store: lookout_aws::dynamodb::DynamoStore::from_settings_with(aws, &settings, &limits),
+            store: aws.interactive_store(&settings),
             prober: Prober::with_options(settings.probe_options())?,
-            secrets: lookout_aws::secrets::AwsSecrets::cached(aws),
+            secrets: aws.secrets(),
             admin_token,
             read_token,
             public_status: settings.public_status,

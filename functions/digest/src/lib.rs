@@ -61,12 +61,11 @@ impl Deps {
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
-        let aws = lookout_aws::aws_config().await;
+        let aws = lookout_aws::Aws::from_env().await;
         Ok(Deps {
             // The digest never needs a secret: sealed values read as `***`, so it needs no key.
-            store: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings)
-                .with_sealer(lookout_aws::sealing::Sealer::masked()),
-            publisher: lookout_aws::sns::SnsPublisher::from_config(&aws, settings.require_topic()?),
+            store: aws.masked_store(&settings),
+            publisher: aws.publisher(&settings)?,
         })
     }
 

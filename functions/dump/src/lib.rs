@@ -110,11 +110,10 @@ impl Deps {
     /// A message naming the missing setting.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
-        let aws = lookout_aws::aws_config().await;
-        let s3 = lookout_aws::s3::lazy_client(&aws);
+        let aws = lookout_aws::Aws::from_env().await;
         Ok(Deps {
-            table: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            dumps: lookout_aws::s3::S3DumpStore::new(s3, settings.require_bucket()?),
+            table: aws.store(&settings),
+            dumps: aws.dump_store(&settings)?,
             settings,
         })
     }

@@ -121,14 +121,14 @@ impl Deps {
     /// A message naming the missing setting, or the HTTP client that failed to build.
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
-        let aws = lookout_aws::aws_config().await;
+        let aws = lookout_aws::Aws::from_env().await;
         Ok(Deps {
-            store: lookout_aws::dynamodb::DynamoStore::from_settings(&aws, &settings),
-            publisher: lookout_aws::sns::SnsPublisher::from_config(&aws, settings.require_topic()?),
+            store: aws.store(&settings),
+            publisher: aws.publisher(&settings)?,
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
-                secrets: lookout_aws::secrets::AwsSecrets::cached(&aws),
+                secrets: aws.secrets(),
                 ..RunConfig::new(lookout_app::probe::concurrency_limit(
                     settings.probe_concurrency,
                 ))

@@ -234,7 +234,7 @@ impl Secrets {
                 secret_names.push(name.clone());
                 let values = self.values(&found).await?;
                 let resolved = refs::substitute(value, &found, |r| values[r].clone());
-                if reqwest::header::HeaderValue::from_str(&resolved).is_err() {
+                if http::header::HeaderValue::from_str(&resolved).is_err() {
                     return Err(SecretError {
                         reference: found[0].reference.to_string(),
                         problem: "the value cannot stand in a header (a line break or a control \
