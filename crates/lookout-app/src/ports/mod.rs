@@ -7,7 +7,6 @@
 //! items it never looks into ([`Item`], opaque to the application).
 
 mod alerts;
-mod delivery;
 mod digests;
 mod dump;
 mod error;
@@ -19,7 +18,9 @@ mod state;
 mod targets;
 
 pub use alerts::{AlertLog, AlertRecord, Outbox};
-pub use delivery::{deliver, deliver_with, Delivery, DeliveryOptions, OUTBOX_CLAIM_MS};
+// Alert delivery through the outbox is a use case (`crate::usecases::delivery`); re-exported
+// here where callers have always found it.
+pub use crate::usecases::delivery::{deliver, deliver_with, Delivery, DeliveryOptions, OUTBOX_CLAIM_MS};
 pub use digests::{DigestStore, TargetUptime};
 pub use dump::{
     DumpStore, IndexSchema, Item, ItemType, KeyAttribute, ObjectStream, RestoreTarget, ScanPage,

@@ -6,9 +6,12 @@
 //!   commit the changes with their alerts, publish, and record the snapshot, history and runs.
 //! - [`digest_run`]: roll up one hour, look for anomalies, write the digests and the uptime
 //!   table, and after a day's last hour the day rollups and the daily report.
+//! - [`delivery`]: alerts from the outbox to the publisher, each claimed first so that it is
+//!   published once, and marked published after.
 //! - [`event`]: what the functions' typed events share (a field that keeps a bad value so that
 //!   the use case can say what is wrong with it).
 
+pub mod delivery;
 pub mod digest_run;
 pub mod event;
 pub mod probe_run;

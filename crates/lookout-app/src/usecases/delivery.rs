@@ -1,10 +1,11 @@
-//! Delivering outbox alerts: claim, publish, mark (a flow over the ports, not a port; it moves to the use-case layer).
+//! Delivering outbox alerts: claim, publish, mark published. A flow over the ports (the
+//! outbox and the publisher), so a use case; `crate::ports` re-exports it.
 
 use std::time::Duration;
 
 use backon::Retryable as _;
 
-use super::{AlertPublisher, Outbox, StoreError};
+use crate::ports::{AlertPublisher, Outbox, StoreError};
 use lookout_core::domain::Alert;
 
 /// How long a delivery's claim of an outbox row holds, ms: while it holds, no other run
