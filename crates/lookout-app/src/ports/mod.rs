@@ -20,7 +20,9 @@ mod targets;
 pub use alerts::{AlertLog, AlertRecord, Outbox};
 // Alert delivery through the outbox is a use case (`crate::usecases::delivery`); re-exported
 // here where callers have always found it.
-pub use crate::usecases::delivery::{deliver, deliver_with, Delivery, DeliveryOptions, OUTBOX_CLAIM_MS};
+pub use crate::usecases::delivery::{
+    deliver, deliver_with, Delivery, DeliveryOptions, OUTBOX_CLAIM_MS,
+};
 pub use digests::{DigestStore, TargetUptime};
 pub use dump::{
     DumpStore, IndexSchema, Item, ItemType, KeyAttribute, ObjectStream, RestoreTarget, ScanPage,
