@@ -132,10 +132,20 @@ where
 
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        use MetricType::{Counter, Gauge};
-        let rows = &self.targets;
         let e = &mut encoder;
-        family(
+        encode_target_health(e, &self.targets)?;
+        encode_target_counts(e, &self.targets)?;
+        encode_runs(e, &self.runs)
+    }
+}
+
+/// The targets' up, status and latency families.
+fn encode_target_health(
+    e: &mut DescriptorEncoder,
+    rows: &[TargetRow],
+) -> Result<(), std::fmt::Error> {
+    use MetricType::Gauge;
+    family(
             e,
             "lookout_target_up",
             Gauge,
@@ -170,8 +180,16 @@ impl Collector for Snapshot {
             "Total time of the latest check, seconds.",
             rows.iter()
                 .filter_map(|r| r.latency_ms.map(|ms| (&r.labels, ms as f64 / 1000.0))),
-        )?;
-        family(
+        )
+}
+
+/// The targets' check and failure counters, certificate days and proxy traffic and cost.
+fn encode_target_counts(
+    e: &mut DescriptorEncoder,
+    rows: &[TargetRow],
+) -> Result<(), std::fmt::Error> {
+    use MetricType::{Counter, Gauge};
+    family(
             e,
             "lookout_target_checks_total",
             Counter,
@@ -210,9 +228,13 @@ impl Collector for Snapshot {
             "Estimated cost of that traffic, in the currency of cost_per_gb.",
             rows.iter()
                 .filter_map(|r| r.proxy.map(|(_, cost)| (&r.labels, cost))),
-        )?;
-        let runs: Vec<(RunLabels, &RunRecord)> = self
-            .runs
+        )
+}
+
+/// The last run of each kind: its duration and the targets it checked.
+fn encode_runs(e: &mut DescriptorEncoder, runs: &[RunRecord]) -> Result<(), std::fmt::Error> {
+    use MetricType::Gauge;
+    let runs: Vec<(RunLabels, &RunRecord)> = runs
             .iter()
             .map(|r| {
                 (
@@ -237,7 +259,6 @@ impl Collector for Snapshot {
             "Targets checked by the last probe run of the kind.",
             runs.iter().map(|(l, r)| (l, r.checked as u64)),
         )
-    }
 }
 
 /// The metrics of every target (up, status, last latency in seconds, checks and failures,
