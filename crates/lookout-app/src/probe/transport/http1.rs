@@ -52,7 +52,11 @@ pub(crate) async fn exchange(
     let _conn = AbortOnDrop(tokio::spawn(async move {
         let _ = conn.await;
     }));
-    let req = build_request(out, opened.absolute_form, opened.proxy_authorization.as_deref())?;
+    let req = build_request(
+        out,
+        opened.absolute_form,
+        opened.proxy_authorization.as_deref(),
+    )?;
     let resp = sender
         .send_request(req)
         .await
