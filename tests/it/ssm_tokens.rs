@@ -21,7 +21,10 @@ async fn tokens_are_read_from_a_secure_string_and_a_missing_one_is_named() {
         (tokens.admin.as_deref(), tokens.read.as_deref()),
         (Some("adm-123"), Some("rd-456"))
     );
-    let e = read_tokens(&ssm, "/lookout/missing").await.unwrap_err();
+    let e = read_tokens(&ssm, "/lookout/missing")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("/lookout/missing") && !e.contains("adm-123"),
         "{e}"
@@ -77,6 +80,6 @@ async fn tokens_are_read_from_a_secrets_manager_secret_through_the_ssm_reference
         (tokens.admin.as_deref(), tokens.read.as_deref()),
         (Some("adm-789"), Some("rd-012"))
     );
-    let e = e.unwrap_err();
+    let e = e.unwrap_err().to_string();
     assert!(e.contains(&missing) && !e.contains("adm-789"), "{e}");
 }

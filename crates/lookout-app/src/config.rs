@@ -103,39 +103,7 @@ impl Settings {
 
     /// Reads the settings through `get` (the environment in production, a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let text = |name: &'static str| {
-            let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
-            set(name).or_else(|| {
-                let (_, old) = RENAMED.iter().find(|(new, _)| *new == name)?;
-                let value = set(old)?;
-                warn_old_name(name, old);
-                Some(value)
-            })
-        };
-        fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
-            match v.as_deref().map(str::trim) {
-                None => Ok(default),
-                Some("true" | "1") => Ok(true),
-                Some("false" | "0") => Ok(false),
-                Some(other) => Err(ConfigError {
-                    name,
-                    problem: format!("expected true or false, got {other:?}"),
-                }),
-            }
-        }
-        fn num<T: std::str::FromStr>(
-            name: &'static str,
-            v: Option<String>,
-            default: T,
-        ) -> Result<T, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(s) => s.trim().parse().map_err(|_| ConfigError {
-                    name,
-                    problem: format!("expected a whole number, got {s:?}"),
-                }),
-            }
-        }
+        let text = |name: &'static str| lookup(&get, name);
         Ok(Settings {
             table: text("LOOKOUT_TABLE").ok_or(ConfigError {
                 name: "LOOKOUT_TABLE",
@@ -176,18 +144,18 @@ impl Settings {
             dump_include: crate::dump::Include::parse(
                 text("LOOKOUT_DUMP_INCLUDE").as_deref().unwrap_or("all"),
             )
-            .map_err(|problem| ConfigError {
+            .map_err(|e| ConfigError {
                 name: "LOOKOUT_DUMP_INCLUDE",
-                problem,
+                problem: e.to_string(),
             })?,
             dump_function: text("LOOKOUT_DUMP_FUNCTION"),
             kms_key_id: text("LOOKOUT_KMS_KEY_ID"),
             secrets_key: text("LOOKOUT_SECRETS_KEY")
                 .map(|k| LocalKey::parse(&k))
                 .transpose()
-                .map_err(|problem| ConfigError {
+                .map_err(|e| ConfigError {
                     name: "LOOKOUT_SECRETS_KEY",
-                    problem,
+                    problem: e.to_string(),
                 })?,
         })
     }
@@ -214,6 +182,52 @@ impl Settings {
             name: "LOOKOUT_BUCKET",
             problem: "is not set; it names the S3 bucket for dumps".into(),
         })
+    }
+}
+
+/// The value of setting `name` through `get`, blank counting as unset; a setting that was
+/// renamed is still read by its old name (with a warning) when the new one is unset.
+fn lookup(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Option<String> {
+    let set = |n: &str| get(n).filter(|v| !v.trim().is_empty());
+    set(name).or_else(|| {
+        let (_, old) = RENAMED.iter().find(|(new, _)| *new == name)?;
+        let value = set(old)?;
+        warn_old_name(name, old);
+        Some(value)
+    })
+}
+
+/// A `true`/`1` or `false`/`0` setting, `default` when unset.
+///
+/// # Errors
+/// [`ConfigError`] naming the variable for any other value.
+fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            problem: format!("expected true or false, got {other:?}"),
+        }),
+    }
+}
+
+/// A whole-number setting, `default` when unset.
+///
+/// # Errors
+/// [`ConfigError`] naming the variable when it does not parse.
+fn num<T: std::str::FromStr>(
+    name: &'static str,
+    v: Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.trim().parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("expected a whole number, got {s:?}"),
+        }),
     }
 }
 
@@ -251,6 +265,17 @@ fn cidrs(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         .collect()
 }
 
+/// Why a [`LocalKey`] text was refused; the messages never show the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalKeyError {
+    /// Neither standard nor URL-safe base64.
+    #[error("is not base64 (make one with `openssl rand -base64 32`)")]
+    NotBase64,
+    /// Base64 of this many bytes, not 32.
+    #[error("holds {0} bytes; AES-256 needs 32")]
+    WrongLength(usize),
+}
+
 /// A 256-bit key from the environment (`LOOKOUT_SECRETS_KEY`) that seals inline secrets where
 /// there is no KMS; its `Debug` shows only the fingerprint. Defined here, not with the sealing
 /// (`lookout_aws::sealing`), so that the settings need no adapter.
@@ -261,18 +286,18 @@ impl LocalKey {
     /// Parses 32 bytes in standard or URL-safe base64 (`openssl rand -base64 32`).
     ///
     /// # Errors
-    /// A message (without the key) when it is not base64 of 32 bytes.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`LocalKeyError`] (its message never shows the key) when it is not base64 of 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, LocalKeyError> {
         let text = text.trim();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
             .or_else(|_| {
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
             })
-            .map_err(|_| "is not base64 (make one with `openssl rand -base64 32`)".to_string())?;
+            .map_err(|_| LocalKeyError::NotBase64)?;
         let key: [u8; 32] = bytes
             .try_into()
-            .map_err(|b: Vec<u8>| format!("holds {} bytes; AES-256 needs 32", b.len()))?;
+            .map_err(|b: Vec<u8>| LocalKeyError::WrongLength(b.len()))?;
         Ok(LocalKey(key))
     }
 

@@ -14,7 +14,7 @@ use crate::lambda::AsyncInvoker;
 use crate::s3::S3DumpStore;
 use crate::sealing::Sealer;
 use crate::sns::SnsPublisher;
-use crate::ssm::Tokens;
+use crate::ssm::{Tokens, TokensError};
 use crate::LazyClient;
 
 /// The AWS configuration (region, credentials, `AWS_ENDPOINT_URL_*` endpoints) and the
@@ -123,8 +123,8 @@ impl Aws {
     /// [`crate::ssm::read_tokens`] for its shape.
     ///
     /// # Errors
-    /// A message naming the parameter that cannot be read or parsed (never its value).
-    pub async fn read_tokens(&self, name: &str) -> Result<Tokens, String> {
+    /// [`TokensError`] naming the parameter that cannot be read or is empty (never its value).
+    pub async fn read_tokens(&self, name: &str) -> Result<Tokens, TokensError> {
         crate::ssm::read_tokens(&aws_sdk_ssm::Client::new(&self.config), name).await
     }
 }

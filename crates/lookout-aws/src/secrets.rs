@@ -29,7 +29,11 @@ impl AwsSecrets {
         lookout_app::secrets::Secrets::new(Self::new(aws))
     }
 
-    async fn read(&self, reference: &SecretRef) -> Result<String, String> {
+    /// The value of `reference`.
+    ///
+    /// # Errors
+    /// [`FetchError`]: the SDK's message, or what the value lacks (never the value itself).
+    async fn read(&self, reference: &SecretRef) -> Result<String, FetchError> {
         match reference {
             SecretRef::Ssm(name) => self
                 .ssm
@@ -38,10 +42,10 @@ impl AwsSecrets {
                 .with_decryption(true)
                 .send()
                 .await
-                .map_err(|e| sdk_message(&e))?
+                .map_err(|e| FetchError(sdk_message(&e)))?
                 .parameter
                 .and_then(|p| p.value)
-                .ok_or_else(|| "the parameter has no value".into()),
+                .ok_or_else(|| FetchError("the parameter has no value".into())),
             SecretRef::SecretsManager { id, key } => {
                 let text = self
                     .secrets
@@ -49,17 +53,21 @@ impl AwsSecrets {
                     .secret_id(id)
                     .send()
                     .await
-                    .map_err(|e| sdk_message(&e))?
+                    .map_err(|e| FetchError(sdk_message(&e)))?
                     .secret_string
-                    .ok_or("the secret has no string value (a binary secret?)")?;
+                    .ok_or_else(|| {
+                        FetchError("the secret has no string value (a binary secret?)".into())
+                    })?;
                 let Some(key) = key else { return Ok(text) };
                 let doc: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
-                    format!("the secret is not a JSON object, so #{key} is not in it")
+                    FetchError(format!(
+                        "the secret is not a JSON object, so #{key} is not in it"
+                    ))
                 })?;
                 doc.get(key)
                     .and_then(|v| v.as_str())
                     .map(str::to_string)
-                    .ok_or_else(|| format!("the secret has no string field {key}"))
+                    .ok_or_else(|| FetchError(format!("the secret has no string field {key}")))
             }
         }
     }
@@ -67,6 +75,6 @@ impl AwsSecrets {
 
 impl SecretResolver for AwsSecrets {
     fn fetch<'a>(&'a self, reference: &'a SecretRef) -> BoxFuture<'a, Result<String, FetchError>> {
-        Box::pin(async move { Ok(self.read(reference).await?) })
+        Box::pin(self.read(reference))
     }
 }

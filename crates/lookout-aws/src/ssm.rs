@@ -15,23 +15,47 @@ pub struct Tokens {
     pub read: Option<String>,
 }
 
+/// Why the tokens parameter could not be read; the messages name the parameter, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokensError {
+    /// `GetParameter` failed (`message`: the SDK error with its causes).
+    #[error("reading SSM parameter {name}: {message}")]
+    Read {
+        /// The parameter's name.
+        name: String,
+        /// What the SDK said.
+        message: String,
+    },
+    /// The parameter has no value, or only blanks.
+    #[error("SSM parameter {name} is empty")]
+    Empty {
+        /// The parameter's name.
+        name: String,
+    },
+}
+
 /// Reads and decrypts parameter `name`.
 ///
 /// # Errors
-/// A message naming the parameter (never its value) when it cannot be read or is empty.
-pub async fn read_tokens(client: &aws_sdk_ssm::Client, name: &str) -> Result<Tokens, String> {
+/// [`TokensError`] naming the parameter (never its value) when it cannot be read or is empty.
+pub async fn read_tokens(client: &aws_sdk_ssm::Client, name: &str) -> Result<Tokens, TokensError> {
     let got = client
         .get_parameter()
         .name(name)
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| format!("reading SSM parameter {name}: {}", sdk_message(&e)))?;
+        .map_err(|e| TokensError::Read {
+            name: name.to_string(),
+            message: sdk_message(&e),
+        })?;
     let value = got
         .parameter
         .and_then(|p| p.value)
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("SSM parameter {name} is empty"))?;
+        .ok_or_else(|| TokensError::Empty {
+            name: name.to_string(),
+        })?;
     Ok(parse(&value))
 }
 

@@ -132,112 +132,133 @@ where
 
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        use MetricType::{Counter, Gauge};
-        let rows = &self.targets;
         let e = &mut encoder;
-        family(
-            e,
-            "lookout_target_up",
-            Gauge,
-            "1 when the target is healthy or degraded, 0 otherwise.",
-            rows.iter().map(|r| (&r.labels, i64::from(r.up))),
-        )?;
-        let statuses: Vec<(StatusLabels, i64)> = rows
-            .iter()
-            .flat_map(|r| {
-                Status::ALL.into_iter().map(move |s| {
-                    let labels = StatusLabels {
-                        id: r.labels.id.clone(),
-                        kind: r.labels.kind,
-                        group: r.labels.group.clone(),
-                        status: s.as_str(),
-                    };
-                    (labels, i64::from(s == r.status))
-                })
-            })
-            .collect();
-        family(
-            e,
-            "lookout_target_status",
-            Gauge,
-            "1 for the target's current status, 0 for the others.",
-            statuses.iter().map(|(l, v)| (l, *v)),
-        )?;
-        family(
-            e,
-            "lookout_target_latency_seconds",
-            Gauge,
-            "Total time of the latest check, seconds.",
-            rows.iter()
-                .filter_map(|r| r.latency_ms.map(|ms| (&r.labels, ms as f64 / 1000.0))),
-        )?;
-        family(
-            e,
-            "lookout_target_checks_total",
-            Counter,
-            "Checks counted since the last statistics reset.",
-            rows.iter()
-                .filter_map(|r| r.counts.map(|(checks, _)| (&r.labels, checks))),
-        )?;
-        family(
-            e,
-            "lookout_target_failures_total",
-            Counter,
-            "Failed or blocked checks counted since the last statistics reset.",
-            rows.iter()
-                .filter_map(|r| r.counts.map(|(_, failures)| (&r.labels, failures))),
-        )?;
-        family(
-            e,
-            "lookout_target_cert_days_left",
-            Gauge,
-            "Whole days until the server certificate expires (HTTPS targets).",
-            rows.iter()
-                .filter_map(|r| r.cert_days_left.map(|d| (&r.labels, d))),
-        )?;
-        family(
-            e,
-            "lookout_proxy_traffic_bytes_total",
-            Counter,
-            "Bytes through the proxy, probes and reported usage.",
-            rows.iter()
-                .filter_map(|r| r.proxy.map(|(bytes, _)| (&r.labels, bytes))),
-        )?;
-        family(
-            e,
-            "lookout_proxy_cost",
-            Gauge,
-            "Estimated cost of that traffic, in the currency of cost_per_gb.",
-            rows.iter()
-                .filter_map(|r| r.proxy.map(|(_, cost)| (&r.labels, cost))),
-        )?;
-        let runs: Vec<(RunLabels, &RunRecord)> = self
-            .runs
-            .iter()
-            .map(|r| {
-                (
-                    RunLabels {
-                        kind: r.kind.as_str(),
-                    },
-                    r,
-                )
-            })
-            .collect();
-        family(
-            e,
-            "lookout_run_duration_seconds",
-            Gauge,
-            "Wall time of the last probe run of the kind, seconds.",
-            runs.iter().map(|(l, r)| (l, r.duration_ms as f64 / 1000.0)),
-        )?;
-        family(
-            e,
-            "lookout_run_checked",
-            Gauge,
-            "Targets checked by the last probe run of the kind.",
-            runs.iter().map(|(l, r)| (l, r.checked as u64)),
-        )
+        encode_target_health(e, &self.targets)?;
+        encode_target_counts(e, &self.targets)?;
+        encode_runs(e, &self.runs)
     }
+}
+
+/// The targets' up, status and latency families.
+fn encode_target_health(
+    e: &mut DescriptorEncoder,
+    rows: &[TargetRow],
+) -> Result<(), std::fmt::Error> {
+    use MetricType::Gauge;
+    family(
+        e,
+        "lookout_target_up",
+        Gauge,
+        "1 when the target is healthy or degraded, 0 otherwise.",
+        rows.iter().map(|r| (&r.labels, i64::from(r.up))),
+    )?;
+    let statuses: Vec<(StatusLabels, i64)> = rows
+        .iter()
+        .flat_map(|r| {
+            Status::ALL.into_iter().map(move |s| {
+                let labels = StatusLabels {
+                    id: r.labels.id.clone(),
+                    kind: r.labels.kind,
+                    group: r.labels.group.clone(),
+                    status: s.as_str(),
+                };
+                (labels, i64::from(s == r.status))
+            })
+        })
+        .collect();
+    family(
+        e,
+        "lookout_target_status",
+        Gauge,
+        "1 for the target's current status, 0 for the others.",
+        statuses.iter().map(|(l, v)| (l, *v)),
+    )?;
+    family(
+        e,
+        "lookout_target_latency_seconds",
+        Gauge,
+        "Total time of the latest check, seconds.",
+        rows.iter()
+            .filter_map(|r| r.latency_ms.map(|ms| (&r.labels, ms as f64 / 1000.0))),
+    )
+}
+
+/// The targets' check and failure counters, certificate days and proxy traffic and cost.
+fn encode_target_counts(
+    e: &mut DescriptorEncoder,
+    rows: &[TargetRow],
+) -> Result<(), std::fmt::Error> {
+    use MetricType::{Counter, Gauge};
+    family(
+        e,
+        "lookout_target_checks_total",
+        Counter,
+        "Checks counted since the last statistics reset.",
+        rows.iter()
+            .filter_map(|r| r.counts.map(|(checks, _)| (&r.labels, checks))),
+    )?;
+    family(
+        e,
+        "lookout_target_failures_total",
+        Counter,
+        "Failed or blocked checks counted since the last statistics reset.",
+        rows.iter()
+            .filter_map(|r| r.counts.map(|(_, failures)| (&r.labels, failures))),
+    )?;
+    family(
+        e,
+        "lookout_target_cert_days_left",
+        Gauge,
+        "Whole days until the server certificate expires (HTTPS targets).",
+        rows.iter()
+            .filter_map(|r| r.cert_days_left.map(|d| (&r.labels, d))),
+    )?;
+    family(
+        e,
+        "lookout_proxy_traffic_bytes_total",
+        Counter,
+        "Bytes through the proxy, probes and reported usage.",
+        rows.iter()
+            .filter_map(|r| r.proxy.map(|(bytes, _)| (&r.labels, bytes))),
+    )?;
+    family(
+        e,
+        "lookout_proxy_cost",
+        Gauge,
+        "Estimated cost of that traffic, in the currency of cost_per_gb.",
+        rows.iter()
+            .filter_map(|r| r.proxy.map(|(_, cost)| (&r.labels, cost))),
+    )
+}
+
+/// The last run of each kind: its duration and the targets it checked.
+fn encode_runs(e: &mut DescriptorEncoder, runs: &[RunRecord]) -> Result<(), std::fmt::Error> {
+    use MetricType::Gauge;
+    let runs: Vec<(RunLabels, &RunRecord)> = runs
+        .iter()
+        .map(|r| {
+            (
+                RunLabels {
+                    kind: r.kind.as_str(),
+                },
+                r,
+            )
+        })
+        .collect();
+    family(
+        e,
+        "lookout_run_duration_seconds",
+        Gauge,
+        "Wall time of the last probe run of the kind, seconds.",
+        runs.iter().map(|(l, r)| (l, r.duration_ms as f64 / 1000.0)),
+    )?;
+    family(
+        e,
+        "lookout_run_checked",
+        Gauge,
+        "Targets checked by the last probe run of the kind.",
+        runs.iter().map(|(l, r)| (l, r.checked as u64)),
+    )
 }
 
 /// The metrics of every target (up, status, last latency in seconds, checks and failures,

@@ -33,7 +33,7 @@ impl DigestEvent {
     /// # Errors
     /// [`DigestError::BadRequest`] naming what is wrong with `hour`.
     pub fn request(&self, now: i64) -> Result<DigestRequest, DigestError> {
-        DigestRequest::for_hour(&self.hour, now).map_err(DigestError::BadRequest)
+        DigestRequest::for_hour(&self.hour, now).map_err(|e| DigestError::BadRequest(e.to_string()))
     }
 }
 

@@ -34,17 +34,22 @@ pub enum DumpRequest {
     },
 }
 
+/// An event with an `action` that is not a valid request.
+#[derive(Debug, thiserror::Error)]
+#[error("bad dump request: {0}")]
+pub struct BadDumpRequest(#[from] serde_json::Error);
+
 impl DumpRequest {
     /// Reads an event: a request with an `action`, or anything else (the scheduled event) as
     /// [`DumpRequest::Dump`].
     ///
     /// # Errors
-    /// A message naming what is wrong with an event that has an `action`.
-    pub fn from_event(event: &serde_json::Value) -> Result<Self, String> {
+    /// [`BadDumpRequest`] naming what is wrong with an event that has an `action`.
+    pub fn from_event(event: &serde_json::Value) -> Result<Self, BadDumpRequest> {
         if event.get("action").is_none() {
             return Ok(DumpRequest::Dump);
         }
-        serde_json::from_value(event.clone()).map_err(|e| format!("bad dump request: {e}"))
+        Ok(serde_json::from_value(event.clone())?)
     }
 }
 
@@ -179,7 +184,8 @@ impl Deps {
     /// # Errors
     /// [`HandlerError`].
     pub async fn handle(&self, event: serde_json::Value) -> Result<DumpReport, HandlerError> {
-        let request = DumpRequest::from_event(&event).map_err(HandlerError::BadRequest)?;
+        let request =
+            DumpRequest::from_event(&event).map_err(|e| HandlerError::BadRequest(e.to_string()))?;
         self.run(request).await
     }
 }
@@ -218,6 +224,7 @@ mod tests {
         let bad = serde_json::json!({"action": "restore", "dump": "x", "mode": "overwrite"});
         assert!(DumpRequest::from_event(&bad)
             .unwrap_err()
+            .to_string()
             .contains("overwrite"));
         let unknown = serde_json::json!({"action": "drop"});
         assert!(DumpRequest::from_event(&unknown).is_err());

@@ -14,12 +14,20 @@ impl Default for Include {
     }
 }
 
+/// A `DUMP_INCLUDE` text naming a type that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown item type {name:?}; use all or a comma list of {}", ItemType::ALL.map(ItemType::as_str).join(", "))]
+pub struct UnknownItemType {
+    /// The name as given (trimmed).
+    pub name: String,
+}
+
 impl Include {
     /// Parses `all` or a comma-separated list such as `definitions,state`.
     ///
     /// # Errors
-    /// A message naming the unknown type and the known ones.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`UnknownItemType`], whose message names the unknown type and the known ones.
+    pub fn parse(text: &str) -> Result<Self, UnknownItemType> {
         let text = text.trim();
         if text.is_empty() || text.eq_ignore_ascii_case("all") {
             return Ok(Include::default());
@@ -29,11 +37,8 @@ impl Include {
             let found = ItemType::ALL
                 .into_iter()
                 .find(|t| t.as_str().eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
-                    format!(
-                        "unknown item type {name:?}; use all or a comma list of {}",
-                        ItemType::ALL.map(ItemType::as_str).join(", ")
-                    )
+                .ok_or_else(|| UnknownItemType {
+                    name: name.to_string(),
                 })?;
             set.insert(found);
         }
@@ -62,7 +67,7 @@ mod tests {
         let some = Include::parse("definitions, State").unwrap();
         assert_eq!(some.types(), vec![ItemType::Definitions, ItemType::State]);
         assert!(!some.contains(ItemType::History));
-        let err = Include::parse("definitions,logs").unwrap_err();
+        let err = Include::parse("definitions,logs").unwrap_err().to_string();
         assert!(err.contains("\"logs\"") && err.contains("rollups"), "{err}");
     }
 }

@@ -174,6 +174,40 @@ pub fn target_digest(
 ) -> Digest {
     let usual = baseline_p95(baseline);
     let status = state.map(|s| s.status);
+    let text = target_summary(name, rollup, usual, state, &anomalies);
+    let recommendations = target_recommendations(rollup, &anomalies, state);
+    Digest {
+        scope: rollup.target_id.clone(),
+        start: rollup.start,
+        end: rollup.end(),
+        generated_at: now,
+        summary: text,
+        recommendations,
+        anomalies,
+        checks: rollup.checks,
+        failures: rollup.failures,
+        uptime_percent: rollup.uptime_percent(),
+        latency: rollup.latency,
+        baseline_p95_ms: usual,
+        kind: Some(rollup.kind),
+        status,
+        uptime,
+        by_status: BTreeMap::new(),
+        targets: 0,
+        worst: Vec::new(),
+        narrative: None,
+    }
+}
+
+/// A target digest's summary: name, kind and status, the hour, checks, uptime, p95 against
+/// the `usual` p95 (ms), the dominant error, then the anomalies' explanations.
+fn target_summary(
+    name: &str,
+    rollup: &Rollup,
+    usual: Option<u64>,
+    state: Option<&TargetState>,
+    anomalies: &[Anomaly],
+) -> String {
     let mut text = format!("{name} ({}", rollup.kind.as_str());
     if let Some(s) = state {
         text.push_str(&format!(", {}", s.status.as_str()));
@@ -211,7 +245,7 @@ pub fn target_digest(
             text.push_str(" Nothing unusual.");
         }
     } else {
-        for a in &anomalies {
+        for a in anomalies {
             text.push(' ');
             text.push_str(&a.explanation);
             if !a.explanation.ends_with('.') {
@@ -219,8 +253,18 @@ pub fn target_digest(
             }
         }
     }
+    text
+}
+
+/// A target digest's recommendations: the anomalies' own (each once), then one for a target
+/// still `down` or `blocked`.
+fn target_recommendations(
+    rollup: &Rollup,
+    anomalies: &[Anomaly],
+    state: Option<&TargetState>,
+) -> Vec<String> {
     let mut recommendations: Vec<String> = Vec::new();
-    for a in &anomalies {
+    for a in anomalies {
         if !recommendations.contains(&a.recommendation) {
             recommendations.push(a.recommendation.clone());
         }
@@ -238,27 +282,7 @@ pub fn target_digest(
         );
         recommendations.push(line);
     }
-    Digest {
-        scope: rollup.target_id.clone(),
-        start: rollup.start,
-        end: rollup.end(),
-        generated_at: now,
-        summary: text,
-        recommendations,
-        anomalies,
-        checks: rollup.checks,
-        failures: rollup.failures,
-        uptime_percent: rollup.uptime_percent(),
-        latency: rollup.latency,
-        baseline_p95_ms: usual,
-        kind: Some(rollup.kind),
-        status,
-        uptime,
-        by_status: BTreeMap::new(),
-        targets: 0,
-        worst: Vec::new(),
-        narrative: None,
-    }
+    recommendations
 }
 
 /// The global digest of the hour starting at `start`: targets by status, checks and uptime over
@@ -304,6 +328,37 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
             text.push('.');
         }
     }
+    text.push_str(&anomalies_sentence(&per_target));
+    text.push_str(&open_incidents_sentence(targets));
+    let recommendations = global_recommendations(&across, targets);
+    Digest {
+        scope: GLOBAL.into(),
+        start,
+        end: start + super::rollup::HOUR_MS,
+        generated_at: now,
+        summary: text,
+        recommendations,
+        anomalies,
+        checks,
+        failures,
+        uptime_percent: uptime,
+        latency: None,
+        baseline_p95_ms: None,
+        kind: None,
+        status: None,
+        uptime: Vec::new(),
+        by_status,
+        targets: targets.len(),
+        worst: worst_targets(targets),
+        narrative: None,
+    }
+}
+
+/// ` No anomalies.`, or their count and the first five (most anomalous first) in words.
+fn anomalies_sentence(per_target: &[&Anomaly]) -> String {
+    if per_target.is_empty() {
+        return " No anomalies.".to_string();
+    }
     let named: Vec<String> = per_target
         .iter()
         .take(5)
@@ -318,25 +373,31 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
             format!("{} {what}", a.target_id)
         })
         .collect();
-    if per_target.is_empty() {
-        text.push_str(" No anomalies.");
-    } else {
-        text.push_str(&format!(
-            " {} anomal{}: {}{}.",
-            per_target.len(),
-            if per_target.len() == 1 { "y" } else { "ies" },
-            named.join(", "),
-            if per_target.len() > 5 { ", …" } else { "" }
-        ));
-    }
+    format!(
+        " {} anomal{}: {}{}.",
+        per_target.len(),
+        if per_target.len() == 1 { "y" } else { "ies" },
+        named.join(", "),
+        if per_target.len() > 5 { ", …" } else { "" }
+    )
+}
+
+/// ` Open incidents: ...` naming the targets `down` or `blocked`, or nothing.
+fn open_incidents_sentence(targets: &[Digest]) -> String {
     let open: Vec<String> = targets
         .iter()
         .filter(|d| matches!(d.status, Some(Status::Down | Status::Blocked)))
         .map(|d| format!("{} {}", d.scope, d.status.map_or("", |s| s.as_str())))
         .collect();
-    if !open.is_empty() {
-        text.push_str(&format!(" Open incidents: {}.", open.join(", ")));
+    if open.is_empty() {
+        String::new()
+    } else {
+        format!(" Open incidents: {}.", open.join(", "))
     }
+}
+
+/// The five targets with the lowest uptime under 100% (ties by id).
+fn worst_targets(targets: &[Digest]) -> Vec<TargetLine> {
     let mut worst: Vec<TargetLine> = targets
         .iter()
         .filter(|d| d.uptime_percent.is_some_and(|u| u < 100.0))
@@ -356,6 +417,13 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
             .then_with(|| a.id.cmp(&b.id))
     });
     worst.truncate(5);
+    worst
+}
+
+/// The global recommendations: those of the anomalies across all targets, then the target
+/// digests' own (prefixed with the target's id; down or blocked first, then most anomalous),
+/// each once, at most 10.
+fn global_recommendations(across: &[&Anomaly], targets: &[Digest]) -> Vec<String> {
     let mut recommendations: Vec<String> =
         across.iter().map(|a| a.recommendation.clone()).collect();
     let mut ranked: Vec<&Digest> = targets
@@ -382,25 +450,5 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
             }
         }
     }
-    Digest {
-        scope: GLOBAL.into(),
-        start,
-        end: start + super::rollup::HOUR_MS,
-        generated_at: now,
-        summary: text,
-        recommendations,
-        anomalies,
-        checks,
-        failures,
-        uptime_percent: uptime,
-        latency: None,
-        baseline_p95_ms: None,
-        kind: None,
-        status: None,
-        uptime: Vec::new(),
-        by_status,
-        targets: targets.len(),
-        worst,
-        narrative: None,
-    }
+    recommendations
 }

@@ -52,21 +52,63 @@ pub(crate) async fn exchange(
     let _conn = AbortOnDrop(tokio::spawn(async move {
         let _ = conn.await;
     }));
-    let target = if opened.absolute_form {
+    let req = build_request(
+        out,
+        opened.absolute_form,
+        opened.proxy_authorization.as_deref(),
+    )?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| hyper_failure(&e))?;
+    let ttfb_ms = started.elapsed().as_millis() as u64;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let head_bytes: u64 = 12
+        + headers
+            .iter()
+            .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
+            .sum::<u64>();
+    let (body, body_bytes) = read_capped(resp.into_body(), cap).await?;
+    Ok(Exchanged {
+        status,
+        headers,
+        body,
+        bytes: head_bytes + body_bytes,
+        ttfb_ms,
+    })
+}
+
+/// The request line's target: the bare absolute URL (no userinfo, no fragment) for a proxy,
+/// else path and query.
+fn request_target(url: &url::Url, absolute_form: bool) -> String {
+    if absolute_form {
         // Never the test URL's own userinfo or fragment: proxies log request lines.
-        let mut bare = out.url.clone();
+        let mut bare = url.clone();
         let _ = bare.set_username("");
         let _ = bare.set_password(None);
         bare.set_fragment(None);
         bare.as_str().to_string()
     } else {
-        let mut t = out.url.path().to_string();
-        if let Some(q) = out.url.query() {
+        let mut t = url.path().to_string();
+        if let Some(q) = url.query() {
             t.push('?');
             t.push_str(q);
         }
         t
-    };
+    }
+}
+
+/// The request with the default headers, then the target's own (which replace the defaults).
+///
+/// # Errors
+/// An `other` [`Failure`] (`bad request: ...`) for a header name or value that is not valid.
+fn build_request(
+    out: Outgoing<'_>,
+    absolute_form: bool,
+    proxy_authorization: Option<&str>,
+) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, Failure> {
+    let target = request_target(out.url, absolute_form);
     let host = match (out.url.host_str(), out.url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
@@ -78,7 +120,7 @@ pub(crate) async fn exchange(
         .header(http::header::HOST, host)
         .header(http::header::USER_AGENT, crate::probe::USER_AGENT)
         .header(http::header::ACCEPT, "*/*");
-    if let Some(a) = &opened.proxy_authorization {
+    if let Some(a) = proxy_authorization {
         req = req.header("proxy-authorization", a);
     }
     let body = out.body.unwrap_or_default();
@@ -107,20 +149,17 @@ pub(crate) async fn exchange(
             req.headers_mut().append(name, value);
         }
     }
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| hyper_failure(&e))?;
-    let ttfb_ms = started.elapsed().as_millis() as u64;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let mut bytes: u64 = 12
-        + headers
-            .iter()
-            .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
-            .sum::<u64>();
+    Ok(req)
+}
+
+/// Reads the body until `cap` bytes are kept or it ends; returns the kept bytes and the count
+/// of all bytes received.
+async fn read_capped(
+    mut incoming: hyper::body::Incoming,
+    cap: usize,
+) -> Result<(Vec<u8>, u64), Failure> {
+    let mut bytes: u64 = 0;
     let mut body = Vec::new();
-    let mut incoming = resp.into_body();
     while body.len() < cap {
         match incoming.frame().await {
             Some(Ok(frame)) => {
@@ -134,13 +173,7 @@ pub(crate) async fn exchange(
             Some(Err(e)) => return Err(hyper_failure(&e)),
         }
     }
-    Ok(Exchanged {
-        status,
-        headers,
-        body,
-        bytes,
-        ttfb_ms,
-    })
+    Ok((body, bytes))
 }
 
 /// Maps a hyper error to a failure kind.

@@ -138,6 +138,16 @@ pub(super) async fn connect_tunnel(
     port: u16,
     proxy: &ProxySpec,
 ) -> Result<(), Failure> {
+    let req = connect_request(host, port, proxy);
+    let io_err = |e: std::io::Error| tunnel_io_failure(proxy, e);
+    io.write_all(req.as_bytes()).await.map_err(io_err)?;
+    io.flush().await.map_err(io_err)?;
+    let head = read_connect_head(io, proxy).await?;
+    connect_answer(&head, proxy)
+}
+
+/// The `CONNECT` request text (IPv6 literals bracketed, credentials when set).
+fn connect_request(host: &str, port: u16, proxy: &ProxySpec) -> String {
     let authority = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
@@ -151,16 +161,21 @@ pub(super) async fn connect_tunnel(
         req.push_str(&format!("Proxy-Authorization: {a}\r\n"));
     }
     req.push_str("\r\n");
-    let io_err = |e: std::io::Error| {
-        let mut f = Failure::new(
-            ErrorKind::Proxy,
-            clip(&format!("proxy {}: {e}", proxy.display()), 200),
-        );
-        f.connecting = true;
-        f
-    };
-    io.write_all(req.as_bytes()).await.map_err(io_err)?;
-    io.flush().await.map_err(io_err)?;
+    req
+}
+
+/// An I/O error talking to the HTTP proxy, marked as failing while connecting.
+fn tunnel_io_failure(proxy: &ProxySpec, e: std::io::Error) -> Failure {
+    let mut f = Failure::new(
+        ErrorKind::Proxy,
+        clip(&format!("proxy {}: {e}", proxy.display()), 200),
+    );
+    f.connecting = true;
+    f
+}
+
+/// Reads the answer head to its blank line (at most `MAX_HEAD_BYTES`).
+async fn read_connect_head(io: &mut Box<dyn Io>, proxy: &ProxySpec) -> Result<Vec<u8>, Failure> {
     let mut head = Vec::with_capacity(1024);
     let mut byte = [0u8; 1];
     // Byte by byte until the blank line: nothing of the tunnel's own bytes is consumed.
@@ -187,12 +202,17 @@ pub(super) async fn connect_tunnel(
                 return Err(f);
             }
             Ok(_) => head.push(byte[0]),
-            Err(e) => return Err(io_err(e)),
+            Err(e) => return Err(tunnel_io_failure(proxy, e)),
         }
     }
+    Ok(head)
+}
+
+/// Parses the answer head: a 2xx opens the tunnel, anything else is a refusal.
+fn connect_answer(head: &[u8], proxy: &ProxySpec) -> Result<(), Failure> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut headers);
-    let parsed = resp.parse(&head);
+    let parsed = resp.parse(head);
     let (Ok(httparse::Status::Complete(_)), Some(status)) = (parsed, resp.code) else {
         return Err(Failure::new(
             ErrorKind::Proxy,
@@ -238,6 +258,27 @@ pub(super) fn socks_reply_text(code: u8) -> &'static str {
     }
 }
 
+/// A SOCKS step's failure: `socks: {msg}`, redacted, clipped to 200 characters, marked as
+/// failing while connecting.
+fn socks_fail(kind: ErrorKind, msg: String) -> Failure {
+    let mut f = Failure::new(kind, clip(&redact_text(&format!("socks: {msg}")), 200));
+    f.connecting = true;
+    f
+}
+
+/// An I/O error at `stage` of the SOCKS exchange with the proxy shown as `at`; an early end of
+/// stream reads as the proxy closing the connection.
+fn socks_io_fail(at: &str, stage: &str, e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        socks_fail(
+            ErrorKind::Proxy,
+            format!("proxy {at} closed the connection {stage}"),
+        )
+    } else {
+        socks_fail(ErrorKind::Proxy, format!("proxy {at} {stage}: {e}"))
+    }
+}
+
 /// The SOCKS5 greeting, RFC 1929 authentication when the proxy asks for it, and CONNECT.
 pub(super) async fn socks5_handshake(
     io: &mut Box<dyn Io>,
@@ -245,21 +286,18 @@ pub(super) async fn socks5_handshake(
     proxy: &ProxySpec,
 ) -> Result<(), Failure> {
     let at = proxy.display();
-    let fail = |kind: ErrorKind, msg: String| {
-        let mut f = Failure::new(kind, clip(&redact_text(&format!("socks: {msg}")), 200));
-        f.connecting = true;
-        f
-    };
-    let io_fail = |stage: &str, e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            fail(
-                ErrorKind::Proxy,
-                format!("proxy {at} closed the connection {stage}"),
-            )
-        } else {
-            fail(ErrorKind::Proxy, format!("proxy {at} {stage}: {e}"))
-        }
-    };
+    let method = socks5_greet(io, proxy, &at).await?;
+    socks5_authenticate(io, method, proxy, &at).await?;
+    let req = socks5_connect_request(dest)?;
+    io.write_all(&req)
+        .await
+        .map_err(|e| socks_io_fail(&at, "at CONNECT", e))?;
+    socks5_read_reply(io, &at).await
+}
+
+/// Sends the greeting (offering user/password only when credentials are set) and returns the
+/// method the proxy chose.
+async fn socks5_greet(io: &mut Box<dyn Io>, proxy: &ProxySpec, at: &str) -> Result<u8, Failure> {
     let greeting: &[u8] = if proxy.auth.is_some() {
         &[5, 2, 0, 2]
     } else {
@@ -267,21 +305,21 @@ pub(super) async fn socks5_handshake(
     };
     io.write_all(greeting)
         .await
-        .map_err(|e| io_fail("at the greeting", e))?;
+        .map_err(|e| socks_io_fail(at, "at the greeting", e))?;
     let mut choice = [0u8; 2];
     if let Err(e) = io.read_exact(&mut choice).await {
         if proxy.auth.is_none() && e.kind() == std::io::ErrorKind::UnexpectedEof {
             // Some servers (pproxy) hang up on a greeting without credentials instead of
             // answering "no acceptable method".
-            return Err(fail(
+            return Err(socks_fail(
                 ErrorKind::ProxyAuth,
                 format!("proxy {at} hung up on a greeting without credentials: it requires authentication"),
             ));
         }
-        return Err(io_fail("after the greeting", e));
+        return Err(socks_io_fail(at, "after the greeting", e));
     }
     if choice[0] != 5 {
-        return Err(fail(
+        return Err(socks_fail(
             ErrorKind::Proxy,
             format!(
                 "proxy {at} is not a SOCKS5 proxy (version byte {})",
@@ -289,70 +327,79 @@ pub(super) async fn socks5_handshake(
             ),
         ));
     }
-    match (choice[1], &proxy.auth) {
-        (0, _) => {}
-        (2, Some((user, pass))) => {
-            if user.len() > 255 || pass.len() > 255 {
-                return Err(fail(
-                    ErrorKind::ProxyAuth,
-                    "user or password over 255 bytes (RFC 1929)".into(),
-                ));
-            }
-            let mut req = vec![1, user.len() as u8];
-            req.extend_from_slice(user.as_bytes());
-            req.push(pass.len() as u8);
-            req.extend_from_slice(pass.as_bytes());
-            io.write_all(&req)
-                .await
-                .map_err(|e| io_fail("at authentication", e))?;
-            let mut status = [0u8; 2];
-            match io.read_exact(&mut status).await {
-                Ok(_) if status[1] == 0 => {}
-                Ok(_) => {
-                    return Err(fail(
-                        ErrorKind::ProxyAuth,
-                        format!(
-                            "proxy {at} refused the credentials (RFC 1929 status {})",
-                            status[1]
-                        ),
-                    ))
-                }
-                // Some servers (pproxy) hang up on bad credentials instead of answering.
-                Err(e) => {
-                    return Err(fail(
-                        ErrorKind::ProxyAuth,
-                        format!(
-                            "proxy {at} hung up after the credentials were sent ({e}): refused"
-                        ),
-                    ))
-                }
-            }
-        }
-        (2, None) => {
-            return Err(fail(
-                ErrorKind::ProxyAuth,
-                format!("proxy {at} asks for credentials and none are set"),
-            ))
-        }
-        (0xff, Some(_)) => {
-            return Err(fail(
-                ErrorKind::ProxyAuth,
-                format!("proxy {at} accepts none of the offered methods (no auth, user/password)"),
-            ))
-        }
-        (0xff, None) => {
-            return Err(fail(
-                ErrorKind::ProxyAuth,
-                format!("proxy {at} asks for authentication and none is set"),
-            ))
-        }
-        (m, _) => {
-            return Err(fail(
-                ErrorKind::Proxy,
-                format!("proxy {at} chose unsupported method {m}"),
-            ))
-        }
+    Ok(choice[1])
+}
+
+/// Acts on the chosen `method`: nothing for "no auth", RFC 1929 user/password when asked and
+/// set, a failure otherwise.
+async fn socks5_authenticate(
+    io: &mut Box<dyn Io>,
+    method: u8,
+    proxy: &ProxySpec,
+    at: &str,
+) -> Result<(), Failure> {
+    match (method, &proxy.auth) {
+        (0, _) => Ok(()),
+        (2, Some((user, pass))) => socks5_user_pass(io, user, pass, at).await,
+        (2, None) => Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            format!("proxy {at} asks for credentials and none are set"),
+        )),
+        (0xff, Some(_)) => Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            format!("proxy {at} accepts none of the offered methods (no auth, user/password)"),
+        )),
+        (0xff, None) => Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            format!("proxy {at} asks for authentication and none is set"),
+        )),
+        (m, _) => Err(socks_fail(
+            ErrorKind::Proxy,
+            format!("proxy {at} chose unsupported method {m}"),
+        )),
     }
+}
+
+/// RFC 1929: sends user and password (each at most 255 bytes) and reads the status.
+async fn socks5_user_pass(
+    io: &mut Box<dyn Io>,
+    user: &str,
+    pass: &str,
+    at: &str,
+) -> Result<(), Failure> {
+    if user.len() > 255 || pass.len() > 255 {
+        return Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            "user or password over 255 bytes (RFC 1929)".into(),
+        ));
+    }
+    let mut req = vec![1, user.len() as u8];
+    req.extend_from_slice(user.as_bytes());
+    req.push(pass.len() as u8);
+    req.extend_from_slice(pass.as_bytes());
+    io.write_all(&req)
+        .await
+        .map_err(|e| socks_io_fail(at, "at authentication", e))?;
+    let mut status = [0u8; 2];
+    match io.read_exact(&mut status).await {
+        Ok(_) if status[1] == 0 => Ok(()),
+        Ok(_) => Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            format!(
+                "proxy {at} refused the credentials (RFC 1929 status {})",
+                status[1]
+            ),
+        )),
+        // Some servers (pproxy) hang up on bad credentials instead of answering.
+        Err(e) => Err(socks_fail(
+            ErrorKind::ProxyAuth,
+            format!("proxy {at} hung up after the credentials were sent ({e}): refused"),
+        )),
+    }
+}
+
+/// The SOCKS5 CONNECT request for `dest` (an address, or a name of at most 255 bytes).
+fn socks5_connect_request(dest: &SocksDest) -> Result<Vec<u8>, Failure> {
     let mut req = vec![5, 1, 0];
     match dest {
         SocksDest::Addr(SocketAddr::V4(a)) => {
@@ -367,7 +414,10 @@ pub(super) async fn socks5_handshake(
         }
         SocksDest::Name(name, port) => {
             if name.len() > 255 {
-                return Err(fail(ErrorKind::Other, "host name over 255 bytes".into()));
+                return Err(socks_fail(
+                    ErrorKind::Other,
+                    "host name over 255 bytes".into(),
+                ));
             }
             req.push(3);
             req.push(name.len() as u8);
@@ -375,15 +425,18 @@ pub(super) async fn socks5_handshake(
             req.extend_from_slice(&port.to_be_bytes());
         }
     }
-    io.write_all(&req)
-        .await
-        .map_err(|e| io_fail("at CONNECT", e))?;
+    Ok(req)
+}
+
+/// Reads the CONNECT reply: a non-zero code is an upstream failure; the bound address that
+/// follows is read and dropped so the tunnel starts clean.
+async fn socks5_read_reply(io: &mut Box<dyn Io>, at: &str) -> Result<(), Failure> {
     let mut reply = [0u8; 4];
     io.read_exact(&mut reply)
         .await
-        .map_err(|e| io_fail("after CONNECT", e))?;
+        .map_err(|e| socks_io_fail(at, "after CONNECT", e))?;
     if reply[1] != 0 {
-        let mut f = fail(
+        let mut f = socks_fail(
             ErrorKind::Proxy,
             format!(
                 "proxy {at} could not connect to the destination: {} (reply {})",
@@ -401,11 +454,11 @@ pub(super) async fn socks5_handshake(
             let mut len = [0u8; 1];
             io.read_exact(&mut len)
                 .await
-                .map_err(|e| io_fail("after CONNECT", e))?;
+                .map_err(|e| socks_io_fail(at, "after CONNECT", e))?;
             usize::from(len[0]) + 2
         }
         t => {
-            return Err(fail(
+            return Err(socks_fail(
                 ErrorKind::Proxy,
                 format!("proxy {at} answered with address type {t}"),
             ))
@@ -414,7 +467,7 @@ pub(super) async fn socks5_handshake(
     let mut skip = vec![0u8; rest];
     io.read_exact(&mut skip)
         .await
-        .map_err(|e| io_fail("after CONNECT", e))?;
+        .map_err(|e| socks_io_fail(at, "after CONNECT", e))?;
     Ok(())
 }
 

@@ -36,6 +36,20 @@ pub struct DigestRequest {
     pub hour: i64,
 }
 
+/// Why an event's `hour` was refused; every message starts `hour:`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HourError {
+    /// The field is not text.
+    #[error("hour: expected text like \"2026-11-21T14\"")]
+    NotText,
+    /// The text is not `YYYY-MM-DDTHH`.
+    #[error("hour: {0:?} is not an hour like \"2026-11-21T14\"")]
+    NotAnHour(String),
+    /// The hour lies after the hour in progress.
+    #[error("hour: {0} has not started yet")]
+    NotStarted(String),
+}
+
 impl DigestRequest {
     /// The hour an event's `hour` field asks for at `now` (epoch ms): `"YYYY-MM-DDTHH"` (UTC,
     /// not in the future; the hour in progress is digested so far, as the demo does, and
@@ -43,18 +57,17 @@ impl DigestRequest {
     /// scheduled event), the last complete hour.
     ///
     /// # Errors
-    /// A message starting `hour:` that names what is wrong with it.
-    pub fn for_hour(hour: &Field<String>, now: i64) -> Result<Self, String> {
+    /// [`HourError`], whose message starts `hour:` and names what is wrong with it.
+    pub fn for_hour(hour: &Field<String>, now: i64) -> Result<Self, HourError> {
         let last = Period::Hour.start_of(now) - HOUR_MS;
         let text = match hour {
             Field::Absent => return Ok(DigestRequest { hour: last }),
             Field::Valid(text) => text,
-            Field::Invalid(_) => return Err("hour: expected text like \"2026-11-21T14\"".into()),
+            Field::Invalid(_) => return Err(HourError::NotText),
         };
-        let ms = parse_hour(text)
-            .ok_or_else(|| format!("hour: {text:?} is not an hour like \"2026-11-21T14\""))?;
+        let ms = parse_hour(text).ok_or_else(|| HourError::NotAnHour(text.clone()))?;
         if ms > last + HOUR_MS {
-            return Err(format!("hour: {text} has not started yet"));
+            return Err(HourError::NotStarted(text.clone()));
         }
         Ok(DigestRequest { hour: ms })
     }
