@@ -155,7 +155,7 @@ pub async fn patch_target<S: Store>(
         }
     }
     let mut merged = serde_json::to_value(&current).unwrap_or(Value::Null);
-    merge_patch(&mut merged, Value::Object(patch));
+    json_patch::merge(&mut merged, &Value::Object(patch));
     if let Value::Object(o) = &mut merged {
         o.remove("version");
     }
@@ -164,22 +164,6 @@ pub async fn patch_target<S: Store>(
     let saved = app.store.update_target(&target, version).await?;
     app.defs.wrote(&saved);
     Ok(Json::ok(json!({"target": saved.redacted()})))
-}
-
-/// RFC 7396: objects merge key by key, `null` removes a key, anything else replaces.
-fn merge_patch(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(&k);
-                } else {
-                    merge_patch(t.entry(k).or_insert(Value::Null), v);
-                }
-            }
-        }
-        (t, p) => *t = p,
-    }
 }
 
 /// Delete a target
