@@ -35,11 +35,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 mod http1;
 mod proxy;
+mod socks5;
 mod tls;
 
 pub(crate) use http1::{exchange, Exchanged, Outgoing};
-use proxy::{connect_tunnel, socks5_handshake, SocksDest};
+use proxy::connect_tunnel;
 pub(crate) use proxy::{ProxyScheme, ProxySpec};
+use socks5::{socks5_handshake, SocksDest};
 use tls::tls_handshake;
 pub(crate) use tls::TlsConfigs;
 
