@@ -108,20 +108,6 @@ impl ApiError {
         ApiError::Internal(INTERNAL.into())
     }
 
-    /// The error of `status` and `code` (for modules that build answers by hand: the status
-    /// page and the metrics). An unknown pair is a 500 with `message`.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        let m = message.into();
-        match (status, code) {
-            (StatusCode::BAD_REQUEST, _) => ApiError::BadRequest(m),
-            (StatusCode::NOT_FOUND, _) => ApiError::NotFound(m),
-            (StatusCode::CONFLICT, _) => ApiError::Conflict(m),
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request") => ApiError::InvalidRequest(m),
-            (StatusCode::UNPROCESSABLE_ENTITY, _) => ApiError::invalid_target(m),
-            _ => ApiError::Internal(m),
-        }
-    }
-
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {

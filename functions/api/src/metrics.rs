@@ -285,13 +285,12 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
             .collect(),
         runs,
     };
-    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
-    let text = exposition(snapshot).map_err(|e| internal(e.to_string()))?;
+    let text = exposition(snapshot).map_err(ApiError::internal)?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .body(Body::Text(text))
-        .map_err(|e| internal(e.to_string()))
+        .map_err(ApiError::internal)
 }
 
 /// The text exposition of `snapshot`, without the OpenMetrics `# EOF` line.

@@ -460,17 +460,16 @@ pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + Digest
     lang: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let data = PageData::read(store, cache).await?;
-    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
     let html = data
         .view(labels(lang))
         .render()
-        .map_err(|e| internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
         .body(Body::Text(html))
-        .map_err(|e| internal(e.to_string()))
+        .map_err(ApiError::internal)
 }
 
 #[cfg(test)]
