@@ -12,5 +12,6 @@
 
 pub mod digest;
 pub mod domain;
+pub mod notify;
 pub mod redact;
 pub mod time;

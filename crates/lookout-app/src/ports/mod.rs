@@ -12,6 +12,7 @@ mod dump;
 mod error;
 mod history;
 mod lease;
+mod notify;
 mod publish;
 mod runs;
 mod state;
@@ -31,6 +32,10 @@ pub use dump::{
 pub use error::{error_chain, StoreError};
 pub use history::HistoryStore;
 pub use lease::{Lease, LeaseInfo, RunLease};
+pub use notify::{
+    ChannelStore, Claim, DeliveryLog, DeliveryOutcome, DeliveryPage, HttpSender, MailSender,
+    ProviderAnswer, SendError,
+};
 pub use publish::{AlertPublisher, PublishError};
 pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore};
 pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};

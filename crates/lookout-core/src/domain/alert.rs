@@ -101,6 +101,9 @@ pub struct Alert {
     /// The targets a grouped alert covers (storm, group critical), by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// The target's tags (empty for grouped alerts): notification routes select by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl Alert {

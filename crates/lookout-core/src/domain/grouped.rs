@@ -31,6 +31,7 @@ fn grouped(kind: AlertKind, severity: Severity, key: String, at: i64, what: Grou
         subject: clip(&what.subject, 99),
         text: crate::redact::redact_text(&what.text),
         targets: what.targets,
+        tags: Vec::new(),
     }
 }
 

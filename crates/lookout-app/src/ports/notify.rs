@@ -1,0 +1,153 @@
+//! Notification channels, their delivery records and the senders that reach providers.
+
+use std::future::Future;
+
+use lookout_core::domain::Alert;
+use lookout_core::notify::render::Mail;
+use lookout_core::notify::{Channel, DeliveryRecord, DeliveryStatus, Outbound};
+
+use super::StoreError;
+
+/// Where channel definitions live. Secret fields are sealed by the adapter on write and opened
+/// on read (a masked adapter reads them as `***`).
+pub trait ChannelStore {
+    /// Every channel, by id.
+    fn channels(&self) -> impl Future<Output = Result<Vec<Channel>, StoreError>> + Send;
+
+    /// One channel; `Ok(None)` when there is none with that id.
+    fn channel(&self, id: &str)
+        -> impl Future<Output = Result<Option<Channel>, StoreError>> + Send;
+
+    /// Writes `channel` with its `version` bumped by one: a create when `expected` is `None`
+    /// (fails with [`StoreError::Conflict`] if the id exists), else an update on the condition
+    /// that the stored version is `expected`. Answers what was stored (secrets as given).
+    fn put_channel(
+        &self,
+        channel: &Channel,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<Channel, StoreError>> + Send;
+
+    /// Deletes a channel; `Ok(false)` when there was none. Its delivery records stay until
+    /// their TTL.
+    fn delete_channel(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What [`DeliveryLog::claim_delivery`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds the delivery now: send, then [`DeliveryLog::finish_delivery`].
+    Won,
+    /// A record exists that must not be sent again: `sent`, or `sending` under a claim that has
+    /// not expired. A duplicate; send nothing.
+    Taken(DeliveryStatus),
+}
+
+/// How a delivery ended, for [`DeliveryLog::finish_delivery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    /// `Sent` or `Failed`.
+    pub status: DeliveryStatus,
+    /// Requests made in this try.
+    pub attempts: u32,
+    /// The last provider status code.
+    pub provider_status: Option<u16>,
+    /// The last error, redacted.
+    pub last_error: Option<String>,
+}
+
+/// One page of delivery records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeliveryPage {
+    /// Newest first.
+    pub records: Vec<DeliveryRecord>,
+    /// Pass back as `cursor` for the next page; `None` on the last.
+    pub next: Option<String>,
+}
+
+/// The record of every alert's delivery to every channel: the conditional put that makes a
+/// message go out once per `(channel, alert key)`.
+pub trait DeliveryLog {
+    /// Claims the delivery of `alert` to `channel_id` with one conditional write: it wins when
+    /// there is no record, when the record is `failed` (a retry), or when it is `sending` and
+    /// its claim ended before `now_ms` (a sender that died). The record (status `sending`,
+    /// the alert, `claim_until_ms`) expires by TTL at `expires_at_s` (epoch seconds).
+    fn claim_delivery(
+        &self,
+        channel_id: &str,
+        alert: &Alert,
+        now_ms: i64,
+        claim_until_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records how a claimed delivery ended (adds `outcome.attempts` to the record's).
+    fn finish_delivery(
+        &self,
+        channel_id: &str,
+        alert_key: &str,
+        outcome: &DeliveryOutcome,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One delivery record; `Ok(None)` when there is none.
+    fn delivery(
+        &self,
+        channel_id: &str,
+        alert_key: &str,
+    ) -> impl Future<Output = Result<Option<DeliveryRecord>, StoreError>> + Send;
+
+    /// Records, newest first, filtered by status and channel, at most `limit` (1 to 100).
+    fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        channel_id: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send;
+}
+
+/// What a provider answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderAnswer {
+    /// HTTP status (200 for an accepted e-mail).
+    pub status: u16,
+    /// The start of the body (at most 1,000 bytes as text), redacted.
+    pub body: String,
+    /// `Retry-After` (seconds or an HTTP date) or Telegram's `parameters.retry_after`, in ms.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ProviderAnswer {
+    /// Whether the provider took the message (2xx).
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Whether sending again may succeed: 408, 425, 429 and 5xx.
+    pub fn retryable(&self) -> bool {
+        matches!(self.status, 408 | 425 | 429) || self.status >= 500
+    }
+}
+
+/// A request that got no answer (connection, TLS, timeout, a refused address). Redacted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(pub String);
+
+/// Sends one HTTP request to a provider.
+pub trait HttpSender {
+    /// `POST`s `request` (signing it when `sign_with` is set) and reads the answer.
+    fn post(
+        &self,
+        request: &Outbound,
+    ) -> impl Future<Output = Result<ProviderAnswer, SendError>> + Send;
+}
+
+/// Sends an e-mail (SES, or publish to an SNS topic with e-mail subscriptions).
+pub trait MailSender {
+    /// Sends `mail`; answers 200 and the message id as the body when it was accepted.
+    fn send_mail(
+        &self,
+        mail: &Mail,
+    ) -> impl Future<Output = Result<ProviderAnswer, SendError>> + Send;
+}

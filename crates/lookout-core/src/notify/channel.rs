@@ -1,0 +1,268 @@
+//! A notification channel: a provider, its settings (some of them secret), a route and a
+//! language.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Alert, AlertKind, Severity};
+
+/// The kind of a channel: which provider and which request format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Slack incoming webhook (Block Kit).
+    Slack,
+    /// Telegram Bot API `sendMessage` (HTML parse mode).
+    Telegram,
+    /// Discord webhook (embeds).
+    Discord,
+    /// Microsoft Teams workflow webhook (Adaptive Card).
+    Teams,
+    /// PagerDuty Events API v2 (trigger and resolve by `dedup_key`).
+    Pagerduty,
+    /// Opsgenie Alert API (create, close by alias).
+    Opsgenie,
+    /// E-mail through SES (when `LOOKOUT_SES_FROM` is set) or an SNS topic with e-mail
+    /// subscriptions.
+    Email,
+    /// A generic webhook: JSON body signed with HMAC-SHA256 (`X-Lookout-Signature`).
+    Webhook,
+}
+
+impl ChannelKind {
+    /// The snake_case name (`slack`, `pagerduty`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Slack => "slack",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Discord => "discord",
+            ChannelKind::Teams => "teams",
+            ChannelKind::Pagerduty => "pagerduty",
+            ChannelKind::Opsgenie => "opsgenie",
+            ChannelKind::Email => "email",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// The language of a channel's messages. The seeds' users read Arabic and Persian.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// English.
+    #[default]
+    En,
+    /// Arabic (right to left).
+    Ar,
+    /// Persian (right to left).
+    Fa,
+}
+
+/// A provider's settings. Fields named in [`ChannelConfig::secret_fields`] are secrets: sealed
+/// at rest, `***` in every answer, log and dump listing. A secret may also be a reference
+/// (`{{ssm:/path}}`, `{{secretsmanager:id#key}}`), resolved when a message is sent.
+///
+/// JSON: `{"kind": "slack", "config": {"webhook_url": "https://hooks.slack.com/..."}}` (adjacent
+/// tagging, flattened into the channel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "config", rename_all = "snake_case")]
+pub enum ChannelConfig {
+    /// Slack incoming webhook: `webhook_url` (secret), `https://hooks.slack.com/services/...`.
+    Slack {
+        /// The incoming webhook's URL (secret).
+        webhook_url: String,
+    },
+    /// Telegram: `bot_token` (secret, from @BotFather) and the `chat_id` to post in (a number,
+    /// or `@channelname`). Requests go to `{LOOKOUT_TELEGRAM_API_URL}/bot<token>/sendMessage`.
+    Telegram {
+        /// The bot's token (secret).
+        bot_token: String,
+        /// The chat, group or channel id.
+        chat_id: String,
+    },
+    /// Discord webhook: `webhook_url` (secret), `https://discord.com/api/webhooks/<id>/<token>`.
+    Discord {
+        /// The webhook's URL (secret).
+        webhook_url: String,
+    },
+    /// Microsoft Teams workflow ("Post to a channel when a webhook request is received"):
+    /// `webhook_url` (secret).
+    Teams {
+        /// The workflow's URL (secret).
+        webhook_url: String,
+    },
+    /// PagerDuty Events API v2: `routing_key` (secret, the integration key of a service).
+    Pagerduty {
+        /// The integration's routing key (secret, 32 characters).
+        routing_key: String,
+    },
+    /// Opsgenie Alert API: `api_key` (secret, a `GenieKey` of an API integration).
+    Opsgenie {
+        /// The API integration's key (secret).
+        api_key: String,
+    },
+    /// E-mail: the addresses (SES), or the SNS topic whose e-mail subscribers receive it.
+    Email {
+        /// Recipients, when sent through SES.
+        #[serde(default)]
+        to: Vec<String>,
+        /// An SNS topic ARN with e-mail subscriptions, when SES is not configured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic_arn: Option<String>,
+    },
+    /// Generic webhook: `url` (secret) and the HMAC-SHA256 signing `secret`.
+    Webhook {
+        /// Where the JSON is posted (secret: such URLs often hold tokens).
+        url: String,
+        /// The signing secret (secret), at least 16 characters.
+        secret: String,
+    },
+}
+
+impl ChannelConfig {
+    /// Which provider.
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            ChannelConfig::Slack { .. } => ChannelKind::Slack,
+            ChannelConfig::Telegram { .. } => ChannelKind::Telegram,
+            ChannelConfig::Discord { .. } => ChannelKind::Discord,
+            ChannelConfig::Teams { .. } => ChannelKind::Teams,
+            ChannelConfig::Pagerduty { .. } => ChannelKind::Pagerduty,
+            ChannelConfig::Opsgenie { .. } => ChannelKind::Opsgenie,
+            ChannelConfig::Email { .. } => ChannelKind::Email,
+            ChannelConfig::Webhook { .. } => ChannelKind::Webhook,
+        }
+    }
+
+    /// The names of this kind's secret fields (inside `config`).
+    pub fn secret_fields(&self) -> &'static [&'static str] {
+        match self {
+            ChannelConfig::Slack { .. }
+            | ChannelConfig::Discord { .. }
+            | ChannelConfig::Teams { .. } => &["webhook_url"],
+            ChannelConfig::Telegram { .. } => &["bot_token"],
+            ChannelConfig::Pagerduty { .. } => &["routing_key"],
+            ChannelConfig::Opsgenie { .. } => &["api_key"],
+            ChannelConfig::Email { .. } => &[],
+            ChannelConfig::Webhook { .. } => &["url", "secret"],
+        }
+    }
+
+    /// Calls `f` on every secret value, mutably (sealing, opening, masking, resolving).
+    pub fn for_each_secret_mut<E>(
+        &mut self,
+        mut f: impl FnMut(&'static str, &mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            ChannelConfig::Slack { webhook_url }
+            | ChannelConfig::Discord { webhook_url }
+            | ChannelConfig::Teams { webhook_url } => f("webhook_url", webhook_url),
+            ChannelConfig::Telegram { bot_token, .. } => f("bot_token", bot_token),
+            ChannelConfig::Pagerduty { routing_key } => f("routing_key", routing_key),
+            ChannelConfig::Opsgenie { api_key } => f("api_key", api_key),
+            ChannelConfig::Email { .. } => Ok(()),
+            ChannelConfig::Webhook { url, secret } => {
+                f("url", url)?;
+                f("secret", secret)
+            }
+        }
+    }
+}
+
+/// Which alerts a channel takes. Every list that is not empty must match (an empty list
+/// matches everything); within a list, any entry matches. Maintenance windows and storm
+/// grouping are applied before an alert is published, so a channel sees what the topic sees.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The lowest severity taken (`info` takes all); none: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<Severity>,
+    /// Alert kinds taken (`status_change`, `recovery`, ...); empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<AlertKind>,
+    /// Groups (or pools) taken, exact names; empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Target tags: an alert whose target has any of them is taken; empty: all. Grouped
+    /// alerts (storm, group, daily report) carry no tags and pass only an empty list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl Route {
+    /// Whether `alert` goes through this route.
+    pub fn matches(&self, alert: &Alert) -> bool {
+        self.min_severity.is_none_or(|m| alert.severity >= m)
+            && (self.kinds.is_empty() || self.kinds.contains(&alert.kind))
+            && (self.groups.is_empty() || self.groups.iter().any(|g| *g == alert.group))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| alert.tags.contains(t)))
+    }
+}
+
+/// A notification channel, as stored and as the API shows it (secrets masked there).
+///
+/// JSON: `{"id", "name", "kind", "config": {...}, "enabled", "language", "route": {...},
+/// "version", "created_at", "updated_at"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    /// `[a-z0-9_-]`, 1 to 64 characters; unique.
+    pub id: String,
+    /// Human name, at most 200 characters.
+    pub name: String,
+    /// The provider and its settings.
+    #[serde(flatten)]
+    pub config: ChannelConfig,
+    /// Whether alerts are sent (a disabled channel still answers `test`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The messages' language.
+    #[serde(default)]
+    pub language: Language,
+    /// Which alerts it takes.
+    #[serde(default)]
+    pub route: Route,
+    /// Bumped on every write; writes are conditional on it.
+    #[serde(default)]
+    pub version: u64,
+    /// Created, epoch ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last changed, epoch ms.
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Channel {
+    /// Which provider.
+    pub fn kind(&self) -> ChannelKind {
+        self.config.kind()
+    }
+
+    /// Whether this channel sends `alert`: enabled, and its route matches.
+    pub fn takes(&self, alert: &Alert) -> bool {
+        self.enabled && self.route.matches(alert)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_reads_and_writes_the_documented_json() {
+        let json = r#"{"id":"ops","name":"Ops","kind":"telegram",
+            "config":{"bot_token":"123:abc","chat_id":"-100"},"language":"fa",
+            "route":{"min_severity":"warning","tags":["pool-a"]}}"#;
+        let c: Channel = serde_json::from_str(json).unwrap();
+        assert_eq!(c.kind(), ChannelKind::Telegram);
+        assert_eq!(c.language, Language::Fa);
+        assert!(c.enabled);
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["kind"], "telegram");
+        assert_eq!(back["config"]["chat_id"], "-100");
+    }
+}

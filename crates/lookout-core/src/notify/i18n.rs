@@ -1,0 +1,1 @@
+//! Message texts in English, Arabic and Persian.
