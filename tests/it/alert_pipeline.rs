@@ -351,6 +351,7 @@ fn alerts(n: usize) -> Vec<lookout_core::domain::Alert> {
             subject: format!("t{i} is down"),
             text: "down".into(),
             targets: Vec::new(),
+            changes: Vec::new(),
             tags: Vec::new(),
         })
         .collect()

@@ -44,6 +44,7 @@ fn alert(id: &str, at: i64) -> Alert {
         subject: "down".into(),
         text: "down".into(),
         targets: Vec::new(),
+        changes: Vec::new(),
         tags: Vec::new(),
     }
 }

@@ -25,6 +25,7 @@ async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
         subject: "[WARNING] proxy VPS proxy is blocked".into(),
         text: "blocked".into(),
         targets: Vec::new(),
+        changes: Vec::new(),
         tags: Vec::new(),
     };
     publisher.publish(&alert).await.unwrap();

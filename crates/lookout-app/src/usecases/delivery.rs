@@ -198,6 +198,7 @@ mod tests {
             subject: "web is down".into(),
             text: "down".into(),
             targets: Vec::new(),
+            changes: Vec::new(),
             tags: Vec::new(),
         }
     }

@@ -8,10 +8,13 @@
 //!   table, and after a day's last hour the day rollups and the daily report.
 //! - [`delivery`]: alerts from the outbox to the publisher, each claimed first so that it is
 //!   published once, and marked published after.
+//! - [`notify`]: alerts to notification channels (Slack, Telegram, PagerDuty, ...), once per
+//!   alert per channel, retried, recorded.
 //! - [`event`]: what the functions' typed events share (a field that keeps a bad value so that
 //!   the use case can say what is wrong with it).
 
 pub mod delivery;
 pub mod digest_run;
 pub mod event;
+pub mod notify;
 pub mod probe_run;

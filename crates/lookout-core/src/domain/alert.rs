@@ -101,9 +101,45 @@ pub struct Alert {
     /// The targets a grouped alert covers (storm, group critical), by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// What a storm alert replaced: one entry per transition and group alert it groups (empty
+    /// for every other alert). Incident channels (PagerDuty, Opsgenie) open and close one
+    /// incident per entry, so a storm's incidents close when their targets recover.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
     /// The target's tags (empty for grouped alerts): notification routes select by them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+}
+
+/// One alert a storm replaced, in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// `status_change`, `recovery`, `group_critical` or `group_recovered`.
+    pub kind: AlertKind,
+    /// The target's id; empty for a group alert.
+    pub target_id: String,
+    /// The target's name, or the group alert's name.
+    pub target_name: String,
+    /// The group or pool.
+    pub group: String,
+    /// Status before.
+    pub old_status: Status,
+    /// Status after.
+    pub new_status: Status,
+}
+
+impl Change {
+    /// The brief of `alert`.
+    pub fn of(alert: &Alert) -> Change {
+        Change {
+            kind: alert.kind,
+            target_id: alert.target_id.clone(),
+            target_name: alert.target_name.clone(),
+            group: alert.group.clone(),
+            old_status: alert.old_status,
+            new_status: alert.new_status,
+        }
+    }
 }
 
 impl Alert {

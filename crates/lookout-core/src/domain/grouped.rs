@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::alert::{Alert, AlertKind, Severity};
+use super::alert::{Alert, AlertKind, Change, Severity};
 use super::state::{Status, TargetState, DAY_MS};
 use super::target::{Target, TargetKind};
 use crate::redact::clip;
@@ -31,6 +31,7 @@ fn grouped(kind: AlertKind, severity: Severity, key: String, at: i64, what: Grou
         subject: clip(&what.subject, 99),
         text: crate::redact::redact_text(&what.text),
         targets: what.targets,
+        changes: what.changes,
         tags: Vec::new(),
     }
 }
@@ -44,6 +45,7 @@ struct GroupedText {
     subject: String,
     text: String,
     targets: Vec<String>,
+    changes: Vec<Change>,
 }
 
 /// One alert for a storm: the status-change and recovery `transitions` of one run of `kind`
@@ -126,6 +128,11 @@ pub fn storm_alert(
             ),
             text,
             targets: transitions.iter().map(|a| a.target_id.clone()).collect(),
+            changes: transitions
+                .iter()
+                .chain(group_changes)
+                .map(Change::of)
+                .collect(),
         },
     )
 }
@@ -217,6 +224,7 @@ pub fn group_alerts(
                 ),
                 text,
                 targets: members.iter().map(|t| t.id.clone()).collect(),
+                changes: Vec::new(),
             },
         ));
     }
@@ -307,6 +315,7 @@ pub fn daily_report(kind: TargetKind, day_start: i64, states: &[DayEntry<'_>]) -
             subject: format!("[INFO] Lookout {} on {day}: {by_status}", kind.plural()),
             text,
             targets: open,
+            changes: Vec::new(),
         },
     )
 }

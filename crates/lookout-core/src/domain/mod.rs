@@ -10,7 +10,7 @@ pub mod secret_ref;
 pub mod state;
 pub mod target;
 
-pub use alert::{Alert, AlertKind, Severity};
+pub use alert::{Alert, AlertKind, Change, Severity};
 pub use maintenance::MaintenanceWindow;
 pub use result::{CheckResult, ErrorKind, Outcome};
 pub use state::{apply_override, next_state, Override, Status, TargetState};

@@ -36,6 +36,7 @@ fn target_alert(
         ),
         text: crate::redact::redact_text(&text),
         targets: Vec::new(),
+        changes: Vec::new(),
         tags: target.tags.clone(),
     }
 }
@@ -181,6 +182,7 @@ pub(super) fn status_alert(
         subject,
         text: crate::redact::redact_text(&text),
         targets: Vec::new(),
+        changes: Vec::new(),
         tags: target.tags.clone(),
     }
 }
