@@ -151,3 +151,82 @@ pub trait MailSender {
         mail: &Mail,
     ) -> impl Future<Output = Result<ProviderAnswer, SendError>> + Send;
 }
+
+// Borrowed adapters are adapters too: the API builds a `Notifier` over `&App.store` per request.
+impl<T: ChannelStore + Sync> ChannelStore for &T {
+    fn channels(&self) -> impl Future<Output = Result<Vec<Channel>, StoreError>> + Send {
+        (**self).channels()
+    }
+    fn channel(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Channel>, StoreError>> + Send {
+        (**self).channel(id)
+    }
+    fn put_channel(
+        &self,
+        channel: &Channel,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<Channel, StoreError>> + Send {
+        (**self).put_channel(channel, expected)
+    }
+    fn delete_channel(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).delete_channel(id)
+    }
+}
+
+impl<T: DeliveryLog + Sync> DeliveryLog for &T {
+    fn claim_delivery(
+        &self,
+        channel_id: &str,
+        alert: &Alert,
+        now_ms: i64,
+        claim_until_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+        (**self).claim_delivery(channel_id, alert, now_ms, claim_until_ms, expires_at_s)
+    }
+    fn finish_delivery(
+        &self,
+        channel_id: &str,
+        alert_key: &str,
+        outcome: &DeliveryOutcome,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).finish_delivery(channel_id, alert_key, outcome, now_ms)
+    }
+    fn delivery(
+        &self,
+        channel_id: &str,
+        alert_key: &str,
+    ) -> impl Future<Output = Result<Option<DeliveryRecord>, StoreError>> + Send {
+        (**self).delivery(channel_id, alert_key)
+    }
+    fn deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        channel_id: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send {
+        (**self).deliveries(status, channel_id, limit, cursor)
+    }
+}
+
+impl<T: HttpSender + Sync> HttpSender for &T {
+    fn post(
+        &self,
+        request: &Outbound,
+    ) -> impl Future<Output = Result<ProviderAnswer, SendError>> + Send {
+        (**self).post(request)
+    }
+}
+
+impl<T: MailSender + Sync> MailSender for &T {
+    fn send_mail(
+        &self,
+        mail: &Mail,
+    ) -> impl Future<Output = Result<ProviderAnswer, SendError>> + Send {
+        (**self).send_mail(mail)
+    }
+}
