@@ -16,6 +16,14 @@
 //! | `GET /v1/system` | read | CPU count, memory, process RSS and uptime of the function instance |
 //! | `GET /v1/leases` | admin | each kind's run lease: holder and until (epoch ms and RFC 3339) |
 //! | `DELETE /v1/leases/{kind}` | admin | release a stuck run lease: 204 |
+//! | `GET /v1/channels` | admin | notification channels (secrets `***`) |
+//! | `POST /v1/channels` | admin | create a channel: 201 with `Location`, 409 if the id exists, 422 naming the field |
+//! | `GET /v1/channels/{id}` | admin | one channel (secrets `***`) |
+//! | `PATCH /v1/channels/{id}` | admin | JSON merge patch with the version read; `***` keeps a secret; a new `kind` needs a whole `config` |
+//! | `DELETE /v1/channels/{id}` | admin | delete a channel: 204 |
+//! | `POST /v1/channels/{id}/test` | admin | send a test message: `{"channel","ok","answers"}`, what the provider said |
+//! | `GET /v1/deliveries?status=&channel=&limit=&cursor=` | admin | delivery records of alerts to channels, newest first |
+//! | `POST /v1/deliveries/{id}/retry` | admin | send a failed delivery again: the record afterwards |
 //!
 //! The whole list, with parameters and answers, is the OpenAPI document at
 //! `GET /v1/openapi.json` ([`openapi`]).
@@ -38,7 +46,8 @@ use std::sync::Arc;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
-    AlertLog, DigestStore, HistoryStore, RunLease, RunStore, StateStore, SummaryStore, TargetStore,
+    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, RunLease, RunStore, StateStore,
+    SummaryStore, TargetStore,
 };
 use lookout_app::probe::Prober;
 
@@ -52,6 +61,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Every table port the API reads or writes (one store implements them all).
 pub trait Store:
     TargetStore
+    + ChannelStore
+    + DeliveryLog
     + StateStore
     + RunStore
     + AlertLog
@@ -67,6 +78,8 @@ pub trait Store:
 
 impl<T> Store for T where
     T: TargetStore
+        + ChannelStore
+        + DeliveryLog
         + StateStore
         + RunStore
         + AlertLog
@@ -105,6 +118,36 @@ pub struct App<S> {
     pub concurrency: usize,
     /// The dump routes' bucket and table; `None` (no `LOOKOUT_BUCKET`) answers them 503.
     pub dumps: Option<dumps::Dumps>,
+    /// What `POST /v1/channels/{id}/test` and `POST /v1/deliveries/{id}/retry` send with.
+    pub notify: NotifyDeps,
+}
+
+/// What the notification routes send with: the [`Notifier`](lookout_app::usecases::notify::Notifier)'s
+/// senders and settings (the channels and delivery records are the [`App`]'s store).
+pub struct NotifyDeps {
+    /// HTTP to the providers (Slack, Telegram, Discord, Teams, PagerDuty, Opsgenie, webhooks).
+    pub http: lookout_app::notify::HttpNotifier,
+    /// E-mail channels' sender: SES or SNS, or [`AwsMail::disabled`](lookout_aws::mail::AwsMail::disabled).
+    pub mail: lookout_aws::mail::AwsMail,
+    /// How the notifier claims, retries and records (provider base URLs included).
+    pub settings: lookout_app::usecases::notify::NotifySettings,
+}
+
+impl NotifyDeps {
+    /// `settings` with e-mail disabled (an e-mail channel's test answers an error): for tests
+    /// and tools without AWS.
+    ///
+    /// # Errors
+    /// The HTTP client that failed to build.
+    pub fn without_mail(
+        settings: lookout_app::usecases::notify::NotifySettings,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(NotifyDeps {
+            http: lookout_app::notify::HttpNotifier::new(&settings)?,
+            mail: lookout_aws::mail::AwsMail::disabled(),
+            settings,
+        })
+    }
 }
 
 impl App<lookout_aws::dynamodb::DynamoStore> {
@@ -146,7 +189,13 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             retention: (settings.retention_days, settings.max_dumps),
             runner: aws.dump_runner(&settings),
         });
+        let notify = lookout_app::usecases::notify::NotifySettings::from_settings(&settings);
         Ok(App {
+            notify: NotifyDeps {
+                http: lookout_app::notify::HttpNotifier::new(&notify)?,
+                mail: aws.mail_sender(&settings),
+                settings: notify,
+            },
             dumps,
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),

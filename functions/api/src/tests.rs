@@ -24,7 +24,20 @@ fn app() -> Arc<App<MemoryStore>> {
         public_status: true,
         concurrency: 4,
         dumps: None,
+        notify: NotifyDeps::without_mail(notify_settings()).unwrap(),
     })
+}
+
+/// Notifier settings for the unit tests: quick retries.
+fn notify_settings() -> lookout_app::usecases::notify::NotifySettings {
+    lookout_app::usecases::notify::NotifySettings {
+        endpoints: Default::default(),
+        claim_ms: 60_000,
+        record_ttl_s: 86_400,
+        attempts: 2,
+        backoff_ms: 1,
+        max_wait_ms: 100,
+    }
 }
 
 fn request(method: &str, path: &str, body: &str, token: Option<&str>) -> Request {

@@ -2,9 +2,11 @@
 //! layer every request goes through (trailing slash, 405 body, log line).
 
 mod actions;
+pub mod channels;
 pub mod checks;
 mod definitions;
 mod defs;
+pub mod deliveries;
 pub mod digests;
 pub mod dumps;
 pub mod health;
@@ -87,6 +89,22 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/dumps/{id}/verify", post(dumps::verify_dump::<S>))
         .route("/v1/leases", get(leases::leases::<S>))
         .route("/v1/leases/{kind}", delete(leases::release_lease::<S>))
+        .route(
+            "/v1/channels",
+            get(channels::list_channels::<S>).post(channels::create_channel::<S>),
+        )
+        .route(
+            "/v1/channels/{id}",
+            get(channels::get_channel::<S>)
+                .patch(channels::patch_channel::<S>)
+                .delete(channels::delete_channel::<S>),
+        )
+        .route("/v1/channels/{id}/test", post(channels::test_channel::<S>))
+        .route("/v1/deliveries", get(deliveries::deliveries::<S>))
+        .route(
+            "/v1/deliveries/{id}/retry",
+            post(deliveries::retry_delivery::<S>),
+        )
         .route_layer(from_fn_with_state(
             app.clone(),
             defs::forget_after_writes::<S>,
@@ -201,4 +219,12 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/proxies/{id}/usage", Access::Admin),
     ("GET", "/v1/leases", Access::Admin),
     ("DELETE", "/v1/leases/{kind}", Access::Admin),
+    ("GET", "/v1/channels", Access::Admin),
+    ("POST", "/v1/channels", Access::Admin),
+    ("GET", "/v1/channels/{id}", Access::Admin),
+    ("PATCH", "/v1/channels/{id}", Access::Admin),
+    ("DELETE", "/v1/channels/{id}", Access::Admin),
+    ("POST", "/v1/channels/{id}/test", Access::Admin),
+    ("GET", "/v1/deliveries", Access::Admin),
+    ("POST", "/v1/deliveries/{id}/retry", Access::Admin),
 ];

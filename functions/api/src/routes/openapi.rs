@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    actions, checks, definitions, digests, dumps, health, history, leases, pages, proxies, status,
-    system, targets,
+    actions, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
+    pages, proxies, status, system, targets,
 };
 use crate::Json;
 
@@ -63,6 +63,14 @@ pub async fn openapi() -> Json {
         dumps::verify_dump,
         leases::leases,
         leases::release_lease,
+        channels::list_channels,
+        channels::create_channel,
+        channels::get_channel,
+        channels::patch_channel,
+        channels::delete_channel,
+        channels::test_channel,
+        deliveries::deliveries,
+        deliveries::retry_delivery,
     )
 )]
 struct ApiDoc;
@@ -299,16 +307,50 @@ mod tests {
         out
     }
 
+    /// Routes added since `openapi-before.json` was written (issue 16: notification channels).
+    const ADDED: &[(&str, &str)] = &[
+        ("get", "/v1/channels"),
+        ("post", "/v1/channels"),
+        ("get", "/v1/channels/{id}"),
+        ("patch", "/v1/channels/{id}"),
+        ("delete", "/v1/channels/{id}"),
+        ("post", "/v1/channels/{id}/test"),
+        ("get", "/v1/deliveries"),
+        ("post", "/v1/deliveries/{id}/retry"),
+    ];
+
     #[test]
     fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_written_one() {
         let before: Value = serde_json::from_str(include_str!("openapi-before.json")).unwrap();
         let (before, now) = (shapes(&before), shapes(&document()));
-        assert_eq!(
-            before.keys().collect::<Vec<_>>(),
-            now.keys().collect::<Vec<_>>()
-        );
+        let mut expected: Vec<(String, String)> = before.keys().cloned().collect();
+        expected.extend(ADDED.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+        expected.sort();
+        assert_eq!(expected, now.keys().cloned().collect::<Vec<_>>());
         for (route, shape) in &before {
             assert_eq!(&now[route], shape, "{route:?}");
+        }
+    }
+
+    #[test]
+    fn the_notification_routes_are_admin_routes_with_the_shared_answers() {
+        let now = shapes(&document());
+        for (method, path) in ADDED {
+            let (params, codes, _, security) = &now[&(method.to_string(), path.to_string())];
+            assert_eq!(security, &json!([{"bearer": []}]), "{method} {path}");
+            for code in ["400", "401", "403", "404", "422", "503"] {
+                assert!(codes.contains(code), "{method} {path} lacks {code}");
+            }
+            if path.contains("{id}") {
+                assert!(params.contains(&("path".into(), "id".into(), true)));
+            }
+        }
+        let (params, ..) = &now[&("get".to_string(), "/v1/deliveries".to_string())];
+        for name in ["status", "channel", "limit", "cursor"] {
+            assert!(
+                params.contains(&("query".into(), name.into(), false)),
+                "{name}"
+            );
         }
     }
 }
