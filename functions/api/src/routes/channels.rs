@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_app::clock::SystemClock;
 use lookout_app::usecases::notify::Notifier;
-use lookout_core::notify::Channel;
+use lookout_core::notify::{Channel, ChannelKind};
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -242,6 +242,10 @@ const FIELDS: &[&str] = &[
     "updated_at",
 ];
 
+/// What `kind` may be.
+const KINDS: &str =
+    "must be one of slack, telegram, discord, teams, pagerduty, opsgenie, email, webhook";
+
 /// A channel from its JSON, validated.
 ///
 /// # Errors
@@ -270,8 +274,8 @@ fn parse_channel(value: Value) -> Result<Channel, ApiError> {
         ApiError::invalid_field(path.to_string(), message)
     };
     match obj.get("kind") {
-        Some(Value::String(_)) => {}
-        Some(_) => return Err(bad("kind", "must be a string")),
+        Some(kind) if serde_json::from_value::<ChannelKind>(kind.clone()).is_ok() => {}
+        Some(_) => return Err(bad("kind", KINDS)),
         None => return Err(bad("kind", "required")),
     }
     if !matches!(obj.get("config"), Some(Value::Object(_))) {
@@ -296,16 +300,24 @@ fn serde_field(
     if path == "." {
         path.clear();
     }
-    if let Some(missing) = inner
-        .strip_prefix("missing field `")
-        .and_then(|r| r.split('`').next())
-    {
-        path = if path.is_empty() {
-            missing.to_string()
-        } else {
-            format!("{path}.{missing}")
-        };
-        return bad(&path, "required");
+    let named = |prefix: &str| {
+        inner
+            .strip_prefix(prefix)
+            .and_then(|r| r.split('`').next())
+            .map(|name| {
+                let name = lookout_core::redact::clip(name, 64);
+                if path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
+    };
+    if let Some(field) = named("missing field `") {
+        return bad(&field, "required");
+    }
+    if let Some(field) = named("unknown field `") {
+        return bad(&field, "unknown field");
     }
     let path = if path.is_empty() { "definition" } else { &path };
     bad(path, &inner)
@@ -438,19 +450,36 @@ fn secret_fields(c: &Channel) -> Vec<(&'static str, String)> {
     out
 }
 
-/// The secret values of `c` worth scrubbing from text (empty and masked ones left out).
+/// The secret values of `c` worth scrubbing from text (empty and masked ones left out). A URL
+/// counts whole and by its path and query too (where webhook URLs keep their token), since a
+/// provider or a proxy may echo only the path.
 pub(crate) fn secrets_of(c: &Channel) -> Vec<String> {
-    secret_fields(c)
-        .into_iter()
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty() && v != MASK)
-        .collect()
+    let mut out = Vec::new();
+    for (_, v) in secret_fields(c) {
+        if v.is_empty() || v == MASK {
+            continue;
+        }
+        if let Ok(u) = url::Url::parse(&v) {
+            let path = u.path();
+            if path.len() > 1 {
+                out.push(path.to_string());
+            }
+            if let Some(q) = u.query().filter(|q| !q.is_empty()) {
+                out.push(q.to_string());
+            }
+        }
+        out.push(v);
+    }
+    // Longest first, so that a whole URL is masked before its path.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
 }
 
 /// `text` with every occurrence of a secret replaced by `***`, credentials in URLs masked.
 pub(crate) fn scrub_text(text: &str, secrets: &[String]) -> String {
     let mut out = lookout_core::redact::redact_text(text);
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
+    // Shorter strings (a path of `/x`) would mask innocent text and protect nothing.
+    for s in secrets.iter().filter(|s| s.len() >= 6) {
         out = out.replace(s.as_str(), MASK);
     }
     out
