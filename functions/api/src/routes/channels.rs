@@ -283,22 +283,31 @@ fn parse_channel(value: Value) -> Result<Channel, ApiError> {
     }
     let tagged = json!({"kind": obj["kind"], "config": obj["config"]});
     serde_path_to_error::deserialize::<_, lookout_core::notify::ChannelConfig>(tagged)
-        .map_err(|e| serde_field(&e, &bad))?;
-    let channel: Channel =
-        serde_path_to_error::deserialize(Value::Object(obj)).map_err(|e| serde_field(&e, &bad))?;
+        .map_err(|e| serde_field(&e, "config", &bad))?;
+    let channel: Channel = serde_path_to_error::deserialize(Value::Object(obj))
+        .map_err(|e| serde_field(&e, "", &bad))?;
     validate(&channel)?;
     Ok(channel)
 }
 
-/// The 422 of a serde error: the field is its path, or the missing field inside it.
+/// The 422 of a serde error: the field is its path, or the missing or unknown field inside
+/// it, under `within` (serde's path inside an adjacently tagged enum may lack the `config.`).
 fn serde_field(
     e: &serde_path_to_error::Error<serde_json::Error>,
+    within: &str,
     bad: &impl Fn(&str, &str) -> ApiError,
 ) -> ApiError {
     let inner = e.inner().to_string();
     let mut path = e.path().to_string();
     if path == "." {
         path.clear();
+    }
+    if !within.is_empty() && path != within && !path.starts_with(&format!("{within}.")) {
+        path = if path.is_empty() {
+            within.to_string()
+        } else {
+            format!("{within}.{path}")
+        };
     }
     let named = |prefix: &str| {
         inner
@@ -308,6 +317,8 @@ fn serde_field(
                 let name = lookout_core::redact::clip(name, 64);
                 if path.is_empty() {
                     name
+                } else if path.rsplit('.').next() == Some(name.as_str()) {
+                    path.clone() // serde_path_to_error names an unknown field itself
                 } else {
                     format!("{path}.{name}")
                 }
