@@ -35,9 +35,9 @@ pub async fn resolve_channel<'c>(
     }
     let mut values: HashMap<SecretRef, String> = HashMap::new();
     for r in wanted {
-        if !values.contains_key(&r) {
-            let v = secrets.value(&r).await?;
-            values.insert(r, v);
+        if let std::collections::hash_map::Entry::Vacant(slot) = values.entry(r) {
+            let v = secrets.value(slot.key()).await?;
+            slot.insert(v);
         }
     }
     config.for_each_secret_mut(|_, value| {
