@@ -134,19 +134,15 @@ pub struct NotifyDeps {
 }
 
 impl NotifyDeps {
-    /// `settings` with e-mail disabled (an e-mail channel's test answers an error): for tests
+    /// The providers' own URLs and default retries, posting to private and loopback
+    /// addresses too, e-mail disabled (an e-mail channel's test answers an error): for tests
     /// and tools without AWS.
-    ///
-    /// # Errors
-    /// The HTTP client that failed to build.
-    pub fn without_mail(
-        settings: lookout_app::usecases::notify::NotifySettings,
-    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(NotifyDeps {
-            http: lookout_app::notify::HttpNotifier::new(&settings)?,
+    pub fn local() -> Self {
+        NotifyDeps {
+            http: lookout_app::notify::HttpNotifier::allow_private(),
             mail: lookout_aws::mail::AwsMail::disabled(),
-            settings,
-        })
+            settings: Default::default(),
+        }
     }
 }
 
@@ -192,7 +188,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
         let notify = lookout_app::usecases::notify::NotifySettings::from_settings(&settings);
         Ok(App {
             notify: NotifyDeps {
-                http: lookout_app::notify::HttpNotifier::new(&notify)?,
+                http: lookout_app::notify::HttpNotifier::from_settings(&settings),
                 mail: aws.mail_sender(&settings),
                 settings: notify,
             },

@@ -24,7 +24,10 @@ fn app() -> Arc<App<MemoryStore>> {
         public_status: true,
         concurrency: 4,
         dumps: None,
-        notify: NotifyDeps::without_mail(notify_settings()).unwrap(),
+        notify: NotifyDeps {
+            settings: notify_settings(),
+            ..NotifyDeps::local()
+        },
     })
 }
 

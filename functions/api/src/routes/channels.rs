@@ -196,7 +196,7 @@ pub async fn test_channel<S: Store>(
 }
 
 /// The notifier of `app`, over its store (channels and delivery records), its HTTP and mail
-/// senders and its settings, for one request.
+/// senders, its settings and its secret resolver, for one request.
 pub(crate) fn notifier<S: Store>(
     app: &AppState<S>,
 ) -> Notifier<&S, &S, &lookout_app::notify::HttpNotifier, &lookout_aws::mail::AwsMail> {
@@ -207,6 +207,7 @@ pub(crate) fn notifier<S: Store>(
         mail: &app.notify.mail,
         clock: SystemClock::shared(),
         settings: app.notify.settings.clone(),
+        secrets: app.secrets.clone(),
     }
 }
 

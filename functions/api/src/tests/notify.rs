@@ -18,7 +18,10 @@ fn app_with_providers(base: &str) -> Arc<App<MemoryStore>> {
         opsgenie: base.into(),
     };
     Arc::new(App {
-        notify: NotifyDeps::without_mail(settings).unwrap(),
+        notify: NotifyDeps {
+            settings,
+            ..NotifyDeps::local()
+        },
         ..Arc::into_inner(app()).unwrap()
     })
 }
