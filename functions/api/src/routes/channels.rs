@@ -132,10 +132,15 @@ pub async fn patch_channel<S: Store>(
             o.remove(server_side);
         }
     }
-    let mut channel = parse_channel(merged)?;
     if !new_kind {
-        restore_secrets(&mut channel, &current);
+        // A `***` sent back keeps the stored secret (before validation, which refuses masks).
+        for (field, stored) in secret_fields(&current) {
+            if let Some(v) = merged["config"].get_mut(field).filter(|v| *v == MASK) {
+                *v = Value::String(stored);
+            }
+        }
     }
+    let mut channel = parse_channel(merged)?;
     refuse_masks(&channel)?;
     channel.version = current.version;
     channel.created_at = current.created_at;
@@ -433,22 +438,6 @@ pub(crate) fn redacted(c: &Channel) -> Channel {
         Ok::<(), ()>(())
     });
     out
-}
-
-/// Puts `old`'s secrets back where `new` (same kind) says `***`.
-fn restore_secrets(new: &mut Channel, old: &Channel) {
-    if new.kind() != old.kind() {
-        return;
-    }
-    let olds = secret_fields(old);
-    let _ = new.config.for_each_secret_mut(|field, v| {
-        if v == MASK {
-            if let Some((_, o)) = olds.iter().find(|(f, _)| *f == field) {
-                v.clone_from(o);
-            }
-        }
-        Ok::<(), ()>(())
-    });
 }
 
 /// `(field, value)` of every secret of `c`.

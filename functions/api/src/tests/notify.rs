@@ -48,7 +48,7 @@ fn channels_of_every_kind(base: &str) -> (Vec<&'static str>, Vec<Value>) {
         "4242:tg-secret-bot-token",
         "discord-secret-wh-token",
         "teams-secret-workflow-sig",
-        "pd-secret-routing-key-000000000",
+        "pdsecretroutingkeyABCDEF01234567",
         "og-secret-genie-api-key",
         "webhook-url-secret-path",
         "signing-secret-0123456789",
@@ -249,7 +249,7 @@ async fn a_channel_that_does_not_validate_is_a_422_naming_the_field_without_quot
     };
     let cases = [
         (with("/id", json!("Ops Team!")), "id"),
-        (with("/name", json!("")), "name"),
+        (with("/name", json!("n".repeat(201))), "name"),
         (with("/kind", json!("carrier-pigeon")), "kind"),
         (with("/config", json!({})), "config.webhook_url"),
         (
@@ -335,7 +335,7 @@ impl Tap for Value {
 async fn a_second_channel_with_an_id_is_a_409_and_a_stale_or_missing_version_is_refused() {
     let app = app();
     let c = json!({"id": "ops", "name": "Ops", "kind": "pagerduty",
-                   "config": {"routing_key": "pd-key-0123456789abcdef0123456789"}});
+                   "config": {"routing_key": "pdkey0123456789abcdef0123456789a"}});
     let (status, _) = call(
         &app,
         request("POST", "/v1/channels", &c.to_string(), Some(TOKEN)),
