@@ -236,6 +236,9 @@ mod tests {
             .send_mail(&mail("s"))
             .await
             .unwrap_err();
-        assert!(e.0.contains("topic_arn") && e.0.contains(SES_FROM_VAR), "{e}");
+        assert!(
+            e.0.contains("topic_arn") && e.0.contains(SES_FROM_VAR),
+            "{e}"
+        );
     }
 }

@@ -563,7 +563,10 @@ mod tests {
             "***"
         );
         for kept in ["", "{{ssm:/lookout/slack}}"] {
-            assert_eq!(Sealer::refusing().seal_value(&aad, kept).await.unwrap(), kept);
+            assert_eq!(
+                Sealer::refusing().seal_value(&aad, kept).await.unwrap(),
+                kept
+            );
         }
         let e = Sealer::refusing().seal_value(&aad, "xoxb-123").await;
         assert!(matches!(e, Err(SealError::NoKey(m)) if !m.contains("xoxb")));

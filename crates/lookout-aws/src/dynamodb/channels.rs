@@ -2,7 +2,6 @@
 //! definition as JSON (`def`) with every secret field sealed ([`Sealer::seal_value`], associated
 //! data `lookout:channel:<id>`) and opened on read; writes conditional on `version`.
 
-
 use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
 use super::keys::{CHANNEL_PK, PK, SK, VERSION};
 use super::DynamoStore;

@@ -12,9 +12,8 @@ use base64::Engine as _;
 use super::item::{corrupt, from_attr, key_of, n, s, to_json, Item};
 use super::keys::{
     deliveries_index_pk, deliveries_index_sk, delivery_pk, is_deliveries_index_sk, CLAIM_UNTIL,
-    CREATED_AT, DELIVERY_ALERT, DELIVERY_ATTEMPTS, DELIVERY_CHANNEL, DELIVERY_ERROR,
-    DELIVERY_KEY, DELIVERY_PROVIDER_STATUS, DELIVERY_STATUS, GSI, GSI_PK, GSI_SK, PK, TTL,
-    UPDATED_AT,
+    CREATED_AT, DELIVERY_ALERT, DELIVERY_ATTEMPTS, DELIVERY_CHANNEL, DELIVERY_ERROR, DELIVERY_KEY,
+    DELIVERY_PROVIDER_STATUS, DELIVERY_STATUS, GSI, GSI_PK, GSI_SK, PK, TTL, UPDATED_AT,
 };
 use super::DynamoStore;
 use crate::{conditional, store_error};
@@ -45,7 +44,9 @@ fn status_of(text: &str) -> Option<DeliveryStatus> {
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
@@ -168,7 +169,10 @@ impl DynamoStore {
                 });
             }
         }
-        let stopped_at = start.as_ref().and_then(|k| text(k, GSI_SK)).map(str::to_string);
+        let stopped_at = start
+            .as_ref()
+            .and_then(|k| text(k, GSI_SK))
+            .map(str::to_string);
         Ok(Scanned {
             matches,
             more: true,
@@ -318,7 +322,11 @@ impl DeliveryLog for DynamoStore {
             None => remove.push("#le"),
         }
         let finished = update
-            .update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")))
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
             .send()
             .await;
         match conditional(finished)? {

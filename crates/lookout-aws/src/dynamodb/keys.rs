@@ -239,7 +239,13 @@ mod tests {
         let sk = deliveries_index_sk(42, "ops", "web#down#1");
         assert_eq!(sk, "0000000000042#ops#web#down#1");
         assert!(is_deliveries_index_sk(&sk));
-        for bad in ["", "42#ops#k", "000000000004x#ops#k", "0000000000042##k", "0000000000042#ops"] {
+        for bad in [
+            "",
+            "42#ops#k",
+            "000000000004x#ops#k",
+            "0000000000042##k",
+            "0000000000042#ops",
+        ] {
             assert!(!is_deliveries_index_sk(bad), "{bad}");
         }
         assert_eq!(
@@ -263,7 +269,10 @@ mod tests {
         assert_eq!(item_type(&item("DIGEST#global", "1")), ItemType::Rollups);
         assert_eq!(item_type(&item("ALERT#2025-12-01", "1")), ItemType::Alerts);
         assert_eq!(item_type(&item("CHANNEL", "ops")), ItemType::Definitions);
-        assert_eq!(item_type(&item("DELIVERY#ops", "a#down#1")), ItemType::Alerts);
+        assert_eq!(
+            item_type(&item("DELIVERY#ops", "a#down#1")),
+            ItemType::Alerts
+        );
         assert_eq!(item_type(&serde_json::json!({})), ItemType::State);
     }
 }
