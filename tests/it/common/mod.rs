@@ -364,17 +364,7 @@ pub async fn tls_forward_proxy(auth: &str, cert: &lookout_app::testing::TestCert
 #[allow(dead_code)]
 pub async fn serve_api<S>(app: std::sync::Arc<api::App<S>>) -> String
 where
-    S: lookout_app::ports::TargetStore
-        + lookout_app::ports::StateStore
-        + lookout_app::ports::RunStore
-        + lookout_app::ports::AlertLog
-        + lookout_app::ports::HistoryStore
-        + lookout_app::ports::SummaryStore
-        + lookout_app::ports::DigestStore
-        + lookout_app::ports::RunLease
-        + Send
-        + Sync
-        + 'static,
+    S: api::Store,
 {
     use http_body_util::BodyExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -660,6 +660,7 @@ async fn a_bad_status_limit_or_cursor_of_the_deliveries_is_a_400_naming_it() {
         ("limit=101", "limit"),
         ("cursor=", "cursor"),
         ("cursor=%E2%98%83", "cursor"),
+        ("cursor=not-a-cursor", "cursor"),
     ] {
         let (s, b) = call(
             &app,
