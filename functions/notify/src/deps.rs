@@ -26,35 +26,29 @@ impl Deps {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
         let aws = lookout_aws::Aws::from_env().await;
-        Ok(Deps::new(&aws, &settings)?)
+        Ok(Deps::new(&aws, &settings))
     }
 
-    /// The adapters for `settings` through `aws` (the local poller and tests build it so).
-    ///
-    /// # Errors
-    /// A message naming the setting that is wrong.
-    pub fn new(
-        aws: &lookout_aws::Aws,
-        settings: &lookout_app::config::Settings,
-    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    /// The adapters for `settings` through `aws` (tests build it so, with their own settings).
+    pub fn new(aws: &lookout_aws::Aws, settings: &lookout_app::config::Settings) -> Self {
         // The store opens channel secrets (webhook URLs, tokens) with the settings' key.
         let store = aws.store(settings);
-        Ok(Deps {
+        Deps {
             notifier: Notifier {
                 channels: store.clone(),
                 log: store,
-                http: lookout_app::notify::HttpNotifier::from_settings(settings)?,
+                http: lookout_app::notify::HttpNotifier::from_settings(settings),
                 mail: aws.mail_sender(settings),
                 clock: std::sync::Arc::new(lookout_app::clock::SystemClock),
                 settings: lookout_app::usecases::notify::NotifySettings::from_settings(settings),
             },
-        })
+        }
     }
 
     /// The Lambda handler.
     ///
     /// # Errors
-    /// [`HandlerError`], as a [`lambda_runtime::Diagnostic`].
+    /// [`crate::HandlerError`], as a [`lambda_runtime::Diagnostic`].
     pub async fn invoke(
         &self,
         event: lambda_runtime::LambdaEvent<SqsEvent>,
