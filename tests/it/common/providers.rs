@@ -697,14 +697,13 @@ fn check_discord(body: &Value, problems: &mut Vec<String>) {
         }
         total += chars(&e["footer"]["text"]) + chars(&e["author"]["name"]);
         if let Some(c) = e.get("color") {
-            if !c.as_u64().is_some_and(|c| c <= 0xFF_FFFF) {
+            if c.as_u64().is_none_or(|c| c > 0xFF_FFFF) {
                 problems.push(format!("embed color {c} (an integer 0 to 0xFFFFFF)"));
             }
         }
         if let Some(t) = e.get("timestamp") {
-            if !t
-                .as_str()
-                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok())
+            if t.as_str()
+                .is_none_or(|t| t.parse::<jiff::Timestamp>().is_err())
             {
                 problems.push(format!("embed timestamp {t} is not ISO 8601"));
             }
@@ -780,9 +779,8 @@ fn check_pagerduty(body: &Value, problems: &mut Vec<String>) {
             problems.push(format!("payload.severity {severity:?}"));
         }
         if let Some(t) = p.get("timestamp") {
-            if !t
-                .as_str()
-                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok())
+            if t.as_str()
+                .is_none_or(|t| t.parse::<jiff::Timestamp>().is_err())
             {
                 problems.push(format!("payload.timestamp {t} is not ISO 8601"));
             }
@@ -801,9 +799,9 @@ fn check_opsgenie(
         .get("authorization")
         .map(String::as_str)
         .unwrap_or("");
-    if !auth
+    if auth
         .strip_prefix("GenieKey ")
-        .is_some_and(|k| !k.trim().is_empty())
+        .is_none_or(|k| k.trim().is_empty())
     {
         problems.push("no `Authorization: GenieKey <key>`".into());
     }
