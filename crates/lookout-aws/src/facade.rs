@@ -73,12 +73,10 @@ impl Aws {
         ))
     }
 
-    /// The e-mail channels' sender: SES from `LOOKOUT_SES_FROM` when it is set (read from the
-    /// environment by [`crate::mail::ses_from_env`]: `settings` does not hold it yet), else
-    /// SNS topics; clients made on first use.
+    /// The e-mail channels' sender: SES from `LOOKOUT_SES_FROM` (`settings.ses_from`) when it
+    /// is set, else SNS topics; clients made on first use.
     pub fn mail_sender(&self, settings: &Settings) -> AwsMail {
-        let _ = settings;
-        AwsMail::from_config(&self.config, crate::mail::ses_from_env())
+        AwsMail::from_config(&self.config, settings.ses_from.clone())
     }
 
     /// The dump bucket (`LOOKOUT_BUCKET`).

@@ -11,6 +11,7 @@ pub mod s3;
 pub mod sealing;
 pub mod secrets;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 
 pub use facade::Aws;

@@ -71,14 +71,6 @@ impl AwsMail {
     }
 }
 
-/// `LOOKOUT_SES_FROM` from the environment (unset or blank: `None`).
-// `lookout_app::config::Settings` does not hold it yet; when it does, the facade reads it there.
-pub fn ses_from_env() -> Option<String> {
-    std::env::var(SES_FROM_VAR)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
 
 /// An SDK failure: a service's answer as a [`ProviderAnswer`] with its HTTP status (the
 /// notifier retries 429 and 5xx), anything else (no answer) as a [`SendError`].
