@@ -9,6 +9,7 @@
 mod common;
 
 mod alert_pipeline;
+mod api_channels;
 mod client_failover;
 mod digest;
 mod dumps;
