@@ -246,6 +246,54 @@ impl Channel {
     pub fn takes(&self, alert: &Alert) -> bool {
         self.enabled && self.route.matches(alert)
     }
+
+    /// A copy safe to show (API answers, logs, dump listings): every secret field
+    /// ([`ChannelConfig::secret_fields`]) is [`MASK`], except a secret reference
+    /// (`{{ssm:...}}`, `{{secretsmanager:...}}`), which is an address, not a secret, and stays
+    /// shown, as in target definitions.
+    pub fn redacted(&self) -> Channel {
+        let mut c = self.clone();
+        let _ = c.config.for_each_secret_mut(|_, value| {
+            if !is_secret_ref(value) {
+                *value = MASK.to_string();
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        c
+    }
+
+    /// Puts back the secrets of `old` where `self` carries [`MASK`] (a channel read from the
+    /// API, edited and sent back): a `***` keeps the stored value. Only between channels of
+    /// the same kind; anything else in `self` wins (a `***` left over then fails validation).
+    pub fn restore_secrets(&mut self, old: &Channel) {
+        if self.kind() != old.kind() {
+            return;
+        }
+        let mut stored: Vec<(&'static str, String)> = Vec::new();
+        let mut old = old.config.clone();
+        let _ = old.for_each_secret_mut(|name, value| {
+            stored.push((name, std::mem::take(value)));
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let _ = self.config.for_each_secret_mut(|name, value| {
+            if value == MASK {
+                if let Some((_, v)) = stored.iter().find(|(n, _)| *n == name) {
+                    value.clone_from(v);
+                }
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+    }
+}
+
+/// What a secret looks like in an answer.
+pub const MASK: &str = "***";
+
+/// Whether `value` is exactly one well-formed secret reference (`{{ssm:/a/b}}`,
+/// `{{secretsmanager:id#key}}`), and nothing else.
+pub fn is_secret_ref(value: &str) -> bool {
+    crate::domain::secret_ref::find_refs(value)
+        .is_ok_and(|f| f.len() == 1 && f[0].span == (0..value.len()))
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ pub mod channel;
 pub mod delivery;
 pub mod i18n;
 pub mod render;
+pub mod validate;
 
-pub use channel::{Channel, ChannelConfig, ChannelKind, Language, Route};
+pub use channel::{is_secret_ref, Channel, ChannelConfig, ChannelKind, Language, Route, MASK};
 pub use delivery::{delivery_id, parse_delivery_id, DeliveryRecord, DeliveryStatus};
-pub use render::{Endpoints, Outbound, Rendered};
+pub use render::{render, render_test, Endpoints, Mail, Outbound, Rendered};

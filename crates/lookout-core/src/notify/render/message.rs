@@ -176,7 +176,7 @@ pub(crate) fn fit(
     count: Count,
     escape: impl Fn(char, &mut String),
 ) -> String {
-    let mut out = String::with_capacity(raw.len().min(budget * 4));
+    let mut out = String::with_capacity(raw.len().min(budget.saturating_mul(4)));
     let mut used = 0;
     let mut piece = String::new();
     let chars: Vec<char> = raw.chars().collect();
