@@ -196,9 +196,14 @@ pub fn render_test(channel: &Channel, endpoints: &Endpoints, now_ms: i64) -> Ren
 fn chat(channel: &Channel, msg: &Message, endpoints: &Endpoints) -> Rendered {
     match &channel.config {
         ChannelConfig::Slack { webhook_url } => Rendered::Http(vec![slack::post(webhook_url, msg)]),
-        ChannelConfig::Telegram { bot_token, chat_id } => Rendered::Http(vec![
-            telegram::send_message(&endpoints.telegram, bot_token, chat_id, msg),
-        ]),
+        ChannelConfig::Telegram { bot_token, chat_id } => {
+            Rendered::Http(vec![telegram::send_message(
+                &endpoints.telegram,
+                bot_token,
+                chat_id,
+                msg,
+            )])
+        }
         ChannelConfig::Discord { webhook_url } => {
             Rendered::Http(vec![discord::execute(webhook_url, msg)])
         }

@@ -15,8 +15,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::Severity;
 use crate::domain::secret_ref::encode_userinfo;
+use crate::domain::Severity;
 
 use super::incident::{Action, Incident};
 use super::message::{cut, one_line};

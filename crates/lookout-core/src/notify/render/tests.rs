@@ -140,7 +140,9 @@ fn slack_sends_block_kit_in_a_coloured_attachment_with_mrkdwn_escaped() {
     assert!(fields.len() <= 10);
     assert_eq!(fields[0]["type"], "mrkdwn");
     assert_eq!(fields[0]["text"], format!("*Target*\n{escaped} (web)"));
-    assert!(fields.iter().any(|f| f["text"] == "*Status*\nhealthy → down"));
+    assert!(fields
+        .iter()
+        .any(|f| f["text"] == "*Status*\nhealthy → down"));
     assert_eq!(blocks[2]["text"]["type"], "mrkdwn");
     assert_eq!(
         blocks[2]["text"]["text"],
@@ -159,7 +161,10 @@ fn slack_sends_block_kit_in_a_coloured_attachment_with_mrkdwn_escaped() {
 #[test]
 fn telegram_sends_html_with_only_supported_tags_and_everything_escaped() {
     let (o, b) = one(telegram(), Language::En, &down());
-    assert_eq!(o.url, "http://127.0.0.1:9001/bot123456:SECRETTOKEN/sendMessage");
+    assert_eq!(
+        o.url,
+        "http://127.0.0.1:9001/bot123456:SECRETTOKEN/sendMessage"
+    );
     assert_eq!(b["chat_id"], -100123);
     assert_eq!(b["parse_mode"], "HTML");
     assert_eq!(b["disable_web_page_preview"], true);
@@ -200,7 +205,10 @@ fn telegram_cuts_long_text_at_4096_with_an_ellipsis_never_inside_an_entity() {
         let (_, b) = one(telegram(), Language::Fa, &a);
         let text = b["text"].as_str().unwrap();
         assert!(text.encode_utf16().count() <= 4096, "{filler}");
-        assert!(text.encode_utf16().count() > 4000, "{filler}: cut too early");
+        assert!(
+            text.encode_utf16().count() > 4000,
+            "{filler}: cut too early"
+        );
         assert!(text.ends_with('…'), "{filler}");
         assert!(entities_whole(text), "{filler}");
         assert!(text.starts_with("<b>"));
@@ -275,7 +283,10 @@ fn teams_posts_an_adaptive_card_right_to_left_for_arabic_and_persian() {
     assert!(o.url.ends_with("sig=SECRETSIG"));
     assert_eq!(b["type"], "message");
     let att = &b["attachments"][0];
-    assert_eq!(att["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(
+        att["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
     assert!(att["contentUrl"].is_null());
     let card = &att["content"];
     assert_eq!(card["type"], "AdaptiveCard");
@@ -383,8 +394,16 @@ fn pagerduty_triggers_on_down_and_resolves_on_recovery_with_the_same_dedup_key()
         Status::Healthy,
         Severity::Info,
     );
-    assert_eq!(one(pagerduty(), Language::En, &healthy).1["event_action"], "resolve");
-    let reminder = alert(AlertKind::Reminder, Status::Down, Status::Down, Severity::Critical);
+    assert_eq!(
+        one(pagerduty(), Language::En, &healthy).1["event_action"],
+        "resolve"
+    );
+    let reminder = alert(
+        AlertKind::Reminder,
+        Status::Down,
+        Status::Down,
+        Severity::Critical,
+    );
     let (_, rem) = one(pagerduty(), Language::En, &reminder);
     assert_eq!(
         (rem["event_action"].as_str(), rem["dedup_key"].as_str()),
@@ -417,14 +436,41 @@ fn incident_keys_are_stable_per_subject() {
     let mut rec = crit.clone();
     rec.kind = AlertKind::GroupRecovered;
     rec.key = "group#proxy#front#recovered#2".into();
-    assert_eq!(key(&crit), ("trigger".into(), "lookout/group/proxy/front".into()));
-    assert_eq!(key(&rec), ("resolve".into(), "lookout/group/proxy/front".into()));
-    let cert = alert(AlertKind::CertExpiring, Status::Healthy, Status::Healthy, Severity::Warning);
+    assert_eq!(
+        key(&crit),
+        ("trigger".into(), "lookout/group/proxy/front".into())
+    );
+    assert_eq!(
+        key(&rec),
+        ("resolve".into(), "lookout/group/proxy/front".into())
+    );
+    let cert = alert(
+        AlertKind::CertExpiring,
+        Status::Healthy,
+        Status::Healthy,
+        Severity::Warning,
+    );
     assert_eq!(key(&cert), ("trigger".into(), "lookout/cert/web".into()));
-    let traffic = alert(AlertKind::Traffic, Status::Healthy, Status::Healthy, Severity::Warning);
-    assert_eq!(key(&traffic), ("trigger".into(), "lookout/traffic/web".into()));
-    let blocked = alert(AlertKind::StatusChange, Status::Healthy, Status::Blocked, Severity::Warning);
-    assert_eq!(key(&blocked), ("trigger".into(), "lookout/target/web".into()));
+    let traffic = alert(
+        AlertKind::Traffic,
+        Status::Healthy,
+        Status::Healthy,
+        Severity::Warning,
+    );
+    assert_eq!(
+        key(&traffic),
+        ("trigger".into(), "lookout/traffic/web".into())
+    );
+    let blocked = alert(
+        AlertKind::StatusChange,
+        Status::Healthy,
+        Status::Blocked,
+        Severity::Warning,
+    );
+    assert_eq!(
+        key(&blocked),
+        ("trigger".into(), "lookout/target/web".into())
+    );
 }
 
 #[test]
@@ -454,7 +500,10 @@ fn daily_reports_and_changes_to_degraded_or_unknown_are_skipped_by_incident_chan
             assert!(matches!(r, Rendered::Skip(_)), "{:?} {r:?}", a.kind);
         }
         // Chat channels still say it.
-        assert_eq!(http(render(&channel(slack(), Language::En), a, &endpoints())).len(), 1);
+        assert_eq!(
+            http(render(&channel(slack(), Language::En), a, &endpoints())).len(),
+            1
+        );
     }
 }
 
@@ -467,15 +516,30 @@ fn storm() -> Alert {
         old_status: old,
         new_status: new,
     };
-    let mut s = alert(AlertKind::Storm, Status::Unknown, Status::Down, Severity::Critical);
+    let mut s = alert(
+        AlertKind::Storm,
+        Status::Unknown,
+        Status::Down,
+        Severity::Critical,
+    );
     s.key = "storm#server#1".into();
     s.target_id = String::new();
     s.targets = vec!["a".into(), "b".into(), "c".into(), "d".into()];
     s.changes = vec![
         change("a", Status::Healthy, Status::Down, AlertKind::StatusChange),
         change("b", Status::Down, Status::Healthy, AlertKind::Recovery),
-        change("c", Status::Healthy, Status::Degraded, AlertKind::StatusChange),
-        change("d", Status::Healthy, Status::Blocked, AlertKind::StatusChange),
+        change(
+            "c",
+            Status::Healthy,
+            Status::Degraded,
+            AlertKind::StatusChange,
+        ),
+        change(
+            "d",
+            Status::Healthy,
+            Status::Blocked,
+            AlertKind::StatusChange,
+        ),
         Change {
             target_id: String::new(),
             target_name: "group front".into(),
@@ -487,7 +551,11 @@ fn storm() -> Alert {
 
 #[test]
 fn a_storm_gives_one_incident_event_per_change_each_closed_by_its_targets_recovery() {
-    let events = http(render(&channel(pagerduty(), Language::En), &storm(), &endpoints()));
+    let events = http(render(
+        &channel(pagerduty(), Language::En),
+        &storm(),
+        &endpoints(),
+    ));
     let got: Vec<(String, String, String)> = events
         .iter()
         .map(|o| {
@@ -515,13 +583,21 @@ fn a_storm_gives_one_incident_event_per_change_each_closed_by_its_targets_recove
     let (_, r) = one(pagerduty(), Language::En, &rec_a);
     assert_eq!(r["dedup_key"], "lookout/target/a");
     // Opsgenie the same way, by alias.
-    let og = http(render(&channel(opsgenie(), Language::En), &storm(), &endpoints()));
+    let og = http(render(
+        &channel(opsgenie(), Language::En),
+        &storm(),
+        &endpoints(),
+    ));
     assert_eq!(og.len(), 4);
     assert_eq!(body(&og[0])["alias"], "lookout/target/a");
-    assert!(og[1].url.ends_with("/v2/alerts/lookout%2Ftarget%2Fb/close?identifierType=alias"));
+    assert!(og[1]
+        .url
+        .ends_with("/v2/alerts/lookout%2Ftarget%2Fb/close?identifierType=alias"));
     // A storm whose changes open nothing, or without its changes, is skipped.
     let mut only_degraded = storm();
-    only_degraded.changes.retain(|c| c.new_status == Status::Degraded);
+    only_degraded
+        .changes
+        .retain(|c| c.new_status == Status::Degraded);
     let mut legacy = storm();
     legacy.changes.clear();
     for a in [only_degraded, legacy] {
@@ -546,9 +622,15 @@ fn opsgenie_creates_with_the_incident_alias_and_closes_by_alias() {
     assert_eq!(c["source"], "lookout");
     assert_eq!(c["entity"], "web");
     assert!(c["message"].as_str().unwrap().chars().count() <= 130);
-    assert!(c["description"].as_str().unwrap().contains("connection refused"));
+    assert!(c["description"]
+        .as_str()
+        .unwrap()
+        .contains("connection refused"));
     assert_eq!(c["details"]["target_id"], "web");
-    assert_eq!(c["tags"], serde_json::json!(["lookout", "status_change", "prod"]));
+    assert_eq!(
+        c["tags"],
+        serde_json::json!(["lookout", "status_change", "prod"])
+    );
     let (o, close) = one(opsgenie(), Language::En, &recovery());
     assert_eq!(
         o.url,
@@ -560,7 +642,12 @@ fn opsgenie_creates_with_the_incident_alias_and_closes_by_alias() {
     long.target_name = "ن".repeat(300);
     let (_, c) = one(opsgenie(), Language::Fa, &long);
     assert!(c["message"].as_str().unwrap().chars().count() <= 130);
-    let warn = alert(AlertKind::StatusChange, Status::Healthy, Status::Blocked, Severity::Warning);
+    let warn = alert(
+        AlertKind::StatusChange,
+        Status::Healthy,
+        Status::Blocked,
+        Severity::Warning,
+    );
     assert_eq!(one(opsgenie(), Language::En, &warn).1["priority"], "P3");
 }
 
@@ -570,7 +657,10 @@ fn a_test_message_opens_and_closes_its_incident_and_says_hello_elsewhere() {
     let pd = http(render_test(&channel(pagerduty(), Language::En), &e, AT));
     assert_eq!(pd.len(), 2);
     let (t, r) = (body(&pd[0]), body(&pd[1]));
-    assert_eq!((t["event_action"].as_str(), r["event_action"].as_str()), (Some("trigger"), Some("resolve")));
+    assert_eq!(
+        (t["event_action"].as_str(), r["event_action"].as_str()),
+        (Some("trigger"), Some("resolve"))
+    );
     assert_eq!(t["dedup_key"], r["dedup_key"]);
     assert_eq!(t["dedup_key"], format!("lookout/test/ops/{AT}"));
     let og = http(render_test(&channel(opsgenie(), Language::En), &e, AT));
@@ -581,7 +671,10 @@ fn a_test_message_opens_and_closes_its_incident_and_says_hello_elsewhere() {
         format!("http://127.0.0.1:9003/v2/alerts/lookout%2Ftest%2Fops%2F{AT}/close?identifierType=alias")
     );
     let tg = http(render_test(&channel(telegram(), Language::Fa), &e, AT));
-    assert!(body(&tg[0])["text"].as_str().unwrap().contains("پیام آزمایشی از Lookout به Ops"));
+    assert!(body(&tg[0])["text"]
+        .as_str()
+        .unwrap()
+        .contains("پیام آزمایشی از Lookout به Ops"));
     let wh = http(render_test(
         &channel(
             ChannelConfig::Webhook {
@@ -594,11 +687,20 @@ fn a_test_message_opens_and_closes_its_incident_and_says_hello_elsewhere() {
         AT,
     ));
     let b = body(&wh[0]);
-    assert_eq!((b["type"].as_str(), b["channel"].as_str()), (Some("test"), Some("ops")));
+    assert_eq!(
+        (b["type"].as_str(), b["channel"].as_str()),
+        (Some("test"), Some("ops"))
+    );
     assert!(wh[0].sign_with.is_some());
-    assert!(matches!(render_test(&channel(email(), Language::En), &e, AT), Rendered::Mail(_)));
+    assert!(matches!(
+        render_test(&channel(email(), Language::En), &e, AT),
+        Rendered::Mail(_)
+    ));
     for c in [slack(), discord("https://d/w/1/t"), teams()] {
-        assert_eq!(http(render_test(&channel(c, Language::Ar), &e, AT)).len(), 1);
+        assert_eq!(
+            http(render_test(&channel(c, Language::Ar), &e, AT)).len(),
+            1
+        );
     }
 }
 
