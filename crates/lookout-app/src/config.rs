@@ -89,6 +89,31 @@ pub struct Settings {
     /// `LOOKOUT_SECRETS_KEY`: a 256-bit key, base64, that seals inline secrets where there is no
     /// KMS (the local stack). With neither key, inline secrets are refused.
     pub secrets_key: Option<LocalKey>,
+    /// `LOOKOUT_TELEGRAM_API_URL`: the Telegram Bot API's base URL (default
+    /// `https://api.telegram.org`; tests point it at a loopback server).
+    pub telegram_api_url: String,
+    /// `LOOKOUT_PAGERDUTY_EVENTS_URL`: the PagerDuty Events API's base URL (default
+    /// `https://events.pagerduty.com`).
+    pub pagerduty_events_url: String,
+    /// `LOOKOUT_OPSGENIE_API_URL`: the Opsgenie API's base URL (default
+    /// `https://api.opsgenie.com`; EU accounts use `https://api.eu.opsgenie.com`).
+    pub opsgenie_api_url: String,
+    /// `LOOKOUT_SES_FROM`: the sender address of e-mail channels; when set, e-mail goes
+    /// through SES to each channel's `to`, else to the channel's SNS topic (default: unset).
+    pub ses_from: Option<String>,
+    /// `LOOKOUT_NOTIFY_ATTEMPTS`: requests per notification at most, the first and its
+    /// retries (default 4, at least 1).
+    pub notify_attempts: u32,
+    /// `LOOKOUT_NOTIFY_MAX_WAIT_S`: the longest `Retry-After` (or Telegram `retry_after`)
+    /// honoured inside one delivery, seconds; a longer one ends the delivery as a retryable
+    /// failure and the queue brings the message back later (default 30).
+    pub notify_max_wait_s: u64,
+    /// `LOOKOUT_NOTIFY_TIMEOUT_MS`: the timeout of one request to a provider, connection
+    /// included, ms (default 10,000, at least 100).
+    pub notify_timeout_ms: u64,
+    /// `LOOKOUT_DELIVERY_TTL_DAYS`: days a delivery record is kept (its TTL) and so how long
+    /// an alert key is remembered as sent (default 30, at least 1).
+    pub delivery_ttl_days: u32,
 }
 
 impl Settings {
@@ -104,6 +129,7 @@ impl Settings {
     /// Reads the settings through `get` (the environment in production, a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let text = |name: &'static str| lookup(&get, name);
+        let defaults = lookout_core::notify::Endpoints::default();
         Ok(Settings {
             table: text("LOOKOUT_TABLE").ok_or(ConfigError {
                 name: "LOOKOUT_TABLE",
@@ -157,7 +183,56 @@ impl Settings {
                     name: "LOOKOUT_SECRETS_KEY",
                     problem: e.to_string(),
                 })?,
+            telegram_api_url: base_url(
+                "LOOKOUT_TELEGRAM_API_URL",
+                text("LOOKOUT_TELEGRAM_API_URL"),
+                &defaults.telegram,
+            )?,
+            pagerduty_events_url: base_url(
+                "LOOKOUT_PAGERDUTY_EVENTS_URL",
+                text("LOOKOUT_PAGERDUTY_EVENTS_URL"),
+                &defaults.pagerduty,
+            )?,
+            opsgenie_api_url: base_url(
+                "LOOKOUT_OPSGENIE_API_URL",
+                text("LOOKOUT_OPSGENIE_API_URL"),
+                &defaults.opsgenie,
+            )?,
+            ses_from: text("LOOKOUT_SES_FROM"),
+            notify_attempts: num(
+                "LOOKOUT_NOTIFY_ATTEMPTS",
+                text("LOOKOUT_NOTIFY_ATTEMPTS"),
+                4,
+            )?
+            .max(1),
+            notify_max_wait_s: num(
+                "LOOKOUT_NOTIFY_MAX_WAIT_S",
+                text("LOOKOUT_NOTIFY_MAX_WAIT_S"),
+                30,
+            )?,
+            notify_timeout_ms: num(
+                "LOOKOUT_NOTIFY_TIMEOUT_MS",
+                text("LOOKOUT_NOTIFY_TIMEOUT_MS"),
+                10_000,
+            )?
+            .max(100),
+            delivery_ttl_days: num(
+                "LOOKOUT_DELIVERY_TTL_DAYS",
+                text("LOOKOUT_DELIVERY_TTL_DAYS"),
+                30,
+            )?
+            .max(1),
         })
+    }
+
+    /// The notification providers' base URLs (`LOOKOUT_TELEGRAM_API_URL`,
+    /// `LOOKOUT_PAGERDUTY_EVENTS_URL`, `LOOKOUT_OPSGENIE_API_URL`).
+    pub fn notify_endpoints(&self) -> lookout_core::notify::Endpoints {
+        lookout_core::notify::Endpoints {
+            telegram: self.telegram_api_url.clone(),
+            pagerduty: self.pagerduty_events_url.clone(),
+            opsgenie: self.opsgenie_api_url.clone(),
+        }
     }
 
     /// The probe engine's options: the address guard's switch and allow-list.
@@ -248,6 +323,28 @@ fn warn_old_name(new: &'static str, old: &'static str) -> bool {
         "setting {old} is deprecated and will stop being read: rename it to {new}"
     );
     true
+}
+
+/// A provider's base URL: an `http` or `https` URL without a query, its trailing `/` dropped
+/// (paths are appended to it); `default` when unset.
+///
+/// # Errors
+/// [`ConfigError`] naming the variable for anything else.
+fn base_url(name: &'static str, v: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let Some(v) = v else {
+        return Ok(default.to_string());
+    };
+    let v = v.trim().trim_end_matches('/');
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => Ok(v.into()),
+        _ => Err(ConfigError {
+            name,
+            problem: format!(
+                "expected an http(s) base URL like https://api.telegram.org, got {:?}",
+                lookout_core::redact::redact_url(v)
+            ),
+        }),
+    }
 }
 
 /// Parses `LOOKOUT_ALLOWED_CIDRS`: ranges like `10.20.0.0/16` or `fd12::/48`, comma-separated.
@@ -462,6 +559,43 @@ mod tests {
         assert_eq!(e.name, "LOOKOUT_MAX_DUMPS");
         let e = from(&[("LOOKOUT_TABLE", "t"), ("DUMP_INCLUDE", "logs")]).unwrap_err();
         assert_eq!(e.name, "LOOKOUT_DUMP_INCLUDE");
+    }
+
+    #[test]
+    fn notification_settings_default_to_the_providers_and_a_bad_url_names_the_variable() {
+        let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
+        assert_eq!(
+            s.notify_endpoints(),
+            lookout_core::notify::Endpoints::default()
+        );
+        assert_eq!(
+            (
+                s.notify_attempts,
+                s.notify_max_wait_s,
+                s.notify_timeout_ms,
+                s.delivery_ttl_days,
+                s.ses_from.as_deref()
+            ),
+            (4, 30, 10_000, 30, None)
+        );
+        let s = from(&[
+            ("LOOKOUT_TABLE", "t"),
+            ("LOOKOUT_TELEGRAM_API_URL", "http://127.0.0.1:9000/"),
+            ("LOOKOUT_NOTIFY_ATTEMPTS", "2"),
+            ("LOOKOUT_SES_FROM", "lookout@example.com"),
+        ])
+        .unwrap();
+        assert_eq!(s.notify_endpoints().telegram, "http://127.0.0.1:9000");
+        assert_eq!(s.notify_attempts, 2);
+        assert_eq!(s.ses_from.as_deref(), Some("lookout@example.com"));
+        for (name, bad) in [
+            ("LOOKOUT_PAGERDUTY_EVENTS_URL", "events.pagerduty.com"),
+            ("LOOKOUT_OPSGENIE_API_URL", "ftp://x"),
+            ("LOOKOUT_NOTIFY_TIMEOUT_MS", "10s"),
+        ] {
+            let e = from(&[("LOOKOUT_TABLE", "t"), (name, bad)]).unwrap_err();
+            assert_eq!(e.name, name);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`usecases`]: the probe run, the digest run, alert delivery through the outbox.
 //! - [`clock`]: the clock port the use cases read the time from.
 //! - [`probe`]: the probe engine (HTTP, proxies, TLS, the address guard).
+//! - [`notify`]: the HTTP sender of notifications (Slack, Telegram, ...) and webhook signatures.
 //! - [`secrets`]: secret references resolved when a check runs.
 //! - [`dump`]: table dumps to object storage, their retention, verification and restores.
 //! - [`lease`]: short run leases renewed by a heartbeat.
@@ -20,6 +21,7 @@ pub mod dump;
 pub mod lease;
 #[cfg(any(test, feature = "testkit"))]
 pub mod memory;
+pub mod notify;
 pub mod ports;
 pub mod probe;
 pub mod retry;

@@ -13,11 +13,13 @@ use lookout_core::domain::{Alert, Target, TargetKind, TargetState};
 mod alerts;
 mod digests;
 mod lease;
+mod notify;
 mod publisher;
 mod runs;
 mod state;
 mod targets;
 
+pub use notify::MemoryMail;
 pub use publisher::MemoryPublisher;
 
 #[derive(Default)]
@@ -56,6 +58,8 @@ pub struct MemoryStore {
     failing_commits: AtomicBool,
     /// A stale listing of the definitions, while one is frozen.
     frozen_listing: Mutex<Option<Vec<Target>>>,
+    /// Notification channels and delivery records (`notify.rs`).
+    notify: Mutex<notify::NotifyTables>,
 }
 
 impl MemoryStore {

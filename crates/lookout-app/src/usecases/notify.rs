@@ -2,17 +2,63 @@
 //! exactly one message (a conditional claim of `(channel, alert key)` before sending), retried
 //! with backoff that honours `Retry-After`, and recorded as `sent` or `failed`.
 //!
-//! SKELETON (issue 16): the signatures below are the contract between the helpers; the bodies
-//! are filled in on the `notify-app` branch.
+//! **Exactly once, and where it is at least once.** [`Notifier::deliver`] claims the delivery
+//! with one conditional write ([`DeliveryLog::claim_delivery`]): a duplicate SNS delivery, a
+//! duplicate publish or a concurrent invocation finds the claim taken and sends nothing
+//! ([`ChannelResult::Duplicate`]). The claim holds for [`NotifySettings::claim_ms`], longer than
+//! a delivery with all its retries may take (and the retries stop before it ends), so two
+//! senders never hold one delivery at once. A message can still reach a provider twice, because
+//! sending and recording cannot be one step:
+//! - the process dies (a Lambda timeout, a crash) after the provider accepted a request and
+//!   before the record says `sent`: the record stays `sending`; once its claim ends, the next
+//!   copy of the alert (the queue's redelivery) claims it and sends again;
+//! - the provider accepted a request but its answer was lost (a timeout, a reset): it counts
+//!   as failed and is sent again by the retries;
+//! - recording `sent` fails after its retries: the delivery answers `Sent` (the queue message
+//!   is done, so that copy sends nothing more), the record stays `sending`, and a copy of the
+//!   alert arriving after the claim ends (an SNS duplicate, a publish repeated later) sends
+//!   again;
+//! - an alert whose channel takes several requests (PagerDuty or Opsgenie, one per target of a
+//!   storm) that fails part-way is sent whole on the next try: the earlier requests go twice.
+//!
+//! PagerDuty and Opsgenie deduplicate by `dedup_key` and alias, so repeats change nothing there;
+//! the webhook body carries the alert's `key` for receivers that must act once.
+//!
+//! **Retries.** Each request is sent at most [`NotifySettings::attempts`] times, after the
+//! delays of the [`crate::retry`] policy (exponential with jitter from
+//! [`NotifySettings::backoff_ms`]), or after what the provider asked for (`Retry-After`,
+//! Telegram's `retry_after`) when that is longer. A 2xx answer is accepted; 408, 425, 429, 5xx
+//! and no answer are retried; any other status ends the delivery at once as a failure that is
+//! not retryable. A wait beyond [`NotifySettings::max_wait_ms`] ends the delivery as a
+//! retryable failure: the queue brings the message back later.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use backon::Retryable as _;
 
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::ports::{
-    ChannelStore, DeliveryLog, HttpSender, MailSender, ProviderAnswer, SendError, StoreError,
+    ChannelStore, Claim, DeliveryLog, DeliveryOutcome, HttpSender, MailSender, ProviderAnswer,
+    SendError, StoreError,
 };
-use lookout_core::domain::Alert;
-use lookout_core::notify::{Channel, DeliveryRecord, DeliveryStatus, Endpoints};
+use crate::secrets::Secrets;
+use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+use lookout_core::notify::render::{render, Rendered};
+use lookout_core::notify::{parse_delivery_id, Channel, DeliveryRecord, DeliveryStatus, Endpoints};
+use lookout_core::redact::clip;
+
+mod attempt;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use attempt::Attempted;
+pub use resolve::resolve_channel;
+
+/// Most characters of a delivery's `last_error`.
+pub const MAX_ERROR_CHARS: usize = 500;
 
 /// How the [`Notifier`] claims, retries and records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +76,57 @@ pub struct NotifySettings {
     /// The longest wait honoured inside one delivery, ms: a `Retry-After` beyond it ends the
     /// delivery as a retryable failure (the queue sends the message again later).
     pub max_wait_ms: u64,
+}
+
+impl Default for NotifySettings {
+    /// The defaults of [`NotifySettings::from_settings`] with no variable set: the providers'
+    /// URLs, 4 attempts, 1 s backoff base, 30 s longest wait, records kept 30 days, claims of
+    /// [`claim_ms_for`]`(4, 10 s, 30 s)` = 220 s.
+    fn default() -> Self {
+        NotifySettings {
+            endpoints: Endpoints::default(),
+            claim_ms: claim_ms_for(4, 10_000, 30_000),
+            record_ttl_s: 30 * 86_400,
+            attempts: 4,
+            backoff_ms: 1_000,
+            max_wait_ms: 30_000,
+        }
+    }
+}
+
+impl NotifySettings {
+    /// From the settings: `LOOKOUT_TELEGRAM_API_URL`, `LOOKOUT_PAGERDUTY_EVENTS_URL`,
+    /// `LOOKOUT_OPSGENIE_API_URL`, `LOOKOUT_NOTIFY_ATTEMPTS`, `LOOKOUT_NOTIFY_MAX_WAIT_S`,
+    /// `LOOKOUT_DELIVERY_TTL_DAYS`, and a claim long enough for `LOOKOUT_NOTIFY_TIMEOUT_MS`
+    /// ([`claim_ms_for`]).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let max_wait_ms = settings.notify_max_wait_s.saturating_mul(1000);
+        NotifySettings {
+            endpoints: settings.notify_endpoints(),
+            claim_ms: claim_ms_for(
+                settings.notify_attempts,
+                settings.notify_timeout_ms,
+                max_wait_ms,
+            ),
+            record_ttl_s: i64::from(settings.delivery_ttl_days) * 86_400,
+            attempts: settings.notify_attempts.max(1),
+            backoff_ms: 1_000,
+            max_wait_ms,
+        }
+    }
+}
+
+/// A claim that outlasts a delivery of one request: `attempts` requests of at most
+/// `timeout_ms` each, a wait of at most `max_wait_ms` before each retry, and a minute of margin
+/// (the store's own latency, the secret lookups), ms. A channel that sends several requests per
+/// alert may need more: the retries stop when the claim is about to end, as a retryable
+/// failure, rather than outlive it.
+pub fn claim_ms_for(attempts: u32, timeout_ms: u64, max_wait_ms: u64) -> i64 {
+    let per = timeout_ms.saturating_add(max_wait_ms);
+    let ms = per
+        .saturating_mul(u64::from(attempts.max(1)))
+        .saturating_add(60_000);
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 /// What one channel did with one alert.
@@ -59,7 +156,9 @@ pub struct AlertOutcome {
 }
 
 impl AlertOutcome {
-    /// Whether the queue should deliver the message again: some channel failed retryably.
+    /// Whether the queue should deliver the message again: some channel failed retryably, or
+    /// found the delivery `sending` under another claim (that sender may have died; the copy
+    /// that comes back after the claim ends either finds it `sent` or sends it).
     pub fn redeliver(&self) -> bool {
         self.results.iter().any(|(_, r)| {
             matches!(
@@ -67,7 +166,7 @@ impl AlertOutcome {
                 ChannelResult::Failed {
                     retryable: true,
                     ..
-                }
+                } | ChannelResult::Duplicate(DeliveryStatus::Sending)
             )
         })
     }
@@ -108,6 +207,10 @@ pub struct Notifier<C, D, H, M> {
     pub clock: Arc<dyn Clock>,
     /// How.
     pub settings: NotifySettings,
+    /// Resolves secret references in channel settings (`{{ssm:...}}`,
+    /// `{{secretsmanager:...}}`) when a message is sent; [`Secrets::none`] where channels hold
+    /// no reference.
+    pub secrets: Secrets,
 }
 
 impl<C, D, H, M> Notifier<C, D, H, M>
@@ -140,26 +243,227 @@ where
         out
     }
 
-    /// Claims, sends (with retries) and records one alert to one channel, whatever its route.
+    /// Claims, sends (with retries) and records one alert to one channel, whatever its route:
+    /// - the claim is taken (`sent`, or `sending` under a live claim): [`ChannelResult::Duplicate`],
+    ///   nothing sent;
+    /// - the claim cannot be written: a retryable failure, nothing sent and nothing recorded
+    ///   (the queue brings the message back; it is never dropped for a store outage);
+    /// - won: the channel's secret references are resolved, the alert rendered
+    ///   (`lookout_core::notify::render`) and each request sent with retries (see the module's
+    ///   doc); the record becomes `sent` or `failed`. A kind that sends nothing for this alert
+    ///   (`Rendered::Skip`) is recorded `sent` with no attempt.
+    ///
+    /// Recording the outcome is retried; when it still fails after a send that succeeded, the
+    /// answer is `Sent` all the same (sending again would be the duplicate), and the record
+    /// stays `sending` until its claim ends (the at-least-once window of the module's doc).
     pub async fn deliver(&self, channel: &Channel, alert: &Alert) -> ChannelResult {
-        let _ = (channel, alert);
-        unimplemented!("issue 16: notify-app branch")
+        let s = &self.settings;
+        let now = self.clock.now_ms();
+        let claim_until = now.saturating_add(s.claim_ms);
+        let expires_at_s = now.div_euclid(1000).saturating_add(s.record_ttl_s);
+        match self
+            .log
+            .claim_delivery(&channel.id, alert, now, claim_until, expires_at_s)
+            .await
+        {
+            Ok(Claim::Won) => {}
+            Ok(Claim::Taken(status)) => {
+                tracing::info!(channel = %channel.id, key = %alert.key, status = status.as_str(),
+                    "delivery claimed already; nothing sent");
+                return ChannelResult::Duplicate(status);
+            }
+            Err(e) => {
+                let error = clip(
+                    &format!("the delivery could not be claimed: {e}"),
+                    MAX_ERROR_CHARS,
+                );
+                tracing::warn!(channel = %channel.id, key = %alert.key, error = %error,
+                    "nothing sent; the message should come back");
+                return ChannelResult::Failed {
+                    retryable: true,
+                    error,
+                };
+            }
+        }
+        let sent = self.send(channel, alert).await;
+        let outcome = DeliveryOutcome {
+            status: if sent.ok {
+                DeliveryStatus::Sent
+            } else {
+                DeliveryStatus::Failed
+            },
+            attempts: sent.attempts,
+            provider_status: sent.provider_status,
+            last_error: sent.error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
+        };
+        if let Err(e) = self.record(channel, alert, &outcome).await {
+            tracing::warn!(channel = %channel.id, key = %alert.key, error = %e,
+                status = outcome.status.as_str(), claim_until_ms = claim_until,
+                "delivery not recorded: the record stays `sending`; a copy of this alert that \
+                 arrives after the claim ends is sent again");
+        }
+        if sent.ok {
+            tracing::info!(channel = %channel.id, kind = channel.kind().as_str(), key = %alert.key,
+                attempts = sent.attempts, "alert delivered");
+            ChannelResult::Sent
+        } else {
+            let error = outcome.last_error.unwrap_or_default();
+            tracing::warn!(channel = %channel.id, kind = channel.kind().as_str(), key = %alert.key,
+                attempts = sent.attempts, retryable = sent.retryable, error = %error,
+                "alert not delivered; recorded failed");
+            ChannelResult::Failed {
+                retryable: sent.retryable,
+                error,
+            }
+        }
+    }
+
+    /// Writes how a delivery ended, retried (the [`crate::retry`] policy: 4 attempts from
+    /// 100 ms) while the store's errors are retryable.
+    async fn record(
+        &self,
+        channel: &Channel,
+        alert: &Alert,
+        outcome: &DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        let policy =
+            crate::retry::retry_policy(Duration::from_millis(100), Duration::from_millis(3_200), 4);
+        (|| {
+            self.log
+                .finish_delivery(&channel.id, &alert.key, outcome, self.clock.now_ms())
+        })
+        .retry(policy)
+        .when(StoreError::is_retryable)
+        .await
+    }
+
+    /// Resolves, renders and sends; what happened, for the record.
+    async fn send(&self, channel: &Channel, alert: &Alert) -> Attempted {
+        let started = std::time::Instant::now();
+        let resolved = match resolve_channel(&self.secrets, channel).await {
+            Ok(c) => c,
+            // Retryable: the reference may be fixed (or the secret store reachable again)
+            // before the message comes back; it is kept either way.
+            Err(e) => return Attempted::failed(true, e.to_string()),
+        };
+        let kind = channel.kind().as_str();
+        match render(&resolved, alert, &self.settings.endpoints) {
+            Rendered::Skip(reason) => {
+                tracing::debug!(channel = %channel.id, key = %alert.key, reason,
+                    "nothing to send for this alert on this channel");
+                Attempted::sent()
+            }
+            Rendered::Mail(mail) => {
+                self.attempt(&format!("mail to {kind}"), started, || {
+                    self.mail.send_mail(&mail)
+                })
+                .await
+            }
+            Rendered::Http(requests) => {
+                let mut total = Attempted::sent();
+                for request in &requests {
+                    let one = self
+                        .attempt(&format!("POST to {kind}"), started, || {
+                            self.http.post(request)
+                        })
+                        .await;
+                    total.then(one);
+                    if !total.ok {
+                        break;
+                    }
+                }
+                total
+            }
+        }
     }
 
     /// Sends a failed delivery again (`POST /v1/deliveries/{id}/retry`): answers the record
-    /// as it stands afterwards.
+    /// as it stands afterwards (`sent`, or `failed` with the new error; `sending` if another
+    /// delivery claimed it in between).
     ///
     /// # Errors
-    /// [`RetryError`].
+    /// [`RetryError`]: an id that is not a delivery's, a record that is not `failed`, a channel
+    /// that was deleted, or the store.
     pub async fn retry(&self, delivery_id: &str) -> Result<DeliveryRecord, RetryError> {
-        let _ = delivery_id;
-        unimplemented!("issue 16: notify-app branch")
+        let not_found = || RetryError::NotFound(clip(delivery_id, 200));
+        let (channel_id, key) = parse_delivery_id(delivery_id).ok_or_else(not_found)?;
+        let record = self
+            .log
+            .delivery(&channel_id, &key)
+            .await?
+            .ok_or_else(not_found)?;
+        if record.status != DeliveryStatus::Failed {
+            return Err(RetryError::NotFailed(
+                record.id.clone(),
+                record.status.as_str(),
+            ));
+        }
+        let channel = self
+            .channels
+            .channel(&channel_id)
+            .await?
+            .ok_or_else(|| RetryError::NoChannel(channel_id.clone()))?;
+        let result = self.deliver(&channel, &record.alert).await;
+        tracing::info!(delivery = %record.id, result = ?result, "delivery retried");
+        self.log
+            .delivery(&channel_id, &key)
+            .await?
+            .ok_or_else(not_found)
     }
 
     /// Sends a test message through `channel` (enabled or not, no claim, no record) and answers
-    /// what the provider said.
+    /// what the provider said: one answer per request, each sent once (no retries: the
+    /// operator sees the provider's first answer). An e-mail channel answers the mail
+    /// service's; a kind that sends nothing answers nothing. A secret reference that cannot be
+    /// resolved is one error naming the reference.
     pub async fn test(&self, channel: &Channel) -> TestAnswers {
-        let _ = channel;
-        unimplemented!("issue 16: notify-app branch")
+        let resolved = match resolve_channel(&self.secrets, channel).await {
+            Ok(c) => c,
+            Err(e) => return vec![Err(SendError(e.to_string()))],
+        };
+        let kind = channel.kind().as_str();
+        let alert = test_alert(channel, self.clock.now_ms());
+        match render(&resolved, &alert, &self.settings.endpoints) {
+            Rendered::Skip(_) => Vec::new(),
+            Rendered::Mail(mail) => vec![self
+                .mail
+                .send_mail(&mail)
+                .await
+                .map_err(|e| SendError(format!("mail to {kind} failed: {e}")))],
+            Rendered::Http(requests) => {
+                let mut out = Vec::with_capacity(requests.len());
+                for r in &requests {
+                    out.push(
+                        self.http
+                            .post(r)
+                            .await
+                            .map_err(|e| SendError(format!("POST to {kind} failed: {e}"))),
+                    );
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The alert a channel's test sends: an `info` status change of a target named "Lookout test",
+/// keyed by the channel and the time (so it never matches a real alert's key).
+fn test_alert(channel: &Channel, now_ms: i64) -> Alert {
+    Alert {
+        key: format!("test#{}#{now_ms}", channel.id),
+        kind: AlertKind::StatusChange,
+        severity: Severity::Info,
+        target_id: "lookout-test".into(),
+        target_name: "Lookout test".into(),
+        target_kind: TargetKind::Server,
+        group: "test".into(),
+        old_status: Status::Healthy,
+        new_status: Status::Healthy,
+        at: now_ms,
+        subject: format!("Lookout test message for channel {}", channel.name),
+        text: "This is a test message from Lookout: the channel works.".into(),
+        targets: Vec::new(),
+        changes: Vec::new(),
+        tags: Vec::new(),
     }
 }
