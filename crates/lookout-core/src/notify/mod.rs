@@ -3,7 +3,7 @@
 //! (its [`Route`]), in which language, and the record of each delivery.
 //!
 //! Pure: a channel's definition and validation ([`channel`]), route matching, the request each
-//! provider documents for an alert ([`render`]), the texts in English, Arabic and Persian
+//! provider documents for an alert ([`render`](mod@render)), the texts in English, Arabic and Persian
 //! ([`i18n`]), and the delivery record ([`delivery`]). Sending, retrying and storing live in
 //! `lookout-app` and `lookout-aws`.
 

@@ -1,11 +1,12 @@
 //! The request each provider documents for an alert, built here as data (URL, headers, JSON
 //! body) so it is tested without a network; `lookout-app` sends it. One file per provider,
-//! each citing the documentation it follows; [`message`] holds what they all say (in the
-//! channel's language, through [`super::i18n`]) and [`incident`] how alerts map to incidents.
+//! each citing the documentation it follows; `message` holds what they all say (in the
+//! channel's language, through [`super::i18n`]) and [`incident`] how alerts map to incidents
+//! (which alerts trigger and resolve, and the incident keys).
 
 mod discord;
 mod email;
-mod incident;
+pub mod incident;
 mod message;
 mod opsgenie;
 mod pagerduty;
@@ -119,7 +120,7 @@ pub enum Rendered {
 /// must be resolved already (references replaced by their values).
 ///
 /// Chat channels (Slack, Telegram, Discord, Teams), e-mail and webhooks send every alert; the
-/// incident channels (PagerDuty, Opsgenie) open and close incidents as the module `incident`
+/// incident channels (PagerDuty, Opsgenie) open and close incidents as [`incident`]
 /// documents, and answer [`Rendered::Skip`] for alerts that are no incident (a daily report, a
 /// change to `degraded`).
 pub fn render(channel: &Channel, alert: &Alert, endpoints: &Endpoints) -> Rendered {

@@ -715,3 +715,88 @@ fn an_outbound_request_never_shows_its_secrets_in_debug() {
         }
     }
 }
+
+const ALL_KINDS: [AlertKind; 9] = [
+    AlertKind::StatusChange,
+    AlertKind::Recovery,
+    AlertKind::GroupCritical,
+    AlertKind::GroupRecovered,
+    AlertKind::Reminder,
+    AlertKind::CertExpiring,
+    AlertKind::Traffic,
+    AlertKind::Storm,
+    AlertKind::DailyReport,
+];
+
+#[test]
+fn every_kind_of_alert_renders_on_every_channel_in_every_language() {
+    let configs = [
+        slack(),
+        telegram(),
+        discord("https://d/w/1/t"),
+        teams(),
+        pagerduty(),
+        opsgenie(),
+        email(),
+        ChannelConfig::Webhook {
+            url: "https://h/x".into(),
+            secret: "0123456789abcdef".into(),
+        },
+    ];
+    for kind in ALL_KINDS {
+        let mut a = if kind == AlertKind::Storm {
+            storm()
+        } else {
+            down()
+        };
+        a.kind = kind;
+        for lang in [Language::En, Language::Ar, Language::Fa] {
+            for c in &configs {
+                match render(&channel(c.clone(), lang), &a, &endpoints()) {
+                    Rendered::Http(v) => {
+                        assert!(!v.is_empty(), "{kind:?} {lang:?} {:?}", c.kind());
+                        for o in v {
+                            let b = body(&o);
+                            assert!(b.is_object(), "{kind:?} {lang:?} {:?}", c.kind());
+                        }
+                    }
+                    Rendered::Mail(m) => assert!(m.subject.chars().count() <= 99),
+                    Rendered::Skip(why) => assert!(
+                        matches!(c.kind(), ChannelKind::Pagerduty | ChannelKind::Opsgenie),
+                        "{kind:?} skipped on {:?}: {why}",
+                        c.kind()
+                    ),
+                }
+            }
+        }
+    }
+}
+
+use crate::notify::channel::ChannelKind;
+
+proptest::proptest! {
+    #[test]
+    fn telegram_and_slack_text_never_carries_markup_from_the_alert(
+        name in "\\PC{0,200}",
+        text in "[<>&\"a-zض😀\n]{0,6000}",
+    ) {
+        let mut a = down();
+        a.target_name = name;
+        a.text = text;
+        let (_, b) = one(telegram(), Language::Ar, &a);
+        let t = b["text"].as_str().unwrap();
+        proptest::prop_assert!(t.encode_utf16().count() <= 4096);
+        proptest::prop_assert!(entities_whole(t));
+        let bare = t.replace("<b>", "").replace("</b>", "");
+        proptest::prop_assert!(!bare.contains('<') && !bare.contains('>'));
+        let (_, s) = one(slack(), Language::En, &a);
+        let section = &s["attachments"][0]["blocks"];
+        for block in section.as_array().unwrap() {
+            if block["text"]["type"] == "mrkdwn" {
+                let m = block["text"]["text"].as_str().unwrap();
+                proptest::prop_assert!(!m.contains('<') && !m.contains('>'));
+                proptest::prop_assert!(m.chars().count() <= 3000);
+            }
+        }
+    }
+}
