@@ -11,14 +11,31 @@
 //! - Allowed mentions: <https://discord.com/developers/docs/resources/message#allowed-mentions-object>
 //!   (`"parse": []` parses no mention at all, so alert text can never ping `@everyone`,
 //!   `@here`, a role or a user).
+//! - Markdown: <https://support.discord.com/hc/en-us/articles/210298617> (a backslash before a
+//!   markdown character shows it as itself). Field values and the description render markdown
+//!   (masked links, emphasis, headers), so the characters that start markdown are escaped there:
+//!   an alert's text shows as written, and a name cannot become a link.
 
 use serde_json::json;
 
-use super::message::{cut, Message};
+use super::message::{cut, fit, Count, Message};
 use super::{colour, post_json, Outbound};
 
 const TOTAL: usize = 6000;
 const FOOTER: &str = "Lookout";
+
+/// Appends `c`, backslash-escaped when it is a markdown character.
+fn markdown(c: char, out: &mut String) {
+    if "\\*_~`|>[]()#<-".contains(c) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// `raw` with markdown escaped, at most `max` characters after escaping.
+fn esc(raw: &str, max: usize) -> String {
+    fit(raw, max, Count::Chars, markdown)
+}
 
 /// `url` with `wait=true` in its query (replacing any `wait` already there), the rest of the
 /// query and any fragment kept as written.
@@ -51,7 +68,7 @@ pub(super) fn execute(webhook_url: &str, msg: &Message) -> Outbound {
         .fields
         .iter()
         .take(25)
-        .map(|(l, v)| (cut(l, 256), cut(v, 1024)))
+        .map(|(l, v)| (cut(l, 256), esc(v, 1024)))
         .collect();
     let used = title.chars().count()
         + FOOTER.len()
@@ -59,7 +76,7 @@ pub(super) fn execute(webhook_url: &str, msg: &Message) -> Outbound {
             .iter()
             .map(|(l, v)| l.chars().count() + v.chars().count())
             .sum::<usize>();
-    let description = cut(&msg.text, 4096.min(TOTAL.saturating_sub(used)));
+    let description = esc(&msg.text, 4096.min(TOTAL.saturating_sub(used)));
     let mut embed = json!({
         "title": title,
         "color": colour(msg.severity),

@@ -237,11 +237,21 @@ fn discord_posts_embeds_with_wait_and_no_mentions() {
     assert_eq!(e["color"], 0xD00000);
     assert_eq!(e["timestamp"], "2023-11-14T22:13:20Z");
     assert_eq!(e["fields"][0]["name"], "Target");
-    assert_eq!(e["fields"][0]["value"], format!("{HOSTILE} (web)"));
+    assert_eq!(
+        e["fields"][0]["value"],
+        "\\<b\\>&\"x\"\\</b\\> @everyone \\<!channel\\> \\(web\\)"
+    );
     assert_eq!(e["fields"][0]["inline"], true);
     assert_eq!(
         e["description"],
-        "server web went from healthy to down: connection refused & <timeout>."
+        "server web went from healthy to down: connection refused & \\<timeout\\>."
+    );
+    let mut linked = down();
+    linked.text = "see [here](https://evil.example) *now* _x_".into();
+    let (_, b) = one(discord("https://d/w/1/t"), Language::En, &linked);
+    assert_eq!(
+        b["embeds"][0]["description"],
+        "see \\[here\\]\\(https://evil.example\\) \\*now\\* \\_x\\_"
     );
     for (given, want) in [
         (
