@@ -13,6 +13,11 @@ Creates, or finds and checks:
   * SQS queue named by $LOOKOUT_ALERT_QUEUE_URL (lookout-alerts-tap), subscribed
     to the topic with protocol sqs and raw delivery OFF, so the SNS envelope
     (Subject, MessageAttributes, ...) reaches the queue
+  * when $LOOKOUT_NOTIFY_QUEUE_URL is set: the notify queue (lookout-notify) and its
+    dead-letter queue $LOOKOUT_NOTIFY_DLQ_URL (lookout-notify-dlq): visibility timeout
+    2 s and RedrivePolicy maxReceiveCount 3 (short, for the local poller and tests;
+    the template has 720 s and 5), subscribed to the topic with raw delivery ON and
+    the filter policy {"kind": [{"exists": true}]} (alerts only), as in the template
   * S3 bucket $LOOKOUT_BUCKET
   * when $AWS_ENDPOINT_URL_KMS is set: a symmetric KMS key with the alias
     alias/lookout-secrets (for LOOKOUT_KMS_KEY_ID=alias/lookout-secrets; the local
@@ -255,6 +260,97 @@ def ensure_subscription(sns, topic_arn: str, queue_arn: str) -> None:
     report("sns subscription", f"{topic_arn} -> {queue_arn}", state)
 
 
+NOTIFY_VISIBILITY_S = "2"
+NOTIFY_MAX_RECEIVES = 3
+ALERTS_ONLY = {"kind": [{"exists": True}]}
+
+
+def _queue(sqs, queue_url: str, setting: str, attributes: dict[str, str]) -> tuple[str, str, str]:
+    """The queue of `queue_url`, created with `attributes` or found and given them; (url, arn, state)."""
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        state = "found"
+    except ClientError as err:
+        if "NonExistentQueue" not in err.response["Error"]["Code"]:
+            raise
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        state = "created"
+    if url != queue_url:
+        raise SetupError(f"the emulator gave queue URL {url}, but {setting} is {queue_url}")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn, state
+
+
+def ensure_notify_queues(sqs, sns, queue_url: str, dlq_url: str, topic_arn: str) -> None:
+    """The notify queue and its dead-letter queue, subscribed raw with the alerts-only filter."""
+    _, dlq_arn, state = _queue(sqs, dlq_url, "LOOKOUT_NOTIFY_DLQ_URL", {})
+    report("sqs queue", dlq_url, f"{state} (dead-letter queue)")
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": NOTIFY_MAX_RECEIVES}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "lookout-alerts-to-notify",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    attributes = {
+        "VisibilityTimeout": NOTIFY_VISIBILITY_S,
+        "RedrivePolicy": json.dumps(redrive),
+        "Policy": json.dumps(policy),
+    }
+    _, arn, state = _queue(sqs, queue_url, "LOOKOUT_NOTIFY_QUEUE_URL", attributes)
+    got = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    if json.loads(got.get("RedrivePolicy", "{}")).get("deadLetterTargetArn") != dlq_arn:
+        raise SetupError(f"queue {queue_url}: RedrivePolicy {got.get('RedrivePolicy')} is not to {dlq_arn}")
+    report(
+        "sqs queue",
+        queue_url,
+        f"{state} (visibility {NOTIFY_VISIBILITY_S} s, {NOTIFY_MAX_RECEIVES} receives, then the dead-letter queue)",
+    )
+
+    found = None
+    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+        for sub in page.get("Subscriptions", []):
+            if sub["Protocol"] == "sqs" and sub["Endpoint"] == arn:
+                found = sub["SubscriptionArn"]
+    wanted = {
+        "RawMessageDelivery": "true",
+        "FilterPolicyScope": "MessageAttributes",
+        "FilterPolicy": json.dumps(ALERTS_ONLY),
+    }
+    if found is None:
+        found = sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes=wanted,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        state = "created (raw delivery on, alerts only)"
+    else:
+        state = "found"
+        attributes = sns.get_subscription_attributes(SubscriptionArn=found)["Attributes"]
+        for name, value in wanted.items():
+            have = attributes.get(name, "")
+            same = json.loads(have) == ALERTS_ONLY if name == "FilterPolicy" and have else have.lower() == value.lower()
+            if not same:
+                sns.set_subscription_attributes(
+                    SubscriptionArn=found, AttributeName=name, AttributeValue=value
+                )
+                state += f", {name} set"
+    report("sns subscription", f"{topic_arn} -> {arn}", state)
+
+
 def ensure_bucket(s3, bucket: str, region: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
@@ -327,6 +423,16 @@ def main(argv: list[str] | None = None) -> int:
             topic_arn = ensure_topic(sns, settings["LOOKOUT_TOPIC_ARN"])
             _, queue_arn = ensure_queue(sqs, settings["LOOKOUT_ALERT_QUEUE_URL"], topic_arn)
             ensure_subscription(sns, topic_arn, queue_arn)
+            if settings.get("LOOKOUT_NOTIFY_QUEUE_URL"):
+                if not settings.get("LOOKOUT_NOTIFY_DLQ_URL"):
+                    raise SetupError("LOOKOUT_NOTIFY_QUEUE_URL is set without LOOKOUT_NOTIFY_DLQ_URL")
+                ensure_notify_queues(
+                    sqs,
+                    sns,
+                    settings["LOOKOUT_NOTIFY_QUEUE_URL"],
+                    settings["LOOKOUT_NOTIFY_DLQ_URL"],
+                    topic_arn,
+                )
             ensure_bucket(s3, settings["LOOKOUT_BUCKET"], settings["AWS_REGION"])
             if settings.get("AWS_ENDPOINT_URL_KMS"):
                 ensure_kms_key(client(settings, "kms", "AWS_ENDPOINT_URL_KMS"))

@@ -4,6 +4,8 @@
 #   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
 #   dump                                          daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
 #   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
+# and the notify function's local event source mapping: `notify --poll $LOOKOUT_NOTIFY_QUEUE_URL`
+# (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ).
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -14,14 +16,23 @@ EVERY="${LOOKOUT_DEV_PROBE_SECONDS:-60}"
 
 cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file infra/local/local.env &
 WATCH_PID=$!
-trap 'kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
+# The notify poller, with local.env's settings (what the event source mapping does on AWS).
+(
+  set -a
+  # shellcheck source=local.env
+  source infra/local/local.env
+  set +a
+  exec cargo run -q -p notify -- --poll "$LOOKOUT_NOTIFY_QUEUE_URL"
+) &
+POLL_PID=$!
+trap 'kill "$WATCH_PID" "$POLL_PID" 2>/dev/null; wait "$WATCH_PID" "$POLL_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
 
 for _ in $(seq 1 120); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
   sleep 0.5
 done
 echo "lookout: API at http://127.0.0.1:$PORT/lambda-url/api/v1/status (admin token in infra/local/local.env)"
-echo "lookout: probing every ${EVERY}s, dumping daily at 03:00 UTC; Ctrl-C stops"
+echo "lookout: probing every ${EVERY}s, dumping daily at 03:00 UTC, notifying from the notify queue; Ctrl-C stops"
 
 invoke() {
   cargo lambda invoke "$1" -A 127.0.0.1 -P "$PORT" --data-ascii "$2" -o json \

@@ -288,6 +288,7 @@ cmd_up() {
   echo "dynamodb  $DDB_URL  (DynamoDB Local, in memory; log .local/log/dynamodb.log)"
   echo "sns       $MOTO_URL  (moto; topic $(env_value LOOKOUT_TOPIC_ARN))"
   echo "sqs       $MOTO_URL  (moto; queue $(env_value LOOKOUT_ALERT_QUEUE_URL))"
+  echo "sqs       $MOTO_URL  (moto; notify queue $(env_value LOOKOUT_NOTIFY_QUEUE_URL), dead-letter queue $(env_value LOOKOUT_NOTIFY_DLQ_URL))"
   echo "s3        $MOTO_URL  (moto; bucket $(env_value LOOKOUT_BUCKET); log .local/log/moto.log)"
   echo "settings: eval \"\$(infra/local/stack.sh env)\""
 }

@@ -16,6 +16,8 @@ mod dynamodb_store;
 mod guard_netns;
 mod health;
 mod local_env;
+mod notify_pipeline;
+mod notify_store;
 mod probe_engine;
 mod probe_nginx;
 mod probe_pipeline;

@@ -13,7 +13,12 @@
 //! 4. every function runs on arm64 and `provided.al2023`, and a missed probe tick is skipped,
 //!    not retried: the probe schedules' targets and the probe function's asynchronous invoke
 //!    config have `MaximumRetryAttempts: 0`;
-//! 5. every function logs to its own log group `/aws/lambda/<function name>` with a retention.
+//! 5. every function logs to its own log group `/aws/lambda/<function name>` with a retention;
+//! 6. the notify path: only the alert topic sends to the notify queue (raw delivery, alerts
+//!    only), the event source mapping reports batch item failures, the queue's visibility
+//!    timeout is at least 6 times the function's timeout, failures end in a dead-letter queue
+//!    kept 14 days with an alarm on its depth, and the send rights (SES, e-mail topics) exist
+//!    only when their parameter is set.
 //!
 //! CloudFormation's short tags (`!Ref`, `!Sub`, `!GetAtt`, `!If` ...) are read as
 //! [`serde_norway::Value::Tagged`] values.
@@ -477,12 +482,14 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
     let t = template();
     let fns = functions(&t);
     let text_of = |v: &Value| serde_norway::to_string(v).unwrap();
-    for id in ["ProbeFunction", "ApiFunction"] {
-        let f = fns[id];
+    for id in ["ProbeFunction", "ApiFunction", "NotifyFunction"] {
         assert!(
-            environment(&t, f).contains("LOOKOUT_KMS_KEY_ID"),
+            environment(&t, fns[id]).contains("LOOKOUT_KMS_KEY_ID"),
             "{id} does not get LOOKOUT_KMS_KEY_ID"
         );
+    }
+    for id in ["ProbeFunction", "ApiFunction"] {
+        let f = fns[id];
         let refs = text_of(statement(f, "SecretReferences").expect(id));
         assert!(
             !refs.contains("parameter/lookout/*") && !refs.contains("secret:lookout*"),
@@ -500,18 +507,25 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
             );
         }
     }
-    let open = text_of(statement(fns["ProbeFunction"], "OpenTargetSecrets").unwrap());
-    assert!(
-        open.contains("kms:Decrypt") && !open.contains("GenerateDataKey"),
-        "{open}"
-    );
+    for (id, sid) in [
+        ("ProbeFunction", "OpenTargetSecrets"),
+        ("NotifyFunction", "OpenChannelSecrets"),
+    ] {
+        let open = text_of(statement(fns[id], sid).unwrap_or_else(|| panic!("{id}: {sid}")));
+        assert!(
+            open.contains("kms:Decrypt")
+                && !open.contains("GenerateDataKey")
+                && open.contains("target-secrets"),
+            "{id}: {open}"
+        );
+    }
     let seal = text_of(statement(fns["ApiFunction"], "SealTargetSecrets").unwrap());
     assert!(
         seal.contains("kms:GenerateDataKey") && seal.contains("kms:Decrypt"),
         "{seal}"
     );
     for (id, f) in &fns {
-        if !["ProbeFunction", "ApiFunction"].contains(id) {
+        if !["ProbeFunction", "ApiFunction", "NotifyFunction"].contains(id) {
             let policies = text_of(at(f, &["Properties", "Policies"]).unwrap_or(&Value::Null));
             assert!(
                 !policies.contains("SecretsKey"),
@@ -522,4 +536,238 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
     }
     let key = &resources(&t, "AWS::KMS::Key")["SecretsKey"];
     assert_eq!(text(get(key, "DeletionPolicy")), Some("Retain"));
+}
+
+/// The condition under which `sid` is granted: `Some(name)` when its statement is the `then` of
+/// an `!If [name, ...]`, `Some("")` when it is granted unconditionally, `None` when absent.
+fn statement_condition(function: &Value, sid: &str) -> Option<String> {
+    let statements = at(function, &["Properties", "Policies"])?
+        .as_sequence()?
+        .iter()
+        .filter_map(|p| get(p, "Statement").and_then(Value::as_sequence))
+        .flatten();
+    for st in statements {
+        if text(get(st, "Sid")) == Some(sid) {
+            return Some(String::new());
+        }
+        if let Some((f, Value::Sequence(args))) = intrinsic(st) {
+            if f == "If" && args.get(1).and_then(|s| text(get(s, "Sid"))) == Some(sid) {
+                return args.first().and_then(Value::as_str).map(str::to_string);
+            }
+        }
+    }
+    None
+}
+
+/// The one resource of type `ty`, with its logical id.
+fn only<'t>(t: &'t Value, ty: &str, id: &str) -> &'t Value {
+    resources(t, ty)
+        .remove(id)
+        .unwrap_or_else(|| panic!("no {ty} {id}"))
+}
+
+#[test]
+fn the_notify_queue_feeds_the_function_in_batches_that_report_their_failures() {
+    let t = template();
+    let notify = function_of_binary(&t, "notify");
+    let mappings = resources(&t, "AWS::Lambda::EventSourceMapping");
+    let (_, mapping) = mappings
+        .iter()
+        .find(|(_, m)| at(m, &["Properties", "FunctionName"]).and_then(ref_target) == Some(notify))
+        .unwrap_or_else(|| panic!("no event source mapping invokes {notify}"));
+    let props = get(mapping, "Properties").unwrap();
+    let (queue_id, attr) = get(props, "EventSourceArn")
+        .and_then(get_att)
+        .expect("a queue ARN");
+    assert_eq!(attr, "Arn");
+    let types: Vec<&str> = get(props, "FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    let batch = get(props, "BatchSize")
+        .and_then(Value::as_u64)
+        .unwrap_or(10);
+    assert!((1..=10).contains(&batch), "BatchSize {batch}");
+
+    // AWS: "set the source queue's visibility timeout to at least six times the timeout
+    // that you configure on your function".
+    let queue = only(&t, "AWS::SQS::Queue", &queue_id);
+    let timeout = property(&t, functions(&t)[notify], "Timeout")
+        .and_then(Value::as_u64)
+        .expect("the notify function's Timeout");
+    let visibility = at(queue, &["Properties", "VisibilityTimeout"])
+        .and_then(Value::as_u64)
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s, timeout {timeout} s"
+    );
+
+    let redrive = at(queue, &["Properties", "RedrivePolicy"]).expect("RedrivePolicy");
+    assert_eq!(
+        get(redrive, "maxReceiveCount").and_then(Value::as_u64),
+        Some(5)
+    );
+    let (dlq_id, _) = get(redrive, "deadLetterTargetArn")
+        .and_then(get_att)
+        .expect("deadLetterTargetArn: !GetAtt <queue>.Arn");
+    let dlq = only(&t, "AWS::SQS::Queue", &dlq_id);
+    assert_eq!(
+        at(dlq, &["Properties", "MessageRetentionPeriod"]).and_then(Value::as_u64),
+        Some(14 * 24 * 3600),
+        "the dead-letter queue keeps messages 14 days"
+    );
+
+    let alarm = resources(&t, "AWS::CloudWatch::Alarm")
+        .into_values()
+        .find(|a| {
+            at(a, &["Properties", "Dimensions"])
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    get(d, "Value").and_then(get_att) == Some((dlq_id.clone(), "QueueName".into()))
+                })
+        })
+        .expect("an alarm on the dead-letter queue");
+    let p = get(alarm, "Properties").unwrap();
+    assert_eq!(text(get(p, "Namespace")), Some("AWS/SQS"));
+    assert_eq!(
+        text(get(p, "MetricName")),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
+    assert_eq!(
+        text(get(p, "ComparisonOperator")),
+        Some("GreaterThanOrEqualToThreshold")
+    );
+    assert_eq!(get(p, "Threshold").and_then(Value::as_u64), Some(1));
+    let actions = get(p, "AlarmActions")
+        .and_then(Value::as_sequence)
+        .expect("AlarmActions");
+    assert!(
+        actions.iter().any(|a| ref_target(a) == Some("AlertTopic")),
+        "the alarm goes to the alert topic"
+    );
+}
+
+#[test]
+fn only_the_alert_topic_sends_to_the_notify_queue_and_only_alerts_with_raw_delivery() {
+    let t = template();
+    let text_of = |v: &Value| serde_norway::to_string(v).unwrap();
+    let policy = only(&t, "AWS::SQS::QueuePolicy", "NotifyQueuePolicy");
+    let statements = at(policy, &["Properties", "PolicyDocument", "Statement"])
+        .and_then(Value::as_sequence)
+        .expect("statements");
+    assert_eq!(statements.len(), 1, "one statement: the topic sends");
+    let st = &statements[0];
+    assert_eq!(text(get(st, "Effect")), Some("Allow"));
+    assert_eq!(
+        text(at(st, &["Principal", "Service"])),
+        Some("sns.amazonaws.com")
+    );
+    assert_eq!(text(get(st, "Action")), Some("sqs:SendMessage"));
+    assert_eq!(
+        at(st, &["Condition", "ArnEquals", "aws:SourceArn"]).and_then(ref_target),
+        Some("AlertTopic"),
+        "{}",
+        text_of(st)
+    );
+
+    let sub = only(&t, "AWS::SNS::Subscription", "NotifySubscription");
+    let p = get(sub, "Properties").unwrap();
+    assert_eq!(get(p, "TopicArn").and_then(ref_target), Some("AlertTopic"));
+    assert_eq!(text(get(p, "Protocol")), Some("sqs"));
+    assert_eq!(
+        get(p, "Endpoint").and_then(get_att),
+        Some(("NotifyQueue".into(), "Arn".into()))
+    );
+    assert_eq!(
+        get(p, "RawMessageDelivery").and_then(Value::as_bool),
+        Some(true)
+    );
+    // Alarms publish to the same topic without message attributes; alerts carry `kind`.
+    assert_eq!(text(get(p, "FilterPolicyScope")), Some("MessageAttributes"));
+    let filter = text_of(get(p, "FilterPolicy").expect("FilterPolicy"));
+    assert!(
+        filter.contains("kind") && filter.contains("exists: true"),
+        "{filter}"
+    );
+}
+
+#[test]
+fn the_notify_function_may_touch_only_what_it_sends_through() {
+    let t = template();
+    let text_of = |v: &Value| serde_norway::to_string(v).unwrap();
+    let fns = functions(&t);
+    let notify = fns[function_of_binary(&t, "notify")];
+    let table = statement(notify, "TableChannelsDeliveries").expect("table statement");
+    let actions: BTreeSet<&str> = get(table, "Action")
+        .and_then(Value::as_sequence)
+        .expect("actions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query"
+        ])
+    );
+    assert_eq!(
+        get(table, "Resource").and_then(get_att),
+        Some(("Table".into(), "Arn".into()))
+    );
+    let poll = text_of(statement(notify, "PollNotifyQueue").expect("PollNotifyQueue"));
+    assert!(
+        poll.contains("NotifyQueue.Arn") && !poll.contains("DeadLetter"),
+        "{poll}"
+    );
+
+    let all = text_of(at(notify, &["Properties", "Policies"]).unwrap());
+    assert!(
+        !all.contains("Resource: '*'") && !all.contains("Resource: \"*\""),
+        "{all}"
+    );
+    for forbidden in [
+        "dynamodb:Scan",
+        "dynamodb:DeleteItem",
+        "kms:GenerateDataKey",
+        "ssm:",
+        "s3:",
+    ] {
+        assert!(
+            !all.contains(forbidden),
+            "the notify function may {forbidden}: {all}"
+        );
+    }
+    for id in [function_of_binary(&t, "notify"), "ApiFunction"] {
+        let f = fns[id];
+        assert_eq!(
+            statement_condition(f, "SendEmailSes").as_deref(),
+            Some("HasSesFrom"),
+            "{id}: ses:SendEmail only with SesFrom"
+        );
+        let ses = text_of(statement(f, "SendEmailSes").unwrap());
+        assert!(
+            ses.contains("ses:FromAddress") && ses.contains("SesFrom"),
+            "{id}: {ses}"
+        );
+        assert_eq!(
+            statement_condition(f, "PublishEmailTopics").as_deref(),
+            Some("HasEmailTopics"),
+            "{id}: sns:Publish to e-mail topics only with EmailTopicPattern"
+        );
+        let publish = text_of(statement(f, "PublishEmailTopics").unwrap());
+        assert!(publish.contains("${EmailTopicPattern}"), "{id}: {publish}");
+        assert!(
+            environment(&t, f).contains("LOOKOUT_SES_FROM"),
+            "{id}: LOOKOUT_SES_FROM"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use lookout_app::secrets::Secrets;
 use crate::dynamodb::{ClientLimits, DynamoStore};
 use crate::health::AwsHealth;
 use crate::lambda::AsyncInvoker;
+use crate::mail::AwsMail;
 use crate::s3::S3DumpStore;
 use crate::sealing::Sealer;
 use crate::sns::SnsPublisher;
@@ -70,6 +71,12 @@ impl Aws {
             &self.config,
             settings.require_topic()?,
         ))
+    }
+
+    /// The e-mail channels' sender: SES from `LOOKOUT_SES_FROM` (`settings.ses_from`) when it
+    /// is set, else SNS topics; clients made on first use.
+    pub fn mail_sender(&self, settings: &Settings) -> AwsMail {
+        AwsMail::from_config(&self.config, settings.ses_from.clone())
     }
 
     /// The dump bucket (`LOOKOUT_BUCKET`).

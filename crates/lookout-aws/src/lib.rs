@@ -1,4 +1,4 @@
-//! Implementations of the [`lookout_app::ports`]: DynamoDB, SNS and S3 (the only code that sees
+//! Implementations of the [`lookout_app::ports`]: DynamoDB, SNS, SES and S3 (the only code that sees
 //! aws-sdk types) and in-memory fakes for unit tests.
 
 pub mod dynamodb;
@@ -6,10 +6,12 @@ mod error;
 mod facade;
 pub mod health;
 pub mod lambda;
+pub mod mail;
 pub mod s3;
 pub mod sealing;
 pub mod secrets;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 
 pub use facade::Aws;

@@ -12,7 +12,9 @@
 //! ```
 //!
 //! The nonce is 12 random bytes, the associated data `lookout:<target id>` (a value moved to
-//! another target does not open). With KMS (`LOOKOUT_KMS_KEY_ID`), one data key from
+//! another target does not open). Notification channels' secret fields (webhook URLs, bot
+//! tokens, routing keys, API keys, signing secrets) are sealed one value at a time
+//! ([`Sealer::seal_value`]) with the associated data `lookout:channel:<id>` ([`channel_aad`]). With KMS (`LOOKOUT_KMS_KEY_ID`), one data key from
 //! `GenerateDataKey` (encryption context `lookout=target-secrets`) seals for
 //! [`DATA_KEY_TTL`] and its encrypted copy travels with every value; opening calls `Decrypt`
 //! once per data key and caches the plain key as long. Locally, `LOOKOUT_SECRETS_KEY` (32 bytes,
@@ -89,7 +91,8 @@ enum Mode {
     Kms(Box<Kms>),
 }
 
-/// Seals and opens the secrets of target definitions. Cheap to clone.
+/// Seals and opens the secrets of target definitions and notification channels. Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct Sealer(Arc<Mode>);
 
@@ -114,7 +117,13 @@ fn aad(target_id: &str) -> String {
     format!("lookout:{target_id}")
 }
 
-fn encrypt(key: &[u8; 32], target_id: &str, plain: &str) -> Result<String, SealError> {
+/// The associated data of a notification channel's secrets: `lookout:channel:<id>` (target
+/// ids hold no `:`, so the two never meet).
+pub fn channel_aad(channel_id: &str) -> String {
+    format!("lookout:channel:{channel_id}")
+}
+
+fn encrypt(key: &[u8; 32], aad: &str, plain: &str) -> Result<String, SealError> {
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()
         .fill(&mut nonce)
@@ -123,7 +132,7 @@ fn encrypt(key: &[u8; 32], target_id: &str, plain: &str) -> Result<String, SealE
     aead(key)
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(target_id).as_bytes()),
+            Aad::from(aad.as_bytes()),
             &mut buf,
         )
         .map_err(|_| SealError::Corrupt("sealing failed".into()))?;
@@ -132,10 +141,10 @@ fn encrypt(key: &[u8; 32], target_id: &str, plain: &str) -> Result<String, SealE
     Ok(B64.encode(out))
 }
 
-fn decrypt(key: &[u8; 32], target_id: &str, payload: &str) -> Result<String, SealError> {
+fn decrypt(key: &[u8; 32], aad: &str, what: &str, payload: &str) -> Result<String, SealError> {
     let bad = || {
         SealError::Corrupt(format!(
-            "a sealed secret of target {target_id} does not open (another key, or altered)"
+            "a sealed secret of {what} does not open (another key, or altered)"
         ))
     };
     let bytes = B64.decode(payload).map_err(|_| bad())?;
@@ -146,7 +155,7 @@ fn decrypt(key: &[u8; 32], target_id: &str, payload: &str) -> Result<String, Sea
     let mut buf = sealed.to_vec();
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| bad())?;
     let plain = aead(key)
-        .open_in_place(nonce, Aad::from(aad(target_id).as_bytes()), &mut buf)
+        .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut buf)
         .map_err(|_| bad())?;
     String::from_utf8(plain.to_vec()).map_err(|_| bad())
 }
@@ -248,27 +257,80 @@ impl Sealer {
         if plain.is_empty() {
             return Ok(out);
         }
-        let (key, key_ref) =
-            match &*self.0 {
-                Mode::Plain => return Ok(out),
-                Mode::Refuse | Mode::Masked => return Err(SealError::NoKey(
-                    "an inline secret (a password in the URL or a secret header value) needs an \
-                     encryption key to be stored: set LOOKOUT_KMS_KEY_ID or LOOKOUT_SECRETS_KEY, \
-                     or name the secret with {{ssm:/name}} or {{secretsmanager:name}}"
-                        .into(),
-                )),
-                Mode::Local(k) => (*k.bytes(), format!("local:{}", k.fingerprint())),
-                Mode::Kms(kms) => {
-                    let (key, blob) = kms.sealing_key().await?;
-                    (key, format!("kms:{}", B64.encode(blob)))
-                }
-            };
-        let id = t.id.clone();
+        let Some((key, key_ref)) = self
+            .sealing_key(
+                "an inline secret (a password in the URL or a secret header value) needs an \
+                 encryption key to be stored: set LOOKOUT_KMS_KEY_ID or LOOKOUT_SECRETS_KEY, \
+                 or name the secret with {{ssm:/name}} or {{secretsmanager:name}}",
+            )
+            .await?
+        else {
+            return Ok(out);
+        };
+        let aad = aad(&t.id);
         for_each_secret(&mut out, |v| {
-            *v = format!("{SEALED_PREFIX}{key_ref}:{}", encrypt(&key, &id, v)?);
+            *v = format!("{SEALED_PREFIX}{key_ref}:{}", encrypt(&key, &aad, v)?);
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// The key that seals now and its reference in sealed values (`local:<fingerprint>` or
+    /// `kms:<encrypted data key>`); `None` for [`Sealer::plain`] (store as given).
+    ///
+    /// # Errors
+    /// [`SealError::NoKey`] with `no_key` when there is no key; [`SealError::Kms`].
+    async fn sealing_key(&self, no_key: &str) -> Result<Option<([u8; 32], String)>, SealError> {
+        match &*self.0 {
+            Mode::Plain => Ok(None),
+            Mode::Refuse | Mode::Masked => Err(SealError::NoKey(no_key.into())),
+            Mode::Local(k) => Ok(Some((*k.bytes(), format!("local:{}", k.fingerprint())))),
+            Mode::Kms(kms) => {
+                let (key, blob) = kms.sealing_key().await?;
+                Ok(Some((key, format!("kms:{}", B64.encode(blob)))))
+            }
+        }
+    }
+
+    /// Seals one secret value with associated data `aad` (a channel's: [`channel_aad`]), so
+    /// that it opens only under the same `aad`. Empty values and secret references
+    /// (`{{ssm:...}}`) are addresses, not secrets: they stay as they are, as do values sealed
+    /// already. [`Sealer::plain`] answers the value as given.
+    ///
+    /// # Errors
+    /// [`SealError::NoKey`] for an inline secret without a key (a message that says which
+    /// settings to set; never the value); [`SealError::Kms`] when no data key could be made.
+    pub async fn seal_value(&self, aad: &str, value: &str) -> Result<String, SealError> {
+        if value.is_empty() || has_refs(value) || value.starts_with(SEALED_PREFIX) {
+            return Ok(value.to_string());
+        }
+        let Some((key, key_ref)) = self
+            .sealing_key(
+                "an inline secret (a webhook URL, token or key) needs an encryption key to be \
+                 stored: set LOOKOUT_KMS_KEY_ID or LOOKOUT_SECRETS_KEY, or name the secret \
+                 with {{ssm:/name}} or {{secretsmanager:name}}",
+            )
+            .await?
+        else {
+            return Ok(value.to_string());
+        };
+        Ok(format!(
+            "{SEALED_PREFIX}{key_ref}:{}",
+            encrypt(&key, aad, value)?
+        ))
+    }
+
+    /// Opens a value [`Sealer::seal_value`] sealed under `aad`; any other value (plain, a
+    /// reference) is answered as it is. [`Sealer::masked`] answers `***` for a sealed value.
+    ///
+    /// # Errors
+    /// [`SealError::Corrupt`] when it does not open (another key, another `aad`, altered) or
+    /// no key for it is configured; [`SealError::Kms`] when KMS cannot decrypt the data key.
+    pub async fn open_value(&self, aad: &str, value: &str) -> Result<String, SealError> {
+        if !value.starts_with(SEALED_PREFIX) {
+            return Ok(value.to_string());
+        }
+        self.open_sealed(aad, aad, value).await
     }
 
     /// `t` with its sealed secrets opened (plain values, from before sealing, stay as they are).
@@ -289,7 +351,9 @@ impl Sealer {
         }
         let mut opened = HashMap::new();
         for v in sealed {
-            let plain = self.open_value(&t.id, &v).await?;
+            let plain = self
+                .open_sealed(&aad(&t.id), &format!("target {}", t.id), &v)
+                .await?;
             opened.insert(v, plain);
         }
         for_each_secret(&mut t, |v| {
@@ -301,8 +365,9 @@ impl Sealer {
         Ok(t)
     }
 
-    async fn open_value(&self, target_id: &str, value: &str) -> Result<String, SealError> {
-        let corrupt = |m: &str| SealError::Corrupt(format!("target {target_id}: {m}"));
+    /// Opens `value` (it starts with [`SEALED_PREFIX`]) under `aad`; errors name `what`.
+    async fn open_sealed(&self, aad: &str, what: &str, value: &str) -> Result<String, SealError> {
+        let corrupt = |m: &str| SealError::Corrupt(format!("{what}: {m}"));
         let rest = &value[SEALED_PREFIX.len()..];
         let mut parts = rest.splitn(3, ':');
         let (scheme, key_ref, payload) = match (parts.next(), parts.next(), parts.next()) {
@@ -318,14 +383,14 @@ impl Sealer {
                         k.fingerprint()
                     )));
                 }
-                decrypt(k.bytes(), target_id, payload)
+                decrypt(k.bytes(), aad, what, payload)
             }
             (Mode::Kms(kms), "kms") => {
                 let blob = B64
                     .decode(key_ref)
                     .map_err(|_| corrupt("a sealed secret's data key is malformed"))?;
                 let key = kms.opening_key(blob).await?;
-                decrypt(&key, target_id, payload)
+                decrypt(&key, aad, what, payload)
             }
             (_, scheme) => Err(corrupt(&format!(
                 "a secret is sealed ({scheme}), and no key for it is configured here \
@@ -478,6 +543,34 @@ mod tests {
             c.headers.retain(|k, _| k == "Accept" || k == "X-Api-Key");
         }
         assert!(Sealer::refusing().seal(&no_inline).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_channel_value_opens_only_under_its_own_channel() {
+        let sealer = Sealer::local(key(4));
+        let aad = channel_aad("ops");
+        let sealed = sealer.seal_value(&aad, "xoxb-123").await.unwrap();
+        assert!(sealed.starts_with("enc:v1:local:") && !sealed.contains("xoxb"));
+        assert_eq!(sealer.open_value(&aad, &sealed).await.unwrap(), "xoxb-123");
+        assert!(sealer
+            .open_value(&channel_aad("dev"), &sealed)
+            .await
+            .is_err());
+        // A target with the same id is another subject.
+        assert!(sealer.open_value("lookout:ops", &sealed).await.is_err());
+        assert_eq!(
+            Sealer::masked().open_value(&aad, &sealed).await.unwrap(),
+            "***"
+        );
+        for kept in ["", "{{ssm:/lookout/slack}}"] {
+            assert_eq!(
+                Sealer::refusing().seal_value(&aad, kept).await.unwrap(),
+                kept
+            );
+        }
+        let e = Sealer::refusing().seal_value(&aad, "xoxb-123").await;
+        assert!(matches!(e, Err(SealError::NoKey(m)) if !m.contains("xoxb")));
+        assert_eq!(sealer.open_value(&aad, "plain").await.unwrap(), "plain");
     }
 
     #[test]

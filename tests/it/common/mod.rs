@@ -5,6 +5,8 @@
 //! `AWS_ENDPOINT_URL_*` variables from infra/local/local.env.
 #![allow(dead_code)]
 
+pub mod providers;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -40,6 +40,27 @@ pub(super) const SUMMARY_SK: &str = "SUMMARY";
 pub(super) const LEASE_SK: &str = "LEASE";
 /// Index partition of outbox rows still to publish.
 pub(super) const OUTBOX_PENDING: &str = "OUTBOX#pending";
+/// Partition of every notification channel's definition (sort key: the channel id). One
+/// partition: a handful of items, listed with one strongly consistent query.
+pub(super) const CHANNEL_PK: &str = "CHANNEL";
+/// Delivery record attribute: where the delivery stands (`sending`, `sent`, `failed`).
+pub(super) const DELIVERY_STATUS: &str = "status";
+/// Delivery record attribute: the channel's id.
+pub(super) const DELIVERY_CHANNEL: &str = "channel_id";
+/// Delivery record attribute: the alert's key.
+pub(super) const DELIVERY_KEY: &str = "alert_key";
+/// Delivery record attribute: requests made, over every try.
+pub(super) const DELIVERY_ATTEMPTS: &str = "attempts";
+/// Delivery record attribute: the last provider status code.
+pub(super) const DELIVERY_PROVIDER_STATUS: &str = "provider_status";
+/// Delivery record attribute: the last error, redacted.
+pub(super) const DELIVERY_ERROR: &str = "last_error";
+/// Delivery record attribute: first claimed, epoch ms.
+pub(super) const CREATED_AT: &str = "created_at";
+/// Delivery record attribute: last changed, epoch ms.
+pub(super) const UPDATED_AT: &str = "updated_at";
+/// Delivery record attribute: the alert as JSON.
+pub(super) const DELIVERY_ALERT: &str = "alert";
 
 /// An instant as a sort key: epoch ms, 13 digits, so that text order is time order.
 pub(super) fn ms_key(ms: i64) -> String {
@@ -142,10 +163,43 @@ pub(super) fn alert_sk(at_ms: i64, key: &str) -> String {
     format!("{}#{key}", ms_key(at_ms))
 }
 
+/// Partition of one channel's delivery records: `DELIVERY#<channel id>`; sort key the alert
+/// key, so that `(channel, alert key)` is one item and a conditional write claims it.
+pub(super) fn delivery_pk(channel_id: &str) -> String {
+    format!("DELIVERY#{channel_id}")
+}
+
+/// Index partition of the delivery records of one status: `DELIVERIES#<status>` (distinct
+/// from `TARGETS#<kind>` and `OUTBOX#pending`).
+pub(super) fn deliveries_index_pk(status: lookout_core::notify::DeliveryStatus) -> String {
+    format!("DELIVERIES#{}", status.as_str())
+}
+
+/// Index sort key of a delivery record: `<updated, 13-digit ms>#<channel id>#<alert key>`, so
+/// that a reverse query lists the newest first and the key is unique.
+pub(super) fn deliveries_index_sk(updated_ms: i64, channel_id: &str, alert_key: &str) -> String {
+    format!("{}#{channel_id}#{alert_key}", ms_key(updated_ms))
+}
+
+/// Whether `sk` has the shape of [`deliveries_index_sk`] (a listing cursor is checked with it).
+pub(super) fn is_deliveries_index_sk(sk: &str) -> bool {
+    let mut parts = sk.splitn(3, '#');
+    let (Some(ms), Some(channel), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    ms.len() == 13
+        && ms.bytes().all(|b| b.is_ascii_digit())
+        && !channel.is_empty()
+        && !key.is_empty()
+}
+
 /// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
-/// state (`TARGET#…/STATE`, snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`),
-/// rollups (`ROLLUP#`, `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`), from an item in
-/// attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
+/// notification channels (`CHANNEL`, their secrets sealed), state (`TARGET#…/STATE`,
+/// snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`), rollups (`ROLLUP#`,
+/// `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`, and the delivery records `DELIVERY#<channel>`:
+/// restored with the outbox, they keep an alert published again after a restore from being
+/// sent to a channel twice; they hold the alert's redacted text, no channel secret, and
+/// expire by TTL), from an item in attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
 /// a full dump.
 pub fn item_type(item: &serde_json::Value) -> ItemType {
     let key = |name: &str| {
@@ -157,6 +211,8 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     let prefix = pk.split('#').next().unwrap_or_default();
     match prefix {
         "TARGET" if key(SK) == Some(CONFIG_SK) => ItemType::Definitions,
+        CHANNEL_PK => ItemType::Definitions,
+        "DELIVERY" => ItemType::Alerts,
         "HIST" | "RUN" => ItemType::History,
         "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
         "ALERT" => ItemType::Alerts,
@@ -179,6 +235,23 @@ mod tests {
         assert_eq!(alert_sk(-5, "k"), "0000000000000#k");
         assert_eq!(rollup_pk("*", TargetKind::Proxy), "ROLLUP#*#proxy");
         assert_eq!(chunk_sk(7), "0007");
+        assert_eq!(delivery_pk("ops"), "DELIVERY#ops");
+        let sk = deliveries_index_sk(42, "ops", "web#down#1");
+        assert_eq!(sk, "0000000000042#ops#web#down#1");
+        assert!(is_deliveries_index_sk(&sk));
+        for bad in [
+            "",
+            "42#ops#k",
+            "000000000004x#ops#k",
+            "0000000000042##k",
+            "0000000000042#ops",
+        ] {
+            assert!(!is_deliveries_index_sk(bad), "{bad}");
+        }
+        assert_eq!(
+            deliveries_index_pk(lookout_core::notify::DeliveryStatus::Failed),
+            "DELIVERIES#failed"
+        );
     }
 
     #[test]
@@ -195,6 +268,11 @@ mod tests {
         );
         assert_eq!(item_type(&item("DIGEST#global", "1")), ItemType::Rollups);
         assert_eq!(item_type(&item("ALERT#2025-12-01", "1")), ItemType::Alerts);
+        assert_eq!(item_type(&item("CHANNEL", "ops")), ItemType::Definitions);
+        assert_eq!(
+            item_type(&item("DELIVERY#ops", "a#down#1")),
+            ItemType::Alerts
+        );
         assert_eq!(item_type(&serde_json::json!({})), ItemType::State);
     }
 }

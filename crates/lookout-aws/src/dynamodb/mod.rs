@@ -1,5 +1,5 @@
 //! The DynamoDB table: one table, keys `pk`/`sk`, TTL on `expires_at`, sparse index `gsi1` for
-//! listing target definitions.
+//! listing target definitions, pending outbox rows and delivery records by status.
 //!
 //! | pk | sk | attributes |
 //! | --- | --- | --- |
@@ -13,10 +13,12 @@
 //! | `DIGEST#<target id or global>` | `<hour start, 13-digit ms>` | `digest` (JSON), `expires_at` (90 days) |
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
+//! | `CHANNEL` | `<channel id>` | `def` (channel JSON, secret fields sealed), `version` |
+//! | `DELIVERY#<channel id>` | `<alert key>` | `status` (`sending`/`sent`/`failed`), `alert` (JSON), `channel_id`, `alert_key`, `attempts`, `provider_status`, `last_error`, `claim_until` (while sending), `created_at`, `updated_at`, `expires_at`; `gsi1pk` = `DELIVERIES#<status>`, `gsi1sk` = `<updated, 13-digit ms>#<channel id>#<alert key>` |
 //!
 //! Every key format and attribute name above is built in one place, [`keys`]; each port's
 //! implementation is in its own module (`targets`, `state`, `history`, `runs`, `digests`,
-//! `alerts`, `outbox`, `lease`, `scan`, `restore`), over the shared requests of `store`. SDK
+//! `alerts`, `outbox`, `lease`, `channels`, `deliveries`, `scan`, `restore`), over the shared requests of `store`. SDK
 //! errors become [`lookout_app::ports::StoreError`] causes in `crate::error`.
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
@@ -36,7 +38,9 @@
 //! too.
 
 mod alerts;
+mod channels;
 mod convert;
+mod deliveries;
 mod digests;
 mod history;
 mod item;

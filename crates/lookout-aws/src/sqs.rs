@@ -1,0 +1,224 @@
+//! A local stand-in for Lambda's SQS event source mapping: [`QueuePoller`] receives a batch
+//! from a queue, hands it to a handler and deletes the messages the handler did not report as
+//! failed. Failed messages stay on the queue: they come back after the visibility timeout, and
+//! after the queue's `maxReceiveCount` receives its `RedrivePolicy` moves them to the
+//! dead-letter queue — as on AWS with `FunctionResponseTypes: [ReportBatchItemFailures]`.
+//!
+//! Used where no event source mapping exists (the local stack, `make dev`, the demo and the
+//! integration tests); on AWS the mapping does this and this code never runs.
+//!
+//! Source of the rules: "Using Lambda with Amazon SQS" and "Handling errors for an SQS event
+//! source" in the AWS Lambda Developer Guide (batch of at most 10 for a standard queue; the
+//! messages of a batch whose identifiers are in `batchItemFailures` are not deleted; a handler
+//! error fails the whole batch).
+
+use std::future::Future;
+
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::Client;
+
+use crate::sdk_message;
+
+/// Most messages one `ReceiveMessage` returns (the SQS limit, and Lambda's default batch).
+pub const MAX_BATCH: i32 = 10;
+
+/// One received message: what Lambda's SQS event carries of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// The message id (`messageId` in the event, `itemIdentifier` in a batch item failure).
+    pub message_id: String,
+    /// The receipt handle of this receive (what deletes it).
+    pub receipt_handle: String,
+    /// The body, as sent (an SNS envelope, or the raw message with raw delivery on).
+    pub body: String,
+    /// `ApproximateReceiveCount`: 1 on the first receive.
+    pub receive_count: u32,
+}
+
+/// A queue call that failed (no answer, or an SQS error). Its text names the queue URL, which
+/// holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct QueueError(pub String);
+
+/// What one [`QueuePoller::poll_once`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Messages received.
+    pub received: usize,
+    /// Messages deleted (handled).
+    pub deleted: usize,
+    /// Messages left on the queue (reported as failed, or a failed batch).
+    pub failed: usize,
+}
+
+/// Receives from one queue, like an event source mapping with `ReportBatchItemFailures`.
+#[derive(Clone, Debug)]
+pub struct QueuePoller {
+    client: crate::LazyClient<Client>,
+    queue_url: String,
+    batch: i32,
+    wait_s: i32,
+}
+
+impl QueuePoller {
+    /// A poller of `queue_url` with a client from `aws` (made on first use), batches of
+    /// [`MAX_BATCH`] and a long poll of 1 s.
+    pub fn from_config(aws: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        Self::new(crate::LazyClient::new(aws, Client::new), queue_url)
+    }
+
+    /// A poller of `queue_url` with `client`.
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, queue_url: impl Into<String>) -> Self {
+        QueuePoller {
+            client: client.into(),
+            queue_url: queue_url.into(),
+            batch: MAX_BATCH,
+            wait_s: 1,
+        }
+    }
+
+    /// The same poller with batches of `size` messages (clamped to 1 ..= [`MAX_BATCH`]) and a
+    /// long poll of `wait_s` seconds (clamped to 0 ..= 20, the SQS limit).
+    pub fn with_batch(mut self, size: i32, wait_s: i32) -> Self {
+        self.batch = size.clamp(1, MAX_BATCH);
+        self.wait_s = wait_s.clamp(0, 20);
+        self
+    }
+
+    /// The queue's URL.
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// One `ReceiveMessage` (long poll): up to the batch size, possibly none.
+    ///
+    /// # Errors
+    /// [`QueueError`] when SQS does not answer or refuses.
+    pub async fn receive(&self) -> Result<Vec<QueueMessage>, QueueError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(self.batch)
+            .wait_time_seconds(self.wait_s)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| {
+                QueueError(format!(
+                    "receive from {}: {}",
+                    self.queue_url,
+                    sdk_message(&e)
+                ))
+            })?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                Some(QueueMessage {
+                    message_id: m.message_id?,
+                    receipt_handle: m.receipt_handle?,
+                    body: m.body.unwrap_or_default(),
+                    receive_count,
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes `messages` with `DeleteMessageBatch` (at most [`MAX_BATCH`] per request).
+    /// Answers how many were deleted.
+    ///
+    /// # Errors
+    /// [`QueueError`] when a request fails or SQS refuses an entry.
+    pub async fn delete(&self, messages: &[&QueueMessage]) -> Result<usize, QueueError> {
+        let mut deleted = 0;
+        for chunk in messages.chunks(MAX_BATCH as usize) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&m.receipt_handle)
+                        .build()
+                        .map_err(|e| QueueError(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    QueueError(format!(
+                        "delete from {}: {}",
+                        self.queue_url,
+                        sdk_message(&e)
+                    ))
+                })?;
+            if let Some(failed) = out.failed.first() {
+                return Err(QueueError(format!(
+                    "delete from {}: {} of {} refused ({}: {})",
+                    self.queue_url,
+                    out.failed.len(),
+                    chunk.len(),
+                    failed.code,
+                    failed.message.as_deref().unwrap_or("")
+                )));
+            }
+            deleted += out.successful.len();
+        }
+        Ok(deleted)
+    }
+
+    /// One round of the event source mapping: receive a batch; if any, hand it to `handler`,
+    /// which answers the message ids that failed (`batchItemFailures`) or `Err` for a failed
+    /// batch; delete the others. Failed messages are left to come back after the visibility
+    /// timeout.
+    ///
+    /// # Errors
+    /// [`QueueError`] when receiving or deleting fails.
+    pub async fn poll_once<F, Fut, E>(&self, handler: F) -> Result<PollReport, QueueError>
+    where
+        F: FnOnce(Vec<QueueMessage>) -> Fut,
+        Fut: Future<Output = Result<Vec<String>, E>>,
+        E: std::fmt::Display,
+    {
+        let messages = self.receive().await?;
+        if messages.is_empty() {
+            return Ok(PollReport::default());
+        }
+        let received = messages.len();
+        let failed_ids = match handler(messages.clone()).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(queue = %self.queue_url, error = %e, messages = received,
+                    "the handler failed the batch: every message comes back");
+                return Ok(PollReport {
+                    received,
+                    deleted: 0,
+                    failed: received,
+                });
+            }
+        };
+        let done: Vec<&QueueMessage> = messages
+            .iter()
+            .filter(|m| !failed_ids.contains(&m.message_id))
+            .collect();
+        let deleted = self.delete(&done).await?;
+        Ok(PollReport {
+            received,
+            deleted,
+            failed: received - done.len(),
+        })
+    }
+}
