@@ -194,7 +194,7 @@ impl Route {
     pub fn matches(&self, alert: &Alert) -> bool {
         self.min_severity.is_none_or(|m| alert.severity >= m)
             && (self.kinds.is_empty() || self.kinds.contains(&alert.kind))
-            && (self.groups.is_empty() || self.groups.iter().any(|g| *g == alert.group))
+            && (self.groups.is_empty() || self.groups.contains(&alert.group))
             && (self.tags.is_empty() || self.tags.iter().any(|t| alert.tags.contains(t)))
     }
 }
@@ -246,6 +246,54 @@ impl Channel {
     pub fn takes(&self, alert: &Alert) -> bool {
         self.enabled && self.route.matches(alert)
     }
+
+    /// A copy safe to show (API answers, logs, dump listings): every secret field
+    /// ([`ChannelConfig::secret_fields`]) is [`MASK`], except a secret reference
+    /// (`{{ssm:...}}`, `{{secretsmanager:...}}`), which is an address, not a secret, and stays
+    /// shown, as in target definitions.
+    pub fn redacted(&self) -> Channel {
+        let mut c = self.clone();
+        let _ = c.config.for_each_secret_mut(|_, value| {
+            if !is_secret_ref(value) {
+                *value = MASK.to_string();
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        c
+    }
+
+    /// Puts back the secrets of `old` where `self` carries [`MASK`] (a channel read from the
+    /// API, edited and sent back): a `***` keeps the stored value. Only between channels of
+    /// the same kind; anything else in `self` wins (a `***` left over then fails validation).
+    pub fn restore_secrets(&mut self, old: &Channel) {
+        if self.kind() != old.kind() {
+            return;
+        }
+        let mut stored: Vec<(&'static str, String)> = Vec::new();
+        let mut old = old.config.clone();
+        let _ = old.for_each_secret_mut(|name, value| {
+            stored.push((name, std::mem::take(value)));
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let _ = self.config.for_each_secret_mut(|name, value| {
+            if value == MASK {
+                if let Some((_, v)) = stored.iter().find(|(n, _)| *n == name) {
+                    value.clone_from(v);
+                }
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+    }
+}
+
+/// What a secret looks like in an answer.
+pub const MASK: &str = "***";
+
+/// Whether `value` is exactly one well-formed secret reference (`{{ssm:/a/b}}`,
+/// `{{secretsmanager:id#key}}`), and nothing else.
+pub fn is_secret_ref(value: &str) -> bool {
+    crate::domain::secret_ref::find_refs(value)
+        .is_ok_and(|f| f.len() == 1 && f[0].span == (0..value.len()))
 }
 
 #[cfg(test)]
@@ -264,5 +312,139 @@ mod tests {
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["kind"], "telegram");
         assert_eq!(back["config"]["chat_id"], "-100");
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn with(config: ChannelConfig) -> Channel {
+        Channel {
+            id: "c".into(),
+            name: "C".into(),
+            config,
+            enabled: true,
+            language: Language::En,
+            route: Route::default(),
+            version: 3,
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    /// One channel of every kind with secret `s` in every secret field.
+    fn every_kind(s: &str) -> Vec<Channel> {
+        vec![
+            with(ChannelConfig::Slack {
+                webhook_url: format!("https://hooks.slack.com/{s}"),
+            }),
+            with(ChannelConfig::Telegram {
+                bot_token: format!("1:{s}"),
+                chat_id: "-1".into(),
+            }),
+            with(ChannelConfig::Discord {
+                webhook_url: format!("https://d/api/webhooks/1/{s}"),
+            }),
+            with(ChannelConfig::Teams {
+                webhook_url: format!("https://t/w?sig={s}"),
+            }),
+            with(ChannelConfig::Pagerduty {
+                routing_key: s.into(),
+            }),
+            with(ChannelConfig::Opsgenie { api_key: s.into() }),
+            with(ChannelConfig::Webhook {
+                url: format!("https://h/{s}"),
+                secret: format!("{s}!"),
+            }),
+        ]
+    }
+
+    #[test]
+    fn secret_references_stay_shown_and_everything_else_secret_is_masked() {
+        let c = with(ChannelConfig::Webhook {
+            url: "{{ssm:/lookout/hook}}".into(),
+            secret: "0123456789abcdef".into(),
+        });
+        let r = c.redacted();
+        assert_eq!(
+            r.config,
+            ChannelConfig::Webhook {
+                url: "{{ssm:/lookout/hook}}".into(),
+                secret: MASK.into()
+            }
+        );
+        let t = with(ChannelConfig::Telegram {
+            bot_token: "1:abc".into(),
+            chat_id: "-5".into(),
+        });
+        assert_eq!(
+            t.redacted().config,
+            ChannelConfig::Telegram {
+                bot_token: MASK.into(),
+                chat_id: "-5".into()
+            }
+        );
+        // A value that only holds a reference is still a secret.
+        let p = with(ChannelConfig::Pagerduty {
+            routing_key: "k{{ssm:/a}}".into(),
+        });
+        assert_eq!(
+            p.redacted().config,
+            ChannelConfig::Pagerduty {
+                routing_key: MASK.into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_mask_sent_back_keeps_the_stored_secret_and_a_new_value_wins() {
+        let old = with(ChannelConfig::Webhook {
+            url: "https://h/a".into(),
+            secret: "s".repeat(16),
+        });
+        let mut edited = old.redacted();
+        edited.config = ChannelConfig::Webhook {
+            url: "https://h/new".into(),
+            secret: MASK.into(),
+        };
+        edited.restore_secrets(&old);
+        assert_eq!(
+            edited.config,
+            ChannelConfig::Webhook {
+                url: "https://h/new".into(),
+                secret: "s".repeat(16)
+            }
+        );
+        // Another kind takes nothing from the old channel.
+        let mut other = with(ChannelConfig::Slack {
+            webhook_url: MASK.into(),
+        });
+        other.restore_secrets(&old);
+        assert_eq!(
+            other.config,
+            ChannelConfig::Slack {
+                webhook_url: MASK.into()
+            }
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn redaction_never_leaks_a_secret_and_restoring_gives_the_original(
+            secret in "[A-Za-z0-9_-]{12,40}",
+        ) {
+            for c in every_kind(&secret) {
+                let shown = c.redacted();
+                let json = serde_json::to_string(&shown).unwrap();
+                prop_assert!(!json.contains(&secret), "{}", json);
+                let debug = format!("{:?}", shown);
+                prop_assert!(!debug.contains(&secret));
+                let mut back = shown.clone();
+                back.restore_secrets(&c);
+                prop_assert_eq!(back, c);
+            }
+        }
     }
 }

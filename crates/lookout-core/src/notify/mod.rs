@@ -3,7 +3,7 @@
 //! (its [`Route`]), in which language, and the record of each delivery.
 //!
 //! Pure: a channel's definition and validation ([`channel`]), route matching, the request each
-//! provider documents for an alert ([`render`]), the texts in English, Arabic and Persian
+//! provider documents for an alert ([`render`](mod@render)), the texts in English, Arabic and Persian
 //! ([`i18n`]), and the delivery record ([`delivery`]). Sending, retrying and storing live in
 //! `lookout-app` and `lookout-aws`.
 
@@ -11,7 +11,8 @@ pub mod channel;
 pub mod delivery;
 pub mod i18n;
 pub mod render;
+pub mod validate;
 
-pub use channel::{Channel, ChannelConfig, ChannelKind, Language, Route};
+pub use channel::{is_secret_ref, Channel, ChannelConfig, ChannelKind, Language, Route, MASK};
 pub use delivery::{delivery_id, parse_delivery_id, DeliveryRecord, DeliveryStatus};
-pub use render::{Endpoints, Outbound, Rendered};
+pub use render::{render, render_test, Endpoints, Mail, Outbound, Rendered};
