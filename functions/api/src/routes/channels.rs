@@ -8,15 +8,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_app::clock::SystemClock;
 use lookout_app::usecases::notify::Notifier;
-use lookout_core::notify::{Channel, ChannelKind};
+use lookout_core::notify::channel::MASK;
+use lookout_core::notify::Channel;
 use serde_json::{json, Value};
 
 use super::AppState;
 use crate::extract::{parse_json, Path};
 use crate::{ApiError, Json, Store};
-
-/// How every secret is shown.
-pub const MASK: &str = "***";
 
 /// Every channel (secrets `***`)
 ///
@@ -25,7 +23,13 @@ pub const MASK: &str = "***";
 #[utoipa::path(get, path = "/v1/channels", tag = "admin",
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn list_channels<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
-    let channels: Vec<Channel> = app.store.channels().await?.iter().map(redacted).collect();
+    let channels: Vec<Channel> = app
+        .store
+        .channels()
+        .await?
+        .iter()
+        .map(Channel::redacted)
+        .collect();
     Ok(Json::ok(json!({ "channels": channels })))
 }
 
@@ -33,7 +37,8 @@ pub async fn list_channels<S: Store>(State(app): State<AppState<S>>) -> Result<J
 ///
 /// The body is a channel: `{"id", "name", "kind", "config": {...}, "enabled", "language",
 /// "route": {"min_severity", "kinds", "groups", "tags"}}` (`kind` one of `slack`, `telegram`,
-/// `discord`, `teams`, `pagerduty`, `opsgenie`, `email`, `webhook`; `config` the kind's fields).
+/// `discord`, `teams`, `pagerduty`, `opsgenie`, `email`, `webhook`; `config` the kind's fields;
+/// `name` defaults to the id).
 /// 201 with `Location` and `{"channel": ...}` (secrets `***`); 409 when the id exists; 422
 /// naming the field (`config.webhook_url`, `route.min_severity`, ...).
 #[utoipa::path(post, path = "/v1/channels", tag = "admin",
@@ -44,7 +49,6 @@ pub async fn create_channel<S: Store>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let mut channel = parse_channel(parse_json(&body)?)?;
-    refuse_masks(&channel)?;
     let now = lookout_core::time::now_ms();
     (channel.version, channel.created_at, channel.updated_at) = (0, now, now);
     if app.store.channel(&channel.id).await?.is_some() {
@@ -52,7 +56,7 @@ pub async fn create_channel<S: Store>(
     }
     let stored = app.store.put_channel(&channel, None).await?;
     let mut response =
-        Json(StatusCode::CREATED, json!({ "channel": redacted(&stored) })).into_response();
+        Json(StatusCode::CREATED, json!({ "channel": stored.redacted() })).into_response();
     // The id is `[a-z0-9_-]`: always a valid header value.
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/channels/{}", stored.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -71,7 +75,7 @@ pub async fn get_channel<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json, ApiError> {
     let channel = find(&app.store, &id).await?;
-    Ok(Json::ok(json!({ "channel": redacted(&channel) })))
+    Ok(Json::ok(json!({ "channel": channel.redacted() })))
 }
 
 /// Change a channel (JSON merge patch with the version read)
@@ -141,12 +145,11 @@ pub async fn patch_channel<S: Store>(
         }
     }
     let mut channel = parse_channel(merged)?;
-    refuse_masks(&channel)?;
     channel.version = current.version;
     channel.created_at = current.created_at;
     channel.updated_at = lookout_core::time::now_ms();
     let saved = app.store.put_channel(&channel, Some(version)).await?;
-    Ok(Json::ok(json!({ "channel": redacted(&saved) })))
+    Ok(Json::ok(json!({ "channel": saved.redacted() })))
 }
 
 /// Delete a channel
@@ -229,215 +232,14 @@ pub(crate) fn no_channel(id: &str) -> ApiError {
     ApiError::not_found(format!("no channel {}", lookout_core::redact::clip(id, 64)))
 }
 
-// ---- Input, validation and redaction -------------------------------------------------------
-// Thin local versions until `Channel::parse`, `Channel::redacted` and
-// `Channel::restore_secrets` land in `lookout_core::notify` (issue 16, core-render).
-
-/// Top-level fields a channel body may have (`version`, `created_at` and `updated_at` are the
-/// server's and ignored).
-const FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "kind",
-    "config",
-    "enabled",
-    "language",
-    "route",
-    "version",
-    "created_at",
-    "updated_at",
-];
-
-/// What `kind` may be.
-const KINDS: &str =
-    "must be one of slack, telegram, discord, teams, pagerduty, opsgenie, email, webhook";
-
-/// A channel from its JSON, validated.
+/// A channel from its JSON, validated by [`Channel::from_json`] (unknown fields, the kind's
+/// settings in the providers' documented shapes, the route).
 ///
 /// # Errors
 /// 422 `invalid_target` naming the field (`kind`, `config.bot_token`, `route.min_severity`);
-/// messages never quote a value of `config`.
+/// messages never quote a secret.
 fn parse_channel(value: Value) -> Result<Channel, ApiError> {
-    let Value::Object(obj) = value else {
-        return Err(ApiError::invalid_target("a channel must be a JSON object"));
-    };
-    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::invalid_field(
-            lookout_core::redact::clip(unknown, 64),
-            format_args!("unknown field; expected one of {}", FIELDS.join(", ")),
-        ));
-    }
-    // The values of `config` may be secrets: no message may quote them.
-    let secrets: Vec<String> = match obj.get("config") {
-        Some(Value::Object(c)) => c
-            .values()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let bad = |path: &str, message: &str| {
-        let message = scrub_text(message, &secrets);
-        ApiError::invalid_field(path.to_string(), message)
-    };
-    match obj.get("kind") {
-        Some(kind) if serde_json::from_value::<ChannelKind>(kind.clone()).is_ok() => {}
-        Some(_) => return Err(bad("kind", KINDS)),
-        None => return Err(bad("kind", "required")),
-    }
-    if !matches!(obj.get("config"), Some(Value::Object(_))) {
-        return Err(bad("config", "required, an object of the kind's settings"));
-    }
-    let tagged = json!({"kind": obj["kind"], "config": obj["config"]});
-    serde_path_to_error::deserialize::<_, lookout_core::notify::ChannelConfig>(tagged)
-        .map_err(|e| serde_field(&e, "config", &bad))?;
-    let channel: Channel = serde_path_to_error::deserialize(Value::Object(obj))
-        .map_err(|e| serde_field(&e, "", &bad))?;
-    validate(&channel)?;
-    Ok(channel)
-}
-
-/// The 422 of a serde error: the field is its path, or the missing or unknown field inside
-/// it, under `within` (serde's path inside an adjacently tagged enum may lack the `config.`).
-fn serde_field(
-    e: &serde_path_to_error::Error<serde_json::Error>,
-    within: &str,
-    bad: &impl Fn(&str, &str) -> ApiError,
-) -> ApiError {
-    let inner = e.inner().to_string();
-    let mut path = e.path().to_string();
-    if path == "." {
-        path.clear();
-    }
-    if !within.is_empty() && path != within && !path.starts_with(&format!("{within}.")) {
-        path = if path.is_empty() {
-            within.to_string()
-        } else {
-            format!("{within}.{path}")
-        };
-    }
-    let named = |prefix: &str| {
-        inner
-            .strip_prefix(prefix)
-            .and_then(|r| r.split('`').next())
-            .map(|name| {
-                let name = lookout_core::redact::clip(name, 64);
-                if path.is_empty() {
-                    name
-                } else if path.rsplit('.').next() == Some(name.as_str()) {
-                    path.clone() // serde_path_to_error names an unknown field itself
-                } else {
-                    format!("{path}.{name}")
-                }
-            })
-    };
-    if let Some(field) = named("missing field `") {
-        return bad(&field, "required");
-    }
-    if let Some(field) = named("unknown field `") {
-        return bad(&field, "unknown field");
-    }
-    let path = if path.is_empty() { "definition" } else { &path };
-    bad(path, &inner)
-}
-
-/// The rules serde does not check.
-fn validate(c: &Channel) -> Result<(), ApiError> {
-    use lookout_core::notify::ChannelConfig as C;
-    let id_ok = (1..=64).contains(&c.id.len())
-        && c.id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !id_ok {
-        return Err(ApiError::invalid_field(
-            "id",
-            "1 to 64 characters of a-z, 0-9, _ and -",
-        ));
-    }
-    if c.name.trim().is_empty() || c.name.chars().count() > 200 {
-        return Err(ApiError::invalid_field("name", "1 to 200 characters"));
-    }
-    let mut clone = c.config.clone();
-    clone.for_each_secret_mut(|field, value| {
-        if value.trim().is_empty() {
-            return Err(ApiError::invalid_field(
-                format!("config.{field}"),
-                "required",
-            ));
-        }
-        Ok(())
-    })?;
-    let url = |field: &str, value: &str| -> Result<(), ApiError> {
-        if value.starts_with("{{") || value == MASK {
-            return Ok(()); // a secret reference, resolved when sent; or a kept secret
-        }
-        match url::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
-            // Never quote the value: the URL is a secret.
-            _ => Err(ApiError::invalid_field(
-                format!("config.{field}"),
-                "must be an http(s) URL",
-            )),
-        }
-    };
-    match &c.config {
-        C::Slack { webhook_url } | C::Discord { webhook_url } | C::Teams { webhook_url } => {
-            url("webhook_url", webhook_url)
-        }
-        C::Telegram { chat_id, .. } if chat_id.trim().is_empty() => Err(ApiError::invalid_field(
-            "config.chat_id",
-            "required: a chat id or @channelname",
-        )),
-        C::Email { to, topic_arn } => {
-            if to.is_empty() && topic_arn.as_deref().is_none_or(str::is_empty) {
-                return Err(ApiError::invalid_field(
-                    "config.to",
-                    "give recipients (SES) or config.topic_arn (an SNS topic)",
-                ));
-            }
-            match to.iter().position(|a| !a.contains('@') || a.len() > 254) {
-                Some(i) => Err(ApiError::invalid_field(
-                    format!("config.to[{i}]"),
-                    "not an e-mail address",
-                )),
-                None => Ok(()),
-            }
-        }
-        C::Webhook { url: u, secret } => {
-            url("url", u)?;
-            if secret != MASK && !secret.starts_with("{{") && secret.chars().count() < 16 {
-                return Err(ApiError::invalid_field(
-                    "config.secret",
-                    "at least 16 characters",
-                ));
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-/// 422 when a secret is still `***` (a create, a new kind, or a mask with nothing to keep).
-fn refuse_masks(c: &Channel) -> Result<(), ApiError> {
-    let mut clone = c.config.clone();
-    clone.for_each_secret_mut(|field, value| {
-        if value == MASK {
-            return Err(ApiError::invalid_field(
-                format!("config.{field}"),
-                "is *** (the mask): give the secret",
-            ));
-        }
-        Ok(())
-    })
-}
-
-/// `c` with every secret `***`.
-pub(crate) fn redacted(c: &Channel) -> Channel {
-    let mut out = c.clone();
-    let _ = out.config.for_each_secret_mut(|_, v| {
-        *v = MASK.to_string();
-        Ok::<(), ()>(())
-    });
-    out
+    Channel::from_json(value).map_err(|e| ApiError::invalid_field(e.field, e.message))
 }
 
 /// `(field, value)` of every secret of `c`.

@@ -26,14 +26,15 @@ fn app_with_providers(base: &str) -> Arc<App<MemoryStore>> {
     })
 }
 
-/// A loopback provider that answers `status` and echoes what it was sent (path and
-/// authorization header) in its body, as careless providers and proxies do.
+/// A loopback provider that answers `status` and echoes what it was sent (path, authorization
+/// header and body) in its answer, as careless providers and proxies do.
 async fn echoing_provider(status: Arc<AtomicU16>) -> TestServer {
     TestServer::start(move |req| {
         let echo = json!({
             "ok": true,
             "path": req.path,
             "authorization": req.header("authorization").unwrap_or(""),
+            "body": String::from_utf8_lossy(&req.body),
         });
         Reply::json(status.load(Ordering::SeqCst), &echo)
     })
@@ -486,7 +487,10 @@ async fn the_test_route_answers_what_each_provider_said_without_a_secret() {
     let seen: Vec<String> = provider
         .requests()
         .iter()
-        .map(|r| format!("{} {}", r.path, r.header("authorization").unwrap_or("")))
+        .map(|r| {
+            let auth = r.header("authorization").unwrap_or("");
+            format!("{} {auth} {}", r.path, String::from_utf8_lossy(&r.body))
+        })
         .collect();
     for s in &secrets[..6] {
         assert!(
