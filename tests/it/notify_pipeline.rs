@@ -9,7 +9,6 @@
 //! `RedrivePolicy` moves a message to the dead-letter queue.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use lookout_app::ports::{ChannelStore, DeliveryLog};

@@ -488,7 +488,12 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
             "{id} does not get LOOKOUT_KMS_KEY_ID"
         );
     }
-    for id in ["ProbeFunction", "ApiFunction"] {
+    for (id, prefix) in [
+        ("ProbeFunction", "targets"),
+        ("ApiFunction", "targets"),
+        ("ApiFunction", "channels"),
+        ("NotifyFunction", "channels"),
+    ] {
         let f = fns[id];
         let refs = text_of(statement(f, "SecretReferences").expect(id));
         assert!(
@@ -498,8 +503,8 @@ fn the_functions_that_need_target_secrets_get_the_key_and_the_references_and_no_
         for needed in [
             "ssm:GetParameter",
             "secretsmanager:GetSecretValue",
-            "parameter/lookout/targets/*",
-            "secret:lookout/targets/*",
+            format!("parameter/lookout/{prefix}/*").as_str(),
+            format!("secret:lookout/{prefix}/*").as_str(),
         ] {
             assert!(
                 refs.contains(needed),
@@ -738,7 +743,9 @@ fn the_notify_function_may_touch_only_what_it_sends_through() {
         "dynamodb:Scan",
         "dynamodb:DeleteItem",
         "kms:GenerateDataKey",
-        "ssm:",
+        "ssm:PutParameter",
+        "parameter/lookout/targets",
+        "parameter/lookout/*",
         "s3:",
     ] {
         assert!(

@@ -71,7 +71,6 @@ impl AwsMail {
     }
 }
 
-
 /// An SDK failure: a service's answer as a [`ProviderAnswer`] with its HTTP status (the
 /// notifier retries 429 and 5xx), anything else (no answer) as a [`SendError`].
 fn failed<E>(service: &str, e: SdkError<E, Response>) -> Result<ProviderAnswer, SendError>

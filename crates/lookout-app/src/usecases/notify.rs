@@ -44,8 +44,8 @@ use crate::ports::{
     SendError, StoreError,
 };
 use crate::secrets::Secrets;
-use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
-use lookout_core::notify::render::{render, Rendered};
+use lookout_core::domain::Alert;
+use lookout_core::notify::render::{render, render_test, Rendered};
 use lookout_core::notify::{parse_delivery_id, Channel, DeliveryRecord, DeliveryStatus, Endpoints};
 use lookout_core::redact::clip;
 
@@ -422,8 +422,7 @@ where
             Err(e) => return vec![Err(SendError(e.to_string()))],
         };
         let kind = channel.kind().as_str();
-        let alert = test_alert(channel, self.clock.now_ms());
-        match render(&resolved, &alert, &self.settings.endpoints) {
+        match render_test(&resolved, &self.settings.endpoints, self.clock.now_ms()) {
             Rendered::Skip(_) => Vec::new(),
             Rendered::Mail(mail) => vec![self
                 .mail
@@ -443,27 +442,5 @@ where
                 out
             }
         }
-    }
-}
-
-/// The alert a channel's test sends: an `info` status change of a target named "Lookout test",
-/// keyed by the channel and the time (so it never matches a real alert's key).
-fn test_alert(channel: &Channel, now_ms: i64) -> Alert {
-    Alert {
-        key: format!("test#{}#{now_ms}", channel.id),
-        kind: AlertKind::StatusChange,
-        severity: Severity::Info,
-        target_id: "lookout-test".into(),
-        target_name: "Lookout test".into(),
-        target_kind: TargetKind::Server,
-        group: "test".into(),
-        old_status: Status::Healthy,
-        new_status: Status::Healthy,
-        at: now_ms,
-        subject: format!("Lookout test message for channel {}", channel.name),
-        text: "This is a test message from Lookout: the channel works.".into(),
-        targets: Vec::new(),
-        changes: Vec::new(),
-        tags: Vec::new(),
     }
 }

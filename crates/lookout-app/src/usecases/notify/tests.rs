@@ -11,6 +11,7 @@ use crate::memory::{MemoryMail, MemoryStore};
 use crate::notify::HttpNotifier;
 use crate::secrets::{MemorySecrets, SecretRef};
 use crate::testing::{Reply, TestServer};
+use lookout_core::domain::{AlertKind, Severity, Status, TargetKind};
 use lookout_core::notify::delivery_id;
 
 /// The signing secret of the test webhooks.
