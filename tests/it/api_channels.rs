@@ -153,6 +153,19 @@ async fn a_channel_made_through_the_api_is_sealed_shown_masked_kept_on_patch_and
             .starts_with("cursor"),
         "{body}"
     );
+    // Ids past the table's key limits are a 404 (or a 400 for the filter), not a 500.
+    let long = "x".repeat(2_000);
+    let huge = lookout_core::notify::delivery_id("hook", &"k".repeat(2_000));
+    for (method, path, want) in [
+        ("GET", format!("/v1/channels/{long}"), 404),
+        ("DELETE", format!("/v1/channels/{long}"), 404),
+        ("POST", format!("/v1/channels/{long}/test"), 404),
+        ("POST", format!("/v1/deliveries/{huge}/retry"), 404),
+        ("GET", format!("/v1/deliveries?channel={long}"), 400),
+    ] {
+        let (code, body) = common::call(&app, method, &path, "").await;
+        assert_eq!(code, want, "{method} {}: {body}", &path[..40]);
+    }
     let (code, _) = common::call(&app, "DELETE", "/v1/channels/hook", "").await;
     assert_eq!(code, 204);
     assert!(app.store.channels().await.unwrap().is_empty());

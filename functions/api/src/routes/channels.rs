@@ -162,7 +162,7 @@ pub async fn delete_channel<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if app.store.delete_channel(&id).await? {
+    if is_channel_id(&id) && app.store.delete_channel(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_channel(&id))
@@ -224,7 +224,20 @@ pub(crate) fn notifier<S: Store>(
 /// # Errors
 /// 404 when there is none; the store's errors.
 async fn find<S: Store>(store: &S, id: &str) -> Result<Channel, ApiError> {
+    if !is_channel_id(id) {
+        return Err(no_channel(id));
+    }
     store.channel(id).await?.ok_or_else(|| no_channel(id))
+}
+
+/// Whether `id` can be a channel's: 1 to 64 characters of `a-z`, `0-9`, `_` and `-` (the rule
+/// of [`Channel::validate`]). Anything else names no channel, and is not sent to the table
+/// (whose keys have limits of their own).
+pub(crate) fn is_channel_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// 404 naming the channel.

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use lookout_app::ports::StoreError;
 use lookout_app::usecases::notify::RetryError;
-use lookout_core::notify::{DeliveryRecord, DeliveryStatus};
+use lookout_core::notify::{parse_delivery_id, DeliveryRecord, DeliveryStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::channels::{notifier, scrub, secrets_of};
+use super::channels::{is_channel_id, notifier, scrub, secrets_of};
 use super::{params, AppState};
 use crate::extract::{Path, Query};
 use crate::{ApiError, Json, Store};
@@ -18,6 +18,10 @@ pub const MAX_PAGE: usize = 100;
 
 /// Records in a page when `limit` is not given.
 pub const DEFAULT_PAGE: usize = 50;
+
+/// Longest alert key a delivery id may carry, in bytes (keys are `<target id>#<status>#<ms>`
+/// or a grouped alert's; DynamoDB sort keys end at 1,024 bytes).
+const MAX_ALERT_KEY: usize = 512;
 
 /// Longest `cursor` accepted, in bytes.
 const MAX_CURSOR: usize = 2048;
@@ -67,6 +71,11 @@ pub async fn deliveries<S: Store>(
 ) -> Result<Json, ApiError> {
     let status = q.status.as_deref().map(status).transpose()?;
     let limit = params::limit(q.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE)?;
+    if q.channel.as_deref().is_some_and(|c| !is_channel_id(c)) {
+        return Err(ApiError::bad_request(
+            "channel must be a channel id: 1 to 64 characters of a-z, 0-9, _ and -",
+        ));
+    }
     let cursor = q.cursor.as_deref();
     if cursor.is_some_and(|c| c.is_empty() || c.len() > MAX_CURSOR || !c.is_ascii()) {
         return Err(bad_cursor());
@@ -107,11 +116,20 @@ pub async fn retry_delivery<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<Json, ApiError> {
-    let record = notifier(&app).retry(&id).await.map_err(|e| match e {
-        RetryError::NotFound(_) => ApiError::not_found(format!(
+    let not_found = || {
+        ApiError::not_found(format!(
             "no delivery {}",
             lookout_core::redact::clip(&id, 200)
-        )),
+        ))
+    };
+    // An id that cannot be a delivery's is not sent to the table (whose keys have limits).
+    let plausible = parse_delivery_id(&id)
+        .is_some_and(|(channel, key)| is_channel_id(&channel) && key.len() <= MAX_ALERT_KEY);
+    if !plausible {
+        return Err(not_found());
+    }
+    let record = notifier(&app).retry(&id).await.map_err(|e| match e {
+        RetryError::NotFound(_) => not_found(),
         RetryError::NotFailed(_, status) => ApiError::Conflict(format!(
             "the delivery is {status}, not failed: only a failed delivery is sent again"
         )),

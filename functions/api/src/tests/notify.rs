@@ -218,6 +218,19 @@ async fn every_kind_of_channel_goes_through_create_read_list_patch_and_delete_wi
         );
     }
     assert!(app.store.channels().await.unwrap().is_empty());
+    // Ids no channel can have are 404 without reaching the table.
+    let long = "x".repeat(2_000);
+    for id in [long.as_str(), "Ops%20Team", "%C3%A9"] {
+        for method in ["GET", "DELETE", "PATCH"] {
+            let path = format!("/v1/channels/{id}");
+            let (status, _) = call(
+                &app,
+                request(method, &path, r#"{"version":1}"#, Some(TOKEN)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {id}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -624,8 +637,12 @@ async fn a_failed_delivery_is_listed_and_a_retry_against_a_provider_that_recover
     assert_eq!(left["deliveries"].as_array().unwrap().len(), 1, "{left}");
 
     let unknown = lookout_core::notify::delivery_id("hook", "web#down#9");
+    let huge = lookout_core::notify::delivery_id("hook", &"k".repeat(2_000));
+    let bad_channel = lookout_core::notify::delivery_id("Hook!", "web#down#1");
     for path in [
         format!("/v1/deliveries/{unknown}/retry"),
+        format!("/v1/deliveries/{huge}/retry"),
+        format!("/v1/deliveries/{bad_channel}/retry"),
         "/v1/deliveries/nonsense/retry".into(),
     ] {
         let (s, _) = call(&app, request("POST", &path, "", Some(TOKEN))).await;
@@ -665,6 +682,7 @@ async fn a_bad_status_limit_or_cursor_of_the_deliveries_is_a_400_naming_it() {
         ("cursor=", "cursor"),
         ("cursor=%E2%98%83", "cursor"),
         ("cursor=not-a-cursor", "cursor"),
+        ("channel=Ops%20Team", "channel"),
     ] {
         let (s, b) = call(
             &app,
