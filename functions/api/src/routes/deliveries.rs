@@ -62,7 +62,8 @@ pub struct DeliveriesQuery {
 /// `status` (`sending`, `sent`, `failed`), `channel` (an id), `limit` (1 to 100, default 50)
 /// and `cursor` (from `next_cursor`): `{"deliveries":[{"id","channel_id","alert_key","status",
 /// "attempts","provider_status","last_error","created_at","updated_at","alert"}],
-/// "next_cursor"}`. No secret appears. A bad `status`, `limit` or `cursor` is a 400 naming it.
+/// "next_cursor"}`. No secret appears. A bad `status`, `channel`, `limit` or `cursor` is a 400
+/// naming it.
 #[utoipa::path(get, path = "/v1/deliveries", tag = "admin", params(DeliveriesQuery),
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn deliveries<S: Store>(
