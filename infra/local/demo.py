@@ -12,6 +12,10 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
   6. invokes `dump`,
   7. prints the status table from `GET /v1/status`, the alerts read from the SQS queue subscribed
      to the topic, and the dump listed in S3 (parts checked against the manifest's SHA-256),
+  8. delivers the alerts to three notification channels made through `POST /v1/channels`
+     (Slack-, Telegram- and PagerDuty-shaped servers on loopback) with the notify function's local
+     poller, publishes one alert a second time (still one message per channel), brings the dead
+     server back and shows the recovery resolving the PagerDuty incident with the same dedup_key,
 and exits 1 unless everything happened as expected.
 """
 
@@ -42,6 +46,11 @@ VENV_BIN = LOCAL / "venv" / "bin"
 LOG_DIR = LOCAL / "log"
 HOST = "127.0.0.1"
 LIVE_PORT, DEAD_SERVER_PORT, PROXY_PORT, DEAD_PROXY_PORT = 18080, 18089, 18090, 18099
+# Provider-shaped servers the demo's channels post to (Slack webhook, Telegram Bot API, PagerDuty Events API v2).
+SLACK_PORT, TELEGRAM_PORT, PAGERDUTY_PORT = 18071, 18072, 18073
+SLACK_HOOK_PATH = "/services/T0DEMO/B0DEMO/demo-slack-secret"
+TELEGRAM_TOKEN = "123456789:demo-telegram-secret"
+PAGERDUTY_KEY = "demopagerdutyroutingkey000000001"
 WATCH_PORT = int(os.environ.get("LOOKOUT_DEMO_WATCH_PORT", "19000"))
 PROXY_AUTH = "lookout:demo-secret"
 FAILURE_THRESHOLD = 3
@@ -93,6 +102,36 @@ class LiveServer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class ProviderServer(http.server.BaseHTTPRequestHandler):
+    """A provider-shaped server: records every POST (path, headers, JSON body) and answers the way
+    the provider documents (Slack `ok`, Telegram `{"ok": true, ...}`, PagerDuty 202)."""
+
+    received: list[dict] = []
+    answer: tuple[int, bytes] = (200, b"ok")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        self.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        status, answer = self.answer
+        self.send_response(status)
+        self.send_header("content-type", "application/json" if answer.startswith(b"{") else "text/plain")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def provider(answer: tuple[int, bytes]) -> type:
+    return type("Provider", (ProviderServer,), {"received": [], "answer": answer})
+
+
 class Demo:
     def __init__(self) -> None:
         self.env = {**os.environ, **read_env_file(ROOT / "infra/local/local.env")}
@@ -108,6 +147,12 @@ class Demo:
         self.sqs = boto3.client("sqs", endpoint_url=self.env["AWS_ENDPOINT_URL_SQS"], **kw)
         self.s3 = boto3.client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL_S3"], **kw)
         self.ddb = boto3.client("dynamodb", endpoint_url=self.env["AWS_ENDPOINT_URL_DYNAMODB"], **kw)
+        self.sns = boto3.client("sns", endpoint_url=self.env["AWS_ENDPOINT_URL_SNS"], **kw)
+        self.env["LOOKOUT_TELEGRAM_API_URL"] = f"http://{HOST}:{TELEGRAM_PORT}"
+        self.env["LOOKOUT_PAGERDUTY_EVENTS_URL"] = f"http://{HOST}:{PAGERDUTY_PORT}"
+        self.providers: dict[str, type] = {}
+        self.servers: list[http.server.ThreadingHTTPServer] = []
+        self.alerts: list[dict] = []
 
     # -- plumbing ---------------------------------------------------------------------------
     def expect(self, ok: bool, what: str) -> None:
@@ -166,18 +211,30 @@ class Demo:
     # -- steps --------------------------------------------------------------------------------
     def prepare(self) -> None:
         for port, what in [(LIVE_PORT, "the live server"), (DEAD_SERVER_PORT, "the dead server"),
-                           (PROXY_PORT, "the proxy"), (DEAD_PROXY_PORT, "the dead proxy"), (WATCH_PORT, "cargo lambda watch")]:
+                           (PROXY_PORT, "the proxy"), (DEAD_PROXY_PORT, "the dead proxy"), (WATCH_PORT, "cargo lambda watch"),
+                           (SLACK_PORT, "the Slack-shaped server"), (TELEGRAM_PORT, "the Telegram-shaped server"),
+                           (PAGERDUTY_PORT, "the PagerDuty-shaped server")]:
             if port_answers(port):
                 raise SystemExit(f"demo: port {port} ({what}) is taken by another program; free it and run again")
         subprocess.run([str(VENV_BIN / "python"), str(ROOT / "infra/local/create_resources.py"),
                         "--table", self.table, "--tables-only"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         # Drain rather than PurgeQueue: SQS allows one purge a minute, and demos may run back to back.
         old = self.receive_all(idle_polls=1)
-        say(f"demo table {self.table} created, {len(old)} old message(s) drained from the alert queue")
+        stale = self.receive_all(idle_polls=1, queue=self.env["LOOKOUT_NOTIFY_QUEUE_URL"])
+        say(f"demo table {self.table} created, {len(old)} old message(s) drained from the alert queue, "
+            f"{len(stale)} from the notify queue")
 
     def start_targets(self) -> None:
         self.http = http.server.ThreadingHTTPServer((HOST, LIVE_PORT), LiveServer)
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        for name, port, answer in [("slack", SLACK_PORT, (200, b"ok")),
+                                   ("telegram", TELEGRAM_PORT, (200, b'{"ok":true,"result":{"message_id":1}}')),
+                                   ("pagerduty", PAGERDUTY_PORT, (202, b'{"status":"success","message":"Event processed"}'))]:
+            handler = provider(answer)
+            server = http.server.ThreadingHTTPServer((HOST, port), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.providers[name] = handler
+            self.servers.append(server)
         self.spawn([str(VENV_BIN / "proxy"), "--hostname", HOST, "--port", str(PROXY_PORT), "--basic-auth", PROXY_AUTH,
                     "--num-workers", "1", "--num-acceptors", "1"], "demo-proxy.log")
         wait_port(PROXY_PORT, "proxy.py")
@@ -186,7 +243,9 @@ class Demo:
 
     def start_functions(self) -> None:
         self.spawn(["cargo", "lambda", "watch", "-A", HOST, "-P", str(WATCH_PORT), "--ignore-changes", "-q",
-                    "--env-file", str(ROOT / "infra/local/local.env"), "--env-var", f"LOOKOUT_TABLE={self.table}"],
+                    "--env-file", str(ROOT / "infra/local/local.env"), "--env-var", f"LOOKOUT_TABLE={self.table}",
+                    "--env-var", f"LOOKOUT_TELEGRAM_API_URL={self.env['LOOKOUT_TELEGRAM_API_URL']}",
+                    "--env-var", f"LOOKOUT_PAGERDUTY_EVENTS_URL={self.env['LOOKOUT_PAGERDUTY_EVENTS_URL']}"],
                    "demo-watch.log")
         wait_port(WATCH_PORT, "cargo lambda watch")
         status, body = self.api("GET", "/v1/health")
@@ -303,9 +362,9 @@ class Demo:
             f"proxy traffic {summary['proxy_traffic_bytes']} bytes, estimated cost {summary['estimated_proxy_cost']:.6f}")
         self.expect(status == 200 and summary["by_status"]["down"] == 2, "GET /v1/summary counts 2 down")
 
-    def receive_all(self, idle_polls: int, seconds: float = 20) -> list[dict]:
+    def receive_all(self, idle_polls: int, seconds: float = 20, queue: str | None = None) -> list[dict]:
         """Receives and deletes messages until `idle_polls` polls in a row come back empty."""
-        queue = self.env["LOOKOUT_ALERT_QUEUE_URL"]
+        queue = queue or self.env["LOOKOUT_ALERT_QUEUE_URL"]
         messages, idle = [], 0
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and idle < idle_polls:
@@ -324,6 +383,7 @@ class Demo:
             alert = json.loads(envelope["Message"])
             attrs = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
             alerts.append((alert, attrs, envelope.get("Subject")))
+            self.alerts.append(envelope)
             say(f"  {envelope.get('Subject')}")
             say(f"    attributes {attrs}")
             say(f"    {alert['text']}")
@@ -359,9 +419,110 @@ class Demo:
             lines += sum(1 for line in gzip.decompress(body).splitlines() if line.strip())
         self.expect(lines == manifest["item_count"] > 0, f"the parts hold the {manifest['item_count']} items the manifest counts")
 
+    # -- notification channels ------------------------------------------------------------------
+    def create_channels(self) -> None:
+        """Three channels through the API: Slack (English), Telegram (Persian, warnings and worse)
+        and PagerDuty, each pointing at its provider-shaped server on loopback."""
+        channels = [
+            {"id": "ops-slack", "name": "Ops on Slack", "kind": "slack",
+             "config": {"webhook_url": f"http://{HOST}:{SLACK_PORT}{SLACK_HOOK_PATH}"}},
+            {"id": "pool-telegram", "name": "Proxy pool on Telegram", "kind": "telegram", "language": "fa",
+             "config": {"bot_token": TELEGRAM_TOKEN, "chat_id": "-1001234567890"},
+             "route": {"min_severity": "warning"}},
+            {"id": "oncall-pagerduty", "name": "On call", "kind": "pagerduty",
+             "config": {"routing_key": PAGERDUTY_KEY}},
+        ]
+        for c in channels:
+            status, body = self.api("POST", "/v1/channels", c, admin=True)
+            self.expect(status == 201, f"POST /v1/channels creates {c['id']} ({status}{'' if status == 201 else f', {body}'})")
+        status, listing = self.api("GET", "/v1/channels", admin=True)
+        text = json.dumps(listing)
+        self.expect(status == 200 and all(s not in text for s in ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY)),
+                    f"GET /v1/channels lists them with every secret masked ({status})")
+        status, tested = self.api("POST", "/v1/channels/ops-slack/test", admin=True)
+        got = self.providers["slack"].received
+        self.expect(status == 200 and tested.get("ok") is True and len(got) == 1,
+                    f"POST /v1/channels/ops-slack/test reaches the Slack-shaped server and answers what it said ({status}, {tested})")
+        got.clear()
+        status, _ = self.api("POST", "/v1/channels", {"id": "bad", "kind": "telegram", "config": {"chat_id": "1"}}, admin=True)
+        self.expect(status == 422, f"a channel without its bot_token is refused with 422 ({status})")
+
+    def poll_notify(self) -> str:
+        """Runs the notify function's local poller until the notify queue is empty."""
+        args = ["cargo", "run", "-q", "-p", "notify", "--", "--poll", self.env["LOOKOUT_NOTIFY_QUEUE_URL"], "--until-idle"]
+        out = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise SystemExit(f"demo: `{' '.join(args)}` failed:\n{out.stdout}\n{out.stderr}")
+        return out.stdout + out.stderr
+
+    def show_received(self, title: str, since: dict[str, int] | None = None) -> None:
+        """Prints what each provider-shaped server received (after `since[name]` requests)."""
+        say(f"\n{title}")
+        for name, handler in self.providers.items():
+            for r in handler.received[(since or {}).get(name, 0):]:
+                body = r["body"]
+                if name == "slack":
+                    line = body.get("text") if isinstance(body, dict) else body
+                elif name == "telegram":
+                    line = body.get("text", "").replace("\n", " | ") if isinstance(body, dict) else body
+                else:
+                    line = (f"{body.get('event_action')} dedup_key={body.get('dedup_key')} "
+                            f"{(body.get('payload') or {}).get('summary', '')}") if isinstance(body, dict) else body
+                say(f"  {name:<9} POST {r['path'].replace(TELEGRAM_TOKEN, '<token>').replace(SLACK_HOOK_PATH, '/services/<secret>')}")
+                say(f"            {str(line)[:160]}")
+
+    def notify(self) -> None:
+        logs = self.poll_notify()
+        slack, telegram, pd = (self.providers[n].received for n in ("slack", "telegram", "pagerduty"))
+        self.show_received("Notifications delivered by the notify function (SNS -> SQS -> notify)")
+        self.expect(len(slack) == 2 and len(telegram) == 2,
+                    f"the two alerts reach Slack and Telegram once each (Slack {len(slack)}, Telegram {len(telegram)})")
+        self.expect(all("attachments" in r["body"] and "blocks" in r["body"]["attachments"][0] for r in slack),
+                    "Slack gets Block Kit blocks in a coloured attachment")
+        self.expect(all(r["body"].get("parse_mode") == "HTML" and r["path"] == f"/bot{TELEGRAM_TOKEN}/sendMessage" for r in telegram),
+                    "Telegram gets sendMessage in HTML parse mode")
+        self.expect(any(ch in r["body"]["text"] for r in telegram for ch in "ازیک"), "the Telegram channel's messages are in Persian")
+        triggers = {r["body"]["dedup_key"]: r["body"] for r in pd if r["body"].get("event_action") == "trigger"}
+        self.expect(len(pd) == 2 and len(triggers) == 2, f"PagerDuty gets one trigger per target down ({len(pd)} events)")
+        self.pd_keys = triggers
+        secrets = ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret")
+        self.expect(not any(s in logs for s in secrets), "the notify function's log holds no webhook URL, token or key")
+        # A run that published twice: the same alert again on the topic is not sent again.
+        if self.alerts:
+            again = self.alerts[0]
+            attrs = {k: {"DataType": v["Type"], "StringValue": v["Value"]} for k, v in again.get("MessageAttributes", {}).items()}
+            self.sns.publish(TopicArn=self.env["LOOKOUT_TOPIC_ARN"], Message=again["Message"],
+                             Subject=again.get("Subject") or "Lookout", MessageAttributes=attrs)
+            self.poll_notify()
+            self.expect(len(slack) == 2 and len(telegram) == 2 and len(pd) == 2,
+                        f"the same alert published again is not sent again (Slack {len(slack)}, Telegram {len(telegram)}, PagerDuty {len(pd)})")
+        status, failed = self.api("GET", "/v1/deliveries?status=failed", admin=True)
+        self.expect(status == 200 and failed.get("deliveries") == [], f"GET /v1/deliveries?status=failed lists none ({status})")
+        status, sent = self.api("GET", "/v1/deliveries?status=sent&channel=ops-slack", admin=True)
+        self.expect(status == 200 and len(sent.get("deliveries", [])) == 2, f"GET /v1/deliveries lists Slack's two sent deliveries ({status})")
+
+    def recovery(self) -> None:
+        """The dead server comes back: one probe run, and its PagerDuty incident resolves."""
+        revived = http.server.ThreadingHTTPServer((HOST, DEAD_SERVER_PORT), LiveServer)
+        threading.Thread(target=revived.serve_forever, daemon=True).start()
+        self.servers.append(revived)
+        self.invoke("probe", "probe-now.json")
+        since = {name: len(h.received) for name, h in self.providers.items()}
+        self.poll_notify()
+        new = self.providers["pagerduty"].received[since["pagerduty"]:]
+        self.show_received("Delivered after api-primary came back (Telegram takes warnings and worse: no recovery there)", since)
+        slack = self.providers["slack"].received[since["slack"]:]
+        self.expect(len(slack) == 1 and "recovered" in json.dumps(slack[0]["body"]),
+                    f"Slack gets the recovery ({len(slack)} message(s))")
+        resolves = [r["body"] for r in new if r["body"].get("event_action") == "resolve"]
+        self.expect(len(resolves) == 1 and resolves[0]["dedup_key"] in getattr(self, "pd_keys", {}),
+                    f"the recovery resolves the PagerDuty incident with its trigger's dedup_key ({[r.get('dedup_key') for r in resolves]})")
+
     def stop(self) -> None:
         if self.http:
             self.http.shutdown()
+        for server in self.servers:
+            server.shutdown()
         for p in self.children:
             if p.poll() is None:
                 try:
@@ -430,6 +591,7 @@ class Demo:
             self.start_targets()
             self.start_functions()
             self.targets = self.load_targets()
+            self.create_channels()
             self.probe()
             self.digest()
             report = self.dump()
@@ -437,6 +599,8 @@ class Demo:
             self.show_alerts()
             self.show_dump(report)
             self.restore(report)
+            self.notify()
+            self.recovery()
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()

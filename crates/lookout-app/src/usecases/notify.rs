@@ -337,17 +337,32 @@ where
         .await
     }
 
-    /// Resolves, renders and sends; what happened, for the record.
+    /// Resolves, renders and sends; what happened, for the record, with every secret value of
+    /// the channel masked in its error (a provider may echo a routing key or token it was sent
+    /// in the body, which the sender's own scrub of URL and headers does not know).
     async fn send(&self, channel: &Channel, alert: &Alert) -> Attempted {
-        let started = std::time::Instant::now();
         let resolved = match resolve_channel(&self.secrets, channel).await {
             Ok(c) => c,
             // Retryable: the reference may be fixed (or the secret store reachable again)
             // before the message comes back; it is kept either way.
             Err(e) => return Attempted::failed(true, e.to_string()),
         };
+        let mut attempted = self.send_resolved(channel, &resolved, alert).await;
+        if let Some(e) = attempted.error.as_mut() {
+            *e = mask_secrets(e, &resolved);
+        }
+        attempted
+    }
+
+    async fn send_resolved(
+        &self,
+        channel: &Channel,
+        resolved: &Channel,
+        alert: &Alert,
+    ) -> Attempted {
+        let started = std::time::Instant::now();
         let kind = channel.kind().as_str();
-        match render(&resolved, alert, &self.settings.endpoints) {
+        match render(resolved, alert, &self.settings.endpoints) {
             Rendered::Skip(reason) => {
                 tracing::debug!(channel = %channel.id, key = %alert.key, reason,
                     "nothing to send for this alert on this channel");
@@ -422,7 +437,7 @@ where
             Err(e) => return vec![Err(SendError(e.to_string()))],
         };
         let kind = channel.kind().as_str();
-        match render_test(&resolved, &self.settings.endpoints, self.clock.now_ms()) {
+        let answers = match render_test(&resolved, &self.settings.endpoints, self.clock.now_ms()) {
             Rendered::Skip(_) => Vec::new(),
             Rendered::Mail(mail) => vec![self
                 .mail
@@ -441,6 +456,37 @@ where
                 }
                 out
             }
+        };
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Ok(mut answer) => {
+                    answer.body = mask_secrets(&answer.body, &resolved);
+                    Ok(answer)
+                }
+                Err(e) => Err(SendError(mask_secrets(&e.0, &resolved))),
+            })
+            .collect()
+    }
+}
+
+/// `text` with every secret value of `channel` (resolved: the values actually sent) masked as
+/// `***`, longest first; values under 6 characters are left (they would mask ordinary words).
+fn mask_secrets(text: &str, channel: &Channel) -> String {
+    let mut config = channel.config.clone();
+    let mut values: Vec<String> = Vec::new();
+    let _ = config.for_each_secret_mut(|_, v| {
+        if v.len() >= 6 {
+            values.push(v.clone());
+        }
+        Ok::<(), ()>(())
+    });
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_string();
+    for v in &values {
+        if out.contains(v.as_str()) {
+            out = out.replace(v.as_str(), "***");
         }
     }
+    out
 }

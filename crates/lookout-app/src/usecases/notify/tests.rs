@@ -532,3 +532,33 @@ async fn no_secret_reaches_an_error_a_record_an_answer_or_a_log_line() {
         assert!(!text.contains("127.0.0.1"), "the URL's host in: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_routing_key_the_provider_echoes_is_masked_in_the_record_and_the_test_answer() {
+    // PagerDuty-shaped: the routing key travels in the body, and a provider may quote it back.
+    const KEY: &str = "R0UTINGKEY0123456789abcdef012345";
+    let s = Scripted::start(vec![Reply::json(
+        400,
+        &serde_json::json!({"status": "invalid event", "message": format!("unknown routing_key {KEY}")}),
+    )])
+    .await;
+    let (store, clock) = (MemoryStore::default(), ManualClock::at(NOW));
+    let mut n = notifier(&store, &clock);
+    n.settings.endpoints.pagerduty = s.server.url.clone();
+    let c: Channel = serde_json::from_value(serde_json::json!({"id": "pd", "name": "PD",
+        "kind": "pagerduty", "config": {"routing_key": KEY}}))
+    .unwrap();
+    let result = n.deliver(&c, &alert()).await;
+    assert!(
+        matches!(&result, ChannelResult::Failed { retryable: false, error } if !error.contains(KEY)),
+        "{result:?}"
+    );
+    let record = store.delivery("pd", &alert().key).await.unwrap().unwrap();
+    let text = serde_json::to_string(&record).unwrap();
+    assert!(!text.contains(KEY) && text.contains("***"), "{text}");
+    let answers = format!("{:?}", n.test(&c).await);
+    assert!(
+        !answers.contains(KEY) && answers.contains("***"),
+        "{answers}"
+    );
+}
