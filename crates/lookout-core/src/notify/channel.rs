@@ -29,6 +29,12 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// Whether this kind opens and closes incidents (`pagerduty`, `opsgenie`) rather than
+    /// posting messages.
+    pub fn is_incident(self) -> bool {
+        matches!(self, ChannelKind::Pagerduty | ChannelKind::Opsgenie)
+    }
+
     /// The snake_case name (`slack`, `pagerduty`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,7 +69,10 @@ pub enum Language {
 ///
 /// JSON: `{"kind": "slack", "config": {"webhook_url": "https://hooks.slack.com/..."}}` (adjacent
 /// tagging, flattened into the channel).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows every secret field as [`MASK`] (a secret reference as written), so a channel
+/// can be logged with `?`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "config", rename_all = "snake_case")]
 pub enum ChannelConfig {
     /// Slack incoming webhook: `webhook_url` (secret), `https://hooks.slack.com/services/...`.
@@ -168,9 +177,71 @@ impl ChannelConfig {
     }
 }
 
+/// A secret field's value as `Debug` shows it: [`MASK`], or the reference it is.
+struct Secret<'a>(&'a str);
+
+impl std::fmt::Debug for Secret<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if is_secret_ref(self.0) {
+            std::fmt::Debug::fmt(self.0, f)
+        } else {
+            std::fmt::Debug::fmt(MASK, f)
+        }
+    }
+}
+
+impl std::fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelConfig::Slack { webhook_url } => f
+                .debug_struct("Slack")
+                .field("webhook_url", &Secret(webhook_url))
+                .finish(),
+            ChannelConfig::Telegram { bot_token, chat_id } => f
+                .debug_struct("Telegram")
+                .field("bot_token", &Secret(bot_token))
+                .field("chat_id", chat_id)
+                .finish(),
+            ChannelConfig::Discord { webhook_url } => f
+                .debug_struct("Discord")
+                .field("webhook_url", &Secret(webhook_url))
+                .finish(),
+            ChannelConfig::Teams { webhook_url } => f
+                .debug_struct("Teams")
+                .field("webhook_url", &Secret(webhook_url))
+                .finish(),
+            ChannelConfig::Pagerduty { routing_key } => f
+                .debug_struct("Pagerduty")
+                .field("routing_key", &Secret(routing_key))
+                .finish(),
+            ChannelConfig::Opsgenie { api_key } => f
+                .debug_struct("Opsgenie")
+                .field("api_key", &Secret(api_key))
+                .finish(),
+            ChannelConfig::Email { to, topic_arn } => f
+                .debug_struct("Email")
+                .field("to", to)
+                .field("topic_arn", topic_arn)
+                .finish(),
+            ChannelConfig::Webhook { url, secret } => f
+                .debug_struct("Webhook")
+                .field("url", &Secret(url))
+                .field("secret", &Secret(secret))
+                .finish(),
+        }
+    }
+}
+
 /// Which alerts a channel takes. Every list that is not empty must match (an empty list
 /// matches everything); within a list, any entry matches. Maintenance windows and storm
 /// grouping are applied before an alert is published, so a channel sees what the topic sees.
+///
+/// Incident channels (`pagerduty`, `opsgenie`) also take every alert that closes an incident
+/// (a `recovery`, a `status_change` to `healthy`, a `group_recovered`, or a `storm` with one
+/// such change; see [`render::incident`](crate::notify::render::incident)) whatever
+/// `min_severity` and `kinds` say, so a paging route such as `{"min_severity": "critical"}`
+/// still closes the incidents it opened; `groups` and `tags` still apply. A resolve of an
+/// incident that was never opened is accepted and ignored by both providers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
@@ -190,16 +261,24 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether `alert` goes through this route.
+    /// Whether `alert` goes through this route: all four filters match (see
+    /// [`Channel::takes`] for the incident channels' exception).
     pub fn matches(&self, alert: &Alert) -> bool {
         self.min_severity.is_none_or(|m| alert.severity >= m)
             && (self.kinds.is_empty() || self.kinds.contains(&alert.kind))
-            && (self.groups.is_empty() || self.groups.contains(&alert.group))
+            && self.matches_scope(alert)
+    }
+
+    /// Whether `alert` is about what this route covers: its `groups` and `tags` match
+    /// (`min_severity` and `kinds` not asked).
+    pub fn matches_scope(&self, alert: &Alert) -> bool {
+        (self.groups.is_empty() || self.groups.contains(&alert.group))
             && (self.tags.is_empty() || self.tags.iter().any(|t| alert.tags.contains(t)))
     }
 }
 
-/// A notification channel, as stored and as the API shows it (secrets masked there).
+/// A notification channel, as stored and as the API shows it (secrets masked there). Its
+/// `Debug` masks the secrets ([`ChannelConfig`]'s `Debug`).
 ///
 /// JSON: `{"id", "name", "kind", "config": {...}, "enabled", "language", "route": {...},
 /// "version", "created_at", "updated_at"}`.
@@ -242,9 +321,15 @@ impl Channel {
         self.config.kind()
     }
 
-    /// Whether this channel sends `alert`: enabled, and its route matches.
+    /// Whether this channel sends `alert`: enabled, and its route matches; for an incident
+    /// channel (`pagerduty`, `opsgenie`), an alert that closes an incident needs only the
+    /// route's `groups` and `tags` to match (see [`Route`]).
     pub fn takes(&self, alert: &Alert) -> bool {
-        self.enabled && self.route.matches(alert)
+        self.enabled
+            && (self.route.matches(alert)
+                || (self.kind().is_incident()
+                    && self.route.matches_scope(alert)
+                    && super::render::incident::resolves(alert)))
     }
 
     /// A copy safe to show (API answers, logs, dump listings): every secret field
@@ -399,6 +484,30 @@ mod redaction_tests {
     }
 
     #[test]
+    fn debug_masks_secrets_and_shows_references_and_the_rest() {
+        let c = with(ChannelConfig::Webhook {
+            url: "{{ssm:/lookout/hook}}".into(),
+            secret: "0123456789abcdef-signing".into(),
+        });
+        let shown = format!("{c:?}");
+        assert!(shown.contains(r#"url: "{{ssm:/lookout/hook}}""#), "{shown}");
+        assert!(shown.contains(r#"secret: "***""#), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(
+            shown.contains(r#"id: "c""#) && shown.contains("version: 3"),
+            "{shown}"
+        );
+        let t = with(ChannelConfig::Telegram {
+            bot_token: "1:abcdefgh".into(),
+            chat_id: "-5".into(),
+        });
+        assert_eq!(
+            format!("{:?}", t.config),
+            r#"Telegram { bot_token: "***", chat_id: "-5" }"#
+        );
+    }
+
+    #[test]
     fn a_mask_sent_back_keeps_the_stored_secret_and_a_new_value_wins() {
         let old = with(ChannelConfig::Webhook {
             url: "https://h/a".into(),
@@ -441,6 +550,9 @@ mod redaction_tests {
                 prop_assert!(!json.contains(&secret), "{}", json);
                 let debug = format!("{:?}", shown);
                 prop_assert!(!debug.contains(&secret));
+                let debug = format!("{:?} {:?}", c, c.config);
+                prop_assert!(!debug.contains(&secret), "{}", debug);
+                prop_assert!(debug.contains(MASK));
                 let mut back = shown.clone();
                 back.restore_secrets(&c);
                 prop_assert_eq!(back, c);

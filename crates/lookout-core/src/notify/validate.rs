@@ -197,9 +197,31 @@ impl Channel {
             ));
         }
         validate_route(&self.route)?;
-        validate_config(&self.config)?;
+        validate_config(&self.config, Refs::Allowed)?;
         Ok(self)
     }
+
+    /// Checks the settings of a channel whose secret references have been resolved (when a
+    /// message is sent): every secret value must have its field's shape, by the same rules as
+    /// [`Channel::validate`], taken literally (no value is exempt as a reference). So a Telegram
+    /// token from SSM with `/`, `?` or `#` cannot change the request's path, and an Opsgenie key
+    /// with a line break cannot reach a header.
+    ///
+    /// # Errors
+    /// [`ValidationError`] naming the first wrong field (`config.bot_token`); the message never
+    /// quotes the value.
+    pub fn validate_secret_values(&self) -> Result<(), ValidationError> {
+        validate_config(&self.config, Refs::Resolved)
+    }
+}
+
+/// Whether a secret value may be a reference (a definition) or is the value itself (resolved).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refs {
+    /// A definition: a reference skips the shape check.
+    Allowed,
+    /// Resolved values: each is checked as it is.
+    Resolved,
 }
 
 /// The config object: present, an object, only the kind's fields, of the right JSON types. A
@@ -282,8 +304,8 @@ fn reference(field: &str, value: &str) -> Result<bool, ValidationError> {
 }
 
 /// An `http` or `https` URL with a host, at most 2,048 bytes; the URL is never quoted back.
-fn check_url(field: &str, raw: &str) -> Result<(), ValidationError> {
-    if reference(field, raw)? {
+fn check_url(field: &str, raw: &str, refs: Refs) -> Result<(), ValidationError> {
+    if refs == Refs::Allowed && reference(field, raw)? {
         return Ok(());
     }
     if raw.len() > 2048 {
@@ -303,10 +325,11 @@ fn check_url(field: &str, raw: &str) -> Result<(), ValidationError> {
 fn check_secret(
     field: &str,
     value: &str,
+    refs: Refs,
     ok: impl Fn(&str) -> bool,
     shape: &str,
 ) -> Result<(), ValidationError> {
-    if reference(field, value)? || ok(value) {
+    if (refs == Refs::Allowed && reference(field, value)?) || ok(value) {
         return Ok(());
     }
     Err(invalid(field, format!("must be {shape}")))
@@ -374,11 +397,13 @@ fn topic_arn(a: &str) -> bool {
         })
 }
 
-fn validate_config(c: &ChannelConfig) -> Result<(), ValidationError> {
+fn validate_config(c: &ChannelConfig, refs: Refs) -> Result<(), ValidationError> {
     match c {
         ChannelConfig::Slack { webhook_url }
         | ChannelConfig::Discord { webhook_url }
-        | ChannelConfig::Teams { webhook_url } => check_url("config.webhook_url", webhook_url),
+        | ChannelConfig::Teams { webhook_url } => {
+            check_url("config.webhook_url", webhook_url, refs)
+        }
         ChannelConfig::Telegram {
             bot_token,
             chat_id: chat,
@@ -386,6 +411,7 @@ fn validate_config(c: &ChannelConfig) -> Result<(), ValidationError> {
             check_secret(
                 "config.bot_token",
                 bot_token,
+                refs,
                 telegram_token,
                 "a bot token <digits>:<token> as @BotFather gives it",
             )?;
@@ -400,12 +426,14 @@ fn validate_config(c: &ChannelConfig) -> Result<(), ValidationError> {
         ChannelConfig::Pagerduty { routing_key } => check_secret(
             "config.routing_key",
             routing_key,
+            refs,
             |k| k.len() == 32 && all(k, |b| b.is_ascii_alphanumeric()),
             "the 32-character integration key of an Events API v2 integration",
         ),
         ChannelConfig::Opsgenie { api_key } => check_secret(
             "config.api_key",
             api_key,
+            refs,
             |k| (1..=128).contains(&k.len()) && all(k, |b| b.is_ascii_alphanumeric() || b == b'-'),
             "the key of an Opsgenie API integration (letters, digits and '-')",
         ),
@@ -437,10 +465,11 @@ fn validate_config(c: &ChannelConfig) -> Result<(), ValidationError> {
             Ok(())
         }
         ChannelConfig::Webhook { url, secret } => {
-            check_url("config.url", url)?;
+            check_url("config.url", url, refs)?;
             check_secret(
                 "config.secret",
                 secret,
+                refs,
                 |s| {
                     (MIN_WEBHOOK_SECRET..=256).contains(&s.chars().count())
                         && !s.chars().any(char::is_control)
@@ -642,6 +671,62 @@ mod tests {
             "config.topic_arn"
         );
         assert!(parse(mail(json!({"topic_arn": null, "to": ["a@b.co"]}))).is_ok());
+    }
+
+    #[test]
+    fn resolved_secret_values_are_checked_literally_and_named_by_field() {
+        // As resolve_channel gives it: a channel read from the store, references replaced.
+        let with = |mut config: Value| {
+            config["id"] = json!("c");
+            config["name"] = json!("C");
+            serde_json::from_value::<Channel>(config).unwrap()
+        };
+        for (config, field, value) in [
+            (
+                json!({"kind": "telegram", "config": {"bot_token": "1:abc/../x?y#", "chat_id": "-1"}}),
+                "config.bot_token",
+                "1:abc/../x?y#",
+            ),
+            (
+                json!({"kind": "opsgenie", "config": {"api_key": "key-1\r\nX-Evil: 1"}}),
+                "config.api_key",
+                "key-1",
+            ),
+            (
+                json!({"kind": "pagerduty", "config": {"routing_key": "short-routing-key"}}),
+                "config.routing_key",
+                "short-routing-key",
+            ),
+            (
+                json!({"kind": "slack", "config": {"webhook_url": "file:///etc/passwd"}}),
+                "config.webhook_url",
+                "passwd",
+            ),
+            (
+                json!({"kind": "webhook", "config": {"url": "https://h/x", "secret": "too-short"}}),
+                "config.secret",
+                "too-short",
+            ),
+            // A value that reads as a reference is not exempt once resolved.
+            (
+                json!({"kind": "pagerduty", "config": {"routing_key": "{{ssm:/lookout/pd}}"}}),
+                "config.routing_key",
+                "{{ssm:",
+            ),
+        ] {
+            let e = with(config).validate_secret_values().unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(!e.to_string().contains(value), "{e}");
+        }
+        for config in [
+            json!({"kind": "telegram", "config": {"bot_token": "123:AA-b_c", "chat_id": "-1"}}),
+            json!({"kind": "opsgenie", "config": {"api_key": "eb243592-faa2-4ba2"}}),
+            json!({"kind": "slack", "config": {"webhook_url": "https://hooks.slack.com/x"}}),
+            json!({"kind": "webhook", "config": {"url": "http://127.0.0.1:1/in",
+                "secret": "sixteen-chars!!!"}}),
+        ] {
+            assert_eq!(with(config).validate_secret_values(), Ok(()));
+        }
     }
 
     #[test]

@@ -18,24 +18,11 @@
 
 use serde_json::json;
 
-use super::message::{cut, fit, Count, Message};
+use super::message::{cut, escape_markdown as esc, Message};
 use super::{colour, post_json, Outbound};
 
 const TOTAL: usize = 6000;
 const FOOTER: &str = "Lookout";
-
-/// Appends `c`, backslash-escaped when it is a markdown character.
-fn markdown(c: char, out: &mut String) {
-    if "\\*_~`|>[]()#<-".contains(c) {
-        out.push('\\');
-    }
-    out.push(c);
-}
-
-/// `raw` with markdown escaped, at most `max` characters after escaping.
-fn esc(raw: &str, max: usize) -> String {
-    fit(raw, max, Count::Chars, markdown)
-}
 
 /// `url` with `wait=true` in its query (replacing any `wait` already there), the rest of the
 /// query and any fragment kept as written.

@@ -76,8 +76,43 @@ pub(crate) fn incidents(alert: &Alert, lang: Language) -> Result<Vec<Incident>, 
     one(alert, lang).map(|i| vec![i])
 }
 
-fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
+/// Whether `alert` closes an incident: it is a resolve, or a storm with a change that is one.
+/// Incident channels take such alerts whatever their route's severity and kinds (see
+/// [`Route`](crate::notify::Route)).
+pub(crate) fn resolves(alert: &Alert) -> bool {
+    if alert.kind == AlertKind::Storm {
+        alert
+            .changes
+            .iter()
+            .any(|c| action(c.kind, c.new_status) == Ok(Action::Resolve))
+    } else {
+        action(alert.kind, alert.new_status) == Ok(Action::Resolve)
+    }
+}
+
+/// Whether an alert of `kind` (to `new_status`) opens or closes its incident (the table of the
+/// module's doc); `Err(reason)` when it is no incident.
+fn action(kind: AlertKind, new_status: Status) -> Result<Action, &'static str> {
     use Action::{Resolve, Trigger};
+    match kind {
+        AlertKind::StatusChange => match new_status {
+            Status::Down | Status::Blocked => Ok(Trigger),
+            Status::Healthy => Ok(Resolve),
+            Status::Degraded | Status::Unknown => {
+                Err("a change to degraded or unknown opens no incident")
+            }
+        },
+        AlertKind::Reminder
+        | AlertKind::GroupCritical
+        | AlertKind::CertExpiring
+        | AlertKind::Traffic => Ok(Trigger),
+        AlertKind::Recovery | AlertKind::GroupRecovered => Ok(Resolve),
+        AlertKind::DailyReport => Err("a daily report is no incident"),
+        AlertKind::Storm => Err("a storm inside a storm"),
+    }
+}
+
+fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
     let group_key = || {
         format!(
             "lookout/group/{}/{}",
@@ -85,22 +120,12 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
             alert.group
         )
     };
-    let (action, key) = match alert.kind {
-        AlertKind::StatusChange => match alert.new_status {
-            Status::Down | Status::Blocked => (Trigger, target_key(&alert.target_id)),
-            Status::Healthy => (Resolve, target_key(&alert.target_id)),
-            Status::Degraded | Status::Unknown => {
-                return Err("a change to degraded or unknown opens no incident")
-            }
-        },
-        AlertKind::Reminder => (Trigger, target_key(&alert.target_id)),
-        AlertKind::Recovery => (Resolve, target_key(&alert.target_id)),
-        AlertKind::GroupCritical => (Trigger, group_key()),
-        AlertKind::GroupRecovered => (Resolve, group_key()),
-        AlertKind::CertExpiring => (Trigger, format!("lookout/cert/{}", alert.target_id)),
-        AlertKind::Traffic => (Trigger, format!("lookout/traffic/{}", alert.target_id)),
-        AlertKind::DailyReport => return Err("a daily report is no incident"),
-        AlertKind::Storm => return Err("a storm inside a storm"),
+    let action = action(alert.kind, alert.new_status)?;
+    let key = match (alert.kind, action) {
+        (AlertKind::GroupCritical | AlertKind::GroupRecovered, _) => group_key(),
+        (AlertKind::CertExpiring, _) => format!("lookout/cert/{}", alert.target_id),
+        (AlertKind::Traffic, _) => format!("lookout/traffic/{}", alert.target_id),
+        _ => target_key(&alert.target_id),
     };
     let source = if alert.target_id.is_empty() {
         group_key()

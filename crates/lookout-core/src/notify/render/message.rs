@@ -198,6 +198,22 @@ pub(crate) fn fit(
     out
 }
 
+/// Appends `c`, backslash-escaped when it is a character that starts or ends Markdown
+/// (emphasis, code, quotes, headers, lists, links, tables): Discord and Adaptive Cards
+/// (Teams) render Markdown, and a backslash before one of these shows it as itself
+/// (CommonMark §2.4 backslash escapes, <https://spec.commonmark.org/0.31.2/#backslash-escapes>).
+pub(crate) fn markdown(c: char, out: &mut String) {
+    if "\\*_~`|>[]()#<-+".contains(c) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// `raw` with Markdown escaped ([`markdown`]), at most `max` characters after escaping.
+pub(crate) fn escape_markdown(raw: &str, max: usize) -> String {
+    fit(raw, max, Count::Chars, markdown)
+}
+
 /// Plain text cut to `max` characters with `…` (no escaping).
 pub(crate) fn cut(raw: &str, max: usize) -> String {
     fit(raw, max, Count::Chars, |c, s| s.push(c))

@@ -13,12 +13,17 @@
 //!   `Good`/`Warning`/`Attention`, `wrap`), `FactSet` (`facts` of `title` and `value`).
 //! - Teams renders cards up to version 1.5:
 //!   <https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card>.
+//! - Text formatting: `TextBlock` text and `FactSet` values render a Markdown subset (bold,
+//!   italic, lists, `[text](url)` links):
+//!   <https://learn.microsoft.com/en-us/adaptive-cards/authoring-cards/text-features>. Target
+//!   names and alert text go in with Markdown backslash-escaped, so they show as written and a
+//!   name cannot become a link (as for Discord).
 
 use serde_json::json;
 
 use crate::domain::Severity;
 
-use super::message::{cut, Message};
+use super::message::{escape_markdown, Message};
 use super::{post_json, Outbound};
 
 /// The Adaptive Card schema version sent (the first with `rtl`).
@@ -32,13 +37,15 @@ pub(super) fn post(webhook_url: &str, msg: &Message) -> Outbound {
         Severity::Info => "Good",
     };
     let mut body = vec![
-        json!({"type": "TextBlock", "text": cut(&msg.title, 300), "weight": "Bolder",
+        json!({"type": "TextBlock", "text": escape_markdown(&msg.title, 300), "weight": "Bolder",
                "size": "Medium", "color": color, "wrap": true}),
         json!({"type": "FactSet", "facts": msg.fields.iter()
-            .map(|(l, v)| json!({"title": l, "value": cut(v, 500)})).collect::<Vec<_>>()}),
+            .map(|(l, v)| json!({"title": l, "value": escape_markdown(v, 500)})).collect::<Vec<_>>()}),
     ];
     if !msg.text.trim().is_empty() {
-        body.push(json!({"type": "TextBlock", "text": cut(&msg.text, 10_000), "wrap": true}));
+        body.push(
+            json!({"type": "TextBlock", "text": escape_markdown(&msg.text, 10_000), "wrap": true}),
+        );
     }
     let mut card = json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -314,9 +314,33 @@ fn teams_posts_an_adaptive_card_right_to_left_for_arabic_and_persian() {
     let card = &b["attachments"][0]["content"];
     assert_eq!(
         card["body"][0]["text"],
-        format!("{HOSTILE} از کار افتاده است")
+        "\\<b\\>&\"x\"\\</b\\> @everyone \\<!channel\\> از کار افتاده است"
     );
     assert_eq!(card["body"][1]["facts"][0]["title"], "هدف");
+}
+
+#[test]
+fn teams_cards_show_markdown_in_names_and_alert_text_as_written() {
+    let mut a = down();
+    a.target_name = "[click](https://evil.example) **now**".into();
+    a.text = "see [here](https://evil.example) *now* _x_\n- item # h".into();
+    let (_, b) = one(teams(), Language::En, &a);
+    let body = &b["attachments"][0]["content"]["body"];
+    assert_eq!(
+        body[0]["text"],
+        "\\[click\\]\\(https://evil.example\\) \\*\\*now\\*\\* is down"
+    );
+    assert_eq!(
+        body[1]["facts"][0]["value"],
+        "\\[click\\]\\(https://evil.example\\) \\*\\*now\\*\\* \\(web\\)"
+    );
+    assert_eq!(
+        body[2]["text"],
+        "see \\[here\\]\\(https://evil.example\\) \\*now\\* \\_x\\_\n\\- item \\# h"
+    );
+    // Every TextBlock and FactSet value of the card: no unescaped link opener.
+    let card = body.to_string();
+    assert!(!card.contains("\"[click"), "{card}");
 }
 
 #[test]
@@ -808,5 +832,73 @@ proptest::proptest! {
                 proptest::prop_assert!(m.chars().count() <= 3000);
             }
         }
+    }
+}
+
+#[test]
+fn a_paging_route_still_takes_the_alerts_that_close_its_incidents() {
+    use crate::notify::Route;
+    let paging = |config: ChannelConfig, route: Route| Channel {
+        route,
+        ..channel(config, Language::En)
+    };
+    let critical = Route {
+        min_severity: Some(Severity::Critical),
+        kinds: vec![AlertKind::StatusChange],
+        ..Route::default()
+    };
+    let mut to_healthy = alert(
+        AlertKind::StatusChange,
+        Status::Down,
+        Status::Healthy,
+        Severity::Info,
+    );
+    to_healthy.key = "web#healthy#2".into();
+    let mut group_recovered = recovery();
+    group_recovered.kind = AlertKind::GroupRecovered;
+    let mut quiet_storm = storm();
+    quiet_storm.severity = Severity::Info;
+    let mut warning = down();
+    warning.severity = Severity::Warning;
+    warning.kind = AlertKind::Reminder;
+    let mut opening_storm = storm();
+    opening_storm.severity = Severity::Info;
+    opening_storm
+        .changes
+        .retain(|c| c.kind != AlertKind::Recovery);
+    for config in [pagerduty(), opsgenie()] {
+        let c = paging(config.clone(), critical.clone());
+        for a in [
+            &down(),
+            &recovery(),
+            &to_healthy,
+            &group_recovered,
+            &quiet_storm,
+        ] {
+            assert!(c.takes(a), "{:?} {:?}", c.kind(), a.kind);
+        }
+        // Triggers still pass the filters, or not.
+        assert!(!c.takes(&warning), "{:?}", c.kind());
+        assert!(!c.takes(&opening_storm), "{:?}", c.kind());
+        // Groups and tags still apply to resolves; a disabled channel takes nothing.
+        for route in [
+            Route {
+                groups: vec!["back".into()],
+                ..critical.clone()
+            },
+            Route {
+                tags: vec!["staging".into()],
+                ..critical.clone()
+            },
+        ] {
+            assert!(!paging(config.clone(), route).takes(&recovery()));
+        }
+        let mut off = c.clone();
+        off.enabled = false;
+        assert!(!off.takes(&recovery()));
+    }
+    // Message channels keep their filters.
+    for config in [slack(), telegram(), teams()] {
+        assert!(!paging(config, critical.clone()).takes(&recovery()));
     }
 }
