@@ -55,7 +55,7 @@ mod resolve;
 mod tests;
 
 use attempt::Attempted;
-pub use resolve::resolve_channel;
+pub use resolve::{resolve_channel, ResolveError};
 
 /// Most characters of a delivery's `last_error`.
 pub const MAX_ERROR_CHARS: usize = 500;
@@ -343,9 +343,8 @@ where
     async fn send(&self, channel: &Channel, alert: &Alert) -> Attempted {
         let resolved = match resolve_channel(&self.secrets, channel).await {
             Ok(c) => c,
-            // Retryable: the reference may be fixed (or the secret store reachable again)
-            // before the message comes back; it is kept either way.
-            Err(e) => return Attempted::failed(true, e.to_string()),
+            // Retryable unless a resolved value has the wrong shape (ResolveError::is_retryable).
+            Err(e) => return Attempted::failed(e.is_retryable(), e.to_string()),
         };
         let mut attempted = self.send_resolved(channel, &resolved, alert).await;
         if let Some(e) = attempted.error.as_mut() {

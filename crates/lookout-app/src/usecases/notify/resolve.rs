@@ -4,20 +4,47 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::secrets::{find_refs, refs, SecretError, SecretRef, Secrets};
+use lookout_core::domain::target::ValidationError;
 use lookout_core::notify::Channel;
+
+/// Why a channel's secret references could not be resolved into settings fit to send with.
+/// Names the reference or the field, never a value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ResolveError {
+    /// A reference that cannot be resolved or is malformed: retryable (the secret store may
+    /// answer again, or the reference be fixed, before the message comes back).
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// A resolved value without its field's shape ([`Channel::validate_secret_values`]), e.g.
+    /// a Telegram token with `/` or an Opsgenie key with a line break: not retryable, nothing
+    /// is sent with it.
+    #[error("the secret behind {}: {}", .0.field, .0.message)]
+    Shape(ValidationError),
+}
+
+impl ResolveError {
+    /// Whether a later try may succeed: a reference that did not resolve, yes; a value of the
+    /// wrong shape, no.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ResolveError::Secret(_))
+    }
+}
 
 /// `channel` with every secret reference in its secret fields (`{{ssm:/path}}`,
 /// `{{secretsmanager:id#key}}`, whole or part of the value) replaced by its value, as probes
 /// resolve theirs ([`Secrets::value`]: trimmed, cached for five minutes). Borrowed as is when
-/// it holds none. Never stored: the definition keeps its references.
+/// it holds none. Never stored: the definition keeps its references. The resolved values are
+/// checked against their fields' shapes ([`Channel::validate_secret_values`]; values given
+/// as they are were checked when the channel was saved).
 ///
 /// # Errors
-/// [`SecretError`] for the first reference that cannot be resolved (naming the reference,
-/// never a value) or that is malformed.
+/// [`ResolveError::Secret`] for the first reference that cannot be resolved (naming the
+/// reference, never a value) or that is malformed; [`ResolveError::Shape`] naming the first
+/// field (`config.bot_token`) whose resolved value has the wrong shape.
 pub async fn resolve_channel<'c>(
     secrets: &Secrets,
     channel: &'c Channel,
-) -> Result<Cow<'c, Channel>, SecretError> {
+) -> Result<Cow<'c, Channel>, ResolveError> {
     let mut wanted: Vec<SecretRef> = Vec::new();
     let mut config = channel.config.clone();
     config.for_each_secret_mut(|field, value| match find_refs(value) {
@@ -51,5 +78,75 @@ pub async fn resolve_channel<'c>(
     })?;
     let mut resolved = channel.clone();
     resolved.config = config;
+    resolved
+        .validate_secret_values()
+        .map_err(ResolveError::Shape)?;
     Ok(Cow::Owned(resolved))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::secrets::MemorySecrets;
+
+    fn channel(kind: &str, config: serde_json::Value) -> Channel {
+        serde_json::from_value(serde_json::json!({"id": "c", "name": "C", "kind": kind,
+            "config": config}))
+        .unwrap()
+    }
+
+    fn secrets(pairs: &[(&str, &str)]) -> Secrets {
+        let mem = MemorySecrets::default();
+        for (path, value) in pairs {
+            mem.set(SecretRef::Ssm((*path).into()), value);
+        }
+        Secrets::new(Arc::new(mem))
+    }
+
+    #[tokio::test]
+    async fn a_resolved_value_of_the_wrong_shape_fails_for_good_naming_the_field() {
+        let token = "123:abc/../../bot9:other/sendMessage?x=";
+        let s = secrets(&[("/tg", token), ("/og", "key-1\r\nX-Evil: yes")]);
+        let tg = channel(
+            "telegram",
+            serde_json::json!({"bot_token": "{{ssm:/tg}}", "chat_id": "-1"}),
+        );
+        let e = resolve_channel(&s, &tg).await.unwrap_err();
+        assert!(!e.is_retryable(), "{e:?}");
+        assert!(matches!(&e, ResolveError::Shape(v) if v.field == "config.bot_token"));
+        assert!(
+            e.to_string()
+                .starts_with("the secret behind config.bot_token: must be"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("abc") && !format!("{e:?}").contains("abc"),
+            "{e}"
+        );
+        let og = channel("opsgenie", serde_json::json!({"api_key": "{{ssm:/og}}"}));
+        let e = resolve_channel(&s, &og).await.unwrap_err();
+        assert!(matches!(&e, ResolveError::Shape(v) if v.field == "config.api_key"));
+        assert!(!e.to_string().contains("Evil"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_resolved_value_of_the_right_shape_is_used_and_a_missing_one_is_retryable() {
+        let s = secrets(&[("/tg", "123:AA-b_c")]);
+        let tg = channel(
+            "telegram",
+            serde_json::json!({"bot_token": "{{ssm:/tg}}", "chat_id": "-1"}),
+        );
+        let got = resolve_channel(&s, &tg).await.unwrap();
+        assert!(matches!(&got.config,
+            lookout_core::notify::ChannelConfig::Telegram { bot_token, .. } if bot_token == "123:AA-b_c"));
+        let gone = channel(
+            "telegram",
+            serde_json::json!({"bot_token": "{{ssm:/gone}}", "chat_id": "-1"}),
+        );
+        let e = resolve_channel(&s, &gone).await.unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(e.to_string().contains("{{ssm:/gone}}"), "{e}");
+    }
 }
