@@ -132,6 +132,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_delivery_with_a_misshapen_secret_fails_without_retry_and_sends_nothing() {
+        use crate::clock::ManualClock;
+        use crate::memory::{MemoryMail, MemoryStore};
+        use crate::usecases::notify::{ChannelResult, Notifier, NotifySettings};
+        use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+
+        let store = MemoryStore::default();
+        let n = Notifier {
+            channels: &store,
+            log: &store,
+            http: crate::notify::HttpNotifier::allow_private(),
+            mail: MemoryMail::default(),
+            clock: Arc::new(ManualClock::at(1_700_000_000_000)),
+            settings: NotifySettings::default(),
+            secrets: secrets(&[("/tg", "123:abc/x#")]),
+        };
+        let tg = channel(
+            "telegram",
+            serde_json::json!({"bot_token": "{{ssm:/tg}}", "chat_id": "-1"}),
+        );
+        let alert = Alert {
+            key: "web#down#1".into(),
+            kind: AlertKind::StatusChange,
+            severity: Severity::Critical,
+            target_id: "web".into(),
+            target_name: "Web".into(),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: 1_700_000_000_000,
+            subject: "Web is down".into(),
+            text: "Web is down".into(),
+            targets: Vec::new(),
+            changes: Vec::new(),
+            tags: Vec::new(),
+        };
+        let r = n.deliver(&tg, &alert).await;
+        assert!(
+            matches!(&r, ChannelResult::Failed { retryable: false, error }
+                if error.contains("config.bot_token") && !error.contains("abc")),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_resolved_value_of_the_right_shape_is_used_and_a_missing_one_is_retryable() {
         let s = secrets(&[("/tg", "123:AA-b_c")]);
         let tg = channel(
