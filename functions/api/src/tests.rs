@@ -40,6 +40,7 @@ fn notify_settings() -> lookout_app::usecases::notify::NotifySettings {
         attempts: 2,
         backoff_ms: 1,
         max_wait_ms: 100,
+        timeout_ms: 10_000,
     }
 }
 

@@ -10,7 +10,13 @@
 //! - a channel failed in a way a later try may fix ([`AlertOutcome::redeliver`]), or a channel
 //!   is still claimed by another delivery (`Duplicate(Sending)`: if that sender died, its claim
 //!   expires before the message comes back, and the next receive sends it), or
-//! - the function's deadline came before it was handled.
+//! - the function's deadline came before it was handled, or before one of its channels was
+//!   reached (`NotReached`), or cut its retries short (a retryable failure).
+//!
+//! The deadline (the Lambda context's) is handed to the [`Notifier`], which starts no request
+//! or wait that could not end
+//! [`DEADLINE_MARGIN_MS`](lookout_app::usecases::notify::DEADLINE_MARGIN_MS) before it, so the
+//! invocation is not killed mid-delivery with records left `sending`.
 //!
 //! Channels already sent are skipped on the next receive by their claim, so a redelivered
 //! message never sends twice. A batch whose channels cannot be read fails as a whole
@@ -45,11 +51,13 @@ pub trait Deliver {
     /// Every channel (read once per batch).
     fn channels(&self) -> impl Future<Output = Result<Vec<Channel>, StoreError>> + Send;
 
-    /// Delivers `alert` to each of `channels` that takes it.
+    /// Delivers `alert` to each of `channels` that takes it, before `deadline_ms` (epoch ms)
+    /// when given ([`Notifier::notify_with_deadline`]).
     fn deliver(
         &self,
         channels: &[Channel],
         alert: &Alert,
+        deadline_ms: Option<i64>,
     ) -> impl Future<Output = AlertOutcome> + Send;
 }
 
@@ -68,8 +76,9 @@ where
         &self,
         channels: &[Channel],
         alert: &Alert,
+        deadline_ms: Option<i64>,
     ) -> impl Future<Output = AlertOutcome> + Send {
-        self.notify_with(channels, alert)
+        self.notify_with_deadline(channels, alert, deadline_ms)
     }
 }
 
@@ -103,8 +112,9 @@ pub fn comes_back(outcome: &AlertOutcome) -> bool {
 }
 
 /// Handles one batch: reads the channels once, then delivers the records' alerts in the order
-/// of their time (`at`; a down and its recovery in one batch go out in that order), before
-/// `deadline_ms` (epoch ms) less [`DEADLINE_MARGIN_MS`] when given.
+/// of their time (`at`; a down and its recovery in one batch go out in that order): none is
+/// started after `deadline_ms` (epoch ms) less [`DEADLINE_MARGIN_MS`] when given, and each
+/// is delivered with `deadline_ms` as its deadline.
 ///
 /// # Errors
 /// [`HandlerError`] when the channels cannot be read (the whole batch comes back).
@@ -139,7 +149,7 @@ pub async fn handle<N: Deliver + Sync>(
             failed.push(record.message_id.clone());
             continue;
         }
-        let outcome = notifier.deliver(&channels, &alert).await;
+        let outcome = notifier.deliver(&channels, &alert, deadline_ms).await;
         let back = comes_back(&outcome);
         let count =
             |f: fn(&ChannelResult) -> bool| outcome.results.iter().filter(|(_, r)| f(r)).count();
@@ -148,6 +158,7 @@ pub async fn handle<N: Deliver + Sync>(
             sent = count(|r| *r == ChannelResult::Sent),
             duplicate = count(|r| matches!(r, ChannelResult::Duplicate(_))),
             failed = count(|r| matches!(r, ChannelResult::Failed { .. })),
+            not_reached = count(|r| *r == ChannelResult::NotReached),
             comes_back = back, "alert delivered to the channels");
         if back {
             failed.push(record.message_id.clone());

@@ -12,6 +12,7 @@ struct Fake {
     result: fn(&str) -> ChannelResult,
     channel_reads: Mutex<usize>,
     delivered: Mutex<Vec<String>>,
+    deadlines: Mutex<Vec<Option<i64>>>,
     channels_fail: bool,
 }
 
@@ -21,6 +22,7 @@ impl Fake {
             result,
             channel_reads: Mutex::new(0),
             delivered: Mutex::new(Vec::new()),
+            deadlines: Mutex::new(Vec::new()),
             channels_fail: false,
         }
     }
@@ -39,8 +41,14 @@ impl Deliver for Fake {
         .unwrap()])
     }
 
-    async fn deliver(&self, channels: &[Channel], alert: &Alert) -> AlertOutcome {
+    async fn deliver(
+        &self,
+        channels: &[Channel],
+        alert: &Alert,
+        deadline_ms: Option<i64>,
+    ) -> AlertOutcome {
         self.delivered.lock().unwrap().push(alert.key.clone());
+        self.deadlines.lock().unwrap().push(deadline_ms);
         AlertOutcome {
             results: channels
                 .iter()
@@ -107,6 +115,7 @@ async fn a_retryable_failure_or_a_live_claim_brings_the_message_back_and_nothing
         "claimed" => ChannelResult::Duplicate(DeliveryStatus::Sending),
         "sent-before" => ChannelResult::Duplicate(DeliveryStatus::Sent),
         "not-routed" => ChannelResult::NotRouted,
+        "not-reached" => ChannelResult::NotReached,
         _ => ChannelResult::Sent,
     });
     let keys = [
@@ -116,10 +125,11 @@ async fn a_retryable_failure_or_a_live_claim_brings_the_message_back_and_nothing
         "sent-before",
         "not-routed",
         "ok",
+        "not-reached",
     ];
     let bodies: Vec<String> = keys.iter().map(|k| alert(k, 1)).collect();
     let answer = handle(&fake, event(&bodies), None).await.unwrap();
-    assert_eq!(failed(&answer), ["m0", "m2"]);
+    assert_eq!(failed(&answer), ["m0", "m2", "m6"]);
 }
 
 #[tokio::test]
@@ -169,6 +179,21 @@ async fn past_the_deadline_less_the_margin_no_alert_is_started() {
         .await
         .unwrap();
     assert!(failed(&answer).is_empty());
+}
+
+#[tokio::test]
+async fn each_alert_is_delivered_with_the_invocations_deadline() {
+    let fake = Fake::new(|_| ChannelResult::Sent);
+    let far = lookout_core::time::now_ms() + 10 * DEADLINE_MARGIN_MS;
+    handle(&fake, event(&[alert("a", 1), alert("b", 2)]), Some(far))
+        .await
+        .unwrap();
+    handle(&fake, event(&[alert("c", 3)]), None).await.unwrap();
+    assert_eq!(
+        *fake.deadlines.lock().unwrap(),
+        [Some(far), Some(far), None],
+        "the notifier bounds its retries and channels by the Lambda deadline"
+    );
 }
 
 #[test]

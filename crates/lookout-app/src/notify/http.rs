@@ -146,10 +146,8 @@ impl HttpNotifier {
             .await
             .map_err(|f| failure(f.kind, self.timeout))?;
         let retry_after_ms = retry_after_ms(&answer.headers, &answer.body, SystemTime::now());
-        let body = scrub(
-            &String::from_utf8_lossy(&answer.body[..answer.body.len().min(ANSWER_TEXT_BYTES)]),
-            request,
-        );
+        // Scrubbed whole, then cut: a secret straddling the cut would leave its start unmasked.
+        let body = scrub(&String::from_utf8_lossy(&answer.body), request);
         Ok(ProviderAnswer {
             status: answer.status,
             body,
@@ -187,8 +185,8 @@ fn failure(kind: ErrorKind, timeout: Duration) -> SendError {
 
 /// `text` with every secret part of `request` masked (`***`): the whole URL, its path
 /// segments and query of 8 characters or more (tokens), the header values, the signing
-/// secret; then [`redact_text`] (credentials in URLs) and at most [`ANSWER_TEXT_BYTES`]
-/// characters.
+/// secret; then [`redact_text`] (credentials in URLs); then cut to at most
+/// [`ANSWER_TEXT_BYTES`] characters (after masking, so no secret is cut in two and half-kept).
 fn scrub(text: &str, request: &Outbound) -> String {
     let mut secrets: Vec<&str> = vec![request.url.as_str()];
     if let Ok(u) = url::Url::parse(&request.url) {
@@ -395,5 +393,23 @@ mod tests {
         assert_eq!(a.status, 404);
         assert!(!a.body.contains("tok-abcdefghijkl"), "{}", a.body);
         assert!(!a.body.contains("k-0123456789"), "{}", a.body);
+    }
+
+    #[tokio::test]
+    async fn a_secret_echoed_across_the_cut_of_the_answer_leaves_no_part_of_itself() {
+        let token = "tok-abcdefghijkl";
+        // The token starts 5 characters before the cut: scrubbing after cutting kept `tok-a`.
+        let pad = "x".repeat(ANSWER_TEXT_BYTES - 5);
+        let server =
+            TestServer::start(move |r| Reply::text(400, &format!("{pad}{}", r.path))).await;
+        let url = format!("{}/{token}", server.url);
+        let a = HttpNotifier::allow_private()
+            .post(&outbound(&url))
+            .await
+            .unwrap();
+        assert_eq!(a.status, 400);
+        assert!(a.body.chars().count() <= ANSWER_TEXT_BYTES);
+        assert!(!a.body.contains("tok-"), "{}", &a.body[a.body.len() - 20..]);
+        assert!(a.body.ends_with("***"), "{}", &a.body[a.body.len() - 20..]);
     }
 }

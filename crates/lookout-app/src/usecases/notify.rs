@@ -31,9 +31,17 @@
 //! and no answer are retried; any other status ends the delivery at once as a failure that is
 //! not retryable. A wait beyond [`NotifySettings::max_wait_ms`] ends the delivery as a
 //! retryable failure: the queue brings the message back later.
+//!
+//! **Deadlines.** A caller that will be stopped (a Lambda invocation, an API request behind
+//! API Gateway's 29 s) delivers with a deadline ([`Notifier::notify_with_deadline`],
+//! [`Notifier::deliver_by`], [`Notifier::retry_by`], [`Notifier::test_by`]): no request, and no
+//! wait before one, is started unless it can end ([`NotifySettings::timeout_ms`] at most)
+//! [`DEADLINE_MARGIN_MS`] before the deadline. A delivery cut short so is recorded `failed`,
+//! retryable (the message comes back); a channel not reached at all takes no claim and
+//! answers [`ChannelResult::NotReached`] (the message comes back too).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::Retryable as _;
 
@@ -60,6 +68,10 @@ pub use resolve::{resolve_channel, ResolveError};
 /// Most characters of a delivery's `last_error`.
 pub const MAX_ERROR_CHARS: usize = 500;
 
+/// Time kept before a delivery's deadline, ms: for recording the outcome (writes retried for
+/// up to a few seconds) and answering. The last request must end this long before it.
+pub const DEADLINE_MARGIN_MS: i64 = 5_000;
+
 /// How the [`Notifier`] claims, retries and records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySettings {
@@ -76,12 +88,15 @@ pub struct NotifySettings {
     /// The longest wait honoured inside one delivery, ms: a `Retry-After` beyond it ends the
     /// delivery as a retryable failure (the queue sends the message again later).
     pub max_wait_ms: u64,
+    /// The longest one request (or e-mail) may take, ms (`LOOKOUT_NOTIFY_TIMEOUT_MS`, the HTTP
+    /// sender's timeout): with a deadline, no request starts that could outlast it.
+    pub timeout_ms: u64,
 }
 
 impl Default for NotifySettings {
     /// The defaults of [`NotifySettings::from_settings`] with no variable set: the providers'
-    /// URLs, 4 attempts, 1 s backoff base, 30 s longest wait, records kept 30 days, claims of
-    /// [`claim_ms_for`]`(4, 10 s, 30 s)` = 220 s.
+    /// URLs, 4 attempts, 1 s backoff base, 30 s longest wait, 10 s per request, records kept
+    /// 30 days, claims of [`claim_ms_for`]`(4, 10 s, 30 s)` = 220 s.
     fn default() -> Self {
         NotifySettings {
             endpoints: Endpoints::default(),
@@ -90,6 +105,7 @@ impl Default for NotifySettings {
             attempts: 4,
             backoff_ms: 1_000,
             max_wait_ms: 30_000,
+            timeout_ms: 10_000,
         }
     }
 }
@@ -112,6 +128,7 @@ impl NotifySettings {
             attempts: settings.notify_attempts.max(1),
             backoff_ms: 1_000,
             max_wait_ms,
+            timeout_ms: settings.notify_timeout_ms,
         }
     }
 }
@@ -138,6 +155,9 @@ pub enum ChannelResult {
     Duplicate(DeliveryStatus),
     /// The channel's route does not take it, or the channel is disabled.
     NotRouted,
+    /// The deadline came before this channel's turn: no claim taken, nothing sent or recorded;
+    /// the message should come back.
+    NotReached,
     /// Every attempt failed; recorded `failed`. `retryable`: a later try may succeed (5xx,
     /// 429, no answer), so the queue message should come back.
     Failed {
@@ -156,9 +176,10 @@ pub struct AlertOutcome {
 }
 
 impl AlertOutcome {
-    /// Whether the queue should deliver the message again: some channel failed retryably, or
-    /// found the delivery `sending` under another claim (that sender may have died; the copy
-    /// that comes back after the claim ends either finds it `sent` or sends it).
+    /// Whether the queue should deliver the message again: some channel failed retryably, was
+    /// not reached before the deadline, or found the delivery `sending` under another claim
+    /// (that sender may have died; the copy that comes back after the claim ends either finds
+    /// it `sent` or sends it).
     pub fn redeliver(&self) -> bool {
         self.results.iter().any(|(_, r)| {
             matches!(
@@ -167,6 +188,7 @@ impl AlertOutcome {
                     retryable: true,
                     ..
                 } | ChannelResult::Duplicate(DeliveryStatus::Sending)
+                    | ChannelResult::NotReached
             )
         })
     }
@@ -182,7 +204,7 @@ pub enum RetryError {
     /// No such delivery record.
     #[error("no delivery {0}")]
     NotFound(String),
-    /// The delivery is not `failed` (sent, or being sent).
+    /// The delivery is not `failed` (sent, or being sent under a claim that has not passed).
     #[error("delivery {0} is {1}, not failed")]
     NotFailed(String, &'static str),
     /// The channel was deleted.
@@ -229,12 +251,25 @@ where
         Ok(self.notify_with(&channels, alert).await)
     }
 
-    /// Delivers `alert` to each of `channels` that takes it.
+    /// Delivers `alert` to each of `channels` that takes it, with no deadline.
     pub async fn notify_with(&self, channels: &[Channel], alert: &Alert) -> AlertOutcome {
+        self.notify_with_deadline(channels, alert, None).await
+    }
+
+    /// Delivers `alert` to each of `channels` that takes it, one after another, before
+    /// `deadline_ms` (epoch ms; see the module's doc): a channel whose turn comes too late is
+    /// [`ChannelResult::NotReached`].
+    pub async fn notify_with_deadline(
+        &self,
+        channels: &[Channel],
+        alert: &Alert,
+        deadline_ms: Option<i64>,
+    ) -> AlertOutcome {
+        let ends = self.ends(deadline_ms);
         let mut out = AlertOutcome::default();
         for c in channels {
             let r = if c.takes(alert) {
-                self.deliver(c, alert).await
+                self.deliver_until(c, alert, ends).await
             } else {
                 ChannelResult::NotRouted
             };
@@ -257,6 +292,32 @@ where
     /// answer is `Sent` all the same (sending again would be the duplicate), and the record
     /// stays `sending` until its claim ends (the at-least-once window of the module's doc).
     pub async fn deliver(&self, channel: &Channel, alert: &Alert) -> ChannelResult {
+        self.deliver_until(channel, alert, None).await
+    }
+
+    /// [`Notifier::deliver`] before `deadline_ms` (epoch ms; see the module's doc): when not
+    /// even one request fits, [`ChannelResult::NotReached`] with no claim taken.
+    pub async fn deliver_by(
+        &self,
+        channel: &Channel,
+        alert: &Alert,
+        deadline_ms: Option<i64>,
+    ) -> ChannelResult {
+        self.deliver_until(channel, alert, self.ends(deadline_ms))
+            .await
+    }
+
+    async fn deliver_until(
+        &self,
+        channel: &Channel,
+        alert: &Alert,
+        ends: Option<Instant>,
+    ) -> ChannelResult {
+        if !self.fits(ends, Duration::ZERO) {
+            tracing::warn!(channel = %channel.id, key = %alert.key,
+                "the deadline is near: nothing claimed or sent; the message should come back");
+            return ChannelResult::NotReached;
+        }
         let s = &self.settings;
         let now = self.clock.now_ms();
         let claim_until = now.saturating_add(s.claim_ms);
@@ -285,7 +346,7 @@ where
                 };
             }
         }
-        let sent = self.send(channel, alert).await;
+        let sent = self.send(channel, alert, ends).await;
         let outcome = DeliveryOutcome {
             status: if sent.ok {
                 DeliveryStatus::Sent
@@ -340,13 +401,13 @@ where
     /// Resolves, renders and sends; what happened, for the record, with every secret value of
     /// the channel masked in its error (a provider may echo a routing key or token it was sent
     /// in the body, which the sender's own scrub of URL and headers does not know).
-    async fn send(&self, channel: &Channel, alert: &Alert) -> Attempted {
+    async fn send(&self, channel: &Channel, alert: &Alert, ends: Option<Instant>) -> Attempted {
         let resolved = match resolve_channel(&self.secrets, channel).await {
             Ok(c) => c,
             // Retryable unless a resolved value has the wrong shape (ResolveError::is_retryable).
             Err(e) => return Attempted::failed(e.is_retryable(), e.to_string()),
         };
-        let mut attempted = self.send_resolved(channel, &resolved, alert).await;
+        let mut attempted = self.send_resolved(channel, &resolved, alert, ends).await;
         if let Some(e) = attempted.error.as_mut() {
             *e = mask_secrets(e, &resolved);
         }
@@ -358,8 +419,9 @@ where
         channel: &Channel,
         resolved: &Channel,
         alert: &Alert,
+        ends: Option<Instant>,
     ) -> Attempted {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let kind = channel.kind().as_str();
         match render(resolved, alert, &self.settings.endpoints) {
             Rendered::Skip(reason) => {
@@ -368,7 +430,7 @@ where
                 Attempted::sent()
             }
             Rendered::Mail(mail) => {
-                self.attempt(&format!("mail to {kind}"), started, || {
+                self.attempt(&format!("mail to {kind}"), started, ends, || {
                     self.mail.send_mail(&mail)
                 })
                 .await
@@ -377,7 +439,7 @@ where
                 let mut total = Attempted::sent();
                 for request in &requests {
                     let one = self
-                        .attempt(&format!("POST to {kind}"), started, || {
+                        .attempt(&format!("POST to {kind}"), started, ends, || {
                             self.http.post(request)
                         })
                         .await;
@@ -391,14 +453,29 @@ where
         }
     }
 
-    /// Sends a failed delivery again (`POST /v1/deliveries/{id}/retry`): answers the record
-    /// as it stands afterwards (`sent`, or `failed` with the new error; `sending` if another
-    /// delivery claimed it in between).
+    /// [`Notifier::retry_by`] with no deadline.
     ///
     /// # Errors
-    /// [`RetryError`]: an id that is not a delivery's, a record that is not `failed`, a channel
-    /// that was deleted, or the store.
+    /// As [`Notifier::retry_by`].
     pub async fn retry(&self, delivery_id: &str) -> Result<DeliveryRecord, RetryError> {
+        self.retry_by(delivery_id, None).await
+    }
+
+    /// Sends a failed delivery again (`POST /v1/deliveries/{id}/retry`) before `deadline_ms`
+    /// (epoch ms; see the module's doc): answers the record as it stands afterwards (`sent`,
+    /// or `failed` with the new error; `sending` if another delivery claimed it in between;
+    /// unchanged if the deadline left no time to send). A `sending` record whose claim has
+    /// passed (`updated_at + claim_ms < now`: its sender died, or was stopped) is sent again
+    /// too, as the claim's own condition would let the queue's next copy do.
+    ///
+    /// # Errors
+    /// [`RetryError`]: an id that is not a delivery's, a record that is neither `failed` nor
+    /// `sending` under a claim that has passed, a channel that was deleted, or the store.
+    pub async fn retry_by(
+        &self,
+        delivery_id: &str,
+        deadline_ms: Option<i64>,
+    ) -> Result<DeliveryRecord, RetryError> {
         let not_found = || RetryError::NotFound(clip(delivery_id, 200));
         let (channel_id, key) = parse_delivery_id(delivery_id).ok_or_else(not_found)?;
         let record = self
@@ -406,7 +483,9 @@ where
             .delivery(&channel_id, &key)
             .await?
             .ok_or_else(not_found)?;
-        if record.status != DeliveryStatus::Failed {
+        let claim_passed = record.status == DeliveryStatus::Sending
+            && record.updated_at.saturating_add(self.settings.claim_ms) < self.clock.now_ms();
+        if record.status != DeliveryStatus::Failed && !claim_passed {
             return Err(RetryError::NotFailed(
                 record.id.clone(),
                 record.status.as_str(),
@@ -417,7 +496,7 @@ where
             .channel(&channel_id)
             .await?
             .ok_or_else(|| RetryError::NoChannel(channel_id.clone()))?;
-        let result = self.deliver(&channel, &record.alert).await;
+        let result = self.deliver_by(&channel, &record.alert, deadline_ms).await;
         tracing::info!(delivery = %record.id, result = ?result, "delivery retried");
         self.log
             .delivery(&channel_id, &key)
@@ -425,12 +504,21 @@ where
             .ok_or_else(not_found)
     }
 
+    /// [`Notifier::test_by`] with no deadline.
+    pub async fn test(&self, channel: &Channel) -> TestAnswers {
+        self.test_by(channel, None).await
+    }
+
     /// Sends a test message through `channel` (enabled or not, no claim, no record) and answers
     /// what the provider said: one answer per request, each sent once (no retries: the
     /// operator sees the provider's first answer). An e-mail channel answers the mail
     /// service's; a kind that sends nothing answers nothing. A secret reference that cannot be
-    /// resolved is one error naming the reference.
-    pub async fn test(&self, channel: &Channel) -> TestAnswers {
+    /// resolved is one error naming the reference. A request that could not end before
+    /// `deadline_ms` (epoch ms; see the module's doc) is not sent: its answer is an error
+    /// saying so.
+    pub async fn test_by(&self, channel: &Channel, deadline_ms: Option<i64>) -> TestAnswers {
+        let ends = self.ends(deadline_ms);
+        let late = || SendError("not sent: no time left before the deadline".into());
         let resolved = match resolve_channel(&self.secrets, channel).await {
             Ok(c) => c,
             Err(e) => return vec![Err(SendError(e.to_string()))],
@@ -438,6 +526,7 @@ where
         let kind = channel.kind().as_str();
         let answers = match render_test(&resolved, &self.settings.endpoints, self.clock.now_ms()) {
             Rendered::Skip(_) => Vec::new(),
+            Rendered::Mail(_) if !self.fits(ends, Duration::ZERO) => vec![Err(late())],
             Rendered::Mail(mail) => vec![self
                 .mail
                 .send_mail(&mail)
@@ -446,6 +535,10 @@ where
             Rendered::Http(requests) => {
                 let mut out = Vec::with_capacity(requests.len());
                 for r in &requests {
+                    if !self.fits(ends, Duration::ZERO) {
+                        out.push(Err(late()));
+                        continue;
+                    }
                     out.push(
                         self.http
                             .post(r)
@@ -466,6 +559,28 @@ where
                 Err(e) => Err(SendError(mask_secrets(&e.0, &resolved))),
             })
             .collect()
+    }
+}
+
+impl<C, D, H, M> Notifier<C, D, H, M> {
+    /// The instant by which the last request must have ended for `deadline_ms`: the deadline
+    /// less [`DEADLINE_MARGIN_MS`], read on the clock once and then counted in real time (as
+    /// the retries' waits are).
+    fn ends(&self, deadline_ms: Option<i64>) -> Option<Instant> {
+        deadline_ms.map(|d| {
+            let left = d
+                .saturating_sub(DEADLINE_MARGIN_MS)
+                .saturating_sub(self.clock.now_ms());
+            let now = Instant::now();
+            now.checked_add(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
+                .unwrap_or(now)
+        })
+    }
+
+    /// Whether a wait of `wait` and then one request can end by `ends`.
+    fn fits(&self, ends: Option<Instant>, wait: Duration) -> bool {
+        let request = Duration::from_millis(self.settings.timeout_ms);
+        ends.is_none_or(|e| Instant::now() + wait + request <= e)
     }
 }
 

@@ -16,6 +16,18 @@ use super::AppState;
 use crate::extract::{parse_json, Path};
 use crate::{ApiError, Json, Store};
 
+/// How long a delivery made by the API (a channel's test, a delivery's retry) may take, ms
+/// from the request: its requests and retries end
+/// [`DEADLINE_MARGIN_MS`](lookout_app::usecases::notify::DEADLINE_MARGIN_MS) before it, well
+/// inside API Gateway's 29 s integration timeout and the function's 30 s, so the function is
+/// not stopped with a delivery claimed and left `sending`.
+pub const API_DELIVERY_DEADLINE_MS: i64 = 20_000;
+
+/// The deadline of a delivery the API starts now, epoch ms.
+pub(crate) fn api_deadline() -> i64 {
+    lookout_core::time::now_ms().saturating_add(API_DELIVERY_DEADLINE_MS)
+}
+
 /// Every channel (secrets `***`)
 ///
 /// By id: `{"channels":[{"id","name","kind","config","enabled","language","route","version",
@@ -176,7 +188,8 @@ pub async fn delete_channel<S: Store>(
 /// one entry per request (PagerDuty and Opsgenie send a trigger and its resolve), the body the
 /// start of what the provider answered, `error` when a request got no answer. `ok` is true when
 /// every request was accepted (2xx). 200 even when the provider refused (then `ok` is false);
-/// 404 when there is no such channel. Secrets are `***` in bodies and errors.
+/// 404 when there is no such channel. Secrets are `***` in bodies and errors. The requests
+/// must end within 15 s: one that could not is not sent (its entry is an error saying so).
 #[utoipa::path(post, path = "/v1/channels/{id}/test", tag = "admin",
     params(("id" = String, Path, min_length = 1, description = "Channel id")),
     responses((status = 200, description = "What the provider answered", body = Object)))]
@@ -185,7 +198,7 @@ pub async fn test_channel<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json, ApiError> {
     let channel = find(&app.store, &id).await?;
-    let answers = notifier(&app).test(&channel).await;
+    let answers = notifier(&app).test_by(&channel, Some(api_deadline())).await;
     let secrets = secrets_of(&channel);
     let ok = !answers.is_empty()
         && answers

@@ -8,7 +8,7 @@ use lookout_core::notify::{parse_delivery_id, DeliveryRecord, DeliveryStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::channels::{is_channel_id, notifier, scrub, secrets_of};
+use super::channels::{api_deadline, is_channel_id, notifier, scrub, secrets_of};
 use super::{params, AppState};
 use crate::extract::{Path, Query};
 use crate::{ApiError, Json, Store};
@@ -106,10 +106,12 @@ pub async fn deliveries<S: Store>(
 
 /// Send a failed delivery again
 ///
-/// Claims the delivery, sends the alert it holds to its channel (with the usual retries) and
-/// answers `{"delivery": ...}`, the record afterwards (`sent`, or `failed` again). 404 when
-/// there is no such delivery; 409 when it is not `failed` (sent, or being sent) or its channel
-/// was deleted.
+/// Claims the delivery, sends the alert it holds to its channel (with the usual retries, cut
+/// short after 15 s: then `failed` again, and the queue or another retry sends it later) and
+/// answers `{"delivery": ...}`, the record afterwards (`sent`, or `failed` again). A delivery
+/// left `sending` by a sender that was stopped can be retried once its claim has passed. 404
+/// when there is no such delivery; 409 when it is sent, or being sent under a live claim, or
+/// its channel was deleted.
 #[utoipa::path(post, path = "/v1/deliveries/{id}/retry", tag = "admin",
     params(("id" = String, Path, min_length = 1, description = "Delivery id (from the listing)")),
     responses((status = 200, description = "The record after the retry", body = Object)))]
@@ -129,17 +131,21 @@ pub async fn retry_delivery<S: Store>(
     if !plausible {
         return Err(not_found());
     }
-    let record = notifier(&app).retry(&id).await.map_err(|e| match e {
-        RetryError::NotFound(_) => not_found(),
-        RetryError::NotFailed(_, status) => ApiError::Conflict(format!(
-            "the delivery is {status}, not failed: only a failed delivery is sent again"
-        )),
-        RetryError::NoChannel(channel) => ApiError::Conflict(format!(
-            "channel {} no longer exists",
-            lookout_core::redact::clip(&channel, 64)
-        )),
-        RetryError::Store(e) => e.into(),
-    })?;
+    let record = notifier(&app)
+        .retry_by(&id, Some(api_deadline()))
+        .await
+        .map_err(|e| match e {
+            RetryError::NotFound(_) => not_found(),
+            RetryError::NotFailed(_, status) => ApiError::Conflict(format!(
+                "the delivery is {status}, not failed: only a failed delivery, or one left \
+             sending past its claim, is sent again"
+            )),
+            RetryError::NoChannel(channel) => ApiError::Conflict(format!(
+                "channel {} no longer exists",
+                lookout_core::redact::clip(&channel, 64)
+            )),
+            RetryError::Store(e) => e.into(),
+        })?;
     let secrets = all_secrets(&app.store).await?;
     Ok(Json::ok(json!({"delivery": shown(&record, &secrets)})))
 }

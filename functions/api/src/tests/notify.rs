@@ -696,6 +696,71 @@ async fn a_failed_delivery_is_listed_and_a_retry_against_a_provider_that_recover
 }
 
 #[tokio::test]
+async fn a_delivery_left_sending_past_its_claim_is_sent_by_a_retry_and_one_under_its_claim_is_a_409(
+) {
+    let status = Arc::new(AtomicU16::new(200));
+    let provider = echoing_provider(status).await;
+    let app = app_with_providers(&provider.url);
+    let (secrets, channels) = channels_of_every_kind(&provider.url);
+    let hook = channels.iter().find(|c| c["id"] == "hook").unwrap();
+    let (s, b) = call(
+        &app,
+        request("POST", "/v1/channels", &hook.to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let claim_ms = notify_settings().claim_ms;
+    let now = lookout_core::time::now_ms();
+    // Two senders stopped after their claim (an API function past API Gateway's limit, a
+    // Lambda timeout): one whose claim has passed, one whose claim still holds.
+    for (key, at) in [
+        ("web#down#old", now - claim_ms - 1_000),
+        ("web#down#new", now),
+    ] {
+        let claim = app
+            .store
+            .claim_delivery("hook", &alert(key), at, at + claim_ms, now / 1000 + 86_400)
+            .await
+            .unwrap();
+        assert_eq!(claim, lookout_app::ports::Claim::Won);
+    }
+    let stale = lookout_core::notify::delivery_id("hook", "web#down#old");
+    let (s, _, body) = raw(
+        &app,
+        request(
+            "POST",
+            &format!("/v1/deliveries/{stale}/retry"),
+            "",
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_no_secret("a retry", &body, &secrets);
+    let b: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(b["delivery"]["status"], "sent", "{body}");
+    assert_eq!(provider.requests().len(), 1);
+
+    let live = lookout_core::notify::delivery_id("hook", "web#down#new");
+    let (s, b) = call(
+        &app,
+        request(
+            "POST",
+            &format!("/v1/deliveries/{live}/retry"),
+            "",
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(
+        provider.requests().len(),
+        1,
+        "nothing sent under a live claim"
+    );
+}
+
+#[tokio::test]
 async fn a_bad_status_limit_or_cursor_of_the_deliveries_is_a_400_naming_it() {
     let app = app();
     for (query, name) in [

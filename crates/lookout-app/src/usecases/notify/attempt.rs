@@ -1,5 +1,6 @@
 //! One request (or e-mail) sent with retries: the [`crate::retry`] policy's delays, or the
-//! provider's `Retry-After` when it asks for longer, within the claim and `max_wait_ms`.
+//! provider's `Retry-After` when it asks for longer, within the claim, `max_wait_ms` and the
+//! caller's deadline.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -76,13 +77,16 @@ const QUOTED_ANSWER_CHARS: usize = 200;
 
 impl<C, D, H, M> Notifier<C, D, H, M> {
     /// Sends with `send` until it is accepted, a failure is not retryable, the attempts are
-    /// used up, the provider asks to wait longer than `max_wait_ms`, or the next wait would
-    /// reach the end of the claim (`claim_ms` after `started`). `what` names the request in
-    /// errors (`POST to slack`).
+    /// used up, the provider asks to wait longer than `max_wait_ms`, the next wait would
+    /// reach the end of the claim (`claim_ms` after `started`), or the next wait and request
+    /// (`timeout_ms`) could not end by `ends` (the deadline less its margin). Cut short by
+    /// `ends`, or with no time for even the first request (nothing sent), it is a retryable
+    /// failure. `what` names the request in errors (`POST to slack`).
     pub(super) async fn attempt<F, Fut>(
         &self,
         what: &str,
         started: Instant,
+        ends: Option<Instant>,
         mut send: F,
     ) -> Attempted
     where
@@ -90,6 +94,13 @@ impl<C, D, H, M> Notifier<C, D, H, M> {
         Fut: Future<Output = Result<ProviderAnswer, SendError>>,
     {
         let s = &self.settings;
+        if !self.fits(ends, Duration::ZERO) {
+            return Attempted::failed(
+                true,
+                format!("{what} not sent: no time left before the deadline"),
+            );
+        }
+        let out_of_time = AtomicBool::new(false);
         let attempts = AtomicU32::new(0);
         // A wait the provider asked for that is longer than allowed (ms), or 0.
         let too_long = AtomicU64::new(0);
@@ -132,6 +143,10 @@ impl<C, D, H, M> Notifier<C, D, H, M> {
                 out_of_claim.store(true, Ordering::SeqCst);
                 return None;
             }
+            if !self.fits(ends, wait) {
+                out_of_time.store(true, Ordering::SeqCst);
+                return None;
+            }
             Some(wait)
         })
         .notify(|e, wait| {
@@ -164,7 +179,8 @@ impl<C, D, H, M> Notifier<C, D, H, M> {
             }
             Err(Try::NoAnswer(e)) => (None, format!("{what} failed: {e}")),
         };
-        let retryable = answer.as_ref().is_none_or(ProviderAnswer::retryable);
+        let cut_short = out_of_time.load(Ordering::SeqCst);
+        let retryable = cut_short || answer.as_ref().is_none_or(ProviderAnswer::retryable);
         let mut error = format!("{error} (after {attempts} attempt(s))");
         let asked = too_long.load(Ordering::SeqCst);
         if asked > 0 {
@@ -175,6 +191,8 @@ impl<C, D, H, M> Notifier<C, D, H, M> {
             ));
         } else if out_of_claim.load(Ordering::SeqCst) {
             error.push_str("; no time left in the delivery's claim for another attempt");
+        } else if cut_short {
+            error.push_str("; no time left before the deadline for another attempt");
         }
         Attempted {
             ok: false,

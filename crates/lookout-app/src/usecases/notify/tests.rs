@@ -562,3 +562,136 @@ async fn a_routing_key_the_provider_echoes_is_masked_in_the_record_and_the_test_
         "{answers}"
     );
 }
+
+/// A webhook channel like [`webhook`] with another id.
+fn webhook_named(id: &str, base: &str) -> Channel {
+    let mut c = webhook(base);
+    c.id = id.into();
+    c
+}
+
+#[tokio::test]
+async fn a_retry_after_that_would_outlast_the_deadline_ends_the_delivery_as_a_retryable_failure() {
+    let s = Scripted::start(vec![
+        with_headers(429, &[("retry-after", "1")], "slow down"),
+        with_headers(429, &[("retry-after", "1")], "slow down"),
+        ok(),
+    ])
+    .await;
+    let (store, clock) = (MemoryStore::default(), ManualClock::at(NOW));
+    let mut n = notifier(&store, &clock);
+    n.http = HttpNotifier::allow_private().with_timeout(Duration::from_secs(1));
+    n.settings.timeout_ms = 1_000;
+    // 1.5 s before the deadline's margin: one request fits, a wait of 1 s and another do not.
+    let deadline = NOW + DEADLINE_MARGIN_MS + 1_500;
+    let started = Instant::now();
+    let r = n
+        .deliver_by(&webhook(&s.server.url), &alert(), Some(deadline))
+        .await;
+    assert!(started.elapsed() < Duration::from_millis(900), "no wait");
+    let ChannelResult::Failed { retryable, error } = &r else {
+        panic!("{r:?}")
+    };
+    assert!(*retryable, "the message comes back");
+    assert!(
+        error.contains("no time left before the deadline"),
+        "{error}"
+    );
+    assert_eq!(s.count(), 1);
+    let rec = store.delivery("hook", &alert().key).await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.attempts), (DeliveryStatus::Failed, 1));
+    // With no deadline, the same answer is waited out and the message sent.
+    assert_eq!(
+        n.deliver(&webhook(&s.server.url), &alert()).await,
+        ChannelResult::Sent
+    );
+    assert_eq!(s.count(), 3);
+}
+
+#[tokio::test]
+async fn a_channel_whose_turn_comes_too_late_takes_no_claim_and_brings_the_message_back() {
+    let hang = Scripted::start(vec![Reply::Delay(Duration::from_secs(5), Box::new(ok()))]).await;
+    let fine = Scripted::start(vec![ok()]).await;
+    let (store, clock) = (MemoryStore::default(), ManualClock::at(NOW));
+    let mut n = notifier(&store, &clock);
+    n.http = HttpNotifier::allow_private().with_timeout(Duration::from_millis(500));
+    n.settings.timeout_ms = 500;
+    let channels = [
+        webhook_named("slow", &hang.server.url),
+        webhook_named("fast", &fine.server.url),
+    ];
+    // The slow channel's first request times out at 0.5 s; the second would end after 0.9 s.
+    let deadline = NOW + DEADLINE_MARGIN_MS + 900;
+    let started = Instant::now();
+    let out = n
+        .notify_with_deadline(&channels, &alert(), Some(deadline))
+        .await;
+    assert!(started.elapsed() < Duration::from_millis(900));
+    assert!(
+        matches!(
+            &out.results[0].1,
+            ChannelResult::Failed { retryable: true, error } if error.contains("deadline")
+        ),
+        "{out:?}"
+    );
+    assert_eq!(out.results[1], ("fast".into(), ChannelResult::NotReached));
+    assert!(out.redeliver());
+    assert_eq!((hang.count(), fine.count()), (1, 0));
+    assert_eq!(store.delivery("fast", &alert().key).await.unwrap(), None);
+    // The copy that comes back sends it: the channel not reached holds no claim.
+    let again = n.notify_with_deadline(&channels[1..], &alert(), None).await;
+    assert_eq!(again.results[0].1, ChannelResult::Sent);
+    assert_eq!(fine.count(), 1);
+}
+
+#[tokio::test]
+async fn a_deadline_already_past_sends_nothing_claims_nothing_and_tests_nothing() {
+    let s = Scripted::start(vec![ok()]).await;
+    let (store, clock) = (MemoryStore::default(), ManualClock::at(NOW));
+    let n = notifier(&store, &clock);
+    let c = webhook(&s.server.url);
+    let past = Some(NOW + DEADLINE_MARGIN_MS);
+    assert_eq!(
+        n.deliver_by(&c, &alert(), past).await,
+        ChannelResult::NotReached
+    );
+    assert_eq!(store.delivery("hook", &alert().key).await.unwrap(), None);
+    let answers = n.test_by(&c, past).await;
+    assert!(
+        matches!(&answers[..], [Err(e)] if e.0.contains("no time left before the deadline")),
+        "{answers:?}"
+    );
+    assert_eq!(s.count(), 0);
+    let far = Some(NOW + DEADLINE_MARGIN_MS + 60_000);
+    assert_eq!(n.deliver_by(&c, &alert(), far).await, ChannelResult::Sent);
+    assert_eq!(s.count(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_left_sending_past_its_claim_can_be_retried_and_one_under_its_claim_cannot() {
+    let s = Scripted::start(vec![ok()]).await;
+    let (store, clock) = (MemoryStore::default(), ManualClock::at(NOW));
+    let n = notifier(&store, &clock);
+    let c = webhook(&s.server.url);
+    store.put_channel(&c, None).await.unwrap();
+    let claim_ms = n.settings.claim_ms;
+    // A sender that claimed it and was stopped (a Lambda timeout) before recording.
+    let claim = store
+        .claim_delivery("hook", &alert(), NOW, NOW + claim_ms, NOW / 1000 + 86_400)
+        .await
+        .unwrap();
+    assert_eq!(claim, Claim::Won);
+    let id = delivery_id("hook", &alert().key);
+    assert!(matches!(
+        n.retry(&id).await,
+        Err(RetryError::NotFailed(_, "sending"))
+    ));
+    assert_eq!(s.count(), 0);
+    clock.advance(claim_ms + 1);
+    let rec = n
+        .retry_by(&id, Some(NOW + claim_ms + 60_000))
+        .await
+        .unwrap();
+    assert_eq!(rec.status, DeliveryStatus::Sent);
+    assert_eq!(s.count(), 1);
+}
