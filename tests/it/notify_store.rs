@@ -267,6 +267,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "ops",
             &a.key,
+            until,
             &outcome(DeliveryStatus::Sent, Some(200)),
             20_000,
         )
@@ -299,6 +300,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "dev",
             &a.key,
+            until,
             &outcome(DeliveryStatus::Failed, Some(500)),
             20_000,
         )
@@ -314,7 +316,13 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         Claim::Won
     );
     store
-        .finish_delivery("dev", &a.key, &outcome(DeliveryStatus::Sent, None), 40_000)
+        .finish_delivery(
+            "dev",
+            &a.key,
+            90_000,
+            &outcome(DeliveryStatus::Sent, None),
+            40_000,
+        )
         .await
         .unwrap();
     let retried = store.delivery("dev", &a.key).await.unwrap().unwrap();
@@ -333,6 +341,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "dev",
             &a.key,
+            90_000,
             &outcome(DeliveryStatus::Failed, None),
             50_000,
         )
@@ -362,6 +371,64 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
             .await
             .unwrap(),
         Claim::Won
+    );
+}
+
+#[tokio::test]
+async fn a_finish_by_a_sender_whose_claim_was_taken_over_is_refused_and_writes_nothing() {
+    let (_, _, store) = store().await;
+    let a = alert("web#down#1000", 1_000);
+    let ttl = 2_000_000_000;
+    // The first sender claims until 70_000 and stalls; the next takes over after that.
+    let (first, second) = (70_000, 130_001);
+    for (now, until) in [(10_000, first), (first + 1, second)] {
+        assert_eq!(
+            store
+                .claim_delivery("ops", &a, now, until, ttl)
+                .await
+                .unwrap(),
+            Claim::Won
+        );
+    }
+    let e = store
+        .finish_delivery(
+            "ops",
+            &a.key,
+            first,
+            &outcome(DeliveryStatus::Sent, Some(202)),
+            80_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    let r = store.delivery("ops", &a.key).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.attempts, r.provider_status, r.updated_at),
+        (DeliveryStatus::Sending, 0, None, first + 1),
+        "the late finish wrote nothing"
+    );
+    // The claim still holds: the late sender's finish did not end it.
+    assert_eq!(
+        store
+            .claim_delivery("ops", &a, 90_000, 150_000, ttl)
+            .await
+            .unwrap(),
+        Claim::Taken(DeliveryStatus::Sending)
+    );
+    store
+        .finish_delivery(
+            "ops",
+            &a.key,
+            second,
+            &outcome(DeliveryStatus::Failed, Some(500)),
+            95_000,
+        )
+        .await
+        .unwrap();
+    let r = store.delivery("ops", &a.key).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.attempts, r.provider_status, r.updated_at),
+        (DeliveryStatus::Failed, 2, Some(500), 95_000)
     );
 }
 
@@ -449,7 +516,13 @@ async fn deliveries_list_newest_first_by_status_and_by_channel_in_pages() {
             DeliveryStatus::Failed
         };
         store
-            .finish_delivery(channel, &a.key, &outcome(status, Some(500)), at + 1)
+            .finish_delivery(
+                channel,
+                &a.key,
+                at + 60_000,
+                &outcome(status, Some(500)),
+                at + 1,
+            )
             .await
             .unwrap();
     }
@@ -527,6 +600,112 @@ async fn deliveries_list_newest_first_by_status_and_by_channel_in_pages() {
         .await
         .unwrap();
     assert_eq!(keys(&sent.records), ["t6", "t5"]);
+}
+
+/// Writes a failed delivery record of `channel` updated at each of `times` (epoch ms) straight
+/// into the table, 25 per batch: filler that a listing filtered by another channel reads and
+/// skips.
+async fn put_filler(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    channel: &str,
+    times: impl Iterator<Item = i64>,
+) {
+    use aws_sdk_dynamodb::types::{AttributeValue as V, PutRequest, WriteRequest};
+    let items: Vec<WriteRequest> = times
+        .map(|at| {
+            let key = format!("f#down#{at}");
+            let item = [
+                ("pk", V::S(format!("DELIVERY#{channel}"))),
+                ("sk", V::S(key.clone())),
+                ("gsi1pk", V::S("DELIVERIES#failed".into())),
+                ("gsi1sk", V::S(format!("{at:013}#{channel}#{key}"))),
+                ("status", V::S("failed".into())),
+                ("channel_id", V::S(channel.into())),
+                ("alert_key", V::S(key)),
+                ("updated_at", V::N(at.to_string())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let mut pending = Some(std::collections::HashMap::from([(
+            table.to_string(),
+            chunk.to_vec(),
+        )]));
+        for _ in 0..20 {
+            let Some(batch) = pending.take().filter(|b| !b.is_empty()) else {
+                break;
+            };
+            let out = ddb
+                .batch_write_item()
+                .set_request_items(Some(batch))
+                .send()
+                .await
+                .unwrap();
+            pending = out.unprocessed_items;
+        }
+        assert!(
+            pending.is_none_or(|p| p.is_empty()),
+            "filler left unwritten"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_channel_filtered_listing_past_the_page_budget_skips_no_record() {
+    let (ddb, table, store) = store().await;
+    // 1,010 failed records updated at T..T+1009 ms, 3 of them of channel "rare": at T+4, T+10
+    // and T+509. Newest first, one listing reads at most 10 requests of 100 index items, so
+    // the last item the first listing evaluates (where its budget runs out) is the rare one at
+    // T+10: it was read, matched, and must be listed once.
+    const T: i64 = 1_000_000;
+    let rare = [T + 509, T + 10, T + 4];
+    put_filler(
+        &ddb,
+        &table,
+        "busy",
+        (T..T + 1010).filter(|t| !rare.contains(t)),
+    )
+    .await;
+    for at in rare {
+        let a = alert(&format!("r#down#{at}"), at);
+        store
+            .claim_delivery("rare", &a, 500_000, 560_000, 2_000_000_000)
+            .await
+            .unwrap();
+        store
+            .finish_delivery(
+                "rare",
+                &a.key,
+                560_000,
+                &outcome(DeliveryStatus::Failed, None),
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    for status in [Some(DeliveryStatus::Failed), None] {
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None, 0);
+        for _ in 0..10 {
+            let page = store
+                .deliveries(status, Some("rare"), 10, cursor.as_deref())
+                .await
+                .unwrap();
+            pages += 1;
+            seen.extend(page.records.iter().map(|r| r.updated_at));
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, rare, "status {status:?}");
+        assert!(pages > 1, "the page budget ran out at least once");
+    }
 }
 
 #[tokio::test]

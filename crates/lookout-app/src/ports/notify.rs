@@ -80,11 +80,21 @@ pub trait DeliveryLog {
         expires_at_s: i64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Records how a claimed delivery ended (adds `outcome.attempts` to the record's).
+    /// Records how a claimed delivery ended (adds `outcome.attempts` to the record's), on the
+    /// condition that the record is still `sending` under the claim this caller won: the one
+    /// whose `claim_until_ms` it passed to [`DeliveryLog::claim_delivery`]. A later claim of
+    /// the same record ends later (it is taken only after this one ended, or after a finish),
+    /// so a sender whose claim ran out and was taken over cannot overwrite the new sender's
+    /// outcome.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when there is no record, it is finished already, or it is held
+    /// under another claim; nothing is written then.
     fn finish_delivery(
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -190,10 +200,11 @@ impl<T: DeliveryLog + Sync> DeliveryLog for &T {
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).finish_delivery(channel_id, alert_key, outcome, now_ms)
+        (**self).finish_delivery(channel_id, alert_key, claim_until_ms, outcome, now_ms)
     }
     fn delivery(
         &self,

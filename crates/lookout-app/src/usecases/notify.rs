@@ -296,7 +296,7 @@ where
             provider_status: sent.provider_status,
             last_error: sent.error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
         };
-        if let Err(e) = self.record(channel, alert, &outcome).await {
+        if let Err(e) = self.record(channel, alert, claim_until, &outcome).await {
             tracing::warn!(channel = %channel.id, key = %alert.key, error = %e,
                 status = outcome.status.as_str(), claim_until_ms = claim_until,
                 "delivery not recorded: the record stays `sending`; a copy of this alert that \
@@ -324,13 +324,19 @@ where
         &self,
         channel: &Channel,
         alert: &Alert,
+        claim_until: i64,
         outcome: &DeliveryOutcome,
     ) -> Result<(), StoreError> {
         let policy =
             crate::retry::retry_policy(Duration::from_millis(100), Duration::from_millis(3_200), 4);
         (|| {
-            self.log
-                .finish_delivery(&channel.id, &alert.key, outcome, self.clock.now_ms())
+            self.log.finish_delivery(
+                &channel.id,
+                &alert.key,
+                claim_until,
+                outcome,
+                self.clock.now_ms(),
+            )
         })
         .retry(policy)
         .when(StoreError::is_retryable)

@@ -266,6 +266,7 @@ impl DeliveryLog for DynamoStore {
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -287,7 +288,10 @@ impl DeliveryLog for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_of(delivery_pk(channel_id), alert_key)))
-            .condition_expression("#st = :sending")
+            // The claim this sender holds, and no later one: a sender whose claim ran out and
+            // was taken over must not overwrite the new sender's outcome.
+            .condition_expression("#st = :sending AND #cu = :until")
+            .expression_attribute_values(":until", n(claim_until_ms))
             .expression_attribute_names("#st", DELIVERY_STATUS)
             .expression_attribute_names("#at", DELIVERY_ATTEMPTS)
             .expression_attribute_names("#ua", UPDATED_AT)
@@ -332,7 +336,8 @@ impl DeliveryLog for DynamoStore {
         match conditional(finished)? {
             Some(_) => Ok(()),
             None => Err(StoreError::Conflict(format!(
-                "delivery {} is not being sent (no record, or it finished already)",
+                "delivery {} is not being sent under this claim (no record, it finished \
+                 already, or another sender claimed it since)",
                 delivery_id(channel_id, alert_key)
             ))),
         }
@@ -379,8 +384,10 @@ impl DeliveryLog for DynamoStore {
             }
             all.extend(got.matches);
         }
+        // The floor itself was read (it is the last item a request evaluated) and may have
+        // matched: it stays, and the next page starts below it (index sort keys are unique).
         if let Some(floor) = &read_down_to {
-            all.retain(|(sk, _)| sk > floor);
+            all.retain(|(sk, _)| sk >= floor);
         }
         all.sort_by(|a, b| b.0.cmp(&a.0));
         more |= all.len() > limit;
