@@ -23,6 +23,8 @@ pub(super) struct NotifyTables {
     deliveries: BTreeMap<(String, String), Row>,
     /// Every `finish_delivery` fails while set.
     failing_finish: bool,
+    /// (channel id, incident key) → (latest resolve's `at` ms, TTL epoch seconds).
+    resolved: BTreeMap<(String, String), (i64, i64)>,
 }
 
 struct Row {
@@ -243,6 +245,36 @@ impl DeliveryLog for MemoryStore {
         let records: Vec<DeliveryRecord> = page.into_iter().take(limit).collect();
         let next = more.then(|| records.last().map(cursor_of)).flatten();
         Ok(DeliveryPage { records, next })
+    }
+
+    async fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .notify_lock()
+            .resolved
+            .get(&(channel_id.to_string(), incident_key.to_string()))
+            .map(|(at, _)| *at))
+    }
+
+    async fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> Result<(), StoreError> {
+        let mut t = self.notify_lock();
+        let note = t
+            .resolved
+            .entry((channel_id.to_string(), incident_key.to_string()))
+            .or_insert((i64::MIN, expires_at_s));
+        if note.0 < at_ms {
+            *note = (at_ms, expires_at_s);
+        }
+        Ok(())
     }
 }
 

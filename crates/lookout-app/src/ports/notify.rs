@@ -114,6 +114,27 @@ pub trait DeliveryLog {
         limit: usize,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send;
+
+    /// The alert time (`at`, epoch ms) of the latest resolve of incident `incident_key` that
+    /// `channel_id` accepted, as noted by [`DeliveryLog::note_resolved`]; `Ok(None)` when none
+    /// was noted (or the note expired). Read strongly consistent.
+    fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Notes that `channel_id` accepted a resolve of incident `incident_key` for an alert at
+    /// `at_ms` (epoch ms): the note keeps the latest `at` (a conditional write; an older or
+    /// equal one changes nothing) and expires by TTL at `expires_at_s` (epoch seconds), like
+    /// the delivery records.
+    fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What a provider answered.
@@ -221,6 +242,22 @@ impl<T: DeliveryLog + Sync> DeliveryLog for &T {
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send {
         (**self).deliveries(status, channel_id, limit, cursor)
+    }
+    fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send {
+        (**self).resolved_at(channel_id, incident_key)
+    }
+    fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).note_resolved(channel_id, incident_key, at_ms, expires_at_s)
     }
 }
 

@@ -50,6 +50,7 @@ use lookout_core::notify::{parse_delivery_id, Channel, DeliveryRecord, DeliveryS
 use lookout_core::redact::clip;
 
 mod attempt;
+mod order;
 mod resolve;
 #[cfg(test)]
 mod tests;
@@ -383,6 +384,9 @@ where
             Rendered::Http(requests) => {
                 let mut total = Attempted::sent();
                 for request in &requests {
+                    if self.superseded(channel, alert, request).await {
+                        continue;
+                    }
                     let one = self
                         .attempt(&format!("POST to {kind}"), started, || {
                             self.http.post(request)
@@ -392,6 +396,7 @@ where
                     if !total.ok {
                         break;
                     }
+                    self.note_accepted(channel, alert, request).await;
                 }
                 total
             }
