@@ -2,8 +2,10 @@
 //! channels' secrets sealed in the table and in dumps, opened on read, `***` for a masked
 //! store, refused without a key; writes conditional on the version; one conditional claim per
 //! `(channel, alert key)` (one winner among concurrent claims, a failed or abandoned delivery
-//! claimable again); records with a TTL, listed newest first by status and by channel in pages;
-//! mail published to an SNS topic and sent through SES v2.
+//! claimable again, a finish only under the claim it holds); records with a TTL, listed newest
+//! first by status and by channel in pages (past the page budget of a status partition too);
+//! resolve notes per `(channel, incident key)` that only move forward; mail published to an SNS
+//! topic and sent through SES v2.
 
 use crate::common;
 
@@ -706,6 +708,59 @@ async fn a_channel_filtered_listing_past_the_page_budget_skips_no_record() {
         assert_eq!(seen, rare, "status {status:?}");
         assert!(pages > 1, "the page budget ran out at least once");
     }
+}
+
+#[tokio::test]
+async fn a_resolve_note_keeps_the_latest_at_per_channel_and_incident_with_a_ttl() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let (ddb, table, store) = store().await;
+    let key = "lookout/target/web";
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), None);
+    store
+        .note_resolved("pd", key, 60_000, 1_900_000_000)
+        .await
+        .unwrap();
+    // An older resolve noted late (and an equal one) change nothing, not even the TTL.
+    for at in [30_000, 60_000] {
+        store
+            .note_resolved("pd", key, at, 1_950_000_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), Some(60_000));
+    let raw = |sk: &'static str| {
+        let (ddb, table) = (ddb.clone(), table.clone());
+        async move {
+            ddb.get_item()
+                .table_name(&table)
+                .key("pk", V::S("INCIDENT#pd".into()))
+                .key("sk", V::S(sk.into()))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the note, keyed by channel and incident key")
+        }
+    };
+    let item = raw("lookout/target/web").await;
+    assert_eq!(item["resolved_at"].as_n().unwrap(), "60000");
+    assert_eq!(item["expires_at"].as_n().unwrap(), "1900000000");
+    store
+        .note_resolved("pd", key, 90_000, 1_990_000_000)
+        .await
+        .unwrap();
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), Some(90_000));
+    let item = raw("lookout/target/web").await;
+    assert_eq!(item["expires_at"].as_n().unwrap(), "1990000000");
+    // Per channel and per incident.
+    assert_eq!(store.resolved_at("og", key).await.unwrap(), None);
+    assert_eq!(
+        store.resolved_at("pd", "lookout/target/db").await.unwrap(),
+        None
+    );
+    // The notes are not delivery records: no listing shows them.
+    let all = store.deliveries(None, None, 100, None).await.unwrap();
+    assert!(all.records.is_empty(), "{all:?}");
 }
 
 #[tokio::test]
