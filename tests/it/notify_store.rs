@@ -2,8 +2,10 @@
 //! channels' secrets sealed in the table and in dumps, opened on read, `***` for a masked
 //! store, refused without a key; writes conditional on the version; one conditional claim per
 //! `(channel, alert key)` (one winner among concurrent claims, a failed or abandoned delivery
-//! claimable again); records with a TTL, listed newest first by status and by channel in pages;
-//! mail published to an SNS topic and sent through SES v2.
+//! claimable again, a finish only under the claim it holds); records with a TTL, listed newest
+//! first by status and by channel in pages (past the page budget of a status partition too);
+//! resolve notes per `(channel, incident key)` that only move forward; mail published to an SNS
+//! topic and sent through SES v2.
 
 use crate::common;
 
@@ -267,6 +269,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "ops",
             &a.key,
+            until,
             &outcome(DeliveryStatus::Sent, Some(200)),
             20_000,
         )
@@ -299,6 +302,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "dev",
             &a.key,
+            until,
             &outcome(DeliveryStatus::Failed, Some(500)),
             20_000,
         )
@@ -314,7 +318,13 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         Claim::Won
     );
     store
-        .finish_delivery("dev", &a.key, &outcome(DeliveryStatus::Sent, None), 40_000)
+        .finish_delivery(
+            "dev",
+            &a.key,
+            90_000,
+            &outcome(DeliveryStatus::Sent, None),
+            40_000,
+        )
         .await
         .unwrap();
     let retried = store.delivery("dev", &a.key).await.unwrap().unwrap();
@@ -333,6 +343,7 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
         .finish_delivery(
             "dev",
             &a.key,
+            90_000,
             &outcome(DeliveryStatus::Failed, None),
             50_000,
         )
@@ -362,6 +373,64 @@ async fn a_delivery_is_claimed_once_until_it_fails_or_its_claim_runs_out() {
             .await
             .unwrap(),
         Claim::Won
+    );
+}
+
+#[tokio::test]
+async fn a_finish_by_a_sender_whose_claim_was_taken_over_is_refused_and_writes_nothing() {
+    let (_, _, store) = store().await;
+    let a = alert("web#down#1000", 1_000);
+    let ttl = 2_000_000_000;
+    // The first sender claims until 70_000 and stalls; the next takes over after that.
+    let (first, second) = (70_000, 130_001);
+    for (now, until) in [(10_000, first), (first + 1, second)] {
+        assert_eq!(
+            store
+                .claim_delivery("ops", &a, now, until, ttl)
+                .await
+                .unwrap(),
+            Claim::Won
+        );
+    }
+    let e = store
+        .finish_delivery(
+            "ops",
+            &a.key,
+            first,
+            &outcome(DeliveryStatus::Sent, Some(202)),
+            80_000,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    let r = store.delivery("ops", &a.key).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.attempts, r.provider_status, r.updated_at),
+        (DeliveryStatus::Sending, 0, None, first + 1),
+        "the late finish wrote nothing"
+    );
+    // The claim still holds: the late sender's finish did not end it.
+    assert_eq!(
+        store
+            .claim_delivery("ops", &a, 90_000, 150_000, ttl)
+            .await
+            .unwrap(),
+        Claim::Taken(DeliveryStatus::Sending)
+    );
+    store
+        .finish_delivery(
+            "ops",
+            &a.key,
+            second,
+            &outcome(DeliveryStatus::Failed, Some(500)),
+            95_000,
+        )
+        .await
+        .unwrap();
+    let r = store.delivery("ops", &a.key).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status, r.attempts, r.provider_status, r.updated_at),
+        (DeliveryStatus::Failed, 2, Some(500), 95_000)
     );
 }
 
@@ -449,7 +518,13 @@ async fn deliveries_list_newest_first_by_status_and_by_channel_in_pages() {
             DeliveryStatus::Failed
         };
         store
-            .finish_delivery(channel, &a.key, &outcome(status, Some(500)), at + 1)
+            .finish_delivery(
+                channel,
+                &a.key,
+                at + 60_000,
+                &outcome(status, Some(500)),
+                at + 1,
+            )
             .await
             .unwrap();
     }
@@ -527,6 +602,165 @@ async fn deliveries_list_newest_first_by_status_and_by_channel_in_pages() {
         .await
         .unwrap();
     assert_eq!(keys(&sent.records), ["t6", "t5"]);
+}
+
+/// Writes a failed delivery record of `channel` updated at each of `times` (epoch ms) straight
+/// into the table, 25 per batch: filler that a listing filtered by another channel reads and
+/// skips.
+async fn put_filler(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    channel: &str,
+    times: impl Iterator<Item = i64>,
+) {
+    use aws_sdk_dynamodb::types::{AttributeValue as V, PutRequest, WriteRequest};
+    let items: Vec<WriteRequest> = times
+        .map(|at| {
+            let key = format!("f#down#{at}");
+            let item = [
+                ("pk", V::S(format!("DELIVERY#{channel}"))),
+                ("sk", V::S(key.clone())),
+                ("gsi1pk", V::S("DELIVERIES#failed".into())),
+                ("gsi1sk", V::S(format!("{at:013}#{channel}#{key}"))),
+                ("status", V::S("failed".into())),
+                ("channel_id", V::S(channel.into())),
+                ("alert_key", V::S(key)),
+                ("updated_at", V::N(at.to_string())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let mut pending = Some(std::collections::HashMap::from([(
+            table.to_string(),
+            chunk.to_vec(),
+        )]));
+        for _ in 0..20 {
+            let Some(batch) = pending.take().filter(|b| !b.is_empty()) else {
+                break;
+            };
+            let out = ddb
+                .batch_write_item()
+                .set_request_items(Some(batch))
+                .send()
+                .await
+                .unwrap();
+            pending = out.unprocessed_items;
+        }
+        assert!(
+            pending.is_none_or(|p| p.is_empty()),
+            "filler left unwritten"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_channel_filtered_listing_past_the_page_budget_skips_no_record() {
+    let (ddb, table, store) = store().await;
+    // 1,010 failed records updated at T..T+1009 ms, 3 of them of channel "rare": at T+4, T+10
+    // and T+509. Newest first, one listing reads at most 10 requests of 100 index items, so
+    // the last item the first listing evaluates (where its budget runs out) is the rare one at
+    // T+10: it was read, matched, and must be listed once.
+    const T: i64 = 1_000_000;
+    let rare = [T + 509, T + 10, T + 4];
+    put_filler(
+        &ddb,
+        &table,
+        "busy",
+        (T..T + 1010).filter(|t| !rare.contains(t)),
+    )
+    .await;
+    for at in rare {
+        let a = alert(&format!("r#down#{at}"), at);
+        store
+            .claim_delivery("rare", &a, 500_000, 560_000, 2_000_000_000)
+            .await
+            .unwrap();
+        store
+            .finish_delivery(
+                "rare",
+                &a.key,
+                560_000,
+                &outcome(DeliveryStatus::Failed, None),
+                at,
+            )
+            .await
+            .unwrap();
+    }
+    for status in [Some(DeliveryStatus::Failed), None] {
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None, 0);
+        for _ in 0..10 {
+            let page = store
+                .deliveries(status, Some("rare"), 10, cursor.as_deref())
+                .await
+                .unwrap();
+            pages += 1;
+            seen.extend(page.records.iter().map(|r| r.updated_at));
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, rare, "status {status:?}");
+        assert!(pages > 1, "the page budget ran out at least once");
+    }
+}
+
+#[tokio::test]
+async fn a_resolve_note_keeps_the_latest_at_per_channel_and_incident_with_a_ttl() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let (ddb, table, store) = store().await;
+    let key = "lookout/target/web";
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), None);
+    store
+        .note_resolved("pd", key, 60_000, 1_900_000_000)
+        .await
+        .unwrap();
+    // An older resolve noted late (and an equal one) change nothing, not even the TTL.
+    for at in [30_000, 60_000] {
+        store
+            .note_resolved("pd", key, at, 1_950_000_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), Some(60_000));
+    let raw = |sk: &'static str| {
+        let (ddb, table) = (ddb.clone(), table.clone());
+        async move {
+            ddb.get_item()
+                .table_name(&table)
+                .key("pk", V::S("INCIDENT#pd".into()))
+                .key("sk", V::S(sk.into()))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the note, keyed by channel and incident key")
+        }
+    };
+    let item = raw("lookout/target/web").await;
+    assert_eq!(item["resolved_at"].as_n().unwrap(), "60000");
+    assert_eq!(item["expires_at"].as_n().unwrap(), "1900000000");
+    store
+        .note_resolved("pd", key, 90_000, 1_990_000_000)
+        .await
+        .unwrap();
+    assert_eq!(store.resolved_at("pd", key).await.unwrap(), Some(90_000));
+    let item = raw("lookout/target/web").await;
+    assert_eq!(item["expires_at"].as_n().unwrap(), "1990000000");
+    // Per channel and per incident.
+    assert_eq!(store.resolved_at("og", key).await.unwrap(), None);
+    assert_eq!(
+        store.resolved_at("pd", "lookout/target/db").await.unwrap(),
+        None
+    );
+    // The notes are not delivery records: no listing shows them.
+    let all = store.deliveries(None, None, 100, None).await.unwrap();
+    assert!(all.records.is_empty(), "{all:?}");
 }
 
 #[tokio::test]

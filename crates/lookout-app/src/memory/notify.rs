@@ -23,6 +23,8 @@ pub(super) struct NotifyTables {
     deliveries: BTreeMap<(String, String), Row>,
     /// Every `finish_delivery` fails while set.
     failing_finish: bool,
+    /// (channel id, incident key) → (latest resolve's `at` ms, TTL epoch seconds).
+    resolved: BTreeMap<(String, String), (i64, i64)>,
 }
 
 struct Row {
@@ -160,9 +162,15 @@ impl DeliveryLog for MemoryStore {
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        if outcome.status == DeliveryStatus::Sending {
+            return Err(StoreError::Invalid(
+                "a delivery finishes sent or failed, not sending".into(),
+            ));
+        }
         let mut t = self.notify_lock();
         if t.failing_finish {
             return Err(StoreError::Unavailable("memory store set to fail".into()));
@@ -170,9 +178,14 @@ impl DeliveryLog for MemoryStore {
         let Some(row) = t
             .deliveries
             .get_mut(&(channel_id.to_string(), alert_key.to_string()))
+            .filter(|r| {
+                r.record.status == DeliveryStatus::Sending && r.claim_until_ms == claim_until_ms
+            })
         else {
             return Err(StoreError::Conflict(format!(
-                "no delivery of {alert_key} to {channel_id}"
+                "delivery {} is not being sent under this claim (no record, it finished \
+                 already, or another sender claimed it since)",
+                delivery_id(channel_id, alert_key)
             )));
         };
         let r = &mut row.record;
@@ -232,6 +245,36 @@ impl DeliveryLog for MemoryStore {
         let records: Vec<DeliveryRecord> = page.into_iter().take(limit).collect();
         let next = more.then(|| records.last().map(cursor_of)).flatten();
         Ok(DeliveryPage { records, next })
+    }
+
+    async fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .notify_lock()
+            .resolved
+            .get(&(channel_id.to_string(), incident_key.to_string()))
+            .map(|(at, _)| *at))
+    }
+
+    async fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> Result<(), StoreError> {
+        let mut t = self.notify_lock();
+        let note = t
+            .resolved
+            .entry((channel_id.to_string(), incident_key.to_string()))
+            .or_insert((i64::MIN, expires_at_s));
+        if note.0 < at_ms {
+            *note = (at_ms, expires_at_s);
+        }
+        Ok(())
     }
 }
 
@@ -360,14 +403,14 @@ mod tests {
             s.claim_delivery("c", &a, 2_001, 3_000, 9).await.unwrap(),
             Claim::Won
         );
-        s.finish_delivery("c", &a.key, &outcome(DeliveryStatus::Failed), 2_100)
+        s.finish_delivery("c", &a.key, 3_000, &outcome(DeliveryStatus::Failed), 2_100)
             .await
             .unwrap();
         assert_eq!(
             s.claim_delivery("c", &a, 2_200, 3_000, 9).await.unwrap(),
             Claim::Won
         );
-        s.finish_delivery("c", &a.key, &outcome(DeliveryStatus::Sent), 2_300)
+        s.finish_delivery("c", &a.key, 3_000, &outcome(DeliveryStatus::Sent), 2_300)
             .await
             .unwrap();
         assert_eq!(
@@ -383,6 +426,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_finish_by_a_sender_whose_claim_was_taken_over_is_refused_and_writes_nothing() {
+        let s = MemoryStore::default();
+        let a = alert("web#down#1");
+        // The first sender claims until 2_000 and stalls; the next takes over after that.
+        assert_eq!(
+            s.claim_delivery("c", &a, 1_000, 2_000, 9).await.unwrap(),
+            Claim::Won
+        );
+        assert_eq!(
+            s.claim_delivery("c", &a, 2_001, 62_001, 9).await.unwrap(),
+            Claim::Won
+        );
+        let late = s
+            .finish_delivery("c", &a.key, 2_000, &outcome(DeliveryStatus::Sent), 2_500)
+            .await;
+        assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+        let r = s.delivery("c", &a.key).await.unwrap().unwrap();
+        assert_eq!((r.status, r.attempts), (DeliveryStatus::Sending, 0));
+        // The sender holding the claim records its outcome; a second finish is refused.
+        s.finish_delivery("c", &a.key, 62_001, &outcome(DeliveryStatus::Failed), 2_600)
+            .await
+            .unwrap();
+        let again = s
+            .finish_delivery("c", &a.key, 62_001, &outcome(DeliveryStatus::Sent), 2_700)
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let r = s.delivery("c", &a.key).await.unwrap().unwrap();
+        assert_eq!(
+            (r.status, r.attempts, r.updated_at),
+            (DeliveryStatus::Failed, 2, 2_600)
+        );
+    }
+
+    #[tokio::test]
     async fn deliveries_list_newest_first_by_status_and_channel_a_page_at_a_time() {
         let s = MemoryStore::default();
         for i in 0..5 {
@@ -394,7 +471,7 @@ mod tests {
             } else {
                 DeliveryStatus::Failed
             };
-            s.finish_delivery(channel, &a.key, &outcome(st), 100 + i)
+            s.finish_delivery(channel, &a.key, i + 10, &outcome(st), 100 + i)
                 .await
                 .unwrap();
         }

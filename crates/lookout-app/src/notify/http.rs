@@ -265,6 +265,7 @@ mod tests {
             headers: vec![("Authorization".into(), "GenieKey k-0123456789".into())],
             body: br#"{"text":"web is down"}"#.to_vec(),
             sign_with: None,
+            incident: None,
         }
     }
 

@@ -80,11 +80,21 @@ pub trait DeliveryLog {
         expires_at_s: i64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Records how a claimed delivery ended (adds `outcome.attempts` to the record's).
+    /// Records how a claimed delivery ended (adds `outcome.attempts` to the record's), on the
+    /// condition that the record is still `sending` under the claim this caller won: the one
+    /// whose `claim_until_ms` it passed to [`DeliveryLog::claim_delivery`]. A later claim of
+    /// the same record ends later (it is taken only after this one ended, or after a finish),
+    /// so a sender whose claim ran out and was taken over cannot overwrite the new sender's
+    /// outcome.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when there is no record, it is finished already, or it is held
+    /// under another claim; nothing is written then.
     fn finish_delivery(
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -104,6 +114,27 @@ pub trait DeliveryLog {
         limit: usize,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send;
+
+    /// The alert time (`at`, epoch ms) of the latest resolve of incident `incident_key` that
+    /// `channel_id` accepted, as noted by [`DeliveryLog::note_resolved`]; `Ok(None)` when none
+    /// was noted (or the note expired). Read strongly consistent.
+    fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Notes that `channel_id` accepted a resolve of incident `incident_key` for an alert at
+    /// `at_ms` (epoch ms): the note keeps the latest `at` (a conditional write; an older or
+    /// equal one changes nothing) and expires by TTL at `expires_at_s` (epoch seconds), like
+    /// the delivery records.
+    fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What a provider answered.
@@ -190,10 +221,11 @@ impl<T: DeliveryLog + Sync> DeliveryLog for &T {
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).finish_delivery(channel_id, alert_key, outcome, now_ms)
+        (**self).finish_delivery(channel_id, alert_key, claim_until_ms, outcome, now_ms)
     }
     fn delivery(
         &self,
@@ -210,6 +242,22 @@ impl<T: DeliveryLog + Sync> DeliveryLog for &T {
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<DeliveryPage, StoreError>> + Send {
         (**self).deliveries(status, channel_id, limit, cursor)
+    }
+    fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send {
+        (**self).resolved_at(channel_id, incident_key)
+    }
+    fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).note_resolved(channel_id, incident_key, at_ms, expires_at_s)
     }
 }
 

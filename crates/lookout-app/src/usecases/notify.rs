@@ -58,6 +58,7 @@ use lookout_core::notify::{parse_delivery_id, Channel, DeliveryRecord, DeliveryS
 use lookout_core::redact::clip;
 
 mod attempt;
+mod order;
 mod resolve;
 #[cfg(test)]
 mod tests;
@@ -357,7 +358,7 @@ where
             provider_status: sent.provider_status,
             last_error: sent.error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
         };
-        if let Err(e) = self.record(channel, alert, &outcome).await {
+        if let Err(e) = self.record(channel, alert, claim_until, &outcome).await {
             tracing::warn!(channel = %channel.id, key = %alert.key, error = %e,
                 status = outcome.status.as_str(), claim_until_ms = claim_until,
                 "delivery not recorded: the record stays `sending`; a copy of this alert that \
@@ -385,13 +386,19 @@ where
         &self,
         channel: &Channel,
         alert: &Alert,
+        claim_until: i64,
         outcome: &DeliveryOutcome,
     ) -> Result<(), StoreError> {
         let policy =
             crate::retry::retry_policy(Duration::from_millis(100), Duration::from_millis(3_200), 4);
         (|| {
-            self.log
-                .finish_delivery(&channel.id, &alert.key, outcome, self.clock.now_ms())
+            self.log.finish_delivery(
+                &channel.id,
+                &alert.key,
+                claim_until,
+                outcome,
+                self.clock.now_ms(),
+            )
         })
         .retry(policy)
         .when(StoreError::is_retryable)
@@ -438,6 +445,9 @@ where
             Rendered::Http(requests) => {
                 let mut total = Attempted::sent();
                 for request in &requests {
+                    if self.superseded(channel, alert, request).await {
+                        continue;
+                    }
                     let one = self
                         .attempt(&format!("POST to {kind}"), started, ends, || {
                             self.http.post(request)
@@ -447,6 +457,7 @@ where
                     if !total.ok {
                         break;
                     }
+                    self.note_accepted(channel, alert, request).await;
                 }
                 total
             }

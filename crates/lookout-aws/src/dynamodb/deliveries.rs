@@ -2,7 +2,9 @@
 //! `DELIVERY#<channel>` / `<alert key>`, claimed with one conditional UpdateItem (the write that
 //! makes a message go out once per alert per channel), expiring by TTL (`expires_at`), and
 //! listed newest first through index `gsi1` (`DELIVERIES#<status>` /
-//! `<updated ms>#<channel>#<alert key>`).
+//! `<updated ms>#<channel>#<alert key>`). Beside them, one incident note per `(channel,
+//! incident key)`, `INCIDENT#<channel>` / `<incident key>`: the `at` of the latest resolve the
+//! channel accepted (`resolved_at`), raised only by a conditional update, expiring by TTL.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Select};
@@ -11,9 +13,10 @@ use base64::Engine as _;
 
 use super::item::{corrupt, from_attr, key_of, n, s, to_json, Item};
 use super::keys::{
-    deliveries_index_pk, deliveries_index_sk, delivery_pk, is_deliveries_index_sk, CLAIM_UNTIL,
-    CREATED_AT, DELIVERY_ALERT, DELIVERY_ATTEMPTS, DELIVERY_CHANNEL, DELIVERY_ERROR, DELIVERY_KEY,
-    DELIVERY_PROVIDER_STATUS, DELIVERY_STATUS, GSI, GSI_PK, GSI_SK, PK, TTL, UPDATED_AT,
+    deliveries_index_pk, deliveries_index_sk, delivery_pk, incident_pk, is_deliveries_index_sk,
+    CLAIM_UNTIL, CREATED_AT, DELIVERY_ALERT, DELIVERY_ATTEMPTS, DELIVERY_CHANNEL, DELIVERY_ERROR,
+    DELIVERY_KEY, DELIVERY_PROVIDER_STATUS, DELIVERY_STATUS, GSI, GSI_PK, GSI_SK, PK, RESOLVED_AT,
+    TTL, UPDATED_AT,
 };
 use super::DynamoStore;
 use crate::{conditional, store_error};
@@ -266,6 +269,7 @@ impl DeliveryLog for DynamoStore {
         &self,
         channel_id: &str,
         alert_key: &str,
+        claim_until_ms: i64,
         outcome: &DeliveryOutcome,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -287,7 +291,10 @@ impl DeliveryLog for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_of(delivery_pk(channel_id), alert_key)))
-            .condition_expression("#st = :sending")
+            // The claim this sender holds, and no later one: a sender whose claim ran out and
+            // was taken over must not overwrite the new sender's outcome.
+            .condition_expression("#st = :sending AND #cu = :until")
+            .expression_attribute_values(":until", n(claim_until_ms))
             .expression_attribute_names("#st", DELIVERY_STATUS)
             .expression_attribute_names("#at", DELIVERY_ATTEMPTS)
             .expression_attribute_names("#ua", UPDATED_AT)
@@ -332,7 +339,8 @@ impl DeliveryLog for DynamoStore {
         match conditional(finished)? {
             Some(_) => Ok(()),
             None => Err(StoreError::Conflict(format!(
-                "delivery {} is not being sent (no record, or it finished already)",
+                "delivery {} is not being sent under this claim (no record, it finished \
+                 already, or another sender claimed it since)",
                 delivery_id(channel_id, alert_key)
             ))),
         }
@@ -379,8 +387,10 @@ impl DeliveryLog for DynamoStore {
             }
             all.extend(got.matches);
         }
+        // The floor itself was read (it is the last item a request evaluated) and may have
+        // matched: it stays, and the next page starts below it (index sort keys are unique).
         if let Some(floor) = &read_down_to {
-            all.retain(|(sk, _)| sk > floor);
+            all.retain(|(sk, _)| sk >= floor);
         }
         all.sort_by(|a, b| b.0.cmp(&a.0));
         more |= all.len() > limit;
@@ -395,6 +405,55 @@ impl DeliveryLog for DynamoStore {
             .map(|(_, item)| record_of(item))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(DeliveryPage { records, next })
+    }
+
+    async fn resolved_at(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(incident_pk(channel_id), incident_key)))
+            .consistent_read(true)
+            .projection_expression("#ra")
+            .expression_attribute_names("#ra", RESOLVED_AT)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match got.item {
+            None => Ok(None),
+            Some(item) => number(&item, RESOLVED_AT)
+                .map(Some)
+                .ok_or_else(|| corrupt(&item, "no resolved_at")),
+        }
+    }
+
+    async fn note_resolved(
+        &self,
+        channel_id: &str,
+        incident_key: &str,
+        at_ms: i64,
+        expires_at_s: i64,
+    ) -> Result<(), StoreError> {
+        let noted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(incident_pk(channel_id), incident_key)))
+            .update_expression("SET #ra = :at, #ttl = :exp")
+            // Only forward: a resolve noted late (an older alert) never lowers the note.
+            .condition_expression("attribute_not_exists(#ra) OR #ra < :at")
+            .expression_attribute_names("#ra", RESOLVED_AT)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":at", n(at_ms))
+            .expression_attribute_values(":exp", n(expires_at_s))
+            .send()
+            .await;
+        // A failed condition: an equal or later resolve is noted already, which is the goal.
+        conditional(noted).map(|_| ())
     }
 }
 

@@ -61,6 +61,8 @@ pub(super) const CREATED_AT: &str = "created_at";
 pub(super) const UPDATED_AT: &str = "updated_at";
 /// Delivery record attribute: the alert as JSON.
 pub(super) const DELIVERY_ALERT: &str = "alert";
+/// Incident note attribute: the `at` (epoch ms) of the latest resolve a channel accepted.
+pub(super) const RESOLVED_AT: &str = "resolved_at";
 
 /// An instant as a sort key: epoch ms, 13 digits, so that text order is time order.
 pub(super) fn ms_key(ms: i64) -> String {
@@ -169,6 +171,12 @@ pub(super) fn delivery_pk(channel_id: &str) -> String {
     format!("DELIVERY#{channel_id}")
 }
 
+/// Partition of one channel's incident notes: `INCIDENT#<channel id>`; sort key the incident
+/// key (PagerDuty `dedup_key`, Opsgenie `alias`), so that `(channel, incident)` is one item.
+pub(super) fn incident_pk(channel_id: &str) -> String {
+    format!("INCIDENT#{channel_id}")
+}
+
 /// Index partition of the delivery records of one status: `DELIVERIES#<status>` (distinct
 /// from `TARGETS#<kind>` and `OUTBOX#pending`).
 pub(super) fn deliveries_index_pk(status: lookout_core::notify::DeliveryStatus) -> String {
@@ -199,7 +207,9 @@ pub(super) fn is_deliveries_index_sk(sk: &str) -> bool {
 /// `DIGEST#`, `UPTIME#`) and alerts (`ALERT#`, and the delivery records `DELIVERY#<channel>`:
 /// restored with the outbox, they keep an alert published again after a restore from being
 /// sent to a channel twice; they hold the alert's redacted text, no channel secret, and
-/// expire by TTL), from an item in attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
+/// expire by TTL; with them the incident notes `INCIDENT#<channel>`, which keep a late
+/// trigger from reopening an incident whose resolve was sent), from an item in
+/// attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
 /// a full dump.
 pub fn item_type(item: &serde_json::Value) -> ItemType {
     let key = |name: &str| {
@@ -212,7 +222,7 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     match prefix {
         "TARGET" if key(SK) == Some(CONFIG_SK) => ItemType::Definitions,
         CHANNEL_PK => ItemType::Definitions,
-        "DELIVERY" => ItemType::Alerts,
+        "DELIVERY" | "INCIDENT" => ItemType::Alerts,
         "HIST" | "RUN" => ItemType::History,
         "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
         "ALERT" => ItemType::Alerts,
@@ -236,6 +246,7 @@ mod tests {
         assert_eq!(rollup_pk("*", TargetKind::Proxy), "ROLLUP#*#proxy");
         assert_eq!(chunk_sk(7), "0007");
         assert_eq!(delivery_pk("ops"), "DELIVERY#ops");
+        assert_eq!(incident_pk("ops"), "INCIDENT#ops");
         let sk = deliveries_index_sk(42, "ops", "web#down#1");
         assert_eq!(sk, "0000000000042#ops#web#down#1");
         assert!(is_deliveries_index_sk(&sk));
@@ -271,6 +282,10 @@ mod tests {
         assert_eq!(item_type(&item("CHANNEL", "ops")), ItemType::Definitions);
         assert_eq!(
             item_type(&item("DELIVERY#ops", "a#down#1")),
+            ItemType::Alerts
+        );
+        assert_eq!(
+            item_type(&item("INCIDENT#ops", "lookout/target/web")),
             ItemType::Alerts
         );
         assert_eq!(item_type(&serde_json::json!({})), ItemType::State);

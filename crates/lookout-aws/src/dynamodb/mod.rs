@@ -15,6 +15,7 @@
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //! | `CHANNEL` | `<channel id>` | `def` (channel JSON, secret fields sealed), `version` |
 //! | `DELIVERY#<channel id>` | `<alert key>` | `status` (`sending`/`sent`/`failed`), `alert` (JSON), `channel_id`, `alert_key`, `attempts`, `provider_status`, `last_error`, `claim_until` (while sending), `created_at`, `updated_at`, `expires_at`; `gsi1pk` = `DELIVERIES#<status>`, `gsi1sk` = `<updated, 13-digit ms>#<channel id>#<alert key>` |
+//! | `INCIDENT#<channel id>` | `<incident key>` | `resolved_at` (the `at` of the latest resolve the channel accepted, ms; only raised), `expires_at` |
 //!
 //! Every key format and attribute name above is built in one place, [`keys`]; each port's
 //! implementation is in its own module (`targets`, `state`, `history`, `runs`, `digests`,

@@ -24,7 +24,7 @@ use super::message::Message;
 
 /// Open or close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+pub enum Action {
     /// Open the incident, or add to the open one with the same key.
     Trigger,
     /// Close the incident with this key.

@@ -62,6 +62,10 @@ pub struct Outbound {
     /// seconds) and `X-Lookout-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">` when
     /// it sends, so a retry is signed with its own time.
     pub sign_with: Option<String>,
+    /// For PagerDuty and Opsgenie: the incident event this request is, its action and its
+    /// incident key as the provider gets it (`dedup_key`, `alias`), so the sender can keep
+    /// triggers and resolves in order per incident. `None` for every other request.
+    pub incident: Option<(Action, String)>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -74,6 +78,7 @@ impl std::fmt::Debug for Outbound {
             )
             .field("body_bytes", &self.body.len())
             .field("signed", &self.sign_with.is_some())
+            .field("incident", &self.incident)
             .finish()
     }
 }
@@ -227,6 +232,7 @@ fn post_json(url: String, headers: Vec<(String, String)>, body: &serde_json::Val
         // Serialising a `Value` cannot fail (its map keys are strings).
         body: serde_json::to_vec(body).unwrap_or_default(),
         sign_with: None,
+        incident: None,
     }
 }
 

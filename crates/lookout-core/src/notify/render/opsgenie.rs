@@ -35,7 +35,7 @@ pub(super) fn request(api: &str, api_key: &str, incident: &Incident) -> Outbound
     let headers = vec![("Authorization".to_string(), format!("GenieKey {api_key}"))];
     let alias = cut(&incident.key, 512);
     let m = &incident.message;
-    match incident.action {
+    let mut out = match incident.action {
         Action::Resolve => post_json(
             join(
                 api,
@@ -76,5 +76,7 @@ pub(super) fn request(api: &str, api_key: &str, incident: &Incident) -> Outbound
             });
             post_json(join(api, "/v2/alerts"), headers, &body)
         }
-    }
+    };
+    out.incident = Some((incident.action, alias));
+    out
 }

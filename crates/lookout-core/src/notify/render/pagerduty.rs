@@ -71,5 +71,7 @@ pub(super) fn event(events: &str, routing_key: &str, incident: &Incident) -> Out
             })
         }
     };
-    post_json(join(events, "/v2/enqueue"), Vec::new(), &body)
+    let mut out = post_json(join(events, "/v2/enqueue"), Vec::new(), &body);
+    out.incident = Some((incident.action, key));
+    out
 }
