@@ -12,8 +12,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
   6. invokes `dump`,
   7. prints the status table from `GET /v1/status`, the alerts read from the SQS queue subscribed
      to the topic, and the dump listed in S3 (parts checked against the manifest's SHA-256),
-  8. delivers the alerts to three notification channels made through `POST /v1/channels`
-     (Slack-, Telegram- and PagerDuty-shaped servers on loopback) with the notify function's local
+  8. delivers the alerts to four notification channels made through `POST /v1/channels`
+     (Slack-, Telegram- and PagerDuty-shaped servers on loopback, and a signed webhook whose
+     receiver verifies the signature with Python's hmac) with the notify function's local
      poller, publishes one alert a second time (still one message per channel), brings the dead
      server back and shows the recovery resolving the PagerDuty incident with the same dedup_key,
 and exits 1 unless everything happened as expected.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import http.server
 import json
 import shutil
@@ -47,10 +49,11 @@ LOG_DIR = LOCAL / "log"
 HOST = "127.0.0.1"
 LIVE_PORT, DEAD_SERVER_PORT, PROXY_PORT, DEAD_PROXY_PORT = 18080, 18089, 18090, 18099
 # Provider-shaped servers the demo's channels post to (Slack webhook, Telegram Bot API, PagerDuty Events API v2).
-SLACK_PORT, TELEGRAM_PORT, PAGERDUTY_PORT = 18071, 18072, 18073
+SLACK_PORT, TELEGRAM_PORT, PAGERDUTY_PORT, WEBHOOK_PORT = 18071, 18072, 18073, 18074
 SLACK_HOOK_PATH = "/services/T0DEMO/B0DEMO/demo-slack-secret"
 TELEGRAM_TOKEN = "123456789:demo-telegram-secret"
 PAGERDUTY_KEY = "demopagerdutyroutingkey000000001"
+WEBHOOK_SECRET = "demo-webhook-signing-secret"
 WATCH_PORT = int(os.environ.get("LOOKOUT_DEMO_WATCH_PORT", "19000"))
 PROXY_AUTH = "lookout:demo-secret"
 FAILURE_THRESHOLD = 3
@@ -123,6 +126,32 @@ class ProviderServer(http.server.BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class WebhookReceiver(ProviderServer):
+    """A receiver of Lookout's signed webhooks, written from the README alone (Python's hmac, not
+    Lookout's code): recompute HMAC-SHA256 of "<X-Lookout-Timestamp>.<body>", compare in constant
+    time, refuse a timestamp older than five minutes; 401 when the signature does not verify."""
+
+    received: list[dict] = []
+    answer: tuple[int, bytes] = (204, b"")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        ts = self.headers.get("x-lookout-timestamp", "")
+        sig = self.headers.get("x-lookout-signature", "")
+        want = "v1=" + hmac.new(WEBHOOK_SECRET.encode(), f"{ts}.".encode() + raw, hashlib.sha256).hexdigest()
+        fresh = ts.isdigit() and abs(time.time() - int(ts)) <= 300
+        ok = fresh and any(hmac.compare_digest(want, part.strip()) for part in sig.split(","))
+        self.received.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(raw or b"null"),
+                              "verified": ok})
+        self.send_response(204 if ok else 401)
+        self.send_header("content-length", "0")
+        self.end_headers()
 
     def log_message(self, *args) -> None:
         pass
@@ -213,7 +242,7 @@ class Demo:
         for port, what in [(LIVE_PORT, "the live server"), (DEAD_SERVER_PORT, "the dead server"),
                            (PROXY_PORT, "the proxy"), (DEAD_PROXY_PORT, "the dead proxy"), (WATCH_PORT, "cargo lambda watch"),
                            (SLACK_PORT, "the Slack-shaped server"), (TELEGRAM_PORT, "the Telegram-shaped server"),
-                           (PAGERDUTY_PORT, "the PagerDuty-shaped server")]:
+                           (PAGERDUTY_PORT, "the PagerDuty-shaped server"), (WEBHOOK_PORT, "the webhook receiver")]:
             if port_answers(port):
                 raise SystemExit(f"demo: port {port} ({what}) is taken by another program; free it and run again")
         subprocess.run([str(VENV_BIN / "python"), str(ROOT / "infra/local/create_resources.py"),
@@ -231,6 +260,11 @@ class Demo:
                                    ("telegram", TELEGRAM_PORT, (200, b'{"ok":true,"result":{"message_id":1}}')),
                                    ("pagerduty", PAGERDUTY_PORT, (202, b'{"status":"success","message":"Event processed"}'))]:
             handler = provider(answer)
+            server = http.server.ThreadingHTTPServer((HOST, port), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.providers[name] = handler
+            self.servers.append(server)
+        for name, port, handler in [("webhook", WEBHOOK_PORT, type("Receiver", (WebhookReceiver,), {"received": []}))]:
             server = http.server.ThreadingHTTPServer((HOST, port), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self.providers[name] = handler
@@ -431,13 +465,15 @@ class Demo:
              "route": {"min_severity": "warning"}},
             {"id": "oncall-pagerduty", "name": "On call", "kind": "pagerduty",
              "config": {"routing_key": PAGERDUTY_KEY}},
+            {"id": "audit-webhook", "name": "Audit webhook", "kind": "webhook", "route": {"tags": ["backend"]},
+             "config": {"url": f"http://{HOST}:{WEBHOOK_PORT}/lookout", "secret": WEBHOOK_SECRET}},
         ]
         for c in channels:
             status, body = self.api("POST", "/v1/channels", c, admin=True)
             self.expect(status == 201, f"POST /v1/channels creates {c['id']} ({status}{'' if status == 201 else f', {body}'})")
         status, listing = self.api("GET", "/v1/channels", admin=True)
         text = json.dumps(listing)
-        self.expect(status == 200 and all(s not in text for s in ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY)),
+        self.expect(status == 200 and all(s not in text for s in ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, WEBHOOK_SECRET)),
                     f"GET /v1/channels lists them with every secret masked ({status})")
         status, tested = self.api("POST", "/v1/channels/ops-slack/test", admin=True)
         got = self.providers["slack"].received
@@ -463,6 +499,9 @@ class Demo:
                 body = r["body"]
                 if name == "slack":
                     line = body.get("text") if isinstance(body, dict) else body
+                elif name == "webhook":
+                    alert = (body or {}).get("alert") or {}
+                    line = f"{body.get('type')} {alert.get('key')} signature verified by the receiver: {r.get('verified')}"
                 elif name == "telegram":
                     line = body.get("text", "").replace("\n", " | ") if isinstance(body, dict) else body
                 else:
@@ -485,7 +524,11 @@ class Demo:
         triggers = {r["body"]["dedup_key"]: r["body"] for r in pd if r["body"].get("event_action") == "trigger"}
         self.expect(len(pd) == 2 and len(triggers) == 2, f"PagerDuty gets one trigger per target down ({len(pd)} events)")
         self.pd_keys = triggers
-        secrets = ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret")
+        hooks = self.providers["webhook"].received
+        self.expect(len(hooks) == 1 and all(r["verified"] for r in hooks) and hooks[0]["body"]["alert"]["target_id"] == "api-primary",
+                    f"the webhook (route: tag backend) gets api-primary's alert only, and a receiver written from the README "
+                    f"verifies its signature ({[(r['body']['alert']['target_id'], r['verified']) for r in hooks]})")
+        secrets = ("demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET)
         self.expect(not any(s in logs for s in secrets), "the notify function's log holds no webhook URL, token or key")
         # A run that published twice: the same alert again on the topic is not sent again.
         if self.alerts:
