@@ -196,6 +196,20 @@ async fn a_masked_store_shows_stars_a_moved_value_does_not_open_and_no_key_refus
     let e = store.channel("copy").await.unwrap_err();
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
     assert_no_plaintext(&e.to_string(), "the error");
+    // The list is not held up by it: the others open, and it is listed still sealed (which
+    // the notifier never sends with).
+    let listed = store.channels().await.unwrap();
+    assert_eq!(listed.len(), 4);
+    let copy = serde_json::to_value(listed.iter().find(|c| c.id == "copy").unwrap()).unwrap();
+    assert!(
+        copy["config"]["webhook_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(lookout_aws::sealing::SEALED_PREFIX),
+        "{copy}"
+    );
+    let slack = serde_json::to_value(listed.iter().find(|c| c.id == "ops-slack").unwrap()).unwrap();
+    assert_eq!(slack["config"]["webhook_url"], SLACK_URL);
 
     // Without a key an inline secret is refused; a reference is stored as it is.
     let keyless = DynamoStore::new(ddb.clone(), &table, 30).with_sealer(Sealer::refusing());

@@ -39,8 +39,9 @@ use lookout_app::secrets::refs::{has_refs, url_fields, url_userinfo};
 use lookout_core::domain::target::Check;
 use lookout_core::domain::Target;
 
-/// The prefix of every sealed value.
-pub const SEALED_PREFIX: &str = "enc:v1:";
+/// The prefix of every sealed value (defined in `lookout_app::secrets`, where the notifier
+/// refuses to send a value that is still sealed).
+pub use lookout_app::secrets::SEALED_PREFIX;
 
 /// How long one KMS data key seals new values, and how long a decrypted data key is kept for
 /// opening (5 minutes): at most one `GenerateDataKey` and one `Decrypt` per data key and warm

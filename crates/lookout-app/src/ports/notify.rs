@@ -11,7 +11,10 @@ use super::StoreError;
 /// Where channel definitions live. Secret fields are sealed by the adapter on write and opened
 /// on read (a masked adapter reads them as `***`).
 pub trait ChannelStore {
-    /// Every channel, by id.
+    /// Every channel, by id. A channel whose secrets do not open (another key, an altered
+    /// value) is listed with them still sealed (`crate::secrets::SEALED_PREFIX`) rather than
+    /// failing the whole list: the notifier sends nothing with a sealed value and records that
+    /// channel's delivery `failed` (retryable), while the others are delivered.
     fn channels(&self) -> impl Future<Output = Result<Vec<Channel>, StoreError>> + Send;
 
     /// One channel; `Ok(None)` when there is none with that id.

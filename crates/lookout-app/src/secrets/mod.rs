@@ -39,6 +39,12 @@ use lookout_core::domain::{CheckResult, ErrorKind, Outcome, Target};
 /// secret reads it once.
 pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 
+/// The prefix of a secret sealed at rest (`lookout_aws::sealing`, `enc:v1:...`). A store that
+/// cannot open one channel's secrets lists it with its values still sealed, so that the other
+/// channels are not held up; nothing is ever sent with such a value
+/// ([`crate::usecases::notify::ResolveError::Sealed`]).
+pub const SEALED_PREFIX: &str = "enc:v1:";
+
 /// Most secrets cached at once; the cache is emptied when it is full.
 pub const MAX_CACHED_SECRETS: usize = 1024;
 

@@ -93,7 +93,19 @@ impl ChannelStore for DynamoStore {
             .map_err(store_error)?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
-            out.push(self.channel_of(item).await?);
+            let sealed: Channel = from_attr(item, "def")?;
+            match self.seal_channel(&sealed, false).await {
+                Ok(opened) => out.push(opened),
+                // One channel whose secrets do not open (another key, an altered value, KMS
+                // refusing) must not hold up the others: it is listed with its values still
+                // sealed, which the notifier never sends with (a retryable failure, recorded
+                // `failed` for that channel alone).
+                Err(e) => {
+                    tracing::warn!(channel = %sealed.id, error = %e,
+                        "channel secrets do not open; listed sealed, nothing is sent to it");
+                    out.push(sealed);
+                }
+            }
         }
         Ok(out)
     }

@@ -20,13 +20,18 @@ pub enum ResolveError {
     /// is sent with it.
     #[error("the secret behind {}: {}", .0.field, .0.message)]
     Shape(ValidationError),
+    /// A secret field still sealed: the store could not open it (another key, an altered
+    /// value, or KMS refusing). Retryable: the key may be fixed, or the secret entered again,
+    /// before the message comes back; nothing is sent with a sealed value.
+    #[error("config.{0} could not be opened (sealed with another key, altered, or KMS refused); fix the key or enter the secret again")]
+    Sealed(&'static str),
 }
 
 impl ResolveError {
     /// Whether a later try may succeed: a reference that did not resolve, yes; a value of the
     /// wrong shape, no.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ResolveError::Secret(_))
+        matches!(self, ResolveError::Secret(_) | ResolveError::Sealed(_))
     }
 }
 
@@ -47,6 +52,13 @@ pub async fn resolve_channel<'c>(
 ) -> Result<Cow<'c, Channel>, ResolveError> {
     let mut wanted: Vec<SecretRef> = Vec::new();
     let mut config = channel.config.clone();
+    config.for_each_secret_mut(|field, value| {
+        if value.starts_with(crate::secrets::SEALED_PREFIX) {
+            Err(ResolveError::Sealed(field))
+        } else {
+            Ok(())
+        }
+    })?;
     config.for_each_secret_mut(|field, value| match find_refs(value) {
         Ok(found) => {
             wanted.extend(found.into_iter().map(|f| f.reference));
@@ -175,6 +187,68 @@ mod tests {
                 if error.contains("config.bot_token") && !error.contains("abc")),
             "{r:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_value_the_store_could_not_open_is_never_sent_and_the_failure_is_retryable() {
+        use crate::clock::ManualClock;
+        use crate::memory::{MemoryMail, MemoryStore};
+        use crate::ports::DeliveryLog as _;
+        use crate::testing::{Reply, TestServer};
+        use crate::usecases::notify::{ChannelResult, Notifier, NotifySettings};
+        use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+        use lookout_core::notify::DeliveryStatus;
+
+        let server = TestServer::start(|_| Reply::text(200, "ok")).await;
+        // As a store lists a channel whose secrets did not open: the value is still sealed.
+        let sealed = format!(
+            "{}local:0011aabb:c2VhbGVkLXZhbHVl",
+            crate::secrets::SEALED_PREFIX
+        );
+        let hook = channel(
+            "webhook",
+            serde_json::json!({"url": format!("{}/hook", server.url), "secret": sealed}),
+        );
+        let e = resolve_channel(&Secrets::none(), &hook).await.unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(matches!(e, ResolveError::Sealed("secret")), "{e:?}");
+        assert!(!e.to_string().contains("c2Vh"), "{e}");
+
+        let store = MemoryStore::default();
+        let n = Notifier {
+            channels: &store,
+            log: &store,
+            http: crate::notify::HttpNotifier::allow_private(),
+            mail: MemoryMail::default(),
+            clock: Arc::new(ManualClock::at(1_700_000_000_000)),
+            settings: NotifySettings::default(),
+            secrets: Secrets::none(),
+        };
+        let alert = Alert {
+            key: "web#down#1".into(),
+            kind: AlertKind::StatusChange,
+            severity: Severity::Critical,
+            target_id: "web".into(),
+            target_name: "Web".into(),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: 1_700_000_000_000,
+            subject: "Web is down".into(),
+            text: "Web is down".into(),
+            targets: Vec::new(),
+            changes: Vec::new(),
+            tags: Vec::new(),
+        };
+        let r = n.deliver(&hook, &alert).await;
+        assert!(
+            matches!(&r, ChannelResult::Failed { retryable: true, error } if error.contains("config.secret")),
+            "{r:?}"
+        );
+        assert!(server.requests().is_empty(), "a sealed value was sent");
+        let record = store.delivery("c", "web#down#1").await.unwrap().unwrap();
+        assert_eq!(record.status, DeliveryStatus::Failed);
     }
 
     #[tokio::test]
