@@ -312,14 +312,17 @@ mod tests {
     async fn a_post_carries_json_the_user_agent_the_headers_and_a_verifiable_signature() {
         let server =
             TestServer::start(|_| Reply::json(200, &serde_json::json!({"ok": true}))).await;
-        let mut req = outbound(&format!("{}/hooks/T000/B000/XXXXXXXXXXXX", server.url));
+        let mut req = outbound(&format!(
+            "{}/hooks/T0TEST/B0TEST/hook-token-1234",
+            server.url
+        ));
         req.sign_with = Some("whsec_0123456789abcdef".into());
         let answer = HttpNotifier::allow_private().post(&req).await.unwrap();
         assert!(answer.accepted(), "{answer:?}");
         let got = &server.requests()[0];
         assert_eq!(
             (got.method.as_str(), got.path.as_str()),
-            ("POST", "/hooks/T000/B000/XXXXXXXXXXXX")
+            ("POST", "/hooks/T0TEST/B0TEST/hook-token-1234")
         );
         assert_eq!(got.header("content-type"), Some("application/json"));
         assert_eq!(got.header("user-agent"), Some(USER_AGENT));

@@ -109,6 +109,48 @@ mod tests {
         .unwrap()
     }
 
+    type TestNotifier<'a> = crate::usecases::notify::Notifier<
+        &'a crate::memory::MemoryStore,
+        &'a crate::memory::MemoryStore,
+        crate::notify::HttpNotifier,
+        crate::memory::MemoryMail,
+    >;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn notifier(store: &crate::memory::MemoryStore, secrets: Secrets) -> TestNotifier<'_> {
+        crate::usecases::notify::Notifier {
+            channels: store,
+            log: store,
+            http: crate::notify::HttpNotifier::allow_private(),
+            mail: crate::memory::MemoryMail::default(),
+            clock: Arc::new(crate::clock::ManualClock::at(NOW)),
+            settings: crate::usecases::notify::NotifySettings::default(),
+            secrets,
+        }
+    }
+
+    fn alert() -> lookout_core::domain::Alert {
+        use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+        Alert {
+            key: "web#down#1".into(),
+            kind: AlertKind::StatusChange,
+            severity: Severity::Critical,
+            target_id: "web".into(),
+            target_name: "Web".into(),
+            target_kind: TargetKind::Server,
+            group: "g".into(),
+            old_status: Status::Healthy,
+            new_status: Status::Down,
+            at: NOW,
+            subject: "Web is down".into(),
+            text: "Web is down".into(),
+            targets: Vec::new(),
+            changes: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     fn secrets(pairs: &[(&str, &str)]) -> Secrets {
         let mem = MemorySecrets::default();
         for (path, value) in pairs {
@@ -145,42 +187,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivery_with_a_misshapen_secret_fails_without_retry_and_sends_nothing() {
-        use crate::clock::ManualClock;
-        use crate::memory::{MemoryMail, MemoryStore};
-        use crate::usecases::notify::{ChannelResult, Notifier, NotifySettings};
-        use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+        use crate::memory::MemoryStore;
+        use crate::usecases::notify::ChannelResult;
 
         let store = MemoryStore::default();
-        let n = Notifier {
-            channels: &store,
-            log: &store,
-            http: crate::notify::HttpNotifier::allow_private(),
-            mail: MemoryMail::default(),
-            clock: Arc::new(ManualClock::at(1_700_000_000_000)),
-            settings: NotifySettings::default(),
-            secrets: secrets(&[("/tg", "123:abc/x#")]),
-        };
+        let n = notifier(&store, secrets(&[("/tg", "123:abc/x#")]));
         let tg = channel(
             "telegram",
             serde_json::json!({"bot_token": "{{ssm:/tg}}", "chat_id": "-1"}),
         );
-        let alert = Alert {
-            key: "web#down#1".into(),
-            kind: AlertKind::StatusChange,
-            severity: Severity::Critical,
-            target_id: "web".into(),
-            target_name: "Web".into(),
-            target_kind: TargetKind::Server,
-            group: "g".into(),
-            old_status: Status::Healthy,
-            new_status: Status::Down,
-            at: 1_700_000_000_000,
-            subject: "Web is down".into(),
-            text: "Web is down".into(),
-            targets: Vec::new(),
-            changes: Vec::new(),
-            tags: Vec::new(),
-        };
+        let alert = alert();
         let r = n.deliver(&tg, &alert).await;
         assert!(
             matches!(&r, ChannelResult::Failed { retryable: false, error }
@@ -191,12 +207,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_value_the_store_could_not_open_is_never_sent_and_the_failure_is_retryable() {
-        use crate::clock::ManualClock;
-        use crate::memory::{MemoryMail, MemoryStore};
+        use crate::memory::MemoryStore;
         use crate::ports::DeliveryLog as _;
         use crate::testing::{Reply, TestServer};
-        use crate::usecases::notify::{ChannelResult, Notifier, NotifySettings};
-        use lookout_core::domain::{Alert, AlertKind, Severity, Status, TargetKind};
+        use crate::usecases::notify::ChannelResult;
         use lookout_core::notify::DeliveryStatus;
 
         let server = TestServer::start(|_| Reply::text(200, "ok")).await;
@@ -215,32 +229,8 @@ mod tests {
         assert!(!e.to_string().contains("c2Vh"), "{e}");
 
         let store = MemoryStore::default();
-        let n = Notifier {
-            channels: &store,
-            log: &store,
-            http: crate::notify::HttpNotifier::allow_private(),
-            mail: MemoryMail::default(),
-            clock: Arc::new(ManualClock::at(1_700_000_000_000)),
-            settings: NotifySettings::default(),
-            secrets: Secrets::none(),
-        };
-        let alert = Alert {
-            key: "web#down#1".into(),
-            kind: AlertKind::StatusChange,
-            severity: Severity::Critical,
-            target_id: "web".into(),
-            target_name: "Web".into(),
-            target_kind: TargetKind::Server,
-            group: "g".into(),
-            old_status: Status::Healthy,
-            new_status: Status::Down,
-            at: 1_700_000_000_000,
-            subject: "Web is down".into(),
-            text: "Web is down".into(),
-            targets: Vec::new(),
-            changes: Vec::new(),
-            tags: Vec::new(),
-        };
+        let n = notifier(&store, Secrets::none());
+        let alert = alert();
         let r = n.deliver(&hook, &alert).await;
         assert!(
             matches!(&r, ChannelResult::Failed { retryable: true, error } if error.contains("config.secret")),
