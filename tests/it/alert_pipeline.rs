@@ -353,6 +353,7 @@ fn alerts(n: usize) -> Vec<lookout_core::domain::Alert> {
             targets: Vec::new(),
             changes: Vec::new(),
             tags: Vec::new(),
+            locations: None,
         })
         .collect()
 }

@@ -46,6 +46,7 @@ fn alert(id: &str, at: i64) -> Alert {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: Vec::new(),
+        locations: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn alert(key: &str, at: i64) -> Alert {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: vec!["prod".into()],
+        locations: None,
     }
 }
 

@@ -27,6 +27,7 @@ async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: Vec::new(),
+        locations: None,
     };
     publisher.publish(&alert).await.unwrap();
     let got = common::drain(&sqs, &queue).await;

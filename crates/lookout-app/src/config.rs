@@ -114,6 +114,18 @@ pub struct Settings {
     /// `LOOKOUT_DELIVERY_TTL_DAYS`: days a delivery record is kept (its TTL) and so how long
     /// an alert key is remembered as sent (default 30, at least 1).
     pub delivery_ttl_days: u32,
+    /// The probe locations (`LOOKOUT_LOCATION`, `LOOKOUT_LOCATIONS`, `LOOKOUT_HOME_LOCATION`,
+    /// `LOOKOUT_LOCATION_GRACE_S`); `None` with fewer than two locations deployed (one location
+    /// decides alone, as before).
+    pub locations: Option<crate::usecases::probe_run::LocationSetup>,
+    /// `LOOKOUT_SHARD_TARGETS`: targets one probe worker takes before a run fans out into
+    /// shards (default 10,000, at least 1).
+    pub shard_targets: usize,
+    /// `LOOKOUT_PROBE_QUEUE_URL`: the SQS queue of shard tasks; without it a run never fans out.
+    pub probe_queue_url: Option<String>,
+    /// `LOOKOUT_TABLE_REGION`: the region of the table when it is not the function's own (a
+    /// location other than the home one writes the home table).
+    pub table_region: Option<String>,
 }
 
 impl Settings {
@@ -222,6 +234,15 @@ impl Settings {
                 30,
             )?
             .max(1),
+            locations: location_setup(&text)?,
+            shard_targets: num(
+                "LOOKOUT_SHARD_TARGETS",
+                text("LOOKOUT_SHARD_TARGETS"),
+                lookout_core::domain::shard::DEFAULT_TARGETS_PER_SHARD,
+            )?
+            .max(1),
+            probe_queue_url: text("LOOKOUT_PROBE_QUEUE_URL"),
+            table_region: text("LOOKOUT_TABLE_REGION"),
         })
     }
 
@@ -423,3 +444,59 @@ impl std::fmt::Debug for LocalKey {
 
 #[cfg(test)]
 mod tests;
+
+/// The locations' settings: `LOOKOUT_LOCATIONS` (comma-separated, every location deployed),
+/// `LOOKOUT_LOCATION` (this one, one of them), `LOOKOUT_HOME_LOCATION` (the one that decides;
+/// default the first listed) and `LOOKOUT_LOCATION_GRACE_S` (default 180, at least 60). `None`
+/// when fewer than two locations are listed.
+fn location_setup(
+    text: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<crate::usecases::probe_run::LocationSetup>, ConfigError> {
+    use lookout_core::domain::location::valid_location;
+    let all: Vec<String> = text("LOOKOUT_LOCATIONS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if all.len() < 2 {
+        return Ok(None);
+    }
+    let bad = |name: &'static str, problem: String| ConfigError { name, problem };
+    if let Some(l) = all.iter().find(|l| !valid_location(l)) {
+        return Err(bad(
+            "LOOKOUT_LOCATIONS",
+            format!("lists {l:?}; a location is 1 to 32 characters of a-z, 0-9 or '-'"),
+        ));
+    }
+    let name = text("LOOKOUT_LOCATION").ok_or_else(|| {
+        bad(
+            "LOOKOUT_LOCATION",
+            "is not set; with LOOKOUT_LOCATIONS it names this location".into(),
+        )
+    })?;
+    if !all.contains(&name) {
+        return Err(bad(
+            "LOOKOUT_LOCATION",
+            format!("is {name:?}, which LOOKOUT_LOCATIONS does not list"),
+        ));
+    }
+    let home = text("LOOKOUT_HOME_LOCATION").unwrap_or_else(|| all[0].clone());
+    if !all.contains(&home) {
+        return Err(bad(
+            "LOOKOUT_HOME_LOCATION",
+            format!("is {home:?}, which LOOKOUT_LOCATIONS does not list"),
+        ));
+    }
+    let grace_s: i64 = num(
+        "LOOKOUT_LOCATION_GRACE_S",
+        text("LOOKOUT_LOCATION_GRACE_S"),
+        crate::usecases::probe_run::DEFAULT_LOCATION_GRACE_S,
+    )?;
+    Ok(Some(crate::usecases::probe_run::LocationSetup {
+        name,
+        home,
+        all,
+        grace_ms: grace_s.max(60) * 1000,
+    }))
+}

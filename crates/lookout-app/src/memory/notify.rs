@@ -369,6 +369,7 @@ mod tests {
             targets: Vec::new(),
             changes: Vec::new(),
             tags: Vec::new(),
+            locations: None,
         }
     }
 

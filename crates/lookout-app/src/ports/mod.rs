@@ -12,9 +12,11 @@ mod dump;
 mod error;
 mod history;
 mod lease;
+mod locations;
 mod notify;
 mod publish;
 mod runs;
+mod shards;
 mod state;
 mod targets;
 
@@ -32,11 +34,13 @@ pub use dump::{
 pub use error::{error_chain, StoreError};
 pub use history::HistoryStore;
 pub use lease::{Lease, LeaseInfo, RunLease};
+pub use locations::LocationStore;
 pub use notify::{
     ChannelStore, Claim, DeliveryLog, DeliveryOutcome, DeliveryPage, HttpSender, MailSender,
     ProviderAnswer, SendError,
 };
 pub use publish::{AlertPublisher, PublishError};
 pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore};
+pub use shards::{ShardLayout, ShardQueue, ShardTask, Sharded};
 pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};
 pub use targets::TargetStore;

@@ -109,6 +109,10 @@ pub struct Alert {
     /// The target's tags (empty for grouped alerts): notification routes select by them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// For a target probed from several locations, which saw it failing and which did not
+    /// (status changes and recoveries decided by the quorum); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<super::location::LocationSplit>,
 }
 
 /// One alert a storm replaced, in brief.

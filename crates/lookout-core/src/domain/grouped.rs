@@ -33,6 +33,7 @@ fn grouped(kind: AlertKind, severity: Severity, key: String, at: i64, what: Grou
         targets: what.targets,
         changes: what.changes,
         tags: Vec::new(),
+        locations: None,
     }
 }
 

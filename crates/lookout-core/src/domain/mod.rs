@@ -3,16 +3,20 @@
 pub mod alert;
 pub mod failover;
 pub mod grouped;
+pub mod location;
 pub mod maintenance;
 mod rebase;
 pub mod result;
 pub mod secret_ref;
+pub mod shard;
 pub mod state;
 pub mod target;
 
 pub use alert::{Alert, AlertKind, Change, Severity};
+pub use location::{LocationSplit, LocationVerdict, Quorum, QuorumDecision};
 pub use maintenance::MaintenanceWindow;
 pub use result::{CheckResult, ErrorKind, Outcome};
+pub use shard::Shard;
 pub use state::{apply_override, next_state, Override, Status, TargetState};
 pub use target::{
     Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError,

@@ -117,6 +117,7 @@ fn alert(key: &str) -> Alert {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: vec!["pool-a".into()],
+        locations: None,
     }
 }
 

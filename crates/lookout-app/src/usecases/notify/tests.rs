@@ -68,6 +68,7 @@ fn alert() -> Alert {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: Vec::new(),
+        locations: None,
     }
 }
 

@@ -17,11 +17,13 @@ use lookout_core::domain::grouped::DEFAULT_STORM_THRESHOLD;
 use lookout_core::domain::{Alert, TargetKind};
 
 mod commit;
+pub mod locations;
 mod round;
 pub mod run;
 pub mod schedule;
 mod summary;
 
+pub use locations::{LocationSetup, DEFAULT_LOCATION_GRACE_S};
 pub use run::run;
 pub use schedule::{
     is_due, next_due_ms, usable_deadline, DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS,
@@ -120,6 +122,9 @@ pub struct RunConfig {
     pub secrets: crate::secrets::Secrets,
     /// Where the run reads the time (check times, due times, lease times).
     pub clock: Arc<dyn Clock>,
+    /// The probe locations, when several are deployed (see [`locations`]); `None`: this run
+    /// alone decides every status.
+    pub locations: Option<LocationSetup>,
 }
 
 impl RunConfig {
@@ -132,6 +137,7 @@ impl RunConfig {
             lease: crate::lease::LeaseTiming::default(),
             secrets: crate::secrets::Secrets::none(),
             clock: SystemClock::shared(),
+            locations: None,
         }
     }
 }

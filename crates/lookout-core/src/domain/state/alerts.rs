@@ -38,6 +38,7 @@ fn target_alert(
         targets: Vec::new(),
         changes: Vec::new(),
         tags: target.tags.clone(),
+        locations: None,
     }
 }
 
@@ -184,5 +185,6 @@ pub(super) fn status_alert(
         targets: Vec::new(),
         changes: Vec::new(),
         tags: target.tags.clone(),
+        locations: None,
     }
 }

@@ -4,6 +4,7 @@
 use super::alerts::{cert_alert, reminder_alert, status_alert, traffic_alert};
 use super::{Override, Status, TargetState, DAY_MS, EWMA_ALPHA};
 use crate::domain::alert::Alert;
+use crate::domain::location::QuorumDecision;
 use crate::domain::result::{CheckResult, ErrorKind, Outcome};
 use crate::domain::target::{Check, Target};
 use crate::time::MINUTE_MS;
@@ -21,6 +22,30 @@ pub fn next_state(
     result: &CheckResult,
     target: &Target,
 ) -> (TargetState, Vec<Alert>) {
+    step(state, result, target, None)
+}
+
+/// Like [`next_state`] (counters, latency, traffic, certificate and reminders from `result`),
+/// but the status is the one the locations' quorum decided (`decision`; an `unknown` decision
+/// keeps the status). A status change's alert names the locations: its text ends with
+/// [`crate::domain::location::LocationSplit::describe`] and it carries the split in
+/// [`Alert::locations`].
+pub fn next_state_decided(
+    state: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+    decision: &QuorumDecision,
+) -> (TargetState, Vec<Alert>) {
+    step(state, result, target, Some(decision))
+}
+
+/// One result applied; the status from `decision` when there is one.
+fn step(
+    state: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+    decision: Option<&QuorumDecision>,
+) -> (TargetState, Vec<Alert>) {
     let mut s = state.clone();
     s.checks += 1;
     s.last_check = Some(result.at);
@@ -28,8 +53,22 @@ pub fn next_state(
     let mut extra = Vec::new();
     extra.extend(count_traffic(&mut s, result, target));
     extra.extend(watch_certificate(&mut s, result, target));
-    let wanted = verdict(state.status, &mut s, result, target);
+    let mut wanted = verdict(state.status, &mut s, result, target);
+    if let Some(d) = decision {
+        wanted = if d.status == Status::Unknown {
+            state.status
+        } else {
+            d.status
+        };
+    }
     let mut alerts = transition(state.status, wanted, &mut s, result, target);
+    if let Some(d) = decision {
+        for a in alerts.iter_mut().filter(|a| a.is_transition()) {
+            let split = d.split();
+            a.text = format!("{} Locations: {}.", a.text, split.describe(a.new_status));
+            a.locations = Some(split);
+        }
+    }
     alerts.extend(extra);
     (s, alerts)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 mod alerts;
 pub mod machine;
 
-pub use machine::{apply_override, catch_up, next_state};
+pub use machine::{apply_override, catch_up, next_state, next_state_decided};
 
 /// A target's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -144,6 +144,16 @@ pub struct Target {
     /// reminders).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reminder_every_min: u32,
+    /// The probe locations that check this target (names as in `LOOKOUT_LOCATION`, at most
+    /// 16); `None` (the default) for every location. With one location deployed this is
+    /// ignored. The home location (`LOOKOUT_HOME_LOCATION`) decides the status of every
+    /// target; see [`crate::domain::location`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<Vec<String>>,
+    /// How many failing locations make the target fail: `{"count": n}` or `{"share": x}`;
+    /// `None` (the default) for at least half of the reporting locations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<super::location::Quorum>,
     /// Optimistic-locking version, set by the store; ignored on input.
     #[serde(default)]
     pub version: u64,
@@ -195,6 +205,19 @@ impl Target {
             Check::Proxy(p) => Some(p),
             Check::Server(_) => None,
         }
+    }
+
+    /// Whether the probe location `location` checks this target (every location unless
+    /// [`Target::locations`] names others).
+    pub fn probed_from(&self, location: &str) -> bool {
+        self.locations
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|x| x == location))
+    }
+
+    /// The target's quorum, or the default ([`super::location::Quorum::default`]).
+    pub fn quorum(&self) -> super::location::Quorum {
+        self.quorum.unwrap_or_default()
     }
 
     /// Price per GB for proxies, 0 for servers.

@@ -28,6 +28,8 @@ pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
 pub const MAX_CHECK_MS: u64 = 120_000;
 
 const COMMON_FIELDS: &[&str] = &[
+    "locations",
+    "quorum",
     "id",
     "name",
     "kind",
@@ -200,6 +202,9 @@ fn quoted_strings_masked(text: &str) -> String {
     out
 }
 
+/// The most locations a target may list.
+pub const MAX_LOCATIONS: usize = 16;
+
 /// Methods a server check refuses: `CONNECT` opens a tunnel rather than asking for a resource,
 /// and `TRACE` echoes the request back, headers and credentials included (RFC 9110 §9.3.6, §9.3.8).
 pub const REFUSED_METHODS: [&str; 2] = ["CONNECT", "TRACE"];
@@ -270,7 +275,43 @@ impl Target {
             Check::Proxy(p) => validate_proxy(p)?,
         }
         validate_refs(&self)?;
+        self.validate_locations()?;
         Ok(self)
+    }
+
+    /// `locations`: 1 to [`MAX_LOCATIONS`] distinct valid names; `quorum`: a count of 1 to
+    /// [`MAX_LOCATIONS`] or a share above 0 and at most 1.
+    fn validate_locations(&self) -> Result<(), ValidationError> {
+        use crate::domain::location::{valid_location, Quorum, MAX_LOCATION_LEN};
+        if let Some(list) = &self.locations {
+            if list.is_empty() || list.len() > MAX_LOCATIONS {
+                return Err(invalid(
+                    "locations",
+                    format!("must list 1 to {MAX_LOCATIONS} locations (leave it out for all)"),
+                ));
+            }
+            for (i, name) in list.iter().enumerate() {
+                if !valid_location(name) {
+                    return Err(invalid(
+                        format!("locations[{i}]"),
+                        format!("must be 1 to {MAX_LOCATION_LEN} characters of a-z, 0-9 or '-'"),
+                    ));
+                }
+                if list[..i].contains(name) {
+                    return Err(invalid(format!("locations[{i}]"), "is listed twice"));
+                }
+            }
+        }
+        match self.quorum {
+            Some(Quorum::Count(c)) if c == 0 || c as usize > MAX_LOCATIONS => Err(invalid(
+                "quorum.count",
+                format!("must be between 1 and {MAX_LOCATIONS}"),
+            )),
+            Some(Quorum::Share(s)) if !(s > 0.0 && s <= 1.0) => {
+                Err(invalid("quorum.share", "must be above 0 and at most 1"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The id, the name (defaulted to the id) and the group.

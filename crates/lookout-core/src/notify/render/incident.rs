@@ -200,5 +200,6 @@ pub(crate) fn change_alert(storm: &Alert, c: &Change) -> Alert {
         targets: Vec::new(),
         changes: Vec::new(),
         tags: Vec::new(),
+        locations: None,
     }
 }

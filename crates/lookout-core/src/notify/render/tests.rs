@@ -35,6 +35,7 @@ fn alert(kind: AlertKind, old: Status, new: Status, severity: Severity) -> Alert
         targets: Vec::new(),
         changes: Vec::new(),
         tags: vec!["prod".into()],
+        locations: None,
     }
 }
 
