@@ -201,6 +201,8 @@ async fn the_newest_run_record_is_the_last_run() {
             alerts_published: 0,
             alerts_pending: 0,
             skipped: 0,
+            shards: None,
+            shards_done: None,
         };
         store.put_run(&run).await.unwrap();
     }

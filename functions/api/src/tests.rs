@@ -823,6 +823,8 @@ async fn runs_and_alerts_list_history_with_filters() {
         alerts_published: 0,
         alerts_pending: 0,
         skipped: 0,
+        shards: None,
+        shards_done: None,
     };
     app.store.put_run(&run).await.unwrap();
     let (_, body) = call(

@@ -13,6 +13,7 @@ use lookout_core::domain::{Alert, Target, TargetKind, TargetState};
 mod alerts;
 mod digests;
 mod lease;
+mod locations;
 mod notify;
 mod publisher;
 mod runs;
@@ -60,6 +61,8 @@ pub struct MemoryStore {
     frozen_listing: Mutex<Option<Vec<Target>>>,
     /// Notification channels and delivery records (`notify.rs`).
     notify: Mutex<notify::NotifyTables>,
+    /// Location verdicts and heartbeats (`locations.rs`).
+    locations: Mutex<locations::LocationTables>,
 }
 
 impl MemoryStore {

@@ -10,6 +10,43 @@ impl RunStore for MemoryStore {
         Ok(())
     }
 
+    async fn add_shard_run(
+        &self,
+        shard_run: &RunRecord,
+        shards: u32,
+    ) -> Result<RunRecord, StoreError> {
+        let mut t = self.lock();
+        let at = t
+            .runs
+            .iter()
+            .position(|r| r.run_id == shard_run.run_id && r.kind == shard_run.kind);
+        let i = at.unwrap_or_else(|| {
+            t.runs.push(RunRecord {
+                shards: Some(shards),
+                shards_done: Some(0),
+                checked: 0,
+                ok: 0,
+                changes: 0,
+                alerts_published: 0,
+                alerts_pending: 0,
+                skipped: 0,
+                duration_ms: 0,
+                ..shard_run.clone()
+            });
+            t.runs.len() - 1
+        });
+        let r = &mut t.runs[i];
+        r.checked += shard_run.checked;
+        r.ok += shard_run.ok;
+        r.changes += shard_run.changes;
+        r.alerts_published += shard_run.alerts_published;
+        r.alerts_pending += shard_run.alerts_pending;
+        r.skipped += shard_run.skipped;
+        r.duration_ms = shard_run.duration_ms;
+        r.shards_done = Some(r.shards_done.unwrap_or(0) + 1);
+        Ok(r.clone())
+    }
+
     async fn last_run(&self, kind: TargetKind) -> Result<Option<RunRecord>, StoreError> {
         Ok(RunStore::runs(self, kind, 1).await?.into_iter().next())
     }

@@ -32,12 +32,28 @@ pub struct RunRecord {
     /// function's `RunReport::skipped` for their ids).
     #[serde(default)]
     pub skipped: usize,
+    /// For a run that fanned out: how many shards it was split into (`None`: one invocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
+    /// For a run that fanned out: how many shards reported so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards_done: Option<u32>,
 }
 
 /// Run records.
 pub trait RunStore {
     /// Stores a run record (with a TTL).
     fn put_run(&self, run: &RunRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Adds one shard's record to the record of its run (`shard_run.run_id` is the run's id,
+    /// `shard_run.started_at` its start, `shards` its shard count): counts are added,
+    /// `duration_ms` is the longest, `shards_done` counts up. The first shard to report creates
+    /// the record. One atomic update per shard, so concurrent workers lose nothing. Returns the
+    /// record after the update.
+    fn add_shard_run(
+        &self,
+        shard_run: &RunRecord,
+        shards: u32,
+    ) -> impl Future<Output = Result<RunRecord, StoreError>> + Send;
     /// The newest run record of `kind`.
     fn last_run(
         &self,

@@ -14,6 +14,7 @@ use crate::sealing::Sealer;
 use crate::{build_error, store_error};
 use lookout_app::ports::StoreError;
 use lookout_app::retry::{retry_policy, until_all_done};
+use lookout_core::domain::Shard;
 
 /// Items per BatchWriteItem request, DynamoDB's limit.
 pub(super) const BATCH_WRITE_LIMIT: usize = 25;
@@ -29,6 +30,22 @@ pub struct DynamoStore {
     pub(super) table: String,
     ttl_days: u32,
     pub(super) sealer: Sealer,
+    /// The shard this view is narrowed to ([`Shard::WHOLE`] unless made by
+    /// [`lookout_app::ports::Sharded::for_shard`]).
+    pub(super) shard: Shard,
+}
+
+impl lookout_app::ports::Sharded for DynamoStore {
+    fn for_shard(&self, shard: Shard) -> Self {
+        DynamoStore {
+            shard,
+            ..self.clone()
+        }
+    }
+
+    fn shard(&self) -> Shard {
+        self.shard
+    }
 }
 
 impl DynamoStore {
@@ -44,6 +61,7 @@ impl DynamoStore {
             table: table.into(),
             ttl_days,
             sealer: Sealer::plain(),
+            shard: Shard::WHOLE,
         }
     }
 

@@ -124,6 +124,8 @@ where
         alerts_published: published,
         alerts_pending: raised.len() - published,
         skipped: checks.skipped.len(),
+        shards: None,
+        shards_done: None,
     };
     if checks.checked > 0 || !checks.skipped.is_empty() || round.force {
         store.put_run(&record).await?;

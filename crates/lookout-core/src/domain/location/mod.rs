@@ -74,6 +74,8 @@ impl Quorum {
 /// check's time, latency and error. Times in epoch ms, latency in ms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocationVerdict {
+    /// The target's id.
+    pub target_id: String,
     /// The location's name (`LOOKOUT_LOCATION`).
     pub location: String,
     /// The status this location's checks call for.
@@ -115,6 +117,7 @@ impl LocationVerdict {
         }
         let (next, _) = next_state(&state, result, target);
         LocationVerdict {
+            target_id: target.id.clone(),
             location: location.to_string(),
             status: next.status,
             since: if prev.is_none() || next.status != state.status {

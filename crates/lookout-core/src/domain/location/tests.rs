@@ -31,6 +31,7 @@ fn result(ok: bool, at: i64) -> CheckResult {
 
 fn verdict(location: &str, status: Status, at: i64) -> LocationVerdict {
     LocationVerdict {
+        target_id: "s".into(),
         location: location.into(),
         status,
         since: 0,

@@ -1,0 +1,89 @@
+//! [`LocationStore`] in memory: the same rules as the DynamoDB adapter (a location's verdicts
+//! replaced whole; heartbeats only move forward; one caller marks a location silent).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::MemoryStore;
+use crate::ports::{LocationStore, StoreError};
+use lookout_core::domain::location::{LocationHealth, LocationVerdict};
+use lookout_core::domain::TargetKind;
+
+/// Verdicts and heartbeats.
+#[derive(Default)]
+pub(super) struct LocationTables {
+    /// (kind, location) → that location's verdicts.
+    verdicts: HashMap<(TargetKind, String), Vec<LocationVerdict>>,
+    /// location → its dead man's switch.
+    health: BTreeMap<String, LocationHealth>,
+}
+
+impl MemoryStore {
+    fn locations(&self) -> std::sync::MutexGuard<'_, LocationTables> {
+        self.locations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl LocationStore for MemoryStore {
+    async fn verdicts(
+        &self,
+        kind: TargetKind,
+    ) -> Result<HashMap<String, Vec<LocationVerdict>>, StoreError> {
+        let mut out: HashMap<String, Vec<LocationVerdict>> = HashMap::new();
+        for ((k, _), list) in &self.locations().verdicts {
+            if *k == kind {
+                for v in list {
+                    out.entry(v.target_id.clone()).or_default().push(v.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_verdicts(
+        &self,
+        kind: TargetKind,
+        location: &str,
+        verdicts: &[LocationVerdict],
+        _at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.locations()
+            .verdicts
+            .insert((kind, location.to_string()), verdicts.to_vec());
+        Ok(())
+    }
+
+    async fn heartbeat(&self, location: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let mut t = self.locations();
+        let h = t
+            .health
+            .entry(location.to_string())
+            .or_insert_with(|| LocationHealth {
+                location: location.to_string(),
+                last_seen: 0,
+                silent: false,
+            });
+        h.last_seen = h.last_seen.max(at_ms);
+        Ok(std::mem::replace(&mut h.silent, false))
+    }
+
+    async fn location_health(&self) -> Result<Vec<LocationHealth>, StoreError> {
+        Ok(self.locations().health.values().cloned().collect())
+    }
+
+    async fn mark_silent(&self, location: &str, last_seen: i64) -> Result<bool, StoreError> {
+        let mut t = self.locations();
+        let h = t
+            .health
+            .entry(location.to_string())
+            .or_insert_with(|| LocationHealth {
+                location: location.to_string(),
+                last_seen: 0,
+                silent: false,
+            });
+        if h.silent || h.last_seen != last_seen {
+            return Ok(false);
+        }
+        h.silent = true;
+        Ok(true)
+    }
+}
