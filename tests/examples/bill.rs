@@ -29,23 +29,22 @@
 
 #[path = "../it/common/mod.rs"]
 mod common;
+#[path = "support/capacity.rs"]
+mod capacity;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::config::interceptors::{
-    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
-};
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use lookout_app::memory::MemoryPublisher;
 use lookout_app::ports::TargetStore;
 use lookout_app::probe::{ProbeOptions, Prober};
 use lookout_app::testing::{Reply, TestServer};
 use lookout_aws::dynamodb::DynamoStore;
 use lookout_core::domain::{Target, TargetKind};
-use serde_json::{json, Value};
+use serde_json::json;
+
+use capacity::Capacity;
 
 /// Prices, us-east-1, read on 2026-11-22 from the AWS pricing pages named (on-demand, no free
 /// tier counted).
@@ -91,120 +90,6 @@ const ROLLUP_BYTES: f64 = 300.0;
 /// Bytes the probe logs per invocation (three JSON lines of about 200 bytes).
 const LOG_BYTES_PER_RUN: f64 = 600.0;
 
-/// Capacity units consumed, summed from the responses.
-#[derive(Debug, Default)]
-struct Units {
-    read: f64,
-    write: f64,
-    requests: u64,
-    /// Units and requests by operation.
-    by_operation: std::collections::BTreeMap<String, (f64, u64)>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Capacity(Arc<Mutex<Units>>);
-
-impl Capacity {
-    fn take(&self) -> Units {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-const READS: [&str; 5] = [
-    "GetItem",
-    "Query",
-    "Scan",
-    "BatchGetItem",
-    "TransactGetItems",
-];
-const WRITES: [&str; 5] = [
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "BatchWriteItem",
-    "TransactWriteItems",
-];
-
-fn operation(headers: &aws_sdk_dynamodb::config::http::HttpRequest) -> Option<String> {
-    headers
-        .headers()
-        .get("x-amz-target")
-        .and_then(|t| t.split('.').nth(1))
-        .map(str::to_string)
-}
-
-/// The DynamoDB operation of the request being executed (`PutItem`, `Query` ...).
-#[derive(Debug, Clone)]
-struct Operation(String);
-
-impl aws_smithy_types::config_bag::Storable for Operation {
-    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
-}
-
-impl Intercept for Capacity {
-    fn name(&self) -> &'static str {
-        "ConsumedCapacityCounter"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let req = context.request_mut();
-        let Some(op) = operation(req) else {
-            return Ok(());
-        };
-        cfg.interceptor_state().store_put(Operation(op.clone()));
-        if !READS.contains(&op.as_str()) && !WRITES.contains(&op.as_str()) {
-            return Ok(());
-        }
-        let Some(bytes) = req.body().bytes() else {
-            return Ok(());
-        };
-        let mut body: Value = serde_json::from_slice(bytes)?;
-        body["ReturnConsumedCapacity"] = json!("TOTAL");
-        let new = serde_json::to_vec(&body)?;
-        req.headers_mut()
-            .insert("content-length", new.len().to_string());
-        *req.body_mut() = aws_smithy_types::body::SdkBody::from(new);
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // The request is gone by now: its operation was kept in the config bag.
-        let (Some(Operation(op)), Some(resp)) = (cfg.load::<Operation>(), context.response())
-        else {
-            return Ok(());
-        };
-        let Some(bytes) = resp.body().bytes() else {
-            return Ok(());
-        };
-        let body: Value = serde_json::from_slice(bytes).unwrap_or_default();
-        let units: f64 = match &body["ConsumedCapacity"] {
-            Value::Array(a) => a.iter().filter_map(|c| c["CapacityUnits"].as_f64()).sum(),
-            c => c["CapacityUnits"].as_f64().unwrap_or(0.0),
-        };
-        let mut u = self.0.lock().unwrap();
-        u.requests += 1;
-        let entry = u.by_operation.entry(op.clone()).or_default();
-        entry.0 += units;
-        entry.1 += 1;
-        if WRITES.contains(&op.as_str()) {
-            u.write += units;
-        } else {
-            u.read += units;
-        }
-        Ok(())
-    }
-}
-
 /// What one probe run consumed on average.
 struct PerRun {
     rru: f64,
@@ -221,11 +106,8 @@ async fn store_with_counter(n: usize, url: &str, flapping: usize) -> (DynamoStor
     let aws = common::aws().await;
     let (_, table) = common::fresh_table(&aws).await;
     let capacity = Capacity::default();
-    let config = aws_sdk_dynamodb::config::Builder::from(&aws)
-        .interceptor(capacity.clone())
-        .build();
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(config),
+        capacity.client(&aws),
         table,
         lookout_app::config::DEFAULT_HISTORY_TTL_DAYS,
     );
@@ -303,18 +185,7 @@ async fn probe_runs(
         .collect();
     let result_bytes = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     capacity.take();
-    let mut by_operation = u
-        .by_operation
-        .iter()
-        .map(|(op, (units, requests))| {
-            format!(
-                "{op} {:.1} units in {:.1} requests",
-                units / m,
-                *requests as f64 / m
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut by_operation = u.per_run(m);
     by_operation.push_str(&format!(
         "; snapshot {snapshot_wru:.1} units (one rewrite every {runs_per_snapshot:.0} runs)"
     ));
