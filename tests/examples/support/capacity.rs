@@ -29,6 +29,8 @@ pub struct Units {
     pub bytes_sent: u64,
     /// Response body bytes received.
     pub bytes_received: u64,
+    /// Request body bytes of the writes alone (what a global table would replicate).
+    pub write_bytes: u64,
     /// Units and requests by operation.
     pub by_operation: BTreeMap<String, (f64, u64)>,
 }
@@ -50,6 +52,7 @@ impl Units {
             requests: self.requests - earlier.requests,
             bytes_sent: self.bytes_sent - earlier.bytes_sent,
             bytes_received: self.bytes_received - earlier.bytes_received,
+            write_bytes: self.write_bytes - earlier.write_bytes,
             by_operation,
         }
     }
@@ -142,7 +145,8 @@ impl Intercept for Capacity {
             return Ok(());
         };
         let sent = req.body().bytes().map_or(0, |b| b.len() as u64);
-        cfg.interceptor_state().store_put(Operation(op.clone(), sent));
+        cfg.interceptor_state()
+            .store_put(Operation(op.clone(), sent));
         if !READS.contains(&op.as_str()) && !WRITES.contains(&op.as_str()) {
             return Ok(());
         }
@@ -165,8 +169,7 @@ impl Intercept for Capacity {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // The request is gone by now: its operation was kept in the config bag.
-        let (Some(Operation(op, sent)), Some(resp)) =
-            (cfg.load::<Operation>(), context.response())
+        let (Some(Operation(op, sent)), Some(resp)) = (cfg.load::<Operation>(), context.response())
         else {
             return Ok(());
         };
@@ -187,6 +190,7 @@ impl Intercept for Capacity {
         entry.1 += 1;
         if WRITES.contains(&op.as_str()) {
             u.write += units;
+            u.write_bytes += sent;
         } else if READS.contains(&op.as_str()) {
             u.read += units;
         }
