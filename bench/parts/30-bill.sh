@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Part 3: the monthly bill for 100, 1,000 and 10,000 targets from the capacity DynamoDB Local
-# reports, next to Route 53 health checks and CloudWatch Synthetics (tests/examples/bill.rs).
+# Part 3: the monthly bill for 100, 1,000, 10,000 and 20,000 targets from the capacity DynamoDB
+# Local reports, next to Route 53 health checks and CloudWatch Synthetics; then 100,000 targets at
+# one and at three locations, and three locations on one home table against a global table
+# (tests/examples/bill/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 infra/local/stack.sh up > /dev/null

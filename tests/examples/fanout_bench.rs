@@ -276,7 +276,7 @@ async fn process_run(
     let deadline = t + limit;
     let mut record = None;
     while Instant::now() < deadline {
-        let runs = store.runs(TargetKind::Server, 10).await.unwrap_or_default();
+        let runs = store.runs(TargetKind::Server, 50).await.unwrap_or_default();
         if let Some(r) = runs.into_iter().find(|r| r.run_id == fanned.run_id) {
             if r.shards_done.unwrap_or(0) >= fanned.shards {
                 record = Some(r);

@@ -21,6 +21,8 @@
 //!   S3 PUTs are estimated from the table's steady-state size (packed history kept
 //!   `LOOKOUT_HISTORY_TTL_DAYS`, 14 days by default, hourly rollups 35 days, daily ones 400). Storage is
 //!   priced at that size.
+//! - **100,000 targets, one and three locations; home table against global table**: see
+//!   `locations.rs`. Prices and the monthly model: `cost.rs`.
 //! - Not counted: API traffic (depends on the users), CloudWatch alarms (fixed, $0.10 each),
 //!   KMS (fixed $1/month for the key), data transfer.
 //!
