@@ -21,10 +21,9 @@ infra/local/stack.sh up > /dev/null
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if (( $(ulimit -n) < 2100 )); then ulimit -n 4096 2>/dev/null || true; fi
 echo "open-file limit: $(ulimit -n)"
+# One cargo invocation for both binaries: the harness and the probe function it starts.
 # shellcheck disable=SC2086
-cargo build $BENCH_CARGO_FLAGS -q -p lookout-tests --example fanout_bench
-# shellcheck disable=SC2086
-cargo build $BENCH_CARGO_FLAGS -q -p probe
+cargo build $BENCH_CARGO_FLAGS -q -p lookout-tests --example fanout_bench -p probe
 profile=release; [[ -z "$BENCH_CARGO_FLAGS" ]] && profile=debug
 bin="$CARGO_TARGET_DIR/$profile/examples/fanout_bench"
 probe_bin="$CARGO_TARGET_DIR/$profile/probe"
