@@ -230,6 +230,30 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     }
 }
 
+/// Partition of the probe locations' verdicts of a kind: `VERDICT#<kind>` on the whole store,
+/// `VERDICT#<kind>#<shard label>` (`VERDICT#server#3of10`) on a store narrowed to a shard; sort
+/// key [`verdict_sk`].
+pub(super) fn verdicts_pk(kind: TargetKind, shard: lookout_core::domain::Shard) -> String {
+    if shard.is_whole() {
+        format!("VERDICT#{}", kind.as_str())
+    } else {
+        format!("VERDICT#{}#{}", kind.as_str(), shard.label())
+    }
+}
+
+/// Sort key of chunk `i` of a location's verdicts: `<location>#<chunk, 4 digits>`, so that one
+/// location's chunks sort together and in order.
+pub(super) fn verdict_sk(location: &str, i: usize) -> String {
+    format!("{location}#{}", chunk_sk(i))
+}
+
+/// Partition of the locations' dead man's switches: `LOCATION`, sort key the location's name.
+pub(super) const LOCATION_PK: &str = "LOCATION";
+/// Location item attribute: when its probe last reported, epoch ms.
+pub(super) const LAST_SEEN: &str = "last_seen";
+/// Location item attribute: whether it was declared silent since (a boolean).
+pub(super) const SILENT: &str = "silent";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,7 @@ mod history;
 mod item;
 pub mod keys;
 mod lease;
+mod locations;
 pub mod limits;
 mod outbox;
 pub mod packed;
