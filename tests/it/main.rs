@@ -17,6 +17,7 @@ mod dynamodb_store;
 mod guard_netns;
 mod health;
 mod local_env;
+mod location_store;
 mod notify_pipeline;
 mod notify_store;
 mod probe_engine;

@@ -390,7 +390,10 @@ mod tests {
     #[test]
     fn keys_keep_their_stored_shapes() {
         use lookout_core::domain::Shard;
-        assert_eq!(verdicts_pk(TargetKind::Server, Shard::WHOLE), "VERDICT#server");
+        assert_eq!(
+            verdicts_pk(TargetKind::Server, Shard::WHOLE),
+            "VERDICT#server"
+        );
         assert_eq!(
             verdicts_pk(TargetKind::Proxy, Shard::new(2, 3).unwrap()),
             "VERDICT#proxy#2of3"
