@@ -73,13 +73,14 @@ impl DynamoStore {
     }
 
     /// The functions' adapter: the table `LOOKOUT_TABLE`, history rows kept
-    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`),
-    /// inline secrets sealed with the key of the settings ([`Sealer::from_settings`]).
+    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`) in
+    /// the region `LOOKOUT_TABLE_REGION` when set ([`crate::table_config`]), inline secrets
+    /// sealed with the key of the settings ([`Sealer::from_settings`], the function's region).
     pub fn from_settings(
         aws: &aws_config::SdkConfig,
         settings: &lookout_app::config::Settings,
     ) -> Self {
-        let client = crate::LazyClient::new(aws, Client::new);
+        let client = crate::LazyClient::new(&crate::table_config(aws, settings), Client::new);
         Self::new(client, &settings.table, settings.history_ttl_days)
             .with_sealer(Sealer::from_settings(aws, settings))
     }
@@ -93,7 +94,9 @@ impl DynamoStore {
     ) -> Self {
         let limits = *limits;
         Self::new(
-            crate::LazyClient::new(aws, move |aws| limits.client(aws)),
+            crate::LazyClient::new(&crate::table_config(aws, settings), move |aws| {
+                limits.client(aws)
+            }),
             &settings.table,
             settings.history_ttl_days,
         )
