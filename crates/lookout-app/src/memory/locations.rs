@@ -62,7 +62,11 @@ impl LocationStore for MemoryStore {
                 last_seen: 0,
                 silent: false,
             });
-        h.last_seen = h.last_seen.max(at_ms);
+        // Only forward, as the DynamoDB adapter: an older or equal beat changes nothing.
+        if at_ms <= h.last_seen && h.last_seen > 0 {
+            return Ok(false);
+        }
+        h.last_seen = at_ms;
         Ok(std::mem::replace(&mut h.silent, false))
     }
 
