@@ -211,10 +211,9 @@ pub(super) async fn watch_locations<S: LocationStore + Outbox + Sync>(
     }
     for h in health.iter().filter(|h| h.location != setup.name) {
         let watched = setup.all.contains(&h.location);
-        if watched && h.last_seen > 0 && !h.silent && h.overdue(now_ms, setup.grace_ms) {
-            if store.mark_silent(&h.location, h.last_seen).await? {
-                raised.push(silent_alert(h, now_ms, setup.grace_ms, kind));
-            }
+        let overdue = watched && h.last_seen > 0 && !h.silent && h.overdue(now_ms, setup.grace_ms);
+        if overdue && store.mark_silent(&h.location, h.last_seen).await? {
+            raised.push(silent_alert(h, now_ms, setup.grace_ms, kind));
         }
     }
     if raised.is_empty() {
