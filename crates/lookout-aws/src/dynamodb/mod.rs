@@ -53,6 +53,7 @@ pub mod packed;
 mod restore;
 mod runs;
 mod scan;
+mod shards;
 mod state;
 mod store;
 mod targets;
