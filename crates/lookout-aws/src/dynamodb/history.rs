@@ -105,7 +105,7 @@ fn chunks_per_shard(targets: usize, of: u32) -> usize {
 impl HistoryStore for DynamoStore {
     /// A narrowed view reads its own history (`targets`: the shard's). The whole view reads the
     /// history of every shard of the kind's layout (`targets`: the kind's; each shard is read
-    /// for [`chunks_per_shard`] chunks), and, when the layout changed after `since_ms`, that of
+    /// for `chunks_per_shard` chunks), and, when the layout changed after `since_ms`, that of
     /// the layout before too.
     async fn history(
         &self,
