@@ -26,6 +26,7 @@ mod probe_pipeline;
 mod proxy_provenance;
 mod restore_throttled;
 mod secrets_at_rest;
+mod shard_store;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
