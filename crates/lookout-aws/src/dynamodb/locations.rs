@@ -32,7 +32,7 @@ use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{LocationStore, StoreError};
 use lookout_core::domain::location::{LocationHealth, LocationVerdict};
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 /// Field order of a packed [`LocationVerdict`] (its `location` is the item's sort key).
 pub const VERDICT_FIELDS: [&str; 8] = [
@@ -134,12 +134,21 @@ fn split_verdict_sk(sk: &str) -> Option<(&str, usize)> {
 impl DynamoStore {
     /// The partitions [`LocationStore::verdicts`] reads for `kind`: this view's own, one.
     ///
-    /// Hook for fan-out: a whole store whose kind is split into `n` shards must read the `n`
-    /// shard partitions (`verdicts_pk(kind, shard)` for each shard of the layout) and hand them
-    /// to [`DynamoStore::verdicts_of`]; that needs the layout, which this adapter does not know
-    /// yet.
-    pub(super) fn verdict_partitions(&self, kind: TargetKind) -> Vec<String> {
-        vec![verdicts_pk(kind, self.shard)]
+    /// A whole store whose kind is split into `n` shards (its layout) reads the `n` shard
+    /// partitions; a narrowed one its own.
+    pub(super) async fn verdict_partitions(
+        &self,
+        kind: TargetKind,
+    ) -> Result<Vec<String>, StoreError> {
+        if !self.shard.is_whole() {
+            return Ok(vec![verdicts_pk(kind, self.shard)]);
+        }
+        let of = self.layout(kind).await?.of;
+        Ok(if of > 1 {
+            Shard::all(of).map(|s| verdicts_pk(kind, s)).collect()
+        } else {
+            vec![verdicts_pk(kind, self.shard)]
+        })
     }
 
     /// Every location's verdicts in `partitions` (each one eventually consistent Query, all
@@ -228,7 +237,8 @@ impl LocationStore for DynamoStore {
         &self,
         kind: TargetKind,
     ) -> Result<HashMap<String, Vec<LocationVerdict>>, StoreError> {
-        self.verdicts_of(&self.verdict_partitions(kind)).await
+        self.verdicts_of(&self.verdict_partitions(kind).await?)
+            .await
     }
 
     async fn put_verdicts(
