@@ -318,7 +318,11 @@ impl ShardQueue for SqsShardQueue {
                 .map(|(i, b)| (format!("t{}", n * MAX_BATCH as usize + i), b.clone()))
                 .collect();
             until_all_done(
-                retry_policy(Duration::from_millis(100), Duration::from_secs(2), SEND_ATTEMPTS),
+                retry_policy(
+                    Duration::from_millis(100),
+                    Duration::from_secs(2),
+                    SEND_ATTEMPTS,
+                ),
                 entries,
                 StoreError::is_retryable,
                 |entries| self.send_once(entries),

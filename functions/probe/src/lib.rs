@@ -141,14 +141,7 @@ pub async fn handle_tasks<S, P>(
     deadline_ms: Option<i64>,
 ) -> SqsBatchResponse
 where
-    S: TargetStore
-        + StateStore
-        + RunStore
-        + Outbox
-        + RunLease
-        + SummaryStore
-        + Sharded
-        + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
     P: AlertPublisher + Sync,
 {
     let mut failed = Vec::new();

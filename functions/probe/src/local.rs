@@ -94,14 +94,7 @@ pub struct Worker<'a, S, P> {
 
 impl<S, P> Worker<'_, S, P>
 where
-    S: TargetStore
-        + StateStore
-        + RunStore
-        + Outbox
-        + RunLease
-        + SummaryStore
-        + Sharded
-        + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
     P: AlertPublisher + Sync,
 {
     /// One round: receive, run the tasks, delete those not reported failed. No deadline (the

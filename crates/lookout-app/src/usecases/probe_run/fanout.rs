@@ -183,14 +183,7 @@ pub async fn run_or_dispatch<S, P, Q>(
     per_shard: usize,
 ) -> Result<Dispatched, ProbeError>
 where
-    S: TargetStore
-        + StateStore
-        + RunStore
-        + Outbox
-        + RunLease
-        + SummaryStore
-        + ShardLayout
-        + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + ShardLayout + Sync,
     P: AlertPublisher + Sync,
     Q: ShardQueue + Sync,
 {
@@ -266,14 +259,7 @@ pub async fn run_shard<S, P>(
     deadline_ms: Option<i64>,
 ) -> Result<ShardOutcome, ProbeError>
 where
-    S: TargetStore
-        + StateStore
-        + RunStore
-        + Outbox
-        + RunLease
-        + SummaryStore
-        + Sharded
-        + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
     P: AlertPublisher + Sync,
 {
     let age_ms = config.clock.now_ms() - task.issued_at;
@@ -325,3 +311,5 @@ fn shard_record(task: &ShardTask, rounds: &[&RunRecord], duration_ms: u64) -> Ru
     }
 }
 
+#[cfg(test)]
+mod tests;
