@@ -91,7 +91,7 @@ impl SqsBatchResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeInput {
     /// A scheduled (or manual) run.
-    Scheduled(ProbeEvent),
+    Scheduled(Box<ProbeEvent>),
     /// A batch of shard tasks from the work queue.
     Tasks(SqsEvent),
 }
@@ -108,7 +108,7 @@ impl<'de> Deserialize<'de> for ProbeInput {
                 .map_err(serde::de::Error::custom);
         }
         Payload::<ProbeEvent>::deserialize(value)
-            .map(|Payload(e)| ProbeInput::Scheduled(e))
+            .map(|Payload(e)| ProbeInput::Scheduled(Box::new(e)))
             .map_err(serde::de::Error::custom)
     }
 }

@@ -266,7 +266,7 @@ impl Deps {
     ) -> Result<ProbeAnswer, ProbeError> {
         match input {
             ProbeInput::Scheduled(event) => Ok(ProbeAnswer::Scheduled(Box::new(
-                self.handle(event, deadline_ms).await?,
+                self.handle(*event, deadline_ms).await?,
             ))),
             ProbeInput::Tasks(batch) => {
                 let deadline = usable_deadline(deadline_ms, self.config.clock.now_ms());
