@@ -14,6 +14,7 @@ mod client_failover;
 mod digest;
 mod dumps;
 mod dynamodb_store;
+mod fanout;
 mod guard_netns;
 mod health;
 mod local_env;

@@ -778,3 +778,91 @@ fn the_notify_function_may_touch_only_what_it_sends_through() {
         );
     }
 }
+
+#[test]
+fn the_probe_fans_out_over_its_own_work_queue_with_the_engines_retries_and_cap() {
+    let t = template();
+    let probe = function_of_binary(&t, "probe");
+    let function = functions(&t)[probe];
+    let mapping = resources(&t, "AWS::Lambda::EventSourceMapping")
+        .into_values()
+        .find(|m| at(m, &["Properties", "FunctionName"]).and_then(ref_target) == Some(probe))
+        .unwrap_or_else(|| panic!("no event source mapping invokes {probe}"));
+    let props = get(mapping, "Properties").unwrap();
+    let (queue_id, attr) = get(props, "EventSourceArn")
+        .and_then(get_att)
+        .expect("a queue ARN");
+    assert_eq!(attr, "Arn");
+    assert_eq!(get(props, "BatchSize").and_then(Value::as_u64), Some(1));
+    let types: Vec<&str> = get(props, "FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    let cap = at(props, &["ScalingConfig", "MaximumConcurrency"])
+        .and_then(ref_target)
+        .expect("MaximumConcurrency from a parameter");
+    let parameter = at(&t, &["Parameters", cap]).expect("the concurrency parameter");
+    assert_eq!(get(parameter, "Default").and_then(Value::as_u64), Some(20));
+
+    // The function sends to the queue it consumes, and is told its URL.
+    let env = at(function, &["Properties", "Environment", "Variables"]).unwrap();
+    assert_eq!(
+        get(env, "LOOKOUT_PROBE_QUEUE_URL").and_then(ref_target),
+        Some(queue_id.as_str())
+    );
+    assert!(get(env, "LOOKOUT_SHARD_TARGETS").is_some());
+    let send = statement(function, "ProbeWorkQueueSend").expect("the send statement");
+    assert_eq!(text(get(send, "Action")), Some("sqs:SendMessage"));
+    assert_eq!(
+        get(send, "Resource").and_then(get_att),
+        Some((queue_id.clone(), "Arn".into()))
+    );
+
+    // Visibility 6 x the function's timeout (AWS's guidance for an SQS event source).
+    let queue = only(&t, "AWS::SQS::Queue", &queue_id);
+    let timeout = property(&t, function, "Timeout")
+        .and_then(Value::as_u64)
+        .expect("the probe function's Timeout");
+    let visibility = at(queue, &["Properties", "VisibilityTimeout"])
+        .and_then(Value::as_u64)
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s, timeout {timeout} s"
+    );
+    let redrive = at(queue, &["Properties", "RedrivePolicy"]).expect("RedrivePolicy");
+    assert_eq!(
+        get(redrive, "maxReceiveCount").and_then(Value::as_u64),
+        Some(3)
+    );
+    let (dlq_id, _) = get(redrive, "deadLetterTargetArn")
+        .and_then(get_att)
+        .expect("deadLetterTargetArn: !GetAtt <queue>.Arn");
+    let dlq = only(&t, "AWS::SQS::Queue", &dlq_id);
+    assert_eq!(
+        at(dlq, &["Properties", "MessageRetentionPeriod"]).and_then(Value::as_u64),
+        Some(14 * 24 * 3600)
+    );
+    let retention = at(queue, &["Properties", "MessageRetentionPeriod"])
+        .and_then(Value::as_u64)
+        .expect("the work queue's retention");
+    assert!(
+        retention > 3 * visibility,
+        "a task must live through its 3 receives to reach the dead-letter queue"
+    );
+    let alarmed = resources(&t, "AWS::CloudWatch::Alarm")
+        .into_values()
+        .any(|a| {
+            at(a, &["Properties", "Dimensions"])
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    get(d, "Value").and_then(get_att) == Some((dlq_id.clone(), "QueueName".into()))
+                })
+        });
+    assert!(alarmed, "an alarm on the probe work dead-letter queue");
+}

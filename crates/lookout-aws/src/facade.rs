@@ -73,6 +73,15 @@ impl Aws {
         ))
     }
 
+    /// The probe's shard-task queue (`LOOKOUT_PROBE_QUEUE_URL`), when it is set: without it a
+    /// probe run never fans out. The client is made on first use.
+    pub fn shard_queue(&self, settings: &Settings) -> Option<crate::sqs::SqsShardQueue> {
+        settings
+            .probe_queue_url
+            .as_ref()
+            .map(|url| crate::sqs::SqsShardQueue::from_config(&self.config, url))
+    }
+
     /// The e-mail channels' sender: SES from `LOOKOUT_SES_FROM` (`settings.ses_from`) when it
     /// is set, else SNS topics; clients made on first use.
     pub fn mail_sender(&self, settings: &Settings) -> AwsMail {

@@ -17,6 +17,7 @@ use lookout_core::domain::grouped::DEFAULT_STORM_THRESHOLD;
 use lookout_core::domain::{Alert, TargetKind};
 
 mod commit;
+pub mod fanout;
 pub mod locations;
 mod round;
 pub mod run;
