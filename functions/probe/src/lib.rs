@@ -24,9 +24,7 @@ pub mod event;
 pub mod local;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lookout_app::ports::{
-    AlertPublisher, Outbox, RunLease, RunStore, Sharded, StateStore, SummaryStore, TargetStore,
-};
+use lookout_app::ports::{AlertPublisher, Sharded};
 use lookout_app::probe::Prober;
 use lookout_app::usecases::event::Field;
 use lookout_app::usecases::probe_run::fanout::{
@@ -42,8 +40,9 @@ pub use event::{
 pub use lookout_app::ports::ShardTask;
 
 pub use lookout_app::usecases::probe_run::{
-    is_due, next_due_ms, run, usable_deadline, ProbeError, ProbeRequest, RunConfig, RunReport,
-    DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS, MAX_LAMBDA_TIMEOUT_MS, SCHEDULE_PERIOD_S,
+    is_due, next_due_ms, run, usable_deadline, ProbeError, ProbeRequest, ProbeStore, RunConfig,
+    RunReport, DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS, MAX_LAMBDA_TIMEOUT_MS,
+    SCHEDULE_PERIOD_S,
 };
 
 /// The probe function's event. Fields of the wrong type do not fail the invocation in the
@@ -141,7 +140,7 @@ pub async fn handle_tasks<S, P>(
     deadline_ms: Option<i64>,
 ) -> SqsBatchResponse
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
+    S: ProbeStore + Sharded,
     P: AlertPublisher + Sync,
 {
     let mut failed = Vec::new();

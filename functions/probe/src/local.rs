@@ -8,15 +8,13 @@
 //! Options after the URL: `--rounds N` stops after N rounds, `--until-idle` after the first
 //! round that receives nothing (the demo and tests); by default it polls until killed.
 
-use lookout_app::ports::{
-    AlertPublisher, Outbox, RunLease, RunStore, Sharded, StateStore, SummaryStore, TargetStore,
-};
+use lookout_app::ports::{AlertPublisher, Sharded};
 use lookout_app::probe::Prober;
 use lookout_app::usecases::probe_run::RunConfig;
 use lookout_aws::sqs::{PollReport, QueueError, QueueMessage, QueuePoller};
 
 use crate::event::{SqsAttributes, SqsEvent, SqsMessage};
-use crate::handle_tasks;
+use crate::{handle_tasks, ProbeStore};
 
 /// How long to wait after a receive or delete failed (the queue is down), ms.
 const BACKOFF_MS: u64 = 1_000;
@@ -94,7 +92,7 @@ pub struct Worker<'a, S, P> {
 
 impl<S, P> Worker<'_, S, P>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
+    S: ProbeStore + Sharded,
     P: AlertPublisher + Sync,
 {
     /// One round: receive, run the tasks, delete those not reported failed. No deadline (the

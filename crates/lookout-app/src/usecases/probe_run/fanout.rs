@@ -45,15 +45,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::ports::{
-    AlertPublisher, Outbox, RunLease, RunRecord, RunStore, ShardLayout, ShardQueue, ShardTask,
-    Sharded, StateStore, SummaryStore, TargetStore,
+    AlertPublisher, RunRecord, ShardLayout, ShardQueue, ShardTask, Sharded, SummaryStore,
 };
 use crate::probe::Prober;
 use lookout_core::domain::shard::shard_count;
 use lookout_core::domain::{Shard, TargetKind};
 
 use super::schedule::SCHEDULE_PERIOD_S;
-use super::{run, ProbeError, ProbeRequest, RunConfig, RunReport};
+use super::{run, ProbeError, ProbeRequest, ProbeStore, RunConfig, RunReport};
 
 /// A shard task this much older than its issue is dropped unrun, ms: two schedule periods
 /// (by then the next dispatch has sent the shard again).
@@ -183,7 +182,7 @@ pub async fn run_or_dispatch<S, P, Q>(
     per_shard: usize,
 ) -> Result<Dispatched, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + ShardLayout + Sync,
+    S: ProbeStore + ShardLayout,
     P: AlertPublisher + Sync,
     Q: ShardQueue + Sync,
 {
@@ -259,7 +258,7 @@ pub async fn run_shard<S, P>(
     deadline_ms: Option<i64>,
 ) -> Result<ShardOutcome, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sharded + Sync,
+    S: ProbeStore + Sharded,
     P: AlertPublisher + Sync,
 {
     let age_ms = config.clock.now_ms() - task.issued_at;

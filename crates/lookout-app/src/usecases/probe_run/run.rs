@@ -13,7 +13,7 @@ use lookout_core::domain::{Target, TargetKind};
 
 use super::round::{run_round, Round, RoundOutput};
 use super::schedule::{next_due_ms, FINISH_MARGIN_MS, SCHEDULE_PERIOD_S};
-use super::{ProbeError, ProbeRequest, RunConfig, RunReport};
+use super::{ProbeError, ProbeRequest, ProbeStore, RunConfig, RunReport};
 
 /// Runs one invocation. For each kind in `kinds` it takes the run lease (a kind whose lease
 /// another run holds, or whose event was already handled, is left out and said so in
@@ -40,14 +40,7 @@ pub async fn run<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore
-        + StateStore
-        + RunStore
-        + Outbox
-        + RunLease
-        + SummaryStore
-        + LocationStore
-        + Sync,
+    S: ProbeStore,
     P: AlertPublisher + Sync,
 {
     let now = config.clock.now_ms();
