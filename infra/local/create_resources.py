@@ -18,6 +18,10 @@ Creates, or finds and checks:
     2 s and RedrivePolicy maxReceiveCount 3 (short, for the local poller and tests;
     the template has 720 s and 5), subscribed to the topic with raw delivery ON and
     the filter policy {"kind": [{"exists": true}]} (alerts only), as in the template
+  * when $LOOKOUT_PROBE_QUEUE_URL is set: the probe work queue (lookout-probe-work) of
+    shard tasks and its dead-letter queue (lookout-probe-work-dlq): visibility timeout 5 s
+    and RedrivePolicy maxReceiveCount 3 (short, so a task a dead `probe --poll` worker held
+    comes back quickly; the template has 1800 s and 3)
   * S3 bucket $LOOKOUT_BUCKET
   * when $AWS_ENDPOINT_URL_KMS is set: a symmetric KMS key with the alias
     alias/lookout-secrets (for LOOKOUT_KMS_KEY_ID=alias/lookout-secrets; the local
@@ -285,6 +289,32 @@ def _queue(sqs, queue_url: str, setting: str, attributes: dict[str, str]) -> tup
     return url, arn, state
 
 
+PROBE_WORK_VISIBILITY_S = "5"
+PROBE_WORK_MAX_RECEIVES = 3
+
+
+def ensure_probe_work_queues(sqs, queue_url: str) -> None:
+    """The probe's work queue of shard tasks and its dead-letter queue (`<name>-dlq`)."""
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    dlq_url = queue_url.rstrip("/").rsplit("/", 1)[0] + f"/{name}-dlq"
+    _, dlq_arn, state = _queue(sqs, dlq_url, "LOOKOUT_PROBE_QUEUE_URL (its -dlq)", {})
+    report("sqs queue", dlq_url, f"{state} (dead-letter queue)")
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": PROBE_WORK_MAX_RECEIVES}
+    attributes = {
+        "VisibilityTimeout": PROBE_WORK_VISIBILITY_S,
+        "RedrivePolicy": json.dumps(redrive),
+    }
+    _, _, state = _queue(sqs, queue_url, "LOOKOUT_PROBE_QUEUE_URL", attributes)
+    got = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    if json.loads(got.get("RedrivePolicy", "{}")).get("deadLetterTargetArn") != dlq_arn:
+        raise SetupError(f"queue {queue_url}: RedrivePolicy {got.get('RedrivePolicy')} is not to {dlq_arn}")
+    report(
+        "sqs queue",
+        queue_url,
+        f"{state} (visibility {PROBE_WORK_VISIBILITY_S} s, {PROBE_WORK_MAX_RECEIVES} receives, then the dead-letter queue)",
+    )
+
+
 def ensure_notify_queues(sqs, sns, queue_url: str, dlq_url: str, topic_arn: str) -> None:
     """The notify queue and its dead-letter queue, subscribed raw with the alerts-only filter."""
     _, dlq_arn, state = _queue(sqs, dlq_url, "LOOKOUT_NOTIFY_DLQ_URL", {})
@@ -433,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
                     settings["LOOKOUT_NOTIFY_DLQ_URL"],
                     topic_arn,
                 )
+            if settings.get("LOOKOUT_PROBE_QUEUE_URL"):
+                ensure_probe_work_queues(sqs, settings["LOOKOUT_PROBE_QUEUE_URL"])
             ensure_bucket(s3, settings["LOOKOUT_BUCKET"], settings["AWS_REGION"])
             if settings.get("AWS_ENDPOINT_URL_KMS"):
                 ensure_kms_key(client(settings, "kms", "AWS_ENDPOINT_URL_KMS"))

@@ -5,7 +5,9 @@
 #   dump                                          daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
 #   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
 # and the notify function's local event source mapping: `notify --poll $LOOKOUT_NOTIFY_QUEUE_URL`
-# (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ).
+# (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ),
+# and one probe worker, `probe --poll $LOOKOUT_PROBE_QUEUE_URL` (the shard tasks of a run that
+# fans out: above LOOKOUT_SHARD_TARGETS targets of a kind).
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -25,7 +27,16 @@ WATCH_PID=$!
   exec cargo run -q -p notify -- --poll "$LOOKOUT_NOTIFY_QUEUE_URL"
 ) &
 POLL_PID=$!
-trap 'kill "$WATCH_PID" "$POLL_PID" 2>/dev/null; wait "$WATCH_PID" "$POLL_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
+# One probe worker on the work queue (what the probe's event source mapping does on AWS).
+(
+  set -a
+  # shellcheck source=local.env
+  source infra/local/local.env
+  set +a
+  exec cargo run -q -p probe -- --poll "$LOOKOUT_PROBE_QUEUE_URL"
+) &
+WORKER_PID=$!
+trap 'kill "$WATCH_PID" "$POLL_PID" "$WORKER_PID" 2>/dev/null; wait "$WATCH_PID" "$POLL_PID" "$WORKER_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
 
 for _ in $(seq 1 120); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break

@@ -66,6 +66,7 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let app = std::sync::Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),

@@ -28,6 +28,7 @@ async fn app() -> (aws_sdk_dynamodb::Client, String, Arc<api::App<DynamoStore>>)
     notify.settings.attempts = 1;
     notify.settings.backoff_ms = 1;
     let app = Arc::new(api::App {
+        locations: None,
         notify,
         store,
         prober: lookout_app::probe::Prober::new().unwrap(),

@@ -52,6 +52,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
         .await
         .unwrap();
     let app = Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store,
         prober: Prober::with_options(ProbeOptions::allow_private()).unwrap(),

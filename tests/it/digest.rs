@@ -75,6 +75,7 @@ async fn record(
 
 fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
     std::sync::Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store: store.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),

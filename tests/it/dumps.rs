@@ -518,6 +518,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     common::fill_table(&ddb, &table, 200, 0).await;
     let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
     let app = std::sync::Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store: dynamo.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),
@@ -634,6 +635,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
     }
     let (intact, edited, broken) = (&ids[0], &ids[1], &ids[2]);
     let app = std::sync::Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store: dynamo.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),

@@ -589,6 +589,7 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
     let (client, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(client.clone(), table.clone(), 30);
     let app = std::sync::Arc::new(api::App {
+        locations: None,
         notify: api::NotifyDeps::local(),
         store: DynamoStore::new(client, table, 30),
         prober: lookout_app::probe::Prober::with_options(

@@ -724,10 +724,13 @@ fn the_notify_function_may_touch_only_what_it_sends_through() {
             "dynamodb:Query"
         ])
     );
-    assert_eq!(
-        get(table, "Resource").and_then(get_att),
-        Some(("Table".into(), "Arn".into()))
-    );
+    // The table's ARN (in a stack that is not home, the home table's: the other branch).
+    let resource = get(table, "Resource").expect("resource");
+    let home = intrinsic(resource)
+        .filter(|(f, _)| f == "If")
+        .and_then(|(_, arg)| arg.as_sequence()?.get(1))
+        .unwrap_or(resource);
+    assert_eq!(get_att(home), Some(("Table".into(), "Arn".into())));
     let poll = text_of(statement(notify, "PollNotifyQueue").expect("PollNotifyQueue"));
     assert!(
         poll.contains("NotifyQueue.Arn") && !poll.contains("DeadLetter"),
@@ -777,4 +780,249 @@ fn the_notify_function_may_touch_only_what_it_sends_through() {
             "{id}: LOOKOUT_SES_FROM"
         );
     }
+}
+
+#[test]
+fn the_probe_fans_out_over_its_own_work_queue_with_the_engines_retries_and_cap() {
+    let t = template();
+    let probe = function_of_binary(&t, "probe");
+    let function = functions(&t)[probe];
+    let mapping = resources(&t, "AWS::Lambda::EventSourceMapping")
+        .into_values()
+        .find(|m| at(m, &["Properties", "FunctionName"]).and_then(ref_target) == Some(probe))
+        .unwrap_or_else(|| panic!("no event source mapping invokes {probe}"));
+    let props = get(mapping, "Properties").unwrap();
+    let (queue_id, attr) = get(props, "EventSourceArn")
+        .and_then(get_att)
+        .expect("a queue ARN");
+    assert_eq!(attr, "Arn");
+    assert_eq!(get(props, "BatchSize").and_then(Value::as_u64), Some(1));
+    let types: Vec<&str> = get(props, "FunctionResponseTypes")
+        .and_then(Value::as_sequence)
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    let cap = at(props, &["ScalingConfig", "MaximumConcurrency"])
+        .and_then(ref_target)
+        .expect("MaximumConcurrency from a parameter");
+    let parameter = at(&t, &["Parameters", cap]).expect("the concurrency parameter");
+    assert_eq!(get(parameter, "Default").and_then(Value::as_u64), Some(20));
+
+    // The function sends to the queue it consumes, and is told its URL.
+    let env = at(function, &["Properties", "Environment", "Variables"]).unwrap();
+    assert_eq!(
+        get(env, "LOOKOUT_PROBE_QUEUE_URL").and_then(ref_target),
+        Some(queue_id.as_str())
+    );
+    assert!(get(env, "LOOKOUT_SHARD_TARGETS").is_some());
+    let send = statement(function, "ProbeWorkQueueSend").expect("the send statement");
+    assert_eq!(text(get(send, "Action")), Some("sqs:SendMessage"));
+    assert_eq!(
+        get(send, "Resource").and_then(get_att),
+        Some((queue_id.clone(), "Arn".into()))
+    );
+
+    // Visibility 6 x the function's timeout (AWS's guidance for an SQS event source).
+    let queue = only(&t, "AWS::SQS::Queue", &queue_id);
+    let timeout = property(&t, function, "Timeout")
+        .and_then(Value::as_u64)
+        .expect("the probe function's Timeout");
+    let visibility = at(queue, &["Properties", "VisibilityTimeout"])
+        .and_then(Value::as_u64)
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s, timeout {timeout} s"
+    );
+    let redrive = at(queue, &["Properties", "RedrivePolicy"]).expect("RedrivePolicy");
+    assert_eq!(
+        get(redrive, "maxReceiveCount").and_then(Value::as_u64),
+        Some(3)
+    );
+    let (dlq_id, _) = get(redrive, "deadLetterTargetArn")
+        .and_then(get_att)
+        .expect("deadLetterTargetArn: !GetAtt <queue>.Arn");
+    let dlq = only(&t, "AWS::SQS::Queue", &dlq_id);
+    assert_eq!(
+        at(dlq, &["Properties", "MessageRetentionPeriod"]).and_then(Value::as_u64),
+        Some(14 * 24 * 3600)
+    );
+    let retention = at(queue, &["Properties", "MessageRetentionPeriod"])
+        .and_then(Value::as_u64)
+        .expect("the work queue's retention");
+    assert!(
+        retention > 3 * visibility,
+        "a task must live through its 3 receives to reach the dead-letter queue"
+    );
+    let alarmed = resources(&t, "AWS::CloudWatch::Alarm")
+        .into_values()
+        .any(|a| {
+            at(a, &["Properties", "Dimensions"])
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    get(d, "Value").and_then(get_att) == Some((dlq_id.clone(), "QueueName".into()))
+                })
+        });
+    assert!(alarmed, "an alarm on the probe work dead-letter queue");
+}
+
+/// Every place `v` names the `Table` resource (`!Ref Table`, `!GetAtt Table.*`, `${Table}` or
+/// `${Table.Arn}` in a `!Sub`) that is not inside the first branch of an `!If [IsHome, ...]`,
+/// as paths.
+fn unguarded_table_uses(v: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some((f, arg)) = intrinsic(v) {
+        if f == "If" {
+            let parts = arg.as_sequence().expect("!If takes a list");
+            if parts.first().and_then(Value::as_str) == Some("IsHome") {
+                // The home branch may name the table; the other must not.
+                if let Some(other) = parts.get(2) {
+                    unguarded_table_uses(other, &format!("{path}/!If[else]"), out);
+                }
+                return;
+            }
+        }
+        let names_table = match f.as_str() {
+            "Ref" => arg.as_str() == Some("Table"),
+            "GetAtt" => get_att(v).is_some_and(|(id, _)| id == "Table"),
+            "Sub" => {
+                let template = match arg {
+                    Value::Sequence(parts) => parts.first().and_then(Value::as_str),
+                    other => other.as_str(),
+                };
+                template.is_some_and(|s| s.contains("${Table}") || s.contains("${Table."))
+            }
+            _ => false,
+        };
+        if names_table {
+            out.push(path.to_string());
+        }
+        unguarded_table_uses(arg, &format!("{path}/!{f}"), out);
+        return;
+    }
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m {
+                let key = k.as_str().unwrap_or("?");
+                unguarded_table_uses(child, &format!("{path}/{key}"), out);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, child) in items.iter().enumerate() {
+                unguarded_table_uses(child, &format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn only_the_home_location_creates_the_table_and_every_location_has_its_probe_alarm() {
+    let t = template();
+    // The location parameters, empty by default (one location: the stack works as before).
+    for name in [
+        "Location",
+        "Locations",
+        "HomeLocation",
+        "TableRegion",
+        "TableName",
+    ] {
+        let p = at(&t, &["Parameters", name]).unwrap_or_else(|| panic!("parameter {name}"));
+        assert_eq!(
+            text(get(p, "Default")),
+            Some(""),
+            "{name} defaults to empty"
+        );
+    }
+    // Each is handed to every function under the name the settings read.
+    let globals = at(&t, &["Globals", "Function", "Environment", "Variables"]).expect("globals");
+    for (var, param) in [
+        ("LOOKOUT_LOCATION", "Location"),
+        ("LOOKOUT_LOCATIONS", "Locations"),
+        ("LOOKOUT_HOME_LOCATION", "HomeLocation"),
+        ("LOOKOUT_TABLE_REGION", "TableRegion"),
+    ] {
+        assert_eq!(
+            ref_target(get(globals, var).expect(var)),
+            Some(param),
+            "{var}"
+        );
+        assert!(code().contains(&format!("\"{var}\"")), "{var} is read");
+    }
+    // IsHome: the stack's location is the home one, or there are no locations.
+    let is_home = at(&t, &["Conditions", "IsHome"]).expect("condition IsHome");
+    let (f, arg) = intrinsic(is_home).expect("IsHome is an intrinsic");
+    assert_eq!(f, "Or");
+    let arms = format!("{arg:?}");
+    for name in ["Locations", "Location", "HomeLocation"] {
+        assert!(
+            arms.contains(&format!("\"{name}\"")),
+            "IsHome names {name}: {arms}"
+        );
+    }
+    // The table is the home stack's; every other use of it is guarded by IsHome, with the
+    // home table's name and region (TableName, TableRegion) in the other branch.
+    let tables = resources(&t, "AWS::DynamoDB::Table");
+    assert_eq!(text(get(tables["Table"], "Condition")), Some("IsHome"));
+    let mut unguarded = Vec::new();
+    for section in ["Globals", "Resources", "Outputs"] {
+        let v = at(&t, &[section]).expect(section);
+        if section == "Resources" {
+            for (id, r) in v.as_mapping().expect("Resources") {
+                if id.as_str() != Some("Table") {
+                    unguarded_table_uses(r, id.as_str().unwrap_or("?"), &mut unguarded);
+                }
+            }
+        } else {
+            unguarded_table_uses(v, section, &mut unguarded);
+        }
+    }
+    assert!(
+        unguarded.is_empty(),
+        "the table is named where a stack that is not home has none: {unguarded:?}"
+    );
+    let table_env = get(globals, "LOOKOUT_TABLE").expect("LOOKOUT_TABLE");
+    let (f, arg) = intrinsic(table_env).expect("LOOKOUT_TABLE is an !If");
+    assert_eq!(f, "If");
+    let parts = arg.as_sequence().unwrap();
+    assert_eq!(parts[0].as_str(), Some("IsHome"));
+    assert_eq!(ref_target(&parts[2]), Some("TableName"));
+    // Policies of a stack that is not home name the home table in its region.
+    let probe = functions(&t)["ProbeFunction"];
+    let statement = format!(
+        "{:?}",
+        statement(probe, "TableReadWrite").expect("TableReadWrite")
+    );
+    assert!(
+        statement.contains("${TableRegion}") && statement.contains("table/${TableName}"),
+        "{statement}"
+    );
+    // The topic stays per stack.
+    assert!(get(resources(&t, "AWS::SNS::Topic")["AlertTopic"], "Condition").is_none());
+    // The probe-not-running alarm, in every location, named after it.
+    let alarm = resources(&t, "AWS::CloudWatch::Alarm")["ProbeSilentAlarm"];
+    let props = get(alarm, "Properties").unwrap();
+    assert!(get(alarm, "Condition").is_none(), "every stack has it");
+    for (key, want) in [
+        ("MetricName", "Invocations"),
+        ("Statistic", "Sum"),
+        ("ComparisonOperator", "LessThanThreshold"),
+        ("TreatMissingData", "breaching"),
+    ] {
+        assert_eq!(text(get(props, key)), Some(want), "{key}");
+    }
+    assert_eq!(get(props, "Period").and_then(Value::as_u64), Some(300));
+    assert_eq!(get(props, "Threshold").and_then(Value::as_u64), Some(1));
+    assert_eq!(
+        ref_target(&at(props, &["Dimensions"]).unwrap()[0]["Value"]),
+        Some("ProbeFunction")
+    );
+    let name = format!("{:?}", get(props, "AlarmName").expect("AlarmName"));
+    assert!(
+        name.contains("HasLocation") && name.contains("${Location}"),
+        "{name}"
+    );
 }

@@ -63,6 +63,10 @@ pub struct Settings {
     /// (`10.20.0.0/16,fd12::/48`); link-local and cloud metadata addresses stay refused whatever
     /// it lists (default: none).
     pub allowed_cidrs: Vec<ipnet::IpNet>,
+    /// `LOOKOUT_PROBE_RESOLVE`: `host=ip[,host=ip...]`, host names the probes connect to at
+    /// that address instead of asking DNS, as curl's `--resolve` (still through the address
+    /// guard; see [`crate::probe::resolve`]). Default: none.
+    pub probe_resolve: crate::probe::resolve::Pins,
     /// `LOOKOUT_STORM_THRESHOLD`: more status changes than this in one run of one kind are sent as one
     /// grouped alert (default 10).
     pub storm_threshold: usize,
@@ -170,6 +174,13 @@ impl Settings {
                 false,
             )?,
             allowed_cidrs: cidrs(text("LOOKOUT_ALLOWED_CIDRS"))?,
+            probe_resolve: crate::probe::resolve::Pins::parse(
+                text("LOOKOUT_PROBE_RESOLVE").as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError {
+                name: "LOOKOUT_PROBE_RESOLVE",
+                problem: format!("{e}; expected host=ip[,host=ip...]"),
+            })?,
             history_ttl_days: num(
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
@@ -256,11 +267,13 @@ impl Settings {
         }
     }
 
-    /// The probe engine's options: the address guard's switch and allow-list.
+    /// The probe engine's options: the address guard's switch and allow-list, and the pinned
+    /// addresses.
     pub fn probe_options(&self) -> crate::probe::ProbeOptions {
         crate::probe::ProbeOptions {
             allow_private_targets: self.allow_private_targets,
             allowed_cidrs: self.allowed_cidrs.clone(),
+            resolve: self.probe_resolve.clone(),
         }
     }
 

@@ -44,8 +44,8 @@ impl Aws {
         &self.config
     }
 
-    /// The table (`LOOKOUT_TABLE`) with the SDK's default retries; target secrets sealed with
-    /// the settings' key ([`Sealer::from_settings`]).
+    /// The table (`LOOKOUT_TABLE`, in `LOOKOUT_TABLE_REGION` when set) with the SDK's default
+    /// retries; target secrets sealed with the settings' key ([`Sealer::from_settings`]).
     pub fn store(&self, settings: &Settings) -> DynamoStore {
         DynamoStore::from_settings(&self.config, settings)
     }
@@ -73,6 +73,15 @@ impl Aws {
         ))
     }
 
+    /// The probe's shard-task queue (`LOOKOUT_PROBE_QUEUE_URL`), when it is set: without it a
+    /// probe run never fans out. The client is made on first use.
+    pub fn shard_queue(&self, settings: &Settings) -> Option<crate::sqs::SqsShardQueue> {
+        settings
+            .probe_queue_url
+            .as_ref()
+            .map(|url| crate::sqs::SqsShardQueue::from_config(&self.config, url))
+    }
+
     /// The e-mail channels' sender: SES from `LOOKOUT_SES_FROM` (`settings.ses_from`) when it
     /// is set, else SNS topics; clients made on first use.
     pub fn mail_sender(&self, settings: &Settings) -> AwsMail {
@@ -96,13 +105,15 @@ impl Aws {
         crate::secrets::AwsSecrets::cached(&self.config)
     }
 
-    /// What `GET /v1/health` checks: the table (interactive limits), and the topic and bucket
+    /// What `GET /v1/health` checks: the table (interactive limits, its region), and the topic and bucket
     /// when they are set.
     pub fn health(&self, settings: &Settings) -> AwsHealth {
         let limits = ClientLimits::INTERACTIVE;
         AwsHealth {
             table: (
-                LazyClient::new(&self.config, move |aws| limits.client(aws)),
+                LazyClient::new(&crate::table_config(&self.config, settings), move |aws| {
+                    limits.client(aws)
+                }),
                 settings.table.clone(),
             ),
             topic: settings

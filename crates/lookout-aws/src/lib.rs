@@ -43,6 +43,22 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The configuration of the table's clients: `aws` in the region `LOOKOUT_TABLE_REGION`
+/// (`settings.table_region`) when it is set (a location other than the home one writes the home
+/// table), `aws` itself otherwise. Credentials and `AWS_ENDPOINT_URL_*` endpoints are kept.
+pub fn table_config(
+    aws: &aws_config::SdkConfig,
+    settings: &lookout_app::config::Settings,
+) -> aws_config::SdkConfig {
+    match settings.table_region.as_deref() {
+        Some(region) => aws
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build(),
+        None => aws.clone(),
+    }
+}
+
 /// An SDK client made on first use from an [`aws_config::SdkConfig`] (building one parses the
 /// SDK crate's endpoint partitions and assembles its runtime plugins: work a function's init
 /// should not do for clients its first event may not need). Dereferences to the client; clones
@@ -127,3 +143,36 @@ impl aws_smithy_runtime_api::client::http::HttpClient for LazyHttps {
 }
 
 pub(crate) use error::{build_error, conditional, found, sdk_message, store_error};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_region_moves_only_the_region() {
+        let aws = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("ap-south-1"))
+            .endpoint_url("http://127.0.0.1:18000")
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let settings = |region: Option<&str>| {
+            lookout_app::config::Settings::from_lookup(|k| match k {
+                "LOOKOUT_TABLE" => Some("t".into()),
+                "LOOKOUT_TABLE_REGION" => region.map(str::to_string),
+                _ => None,
+            })
+            .unwrap()
+        };
+        let home = table_config(&aws, &settings(Some("eu-west-1")));
+        assert_eq!(home.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(home.endpoint_url(), Some("http://127.0.0.1:18000"));
+        let own = table_config(&aws, &settings(None));
+        assert_eq!(own.region().map(|r| r.as_ref()), Some("ap-south-1"));
+        // The adapter's client is made from it.
+        let client = aws_sdk_dynamodb::Client::new(&home);
+        assert_eq!(
+            client.config().region().map(|r| r.as_ref()),
+            Some("eu-west-1")
+        );
+    }
+}

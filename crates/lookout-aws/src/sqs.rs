@@ -1,10 +1,13 @@
-//! A local stand-in for Lambda's SQS event source mapping: [`QueuePoller`] receives a batch
+//! SQS: the probe's shard tasks ([`SqsShardQueue`], the [`ShardQueue`] port) and a local
+//! stand-in for Lambda's SQS event source mapping.
+//!
+//! [`QueuePoller`] receives a batch
 //! from a queue, hands it to a handler and deletes the messages the handler did not report as
 //! failed. Failed messages stay on the queue: they come back after the visibility timeout, and
 //! after the queue's `maxReceiveCount` receives its `RedrivePolicy` moves them to the
 //! dead-letter queue — as on AWS with `FunctionResponseTypes: [ReportBatchItemFailures]`.
 //!
-//! Used where no event source mapping exists (the local stack, `make dev`, the demo and the
+//! The poller is used where no event source mapping exists (the local stack, `make dev`, the demo and the
 //! integration tests); on AWS the mapping does this and this code never runs.
 //!
 //! Source of the rules: "Using Lambda with Amazon SQS" and "Handling errors for an SQS event
@@ -13,11 +16,16 @@
 //! error fails the whole batch).
 
 use std::future::Future;
+use std::time::Duration;
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, SendMessageBatchRequestEntry,
+};
 use aws_sdk_sqs::Client;
 
 use crate::sdk_message;
+use lookout_app::ports::{ShardQueue, ShardTask, StoreError};
+use lookout_app::retry::{retry_policy, until_all_done};
 
 /// Most messages one `ReceiveMessage` returns (the SQS limit, and Lambda's default batch).
 pub const MAX_BATCH: i32 = 10;
@@ -220,5 +228,108 @@ impl QueuePoller {
             deleted,
             failed: received - done.len(),
         })
+    }
+}
+
+/// Attempts of a `SendMessageBatch` whose entries come back failed (not the sender's fault).
+const SEND_ATTEMPTS: u32 = 5;
+
+/// The probe's shard tasks on an SQS queue ([`ShardQueue`]): one message per task, its body the
+/// task as JSON, sent with `SendMessageBatch` ([`MAX_BATCH`] per request).
+///
+/// Entries SQS fails on its side are sent again with the [`lookout_app::retry`] policy
+/// ([`SEND_ATTEMPTS`] attempts); an entry failed for the sender's fault (`SenderFault`: too
+/// large, malformed) is not, and fails the call as [`StoreError::Invalid`].
+#[derive(Clone, Debug)]
+pub struct SqsShardQueue {
+    client: crate::LazyClient<Client>,
+    queue_url: String,
+}
+
+impl SqsShardQueue {
+    /// The queue at `queue_url` with a client from `aws` (made on first use).
+    pub fn from_config(aws: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        Self::new(crate::LazyClient::new(aws, Client::new), queue_url)
+    }
+
+    /// The queue at `queue_url` with `client`.
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, queue_url: impl Into<String>) -> Self {
+        SqsShardQueue {
+            client: client.into(),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// The queue's URL.
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// One `SendMessageBatch` of `entries` (id, body); answers the entries SQS failed on its
+    /// side, to send again.
+    async fn send_once(
+        &self,
+        entries: Vec<(String, String)>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let request = entries
+            .iter()
+            .map(|(id, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(sdk_message(&e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(request))
+            .send()
+            .await
+            .map_err(crate::store_error)?;
+        if let Some(f) = out.failed.iter().find(|f| f.sender_fault) {
+            return Err(StoreError::Invalid(format!(
+                "send to {}: task {} refused ({}: {})",
+                self.queue_url,
+                f.id,
+                f.code,
+                f.message.as_deref().unwrap_or("")
+            )));
+        }
+        Ok(entries
+            .into_iter()
+            .filter(|(id, _)| out.failed.iter().any(|f| &f.id == id))
+            .collect())
+    }
+}
+
+impl ShardQueue for SqsShardQueue {
+    async fn send_tasks(&self, tasks: &[ShardTask]) -> Result<(), StoreError> {
+        let bodies = tasks
+            .iter()
+            .map(|t| serde_json::to_string(t).map_err(|e| StoreError::Invalid(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (n, chunk) in bodies.chunks(MAX_BATCH as usize).enumerate() {
+            let entries: Vec<(String, String)> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (format!("t{}", n * MAX_BATCH as usize + i), b.clone()))
+                .collect();
+            until_all_done(
+                retry_policy(
+                    Duration::from_millis(100),
+                    Duration::from_secs(2),
+                    SEND_ATTEMPTS,
+                ),
+                entries,
+                StoreError::is_retryable,
+                |entries| self.send_once(entries),
+            )
+            .await
+            .map_err(|left| left.into_store_error("SendMessageBatch"))?;
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,8 @@
 //! | route | access | answer |
 //! | --- | --- | --- |
 //! | `GET /v1/health` | public | `{"status":"ok","version"}` |
-//! | `GET /v1/status` | public | every target (redacted) with state and latest result; the active target of every group |
+//! | `GET /v1/status` | public | every target (redacted) with state and latest result (and each location's verdict when probed from several); the active target of every group |
+//! | `GET /v1/locations` | read | every probe location's dead man's switch: last report, silent, overdue |
 //! | `GET /v1/summary` | public | counts by status and kind, last run per kind, proxy traffic and cost, the latest global digest |
 //! | `GET /v1/targets/{id}/uptime` | public | uptime over 24 h, 7, 30 and 365 days from the rollups, and the last 24 hourly rollups |
 //! | `GET /v1/digests?target=&before=&limit=` | read | digests of a target or global ones, newest first |
@@ -46,8 +47,8 @@ use std::sync::Arc;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
-    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, RunLease, RunStore, StateStore,
-    SummaryStore, TargetStore,
+    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, LocationStore, RunLease,
+    RunStore, StateStore, SummaryStore, TargetStore,
 };
 use lookout_app::probe::Prober;
 
@@ -70,6 +71,7 @@ pub trait Store:
     + SummaryStore
     + DigestStore
     + RunLease
+    + LocationStore
     + Send
     + Sync
     + 'static
@@ -87,6 +89,7 @@ impl<T> Store for T where
         + SummaryStore
         + DigestStore
         + RunLease
+        + LocationStore
         + Send
         + Sync
         + 'static
@@ -120,6 +123,21 @@ pub struct App<S> {
     pub dumps: Option<dumps::Dumps>,
     /// What `POST /v1/channels/{id}/test` and `POST /v1/deliveries/{id}/retry` send with.
     pub notify: NotifyDeps,
+    /// The probe locations deployed (`LOOKOUT_LOCATIONS`, `LOOKOUT_HOME_LOCATION`,
+    /// `LOOKOUT_LOCATION_GRACE_S`); `None` with one location. `GET /v1/locations` and
+    /// `/metrics` judge a location overdue after its grace ([`App::location_grace_ms`]).
+    pub locations: Option<lookout_app::usecases::probe_run::LocationSetup>,
+}
+
+impl<S> App<S> {
+    /// How long a location may stay silent before it is overdue, ms: the settings' grace
+    /// (`LOOKOUT_LOCATION_GRACE_S`), or the default of 180 s without locations set up.
+    pub fn location_grace_ms(&self) -> i64 {
+        self.locations.as_ref().map_or(
+            lookout_app::usecases::probe_run::DEFAULT_LOCATION_GRACE_S * 1000,
+            |l| l.grace_ms,
+        )
+    }
 }
 
 /// What the notification routes send with: the [`Notifier`](lookout_app::usecases::notify::Notifier)'s
@@ -193,6 +211,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
                 settings: notify,
             },
             dumps,
+            locations: settings.locations.clone(),
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
             store: aws.interactive_store(&settings),

@@ -15,7 +15,7 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use lookout_app::ports::{Latest, RunRecord, RunStore, StateStore, TargetStore};
+use lookout_app::ports::{Latest, LocationStore, RunRecord, RunStore, StateStore, TargetStore};
 use lookout_core::domain::{Status, Target, TargetKind};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -42,6 +42,20 @@ struct StatusLabels {
     kind: &'static str,
     group: String,
     status: &'static str,
+}
+
+/// The labels of `lookout_location_latency_ms`: the target, its kind and the location.
+#[derive(Debug, EncodeLabelSet)]
+struct LocationLatencyLabels {
+    target: String,
+    kind: &'static str,
+    location: String,
+}
+
+/// The labels of `lookout_location_up`.
+#[derive(Debug, EncodeLabelSet)]
+struct LocationLabels {
+    location: String,
 }
 
 /// The labels of a probe run's samples.
@@ -106,6 +120,11 @@ struct Snapshot {
     targets: Vec<TargetRow>,
     /// The last run of each kind that has run.
     runs: Vec<RunRecord>,
+    /// Each location's latest latency of each target it probes, ms (targets probed from
+    /// several locations only), in the order of the targets, then by location.
+    location_latency: Vec<(LocationLatencyLabels, u64)>,
+    /// Each location that ever reported, and whether it reported within the grace period.
+    location_up: Vec<(LocationLabels, bool)>,
 }
 
 /// Writes one family: its `# HELP` and `# TYPE` lines, then one sample per item. Counters too
@@ -135,7 +154,8 @@ impl Collector for Snapshot {
         let e = &mut encoder;
         encode_target_health(e, &self.targets)?;
         encode_target_counts(e, &self.targets)?;
-        encode_runs(e, &self.runs)
+        encode_runs(e, &self.runs)?;
+        encode_locations(e, &self.location_latency, &self.location_up)
     }
 }
 
@@ -261,13 +281,40 @@ fn encode_runs(e: &mut DescriptorEncoder, runs: &[RunRecord]) -> Result<(), std:
     )
 }
 
+/// The locations' families: each location's latest latency of each target (ms, as the
+/// verdicts record it) and whether each location reports.
+fn encode_locations(
+    e: &mut DescriptorEncoder,
+    latency: &[(LocationLatencyLabels, u64)],
+    up: &[(LocationLabels, bool)],
+) -> Result<(), std::fmt::Error> {
+    use MetricType::Gauge;
+    family(
+        e,
+        "lookout_location_latency_ms",
+        Gauge,
+        "Total time of the latest check of the target from the location, ms.",
+        latency.iter().map(|(l, ms)| (l, *ms)),
+    )?;
+    family(
+        e,
+        "lookout_location_up",
+        Gauge,
+        "1 when the probe location reported within its grace period, 0 when it is overdue.",
+        up.iter().map(|(l, ok)| (l, i64::from(*ok))),
+    )
+}
+
 /// The metrics of every target (up, status, last latency in seconds, checks and failures,
-/// certificate days left, proxy traffic and cost) and of the last run of each kind.
+/// certificate days left, proxy traffic and cost), of the last run of each kind, and of the
+/// probe locations (each one's latency of each target, ms; whether each reports within
+/// `grace_ms`).
 ///
 /// # Errors
 /// [`ApiError`] when the store cannot be read.
-pub async fn metrics<S: TargetStore + StateStore + RunStore>(
+pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore>(
     store: &S,
+    grace_ms: i64,
 ) -> Result<Response<Body>, ApiError> {
     let targets = store.list_targets(None).await?;
     let mut latest = crate::routes::latest_all(store).await?;
@@ -278,12 +325,45 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore>(
             runs.push(r);
         }
     }
+    let verdicts = crate::routes::locations::verdicts_all(store).await?;
+    let location_latency = targets
+        .iter()
+        .flat_map(|t| {
+            verdicts.get(&t.id).into_iter().flatten().filter_map(|v| {
+                v.latency_ms.map(|ms| {
+                    let labels = LocationLatencyLabels {
+                        target: t.id.clone(),
+                        kind: t.kind().as_str(),
+                        location: v.location.clone(),
+                    };
+                    (labels, ms)
+                })
+            })
+        })
+        .collect();
+    let now = lookout_core::time::now_ms();
+    let location_up = store
+        .location_health()
+        .await?
+        .into_iter()
+        .map(|h| {
+            let up = !h.overdue(now, grace_ms);
+            (
+                LocationLabels {
+                    location: h.location,
+                },
+                up,
+            )
+        })
+        .collect();
     let snapshot = Snapshot {
         targets: targets
             .iter()
             .map(|t| TargetRow::new(t, latest.get(&t.id)))
             .collect(),
         runs,
+        location_latency,
+        location_up,
     };
     let text = exposition(snapshot).map_err(ApiError::internal)?;
     Response::builder()
@@ -323,6 +403,28 @@ mod tests {
                 proxy: Some((2048, finite(f64::INFINITY))),
             }],
             runs: Vec::new(),
+            location_latency: vec![(
+                LocationLatencyLabels {
+                    target: "px".into(),
+                    kind: "proxy",
+                    location: "eu-west-1".into(),
+                },
+                42,
+            )],
+            location_up: vec![
+                (
+                    LocationLabels {
+                        location: "eu-west-1".into(),
+                    },
+                    true,
+                ),
+                (
+                    LocationLabels {
+                        location: "us-east-1".into(),
+                    },
+                    false,
+                ),
+            ],
         };
         let text = exposition(snapshot).unwrap();
         let labels = r#"{id="px",kind="proxy",group="say \"hi\" \\ \n"}"#;
@@ -333,6 +435,11 @@ mod tests {
             "# TYPE lookout_target_latency_seconds gauge",
             &format!("lookout_target_latency_seconds{labels} 1.5"),
             &format!("lookout_proxy_cost{labels} NaN"),
+            "# TYPE lookout_location_latency_ms gauge",
+            r#"lookout_location_latency_ms{target="px",kind="proxy",location="eu-west-1"} 42"#,
+            "# TYPE lookout_location_up gauge",
+            r#"lookout_location_up{location="eu-west-1"} 1"#,
+            r#"lookout_location_up{location="us-east-1"} 0"#,
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -2,7 +2,8 @@
 //! target, each target's status as colour and word, uptime over the last 24 hours (from the
 //! history) and over 7, 30 and 365 days (from the digest's uptime table; since the last
 //! statistics reset until the digest has run), a latency chart of the last 24 hours (inline
-//! SVG), maintenance notices and the incidents of the last 24 hours. Labels in English, Arabic and
+//! SVG), each location's latest latency when the target is probed from several locations,
+//! maintenance notices and the incidents of the last 24 hours. Labels in English, Arabic and
 //! Persian (`?lang=ar`, `?lang=fa`, right to left). A little inline script reloads the page every
 //! minute.
 //!
@@ -18,10 +19,12 @@ use askama::Template;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use lookout_app::ports::{
-    AlertLog, AlertRecord, DigestStore, HistoryStore, Latest, StateStore, TargetStore,
+    AlertLog, AlertRecord, DigestStore, HistoryStore, Latest, LocationStore, StateStore,
+    TargetStore,
 };
 use lookout_core::digest::rollup::Uptime;
 use lookout_core::domain::failover::choose_all;
+use lookout_core::domain::location::LocationVerdict;
 use lookout_core::domain::state::DAY_MS;
 use lookout_core::domain::{CheckResult, Status, Target, TargetKind, TargetState};
 
@@ -78,6 +81,8 @@ struct Labels {
     updated: &'static str,
     servers: &'static str,
     proxies: &'static str,
+    /// Heads the per-location latencies of a target.
+    locations: &'static str,
     statuses: [&'static str; 5],
 }
 
@@ -99,6 +104,7 @@ const EN: Labels = Labels {
     updated: "Updated",
     servers: "Servers",
     proxies: "Proxy pools",
+    locations: "By location",
     statuses: ["healthy", "degraded", "down", "blocked", "unknown"],
 };
 
@@ -120,6 +126,7 @@ const AR: Labels = Labels {
     updated: "آخر تحديث",
     servers: "الخوادم",
     proxies: "مجموعات البروكسي",
+    locations: "حسب الموقع",
     statuses: ["سليم", "متدهور", "متوقف", "محظور", "غير معروف"],
 };
 
@@ -141,6 +148,7 @@ const FA: Labels = Labels {
     updated: "به‌روزرسانی",
     servers: "سرورها",
     proxies: "استخرهای پراکسی",
+    locations: "به تفکیک مکان",
     statuses: ["سالم", "کند", "از کار افتاده", "مسدود", "نامشخص"],
 };
 
@@ -219,6 +227,17 @@ impl Chart {
     }
 }
 
+/// One location's view of a target: its name, latest latency and status colour.
+struct LocationCell {
+    name: String,
+    /// The latest check's latency from there, `123 ms`, or `–`.
+    latency: String,
+    /// The colour of that location's verdict (CSS).
+    colour: &'static str,
+    /// That location's verdict, in words.
+    status: &'static str,
+}
+
 /// One target's row.
 struct Row {
     id: String,
@@ -237,6 +256,8 @@ struct Row {
     chart: Chart,
     /// The reason of the maintenance window in force (empty without one), if any.
     maintenance: Option<String>,
+    /// Each location's latency, by location name (empty unless probed from several).
+    locations: Vec<LocationCell>,
 }
 
 /// A group or pool with its active target.
@@ -293,10 +314,14 @@ struct PageData {
     windows: HashMap<String, Vec<Uptime>>,
     /// The alerts of the last 24 hours, oldest first.
     incidents: Vec<AlertRecord>,
+    /// Each location's verdict by target (targets probed from several locations).
+    verdicts: HashMap<String, Vec<LocationVerdict>>,
 }
 
 impl PageData {
-    async fn read<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
+    async fn read<
+        S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore + LocationStore,
+    >(
         store: &S,
         cache: &crate::routes::DefsCache,
     ) -> Result<Self, ApiError> {
@@ -324,6 +349,7 @@ impl PageData {
                 windows.insert(t.target_id, t.windows);
             }
         }
+        let verdicts = crate::routes::locations::verdicts_all(store).await?;
         Ok(Self {
             now,
             targets,
@@ -332,6 +358,7 @@ impl PageData {
             history,
             windows,
             incidents,
+            verdicts,
         })
     }
 
@@ -446,6 +473,20 @@ impl PageData {
             maintenance: t
                 .maintenance_at(self.now)
                 .map(|w| w.reason.clone().unwrap_or_default()),
+            locations: self
+                .verdicts
+                .get(&t.id)
+                .into_iter()
+                .flatten()
+                .map(|v| LocationCell {
+                    name: v.location.clone(),
+                    latency: v
+                        .latency_ms
+                        .map_or_else(|| "–".to_string(), |ms| format!("{ms} ms")),
+                    colour: colour(v.status),
+                    status: status_word(l, v.status),
+                })
+                .collect(),
         }
     }
 }
@@ -454,7 +495,9 @@ impl PageData {
 ///
 /// # Errors
 /// [`ApiError`] when the store cannot be read.
-pub async fn page<S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore>(
+pub async fn page<
+    S: TargetStore + StateStore + HistoryStore + AlertLog + DigestStore + LocationStore,
+>(
     store: &S,
     cache: &crate::routes::DefsCache,
     lang: Option<&str>,

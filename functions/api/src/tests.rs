@@ -28,6 +28,7 @@ fn app() -> Arc<App<MemoryStore>> {
             settings: notify_settings(),
             ..NotifyDeps::local()
         },
+        locations: None,
     })
 }
 
@@ -1739,4 +1740,5 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
     }
 }
 
+mod locations;
 mod notify;

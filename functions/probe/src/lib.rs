@@ -8,17 +8,41 @@
 //! envelope) probes both kinds. A run probes the targets that are due (never checked, or last
 //! checked `interval_s` ago, less [`DUE_SLACK_MS`] for schedule jitter); `"force": true` probes
 //! every enabled target now.
-//! Answer: a [`RunReport`] as JSON; errors as a [`lambda_runtime::Diagnostic`] ([`diagnostic`]).
+//! Answer: a [`RunReport`] as JSON (with `fanned_out`, the kinds handed to workers); errors as
+//! a [`lambda_runtime::Diagnostic`] ([`diagnostic`]).
+//!
+//! Fan-out ([`lookout_app::usecases::probe_run::fanout`]): with a work queue
+//! (`LOOKOUT_PROBE_QUEUE_URL`), a kind with more targets than one worker takes
+//! (`LOOKOUT_SHARD_TARGETS`, 10,000 by default) is split into shards, one task each on the
+//! queue. The same function consumes the queue (event source mapping, batch 1,
+//! `ReportBatchItemFailures`): an SQS event ([`SqsEvent`], each body a [`ShardTask`]) runs those
+//! shards ([`handle_tasks`]) and answers an [`SqsBatchResponse`] naming the records to receive
+//! again. Without the mapping (the local stack), `probe --poll <queue url>` does what it does
+//! ([`local`]).
+
+pub mod event;
+pub mod local;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lookout_app::ports::{AlertPublisher, Sharded};
 use lookout_app::probe::Prober;
-use lookout_app::usecases::event::{Field, Payload};
+use lookout_app::usecases::event::Field;
+use lookout_app::usecases::probe_run::fanout::{
+    run_or_dispatch, run_shard, Dispatched, ShardOutcome,
+};
 use lookout_core::domain::TargetKind;
 use serde::Deserialize;
 
+pub use event::{
+    task_of, BatchItemFailure, BodyError, ProbeAnswer, ProbeInput, SqsBatchResponse, SqsEvent,
+    SqsMessage,
+};
+pub use lookout_app::ports::ShardTask;
+
 pub use lookout_app::usecases::probe_run::{
-    is_due, next_due_ms, run, usable_deadline, ProbeError, ProbeRequest, RunConfig, RunReport,
-    DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS, MAX_LAMBDA_TIMEOUT_MS, SCHEDULE_PERIOD_S,
+    is_due, next_due_ms, run, usable_deadline, ProbeError, ProbeRequest, ProbeStore, RunConfig,
+    RunReport, DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS, MAX_LAMBDA_TIMEOUT_MS,
+    SCHEDULE_PERIOD_S,
 };
 
 /// The probe function's event. Fields of the wrong type do not fail the invocation in the
@@ -102,7 +126,60 @@ pub fn diagnostic(e: ProbeError) -> Diagnostic {
     }
 }
 
-/// The production wiring: DynamoDB, SNS and the prober, built once per cold start.
+/// Handles one SQS batch of shard tasks: each record's body is a [`ShardTask`] run with
+/// [`run_shard`] (one after the other; the template's batch is 1). The answer names the
+/// records to receive again: a body that is not a task (logged without its content), or a
+/// shard whose run failed. A shard not run because another worker holds its lease or already
+/// ran it, or a task too old, is done.
+pub async fn handle_tasks<S, P>(
+    store: &S,
+    publisher: &P,
+    prober: &Prober,
+    config: &RunConfig,
+    event: SqsEvent,
+    deadline_ms: Option<i64>,
+) -> SqsBatchResponse
+where
+    S: ProbeStore + Sharded,
+    P: AlertPublisher + Sync,
+{
+    let mut failed = Vec::new();
+    for record in &event.records {
+        let task = match task_of(&record.body) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(message_id = %record.message_id, receive_count = record.receive_count(),
+                    error = %e, "a record without a shard task; it comes back, then goes to the dead-letter queue");
+                failed.push(record.message_id.clone());
+                continue;
+            }
+        };
+        match run_shard(store, publisher, prober, &task, config, deadline_ms).await {
+            Ok(ShardOutcome::NotRun { reasons }) => {
+                tracing::info!(message_id = %record.message_id, kind = task.kind.as_str(),
+                    shard = %task.shard.label(), ?reasons, "shard not run; done");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(message_id = %record.message_id, receive_count = record.receive_count(),
+                    kind = task.kind.as_str(), shard = %task.shard.label(), run_id = %task.run_id,
+                    error = %e, "shard failed; it comes back");
+                if !failed.contains(&record.message_id) {
+                    failed.push(record.message_id.clone());
+                }
+            }
+        }
+    }
+    SqsBatchResponse {
+        batch_item_failures: failed
+            .into_iter()
+            .map(|item_identifier| BatchItemFailure { item_identifier })
+            .collect(),
+    }
+}
+
+/// The production wiring: DynamoDB, SNS, the work queue and the prober, built once per cold
+/// start.
 pub struct Deps {
     /// Table adapter.
     pub store: lookout_aws::dynamodb::DynamoStore,
@@ -112,6 +189,10 @@ pub struct Deps {
     pub prober: Prober,
     /// Concurrency and storm threshold.
     pub config: RunConfig,
+    /// The work queue of shard tasks (`LOOKOUT_PROBE_QUEUE_URL`); `None`: no fan-out.
+    pub queue: Option<lookout_aws::sqs::SqsShardQueue>,
+    /// Targets per worker (`LOOKOUT_SHARD_TARGETS`).
+    pub per_shard: usize,
 }
 
 impl Deps {
@@ -122,9 +203,20 @@ impl Deps {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
         let aws = lookout_aws::Aws::from_env().await;
+        Deps::new(&aws, &settings)
+    }
+
+    /// The wiring for `settings` through `aws` (tests build it so, with their own settings).
+    ///
+    /// # Errors
+    /// A message naming the missing setting, or the HTTP client that failed to build.
+    pub fn new(
+        aws: &lookout_aws::Aws,
+        settings: &lookout_app::config::Settings,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         Ok(Deps {
-            store: aws.store(&settings),
-            publisher: aws.publisher(&settings)?,
+            store: aws.store(settings),
+            publisher: aws.publisher(settings)?,
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
@@ -133,41 +225,85 @@ impl Deps {
                     settings.probe_concurrency,
                 ))
             },
+            queue: aws.shard_queue(settings),
+            per_shard: settings.shard_targets,
         })
+    }
+
+    /// A `--poll` worker over these dependencies ([`local`]).
+    pub fn worker(
+        &self,
+    ) -> local::Worker<'_, lookout_aws::dynamodb::DynamoStore, lookout_aws::sns::SnsPublisher> {
+        local::Worker {
+            store: &self.store,
+            publisher: &self.publisher,
+            prober: &self.prober,
+            config: &self.config,
+        }
     }
 
     /// Handles one invocation: its event, and its deadline from the context.
     ///
     /// # Errors
-    /// See [`Deps::handle`], as a [`Diagnostic`].
-    pub async fn invoke(
-        &self,
-        event: LambdaEvent<Payload<ProbeEvent>>,
-    ) -> Result<RunReport, Diagnostic> {
+    /// See [`Deps::handle_input`], as a [`Diagnostic`].
+    pub async fn invoke(&self, event: LambdaEvent<ProbeInput>) -> Result<ProbeAnswer, Diagnostic> {
         let deadline_ms = Some(event.context.deadline as i64);
-        self.handle(event.payload.0, deadline_ms)
+        self.handle_input(event.payload, deadline_ms)
             .await
             .map_err(diagnostic)
     }
 
-    /// Handles one event; `deadline_ms` is the invocation's deadline (epoch ms) from the Lambda
-    /// context, used if it is believable ([`usable_deadline`]).
+    /// Handles one event of either kind; `deadline_ms` is the invocation's deadline (epoch
+    /// ms) from the Lambda context, used if it is believable ([`usable_deadline`]).
     ///
     /// # Errors
-    /// See [`run`] and [`ProbeRequest::try_from`].
+    /// For a scheduled event, see [`Deps::handle`]; an SQS batch never fails as a whole.
+    pub async fn handle_input(
+        &self,
+        input: ProbeInput,
+        deadline_ms: Option<i64>,
+    ) -> Result<ProbeAnswer, ProbeError> {
+        match input {
+            ProbeInput::Scheduled(event) => Ok(ProbeAnswer::Scheduled(Box::new(
+                self.handle(*event, deadline_ms).await?,
+            ))),
+            ProbeInput::Tasks(batch) => {
+                let deadline = usable_deadline(deadline_ms, self.config.clock.now_ms());
+                Ok(ProbeAnswer::Tasks(
+                    handle_tasks(
+                        &self.store,
+                        &self.publisher,
+                        &self.prober,
+                        &self.config,
+                        batch,
+                        deadline,
+                    )
+                    .await,
+                ))
+            }
+        }
+    }
+
+    /// Handles one scheduled event: fans the kinds out over the work queue when it is set and
+    /// they need more than one worker ([`run_or_dispatch`]), and runs the others here.
+    ///
+    /// # Errors
+    /// See [`run_or_dispatch`] and [`ProbeRequest::try_from`].
     pub async fn handle(
         &self,
         event: ProbeEvent,
         deadline_ms: Option<i64>,
-    ) -> Result<RunReport, ProbeError> {
+    ) -> Result<Dispatched, ProbeError> {
         let mut request = ProbeRequest::try_from(event)?;
         request.deadline_ms = usable_deadline(deadline_ms, self.config.clock.now_ms());
-        run(
+        run_or_dispatch(
             &self.store,
             &self.publisher,
             &self.prober,
+            self.queue.as_ref(),
             &request,
             &self.config,
+            self.per_shard,
         )
         .await
     }

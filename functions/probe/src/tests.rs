@@ -2,6 +2,7 @@ use lookout_core::domain::TargetKind;
 use serde_json::{json, Value};
 
 use super::*;
+use lookout_app::usecases::event::Payload;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -118,4 +119,47 @@ fn a_payload_that_is_no_object_probes_both_kinds_and_odd_ids_are_ignored() {
     for id in [json!(""), json!(7), json!("x".repeat(129))] {
         assert_eq!(parse_event(&json!({ "id": id })).unwrap().event_id, None);
     }
+}
+
+#[test]
+fn an_sqs_event_reads_as_tasks_and_anything_else_as_a_scheduled_event() {
+    let task = json!({"kind": "server", "shard": {"index": 1, "of": 3}, "event_id": "e#server#1of3",
+        "force": false, "window_s": 55, "run_id": "r1", "issued_at": 1});
+    let sqs = json!({"Records": [{"messageId": "m1", "body": task.to_string(),
+        "attributes": {"ApproximateReceiveCount": "2"}, "eventSource": "aws:sqs"}]});
+    match serde_json::from_value::<ProbeInput>(sqs).unwrap() {
+        ProbeInput::Tasks(e) => {
+            assert_eq!(e.records[0].receive_count(), 2);
+            let t = task_of(&e.records[0].body).unwrap();
+            assert_eq!((t.shard.index, t.shard.of, t.run_id.as_str()), (1, 3, "r1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    for payload in [
+        fixture("probe-server.json"),
+        json!(null),
+        json!({"kind": "dns"}),
+    ] {
+        assert!(matches!(
+            serde_json::from_value::<ProbeInput>(payload).unwrap(),
+            ProbeInput::Scheduled(_)
+        ));
+    }
+}
+
+#[test]
+fn a_body_that_is_no_task_is_refused_without_quoting_it() {
+    for body in ["not json SECRET", r#"{"kind": "SECRET"}"#, "[]", ""] {
+        let e = task_of(body).unwrap_err().to_string();
+        assert!(!e.contains("SECRET"), "{e}");
+    }
+    let answer = SqsBatchResponse {
+        batch_item_failures: vec![BatchItemFailure {
+            item_identifier: "m-1".into(),
+        }],
+    };
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
+    );
 }

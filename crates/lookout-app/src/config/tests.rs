@@ -180,3 +180,30 @@ fn an_old_name_is_warned_about_once_per_process() {
     assert!(warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
     assert!(!warn_old_name("LOOKOUT_ONCE_TEST", "ONCE_TEST"));
 }
+
+#[test]
+fn probe_resolve_parses_into_the_probe_options_and_a_bad_entry_names_the_variable() {
+    let s = from(&[
+        ("LOOKOUT_TABLE", "t"),
+        (
+            "LOOKOUT_PROBE_RESOLVE",
+            "api.example.com=127.0.0.2, b.example=[::1]",
+        ),
+    ])
+    .unwrap();
+    let o = s.probe_options();
+    assert_eq!(
+        o.resolve.get("api.example.com"),
+        vec!["127.0.0.2".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(o.probe_guard().pins, o.resolve);
+    assert!(from(&[("LOOKOUT_TABLE", "t")])
+        .unwrap()
+        .probe_resolve
+        .is_empty());
+    for bad in ["api.example.com", "api.example.com=nowhere", "a b=1.2.3.4"] {
+        let e = from(&[("LOOKOUT_TABLE", "t"), ("LOOKOUT_PROBE_RESOLVE", bad)]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_PROBE_RESOLVE", "{bad}");
+        assert!(e.to_string().contains("host=ip"), "{e}");
+    }
+}

@@ -1,4 +1,5 @@
-//! [`RunLease`] in memory.
+//! [`RunLease`] in memory: one lease per kind and shard of the view ([`lookout_core::domain::Shard::WHOLE`] for the
+//! whole view).
 
 use super::MemoryStore;
 use crate::ports::{Lease, LeaseInfo, RunLease, StoreError};
@@ -14,7 +15,7 @@ impl RunLease for MemoryStore {
         event_id: Option<&str>,
     ) -> Result<Lease, StoreError> {
         let mut t = self.lock();
-        let lease = t.leases.entry(kind).or_default();
+        let lease = t.leases.entry((kind, self.shard)).or_default();
         if lease.until_ms >= now_ms {
             return Ok(Lease::Busy {
                 until_ms: lease.until_ms,
@@ -35,7 +36,7 @@ impl RunLease for MemoryStore {
         until_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut t = self.lock();
-        match t.leases.get_mut(&kind) {
+        match t.leases.get_mut(&(kind, self.shard)) {
             Some(lease) if lease.holder == holder && lease.until_ms > 0 => {
                 lease.until_ms = until_ms;
                 Ok(true)
@@ -51,7 +52,7 @@ impl RunLease for MemoryStore {
         event_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut t = self.lock();
-        let lease = t.leases.entry(kind).or_default();
+        let lease = t.leases.entry((kind, self.shard)).or_default();
         if lease.holder == holder {
             lease.until_ms = 0;
             if let Some(ev) = event_id {
@@ -63,7 +64,7 @@ impl RunLease for MemoryStore {
 
     async fn break_lease(&self, kind: TargetKind, now_ms: i64) -> Result<bool, StoreError> {
         let mut t = self.lock();
-        let Some(lease) = t.leases.get_mut(&kind) else {
+        let Some(lease) = t.leases.get_mut(&(kind, self.shard)) else {
             return Ok(false);
         };
         let running = !lease.holder.is_empty() && lease.until_ms >= now_ms;
@@ -74,16 +75,19 @@ impl RunLease for MemoryStore {
 
     async fn leases(&self) -> Result<Vec<LeaseInfo>, StoreError> {
         let t = self.lock();
-        Ok(TargetKind::ALL
+        let mut out: Vec<LeaseInfo> = t
+            .leases
             .iter()
-            .filter_map(|k| {
-                t.leases.get(k).map(|l| LeaseInfo {
-                    kind: *k,
-                    holder: (!l.holder.is_empty()).then(|| l.holder.clone()),
-                    until_ms: l.until_ms,
-                    done_event: l.done_event.clone(),
-                })
+            .map(|((kind, shard), l)| LeaseInfo {
+                kind: *kind,
+                holder: (!l.holder.is_empty()).then(|| l.holder.clone()),
+                until_ms: l.until_ms,
+                done_event: l.done_event.clone(),
+                shard: (!shard.is_whole()).then_some(*shard),
             })
-            .collect())
+            .collect();
+        let order = |k: TargetKind| TargetKind::ALL.iter().position(|a| *a == k);
+        out.sort_by_key(|l| (order(l.kind), l.shard));
+        Ok(out)
     }
 }

@@ -1,25 +1,27 @@
 //! [`LocationStore`] in memory: the same rules as the DynamoDB adapter (a location's verdicts
-//! replaced whole; heartbeats only move forward; one caller marks a location silent).
+//! replaced whole; heartbeats only move forward; one caller marks a location silent). Verdicts
+//! are kept per shard of the view that wrote them: a narrowed view reads its shard's, the whole
+//! view every shard's.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::MemoryStore;
 use crate::ports::{LocationStore, StoreError};
 use lookout_core::domain::location::{LocationHealth, LocationVerdict};
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 /// Verdicts and heartbeats.
 #[derive(Default)]
 pub(super) struct LocationTables {
-    /// (kind, location) → that location's verdicts.
-    verdicts: HashMap<(TargetKind, String), Vec<LocationVerdict>>,
+    /// (kind, shard of the view that wrote them, location) → that location's verdicts.
+    verdicts: HashMap<(TargetKind, Shard, String), Vec<LocationVerdict>>,
     /// location → its dead man's switch.
     health: BTreeMap<String, LocationHealth>,
 }
 
 impl MemoryStore {
     fn locations(&self) -> std::sync::MutexGuard<'_, LocationTables> {
-        self.locations.lock().unwrap_or_else(|p| p.into_inner())
+        self.s.locations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -29,8 +31,8 @@ impl LocationStore for MemoryStore {
         kind: TargetKind,
     ) -> Result<HashMap<String, Vec<LocationVerdict>>, StoreError> {
         let mut out: HashMap<String, Vec<LocationVerdict>> = HashMap::new();
-        for ((k, _), list) in &self.locations().verdicts {
-            if *k == kind {
+        for ((k, s, _), list) in &self.locations().verdicts {
+            if *k == kind && (self.shard.is_whole() || *s == self.shard) {
                 for v in list {
                     out.entry(v.target_id.clone()).or_default().push(v.clone());
                 }
@@ -48,7 +50,7 @@ impl LocationStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.locations()
             .verdicts
-            .insert((kind, location.to_string()), verdicts.to_vec());
+            .insert((kind, self.shard, location.to_string()), verdicts.to_vec());
         Ok(())
     }
 
@@ -62,7 +64,11 @@ impl LocationStore for MemoryStore {
                 last_seen: 0,
                 silent: false,
             });
-        h.last_seen = h.last_seen.max(at_ms);
+        // Only forward, as the DynamoDB adapter: an older or equal beat changes nothing.
+        if at_ms <= h.last_seen && h.last_seen > 0 {
+            return Ok(false);
+        }
+        h.last_seen = at_ms;
         Ok(std::mem::replace(&mut h.silent, false))
     }
 

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::ports::{KindSummary, Latest, RunRecord, TargetUptime};
 use lookout_core::digest::report::Digest;
 use lookout_core::digest::rollup::{Period, Rollup};
-use lookout_core::domain::{Alert, Target, TargetKind, TargetState};
+use lookout_core::domain::{Alert, Shard, Target, TargetKind, TargetState};
 
 mod alerts;
 mod digests;
@@ -17,8 +17,11 @@ mod locations;
 mod notify;
 mod publisher;
 mod runs;
+mod shards;
 mod state;
 mod targets;
+#[cfg(test)]
+mod tests;
 
 pub use notify::MemoryMail;
 pub use publisher::MemoryPublisher;
@@ -27,16 +30,23 @@ pub use publisher::MemoryPublisher;
 struct Tables {
     targets: BTreeMap<String, Target>,
     states: HashMap<String, TargetState>,
-    snapshots: HashMap<TargetKind, Vec<Latest>>,
-    history: Vec<(TargetKind, i64, Latest)>,
+    /// (kind, shard) → that view's snapshot ([`Shard::WHOLE`]: the whole view's) and the
+    /// layout generation it was written under.
+    snapshots: HashMap<(TargetKind, Shard), (u64, Vec<Latest>)>,
+    /// (kind, shard of the view that recorded it, run time, entry).
+    history: Vec<(TargetKind, Shard, i64, Latest)>,
     runs: Vec<RunRecord>,
     /// (alert, published)
     outbox: Vec<(Alert, bool)>,
     /// (at, key) of an outbox row → (holder, claim until ms), while claimed.
     claims: HashMap<(i64, String), (String, i64)>,
-    leases: HashMap<TargetKind, LeaseRow>,
+    /// (kind, shard) → lease ([`Shard::WHOLE`]: the kind's whole lease).
+    leases: BTreeMap<(TargetKind, Shard), LeaseRow>,
     overrides: HashMap<(TargetKind, String), TargetState>,
-    summaries: BTreeMap<TargetKind, KindSummary>,
+    /// (kind, shard) → summary ([`Shard::WHOLE`]: the whole view's).
+    summaries: BTreeMap<(TargetKind, Shard), KindSummary>,
+    /// kind → its shard layout, once set.
+    layouts: HashMap<TargetKind, shards::Layout>,
     /// (target id or `*<kind>`, period, start) → rollup
     rollups: BTreeMap<(String, Period, i64), Rollup>,
     /// (scope, start) → digest
@@ -52,9 +62,17 @@ struct LeaseRow {
     done_event: Option<String>,
 }
 
-/// Every table port in memory.
-#[derive(Default)]
+/// Every table port in memory. [`crate::ports::Sharded::for_shard`] gives a view of the same
+/// tables narrowed to a shard, with the DynamoDB adapter's rules (see `shards.rs`).
 pub struct MemoryStore {
+    s: Arc<Shared>,
+    /// The shard this view is narrowed to.
+    shard: Shard,
+}
+
+/// The tables every view of one [`MemoryStore`] shares.
+#[derive(Default)]
+struct Shared {
     t: Mutex<Tables>,
     failing_commits: AtomicBool,
     /// A stale listing of the definitions, while one is frozen.
@@ -65,10 +83,19 @@ pub struct MemoryStore {
     locations: Mutex<locations::LocationTables>,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            s: Arc::default(),
+            shard: Shard::WHOLE,
+        }
+    }
+}
+
 impl MemoryStore {
     /// Makes every later status commit fail with a backend error (`true`), or succeed again.
     pub fn set_failing_commits(&self, failing: bool) {
-        self.failing_commits.store(failing, Ordering::SeqCst);
+        self.s.failing_commits.store(failing, Ordering::SeqCst);
     }
 
     /// Freezes `list_targets` at the definitions stored now (`true`) until unfrozen (`false`),
@@ -77,13 +104,14 @@ impl MemoryStore {
     pub fn freeze_listing(&self, frozen: bool) {
         let now = frozen.then(|| self.lock().targets.values().cloned().collect());
         *self
+            .s
             .frozen_listing
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = now;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.t.lock().unwrap_or_else(|p| p.into_inner())
+        self.s.t.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stored state items (written on status change only), by id.

@@ -37,7 +37,7 @@ struct Row {
 
 impl MemoryStore {
     fn notify_lock(&self) -> std::sync::MutexGuard<'_, NotifyTables> {
-        self.notify.lock().unwrap_or_else(|p| p.into_inner())
+        self.s.notify.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Every delivery record, by channel and alert key.

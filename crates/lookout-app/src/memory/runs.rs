@@ -1,8 +1,8 @@
-//! [`RunStore`] and [`SummaryStore`] in memory.
+//! [`RunStore`] and [`SummaryStore`] in memory (summaries per kind and shard of the view).
 
 use super::MemoryStore;
 use crate::ports::{KindSummary, RunRecord, RunStore, StoreError, SummaryStore};
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 impl RunStore for MemoryStore {
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
@@ -66,11 +66,45 @@ impl RunStore for MemoryStore {
 
 impl SummaryStore for MemoryStore {
     async fn put_summary(&self, summary: &KindSummary) -> Result<(), StoreError> {
-        self.lock().summaries.insert(summary.kind, summary.clone());
+        self.lock()
+            .summaries
+            .insert((summary.kind, self.shard), summary.clone());
         Ok(())
     }
 
+    /// A narrowed view's own summaries; the whole view's, or, for a kind split into more than
+    /// one shard, the merge of its shards' ([`KindSummary::merge`]; the whole one until a shard
+    /// wrote its own).
     async fn summaries(&self) -> Result<Vec<KindSummary>, StoreError> {
-        Ok(self.lock().summaries.values().cloned().collect())
+        let t = self.lock();
+        let mut out = Vec::new();
+        for kind in TargetKind::ALL {
+            let of = if self.shard.is_whole() {
+                t.layout(kind).of
+            } else {
+                self.shard.of
+            };
+            let pick = |s: &Shard| {
+                if self.shard.is_whole() {
+                    s.of == of && of > 1
+                } else {
+                    *s == self.shard
+                }
+            };
+            let parts: Vec<KindSummary> = t
+                .summaries
+                .iter()
+                .filter(|((k, s), _)| *k == kind && pick(s))
+                .map(|(_, v)| v.clone())
+                .collect();
+            let merged = KindSummary::merge(parts).or_else(|| {
+                self.shard
+                    .is_whole()
+                    .then(|| t.summaries.get(&(kind, Shard::WHOLE)).cloned())
+                    .flatten()
+            });
+            out.extend(merged);
+        }
+        Ok(out)
     }
 }

@@ -1,4 +1,6 @@
-//! [`StateStore`] and [`HistoryStore`] in memory: every state, snapshot and result kept.
+//! [`StateStore`] and [`HistoryStore`] in memory: every state, snapshot and result kept. A view
+//! narrowed to a shard keeps its own snapshot and reads its own history; the whole view reads
+//! every shard's (see `shards.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -9,16 +11,7 @@ use lookout_core::domain::{Alert, CheckResult, TargetKind, TargetState};
 
 impl StateStore for MemoryStore {
     async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
-        Ok(self
-            .lock()
-            .snapshots
-            .get(&kind)
-            .map(|v| {
-                v.iter()
-                    .map(|l| (l.state.target_id.clone(), l.clone()))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(self.lock().latest_of(kind, self.shard))
     }
 
     async fn load_state(&self, target_id: &str) -> Result<Option<TargetState>, StoreError> {
@@ -26,7 +19,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn commit_change(&self, state: &TargetState, alerts: &[Alert]) -> Result<(), StoreError> {
-        if self.failing_commits.load(Ordering::SeqCst) {
+        if self.s.failing_commits.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("commits are failing".into()));
         }
         let mut t = self.lock();
@@ -97,12 +90,14 @@ impl StateStore for MemoryStore {
         _snapshot: bool,
     ) -> Result<(), StoreError> {
         let mut t = self.lock();
-        t.snapshots.insert(kind, latest.to_vec());
+        let generation = t.layout(kind).generation;
+        t.snapshots
+            .insert((kind, self.shard), (generation, latest.to_vec()));
         for l in latest
             .iter()
             .filter(|l| l.result.as_ref().is_some_and(|r| r.at == run_at))
         {
-            t.history.push((kind, run_at, l.clone()));
+            t.history.push((kind, self.shard, run_at, l.clone()));
         }
         Ok(())
     }
@@ -120,8 +115,13 @@ impl HistoryStore for MemoryStore {
             .lock()
             .history
             .iter()
-            .filter(|(k, at, _)| *k == kind && since_ms <= *at && *at <= until_ms)
-            .filter_map(|(_, _, l)| l.result.clone())
+            .filter(|(k, s, at, _)| {
+                *k == kind
+                    && (self.shard.is_whole() || *s == self.shard)
+                    && since_ms <= *at
+                    && *at <= until_ms
+            })
+            .filter_map(|(_, _, _, l)| l.result.clone())
             .collect())
     }
 }

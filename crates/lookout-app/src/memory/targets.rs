@@ -1,4 +1,4 @@
-//! [`TargetStore`] in memory.
+//! [`TargetStore`] in memory. A view narrowed to a shard lists only the shard's definitions.
 
 use super::MemoryStore;
 use crate::ports::{StoreError, TargetStore};
@@ -7,6 +7,7 @@ use lookout_core::domain::{Target, TargetKind};
 impl TargetStore for MemoryStore {
     async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
         let frozen = self
+            .s
             .frozen_listing
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -15,6 +16,7 @@ impl TargetStore for MemoryStore {
         Ok(all
             .into_iter()
             .filter(|t| kind.is_none_or(|k| t.kind() == k))
+            .filter(|t| self.shard.is_whole() || self.shard.holds(t))
             .collect())
     }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 /// The answer to a lease request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +34,18 @@ pub struct LeaseInfo {
     pub until_ms: i64,
     /// The event id the last finished run handled.
     pub done_event: Option<String>,
+    /// The shard whose lease this is, for a run that fanned out (each shard's worker holds its
+    /// own lease, [`crate::ports::Sharded`]); `None` for the kind's whole lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// The run lease: one run per kind at a time, and each scheduled event handled once. A run
 /// takes it for a short time ([`crate::lease::LEASE_MS`]) and renews it while it works
-/// ([`crate::lease::hold_lease`]).
+/// ([`crate::lease::hold_lease`]). On a store narrowed to a shard
+/// ([`crate::ports::Sharded::for_shard`]) every method but [`RunLease::leases`] works on that
+/// shard's own lease of the kind, so the shards of one run hold theirs in parallel and a second
+/// task for the same shard is refused.
 pub trait RunLease {
     /// Takes the lease of `kind` for `holder` until `until_ms` (a conditional write), unless
     /// another holder's lease is still running at `now_ms`, or `event_id` is the event the last
@@ -75,6 +82,7 @@ pub trait RunLease {
         kind: TargetKind,
         now_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The stored lease of each kind that has one, in [`TargetKind::ALL`] order.
+    /// The stored lease of each kind that has one, in [`TargetKind::ALL`] order, each kind's
+    /// whole lease first, then its shards' leases by shard (whichever view asks).
     fn leases(&self) -> impl Future<Output = Result<Vec<LeaseInfo>, StoreError>> + Send;
 }

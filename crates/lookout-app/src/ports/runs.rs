@@ -99,3 +99,33 @@ pub trait SummaryStore {
     /// The summaries of both kinds that exist, in one read.
     fn summaries(&self) -> impl Future<Output = Result<Vec<KindSummary>, StoreError>> + Send;
 }
+
+impl KindSummary {
+    /// The summary of a kind split into shards, from each shard's summary (all of one kind):
+    /// targets, statuses, traffic and cost summed, groups concatenated (sorted by group name),
+    /// `at` and `last_run` the newest. `None` when `parts` is empty.
+    pub fn merge(parts: impl IntoIterator<Item = KindSummary>) -> Option<KindSummary> {
+        let mut parts = parts.into_iter();
+        let mut out = parts.next()?;
+        for p in parts {
+            out.targets += p.targets;
+            for (status, n) in p.by_status {
+                *out.by_status.entry(status).or_default() += n;
+            }
+            out.groups.extend(p.groups);
+            out.traffic_bytes += p.traffic_bytes;
+            out.cost += p.cost;
+            out.at = out.at.max(p.at);
+            let newer = match (&out.last_run, &p.last_run) {
+                (Some(a), Some(b)) => b.started_at > a.started_at,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if newer {
+                out.last_run = p.last_run;
+            }
+        }
+        out.groups.sort_by(|a, b| a.group.cmp(&b.group));
+        Some(out)
+    }
+}

@@ -111,6 +111,10 @@ pub struct Guard {
     /// and multicast addresses stay refused whatever it lists; an IPv4 range also allows the
     /// IPv4-mapped, NAT64 and 6to4 forms of its addresses.
     pub allowed: Vec<ipnet::IpNet>,
+    /// Host names answered with pinned addresses instead of DNS (the probes'
+    /// `LOOKOUT_PROBE_RESOLVE`, see [`super::resolve`]); those addresses are judged by this
+    /// guard like resolved ones.
+    pub pins: super::resolve::Pins,
 }
 
 impl Guard {
@@ -223,7 +227,7 @@ pub struct Refused(pub String);
 pub fn check_url(url: &url::Url, schemes: &[&str], allow_private: bool) -> Result<(), Refused> {
     Guard {
         allow_private,
-        allowed: Vec::new(),
+        ..Guard::default()
     }
     .check_url(url, schemes)
 }
@@ -384,6 +388,7 @@ mod tests {
                 "10.20.0.0/16".parse().unwrap(),
                 "169.254.0.0/16".parse().unwrap(),
             ],
+            ..Guard::default()
         };
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(g.refusal(ip("10.20.3.4")), None);
@@ -394,6 +399,7 @@ mod tests {
         let wide = Guard {
             allow_private: false,
             allowed: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+            ..Guard::default()
         };
         assert_eq!(
             wide.refusal(ip("127.0.0.1")),
@@ -414,7 +420,7 @@ mod tests {
             .is_err());
         let off = Guard {
             allow_private: true,
-            allowed: Vec::new(),
+            ..Guard::default()
         };
         assert_eq!(off.refusal(ip("127.0.0.1")), None);
     }

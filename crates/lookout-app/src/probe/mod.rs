@@ -24,6 +24,7 @@ pub mod guard;
 mod limits;
 mod provenance;
 mod proxy_check;
+pub mod resolve;
 mod server;
 pub(crate) mod transport;
 
@@ -69,6 +70,9 @@ pub struct ProbeOptions {
     pub allow_private_targets: bool,
     /// `LOOKOUT_ALLOWED_CIDRS`: private ranges the guard lets through (see [`guard::Guard`]).
     pub allowed_cidrs: Vec<ipnet::IpNet>,
+    /// `LOOKOUT_PROBE_RESOLVE`: host names the probes connect to at a pinned address instead
+    /// of resolving them (see [`resolve`]); still through the guard.
+    pub resolve: resolve::Pins,
 }
 
 impl ProbeOptions {
@@ -76,15 +80,24 @@ impl ProbeOptions {
     pub fn allow_private() -> Self {
         ProbeOptions {
             allow_private_targets: true,
-            allowed_cidrs: Vec::new(),
+            ..ProbeOptions::default()
         }
     }
 
-    /// The address guard these options ask for.
+    /// The address guard these options ask for, without the pins: what notifications use.
     pub fn guard(&self) -> guard::Guard {
         guard::Guard {
             allow_private: self.allow_private_targets,
             allowed: self.allowed_cidrs.clone(),
+            pins: resolve::Pins::default(),
+        }
+    }
+
+    /// The probes' guard: [`ProbeOptions::guard`] with the pinned addresses ([`resolve`]).
+    pub fn probe_guard(&self) -> guard::Guard {
+        guard::Guard {
+            pins: self.resolve.clone(),
+            ..self.guard()
         }
     }
 }
@@ -121,7 +134,7 @@ impl Prober {
         let tls = transport::TlsConfigs::default();
         tls.get(None).map_err(|f| ProberError(f.message.clone()))?;
         Ok(Prober {
-            guard: Arc::new(options.guard()),
+            guard: Arc::new(options.probe_guard()),
             options,
             tls,
         })

@@ -1,14 +1,14 @@
-//! [`HistoryStore`] over the table: packed history shards
-//! `HIST#<kind>#<hour>#<shard>` / `<run time>`, each holding the results of up to [`CHUNK`]
-//! targets checked in one run.
+//! [`HistoryStore`] over the table: packed history chunks
+//! `HIST#<kind>#<hour>#<chunk>` (a shard's: `HIST#<kind>#<index>of<of>#<hour>#<chunk>`) /
+//! `<run time>`, each holding the results of up to [`CHUNK`] targets checked in one run.
 
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::item::{corrupt, from_attr, Item};
-use super::keys::{history_pk, ms_key, SK};
+use super::keys::{ms_key, shard_history_pk, SK};
 use super::{packed, DynamoStore, CHUNK};
 use lookout_app::ports::{HistoryStore, StoreError};
-use lookout_core::domain::{CheckResult, TargetKind};
+use lookout_core::domain::{CheckResult, Shard, TargetKind};
 use lookout_core::time::{DAY_MS, HOUR_MS};
 
 /// The results of a history item of `kind`, each with the state version it led to: packed
@@ -31,21 +31,37 @@ fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, 
 }
 
 impl DynamoStore {
-    /// The results of `kind` recorded from `since_ms` to `until_ms` (epoch ms, at most 7 days
-    /// apart) in history shards `0..shards` (at least one), each with the state version it led
-    /// to, oldest first.
+    /// The results of `kind` recorded by `view` from `since_ms` to `until_ms` (epoch ms, at
+    /// most 7 days apart) in history chunks `0..chunks` (at least one), each with the state
+    /// version it led to, oldest first.
     pub(super) async fn history_entries(
         &self,
         kind: TargetKind,
+        view: Shard,
         since_ms: i64,
         until_ms: i64,
-        shards: usize,
+        chunks: usize,
+    ) -> Result<Vec<(CheckResult, u64)>, StoreError> {
+        self.history_of_views(kind, &[(view, chunks)], since_ms, until_ms)
+            .await
+    }
+
+    /// [`DynamoStore::history_entries`] of several views, each with its chunk count, merged
+    /// oldest first.
+    async fn history_of_views(
+        &self,
+        kind: TargetKind,
+        views: &[(Shard, usize)],
+        since_ms: i64,
+        until_ms: i64,
     ) -> Result<Vec<(CheckResult, u64)>, StoreError> {
         let until_ms = until_ms.min(since_ms + 7 * DAY_MS);
         let mut keys = Vec::new();
         for h in since_ms.div_euclid(HOUR_MS)..=until_ms.div_euclid(HOUR_MS) {
-            for i in 0..shards.max(1) {
-                keys.push(history_pk(kind, h * HOUR_MS, i));
+            for (view, chunks) in views {
+                for i in 0..(*chunks).max(1) {
+                    keys.push(shard_history_pk(kind, *view, h * HOUR_MS, i));
+                }
             }
         }
         let (from, to) = (ms_key(since_ms), ms_key(until_ms));
@@ -75,7 +91,22 @@ impl DynamoStore {
     }
 }
 
+/// History chunks to read of each of `of` shards holding `targets` targets between them: twice
+/// a shard's share (groups are not spread evenly), and never more than the whole would need.
+fn chunks_per_shard(targets: usize, of: u32) -> usize {
+    let whole = targets.div_ceil(CHUNK).max(1);
+    if of <= 1 {
+        return whole;
+    }
+    let share = targets.div_ceil(of as usize);
+    ((share * 2).div_ceil(CHUNK) + 1).min(whole)
+}
+
 impl HistoryStore for DynamoStore {
+    /// A narrowed view reads its own history (`targets`: the shard's). The whole view reads the
+    /// history of every shard of the kind's layout (`targets`: the kind's; each shard is read
+    /// for `chunks_per_shard` chunks), and, when the layout changed after `since_ms`, that of
+    /// the layout before too.
     async fn history(
         &self,
         kind: TargetKind,
@@ -83,8 +114,21 @@ impl HistoryStore for DynamoStore {
         until_ms: i64,
         targets: usize,
     ) -> Result<Vec<CheckResult>, StoreError> {
+        let views: Vec<(Shard, usize)> = if self.shard.is_whole() {
+            let layout = self.layout(kind).await?;
+            let mut counts = vec![layout.of];
+            if layout.changed_at > since_ms && layout.prev_of != layout.of {
+                counts.push(layout.prev_of);
+            }
+            counts
+                .into_iter()
+                .flat_map(|of| Shard::all(of).map(move |s| (s, chunks_per_shard(targets, of))))
+                .collect()
+        } else {
+            vec![(self.shard, targets.div_ceil(CHUNK))]
+        };
         Ok(self
-            .history_entries(kind, since_ms, until_ms, targets.div_ceil(CHUNK))
+            .history_of_views(kind, &views, since_ms, until_ms)
             .await?
             .into_iter()
             .map(|(r, _)| r)

@@ -3,7 +3,7 @@
 //! A key format changes here or nowhere.
 
 use lookout_app::ports::ItemType;
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -29,6 +29,14 @@ pub(super) const LEASE_HOLDER: &str = "holder";
 pub(super) const LEASE_UNTIL: &str = "lease_until";
 /// Lease item attribute: the event id the last finished run handled.
 pub(super) const LEASE_DONE: &str = "done_event";
+/// Layout item attribute: the kind's shard count.
+pub(super) const LAYOUT_OF: &str = "of";
+/// Layout item attribute: the count whose snapshots a view falls back to (see `shards.rs`).
+pub(super) const LAYOUT_PREV: &str = "prev_of";
+/// Layout item attribute: when the count last changed, epoch ms.
+pub(super) const LAYOUT_CHANGED: &str = "changed_at";
+/// Sort key of a layout item.
+pub(super) const LAYOUT_SK: &str = "LAYOUT";
 
 /// Sort key of a target's definition item.
 pub(super) const CONFIG_SK: &str = "CONFIG";
@@ -201,6 +209,90 @@ pub(super) fn is_deliveries_index_sk(sk: &str) -> bool {
         && !key.is_empty()
 }
 
+/// Index sort key of a definition: `<bucket, 4 digits>#<id>`
+/// ([`lookout_core::domain::shard::target_bucket`]), so that a shard's definitions are one range
+/// of the kind's index partition. Definitions written before shards have `<id>` (see
+/// [`is_bucketed_index_sk`]).
+pub(super) fn targets_index_sk(bucket: u32, id: &str) -> String {
+    format!("{bucket:04}#{id}")
+}
+
+/// Whether `sk` has the shape of [`targets_index_sk`].
+pub(super) fn is_bucketed_index_sk(sk: &str) -> bool {
+    let b = sk.as_bytes();
+    b.len() > 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'#'
+}
+
+/// The index sort keys of `shard`'s definitions, inclusive: from `<first bucket>#` to
+/// `<last bucket>$` (`$` follows `#`).
+pub(super) fn shard_index_range(shard: Shard) -> (String, String) {
+    let buckets = shard.buckets();
+    let last = buckets.end.saturating_sub(1).max(buckets.start);
+    (format!("{:04}#", buckets.start), format!("{last:04}$"))
+}
+
+/// Partition of the snapshot of a view: [`snapshot_pk`] for the whole view,
+/// `SNAP#<kind>#<index>of<of>` for a shard.
+pub(super) fn shard_snapshot_pk(kind: TargetKind, shard: Shard) -> String {
+    if shard.is_whole() {
+        snapshot_pk(kind)
+    } else {
+        format!("SNAP#{}#{}", kind.as_str(), shard.label())
+    }
+}
+
+/// Partition of one history chunk of a view: [`history_pk`] for the whole view,
+/// `HIST#<kind>#<index>of<of>#<YYYY-MM-DDTHH>#<chunk, 4 digits>` for a shard.
+pub(super) fn shard_history_pk(kind: TargetKind, shard: Shard, at_ms: i64, chunk: usize) -> String {
+    if shard.is_whole() {
+        history_pk(kind, at_ms, chunk)
+    } else {
+        format!(
+            "HIST#{}#{}#{}#{chunk:04}",
+            kind.as_str(),
+            shard.label(),
+            lookout_core::time::hour(at_ms)
+        )
+    }
+}
+
+/// Sort key of a lease item in [`lease_pk`]: `LEASE` for the whole kind,
+/// `LEASE#<index>of<of>` for a shard's lease.
+pub(super) fn lease_sk(shard: Shard) -> String {
+    if shard.is_whole() {
+        LEASE_SK.to_string()
+    } else {
+        format!("{LEASE_SK}#{}", shard.label())
+    }
+}
+
+/// Sort key of a summary item in [`summary_pk`]: `SUMMARY` for the whole view,
+/// `SUMMARY#<index>of<of>` for a shard's.
+pub(super) fn summary_sk(shard: Shard) -> String {
+    if shard.is_whole() {
+        SUMMARY_SK.to_string()
+    } else {
+        format!("{SUMMARY_SK}#{}", shard.label())
+    }
+}
+
+/// The shard a [`lease_sk`] or [`summary_sk`] names: [`Shard::WHOLE`] without a label, `None`
+/// when the label is not `<index>of<of>`.
+pub(super) fn shard_of_sk(sk: &str) -> Option<Shard> {
+    match sk.split_once('#') {
+        None => Some(Shard::WHOLE),
+        Some((_, label)) => {
+            let (i, of) = label.split_once("of")?;
+            Shard::new(i.parse().ok()?, of.parse().ok()?)
+        }
+    }
+}
+
+/// Partition of the shard layout of a kind: `LAYOUT#<kind>`, sort key [`LAYOUT_SK`].
+pub(super) fn layout_pk(kind: TargetKind) -> String {
+    format!("LAYOUT#{}", kind.as_str())
+}
+
 /// The kind of item a partition key names, for `DUMP_INCLUDE`: definitions (`TARGET#…/CONFIG`),
 /// notification channels (`CHANNEL`, their secrets sealed), state (`TARGET#…/STATE`,
 /// snapshots, summaries, overrides, leases), history (`HIST#`, `RUN#`), rollups (`ROLLUP#`,
@@ -230,6 +322,30 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     }
 }
 
+/// Partition of the probe locations' verdicts of a kind: `VERDICT#<kind>` on the whole store,
+/// `VERDICT#<kind>#<shard label>` (`VERDICT#server#3of10`) on a store narrowed to a shard; sort
+/// key [`verdict_sk`].
+pub(super) fn verdicts_pk(kind: TargetKind, shard: lookout_core::domain::Shard) -> String {
+    if shard.is_whole() {
+        format!("VERDICT#{}", kind.as_str())
+    } else {
+        format!("VERDICT#{}#{}", kind.as_str(), shard.label())
+    }
+}
+
+/// Sort key of chunk `i` of a location's verdicts: `<location>#<chunk, 4 digits>`, so that one
+/// location's chunks sort together and in order.
+pub(super) fn verdict_sk(location: &str, i: usize) -> String {
+    format!("{location}#{}", chunk_sk(i))
+}
+
+/// Partition of the locations' dead man's switches: `LOCATION`, sort key the location's name.
+pub(super) const LOCATION_PK: &str = "LOCATION";
+/// Location item attribute: when its probe last reported, epoch ms.
+pub(super) const LAST_SEEN: &str = "last_seen";
+/// Location item attribute: whether it was declared silent since (a boolean).
+pub(super) const SILENT: &str = "silent";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +361,29 @@ mod tests {
         assert_eq!(alert_sk(-5, "k"), "0000000000000#k");
         assert_eq!(rollup_pk("*", TargetKind::Proxy), "ROLLUP#*#proxy");
         assert_eq!(chunk_sk(7), "0007");
+        let s = Shard::new(2, 3).unwrap();
+        assert_eq!(shard_snapshot_pk(TargetKind::Server, s), "SNAP#server#2of3");
+        assert_eq!(
+            shard_snapshot_pk(TargetKind::Server, Shard::WHOLE),
+            "SNAP#server"
+        );
+        assert_eq!(
+            shard_history_pk(TargetKind::Proxy, s, hour, 1),
+            "HIST#proxy#2of3#2025-12-01T03#0001"
+        );
+        assert_eq!(lease_sk(s), "LEASE#2of3");
+        assert_eq!(summary_sk(Shard::WHOLE), "SUMMARY");
+        assert_eq!(shard_of_sk("LEASE#2of3"), Some(s));
+        assert_eq!(shard_of_sk("SUMMARY"), Some(Shard::WHOLE));
+        assert_eq!(shard_of_sk("LEASE#3of3"), None);
+        assert_eq!(targets_index_sk(7, "web"), "0007#web");
+        assert!(is_bucketed_index_sk("0007#web"));
+        assert!(!is_bucketed_index_sk("web") && !is_bucketed_index_sk("0007web"));
+        assert_eq!(
+            shard_index_range(Shard::new(1, 2).unwrap()),
+            ("0512#".to_string(), "1023$".to_string())
+        );
+        assert_eq!(layout_pk(TargetKind::Server), "LAYOUT#server");
         assert_eq!(delivery_pk("ops"), "DELIVERY#ops");
         assert_eq!(incident_pk("ops"), "INCIDENT#ops");
         let sk = deliveries_index_sk(42, "ops", "web#down#1");

@@ -1,17 +1,19 @@
-//! [`RunLease`] over the table: one lease item `LEASE#<kind>` / `LEASE` per kind, taken,
-//! renewed and released with conditional updates.
+//! [`RunLease`] over the table: one lease item `LEASE#<kind>` / `LEASE` per kind, and one
+//! `LEASE#<kind>` / `LEASE#<index>of<of>` per shard of a run that fanned out (a narrowed view's
+//! lease), taken, renewed and released with conditional updates. One partition per kind, so
+//! that [`RunLease::leases`] is one query per kind.
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 
 use super::item::{key_of, n, s, Item};
-use super::keys::{lease_pk, LEASE_DONE, LEASE_HOLDER, LEASE_SK, LEASE_UNTIL, PK};
+use super::keys::{lease_pk, lease_sk, shard_of_sk, LEASE_DONE, LEASE_HOLDER, LEASE_UNTIL, PK, SK};
 use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{Lease, LeaseInfo, RunLease, StoreError};
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
-/// A lease item's fields.
-fn lease_info(kind: TargetKind, item: &Item) -> LeaseInfo {
+/// A lease item's fields (`shard`: the shard its sort key names, `None` for the whole lease).
+fn lease_info(kind: TargetKind, shard: Option<Shard>, item: &Item) -> LeaseInfo {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     LeaseInfo {
         kind,
@@ -22,25 +24,31 @@ fn lease_info(kind: TargetKind, item: &Item) -> LeaseInfo {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
         done_event: text(LEASE_DONE),
+        shard,
     }
 }
 
 impl DynamoStore {
-    /// An UpdateItem of the lease item of `kind`.
+    /// The shard this view's lease is of (`None` for the whole view).
+    fn lease_shard(&self) -> Option<Shard> {
+        (!self.shard.is_whole()).then_some(self.shard)
+    }
+
+    /// An UpdateItem of this view's lease item of `kind`.
     fn lease_update(&self, kind: TargetKind) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(lease_pk(kind), LEASE_SK)))
+            .set_key(Some(key_of(lease_pk(kind), lease_sk(self.shard))))
     }
 
-    /// The lease item of `kind` (strongly consistent), empty when there is none.
+    /// This view's lease item of `kind` (strongly consistent), empty when there is none.
     async fn lease_item(&self, kind: TargetKind) -> Result<Item, StoreError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(lease_pk(kind), LEASE_SK)))
+            .set_key(Some(key_of(lease_pk(kind), lease_sk(self.shard))))
             .consistent_read(true)
             .send()
             .await
@@ -79,7 +87,7 @@ impl RunLease for DynamoStore {
         if conditional(taken)?.is_some() {
             return Ok(Lease::Acquired);
         }
-        let info = lease_info(kind, &self.lease_item(kind).await?);
+        let info = lease_info(kind, self.lease_shard(), &self.lease_item(kind).await?);
         if info.until_ms < now_ms && event_id.is_some() && info.done_event.as_deref() == event_id {
             Ok(Lease::AlreadyDone)
         } else {
@@ -153,7 +161,11 @@ impl RunLease for DynamoStore {
             .await;
         match conditional(broken)? {
             Some(out) => {
-                let old = lease_info(kind, &out.attributes.unwrap_or_default());
+                let old = lease_info(
+                    kind,
+                    self.lease_shard(),
+                    &out.attributes.unwrap_or_default(),
+                );
                 Ok(old.holder.is_some() && old.until_ms >= now_ms)
             }
             // No lease item: nothing was ever held.
@@ -164,10 +176,18 @@ impl RunLease for DynamoStore {
     async fn leases(&self) -> Result<Vec<LeaseInfo>, StoreError> {
         let mut out = Vec::new();
         for kind in TargetKind::ALL {
-            let item = self.lease_item(kind).await?;
-            if !item.is_empty() {
-                out.push(lease_info(kind, &item));
-            }
+            let mut of_kind: Vec<LeaseInfo> = self
+                .query(None, &lease_pk(kind), true, None)
+                .await?
+                .iter()
+                .filter_map(|item| {
+                    let sk = item.get(SK)?.as_s().ok()?;
+                    let shard = shard_of_sk(sk)?;
+                    Some(lease_info(kind, (!shard.is_whole()).then_some(shard), item))
+                })
+                .collect();
+            of_kind.sort_by_key(|l| l.shard);
+            out.extend(of_kind);
         }
         Ok(out)
     }

@@ -3,12 +3,14 @@
 //!
 //! | pk | sk | attributes |
 //! | --- | --- | --- |
-//! | `TARGET#<id>` | `CONFIG` | `def` (target JSON), `version`; `gsi1pk` = `TARGETS#<kind>`, `gsi1sk` = id |
+//! | `TARGET#<id>` | `CONFIG` | `def` (target JSON), `version`; `gsi1pk` = `TARGETS#<kind>`, `gsi1sk` = `<bucket, 4 digits>#<id>` (written before shards: `<id>`, rewritten by `set_shard_count`) |
 //! | `TARGET#<id>` | `STATE` | `state` (JSON), `status`, `version` |
 //! | `SNAP#<kind>` | `<chunk, 4 digits>` | `p` (packed state + result of 100 targets), `at`, `chunks` |
 //! | `HIST#<kind>#<hour>#<shard>` | `<run time, 13-digit ms>` | `r` (packed results of the shard's targets checked in the run, each with its state version), `expires_at` |
 //! | `RUN#<kind>` | `<start, 13-digit ms>#<run id>` | `run` (JSON), `expires_at` |
-//! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries, run leases |
+//! | `SNAP#<kind>#<index>of<of>`, `HIST#<kind>#<index>of<of>#<hour>#<chunk>` | as above | a shard's own snapshot and history (a view narrowed with `Sharded::for_shard`) |
+//! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries (`SUMMARY`, a shard's `SUMMARY#<index>of<of>`), run leases (`LEASE`, a shard's `LEASE#<index>of<of>`) |
+//! | `LAYOUT#<kind>` | `LAYOUT` | `of`, `prev_of`, `changed_at`: the kind's shard layout (`shards.rs`) |
 //! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (hours 35 days, days 400) |
 //! | `DIGEST#<target id or global>` | `<hour start, 13-digit ms>` | `digest` (JSON), `expires_at` (90 days) |
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |
@@ -19,7 +21,7 @@
 //!
 //! Every key format and attribute name above is built in one place, [`keys`]; each port's
 //! implementation is in its own module (`targets`, `state`, `history`, `runs`, `digests`,
-//! `alerts`, `outbox`, `lease`, `channels`, `deliveries`, `scan`, `restore`), over the shared requests of `store`. SDK
+//! `alerts`, `outbox`, `lease`, `channels`, `deliveries`, `scan`, `restore`, `shards`), over the shared requests of `store`. SDK
 //! errors become [`lookout_app::ports::StoreError`] causes in `crate::error`.
 //!
 //! Values are JSON strings inside items so that a definition round-trips exactly; keys and the
@@ -48,11 +50,13 @@ mod item;
 pub mod keys;
 mod lease;
 pub mod limits;
+mod locations;
 mod outbox;
 pub mod packed;
 mod restore;
 mod runs;
 mod scan;
+mod shards;
 mod state;
 mod store;
 mod targets;

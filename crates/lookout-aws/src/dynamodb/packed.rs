@@ -74,11 +74,11 @@ fn history_fields() -> &'static [&'static str] {
 /// record that is not what its order says.
 #[derive(Debug, thiserror::Error)]
 #[error("packed record: {0}")]
-pub struct PackError(String);
+pub struct PackError(pub(super) String);
 
 /// The values of `value`'s fields in `fields` order, trailing nulls left out. Fails on a field
 /// `fields` lacks, so that a new field is never dropped silently.
-fn pack<T: Serialize>(value: &T, fields: &[&str]) -> Result<Vec<Value>, PackError> {
+pub(super) fn pack<T: Serialize>(value: &T, fields: &[&str]) -> Result<Vec<Value>, PackError> {
     let Value::Object(mut map) =
         serde_json::to_value(value).map_err(|e| PackError(e.to_string()))?
     else {
@@ -101,7 +101,7 @@ fn pack<T: Serialize>(value: &T, fields: &[&str]) -> Result<Vec<Value>, PackErro
 
 /// The record whose values `values` holds in `fields` order; nulls and missing values are
 /// left out, so that serde applies the field's default.
-fn unpack<T: DeserializeOwned>(
+pub(super) fn unpack<T: DeserializeOwned>(
     values: &[Value],
     fields: &[&str],
     mut map: Map<String, Value>,
@@ -121,7 +121,7 @@ fn unpack<T: DeserializeOwned>(
     serde_json::from_value(Value::Object(map)).map_err(|e| PackError(e.to_string()))
 }
 
-fn array(v: &Value) -> Result<&Vec<Value>, PackError> {
+pub(super) fn array(v: &Value) -> Result<&Vec<Value>, PackError> {
     v.as_array()
         .ok_or_else(|| PackError(format!("expected an array, found {v}")))
 }

@@ -1,11 +1,14 @@
 //! [`RunStore`] and [`SummaryStore`] over the table: run records `RUN#<kind>` /
-//! `<start>#<run id>` (with a TTL) and one summary item `SUMMARY#<kind>` / `SUMMARY` per kind.
+//! `<start>#<run id>` (with a TTL) and one summary item `SUMMARY#<kind>` / `SUMMARY` per kind,
+//! plus `SUMMARY#<kind>` / `SUMMARY#<index>of<of>` per shard of a kind that fans out.
 
 use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
-use super::keys::{run_pk, run_sk, summary_pk, PK, SK, SUMMARY_SK, TTL};
+use super::keys::{
+    layout_pk, run_pk, run_sk, shard_of_sk, summary_pk, summary_sk, LAYOUT_SK, PK, SK, TTL,
+};
 use super::DynamoStore;
 use lookout_app::ports::{KindSummary, RunRecord, RunStore, StoreError, SummaryStore};
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{Shard, TargetKind};
 
 impl RunStore for DynamoStore {
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
@@ -125,27 +128,72 @@ fn record_of(item: &Item) -> Result<RunRecord, StoreError> {
 }
 
 impl SummaryStore for DynamoStore {
+    /// Writes the summary of this view: the whole one, or a shard's.
     async fn put_summary(&self, summary: &KindSummary) -> Result<(), StoreError> {
         let item = item_of(vec![
             (PK, s(summary_pk(summary.kind))),
-            (SK, s(SUMMARY_SK)),
+            (SK, s(summary_sk(self.shard))),
             ("summary", to_json(summary)?),
         ]);
         self.put(item).await
     }
 
+    /// A narrowed view's own summaries. The whole view's: one BatchGetItem of both kinds'
+    /// whole summaries and layouts; for a kind split into more than one shard, one query of its
+    /// summary partition, whose shards' summaries of the current count are merged
+    /// ([`KindSummary::merge`]; the whole summary stands until a shard wrote its own).
     async fn summaries(&self) -> Result<Vec<KindSummary>, StoreError> {
-        let keys: Vec<Item> = TargetKind::ALL
+        let mut keys: Vec<Item> = TargetKind::ALL
             .iter()
-            .map(|k| key_of(summary_pk(*k), SUMMARY_SK))
+            .map(|k| key_of(summary_pk(*k), summary_sk(self.shard)))
             .collect();
-        let mut out: Vec<KindSummary> = self
-            .batch_get(keys, false)
-            .await?
+        if self.shard.is_whole() {
+            keys.extend(
+                TargetKind::ALL
+                    .iter()
+                    .map(|k| key_of(layout_pk(*k), LAYOUT_SK)),
+            );
+        }
+        let items = self.batch_get(keys, false).await?;
+        let mut whole: Vec<KindSummary> = items
             .iter()
+            .filter(|i| i.contains_key("summary"))
             .map(|i| from_attr(i, "summary"))
             .collect::<Result<_, _>>()?;
-        out.sort_by_key(|s| s.kind);
-        Ok(out)
+        if self.shard.is_whole() {
+            for layout in items
+                .iter()
+                .filter(|i| i.contains_key(super::keys::LAYOUT_OF))
+            {
+                let Some(kind) = TargetKind::ALL
+                    .into_iter()
+                    .find(|k| layout.get(PK).and_then(|v| v.as_s().ok()) == Some(&layout_pk(*k)))
+                else {
+                    continue;
+                };
+                let of = super::shards::Layout::of_item(layout).of;
+                if of <= 1 {
+                    continue;
+                }
+                let parts: Vec<KindSummary> = self
+                    .query(None, &summary_pk(kind), true, None)
+                    .await?
+                    .iter()
+                    .filter(|i| {
+                        i.get(SK)
+                            .and_then(|v| v.as_s().ok())
+                            .and_then(|sk| shard_of_sk(sk))
+                            .is_some_and(|s: Shard| !s.is_whole() && s.of == of)
+                    })
+                    .map(|i| from_attr(i, "summary"))
+                    .collect::<Result<_, _>>()?;
+                if let Some(merged) = KindSummary::merge(parts) {
+                    whole.retain(|s| s.kind != kind);
+                    whole.push(merged);
+                }
+            }
+        }
+        whole.sort_by_key(|s| s.kind);
+        Ok(whole)
     }
 }

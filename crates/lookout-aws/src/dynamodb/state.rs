@@ -1,20 +1,24 @@
 //! [`StateStore`] over the table: state items `TARGET#<id>` / `STATE`, the packed snapshot
-//! `SNAP#<kind>`, override rows `OVERRIDE#<kind>`, and the history each run appends (read back in
-//! [`super::history`]).
+//! `SNAP#<kind>` (a shard's: `SNAP#<kind>#<index>of<of>`), override rows `OVERRIDE#<kind>`, and
+//! the history each run appends (read back in [`super::history`]). State items, overrides and
+//! the outbox are shared by every view; snapshots and history are the view's.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::item::{corrupt, from_attr, item_of, key_of, n, s, to_json, Item};
+use futures::{StreamExt as _, TryStreamExt as _};
+
 use super::keys::{
-    chunk_sk, history_pk, ms_key, override_pk, snapshot_pk, target_pk, PK, SK, STATE_SK, TTL,
-    VERSION,
+    chunk_sk, ms_key, override_pk, shard_history_pk, shard_snapshot_pk, target_pk, PK, SK,
+    STATE_SK, TTL, VERSION,
 };
+use super::shards::{merge_latest, Layout, SHARD_READS};
 use super::{packed, DynamoStore, CHUNK};
 use crate::{build_error, conditional, store_error};
-use lookout_app::ports::{Latest, StateStore, StoreError};
-use lookout_core::domain::{Alert, TargetKind, TargetState};
+use lookout_app::ports::{Latest, Sharded, StateStore, StoreError, TargetStore};
+use lookout_core::domain::{Alert, Shard, TargetKind, TargetState};
 use lookout_core::time::HOUR_MS;
 
 /// The entries of a snapshot item: packed (`p`) or, as written before, JSON (`latest`).
@@ -133,9 +137,18 @@ impl DynamoStore {
     }
 }
 
-impl StateStore for DynamoStore {
-    async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
-        let items = self.query(None, &snapshot_pk(kind), true, None).await?;
+impl DynamoStore {
+    /// The snapshot `view` keeps of `kind` with the history recorded since, and its oldest
+    /// chunk's time; `None` when it has none. The history's results are returned pending;
+    /// a target whose state version moved on gets its state item.
+    async fn snapshot_latest(
+        &self,
+        kind: TargetKind,
+        view: Shard,
+    ) -> Result<Option<(HashMap<String, Latest>, i64)>, StoreError> {
+        let items = self
+            .query(None, &shard_snapshot_pk(kind, view), true, None)
+            .await?;
         // Chunks are written one by one: while a run writes them, a target may sit in an old
         // chunk and a new one. Keep the newest entry of each target, with its chunk's time.
         let rank = |l: &Latest| (l.state.version, l.state.last_check);
@@ -158,7 +171,7 @@ impl StateStore for DynamoStore {
             }
         }
         if out.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(None);
         }
         // The results recorded since: the snapshot's shards, from its oldest chunk's hour (at
         // most a day back: the probe rewrites it every few minutes while it runs).
@@ -166,7 +179,7 @@ impl StateStore for DynamoStore {
         let since = oldest.max(now - 25 * HOUR_MS);
         let mut moved = std::collections::BTreeSet::new();
         for (r, version) in self
-            .history_entries(kind, since + 1, now, items.len())
+            .history_entries(kind, view, since + 1, now, items.len())
             .await?
         {
             let (l, base) = out
@@ -190,7 +203,81 @@ impl StateStore for DynamoStore {
                 l.state = stored;
             }
         }
-        Ok(out.into_iter().map(|(id, (l, _))| (id, l)).collect())
+        let latest = out.into_iter().map(|(id, (l, _))| (id, l)).collect();
+        Ok(Some((latest, oldest)))
+    }
+
+    /// The latest states of this view's own targets under `layout`: its snapshot, or, without
+    /// one written since the layout changed, the fallback of `shards.rs`.
+    async fn view_latest(
+        &self,
+        kind: TargetKind,
+        layout: Layout,
+    ) -> Result<HashMap<String, Latest>, StoreError> {
+        let own = self.snapshot_latest(kind, self.shard).await?;
+        let mut found = match own {
+            Some((latest, oldest)) if oldest >= layout.changed_at => return Ok(latest),
+            Some((latest, _)) => latest,
+            None if layout.changed_at == 0 => return Ok(HashMap::new()),
+            None => HashMap::new(),
+        };
+        let prev = if self.shard.of == layout.of {
+            layout.prev_of
+        } else {
+            1
+        };
+        let sources: Vec<Shard> = Shard::all(prev)
+            .chain([Shard::WHOLE])
+            .filter(|s| *s != self.shard)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let reads = sources
+            .into_iter()
+            .map(|s| async move { self.snapshot_latest(kind, s).await });
+        let others: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(SHARD_READS)
+            .try_collect()
+            .await?;
+        for (latest, _) in others.into_iter().flatten() {
+            merge_latest(&mut found, latest);
+        }
+        if !self.shard.is_whole() {
+            let mine: std::collections::HashSet<String> = self
+                .list_targets(Some(kind))
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            found.retain(|id, _| mine.contains(id));
+        }
+        self.mark_fell_back(kind);
+        Ok(found)
+    }
+}
+
+impl StateStore for DynamoStore {
+    /// A narrowed view's own states; the whole view's, or, for a kind split into more than one
+    /// shard, the merge of its shards'. Either falls back to the snapshots of the layout before
+    /// after a re-shard (see `shards.rs`).
+    async fn latest(&self, kind: TargetKind) -> Result<HashMap<String, Latest>, StoreError> {
+        let layout = self.layout(kind).await?;
+        if !(self.shard.is_whole() && layout.of > 1) {
+            return self.view_latest(kind, layout).await;
+        }
+        let reads = Shard::all(layout.of).map(|s| {
+            let view = self.for_shard(s);
+            async move { view.view_latest(kind, layout).await }
+        });
+        let parts: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(SHARD_READS)
+            .try_collect()
+            .await?;
+        let mut out = HashMap::new();
+        for part in parts {
+            merge_latest(&mut out, part);
+        }
+        Ok(out)
     }
 
     async fn load_state(&self, target_id: &str) -> Result<Option<TargetState>, StoreError> {
@@ -257,13 +344,16 @@ impl StateStore for DynamoStore {
         latest: &[Latest],
         snapshot: bool,
     ) -> Result<(), StoreError> {
+        // A view that read another layout's snapshots writes its own now.
+        let snapshot = self.take_fell_back(kind) || snapshot;
+        let view = self.shard;
         let writes = latest
             .chunks(CHUNK)
             .enumerate()
             .map(|(i, chunk)| async move {
                 if snapshot {
                     let snap = item_of(vec![
-                        (PK, s(snapshot_pk(kind))),
+                        (PK, s(shard_snapshot_pk(kind, view))),
                         (SK, s(chunk_sk(i))),
                         ("at", n(run_at)),
                         (
@@ -283,7 +373,7 @@ impl StateStore for DynamoStore {
                     return Ok(());
                 }
                 let hist = item_of(vec![
-                    (PK, s(history_pk(kind, run_at, i))),
+                    (PK, s(shard_history_pk(kind, view, run_at, i))),
                     (SK, s(ms_key(run_at))),
                     (
                         "r",
@@ -296,7 +386,7 @@ impl StateStore for DynamoStore {
             });
         futures::future::try_join_all(writes).await?;
         if snapshot {
-            self.drop_chunks_from(&snapshot_pk(kind), latest.len().div_ceil(CHUNK))
+            self.drop_chunks_from(&shard_snapshot_pk(kind, view), latest.len().div_ceil(CHUNK))
                 .await?;
         }
         Ok(())

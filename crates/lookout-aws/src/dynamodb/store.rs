@@ -1,7 +1,8 @@
 //! [`DynamoStore`]: the table adapter, its constructors and the requests every port shares
 //! (queries, batch reads and writes, chunk clean-up). Each port's `impl` is in its own module.
 
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
@@ -14,7 +15,7 @@ use crate::sealing::Sealer;
 use crate::{build_error, store_error};
 use lookout_app::ports::StoreError;
 use lookout_app::retry::{retry_policy, until_all_done};
-use lookout_core::domain::Shard;
+use lookout_core::domain::{Shard, TargetKind};
 
 /// Items per BatchWriteItem request, DynamoDB's limit.
 pub(super) const BATCH_WRITE_LIMIT: usize = 25;
@@ -33,12 +34,16 @@ pub struct DynamoStore {
     /// The shard this view is narrowed to ([`Shard::WHOLE`] unless made by
     /// [`lookout_app::ports::Sharded::for_shard`]).
     pub(super) shard: Shard,
+    /// Kinds whose latest states this view read from another layout's snapshots (see
+    /// `shards.rs`): its next `record_run` of the kind writes its own snapshot.
+    pub(super) fell_back: Arc<Mutex<HashSet<TargetKind>>>,
 }
 
 impl lookout_app::ports::Sharded for DynamoStore {
     fn for_shard(&self, shard: Shard) -> Self {
         DynamoStore {
             shard,
+            fell_back: Arc::default(),
             ..self.clone()
         }
     }
@@ -62,6 +67,7 @@ impl DynamoStore {
             ttl_days,
             sealer: Sealer::plain(),
             shard: Shard::WHOLE,
+            fell_back: Arc::default(),
         }
     }
 
@@ -73,13 +79,14 @@ impl DynamoStore {
     }
 
     /// The functions' adapter: the table `LOOKOUT_TABLE`, history rows kept
-    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`),
-    /// inline secrets sealed with the key of the settings ([`Sealer::from_settings`]).
+    /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`) in
+    /// the region `LOOKOUT_TABLE_REGION` when set ([`crate::table_config`]), inline secrets
+    /// sealed with the key of the settings ([`Sealer::from_settings`], the function's region).
     pub fn from_settings(
         aws: &aws_config::SdkConfig,
         settings: &lookout_app::config::Settings,
     ) -> Self {
-        let client = crate::LazyClient::new(aws, Client::new);
+        let client = crate::LazyClient::new(&crate::table_config(aws, settings), Client::new);
         Self::new(client, &settings.table, settings.history_ttl_days)
             .with_sealer(Sealer::from_settings(aws, settings))
     }
@@ -93,7 +100,9 @@ impl DynamoStore {
     ) -> Self {
         let limits = *limits;
         Self::new(
-            crate::LazyClient::new(aws, move |aws| limits.client(aws)),
+            crate::LazyClient::new(&crate::table_config(aws, settings), move |aws| {
+                limits.client(aws)
+            }),
             &settings.table,
             settings.history_ttl_days,
         )
@@ -166,6 +175,49 @@ impl DynamoStore {
     /// Every item of index `gsi1` partition `key`, all pages, in index sort-key order.
     pub(super) async fn query_index(&self, key: &str) -> Result<Vec<Item>, StoreError> {
         self.query(Some(GSI), key, true, None).await
+    }
+
+    /// Every item of index `gsi1` partition `key` with an index sort key from `from` to `to`
+    /// (inclusive), all pages, in index sort-key order.
+    pub(super) async fn query_index_range(
+        &self,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI)
+            .key_condition_expression("#k = :k AND #s BETWEEN :a AND :b")
+            .expression_attribute_names("#k", GSI_PK)
+            .expression_attribute_names("#s", super::keys::GSI_SK)
+            .expression_attribute_values(":k", s(key))
+            .expression_attribute_values(":a", s(from))
+            .expression_attribute_values(":b", s(to))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(store_error)
+    }
+
+    /// Whether this view's latest states of `kind` came from other snapshots (and takes the
+    /// mark off).
+    pub(super) fn take_fell_back(&self, kind: TargetKind) -> bool {
+        self.fell_back
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&kind)
+    }
+
+    /// Marks that this view's latest states of `kind` came from other snapshots.
+    pub(super) fn mark_fell_back(&self, kind: TargetKind) {
+        self.fell_back
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(kind);
     }
 
     /// One BatchWriteItem of at most [`BATCH_WRITE_LIMIT`] puts into `table`; returns the items

@@ -3,12 +3,14 @@
 
 use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
 use super::keys::{
-    target_pk, targets_index_pk, CONFIG_SK, GSI_PK, GSI_SK, PK, SK, STATE_SK, VERSION,
+    shard_index_range, target_pk, targets_index_pk, targets_index_sk, CONFIG_SK, GSI_PK, GSI_SK,
+    PK, SK, STATE_SK, VERSION,
 };
 use super::DynamoStore;
 use crate::sealing::{SealError, Sealer};
 use crate::{conditional, store_error};
 use lookout_app::ports::{StoreError, TargetStore};
+use lookout_core::domain::shard::target_bucket;
 use lookout_core::domain::{Target, TargetKind};
 
 fn seal_error(id: &str, e: SealError) -> StoreError {
@@ -22,13 +24,14 @@ fn seal_error(id: &str, e: SealError) -> StoreError {
     }
 }
 
-/// A target's definition item: `TARGET#<id>` / `CONFIG`, listed by kind in `gsi1`.
+/// A target's definition item: `TARGET#<id>` / `CONFIG`, listed by kind in `gsi1` under its
+/// bucket ([`targets_index_sk`]).
 fn target_item(t: &Target) -> Result<Item, StoreError> {
     Ok(item_of(vec![
         (PK, s(target_pk(&t.id))),
         (SK, s(CONFIG_SK)),
         (GSI_PK, s(targets_index_pk(t.kind()))),
-        (GSI_SK, s(&t.id)),
+        (GSI_SK, s(targets_index_sk(target_bucket(t), &t.id))),
         (VERSION, n(t.version)),
         ("def", to_json(t)?),
     ]))
@@ -78,12 +81,27 @@ impl DynamoStore {
 }
 
 impl TargetStore for DynamoStore {
+    /// The whole view lists every definition of the kind(s), sorted by id. A narrowed view
+    /// lists its shard's: one range query of the kind's index partition over the shard's
+    /// buckets (definitions written before shards are found once
+    /// [`lookout_app::ports::ShardLayout::set_shard_count`] rewrote their index keys).
     async fn list_targets(&self, kind: Option<TargetKind>) -> Result<Vec<Target>, StoreError> {
         let kinds: Vec<TargetKind> = kind.map_or(TargetKind::ALL.to_vec(), |k| vec![k]);
         let mut out = Vec::new();
         for k in kinds {
-            for item in self.query_index(&targets_index_pk(k)).await? {
-                out.push(self.listed_definition(&item).await?);
+            let items = if self.shard.is_whole() {
+                self.query_index(&targets_index_pk(k)).await?
+            } else {
+                let (from, to) = shard_index_range(self.shard);
+                self.query_index_range(&targets_index_pk(k), &from, &to)
+                    .await?
+            };
+            for item in items {
+                let t = self.listed_definition(&item).await?;
+                // A definition of the old index key (its id) may fall in the range by name.
+                if self.shard.is_whole() || self.shard.holds(&t) {
+                    out.push(t);
+                }
             }
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -27,9 +27,35 @@ pub enum AlertKind {
     Storm,
     /// The daily report: counts by status, traffic and cost of the day, best and worst target.
     DailyReport,
+    /// A probe location has not reported for longer than its grace period (its dead man's
+    /// switch): it is left out of every quorum until it reports again. `group` is the location.
+    LocationSilent,
+    /// A location that was declared silent reports again. `group` is the location.
+    LocationBack,
 }
 
 impl AlertKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [AlertKind; 11] = [
+        AlertKind::StatusChange,
+        AlertKind::Recovery,
+        AlertKind::GroupCritical,
+        AlertKind::GroupRecovered,
+        AlertKind::Reminder,
+        AlertKind::CertExpiring,
+        AlertKind::Traffic,
+        AlertKind::Storm,
+        AlertKind::DailyReport,
+        AlertKind::LocationSilent,
+        AlertKind::LocationBack,
+    ];
+
+    /// Whether the alert is about a probe location rather than a target
+    /// (`location_silent`, `location_back`): its `group` is the location's name.
+    pub fn is_location(self) -> bool {
+        matches!(self, AlertKind::LocationSilent | AlertKind::LocationBack)
+    }
+
     /// The snake_case name used in message attributes.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +68,8 @@ impl AlertKind {
             AlertKind::Traffic => "traffic",
             AlertKind::Storm => "storm",
             AlertKind::DailyReport => "daily_report",
+            AlertKind::LocationSilent => "location_silent",
+            AlertKind::LocationBack => "location_back",
         }
     }
 }

@@ -7,7 +7,7 @@
 //! spelling has a half space (می‌شود). Numbers stay in ASCII digits in all three languages, so
 //! ids, times and counts read the same everywhere.
 
-use crate::domain::{AlertKind, Severity, Status, TargetKind};
+use crate::domain::{AlertKind, LocationSplit, Severity, Status, TargetKind};
 
 use super::channel::Language;
 
@@ -28,6 +28,10 @@ pub enum Label {
     Details,
     /// The kind of target (server or proxy).
     Kind,
+    /// The probe location an alert is about (`location_silent`, `location_back`).
+    Location,
+    /// Which probe locations saw a target failing ([`locations`]).
+    Locations,
 }
 
 impl Language {
@@ -57,6 +61,8 @@ pub fn label(lang: Language, l: Label) -> &'static str {
         (Language::En, Time) => "Time",
         (Language::En, Details) => "Details",
         (Language::En, Kind) => "Kind",
+        (Language::En, Location) => "Location",
+        (Language::En, Locations) => "Locations",
         (Language::Ar, Target) => "الهدف",
         (Language::Ar, Group) => "المجموعة",
         (Language::Ar, Status) => "الحالة",
@@ -64,6 +70,8 @@ pub fn label(lang: Language, l: Label) -> &'static str {
         (Language::Ar, Time) => "الوقت",
         (Language::Ar, Details) => "التفاصيل",
         (Language::Ar, Kind) => "النوع",
+        (Language::Ar, Location) => "الموقع",
+        (Language::Ar, Locations) => "المواقع",
         (Language::Fa, Target) => "هدف",
         (Language::Fa, Group) => "گروه",
         (Language::Fa, Status) => "وضعیت",
@@ -71,6 +79,8 @@ pub fn label(lang: Language, l: Label) -> &'static str {
         (Language::Fa, Time) => "زمان",
         (Language::Fa, Details) => "جزئیات",
         (Language::Fa, Kind) => "نوع",
+        (Language::Fa, Location) => "مکان",
+        (Language::Fa, Locations) => "مکان\u{200c}ها",
     }
 }
 
@@ -168,6 +178,10 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         (Language::En, AlertKind::DailyReport) => {
             format!("Daily report: {}", s.target_kind.plural())
         }
+        (Language::En, AlertKind::LocationSilent) => {
+            format!("Probe location {name} is not reporting")
+        }
+        (Language::En, AlertKind::LocationBack) => format!("Probe location {name} reports again"),
 
         (Language::Ar, AlertKind::StatusChange) => format!("{name} {st}"),
         (Language::Ar, AlertKind::Recovery) => format!("{name} عاد إلى العمل"),
@@ -186,6 +200,12 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
             TargetKind::Server => "التقرير اليومي: الخوادم".into(),
             TargetKind::Proxy => "التقرير اليومي: البروكسيات".into(),
         },
+        (Language::Ar, AlertKind::LocationSilent) => {
+            format!("موقع الفحص {name} لا يرسل تقارير")
+        }
+        (Language::Ar, AlertKind::LocationBack) => {
+            format!("موقع الفحص {name} عاد إلى إرسال التقارير")
+        }
 
         (Language::Fa, AlertKind::StatusChange) => format!("{name} {st} است"),
         (Language::Fa, AlertKind::Recovery) => format!("{name} دوباره سالم شد"),
@@ -205,7 +225,65 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
             TargetKind::Server => "گزارش روزانه: سرورها".into(),
             TargetKind::Proxy => "گزارش روزانه: پروکسی\u{200c}ها".into(),
         },
+        (Language::Fa, AlertKind::LocationSilent) => {
+            format!("مکان پایش {name} گزارش نمی\u{200c}دهد")
+        }
+        (Language::Fa, AlertKind::LocationBack) => {
+            format!("مکان پایش {name} دوباره گزارش می\u{200c}دهد")
+        }
     }
+}
+
+/// Which locations saw a target failing, in `lang` (`status` is the decided status): English is
+/// [`LocationSplit::describe`] (`down from 2 of 3 locations (eu-west-1, us-east-1); ap-south-1
+/// sees it healthy`); Arabic `متوقف وفق 2 من أصل 3 مواقع (eu-west-1، us-east-1)؛ ويراه سليمًا:
+/// ap-south-1`; Persian `از دید 2 از 3 مکان (eu-west-1، us-east-1) از کار افتاده است؛ از دید
+/// ap-south-1 سالم است`. Locations left out as stale are listed last.
+pub fn locations(lang: Language, split: &LocationSplit, st: Status) -> String {
+    if lang == Language::En {
+        return split.describe(st);
+    }
+    let failing = matches!(st, Status::Down | Status::Blocked);
+    let (agree, others) = if failing {
+        (&split.failing, &split.passing)
+    } else {
+        (&split.passing, &split.failing)
+    };
+    let reporting = split.failing.len() + split.passing.len();
+    let word = status(lang, st);
+    let list = |l: &[String]| l.join("، ");
+    let mut s = match lang {
+        Language::Ar => format!(
+            "{word} وفق {} من أصل {reporting} مواقع ({})",
+            agree.len(),
+            list(agree)
+        ),
+        _ => format!(
+            "از دید {} از {reporting} مکان ({}) {word} است",
+            agree.len(),
+            list(agree)
+        ),
+    };
+    if !others.is_empty() {
+        let other_word = match (lang, failing) {
+            (Language::Ar, true) => "ويراه سليمًا",
+            (Language::Ar, false) => "ويراه متوقفًا",
+            (_, true) => "سالم",
+            (_, false) => "از کار افتاده",
+        };
+        match lang {
+            Language::Ar => s.push_str(&format!("؛ {other_word}: {}", list(others))),
+            _ => s.push_str(&format!("؛ از دید {} {other_word} است", list(others))),
+        }
+    }
+    if !split.stale.is_empty() {
+        let word = match lang {
+            Language::Ar => "لا ترسل تقارير",
+            _ => "بدون گزارش",
+        };
+        s.push_str(&format!("؛ {word}: {}", list(&split.stale)));
+    }
+    s
 }
 
 /// The headline of a channel's test message.
@@ -230,17 +308,15 @@ pub fn test_text(lang: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [AlertKind; 9] = [
-        AlertKind::StatusChange,
-        AlertKind::Recovery,
-        AlertKind::GroupCritical,
-        AlertKind::GroupRecovered,
-        AlertKind::Reminder,
-        AlertKind::CertExpiring,
-        AlertKind::Traffic,
-        AlertKind::Storm,
-        AlertKind::DailyReport,
-    ];
+    const ALL_KINDS: [AlertKind; 11] = AlertKind::ALL;
+
+    fn split() -> LocationSplit {
+        LocationSplit {
+            failing: vec!["eu-west-1".into(), "us-east-1".into()],
+            passing: vec!["ap-south-1".into()],
+            stale: Vec::new(),
+        }
+    }
 
     /// Every text of `lang`: titles of every kind and status, labels, words.
     fn every_text(lang: Language) -> Vec<String> {
@@ -271,8 +347,15 @@ mod tests {
             Label::Time,
             Label::Details,
             Label::Kind,
+            Label::Location,
+            Label::Locations,
         ] {
             out.push(label(lang, l).into());
+        }
+        let mut stale = split();
+        stale.stale.push("sa-east-1".into());
+        for st in Status::ALL {
+            out.push(locations(lang, &stale, st));
         }
         for s in [Severity::Info, Severity::Warning, Severity::Critical] {
             out.push(severity(lang, s).into());
@@ -326,5 +409,60 @@ mod tests {
             }
         }
         assert!(!Language::En.rtl());
+    }
+
+    #[test]
+    fn the_location_sentence_reads_in_each_language() {
+        assert_eq!(
+            locations(Language::En, &split(), Status::Down),
+            "down from 2 of 3 locations (eu-west-1, us-east-1); ap-south-1 sees it healthy"
+        );
+        assert_eq!(
+            locations(Language::Ar, &split(), Status::Down),
+            "متوقف وفق 2 من أصل 3 مواقع (eu-west-1، us-east-1)؛ ويراه سليمًا: ap-south-1"
+        );
+        assert_eq!(
+            locations(Language::Fa, &split(), Status::Down),
+            "از دید 2 از 3 مکان (eu-west-1، us-east-1) از کار افتاده است؛ از دید ap-south-1 سالم است"
+        );
+        let back = LocationSplit {
+            failing: Vec::new(),
+            passing: vec!["a".into(), "b".into()],
+            stale: vec!["c".into()],
+        };
+        assert_eq!(
+            locations(Language::Fa, &back, Status::Healthy),
+            "از دید 2 از 2 مکان (a، b) سالم است؛ بدون گزارش: c"
+        );
+        assert_eq!(
+            locations(Language::Ar, &back, Status::Healthy),
+            "سليم وفق 2 من أصل 2 مواقع (a، b)؛ لا ترسل تقارير: c"
+        );
+    }
+
+    #[test]
+    fn location_alerts_are_titled_by_the_location() {
+        for (kind, en) in [
+            (
+                AlertKind::LocationSilent,
+                "Probe location eu-west-1 is not reporting",
+            ),
+            (
+                AlertKind::LocationBack,
+                "Probe location eu-west-1 reports again",
+            ),
+        ] {
+            let s = Subject {
+                kind,
+                name: "eu-west-1",
+                target_kind: TargetKind::Server,
+                new_status: Status::Down,
+                count: 0,
+            };
+            assert_eq!(title(Language::En, &s), en);
+            for lang in [Language::Ar, Language::Fa] {
+                assert!(title(lang, &s).contains("eu-west-1"));
+            }
+        }
     }
 }

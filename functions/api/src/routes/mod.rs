@@ -12,6 +12,7 @@ pub mod dumps;
 pub mod health;
 pub mod history;
 pub mod leases;
+pub mod locations;
 pub mod openapi;
 mod pages;
 mod params;
@@ -63,6 +64,7 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/runs", get(history::runs::<S>))
         .route("/v1/alerts", get(history::alerts::<S>))
         .route("/v1/groups/{group}/active", get(status::group_active::<S>))
+        .route("/v1/locations", get(locations::locations::<S>))
         .route("/v1/system", get(system::system));
     let admin = Router::new()
         .route("/v1/targets", post(definitions::create_targets::<S>))
@@ -207,6 +209,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/alerts", Access::Read),
     ("GET", "/v1/groups/{group}/active", Access::Read),
     ("GET", "/v1/system", Access::Read),
+    ("GET", "/v1/locations", Access::Read),
     ("POST", "/v1/checks", Access::Admin),
     ("GET", "/v1/proxies/active", Access::Admin),
     ("GET", "/v1/dumps", Access::Admin),

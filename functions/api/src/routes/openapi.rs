@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 
 use super::{
     actions, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
-    pages, proxies, status, system, targets,
+    locations, pages, proxies, status, system, targets,
 };
 use crate::Json;
 
@@ -45,6 +45,7 @@ pub async fn openapi() -> Json {
         history::runs,
         history::alerts,
         status::group_active,
+        locations::locations,
         system::system,
         definitions::create_targets,
         definitions::apply_targets,
@@ -71,7 +72,8 @@ pub async fn openapi() -> Json {
         channels::test_channel,
         deliveries::deliveries,
         deliveries::retry_delivery,
-    )
+    ),
+    components(schemas(locations::LocationsAnswer, locations::LocationView))
 )]
 struct ApiDoc;
 
@@ -319,12 +321,20 @@ mod tests {
         ("post", "/v1/deliveries/{id}/retry"),
     ];
 
+    /// Read routes added since (issue 17: probe locations).
+    const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
+
     #[test]
     fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_written_one() {
         let before: Value = serde_json::from_str(include_str!("openapi-before.json")).unwrap();
         let (before, now) = (shapes(&before), shapes(&document()));
         let mut expected: Vec<(String, String)> = before.keys().cloned().collect();
-        expected.extend(ADDED.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+        expected.extend(
+            ADDED
+                .iter()
+                .chain(ADDED_READ)
+                .map(|(m, p)| (m.to_string(), p.to_string())),
+        );
         expected.sort();
         assert_eq!(expected, now.keys().cloned().collect::<Vec<_>>());
         for (route, shape) in &before {
@@ -351,6 +361,25 @@ mod tests {
                 params.contains(&("query".into(), name.into(), false)),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn the_locations_route_is_a_read_route_with_its_answer_described() {
+        let doc = document();
+        let now = shapes(&doc);
+        for (method, path) in ADDED_READ {
+            let (params, codes, body, security) = &now[&(method.to_string(), path.to_string())];
+            assert_eq!(security, &json!([{"bearer": []}]), "{method} {path}");
+            assert!(params.is_empty() && body.is_none());
+            for code in ["200", "401", "503"] {
+                assert!(codes.contains(code), "{method} {path} lacks {code}");
+            }
+            assert!(!codes.contains("403"), "a read route");
+        }
+        let schema = &doc["components"]["schemas"]["LocationView"]["properties"];
+        for field in ["location", "last_seen", "silent", "overdue", "home"] {
+            assert!(schema[field].is_object(), "{field} in {schema}");
         }
     }
 }

@@ -36,6 +36,6 @@ pub async fn page<S: Store>(
     (status = 200, description = "OK", body = String, content_type = "text/plain"),
 ))]
 pub async fn metrics<S: Store>(State(app): State<AppState<S>>) -> Result<Response, ApiError> {
-    let metrics = crate::metrics::metrics(&app.store).await?;
+    let metrics = crate::metrics::metrics(&app.store, app.location_grace_ms()).await?;
     Ok(metrics.map(axum::body::Body::new).into_response())
 }

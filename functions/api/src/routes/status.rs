@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use lookout_app::ports::{RunStore, StateStore, SummaryStore, TargetStore};
+use lookout_app::ports::{LocationStore, RunStore, StateStore, SummaryStore, TargetStore};
 use lookout_core::domain::failover::choose_all;
 use lookout_core::domain::{Status, TargetKind, TargetState};
 use serde_json::{json, Value};
@@ -17,7 +17,10 @@ use crate::{ApiError, Json, Store};
 /// Every target with its state, latest result and failover choice
 ///
 /// Each target (redacted) with its status, a short state and its latest result, and the
-/// active target of every group: `{"generated_at","targets":[...],"groups":[...]}`.
+/// active target of every group: `{"generated_at","targets":[...],"groups":[...]}`. A target
+/// probed from several locations also has `locations`: each location's verdict
+/// `{"location","status","since","at","latency_ms","error"}`, by location name (absent
+/// otherwise).
 #[utoipa::path(get, path = "/v1/status", tag = "public", responses(
     (status = 200, description = "OK", body = Object),
 ))]
@@ -67,17 +70,18 @@ pub async fn group_active<S: Store>(
 }
 
 /// The status view, from the cached definitions.
-async fn view<S: TargetStore + StateStore>(
+async fn view<S: TargetStore + StateStore + LocationStore>(
     store: &S,
     cache: &DefsCache,
 ) -> Result<Value, ApiError> {
     let (targets, latest, states) = load_cached(store, cache).await?;
+    let verdicts = super::locations::verdicts_all(store).await?;
     let now = lookout_core::time::now_ms();
     let rows: Vec<Value> = targets
         .iter()
         .map(|t| {
             let state = &states[&t.id];
-            json!({
+            let mut row = json!({
                 "id": t.id,
                 "name": t.name,
                 "kind": t.kind(),
@@ -110,7 +114,11 @@ async fn view<S: TargetStore + StateStore>(
                     "error": r.error,
                     "message": r.message,
                 })),
-            })
+            });
+            if let Some(list) = verdicts.get(&t.id).filter(|l| !l.is_empty()) {
+                row["locations"] = list.iter().map(super::locations::verdict_json).collect();
+            }
+            row
         })
         .collect();
     Ok(json!({

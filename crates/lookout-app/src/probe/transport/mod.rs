@@ -2,7 +2,8 @@
 //! handshake (HTTP CONNECT or SOCKS5), then TLS, then one HTTP/1.1 exchange.
 //!
 //! Nothing else in the probe engine opens a socket. [`connect_guarded`] resolves the host (an IP
-//! literal in any form the URL parser or the system resolver accepts, or a name), drops every
+//! literal in any form the URL parser or the system resolver accepts, a name, or a name pinned
+//! by [`super::resolve`]), drops every
 //! address the [address guard](super::guard) refuses and connects only to what is left, so no URL
 //! shape, proxy scheme, missing port or redirect can reach a refused address.
 //!
@@ -111,7 +112,8 @@ async fn connect_any(addrs: Vec<SocketAddr>) -> std::io::Result<TcpStream> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no address")))
 }
 
-/// The addresses of `host:port` a probe may connect to; see [`connect_guarded`].
+/// The addresses of `host:port` a probe may connect to: those pinned for the name in
+/// `guard.pins`, else the resolver's; see [`connect_guarded`].
 ///
 /// # Errors
 /// As [`connect_guarded`], without `connect`.
@@ -121,8 +123,14 @@ pub(crate) async fn resolve_guarded(
     guard: &guard::Guard,
 ) -> Result<Vec<SocketAddr>, Failure> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let pinned = guard.pins.get(bare);
     let addrs: Vec<SocketAddr> = match bare.trim_end_matches('.').parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
+        // A pinned name (`LOOKOUT_PROBE_RESOLVE`) is answered without DNS, then guarded.
+        Err(_) if !pinned.is_empty() => pinned
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect(),
         Err(_) => match tokio::net::lookup_host((bare, port)).await {
             Ok(a) => a.collect(),
             Err(e) => {

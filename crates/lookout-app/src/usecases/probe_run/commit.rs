@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use futures::StreamExt;
 
 use crate::ports::{Latest, StateStore, StoreError};
+use lookout_core::domain::location::QuorumDecision;
+use lookout_core::domain::state::next_state_decided;
 use lookout_core::domain::{next_state, Alert, CheckResult, Target, TargetState};
 
 /// Status commits in flight at once at the end of a round.
@@ -19,6 +21,9 @@ pub(super) struct Change<'a> {
     pub next: TargetState,
     pub alerts: Vec<Alert>,
     pub result: CheckResult,
+    /// The locations' quorum behind `next` (several locations deployed), applied again on a
+    /// rebase.
+    pub decision: Option<QuorumDecision>,
 }
 
 /// What the commits of a round did.
@@ -32,13 +37,18 @@ pub(super) struct Committed {
 }
 
 /// The state machine plus maintenance: inside a maintenance window the state changes as usual
-/// but no alert is raised.
+/// but no alert is raised. With a quorum `decision` (several locations), the status is the
+/// quorum's ([`next_state_decided`]).
 pub(super) fn decide(
     prev: &TargetState,
     result: &CheckResult,
     target: &Target,
+    decision: Option<&QuorumDecision>,
 ) -> (TargetState, Vec<Alert>) {
-    let (mut next, mut alerts) = next_state(prev, result, target);
+    let (mut next, mut alerts) = match decision {
+        Some(d) => next_state_decided(prev, result, target, d),
+        None => next_state(prev, result, target),
+    };
     if target.maintenance_at(result.at).is_some() && !alerts.is_empty() {
         alerts.clear();
         // Not sent, so not counted as sent: a certificate still expiring alerts after the window.
@@ -121,7 +131,7 @@ async fn rebase<S: StateStore + Sync>(
 ) -> Result<(TargetState, Vec<Alert>), StoreError> {
     let mut base = c.prev.clone();
     base.rebase_on(store.load_state(&c.target.id).await?.as_ref());
-    let (next, mut alerts) = decide(&base, &c.result, c.target);
+    let (next, mut alerts) = decide(&base, &c.result, c.target, c.decision.as_ref());
     if silence_transitions {
         alerts.retain(|a| !a.is_transition());
     }

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
-use crate::ports::{RunRecord, StoreError};
+use crate::ports::{RunRecord, RunStore, StoreError};
 use lookout_core::domain::grouped::DEFAULT_STORM_THRESHOLD;
 use lookout_core::domain::{Alert, TargetKind};
 
 mod commit;
+pub mod fanout;
 pub mod locations;
 mod round;
 pub mod run;
@@ -29,6 +30,33 @@ pub use schedule::{
     is_due, next_due_ms, usable_deadline, DEFAULT_WINDOW_S, DUE_SLACK_MS, FINISH_MARGIN_MS,
     MAX_LAMBDA_TIMEOUT_MS, SCHEDULE_PERIOD_S,
 };
+
+/// Every port a probe run uses, under one name: definitions, states and history, run records,
+/// the outbox, the run lease, the summaries and the locations' verdicts. Any type with all of
+/// them has it.
+pub trait ProbeStore:
+    crate::ports::TargetStore
+    + crate::ports::StateStore
+    + RunStore
+    + crate::ports::Outbox
+    + crate::ports::RunLease
+    + crate::ports::SummaryStore
+    + crate::ports::LocationStore
+    + Sync
+{
+}
+
+impl<T> ProbeStore for T where
+    T: crate::ports::TargetStore
+        + crate::ports::StateStore
+        + RunStore
+        + crate::ports::Outbox
+        + crate::ports::RunLease
+        + crate::ports::SummaryStore
+        + crate::ports::LocationStore
+        + Sync
+{
+}
 
 /// Why a run failed. The function returns it to Lambda so retries and failure destinations
 /// work.

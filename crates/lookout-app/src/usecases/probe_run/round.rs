@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use crate::ports::{
-    deliver, AlertPublisher, Latest, Outbox, RunRecord, RunStore, StateStore, SummaryStore,
-    TargetStore,
+    deliver, AlertPublisher, Latest, LocationStore, Outbox, RunRecord, RunStore, StateStore,
+    SummaryStore, TargetStore,
 };
 use crate::probe::Prober;
 use lookout_core::domain::grouped::{group_alerts, storm_alert};
+use lookout_core::domain::location::QuorumDecision;
 use lookout_core::domain::{Alert, CheckResult, Status, Target, TargetKind, TargetState};
 
 use super::commit::{commit_all, decide, Change};
+use super::locations::{remote_round, watch_locations, Quorums};
 use super::schedule::is_due;
 use super::summary::kind_summary;
 use super::{ProbeError, RunConfig};
@@ -68,16 +70,23 @@ pub(super) async fn run_round<S, P>(
     unsnapshotted: &mut Option<i64>,
 ) -> Result<RoundOutput, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + Sync,
     P: AlertPublisher + Sync,
 {
+    let mut quorums = match &round.config.locations {
+        Some(setup) if !setup.is_home() => {
+            return remote_round(store, publisher, prober, round, setup, latest).await
+        }
+        Some(setup) => Some(Quorums::load(store, round.kind, setup).await?),
+        None => None,
+    };
     let started = Instant::now();
     let run_at = round.config.clock.now_ms();
     let by_id: HashMap<&str, &Target> = round.targets.iter().map(|t| (t.id.as_str(), t)).collect();
     let kept = sorted_ids(latest);
-    let overrides = apply_overrides(store, round.kind, latest).await?;
+    let overrides = apply_overrides(store, round.kind, latest, &by_id).await?;
     let before = statuses(latest);
-    let mut checks = probe_due(prober, round, latest, run_at, &by_id).await;
+    let mut checks = probe_due(prober, round, latest, run_at, &by_id, quorums.as_mut()).await;
     // Group alerts from the statuses decided (a change whose commit fails is retried by the
     // next run, and so is its group alert then).
     let mut after = statuses(latest);
@@ -100,6 +109,10 @@ where
     latest.retain(|id, _| by_id.contains_key(id.as_str()));
     if !groups.is_empty() {
         raised.extend(store.enqueue(&groups).await?);
+    }
+    if let (Some(q), Some(setup)) = (quorums, &round.config.locations) {
+        q.save(store, round.kind, round.targets, run_at).await?;
+        raised.extend(watch_locations(store, setup, round.kind, run_at).await?);
     }
     let mut published = 0;
     for alert in &raised {
@@ -148,8 +161,11 @@ async fn apply_overrides<S: StateStore + Sync>(
     store: &S,
     kind: TargetKind,
     latest: &mut HashMap<String, Latest>,
+    targets: &HashMap<&str, &Target>,
 ) -> Result<Vec<TargetState>, ProbeError> {
-    let overrides = store.overrides(kind).await?;
+    // Only this run's targets: a worker of one shard leaves the others' overrides alone.
+    let mut overrides = store.overrides(kind).await?;
+    overrides.retain(|o| targets.contains_key(o.target_id.as_str()));
     for o in &overrides {
         if let Some(l) = latest.get_mut(&o.target_id) {
             l.state = o.clone();
@@ -168,14 +184,16 @@ async fn probe_due<'a>(
     latest: &mut HashMap<String, Latest>,
     run_at: i64,
     by_id: &HashMap<&str, &'a Target>,
+    mut quorums: Option<&mut Quorums<'_>>,
 ) -> Checked<'a> {
-    let due: Vec<&Target> = round
+    let here = round.config.locations.as_ref().map(|l| l.name.as_str());
+    let (due, unprobed): (Vec<&Target>, Vec<&Target>) = round
         .targets
         .iter()
         .filter(|t| {
             t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
         })
-        .collect();
+        .partition(|t| here.is_none_or(|h| t.probed_from(h)));
     let mut results = futures::stream::iter(due)
         .map(|t| check_in_time(prober, round, t, run_at))
         .buffer_unordered(round.config.concurrency.max(1));
@@ -198,30 +216,53 @@ async fn probe_due<'a>(
         };
         out.checked += 1;
         out.ok += usize::from(result.ok());
-        let prev = latest
-            .get(&target.id)
-            .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
-        let (next, alerts) = decide(&prev, &result, target);
-        if next.status != prev.status || !alerts.is_empty() {
-            out.changes.push(Change {
-                target,
-                prev,
-                next,
-                alerts,
-                result,
-            });
-        } else {
-            latest.insert(target.id.clone(), Latest::new(next, Some(result)));
+        let decision = quorums.as_mut().map(|q| q.observe(target, &result));
+        apply(&mut out, latest, target, result, decision);
+    }
+    drop(results);
+    // Targets whose `locations` leave this (home) location out: decided from the others.
+    if let Some(q) = quorums {
+        for t in unprobed {
+            if let Some((result, decision)) = q.decide_unprobed(t, run_at) {
+                apply(&mut out, latest, t, result, Some(decision));
+            }
         }
     }
     out
+}
+
+/// Applies one result (with the locations' quorum, if any): a change is kept for the commit,
+/// anything else goes into `latest` at once.
+fn apply<'a>(
+    out: &mut Checked<'a>,
+    latest: &mut HashMap<String, Latest>,
+    target: &'a Target,
+    result: CheckResult,
+    decision: Option<QuorumDecision>,
+) {
+    let prev = latest
+        .get(&target.id)
+        .map_or_else(|| TargetState::new(&target.id), |l| l.state.clone());
+    let (next, alerts) = decide(&prev, &result, target, decision.as_ref());
+    if next.status != prev.status || !alerts.is_empty() {
+        out.changes.push(Change {
+            target,
+            prev,
+            next,
+            alerts,
+            result,
+            decision,
+        });
+    } else {
+        latest.insert(target.id.clone(), Latest::new(next, Some(result)));
+    }
 }
 
 /// One check, if it can still end in time. Whether it may start is decided when its turn comes
 /// (after queueing behind the concurrency limit), against the time it can take at most.
 /// `Err(Some(id))`: too late for the deadline (reported as skipped); `Err(None)`: it would
 /// outlast the repeat window (left for the next invocation).
-async fn check_in_time(
+pub(super) async fn check_in_time(
     prober: &Prober,
     round: &Round<'_>,
     t: &Target,

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::ports::{
-    deliver, AlertPublisher, Latest, Lease, Outbox, RunLease, RunStore, StateStore, SummaryStore,
-    TargetStore,
+    deliver, AlertPublisher, Latest, Lease, LocationStore, Outbox, RunLease, RunStore, StateStore,
+    SummaryStore, TargetStore,
 };
 use crate::probe::Prober;
 use lookout_core::domain::{Target, TargetKind};
 
 use super::round::{run_round, Round, RoundOutput};
 use super::schedule::{next_due_ms, FINISH_MARGIN_MS, SCHEDULE_PERIOD_S};
-use super::{ProbeError, ProbeRequest, RunConfig, RunReport};
+use super::{ProbeError, ProbeRequest, ProbeStore, RunConfig, RunReport};
 
 /// Runs one invocation. For each kind in `kinds` it takes the run lease (a kind whose lease
 /// another run holds, or whose event was already handled, is left out and said so in
@@ -40,7 +40,7 @@ pub async fn run<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + RunLease + SummaryStore + Sync,
+    S: ProbeStore,
     P: AlertPublisher + Sync,
 {
     let now = config.clock.now_ms();
@@ -145,13 +145,20 @@ async fn run_leased<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();
+    // A location other than the home one keeps no state of its own but its verdicts, and
+    // leaves pending alerts to the home location.
+    let remote = config.locations.as_ref().is_some_and(|l| !l.is_home());
     let mut report = RunReport {
         runs: Vec::new(),
-        retried_alerts: retry_pending(store, publisher, &request.kinds, config).await?,
+        retried_alerts: if remote {
+            0
+        } else {
+            retry_pending(store, publisher, &request.kinds, config).await?
+        },
         alerts: Vec::new(),
         skipped: Vec::new(),
         not_run: Vec::new(),
@@ -161,7 +168,7 @@ where
         started + Duration::from_millis(left.max(0) as u64)
     });
     let window_end = started + Duration::from_secs(u64::from(request.window_s));
-    let mut kinds = load_kinds(store, &request.kinds).await?;
+    let mut kinds = load_kinds(store, &request.kinds, remote).await?;
     let mut failures = Vec::new();
     let mut force = request.force;
     let mut first_round = true;
@@ -246,14 +253,22 @@ where
 }
 
 /// Reads each kind's targets and snapshot, with the results kept since the snapshot replayed.
-async fn load_kinds<S>(store: &S, kinds: &[TargetKind]) -> Result<Vec<KindRun>, ProbeError>
+async fn load_kinds<S>(
+    store: &S,
+    kinds: &[TargetKind],
+    remote: bool,
+) -> Result<Vec<KindRun>, ProbeError>
 where
     S: TargetStore + StateStore + Sync,
 {
     let mut loaded = Vec::new();
     for &kind in kinds {
         let targets = store.list_targets(Some(kind)).await?;
-        let mut latest = store.latest(kind).await?;
+        let mut latest = if remote {
+            HashMap::new()
+        } else {
+            store.latest(kind).await?
+        };
         // Results the store kept without a snapshot: replayed here, and counted from the
         // oldest so that the snapshot is rewritten once they reach back far enough.
         let unsnapshotted = latest

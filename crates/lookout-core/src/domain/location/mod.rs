@@ -17,6 +17,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod alerts;
+pub use alerts::{back_alert, silent_alert};
+
 use super::result::CheckResult;
 use super::state::{next_state, Status, TargetState};
 use super::target::Target;

@@ -11,6 +11,7 @@
 //! | `lookout/group/<server\|proxy>/<group>` | `group_critical` | `group_recovered` |
 //! | `lookout/cert/<target id>` | `cert_expiring` | (closed by hand once the certificate is renewed) |
 //! | `lookout/traffic/<target id>` | `traffic` | (closed by hand) |
+//! | `lookout/location/<location>` | `location_silent` | `location_back` |
 //!
 //! A `storm` alert stands for the transitions and group alerts it replaced (`alert.changes`):
 //! each one is mapped as if it had been sent on its own, so a storm's incidents close one by
@@ -55,6 +56,11 @@ pub(crate) struct Incident {
 /// The incident key of a target.
 pub(crate) fn target_key(target_id: &str) -> String {
     format!("lookout/target/{target_id}")
+}
+
+/// The incident key of a probe location (its dead man's switch).
+pub(crate) fn location_key(location: &str) -> String {
+    format!("lookout/location/{location}")
 }
 
 /// The incident events of `alert`, in order; `Err(reason)` when it is no incident.
@@ -105,8 +111,9 @@ fn action(kind: AlertKind, new_status: Status) -> Result<Action, &'static str> {
         AlertKind::Reminder
         | AlertKind::GroupCritical
         | AlertKind::CertExpiring
-        | AlertKind::Traffic => Ok(Trigger),
-        AlertKind::Recovery | AlertKind::GroupRecovered => Ok(Resolve),
+        | AlertKind::Traffic
+        | AlertKind::LocationSilent => Ok(Trigger),
+        AlertKind::Recovery | AlertKind::GroupRecovered | AlertKind::LocationBack => Ok(Resolve),
         AlertKind::DailyReport => Err("a daily report is no incident"),
         AlertKind::Storm => Err("a storm inside a storm"),
     }
@@ -125,9 +132,12 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
         (AlertKind::GroupCritical | AlertKind::GroupRecovered, _) => group_key(),
         (AlertKind::CertExpiring, _) => format!("lookout/cert/{}", alert.target_id),
         (AlertKind::Traffic, _) => format!("lookout/traffic/{}", alert.target_id),
+        (AlertKind::LocationSilent | AlertKind::LocationBack, _) => location_key(&alert.group),
         _ => target_key(&alert.target_id),
     };
-    let source = if alert.target_id.is_empty() {
+    let source = if alert.kind.is_location() {
+        location_key(&alert.group)
+    } else if alert.target_id.is_empty() {
         group_key()
     } else {
         alert.target_id.clone()

@@ -32,6 +32,8 @@ impl Message {
         );
         let name = if group_alert {
             i18n::group_name(lang, alert.target_kind, &alert.group)
+        } else if alert.kind.is_location() {
+            alert.group.clone()
         } else if alert.target_name.trim().is_empty() {
             alert.target_id.clone()
         } else {
@@ -68,7 +70,12 @@ impl Message {
             ));
         }
         if !alert.group.is_empty() {
-            fields.push((i18n::label(lang, Label::Group), alert.group.clone()));
+            let label = if alert.kind.is_location() {
+                Label::Location
+            } else {
+                Label::Group
+            };
+            fields.push((i18n::label(lang, label), alert.group.clone()));
         }
         if matches!(
             alert.kind,
@@ -80,6 +87,12 @@ impl Message {
             fields.push((
                 i18n::label(lang, Label::Status),
                 transition(lang, alert.old_status, alert.new_status),
+            ));
+        }
+        if let Some(split) = &alert.locations {
+            fields.push((
+                i18n::label(lang, Label::Locations),
+                i18n::locations(lang, split, alert.new_status),
             ));
         }
         fields.push((

@@ -751,17 +751,7 @@ fn an_outbound_request_never_shows_its_secrets_in_debug() {
     }
 }
 
-const ALL_KINDS: [AlertKind; 9] = [
-    AlertKind::StatusChange,
-    AlertKind::Recovery,
-    AlertKind::GroupCritical,
-    AlertKind::GroupRecovered,
-    AlertKind::Reminder,
-    AlertKind::CertExpiring,
-    AlertKind::Traffic,
-    AlertKind::Storm,
-    AlertKind::DailyReport,
-];
+const ALL_KINDS: [AlertKind; 11] = AlertKind::ALL;
 
 #[test]
 fn every_kind_of_alert_renders_on_every_channel_in_every_language() {
@@ -902,4 +892,104 @@ fn a_paging_route_still_takes_the_alerts_that_close_its_incidents() {
     for config in [slack(), telegram(), teams()] {
         assert!(!paging(config, critical.clone()).takes(&recovery()));
     }
+}
+
+#[test]
+fn a_silent_location_opens_its_incident_and_its_return_closes_it() {
+    use crate::domain::location::{back_alert, silent_alert, LocationHealth};
+    let h = LocationHealth {
+        location: "eu-west-1".into(),
+        last_seen: AT,
+        silent: false,
+    };
+    let silent = silent_alert(&h, AT + 300_000, 180_000, TargetKind::Server);
+    let back = back_alert("eu-west-1", AT, AT + 900_000, TargetKind::Server);
+    let (_, t) = one(pagerduty(), Language::En, &silent);
+    assert_eq!(
+        (t["event_action"].as_str(), t["dedup_key"].as_str()),
+        (Some("trigger"), Some("lookout/location/eu-west-1"))
+    );
+    assert_eq!(t["payload"]["severity"], "critical");
+    assert_eq!(t["payload"]["source"], "lookout/location/eu-west-1");
+    assert_eq!(t["payload"]["class"], "location_silent");
+    assert!(t["payload"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Probe location eu-west-1 is not reporting"));
+    let (_, r) = one(pagerduty(), Language::En, &back);
+    assert_eq!(
+        (r["event_action"].as_str(), r["dedup_key"].as_str()),
+        (Some("resolve"), Some("lookout/location/eu-west-1"))
+    );
+    let (o, c) = one(opsgenie(), Language::En, &silent);
+    assert_eq!(c["alias"], "lookout/location/eu-west-1");
+    assert_eq!(c["priority"], "P1");
+    assert!(o.url.ends_with("/v2/alerts"));
+    let (o, _) = one(opsgenie(), Language::En, &back);
+    assert!(
+        o.url
+            .contains("/v2/alerts/lookout%2Flocation%2Feu-west-1/close"),
+        "{}",
+        o.url
+    );
+    // The back alert is info, yet a paging route takes it: it closes what the silence opened.
+    assert!(incident::resolves(&back) && !incident::resolves(&silent));
+}
+
+#[test]
+fn a_location_alert_names_the_location_and_not_a_target() {
+    use crate::domain::location::{silent_alert, LocationHealth};
+    let h = LocationHealth {
+        location: "ap-south-1".into(),
+        last_seen: AT,
+        silent: false,
+    };
+    let a = silent_alert(&h, AT + 300_000, 180_000, TargetKind::Server);
+    let en = message::Message::of(&a, Language::En);
+    assert_eq!(en.title, "Probe location ap-south-1 is not reporting");
+    let labels: Vec<&str> = en.fields.iter().map(|(l, _)| *l).collect();
+    assert_eq!(labels, ["Location", "Severity", "Time"]);
+    assert_eq!(en.fields[0].1, "ap-south-1");
+    let fa = message::Message::of(&a, Language::Fa);
+    assert_eq!(fa.fields[0], ("مکان", "ap-south-1".to_string()));
+    assert!(fa.title.contains("ap-south-1") && fa.title.contains("گزارش"));
+}
+
+#[test]
+fn a_quorum_alert_says_which_locations_saw_it_in_the_channel_language() {
+    let mut a = down();
+    a.locations = Some(crate::domain::LocationSplit {
+        failing: vec!["eu-west-1".into(), "us-east-1".into()],
+        passing: vec!["ap-south-1".into()],
+        stale: Vec::new(),
+    });
+    let field = |lang| {
+        message::Message::of(&a, lang)
+            .fields
+            .into_iter()
+            .find(|(l, _)| {
+                *l == crate::notify::i18n::label(lang, crate::notify::i18n::Label::Locations)
+            })
+            .map(|(_, v)| v)
+    };
+    assert_eq!(
+        field(Language::En).as_deref(),
+        Some("down from 2 of 3 locations (eu-west-1, us-east-1); ap-south-1 sees it healthy")
+    );
+    assert_eq!(
+        field(Language::Ar).as_deref(),
+        Some("متوقف وفق 2 من أصل 3 مواقع (eu-west-1، us-east-1)؛ ويراه سليمًا: ap-south-1")
+    );
+    assert_eq!(
+        field(Language::Fa).as_deref(),
+        Some("از دید 2 از 3 مکان (eu-west-1، us-east-1) از کار افتاده است؛ از دید ap-south-1 سالم است")
+    );
+    // It reaches the providers: Slack shows it as a field, Telegram in its text.
+    let (_, s) = one(slack(), Language::Fa, &a);
+    assert!(s.to_string().contains("از دید 2 از 3 مکان"), "{s}");
+    assert!(field(Language::En).is_some() && down().locations.is_none());
+    assert!(message::Message::of(&down(), Language::En)
+        .fields
+        .iter()
+        .all(|(l, _)| *l != "Locations"));
 }

@@ -1,0 +1,145 @@
+//! The two events the probe function takes, and its answers.
+//!
+//! - A scheduled event (EventBridge's constant input `{"kind":"server"}`, or any other object
+//!   without `Records`): [`ProbeEvent`](crate::ProbeEvent), answered with a
+//!   [`Dispatched`](lookout_app::usecases::probe_run::fanout::Dispatched) (the in-process run's
+//!   report plus the kinds handed to workers).
+//! - An SQS event of the probe work queue (`{"Records":[...]}`), each body one
+//!   [`ShardTask`] as JSON, answered with a partial batch response.
+//!
+//! Shapes from the AWS Lambda Developer Guide, "Using Lambda with Amazon SQS" (the event:
+//! `{"Records":[{"messageId","receiptHandle","body","attributes":{...},...}]}`) and
+//! "Implementing partial batch responses" (`{"batchItemFailures":[{"itemIdentifier":"<messageId>"}]}`).
+//! Only the fields the function reads.
+
+use lookout_app::ports::ShardTask;
+use lookout_app::usecases::event::Payload;
+use lookout_app::usecases::probe_run::fanout::Dispatched;
+use serde::{Deserialize, Serialize};
+
+use crate::ProbeEvent;
+
+/// An SQS event: a batch of 1 to 10 records (the event source mapping's `BatchSize`; the
+/// template asks 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SqsEvent {
+    /// The messages, in the order received.
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsMessage>,
+}
+
+/// One message of an [`SqsEvent`]. Fields the function does not read are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SqsMessage {
+    /// The message id: what a batch item failure names.
+    #[serde(rename = "messageId", default)]
+    pub message_id: String,
+    /// The body: a [`ShardTask`] as JSON.
+    #[serde(default)]
+    pub body: String,
+    /// System attributes, of which `ApproximateReceiveCount` is logged.
+    #[serde(default)]
+    pub attributes: SqsAttributes,
+}
+
+/// The system attributes of an [`SqsMessage`] the function reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SqsAttributes {
+    /// How often the message was received, this time included (a number as text).
+    #[serde(rename = "ApproximateReceiveCount", default)]
+    pub approximate_receive_count: Option<String>,
+}
+
+impl SqsMessage {
+    /// `ApproximateReceiveCount` as a number (1 when absent or unreadable).
+    pub fn receive_count(&self) -> u32 {
+        self.attributes
+            .approximate_receive_count
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
+/// The answer of a batch: the messages to receive again (every other one is deleted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SqsBatchResponse {
+    /// The failed messages, by id.
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+/// One failed message of an [`SqsBatchResponse`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct BatchItemFailure {
+    /// The [`SqsMessage::message_id`].
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+impl SqsBatchResponse {
+    /// The failed message ids.
+    pub fn failed_ids(&self) -> Vec<String> {
+        self.batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect()
+    }
+}
+
+/// What the function was invoked with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeInput {
+    /// A scheduled (or manual) run.
+    Scheduled(Box<ProbeEvent>),
+    /// A batch of shard tasks from the work queue.
+    Tasks(SqsEvent),
+}
+
+impl<'de> Deserialize<'de> for ProbeInput {
+    /// An object with a `Records` array is an SQS event; anything else reads as a
+    /// [`ProbeEvent`] the way [`Payload`] reads it (never failing: a bad field is refused later,
+    /// by name).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value.get("Records").is_some_and(|r| r.is_array()) {
+            return SqsEvent::deserialize(value)
+                .map(ProbeInput::Tasks)
+                .map_err(serde::de::Error::custom);
+        }
+        Payload::<ProbeEvent>::deserialize(value)
+            .map(|Payload(e)| ProbeInput::Scheduled(Box::new(e)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The function's answer: the run (scheduled) or the batch response (tasks).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ProbeAnswer {
+    /// To a scheduled event.
+    Scheduled(Box<Dispatched>),
+    /// To an SQS event.
+    Tasks(SqsBatchResponse),
+}
+
+/// Why a body holds no task. The text names the position only: serde's own messages may quote
+/// the body, which is not logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the body is not a shard task ({0})")]
+pub struct BodyError(pub String);
+
+/// The task of a record's body.
+///
+/// # Errors
+/// [`BodyError`] naming where the body stops being a task, never quoting it.
+pub fn task_of(body: &str) -> Result<ShardTask, BodyError> {
+    serde_json::from_str(body).map_err(|e| {
+        BodyError(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
