@@ -25,9 +25,12 @@ echo "open-file limit: $(ulimit -n)"
 # shellcheck disable=SC2086
 cargo build $BENCH_CARGO_FLAGS -q -p lookout-tests --example fanout_bench -p probe
 profile=release; [[ -z "$BENCH_CARGO_FLAGS" ]] && profile=debug
-bin="$CARGO_TARGET_DIR/$profile/examples/fanout_bench"
-probe_bin="$CARGO_TARGET_DIR/$profile/probe"
-mkdir -p .local/bench
+# Copies of the two binaries: the target directory is shared, and another build replacing them
+# while the bench runs must not take a worker's binary away.
+mkdir -p .local/bench/bin
+cp "$CARGO_TARGET_DIR/$profile/examples/fanout_bench" "$CARGO_TARGET_DIR/$profile/probe" .local/bench/bin/
+bin=.local/bench/bin/fanout_bench
+probe_bin="$PWD/.local/bench/bin/probe"
 : > .local/bench/fanout-server.url
 # The delay server in its own process; its stdin is a pipe we hold, closed at exit.
 exec 3> >("$bin" serve > .local/bench/fanout-server.url)
