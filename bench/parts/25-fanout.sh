@@ -23,7 +23,7 @@ if (( $(ulimit -n) < 2100 )); then ulimit -n 4096 2>/dev/null || true; fi
 echo "open-file limit: $(ulimit -n)"
 # One cargo invocation for both binaries: the harness and the probe function it starts.
 # shellcheck disable=SC2086
-cargo build $BENCH_CARGO_FLAGS -q -p lookout-tests --example fanout_bench -p probe
+cargo build $BENCH_CARGO_FLAGS -q -p lookout-tests --example fanout_bench -p probe --bin probe
 profile=release; [[ -z "$BENCH_CARGO_FLAGS" ]] && profile=debug
 # Copies of the two binaries: the target directory is shared, and another build replacing them
 # while the bench runs must not take a worker's binary away.
