@@ -8,7 +8,10 @@
 //! Measured and appended as rows for `make bench`:
 //! - wall time from the dispatch to the last shard done (the run record's `shards_done`
 //!   reaching the shard count, polled every 100 ms) against the ideal ⌈N / C⌉ × 200 ms;
-//! - peak RSS of each worker process (`ru_maxrss` of `wait4`, the kernel's high-water mark);
+//! - peak RSS of each worker process: its `VmHWM` (`/proc/<pid>/status`, the high-water mark of
+//!   the address space it exec'd), read every 100 ms while it runs and last just before it is
+//!   reaped. Not `ru_maxrss` of `wait4`: Linux keeps in it the forked copy of this process's
+//!   memory before the exec, so every worker would report at least this harness's RSS;
 //! - the machine's CPU busy share over the run (`/proc/stat`, every process: workers, the
 //!   delay server, DynamoDB Local and moto), to show whether the CPU was the limit;
 //! - DynamoDB read and write units of one run. Worker processes cannot share this process's
@@ -198,7 +201,7 @@ async fn in_process_run(store: &DynamoStore, s: &Setup, limit: Duration) -> (f64
     (t.elapsed().as_secs_f64(), checked, ok)
 }
 
-/// A worker process's end: peak RSS (KiB) and CPU seconds, from `wait4`.
+/// A worker process's end: peak RSS (KiB, its last `VmHWM` read) and CPU seconds (`wait4`).
 struct Ended {
     peak_kib: u64,
     cpu_s: f64,
@@ -209,7 +212,10 @@ struct Ended {
 /// it then.
 async fn wait_child(child: &mut Child, deadline: Instant) -> Ended {
     let pid = child.id() as libc::pid_t;
+    let mut peak_kib = 0;
     loop {
+        // VmHWM only grows; read while the process is there (a zombie has no memory lines).
+        peak_kib = peak_kib.max(common::proc_status_kib(&pid.to_string(), "VmHWM:"));
         let mut status = 0;
         // SAFETY: wait4 writes only the status and the rusage we own.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -217,7 +223,7 @@ async fn wait_child(child: &mut Child, deadline: Instant) -> Ended {
         if got == pid {
             let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
             return Ended {
-                peak_kib: usage.ru_maxrss as u64,
+                peak_kib,
                 cpu_s: tv(usage.ru_utime) + tv(usage.ru_stime),
                 status,
             };
@@ -227,7 +233,7 @@ async fn wait_child(child: &mut Child, deadline: Instant) -> Ended {
             let _ = child.kill();
             let _ = child.wait();
             return Ended {
-                peak_kib: 0,
+                peak_kib,
                 cpu_s: 0.0,
                 status: -1,
             };
@@ -275,7 +281,11 @@ async fn process_run(
     // The last shard done: the run record counts every shard.
     let deadline = t + limit;
     let mut record = None;
+    let mut peaks = vec![0u64; children.len()];
     while Instant::now() < deadline {
+        for (peak, child) in peaks.iter_mut().zip(&children) {
+            *peak = (*peak).max(common::proc_status_kib(&child.id().to_string(), "VmHWM:"));
+        }
         let runs = store.runs(TargetKind::Server, 50).await.unwrap_or_default();
         if let Some(r) = runs.into_iter().find(|r| r.run_id == fanned.run_id) {
             if r.shards_done.unwrap_or(0) >= fanned.shards {
@@ -377,6 +387,10 @@ async fn run(s: Setup) {
         worker_cpu * 1e6 / checked.max(1) as f64
     );
     println!(
+        "| worker exit statuses | {:?} |",
+        ended.iter().map(|e| e.status).collect::<Vec<_>>()
+    );
+    println!(
         "| peak RSS per worker | {} MiB |",
         peaks
             .iter()
@@ -409,7 +423,7 @@ async fn run(s: Setup) {
         "name": format!("peak RSS per worker, {} targets", s.n), "unit": "MiB",
         "lookout": peak, "goal": "≤ 100 MB (95.4 MiB)",
         "met": peak > 0.0 && peak * 1_048_576.0 <= 100e6,
-        "note": format!("largest of {} workers (ru_maxrss): {} MiB", s.workers,
+        "note": format!("largest of {} workers (VmHWM): {} MiB", s.workers,
             peaks.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join(", "))}));
     let units_note = format!(
         "a separate in-process run of the same fan-out through the SDK interceptor ({} requests; {})",
