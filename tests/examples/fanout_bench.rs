@@ -300,14 +300,14 @@ async fn process_run(
     let busy = (cpu1.0 - cpu0.0) as f64 / (cpu1.1 - cpu0.1).max(1) as f64;
     // --until-idle: each worker stops after one empty receive (a 1 s long poll).
     let mut ended = Vec::new();
-    for child in &mut children {
-        ended.push(
-            wait_child(
-                child,
-                Instant::now().max(deadline) + Duration::from_secs(30),
-            )
-            .await,
-        );
+    for (child, peak) in children.iter_mut().zip(peaks) {
+        let mut e = wait_child(
+            child,
+            Instant::now().max(deadline) + Duration::from_secs(30),
+        )
+        .await;
+        e.peak_kib = e.peak_kib.max(peak);
+        ended.push(e);
     }
     let record = record.unwrap_or_else(|| {
         panic!(
