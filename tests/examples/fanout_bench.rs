@@ -34,7 +34,6 @@ mod capacity;
 #[path = "../it/common/mod.rs"]
 mod common;
 
-use std::future::Future;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -75,11 +74,8 @@ async fn serve() {
 struct InProcess;
 
 impl ShardQueue for InProcess {
-    fn send_tasks(
-        &self,
-        _tasks: &[ShardTask],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async { Ok(()) }
+    async fn send_tasks(&self, _tasks: &[ShardTask]) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
