@@ -24,7 +24,7 @@ pub mod event;
 pub mod local;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lookout_app::ports::{AlertPublisher, Sharded};
+use lookout_app::ports::{AlertPublisher, Located, Sharded};
 use lookout_app::probe::Prober;
 use lookout_app::usecases::event::Field;
 use lookout_app::usecases::probe_run::fanout::{
@@ -214,13 +214,20 @@ impl Deps {
         aws: &lookout_aws::Aws,
         settings: &lookout_app::config::Settings,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        // A location other than the home one takes run leases of its own: every location runs
+        // its rounds at the same minute.
+        let store = match &settings.locations {
+            Some(l) if !l.is_home() => aws.store(settings).at_location(&l.name),
+            _ => aws.store(settings),
+        };
         Ok(Deps {
-            store: aws.store(settings),
+            store,
             publisher: aws.publisher(settings)?,
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
                 secrets: aws.secrets(),
+                locations: settings.locations.clone(),
                 ..RunConfig::new(lookout_app::probe::concurrency_limit(
                     settings.probe_concurrency,
                 ))

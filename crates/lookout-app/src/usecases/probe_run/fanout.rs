@@ -276,7 +276,12 @@ where
         deadline_ms,
         event_id: task.event_id.clone(),
     };
-    let report = run(&narrowed, publisher, prober, &request, config).await?;
+    // The shard's rounds add to the run's one record (below) instead of writing their own.
+    let config = RunConfig {
+        record_runs: false,
+        ..config.clone()
+    };
+    let report = run(&narrowed, publisher, prober, &request, &config).await?;
     let rounds: Vec<&RunRecord> = report.runs.iter().filter(|r| r.kind == task.kind).collect();
     if rounds.is_empty() {
         return Ok(ShardOutcome::NotRun {
