@@ -134,12 +134,20 @@ pub struct BodyError(pub String);
 /// # Errors
 /// [`BodyError`] naming where the body stops being a task, never quoting it.
 pub fn task_of(body: &str) -> Result<ShardTask, BodyError> {
-    serde_json::from_str(body).map_err(|e| {
+    let task: ShardTask = serde_json::from_str(body).map_err(|e| {
         BodyError(format!(
             "{:?} error at line {} column {}",
             e.classify(),
             e.line(),
             e.column()
         ))
-    })
+    })?;
+    // `index < of <= BUCKETS`: anything else names no shard.
+    if lookout_core::domain::Shard::new(task.shard.index, task.shard.of).is_none() {
+        return Err(BodyError(format!(
+            "shard {} of {} names no shard",
+            task.shard.index, task.shard.of
+        )));
+    }
+    Ok(task)
 }
