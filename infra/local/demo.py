@@ -17,6 +17,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
      receiver verifies the signature with Python's hmac) with the notify function's local
      poller, publishes one alert a second time (still one message per channel), brings the dead
      server back and shows the recovery resolving the PagerDuty incident with the same dedup_key,
+  9. runs three probe locations (`probe --run`, each with its own LOOKOUT_LOCATION) against one
+     target whose name two of them reach through a broken path (LOOKOUT_PROBE_RESOLVE): one
+     location failing does not flip its status, two do, with one alert naming them,
 and exits 1 unless everything happened as expected.
 """
 
@@ -608,7 +611,7 @@ class Demo:
             say(f"    {a['text']}")
         self.expect(len(geo_alerts) == 1 and "down from 2 of 3 locations (ap-south-1, us-east-1); eu-west-1 sees it healthy"
                     in geo_alerts[0]["text"], f"exactly one alert, naming the failing locations ({len(geo_alerts)})")
-        status, answer = self.api("GET", "/v1/locations")
+        status, answer = self.api("GET", "/v1/locations", admin=True)
         names = sorted(l.get("location") for l in (answer or {}).get("locations", []))
         self.expect(status == 200 and names == sorted(everywhere.split(",")),
                     f"GET /v1/locations lists the three locations' heartbeats ({status}, {names})")
