@@ -240,9 +240,15 @@ async fn a_re_shard_keeps_the_locations_verdicts_and_raises_nothing() {
                     store.at_location(name).for_shard(shard)
                 };
                 let request = ProbeRequest::forced(&[TargetKind::Server]);
-                run(&view, publisher, &prober(works), &request, &config(name, clock))
-                    .await
-                    .unwrap();
+                run(
+                    &view,
+                    publisher,
+                    &prober(works),
+                    &request,
+                    &config(name, clock),
+                )
+                .await
+                .unwrap();
             }
         }
     };
@@ -268,5 +274,9 @@ async fn a_re_shard_keeps_the_locations_verdicts_and_raises_nothing() {
         "{:?}",
         latest.values().map(|l| l.state.status).collect::<Vec<_>>()
     );
-    assert_eq!(transitions(&publisher).len(), 3, "no alert from the re-shard");
+    assert_eq!(
+        transitions(&publisher).len(),
+        3,
+        "no alert from the re-shard"
+    );
 }
