@@ -17,6 +17,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
      receiver verifies the signature with Python's hmac) with the notify function's local
      poller, publishes one alert a second time (still one message per channel), brings the dead
      server back and shows the recovery resolving the PagerDuty incident with the same dedup_key,
+  9. runs three probe locations (`probe --run`, each with its own LOOKOUT_LOCATION) against one
+     target whose name two of them reach through a broken path (LOOKOUT_PROBE_RESOLVE): one
+     location failing does not flip its status, two do, with one alert naming them,
 and exits 1 unless everything happened as expected.
 """
 
@@ -561,6 +564,58 @@ class Demo:
         self.expect(len(resolves) == 1 and resolves[0]["dedup_key"] in getattr(self, "pd_keys", {}),
                     f"the recovery resolves the PagerDuty incident with its trigger's dedup_key ({[r.get('dedup_key') for r in resolves]})")
 
+    def locations(self) -> None:
+        """Three probe locations as three runs of the probe binary, each with its own
+        LOOKOUT_LOCATION, on the demo table. us-east-1's path to geo.lookout.test is broken
+        (LOOKOUT_PROBE_RESOLVE points the name at a loopback address where nothing listens), then
+        ap-south-1's too: one location failing does not flip the status, two do, with one alert
+        naming them."""
+        host = "geo.lookout.test"
+        geo = {"id": "geo", "group": "geo", "kind": "server", "url": f"http://{host}:{LIVE_PORT}/health",
+               "failure_threshold": 1, "timeout_ms": 3000}
+        status, _ = self.api("POST", "/v1/targets", geo, admin=True)
+        self.expect(status == 201, f"target geo ({host}, probed from three locations) created ({status})")
+        target_dir = Path(self.env.get("CARGO_TARGET_DIR") or ROOT / "target")
+        probe = target_dir / "debug" / "probe"
+        home, everywhere = "eu-west-1", "eu-west-1,us-east-1,ap-south-1"
+        say(f"\nThree locations ({everywhere}; {home} decides), each a run of {probe.name} --run")
+
+        def run(location: str, path_works: bool) -> dict:
+            env = {**self.env, "LOOKOUT_LOCATIONS": everywhere, "LOOKOUT_LOCATION": location,
+                   "LOOKOUT_PROBE_RESOLVE": f"{host}={'127.0.0.1' if path_works else '127.0.0.9'}",
+                   "RUST_LOG": "warn"}
+            out = subprocess.run([str(probe), "--run", '{"kind":"server","force":true}'], cwd=ROOT, env=env,
+                                 capture_output=True, text=True, timeout=300)
+            if out.returncode != 0:
+                raise SystemExit(f"demo: probe --run at {location} failed:\n{out.stdout}\n{out.stderr}")
+            return json.loads(out.stdout.strip().splitlines()[-1])
+
+        def geo_status() -> tuple[str, list[dict]]:
+            _, answer = self.api("GET", "/v1/status")
+            row = next((t for t in answer.get("targets", []) if t.get("id") == "geo"), {})
+            return row.get("status", "?"), row.get("locations", [])
+
+        for minute, broken in enumerate([{"us-east-1"}, {"us-east-1", "ap-south-1"}, {"us-east-1", "ap-south-1"}], 1):
+            for location in ["us-east-1", "ap-south-1", home]:
+                run(location, location not in broken)
+            now, seen = geo_status()
+            by = ", ".join(f"{v['location']} {v['status']}" for v in seen)
+            say(f"  round {minute}: broken at {sorted(broken)}; geo is {now} ({by})")
+            if minute == 1:
+                self.expect(now == "healthy" and len(seen) == 3,
+                            f"one location failing of three does not flip the status (geo {now}, {len(seen)} verdicts)")
+        self.expect(now == "down", f"two locations failing of three do (geo {now})")
+        geo_alerts = [json.loads(e["Message"]) for e in self.receive_all(idle_polls=2)]
+        geo_alerts = [a for a in geo_alerts if a.get("target_id") == "geo"]
+        for a in geo_alerts:
+            say(f"    {a['text']}")
+        self.expect(len(geo_alerts) == 1 and "down from 2 of 3 locations (ap-south-1, us-east-1); eu-west-1 sees it healthy"
+                    in geo_alerts[0]["text"], f"exactly one alert, naming the failing locations ({len(geo_alerts)})")
+        status, answer = self.api("GET", "/v1/locations", admin=True)
+        names = sorted(l.get("location") for l in (answer or {}).get("locations", []))
+        self.expect(status == 200 and names == sorted(everywhere.split(",")),
+                    f"GET /v1/locations lists the three locations' heartbeats ({status}, {names})")
+
     def stop(self) -> None:
         if self.http:
             self.http.shutdown()
@@ -644,6 +699,7 @@ class Demo:
             self.restore(report)
             self.notify()
             self.recovery()
+            self.locations()
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()

@@ -268,3 +268,36 @@ async fn one_of_eight_racing_callers_marks_a_location_silent_and_one_heartbeat_b
     assert!(store.heartbeat("sa-east-1", AT).await.unwrap());
     assert!(!store.heartbeat("sa-east-1", AT + 1).await.unwrap());
 }
+
+#[tokio::test]
+async fn after_a_re_shard_a_shard_reads_the_earlier_layouts_verdicts_until_it_writes_its_own() {
+    use lookout_app::ports::ShardLayout;
+    let (_client, _table, whole) = store().await;
+    let kind = TargetKind::Server;
+    let mut old = verdict("api", "us-east-1", Status::Down);
+    old.at = 1_000;
+    whole
+        .put_verdicts(kind, "us-east-1", &[old.clone()], 1_000)
+        .await
+        .unwrap();
+    whole.set_shard_count(kind, 2).await.unwrap();
+    let shard = whole.for_shard(Shard::new(0, 2).unwrap());
+    let got = shard.verdicts(kind).await.unwrap();
+    assert_eq!(got["api"], vec![old], "read from the layout before");
+    // Its own verdict, newer, is the one that counts from then on.
+    let mut new = verdict("api", "us-east-1", Status::Healthy);
+    new.at = 2_000;
+    shard
+        .put_verdicts(kind, "us-east-1", &[new.clone()], 2_000)
+        .await
+        .unwrap();
+    let got = shard.verdicts(kind).await.unwrap();
+    assert_eq!(
+        got["api"],
+        vec![new.clone()],
+        "one verdict per location, the newest"
+    );
+    // The whole store reads the current layout's partitions: the shard's verdict.
+    let got = whole.verdicts(kind).await.unwrap();
+    assert_eq!(got["api"], vec![new]);
+}

@@ -19,6 +19,7 @@ mod guard_netns;
 mod health;
 mod local_env;
 mod location_store;
+mod locations;
 mod notify_pipeline;
 mod notify_store;
 mod probe_engine;

@@ -476,6 +476,12 @@ fn location_setup(
         return Ok(None);
     }
     let bad = |name: &'static str, problem: String| ConfigError { name, problem };
+    if let Some((i, l)) = all.iter().enumerate().find(|(i, l)| all[..*i].contains(l)) {
+        return Err(bad(
+            "LOOKOUT_LOCATIONS",
+            format!("lists {l:?} twice (entry {})", i + 1),
+        ));
+    }
     if let Some(l) = all.iter().find(|l| !valid_location(l)) {
         return Err(bad(
             "LOOKOUT_LOCATIONS",
@@ -510,6 +516,7 @@ fn location_setup(
         name,
         home,
         all,
-        grace_ms: grace_s.max(60) * 1000,
+        // At most a week: a longer grace would never find a location silent.
+        grace_ms: grace_s.clamp(60, 7 * 86_400) * 1000,
     }))
 }

@@ -8,74 +8,11 @@
 //! Smaller than `aws_lambda_events`' types: the function needs three fields of a record.
 
 use lookout_core::domain::Alert;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// An SQS event: a batch of 1 to 10 records (the event source mapping's `BatchSize`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct SqsEvent {
-    /// The messages, in the order received.
-    #[serde(rename = "Records", default)]
-    pub records: Vec<SqsMessage>,
-}
-
-/// One message of an [`SqsEvent`]. Fields the function does not read are ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct SqsMessage {
-    /// The message id: what a batch item failure names.
-    #[serde(rename = "messageId", default)]
-    pub message_id: String,
-    /// The body: the SNS envelope (raw delivery off) or the alert JSON (raw delivery on).
-    #[serde(default)]
-    pub body: String,
-    /// System attributes, of which `ApproximateReceiveCount` is logged.
-    #[serde(default)]
-    pub attributes: SqsAttributes,
-}
-
-/// The system attributes of an [`SqsMessage`] the function reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct SqsAttributes {
-    /// How often the message was received, this time included (a number as text).
-    #[serde(rename = "ApproximateReceiveCount", default)]
-    pub approximate_receive_count: Option<String>,
-}
-
-impl SqsMessage {
-    /// `ApproximateReceiveCount` as a number (1 when absent or unreadable).
-    pub fn receive_count(&self) -> u32 {
-        self.attributes
-            .approximate_receive_count
-            .as_deref()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1)
-    }
-}
-
-/// The answer of a batch: the messages to receive again (every other one is deleted).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct SqsBatchResponse {
-    /// The failed messages, by id.
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-/// One failed message of an [`SqsBatchResponse`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct BatchItemFailure {
-    /// The [`SqsMessage::message_id`].
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
-impl SqsBatchResponse {
-    /// The failed message ids.
-    pub fn failed_ids(&self) -> Vec<String> {
-        self.batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect()
-    }
-}
+pub use lookout_app::usecases::sqs::{
+    BatchItemFailure, SqsAttributes, SqsBatchResponse, SqsEvent, SqsMessage,
+};
 
 /// The SNS envelope SQS receives from a subscription with raw message delivery off
 /// (`{"Type":"Notification","MessageId",...,"Message":"<the alert JSON>",...}`).

@@ -24,7 +24,7 @@ pub mod event;
 pub mod local;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lookout_app::ports::{AlertPublisher, Sharded};
+use lookout_app::ports::{AlertPublisher, Located, ShardLayout, Sharded};
 use lookout_app::probe::Prober;
 use lookout_app::usecases::event::Field;
 use lookout_app::usecases::probe_run::fanout::{
@@ -140,7 +140,7 @@ pub async fn handle_tasks<S, P>(
     deadline_ms: Option<i64>,
 ) -> SqsBatchResponse
 where
-    S: ProbeStore + Sharded,
+    S: ProbeStore + Sharded + ShardLayout,
     P: AlertPublisher + Sync,
 {
     let mut failed = Vec::new();
@@ -158,6 +158,15 @@ where
             Ok(ShardOutcome::NotRun { reasons }) => {
                 tracing::info!(message_id = %record.message_id, kind = task.kind.as_str(),
                     shard = %task.shard.label(), ?reasons, "shard not run; done");
+            }
+            // A task that failed before (received again) and is now too old: reported failed, so
+            // that after the queue's last receive it waits in the dead-letter queue, whose alarm
+            // tells the operator a shard keeps failing (the next dispatch covers the shard).
+            Ok(ShardOutcome::Stale { age_ms }) if record.receive_count() > 1 => {
+                tracing::error!(message_id = %record.message_id, receive_count = record.receive_count(),
+                    kind = task.kind.as_str(), shard = %task.shard.label(), run_id = %task.run_id,
+                    age_ms, "a shard task that failed before is too old to run; to the dead-letter queue");
+                failed.push(record.message_id.clone());
             }
             Ok(_) => {}
             Err(e) => {
@@ -214,13 +223,20 @@ impl Deps {
         aws: &lookout_aws::Aws,
         settings: &lookout_app::config::Settings,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        // A location other than the home one takes run leases of its own: every location runs
+        // its rounds at the same minute.
+        let store = match &settings.locations {
+            Some(l) if !l.is_home() => aws.store(settings).at_location(&l.name),
+            _ => aws.store(settings),
+        };
         Ok(Deps {
-            store: aws.store(settings),
+            store,
             publisher: aws.publisher(settings)?,
             prober: Prober::with_options(settings.probe_options())?,
             config: RunConfig {
                 storm_threshold: settings.storm_threshold,
                 secrets: aws.secrets(),
+                locations: settings.locations.clone(),
                 ..RunConfig::new(lookout_app::probe::concurrency_limit(
                     settings.probe_concurrency,
                 ))

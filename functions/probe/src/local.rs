@@ -8,7 +8,7 @@
 //! Options after the URL: `--rounds N` stops after N rounds, `--until-idle` after the first
 //! round that receives nothing (the demo and tests); by default it polls until killed.
 
-use lookout_app::ports::{AlertPublisher, Sharded};
+use lookout_app::ports::{AlertPublisher, ShardLayout, Sharded};
 use lookout_app::probe::Prober;
 use lookout_app::usecases::probe_run::RunConfig;
 use lookout_aws::sqs::{PollReport, QueueError, QueueMessage, QueuePoller};
@@ -92,7 +92,7 @@ pub struct Worker<'a, S, P> {
 
 impl<S, P> Worker<'_, S, P>
 where
-    S: ProbeStore + Sharded,
+    S: ProbeStore + Sharded + ShardLayout,
     P: AlertPublisher + Sync,
 {
     /// One round: receive, run the tasks, delete those not reported failed. No deadline (the

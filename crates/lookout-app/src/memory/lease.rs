@@ -5,6 +5,16 @@ use super::MemoryStore;
 use crate::ports::{Lease, LeaseInfo, RunLease, StoreError};
 use lookout_core::domain::TargetKind;
 
+impl crate::ports::Located for MemoryStore {
+    fn at_location(&self, location: &str) -> Self {
+        MemoryStore {
+            s: self.s.clone(),
+            shard: self.shard,
+            location: Some(location.to_string()),
+        }
+    }
+}
+
 impl RunLease for MemoryStore {
     async fn acquire_lease(
         &self,
@@ -15,7 +25,10 @@ impl RunLease for MemoryStore {
         event_id: Option<&str>,
     ) -> Result<Lease, StoreError> {
         let mut t = self.lock();
-        let lease = t.leases.entry((kind, self.shard)).or_default();
+        let lease = t
+            .leases
+            .entry((kind, self.shard, self.location.clone()))
+            .or_default();
         if lease.until_ms >= now_ms {
             return Ok(Lease::Busy {
                 until_ms: lease.until_ms,
@@ -36,7 +49,7 @@ impl RunLease for MemoryStore {
         until_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut t = self.lock();
-        match t.leases.get_mut(&(kind, self.shard)) {
+        match t.leases.get_mut(&(kind, self.shard, self.location.clone())) {
             Some(lease) if lease.holder == holder && lease.until_ms > 0 => {
                 lease.until_ms = until_ms;
                 Ok(true)
@@ -52,7 +65,10 @@ impl RunLease for MemoryStore {
         event_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut t = self.lock();
-        let lease = t.leases.entry((kind, self.shard)).or_default();
+        let lease = t
+            .leases
+            .entry((kind, self.shard, self.location.clone()))
+            .or_default();
         if lease.holder == holder {
             lease.until_ms = 0;
             if let Some(ev) = event_id {
@@ -64,7 +80,7 @@ impl RunLease for MemoryStore {
 
     async fn break_lease(&self, kind: TargetKind, now_ms: i64) -> Result<bool, StoreError> {
         let mut t = self.lock();
-        let Some(lease) = t.leases.get_mut(&(kind, self.shard)) else {
+        let Some(lease) = t.leases.get_mut(&(kind, self.shard, self.location.clone())) else {
             return Ok(false);
         };
         let running = !lease.holder.is_empty() && lease.until_ms >= now_ms;
@@ -78,16 +94,17 @@ impl RunLease for MemoryStore {
         let mut out: Vec<LeaseInfo> = t
             .leases
             .iter()
-            .map(|((kind, shard), l)| LeaseInfo {
+            .map(|((kind, shard, location), l)| LeaseInfo {
                 kind: *kind,
                 holder: (!l.holder.is_empty()).then(|| l.holder.clone()),
                 until_ms: l.until_ms,
                 done_event: l.done_event.clone(),
                 shard: (!shard.is_whole()).then_some(*shard),
+                location: location.clone(),
             })
             .collect();
         let order = |k: TargetKind| TargetKind::ALL.iter().position(|a| *a == k);
-        out.sort_by_key(|l| (order(l.kind), l.shard));
+        out.sort_by_key(|l| (order(l.kind), l.location.clone(), l.shard));
         Ok(out)
     }
 }

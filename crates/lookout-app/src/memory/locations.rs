@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::MemoryStore;
 use crate::ports::{LocationStore, StoreError};
-use lookout_core::domain::location::{LocationHealth, LocationVerdict};
+use lookout_core::domain::location::{newest_per_location, LocationHealth, LocationVerdict};
 use lookout_core::domain::{Shard, TargetKind};
 
 /// Verdicts and heartbeats.
@@ -31,12 +31,26 @@ impl LocationStore for MemoryStore {
         kind: TargetKind,
     ) -> Result<HashMap<String, Vec<LocationVerdict>>, StoreError> {
         let mut out: HashMap<String, Vec<LocationVerdict>> = HashMap::new();
-        for ((k, s, _), list) in &self.locations().verdicts {
-            if *k == kind && (self.shard.is_whole() || *s == self.shard) {
+        let t = self.locations();
+        // A narrowed view reads its shard's verdicts; a location it holds none of (the kind was
+        // just re-sharded) is read from the other shards' as DynamoDB's fallback does. The
+        // whole view reads every shard's. Either way the newest verdict of a location counts.
+        let own: Vec<&String> = t
+            .verdicts
+            .keys()
+            .filter(|(k, s, _)| *k == kind && *s == self.shard)
+            .map(|(_, _, l)| l)
+            .collect();
+        for ((k, s, location), list) in &t.verdicts {
+            let wanted = self.shard.is_whole() || *s == self.shard || !own.contains(&location);
+            if *k == kind && wanted {
                 for v in list {
                     out.entry(v.target_id.clone()).or_default().push(v.clone());
                 }
             }
+        }
+        for list in out.values_mut() {
+            newest_per_location(list);
         }
         Ok(out)
     }

@@ -41,7 +41,7 @@ struct Tables {
     /// (at, key) of an outbox row → (holder, claim until ms), while claimed.
     claims: HashMap<(i64, String), (String, i64)>,
     /// (kind, shard) → lease ([`Shard::WHOLE`]: the kind's whole lease).
-    leases: BTreeMap<(TargetKind, Shard), LeaseRow>,
+    leases: BTreeMap<(TargetKind, Shard, Option<String>), LeaseRow>,
     overrides: HashMap<(TargetKind, String), TargetState>,
     /// (kind, shard) → summary ([`Shard::WHOLE`]: the whole view's).
     summaries: BTreeMap<(TargetKind, Shard), KindSummary>,
@@ -68,6 +68,8 @@ pub struct MemoryStore {
     s: Arc<Shared>,
     /// The shard this view is narrowed to.
     shard: Shard,
+    /// The probe location whose run leases this view takes (`None`: the plain ones).
+    location: Option<String>,
 }
 
 /// The tables every view of one [`MemoryStore`] shares.
@@ -88,6 +90,7 @@ impl Default for MemoryStore {
         MemoryStore {
             s: Arc::default(),
             shard: Shard::WHOLE,
+            location: None,
         }
     }
 }

@@ -41,6 +41,7 @@ impl Sharded for MemoryStore {
         MemoryStore {
             s: self.s.clone(),
             shard,
+            location: self.location.clone(),
         }
     }
 

@@ -34,6 +34,10 @@ pub struct LeaseInfo {
     pub until_ms: i64,
     /// The event id the last finished run handled.
     pub done_event: Option<String>,
+    /// The probe location whose lease it is, for a location other than the home one (each
+    /// location runs its own rounds); `None` for the home location or a single one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// The shard whose lease this is, for a run that fanned out (each shard's worker holds its
     /// own lease, [`crate::ports::Sharded`]); `None` for the kind's whole lease.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,4 +89,13 @@ pub trait RunLease {
     /// The stored lease of each kind that has one, in [`TargetKind::ALL`] order, each kind's
     /// whole lease first, then its shards' leases by shard (whichever view asks).
     fn leases(&self) -> impl Future<Output = Result<Vec<LeaseInfo>, StoreError>> + Send;
+}
+
+/// A store whose run leases belong to one probe location: with several locations deployed,
+/// every location runs its own rounds of a kind at the same minute, so each takes its own
+/// lease (the home location keeps the plain one).
+pub trait Located: Sized {
+    /// A view of the same table whose run leases are `location`'s. Narrowing it to a shard
+    /// afterwards keeps the location.
+    fn at_location(&self, location: &str) -> Self;
 }

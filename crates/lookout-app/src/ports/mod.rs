@@ -33,7 +33,7 @@ pub use dump::{
 };
 pub use error::{error_chain, StoreError};
 pub use history::HistoryStore;
-pub use lease::{Lease, LeaseInfo, RunLease};
+pub use lease::{Lease, LeaseInfo, Located, RunLease};
 pub use locations::LocationStore;
 pub use notify::{
     ChannelStore, Claim, DeliveryLog, DeliveryOutcome, DeliveryPage, HttpSender, MailSender,

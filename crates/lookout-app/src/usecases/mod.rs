@@ -10,6 +10,7 @@
 //!   published once, and marked published after.
 //! - [`notify`]: alerts to notification channels (Slack, Telegram, PagerDuty, ...), once per
 //!   alert per channel, retried, recorded.
+//! - [`sqs`]: Lambda's SQS event and partial batch response (notify, probe workers).
 //! - [`event`]: what the functions' typed events share (a field that keeps a bad value so that
 //!   the use case can say what is wrong with it).
 
@@ -18,3 +19,4 @@ pub mod digest_run;
 pub mod event;
 pub mod notify;
 pub mod probe_run;
+pub mod sqs;

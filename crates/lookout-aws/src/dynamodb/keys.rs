@@ -257,13 +257,27 @@ pub(super) fn shard_history_pk(kind: TargetKind, shard: Shard, at_ms: i64, chunk
 }
 
 /// Sort key of a lease item in [`lease_pk`]: `LEASE` for the whole kind,
-/// `LEASE#<index>of<of>` for a shard's lease.
-pub(super) fn lease_sk(shard: Shard) -> String {
-    if shard.is_whole() {
+/// `LEASE#<index>of<of>` for a shard's lease; either with `@<location>` after it for the lease
+/// of a probe location other than the home one.
+pub(super) fn lease_sk(shard: Shard, location: Option<&str>) -> String {
+    let base = if shard.is_whole() {
         LEASE_SK.to_string()
     } else {
         format!("{LEASE_SK}#{}", shard.label())
+    };
+    match location {
+        Some(l) => format!("{base}@{l}"),
+        None => base,
     }
+}
+
+/// The shard and location a [`lease_sk`] names.
+pub(super) fn lease_of_sk(sk: &str) -> Option<(Shard, Option<String>)> {
+    let (base, location) = match sk.split_once('@') {
+        Some((b, l)) => (b, Some(l.to_string())),
+        None => (sk, None),
+    };
+    Some((shard_of_sk(base)?, location))
 }
 
 /// Sort key of a summary item in [`summary_pk`]: `SUMMARY` for the whole view,
@@ -371,7 +385,13 @@ mod tests {
             shard_history_pk(TargetKind::Proxy, s, hour, 1),
             "HIST#proxy#2of3#2025-12-01T03#0001"
         );
-        assert_eq!(lease_sk(s), "LEASE#2of3");
+        assert_eq!(lease_sk(s, None), "LEASE#2of3");
+        assert_eq!(lease_sk(Shard::WHOLE, Some("us-east-1")), "LEASE@us-east-1");
+        assert_eq!(
+            lease_of_sk("LEASE#2of3@us-east-1"),
+            Some((s, Some("us-east-1".to_string())))
+        );
+        assert_eq!(lease_of_sk("LEASE"), Some((Shard::WHOLE, None)));
         assert_eq!(summary_sk(Shard::WHOLE), "SUMMARY");
         assert_eq!(shard_of_sk("LEASE#2of3"), Some(s));
         assert_eq!(shard_of_sk("SUMMARY"), Some(Shard::WHOLE));

@@ -6,14 +6,19 @@
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 
 use super::item::{key_of, n, s, Item};
-use super::keys::{lease_pk, lease_sk, shard_of_sk, LEASE_DONE, LEASE_HOLDER, LEASE_UNTIL, PK, SK};
+use super::keys::{lease_of_sk, lease_pk, lease_sk, LEASE_DONE, LEASE_HOLDER, LEASE_UNTIL, PK, SK};
 use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{Lease, LeaseInfo, RunLease, StoreError};
 use lookout_core::domain::{Shard, TargetKind};
 
 /// A lease item's fields (`shard`: the shard its sort key names, `None` for the whole lease).
-fn lease_info(kind: TargetKind, shard: Option<Shard>, item: &Item) -> LeaseInfo {
+fn lease_info(
+    kind: TargetKind,
+    shard: Option<Shard>,
+    location: Option<String>,
+    item: &Item,
+) -> LeaseInfo {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     LeaseInfo {
         kind,
@@ -25,6 +30,7 @@ fn lease_info(kind: TargetKind, shard: Option<Shard>, item: &Item) -> LeaseInfo 
             .unwrap_or(0),
         done_event: text(LEASE_DONE),
         shard,
+        location,
     }
 }
 
@@ -39,7 +45,10 @@ impl DynamoStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(lease_pk(kind), lease_sk(self.shard))))
+            .set_key(Some(key_of(
+                lease_pk(kind),
+                lease_sk(self.shard, self.location.as_deref()),
+            )))
     }
 
     /// This view's lease item of `kind` (strongly consistent), empty when there is none.
@@ -48,7 +57,10 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(lease_pk(kind), lease_sk(self.shard))))
+            .set_key(Some(key_of(
+                lease_pk(kind),
+                lease_sk(self.shard, self.location.as_deref()),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -87,7 +99,12 @@ impl RunLease for DynamoStore {
         if conditional(taken)?.is_some() {
             return Ok(Lease::Acquired);
         }
-        let info = lease_info(kind, self.lease_shard(), &self.lease_item(kind).await?);
+        let info = lease_info(
+            kind,
+            self.lease_shard(),
+            self.location.clone(),
+            &self.lease_item(kind).await?,
+        );
         if info.until_ms < now_ms && event_id.is_some() && info.done_event.as_deref() == event_id {
             Ok(Lease::AlreadyDone)
         } else {
@@ -164,6 +181,7 @@ impl RunLease for DynamoStore {
                 let old = lease_info(
                     kind,
                     self.lease_shard(),
+                    self.location.clone(),
                     &out.attributes.unwrap_or_default(),
                 );
                 Ok(old.holder.is_some() && old.until_ms >= now_ms)
@@ -182,11 +200,12 @@ impl RunLease for DynamoStore {
                 .iter()
                 .filter_map(|item| {
                     let sk = item.get(SK)?.as_s().ok()?;
-                    let shard = shard_of_sk(sk)?;
-                    Some(lease_info(kind, (!shard.is_whole()).then_some(shard), item))
+                    let (shard, location) = lease_of_sk(sk)?;
+                    let shard = (!shard.is_whole()).then_some(shard);
+                    Some(lease_info(kind, shard, location, item))
                 })
                 .collect();
-            of_kind.sort_by_key(|l| l.shard);
+            of_kind.sort_by_key(|l| (l.location.clone(), l.shard));
             out.extend(of_kind);
         }
         Ok(out)

@@ -31,7 +31,7 @@ use super::packed::{array, pack, unpack, PackError};
 use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{LocationStore, StoreError};
-use lookout_core::domain::location::{LocationHealth, LocationVerdict};
+use lookout_core::domain::location::{newest_per_location, LocationHealth, LocationVerdict};
 use lookout_core::domain::{Shard, TargetKind};
 
 /// Field order of a packed [`LocationVerdict`] (its `location` is the item's sort key).
@@ -140,10 +140,18 @@ impl DynamoStore {
         &self,
         kind: TargetKind,
     ) -> Result<Vec<String>, StoreError> {
+        let layout = self.layout(kind).await?;
         if !self.shard.is_whole() {
-            return Ok(vec![verdicts_pk(kind, self.shard)]);
+            let mut partitions = vec![verdicts_pk(kind, self.shard)];
+            // Just re-sharded: the locations' verdicts are still in the earlier layout's
+            // partitions until each location's first round of this one writes its own.
+            let recent = lookout_core::time::now_ms() - layout.changed_at < RESHARD_FALLBACK_MS;
+            if layout.changed_at > 0 && recent && layout.prev_of != layout.of {
+                partitions.extend(Shard::all(layout.prev_of).map(|s| verdicts_pk(kind, s)));
+            }
+            return Ok(partitions);
         }
-        let of = self.layout(kind).await?.of;
+        let of = layout.of;
         Ok(if of > 1 {
             Shard::all(of).map(|s| verdicts_pk(kind, s)).collect()
         } else {
@@ -193,6 +201,9 @@ impl DynamoStore {
                 }
             }
         }
+        for list in out.values_mut() {
+            newest_per_location(list);
+        }
         Ok(out)
     }
 
@@ -231,6 +242,10 @@ impl DynamoStore {
             .expression_attribute_names("#silent", SILENT)
     }
 }
+
+/// How long after a re-shard a narrowed view also reads the earlier layout's verdict
+/// partitions, ms: every location runs a round of the new layout well within it.
+const RESHARD_FALLBACK_MS: i64 = 15 * 60_000;
 
 impl LocationStore for DynamoStore {
     async fn verdicts(

@@ -11,6 +11,9 @@
 //! | `SNAP#<kind>#<index>of<of>`, `HIST#<kind>#<index>of<of>#<hour>#<chunk>` | as above | a shard's own snapshot and history (a view narrowed with `Sharded::for_shard`) |
 //! | `OVERRIDE#<kind>`, `SUMMARY#<kind>`, `LEASE#<kind>` | ... | manual overrides, per-kind summaries (`SUMMARY`, a shard's `SUMMARY#<index>of<of>`), run leases (`LEASE`, a shard's `LEASE#<index>of<of>`) |
 //! | `LAYOUT#<kind>` | `LAYOUT` | `of`, `prev_of`, `changed_at`: the kind's shard layout (`shards.rs`) |
+//! | `LEASE#<kind>` | `LEASE@<location>`, `LEASE#<index>of<of>@<location>` | the run leases of a probe location other than the home one (a view made with `Located::at_location`) |
+//! | `VERDICT#<kind>` (a shard's: `VERDICT#<kind>#<index>of<of>`) | `<location>#<chunk, 4 digits>` | one location's verdicts of the targets, packed (`locations.rs`), `at`, `chunks`, `expires_at` |
+//! | `LOCATION` | `<location>` | `last_seen` (ms), `silent`: a location's dead man's switch |
 //! | `ROLLUP#<id>` (or `ROLLUP#*#<kind>` for all targets of a kind) | `H#<YYYY-MM-DDTHH>` or `D#<YYYY-MM-DD>` | `rollup` (JSON), `expires_at` (hours 35 days, days 400) |
 //! | `DIGEST#<target id or global>` | `<hour start, 13-digit ms>` | `digest` (JSON), `expires_at` (90 days) |
 //! | `UPTIME#<kind>` | `<chunk, 4 digits>` | `uptime` (JSON array, 500 targets per item) |

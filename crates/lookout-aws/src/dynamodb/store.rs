@@ -37,6 +37,18 @@ pub struct DynamoStore {
     /// Kinds whose latest states this view read from another layout's snapshots (see
     /// `shards.rs`): its next `record_run` of the kind writes its own snapshot.
     pub(super) fell_back: Arc<Mutex<HashSet<TargetKind>>>,
+    /// The probe location whose run leases this view takes (`None`: the plain ones; see
+    /// [`lookout_app::ports::Located`]).
+    pub(super) location: Option<String>,
+}
+
+impl lookout_app::ports::Located for DynamoStore {
+    fn at_location(&self, location: &str) -> Self {
+        DynamoStore {
+            location: Some(location.to_string()),
+            ..self.clone()
+        }
+    }
 }
 
 impl lookout_app::ports::Sharded for DynamoStore {
@@ -67,6 +79,7 @@ impl DynamoStore {
             ttl_days,
             sealer: Sealer::plain(),
             shard: Shard::WHOLE,
+            location: None,
             fell_back: Arc::default(),
         }
     }

@@ -258,7 +258,7 @@ pub async fn run_shard<S, P>(
     deadline_ms: Option<i64>,
 ) -> Result<ShardOutcome, ProbeError>
 where
-    S: ProbeStore + Sharded,
+    S: ProbeStore + Sharded + ShardLayout,
     P: AlertPublisher + Sync,
 {
     let age_ms = config.clock.now_ms() - task.issued_at;
@@ -266,6 +266,21 @@ where
         tracing::warn!(kind = task.kind.as_str(), shard = %task.shard.label(), run_id = %task.run_id,
             age_ms, "shard task too old; dropped unrun");
         return Ok(ShardOutcome::Stale { age_ms });
+    }
+    // A task of an earlier layout (the kind was re-sharded since it was sent) would probe
+    // targets that another shard now holds under another lease: dropped, the next dispatch
+    // covers them.
+    let of = store.shard_count(task.kind).await?;
+    if of != task.shard.of {
+        tracing::warn!(kind = task.kind.as_str(), shard = %task.shard.label(), layout = of,
+            run_id = %task.run_id, "shard task of an earlier layout; dropped unrun");
+        return Ok(ShardOutcome::NotRun {
+            reasons: vec![format!(
+                "{}: the kind is split into {of} shards now, not {}",
+                task.kind.as_str(),
+                task.shard.of
+            )],
+        });
     }
     let started = Instant::now();
     let narrowed = store.for_shard(task.shard);
@@ -276,7 +291,12 @@ where
         deadline_ms,
         event_id: task.event_id.clone(),
     };
-    let report = run(&narrowed, publisher, prober, &request, config).await?;
+    // The shard's rounds add to the run's one record (below) instead of writing their own.
+    let config = RunConfig {
+        record_runs: false,
+        ..config.clone()
+    };
+    let report = run(&narrowed, publisher, prober, &request, &config).await?;
     let rounds: Vec<&RunRecord> = report.runs.iter().filter(|r| r.kind == task.kind).collect();
     if rounds.is_empty() {
         return Ok(ShardOutcome::NotRun {
@@ -284,6 +304,13 @@ where
         });
     }
     let shard_run = shard_record(task, &rounds, started.elapsed().as_millis() as u64);
+    // A location other than the home one keeps no run records (its counts are not the run's).
+    if config.locations.as_ref().is_some_and(|l| !l.is_home()) {
+        return Ok(ShardOutcome::Ran {
+            report,
+            record: shard_run,
+        });
+    }
     let record = store.add_shard_run(&shard_run, task.shard.of).await?;
     tracing::info!(kind = task.kind.as_str(), shard = %task.shard.label(), run_id = %task.run_id,
         checked = shard_run.checked, shards_done = record.shards_done.unwrap_or(0),

@@ -153,6 +153,10 @@ pub struct RunConfig {
     /// The probe locations, when several are deployed (see [`locations`]); `None`: this run
     /// alone decides every status.
     pub locations: Option<LocationSetup>,
+    /// Whether each round writes its own run record (default true). A shard worker's rounds do
+    /// not: their counts go to the record of the run they belong to
+    /// ([`crate::ports::RunStore::add_shard_run`]).
+    pub record_runs: bool,
 }
 
 impl RunConfig {
@@ -166,6 +170,7 @@ impl RunConfig {
             secrets: crate::secrets::Secrets::none(),
             clock: SystemClock::shared(),
             locations: None,
+            record_runs: true,
         }
     }
 }

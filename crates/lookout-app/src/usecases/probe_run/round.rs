@@ -140,7 +140,8 @@ where
         shards: None,
         shards_done: None,
     };
-    if checks.checked > 0 || !checks.skipped.is_empty() || round.force {
+    let worth_a_record = checks.checked > 0 || !checks.skipped.is_empty() || round.force;
+    if worth_a_record && round.config.record_runs {
         store.put_run(&record).await?;
     }
     // Every round, so that deletions, overrides and reported usage show without a check.

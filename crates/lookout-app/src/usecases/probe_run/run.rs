@@ -67,7 +67,14 @@ where
         now,
         Some(hard_until),
         &config.lease,
-        run_leased(store, publisher, prober, &leased_request, config),
+        // Boxed: the rounds' future is large, and callers nest it (a shard worker, a batch).
+        Box::pin(run_leased(
+            store,
+            publisher,
+            prober,
+            &leased_request,
+            config,
+        )),
     )
     .await;
     if !beat.lost.is_empty() {
@@ -182,14 +189,14 @@ where
                 hard_end,
                 window_end: (!first_round).then_some(window_end),
             };
-            let out = run_round(
+            let out = Box::pin(run_round(
                 store,
                 publisher,
                 prober,
                 &round,
                 &mut k.latest,
                 &mut k.unsnapshotted,
-            )
+            ))
             .await?;
             log_round(k.kind, &out);
             if out.record.checked > 0 || report.runs.iter().all(|r| r.kind != k.kind) {

@@ -146,6 +146,14 @@ impl LocationVerdict {
     }
 }
 
+/// Keeps the newest verdict of each location in `verdicts` (by `at`), in location order: a
+/// store reading verdicts from more than one place (shard partitions across a re-shard)
+/// may hold two of one location.
+pub fn newest_per_location(verdicts: &mut Vec<LocationVerdict>) {
+    verdicts.sort_by(|a, b| a.location.cmp(&b.location).then(b.at.cmp(&a.at)));
+    verdicts.dedup_by(|later, first| later.location == first.location);
+}
+
 /// What the quorum decided for one target, and who said what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuorumDecision {

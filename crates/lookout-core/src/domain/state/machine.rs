@@ -61,12 +61,22 @@ fn step(
             d.status
         };
     }
-    let mut alerts = transition(state.status, wanted, &mut s, result, target);
+    // With a quorum, the reason a transition gives is the locations' split, not this
+    // location's own result (which may well be a success while two others fail).
+    let reason = decision.map(|d| CheckResult {
+        message: Some(d.split().describe(wanted)),
+        ..result.clone()
+    });
+    let mut alerts = transition(
+        state.status,
+        wanted,
+        &mut s,
+        reason.as_ref().unwrap_or(result),
+        target,
+    );
     if let Some(d) = decision {
         for a in alerts.iter_mut().filter(|a| a.is_transition()) {
-            let split = d.split();
-            a.text = format!("{} Locations: {}.", a.text, split.describe(a.new_status));
-            a.locations = Some(split);
+            a.locations = Some(d.split());
         }
     }
     alerts.extend(extra);

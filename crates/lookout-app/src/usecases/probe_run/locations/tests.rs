@@ -212,3 +212,71 @@ async fn a_target_the_home_location_does_not_probe_is_decided_from_the_others() 
         "home keeps no verdict of it: {locations:?}"
     );
 }
+
+#[tokio::test]
+async fn a_re_shard_keeps_the_locations_verdicts_and_raises_nothing() {
+    use crate::ports::{Located, ShardLayout, Sharded};
+    use lookout_core::domain::Shard;
+    let url = serve(200, "ok").await;
+    let store = MemoryStore::default();
+    for (id, group) in [("api", "api"), ("web", "web"), ("db", "db")] {
+        let t: Target = serde_json::from_value(json!({"id": id, "group": group,
+            "kind": "server", "url": url, "failure_threshold": 3}))
+        .unwrap();
+        store.create_target(&t.validate().unwrap()).await.unwrap();
+    }
+    let publisher = MemoryPublisher::default();
+    let clock = ManualClock::at(1_800_000_000_000);
+    // Two of three locations fail every target, three times: down, one alert each.
+    let minute = |shard: Shard| {
+        let store = &store;
+        let publisher = &publisher;
+        let clock = &clock;
+        async move {
+            for (name, works) in [("us-east-1", false), ("ap-south-1", false), (HOME, true)] {
+                let view = if name == HOME {
+                    store.for_shard(shard)
+                } else {
+                    store.at_location(name).for_shard(shard)
+                };
+                let request = ProbeRequest::forced(&[TargetKind::Server]);
+                run(
+                    &view,
+                    publisher,
+                    &prober(works),
+                    &request,
+                    &config(name, clock),
+                )
+                .await
+                .unwrap();
+            }
+        }
+    };
+    for _ in 0..3 {
+        minute(Shard::WHOLE).await;
+        clock.advance(60_000);
+    }
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert!(latest.values().all(|l| l.state.status == Status::Down));
+    assert_eq!(transitions(&publisher).len(), 3);
+    // Split in two: each shard's first round finds no verdicts of its own and reads the
+    // earlier layout's, so the failure counts carry on and nothing flips.
+    store.set_shard_count(TargetKind::Server, 2).await.unwrap();
+    for _ in 0..2 {
+        for shard in Shard::all(2) {
+            minute(shard).await;
+        }
+        clock.advance(60_000);
+    }
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert!(
+        latest.values().all(|l| l.state.status == Status::Down),
+        "{:?}",
+        latest.values().map(|l| l.state.status).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        transitions(&publisher).len(),
+        3,
+        "no alert from the re-shard"
+    );
+}
