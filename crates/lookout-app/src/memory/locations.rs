@@ -31,18 +31,18 @@ impl LocationStore for MemoryStore {
         kind: TargetKind,
     ) -> Result<HashMap<String, Vec<LocationVerdict>>, StoreError> {
         let mut out: HashMap<String, Vec<LocationVerdict>> = HashMap::new();
+        // As DynamoDB: a narrowed view reads its shard's verdicts and, after a re-shard, the
+        // earlier layout's shards' too; the whole view reads every shard's. Either way the
+        // newest verdict of a location counts.
+        let layout = self.lock().layout(kind);
+        let earlier: Vec<Shard> = if layout.prev_of != layout.of {
+            Shard::all(layout.prev_of).collect()
+        } else {
+            Vec::new()
+        };
         let t = self.locations();
-        // A narrowed view reads its shard's verdicts; a location it holds none of (the kind was
-        // just re-sharded) is read from the other shards' as DynamoDB's fallback does. The
-        // whole view reads every shard's. Either way the newest verdict of a location counts.
-        let own: Vec<&String> = t
-            .verdicts
-            .keys()
-            .filter(|(k, s, _)| *k == kind && *s == self.shard)
-            .map(|(_, _, l)| l)
-            .collect();
-        for ((k, s, location), list) in &t.verdicts {
-            let wanted = self.shard.is_whole() || *s == self.shard || !own.contains(&location);
+        for ((k, s, _), list) in &t.verdicts {
+            let wanted = self.shard.is_whole() || *s == self.shard || earlier.contains(s);
             if *k == kind && wanted {
                 for v in list {
                     out.entry(v.target_id.clone()).or_default().push(v.clone());
