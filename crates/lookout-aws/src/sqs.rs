@@ -26,6 +26,7 @@ use aws_sdk_sqs::Client;
 use crate::sdk_message;
 use lookout_app::ports::{ShardQueue, ShardTask, StoreError};
 use lookout_app::retry::{retry_policy, until_all_done};
+use lookout_app::usecases::sqs::{SqsAttributes, SqsEvent, SqsMessage};
 
 /// Most messages one `ReceiveMessage` returns (the SQS limit, and Lambda's default batch).
 pub const MAX_BATCH: i32 = 10;
@@ -229,6 +230,100 @@ impl QueuePoller {
             failed: received - done.len(),
         })
     }
+
+    /// Rounds of [`QueuePoller::poll_once`] as `args` say (`once` runs one round with the
+    /// caller's handler): at most `args.rounds`, ending after a round that received nothing
+    /// when `args.until_idle`; a failed round waits [`POLL_BACKOFF_MS`] and goes on. Answers
+    /// the totals.
+    pub async fn poll_rounds<F, Fut>(&self, args: &PollArgs, mut once: F) -> PollReport
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<PollReport, QueueError>>,
+    {
+        let mut total = PollReport::default();
+        for _ in 0..args.rounds {
+            match once().await {
+                Ok(report) => {
+                    total.received += report.received;
+                    total.deleted += report.deleted;
+                    total.failed += report.failed;
+                    if report.received == 0 && args.until_idle {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(queue = %self.queue_url, error = %e,
+                        "polling failed; trying again in a second");
+                    tokio::time::sleep(Duration::from_millis(POLL_BACKOFF_MS)).await;
+                }
+            }
+        }
+        total
+    }
+}
+
+/// How long [`QueuePoller::poll_rounds`] waits after a receive or delete failed (the queue is
+/// down), ms.
+pub const POLL_BACKOFF_MS: u64 = 1_000;
+
+/// What a function's `--poll` asks (`notify --poll`, `probe --poll`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollArgs {
+    /// The queue to poll.
+    pub queue_url: String,
+    /// Rounds at most (`--rounds N`); `u64::MAX` by default.
+    pub rounds: u64,
+    /// Stop after a round that received nothing (`--until-idle`).
+    pub until_idle: bool,
+}
+
+impl PollArgs {
+    /// Reads `--poll <url> [--rounds N] [--until-idle]`, in any order, from the program's
+    /// arguments (without the program name); `Ok(None)` without `--poll` (run as a Lambda
+    /// function).
+    ///
+    /// # Errors
+    /// A message naming the argument that is missing or wrong.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<PollArgs>, String> {
+        let mut args = args.into_iter();
+        let mut url = None;
+        let mut rounds = u64::MAX;
+        let mut until_idle = false;
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--poll" => url = Some(args.next().ok_or("--poll needs the queue URL")?),
+                "--rounds" => {
+                    rounds = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("--rounds needs a number")?;
+                }
+                "--until-idle" => until_idle = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok(url.map(|queue_url| PollArgs {
+            queue_url,
+            rounds,
+            until_idle,
+        }))
+    }
+}
+
+/// The SQS event Lambda would give for `messages`.
+pub fn event_of(messages: &[QueueMessage]) -> SqsEvent {
+    SqsEvent {
+        records: messages
+            .iter()
+            .map(|m| SqsMessage {
+                message_id: m.message_id.clone(),
+                body: m.body.clone(),
+                attributes: SqsAttributes {
+                    approximate_receive_count: Some(m.receive_count.to_string()),
+                },
+            })
+            .collect(),
+    }
 }
 
 /// Attempts of a `SendMessageBatch` whose entries come back failed (not the sender's fault).
@@ -331,5 +426,51 @@ impl ShardQueue for SqsShardQueue {
             .map_err(|left| left.into_store_error("SendMessageBatch"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Result<Option<PollArgs>, String> {
+        PollArgs::parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn poll_arguments_read_in_any_order_and_nothing_means_lambda() {
+        assert_eq!(args(&[]).unwrap(), None);
+        let a = args(&["--until-idle", "--poll", "http://q", "--rounds", "3"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a,
+            PollArgs {
+                queue_url: "http://q".into(),
+                rounds: 3,
+                until_idle: true
+            }
+        );
+        assert_eq!(
+            args(&["--poll", "http://q"]).unwrap().unwrap().rounds,
+            u64::MAX
+        );
+        assert!(args(&["--poll"]).is_err());
+        assert!(args(&["--poll", "q", "--rounds", "x"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn a_received_message_becomes_the_record_lambda_would_hand_over() {
+        let m = QueueMessage {
+            message_id: "m-1".into(),
+            receipt_handle: "r".into(),
+            body: "{}".into(),
+            receive_count: 2,
+        };
+        let event = event_of(&[m]);
+        assert_eq!(event.records.len(), 1);
+        assert_eq!(event.records[0].message_id, "m-1");
+        assert_eq!(event.records[0].receive_count(), 2);
     }
 }

@@ -7,79 +7,10 @@
 //! Options after the URL: `--rounds N` stops after N rounds, `--until-idle` after the first
 //! round that receives nothing (the demo and tests); by default it polls until killed.
 
-use lookout_aws::sqs::{PollReport, QueueError, QueueMessage, QueuePoller};
+pub use lookout_aws::sqs::{event_of, PollArgs};
+use lookout_aws::sqs::{PollReport, QueueError, QueuePoller};
 
-use crate::event::{SqsAttributes, SqsEvent, SqsMessage};
 use crate::{handle, Deliver, HandlerError};
-
-/// How long to wait after a receive or delete failed (the queue is down), ms.
-const BACKOFF_MS: u64 = 1_000;
-
-/// What `--poll` asks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollArgs {
-    /// The queue to poll.
-    pub queue_url: String,
-    /// Rounds at most (`--rounds N`); `u64::MAX` by default.
-    pub rounds: u64,
-    /// Stop after a round that received nothing.
-    pub until_idle: bool,
-}
-
-impl PollArgs {
-    /// Reads `--poll <url> [--rounds N] [--until-idle]` from the program's arguments (without
-    /// the program name); `Ok(None)` without `--poll` (run as a Lambda function).
-    ///
-    /// # Errors
-    /// A message naming the argument that is missing or wrong.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<PollArgs>, String> {
-        let mut args = args.into_iter();
-        let mut out: Option<PollArgs> = None;
-        let mut rounds = u64::MAX;
-        let mut until_idle = false;
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--poll" => {
-                    let url = args.next().ok_or("--poll needs the queue URL")?;
-                    out = Some(PollArgs {
-                        queue_url: url,
-                        rounds,
-                        until_idle,
-                    });
-                }
-                "--rounds" => {
-                    rounds = args
-                        .next()
-                        .and_then(|n| n.parse().ok())
-                        .ok_or("--rounds needs a number")?;
-                }
-                "--until-idle" => until_idle = true,
-                other => return Err(format!("unknown argument {other:?}")),
-            }
-        }
-        Ok(out.map(|a| PollArgs {
-            rounds,
-            until_idle,
-            ..a
-        }))
-    }
-}
-
-/// The SQS event Lambda would give for `messages`.
-pub fn event_of(messages: &[QueueMessage]) -> SqsEvent {
-    SqsEvent {
-        records: messages
-            .iter()
-            .map(|m| SqsMessage {
-                message_id: m.message_id.clone(),
-                body: m.body.clone(),
-                attributes: SqsAttributes {
-                    approximate_receive_count: Some(m.receive_count.to_string()),
-                },
-            })
-            .collect(),
-    }
-}
 
 /// One round: receive, handle, delete the successes.
 ///
@@ -99,61 +30,14 @@ pub async fn poll_once<N: Deliver + Sync>(
         .await
 }
 
-/// Polls as `args` say; answers the totals.
+/// Polls as `args` say ([`QueuePoller::poll_rounds`]); answers the totals.
 pub async fn run<N: Deliver + Sync>(
     poller: &QueuePoller,
     notifier: &N,
     args: &PollArgs,
 ) -> PollReport {
     tracing::info!(queue = %poller.queue_url(), "polling the notify queue (local event source mapping)");
-    let mut total = PollReport::default();
-    for _ in 0..args.rounds {
-        match poll_once(poller, notifier).await {
-            Ok(report) => {
-                total.received += report.received;
-                total.deleted += report.deleted;
-                total.failed += report.failed;
-                if report.received == 0 && args.until_idle {
-                    break;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "polling failed; trying again in a second");
-                tokio::time::sleep(std::time::Duration::from_millis(BACKOFF_MS)).await;
-            }
-        }
-    }
-    total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Result<Option<PollArgs>, String> {
-        PollArgs::parse(a.iter().map(|s| s.to_string()))
-    }
-
-    #[test]
-    fn poll_arguments_read_in_any_order_and_nothing_means_lambda() {
-        assert_eq!(args(&[]).unwrap(), None);
-        let a = args(&["--until-idle", "--poll", "http://q", "--rounds", "3"])
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            a,
-            PollArgs {
-                queue_url: "http://q".into(),
-                rounds: 3,
-                until_idle: true
-            }
-        );
-        assert_eq!(
-            args(&["--poll", "http://q"]).unwrap().unwrap().rounds,
-            u64::MAX
-        );
-        assert!(args(&["--poll"]).is_err());
-        assert!(args(&["--poll", "q", "--rounds", "x"]).is_err());
-        assert!(args(&["--bogus"]).is_err());
-    }
+    poller
+        .poll_rounds(args, || poll_once(poller, notifier))
+        .await
 }
