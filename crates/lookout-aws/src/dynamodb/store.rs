@@ -168,21 +168,7 @@ impl DynamoStore {
         from: &str,
         to: &str,
     ) -> Result<Vec<Item>, StoreError> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", super::keys::SK)
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":a", s(from))
-            .expression_attribute_values(":b", s(to))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(store_error)
+        self.range(None, pk, from, to).await
     }
 
     /// Every item of index `gsi1` partition `key`, all pages, in index sort-key order.
@@ -198,13 +184,29 @@ impl DynamoStore {
         from: &str,
         to: &str,
     ) -> Result<Vec<Item>, StoreError> {
+        self.range(Some(GSI), key, from, to).await
+    }
+
+    /// The items of partition `key` of the table (`index` `None`: keys `pk`/`sk`) or of index
+    /// `gsi1` (keys `gsi1pk`/`gsi1sk`) with a sort key from `from` to `to`, all pages.
+    async fn range(
+        &self,
+        index: Option<&str>,
+        key: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (key_attr, sort_attr) = match index {
+            Some(_) => (GSI_PK, super::keys::GSI_SK),
+            None => (PK, super::keys::SK),
+        };
         self.client
             .query()
             .table_name(&self.table)
-            .index_name(GSI)
+            .set_index_name(index.map(str::to_string))
             .key_condition_expression("#k = :k AND #s BETWEEN :a AND :b")
-            .expression_attribute_names("#k", GSI_PK)
-            .expression_attribute_names("#s", super::keys::GSI_SK)
+            .expression_attribute_names("#k", key_attr)
+            .expression_attribute_names("#s", sort_attr)
             .expression_attribute_values(":k", s(key))
             .expression_attribute_values(":a", s(from))
             .expression_attribute_values(":b", s(to))
