@@ -2,6 +2,7 @@ use lookout_core::domain::TargetKind;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::event::{SqsAttributes, SqsEvent, SqsMessage};
 use lookout_app::usecases::event::Payload;
 
 fn fixture(name: &str) -> Value {
@@ -162,4 +163,42 @@ fn a_body_that_is_no_task_is_refused_without_quoting_it() {
         serde_json::to_value(&answer).unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]})
     );
+}
+
+#[test]
+fn a_task_that_names_no_shard_is_refused() {
+    let task = |index: u32, of: u32| {
+        json!({"kind": "server", "shard": {"index": index, "of": of}, "event_id": null,
+               "run_id": "r", "issued_at": 0})
+        .to_string()
+    };
+    assert!(task_of(&task(1, 3)).is_ok());
+    for (index, of) in [(3, 3), (0, 0), (0, 1025), (u32::MAX, u32::MAX)] {
+        let e = task_of(&task(index, of)).unwrap_err().to_string();
+        assert!(e.contains("names no shard"), "{index} of {of}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_task_received_before_goes_back_to_the_queue_and_a_first_one_is_done() {
+    use lookout_app::memory::{MemoryPublisher, MemoryStore};
+    let store = MemoryStore::default();
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap();
+    let config = RunConfig::new(2);
+    let stale = json!({"kind": "server", "shard": {"index": 0, "of": 2}, "event_id": null,
+        "run_id": "r", "issued_at": config.clock.now_ms() - 10 * 60_000})
+    .to_string();
+    let record = |id: &str, receives: u32| SqsMessage {
+        message_id: id.into(),
+        body: stale.clone(),
+        attributes: SqsAttributes {
+            approximate_receive_count: Some(receives.to_string()),
+        },
+    };
+    let event = SqsEvent {
+        records: vec![record("first", 1), record("again", 2)],
+    };
+    let answer = handle_tasks(&store, &publisher, &prober, &config, event, None).await;
+    assert_eq!(answer.failed_ids(), vec!["again".to_string()]);
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::memory::{MemoryPublisher, MemoryStore};
-use crate::ports::{StoreError, TargetStore};
+use crate::ports::{RunStore, StoreError, TargetStore};
 use crate::testing::{closed_port, serve};
 use lookout_core::domain::Target;
 
@@ -225,4 +225,69 @@ async fn the_shards_check_every_target_once_and_add_up_on_one_record() {
         .await
         .unwrap();
     assert!(matches!(stale, ShardOutcome::Stale { .. }), "{stale:?}");
+}
+
+#[tokio::test]
+async fn a_task_of_an_earlier_layout_is_dropped_unrun() {
+    let live = serve(200, "ok").await;
+    let store = store_with(25, &live).await;
+    let publisher = MemoryPublisher::default();
+    store.set_shard_count(TargetKind::Server, 3).await.unwrap();
+    let config = RunConfig::new(8);
+    let task = |of| ShardTask {
+        kind: TargetKind::Server,
+        shard: lookout_core::domain::Shard::new(0, of).unwrap(),
+        event_id: Some(format!("e#server#0of{of}")),
+        force: true,
+        window_s: 0,
+        run_id: "r1".into(),
+        issued_at: config.clock.now_ms(),
+    };
+    // Sent when the kind had 2 shards; it has 3 now.
+    let old = run_shard(&store, &publisher, &prober(), &task(2), &config, None)
+        .await
+        .unwrap();
+    assert!(matches!(old, ShardOutcome::NotRun { .. }), "{old:?}");
+    assert!(RunStore::runs(&store, TargetKind::Server, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let current = run_shard(&store, &publisher, &prober(), &task(3), &config, None)
+        .await
+        .unwrap();
+    assert!(matches!(current, ShardOutcome::Ran { .. }), "{current:?}");
+}
+
+#[tokio::test]
+async fn a_location_other_than_the_home_one_adds_no_run_record() {
+    let live = serve(200, "ok").await;
+    let store = store_with(25, &live).await;
+    let publisher = MemoryPublisher::default();
+    store.set_shard_count(TargetKind::Server, 3).await.unwrap();
+    let config = RunConfig {
+        locations: Some(crate::usecases::probe_run::LocationSetup {
+            name: "us-east-1".into(),
+            home: "eu-west-1".into(),
+            all: vec!["eu-west-1".into(), "us-east-1".into()],
+            grace_ms: 180_000,
+        }),
+        ..RunConfig::new(8)
+    };
+    let task = ShardTask {
+        kind: TargetKind::Server,
+        shard: lookout_core::domain::Shard::new(1, 3).unwrap(),
+        event_id: None,
+        force: true,
+        window_s: 0,
+        run_id: "r1".into(),
+        issued_at: config.clock.now_ms(),
+    };
+    let out = run_shard(&store, &publisher, &prober(), &task, &config, None)
+        .await
+        .unwrap();
+    assert!(matches!(out, ShardOutcome::Ran { .. }), "{out:?}");
+    assert!(RunStore::runs(&store, TargetKind::Server, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
