@@ -31,6 +31,10 @@
 
 #[path = "support/capacity.rs"]
 mod capacity;
+#[path = "support/delay_server.rs"]
+mod delay_server;
+use delay_server::DELAY_MS;
+
 #[path = "../it/common/mod.rs"]
 mod common;
 
@@ -42,32 +46,12 @@ use lookout_app::ports::{
     KindSummary, RunStore, ShardQueue, ShardTask, StoreError, SummaryStore, TargetStore,
 };
 use lookout_app::probe::{ProbeOptions, Prober};
-use lookout_app::testing::{Reply, TestServer};
 use lookout_app::usecases::probe_run::fanout::{dispatch, run_shard, Dispatch, ShardOutcome};
 use lookout_aws::dynamodb::DynamoStore;
 use lookout_core::domain::{Target, TargetKind};
 use serde_json::json;
 
 use capacity::{Capacity, Units};
-
-/// Each answer's delay.
-const DELAY_MS: u64 = 200;
-
-async fn serve() {
-    let server = TestServer::start(|_| {
-        Reply::Delay(
-            Duration::from_millis(DELAY_MS),
-            Box::new(Reply::text(200, "ok")),
-        )
-    })
-    .await;
-    println!("{}", server.url);
-    let stdin = tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
-    });
-    let _ = tokio::time::timeout(Duration::from_secs(900), stdin).await;
-}
 
 /// A queue that only keeps nothing: the in-process runs take their tasks from
 /// [`Dispatch::tasks`].
@@ -439,7 +423,7 @@ async fn run(s: Setup) {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("serve") => serve().await,
+        Some("serve") => delay_server::serve().await,
         Some("run") if args.len() == 7 => {
             let num = |i: usize, what: &str| -> usize {
                 args[i]

@@ -9,20 +9,20 @@
 //!   prints its URL, and exits after 15 minutes at the latest or when stdin closes.
 //! - `probe_scale run URL N CONCURRENCY`: one forced probe run of N targets at URL.
 
+#[path = "support/delay_server.rs"]
+mod delay_server;
+use delay_server::DELAY_MS;
+
 #[path = "../it/common/mod.rs"]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lookout_app::memory::{MemoryPublisher, MemoryStore};
 use lookout_app::ports::TargetStore;
 use lookout_app::probe::{ProbeOptions, Prober};
-use lookout_app::testing::{Reply, TestServer};
 use lookout_core::domain::{Target, TargetKind};
 use serde_json::json;
-
-/// Each answer's delay.
-const DELAY_MS: u64 = 200;
 
 /// User + system CPU time of this process so far, seconds.
 fn cpu_seconds() -> f64 {
@@ -31,23 +31,6 @@ fn cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(u.ru_utime) + tv(u.ru_stime)
-}
-
-async fn serve() {
-    let server = TestServer::start(|_| {
-        Reply::Delay(
-            Duration::from_millis(DELAY_MS),
-            Box::new(Reply::text(200, "ok")),
-        )
-    })
-    .await;
-    println!("{}", server.url);
-    // Until stdin closes (the part script holds it open), at most 15 minutes.
-    let stdin = tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
-    });
-    let _ = tokio::time::timeout(Duration::from_secs(900), stdin).await;
 }
 
 async fn run(url: &str, n: usize, concurrency: usize) {
@@ -119,7 +102,7 @@ async fn run(url: &str, n: usize, concurrency: usize) {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("serve") => serve().await,
+        Some("serve") => delay_server::serve().await,
         Some("run") if args.len() == 4 => {
             let n = args[2].parse().expect("N");
             let c = args[3].parse().expect("CONCURRENCY");
