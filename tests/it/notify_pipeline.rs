@@ -8,10 +8,9 @@
 //! The queue is the local stack's: visibility timeout 2 s, and after 3 receives moto's
 //! `RedrivePolicy` moves a message to the dead-letter queue.
 
-use std::sync::{Arc, Mutex};
-
 use aws_sdk_sqs::types::QueueAttributeName;
 use lookout_app::ports::{ChannelStore, DeliveryLog};
+use lookout_app::testing::logs::LogCapture;
 use lookout_aws::sns::SnsPublisher;
 use lookout_aws::sqs::{PollReport, QueuePoller};
 use lookout_core::domain::Alert;
@@ -494,36 +493,10 @@ async fn a_message_without_an_alert_goes_to_the_dead_letter_queue_untouched() {
     assert!(p.fake.received().is_empty(), "no provider was called");
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn no_secret_appears_in_any_log_line_or_delivery_record_of_a_run_with_failures() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
     // The test's runtime is single-threaded: every task of the run logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start(tracing::Level::DEBUG);
 
     let p = pipeline(true).await;
     p.http_channels().await;
@@ -543,11 +516,14 @@ async fn no_secret_appears_in_any_log_line_or_delivery_record_of_a_run_with_fail
         .unwrap();
     p.pump().await;
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        text.contains("alert delivered to the channels") && text.contains("dead-letter"),
-        "the run's log lines were captured: {text}"
-    );
+    let text = logs.text();
+    for expected in ["alert delivered to the channels", "dead-letter"] {
+        assert!(
+            text.contains(expected),
+            "no captured line says {expected:?} ({} lines captured)",
+            text.lines().count()
+        );
+    }
     let mut records = Vec::new();
     for id in [
         "slack",

@@ -12,6 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+pub mod logs;
+
 /// Starts a server on 127.0.0.1 that answers every request with `status` and `body`, and returns
 /// its base URL (`http://127.0.0.1:<port>`). It runs until the test's runtime ends.
 pub async fn serve(status: u16, body: &'static str) -> String {

@@ -442,29 +442,9 @@ async fn secret_references_are_resolved_when_sending_and_never_recorded() {
     );
 }
 
-/// Log lines written while `f` runs (this thread's subscriber, every level).
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_reaches_an_error_a_record_an_answer_or_a_log_line() {
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || Captured(sink.clone()))
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = crate::testing::logs::LogCapture::start(tracing::Level::TRACE);
 
     // Servers that echo what they got (URL and headers) in their errors.
     let echo = |status: u16| {
@@ -518,7 +498,7 @@ async fn no_secret_reaches_an_error_a_record_an_answer_or_a_log_line() {
             .iter()
             .map(|r| serde_json::to_string(r).unwrap()),
     );
-    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("alert not delivered"), "logs were captured");
     let errors = store
         .delivery_records()
