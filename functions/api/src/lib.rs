@@ -47,8 +47,8 @@ use std::sync::Arc;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
-    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, LocationStore, RunLease,
-    RunStore, StateStore, SummaryStore, TargetStore,
+    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore, LocationStore,
+    RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
 };
 use lookout_app::probe::Prober;
 
@@ -72,6 +72,8 @@ pub trait Store:
     + DigestStore
     + RunLease
     + LocationStore
+    + IncidentStore
+    + StatusPageStore
     + Send
     + Sync
     + 'static
@@ -90,6 +92,8 @@ impl<T> Store for T where
         + DigestStore
         + RunLease
         + LocationStore
+        + IncidentStore
+        + StatusPageStore
         + Send
         + Sync
         + 'static

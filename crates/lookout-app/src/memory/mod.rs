@@ -12,6 +12,7 @@ use lookout_core::domain::{Alert, Shard, Target, TargetKind, TargetState};
 
 mod alerts;
 mod digests;
+mod incidents;
 mod lease;
 mod locations;
 mod notify;
@@ -52,6 +53,10 @@ struct Tables {
     /// (scope, start) → digest
     digests: BTreeMap<(String, i64), Digest>,
     uptime: HashMap<TargetKind, Vec<TargetUptime>>,
+    /// id → incident or maintenance window
+    incidents: BTreeMap<String, lookout_core::domain::incident::Incident>,
+    /// slug → status page
+    pages: BTreeMap<String, lookout_core::domain::status_page::StatusPage>,
 }
 
 #[derive(Default)]

@@ -14,6 +14,10 @@ pub struct TargetUptime {
     pub target_id: String,
     /// 24 hours, 7, 30 and 365 days.
     pub windows: Vec<lookout_core::digest::rollup::Uptime>,
+    /// The status page's uptime bar: up to [`lookout_core::digest::rollup::BAR_DAYS`] days,
+    /// oldest first, the last being today so far. Days without a rollup are left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<lookout_core::digest::rollup::DayCell>,
 }
 
 /// Rollups, digests and the uptime table the digest function writes.

@@ -11,6 +11,7 @@ mod digests;
 mod dump;
 mod error;
 mod history;
+mod incidents;
 mod lease;
 mod locations;
 mod notify;
@@ -33,6 +34,7 @@ pub use dump::{
 };
 pub use error::{error_chain, StoreError};
 pub use history::HistoryStore;
+pub use incidents::{IncidentStore, StatusPageStore};
 pub use lease::{Lease, LeaseInfo, Located, RunLease};
 pub use locations::LocationStore;
 pub use notify::{

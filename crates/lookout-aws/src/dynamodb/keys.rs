@@ -51,6 +51,11 @@ pub(super) const OUTBOX_PENDING: &str = "OUTBOX#pending";
 /// Partition of every notification channel's definition (sort key: the channel id). One
 /// partition: a handful of items, listed with one strongly consistent query.
 pub(super) const CHANNEL_PK: &str = "CHANNEL";
+/// Partition of the status page's incidents and maintenance windows (sort key: the incident
+/// id). One partition: incidents are few (hundreds in a bad quarter), listed with one query.
+pub(super) const INCIDENTS_PK: &str = "INCIDENTS";
+/// Partition of the status pages' settings (sort key: the page's slug).
+pub(super) const STATUS_PAGE_PK: &str = "STATUSPAGE";
 /// Delivery record attribute: where the delivery stands (`sending`, `sent`, `failed`).
 pub(super) const DELIVERY_STATUS: &str = "status";
 /// Delivery record attribute: the channel's id.
@@ -314,7 +319,8 @@ pub(super) fn layout_pk(kind: TargetKind) -> String {
 /// restored with the outbox, they keep an alert published again after a restore from being
 /// sent to a channel twice; they hold the alert's redacted text, no channel secret, and
 /// expire by TTL; with them the incident notes `INCIDENT#<channel>`, which keep a late
-/// trigger from reopening an incident whose resolve was sent), from an item in
+/// trigger from reopening an incident whose resolve was sent, and the status page's
+/// incidents `INCIDENTS`; the status pages' settings `STATUSPAGE` are definitions), from an item in
 /// attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
 /// a full dump.
 pub fn item_type(item: &serde_json::Value) -> ItemType {
@@ -327,7 +333,8 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     let prefix = pk.split('#').next().unwrap_or_default();
     match prefix {
         "TARGET" if key(SK) == Some(CONFIG_SK) => ItemType::Definitions,
-        CHANNEL_PK => ItemType::Definitions,
+        CHANNEL_PK | STATUS_PAGE_PK => ItemType::Definitions,
+        INCIDENTS_PK => ItemType::Alerts,
         "DELIVERY" | "INCIDENT" => ItemType::Alerts,
         "HIST" | "RUN" => ItemType::History,
         "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,

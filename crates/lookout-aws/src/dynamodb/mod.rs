@@ -49,6 +49,7 @@ mod convert;
 mod deliveries;
 mod digests;
 mod history;
+mod incidents;
 mod item;
 pub mod keys;
 mod lease;

@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod failover;
 pub mod grouped;
+pub mod incident;
 pub mod location;
 pub mod maintenance;
 mod rebase;
@@ -10,6 +11,7 @@ pub mod result;
 pub mod secret_ref;
 pub mod shard;
 pub mod state;
+pub mod status_page;
 pub mod target;
 
 pub use alert::{Alert, AlertKind, Change, Severity};

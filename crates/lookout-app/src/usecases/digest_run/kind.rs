@@ -124,6 +124,7 @@ where
         .map(|j| TargetUptime {
             target_id: j.target_id.clone(),
             windows: j.digest.uptime.clone(),
+            days: Vec::new(),
         })
         .collect();
     store.put_uptime(kind, &table).await?;

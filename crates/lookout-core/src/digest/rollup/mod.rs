@@ -311,6 +311,21 @@ pub struct Uptime {
     pub uptime_percent: Option<f64>,
 }
 
+/// One day of a target's uptime bar on the status page: the counts of its day rollup (today's
+/// from its hourly rollups so far).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCell {
+    /// The day's start (UTC midnight), epoch ms.
+    pub start: i64,
+    /// Checks that day.
+    pub checks: u64,
+    /// Failed checks that day.
+    pub failures: u64,
+}
+
+/// Days in the status page's uptime bar (as Atlassian Statuspage and Upptime show).
+pub const BAR_DAYS: usize = 90;
+
 /// The trailing windows [`uptime`] answers, with their length in ms.
 pub const UPTIME_WINDOWS: [(&str, i64); 4] = [
     ("24h", DAY_MS),
