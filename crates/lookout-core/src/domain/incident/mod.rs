@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Status;
 
+mod auto;
+mod validate;
+
+pub use auto::{apply_alert, auto_id, is_bad};
+pub use validate::{IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
+
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +126,10 @@ pub struct Incident {
     /// The targets it affects, in the order they were named.
     #[serde(default)]
     pub targets: Vec<AffectedTarget>,
+    /// How many more targets a storm took down than `targets` names (it is cut at
+    /// [`MAX_AFFECTED`]); 0 otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_targets: u32,
     /// When it was opened (or the maintenance announced), epoch ms.
     pub opened_at: i64,
     /// When it was resolved (or the maintenance completed), epoch ms.
@@ -160,6 +170,10 @@ impl Incident {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Newest `opened_at` first, then by id: the order the incident listings answer in.
 pub fn newest_first(list: &mut [Incident]) {
     list.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then(a.id.cmp(&b.id)));
@@ -175,3 +189,6 @@ pub const MAX_POSTMORTEM_CHARS: usize = 50_000;
 pub const MAX_AFFECTED: usize = 500;
 /// How long incidents are kept, days (the page's 90-day bars show them).
 pub const INCIDENT_TTL_DAYS: u32 = 400;
+
+#[cfg(test)]
+mod tests;

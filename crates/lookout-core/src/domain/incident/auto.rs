@@ -1,0 +1,152 @@
+//! Incidents opened and closed from alerts (`source: auto`), pure: [`apply_alert`] takes the
+//! open incidents and one alert and answers the incidents to write.
+//!
+//! The rules:
+//! - a `status_change` to `down` or `blocked` opens an incident naming that target, unless an
+//!   open auto incident names it already: then that one gets an update;
+//! - a `storm` opens ONE incident naming every target of its `changes` that went bad and that no
+//!   open auto incident names (cut at [`MAX_AFFECTED`], the rest counted in
+//!   [`Incident::more_targets`]); the targets an open one names update it;
+//! - a `recovery` (or any change of a named target to a status that is not bad) marks the target
+//!   in the open incident(s) naming it and adds an update; an auto incident none of whose targets
+//!   is still bad is `resolved`, with `resolved_at` the alert's time;
+//! - every other kind (reminders, certificates, traffic, daily reports, locations, group
+//!   alerts) changes nothing, and operator incidents are never touched.
+//!
+//! Each update keeps the alert's key, so applying the same alert again is a no-op while the
+//! incident it touched is open; the id of an incident an alert opens is derived from the alert
+//! ([`auto_id`]), so a second opening of the same one is refused by the store's conditional
+//! write (version 1 of an id that exists).
+
+use super::{AffectedTarget, Incident, IncidentKind, IncidentSource, IncidentStatus};
+use super::{IncidentUpdate, MAX_AFFECTED};
+use crate::domain::{Alert, AlertKind, Status};
+
+/// Whether a target in `status` counts as affected (`down` or `blocked`).
+pub fn is_bad(status: Status) -> bool {
+    matches!(status, Status::Down | Status::Blocked)
+}
+
+/// The id of the auto incident an alert at `at_ms` (epoch ms) opens, whose first target is
+/// `first_target`: `auto-<first target id>-<at ms>`.
+pub fn auto_id(first_target: &str, at_ms: i64) -> String {
+    format!("auto-{first_target}-{at_ms}")
+}
+
+/// The transitions of targets an alert reports: the alert's own for a status change or a
+/// recovery, its `changes` for a storm (group alerts left out), none for every other kind.
+fn transitions(alert: &Alert) -> Vec<AffectedTarget> {
+    let one = |id: &str, name: &str, status: Status| AffectedTarget {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        status,
+    };
+    match alert.kind {
+        AlertKind::StatusChange | AlertKind::Recovery if !alert.target_id.is_empty() => {
+            vec![one(&alert.target_id, &alert.target_name, alert.new_status)]
+        }
+        AlertKind::Storm => alert
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(c.kind, AlertKind::StatusChange | AlertKind::Recovery)
+                    && !c.target_id.is_empty()
+            })
+            .map(|c| one(&c.target_id, &c.target_name, c.new_status))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The incidents `alert` changes, given the incidents open now (`open`, of either source; the
+/// operator's are left alone), each with its `version` bumped (1 for a new one). Empty when the
+/// alert changes nothing or was applied already (an open incident has an update with its key).
+pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
+    let steps = transitions(alert);
+    if steps.is_empty() {
+        return Vec::new();
+    }
+    let applied = open.iter().any(|i| {
+        i.updates
+            .iter()
+            .any(|u| u.alert_key.as_deref() == Some(alert.key.as_str()))
+    });
+    if applied {
+        return Vec::new();
+    }
+    let mut touched: Vec<(Incident, Vec<AffectedTarget>)> = open
+        .iter()
+        .filter(|i| i.source == IncidentSource::Auto && !i.status.is_closed())
+        .map(|i| (i.clone(), Vec::new()))
+        .collect();
+    let mut opened: Vec<AffectedTarget> = Vec::new();
+    for step in steps {
+        let mut named = false;
+        for (incident, changes) in &mut touched {
+            if let Some(t) = incident.targets.iter_mut().find(|t| t.id == step.id) {
+                named = true;
+                t.status = step.status;
+                if !step.name.is_empty() {
+                    t.name.clone_from(&step.name);
+                }
+                changes.retain(|c: &AffectedTarget| c.id != step.id);
+                changes.push(step.clone());
+            }
+        }
+        if !named {
+            match opened.iter_mut().find(|t| t.id == step.id) {
+                Some(t) => *t = step,
+                None if is_bad(step.status) => opened.push(step),
+                None => {}
+            }
+        }
+    }
+    let mut out: Vec<Incident> = touched
+        .into_iter()
+        .filter(|(_, changes)| !changes.is_empty())
+        .map(|(mut incident, changes)| {
+            if !incident.targets.iter().any(|t| is_bad(t.status)) {
+                incident.status = IncidentStatus::Resolved;
+                incident.resolved_at = Some(alert.at);
+            }
+            incident.updates.push(IncidentUpdate {
+                at: alert.at,
+                status: incident.status,
+                body: String::new(),
+                changes,
+                alert_key: Some(alert.key.clone()),
+            });
+            incident.version += 1;
+            incident
+        })
+        .collect();
+    // A storm's recoveries may bring back a target it also took down: only the bad ones open.
+    opened.retain(|t| is_bad(t.status));
+    if let Some(first) = opened.first().map(|t| t.id.clone()) {
+        let more = opened.len().saturating_sub(MAX_AFFECTED);
+        opened.truncate(MAX_AFFECTED);
+        out.push(Incident {
+            id: auto_id(&first, alert.at),
+            kind: IncidentKind::Incident,
+            source: IncidentSource::Auto,
+            title: String::new(),
+            status: IncidentStatus::Investigating,
+            targets: opened.clone(),
+            more_targets: u32::try_from(more).unwrap_or(u32::MAX),
+            opened_at: alert.at,
+            resolved_at: None,
+            starts_at: None,
+            ends_at: None,
+            updates: vec![IncidentUpdate {
+                at: alert.at,
+                status: IncidentStatus::Investigating,
+                body: String::new(),
+                changes: opened,
+                alert_key: Some(alert.key.clone()),
+            }],
+            postmortem: None,
+            version: 1,
+        });
+    }
+    out
+}
