@@ -60,31 +60,35 @@ fn transitions(alert: &Alert) -> Vec<AffectedTarget> {
 
 /// The incidents `alert` changes, given the incidents open now (`open`, of either source; the
 /// operator's are left alone), each with its `version` bumped (1 for a new one). Empty when the
-/// alert changes nothing or was applied already (an open incident has an update with its key).
+/// alert changes nothing or was applied already. An open incident that has an update with the
+/// alert's key is not written again, and the targets it names open no new incident, so applying
+/// an alert again after only some of its writes went through writes the rest.
 pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
     let steps = transitions(alert);
     if steps.is_empty() {
         return Vec::new();
     }
-    let applied = open.iter().any(|i| {
+    let has_key = |i: &Incident| {
         i.updates
             .iter()
             .any(|u| u.alert_key.as_deref() == Some(alert.key.as_str()))
-    });
-    if applied {
-        return Vec::new();
-    }
-    let mut touched: Vec<(Incident, Vec<AffectedTarget>)> = open
+    };
+    // An incident that has an update with this alert's key took it already: it is left as it
+    // is, but its targets count as named (so that no second incident opens for them).
+    let mut touched: Vec<(Incident, bool, Vec<AffectedTarget>)> = open
         .iter()
         .filter(|i| i.source == IncidentSource::Auto && !i.status.is_closed())
-        .map(|i| (i.clone(), Vec::new()))
+        .map(|i| (i.clone(), has_key(i), Vec::new()))
         .collect();
     let mut opened: Vec<AffectedTarget> = Vec::new();
     for step in steps {
         let mut named = false;
-        for (incident, changes) in &mut touched {
+        for (incident, took, changes) in &mut touched {
             if let Some(t) = incident.targets.iter_mut().find(|t| t.id == step.id) {
                 named = true;
+                if *took {
+                    continue;
+                }
                 t.status = step.status;
                 if !step.name.is_empty() {
                     t.name.clone_from(&step.name);
@@ -103,8 +107,8 @@ pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
     }
     let mut out: Vec<Incident> = touched
         .into_iter()
-        .filter(|(_, changes)| !changes.is_empty())
-        .map(|(mut incident, changes)| {
+        .filter(|(_, took, changes)| !took && !changes.is_empty())
+        .map(|(mut incident, _, changes)| {
             if !incident.targets.iter().any(|t| is_bad(t.status)) {
                 incident.status = IncidentStatus::Resolved;
                 incident.resolved_at = Some(alert.at);

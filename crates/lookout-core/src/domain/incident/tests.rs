@@ -344,3 +344,18 @@ fn a_bad_patch_is_refused_naming_the_field_and_changes_nothing() {
         assert_eq!(i, before);
     }
 }
+
+#[test]
+fn an_alert_applied_again_after_some_of_its_writes_writes_only_the_rest() {
+    let first = apply_alert(&[], &down("t0", 1_000));
+    let ids: Vec<String> = ["t0", "t1"].map(String::from).to_vec();
+    let s = storm(&ids, Status::Down, 2_000);
+    let out = apply_alert(&first, &s);
+    assert_eq!(out.len(), 2);
+    // Only the update of the open incident was written; the new one's write was lost.
+    let again = apply_alert(std::slice::from_ref(&out[0]), &s);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, "auto-t1-2000");
+    assert_eq!(again[0].version, 1);
+    assert!(apply_alert(&out, &s).is_empty());
+}
