@@ -40,6 +40,10 @@ pub struct Settings {
     pub table: String,
     /// `LOOKOUT_TOPIC_ARN`: the SNS topic for alerts (required by probe).
     pub topic_arn: Option<String>,
+    /// `LOOKOUT_STATUS_TOPIC_ARN`: the SNS topic of the status page's e-mail subscribers
+    /// (probe and API). Unset: `POST /v1/subscriptions` answers 503 and no incident notice is
+    /// sent.
+    pub status_topic_arn: Option<String>,
     /// `LOOKOUT_BUCKET`: the S3 bucket for dumps (required by the dump function).
     pub bucket: Option<String>,
     /// `LOOKOUT_ADMIN_TOKEN`: bearer token of admin routes; unset means admin routes answer 401.
@@ -152,6 +156,7 @@ impl Settings {
                 problem: "is not set; it names the DynamoDB table".into(),
             })?,
             topic_arn: text("LOOKOUT_TOPIC_ARN"),
+            status_topic_arn: text("LOOKOUT_STATUS_TOPIC_ARN"),
             bucket: text("LOOKOUT_BUCKET"),
             admin_token: text("LOOKOUT_ADMIN_TOKEN"),
             read_token: text("LOOKOUT_READ_TOKEN"),

@@ -62,15 +62,25 @@ impl Aws {
         self.store(settings).with_sealer(Sealer::masked())
     }
 
-    /// The alert topic (`LOOKOUT_TOPIC_ARN`).
+    /// The alert topic (`LOOKOUT_TOPIC_ARN`), with the status page's subscriber topic
+    /// (`LOOKOUT_STATUS_TOPIC_ARN`, when set) for the incident notices.
     ///
     /// # Errors
     /// [`ConfigError`] naming `LOOKOUT_TOPIC_ARN` when it is not set.
     pub fn publisher(&self, settings: &Settings) -> Result<SnsPublisher, ConfigError> {
-        Ok(SnsPublisher::from_config(
+        Ok(
+            SnsPublisher::from_config(&self.config, settings.require_topic()?)
+                .with_notices(self.incident_notices(settings)),
+        )
+    }
+
+    /// The status page's subscriber topic (`LOOKOUT_STATUS_TOPIC_ARN`; unset: nothing is
+    /// subscribed or sent). The client is made on first use.
+    pub fn incident_notices(&self, settings: &Settings) -> crate::sns::SnsIncidentNotices {
+        crate::sns::SnsIncidentNotices::from_config(
             &self.config,
-            settings.require_topic()?,
-        ))
+            settings.status_topic_arn.clone(),
+        )
     }
 
     /// The probe's shard-task queue (`LOOKOUT_PROBE_QUEUE_URL`), when it is set: without it a

@@ -18,6 +18,9 @@ fn check_version(what: &str, stored: u64, new: u64) -> Result<(), StoreError> {
 
 impl IncidentStore for MemoryStore {
     async fn put_incident(&self, incident: &Incident) -> Result<(), StoreError> {
+        if self.incidents_failing() {
+            return Err(StoreError::Backend("incident writes are failing".into()));
+        }
         let mut t = self.lock();
         let stored = t.incidents.get(&incident.id).map_or(0, |i| i.version);
         check_version(
@@ -55,6 +58,10 @@ impl IncidentStore for MemoryStore {
             .collect();
         newest_first(&mut out);
         Ok(out)
+    }
+
+    async fn delete_incident(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().incidents.remove(id).is_some())
     }
 }
 

@@ -82,6 +82,8 @@ pub struct MemoryStore {
 struct Shared {
     t: Mutex<Tables>,
     failing_commits: AtomicBool,
+    /// Incident writes fail while set (`incidents.rs`).
+    failing_incidents: AtomicBool,
     /// A stale listing of the definitions, while one is frozen.
     frozen_listing: Mutex<Option<Vec<Target>>>,
     /// Notification channels and delivery records (`notify.rs`).
@@ -104,6 +106,16 @@ impl MemoryStore {
     /// Makes every later status commit fail with a backend error (`true`), or succeed again.
     pub fn set_failing_commits(&self, failing: bool) {
         self.s.failing_commits.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes every later incident write fail with a backend error (`true`), or succeed again.
+    pub fn set_failing_incidents(&self, failing: bool) {
+        self.s.failing_incidents.store(failing, Ordering::SeqCst);
+    }
+
+    /// Whether incident writes fail now.
+    fn incidents_failing(&self) -> bool {
+        self.s.failing_incidents.load(Ordering::SeqCst)
     }
 
     /// Freezes `list_targets` at the definitions stored now (`true`) until unfrozen (`false`),

@@ -19,6 +19,7 @@ mod publish;
 mod runs;
 mod shards;
 mod state;
+mod subscriptions;
 mod targets;
 
 pub use alerts::{AlertLog, AlertRecord, Outbox};
@@ -45,4 +46,5 @@ pub use publish::{AlertPublisher, PublishError};
 pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore};
 pub use shards::{ShardLayout, ShardQueue, ShardTask, Sharded};
 pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};
+pub use subscriptions::{IncidentNotices, NoticeError, SubscribeOutcome};
 pub use targets::TargetStore;

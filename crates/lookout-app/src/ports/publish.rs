@@ -14,8 +14,10 @@ pub struct PublishError {
     pub message: String,
 }
 
-/// Sends alerts to subscribers.
-pub trait AlertPublisher {
+/// Sends alerts to subscribers. A publisher also sends the incidents the alerts open and close
+/// to the status page's subscribers ([`super::IncidentNotices`]; one without a status topic
+/// sends nothing).
+pub trait AlertPublisher: super::IncidentNotices {
     /// Publishes one alert: JSON body, a subject line and filterable attributes.
     fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), PublishError>> + Send;
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use backon::Retryable as _;
 
-use crate::ports::{AlertPublisher, Outbox, StoreError};
+use crate::ports::{AlertPublisher, IncidentStore, Outbox, StoreError};
 use lookout_core::domain::Alert;
 
 /// How long a delivery's claim of an outbox row holds, ms: while it holds, no other run
@@ -65,7 +65,7 @@ impl Delivery {
 }
 
 /// Delivers one outbox alert with the default [`DeliveryOptions`]: see [`deliver_with`].
-pub async fn deliver<S: Outbox, P: AlertPublisher>(
+pub async fn deliver<S: Outbox + IncidentStore, P: AlertPublisher>(
     store: &S,
     publisher: &P,
     alert: &Alert,
@@ -74,9 +74,12 @@ pub async fn deliver<S: Outbox, P: AlertPublisher>(
 }
 
 /// Delivers one outbox alert: claims its row ([`Outbox::claim_alert`], a conditional write, for
-/// a holder id of this call), publishes it only if the claim was won, then marks it `published`
+/// a holder id of this call), and only if the claim was won records it in the status page's
+/// incidents ([`crate::usecases::incidents::record_alert`], which notifies the page's
+/// subscribers of each change) and publishes it, then marks it `published`
 /// on the condition that the claim is still this call's, retrying the mark with backoff. A
-/// failed publish gives the claim back, so the next run sends it; a concurrent run (another
+/// failed recording or publish gives the claim back, so the next run records (what is left) and
+/// sends it; a concurrent run (another
 /// kind's probe, the digest, a duplicate invocation) finds the row claimed and leaves it alone.
 ///
 /// What stays at least once, and why: SNS standard topics have no idempotent publish (no
@@ -91,7 +94,7 @@ pub async fn deliver<S: Outbox, P: AlertPublisher>(
 ///
 /// Every message carries the alert's key in the `alert_key` message attribute, so subscribers
 /// that must act once drop repeats by it.
-pub async fn deliver_with<S: Outbox, P: AlertPublisher>(
+pub async fn deliver_with<S: Outbox + IncidentStore, P: AlertPublisher>(
     store: &S,
     publisher: &P,
     alert: &Alert,
@@ -123,6 +126,13 @@ pub async fn deliver_with<S: Outbox, P: AlertPublisher>(
             tracing::warn!(key = %alert.key, error = %e, "alert not claimed; left pending for the next run");
             return Delivery::Failed;
         }
+    }
+    if let Err(e) = crate::usecases::incidents::record_alert(store, publisher, alert).await {
+        tracing::warn!(key = %alert.key, error = %e, "alert not recorded in the incidents; left pending for the next run");
+        if let Err(e) = store.release_claim(alert, &holder).await {
+            tracing::warn!(key = %alert.key, error = %e, "claim not released; it expires on its own");
+        }
+        return Delivery::Failed;
     }
     let timeout = std::time::Duration::from_millis(options.publish_timeout_ms);
     let published = match tokio::time::timeout(timeout, publisher.publish(alert)).await {

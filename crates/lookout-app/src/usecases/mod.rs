@@ -8,6 +8,8 @@
 //!   table, and after a day's last hour the day rollups and the daily report.
 //! - [`delivery`]: alerts from the outbox to the publisher, each claimed first so that it is
 //!   published once, and marked published after.
+//! - [`incidents`]: alerts to the status page's incidents (opened, updated, resolved), and a
+//!   notice of each change to the page's subscribers.
 //! - [`notify`]: alerts to notification channels (Slack, Telegram, PagerDuty, ...), once per
 //!   alert per channel, retried, recorded.
 //! - [`sqs`]: Lambda's SQS event and partial batch response (notify, probe workers).
@@ -17,6 +19,7 @@
 pub mod delivery;
 pub mod digest_run;
 pub mod event;
+pub mod incidents;
 pub mod notify;
 pub mod probe_run;
 pub mod sqs;

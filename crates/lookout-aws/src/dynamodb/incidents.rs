@@ -67,6 +67,20 @@ impl DynamoStore {
         got.item.as_ref().map(|i| from_attr(i, "def")).transpose()
     }
 
+    /// Deletes item `pk`/`sk`; answers whether there was one.
+    async fn delete_def(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(pk, sk)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
     /// Every value in attribute `def` of partition `pk`, in sort-key order.
     async fn all_defs<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
         let items = self.query(None, pk, true, None).await?;
@@ -114,6 +128,10 @@ impl IncidentStore for DynamoStore {
         newest_first(&mut out);
         Ok(out)
     }
+
+    async fn delete_incident(&self, id: &str) -> Result<bool, StoreError> {
+        self.delete_def(INCIDENTS_PK, id).await
+    }
 }
 
 impl StatusPageStore for DynamoStore {
@@ -131,15 +149,6 @@ impl StatusPageStore for DynamoStore {
     }
 
     async fn delete_status_page(&self, slug: &str) -> Result<bool, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(STATUS_PAGE_PK, slug)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+        self.delete_def(STATUS_PAGE_PK, slug).await
     }
 }

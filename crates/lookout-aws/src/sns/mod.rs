@@ -7,14 +7,23 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use crate::sdk_message;
-use lookout_app::ports::{AlertPublisher, PublishError};
+use lookout_app::ports::{
+    AlertPublisher, IncidentNotices, NoticeError, PublishError, SubscribeOutcome,
+};
+use lookout_core::domain::incident::Incident;
 use lookout_core::domain::Alert;
 
-/// Publishes to one topic.
+pub mod subscriptions;
+
+pub use subscriptions::SnsIncidentNotices;
+
+/// Publishes to one topic; the incidents the alerts change go to the status page's subscriber
+/// topic when one is set ([`SnsPublisher::with_notices`]).
 #[derive(Clone, Debug)]
 pub struct SnsPublisher {
     client: crate::LazyClient<Client>,
     topic_arn: String,
+    notices: SnsIncidentNotices,
 }
 
 impl SnsPublisher {
@@ -25,10 +34,28 @@ impl SnsPublisher {
 
     /// A publisher to `topic_arn`.
     pub fn new(client: impl Into<crate::LazyClient<Client>>, topic_arn: impl Into<String>) -> Self {
+        let client = client.into();
         SnsPublisher {
-            client: client.into(),
+            notices: SnsIncidentNotices::new(client.clone(), None),
+            client,
             topic_arn: topic_arn.into(),
         }
+    }
+
+    /// The same publisher, sending incident notices through `notices` (none by default).
+    pub fn with_notices(mut self, notices: SnsIncidentNotices) -> Self {
+        self.notices = notices;
+        self
+    }
+}
+
+impl IncidentNotices for SnsPublisher {
+    async fn subscribe_email(&self, email: &str) -> Result<SubscribeOutcome, NoticeError> {
+        self.notices.subscribe_email(email).await
+    }
+
+    async fn notify(&self, incident: &Incident, text: &str) -> Result<(), NoticeError> {
+        self.notices.notify(incident, text).await
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{
-    AlertPublisher, DigestStore, HistoryStore, Latest, Outbox, StateStore, StoreError, TargetStore,
+    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, StateStore, StoreError, TargetStore,
 };
 use crate::usecases::event::Field;
 use lookout_core::digest::report::{global_digest, Digest, Summariser};
@@ -143,7 +143,7 @@ pub async fn run<S, P, M>(
     now: i64,
 ) -> Result<DigestReport, DigestError>
 where
-    S: TargetStore + StateStore + HistoryStore + DigestStore + Outbox + Sync,
+    S: TargetStore + StateStore + HistoryStore + DigestStore + Outbox + IncidentStore + Sync,
     P: AlertPublisher + Sync,
     M: Summariser + Sync,
 {
@@ -220,7 +220,7 @@ async fn raise_daily_reports<S, P>(
     day_start: i64,
 ) -> Result<Vec<Alert>, DigestError>
 where
-    S: Outbox + Sync,
+    S: Outbox + IncidentStore + Sync,
     P: AlertPublisher + Sync,
 {
     let day_uptime: HashMap<&str, Option<f64>> = day_rollups

@@ -32,8 +32,8 @@ pub use schedule::{
 };
 
 /// Every port a probe run uses, under one name: definitions, states and history, run records,
-/// the outbox, the run lease, the summaries and the locations' verdicts. Any type with all of
-/// them has it.
+/// the outbox, the run lease, the summaries, the locations' verdicts and the status page's
+/// incidents (each delivered alert is recorded in them). Any type with all of them has it.
 pub trait ProbeStore:
     crate::ports::TargetStore
     + crate::ports::StateStore
@@ -42,6 +42,7 @@ pub trait ProbeStore:
     + crate::ports::RunLease
     + crate::ports::SummaryStore
     + crate::ports::LocationStore
+    + crate::ports::IncidentStore
     + Sync
 {
 }
@@ -54,6 +55,7 @@ impl<T> ProbeStore for T where
         + crate::ports::RunLease
         + crate::ports::SummaryStore
         + crate::ports::LocationStore
+        + crate::ports::IncidentStore
         + Sync
 {
 }

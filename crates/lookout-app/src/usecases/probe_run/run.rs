@@ -152,7 +152,7 @@ async fn run_leased<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + Sync,
+    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + crate::ports::IncidentStore + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();
@@ -245,7 +245,7 @@ async fn retry_pending<S, P>(
     config: &RunConfig,
 ) -> Result<usize, ProbeError>
 where
-    S: Outbox + Sync,
+    S: Outbox + crate::ports::IncidentStore + Sync,
     P: AlertPublisher + Sync,
 {
     if kinds.is_empty() {

@@ -33,6 +33,15 @@ pub fn auto_id(first_target: &str, at_ms: i64) -> String {
     format!("auto-{first_target}-{at_ms}")
 }
 
+/// Whether `alert` can change an incident (a status change, a recovery or a storm): the others
+/// need not read the open incidents.
+pub fn concerns_incidents(alert: &Alert) -> bool {
+    matches!(
+        alert.kind,
+        AlertKind::StatusChange | AlertKind::Recovery | AlertKind::Storm
+    )
+}
+
 /// The transitions of targets an alert reports: the alert's own for a status change or a
 /// recovery, its `changes` for a storm (group alerts left out), none for every other kind.
 fn transitions(alert: &Alert) -> Vec<AffectedTarget> {

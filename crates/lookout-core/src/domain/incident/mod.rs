@@ -10,7 +10,7 @@ use super::Status;
 mod auto;
 mod validate;
 
-pub use auto::{apply_alert, auto_id, is_bad};
+pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad};
 pub use validate::{IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
 
 /// Where an incident is in its life.

@@ -239,7 +239,7 @@ pub(super) async fn remote_round<S, P>(
     latest: &mut HashMap<String, Latest>,
 ) -> Result<RoundOutput, ProbeError>
 where
-    S: LocationStore + Outbox + Sync,
+    S: LocationStore + Outbox + crate::ports::IncidentStore + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();

@@ -1,0 +1,108 @@
+//! The status page's e-mail subscribers on an SNS topic (`LOOKOUT_STATUS_TOPIC_ARN`):
+//! `Subscribe` with protocol `email` (SNS mails the address a confirmation link and delivers
+//! nothing until it is followed: the double opt-in), and one `Publish` per incident change.
+
+use aws_sdk_sns::Client;
+
+use crate::sdk_message;
+use lookout_app::ports::{IncidentNotices, NoticeError, SubscribeOutcome};
+use lookout_core::domain::incident::Incident;
+
+/// SNS's longest `Subject`, characters.
+const MAX_SUBJECT_CHARS: usize = 100;
+
+/// The subscriber topic, or none (nothing subscribed, nothing sent).
+#[derive(Clone, Debug)]
+pub struct SnsIncidentNotices {
+    client: crate::LazyClient<Client>,
+    topic_arn: Option<String>,
+}
+
+impl SnsIncidentNotices {
+    /// Notices to `topic_arn` (`None`: none configured) with a client from `aws`, made on
+    /// first use.
+    pub fn from_config(aws: &aws_config::SdkConfig, topic_arn: Option<String>) -> Self {
+        Self::new(crate::LazyClient::new(aws, Client::new), topic_arn)
+    }
+
+    /// Notices to `topic_arn` (`None`: none configured).
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, topic_arn: Option<String>) -> Self {
+        SnsIncidentNotices {
+            client: client.into(),
+            topic_arn,
+        }
+    }
+
+    /// The topic, when one is configured.
+    pub fn topic_arn(&self) -> Option<&str> {
+        self.topic_arn.as_deref()
+    }
+}
+
+/// The mail subject of a notice: its first line, cut to SNS's 100 characters, without the
+/// control characters SNS refuses.
+fn subject(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("Status update");
+    let clean: String = line.chars().filter(|c| !c.is_control()).collect();
+    let mut cut: String = clean.chars().take(MAX_SUBJECT_CHARS).collect();
+    if cut.trim().is_empty() {
+        cut = "Status update".into();
+    }
+    cut
+}
+
+impl IncidentNotices for SnsIncidentNotices {
+    async fn subscribe_email(&self, email: &str) -> Result<SubscribeOutcome, NoticeError> {
+        let topic = self.topic_arn.as_deref().ok_or(NoticeError::NotConfigured)?;
+        self.client
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("email")
+            .endpoint(email)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_invalid_parameter_exception() => {
+                    NoticeError::Refused(sdk_message(&e))
+                }
+                _ => NoticeError::Failed(sdk_message(&e)),
+            })?;
+        Ok(SubscribeOutcome::PendingConfirmation)
+    }
+
+    async fn notify(&self, incident: &Incident, text: &str) -> Result<(), NoticeError> {
+        let Some(topic) = self.topic_arn.as_deref() else {
+            return Ok(());
+        };
+        self.client
+            .publish()
+            .topic_arn(topic)
+            .subject(subject(text))
+            .message(text)
+            .message_attributes(
+                "incident_id",
+                aws_sdk_sns::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(&incident.id)
+                    .build()
+                    .map_err(|e| NoticeError::Failed(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| NoticeError::Failed(sdk_message(&e)))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject;
+
+    #[test]
+    fn a_subject_is_the_first_line_cut_to_100_characters_without_controls() {
+        assert_eq!(subject("Incident: web — down\nweb: down"), "Incident: web — down");
+        assert_eq!(subject(&"é".repeat(150)).chars().count(), 100);
+        assert_eq!(subject("a\u{7}b"), "ab");
+        assert_eq!(subject(""), "Status update");
+    }
+}
