@@ -153,6 +153,10 @@ pub struct NotifyDeps {
     pub mail: lookout_aws::mail::AwsMail,
     /// How the notifier claims, retries and records (provider base URLs included).
     pub settings: lookout_app::usecases::notify::NotifySettings,
+    /// The status page's e-mail subscriptions (`POST /v1/subscriptions`), on the topic
+    /// `LOOKOUT_STATUS_TOPIC_ARN`; [`SnsIncidentNotices::none`](lookout_aws::sns::SnsIncidentNotices::none)
+    /// answers 503.
+    pub subscriptions: lookout_aws::sns::SnsIncidentNotices,
 }
 
 impl NotifyDeps {
@@ -164,6 +168,7 @@ impl NotifyDeps {
             http: lookout_app::notify::HttpNotifier::allow_private(),
             mail: lookout_aws::mail::AwsMail::disabled(),
             settings: Default::default(),
+            subscriptions: lookout_aws::sns::SnsIncidentNotices::none(),
         }
     }
 }
@@ -213,6 +218,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
                 http: lookout_app::notify::HttpNotifier::from_settings(&settings),
                 mail: aws.mail_sender(&settings),
                 settings: notify,
+                subscriptions: aws.incident_notices(&settings),
             },
             dumps,
             locations: settings.locations.clone(),

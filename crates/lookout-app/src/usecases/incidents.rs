@@ -14,6 +14,12 @@ use crate::ports::{IncidentNotices, IncidentStore, StoreError};
 use lookout_core::domain::incident::{apply_alert, concerns_incidents, Incident, IncidentStatus};
 use lookout_core::domain::Alert;
 
+/// A new id for an operator's incident: `inc-` and 16 random hex digits.
+pub fn new_incident_id() -> String {
+    let hex = uuid::Uuid::new_v4().simple().to_string();
+    format!("inc-{}", &hex[..16])
+}
+
 /// Attempts of [`record_alert`]: each conflict re-reads the open incidents and applies again.
 pub const RECORD_ATTEMPTS: usize = 5;
 

@@ -34,11 +34,10 @@ impl SnsPublisher {
 
     /// A publisher to `topic_arn`.
     pub fn new(client: impl Into<crate::LazyClient<Client>>, topic_arn: impl Into<String>) -> Self {
-        let client = client.into();
         SnsPublisher {
-            notices: SnsIncidentNotices::new(client.clone(), None),
-            client,
+            client: client.into(),
             topic_arn: topic_arn.into(),
+            notices: SnsIncidentNotices::none(),
         }
     }
 

@@ -14,28 +14,34 @@ const MAX_SUBJECT_CHARS: usize = 100;
 /// The subscriber topic, or none (nothing subscribed, nothing sent).
 #[derive(Clone, Debug)]
 pub struct SnsIncidentNotices {
-    client: crate::LazyClient<Client>,
-    topic_arn: Option<String>,
+    /// The client and the topic; `None` when no topic is configured.
+    topic: Option<(crate::LazyClient<Client>, String)>,
 }
 
 impl SnsIncidentNotices {
     /// Notices to `topic_arn` (`None`: none configured) with a client from `aws`, made on
     /// first use.
     pub fn from_config(aws: &aws_config::SdkConfig, topic_arn: Option<String>) -> Self {
-        Self::new(crate::LazyClient::new(aws, Client::new), topic_arn)
+        SnsIncidentNotices {
+            topic: topic_arn.map(|t| (crate::LazyClient::new(aws, Client::new), t)),
+        }
     }
 
-    /// Notices to `topic_arn` (`None`: none configured).
-    pub fn new(client: impl Into<crate::LazyClient<Client>>, topic_arn: Option<String>) -> Self {
+    /// Notices to `topic_arn`.
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, topic_arn: impl Into<String>) -> Self {
         SnsIncidentNotices {
-            client: client.into(),
-            topic_arn,
+            topic: Some((client.into(), topic_arn.into())),
         }
+    }
+
+    /// No topic: subscribing answers [`NoticeError::NotConfigured`], notices are not sent.
+    pub fn none() -> Self {
+        SnsIncidentNotices { topic: None }
     }
 
     /// The topic, when one is configured.
     pub fn topic_arn(&self) -> Option<&str> {
-        self.topic_arn.as_deref()
+        self.topic.as_ref().map(|(_, t)| t.as_str())
     }
 }
 
@@ -53,8 +59,8 @@ fn subject(text: &str) -> String {
 
 impl IncidentNotices for SnsIncidentNotices {
     async fn subscribe_email(&self, email: &str) -> Result<SubscribeOutcome, NoticeError> {
-        let topic = self.topic_arn.as_deref().ok_or(NoticeError::NotConfigured)?;
-        self.client
+        let (client, topic) = self.topic.as_ref().ok_or(NoticeError::NotConfigured)?;
+        client
             .subscribe()
             .topic_arn(topic)
             .protocol("email")
@@ -71,10 +77,10 @@ impl IncidentNotices for SnsIncidentNotices {
     }
 
     async fn notify(&self, incident: &Incident, text: &str) -> Result<(), NoticeError> {
-        let Some(topic) = self.topic_arn.as_deref() else {
+        let Some((client, topic)) = self.topic.as_ref() else {
             return Ok(());
         };
-        self.client
+        client
             .publish()
             .topic_arn(topic)
             .subject(subject(text))

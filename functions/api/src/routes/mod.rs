@@ -11,6 +11,7 @@ pub mod digests;
 pub mod dumps;
 pub mod health;
 pub mod history;
+pub mod incidents;
 pub mod leases;
 pub mod locations;
 pub mod openapi;
@@ -18,6 +19,7 @@ mod pages;
 mod params;
 pub mod proxies;
 pub mod status;
+pub mod subscriptions;
 pub mod system;
 pub mod targets;
 
@@ -50,7 +52,10 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/status", get(status::status::<S>))
         .route("/v1/summary", get(status::summary::<S>))
         .route("/v1/openapi.json", get(openapi::openapi))
-        .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>));
+        .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>))
+        .route("/v1/incidents", get(incidents::list_incidents::<S>))
+        .route("/v1/incidents/{id}", get(incidents::get_incident::<S>))
+        .route("/v1/subscriptions", post(subscriptions::subscribe::<S>));
     let read = Router::new()
         .route("/v1/targets", get(targets::list_targets::<S>))
         .route("/v1/targets/{id}", get(targets::get_target::<S>))
@@ -106,6 +111,11 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route(
             "/v1/deliveries/{id}/retry",
             post(deliveries::retry_delivery::<S>),
+        )
+        .route("/v1/incidents", post(incidents::create_incident::<S>))
+        .route(
+            "/v1/incidents/{id}",
+            patch(incidents::patch_incident::<S>).delete(incidents::delete_incident::<S>),
         )
         .route_layer(from_fn_with_state(
             app.clone(),
@@ -230,4 +240,10 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/channels/{id}/test", Access::Admin),
     ("GET", "/v1/deliveries", Access::Admin),
     ("POST", "/v1/deliveries/{id}/retry", Access::Admin),
+    ("GET", "/v1/incidents", Access::Public),
+    ("GET", "/v1/incidents/{id}", Access::Public),
+    ("POST", "/v1/incidents", Access::Admin),
+    ("PATCH", "/v1/incidents/{id}", Access::Admin),
+    ("DELETE", "/v1/incidents/{id}", Access::Admin),
+    ("POST", "/v1/subscriptions", Access::Public),
 ];

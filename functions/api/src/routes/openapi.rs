@@ -11,6 +11,7 @@ use super::{
     actions, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
     locations, pages, proxies, status, system, targets,
 };
+use super::{incidents, subscriptions};
 use crate::Json;
 
 /// This document
@@ -72,6 +73,12 @@ pub async fn openapi() -> Json {
         channels::test_channel,
         deliveries::deliveries,
         deliveries::retry_delivery,
+        incidents::list_incidents,
+        incidents::get_incident,
+        incidents::create_incident,
+        incidents::patch_incident,
+        incidents::delete_incident,
+        subscriptions::subscribe,
     ),
     components(schemas(locations::LocationsAnswer, locations::LocationView))
 )]
@@ -324,6 +331,16 @@ mod tests {
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
 
+    /// Routes added since (issue 18: incidents and subscriptions).
+    const ADDED_INCIDENTS: &[(&str, &str)] = &[
+        ("get", "/v1/incidents"),
+        ("get", "/v1/incidents/{id}"),
+        ("post", "/v1/incidents"),
+        ("patch", "/v1/incidents/{id}"),
+        ("delete", "/v1/incidents/{id}"),
+        ("post", "/v1/subscriptions"),
+    ];
+
     #[test]
     fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_written_one() {
         let before: Value = serde_json::from_str(include_str!("openapi-before.json")).unwrap();
@@ -333,6 +350,7 @@ mod tests {
             ADDED
                 .iter()
                 .chain(ADDED_READ)
+                .chain(ADDED_INCIDENTS)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();

@@ -11,7 +11,7 @@ mod auto;
 mod validate;
 
 pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad};
-pub use validate::{IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
+pub use validate::{subscriber_email, IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
 
 /// Where an incident is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

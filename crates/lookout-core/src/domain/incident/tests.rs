@@ -359,3 +359,12 @@ fn an_alert_applied_again_after_some_of_its_writes_writes_only_the_rest() {
     assert_eq!(again[0].version, 1);
     assert!(apply_alert(&out, &s).is_empty());
 }
+
+#[test]
+fn a_subscriber_address_must_be_plausible() {
+    assert_eq!(subscriber_email(" a@example.com ").unwrap(), "a@example.com");
+    for bad in ["", "a", "a@b", "@example.com", "a@.com", "a b@example.com", "<a>@x.io", "a@x\u{7}.io"] {
+        assert_eq!(subscriber_email(bad).unwrap_err().field, "email", "{bad:?}");
+    }
+    assert!(subscriber_email(&format!("{}@example.com", "a".repeat(65))).is_err());
+}

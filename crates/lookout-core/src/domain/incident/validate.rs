@@ -396,3 +396,30 @@ impl Incident {
         Ok(())
     }
 }
+
+/// A status page subscriber's e-mail address, trimmed: one `@`, a local part of at most 64
+/// bytes, a domain with a dot, no spaces, control characters or `<>,;"`, at most 254 bytes
+/// (RFC 5321 §4.5.3.1.3; the rules of the e-mail channels' addresses).
+///
+/// # Errors
+/// [`IncidentError`] naming `email`.
+pub fn subscriber_email(raw: &str) -> Result<String, IncidentError> {
+    let a = raw.trim();
+    let plausible = a.rsplit_once('@').is_some_and(|(local, domain)| {
+        a.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !a
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+    });
+    if plausible {
+        Ok(a.to_owned())
+    } else {
+        Err(invalid("email", "an e-mail address like name@example.com"))
+    }
+}
