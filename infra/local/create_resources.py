@@ -10,6 +10,8 @@ Creates, or finds and checks:
     GSI `gsi1` on gsi1pk (S, HASH) + gsi1sk (S, RANGE), projection ALL,
     TTL on `expires_at`
   * SNS topic named by $LOOKOUT_TOPIC_ARN (lookout-alerts)
+  * when $LOOKOUT_STATUS_TOPIC_ARN is set: the status page's subscriber topic
+    (lookout-status; POST /v1/subscriptions subscribes e-mail addresses to it)
   * SQS queue named by $LOOKOUT_ALERT_QUEUE_URL (lookout-alerts-tap), subscribed
     to the topic with protocol sqs and raw delivery OFF, so the SNS envelope
     (Subject, MessageAttributes, ...) reaches the queue
@@ -453,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             topic_arn = ensure_topic(sns, settings["LOOKOUT_TOPIC_ARN"])
             _, queue_arn = ensure_queue(sqs, settings["LOOKOUT_ALERT_QUEUE_URL"], topic_arn)
             ensure_subscription(sns, topic_arn, queue_arn)
+            if settings.get("LOOKOUT_STATUS_TOPIC_ARN"):
+                ensure_topic(sns, settings["LOOKOUT_STATUS_TOPIC_ARN"])
             if settings.get("LOOKOUT_NOTIFY_QUEUE_URL"):
                 if not settings.get("LOOKOUT_NOTIFY_DLQ_URL"):
                     raise SetupError("LOOKOUT_NOTIFY_QUEUE_URL is set without LOOKOUT_NOTIFY_DLQ_URL")
