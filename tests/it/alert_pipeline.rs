@@ -450,6 +450,37 @@ impl Outbox for MarkDropped<'_> {
     }
 }
 
+/// Incidents go to the real store (every delivered alert is recorded in them).
+impl lookout_app::ports::IncidentStore for MarkDropped<'_> {
+    async fn put_incident(
+        &self,
+        incident: &lookout_core::domain::incident::Incident,
+    ) -> Result<(), StoreError> {
+        self.0.put_incident(incident).await
+    }
+    async fn incident(
+        &self,
+        id: &str,
+    ) -> Result<Option<lookout_core::domain::incident::Incident>, StoreError> {
+        self.0.incident(id).await
+    }
+    async fn incidents(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<lookout_core::domain::incident::Incident>, StoreError> {
+        self.0.incidents(since_ms, until_ms).await
+    }
+    async fn open_incidents(
+        &self,
+    ) -> Result<Vec<lookout_core::domain::incident::Incident>, StoreError> {
+        self.0.open_incidents().await
+    }
+    async fn delete_incident(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.delete_incident(id).await
+    }
+}
+
 #[tokio::test]
 async fn a_published_alert_whose_mark_failed_is_not_published_again_while_its_claim_holds() {
     let s = stack().await;

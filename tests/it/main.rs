@@ -15,6 +15,7 @@ mod digest;
 mod dumps;
 mod dynamodb_store;
 mod fanout;
+mod incidents;
 mod guard_netns;
 mod health;
 mod local_env;
