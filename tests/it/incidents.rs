@@ -53,7 +53,10 @@ async fn expires_at(ddb: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> Op
     let item = ddb
         .get_item()
         .table_name(table)
-        .key(PK, aws_sdk_dynamodb::types::AttributeValue::S("INCIDENTS".into()))
+        .key(
+            PK,
+            aws_sdk_dynamodb::types::AttributeValue::S("INCIDENTS".into()),
+        )
         .key(SK, aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
         .consistent_read(true)
         .send()
@@ -86,7 +89,11 @@ async fn the_dynamodb_adapter_writes_on_the_version_lists_windows_and_expires_cl
     open.title = "<script>alert(1)</script>\" onmouseover=\"x &amp;".into();
     store.put_incident(&open).await.unwrap();
     assert_eq!(store.incident("inc-open").await.unwrap().unwrap(), open);
-    assert_eq!(expires_at(&ddb, &table, "inc-open").await, None, "open: kept");
+    assert_eq!(
+        expires_at(&ddb, &table, "inc-open").await,
+        None,
+        "open: kept"
+    );
 
     let old = incident("inc-old", now - 30 * DAY, Some(now - 20 * DAY));
     let recent = incident("inc-recent", now - DAY, Some(now - DAY / 2));
@@ -104,7 +111,10 @@ async fn the_dynamodb_adapter_writes_on_the_version_lists_windows_and_expires_cl
         "newest first, the one closed before the window left out"
     );
     assert_eq!(
-        ids(store.incidents(now - 40 * DAY, now - 25 * DAY).await.unwrap()),
+        ids(store
+            .incidents(now - 40 * DAY, now - 25 * DAY)
+            .await
+            .unwrap()),
         vec!["inc-old"]
     );
     assert_eq!(ids(store.open_incidents().await.unwrap()), vec!["inc-open"]);
@@ -153,7 +163,10 @@ async fn twelve_targets_dying_at_once_are_one_auto_incident_resolved_when_they_c
     let run = || probe::run(&store, &publisher, &prober, &request, &config);
 
     run().await.unwrap();
-    assert!(store.open_incidents().await.unwrap().is_empty(), "all healthy");
+    assert!(
+        store.open_incidents().await.unwrap().is_empty(),
+        "all healthy"
+    );
 
     failing.store(true, Ordering::SeqCst);
     let report = run().await.unwrap();
@@ -166,7 +179,10 @@ async fn twelve_targets_dying_at_once_are_one_auto_incident_resolved_when_they_c
     let mut named: Vec<&str> = auto.targets.iter().map(|t| t.id.as_str()).collect();
     named.sort();
     let expected: Vec<String> = (0..12).map(|i| format!("edge-{i:02}")).collect();
-    assert_eq!(named, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        named,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
     assert!(auto.targets.iter().all(|t| t.status == Status::Down));
 
     // A run that changes nothing changes no incident.
@@ -188,16 +204,20 @@ async fn twelve_targets_dying_at_once_are_one_auto_incident_resolved_when_they_c
         .map(|m| m["Message"].as_str().unwrap())
         .collect();
     assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("— investigating")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("— investigating")),
+        "{texts:?}"
+    );
     assert!(texts.iter().any(|t| t.contains("— resolved")), "{texts:?}");
     for m in &notices {
-        assert_eq!(m["MessageAttributes"]["incident_id"]["Value"], json!(auto.id));
+        assert_eq!(
+            m["MessageAttributes"]["incident_id"]["Value"],
+            json!(auto.id)
+        );
     }
 }
 
-async fn api_app(
-    subscriptions: SnsIncidentNotices,
-) -> (DynamoStore, Arc<api::App<DynamoStore>>) {
+async fn api_app(subscriptions: SnsIncidentNotices) -> (DynamoStore, Arc<api::App<DynamoStore>>) {
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(ddb, &table, 30);
@@ -285,8 +305,13 @@ async fn the_incident_routes_work_over_the_table() {
     )
     .await;
     assert_eq!((status, &body["error"]["code"]), (409, &json!("conflict")));
-    let (status, body) =
-        common::call(&app, "PATCH", &path, &json!({"status": "completed"}).to_string()).await;
+    let (status, body) = common::call(
+        &app,
+        "PATCH",
+        &path,
+        &json!({"status": "completed"}).to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let stored = store.incident(&id).await.unwrap().unwrap();
     assert_eq!(stored.status, IncidentStatus::Completed);

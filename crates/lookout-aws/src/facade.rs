@@ -77,10 +77,7 @@ impl Aws {
     /// The status page's subscriber topic (`LOOKOUT_STATUS_TOPIC_ARN`; unset: nothing is
     /// subscribed or sent). The client is made on first use.
     pub fn incident_notices(&self, settings: &Settings) -> crate::sns::SnsIncidentNotices {
-        crate::sns::SnsIncidentNotices::from_config(
-            &self.config,
-            settings.status_topic_arn.clone(),
-        )
+        crate::sns::SnsIncidentNotices::from_config(&self.config, settings.status_topic_arn.clone())
     }
 
     /// The probe's shard-task queue (`LOOKOUT_PROBE_QUEUE_URL`), when it is set: without it a

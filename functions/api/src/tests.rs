@@ -1740,6 +1740,6 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
     }
 }
 
-mod locations;
 mod incidents;
+mod locations;
 mod notify;

@@ -36,8 +36,7 @@ pub trait IncidentStore {
     /// The incidents not resolved, of either source, newest first.
     fn open_incidents(&self) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
     /// Deletes an incident; answers whether there was one.
-    fn delete_incident(&self, id: &str)
-        -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_incident(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// The status pages' settings.

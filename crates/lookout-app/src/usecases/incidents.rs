@@ -113,7 +113,13 @@ pub fn notice_text(incident: &Incident) -> String {
     let names: Vec<&str> = incident
         .targets
         .iter()
-        .map(|t| if t.name.is_empty() { t.id.as_str() } else { t.name.as_str() })
+        .map(|t| {
+            if t.name.is_empty() {
+                t.id.as_str()
+            } else {
+                t.name.as_str()
+            }
+        })
         .collect();
     let mut subject = if incident.title.is_empty() {
         names.join(", ")
@@ -142,7 +148,10 @@ pub fn notice_text(incident: &Incident) -> String {
         (IncidentStatus::Resolved | IncidentStatus::Completed, Some(r)) => {
             format!("Resolved {}.", lookout_core::time::rfc3339(r))
         }
-        _ => format!("Opened {}.", lookout_core::time::rfc3339(incident.opened_at)),
+        _ => format!(
+            "Opened {}.",
+            lookout_core::time::rfc3339(incident.opened_at)
+        ),
     };
     text.push_str(&when);
     text

@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn a_subject_is_the_first_line_cut_to_100_characters_without_controls() {
-        assert_eq!(subject("Incident: web — down\nweb: down"), "Incident: web — down");
+        assert_eq!(
+            subject("Incident: web — down\nweb: down"),
+            "Incident: web — down"
+        );
         assert_eq!(subject(&"é".repeat(150)).chars().count(), 100);
         assert_eq!(subject("a\u{7}b"), "ab");
         assert_eq!(subject(""), "Status update");

@@ -49,10 +49,7 @@ fn no_incident(id: &str) -> ApiError {
 }
 
 async fn find<S: Store>(store: &S, id: &str) -> Result<Incident, ApiError> {
-    store
-        .incident(id)
-        .await?
-        .ok_or_else(|| no_incident(id))
+    store.incident(id).await?.ok_or_else(|| no_incident(id))
 }
 
 /// Gives the targets the incident names without a name the name of their definition; a target
@@ -68,7 +65,11 @@ async fn name_targets<S: Store>(
         }
         match store.get_target(&t.id).await? {
             Some(def) => {
-                t.name = if def.name.is_empty() { def.id } else { def.name }
+                t.name = if def.name.is_empty() {
+                    def.id
+                } else {
+                    def.name
+                }
             }
             None => {
                 return Err(ApiError::invalid_field(
@@ -95,7 +96,8 @@ pub async fn list_incidents<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<IncidentsQuery>,
 ) -> Result<Json, ApiError> {
-    let until = params::time(q.until.as_deref(), "until")?.unwrap_or_else(lookout_core::time::now_ms);
+    let until =
+        params::time(q.until.as_deref(), "until")?.unwrap_or_else(lookout_core::time::now_ms);
     let since = params::time(q.since.as_deref(), "since")?
         .unwrap_or(until.saturating_sub(MAX_WINDOW_DAYS * DAY_MS));
     if since > until {
@@ -157,8 +159,7 @@ pub async fn create_incident<S: Store>(
     let mut incident = Incident::from_draft(draft, new_incident_id(), now).map_err(field_error)?;
     name_targets(&app.store, &mut incident, &[]).await?;
     app.store.put_incident(&incident).await?;
-    let mut response =
-        Json(StatusCode::CREATED, json!({ "incident": incident })).into_response();
+    let mut response = Json(StatusCode::CREATED, json!({ "incident": incident })).into_response();
     // The id is `inc-` and hex digits: always a valid header value.
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/incidents/{}", incident.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -42,7 +42,10 @@ pub async fn subscribe<S: Store>(
         return Err(ApiError::invalid_field("email", "too long"));
     }
     let Value::Object(mut fields) = parse_json(&body)? else {
-        return Err(ApiError::invalid_field("email", "expected {\"email\": \"...\"}"));
+        return Err(ApiError::invalid_field(
+            "email",
+            "expected {\"email\": \"...\"}",
+        ));
     };
     if let Some(other) = fields.keys().find(|k| *k != "email") {
         return Err(ApiError::invalid_field(
@@ -51,8 +54,9 @@ pub async fn subscribe<S: Store>(
         ));
     }
     let email = match fields.remove("email") {
-        Some(Value::String(e)) => subscriber_email(&e)
-            .map_err(|e| ApiError::invalid_field(e.field, e.message))?,
+        Some(Value::String(e)) => {
+            subscriber_email(&e).map_err(|e| ApiError::invalid_field(e.field, e.message))?
+        }
         Some(_) => return Err(ApiError::invalid_field("email", "must be a string")),
         None => return Err(ApiError::invalid_field("email", "required")),
     };
@@ -66,11 +70,16 @@ pub async fn subscribe<S: Store>(
         )),
         Err(NoticeError::Refused(m)) => {
             tracing::info!(error = %m, "subscription refused");
-            Err(ApiError::invalid_field("email", "refused by the mail service"))
+            Err(ApiError::invalid_field(
+                "email",
+                "refused by the mail service",
+            ))
         }
         Err(NoticeError::Failed(m)) => {
             tracing::warn!(error = %m, "subscription failed");
-            Ok(unavailable("the mail service did not answer; retry shortly"))
+            Ok(unavailable(
+                "the mail service did not answer; retry shortly",
+            ))
         }
     }
 }

@@ -7,12 +7,20 @@ const HOSTILE: &str = "<script>alert(1)</script>\" onmouseover=\"x &amp;";
 async fn with_target(app: &Arc<App<MemoryStore>>, id: &str, name: &str) {
     let body = json!({"id": id, "name": name, "kind": "server", "group": "g",
         "url": "http://127.0.0.1:18080/health"});
-    let (status, body) = call(app, request("POST", "/v1/targets", &body.to_string(), Some(TOKEN))).await;
+    let (status, body) = call(
+        app,
+        request("POST", "/v1/targets", &body.to_string(), Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn post_incident(app: &Arc<App<MemoryStore>>, body: Value) -> (StatusCode, Value) {
-    call(app, request("POST", "/v1/incidents", &body.to_string(), Some(TOKEN))).await
+    call(
+        app,
+        request("POST", "/v1/incidents", &body.to_string(), Some(TOKEN)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -41,7 +49,10 @@ async fn an_operator_posts_updates_resolves_and_deletes_an_incident() {
 
     // Public reads need no token.
     let (status, one) = call(&app, request("GET", &location, "", None)).await;
-    assert_eq!((status, &one["incident"]["id"]), (StatusCode::OK, &json!(id)));
+    assert_eq!(
+        (status, &one["incident"]["id"]),
+        (StatusCode::OK, &json!(id))
+    );
 
     let patch = json!({"version": 1, "status": "identified"}).to_string();
     let (status, body) = call(&app, request("PATCH", &location, &patch, Some(TOKEN))).await;
@@ -49,18 +60,28 @@ async fn an_operator_posts_updates_resolves_and_deletes_an_incident() {
     assert_eq!(body["incident"]["updates"].as_array().unwrap().len(), 2);
     // The same version again is stale.
     let (status, body) = call(&app, request("PATCH", &location, &patch, Some(TOKEN))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
 
     let patch = json!({"update": {"status": "resolved", "body": "fixed"}, "postmortem": "disk"});
-    let (status, body) =
-        call(&app, request("PATCH", &location, &patch.to_string(), Some(TOKEN))).await;
+    let (status, body) = call(
+        &app,
+        request("PATCH", &location, &patch.to_string(), Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["incident"]["status"], "resolved");
     assert!(body["incident"]["resolved_at"].is_i64());
 
     let (_, open) = call(&app, request("GET", "/v1/incidents?status=open", "", None)).await;
     assert_eq!(open["incidents"], json!([]));
-    let (_, closed) = call(&app, request("GET", "/v1/incidents?status=closed", "", None)).await;
+    let (_, closed) = call(
+        &app,
+        request("GET", "/v1/incidents?status=closed", "", None),
+    )
+    .await;
     assert_eq!(closed["incidents"][0]["id"], json!(id));
 
     let resp = handle(&app, request("DELETE", &location, "", Some(TOKEN))).await;
@@ -93,9 +114,15 @@ async fn a_bad_incident_is_a_4xx_naming_the_field() {
     let cases = [
         (json!({"targets": ["web"]}), "title"),
         (json!({"title": "x", "targets": ["nope"]}), "targets[0]"),
-        (json!({"title": "x", "targets": ["web", "web"]}), "targets[1]"),
+        (
+            json!({"title": "x", "targets": ["web", "web"]}),
+            "targets[1]",
+        ),
         (json!({"title": "x", "status": "completed"}), "status"),
-        (json!({"title": "x", "kind": "maintenance", "starts_at": "2026-12-02T01:00:00Z"}), "ends_at"),
+        (
+            json!({"title": "x", "kind": "maintenance", "starts_at": "2026-12-02T01:00:00Z"}),
+            "ends_at",
+        ),
         (json!({"title": "x", "kind": "outage"}), "kind"),
         (json!({"title": 7}), "title"),
     ];
@@ -104,23 +131,37 @@ async fn a_bad_incident_is_a_4xx_naming_the_field() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
-    let (status, answer) = call(&app, request("POST", "/v1/incidents", "{not json", Some(TOKEN))).await;
+    let (status, answer) = call(
+        &app,
+        request("POST", "/v1/incidents", "{not json", Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
 
     let (_, created) = post_incident(&app, json!({"title": "x"})).await;
-    let path = format!("/v1/incidents/{}", created["incident"]["id"].as_str().unwrap());
+    let path = format!(
+        "/v1/incidents/{}",
+        created["incident"]["id"].as_str().unwrap()
+    );
     for (body, field) in [
         (json!({"version": "one"}), "version"),
         (json!({"update": {"status": "scheduled"}}), "update.status"),
         (json!({"targets": ["nope"]}), "targets[0]"),
         (json!({"colour": "red"}), "colour"),
     ] {
-        let (status, answer) =
-            call(&app, request("PATCH", &path, &body.to_string(), Some(TOKEN))).await;
+        let (status, answer) = call(
+            &app,
+            request("PATCH", &path, &body.to_string(), Some(TOKEN)),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
     }
-    let (status, _) = call(&app, request("PATCH", "/v1/incidents/inc-none", "{}", Some(TOKEN))).await;
+    let (status, _) = call(
+        &app,
+        request("PATCH", "/v1/incidents/inc-none", "{}", Some(TOKEN)),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -131,12 +172,22 @@ async fn the_listing_is_newest_first_within_at_most_90_days() {
     let (_, b) = post_incident(&app, json!({"title": "second"})).await;
     let (status, list) = call(&app, request("GET", "/v1/incidents", "", None)).await;
     assert_eq!(status, StatusCode::OK);
-    let ids: Vec<&Value> = list["incidents"].as_array().unwrap().iter().map(|i| &i["id"]).collect();
+    let ids: Vec<&Value> = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["id"])
+        .collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&&a["incident"]["id"]) && ids.contains(&&b["incident"]["id"]));
     let (_, old) = call(
         &app,
-        request("GET", "/v1/incidents?since=2020-01-01T00:00:00Z&until=2020-02-01T00:00:00Z", "", None),
+        request(
+            "GET",
+            "/v1/incidents?since=2020-01-01T00:00:00Z&until=2020-02-01T00:00:00Z",
+            "",
+            None,
+        ),
     )
     .await;
     assert_eq!(old["incidents"], json!([]));
@@ -147,8 +198,11 @@ async fn the_listing_is_newest_first_within_at_most_90_days() {
         "since=2020-02-01T00:00:00Z&until=2020-01-01T00:00:00Z",
         "status=pending",
     ] {
-        let (status, answer) =
-            call(&app, request("GET", &format!("/v1/incidents?{query}"), "", None)).await;
+        let (status, answer) = call(
+            &app,
+            request("GET", &format!("/v1/incidents?{query}"), "", None),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {answer}");
     }
 }
@@ -158,7 +212,12 @@ async fn a_subscription_without_a_topic_is_503_and_a_bad_address_422() {
     let app = app();
     let (status, body) = call(
         &app,
-        request("POST", "/v1/subscriptions", &json!({"email": "a@example.com"}).to_string(), None),
+        request(
+            "POST",
+            "/v1/subscriptions",
+            &json!({"email": "a@example.com"}).to_string(),
+            None,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -170,8 +229,11 @@ async fn a_subscription_without_a_topic_is_503_and_a_bad_address_422() {
         json!({}),
         json!(["a@example.com"]),
     ] {
-        let (status, body) =
-            call(&app, request("POST", "/v1/subscriptions", &bad.to_string(), None)).await;
+        let (status, body) = call(
+            &app,
+            request("POST", "/v1/subscriptions", &bad.to_string(), None),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
         assert_eq!(body["error"]["field"], "email", "{bad}: {body}");
         assert!(!body.to_string().contains("<script>"), "{body}");

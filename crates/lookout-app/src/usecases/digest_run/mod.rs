@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{
-    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, StateStore, StoreError, TargetStore,
+    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, StateStore,
+    StoreError, TargetStore,
 };
 use crate::usecases::event::Field;
 use lookout_core::digest::report::{global_digest, Digest, Summariser};

@@ -52,9 +52,17 @@ async fn a_down_alert_opens_an_incident_its_recovery_resolves_it_and_each_change
     assert!(record_alert(&store, &notices, &r).await.unwrap().is_empty());
     let sent = notices.notices();
     assert_eq!(sent.len(), 2);
-    assert!(sent[0].1.starts_with("Incident: web — investigating"), "{}", sent[0].1);
+    assert!(
+        sent[0].1.starts_with("Incident: web — investigating"),
+        "{}",
+        sent[0].1
+    );
     assert!(sent[1].1.contains("web: healthy"), "{}", sent[1].1);
-    assert!(sent[1].1.contains("Resolved 1970-01-01T00:00:02"), "{}", sent[1].1);
+    assert!(
+        sent[1].1.contains("Resolved 1970-01-01T00:00:02"),
+        "{}",
+        sent[1].1
+    );
 }
 
 /// A store whose first read of the open incidents lets another writer in right after it, as a
@@ -96,13 +104,27 @@ async fn a_conflict_is_read_again_and_applied_again() {
         race: Mutex::new(None),
     };
     let notices = MemoryPublisher::default();
-    record_alert(&store, &notices, &down("web", 1_000)).await.unwrap();
+    record_alert(&store, &notices, &down("web", 1_000))
+        .await
+        .unwrap();
     // While the recovery of web is being recorded, a second failure of web (blocked) is
     // written to the same incident by another delivery.
-    *store.race.lock().unwrap() = Some(alert(AlertKind::StatusChange, "web", Status::Blocked, 1_500));
-    let written = record_alert(&store, &notices, &back("web", 2_000)).await.unwrap();
+    *store.race.lock().unwrap() = Some(alert(
+        AlertKind::StatusChange,
+        "web",
+        Status::Blocked,
+        1_500,
+    ));
+    let written = record_alert(&store, &notices, &back("web", 2_000))
+        .await
+        .unwrap();
     assert_eq!(written.len(), 1);
-    let stored = store.inner.incident("auto-web-1000").await.unwrap().unwrap();
+    let stored = store
+        .inner
+        .incident("auto-web-1000")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.version, 3, "opened, blocked, recovered");
     assert_eq!(stored.status, IncidentStatus::Resolved);
     assert_eq!(stored.updates.len(), 3);
@@ -118,10 +140,16 @@ async fn operator_incidents_and_other_alerts_are_not_touched() {
     .unwrap();
     let op = Incident::from_draft(draft, "inc-1".into(), 10).unwrap();
     store.put_incident(&op).await.unwrap();
-    record_alert(&store, &notices, &back("web", 20)).await.unwrap();
-    record_alert(&store, &notices, &alert(AlertKind::Reminder, "web", Status::Down, 30))
+    record_alert(&store, &notices, &back("web", 20))
         .await
         .unwrap();
+    record_alert(
+        &store,
+        &notices,
+        &alert(AlertKind::Reminder, "web", Status::Down, 30),
+    )
+    .await
+    .unwrap();
     assert_eq!(store.incident("inc-1").await.unwrap().unwrap(), op);
     assert_eq!(store.open_incidents().await.unwrap().len(), 1);
     assert_eq!(op.source, IncidentSource::Operator);

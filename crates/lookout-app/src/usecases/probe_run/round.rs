@@ -70,7 +70,14 @@ pub(super) async fn run_round<S, P>(
     unsnapshotted: &mut Option<i64>,
 ) -> Result<RoundOutput, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + crate::ports::IncidentStore + Sync,
+    S: TargetStore
+        + StateStore
+        + RunStore
+        + Outbox
+        + SummaryStore
+        + LocationStore
+        + crate::ports::IncidentStore
+        + Sync,
     P: AlertPublisher + Sync,
 {
     let mut quorums = match &round.config.locations {

@@ -152,7 +152,14 @@ async fn run_leased<S, P>(
     config: &RunConfig,
 ) -> Result<RunReport, ProbeError>
 where
-    S: TargetStore + StateStore + RunStore + Outbox + SummaryStore + LocationStore + crate::ports::IncidentStore + Sync,
+    S: TargetStore
+        + StateStore
+        + RunStore
+        + Outbox
+        + SummaryStore
+        + LocationStore
+        + crate::ports::IncidentStore
+        + Sync,
     P: AlertPublisher + Sync,
 {
     let started = Instant::now();

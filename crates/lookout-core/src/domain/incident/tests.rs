@@ -28,11 +28,23 @@ fn alert(kind: AlertKind, target: &str, old: Status, new: Status, at: i64) -> Al
 }
 
 fn down(target: &str, at: i64) -> Alert {
-    alert(AlertKind::StatusChange, target, Status::Healthy, Status::Down, at)
+    alert(
+        AlertKind::StatusChange,
+        target,
+        Status::Healthy,
+        Status::Down,
+        at,
+    )
 }
 
 fn back(target: &str, at: i64) -> Alert {
-    alert(AlertKind::Recovery, target, Status::Down, Status::Healthy, at)
+    alert(
+        AlertKind::Recovery,
+        target,
+        Status::Down,
+        Status::Healthy,
+        at,
+    )
 }
 
 fn storm(targets: &[String], to: Status, at: i64) -> Alert {
@@ -79,7 +91,10 @@ fn a_down_alert_opens_one_incident_and_its_recovery_resolves_it() {
     assert_eq!(opened.len(), 1);
     let i = &opened[0];
     assert_eq!(i.id, "auto-web-1000");
-    assert_eq!((i.source, i.kind), (IncidentSource::Auto, IncidentKind::Incident));
+    assert_eq!(
+        (i.source, i.kind),
+        (IncidentSource::Auto, IncidentKind::Incident)
+    );
     assert_eq!(i.status, IncidentStatus::Investigating);
     assert_eq!(i.targets[0].status, Status::Down);
     assert_eq!(i.targets[0].name, "name of web");
@@ -99,7 +114,13 @@ fn a_down_alert_opens_one_incident_and_its_recovery_resolves_it() {
 #[test]
 fn a_second_failure_of_a_named_target_updates_the_open_incident() {
     let opened = apply_alert(&[], &down("web", 1_000));
-    let blocked = alert(AlertKind::StatusChange, "web", Status::Down, Status::Blocked, 2_000);
+    let blocked = alert(
+        AlertKind::StatusChange,
+        "web",
+        Status::Down,
+        Status::Blocked,
+        2_000,
+    );
     let again = apply_alert(&opened, &blocked);
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, "auto-web-1000");
@@ -236,8 +257,14 @@ fn a_draft_is_refused_naming_the_field() {
         (json!({"title": "x", "targets": ["a", "a"]}), "targets[1]"),
         (json!({"title": "x", "targets": [""]}), "targets[0]"),
         (json!({"title": "x", "targets": "a"}), "targets"),
-        (json!({"title": "x", "body": "b".repeat(MAX_BODY_CHARS + 1)}), "body"),
-        (json!({"title": "x", "starts_at": "2026-12-02T01:00:00Z"}), "starts_at"),
+        (
+            json!({"title": "x", "body": "b".repeat(MAX_BODY_CHARS + 1)}),
+            "body",
+        ),
+        (
+            json!({"title": "x", "starts_at": "2026-12-02T01:00:00Z"}),
+            "starts_at",
+        ),
         (json!({"title": "x", "kind": "maintenance"}), "starts_at"),
         (
             json!({"title": "x", "kind": "maintenance", "starts_at": "2026-12-02T01:00:00Z"}),
@@ -254,7 +281,10 @@ fn a_draft_is_refused_naming_the_field() {
             "starts_at",
         ),
         (json!({"title": "x", "colour": "red"}), "colour"),
-        (json!({"title": "x", "postmortem": "p".repeat(MAX_POSTMORTEM_CHARS + 1)}), "postmortem"),
+        (
+            json!({"title": "x", "postmortem": "p".repeat(MAX_POSTMORTEM_CHARS + 1)}),
+            "postmortem",
+        ),
     ];
     for (body, field) in cases {
         let err = IncidentDraft::parse(body.clone())
@@ -275,7 +305,8 @@ fn a_maintenance_draft_keeps_its_window_and_a_resolved_draft_is_closed() {
     assert_eq!(m.status, IncidentStatus::Scheduled);
     assert_eq!(m.starts_at, Some(1_796_173_200_000));
     assert_eq!(m.ends_at, Some(1_796_173_200_000 + 3_600_000)); // 03:00+01:00 is 02:00Z
-    let d = IncidentDraft::parse(json!({"title": "t", "status": "resolved", "body": "over"})).unwrap();
+    let d =
+        IncidentDraft::parse(json!({"title": "t", "status": "resolved", "body": "over"})).unwrap();
     let r = Incident::from_draft(d, "inc-r".into(), 9).unwrap();
     assert_eq!(r.resolved_at, Some(9));
     assert_eq!(r.updates[0].body, "over");
@@ -317,17 +348,29 @@ fn a_patch_adds_timeline_entries_and_resolving_sets_resolved_at() {
     // A body-only entry keeps the status.
     let p = IncidentPatch::parse(json!({"update": {"body": "still watching"}})).unwrap();
     i.apply_patch(p, 500).unwrap();
-    assert_eq!(i.updates.last().map(|u| u.status), Some(IncidentStatus::Monitoring));
+    assert_eq!(
+        i.updates.last().map(|u| u.status),
+        Some(IncidentStatus::Monitoring)
+    );
 }
 
 #[test]
 fn a_bad_patch_is_refused_naming_the_field_and_changes_nothing() {
     let cases = [
         (json!({"status": "in_progress"}), "status"),
-        (json!({"update": {"status": "completed", "body": "x"}}), "update.status"),
-        (json!({"update": {"body": "x".repeat(MAX_BODY_CHARS + 1)}}), "update.body"),
+        (
+            json!({"update": {"status": "completed", "body": "x"}}),
+            "update.status",
+        ),
+        (
+            json!({"update": {"body": "x".repeat(MAX_BODY_CHARS + 1)}}),
+            "update.body",
+        ),
         (json!({"update": {"text": "x"}}), "update.text"),
-        (json!({"status": "identified", "update": {"status": "monitoring"}}), "update.status"),
+        (
+            json!({"status": "identified", "update": {"status": "monitoring"}}),
+            "update.status",
+        ),
         (json!({"title": ""}), "title"),
         (json!({"targets": ["a", "a"]}), "targets[1]"),
         (json!({"starts_at": "2026-12-02T01:00:00Z"}), "starts_at"),
@@ -362,8 +405,20 @@ fn an_alert_applied_again_after_some_of_its_writes_writes_only_the_rest() {
 
 #[test]
 fn a_subscriber_address_must_be_plausible() {
-    assert_eq!(subscriber_email(" a@example.com ").unwrap(), "a@example.com");
-    for bad in ["", "a", "a@b", "@example.com", "a@.com", "a b@example.com", "<a>@x.io", "a@x\u{7}.io"] {
+    assert_eq!(
+        subscriber_email(" a@example.com ").unwrap(),
+        "a@example.com"
+    );
+    for bad in [
+        "",
+        "a",
+        "a@b",
+        "@example.com",
+        "a@.com",
+        "a b@example.com",
+        "<a>@x.io",
+        "a@x\u{7}.io",
+    ] {
         assert_eq!(subscriber_email(bad).unwrap_err().field, "email", "{bad:?}");
     }
     assert!(subscriber_email(&format!("{}@example.com", "a".repeat(65))).is_err());

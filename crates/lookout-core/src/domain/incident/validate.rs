@@ -166,10 +166,16 @@ fn check_text(field: &str, text: &str, max: usize, required: bool) -> Result<(),
     Ok(())
 }
 
-fn check_status(field: &str, kind: IncidentKind, status: IncidentStatus) -> Result<(), IncidentError> {
+fn check_status(
+    field: &str,
+    kind: IncidentKind,
+    status: IncidentStatus,
+) -> Result<(), IncidentError> {
     use IncidentStatus::*;
     let ok = match kind {
-        IncidentKind::Incident => matches!(status, Investigating | Identified | Monitoring | Resolved),
+        IncidentKind::Incident => {
+            matches!(status, Investigating | Identified | Monitoring | Resolved)
+        }
         IncidentKind::Maintenance => matches!(status, Scheduled | InProgress | Completed),
     };
     if ok {
@@ -181,7 +187,11 @@ fn check_status(field: &str, kind: IncidentKind, status: IncidentStatus) -> Resu
         };
         Err(invalid(
             field,
-            format!("{} is not a status of {}: {allowed}", status.as_str(), kind_name(kind)),
+            format!(
+                "{} is not a status of {}: {allowed}",
+                status.as_str(),
+                kind_name(kind)
+            ),
         ))
     }
 }
@@ -265,7 +275,11 @@ impl Incident {
     /// The first rule the draft breaks, naming the field: a blank or long title, a status of the
     /// other kind, a repeated or blank target id, a long body or postmortem, a maintenance
     /// window missing a time or ending before it starts, a window on an incident.
-    pub fn from_draft(draft: IncidentDraft, id: String, now: i64) -> Result<Incident, IncidentError> {
+    pub fn from_draft(
+        draft: IncidentDraft,
+        id: String,
+        now: i64,
+    ) -> Result<Incident, IncidentError> {
         check_text("title", &draft.title, MAX_TITLE_CHARS, true)?;
         let status = draft.status.unwrap_or(match draft.kind {
             IncidentKind::Incident => IncidentStatus::Investigating,
