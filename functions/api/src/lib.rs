@@ -36,6 +36,7 @@
 //! `Retry-After`).
 
 pub mod auth;
+pub mod badges;
 pub mod error;
 mod extract;
 mod metrics;

@@ -2,6 +2,7 @@
 //! layer every request goes through (trailing slash, 405 body, log line).
 
 mod actions;
+pub mod badges;
 pub mod channels;
 pub mod checks;
 mod definitions;
@@ -50,7 +51,31 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/status", get(status::status::<S>))
         .route("/v1/summary", get(status::summary::<S>))
         .route("/v1/openapi.json", get(openapi::openapi))
-        .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>));
+        .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>))
+        .route(
+            "/badges/targets/{id}/status.svg",
+            get(badges::target_status::<S>),
+        )
+        .route(
+            "/badges/targets/{id}/uptime/{window}",
+            get(badges::target_uptime::<S>),
+        )
+        .route(
+            "/badges/targets/{id}/latency.svg",
+            get(badges::target_latency::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/status.svg",
+            get(badges::group_status::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/uptime/{window}",
+            get(badges::group_uptime::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/latency.svg",
+            get(badges::group_latency::<S>),
+        );
     let read = Router::new()
         .route("/v1/targets", get(targets::list_targets::<S>))
         .route("/v1/targets/{id}", get(targets::get_target::<S>))
@@ -203,6 +228,12 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/results", Access::Read),
     ("GET", "/v1/targets/{id}/results", Access::Read),
     ("GET", "/v1/targets/{id}/uptime", Access::Public),
+    ("GET", "/badges/targets/{id}/status.svg", Access::Public),
+    ("GET", "/badges/targets/{id}/uptime/{window}", Access::Public),
+    ("GET", "/badges/targets/{id}/latency.svg", Access::Public),
+    ("GET", "/badges/groups/{group}/status.svg", Access::Public),
+    ("GET", "/badges/groups/{group}/uptime/{window}", Access::Public),
+    ("GET", "/badges/groups/{group}/latency.svg", Access::Public),
     ("GET", "/v1/digests", Access::Read),
     ("GET", "/v1/digests/latest", Access::Read),
     ("GET", "/v1/runs", Access::Read),
