@@ -352,12 +352,21 @@ async fn a_full_uptime_bar_table_round_trips_in_chunks() {
             .collect(),
     };
     let table: Vec<TargetUptime> = (0..120).map(entry).collect();
-    s.store.put_uptime(TargetKind::Server, &table).await.unwrap();
+    s.store
+        .put_uptime(TargetKind::Server, &table)
+        .await
+        .unwrap();
     let back = s.store.uptime_table(TargetKind::Server).await.unwrap();
     assert_eq!(back.len(), 120);
     assert_eq!(back, table);
     assert_eq!(back[119].days.len(), BAR_DAYS);
     let small: Vec<TargetUptime> = table[..10].to_vec();
-    s.store.put_uptime(TargetKind::Server, &small).await.unwrap();
-    assert_eq!(s.store.uptime_table(TargetKind::Server).await.unwrap(), small);
+    s.store
+        .put_uptime(TargetKind::Server, &small)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.uptime_table(TargetKind::Server).await.unwrap(),
+        small
+    );
 }

@@ -1064,7 +1064,10 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             "{method} {concrete}"
         );
         // A badge's or a page's 404 is an SVG or HTML document (never the router's "no route").
-        let json = resp.headers().get("content-type").and_then(|v| v.to_str().ok())
+        let json = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
             == Some("application/json");
         if resp.status() == StatusCode::NOT_FOUND && json {
             let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();

@@ -46,7 +46,12 @@ fn a_badge_is_two_boxes_as_wide_as_their_text() {
     assert!(rects.contains(&(Some("73".into()), Some("#555".into()))));
     assert!(rects.contains(&(Some("54".into()), Some("#4c1".into()))));
     assert!(svg.contains("rx=\"3\"") && svg.contains("url(#s)"));
-    let square = badge("uptime 30d", "99.95%", Colour::BrightGreen, Style::FlatSquare);
+    let square = badge(
+        "uptime 30d",
+        "99.95%",
+        Colour::BrightGreen,
+        Style::FlatSquare,
+    );
     assert!(square.contains("rx=\"0\"") && !square.contains("url(#s)"));
 }
 
@@ -65,7 +70,9 @@ fn hostile_text_stays_text() {
     let (texts, ..) = parts(&svg);
     assert_eq!(texts[0], hostile);
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    assert!(doc.descendants().all(|n| n.attribute("onmouseover").is_none()));
+    assert!(doc
+        .descendants()
+        .all(|n| n.attribute("onmouseover").is_none()));
     assert_eq!(
         doc.root_element().attribute("aria-label").unwrap(),
         format!("{hostile}: down")

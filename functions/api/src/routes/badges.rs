@@ -78,8 +78,9 @@ fn look(q: &BadgeQuery, default: &str) -> Result<(String, Style), ApiError> {
     };
     let style = match q.style.as_deref() {
         None => Style::Flat,
-        Some(s) => Style::parse(s)
-            .ok_or_else(|| ApiError::bad_request("style: flat or flat-square"))?,
+        Some(s) => {
+            Style::parse(s).ok_or_else(|| ApiError::bad_request("style: flat or flat-square"))?
+        }
     };
     Ok((label, style))
 }
@@ -91,9 +92,7 @@ fn window(file: &str) -> Result<(&'static str, i64), ApiError> {
         "24h.svg" => Ok(("24h", DAY_MS)),
         "7d.svg" => Ok(("7d", 7 * DAY_MS)),
         "30d.svg" => Ok(("30d", 30 * DAY_MS)),
-        _ => Err(ApiError::bad_request(
-            "window: 24h.svg, 7d.svg or 30d.svg",
-        )),
+        _ => Err(ApiError::bad_request("window: 24h.svg, 7d.svg or 30d.svg")),
     }
 }
 
@@ -286,7 +285,9 @@ async fn window_counts<S: DigestStore>(
     let mut hours: Vec<Rollup> = Vec::new();
     let mut days: Vec<Rollup> = Vec::new();
     if len <= 7 * DAY_MS {
-        hours = store.rollups(&t.id, kind, Period::Hour, since, until).await?;
+        hours = store
+            .rollups(&t.id, kind, Period::Hour, since, until)
+            .await?;
     } else {
         let first_whole = Period::Day.start_of(since - 1) + DAY_MS;
         let today = Period::Day.start_of(until - 1);

@@ -10,6 +10,7 @@ mod defs;
 pub mod deliveries;
 pub mod digests;
 pub mod dumps;
+pub mod feed;
 pub mod health;
 pub mod history;
 pub mod leases;
@@ -20,6 +21,7 @@ mod params;
 pub mod proxies;
 pub mod status;
 pub mod system;
+pub mod target_page;
 pub mod targets;
 
 use std::sync::Arc;
@@ -75,7 +77,9 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route(
             "/badges/groups/{group}/latency.svg",
             get(badges::group_latency::<S>),
-        );
+        )
+        .route("/feed.atom", get(feed::feed::<S>))
+        .route("/targets/{id}", get(target_page::target_page::<S>));
     let read = Router::new()
         .route("/v1/targets", get(targets::list_targets::<S>))
         .route("/v1/targets/{id}", get(targets::get_target::<S>))
@@ -229,11 +233,21 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/targets/{id}/results", Access::Read),
     ("GET", "/v1/targets/{id}/uptime", Access::Public),
     ("GET", "/badges/targets/{id}/status.svg", Access::Public),
-    ("GET", "/badges/targets/{id}/uptime/{window}", Access::Public),
+    (
+        "GET",
+        "/badges/targets/{id}/uptime/{window}",
+        Access::Public,
+    ),
     ("GET", "/badges/targets/{id}/latency.svg", Access::Public),
     ("GET", "/badges/groups/{group}/status.svg", Access::Public),
-    ("GET", "/badges/groups/{group}/uptime/{window}", Access::Public),
+    (
+        "GET",
+        "/badges/groups/{group}/uptime/{window}",
+        Access::Public,
+    ),
     ("GET", "/badges/groups/{group}/latency.svg", Access::Public),
+    ("GET", "/feed.atom", Access::Public),
+    ("GET", "/targets/{id}", Access::Public),
     ("GET", "/v1/digests", Access::Read),
     ("GET", "/v1/digests/latest", Access::Read),
     ("GET", "/v1/runs", Access::Read),

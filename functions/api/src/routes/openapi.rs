@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    actions, badges, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
-    locations, pages, proxies, status, system, targets,
+    actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
+    history, leases, locations, pages, proxies, status, system, target_page, targets,
 };
 use crate::Json;
 
@@ -42,6 +42,8 @@ pub async fn openapi() -> Json {
         badges::group_status,
         badges::group_uptime,
         badges::group_latency,
+        feed::feed,
+        target_page::target_page,
         targets::list_targets,
         targets::get_target,
         history::results,
@@ -335,6 +337,8 @@ mod tests {
         ("get", "/badges/groups/{group}/status.svg"),
         ("get", "/badges/groups/{group}/uptime/{window}"),
         ("get", "/badges/groups/{group}/latency.svg"),
+        ("get", "/feed.atom"),
+        ("get", "/targets/{id}"),
     ];
 
     /// Read routes added since (issue 17: probe locations).

@@ -294,8 +294,8 @@ async fn the_uptime_bar_holds_the_last_ninety_days_and_today_so_far() {
     let first = today - (BAR_DAYS as i64 - 1) * DAY_MS;
     store
         .put_rollups(&[
-            day(first - DAY_MS, 1440, 0), // 90 days ago: off the bar
-            day(first, 1440, 3),          // the bar's first day
+            day(first - DAY_MS, 1440, 0),  // 90 days ago: off the bar
+            day(first, 1440, 3),           // the bar's first day
             day(today - 5 * DAY_MS, 0, 0), // no checks: left out
             day(today - 2 * DAY_MS, 1440, 144),
         ])
@@ -346,9 +346,15 @@ async fn the_uptime_bar_holds_the_last_ninety_days_and_today_so_far() {
     // The first hour of the next day: yesterday's cell kept, a new day begins.
     let tomorrow = today + DAY_MS;
     probe_hour(&store, &["a"], tomorrow, |_, _| None).await;
-    run(&store, &publisher, &NoSummariser, tomorrow, tomorrow + HOUR_MS)
-        .await
-        .unwrap();
+    run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        tomorrow,
+        tomorrow + HOUR_MS,
+    )
+    .await
+    .unwrap();
     let bar = bar_of(&store, "a").await;
     assert_eq!(bar.len(), 4, "the bar's first day slid off: {bar:?}");
     assert_eq!(bar[2], (today, 180, 6));
