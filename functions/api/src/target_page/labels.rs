@@ -7,6 +7,7 @@ use lookout_core::domain::Status;
 use crate::ApiError;
 
 /// The words in one language.
+#[derive(Debug)]
 pub struct Labels {
     /// `en`, `ar` or `fa` (the `lang` attribute).
     pub code: &'static str,
