@@ -122,7 +122,7 @@ pub async fn feed<S: IncidentStore + TargetStore + StateStore>(
     let entries: Vec<Entry> = list
         .iter()
         .map(|i| {
-            let mut content = timeline(l, i, |id| name(id), rfc3339).join("\n");
+            let mut content = timeline(l, i, name, rfc3339).join("\n");
             if let Some(pm) = i.postmortem.as_deref().filter(|p| !p.is_empty()) {
                 let _ = write!(content, "\n\n{}:\n{pm}", l.postmortem);
             }
@@ -132,7 +132,7 @@ pub async fn feed<S: IncidentStore + TargetStore + StateStore>(
             };
             Entry {
                 id: i.id.clone(),
-                title: l.incident_title(i, |id| name(id)),
+                title: l.incident_title(i, name),
                 updated: rfc3339(last_update(i)),
                 published: rfc3339(i.opened_at),
                 kind,

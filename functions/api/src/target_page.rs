@@ -213,15 +213,10 @@ where
     let incidents = naming
         .into_iter()
         .map(|i| IncidentRow {
-            title: l.incident_title(i, |id| name_of(id)),
+            title: l.incident_title(i, name_of),
             status: l.incident_status(i.status),
             at: local(i.starts_at.unwrap_or(i.opened_at), &tz, "%Y-%m-%d %H:%M"),
-            lines: crate::feed::timeline(
-                l,
-                i,
-                |id| name_of(id),
-                |ms| local(ms, &tz, "%Y-%m-%d %H:%M"),
-            ),
+            lines: crate::feed::timeline(l, i, name_of, |ms| local(ms, &tz, "%Y-%m-%d %H:%M")),
             maintenance: i.kind == lookout_core::domain::incident::IncidentKind::Maintenance,
         })
         .collect();

@@ -10,8 +10,11 @@ fn badge(label: &str, value: &str, colour: Colour, style: Style) -> String {
     .svg()
 }
 
-/// The texts of the badge's `<text>` elements and the rects' widths and fills.
-fn parts(svg: &str) -> (Vec<String>, Vec<(Option<String>, Option<String>)>, String) {
+/// A rect's width and fill.
+type Rect = (Option<String>, Option<String>);
+
+/// The texts of the badge's `<text>` elements, the rects and the badge's width.
+fn parts(svg: &str) -> (Vec<String>, Vec<Rect>, String) {
     let doc = roxmltree::Document::parse(svg).unwrap();
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "svg");

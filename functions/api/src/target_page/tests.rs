@@ -84,7 +84,7 @@ fn languages_are_checked_and_every_word_is_translated() {
         .unwrap_err()
         .to_string()
         .starts_with("lang:"));
-    assert!(FA.rtl && !EN.rtl);
+    assert_eq!((FA.rtl, EN.rtl), (true, false));
     assert_ne!(FA.chart_24h, EN.chart_24h);
     assert_eq!(FA.cert(12), "12 روز دیگر منقضی می‌شود");
     assert_eq!(EN.cert(-1), "expired");
