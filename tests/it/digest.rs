@@ -320,3 +320,56 @@ async fn after_a_days_last_hour_the_daily_report_reaches_the_topic_once() {
         (Period::Day.start_of(last), 60, 15)
     );
 }
+
+/// The uptime table with a full 90-day bar for 120 targets (three chunks, the largest with
+/// six- and seven-digit counts and 64-character ids) goes to DynamoDB Local and comes back
+/// the same; a smaller table then drops the chunks it no longer needs.
+#[tokio::test]
+async fn a_full_uptime_bar_table_round_trips_in_chunks() {
+    use lookout_app::ports::TargetUptime;
+    use lookout_core::digest::rollup::{DayCell, Uptime, BAR_DAYS};
+    let s = stack(&[]).await;
+    let today = 1_795_219_200_000_i64;
+    let entry = |i: usize| TargetUptime {
+        target_id: format!("{i:0>64}"),
+        windows: ["24h", "7d", "30d", "365d"]
+            .iter()
+            .map(|w| Uptime {
+                window: (*w).to_string(),
+                since: today - 365 * DAY_MS,
+                checks: 31_536_000,
+                failures: i as u64,
+                uptime_percent: Some(99.999_996_829_2),
+            })
+            .collect(),
+        days: (0..BAR_DAYS as i64)
+            .rev()
+            .map(|d| DayCell {
+                start: today - d * DAY_MS,
+                checks: 86_400,
+                failures: (d as u64 * 997 + i as u64) % 86_400,
+            })
+            .collect(),
+    };
+    let table: Vec<TargetUptime> = (0..120).map(entry).collect();
+    // The store writes 50 a chunk: about 277 KB of JSON each.
+    let chunk = serde_json::to_string(&table[..50]).unwrap().len();
+    assert!(chunk < 300_000, "{chunk} bytes");
+    s.store
+        .put_uptime(TargetKind::Server, &table)
+        .await
+        .unwrap();
+    let back = s.store.uptime_table(TargetKind::Server).await.unwrap();
+    assert_eq!(back.len(), 120);
+    assert_eq!(back, table);
+    assert_eq!(back[119].days.len(), BAR_DAYS);
+    let small: Vec<TargetUptime> = table[..10].to_vec();
+    s.store
+        .put_uptime(TargetKind::Server, &small)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.uptime_table(TargetKind::Server).await.unwrap(),
+        small
+    );
+}

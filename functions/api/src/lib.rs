@@ -36,11 +36,14 @@
 //! `Retry-After`).
 
 pub mod auth;
+pub mod badges;
 pub mod error;
 mod extract;
+pub mod feed;
 mod metrics;
 pub mod page;
 pub mod routes;
+pub mod target_page;
 
 use std::sync::Arc;
 

@@ -11,8 +11,11 @@ use lookout_core::digest::report::{Digest, DIGEST_TTL_DAYS};
 use lookout_core::digest::rollup::{Period, Rollup, HOUR_ROLLUP_TTL_DAYS, ROLLUP_TTL_DAYS};
 use lookout_core::domain::TargetKind;
 
-/// Targets per `UPTIME#<kind>` item (about 350 bytes each, well under the 400 KB item limit).
-const UPTIME_CHUNK: usize = 500;
+/// Targets per `UPTIME#<kind>` item. A target with its four windows and a full 90-day bar is
+/// at most about 5.5 KB of JSON (64-character id, six-digit counts; measured by
+/// `a_full_uptime_chunk_stays_under_300_kb`), so 50 keep an item under 300 KB, with room under
+/// DynamoDB's 400 KB item limit.
+const UPTIME_CHUNK: usize = 50;
 
 impl DigestStore for DynamoStore {
     async fn put_rollups(&self, rollups: &[Rollup]) -> Result<(), StoreError> {
@@ -135,5 +138,54 @@ impl DigestStore for DynamoStore {
             out.extend(from_attr::<Vec<TargetUptime>>(item, "uptime")?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_core::digest::rollup::{DayCell, Uptime, BAR_DAYS, DAY_MS};
+
+    /// The largest entry the table can hold: a 64-character id, every window and bar day with
+    /// six- and seven-digit counts (a check every second all day is 86,400).
+    fn widest_entry(i: usize) -> TargetUptime {
+        let start = 1_795_219_200_000_i64;
+        TargetUptime {
+            target_id: format!("{i:0>64}"),
+            windows: ["24h", "7d", "30d", "365d"]
+                .iter()
+                .map(|w| Uptime {
+                    window: (*w).to_string(),
+                    since: start - 365 * DAY_MS,
+                    checks: 31_536_000,
+                    failures: 31_535_999,
+                    uptime_percent: Some(1.0 / 3.0),
+                })
+                .collect(),
+            days: (0..BAR_DAYS as i64)
+                .map(|d| DayCell {
+                    start: start - d * DAY_MS,
+                    checks: 86_400,
+                    failures: 86_399,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_full_uptime_chunk_stays_under_300_kb() {
+        let chunk: Vec<TargetUptime> = (0..UPTIME_CHUNK).map(widest_entry).collect();
+        let item = item_of(vec![
+            (PK, s(uptime_pk(TargetKind::Server))),
+            (SK, s(chunk_sk(999))),
+            ("uptime", to_json(&chunk).unwrap()),
+        ]);
+        // DynamoDB counts attribute names and values in UTF-8 bytes.
+        let bytes: usize = item
+            .iter()
+            .map(|(k, v)| k.len() + v.as_s().map(String::len).unwrap_or(0))
+            .sum();
+        assert!(bytes < 300_000, "a full chunk is {bytes} bytes");
+        assert!(bytes > 200_000, "the chunk could be larger: {bytes} bytes");
     }
 }

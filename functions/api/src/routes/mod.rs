@@ -2,6 +2,7 @@
 //! layer every request goes through (trailing slash, 405 body, log line).
 
 mod actions;
+pub mod badges;
 pub mod channels;
 pub mod checks;
 mod definitions;
@@ -9,6 +10,7 @@ mod defs;
 pub mod deliveries;
 pub mod digests;
 pub mod dumps;
+pub mod feed;
 pub mod health;
 pub mod history;
 pub mod incidents;
@@ -21,6 +23,7 @@ pub mod proxies;
 pub mod status;
 pub mod subscriptions;
 pub mod system;
+pub mod target_page;
 pub mod targets;
 
 use std::sync::Arc;
@@ -55,7 +58,33 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/targets/{id}/uptime", get(digests::target_uptime::<S>))
         .route("/v1/incidents", get(incidents::list_incidents::<S>))
         .route("/v1/incidents/{id}", get(incidents::get_incident::<S>))
-        .route("/v1/subscriptions", post(subscriptions::subscribe::<S>));
+        .route("/v1/subscriptions", post(subscriptions::subscribe::<S>))
+        .route(
+            "/badges/targets/{id}/status.svg",
+            get(badges::target_status::<S>),
+        )
+        .route(
+            "/badges/targets/{id}/uptime/{window}",
+            get(badges::target_uptime::<S>),
+        )
+        .route(
+            "/badges/targets/{id}/latency.svg",
+            get(badges::target_latency::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/status.svg",
+            get(badges::group_status::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/uptime/{window}",
+            get(badges::group_uptime::<S>),
+        )
+        .route(
+            "/badges/groups/{group}/latency.svg",
+            get(badges::group_latency::<S>),
+        )
+        .route("/feed.atom", get(feed::feed::<S>))
+        .route("/targets/{id}", get(target_page::target_page::<S>));
     let read = Router::new()
         .route("/v1/targets", get(targets::list_targets::<S>))
         .route("/v1/targets/{id}", get(targets::get_target::<S>))
@@ -213,6 +242,22 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/results", Access::Read),
     ("GET", "/v1/targets/{id}/results", Access::Read),
     ("GET", "/v1/targets/{id}/uptime", Access::Public),
+    ("GET", "/badges/targets/{id}/status.svg", Access::Public),
+    (
+        "GET",
+        "/badges/targets/{id}/uptime/{window}",
+        Access::Public,
+    ),
+    ("GET", "/badges/targets/{id}/latency.svg", Access::Public),
+    ("GET", "/badges/groups/{group}/status.svg", Access::Public),
+    (
+        "GET",
+        "/badges/groups/{group}/uptime/{window}",
+        Access::Public,
+    ),
+    ("GET", "/badges/groups/{group}/latency.svg", Access::Public),
+    ("GET", "/feed.atom", Access::Public),
+    ("GET", "/targets/{id}", Access::Public),
     ("GET", "/v1/digests", Access::Read),
     ("GET", "/v1/digests/latest", Access::Read),
     ("GET", "/v1/runs", Access::Read),

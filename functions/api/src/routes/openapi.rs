@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    actions, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
-    locations, pages, proxies, status, system, targets,
+    actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
+    history, leases, locations, pages, proxies, status, system, target_page, targets,
 };
 use super::{incidents, subscriptions};
 use crate::Json;
@@ -37,6 +37,14 @@ pub async fn openapi() -> Json {
         status::summary,
         openapi,
         digests::target_uptime,
+        badges::target_status,
+        badges::target_uptime,
+        badges::target_latency,
+        badges::group_status,
+        badges::group_uptime,
+        badges::group_latency,
+        feed::feed,
+        target_page::target_page,
         targets::list_targets,
         targets::get_target,
         history::results,
@@ -328,6 +336,18 @@ mod tests {
         ("post", "/v1/deliveries/{id}/retry"),
     ];
 
+    /// Public routes added since (issue 18: badges, the feed, a target's page).
+    const ADDED_PUBLIC: &[(&str, &str)] = &[
+        ("get", "/badges/targets/{id}/status.svg"),
+        ("get", "/badges/targets/{id}/uptime/{window}"),
+        ("get", "/badges/targets/{id}/latency.svg"),
+        ("get", "/badges/groups/{group}/status.svg"),
+        ("get", "/badges/groups/{group}/uptime/{window}"),
+        ("get", "/badges/groups/{group}/latency.svg"),
+        ("get", "/feed.atom"),
+        ("get", "/targets/{id}"),
+    ];
+
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
 
@@ -351,6 +371,7 @@ mod tests {
                 .iter()
                 .chain(ADDED_READ)
                 .chain(ADDED_INCIDENTS)
+                .chain(ADDED_PUBLIC)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();

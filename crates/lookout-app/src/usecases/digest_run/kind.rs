@@ -9,7 +9,7 @@ use crate::ports::{DigestStore, HistoryStore, Latest, StateStore, StoreError, Ta
 use lookout_core::digest::anomaly::{detect, Anomaly, Thresholds};
 use lookout_core::digest::report::{target_digest, Digest, Summariser};
 use lookout_core::digest::rollup::{
-    overall, roll_up_hour, uptime, Period, Rollup, Uptime, DAY_MS, HOUR_MS,
+    overall, roll_up_hour, uptime, DayCell, Period, Rollup, BAR_DAYS, DAY_MS, HOUR_MS,
 };
 use lookout_core::domain::{Target, TargetKind};
 
@@ -55,6 +55,9 @@ pub(super) struct Judged {
     pub digest: Digest,
     /// Its day rollup, after a day's last hour.
     pub day: Option<Rollup>,
+    /// Its uptime bar: the days with checks of the last [`BAR_DAYS`], oldest first, the last
+    /// being the hour's day so far.
+    pub days: Vec<DayCell>,
 }
 
 /// One kind's part of the run.
@@ -94,12 +97,13 @@ where
         .collect();
     // Uptime windows: 24 h and 7 d from the hours read for the baseline; 30 and 365 d from the
     // day rollups, read again after a day ends (or for a target the table lacks), otherwise
-    // kept from the last run.
-    let previous: HashMap<String, Vec<Uptime>> = store
+    // kept from the last run. The uptime bar likewise: its earlier days are kept from the last
+    // run (read again when that run had none), today's counts from its hours.
+    let previous: HashMap<String, TargetUptime> = store
         .uptime_table(kind)
         .await?
         .into_iter()
-        .map(|t| (t.target_id, t.windows))
+        .map(|t| (t.target_id.clone(), t))
         .collect();
     let ctx = TargetRun {
         kind,
@@ -124,7 +128,7 @@ where
         .map(|j| TargetUptime {
             target_id: j.target_id.clone(),
             windows: j.digest.uptime.clone(),
-            days: Vec::new(),
+            days: j.days.clone(),
         })
         .collect();
     store.put_uptime(kind, &table).await?;
@@ -194,7 +198,7 @@ struct TargetRun<'a> {
     /// The kind's states.
     latest: &'a HashMap<String, Latest>,
     /// The uptime table of the last run, by target id.
-    previous: &'a HashMap<String, Vec<Uptime>>,
+    previous: &'a HashMap<String, TargetUptime>,
 }
 
 /// One target's digest: its hour (`current`) against its baseline, its anomalies, its uptime
@@ -239,8 +243,9 @@ where
     });
     let kept = ctx.previous.get(&id).filter(|_| !span.day_ends);
     // Days before today; today counts from its hours in `series`.
+    let read_days = kept.is_none_or(|k| k.days.is_empty());
     let mut days = Vec::new();
-    if kept.is_none() {
+    if read_days {
         days = store
             .rollups(
                 &id,
@@ -256,15 +261,61 @@ where
         .iter_mut()
         .filter(|w| w.window == "30d" || w.window == "365d")
     {
-        if let Some(o) = kept.and_then(|old| old.iter().find(|o| o.window == w.window)) {
+        if let Some(o) = kept.and_then(|old| old.windows.iter().find(|o| o.window == w.window)) {
             *w = o.clone();
         }
     }
+    let earlier: Vec<DayCell> = if read_days {
+        days.iter().map(cell_of).collect()
+    } else {
+        kept.map(|k| k.days.clone()).unwrap_or_default()
+    };
+    let bar = uptime_bar(span.day_start, &earlier, &series);
     digest.uptime = windows;
     digest.narrative = summariser.summarise(&digest).await.ok();
     Ok(Judged {
         target_id: id,
         digest,
         day,
+        days: bar,
     })
+}
+
+/// The counts of a day rollup as a bar cell.
+fn cell_of(r: &Rollup) -> DayCell {
+    DayCell {
+        start: r.start,
+        checks: r.checks,
+        failures: r.failures,
+    }
+}
+
+/// The uptime bar of the day starting at `today` (epoch ms, UTC midnight): the cells of
+/// `earlier` of the [`BAR_DAYS`] `- 1` days before it, then today's from the hourly rollups in
+/// `hours` that start today. Days without checks are left out; the cells are oldest first.
+pub(super) fn uptime_bar(today: i64, earlier: &[DayCell], hours: &[Rollup]) -> Vec<DayCell> {
+    let from = today - (BAR_DAYS as i64 - 1) * DAY_MS;
+    let mut bar: Vec<DayCell> = earlier
+        .iter()
+        .filter(|c| c.start >= from && c.start < today && c.checks > 0)
+        .copied()
+        .collect();
+    bar.sort_by_key(|c| c.start);
+    bar.dedup_by_key(|c| c.start);
+    let mut now = DayCell {
+        start: today,
+        checks: 0,
+        failures: 0,
+    };
+    for h in hours
+        .iter()
+        .filter(|h| h.start >= today && h.start < today + DAY_MS)
+    {
+        now.checks += h.checks;
+        now.failures += h.failures;
+    }
+    if now.checks > 0 {
+        bar.push(now);
+    }
+    bar
 }

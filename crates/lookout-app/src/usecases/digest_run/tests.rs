@@ -267,3 +267,127 @@ async fn the_long_windows_are_read_once_and_refreshed_after_a_day_ends() {
     // Two earlier days, and today as a day rollup of its hours: 14:00 (60 checks) and 23:00 (60, 1 failed).
     assert_eq!(table_30d(&store, "a").await, (2 * 1440 + 120, 31));
 }
+
+/// The uptime bar of `id` in the uptime table: (day start, checks, failures), oldest first.
+async fn bar_of(store: &MemoryStore, id: &str) -> Vec<(i64, u64, u64)> {
+    let table = store.uptime_table(TargetKind::Server).await.unwrap();
+    table
+        .iter()
+        .find(|t| t.target_id == id)
+        .unwrap()
+        .days
+        .iter()
+        .map(|c| (c.start, c.checks, c.failures))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_uptime_bar_holds_the_last_ninety_days_and_today_so_far() {
+    use lookout_core::digest::rollup::BAR_DAYS;
+    let store = store_with(&["a"]).await;
+    let today = Period::Day.start_of(HOUR);
+    let day = |start, checks, failures| Rollup {
+        checks,
+        failures,
+        ..Rollup::empty("a", TargetKind::Server, Period::Day, start)
+    };
+    let first = today - (BAR_DAYS as i64 - 1) * DAY_MS;
+    store
+        .put_rollups(&[
+            day(first - DAY_MS, 1440, 0),  // 90 days ago: off the bar
+            day(first, 1440, 3),           // the bar's first day
+            day(today - 5 * DAY_MS, 0, 0), // no checks: left out
+            day(today - 2 * DAY_MS, 1440, 144),
+        ])
+        .await
+        .unwrap();
+    let publisher = MemoryPublisher::default();
+    probe_hour(&store, &["a"], HOUR, |_, m| (m % 10 != 0).then_some(100)).await;
+    run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        bar_of(&store, "a").await,
+        vec![
+            (first, 1440, 3),
+            (today - 2 * DAY_MS, 1440, 144),
+            (today, 60, 6)
+        ]
+    );
+    // The next hour keeps the earlier days (a day rollup appearing now is not read) and adds
+    // its hour to today's cell.
+    store
+        .put_rollups(&[day(today - DAY_MS, 1440, 1440)])
+        .await
+        .unwrap();
+    let next = HOUR + HOUR_MS;
+    probe_hour(&store, &["a"], next, |_, _| Some(100)).await;
+    run(&store, &publisher, &NoSummariser, next, next + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        bar_of(&store, "a").await,
+        vec![
+            (first, 1440, 3),
+            (today - 2 * DAY_MS, 1440, 144),
+            (today, 120, 6)
+        ]
+    );
+    // After the day's last hour the day rollups are read again.
+    let last = today + DAY_MS - HOUR_MS;
+    probe_hour(&store, &["a"], last, |_, _| Some(100)).await;
+    run(&store, &publisher, &NoSummariser, last, last + HOUR_MS)
+        .await
+        .unwrap();
+    let bar = bar_of(&store, "a").await;
+    assert_eq!(bar.len(), 4, "{bar:?}");
+    assert_eq!(bar[2], (today - DAY_MS, 1440, 1440));
+    assert_eq!(bar[3], (today, 180, 6));
+    // The first hour of the next day: yesterday's cell kept, a new day begins.
+    let tomorrow = today + DAY_MS;
+    probe_hour(&store, &["a"], tomorrow, |_, _| None).await;
+    run(
+        &store,
+        &publisher,
+        &NoSummariser,
+        tomorrow,
+        tomorrow + HOUR_MS,
+    )
+    .await
+    .unwrap();
+    let bar = bar_of(&store, "a").await;
+    assert_eq!(bar.len(), 4, "the bar's first day slid off: {bar:?}");
+    assert_eq!(bar[2], (today, 180, 6));
+    assert_eq!(bar[3], (tomorrow, 60, 60));
+}
+
+#[test]
+fn the_bar_leaves_out_days_without_checks_and_sorts_them() {
+    use super::kind::uptime_bar;
+    use lookout_core::digest::rollup::DayCell;
+    let today = Period::Day.start_of(HOUR);
+    let cell = |start, checks| DayCell {
+        start,
+        checks,
+        failures: 0,
+    };
+    let earlier = [
+        cell(today - DAY_MS, 10),
+        cell(today - 3 * DAY_MS, 5),
+        cell(today - 2 * DAY_MS, 0),
+        cell(today, 99), // an old cell of today: today counts from its hours
+    ];
+    let hours = [Rollup {
+        checks: 7,
+        ..Rollup::empty("a", TargetKind::Server, Period::Hour, today + HOUR_MS)
+    }];
+    assert_eq!(
+        uptime_bar(today, &earlier, &hours),
+        vec![
+            cell(today - 3 * DAY_MS, 5),
+            cell(today - DAY_MS, 10),
+            cell(today, 7)
+        ]
+    );
+    assert_eq!(uptime_bar(today, &[], &[]), vec![]);
+}
