@@ -48,7 +48,19 @@ fn no_incident(id: &str) -> ApiError {
     ))
 }
 
+/// Whether `id` can name an incident: `inc-<hex>` or `auto-<target id>-<ms>`, so 1 to 100
+/// characters of `a-z`, `0-9`, `-`, `_`, `.` (anything else is a 404 without a read).
+fn is_incident_id(id: &str) -> bool {
+    (1..=100).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+}
+
 async fn find<S: Store>(store: &S, id: &str) -> Result<Incident, ApiError> {
+    if !is_incident_id(id) {
+        return Err(no_incident(id));
+    }
     store.incident(id).await?.ok_or_else(|| no_incident(id))
 }
 
@@ -226,7 +238,7 @@ pub async fn delete_incident<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if app.store.delete_incident(&id).await? {
+    if is_incident_id(&id) && app.store.delete_incident(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_incident(&id))

@@ -163,6 +163,18 @@ async fn a_bad_incident_is_a_4xx_naming_the_field() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // An id that cannot name an incident (too long for a sort key, or upper case and a
+    // space) is a 404, not a storage error.
+    let long = format!("/v1/incidents/{}", "x".repeat(2_000));
+    for (method, path) in [
+        ("GET", long.as_str()),
+        ("DELETE", long.as_str()),
+        ("PATCH", long.as_str()),
+        ("GET", "/v1/incidents/A%20B"),
+    ] {
+        let (status, _) = call(&app, request(method, path, "{}", Some(TOKEN))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
 }
 
 #[tokio::test]
