@@ -124,7 +124,11 @@ fn definitions(up: &str, slow: &str, dead: &str, proxy: &str, dead_proxy: &str) 
 /// 90 daily cells (some targets only 10 days: new ones) and the windows computed from them.
 fn uptime_row(i: usize, t: &Target, now: i64) -> TargetUptime {
     let today = Period::Day.start_of(now);
-    let first = if i % 17 == 0 { BAR_DAYS - 10 } else { 0 };
+    let first = if i.is_multiple_of(17) {
+        BAR_DAYS - 10
+    } else {
+        0
+    };
     let days: Vec<DayCell> = (first..BAR_DAYS)
         .map(|d| {
             let start = today - (BAR_DAYS - 1 - d) as i64 * DAY_MS;
@@ -290,9 +294,9 @@ async fn seeded_app() -> (
 
 /// The measurement page: the status page at `?lang=<lang>` in an iframe `width` px wide; once
 /// loaded, `<pre id="out">` holds base64 JSON: `client` (viewport width), `scroll` (the page's
-/// scroll width), `height` (its scroll height), `over` (elements reaching past either edge),
-/// `dir`, `lang`, `onmouseover` (elements with that attribute), `alert` (scripts holding
-/// `alert(1)`).
+/// scroll width), `height` (its scroll height), `over` (the outermost elements reaching past
+/// either edge, at most 10), `dir`, `lang`, `onmouseover` (elements with that attribute),
+/// `alert` (scripts holding `alert(1)`).
 fn measure_page(width: u32, lang: &str) -> String {
     let src = if lang == "en" {
         "/".to_string()
@@ -305,11 +309,14 @@ fn measure_page(width: u32, lang: &str) -> String {
 <pre id="out"></pre>
 <script>
 document.getElementById('f').addEventListener('load', function () {{
-  var d = this.contentDocument, e = d.documentElement, w = e.clientWidth, over = [];
+  var d = this.contentDocument, e = d.documentElement, w = e.clientWidth, over = [], seen = new Set();
   d.querySelectorAll('body *').forEach(function (n) {{
     var r = n.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0 && (r.right > w + 1 || r.left < -1) && over.length < 20)
-      over.push(n.tagName.toLowerCase() + '.' + String(n.className) + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+    if (r.width > 0 && r.height > 0 && (r.right > w + 1 || r.left < -1)) {{
+      seen.add(n);
+      if (!seen.has(n.parentElement) && over.length < 10)
+        over.push(n.tagName.toLowerCase() + '.' + (n.getAttribute('class') || '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+    }}
   }});
   var alert1 = 0;
   d.querySelectorAll('script').forEach(function (s) {{ if (s.textContent.indexOf('alert(1)') >= 0) alert1++; }});
