@@ -392,7 +392,8 @@ pub fn chromium() -> Option<PathBuf> {
 }
 
 /// Runs headless Chromium with `args` after the common flags; its stdout. Panics with its
-/// stderr when it fails or takes more than two minutes.
+/// stderr when it fails, or when it takes more than two minutes (as it does when the page
+/// opens an `alert()` dialog, which headless Chromium waits on).
 async fn run_chromium(chromium: &Path, profile: &Path, args: &[String]) -> String {
     let mut cmd = tokio::process::Command::new(chromium);
     cmd.args([
@@ -410,7 +411,12 @@ async fn run_chromium(chromium: &Path, profile: &Path, args: &[String]) -> Strin
     .stdin(std::process::Stdio::null());
     let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
-        .unwrap_or_else(|_| panic!("chromium {args:?} took over 120 s"))
+        .unwrap_or_else(|_| {
+            panic!(
+                "chromium {args:?} took over 120 s: a page that opens a dialog (a hostile name \
+                 run as a script's alert(1)) blocks headless Chromium"
+            )
+        })
         .unwrap_or_else(|e| panic!("start {}: {e}", chromium.display()));
     assert!(
         out.status.success(),
