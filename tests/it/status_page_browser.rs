@@ -45,8 +45,9 @@ const MAX_SHOT_HEIGHT: u32 = 16_000;
 /// The measurement page: the status page at `?lang=<lang>` in an iframe `width` px wide; once
 /// loaded, `<pre id="out">` holds base64 JSON: `client` (viewport width), `scroll` (the page's
 /// scroll width), `height` (its scroll height), `over` (the outermost elements reaching past
-/// either edge, at most 10), `dir`, `lang`, `onmouseover` (elements with that attribute),
-/// `alert` (scripts holding `alert(1)`).
+/// either edge, at most 10), `spill` (the innermost boxes whose content, text say, is wider than
+/// they are and spills out, at most 10), `dir`, `lang`, `onmouseover` (elements with that
+/// attribute), `alert` (scripts holding `alert(1)`).
 fn measure_page(width: u32, lang: &str) -> String {
     let src = if lang == "en" {
         "/".to_string()
@@ -68,10 +69,22 @@ document.getElementById('f').addEventListener('load', function () {{
         over.push(n.tagName.toLowerCase() + '.' + (n.getAttribute('class') || '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
     }}
   }});
+  // Content (text, say) spilling out of a box whose own rectangle stays inside: the innermost
+  // such boxes, at most 10.
+  var spilling = [];
+  d.querySelectorAll('body, body *').forEach(function (n) {{
+    var cs = d.defaultView.getComputedStyle(n);
+    if (n.scrollWidth > n.clientWidth + 1 && n.clientWidth > 0 && cs.overflowX === 'visible') spilling.push(n);
+  }});
+  var spill = spilling.filter(function (n) {{
+    return !spilling.some(function (o) {{ return o !== n && n.contains(o); }});
+  }}).slice(0, 10).map(function (n) {{
+    return n.tagName.toLowerCase() + '.' + (n.getAttribute('class') || '') + ' ' + n.clientWidth + ' px < ' + n.scrollWidth + ' px: ' + n.textContent.trim().slice(0, 60);
+  }});
   var alert1 = 0;
   d.querySelectorAll('script').forEach(function (s) {{ if (s.textContent.indexOf('alert(1)') >= 0) alert1++; }});
   var m = {{client: w, scroll: e.scrollWidth, height: Math.max(e.scrollHeight, d.body.scrollHeight),
-    over: over, dir: e.getAttribute('dir'), lang: e.getAttribute('lang'),
+    over: over, spill: spill, dir: e.getAttribute('dir'), lang: e.getAttribute('lang'),
     onmouseover: d.querySelectorAll('[onmouseover]').length, alert: alert1}};
   document.getElementById('out').textContent = btoa(unescape(encodeURIComponent(JSON.stringify(m))));
 }});
@@ -336,8 +349,8 @@ async fn the_page_with_200_targets_and_an_incident_renders_in_chromium_at_1280_a
             );
             if scroll > client {
                 problems.push(format!(
-                    "{lang} at {width} px: the page is {scroll} px wide in a {client} px viewport; reaching past the edge: {}",
-                    m["over"]
+                    "{lang} at {width} px: the page is {scroll} px wide in a {client} px viewport; reaching past the edge: {}; content spilling out of its box: {}",
+                    m["over"], m["spill"]
                 ));
             }
             if m["onmouseover"] != 0 || m["alert"] != 0 {
