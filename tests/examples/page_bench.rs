@@ -125,6 +125,7 @@ fn incident(targets: &[Target], now: i64) -> Incident {
         resolved_at: None,
         starts_at: None,
         ends_at: None,
+        more_targets: 0,
         updates: vec![
             update(
                 now - 7_200_000,
