@@ -13,7 +13,7 @@ use lookout_core::domain::TargetKind;
 
 /// Targets per `UPTIME#<kind>` item. A target with its four windows and a full 90-day bar is
 /// at most about 5.5 KB of JSON (64-character id, six-digit counts; measured by
-/// `a_full_uptime_chunk_stays_under_300_kb`). DynamoDB Local refused a chunk of 50 (about
+/// `a_full_uptime_chunk_stays_under_150_kb`). DynamoDB Local refused a chunk of 50 (about
 /// 277 KB) as over its item size, so 25 (about 140 KB) keep an item well under the 400 KB limit.
 const UPTIME_CHUNK: usize = 25;
 
@@ -173,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_uptime_chunk_stays_under_300_kb() {
+    fn a_full_uptime_chunk_stays_under_150_kb() {
         let chunk: Vec<TargetUptime> = (0..UPTIME_CHUNK).map(widest_entry).collect();
         let item = item_of(vec![
             (PK, s(uptime_pk(TargetKind::Server))),
@@ -185,7 +185,7 @@ mod tests {
             .iter()
             .map(|(k, v)| k.len() + v.as_s().map(String::len).unwrap_or(0))
             .sum();
-        assert!(bytes < 300_000, "a full chunk is {bytes} bytes");
-        assert!(bytes > 200_000, "the chunk could be larger: {bytes} bytes");
+        assert!(bytes < 150_000, "a full chunk is {bytes} bytes");
+        assert!(bytes > 100_000, "the chunk could be larger: {bytes} bytes");
     }
 }
