@@ -547,6 +547,11 @@ async fn a_target_page_shows_both_charts_its_incidents_and_its_certificate() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.headers["content-type"], "text/html; charset=utf-8");
     let html = &a.body;
+    if let Ok(dir) = std::env::var("LOOKOUT_SAVE_PAGES") {
+        std::fs::write(format!("{dir}/target-en.html"), html).unwrap();
+        let fa = get(&app, "/targets/web1?lang=fa", None).await.body;
+        std::fs::write(format!("{dir}/target-fa.html"), fa).unwrap();
+    }
     // Hostile name and titles stay text.
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(!html.contains("\" onmouseover"), "{html}");
@@ -559,11 +564,12 @@ async fn a_target_page_shows_both_charts_its_incidents_and_its_certificate() {
     assert_eq!(html.matches("<polyline class=\"p50\"").count(), 2);
     assert_eq!(html.matches("<polyline class=\"p95\"").count(), 2);
     assert!(
-        html.contains(">500 ms</text>"),
+        html.contains(">500</text>"),
         "the axis tops at 500 ms over a p95 of 340"
     );
+    assert_eq!(html.matches("class=\"unit\">ms</text>").count(), 2);
     // The incidents naming it (the operator's and the auto one), not the maintenance of web2.
-    assert!(html.contains("Down: &lt;script&gt;"), "{html}");
+    assert!(html.contains("<bdi>Down: &lt;script&gt;"), "{html}");
     assert!(!html.contains("Database upgrade"));
     // Certificate days, both locations, the time zone; no URL.
     assert!(html.contains("expires in 21 days"), "{html}");
@@ -575,7 +581,10 @@ async fn a_target_page_shows_both_charts_its_incidents_and_its_certificate() {
     // check has no certificate days) without incidents; the page of a disabled target.
     let web2 = get(&app, "/targets/web2", None).await.body;
     assert!(!web2.contains("id=\"cert\""));
-    assert!(web2.contains("Maintenance: Database upgrade"), "{web2}");
+    assert!(
+        web2.contains("Maintenance: <bdi>Database upgrade"),
+        "{web2}"
+    );
     let edge2 = get(&app, "/targets/edge2", None).await.body;
     assert!(!edge2.contains("id=\"cert\""));
     assert!(edge2.contains("No incidents in the last 30 days."));

@@ -375,7 +375,7 @@ async fn status_badge<S: Store>(
 /// hourly and daily rollups the digest writes; `no data` without checks.
 #[utoipa::path(get, path = "/badges/targets/{id}/uptime/{window}", tag = "public",
     params(("id" = String, Path, min_length = 1, description = "Target id"),
-        ("window" = BadgeWindow, Path, description = "The window's file name"), BadgeQuery),
+        ("window" = inline(BadgeWindow), Path, description = "The window's file name"), BadgeQuery),
     responses(
         (status = 200, description = "The badge (or 304 with no body for a matching If-None-Match)", body = String, content_type = "image/svg+xml"),
         (status = 404, description = "No such target: a grey `not found` badge", body = String, content_type = "image/svg+xml"),
@@ -395,7 +395,7 @@ pub async fn target_uptime<S: Store>(
 /// their checks.
 #[utoipa::path(get, path = "/badges/groups/{group}/uptime/{window}", tag = "public",
     params(("group" = String, Path, min_length = 1, description = "Group name"),
-        ("window" = BadgeWindow, Path, description = "The window's file name"), BadgeQuery),
+        ("window" = inline(BadgeWindow), Path, description = "The window's file name"), BadgeQuery),
     responses(
         (status = 200, description = "The badge (or 304 with no body for a matching If-None-Match)", body = String, content_type = "image/svg+xml"),
         (status = 404, description = "No such group: a grey `not found` badge", body = String, content_type = "image/svg+xml"),

@@ -404,6 +404,55 @@ mod tests {
     }
 
     #[test]
+    fn the_badge_feed_and_target_page_routes_are_public_and_declare_their_documents() {
+        let doc = document();
+        let now = shapes(&doc);
+        for (method, path) in ADDED_PUBLIC {
+            let (_, codes, body, security) = &now[&(method.to_string(), path.to_string())];
+            assert_eq!(security, &json!([{}, {"bearer": []}]), "{path}");
+            assert!(body.is_none());
+            for code in ["200", "400", "503"] {
+                assert!(codes.contains(code), "{path} lacks {code}");
+            }
+            let op = &doc["paths"][path]["get"];
+            let ok = op["responses"]["200"]["content"].as_object().unwrap();
+            let expected = if path.starts_with("/badges") {
+                "image/svg+xml"
+            } else if *path == "/feed.atom" {
+                "application/atom+xml; charset=utf-8"
+            } else {
+                "text/html"
+            };
+            assert!(ok.contains_key(expected), "{path}: {ok:?}");
+            if *path != "/feed.atom" {
+                let missing = op["responses"]["404"]["content"].as_object().unwrap();
+                assert!(missing.contains_key(expected), "{path}: a {expected} 404");
+            }
+        }
+        let window = doc["paths"]["/badges/targets/{id}/uptime/{window}"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "window")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            window["schema"]["enum"],
+            json!(["24h.svg", "7d.svg", "30d.svg"]),
+            "{window}"
+        );
+        // Every schema reference of these routes resolves.
+        let text: String = ADDED_PUBLIC
+            .iter()
+            .map(|(_, path)| doc["paths"][path].to_string())
+            .collect();
+        for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &r[..r.find('"').unwrap()];
+            assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
+    }
+
+    #[test]
     fn the_locations_route_is_a_read_route_with_its_answer_described() {
         let doc = document();
         let now = shapes(&doc);

@@ -7,12 +7,14 @@ use std::fmt::Write as _;
 use lookout_core::digest::rollup::Rollup;
 
 /// The view box's size and the plot's margins, in SVG user units.
-pub const WIDTH: f64 = 640.0;
+/// Narrow enough that 14-unit text stays readable when a phone scales the chart down to about
+/// 360 px.
+pub const WIDTH: f64 = 480.0;
 pub const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
+const LEFT: f64 = 48.0;
+const RIGHT: f64 = 22.0;
+const TOP: f64 = 26.0;
+const BOTTOM: f64 = 30.0;
 
 /// A labelled tick: its position along its axis and its text.
 pub struct Tick {
@@ -34,8 +36,10 @@ pub struct Chart {
     pub p50: Vec<String>,
     /// The p95 line, likewise.
     pub p95: Vec<String>,
-    /// Latency ticks (0, half, top), labelled `<n> <ms word>`.
+    /// Latency ticks (0, half, top), labelled with the number of ms.
     pub y_ticks: Vec<Tick>,
+    /// The latency axis's unit (the word for ms), written above it.
+    pub unit: String,
     /// Time ticks.
     pub x_ticks: Vec<Tick>,
 }
@@ -116,7 +120,7 @@ impl Chart {
             .into_iter()
             .map(|v| Tick {
                 at: y(v),
-                label: format!("{v} {ms}"),
+                label: v.to_string(),
             })
             .collect();
         let x_ticks = x_ticks
@@ -134,6 +138,7 @@ impl Chart {
             p50,
             p95,
             y_ticks,
+            unit: ms.to_string(),
             x_ticks,
         })
     }
