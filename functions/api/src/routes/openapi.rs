@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 
 use super::{
     actions, channels, checks, definitions, deliveries, digests, dumps, health, history, leases,
-    locations, pages, proxies, status, system, targets,
+    locations, pages, proxies, status, status_pages, system, targets,
 };
 use crate::Json;
 
@@ -72,6 +72,13 @@ pub async fn openapi() -> Json {
         channels::test_channel,
         deliveries::deliveries,
         deliveries::retry_delivery,
+        pages::slug_page,
+        pages::status_json,
+        pages::slug_status_json,
+        status_pages::list_pages,
+        status_pages::get_page,
+        status_pages::put_page,
+        status_pages::delete_page,
     ),
     components(schemas(locations::LocationsAnswer, locations::LocationView))
 )]
@@ -321,6 +328,20 @@ mod tests {
         ("post", "/v1/deliveries/{id}/retry"),
     ];
 
+    /// Routes added since for the status pages (issue 18).
+    const ADDED_PAGES: &[(&str, &str)] = &[
+        ("get", "/p/{slug}"),
+        ("get", "/status.json"),
+        ("get", "/p/{slug}/status.json"),
+        ("get", "/v1/pages"),
+        ("get", "/v1/pages/{slug}"),
+        ("put", "/v1/pages/{slug}"),
+        ("delete", "/v1/pages/{slug}"),
+    ];
+
+    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
+    const CHANGED: &[(&str, &str)] = &[("get", "/")];
+
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
 
@@ -333,11 +354,15 @@ mod tests {
             ADDED
                 .iter()
                 .chain(ADDED_READ)
+                .chain(ADDED_PAGES)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();
         assert_eq!(expected, now.keys().cloned().collect::<Vec<_>>());
         for (route, shape) in &before {
+            if CHANGED.contains(&(route.0.as_str(), route.1.as_str())) {
+                continue;
+            }
             assert_eq!(&now[route], shape, "{route:?}");
         }
     }
