@@ -244,7 +244,11 @@ fn minutes(hhmm: &str) -> Option<i64> {
 
 /// The next start (epoch ms) of `w` after `now` and before `now + horizon`, with its end.
 pub fn next_window(w: &MaintenanceWindow, now: i64, horizon: i64) -> Option<(i64, i64)> {
-    let parse = |s: &str| s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond());
+    let parse = |s: &str| {
+        s.parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.as_millisecond())
+    };
     if let (Some(s), Some(e)) = (&w.start, &w.end) {
         let (s, e) = (parse(s)?, parse(e)?);
         return (s > now && s <= now + horizon).then_some((s, e));
@@ -265,13 +269,12 @@ pub fn next_window(w: &MaintenanceWindow, now: i64, horizon: i64) -> Option<(i64
         if !w.days.iter().any(|d| d == name) {
             continue;
         }
-        let start = day
-            .to_zoned(tz.clone())
-            .ok()?
-            .timestamp()
-            .as_millisecond()
-            + from * 60_000;
-        let len = if to > from { to - from } else { to + 24 * 60 - from };
+        let start = day.to_zoned(tz.clone()).ok()?.timestamp().as_millisecond() + from * 60_000;
+        let len = if to > from {
+            to - from
+        } else {
+            to + 24 * 60 - from
+        };
         if start > now && start <= now + horizon {
             return Some((start, start + len * 60_000));
         }
@@ -304,4 +307,3 @@ pub fn upcoming_windows(
     out.sort_by(|a, b| a.start.cmp(&b.start).then(a.target.cmp(&b.target)));
     out
 }
-

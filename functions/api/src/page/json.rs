@@ -151,7 +151,12 @@ impl PageData {
             let v = incidents::view(r.l, &jiff::tz::TimeZone::UTC, i, &current);
             IncidentJson {
                 id: i.id.clone(),
-                kind: if v.maintenance { "maintenance" } else { "incident" }.into(),
+                kind: if v.maintenance {
+                    "maintenance"
+                } else {
+                    "incident"
+                }
+                .into(),
                 status: i.status.as_str().into(),
                 title: v.title,
                 targets: i
@@ -187,18 +192,19 @@ impl PageData {
             .filter(|t| t.enabled && shown.contains(t.id.as_str()))
             .collect();
         let open_list: Vec<IncidentJson> = split
-                .open
-                .iter()
-                .filter(|i| self.shows(i, &shown))
-                .map(incident)
-                .collect();
+            .open
+            .iter()
+            .filter(|i| self.shows(i, &shown))
+            .map(incident)
+            .collect();
         let maintenance: Vec<IncidentJson> = split
-                .upcoming
-                .iter()
-                .filter(|i| self.shows(i, &shown))
-                .map(incident)
-                .collect();
-        let windows: Vec<WindowJson> = incidents::upcoming_windows(r.l, &r.tz, &page_targets, self.now)
+            .upcoming
+            .iter()
+            .filter(|i| self.shows(i, &shown))
+            .map(incident)
+            .collect();
+        let windows: Vec<WindowJson> =
+            incidents::upcoming_windows(r.l, &r.tz, &page_targets, self.now)
                 .into_iter()
                 .map(|w| WindowJson {
                     target: w.target,

@@ -178,7 +178,10 @@ pub struct PageData {
 
 /// The page of `slug`: the stored one, or for [`DEFAULT_SLUG`] the default words and every
 /// group when none is stored; `None` for an unknown slug.
-pub async fn settings<S: Store>(app: &AppState<S>, slug: &str) -> Result<Option<StatusPage>, ApiError> {
+pub async fn settings<S: Store>(
+    app: &AppState<S>,
+    slug: &str,
+) -> Result<Option<StatusPage>, ApiError> {
     match app.store.status_page(slug).await? {
         Some(p) => Ok(Some(p)),
         None if slug == DEFAULT_SLUG => Ok(Some(StatusPage {

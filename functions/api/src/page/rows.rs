@@ -228,10 +228,7 @@ pub fn build(x: &Inputs<'_>) -> (Vec<GroupData>, Totals) {
 }
 
 fn row(x: &Inputs<'_>, t: &Target) -> RowData {
-    let status = x
-        .states
-        .get(&t.id)
-        .map_or(Status::Unknown, |s| s.status);
+    let status = x.states.get(&t.id).map_or(Status::Unknown, |s| s.status);
     let maintenance = t
         .maintenance_at(x.now)
         .map(|w| w.reason.clone().unwrap_or_default());
@@ -252,7 +249,10 @@ fn row(x: &Inputs<'_>, t: &Target) -> RowData {
         .rev()
         .map(|back| {
             let start = today - back * DAY_MS;
-            (start, by_start.get(&start).copied().filter(|d| d.checks > 0))
+            (
+                start,
+                by_start.get(&start).copied().filter(|d| d.checks > 0),
+            )
         })
         .collect();
     RowData {

@@ -101,12 +101,12 @@ pub async fn slug_status_json<S: Store>(
 
 async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &PageQuery) -> Result<Json, ApiError> {
     let reader = Reader::new(q.lang.as_deref(), q.tz.as_deref())?;
-    let settings = page::settings(app, slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!(
+    let settings = page::settings(app, slug).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
             "no status page {:?}",
             lookout_core::redact::clip(slug, 64)
-        )))?;
+        ))
+    })?;
     let data = PageData::read(app, settings).await?;
     Ok(Json::ok(
         serde_json::to_value(data.json(&reader)).map_err(ApiError::internal)?,

@@ -83,7 +83,10 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError
             format!("{min} to {max} characters, not {n}"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ApiError::invalid_field(field, "no control characters"));
     }
     Ok(())
