@@ -32,4 +32,5 @@ mod shard_store;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
+mod status_page;
 mod template;
