@@ -291,26 +291,34 @@ pub fn cell_class(uptime: Option<f64>) -> &'static str {
     }
 }
 
-/// The uptime bar's markup: one `<i>` per day, its class the colour; a day that is not
-/// perfect (below 100 % or with incidents) has a `title`: its date in `tz`, uptime and
-/// incidents count. Only our words, numbers and dates go in, escaped all the same.
-/// `incidents(start)` counts the target's incidents open during the day starting at `start`.
+/// The uptime bar's markup: the days oldest first as `<i>` cells of a 90-column grid (see
+/// `page.css`), each cell's class its colour. A day that is not perfect (below 100 % or with
+/// incidents) is a cell of its own with a `title`: its date in `tz`, uptime and incidents
+/// count. Consecutive days of the same colour and no title are one cell spanning them
+/// (`style="grid-column:span N"`), so that a quiet target's bar is a few bytes; the bar's mask
+/// draws the gaps between days all the same. Only our own words, numbers and dates go in,
+/// escaped all the same. `incidents(start)` counts the target's incidents open during the day
+/// starting at `start`.
 pub fn bar(
     l: &Labels,
     tz: &jiff::tz::TimeZone,
     days: &[(i64, Option<DayCell>)],
     incidents: impl Fn(i64) -> usize,
 ) -> String {
-    let mut out = String::with_capacity(days.len() * 16);
-    for (start, cell) in days {
-        let uptime = cell.as_ref().and_then(day_uptime);
+    let mut out = String::with_capacity(64);
+    // The run of plain cells not yet written: its class and length.
+    let mut run: Option<(&'static str, usize)> = None;
+    let flush = |out: &mut String, run: &mut Option<(&'static str, usize)>| {
+        if let Some((class, n)) = run.take() {
+            cell(out, class, n, None);
+        }
+    };
+    for (start, day) in days {
+        let uptime = day.as_ref().and_then(day_uptime);
         let count = incidents(*start);
         let class = cell_class(uptime);
-        out.push_str("<i");
-        if !class.is_empty() {
-            let _ = write!(out, " class={class}");
-        }
         if count > 0 || uptime.is_some_and(|u| u < 100.0) {
+            flush(&mut out, &mut run);
             // The day's middle, so a zone a few hours off UTC names the same calendar day.
             let title = format!(
                 "{} · {} {} · {} {}",
@@ -320,11 +328,34 @@ pub fn bar(
                 l.digits(&count.to_string()),
                 l.incidents_word
             );
-            out.push_str(" title=\"");
-            let _ = HtmlEntities.write_escaped_str(&mut out, &title);
-            out.push('"');
+            cell(&mut out, class, 1, Some(&title));
+            continue;
         }
-        out.push_str("></i>");
+        match &mut run {
+            Some((c, n)) if *c == class => *n += 1,
+            _ => {
+                flush(&mut out, &mut run);
+                run = Some((class, 1));
+            }
+        }
     }
+    flush(&mut out, &mut run);
     out
+}
+
+/// One cell of the bar: `class` (empty: grey), spanning `days`, with `title` if any.
+fn cell(out: &mut String, class: &str, days: usize, title: Option<&str>) {
+    out.push_str("<i");
+    if !class.is_empty() {
+        let _ = write!(out, " class={class}");
+    }
+    if days > 1 {
+        let _ = write!(out, " style=\"grid-column:span {days}\"");
+    }
+    if let Some(title) = title {
+        out.push_str(" title=\"");
+        let _ = HtmlEntities.write_escaped_str(&mut *out, title);
+        out.push('"');
+    }
+    out.push_str("></i>");
 }
