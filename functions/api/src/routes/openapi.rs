@@ -80,7 +80,21 @@ pub async fn openapi() -> Json {
         status_pages::put_page,
         status_pages::delete_page,
     ),
-    components(schemas(locations::LocationsAnswer, locations::LocationView))
+    components(schemas(
+        locations::LocationsAnswer,
+        locations::LocationView,
+        crate::page::json::StatusJson,
+        crate::page::json::PageInfo,
+        crate::page::rows::Totals,
+        crate::page::json::GroupJson,
+        crate::page::json::RowJson,
+        crate::page::json::DayJson,
+        crate::page::json::IncidentJson,
+        crate::page::json::AffectedJson,
+        crate::page::json::UpdateJson,
+        crate::page::json::WindowJson,
+        status_pages::PageBody,
+    ))
 )]
 struct ApiDoc;
 
@@ -386,6 +400,61 @@ mod tests {
                 params.contains(&("query".into(), name.into(), false)),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn the_status_pages_routes_are_documented_with_their_schemas() {
+        let doc = document();
+        let now = shapes(&doc);
+        for (method, path) in ADDED_PAGES {
+            let (params, codes, _, security) = &now[&(method.to_string(), path.to_string())];
+            let public = !path.starts_with("/v1/");
+            let want = if public {
+                json!([{}, {"bearer": []}])
+            } else {
+                json!([{"bearer": []}])
+            };
+            assert_eq!(security, &want, "{method} {path}");
+            for code in ["200", "400", "404", "503"] {
+                assert!(
+                    codes.contains(code) || *method != "get",
+                    "{method} {path} lacks {code}"
+                );
+            }
+            if path.contains("{slug}") {
+                assert!(params.contains(&("path".into(), "slug".into(), true)));
+            }
+            if public {
+                assert!(params.contains(&("query".into(), "tz".into(), false)));
+            }
+        }
+        // The HTML 404 of an unknown page is declared as HTML.
+        assert!(
+            doc["paths"]["/p/{slug}"]["get"]["responses"]["404"]["content"]["text/html"]
+                .is_object()
+        );
+        // Every schema the pages' answers and bodies name (and those name) is in the document.
+        let mut text: String = ADDED_PAGES
+            .iter()
+            .map(|(m, p)| doc["paths"][*p][*m].to_string())
+            .collect();
+        for name in [
+            "StatusJson",
+            "GroupJson",
+            "RowJson",
+            "IncidentJson",
+            "PageBody",
+        ] {
+            text.push_str(&doc["components"]["schemas"][name].to_string());
+        }
+        for name in text.split("#/components/schemas/").skip(1) {
+            let name = name.split('"').next().unwrap();
+            assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
+        let row = &doc["components"]["schemas"]["RowJson"]["properties"];
+        for field in ["id", "name", "status", "uptime_30d", "days"] {
+            assert!(row[field].is_object(), "{field} in {row}");
         }
     }
 

@@ -76,7 +76,7 @@ async fn html<S: Store>(
 /// status, uptime over 30 days, 90 days `{date, uptime_percent, checks}`), open incidents and
 /// announced maintenance.
 #[utoipa::path(get, path = "/status.json", tag = "public", params(PageQuery), responses(
-    (status = 200, description = "OK", body = page::json::StatusJson),
+    (status = 200, description = "OK", body = StatusJson),
 ))]
 pub async fn status_json<S: Store>(
     State(app): State<AppState<S>>,
@@ -90,7 +90,7 @@ pub async fn status_json<S: Store>(
 /// As `GET /status.json`, for the page `slug` (404 when there is none).
 #[utoipa::path(get, path = "/p/{slug}/status.json", tag = "public",
     params(("slug" = String, Path, description = "The page's slug"), PageQuery),
-    responses((status = 200, description = "OK", body = page::json::StatusJson)))]
+    responses((status = 200, description = "OK", body = StatusJson)))]
 pub async fn slug_status_json<S: Store>(
     State(app): State<AppState<S>>,
     Path(slug): Path<String>,

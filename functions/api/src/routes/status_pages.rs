@@ -32,23 +32,40 @@ pub const MAX_GROUP_CHARS: usize = 200;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageBody {
-    /// The heading and `<title>`, 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The heading and `<title>`, 1 to 100 characters, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
-    /// A line under the heading, at most 500 characters.
+    /// A line under the heading, at most 500 characters (no control characters but line
+    /// feeds and tabs).
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
-    /// An `https://` URL of a logo image, at most 2,048 characters.
+    /// An `https://` URL of a logo image (a host, no user name or password), at most 2,048
+    /// characters.
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https://[a-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+    )]
     pub logo_url: Option<String>,
-    /// The groups and pools it shows, in this order (at most 200); empty: every group.
+    /// The groups and pools it shows, in this order (at most 200, each 1 to 200 characters, no
+    /// control characters); empty: every group.
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub groups: Vec<String>,
-    /// The footer text, at most 500 characters.
+    /// The footer text, at most 500 characters (no control characters but line feeds and tabs).
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub footer: String,
     /// The version read (`GET`); absent or 0 to create the page. A stale one is 409.
     #[serde(default)]
@@ -75,7 +92,9 @@ pub fn check_slug(slug: &str) -> Result<(), ApiError> {
     }
 }
 
-fn text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
+/// Checks a text's length and that it has no control characters (but line feeds and tabs when
+/// `lines`).
+fn text(field: &str, value: &str, min: usize, max: usize, lines: bool) -> Result<(), ApiError> {
     let n = value.chars().count();
     if n < min || n > max {
         return Err(ApiError::invalid_field(
@@ -85,7 +104,7 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError
     }
     if value
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        .any(|c| c.is_control() && !(lines && (c == '\n' || c == '\t')))
     {
         return Err(ApiError::invalid_field(field, "no control characters"));
     }
@@ -97,14 +116,14 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError
 /// # Errors
 /// 422 naming the field (`title`, `logo_url`, `groups[3]`, ...).
 pub fn check(body: &PageBody) -> Result<(), ApiError> {
-    text("title", &body.title, 1, MAX_TITLE_CHARS)?;
+    text("title", &body.title, 1, MAX_TITLE_CHARS, false)?;
     if body.title.trim().is_empty() {
         return Err(ApiError::invalid_field("title", "must not be blank"));
     }
-    text("description", &body.description, 0, MAX_TEXT_CHARS)?;
-    text("footer", &body.footer, 0, MAX_TEXT_CHARS)?;
+    text("description", &body.description, 0, MAX_TEXT_CHARS, true)?;
+    text("footer", &body.footer, 0, MAX_TEXT_CHARS, true)?;
     if let Some(logo) = &body.logo_url {
-        text("logo_url", logo, 1, MAX_LOGO_CHARS)?;
+        text("logo_url", logo, 1, MAX_LOGO_CHARS, false)?;
         let url = url::Url::parse(logo)
             .map_err(|e| ApiError::invalid_field("logo_url", format!("not a URL: {e}")))?;
         if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
@@ -127,7 +146,7 @@ pub fn check(body: &PageBody) -> Result<(), ApiError> {
         ));
     }
     for (i, g) in body.groups.iter().enumerate() {
-        text(&format!("groups[{i}]"), g, 1, MAX_GROUP_CHARS)?;
+        text(&format!("groups[{i}]"), g, 1, MAX_GROUP_CHARS, false)?;
     }
     Ok(())
 }
@@ -146,7 +165,7 @@ pub async fn list_pages<S: Store>(State(app): State<AppState<S>>) -> Result<Json
 ///
 /// `{"page": ...}`; 404 when there is none.
 #[utoipa::path(get, path = "/v1/pages/{slug}", tag = "admin",
-    params(("slug" = String, Path, description = "The page's slug")),
+    params(("slug" = String, Path, pattern = "^[a-z0-9-]{1,64}$", description = "The page's slug")),
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn get_page<S: Store>(
     State(app): State<AppState<S>>,
@@ -167,7 +186,7 @@ pub async fn get_page<S: Store>(
 /// stored version to change: 200; a stale one, or 0 for a page that exists: 409). 422 naming
 /// the field. Answers `{"page": ...}` with the new version.
 #[utoipa::path(put, path = "/v1/pages/{slug}", tag = "admin",
-    params(("slug" = String, Path, description = "The page's slug")),
+    params(("slug" = String, Path, pattern = "^[a-z0-9-]{1,64}$", description = "The page's slug")),
     request_body(content = PageBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Changed", body = Object),
@@ -215,7 +234,7 @@ pub async fn put_page<S: Store>(
 ///
 /// 204; 404 when there is none.
 #[utoipa::path(delete, path = "/v1/pages/{slug}", tag = "admin",
-    params(("slug" = String, Path, description = "The page's slug")),
+    params(("slug" = String, Path, pattern = "^[a-z0-9-]{1,64}$", description = "The page's slug")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_page<S: Store>(
     State(app): State<AppState<S>>,

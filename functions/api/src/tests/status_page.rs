@@ -466,6 +466,8 @@ async fn a_page_with_a_bad_field_is_refused_naming_it() {
     for (slug, body, field) in [
         ("shop", json!({"title": ""}), "title"),
         ("shop", json!({"title": long}), "title"),
+        ("shop", json!({"title": "a\nb"}), "title"),
+        ("shop", json!({"title": "t", "footer": "a\u{7}b"}), "footer"),
         (
             "shop",
             json!({"title": "t", "logo_url": "http://cdn.example/l.png"}),
