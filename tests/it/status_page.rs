@@ -249,3 +249,38 @@ async fn the_status_pages_render_from_dynamodb_over_http() {
     assert_eq!(status, 400);
     assert!(text.contains("\"message\":\"tz: "), "{text}");
 }
+
+/// The template's optional custom domain: two parameters (empty by default), a condition, the
+/// API Gateway domain and its mapping to the HTTP API created only with it, and the rule that a
+/// domain needs its certificate.
+#[test]
+fn the_template_documents_an_optional_custom_domain_for_the_http_api() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let t: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    for p in ["DomainName", "CertificateArn"] {
+        assert_eq!(t["Parameters"][p]["Default"].as_str(), Some(""), "{p}");
+    }
+    assert!(!t["Conditions"]["HasDomain"].is_null());
+    let domain = &t["Resources"]["ApiDomain"];
+    assert_eq!(
+        domain["Type"].as_str(),
+        Some("AWS::ApiGatewayV2::DomainName")
+    );
+    assert_eq!(domain["Condition"].as_str(), Some("HasDomain"));
+    let mapping = &t["Resources"]["ApiDomainMapping"];
+    assert_eq!(
+        mapping["Type"].as_str(),
+        Some("AWS::ApiGatewayV2::ApiMapping")
+    );
+    assert_eq!(mapping["Condition"].as_str(), Some("HasDomain"));
+    assert_eq!(mapping["Properties"]["Stage"].as_str(), Some("$default"));
+    // The mapping names the HTTP API the functions' events use, and that API exists.
+    let api = format!("{:?}", mapping["Properties"]["ApiId"]);
+    assert!(api.contains("HttpApi"), "{api}");
+    assert_eq!(
+        t["Resources"]["HttpApi"]["Type"].as_str(),
+        Some("AWS::Serverless::HttpApi")
+    );
+    assert!(!t["Rules"]["DomainNeedsCertificate"].is_null());
+}
