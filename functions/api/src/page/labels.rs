@@ -13,11 +13,17 @@ pub struct Labels {
     pub code: &'static str,
     /// Right to left (`dir="rtl"`).
     pub rtl: bool,
+    /// The default heading and `<title>`.
     pub title: &'static str,
+    /// The banner when nothing is wrong.
     pub all_ok: &'static str,
+    /// The banner when a target is down or blocked.
     pub some_down: &'static str,
+    /// The banner when a target is degraded (none down).
     pub some_degraded: &'static str,
+    /// Before a failover group's active target.
     pub active: &'static str,
+    /// A failover group with no usable target.
     pub none_usable: &'static str,
     /// Heads the 30-day uptime at a row's end.
     pub uptime_30d: &'static str,
@@ -27,38 +33,59 @@ pub struct Labels {
     pub since: &'static str,
     /// The bar's cell title: uptime and incidents words.
     pub uptime: &'static str,
+    /// After a day's incident count in the bar's titles.
     pub incidents_word: &'static str,
     /// The bar's ends: `90 days ago` and `today`.
     pub days_ago: &'static str,
+    /// The bar's right end.
     pub today: &'static str,
+    /// Heads the open incidents.
     pub open_incidents: &'static str,
+    /// Heads the incidents closed in the last 14 days.
     pub past_incidents: &'static str,
+    /// When there were none.
     pub no_incidents: &'static str,
+    /// A target in maintenance now (its status word).
     pub maintenance: &'static str,
+    /// Heads the maintenance announced ahead.
     pub upcoming: &'static str,
+    /// Before the page's time.
     pub updated: &'static str,
+    /// The kind of a group of servers.
     pub servers: &'static str,
+    /// The kind of a proxy pool.
     pub proxies: &'static str,
     /// Heads the per-location latencies of a target.
     pub locations: &'static str,
     /// Totals: operational, degraded, down or blocked, in maintenance, not yet checked.
     pub totals: [&'static str; 5],
+    /// healthy, degraded, down, blocked, unknown.
     pub statuses: [&'static str; 5],
     /// investigating, identified, monitoring, resolved, scheduled, in progress, completed.
     pub incident_statuses: [&'static str; 7],
     /// `times in` before the zone's name; the label of UTC.
     pub times_in: &'static str,
+    /// The search box's placeholder.
     pub search: &'static str,
+    /// Before an incident's targets.
     pub affected: &'static str,
+    /// Heads a postmortem.
     pub postmortem: &'static str,
     /// Between the names of a list and before the last one (`, ` and ` and `), and `N more`.
     pub list_sep: &'static str,
+    /// Before the last name of a list.
     pub list_and: &'static str,
+    /// After the count of names left out (`10 more`).
     pub more: &'static str,
+    /// The word for targets.
     pub targets_word: &'static str,
+    /// Before a window's start.
     pub starts: &'static str,
+    /// Before a window's end.
     pub ends: &'static str,
+    /// The word for latency.
     pub latency: &'static str,
+    /// The 404 page of an unknown slug.
     pub not_found: &'static str,
 }
 

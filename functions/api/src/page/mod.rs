@@ -75,7 +75,9 @@ impl askama::filters::Escaper for HtmlEntities {
 
 /// Who reads the page: their words and time zone.
 pub struct Reader {
+    /// The reader's words.
     pub l: &'static Labels,
+    /// The reader's time zone (`?tz`, default UTC).
     pub tz: jiff::tz::TimeZone,
     /// The zone's IANA name as asked (`UTC` by default).
     pub tz_name: String,
@@ -162,13 +164,19 @@ async fn uptime_cached<S: Store>(
 
 /// Everything a page shows, read from the store at `now` (epoch ms).
 pub struct PageData {
+    /// When it was read, epoch ms.
     pub now: i64,
     /// The page's settings (the default words when none is stored).
     pub page: StatusPage,
+    /// Every definition.
     pub targets: Vec<Target>,
+    /// The latest entry of each checked target.
     pub latest: HashMap<String, Latest>,
+    /// The state of every target.
     pub states: HashMap<String, TargetState>,
+    /// The digest's uptime table by target id.
     pub uptime: Arc<HashMap<String, TargetUptime>>,
+    /// Each location's verdict by target.
     pub verdicts: HashMap<String, Vec<lookout_core::domain::location::LocationVerdict>>,
     /// Not resolved, newest first.
     pub open: Vec<Incident>,

@@ -35,10 +35,15 @@ pub fn rank(status: Status, in_maintenance: bool) -> u8 {
 /// `maintenance`, `unknown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
+    /// Healthy, outside maintenance.
     Operational,
+    /// Degraded, outside maintenance.
     Degraded,
+    /// Down or blocked, outside maintenance.
     Down,
+    /// In a maintenance window now.
     Maintenance,
+    /// Not yet checked.
     Unknown,
 }
 
@@ -68,11 +73,15 @@ impl Shown {
 /// One target's row, in no language.
 #[derive(Debug, Clone)]
 pub struct RowData {
+    /// The target's id.
     pub id: String,
+    /// The target's name (a group's: its name).
     pub name: String,
+    /// The target's status.
     pub status: Status,
     /// The reason of the maintenance window in force (empty without one), if any.
     pub maintenance: Option<String>,
+    /// What the row shows (totals, JSON).
     pub shown: Shown,
     /// Uptime over the last 30 days in percent; `None` when the window has no checks.
     pub uptime_30d: Option<f64>,
@@ -91,10 +100,13 @@ pub struct RowData {
 /// A group or pool, its rows problems first.
 #[derive(Debug, Clone)]
 pub struct GroupData {
+    /// Servers or a proxy pool.
     pub kind: TargetKind,
+    /// The target's name (a group's: its name).
     pub name: String,
     /// The active target's name in a group of several, `Some(None)` when none is usable.
     pub active: Option<Option<String>>,
+    /// Problems first, then by name.
     pub rows: Vec<RowData>,
 }
 
@@ -119,6 +131,7 @@ impl GroupData {
 pub struct Totals {
     /// Healthy, outside maintenance.
     pub operational: usize,
+    /// Degraded.
     pub degraded: usize,
     /// Down or blocked.
     pub down: usize,
@@ -153,12 +166,17 @@ impl Totals {
 
 /// What the rows are made of.
 pub struct Inputs<'a> {
+    /// Now, epoch ms.
     pub now: i64,
+    /// Every definition.
     pub targets: &'a [Target],
+    /// The latest entry of each checked target.
     pub latest: &'a HashMap<String, Latest>,
+    /// The state of every target.
     pub states: &'a HashMap<String, TargetState>,
     /// The digest's uptime table, by target id.
     pub uptime: &'a HashMap<String, TargetUptime>,
+    /// Each location's verdict by target.
     pub verdicts: &'a HashMap<String, Vec<LocationVerdict>>,
     /// The groups a page shows, in its order; empty: every group.
     pub only: &'a [String],
