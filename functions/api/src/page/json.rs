@@ -71,7 +71,7 @@ pub struct RowJson {
     pub since: Option<String>,
     /// The latest check's latency, ms; null when it did not answer.
     pub latency_ms: Option<u64>,
-    /// 90 days, oldest first, the last today.
+    /// The latest days (90 unless `?days` says fewer), oldest first, the last today.
     pub days: Vec<DayJson>,
 }
 
@@ -80,7 +80,7 @@ pub struct RowJson {
 pub struct DayJson {
     /// The UTC day, `YYYY-MM-DD`.
     pub date: String,
-    /// Null without checks.
+    /// Percent, 3 decimals; null without checks.
     pub uptime_percent: Option<f64>,
     pub checks: u64,
 }
@@ -129,13 +129,19 @@ pub struct WindowJson {
     pub ends_at: String,
 }
 
+/// `v` to 3 decimals (a day's uptime needs no more; the answer stays small).
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
 fn day(ms: i64) -> String {
     lookout_core::time::rfc3339(ms).chars().take(10).collect()
 }
 
 impl PageData {
-    /// The JSON version for `r` (its words in titles).
-    pub fn json(&self, r: &Reader) -> StatusJson {
+    /// The JSON version for `r` (its words in titles), with the latest `days` days of each
+    /// row's bar.
+    pub fn json(&self, r: &Reader, days: usize) -> StatusJson {
         let (groups, totals) = rows::build(&self.inputs());
         let shown: HashSet<&str> = groups
             .iter()
@@ -248,12 +254,14 @@ impl PageData {
                                 .filter(|_| row.uptime_30d.is_some())
                                 .map(day),
                             latency_ms: row.latency_ms,
-                            days: row
-                                .days
+                            days: row.days[row.days.len().saturating_sub(days)..]
                                 .iter()
                                 .map(|(start, cell)| DayJson {
                                     date: day(*start),
-                                    uptime_percent: cell.as_ref().and_then(rows::day_uptime),
+                                    uptime_percent: cell
+                                        .as_ref()
+                                        .and_then(rows::day_uptime)
+                                        .map(round3),
                                     checks: cell.map_or(0, |c| c.checks),
                                 })
                                 .collect(),

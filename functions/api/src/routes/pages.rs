@@ -26,6 +26,23 @@ pub struct PageQuery {
     pub tz: Option<String>,
 }
 
+/// Query of the JSON versions.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct JsonQuery {
+    /// Language of the incidents' titles made from their targets.
+    #[param(value_type = super::openapi::Lang, inline)]
+    pub lang: Option<String>,
+    /// IANA time zone (default `UTC`); an unknown one is a 400 naming `tz`.
+    #[param(example = "Asia/Tehran")]
+    pub tz: Option<String>,
+    /// How many of the latest days each row's `days` lists, 0 to 90 (default 90): a page of
+    /// 1,000 targets is about 5 MB with 90, well under with fewer.
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 90)]
+    pub days: Option<String>,
+}
+
 /// The default status page (HTML)
 ///
 /// The page stored as `default`, or every group in the default words when none is.
@@ -75,12 +92,12 @@ async fn html<S: Store>(
 /// `Access-Control-Allow-Origin: *`. Overall state, totals, groups with rows (id, name,
 /// status, uptime over 30 days, 90 days `{date, uptime_percent, checks}`), open incidents and
 /// announced maintenance.
-#[utoipa::path(get, path = "/status.json", tag = "public", params(PageQuery), responses(
+#[utoipa::path(get, path = "/status.json", tag = "public", params(JsonQuery), responses(
     (status = 200, description = "OK", body = StatusJson),
 ))]
 pub async fn status_json<S: Store>(
     State(app): State<AppState<S>>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<JsonQuery>,
 ) -> Response {
     page::cors(json(&app, DEFAULT_SLUG, &q).await.into_response())
 }
@@ -89,18 +106,26 @@ pub async fn status_json<S: Store>(
 ///
 /// As `GET /status.json`, for the page `slug` (404 when there is none).
 #[utoipa::path(get, path = "/p/{slug}/status.json", tag = "public",
-    params(("slug" = String, Path, description = "The page's slug"), PageQuery),
+    params(("slug" = String, Path, description = "The page's slug"), JsonQuery),
     responses((status = 200, description = "OK", body = StatusJson)))]
 pub async fn slug_status_json<S: Store>(
     State(app): State<AppState<S>>,
     Path(slug): Path<String>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<JsonQuery>,
 ) -> Response {
     page::cors(json(&app, &slug, &q).await.into_response())
 }
 
-async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &PageQuery) -> Result<Json, ApiError> {
+async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &JsonQuery) -> Result<Json, ApiError> {
     let reader = Reader::new(q.lang.as_deref(), q.tz.as_deref())?;
+    let days = match q.days.as_deref() {
+        None => lookout_core::digest::rollup::BAR_DAYS,
+        Some(d) => d
+            .parse::<usize>()
+            .ok()
+            .filter(|d| *d <= lookout_core::digest::rollup::BAR_DAYS)
+            .ok_or_else(|| ApiError::bad_request("days must be a whole number from 0 to 90"))?,
+    };
     let settings = page::settings(app, slug).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "no status page {:?}",
@@ -109,7 +134,7 @@ async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &PageQuery) -> Result<
     })?;
     let data = PageData::read(app, settings).await?;
     Ok(Json::ok(
-        serde_json::to_value(data.json(&reader)).map_err(ApiError::internal)?,
+        serde_json::to_value(data.json(&reader, days)).map_err(ApiError::internal)?,
     ))
 }
 

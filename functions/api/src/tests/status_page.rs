@@ -516,6 +516,26 @@ async fn the_json_version_has_the_documented_shape_hostile_names_as_text_and_cor
     let (status, _, resp) = get(&app, "/p/nope/status.json").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let (_, text, _) = get(&app, "/status.json?days=7").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let days = body["groups"][0]["rows"][0]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days[6]["date"], lookout_core::time::rfc3339(now)[..10]);
+    for bad in ["91", "-1", "x"] {
+        let (status, body) = call(
+            &app,
+            request("GET", &format!("/status.json?days={bad}"), "", None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("days "),
+            "{body}"
+        );
+    }
     let (status, text, _) = get(&app, "/p/default/status.json?lang=ar").await;
     assert_eq!(status, StatusCode::OK);
     let body: Value = serde_json::from_str(&text).unwrap();

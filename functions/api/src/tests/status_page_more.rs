@@ -133,4 +133,9 @@ async fn a_thousand_targets_make_a_page_under_150_kb_gzipped() {
         html.len()
     );
     assert!(zipped < 150 * 1024, "{zipped} bytes gzipped");
+    // The JSON version stays under Lambda's 6 MB answer, and `?days=7` makes it small.
+    let full = get(&app, "/status.json").await.1.len();
+    let week = get(&app, "/status.json?days=7").await.1.len();
+    eprintln!("1,000 targets: status.json {full} bytes, ?days=7 {week} bytes");
+    assert!(full < 6_000_000 && week < full / 5, "{full} {week}");
 }
