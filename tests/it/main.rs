@@ -34,5 +34,6 @@ mod shard_store;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
+mod status_page;
 mod status_page_browser;
 mod template;

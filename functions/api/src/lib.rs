@@ -23,6 +23,11 @@
 //! | `PATCH /v1/channels/{id}` | admin | JSON merge patch with the version read; `***` keeps a secret; a new `kind` needs a whole `config` |
 //! | `DELETE /v1/channels/{id}` | admin | delete a channel: 204 |
 //! | `POST /v1/channels/{id}/test` | admin | send a test message: `{"channel","ok","answers"}`, what the provider said |
+//! | `GET /?lang=&tz=`, `GET /p/{slug}?lang=&tz=` | public | a status page (HTML): totals, open incidents, announced maintenance, one row per target (problems first, a 90-day uptime bar, 30-day uptime), past incidents; 404 HTML for an unknown slug |
+//! | `GET /status.json`, `GET /p/{slug}/status.json?lang=&tz=&days=` | public | the page as JSON for embedding, `Access-Control-Allow-Origin: *` |
+//! | `GET /v1/pages`, `GET /v1/pages/{slug}` | admin | the status pages' settings |
+//! | `PUT /v1/pages/{slug}` | admin | create (201) or change (200, with the version read; 409 when stale) a page: title, description, logo URL (https), groups, footer; 422 naming the field |
+//! | `DELETE /v1/pages/{slug}` | admin | delete a page: 204 |
 //! | `GET /v1/deliveries?status=&channel=&limit=&cursor=` | admin | delivery records of alerts to channels, newest first |
 //! | `POST /v1/deliveries/{id}/retry` | admin | send a failed delivery again: the record afterwards |
 //!

@@ -987,7 +987,7 @@ async fn page(app: &Arc<App<MemoryStore>>, path: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_status_page_shows_every_target_escaped_with_a_chart_in_three_languages() {
+async fn the_status_page_shows_every_target_escaped_with_a_bar_in_three_languages() {
     let app = app();
     seed(&app).await;
     let evil = serde_json::json!({"id":"evil","name":"<script>alert(1)</script>","group":"api",
@@ -1007,9 +1007,17 @@ async fn the_status_page_shows_every_target_escaped_with_a_chart_in_three_langua
         !html.contains("<script>alert(1)"),
         "a target name is never markup"
     );
+    // No uptime table yet: every row says "no data", never a percentage; the latest answer's
+    // latency shows, and each row has its 90 days (one grey cell spanning them).
+    let row = html
+        .split("<li class=\"target\"")
+        .find(|r| r.contains("data-id=\"api-a\""))
+        .expect("api-a's row");
+    assert!(row.contains("no data") && !row.contains('%'), "{row}");
+    assert!(row.contains("50 ms"), "{row}");
     assert!(
-        html.contains("<polyline") && html.contains("Uptime 24 h 50.00%"),
-        "{html}"
+        row.contains("<span class=\"bar\"><i style=\"grid-column:span 90\"></i></span>"),
+        "{row}"
     );
     assert!(html.contains("dir=\"ltr\"") && !html.contains("s3cret"));
     let ar = page(&app, "/?lang=ar").await;
@@ -1057,7 +1065,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{action}", "reset-stats")
             .replace("{group}", "g")
             .replace("{window}", "24h.svg")
-            .replace("{kind}", "server");
+            .replace("{kind}", "server")
+            .replace("{slug}", "default");
         let resp = handle(&app, request(&method, &concrete, "", Some(TOKEN))).await;
         assert!(
             resp.status() != StatusCode::METHOD_NOT_ALLOWED,
@@ -1750,3 +1759,5 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
 mod incidents;
 mod locations;
 mod notify;
+mod status_page;
+mod status_page_more;

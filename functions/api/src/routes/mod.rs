@@ -21,6 +21,7 @@ mod pages;
 mod params;
 pub mod proxies;
 pub mod status;
+pub mod status_pages;
 pub mod subscriptions;
 pub mod system;
 pub mod target_page;
@@ -50,6 +51,9 @@ pub type AppState<S> = Arc<App<S>>;
 pub fn router<S: Store>(app: AppState<S>) -> Router {
     let public = Router::new()
         .route("/", get(pages::page::<S>))
+        .route("/p/{slug}", get(pages::slug_page::<S>))
+        .route("/status.json", get(pages::status_json::<S>))
+        .route("/p/{slug}/status.json", get(pages::slug_status_json::<S>))
         .route("/metrics", get(pages::metrics::<S>))
         .route("/v1/health", get(health::health::<S>))
         .route("/v1/status", get(status::status::<S>))
@@ -145,6 +149,13 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route(
             "/v1/incidents/{id}",
             patch(incidents::patch_incident::<S>).delete(incidents::delete_incident::<S>),
+        )
+        .route("/v1/pages", get(status_pages::list_pages::<S>))
+        .route(
+            "/v1/pages/{slug}",
+            get(status_pages::get_page::<S>)
+                .put(status_pages::put_page::<S>)
+                .delete(status_pages::delete_page::<S>),
         )
         .route_layer(from_fn_with_state(
             app.clone(),
@@ -291,4 +302,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("PATCH", "/v1/incidents/{id}", Access::Admin),
     ("DELETE", "/v1/incidents/{id}", Access::Admin),
     ("POST", "/v1/subscriptions", Access::Public),
+    ("GET", "/p/{slug}", Access::Public),
+    ("GET", "/status.json", Access::Public),
+    ("GET", "/p/{slug}/status.json", Access::Public),
+    ("GET", "/v1/pages", Access::Admin),
+    ("GET", "/v1/pages/{slug}", Access::Admin),
+    ("PUT", "/v1/pages/{slug}", Access::Admin),
+    ("DELETE", "/v1/pages/{slug}", Access::Admin),
 ];

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 
 use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
-    history, leases, locations, pages, proxies, status, system, target_page, targets,
+    history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
 };
 use super::{incidents, subscriptions};
 use crate::Json;
@@ -87,8 +87,29 @@ pub async fn openapi() -> Json {
         incidents::patch_incident,
         incidents::delete_incident,
         subscriptions::subscribe,
+        pages::slug_page,
+        pages::status_json,
+        pages::slug_status_json,
+        status_pages::list_pages,
+        status_pages::get_page,
+        status_pages::put_page,
+        status_pages::delete_page,
     ),
-    components(schemas(locations::LocationsAnswer, locations::LocationView))
+    components(schemas(
+        locations::LocationsAnswer,
+        locations::LocationView,
+        crate::page::json::StatusJson,
+        crate::page::json::PageInfo,
+        crate::page::rows::Totals,
+        crate::page::json::GroupJson,
+        crate::page::json::RowJson,
+        crate::page::json::DayJson,
+        crate::page::json::IncidentJson,
+        crate::page::json::AffectedJson,
+        crate::page::json::UpdateJson,
+        crate::page::json::WindowJson,
+        status_pages::PageBody,
+    ))
 )]
 struct ApiDoc;
 
@@ -348,6 +369,20 @@ mod tests {
         ("get", "/targets/{id}"),
     ];
 
+    /// Routes added since for the status pages (issue 18).
+    const ADDED_PAGES: &[(&str, &str)] = &[
+        ("get", "/p/{slug}"),
+        ("get", "/status.json"),
+        ("get", "/p/{slug}/status.json"),
+        ("get", "/v1/pages"),
+        ("get", "/v1/pages/{slug}"),
+        ("put", "/v1/pages/{slug}"),
+        ("delete", "/v1/pages/{slug}"),
+    ];
+
+    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
+    const CHANGED: &[(&str, &str)] = &[("get", "/")];
+
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
 
@@ -372,11 +407,15 @@ mod tests {
                 .chain(ADDED_READ)
                 .chain(ADDED_INCIDENTS)
                 .chain(ADDED_PUBLIC)
+                .chain(ADDED_PAGES)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();
         assert_eq!(expected, now.keys().cloned().collect::<Vec<_>>());
         for (route, shape) in &before {
+            if CHANGED.contains(&(route.0.as_str(), route.1.as_str())) {
+                continue;
+            }
             assert_eq!(&now[route], shape, "{route:?}");
         }
     }
@@ -449,6 +488,61 @@ mod tests {
         for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
             let name = &r[..r.find('"').unwrap()];
             assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_status_pages_routes_are_documented_with_their_schemas() {
+        let doc = document();
+        let now = shapes(&doc);
+        for (method, path) in ADDED_PAGES {
+            let (params, codes, _, security) = &now[&(method.to_string(), path.to_string())];
+            let public = !path.starts_with("/v1/");
+            let want = if public {
+                json!([{}, {"bearer": []}])
+            } else {
+                json!([{"bearer": []}])
+            };
+            assert_eq!(security, &want, "{method} {path}");
+            for code in ["200", "400", "404", "503"] {
+                assert!(
+                    codes.contains(code) || *method != "get",
+                    "{method} {path} lacks {code}"
+                );
+            }
+            if path.contains("{slug}") {
+                assert!(params.contains(&("path".into(), "slug".into(), true)));
+            }
+            if public {
+                assert!(params.contains(&("query".into(), "tz".into(), false)));
+            }
+        }
+        // The HTML 404 of an unknown page is declared as HTML.
+        assert!(
+            doc["paths"]["/p/{slug}"]["get"]["responses"]["404"]["content"]["text/html"]
+                .is_object()
+        );
+        // Every schema the pages' answers and bodies name (and those name) is in the document.
+        let mut text: String = ADDED_PAGES
+            .iter()
+            .map(|(m, p)| doc["paths"][*p][*m].to_string())
+            .collect();
+        for name in [
+            "StatusJson",
+            "GroupJson",
+            "RowJson",
+            "IncidentJson",
+            "PageBody",
+        ] {
+            text.push_str(&doc["components"]["schemas"][name].to_string());
+        }
+        for name in text.split("#/components/schemas/").skip(1) {
+            let name = name.split('"').next().unwrap();
+            assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
+        let row = &doc["components"]["schemas"]["RowJson"]["properties"];
+        for field in ["id", "name", "status", "uptime_30d", "days"] {
+            assert!(row[field].is_object(), "{field} in {row}");
         }
     }
 
