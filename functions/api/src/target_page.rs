@@ -28,27 +28,7 @@ use crate::ApiError;
 /// Incidents of this many days are listed.
 pub const INCIDENT_DAYS: i64 = 30;
 
-/// Longest `tz` accepted, characters (the longest IANA names are about 30).
-const MAX_TZ_CHARS: usize = 64;
-
-/// The reader's time zone: `tz` (an IANA name such as `Asia/Tehran`, from the bundled
-/// database), UTC when absent.
-///
-/// # Errors
-/// 400 naming `tz` for an unknown or overlong name.
-pub fn time_zone(tz: Option<&str>) -> Result<(TimeZone, String), ApiError> {
-    match tz {
-        None | Some("") => Ok((TimeZone::UTC, "UTC".into())),
-        Some(name) if name.chars().count() <= MAX_TZ_CHARS => TimeZone::get(name)
-            .map(|z| (z, name.to_string()))
-            .map_err(|_| {
-                ApiError::bad_request("tz: an IANA time zone such as Europe/Berlin or Asia/Tehran")
-            }),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "tz: at most {MAX_TZ_CHARS} characters"
-        ))),
-    }
-}
+pub use crate::page::time_zone;
 
 /// `ms` (epoch) in `tz` with the jiff `strftime` format `fmt`; empty when out of range.
 pub fn local(ms: i64, tz: &TimeZone, fmt: &str) -> String {

@@ -73,6 +73,28 @@ impl askama::filters::Escaper for HtmlEntities {
     }
 }
 
+/// Longest `tz` accepted, characters (the longest IANA names are about 30).
+const MAX_TZ_CHARS: usize = 64;
+
+/// The reader's time zone: `tz` (an IANA name such as `Asia/Tehran`, from the bundled
+/// database), UTC when absent.
+///
+/// # Errors
+/// 400 naming `tz` for an unknown or overlong name.
+pub fn time_zone(tz: Option<&str>) -> Result<(jiff::tz::TimeZone, String), ApiError> {
+    match tz {
+        None | Some("") => Ok((jiff::tz::TimeZone::UTC, "UTC".into())),
+        Some(name) if name.chars().count() <= MAX_TZ_CHARS => jiff::tz::TimeZone::get(name)
+            .map(|z| (z, name.to_string()))
+            .map_err(|_| {
+                ApiError::bad_request("tz: an IANA time zone such as Europe/Berlin or Asia/Tehran")
+            }),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "tz: at most {MAX_TZ_CHARS} characters"
+        ))),
+    }
+}
+
 /// Who reads the page: their words and time zone.
 pub struct Reader {
     /// The reader's words.
@@ -91,15 +113,7 @@ impl Reader {
     /// # Errors
     /// 400 naming `tz` when it is not an IANA time zone.
     pub fn new(lang: Option<&str>, tz: Option<&str>) -> Result<Self, ApiError> {
-        let zone = match tz.map(str::trim).filter(|t| !t.is_empty()) {
-            None => jiff::tz::TimeZone::UTC,
-            Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
-                ApiError::bad_request(format!(
-                    "tz: {:?} is not an IANA time zone (like Asia/Tehran or UTC)",
-                    lookout_core::redact::clip(name, 64)
-                ))
-            })?,
-        };
+        let (zone, _) = time_zone(tz.map(str::trim))?;
         Ok(Self {
             l: labels::labels(lang),
             tz_name: zone.iana_name().unwrap_or("UTC").to_string(),
