@@ -5,7 +5,7 @@ VENV := $(ROOT)/.local/venv/bin
 export PATH := $(VENV):$(PATH)
 LOCAL_ENV = set -a && source infra/local/local.env && set +a
 
-.PHONY: bench bench-smoke bench-api bench-digest bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
+.PHONY: bench bench-smoke bench-api bench-page bench-digest bench-dump demo test dev stack-up stack-down stack-status build unit-test integration-test lint fmt
 
 ## demo: stack up, build, probe real loopback targets, alerts through SNS→SQS, dump to S3
 demo: stack-up build
@@ -38,6 +38,10 @@ bench-digest: stack-up
 ## bench-api: p50/p99 of GET /v1/summary and /v1/status with 10,000 targets (prints a table)
 bench-api: stack-up
 	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example api_bench
+
+## bench-page: GET / (the status page) with 1,000 targets, 200 warm calls, against the page before issue 18 (prints a table)
+bench-page: stack-up
+	$(LOCAL_ENV) && cargo run --release -q -p lookout-tests --example page_bench
 
 ## bench-dump: dump and restore of 100,000 items, ours against dynamodump on the same table (prints a table)
 # dynamodump pins boto3 1.40.43, which moto's boto3 conflicts with: it gets a venv of its own.

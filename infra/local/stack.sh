@@ -5,7 +5,8 @@
 #
 #   infra/local/stack.sh install   check tools; set up .local/venv and .local/npm
 #   infra/local/stack.sh install-test-tools   Debian packages the tests use (tinyproxy,
-#                                  microsocks, chromium): apt-get as root, else says what to run
+#                                  microsocks, nginx, chromium, fonts-dejavu-core): apt-get as
+#                                  root, else says what to run
 #   infra/local/stack.sh install-lint-tools   what `make lint` runs besides cargo: cfn-lint
 #                                  (.local/venv) and cargo-machete (.local/cargo, from crates.io)
 #   infra/local/stack.sh up        install, start both, create the resources
@@ -126,11 +127,18 @@ install_npm() {
 # server (nginx, the probe engine's real-world target) and Chromium for the status page check.
 # Installed with apt-get when this runs as root, else asked for in one clear line.
 TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks nginx-light:nginx chromium:chromium)
+# Packages without a command, looked up with dpkg-query: a font with the Arabic script (DejaVu
+# Sans has it), so that Chromium's screenshots of the Arabic and Persian page show letters,
+# not empty boxes (tests/it/status_page_browser.rs).
+TEST_DATA_PACKAGES=(fonts-dejavu-core)
 
 cmd_install_test_tools() {
   local missing=() entry
   for entry in "${TEST_PACKAGES[@]}"; do
     command -v "${entry#*:}" >/dev/null 2>&1 || missing+=("${entry%%:*}")
+  done
+  for entry in "${TEST_DATA_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$entry" 2>/dev/null | grep -q 'ok installed' || missing+=("$entry")
   done
   (( ${#missing[@]} )) || return 0
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -34,4 +34,5 @@ mod shard_store;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
+mod status_page_browser;
 mod template;
