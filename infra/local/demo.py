@@ -20,7 +20,12 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
   9. runs three probe locations (`probe --run`, each with its own LOOKOUT_LOCATION) against one
      target whose name two of them reach through a broken path (LOOKOUT_PROBE_RESOLVE): one
      location failing does not flip its status, two do, with one alert naming them,
-and exits 1 unless everything happened as expected.
+ 10. the status page (issue 18): the alerts' auto incidents in `GET /v1/incidents`, resolved on
+     recovery; an operator incident with a second timeline entry and a maintenance window for
+     tomorrow on `GET /` (en, ar) and in `/feed.atom`; the SVG badges (ETag, 304); a target's
+     page `/targets/{id}`; an e-mail subscription (`POST /v1/subscriptions`, 202),
+and exits 1 unless everything happened as expected. With LOOKOUT_DEMO_FULL=1 (make test) it also
+checks the page in headless Chromium (rows, bars, rtl, screenshots) and runs schemathesis.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import http.server
 import json
 import shutil
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -40,6 +46,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import boto3
@@ -616,6 +623,128 @@ class Demo:
         self.expect(status == 200 and names == sorted(everywhere.split(",")),
                     f"GET /v1/locations lists the three locations' heartbeats ({status}, {names})")
 
+    # -- the public status page (issue 18) -------------------------------------------------------
+    def page(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+        """A public GET answered as text (HTML, SVG, Atom): status, headers (lower-case names), body.
+        Sent again once on `cargo lambda watch`'s own 500, as `api` does."""
+        req = urllib.request.Request(f"http://{HOST}:{WATCH_PORT}/lambda-url/api{path}", headers=headers or {})
+        for attempt in range(4):
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read().decode("utf-8", "replace")
+            except urllib.error.HTTPError as e:
+                text = (e.read() or b"").decode("utf-8", "replace")
+                if e.code == 500 and "httpstatuses.com/500" in text and attempt < 3:
+                    time.sleep(0.2)
+                    continue
+                return e.code, {k.lower(): v for k, v in e.headers.items()}, text
+        raise AssertionError("unreachable")
+
+    def auto_incident(self, target: str) -> dict:
+        """The newest auto incident naming `target` in `GET /v1/incidents` ({} when none)."""
+        status, body = self.api("GET", "/v1/incidents")
+        found = [i for i in (body or {}).get("incidents", []) if i.get("source") == "auto"
+                 and any(t.get("id") == target for t in i.get("targets", []))] if status == 200 else []
+        return found[0] if found else {}
+
+    def incidents_opened(self) -> None:
+        """The alerts the notify function delivered opened auto incidents (source auto)."""
+        say("\nIncidents opened from the alerts (GET /v1/incidents)")
+        for tid in ("api-primary", "proxy-vps"):
+            inc = self.auto_incident(tid)
+            say(f"  {inc.get('id')}: {inc.get('status')}, {inc.get('title')!r}, {len(inc.get('updates', []))} update(s)")
+            self.expect(inc.get("kind") == "incident" and inc.get("status") == "investigating",
+                        f"GET /v1/incidents lists an open auto incident naming {tid} ({inc.get('status')})")
+
+    def incidents_resolved(self) -> None:
+        inc = self.auto_incident("api-primary")
+        say(f"  {inc.get('id')}: {inc.get('status')} at {inc.get('resolved_at')}")
+        self.expect(inc.get("status") == "resolved" and inc.get("resolved_at") is not None,
+                    f"api-primary's recovery resolves its auto incident ({inc.get('status')})")
+        self.expect(self.auto_incident("proxy-vps").get("status") == "investigating",
+                    "proxy-vps, still down, keeps its incident open")
+
+    def operator_incidents(self) -> None:
+        """An operator incident with a second timeline entry, a maintenance window announced for
+        tomorrow, both on the page (en, ar), in the Atom feed, a hostile title kept as text."""
+        say("\nAn operator incident and a scheduled maintenance")
+        title = "Slow answers from the API backup"
+        status, body = self.api("POST", "/v1/incidents", {"title": title, "status": "investigating", "targets": ["api-backup"],
+                                                          "body": "We are looking into slow answers."}, admin=True)
+        inc = (body or {}).get("incident") or {}
+        self.expect(status == 201 and inc.get("source") == "operator" and inc.get("targets", [{}])[0].get("name")
+                    == "API backup (cloud server)", f"admin POST /v1/incidents opens it, naming its target ({status})")
+        status, body = self.api("PATCH", f"/v1/incidents/{inc.get('id')}", {"update": {
+            "status": "identified", "body": "A slow disk on the backup; replacing it."}}, admin=True)
+        inc = (body or {}).get("incident") or {}
+        self.expect(status == 200 and inc.get("status") == "identified" and len(inc.get("updates", [])) == 2,
+                    f"PATCH with an update: identified, 2 timeline entries ({status}, {len(inc.get('updates', []))})")
+        status, _ = self.api("PATCH", f"/v1/incidents/{inc.get('id')}", {"update": {"status": "scheduled"}}, admin=True)
+        self.expect(status == 422, f"a maintenance status on an incident is refused with 422 ({status})")
+        tomorrow = time.time() + 86400
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+        maint_title = "Database upgrade <script>alert(1)</script> & failover test"
+        status, body = self.api("POST", "/v1/incidents", {"kind": "maintenance", "title": maint_title, "targets": ["api-primary"],
+                                                          "starts_at": iso(tomorrow), "ends_at": iso(tomorrow + 3600),
+                                                          "body": "One hour, the backup answers."}, admin=True)
+        maint = (body or {}).get("incident") or {}
+        self.expect(status == 201 and maint.get("status") == "scheduled",
+                    f"a maintenance window starting tomorrow is scheduled ({status}, {maint.get('status')})")
+        escaped = "Database upgrade &lt;script&gt;alert(1)&lt;/script&gt; &amp; failover test"
+        status, headers, html = self.page("/")
+        self.expect(status == 200 and headers.get("content-type", "").startswith("text/html") and title in html,
+                    f"GET / shows the operator incident ({status})")
+        self.expect(escaped in html and "<script>alert(1)" not in html,
+                    "GET / announces the maintenance ahead of time, its hostile title as text")
+        status, _, html = self.page("/?lang=ar")
+        self.expect(status == 200 and 'dir="rtl"' in html and 'lang="ar"' in html and title in html,
+                    f'GET /?lang=ar is laid out right to left (dir="rtl") and names the incident ({status})')
+        status, headers, xml = self.page("/feed.atom")
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        try:
+            root = ET.fromstring(xml)
+            entries = [(e.findtext("a:title", "", ns), e.findtext("a:id", "", ns)) for e in root.findall("a:entry", ns)]
+        except ET.ParseError as e:
+            root, entries = None, [("parse error", str(e))]
+        for t, i in entries:
+            say(f"  feed entry {i}: {t}")
+        titles = [t for t, _ in entries]
+        self.expect(status == 200 and "atom+xml" in headers.get("content-type", "") and root is not None
+                    and root.tag == "{http://www.w3.org/2005/Atom}feed",
+                    f"GET /feed.atom is an Atom feed that parses as XML ({status}, {headers.get('content-type')})")
+        self.expect(any(title in t for t in titles) and any(maint_title in t for t in titles),
+                    f"the feed lists the incident and the maintenance ({len(entries)} entries)")
+
+    def badges_and_target_page(self) -> None:
+        say("\nBadges and a target's page")
+        path = "/badges/targets/api-backup/status.svg"
+        status, headers, svg = self.page(path)
+        etag = headers.get("etag", "")
+        self.expect(status == 200 and headers.get("content-type", "").startswith("image/svg+xml") and "<svg" in svg and etag,
+                    f"GET {path} is SVG with an ETag ({status}, {headers.get('content-type')}, {etag})")
+        status, _, body = self.page(path, {"If-None-Match": etag})
+        self.expect(status == 304 and body == "", f"the same request with If-None-Match is 304 ({status})")
+        path = "/badges/targets/api-backup/uptime/24h.svg"
+        status, headers, svg = self.page(path)
+        self.expect(status == 200 and "<svg" in svg and "%" in svg, f"GET {path} answers an uptime badge ({status})")
+        status, headers, html = self.page("/targets/api-backup")
+        self.expect(status == 200 and headers.get("content-type", "").startswith("text/html")
+                    and "API backup (cloud server)" in html and html.count("<svg") >= 2,
+                    f"GET /targets/api-backup is its page: name and {html.count('<svg')} charts ({status})")
+        status, _, _ = self.page("/targets/no-such-target")
+        self.expect(status == 404, f"GET /targets/no-such-target is a 404 ({status})")
+
+    def subscribe(self) -> None:
+        status, body = self.api("POST", "/v1/subscriptions", {"email": "ops@example.com"})
+        self.expect(status == 202 and (body or {}).get("status") == "pending_confirmation",
+                    f"POST /v1/subscriptions with an e-mail is 202 pending confirmation ({status}, {body})")
+        arn = self.env.get("LOOKOUT_STATUS_TOPIC_ARN", "")
+        subs = self.sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", []) if arn else []
+        self.expect(any(s.get("Endpoint") == "ops@example.com" and s.get("Protocol") == "email" for s in subs),
+                    f"the address is an e-mail subscription of the status topic {arn.rsplit(':', 1)[-1]}")
+        status, body = self.api("POST", "/v1/subscriptions", {"email": "not an address"})
+        self.expect(status == 422 and "email" in json.dumps(body), f"a bad address is a 422 naming email ({status})")
+
     def stop(self) -> None:
         if self.http:
             self.http.shutdown()
@@ -637,7 +766,9 @@ class Demo:
             pass
 
     def browser_check(self) -> None:
-        """The status page in a real headless Chromium: every target, the charts, a hostile name as text."""
+        """The status page in a real headless Chromium: every target's row with its 90-day bar, a
+        hostile name as text, right to left in Arabic and Persian; screenshots in English and Arabic
+        at 1280 and 390 px under .local/test-output."""
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         self.expect(chromium is not None, "Debian's chromium is installed (make test installs it: infra/local/stack.sh install-test-tools)")
         if chromium is None:
@@ -651,17 +782,36 @@ class Demo:
         url = f"http://{HOST}:{WATCH_PORT}/lambda-url/api/"
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                  f"--user-data-dir={out / 'chromium-profile'}"]
-        dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+
+        def dump_dom(address: str) -> str:
+            """The DOM Chromium built; loaded again on `cargo lambda watch`'s own 500 (see `api`)."""
+            for _ in range(3):
+                dom = subprocess.run([chromium, *flags, "--dump-dom", address], capture_output=True, text=True,
+                                     timeout=120).stdout
+                if "httpstatuses.com/500" not in dom:
+                    break
+                say(f"  (cargo lambda watch answered 500 by itself on {address}; loaded again)")
+            return dom
+
+        dom = dump_dom(url)
         ids = [t["id"] for t in json.loads((ROOT / "examples/targets.json").read_text())["targets"]] + ["evil-name"]
         missing = [i for i in ids if f'data-id="{i}"' not in dom]
-        self.expect(not missing, f"the page in Chromium shows every target (missing: {missing})")
-        self.expect(dom.count("<polyline") >= len(ids), "every target has its latency chart (inline SVG)")
+        self.expect(not missing, f"the page in Chromium shows every target (missing: {missing})"
+                    + ("" if not missing else f"; Chromium's DOM began: {dom[:300]!r}"))
+        # Each row: <li class="target" data-id=...> ... <span class="bar"><i ...></i>... (page/rows.rs).
+        rows = {i: dom.split(f'data-id="{i}"', 1)[1].split("</li>", 1)[0] for i in ids if i not in missing}
+        barless = [i for i, row in rows.items() if not re.search(r'<span class="bar"><i[ >]', row)]
+        self.expect(bool(rows) and not barless, f"every target's row has its 90-day uptime bar (without: {barless})")
         self.expect("&lt;script&gt;alert(1)&lt;/script&gt;" in dom and "<script>alert(1)" not in dom,
                     "a target named <script>alert(1)</script> is shown as text")
-        rtl = subprocess.run([chromium, *flags, "--dump-dom", url + "?lang=fa"], capture_output=True, text=True, timeout=120).stdout
-        self.expect('dir="rtl"' in rtl, "?lang=fa lays the page out right to left")
-        for name, size in [("status-page-desktop.png", "1280,1600"), ("status-page-phone.png", "390,1400")]:
-            subprocess.run([chromium, *flags, f"--screenshot={out / name}", f"--window-size={size}", url],
+        for lang in ("ar", "fa"):
+            rtl = dump_dom(f"{url}?lang={lang}")
+            self.expect('dir="rtl"' in rtl and f'lang="{lang}"' in rtl and 'data-id="api-primary"' in rtl,
+                        f"?lang={lang} lays the page out right to left, every row still there")
+        for name, size, query in [("status-page-desktop.png", "1280,1600", ""), ("status-page-phone.png", "390,1400", ""),
+                                  ("status-page-desktop-ar.png", "1280,1600", "?lang=ar"),
+                                  ("status-page-phone-ar.png", "390,1400", "?lang=ar")]:
+            subprocess.run([chromium, *flags, f"--screenshot={out / name}", f"--window-size={size}", url + query],
                            capture_output=True, timeout=120)
             self.expect((out / name).exists() and (out / name).stat().st_size > 5000,
                         f"screenshot saved: .local/test-output/{name}")
@@ -679,8 +829,17 @@ class Demo:
         done = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
         summary = [l for l in done.stdout.splitlines() if "generated" in l or "failures" in l.lower()]
         say("\nschemathesis: " + ("; ".join(s.strip() for s in summary) or done.stdout[-500:]))
+        found = []
+        try:  # each failing or erroring operation with the first lines of its reason, from the JUnit report
+            for case in ET.parse(out / "schemathesis.xml").getroot().iter("testcase"):
+                for bad in case:
+                    if bad.tag in ("failure", "error"):
+                        lines = [l.strip() for l in (bad.text or bad.get("message") or "").splitlines() if l.strip()]
+                        found.append(f"{case.get('name')}: {' | '.join(lines[:6])[:400]}")
+        except (OSError, ET.ParseError) as e:
+            found.append(f"no JUnit report ({e})")
         self.expect(done.returncode == 0, "schemathesis finds no server error and no answer that breaks the schema"
-                    + ("" if done.returncode == 0 else f"\n{done.stdout[-3000:]}"))
+                    + ("" if done.returncode == 0 else "".join(f"\n      {f}" for f in dict.fromkeys(found))))
 
     def run(self) -> int:
         started = time.monotonic()
@@ -698,8 +857,13 @@ class Demo:
             self.show_dump(report)
             self.restore(report)
             self.notify()
+            self.incidents_opened()
             self.recovery()
+            self.incidents_resolved()
             self.locations()
+            self.operator_incidents()
+            self.badges_and_target_page()
+            self.subscribe()
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()
