@@ -126,6 +126,7 @@ fn incident(targets: &[Target], now: i64) -> Incident {
         starts_at: None,
         ends_at: None,
         more_targets: 0,
+        dropped_updates: 0,
         updates: vec![
             update(
                 now - 7_200_000,

@@ -146,6 +146,7 @@ fn incident(id: &str, title: &str, opened_at: i64, targets: &[(&str, Status)]) -
         status: IncidentStatus::Investigating,
         targets: targets.clone(),
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at: None,
         starts_at: None,

@@ -39,6 +39,7 @@ fn incident(id: &str, opened_at: i64, resolved_at: Option<i64>) -> Incident {
             status: Status::Down,
         }],
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at,
         starts_at: None,

@@ -19,7 +19,7 @@
 //! write (version 1 of an id that exists).
 
 use super::{AffectedTarget, Incident, IncidentKind, IncidentSource, IncidentStatus};
-use super::{IncidentUpdate, MAX_AFFECTED};
+use super::{IncidentUpdate, MAX_AFFECTED, MAX_AUTO_CHANGES, MAX_AUTO_UPDATES};
 use crate::domain::{Alert, AlertKind, Status};
 
 /// Whether a target in `status` counts as affected (`down` or `blocked`).
@@ -129,6 +129,7 @@ pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
                 changes,
                 alert_key: Some(alert.key.clone()),
             });
+            trim_updates(&mut incident);
             incident.version += 1;
             incident
         })
@@ -158,8 +159,32 @@ pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
                 alert_key: Some(alert.key.clone()),
             }],
             postmortem: None,
+            dropped_updates: 0,
             version: 1,
         });
     }
     out
+}
+
+/// Drops the oldest updates of `incident` beyond [`MAX_AUTO_UPDATES`], or beyond
+/// [`MAX_AUTO_CHANGES`] target changes among those kept (the newest is always kept), and counts
+/// them in [`Incident::dropped_updates`]: the bound that keeps an auto incident's item far
+/// under DynamoDB's 400 KB.
+pub fn trim_updates(incident: &mut Incident) {
+    let mut keep = 0;
+    let mut changes = 0;
+    for u in incident.updates.iter().rev() {
+        if keep == MAX_AUTO_UPDATES || (keep > 0 && changes + u.changes.len() > MAX_AUTO_CHANGES) {
+            break;
+        }
+        keep += 1;
+        changes += u.changes.len();
+    }
+    let drop = incident.updates.len() - keep;
+    if drop > 0 {
+        incident.updates.drain(..drop);
+        incident.dropped_updates = incident
+            .dropped_updates
+            .saturating_add(u32::try_from(drop).unwrap_or(u32::MAX));
+    }
 }
