@@ -10,7 +10,7 @@ use super::Status;
 mod auto;
 mod validate;
 
-pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad, trim_updates};
+pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad, settle, trim_updates};
 pub use validate::{subscriber_email, IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
 
 /// Where an incident is in its life.
@@ -202,5 +202,7 @@ pub const MAX_AUTO_CHANGES: usize = 1_000;
 /// How long incidents are kept, days (the page's 90-day bars show them).
 pub const INCIDENT_TTL_DAYS: u32 = 400;
 
+#[cfg(test)]
+mod settle_tests;
 #[cfg(test)]
 mod tests;
