@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use lookout_app::ports::IncidentNotices as _;
 use lookout_app::usecases::incidents::new_incident_id;
 use lookout_core::domain::incident::{
     Incident, IncidentDraft, IncidentError, IncidentPatch, IncidentSource,
@@ -62,6 +63,16 @@ async fn find<S: Store>(store: &S, id: &str) -> Result<Incident, ApiError> {
         return Err(no_incident(id));
     }
     store.incident(id).await?.ok_or_else(|| no_incident(id))
+}
+
+/// Tells the status page's e-mail subscribers of an operator's change just written (as
+/// [`lookout_app::usecases::incidents::record_alert`] does for auto ones): once, after the
+/// write; a failure is logged and the answer stays a success (the incident is written).
+async fn notify<S: Store>(app: &AppState<S>, incident: &Incident) {
+    let text = lookout_app::usecases::incidents::notice_text(incident);
+    if let Err(e) = app.notify.subscriptions.notify(incident, &text).await {
+        tracing::warn!(incident = %incident.id, error = %e, "incident notice not sent");
+    }
 }
 
 /// Gives the targets the incident names without a name the name of their definition; a target
@@ -171,6 +182,7 @@ pub async fn create_incident<S: Store>(
     let mut incident = Incident::from_draft(draft, new_incident_id(), now).map_err(field_error)?;
     name_targets(&app.store, &mut incident, &[]).await?;
     app.store.put_incident(&incident).await?;
+    notify(&app, &incident).await;
     let mut response = Json(StatusCode::CREATED, json!({ "incident": incident })).into_response();
     // The id is `inc-` and hex digits: always a valid header value.
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/incidents/{}", incident.id)) {
@@ -225,6 +237,7 @@ pub async fn patch_incident<S: Store>(
         .map_err(field_error)?;
     name_targets(&app.store, &mut incident, &before).await?;
     app.store.put_incident(&incident).await?;
+    notify(&app, &incident).await;
     Ok(Json::ok(json!({ "incident": incident })))
 }
 
