@@ -235,6 +235,7 @@ async fn api_app(subscriptions: SnsIncidentNotices) -> (DynamoStore, Arc<api::Ap
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

@@ -21,6 +21,7 @@ fn app() -> Arc<App<MemoryStore>> {
         read_token: Some(READ.into()),
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         public_status: true,
         concurrency: 4,
         dumps: None,

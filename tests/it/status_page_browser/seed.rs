@@ -260,6 +260,7 @@ pub async fn seeded_app() -> (
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

@@ -73,7 +73,8 @@ fn auto(id: &str, opened_at: i64) -> Incident {
 
 async fn render(store: &MemoryStore, l: &'static Labels, lang: Option<&str>) -> String {
     let cache = crate::routes::DefsCache::default();
-    feed(store, &cache, l, lang, NOW).await.unwrap()
+    let incidents = crate::routes::IncidentsCache::default();
+    feed(store, &cache, &incidents, l, lang, NOW).await.unwrap()
 }
 
 #[tokio::test]

@@ -138,8 +138,8 @@ pub async fn list_incidents<S: Store>(
         Some(_) => return Err(ApiError::bad_request("status must be open or closed")),
     };
     let incidents: Vec<Incident> = app
-        .store
-        .incidents(since, until)
+        .incidents
+        .between(&app.store, since, until)
         .await?
         .into_iter()
         .filter(|i| closed.is_none_or(|c| i.status.is_closed() == c))
@@ -181,7 +181,9 @@ pub async fn create_incident<S: Store>(
     let now = lookout_core::time::now_ms();
     let mut incident = Incident::from_draft(draft, new_incident_id(), now).map_err(field_error)?;
     name_targets(&app.store, &mut incident, &[]).await?;
-    app.store.put_incident(&incident).await?;
+    let written = app.store.put_incident(&incident).await;
+    app.incidents.clear();
+    written?;
     notify(&app, &incident).await;
     let mut response = Json(StatusCode::CREATED, json!({ "incident": incident })).into_response();
     // The id is `inc-` and hex digits: always a valid header value.
@@ -236,7 +238,9 @@ pub async fn patch_incident<S: Store>(
         .apply_patch(patch, lookout_core::time::now_ms())
         .map_err(field_error)?;
     name_targets(&app.store, &mut incident, &before).await?;
-    app.store.put_incident(&incident).await?;
+    let written = app.store.put_incident(&incident).await;
+    app.incidents.clear();
+    written?;
     notify(&app, &incident).await;
     Ok(Json::ok(json!({ "incident": incident })))
 }
@@ -251,7 +255,12 @@ pub async fn delete_incident<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if is_incident_id(&id) && app.store.delete_incident(&id).await? {
+    if !is_incident_id(&id) {
+        return Err(no_incident(&id));
+    }
+    let deleted = app.store.delete_incident(&id).await;
+    app.incidents.clear();
+    if deleted? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_incident(&id))
