@@ -111,7 +111,9 @@ async fn name_targets<S: Store>(
 /// before now; at most 90 days apart), auto (from status changes) and operator ones, filtered
 /// by `status` (`open` or `closed`): `{"incidents":[{"id","kind","source","title","status",
 /// "targets":[{"id","name","status"}],"opened_at","resolved_at","starts_at","ends_at",
-/// "updates":[{"at","status","body","changes"}],"postmortem","version"}]}`, times in epoch ms.
+/// "updates":[{"at","status","body","changes"}],"dropped_updates","postmortem","version"}]}`, times
+/// in epoch ms (`dropped_updates`: older updates of an auto incident no longer kept, when any).
+/// The list is kept up to 60 s by each API instance (its own incident writes show at once).
 /// A bad parameter is a 400 naming it.
 #[utoipa::path(get, path = "/v1/incidents", tag = "public", params(IncidentsQuery),
     responses((status = 200, description = "OK", body = Object)))]
