@@ -184,7 +184,8 @@ where
     writes.push(global.clone());
     store.put_digests(&writes).await?;
     // Auto incidents whose recovery never came (or whose targets were deleted) and maintenance
-    // windows whose times passed: closed or moved on from the states just read.
+    // windows whose times passed: closed or moved on from the states just read (`now` was
+    // taken before they were read, so an incident changed since is left alone).
     let current: HashMap<String, lookout_core::domain::Status> = kinds
         .iter()
         .flat_map(|k| k.latest.iter())

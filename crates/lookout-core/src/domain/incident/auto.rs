@@ -192,14 +192,15 @@ pub fn trim_updates(incident: &mut Incident) {
     }
 }
 
-/// The incidents the hourly pass closes or moves on at `now` (epoch ms), given the incidents
-/// open now (`open`) and the current status of every target that exists (`states`, by target
-/// id), each with its `version` bumped:
+/// The incidents the hourly pass closes or moves on at `now` (epoch ms, taken before `states`
+/// were read), given the incidents open now (`open`) and the status of every target that
+/// exists (`states`, by target id), each with its `version` bumped:
 /// - an open auto incident none of whose targets is `down` or `blocked` in `states` (a target
 ///   missing from `states` no longer exists and counts as not bad) is `resolved` at `now`, with
 ///   an update (empty body, `changes` the targets' current statuses, `unknown` for one that no
 ///   longer exists): the recovery alert that should have closed it may have been lost, or its
-///   targets deleted;
+///   targets deleted. One with an update after `now` is left alone (the states may be older
+///   than the alert that made it);
 /// - a maintenance window (of either source) whose `ends_at` has passed is `completed`, with
 ///   `resolved_at` its end; one `scheduled` whose `starts_at` has passed is `in_progress`.
 ///
@@ -217,7 +218,8 @@ pub fn settle(
         match i.kind {
             IncidentKind::Incident if i.source == IncidentSource::Auto => {
                 let current = |id: &str| states.get(id).copied().unwrap_or(Status::Unknown);
-                if i.targets.iter().any(|t| is_bad(current(&t.id))) {
+                // Changed after the states were read: they may not show that change yet.
+                if last_at > now || i.targets.iter().any(|t| is_bad(current(&t.id))) {
                     continue;
                 }
                 let mut changes = Vec::new();
