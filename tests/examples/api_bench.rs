@@ -76,6 +76,7 @@ async fn main() {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

@@ -126,6 +126,7 @@ fn incident(targets: &[Target], now: i64) -> Incident {
         starts_at: None,
         ends_at: None,
         more_targets: 0,
+        dropped_updates: 0,
         updates: vec![
             update(
                 now - 7_200_000,
@@ -237,6 +238,7 @@ async fn main() {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

@@ -38,6 +38,7 @@ async fn app() -> (aws_sdk_dynamodb::Client, String, Arc<api::App<DynamoStore>>)
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

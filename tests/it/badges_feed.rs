@@ -39,6 +39,7 @@ fn app(store: &DynamoStore) -> Arc<api::App<DynamoStore>> {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     })
@@ -146,6 +147,7 @@ fn incident(id: &str, title: &str, opened_at: i64, targets: &[(&str, Status)]) -
         status: IncidentStatus::Investigating,
         targets: targets.clone(),
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at: None,
         starts_at: None,

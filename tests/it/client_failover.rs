@@ -62,6 +62,7 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

@@ -85,6 +85,7 @@ fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     })

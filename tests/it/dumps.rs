@@ -528,6 +528,7 @@ async fn the_api_dumps_lists_restores_and_deletes() {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: Some(api::dumps::Dumps {
             store: S3DumpStore::new(s3, &bucket),
@@ -645,6 +646,7 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: Some(api::dumps::Dumps {
             store: store.clone(),

@@ -601,6 +601,7 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
         read_token: None,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         public_status: true,
         concurrency: 4,
         dumps: None,

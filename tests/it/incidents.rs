@@ -39,6 +39,7 @@ fn incident(id: &str, opened_at: i64, resolved_at: Option<i64>) -> Incident {
             status: Status::Down,
         }],
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at,
         starts_at: None,
@@ -234,6 +235,7 @@ async fn api_app(subscriptions: SnsIncidentNotices) -> (DynamoStore, Arc<api::Ap
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });
@@ -395,4 +397,73 @@ async fn a_subscription_through_the_api_is_an_email_subscription_on_the_topic() 
     assert_eq!(again.status().as_u16(), 202);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body, json!({"status": "pending_confirmation"}));
+}
+
+#[tokio::test]
+async fn an_operators_post_and_patch_reach_the_subscribers_and_a_failed_notice_keeps_the_answer() {
+    let aws = common::aws().await;
+    let (status_topic, status_queue, sqs) = common::fresh_topic(&aws).await;
+    let sns = aws_sdk_sns::Client::new(&aws);
+    let (_, app) = api_app(SnsIncidentNotices::new(sns.clone(), status_topic)).await;
+    let (status, body) = common::call(
+        &app,
+        "POST",
+        "/v1/incidents",
+        &json!({"title": "Database slow — بطيء", "body": "looking"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = common::call(
+        &app,
+        "PATCH",
+        &format!("/v1/incidents/{id}"),
+        &json!({"update": {"status": "resolved", "body": "fixed"}}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let notices = common::drain(&sqs, &status_queue).await;
+    let texts: Vec<&str> = notices
+        .iter()
+        .map(|m| m["Message"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("— investigating")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().any(|t| t.contains("— resolved")), "{texts:?}");
+    for m in &notices {
+        assert_eq!(m["MessageAttributes"]["incident_id"]["Value"], json!(id));
+        let subject = m["Subject"].as_str().unwrap_or_default();
+        assert!(subject.starts_with("Incident: Database slow"), "{subject}");
+        assert!(
+            subject.chars().all(|c| (' '..='~').contains(&c)),
+            "{subject}"
+        );
+    }
+
+    // A topic that does not exist: the notice fails, the incident is written all the same.
+    let (_, app) = api_app(SnsIncidentNotices::new(
+        sns,
+        "arn:aws:sns:us-east-1:123456789012:lookout-no-such-topic",
+    ))
+    .await;
+    let (status, body) = common::call(
+        &app,
+        "POST",
+        "/v1/incidents",
+        &json!({"title": "db"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = common::call(
+        &app,
+        "PATCH",
+        &format!("/v1/incidents/{id}"),
+        &json!({"update": {"status": "identified"}}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -18,9 +18,6 @@ use lookout_core::notify::render::Mail;
 /// The setting naming SES's verified sender address; unset: mail goes through SNS topics.
 pub const SES_FROM_VAR: &str = "LOOKOUT_SES_FROM";
 
-/// SNS `Subject`: at most 100 characters, printable ASCII, no line breaks
-/// (<https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>).
-const SNS_SUBJECT_MAX: usize = 100;
 /// The SNS subject of a message whose own subject SNS would refuse (Arabic, Persian).
 const SNS_FALLBACK_SUBJECT: &str = "Lookout alert";
 /// The start of a service's error message kept in an answer, bytes.
@@ -108,19 +105,17 @@ fn accepted(id: Option<String>) -> ProviderAnswer {
     }
 }
 
-/// The SNS subject and message of `mail`: a subject SNS refuses (not printable ASCII, or
-/// longer than 100 characters) is replaced by [`SNS_FALLBACK_SUBJECT`] and leads the message
-/// instead, so that nothing of it is lost.
+/// The SNS subject and message of `mail`: a subject SNS refuses (see [`crate::sns::subject`])
+/// is made into one it takes ([`crate::sns::subject::sns_subject`], [`SNS_FALLBACK_SUBJECT`]
+/// when nothing of it is left) and leads the message as written, so that nothing of it is
+/// lost.
 fn sns_parts(mail: &Mail) -> (String, String) {
     let subject = mail.subject.trim();
-    let fits = !subject.is_empty()
-        && subject.len() < SNS_SUBJECT_MAX
-        && subject.bytes().all(|b| (b' '..=b'~').contains(&b));
-    if fits {
+    if crate::sns::subject::fits(subject) {
         (subject.to_string(), mail.text.clone())
     } else {
         (
-            SNS_FALLBACK_SUBJECT.to_string(),
+            crate::sns::subject::sns_subject(subject, SNS_FALLBACK_SUBJECT),
             format!("{subject}\n\n{}", mail.text),
         )
     }
@@ -209,9 +204,16 @@ mod tests {
             sns_parts(&mail("[Lookout] web is down")),
             ("[Lookout] web is down".into(), "body".into())
         );
-        for refused in ["وب از کار افتاد", "two\nlines", &"x".repeat(100), ""] {
+        for (refused, made) in [
+            ("وب از کار افتاد", SNS_FALLBACK_SUBJECT),
+            ("", SNS_FALLBACK_SUBJECT),
+            ("two\nlines", "two"),
+            (&"x".repeat(100), &"x".repeat(99)),
+            ("[Lookout] web — وب", "[Lookout] web -"),
+        ] {
             let (subject, text) = sns_parts(&mail(refused));
-            assert_eq!(subject, SNS_FALLBACK_SUBJECT);
+            assert_eq!(subject, made);
+            assert!(crate::sns::subject::fits(&subject), "{subject:?}");
             assert!(text.starts_with(refused.trim()) && text.ends_with("body"));
         }
     }

@@ -100,13 +100,14 @@ pub fn timeline<'a>(
 pub async fn feed<S: IncidentStore + TargetStore + StateStore>(
     store: &S,
     cache: &crate::routes::DefsCache,
+    incidents: &crate::routes::IncidentsCache,
     l: &'static Labels,
     lang: Option<&str>,
     now: i64,
 ) -> Result<String, ApiError> {
     // The definitions through the API's cache (the names the page shows now).
     let (incidents, loaded) = tokio::join!(
-        store.incidents(now - FEED_DAYS * DAY_MS, now),
+        incidents.between(store, now - FEED_DAYS * DAY_MS, now),
         crate::routes::load_cached(store, cache)
     );
     let (incidents, (targets, ..)) = (incidents?, loaded?);

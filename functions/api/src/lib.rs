@@ -129,6 +129,8 @@ pub struct App<S> {
     pub health: Option<lookout_aws::health::AwsHealth>,
     /// Target definitions cached for the bulk views.
     pub defs: routes::DefsCache,
+    /// The incident list cached for `GET /v1/incidents` and `GET /feed.atom`.
+    pub incidents: routes::IncidentsCache,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
     /// The dump routes' bucket and table; `None` (no `LOOKOUT_BUCKET`) answers them 503.
@@ -232,6 +234,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             locations: settings.locations.clone(),
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
+            incidents: routes::IncidentsCache::default(),
             store: aws.interactive_store(&settings),
             prober: Prober::with_options(settings.probe_options())?,
             secrets: aws.secrets(),

@@ -21,6 +21,7 @@ fn app() -> Arc<App<MemoryStore>> {
         read_token: Some(READ.into()),
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         public_status: true,
         concurrency: 4,
         dumps: None,
@@ -512,6 +513,44 @@ async fn tokens_open_their_routes_and_nothing_more() {
     ] {
         let resp = handle(&private, request("GET", "/v1/summary", "", token)).await;
         assert_eq!(resp.status(), want, "private summary with {token:?}");
+    }
+    // Every public route (the `public` router of routes/mod.rs) is closed without a token in
+    // private mode, and open with the read token (an answer other than 401, a 404 for an
+    // unknown target included).
+    let subscribe = json!({"email": "reader@example.com"}).to_string();
+    for (method, path, body) in [
+        ("GET", "/", ""),
+        ("GET", "/?lang=ar", ""),
+        ("GET", "/metrics", ""),
+        ("GET", "/v1/health", ""),
+        ("GET", "/v1/status", ""),
+        ("GET", "/v1/summary", ""),
+        ("GET", "/v1/openapi.json", ""),
+        ("GET", "/v1/targets/x/uptime", ""),
+        ("GET", "/v1/incidents", ""),
+        ("GET", "/v1/incidents/inc-0123456789abcdef", ""),
+        ("POST", "/v1/subscriptions", subscribe.as_str()),
+        ("GET", "/badges/targets/x/status.svg", ""),
+        ("GET", "/badges/targets/x/uptime/30d.svg", ""),
+        ("GET", "/badges/targets/x/latency.svg", ""),
+        ("GET", "/badges/groups/g/status.svg", ""),
+        ("GET", "/badges/groups/g/uptime/30d.svg", ""),
+        ("GET", "/badges/groups/g/latency.svg", ""),
+        ("GET", "/feed.atom", ""),
+        ("GET", "/targets/x", ""),
+    ] {
+        let resp = handle(&private, request(method, path, body, None)).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "private {method} {path} without a token"
+        );
+        let resp = handle(&private, request(method, path, body, Some(READ))).await;
+        assert_ne!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "private {method} {path} with the read token"
+        );
     }
 }
 

@@ -174,6 +174,7 @@ fn incident(targets: &[Target], now: i64) -> Incident {
         starts_at: None,
         ends_at: None,
         more_targets: 0,
+        dropped_updates: 0,
         updates: vec![
             update(
                 now - 2 * 3_600_000,
@@ -259,6 +260,7 @@ pub async fn seeded_app() -> (
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     });

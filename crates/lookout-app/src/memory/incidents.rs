@@ -18,8 +18,8 @@ fn check_version(what: &str, stored: u64, new: u64) -> Result<(), StoreError> {
 
 impl IncidentStore for MemoryStore {
     async fn put_incident(&self, incident: &Incident) -> Result<(), StoreError> {
-        if self.incidents_failing() {
-            return Err(StoreError::Backend("incident writes are failing".into()));
+        if let Some(e) = self.incidents_failure() {
+            return Err(e);
         }
         let mut t = self.lock();
         let stored = t.incidents.get(&incident.id).map_or(0, |i| i.version);

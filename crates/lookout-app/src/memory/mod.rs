@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::ports::{KindSummary, Latest, RunRecord, TargetUptime};
+use crate::ports::{KindSummary, Latest, RunRecord, StoreError, TargetUptime};
 use lookout_core::digest::report::Digest;
 use lookout_core::digest::rollup::{Period, Rollup};
 use lookout_core::domain::{Alert, Shard, Target, TargetKind, TargetState};
@@ -82,8 +82,10 @@ pub struct MemoryStore {
 struct Shared {
     t: Mutex<Tables>,
     failing_commits: AtomicBool,
-    /// Incident writes fail while set (`incidents.rs`).
+    /// Incident writes fail while set (`incidents.rs`): as unavailable, a retryable error.
     failing_incidents: AtomicBool,
+    /// Incident writes are refused while set (`incidents.rs`): as invalid, not retryable.
+    refusing_incidents: AtomicBool,
     /// A stale listing of the definitions, while one is frozen.
     frozen_listing: Mutex<Option<Vec<Target>>>,
     /// Notification channels and delivery records (`notify.rs`).
@@ -108,14 +110,29 @@ impl MemoryStore {
         self.s.failing_commits.store(failing, Ordering::SeqCst);
     }
 
-    /// Makes every later incident write fail with a backend error (`true`), or succeed again.
+    /// Makes every later incident write fail with an unavailable store (`true`, a retryable
+    /// error), or succeed again.
     pub fn set_failing_incidents(&self, failing: bool) {
         self.s.failing_incidents.store(failing, Ordering::SeqCst);
     }
 
-    /// Whether incident writes fail now.
-    fn incidents_failing(&self) -> bool {
-        self.s.failing_incidents.load(Ordering::SeqCst)
+    /// Makes every later incident write be refused as invalid (`true`, an error not worth
+    /// retrying, as DynamoDB's answer to an item over its size), or succeed again.
+    pub fn set_refusing_incidents(&self, refusing: bool) {
+        self.s.refusing_incidents.store(refusing, Ordering::SeqCst);
+    }
+
+    /// The error incident writes fail with now, if any.
+    fn incidents_failure(&self) -> Option<StoreError> {
+        if self.s.refusing_incidents.load(Ordering::SeqCst) {
+            Some(StoreError::Invalid("incident writes are refused".into()))
+        } else if self.s.failing_incidents.load(Ordering::SeqCst) {
+            Some(StoreError::Unavailable(
+                "incident writes are failing".into(),
+            ))
+        } else {
+            None
+        }
     }
 
     /// Freezes `list_targets` at the definitions stored now (`true`) until unfrozen (`false`),

@@ -78,8 +78,10 @@ pub async fn deliver<S: Outbox + IncidentStore, P: AlertPublisher>(
 /// incidents ([`crate::usecases::incidents::record_alert`], which notifies the page's
 /// subscribers of each change) and publishes it, then marks it `published`
 /// on the condition that the claim is still this call's, retrying the mark with backoff. A
-/// failed recording or publish gives the claim back, so the next run records (what is left) and
-/// sends it; a concurrent run (another
+/// recording that met a conflict or a retryable store error ([`StoreError::is_retryable`]), or
+/// a failed publish, gives the claim back, so the next run records (what is left) and sends it;
+/// any other recording error is logged and the alert is published all the same (alerts never
+/// wait on the status page's record). A concurrent run (another
 /// kind's probe, the digest, a duplicate invocation) finds the row claimed and leaves it alone.
 ///
 /// What stays at least once, and why: SNS standard topics have no idempotent publish (no
@@ -127,12 +129,21 @@ pub async fn deliver_with<S: Outbox + IncidentStore, P: AlertPublisher>(
             return Delivery::Failed;
         }
     }
-    if let Err(e) = crate::usecases::incidents::record_alert(store, publisher, alert).await {
-        tracing::warn!(key = %alert.key, error = %e, "alert not recorded in the incidents; left pending for the next run");
-        if let Err(e) = store.release_claim(alert, &holder).await {
-            tracing::warn!(key = %alert.key, error = %e, "claim not released; it expires on its own");
+    match crate::usecases::incidents::record_alert(store, publisher, alert).await {
+        Ok(_) => {}
+        // A lost race or a passing outage: the next run records (what is left) and sends it.
+        Err(e) if matches!(e, StoreError::Conflict(_)) || e.is_retryable() => {
+            tracing::warn!(key = %alert.key, error = %e, "alert not recorded in the incidents; left pending for the next run");
+            if let Err(e) = store.release_claim(alert, &holder).await {
+                tracing::warn!(key = %alert.key, error = %e, "claim not released; it expires on its own");
+            }
+            return Delivery::Failed;
         }
-        return Delivery::Failed;
+        // Anything else (an item refused, a corrupt incident) would hold the alert back for
+        // ever: the alert matters more than the status page's record of it, so it goes out.
+        Err(e) => {
+            tracing::warn!(key = %alert.key, error = %e, "alert not recorded in the incidents; published anyway");
+        }
     }
     let timeout = std::time::Duration::from_millis(options.publish_timeout_ms);
     let published = match tokio::time::timeout(timeout, publisher.publish(alert)).await {
@@ -263,5 +274,31 @@ mod tests {
         assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
         publisher.set_failing(false);
         assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+    }
+
+    #[tokio::test]
+    async fn an_incident_write_refused_for_good_does_not_hold_the_alert_back() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        store.set_refusing_incidents(true);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+        assert_eq!(publisher.sent().len(), 1);
+        assert!(store.pending_alerts(0).await.unwrap().is_empty());
+        assert!(store.open_incidents().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_incident_write_that_may_pass_later_gives_the_claim_back() {
+        let (store, publisher) = (MemoryStore::default(), MemoryPublisher::default());
+        let a = alert();
+        store.enqueue(std::slice::from_ref(&a)).await.unwrap();
+        store.set_failing_incidents(true);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Failed);
+        assert!(publisher.sent().is_empty());
+        assert_eq!(store.pending_alerts(0).await.unwrap().len(), 1);
+        store.set_failing_incidents(false);
+        assert_eq!(deliver(&store, &publisher, &a).await, Delivery::Published);
+        assert_eq!(store.open_incidents().await.unwrap().len(), 1);
     }
 }

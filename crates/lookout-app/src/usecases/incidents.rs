@@ -79,6 +79,43 @@ where
     )))
 }
 
+/// The hourly pass over the open incidents ([`lookout_core::domain::incident::settle`]): resolves
+/// the auto incidents none of whose targets is bad in `states` (the current status of every
+/// target that exists, by id) and moves maintenance windows on by their times, at `now` (epoch
+/// ms). Each change is written on the condition of its version and sent to `notices` once after
+/// its write won; one that lost to a concurrent write is left for the next pass (logged).
+/// Answers the incidents written.
+///
+/// # Errors
+/// The store's error when the open incidents cannot be read, or a write failed for another
+/// reason than a conflict.
+pub async fn settle_incidents<S, N>(
+    store: &S,
+    notices: &N,
+    states: &std::collections::HashMap<String, lookout_core::domain::Status>,
+    now: i64,
+) -> Result<Vec<Incident>, StoreError>
+where
+    S: IncidentStore,
+    N: IncidentNotices,
+{
+    let open = store.open_incidents().await?;
+    let mut written = Vec::new();
+    for incident in lookout_core::domain::incident::settle(&open, states, now) {
+        match store.put_incident(&incident).await {
+            Ok(()) => {
+                send(notices, &incident).await;
+                written.push(incident);
+            }
+            Err(StoreError::Conflict(m)) => {
+                tracing::info!(incident = %incident.id, error = %m, "incident changed meanwhile; left for the next pass");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
 /// Whether the incident `alert` opens exists already, opened by this alert (it was recorded
 /// before and has closed since).
 async fn opened_already<S: IncidentStore>(

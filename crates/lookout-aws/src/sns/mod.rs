@@ -13,6 +13,7 @@ use lookout_app::ports::{
 use lookout_core::domain::incident::Incident;
 use lookout_core::domain::Alert;
 
+pub mod subject;
 pub mod subscriptions;
 
 pub use subscriptions::SnsIncidentNotices;
@@ -79,7 +80,7 @@ impl AlertPublisher for SnsPublisher {
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
-            .subject(&alert.subject)
+            .subject(subject::sns_subject(&alert.subject, "Lookout alert"))
             .message(body)
             .message_attributes("severity", attr(alert.severity.as_str())?)
             .message_attributes("kind", attr(alert.kind.as_str())?)

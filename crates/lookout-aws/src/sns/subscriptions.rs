@@ -8,9 +8,6 @@ use crate::sdk_message;
 use lookout_app::ports::{IncidentNotices, NoticeError, SubscribeOutcome};
 use lookout_core::domain::incident::Incident;
 
-/// SNS's longest `Subject`, characters.
-const MAX_SUBJECT_CHARS: usize = 100;
-
 /// The subscriber topic, or none (nothing subscribed, nothing sent).
 #[derive(Clone, Debug)]
 pub struct SnsIncidentNotices {
@@ -45,16 +42,9 @@ impl SnsIncidentNotices {
     }
 }
 
-/// The mail subject of a notice: its first line, cut to SNS's 100 characters, without the
-/// control characters SNS refuses.
+/// The mail subject of a notice: its first line as SNS takes it ([`super::subject::sns_subject`]).
 fn subject(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("Status update");
-    let clean: String = line.chars().filter(|c| !c.is_control()).collect();
-    let mut cut: String = clean.chars().take(MAX_SUBJECT_CHARS).collect();
-    if cut.trim().is_empty() {
-        cut = "Status update".into();
-    }
-    cut
+    super::subject::sns_subject(text, "Status update")
 }
 
 impl IncidentNotices for SnsIncidentNotices {
@@ -105,12 +95,21 @@ mod tests {
     use super::subject;
 
     #[test]
-    fn a_subject_is_the_first_line_cut_to_100_characters_without_controls() {
+    fn a_notice_subject_is_its_first_line_in_printable_ascii_under_100_characters() {
         assert_eq!(
             subject("Incident: web — down\nweb: down"),
-            "Incident: web — down"
+            "Incident: web - down"
         );
-        assert_eq!(subject(&"é".repeat(150)).chars().count(), 100);
+        let arabic = subject(&format!(
+            "Incident: {} — investigating",
+            "خادم الويب ".repeat(20)
+        ));
+        assert_eq!(arabic, "Incident: - investigating");
+        let long = subject(&format!("Incident: {} — investigating", "web, ".repeat(40)));
+        assert!(
+            long.len() <= 99 && long.bytes().all(|b| (b' '..=b'~').contains(&b)),
+            "{long}"
+        );
         assert_eq!(subject("a\u{7}b"), "ab");
         assert_eq!(subject(""), "Status update");
     }

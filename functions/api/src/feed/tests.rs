@@ -29,6 +29,7 @@ fn operator(id: &str, title: &str, opened_at: i64) -> Incident {
         status: IncidentStatus::Identified,
         targets: Vec::new(),
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at: None,
         starts_at: None,
@@ -56,6 +57,7 @@ fn auto(id: &str, opened_at: i64) -> Incident {
         status: IncidentStatus::Investigating,
         targets: vec![down.clone()],
         more_targets: 0,
+        dropped_updates: 0,
         opened_at,
         resolved_at: None,
         starts_at: None,
@@ -71,7 +73,8 @@ fn auto(id: &str, opened_at: i64) -> Incident {
 
 async fn render(store: &MemoryStore, l: &'static Labels, lang: Option<&str>) -> String {
     let cache = crate::routes::DefsCache::default();
-    feed(store, &cache, l, lang, NOW).await.unwrap()
+    let incidents = crate::routes::IncidentsCache::default();
+    feed(store, &cache, &incidents, l, lang, NOW).await.unwrap()
 }
 
 #[tokio::test]

@@ -34,7 +34,15 @@ pub async fn feed<S: Store>(
 ) -> Result<Response, ApiError> {
     let l = labels(q.lang.as_deref())?;
     let now = lookout_core::time::now_ms();
-    let body = crate::feed::feed(&app.store, &app.defs, l, q.lang.as_deref(), now).await?;
+    let body = crate::feed::feed(
+        &app.store,
+        &app.defs,
+        &app.incidents,
+        l,
+        q.lang.as_deref(),
+        now,
+    )
+    .await?;
     let mut response = body.into_response();
     let h = response.headers_mut();
     h.insert(

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use lookout_app::ports::IncidentNotices as _;
 use lookout_app::usecases::incidents::new_incident_id;
 use lookout_core::domain::incident::{
     Incident, IncidentDraft, IncidentError, IncidentPatch, IncidentSource,
@@ -64,6 +65,16 @@ async fn find<S: Store>(store: &S, id: &str) -> Result<Incident, ApiError> {
     store.incident(id).await?.ok_or_else(|| no_incident(id))
 }
 
+/// Tells the status page's e-mail subscribers of an operator's change just written (as
+/// [`lookout_app::usecases::incidents::record_alert`] does for auto ones): once, after the
+/// write; a failure is logged and the answer stays a success (the incident is written).
+async fn notify<S: Store>(app: &AppState<S>, incident: &Incident) {
+    let text = lookout_app::usecases::incidents::notice_text(incident);
+    if let Err(e) = app.notify.subscriptions.notify(incident, &text).await {
+        tracing::warn!(incident = %incident.id, error = %e, "incident notice not sent");
+    }
+}
+
 /// Gives the targets the incident names without a name the name of their definition; a target
 /// that has none is refused (422 naming `targets[i]`) unless the incident named it before.
 async fn name_targets<S: Store>(
@@ -100,7 +111,9 @@ async fn name_targets<S: Store>(
 /// before now; at most 90 days apart), auto (from status changes) and operator ones, filtered
 /// by `status` (`open` or `closed`): `{"incidents":[{"id","kind","source","title","status",
 /// "targets":[{"id","name","status"}],"opened_at","resolved_at","starts_at","ends_at",
-/// "updates":[{"at","status","body","changes"}],"postmortem","version"}]}`, times in epoch ms.
+/// "updates":[{"at","status","body","changes"}],"dropped_updates","postmortem","version"}]}`, times
+/// in epoch ms (`dropped_updates`: older updates of an auto incident no longer kept, when any).
+/// The list is kept up to 60 s by each API instance (its own incident writes show at once).
 /// A bad parameter is a 400 naming it.
 #[utoipa::path(get, path = "/v1/incidents", tag = "public", params(IncidentsQuery),
     responses((status = 200, description = "OK", body = Object)))]
@@ -127,8 +140,8 @@ pub async fn list_incidents<S: Store>(
         Some(_) => return Err(ApiError::bad_request("status must be open or closed")),
     };
     let incidents: Vec<Incident> = app
-        .store
-        .incidents(since, until)
+        .incidents
+        .between(&app.store, since, until)
         .await?
         .into_iter()
         .filter(|i| closed.is_none_or(|c| i.status.is_closed() == c))
@@ -170,7 +183,10 @@ pub async fn create_incident<S: Store>(
     let now = lookout_core::time::now_ms();
     let mut incident = Incident::from_draft(draft, new_incident_id(), now).map_err(field_error)?;
     name_targets(&app.store, &mut incident, &[]).await?;
-    app.store.put_incident(&incident).await?;
+    let written = app.store.put_incident(&incident).await;
+    app.incidents.clear();
+    written?;
+    notify(&app, &incident).await;
     let mut response = Json(StatusCode::CREATED, json!({ "incident": incident })).into_response();
     // The id is `inc-` and hex digits: always a valid header value.
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/incidents/{}", incident.id)) {
@@ -224,7 +240,10 @@ pub async fn patch_incident<S: Store>(
         .apply_patch(patch, lookout_core::time::now_ms())
         .map_err(field_error)?;
     name_targets(&app.store, &mut incident, &before).await?;
-    app.store.put_incident(&incident).await?;
+    let written = app.store.put_incident(&incident).await;
+    app.incidents.clear();
+    written?;
+    notify(&app, &incident).await;
     Ok(Json::ok(json!({ "incident": incident })))
 }
 
@@ -238,7 +257,12 @@ pub async fn delete_incident<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if is_incident_id(&id) && app.store.delete_incident(&id).await? {
+    if !is_incident_id(&id) {
+        return Err(no_incident(&id));
+    }
+    let deleted = app.store.delete_incident(&id).await;
+    app.incidents.clear();
+    if deleted? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_incident(&id))

@@ -13,6 +13,7 @@ pub mod dumps;
 pub mod feed;
 pub mod health;
 pub mod history;
+mod incident_cache;
 pub mod incidents;
 pub mod leases;
 pub mod locations;
@@ -40,6 +41,7 @@ use crate::extract::{limit_body, no_route};
 use crate::{auth, Access, ApiError, App, Store};
 
 pub use defs::{latest_all, load, load_cached, DefsCache, Loaded, DEFS_TTL};
+pub use incident_cache::{IncidentsCache, INCIDENTS_TTL};
 pub use system::{level, LOAD_PER_CPU, USED_PERCENT};
 
 /// The state every handler gets: the application, shared.

@@ -251,3 +251,65 @@ async fn a_subscription_without_a_topic_is_503_and_a_bad_address_422() {
         assert!(!body.to_string().contains("<script>"), "{body}");
     }
 }
+
+#[tokio::test]
+async fn the_listing_and_the_feed_are_kept_a_minute_and_emptied_by_this_instances_writes() {
+    use lookout_app::ports::IncidentStore as _;
+    let app = app();
+    let (_, a) = post_incident(&app, json!({"title": "first"})).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let feed = |app: &Arc<App<MemoryStore>>| {
+        let app = app.clone();
+        async move {
+            let resp = handle(&app, request("GET", "/feed.atom", "", None)).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            String::from_utf8(resp.body().to_vec()).unwrap()
+        }
+    };
+    let (_, list) = call(&app, request("GET", "/v1/incidents", "", None)).await;
+    assert_eq!(ids(&list), [a["incident"]["id"].as_str().unwrap()]);
+    // Written elsewhere (a probe run, another instance): not shown while the list is kept.
+    let mut other = a["incident"].clone();
+    other["id"] = json!("inc-00000000000000ff");
+    other["title"] = json!("written elsewhere");
+    let other: lookout_core::domain::incident::Incident = serde_json::from_value(other).unwrap();
+    app.store.put_incident(&other).await.unwrap();
+    let (_, list) = call(&app, request("GET", "/v1/incidents", "", None)).await;
+    assert_eq!(ids(&list).len(), 1, "{list}");
+    assert!(!feed(&app).await.contains("written elsewhere"));
+    // This instance's write empties it: both show, in the listing and the feed.
+    let (_, b) = post_incident(&app, json!({"title": "second"})).await;
+    let (_, list) = call(&app, request("GET", "/v1/incidents", "", None)).await;
+    assert_eq!(ids(&list).len(), 3, "{list}");
+    assert!(feed(&app).await.contains("written elsewhere"));
+    // A patch and a delete empty it too.
+    let id = b["incident"]["id"].as_str().unwrap();
+    let patch = json!({"update": {"status": "resolved"}}).to_string();
+    let (status, _) = call(
+        &app,
+        request("PATCH", &format!("/v1/incidents/{id}"), &patch, Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, closed) = call(
+        &app,
+        request("GET", "/v1/incidents?status=closed", "", None),
+    )
+    .await;
+    assert_eq!(ids(&closed), [id]);
+    let resp = handle(
+        &app,
+        request("DELETE", &format!("/v1/incidents/{id}"), "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (_, list) = call(&app, request("GET", "/v1/incidents", "", None)).await;
+    assert_eq!(ids(&list).len(), 2, "{list}");
+}

@@ -183,6 +183,24 @@ where
     let mut writes: Vec<Digest> = digests.into_iter().filter(Digest::is_notable).collect();
     writes.push(global.clone());
     store.put_digests(&writes).await?;
+    // Auto incidents whose recovery never came (or whose targets were deleted) and maintenance
+    // windows whose times passed: closed or moved on from the states just read (`now` was
+    // taken before they were read, so an incident changed since is left alone).
+    let current: HashMap<String, lookout_core::domain::Status> = kinds
+        .iter()
+        .flat_map(|k| k.latest.iter())
+        .filter(|(id, _)| all_targets.iter().any(|t| &t.id == *id))
+        .map(|(id, l)| (id.clone(), l.state.status))
+        .collect();
+    match crate::usecases::incidents::settle_incidents(store, publisher, &current, now).await {
+        Ok(settled) if !settled.is_empty() => {
+            tracing::info!(count = settled.len(), "incidents settled");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "open incidents not settled; the next run tries again")
+        }
+    }
     let daily_reports = if span.day_ends {
         let states: HashMap<TargetKind, HashMap<String, Latest>> =
             kinds.into_iter().map(|k| (k.kind, k.latest)).collect();

@@ -391,3 +391,91 @@ fn the_bar_leaves_out_days_without_checks_and_sorts_them() {
     );
     assert_eq!(uptime_bar(today, &[], &[]), vec![]);
 }
+
+/// An auto incident opened by a `down` alert for `id` at `at`.
+fn auto_incident(id: &str, at: i64) -> lookout_core::domain::incident::Incident {
+    let alert = Alert {
+        key: format!("{id}#down#{at}"),
+        kind: lookout_core::domain::AlertKind::StatusChange,
+        severity: lookout_core::domain::Severity::Critical,
+        target_id: id.into(),
+        target_name: id.into(),
+        target_kind: TargetKind::Server,
+        group: "g".into(),
+        old_status: lookout_core::domain::Status::Healthy,
+        new_status: lookout_core::domain::Status::Down,
+        at,
+        subject: String::new(),
+        text: String::new(),
+        targets: Vec::new(),
+        changes: Vec::new(),
+        tags: Vec::new(),
+        locations: None,
+    };
+    lookout_core::domain::incident::apply_alert(&[], &alert).remove(0)
+}
+
+#[tokio::test]
+async fn the_run_resolves_auto_incidents_whose_targets_are_back_or_gone_and_ends_maintenance() {
+    use lookout_core::domain::incident::{IncidentDraft, IncidentStatus};
+    let store = store_with(&["up", "down"]).await;
+    // "up" answers every check, "down" none, and its last state is down.
+    probe_hour(&store, &["up", "down"], HOUR, |id, _| {
+        (id == "up").then_some(100)
+    })
+    .await;
+    let mut down = lookout_core::domain::TargetState::new("down");
+    down.status = lookout_core::domain::Status::Down;
+    let mut up = lookout_core::domain::TargetState::new("up");
+    up.status = lookout_core::domain::Status::Healthy;
+    store
+        .record_run(
+            TargetKind::Server,
+            HOUR + HOUR_MS - 1,
+            &[Latest::new(up, None), Latest::new(down, None)],
+            true,
+        )
+        .await
+        .unwrap();
+    for id in ["up", "down", "gone"] {
+        store.put_incident(&auto_incident(id, HOUR)).await.unwrap();
+    }
+    let d = IncidentDraft::parse(json!({
+        "kind": "maintenance", "title": "db upgrade",
+        "starts_at": "2026-11-21T14:10:00Z", "ends_at": "2026-11-21T14:20:00Z"
+    }))
+    .unwrap();
+    let m =
+        lookout_core::domain::incident::Incident::from_draft(d, "inc-m".into(), HOUR - 1).unwrap();
+    store.put_incident(&m).await.unwrap();
+    let publisher = MemoryPublisher::default();
+    run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    let status = |id: String| {
+        let store = &store;
+        async move { store.incident(&id).await.unwrap().unwrap() }
+    };
+    let up = status(format!("auto-up-{HOUR}")).await;
+    assert_eq!(up.status, IncidentStatus::Resolved);
+    assert_eq!(up.resolved_at, Some(HOUR + HOUR_MS));
+    assert_eq!(
+        up.updates.last().unwrap().changes[0].status,
+        lookout_core::domain::Status::Healthy
+    );
+    let gone = status(format!("auto-gone-{HOUR}")).await;
+    assert_eq!(gone.status, IncidentStatus::Resolved);
+    let down = status(format!("auto-down-{HOUR}")).await;
+    assert_eq!(down.status, IncidentStatus::Investigating);
+    assert_eq!(down.version, 1);
+    let m = status("inc-m".into()).await;
+    assert_eq!(m.status, IncidentStatus::Completed);
+    assert_eq!(m.resolved_at, m.ends_at);
+    // Each change reached the subscribers once; a second run changes nothing more.
+    assert_eq!(publisher.notices().len(), 3);
+    run(&store, &publisher, &NoSummariser, HOUR, HOUR + HOUR_MS)
+        .await
+        .unwrap();
+    assert_eq!(publisher.notices().len(), 3);
+    assert_eq!(store.open_incidents().await.unwrap().len(), 1);
+}

@@ -10,6 +10,9 @@
 //! - a `recovery` (or any change of a named target to a status that is not bad) marks the target
 //!   in the open incident(s) naming it and adds an update; an auto incident none of whose targets
 //!   is still bad is `resolved`, with `resolved_at` the alert's time;
+//! - [`settle`], from the hourly digest, resolves an auto incident whose targets are no longer
+//!   bad in the current states (its recovery alert lost, or its targets deleted) and moves
+//!   maintenance windows on by their times;
 //! - every other kind (reminders, certificates, traffic, daily reports, locations, group
 //!   alerts) changes nothing, and operator incidents are never touched.
 //!
@@ -19,7 +22,7 @@
 //! write (version 1 of an id that exists).
 
 use super::{AffectedTarget, Incident, IncidentKind, IncidentSource, IncidentStatus};
-use super::{IncidentUpdate, MAX_AFFECTED};
+use super::{IncidentUpdate, MAX_AFFECTED, MAX_AUTO_CHANGES, MAX_AUTO_UPDATES};
 use crate::domain::{Alert, AlertKind, Status};
 
 /// Whether a target in `status` counts as affected (`down` or `blocked`).
@@ -129,6 +132,7 @@ pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
                 changes,
                 alert_key: Some(alert.key.clone()),
             });
+            trim_updates(&mut incident);
             incident.version += 1;
             incident
         })
@@ -158,8 +162,107 @@ pub fn apply_alert(open: &[Incident], alert: &Alert) -> Vec<Incident> {
                 alert_key: Some(alert.key.clone()),
             }],
             postmortem: None,
+            dropped_updates: 0,
             version: 1,
         });
+    }
+    out
+}
+
+/// Drops the oldest updates of `incident` beyond [`MAX_AUTO_UPDATES`], or beyond
+/// [`MAX_AUTO_CHANGES`] target changes among those kept (the newest is always kept), and counts
+/// them in [`Incident::dropped_updates`]: the bound that keeps an auto incident's item far
+/// under DynamoDB's 400 KB.
+pub fn trim_updates(incident: &mut Incident) {
+    let mut keep = 0;
+    let mut changes = 0;
+    for u in incident.updates.iter().rev() {
+        if keep == MAX_AUTO_UPDATES || (keep > 0 && changes + u.changes.len() > MAX_AUTO_CHANGES) {
+            break;
+        }
+        keep += 1;
+        changes += u.changes.len();
+    }
+    let drop = incident.updates.len() - keep;
+    if drop > 0 {
+        incident.updates.drain(..drop);
+        incident.dropped_updates = incident
+            .dropped_updates
+            .saturating_add(u32::try_from(drop).unwrap_or(u32::MAX));
+    }
+}
+
+/// The incidents the hourly pass closes or moves on at `now` (epoch ms, taken before `states`
+/// were read), given the incidents open now (`open`) and the status of every target that
+/// exists (`states`, by target id), each with its `version` bumped:
+/// - an open auto incident none of whose targets is `down` or `blocked` in `states` (a target
+///   missing from `states` no longer exists and counts as not bad) is `resolved` at `now`, with
+///   an update (empty body, `changes` the targets' current statuses, `unknown` for one that no
+///   longer exists): the recovery alert that should have closed it may have been lost, or its
+///   targets deleted. One with an update after `now` is left alone (the states may be older
+///   than the alert that made it);
+/// - a maintenance window (of either source) whose `ends_at` has passed is `completed`, with
+///   `resolved_at` its end; one `scheduled` whose `starts_at` has passed is `in_progress`.
+///
+/// Operator incidents of kind `incident` are never touched. Empty when nothing changes, so a
+/// second pass at the same time writes nothing.
+pub fn settle(
+    open: &[Incident],
+    states: &std::collections::HashMap<String, Status>,
+    now: i64,
+) -> Vec<Incident> {
+    let mut out = Vec::new();
+    for incident in open.iter().filter(|i| !i.status.is_closed()) {
+        let mut i = incident.clone();
+        let last_at = i.updates.last().map_or(i.opened_at, |u| u.at);
+        match i.kind {
+            IncidentKind::Incident if i.source == IncidentSource::Auto => {
+                let current = |id: &str| states.get(id).copied().unwrap_or(Status::Unknown);
+                // Changed after the states were read: they may not show that change yet.
+                if last_at > now || i.targets.iter().any(|t| is_bad(current(&t.id))) {
+                    continue;
+                }
+                let mut changes = Vec::new();
+                for t in &mut i.targets {
+                    t.status = current(&t.id);
+                    changes.push(t.clone());
+                }
+                let at = now.max(last_at);
+                i.status = IncidentStatus::Resolved;
+                i.resolved_at = Some(at);
+                i.updates.push(IncidentUpdate {
+                    at,
+                    status: IncidentStatus::Resolved,
+                    body: String::new(),
+                    changes,
+                    alert_key: None,
+                });
+                trim_updates(&mut i);
+            }
+            IncidentKind::Maintenance => {
+                let (to, at) = match (i.starts_at, i.ends_at) {
+                    (_, Some(end)) if end <= now => (IncidentStatus::Completed, end.max(last_at)),
+                    (Some(start), _) if start <= now && i.status == IncidentStatus::Scheduled => {
+                        (IncidentStatus::InProgress, start.max(last_at))
+                    }
+                    _ => continue,
+                };
+                i.status = to;
+                if to.is_closed() {
+                    i.resolved_at = Some(at);
+                }
+                i.updates.push(IncidentUpdate {
+                    at,
+                    status: to,
+                    body: String::new(),
+                    changes: Vec::new(),
+                    alert_key: None,
+                });
+            }
+            IncidentKind::Incident => continue,
+        }
+        i.version += 1;
+        out.push(i);
     }
     out
 }

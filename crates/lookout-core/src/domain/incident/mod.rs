@@ -10,7 +10,7 @@ use super::Status;
 mod auto;
 mod validate;
 
-pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad};
+pub use auto::{apply_alert, auto_id, concerns_incidents, is_bad, settle, trim_updates};
 pub use validate::{subscriber_email, IncidentDraft, IncidentError, IncidentPatch, UpdateDraft};
 
 /// Where an incident is in its life.
@@ -141,9 +141,15 @@ pub struct Incident {
     /// A maintenance window's end, epoch ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<i64>,
-    /// The timeline, oldest first.
+    /// The timeline, oldest first. An auto incident keeps the newest [`MAX_AUTO_UPDATES`] (and
+    /// at most [`MAX_AUTO_CHANGES`] target changes among them); the older are dropped and
+    /// counted in `dropped_updates`.
     #[serde(default)]
     pub updates: Vec<IncidentUpdate>,
+    /// How many older updates were dropped from `updates` to keep the item small (the page may
+    /// say "N earlier updates"); 0 when none were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_updates: u32,
     /// The postmortem (plain text, at most [`MAX_POSTMORTEM_CHARS`] characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postmortem: Option<String>,
@@ -187,8 +193,16 @@ pub const MAX_BODY_CHARS: usize = 5_000;
 pub const MAX_POSTMORTEM_CHARS: usize = 50_000;
 /// Most targets one incident names (a storm of more is cut here, the rest counted).
 pub const MAX_AFFECTED: usize = 500;
+/// Most updates an auto incident keeps (the newest); a flapping target would otherwise grow
+/// the item towards DynamoDB's 400 KB item limit.
+pub const MAX_AUTO_UPDATES: usize = 50;
+/// Most target changes the kept updates of an auto incident hold in all (the newest update is
+/// always kept; it holds at most [`MAX_AFFECTED`]).
+pub const MAX_AUTO_CHANGES: usize = 1_000;
 /// How long incidents are kept, days (the page's 90-day bars show them).
 pub const INCIDENT_TTL_DAYS: u32 = 400;
 
+#[cfg(test)]
+mod settle_tests;
 #[cfg(test)]
 mod tests;

@@ -217,25 +217,54 @@ fn an_incident_stays_open_while_one_of_its_targets_is_bad() {
 
 proptest! {
     #[test]
-    fn down_and_recovery_alerts_leave_one_open_incident_per_target_and_resolve_when_all_are_back(
-        steps in proptest::collection::vec((0usize..4, any::<bool>(), any::<bool>()), 1..40)
+    fn after_any_sequence_a_bad_target_is_named_bad_by_exactly_one_open_incident_and_a_good_one_by_none(
+        steps in proptest::collection::vec(
+            (0usize..4, any::<bool>(), any::<bool>(), proptest::collection::vec(0usize..4, 0..4)),
+            1..40,
+        )
     ) {
         let names = ["a", "b", "c", "d"];
         let mut all: BTreeMap<String, Incident> = BTreeMap::new();
-        for (n, (t, bad, twice)) in steps.into_iter().enumerate() {
+        // The status each target's last alert gave it (none: never alerted).
+        let mut last: BTreeMap<&str, bool> = BTreeMap::new();
+        for (n, (t, bad, twice, stormed)) in steps.into_iter().enumerate() {
             let at = 1_000 * (n as i64 + 1);
-            let a = if bad { down(names[t], at) } else { back(names[t], at) };
+            // A step is a single target's alert, or (when it names targets) a storm of them.
+            let a = if stormed.is_empty() {
+                last.insert(names[t], bad);
+                if bad { down(names[t], at) } else { back(names[t], at) }
+            } else {
+                let mut ids: Vec<String> = stormed.iter().map(|&i| names[i].to_owned()).collect();
+                ids.sort();
+                ids.dedup();
+                for id in &ids {
+                    let name = names.iter().find(|n| **n == id.as_str()).copied().unwrap_or("");
+                    last.insert(name, bad);
+                }
+                storm(&ids, if bad { Status::Down } else { Status::Healthy }, at)
+            };
             let written = apply_alert(&open_of(&all), &a);
             write(&mut all, written);
             if twice {
                 prop_assert!(apply_alert(&open_of(&all), &a).is_empty());
             }
+            let open = open_of(&all);
             for name in names {
-                let naming = open_of(&all)
+                let naming: Vec<&AffectedTarget> = open
                     .iter()
-                    .filter(|i| i.targets.iter().any(|x| x.id == name))
-                    .count();
-                prop_assert!(naming <= 1, "{name} in {naming} open incidents");
+                    .filter(|i| i.source == IncidentSource::Auto)
+                    .flat_map(|i| i.targets.iter().filter(|x| x.id == name))
+                    .collect();
+                match last.get(name) {
+                    Some(true) => {
+                        prop_assert_eq!(naming.len(), 1, "{} in {} open incidents", name, naming.len());
+                        prop_assert!(is_bad(naming[0].status), "{} named {:?}", name, naming[0]);
+                    }
+                    _ => prop_assert!(
+                        naming.iter().all(|x| !is_bad(x.status)),
+                        "{} named bad after a good alert: {:?}", name, naming
+                    ),
+                }
             }
             for i in all.values() {
                 let all_back = i.targets.iter().all(|x| !is_bad(x.status));
@@ -244,6 +273,44 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn an_auto_incident_of_500_flapping_targets_stays_small() {
+    let ids: Vec<String> = (0..MAX_AFFECTED)
+        .map(|n| format!("service-{n:03}.eu-west-1.example.com"))
+        .collect();
+    let mut all: BTreeMap<String, Incident> = BTreeMap::new();
+    write(&mut all, apply_alert(&[], &storm(&ids, Status::Down, 1)));
+    // The first target stays down, so the incident stays open while the others flap.
+    let rest = &ids[1..];
+    for n in 0..200_i64 {
+        for (k, to) in [(0, Status::Healthy), (1, Status::Down)] {
+            let a = storm(rest, to, 10 + 2 * n + k);
+            let written = apply_alert(&open_of(&all), &a);
+            write(&mut all, written);
+        }
+    }
+    assert_eq!(all.len(), 1);
+    let i = all.values().next().unwrap();
+    assert!(!i.status.is_closed());
+    assert!(i.updates.len() <= MAX_AUTO_UPDATES, "{}", i.updates.len());
+    assert!(!i.updates.is_empty());
+    assert_eq!(i.updates.len() + i.dropped_updates as usize, 401);
+    assert_eq!(i.updates.last().unwrap().at, 10 + 2 * 199 + 1);
+    let bytes = serde_json::to_vec(i).unwrap().len();
+    assert!(bytes < 300_000, "{bytes} bytes of JSON");
+}
+
+#[test]
+fn trimming_keeps_the_newest_fifty_and_counts_the_rest() {
+    let mut i = apply_alert(&[], &down("web", 1)).remove(0);
+    for n in 0..70 {
+        i = apply_alert(std::slice::from_ref(&i), &down("web", 10 + n)).remove(0);
+    }
+    assert_eq!(i.updates.len(), MAX_AUTO_UPDATES);
+    assert_eq!(i.dropped_updates, 21);
+    assert_eq!(i.updates[0].at, 10 + 20);
 }
 
 #[test]

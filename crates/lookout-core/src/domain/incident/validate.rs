@@ -310,6 +310,7 @@ impl Incident {
             status,
             targets: draft.targets.iter().map(|t| unnamed(t)).collect(),
             more_targets: 0,
+            dropped_updates: 0,
             opened_at: now,
             resolved_at: status.is_closed().then_some(now),
             starts_at,
