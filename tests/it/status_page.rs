@@ -33,6 +33,7 @@ async fn app() -> Arc<api::App<DynamoStore>> {
         public_status: true,
         health: None,
         defs: Default::default(),
+        incidents: Default::default(),
         concurrency: 4,
         dumps: None,
     })
@@ -154,6 +155,7 @@ async fn the_status_pages_render_from_dynamodb_over_http() {
             starts_at: None,
             ends_at: None,
             more_targets: 0,
+            dropped_updates: 0,
             updates: vec![IncidentUpdate {
                 at: opened,
                 status: IncidentStatus::Investigating,

@@ -12,7 +12,8 @@
 //!
 //! Reads per request: the definitions (through [`DefsCache`]), the latest states, the uptime
 //! table of each kind (kept [`UPTIME_TTL`] by the instance: the digest writes it hourly), the
-//! locations' verdicts, the incidents of the bar's 90 days and the open ones. No history: the
+//! locations' verdicts, the incidents of the bar's 90 days and the open ones (kept 60 s by
+//! [`crate::routes::IncidentsCache`]). No history: the
 //! page's cost does not grow with the check rate.
 //!
 //! The markup is the askama template `templates/page.html` (with `page.css` and `page.js`),
@@ -231,8 +232,9 @@ impl PageData {
             crate::routes::load_cached(&app.store, defs),
             uptime_cached(app),
             crate::routes::locations::verdicts_all(&app.store),
-            app.store.open_incidents(),
-            app.store.incidents(now - BAR_DAYS as i64 * DAY_MS, now),
+            app.incidents.open(&app.store),
+            app.incidents
+                .between(&app.store, now - BAR_DAYS as i64 * DAY_MS, now),
         );
         let (targets, latest, states) = loaded?;
         Ok(Self {

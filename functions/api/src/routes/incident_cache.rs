@@ -58,6 +58,19 @@ impl IncidentsCache {
             .collect())
     }
 
+    /// The incidents not closed, newest opened first, from the list kept or a new listing.
+    ///
+    /// # Errors
+    /// As [`IncidentsCache::between`].
+    pub async fn open<S: IncidentStore>(&self, store: &S) -> Result<Vec<Incident>, ApiError> {
+        let all = self.all(store).await?;
+        Ok(all
+            .iter()
+            .filter(|i| !i.status.is_closed())
+            .cloned()
+            .collect())
+    }
+
     async fn all<S: IncidentStore>(
         &self,
         store: &S,

@@ -138,6 +138,7 @@ fn incident(id: &str, title: &str, opened_at: i64, targets: &[(&str, Status)]) -
         starts_at: None,
         ends_at: None,
         more_targets: 0,
+        dropped_updates: 0,
         updates: vec![IncidentUpdate {
             at: opened_at,
             status: IncidentStatus::Investigating,
