@@ -157,15 +157,6 @@ impl ChannelStore for DynamoStore {
     }
 
     async fn delete_channel(&self, id: &str) -> Result<bool, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(CHANNEL_PK, id)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+        self.delete_existing(CHANNEL_PK, id).await
     }
 }

@@ -67,20 +67,6 @@ impl DynamoStore {
         got.item.as_ref().map(|i| from_attr(i, "def")).transpose()
     }
 
-    /// Deletes item `pk`/`sk`; answers whether there was one.
-    async fn delete_def(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(pk, sk)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
-    }
-
     /// Every value in attribute `def` of partition `pk`, in sort-key order.
     async fn all_defs<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
         let items = self.query(None, pk, true, None).await?;
@@ -130,7 +116,7 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn delete_incident(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_def(INCIDENTS_PK, id).await
+        self.delete_existing(INCIDENTS_PK, id).await
     }
 }
 
@@ -149,6 +135,6 @@ impl StatusPageStore for DynamoStore {
     }
 
     async fn delete_status_page(&self, slug: &str) -> Result<bool, StoreError> {
-        self.delete_def(STATUS_PAGE_PK, slug).await
+        self.delete_existing(STATUS_PAGE_PK, slug).await
     }
 }

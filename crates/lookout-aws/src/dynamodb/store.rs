@@ -364,6 +364,20 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes item `pk`/`sk`; answers whether there was one.
+    pub(super) async fn delete_existing(&self, pk: &str, sk: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(super::item::key_of(pk, sk)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
     /// Puts one item, unconditionally.
     pub(super) async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client

@@ -171,15 +171,7 @@ impl TargetStore for DynamoStore {
     }
 
     async fn delete_target(&self, id: &str) -> Result<bool, StoreError> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(target_pk(id), CONFIG_SK)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(store_error)?;
+        let deleted = self.delete_existing(&target_pk(id), CONFIG_SK).await?;
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -187,6 +179,6 @@ impl TargetStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
+        Ok(deleted)
     }
 }

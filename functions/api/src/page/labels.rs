@@ -260,29 +260,41 @@ pub fn labels(lang: Option<&str>) -> &'static Labels {
     }
 }
 
+/// Where a target status's word stands in a language's five status words (healthy, degraded,
+/// down, blocked, unknown), for the status page's and a target page's word lists.
+pub fn status_index(s: Status) -> usize {
+    match s {
+        Status::Healthy => 0,
+        Status::Degraded => 1,
+        Status::Down => 2,
+        Status::Blocked => 3,
+        Status::Unknown => 4,
+    }
+}
+
+/// Where an incident status's word stands in a language's seven incident status words
+/// (investigating, identified, monitoring, resolved, scheduled, in progress, completed).
+pub fn incident_status_index(s: IncidentStatus) -> usize {
+    match s {
+        IncidentStatus::Investigating => 0,
+        IncidentStatus::Identified => 1,
+        IncidentStatus::Monitoring => 2,
+        IncidentStatus::Resolved => 3,
+        IncidentStatus::Scheduled => 4,
+        IncidentStatus::InProgress => 5,
+        IncidentStatus::Completed => 6,
+    }
+}
+
 impl Labels {
     /// A target status in words.
     pub fn status(&self, s: Status) -> &'static str {
-        self.statuses[match s {
-            Status::Healthy => 0,
-            Status::Degraded => 1,
-            Status::Down => 2,
-            Status::Blocked => 3,
-            Status::Unknown => 4,
-        }]
+        self.statuses[status_index(s)]
     }
 
     /// An incident status in words.
     pub fn incident_status(&self, s: IncidentStatus) -> &'static str {
-        self.incident_statuses[match s {
-            IncidentStatus::Investigating => 0,
-            IncidentStatus::Identified => 1,
-            IncidentStatus::Monitoring => 2,
-            IncidentStatus::Resolved => 3,
-            IncidentStatus::Scheduled => 4,
-            IncidentStatus::InProgress => 5,
-            IncidentStatus::Completed => 6,
-        }]
+        self.incident_statuses[incident_status_index(s)]
     }
 
     /// `text` with its ASCII digits in this language's digits.

@@ -187,26 +187,12 @@ pub fn labels(lang: Option<&str>) -> Result<&'static Labels, ApiError> {
 impl Labels {
     /// A target's status in words.
     pub fn status_word(&self, s: Status) -> &'static str {
-        self.statuses[match s {
-            Status::Healthy => 0,
-            Status::Degraded => 1,
-            Status::Down => 2,
-            Status::Blocked => 3,
-            Status::Unknown => 4,
-        }]
+        self.statuses[crate::page::labels::status_index(s)]
     }
 
     /// An incident's status in words.
     pub fn incident_status(&self, s: IncidentStatus) -> &'static str {
-        self.incident_statuses[match s {
-            IncidentStatus::Investigating => 0,
-            IncidentStatus::Identified => 1,
-            IncidentStatus::Monitoring => 2,
-            IncidentStatus::Resolved => 3,
-            IncidentStatus::Scheduled => 4,
-            IncidentStatus::InProgress => 5,
-            IncidentStatus::Completed => 6,
-        }]
+        self.incident_statuses[crate::page::labels::incident_status_index(s)]
     }
 
     /// A target's change in an auto incident: `Back up` for healthy, else the status word.
