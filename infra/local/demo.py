@@ -657,11 +657,17 @@ class Demo:
                         f"GET /v1/incidents lists an open auto incident naming {tid} ({inc.get('status')})")
 
     def incidents_resolved(self) -> None:
-        inc = self.auto_incident("api-primary")
+        # The list is kept 60 s by each API instance (routes::IncidentsCache); one incident is
+        # read from the table, so the probe run's resolve shows at once.
+        listed = self.auto_incident("api-primary")
+        status, body = self.api("GET", f"/v1/incidents/{listed.get('id')}")
+        inc = (body or {}).get("incident") or {} if status == 200 else {}
         say(f"  {inc.get('id')}: {inc.get('status')} at {inc.get('resolved_at')}")
         self.expect(inc.get("status") == "resolved" and inc.get("resolved_at") is not None,
                     f"api-primary's recovery resolves its auto incident ({inc.get('status')})")
-        self.expect(self.auto_incident("proxy-vps").get("status") == "investigating",
+        vps = self.auto_incident("proxy-vps")
+        status, body = self.api("GET", f"/v1/incidents/{vps.get('id')}")
+        self.expect(status == 200 and ((body or {}).get("incident") or {}).get("status") == "investigating",
                     "proxy-vps, still down, keeps its incident open")
 
     def operator_incidents(self) -> None:
@@ -838,8 +844,22 @@ class Demo:
                         found.append(f"{case.get('name')}: {' | '.join(lines[:6])[:400]}")
         except (OSError, ET.ParseError) as e:
             found.append(f"no JUnit report ({e})")
-        self.expect(done.returncode == 0, "schemathesis finds no server error and no answer that breaks the schema"
-                    + ("" if done.returncode == 0 else "".join(f"\n      {f}" for f in dict.fromkeys(found))))
+        # `cargo lambda watch` cannot hand the function a body that is not UTF-8: it answers such
+        # a request with its own 500 (`{"type":"https://httpstatuses.com/500",...}`, a body our
+        # API never writes) before the function runs. The handler's 400 for those bodies is
+        # tested on the handler itself (functions/api/src/tests.rs, bodies that are not UTF-8).
+        # Such a failure is the emulator's, unless the function logged a panic.
+        # (The report writes the body's invalid bytes as U+FFFD.)
+        watch_log = LOG_DIR / "demo-watch.log"
+        panicked = "panicked" in watch_log.read_text(errors="replace") if watch_log.exists() else True
+        emulator = [f for f in found if "ST101" in f and "httpstatuses.com/500" in f and "\ufffd" in f]
+        real = [f for f in found if f not in emulator or panicked]
+        for f in emulator:
+            if not panicked:
+                say(f"  the emulator's own 500 for a body that is not UTF-8 (not the API's answer): {f[:160]}")
+        self.expect(done.returncode == 0 or (found and not real),
+                    "schemathesis finds no server error and no answer that breaks the schema"
+                    + ("" if not real else "".join(f"\n      {f}" for f in dict.fromkeys(real))))
 
     def run(self) -> int:
         started = time.monotonic()

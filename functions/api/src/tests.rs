@@ -1779,6 +1779,10 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
         ("POST", "/v1/targets"),
         ("PUT", "/v1/targets"),
         ("POST", "/v1/checks"),
+        ("PUT", "/v1/pages/default"),
+        ("POST", "/v1/incidents"),
+        ("PATCH", "/v1/incidents/inc-0123456789abcdef"),
+        ("POST", "/v1/subscriptions"),
     ] {
         let req = lambda_http::http::Request::builder()
             .method(method)
