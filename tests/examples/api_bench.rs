@@ -66,19 +66,9 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let app = std::sync::Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("t".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store)
     });
     println!("| route | calls | first call ms | p50 ms | p99 ms | target p99 |");
     println!("|---|---|---|---|---|---|");

@@ -228,19 +228,9 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let app = Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store,
         prober: Prober::with_options(ProbeOptions::default()).unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("t".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store)
     });
     // Ours: GET / through the API's router, built once as the Lambda function builds it; the
     // first call lists the definitions, the next ones find them in the instance's cache.

@@ -28,19 +28,10 @@ async fn app() -> (aws_sdk_dynamodb::Client, String, Arc<api::App<DynamoStore>>)
     notify.settings.attempts = 1;
     notify.settings.backoff_ms = 1;
     let app = Arc::new(api::App {
-        locations: None,
         notify,
-        store,
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store)
     });
     (ddb, table, app)
 }

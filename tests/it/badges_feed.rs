@@ -29,19 +29,9 @@ const GROUP_PATH: &str = "shop%20%3C%26%3E";
 
 fn app(store: &DynamoStore) -> Arc<api::App<DynamoStore>> {
     Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: store.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store.clone())
     })
 }
 

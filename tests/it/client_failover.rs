@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lookout_app::memory::MemoryStore;
 use lookout_app::ports::{Latest, StateStore, TargetStore};
-use lookout_app::probe::{ProbeOptions, Prober};
+
 use lookout_app::testing::{closed_port, Reply, TestServer};
 use lookout_client::{Client, ClientError};
 use lookout_core::domain::{Status, Target, TargetKind, TargetState};
@@ -52,19 +52,8 @@ async fn a_request_fails_over_down_the_cost_order_and_reports_usage() {
         .await
         .unwrap();
     let app = Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store,
-        prober: Prober::with_options(ProbeOptions::allow_private()).unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store)
     });
     let base = common::serve_api(app.clone()).await;
     let client = Client::new(&base, "admin").unwrap();

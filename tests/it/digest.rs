@@ -75,19 +75,9 @@ async fn record(
 
 fn app(store: &DynamoStore) -> std::sync::Arc<api::App<DynamoStore>> {
     std::sync::Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: store.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store.clone())
     })
 }
 

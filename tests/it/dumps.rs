@@ -518,25 +518,17 @@ async fn the_api_dumps_lists_restores_and_deletes() {
     common::fill_table(&ddb, &table, 200, 0).await;
     let dynamo = DynamoStore::new(ddb.clone(), &table, 30);
     let app = std::sync::Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: dynamo.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
         read_token: Some("reader".into()),
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
         dumps: Some(api::dumps::Dumps {
             store: S3DumpStore::new(s3, &bucket),
-            table: dynamo,
+            table: dynamo.clone(),
             options: options(2),
             retention: (7, 30),
             runner: None,
         }),
+        ..api::App::local(dynamo)
     });
     let (status, created) = common::call(&app, "POST", "/v1/dumps", "").await;
     assert_eq!(status, 201, "{created}");
@@ -636,25 +628,16 @@ async fn a_corrupt_manifest_is_listed_apart_and_verify_names_the_part_that_does_
     }
     let (intact, edited, broken) = (&ids[0], &ids[1], &ids[2]);
     let app = std::sync::Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: dynamo.clone(),
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
         dumps: Some(api::dumps::Dumps {
             store: store.clone(),
-            table: dynamo,
+            table: dynamo.clone(),
             options: options(2),
             retention: (7, 30),
             runner: None,
         }),
+        ..api::App::local(dynamo)
     });
 
     let (status, report) =

@@ -589,22 +589,8 @@ async fn the_admin_route_lists_and_releases_a_held_lease_so_the_next_run_starts(
     let (client, table) = common::fresh_table(&aws).await;
     let store = DynamoStore::new(client.clone(), table.clone(), 30);
     let app = std::sync::Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: DynamoStore::new(client, table, 30),
-        prober: lookout_app::probe::Prober::with_options(
-            lookout_app::probe::ProbeOptions::allow_private(),
-        )
-        .unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        public_status: true,
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(DynamoStore::new(client, table, 30))
     });
     let now = lookout_core::time::now_ms();
     let until = now + lookout_app::lease::LEASE_MS;

@@ -225,19 +225,10 @@ async fn api_app(subscriptions: SnsIncidentNotices) -> (DynamoStore, Arc<api::Ap
     let mut notify = api::NotifyDeps::local();
     notify.subscriptions = subscriptions;
     let app = Arc::new(api::App {
-        locations: None,
         notify,
-        store: store.clone(),
         prober: Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store.clone())
     });
     (store, app)
 }

@@ -23,19 +23,9 @@ async fn app() -> Arc<api::App<DynamoStore>> {
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;
     Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store: DynamoStore::new(ddb, &table, 30),
         prober: lookout_app::probe::Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(DynamoStore::new(ddb, &table, 30))
     })
 }
 

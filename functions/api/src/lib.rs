@@ -144,6 +144,35 @@ pub struct App<S> {
 }
 
 impl<S> App<S> {
+    /// An instance over `store` with nothing else set up: no tokens (the admin routes answer
+    /// 401), public status, the prober allowed to reach private and loopback addresses, no
+    /// secrets, no health checks, no dumps, one location, notifications as
+    /// [`NotifyDeps::local`], four manual checks at once, empty caches. Tests, benchmarks and
+    /// local tools start from it and set what they need with struct update syntax:
+    /// `App { admin_token: Some(..), ..App::local(store) }`.
+    ///
+    /// # Panics
+    /// When the prober's HTTP client cannot be built (no TLS roots), which only a broken
+    /// build does.
+    pub fn local(store: S) -> Self {
+        App {
+            store,
+            prober: Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
+                .expect("the prober builds"),
+            secrets: lookout_app::secrets::Secrets::none(),
+            admin_token: None,
+            read_token: None,
+            public_status: true,
+            health: None,
+            defs: routes::DefsCache::default(),
+            incidents: routes::IncidentsCache::default(),
+            concurrency: 4,
+            dumps: None,
+            notify: NotifyDeps::local(),
+            locations: None,
+        }
+    }
+
     /// How long a location may stay silent before it is overdue, ms: the settings' grace
     /// (`LOOKOUT_LOCATION_GRACE_S`), or the default of 180 s without locations set up.
     pub fn location_grace_ms(&self) -> i64 {

@@ -14,22 +14,13 @@ const READ: &str = "read-token";
 
 fn app() -> Arc<App<MemoryStore>> {
     Arc::new(App {
-        store: MemoryStore::default(),
-        prober: Prober::with_options(lookout_app::probe::ProbeOptions::allow_private()).unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some(TOKEN.into()),
         read_token: Some(READ.into()),
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        public_status: true,
-        concurrency: 4,
-        dumps: None,
         notify: NotifyDeps {
             settings: notify_settings(),
             ..NotifyDeps::local()
         },
-        locations: None,
+        ..App::local(MemoryStore::default())
     })
 }
 

@@ -250,19 +250,9 @@ pub async fn seeded_app() -> (
         .await
         .expect("incident");
     let app = Arc::new(api::App {
-        locations: None,
-        notify: api::NotifyDeps::local(),
-        store,
         prober: Prober::new().unwrap(),
-        secrets: lookout_app::secrets::Secrets::none(),
         admin_token: Some("admin".into()),
-        read_token: None,
-        public_status: true,
-        health: None,
-        defs: Default::default(),
-        incidents: Default::default(),
-        concurrency: 4,
-        dumps: None,
+        ..api::App::local(store)
     });
     (app, targets, proxy)
 }
