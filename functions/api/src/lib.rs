@@ -47,6 +47,7 @@ mod extract;
 pub mod feed;
 mod metrics;
 pub mod page;
+pub mod request_log;
 pub mod routes;
 pub mod target_page;
 

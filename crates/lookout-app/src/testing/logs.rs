@@ -24,15 +24,30 @@ impl LogCapture {
     /// Starts capturing this thread's log lines up to `max` (for example `Level::DEBUG`).
     #[must_use]
     pub fn start(max: tracing::Level) -> Self {
+        Self::with_format(max, false)
+    }
+
+    /// Like [`LogCapture::start`], in the JSON format Lambda's JSON log format gives
+    /// (`lambda_http::tracing::init_default_subscriber` with `AWS_LAMBDA_LOG_FORMAT=JSON`):
+    /// one object a line, the event's fields under `fields`.
+    #[must_use]
+    pub fn start_json(max: tracing::Level) -> Self {
+        Self::with_format(max, true)
+    }
+
+    fn with_format(max: tracing::Level, json: bool) -> Self {
         let pin = Dispatch::new(tracing::subscriber::NoSubscriber::default());
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
+        let builder = tracing_subscriber::fmt()
             .with_max_level(max)
             .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
+            .with_writer(move || Sink(sink.clone()));
+        let guard = if json {
+            tracing::subscriber::set_default(builder.json().finish())
+        } else {
+            tracing::subscriber::set_default(builder.finish())
+        };
         Self {
             lines,
             _guard: guard,

@@ -174,7 +174,8 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
     Router::new().fallback_service(inner).layer(from_fn(edge))
 }
 
-/// The routes of `routes` behind the token check of `access`, then the body limit.
+/// The routes of `routes` behind the token check of `access`, then the body limit; the
+/// matched route template is put in the answer for the request log.
 fn guard<S: Store>(
     routes: Router<AppState<S>>,
     app: &AppState<S>,
@@ -186,6 +187,7 @@ fn guard<S: Store>(
             (app.clone(), access),
             auth::require::<S>,
         ))
+        .route_layer(from_fn(crate::request_log::tag_route))
 }
 
 /// The path without trailing slashes (`/` stays).
@@ -197,9 +199,10 @@ fn trimmed(path: &str) -> &str {
 }
 
 /// Around every request: drops trailing slashes before routing, gives a 405 the JSON body
-/// naming the methods the path allows (axum's own has none), and logs one line.
+/// naming the methods the path allows (axum's own has none), and logs one line
+/// ([`crate::request_log`]).
 async fn edge(mut req: Request, next: Next) -> Response {
-    let method = req.method().clone();
+    let line = crate::request_log::RequestLine::start(&req);
     let path = trimmed(req.uri().path()).to_string();
     if path != req.uri().path() {
         let query = req
@@ -231,7 +234,7 @@ async fn edge(mut req: Request, next: Next) -> Response {
             response.headers_mut().insert(header::ALLOW, allow);
         }
     }
-    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    line.finish(&mut response);
     response
 }
 
