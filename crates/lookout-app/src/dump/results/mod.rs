@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::write::ObjectWriter;
 use super::{DumpError, PART_BYTES};
-use crate::ports::{DumpStore, HistoryStore, Item, StoreError, TargetStore};
+use crate::ports::{DumpStore, HistoryStore, Item, StoreError, SummaryStore};
 use lookout_core::domain::{CheckResult, TargetKind};
 use lookout_core::time::{DAY_MS, HOUR_MS};
 
@@ -127,18 +127,27 @@ impl ResultWalk {
     }
 }
 
-/// The kinds with their target counts, from the definitions: what a [`ResultWalk`] over every
-/// kind needs.
+/// Every kind with its number of targets from the summaries the probe rounds write (one read,
+/// and no definition to unseal): what a [`ResultWalk`] over a day needs. A kind without a
+/// summary counts 1 (its first history chunk is read). The count is today's: a kind that had
+/// more than 100 targets more on the day exported than now may miss its last chunks.
 ///
 /// # Errors
 /// The store's [`StoreError`].
-pub async fn kinds_of<S: TargetStore + Sync>(
+pub async fn kinds_of<S: SummaryStore + Sync>(
     store: &S,
 ) -> Result<Vec<(TargetKind, usize)>, StoreError> {
-    let targets = store.list_targets(None).await?;
+    let summaries = store.summaries().await?;
     Ok(TargetKind::ALL
         .iter()
-        .map(|k| (*k, targets.iter().filter(|t| t.kind() == *k).count()))
+        .map(|k| {
+            let n = summaries
+                .iter()
+                .filter(|s| s.kind == *k)
+                .map(|s| s.targets)
+                .max();
+            (*k, n.unwrap_or(1).max(1))
+        })
         .collect())
 }
 
@@ -225,7 +234,7 @@ pub async fn export_results<S, D>(
     part_bytes: usize,
 ) -> Result<ResultsManifest, DumpError>
 where
-    S: TargetStore + HistoryStore + Sync,
+    S: SummaryStore + HistoryStore + Sync,
     D: DumpStore + Sync,
 {
     let start = parse_day(day)?;
@@ -280,7 +289,7 @@ pub async fn export_day<S, D>(
     now_ms: i64,
 ) -> Result<ResultsManifest, DumpError>
 where
-    S: TargetStore + HistoryStore + Sync,
+    S: SummaryStore + HistoryStore + Sync,
     D: DumpStore + Sync,
 {
     export_results(source, store, day, now_ms, PART_BYTES).await

@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 use super::*;
 use crate::memory::MemoryStore;
 use crate::ports::{ObjectStream, StateStore, UploadedPart};
-use lookout_core::domain::Target;
 
 /// Object storage in memory: objects by key, open multipart uploads by id. Checks each
 /// checksum as S3 does.
@@ -129,12 +128,6 @@ async fn seeded(hours: &[i64]) -> MemoryStore {
 /// [`seeded`] with these server targets.
 async fn seeded_with(hours: &[i64], servers: &[&str]) -> MemoryStore {
     let store = MemoryStore::default();
-    for id in servers {
-        let t: Target = serde_json::from_value(serde_json::json!({"id": id, "group": "g",
-            "kind": "server", "url": format!("https://{id}.example/")}))
-        .unwrap();
-        store.create_target(&t.validate().unwrap()).await.unwrap();
-    }
     let servers: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     let proxies = vec!["px".to_string()];
     for hour in hours {
