@@ -1793,5 +1793,6 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
 mod incidents;
 mod locations;
 mod notify;
+mod results_jsonl;
 mod status_page;
 mod status_page_more;

@@ -380,8 +380,13 @@ mod tests {
         ("delete", "/v1/pages/{slug}"),
     ];
 
-    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
-    const CHANGED: &[(&str, &str)] = &[("get", "/")];
+    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
+    /// routes take `format`).
+    const CHANGED: &[(&str, &str)] = &[
+        ("get", "/"),
+        ("get", "/v1/results"),
+        ("get", "/v1/targets/{id}/results"),
+    ];
 
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
