@@ -318,7 +318,7 @@ impl HistoryStore for RunHistory {
 
 #[tokio::test]
 async fn the_walk_holds_back_a_result_later_than_its_hour() {
-    let ids = vec!["late".to_string(), "early".to_string()];
+    let ids = ["late".to_string(), "early".to_string()];
     let t = DAY + HOUR_MS;
     let result = |id: &str, at: i64| {
         let runs =
