@@ -115,6 +115,30 @@ async fn a_day_is_exported_to_s3_with_its_manifest_and_again_to_the_same_bytes()
     assert_eq!((again.count, &again.sha256), (m.count, &m.sha256));
     assert_ne!(again.created_at, m.created_at);
 
+    // The same through `POST /v1/exports/results` (run here: no export function).
+    let app = std::sync::Arc::new(api::App {
+        admin_token: Some("admin".into()),
+        dumps: Some(api::dumps::Dumps {
+            store: dumps.clone(),
+            table: store.clone(),
+            options: Default::default(),
+            retention: (7, 30),
+            runner: None,
+        }),
+        ..api::App::local(store.clone())
+    });
+    let (status, answer) =
+        common::call(&app, "POST", &format!("/v1/exports/results?day={day}"), "").await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        (answer["count"].as_u64(), answer["sha256"].as_str()),
+        (Some(m.count), Some(m.sha256.as_str()))
+    );
+    assert_eq!(common::object_bytes(&s3, &bucket, &key).await, body);
+    let (status, answer) =
+        common::call(&app, "POST", "/v1/exports/results?day=yesterday", "").await;
+    assert_eq!(status, 400, "{answer}");
+
     // A day without results: an empty export, count 0.
     let before = lookout_core::time::day(start - DAY_MS);
     let empty = results::export_day(&store, &dumps, &before, now)

@@ -26,7 +26,7 @@ async fn with_hours(app: &Arc<App<MemoryStore>>, hours: i64) -> i64 {
             .into_iter()
             .map(|t| t.id)
             .collect();
-        for h in 0..hours {
+        for h in 0..=hours {
             let runs =
                 lookout_app::testing::minute_runs(&ids, kind, first + (h - 1) * HOUR, |id, m| {
                     (id != "px-cheap" || m % 3 != 0).then_some(100 + m as u64)
@@ -281,4 +281,35 @@ async fn the_document_declares_format_and_both_content_types() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_export_needs_a_day_and_a_bucket() {
+    let app = app();
+    for day in ["2026-02-30", "yesterday", "2026-1-1"] {
+        let path = format!("/v1/exports/results?day={day}");
+        let (status, body) = call(&app, request("POST", &path, "", Some(TOKEN))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{day}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("day"),
+            "{body}"
+        );
+    }
+    let (status, body) = call(
+        &app,
+        request(
+            "POST",
+            "/v1/exports/results?day=2026-11-30",
+            "",
+            Some(TOKEN),
+        ),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no bucket here: {body}"
+    );
+    let (status, _) = call(&app, request("POST", "/v1/exports/results", "", Some(READ))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an admin route");
 }
