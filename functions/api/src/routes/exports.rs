@@ -1,7 +1,7 @@
 //! `POST /v1/exports/results?day=YYYY-MM-DD` (admin token): a day's check results exported to
 //! the bucket now (`results/<day>.jsonl.gz` and its manifest, [`lookout_app::dump::results`]),
-//! as the daily schedule does. Like a dump, the export is handed to the export function when
-//! `LOOKOUT_EXPORT_FUNCTION` is set (202), else it runs here (201 with the manifest).
+//! as the daily schedule does. Like a dump, the export is handed to the dump function when
+//! `LOOKOUT_DUMP_FUNCTION` (the dump function) is set (202), else it runs here (201 with the manifest).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,7 +24,7 @@ pub struct ExportQuery {
     pub day: Option<String>,
 }
 
-/// Export a day's check results to the bucket now (201 with the manifest, or 202 when handed to the export function)
+/// Export a day's check results to the bucket now (201 with the manifest, or 202 when handed to the dump function)
 ///
 /// `results/<day>.jsonl.gz` (gzip'd JSON Lines, one result a line, by time then target) and
 /// `results/<day>.manifest.json` (`lookout-results/1`: day, count, bytes, sha256, created_at).
@@ -34,7 +34,7 @@ pub struct ExportQuery {
     request_body(content = Option<Value>, content_type = "application/json"),
     responses(
         (status = 201, description = "Exported here: the manifest", body = Object),
-        (status = 202, description = "Handed to the export function (LOOKOUT_EXPORT_FUNCTION)", body = Object),
+        (status = 202, description = "Handed to the dump function (LOOKOUT_DUMP_FUNCTION)", body = Object),
     ))]
 pub async fn export_results<S: Store>(
     State(app): State<AppState<S>>,
