@@ -3,6 +3,7 @@
 # local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
 #   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
 #   dump                                          daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
+#   dump {"action":"export_results"}              daily at 03:30 UTC (the template's ResultsExportTime)
 #   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
 # and the notify function's local event source mapping: `notify --poll $LOOKOUT_NOTIFY_QUEUE_URL`
 # (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ),
@@ -51,6 +52,7 @@ invoke() {
 }
 
 last_dump_day=""
+last_export_day=""
 last_digest_hour=""
 while true; do
   invoke probe '{"kind":"server"}'
@@ -58,6 +60,10 @@ while true; do
   if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_dump_day" ]]; then
     invoke dump '{}'
     last_dump_day="$(date -u +%F)"
+  fi
+  if [[ "$(date -u +%H%M)" == "0330" && "$(date -u +%F)" != "$last_export_day" ]]; then
+    invoke dump '{"action":"export_results"}'
+    last_export_day="$(date -u +%F)"
   fi
   # The digest of the hour that ended, from five minutes past the hour (cron(5 * * * ? *)).
   if (( 10#$(date -u +%M) >= 5 )) && [[ "$(date -u +%F%H)" != "$last_digest_hour" ]]; then

@@ -29,6 +29,7 @@ mod probe_nginx;
 mod probe_pipeline;
 mod proxy_provenance;
 mod restore_throttled;
+mod results_export;
 mod secrets_at_rest;
 mod shard_store;
 mod snapshot_replay;

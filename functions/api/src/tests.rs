@@ -1794,5 +1794,6 @@ mod incidents;
 mod locations;
 mod notify;
 mod request_log;
+mod results_jsonl;
 mod status_page;
 mod status_page_more;

@@ -7,8 +7,13 @@
 //! - `{"action":"restore","dump":"20261122T030000Z","table":"<table>-restore-1","mode":"upsert"}`:
 //!   `table` defaults to the function's own table, `mode` to `empty-only`; `source_table` (the
 //!   table whose dumps to read) defaults to the function's own table too. In AWS the template
-//!   lets the function create and write only tables named `<its table>-restore*`.
+//!   lets the function create and write only tables named `<its table>-restore*`;
+//! - `{"action":"export_results","day":"2026-11-30"}` (`day` defaults to yesterday, UTC): the
+//!   day's check results as `results/<day>.jsonl.gz` with `results/<day>.manifest.json`
+//!   ([`lookout_app::dump::results`]); the daily schedule sends it after the dump. A rerun
+//!   overwrites both objects; a day without results is an empty export with a count of 0.
 
+use lookout_app::dump::results::ResultsManifest;
 use lookout_app::dump::{self, DumpError, DumpOptions, Manifest, RestoreMode, RestoreOptions};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +36,13 @@ pub enum DumpRequest {
         /// `upsert` or `empty-only` (default).
         #[serde(default)]
         mode: RestoreMode,
+    },
+    /// Export a day's check results.
+    #[serde(rename = "export_results")]
+    ExportResults {
+        /// The UTC day, `YYYY-MM-DD` (default: yesterday).
+        #[serde(default)]
+        day: Option<String>,
     },
 }
 
@@ -68,6 +80,9 @@ pub enum DumpReport {
     },
     /// A dump was restored.
     Restore(dump::RestoreReport),
+    /// A day's results were exported: the manifest written.
+    #[serde(rename = "export_results")]
+    ExportResults(ResultsManifest),
 }
 
 /// Why an invocation failed.
@@ -176,6 +191,13 @@ impl Deps {
                     retried = report.retried_items, "dump restored");
                 Ok(DumpReport::Restore(report))
             }
+            DumpRequest::ExportResults { day } => {
+                let now = lookout_core::time::now_ms();
+                let day = day.unwrap_or_else(|| dump::results::default_day(now));
+                let manifest =
+                    dump::results::export_day(&self.table, &self.dumps, &day, now).await?;
+                Ok(DumpReport::ExportResults(manifest))
+            }
         }
     }
 
@@ -226,6 +248,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("overwrite"));
+        let export = serde_json::json!({"action": "export_results", "day": "2026-11-30"});
+        assert_eq!(
+            DumpRequest::from_event(&export).unwrap(),
+            DumpRequest::ExportResults {
+                day: Some("2026-11-30".into())
+            }
+        );
+        let yesterday = serde_json::json!({"action": "export_results"});
+        assert_eq!(
+            DumpRequest::from_event(&yesterday).unwrap(),
+            DumpRequest::ExportResults { day: None }
+        );
         let unknown = serde_json::json!({"action": "drop"});
         assert!(DumpRequest::from_event(&unknown).is_err());
     }

@@ -20,6 +20,7 @@ use crate::ports::{DumpStore, IndexSchema, KeyAttribute, StoreError, TableSchema
 mod include;
 mod listing;
 pub mod restore;
+pub mod results;
 pub mod verify;
 pub mod write;
 

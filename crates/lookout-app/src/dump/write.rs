@@ -34,13 +34,13 @@ impl Default for DumpOptions {
     }
 }
 
-fn b64(digest: &[u8]) -> String {
+pub(super) fn b64(digest: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
 /// One object being written: the compressed bytes not yet sent, the hash of the whole object,
 /// and the multipart upload once the object outgrows one part.
-struct ObjectWriter<'a, D> {
+pub(super) struct ObjectWriter<'a, D> {
     store: &'a D,
     key: String,
     part_bytes: usize,
@@ -53,7 +53,7 @@ struct ObjectWriter<'a, D> {
 }
 
 impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
-    fn new(store: &'a D, key: String, part_bytes: usize) -> Self {
+    pub(super) fn new(store: &'a D, key: String, part_bytes: usize) -> Self {
         ObjectWriter {
             store,
             key,
@@ -67,7 +67,7 @@ impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
         }
     }
 
-    async fn write(&mut self, item: &Item) -> Result<(), DumpError> {
+    pub(super) async fn write(&mut self, item: &Item) -> Result<(), DumpError> {
         serde_json::to_writer(&mut self.gz, item).map_err(std::io::Error::other)?;
         self.gz.write_all(b"\n")?;
         self.items += 1;
@@ -103,7 +103,7 @@ impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
     }
 
     /// Sends what is left and completes the object: one `PutObject` when it fits in one part.
-    async fn finish(mut self) -> Result<PartInfo, DumpError> {
+    pub(super) async fn finish(mut self) -> Result<PartInfo, DumpError> {
         let gz = std::mem::replace(
             &mut self.gz,
             GzEncoder::new(Vec::new(), Compression::fast()),
@@ -138,7 +138,7 @@ impl<'a, D: DumpStore + Sync> ObjectWriter<'a, D> {
 
     /// Frees the parts of an upload that will not be completed (best effort: S3's lifecycle
     /// rule aborts forgotten uploads after a day).
-    async fn abort(&mut self) {
+    pub(super) async fn abort(&mut self) {
         if let Some(upload) = self.upload.take() {
             if let Err(e) = self.store.abort_upload(&self.key, &upload).await {
                 tracing::warn!(key = %self.key, error = %e, "aborting a multipart upload failed");

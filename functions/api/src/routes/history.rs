@@ -1,10 +1,12 @@
-//! History: check results (`GET /v1/results`, `GET /v1/targets/{id}/results`), probe run
-//! records (`GET /v1/runs`) and alerts (`GET /v1/alerts`).
+//! History: check results (`GET /v1/results`, `GET /v1/targets/{id}/results`, as a JSON page
+//! or streamed as JSON Lines with `format=jsonl`), probe run records (`GET /v1/runs`) and
+//! alerts (`GET /v1/alerts`).
 
 use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
 use lookout_app::ports::{HistoryStore, TargetStore};
 use lookout_core::domain::state::DAY_MS;
-use lookout_core::domain::TargetKind;
+use lookout_core::domain::{CheckResult, TargetKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -35,6 +37,35 @@ pub struct ResultsQuery {
     /// Only results of this kind.
     #[param(value_type = super::openapi::Kind, inline)]
     pub kind: Option<String>,
+    /// `json` (default, one page) or `jsonl` (JSON Lines, every result of the window streamed).
+    #[param(value_type = ResultsFormat, inline)]
+    pub format: Option<String>,
+}
+
+/// The answer's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ResultsFormat {
+    /// One page of `{"results":[...],"next_cursor"}`.
+    Json,
+    /// JSON Lines ([`JSONL`]), one result a line.
+    Jsonl,
+}
+
+/// The content type of the JSON Lines answer.
+pub const JSONL: &str = "application/x-ndjson";
+
+/// `format`: `json` when absent.
+///
+/// # Errors
+/// 400 `format must be json or jsonl`.
+fn format(value: Option<&str>) -> Result<ResultsFormat, ApiError> {
+    match value {
+        None | Some("json") => Ok(ResultsFormat::Json),
+        Some("jsonl") => Ok(ResultsFormat::Jsonl),
+        Some(_) => Err(ApiError::bad_request("format must be json or jsonl")),
+    }
 }
 
 /// The parameters of `GET /v1/targets/{id}/results`: those of [`ResultsQuery`] but `kind`.
@@ -58,6 +89,9 @@ pub struct TargetResultsQuery {
     /// `next_cursor` of the previous page.
     #[param(value_type = String)]
     cursor: Option<String>,
+    /// `json` (default, one page) or `jsonl` (JSON Lines, every result of the window streamed).
+    #[param(value_type = ResultsFormat, inline)]
+    format: Option<String>,
 }
 
 /// Check results from the history
@@ -65,27 +99,53 @@ pub struct TargetResultsQuery {
 /// `since` and `until` in RFC 3339 (default the last hour, at most 7 days), `status` (an
 /// outcome), `kind`, `limit` (default 100, at most 1000) and `cursor` (from `next_cursor`).
 /// Oldest first: `{"results":[...],"next_cursor"}`.
+///
+/// `format=jsonl`: the results as JSON Lines (`application/x-ndjson`), one result a line with
+/// the fields of a result of the JSON answer plus `target` (the target's id), in the same order
+/// (time, then target id) and with the same filters; without `limit` every result of the window
+/// (read and sent an hour of history at a time, never the window whole in memory), with
+/// `limit` at most that many lines. The status is sent before the first line, so a failure of
+/// the store in the middle of the stream cannot change it any more: the stream then ends with a
+/// last line `{"error":{"code","message"}}` (the codes of the JSON errors), and a client must
+/// treat such a line as a failed read.
 #[utoipa::path(get, path = "/v1/results", tag = "read", params(ResultsQuery),
-    responses((status = 200, description = "OK", body = Object)))]
+    responses((status = 200, description = "OK: a page of results, or JSON Lines with `format=jsonl`",
+        content(("application/json" = Object), ("application/x-ndjson" = String)))))]
 pub async fn results<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<ResultsQuery>,
-) -> Result<Json, ApiError> {
-    read(&app.store, None, &q).await
+) -> Result<Response, ApiError> {
+    answer(app, None, q).await
 }
 
 /// Check results of one target
 ///
-/// As `GET /v1/results`, for one target (404 when there is none).
+/// As `GET /v1/results`, for one target (404 when there is none), `format=jsonl` included.
 #[utoipa::path(get, path = "/v1/targets/{id}/results", tag = "read",
     params(("id" = String, Path, min_length = 1, description = "Target id"), TargetResultsQuery),
-    responses((status = 200, description = "OK", body = Object)))]
+    responses((status = 200, description = "OK: a page of results, or JSON Lines with `format=jsonl`",
+        content(("application/json" = Object), ("application/x-ndjson" = String)))))]
 pub async fn target_results<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
-) -> Result<Json, ApiError> {
-    read(&app.store, Some(&id), &ResultsQuery { kind: None, ..q }).await
+) -> Result<Response, ApiError> {
+    answer(app, Some(id), ResultsQuery { kind: None, ..q }).await
+}
+
+/// The JSON page or the JSON Lines stream, as `format` asks.
+async fn answer<S: Store>(
+    app: AppState<S>,
+    id: Option<String>,
+    q: ResultsQuery,
+) -> Result<Response, ApiError> {
+    match format(q.format.as_deref())? {
+        ResultsFormat::Json => Ok(read(&app.store, id.as_deref(), &q).await?.into_response()),
+        ResultsFormat::Jsonl => {
+            let filter = Filter::parse(&app.store, id.as_deref(), &q, None).await?;
+            Ok(jsonl::stream(app, filter))
+        }
+    }
 }
 
 /// Query of `GET /v1/runs`.
@@ -172,66 +232,120 @@ pub async fn alerts<S: Store>(
     ))
 }
 
+/// What the results routes select: the window, the filters and the kinds to read, checked
+/// before any answer is sent.
+#[derive(Debug, Clone)]
+struct Filter {
+    /// Start of the window, epoch ms.
+    since: i64,
+    /// End of the window, epoch ms.
+    until: i64,
+    /// At most this many results (`None`: every one, JSON Lines without `limit`).
+    limit: Option<usize>,
+    /// Only results with this outcome.
+    outcome: Option<lookout_core::domain::Outcome>,
+    /// Only results after this `(at, target id)`.
+    cursor: Option<(i64, String)>,
+    /// Only the results of this target.
+    id: Option<String>,
+    /// The kinds to read, each with its number of targets.
+    kinds: Vec<(TargetKind, usize)>,
+}
+
+impl Filter {
+    /// Reads and checks the query; `default_limit` is the limit without `limit` (`None`: none).
+    async fn parse<S: TargetStore>(
+        store: &S,
+        id: Option<&str>,
+        q: &ResultsQuery,
+        default_limit: Option<usize>,
+    ) -> Result<Filter, ApiError> {
+        let now = lookout_core::time::now_ms();
+        let until = params::time(q.until.as_deref(), "until")?.unwrap_or(now);
+        let since = params::time(q.since.as_deref(), "since")?.unwrap_or(until - 3_600_000);
+        if since > until || until - since > 7 * DAY_MS {
+            return Err(ApiError::bad_request(
+                "since must be before until, at most 7 days apart",
+            ));
+        }
+        let limit = match (q.limit.as_deref(), default_limit) {
+            (None, None) => None,
+            (value, default) => Some(params::limit(value, default.unwrap_or(100), 1000)?),
+        };
+        let outcome = q
+            .status
+            .as_ref()
+            .map(|s| {
+                serde_json::from_value::<lookout_core::domain::Outcome>(Value::String(s.clone()))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "status must be up, slow, degraded, failed or blocked",
+                        )
+                    })
+            })
+            .transpose()?;
+        let cursor = q
+            .cursor
+            .as_ref()
+            .map(|c| {
+                c.split_once(':')
+                    .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
+                    .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
+            })
+            .transpose()?;
+        let targets = store.list_targets(None).await?;
+        let kinds = match id {
+            Some(id) => vec![targets
+                .iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
+                })?
+                .kind()],
+            None => params::kind(q.kind.as_deref())?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]),
+        };
+        let kinds = kinds
+            .into_iter()
+            .map(|k| (k, targets.iter().filter(|t| t.kind() == k).count()))
+            .collect();
+        Ok(Filter {
+            since,
+            until,
+            limit,
+            outcome,
+            cursor,
+            id: id.map(str::to_string),
+            kinds,
+        })
+    }
+
+    /// Whether `r` is selected (the limit aside).
+    fn keeps(&self, r: &CheckResult) -> bool {
+        self.id.as_deref().is_none_or(|id| r.target_id == id)
+            && self.outcome.is_none_or(|o| r.outcome == o)
+            && self
+                .cursor
+                .as_ref()
+                .is_none_or(|(at, cid)| (r.at, &r.target_id) > (*at, cid))
+    }
+}
+
 /// The results of one target or all, filtered and paged.
 async fn read<S: TargetStore + HistoryStore>(
     store: &S,
     id: Option<&str>,
     q: &ResultsQuery,
 ) -> Result<Json, ApiError> {
-    let now = lookout_core::time::now_ms();
-    let until = params::time(q.until.as_deref(), "until")?.unwrap_or(now);
-    let since = params::time(q.since.as_deref(), "since")?.unwrap_or(until - 3_600_000);
-    if since > until || until - since > 7 * DAY_MS {
-        return Err(ApiError::bad_request(
-            "since must be before until, at most 7 days apart",
-        ));
-    }
-    let limit = params::limit(q.limit.as_deref(), 100, 1000)?;
-    let outcome = q
-        .status
-        .as_ref()
-        .map(|s| {
-            serde_json::from_value::<lookout_core::domain::Outcome>(Value::String(s.clone()))
-                .map_err(|_| {
-                    ApiError::bad_request("status must be up, slow, degraded, failed or blocked")
-                })
-        })
-        .transpose()?;
-    let cursor = q
-        .cursor
-        .as_ref()
-        .map(|c| {
-            c.split_once(':')
-                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
-                .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave"))
-        })
-        .transpose()?;
-    let targets = store.list_targets(None).await?;
-    let kinds = match id {
-        Some(id) => vec![targets
-            .iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
-            })?
-            .kind()],
-        None => params::kind(q.kind.as_deref())?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]),
-    };
+    let f = Filter::parse(store, id, q, Some(100)).await?;
+    let limit = f.limit.unwrap_or(100);
     let mut all = Vec::new();
-    for kind in kinds {
-        let n = targets.iter().filter(|t| t.kind() == kind).count();
-        all.extend(store.history(kind, since, until, n).await?);
+    for (kind, n) in &f.kinds {
+        all.extend(store.history(*kind, f.since, f.until, *n).await?);
     }
     all.sort_by(|a, b| (a.at, &a.target_id).cmp(&(b.at, &b.target_id)));
     let mut page: Vec<_> = all
         .into_iter()
-        .filter(|r| id.is_none_or(|id| r.target_id == id))
-        .filter(|r| outcome.is_none_or(|o| r.outcome == o))
-        .filter(|r| {
-            cursor
-                .as_ref()
-                .is_none_or(|(at, cid)| (r.at, &r.target_id) > (*at, cid))
-        })
+        .filter(|r| f.keeps(r))
         .take(limit + 1)
         .collect();
     let next = (page.len() > limit).then(|| {
@@ -241,4 +355,85 @@ async fn read<S: TargetStore + HistoryStore>(
     Ok(Json::ok(
         json!({"results": page, "next_cursor": next.flatten()}),
     ))
+}
+
+/// The JSON Lines stream.
+mod jsonl {
+    use axum::body::Body;
+    use axum::http::{header, HeaderValue};
+    use axum::response::Response;
+    use lookout_app::dump::results::{ResultLine, ResultWalk};
+
+    use super::{AppState, Filter, JSONL};
+    use crate::{ApiError, Store};
+
+    /// Where the stream is.
+    struct Lines<S: Store> {
+        app: AppState<S>,
+        walk: ResultWalk,
+        filter: Filter,
+        /// Lines still allowed (`None`: no limit).
+        left: Option<usize>,
+        done: bool,
+    }
+
+    /// The last line of a stream cut short by `e`: `{"error":{"code","message"}}`.
+    fn error_line(e: ApiError) -> Vec<u8> {
+        let line = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+        let mut out = line.to_string().into_bytes();
+        out.push(b'\n');
+        out
+    }
+
+    /// The next chunk: the lines of the next hour that has any, the error line, or the end.
+    async fn next<S: Store>(
+        mut st: Lines<S>,
+    ) -> Option<(Result<Vec<u8>, std::io::Error>, Lines<S>)> {
+        while !st.done {
+            let hour = match st.walk.next(&st.app.store).await {
+                Ok(Some(hour)) => hour,
+                Ok(None) => return None,
+                Err(e) => {
+                    st.done = true;
+                    return Some((Ok(error_line(ApiError::from(e))), st));
+                }
+            };
+            let mut out = Vec::new();
+            for r in hour.iter().filter(|r| st.filter.keeps(r)) {
+                if st.left == Some(0) {
+                    break;
+                }
+                if let Err(e) = serde_json::to_writer(&mut out, &ResultLine::new(r)) {
+                    st.done = true;
+                    out.extend(error_line(ApiError::internal(e)));
+                    return Some((Ok(out), st));
+                }
+                out.push(b'\n');
+                st.left = st.left.map(|n| n - 1);
+            }
+            st.done = st.left == Some(0);
+            if !out.is_empty() {
+                return Some((Ok(out), st));
+            }
+        }
+        None
+    }
+
+    /// A 200 whose body is the selected results as JSON Lines, read as it is sent.
+    pub(super) fn stream<S: Store>(app: AppState<S>, filter: Filter) -> Response {
+        let walk = ResultWalk::new(filter.kinds.clone(), filter.since, filter.until);
+        let left = filter.limit;
+        let lines = Lines {
+            app,
+            walk,
+            filter,
+            left,
+            done: left == Some(0),
+        };
+        let mut response = Response::new(Body::from_stream(futures::stream::unfold(lines, next)));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSONL));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
 }

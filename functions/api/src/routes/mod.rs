@@ -10,6 +10,7 @@ mod defs;
 pub mod deliveries;
 pub mod digests;
 pub mod dumps;
+pub mod exports;
 pub mod feed;
 pub mod health;
 pub mod history;
@@ -129,6 +130,7 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         )
         .route("/v1/dumps/{id}/restore", post(dumps::restore_dump::<S>))
         .route("/v1/dumps/{id}/verify", post(dumps::verify_dump::<S>))
+        .route("/v1/exports/results", post(exports::export_results::<S>))
         .route("/v1/leases", get(leases::leases::<S>))
         .route("/v1/leases/{kind}", delete(leases::release_lease::<S>))
         .route(
@@ -290,6 +292,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("DELETE", "/v1/dumps/{id}", Access::Admin),
     ("POST", "/v1/dumps/{id}/restore", Access::Admin),
     ("POST", "/v1/dumps/{id}/verify", Access::Admin),
+    ("POST", "/v1/exports/results", Access::Admin),
     ("POST", "/v1/proxies/{id}/usage", Access::Admin),
     ("GET", "/v1/leases", Access::Admin),
     ("DELETE", "/v1/leases/{kind}", Access::Admin),

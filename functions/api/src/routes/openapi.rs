@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
+use super::exports;
 use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
@@ -71,6 +72,7 @@ pub async fn openapi() -> Json {
         dumps::delete_dump,
         dumps::restore_dump,
         dumps::verify_dump,
+        exports::export_results,
         leases::leases,
         leases::release_lease,
         channels::list_channels,
@@ -355,6 +357,8 @@ mod tests {
         ("post", "/v1/channels/{id}/test"),
         ("get", "/v1/deliveries"),
         ("post", "/v1/deliveries/{id}/retry"),
+        // Issue 19: a day's results exported now.
+        ("post", "/v1/exports/results"),
     ];
 
     /// Public routes added since (issue 18: badges, the feed, a target's page).
@@ -380,8 +384,13 @@ mod tests {
         ("delete", "/v1/pages/{slug}"),
     ];
 
-    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
-    const CHANGED: &[(&str, &str)] = &[("get", "/")];
+    /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
+    /// routes take `format`).
+    const CHANGED: &[(&str, &str)] = &[
+        ("get", "/"),
+        ("get", "/v1/results"),
+        ("get", "/v1/targets/{id}/results"),
+    ];
 
     /// Read routes added since (issue 17: probe locations).
     const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
