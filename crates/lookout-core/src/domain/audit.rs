@@ -68,6 +68,10 @@ impl AuditOutcome {
 /// One changed JSON path: its value before and after (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
+    /// The object the path is in (`target:web-1`), when the entry names it (the API always
+    /// does: an entry of a bulk write holds the changes of several objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     /// The path: field names joined with `.`, array indexes as `[i]` (`check.headers[0]`);
     /// empty for the whole value.
     pub path: String,
@@ -220,6 +224,7 @@ fn walk(path: String, before: Option<&Value>, after: Option<&Value>, out: &mut V
         }
         (None, None) => {}
         (b, a) => out.push(FieldChange {
+            object: None,
             path,
             before: b.cloned(),
             after: a.cloned(),

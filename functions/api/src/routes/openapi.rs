@@ -11,7 +11,7 @@ use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
 };
-use super::{incidents, subscriptions};
+use super::{audit, incidents, subscriptions};
 use crate::Json;
 
 /// This document
@@ -94,6 +94,7 @@ pub async fn openapi() -> Json {
         status_pages::get_page,
         status_pages::put_page,
         status_pages::delete_page,
+        audit::audit,
     ),
     components(schemas(
         locations::LocationsAnswer,

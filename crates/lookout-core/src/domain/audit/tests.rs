@@ -4,6 +4,7 @@ use super::*;
 
 fn change(path: &str, before: Option<Value>, after: Option<Value>) -> FieldChange {
     FieldChange {
+        object: None,
         path: path.into(),
         before,
         after,
