@@ -381,6 +381,9 @@ mod tests {
         ("delete", "/v1/pages/{slug}"),
     ];
 
+    /// The audit log (issue 19).
+    const ADDED_AUDIT: &[(&str, &str)] = &[("get", "/v1/audit")];
+
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
     const CHANGED: &[(&str, &str)] = &[("get", "/")];
 
@@ -409,6 +412,7 @@ mod tests {
                 .chain(ADDED_INCIDENTS)
                 .chain(ADDED_PUBLIC)
                 .chain(ADDED_PAGES)
+                .chain(ADDED_AUDIT)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();
