@@ -9,6 +9,7 @@
 mod common;
 
 mod alert_pipeline;
+mod audit;
 mod api_channels;
 mod badges_feed;
 mod client_failover;
