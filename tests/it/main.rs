@@ -9,8 +9,8 @@
 mod common;
 
 mod alert_pipeline;
-mod audit;
 mod api_channels;
+mod audit;
 mod badges_feed;
 mod client_failover;
 mod digest;

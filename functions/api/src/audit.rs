@@ -22,7 +22,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lookout_app::ports::{new_audit_id, AuditLog, StoreError};
 use lookout_app::retry::{retry_policy, until_all_done};
-use lookout_core::domain::audit::{diff, Actor, AuditEntry, AuditOutcome, AuditResult};
+use lookout_core::domain::audit::{
+    diff, Actor, AuditEntry, AuditOutcome, AuditResult, FieldChange,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,7 +51,13 @@ pub struct AuditChange {
     pub before: Option<Value>,
     /// The object after the write (redacted); `None` when it no longer exists.
     pub after: Option<Value>,
+    /// Paths whose secret changed while the redacted values stay equal (a new proxy password
+    /// behind the same `***`): recorded as `***` → [`SECRET_CHANGED`], never the values.
+    pub secrets_changed: Vec<String>,
 }
+
+/// The `after` of a secret that changed behind its mask.
+pub const SECRET_CHANGED: &str = "*** (changed)";
 
 impl AuditChange {
     /// The change of `kind:id` from `before` to `after`, as JSON (a value that does not
@@ -64,7 +72,30 @@ impl AuditChange {
             object: object(kind, id),
             before: before.and_then(|b| serde_json::to_value(b).ok()),
             after: after.and_then(|a| serde_json::to_value(a).ok()),
+            secrets_changed: Vec::new(),
         }
+    }
+
+    /// This change with the secrets that changed between `raw_before` and `raw_after` (the
+    /// objects unredacted) where the redacted before and after show no change: only their
+    /// paths are kept.
+    pub fn with_secrets_of<T: Serialize>(mut self, raw_before: &T, raw_after: &T) -> Self {
+        let (Ok(b), Ok(a)) = (
+            serde_json::to_value(raw_before),
+            serde_json::to_value(raw_after),
+        ) else {
+            return self;
+        };
+        let shown: Vec<String> = diff(self.before.as_ref(), self.after.as_ref())
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        self.secrets_changed = diff(Some(&b), Some(&a))
+            .into_iter()
+            .map(|c| c.path)
+            .filter(|p| !shown.contains(p))
+            .collect();
+        self
     }
 
     /// An object named with no change to show (`lease:server` released, `dump:…` made).
@@ -73,13 +104,17 @@ impl AuditChange {
             object: object(kind, id),
             before: None,
             after: None,
+            secrets_changed: Vec::new(),
         }
     }
 }
 
 /// `<kind>:<id>`, the id clipped to [`MAX_ID_CHARS`].
 fn object(kind: &str, id: &str) -> String {
-    format!("{kind}:{}", id.chars().take(MAX_ID_CHARS).collect::<String>())
+    format!(
+        "{kind}:{}",
+        id.chars().take(MAX_ID_CHARS).collect::<String>()
+    )
 }
 
 /// The changes of one answer, in its extensions.
@@ -130,7 +165,11 @@ fn route_kind(route: &str) -> Option<&'static str> {
 
 /// Route layer (`from_fn_with_state(app, record)`) on the admin routes, inside the token check:
 /// records one entry for every POST, PUT, PATCH and DELETE once the handler has answered.
-pub async fn record<S: Store>(State(app): State<AppState<S>>, req: Request, next: Next) -> Response {
+pub async fn record<S: Store>(
+    State(app): State<AppState<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !matches!(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -172,8 +211,15 @@ pub async fn record<S: Store>(State(app): State<AppState<S>>, req: Request, next
         attached
             .iter()
             .flat_map(|c| {
+                let masked = c.secrets_changed.iter().map(|path| FieldChange {
+                    object: None,
+                    path: path.clone(),
+                    before: Some(Value::from("***")),
+                    after: Some(Value::from(SECRET_CHANGED)),
+                });
                 diff(c.before.as_ref(), c.after.as_ref())
                     .into_iter()
+                    .chain(masked)
                     .map(|mut f| {
                         f.object = Some(c.object.clone());
                         f
@@ -223,7 +269,11 @@ async fn error_code(response: Response) -> (Response, Option<String>) {
 /// Writes `entry`, retrying what may succeed again; when it cannot be written, logs it whole
 /// (it holds no secret) at error level so that the operator's logs keep it.
 pub async fn write<S: AuditLog + Sync>(store: &S, entry: AuditEntry) {
-    let policy = retry_policy(Duration::from_millis(50), Duration::from_millis(400), WRITE_ATTEMPTS);
+    let policy = retry_policy(
+        Duration::from_millis(50),
+        Duration::from_millis(400),
+        WRITE_ATTEMPTS,
+    );
     let result = until_all_done(
         policy,
         vec![entry],
@@ -251,6 +301,71 @@ pub async fn write<S: AuditLog + Sync>(store: &S, entry: AuditEntry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lookout_app::ports::{AuditPage, AuditQuery};
+    use std::sync::Mutex;
+
+    /// An audit log that answers the errors of `failures` first, then writes.
+    #[derive(Default)]
+    struct Flaky {
+        failures: Mutex<Vec<StoreError>>,
+        attempts: Mutex<u32>,
+        written: Mutex<Vec<AuditEntry>>,
+    }
+
+    impl AuditLog for Flaky {
+        async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+            *self.attempts.lock().unwrap() += 1;
+            if let Some(e) = self.failures.lock().unwrap().pop() {
+                return Err(e);
+            }
+            self.written.lock().unwrap().push(entry.clone());
+            Ok(())
+        }
+        async fn audit_entries(&self, _: &AuditQuery) -> Result<AuditPage, StoreError> {
+            Ok(AuditPage::default())
+        }
+    }
+
+    fn entry() -> AuditEntry {
+        AuditEntry {
+            id: new_audit_id(),
+            at: 1,
+            actor: Actor {
+                name: "admin".into(),
+                id: None,
+            },
+            method: "DELETE".into(),
+            route: "/v1/leases/{kind}".into(),
+            objects: vec!["lease:server".into()],
+            changes: vec![],
+            cut: None,
+            outcome: AuditOutcome::of_status(204, None),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_audit_write_is_sent_again_and_lands() {
+        let log = Flaky::default();
+        log.failures.lock().unwrap().extend([
+            StoreError::Throttled("slow down".into()),
+            StoreError::Unavailable("no answer".into()),
+        ]);
+        write(&log, entry()).await;
+        assert_eq!(*log.attempts.lock().unwrap(), 3);
+        assert_eq!(log.written.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_audit_write_refused_for_what_it_holds_is_not_sent_again() {
+        let log = Flaky::default();
+        log.failures
+            .lock()
+            .unwrap()
+            .push(StoreError::Invalid("too large".into()));
+        write(&log, entry()).await;
+        assert_eq!(*log.attempts.lock().unwrap(), 1);
+        assert!(log.written.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn the_route_names_the_kind_of_its_object() {

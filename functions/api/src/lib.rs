@@ -57,8 +57,8 @@ use std::sync::Arc;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
-    AlertLog, AuditLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore, LocationStore,
-    RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
+    AlertLog, AuditLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore,
+    LocationStore, RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
 };
 use lookout_app::probe::Prober;
 

@@ -52,7 +52,9 @@ impl AuditQuery {
 
     /// The newest instant still to read: `until`, or just before the cursor's entry.
     pub fn upper(&self) -> i64 {
-        self.cursor.as_ref().map_or(self.until, |c| c.at.min(self.until))
+        self.cursor
+            .as_ref()
+            .map_or(self.until, |c| c.at.min(self.until))
     }
 
     /// Whether `entry` passes the filters (time, actor, object, and older than the cursor).
@@ -149,8 +151,10 @@ pub trait AuditLog {
     ///
     /// # Errors
     /// The store's; [`StoreError::is_retryable`] says whether sending it again may succeed.
-    fn record_audit(&self, entry: &AuditEntry)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn record_audit(
+        &self,
+        entry: &AuditEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The entries that match `query`, newest first ([`AuditQuery::page`]).
     fn audit_entries(
         &self,
@@ -193,7 +197,10 @@ mod tests {
         let ids: Vec<&str> = first.entries.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["e4", "e3"]);
         let cursor = first.next_cursor.expect("more");
-        assert_eq!(AuditCursor::parse(&cursor.to_string()), Some(cursor.clone()));
+        assert_eq!(
+            AuditCursor::parse(&cursor.to_string()),
+            Some(cursor.clone())
+        );
         q.cursor = Some(cursor);
         let second = q.page(all.clone());
         let ids: Vec<&str> = second.entries.iter().map(|e| e.id.as_str()).collect();
@@ -230,7 +237,13 @@ mod tests {
 
     #[test]
     fn a_cursor_of_another_shape_is_refused() {
-        for bad in ["", "12-a", "abcdefghijklm-x", "0000000001000-", "0000000001000-a#b"] {
+        for bad in [
+            "",
+            "12-a",
+            "abcdefghijklm-x",
+            "0000000001000-",
+            "0000000001000-a#b",
+        ] {
             assert_eq!(AuditCursor::parse(bad), None, "{bad}");
         }
     }

@@ -60,7 +60,11 @@ impl AuditOutcome {
         AuditOutcome {
             status,
             result,
-            code: if result == AuditResult::Ok { None } else { code },
+            code: if result == AuditResult::Ok {
+                None
+            } else {
+                code
+            },
         }
     }
 }

@@ -68,10 +68,10 @@ pub async fn audit<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<AuditParams>,
 ) -> Result<Json, ApiError> {
-    let until = params::time(q.until.as_deref(), "until")?
-        .unwrap_or_else(lookout_core::time::now_ms);
-    let since =
-        params::time(q.since.as_deref(), "since")?.unwrap_or(until - DEFAULT_AUDIT_SPAN_DAYS * DAY_MS);
+    let until =
+        params::time(q.until.as_deref(), "until")?.unwrap_or_else(lookout_core::time::now_ms);
+    let since = params::time(q.since.as_deref(), "since")?
+        .unwrap_or(until - DEFAULT_AUDIT_SPAN_DAYS * DAY_MS);
     if since > until || until - since > MAX_AUDIT_SPAN_DAYS * DAY_MS {
         return Err(ApiError::bad_request(format!(
             "since must be before until, at most {MAX_AUDIT_SPAN_DAYS} days apart"

@@ -74,7 +74,12 @@ pub async fn create_channel<S: Store>(
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/channels/{}", stored.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    let change = AuditChange::of("channel", &stored.id, None::<&Channel>, Some(&stored.redacted()));
+    let change = AuditChange::of(
+        "channel",
+        &stored.id,
+        None::<&Channel>,
+        Some(&stored.redacted()),
+    );
     Ok(response.audited(change).into_response())
 }
 
@@ -163,7 +168,13 @@ pub async fn patch_channel<S: Store>(
     channel.created_at = current.created_at;
     channel.updated_at = lookout_core::time::now_ms();
     let saved = app.store.put_channel(&channel, Some(version)).await?;
-    let change = AuditChange::of("channel", &id, Some(&current.redacted()), Some(&saved.redacted()));
+    let change = AuditChange::of(
+        "channel",
+        &id,
+        Some(&current.redacted()),
+        Some(&saved.redacted()),
+    )
+    .with_secrets_of(&current, &channel);
     Ok(Json::ok(json!({ "channel": saved.redacted() })).audited(change))
 }
 

@@ -84,7 +84,12 @@ pub async fn create_targets<S: Store>(
     for t in &targets {
         let stored = app.store.create_target(t).await?;
         app.defs.wrote(&stored);
-        changes.push(AuditChange::of("target", &stored.id, None::<&Target>, Some(&stored.redacted())));
+        changes.push(AuditChange::of(
+            "target",
+            &stored.id,
+            None::<&Target>,
+            Some(&stored.redacted()),
+        ));
         created.push(stored.redacted());
     }
     Ok(Json(StatusCode::CREATED, json!({"created": created})).audited_all(changes))
@@ -142,7 +147,12 @@ pub async fn apply_targets<S: Store>(
                 if !dry_run {
                     let stored = app.store.create_target(t).await?;
                     app.defs.wrote(&stored);
-                    changes.push(AuditChange::of("target", &t.id, None::<&Target>, Some(&stored.redacted())));
+                    changes.push(AuditChange::of(
+                        "target",
+                        &t.id,
+                        None::<&Target>,
+                        Some(&stored.redacted()),
+                    ));
                 }
                 created.push(t.id.clone());
             }
@@ -155,7 +165,15 @@ pub async fn apply_targets<S: Store>(
                     if !dry_run {
                         let stored = app.store.update_target(t, old.version).await?;
                         app.defs.wrote(&stored);
-                        changes.push(AuditChange::of("target", &t.id, Some(&old.redacted()), Some(&stored.redacted())));
+                        changes.push(
+                            AuditChange::of(
+                                "target",
+                                &t.id,
+                                Some(&old.redacted()),
+                                Some(&stored.redacted()),
+                            )
+                            .with_secrets_of(old, &stored),
+                        );
                     }
                     updated.push(t.id.clone());
                 }

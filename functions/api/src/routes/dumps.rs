@@ -166,7 +166,12 @@ async fn create(dumps: Option<&Dumps>) -> Result<Audited<Json>, ApiError> {
         Some(&json!({"items": manifest.item_count})),
     ))
     .chain(deleted.iter().map(|old| {
-        AuditChange::of("dump", old, Some(&json!({"deleted_by": "retention"})), None::<&Value>)
+        AuditChange::of(
+            "dump",
+            old,
+            Some(&json!({"deleted_by": "retention"})),
+            None::<&Value>,
+        )
     }))
     .collect();
     Ok(Json(
@@ -211,11 +216,7 @@ pub async fn restore_dump<S: Store>(
     Box::pin(restore(app.dumps.as_ref(), &id, &body)).await
 }
 
-async fn restore(
-    dumps: Option<&Dumps>,
-    id: &str,
-    body: &[u8],
-) -> Result<Audited<Json>, ApiError> {
+async fn restore(dumps: Option<&Dumps>, id: &str, body: &[u8]) -> Result<Audited<Json>, ApiError> {
     let d = configured(dumps)?;
     check_id(id)?;
     let body: RestoreBody = if is_blank(body) {

@@ -152,7 +152,10 @@ fn the_outcome_follows_the_status() {
     let refused = AuditOutcome::of_status(422, Some("invalid".into()));
     assert_eq!(refused.result, AuditResult::Refused);
     assert_eq!(refused.code.as_deref(), Some("invalid"));
-    assert_eq!(AuditOutcome::of_status(503, None).result, AuditResult::Failed);
+    assert_eq!(
+        AuditOutcome::of_status(503, None).result,
+        AuditResult::Failed
+    );
 }
 
 #[test]
