@@ -169,7 +169,8 @@ pub async fn patch_target<S: Store>(
         id,
         Some(&current.redacted()),
         Some(&saved.redacted()),
-    );
+    )
+    .with_secrets_of(&current, &saved);
     Ok(Json::ok(json!({"target": saved.redacted()})).audited(change))
 }
 
