@@ -586,9 +586,11 @@ async fn the_api_dumps_lists_restores_and_deletes() {
         (report["created"].as_bool(), report["table_items"].as_u64()),
         (Some(true), Some(200))
     );
+    // The restored table is the live one as dumped, but for the audit entries the live one has
+    // gained since (one per admin request above).
     assert_eq!(
-        common::table_fingerprint(&ddb, &table).await,
-        common::table_fingerprint(&ddb, &target).await
+        common::table_fingerprint_except(&ddb, &table, Some("AUDIT#")).await,
+        common::table_fingerprint_except(&ddb, &target, Some("AUDIT#")).await
     );
 
     // The read token cannot touch dumps.

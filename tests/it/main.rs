@@ -10,6 +10,7 @@ mod common;
 
 mod alert_pipeline;
 mod api_channels;
+mod audit;
 mod badges_feed;
 mod client_failover;
 mod digest;

@@ -20,6 +20,10 @@ pub struct ConfigError {
 /// took (BENCHMARKS.md, the bill).
 pub const DEFAULT_HISTORY_TTL_DAYS: u32 = 14;
 
+/// Days audit entries are kept by default (issue 19: a configurable time, default 400 days,
+/// as the daily rollups).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
+
 /// Settings renamed to carry the `LOOKOUT_` prefix: (new name, old name). For one release the
 /// old name is still read when the new one is unset, with a warning naming both (once per
 /// process and name); errors name the new one.
@@ -77,6 +81,9 @@ pub struct Settings {
     /// `LOOKOUT_HISTORY_TTL_DAYS`: days history, run records and alert rows are kept (default
     /// [`DEFAULT_HISTORY_TTL_DAYS`]).
     pub history_ttl_days: u32,
+    /// `LOOKOUT_AUDIT_RETENTION_DAYS`: days the audit log's entries are kept (TTL; default
+    /// [`DEFAULT_AUDIT_RETENTION_DAYS`]).
+    pub audit_retention_days: u32,
     /// `LOOKOUT_RETENTION_DAYS`: dumps younger than this many days are kept (default 7).
     pub retention_days: u32,
     /// `LOOKOUT_MAX_DUMPS`: at most this many dumps are kept (default 30).
@@ -84,7 +91,7 @@ pub struct Settings {
     /// `LOOKOUT_DUMP_SEGMENTS`: parallel scan segments of a dump (default 2).
     pub dump_segments: u32,
     /// `LOOKOUT_DUMP_INCLUDE`: item types a dump holds, `all` (default) or a comma list of
-    /// definitions, state, history, rollups, alerts.
+    /// definitions, state, history, rollups, alerts, audit.
     pub dump_include: crate::dump::Include,
     /// `LOOKOUT_DUMP_FUNCTION` (formerly `LOOKOUT_EXPORT_FUNCTION`): the dump function's name;
     /// when set, the API hands dumps and restores to it (asynchronous Lambda invoke) instead of
@@ -190,6 +197,11 @@ impl Settings {
                 "LOOKOUT_HISTORY_TTL_DAYS",
                 text("LOOKOUT_HISTORY_TTL_DAYS"),
                 DEFAULT_HISTORY_TTL_DAYS,
+            )?,
+            audit_retention_days: num(
+                "LOOKOUT_AUDIT_RETENTION_DAYS",
+                text("LOOKOUT_AUDIT_RETENTION_DAYS"),
+                DEFAULT_AUDIT_RETENTION_DAYS,
             )?,
             retention_days: num("LOOKOUT_RETENTION_DAYS", text("LOOKOUT_RETENTION_DAYS"), 7)?,
             max_dumps: num("LOOKOUT_MAX_DUMPS", text("LOOKOUT_MAX_DUMPS"), 30)?,

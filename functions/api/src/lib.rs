@@ -30,6 +30,7 @@
 //! | `DELETE /v1/pages/{slug}` | admin | delete a page: 204 |
 //! | `GET /v1/deliveries?status=&channel=&limit=&cursor=` | admin | delivery records of alerts to channels, newest first |
 //! | `POST /v1/deliveries/{id}/retry` | admin | send a failed delivery again: the record afterwards |
+//! | `GET /v1/audit?since=&until=&actor=&object=&limit=&cursor=` | admin | the audit log of admin writes, newest first: `{"entries":[...],"next_cursor"}` ([`audit`]) |
 //!
 //! The whole list, with parameters and answers, is the OpenAPI document at
 //! `GET /v1/openapi.json` ([`openapi`]).
@@ -40,6 +41,7 @@
 //! blame), 500 (no internal detail), 503 `unavailable` (the table does not answer;
 //! `Retry-After`).
 
+pub mod audit;
 pub mod auth;
 pub mod badges;
 pub mod error;
@@ -56,8 +58,8 @@ use std::sync::Arc;
 use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
-    AlertLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore, LocationStore,
-    RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
+    AlertLog, AuditLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore,
+    LocationStore, RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
 };
 use lookout_app::probe::Prober;
 
@@ -83,6 +85,7 @@ pub trait Store:
     + LocationStore
     + IncidentStore
     + StatusPageStore
+    + AuditLog
     + Send
     + Sync
     + 'static
@@ -103,6 +106,7 @@ impl<T> Store for T where
         + LocationStore
         + IncidentStore
         + StatusPageStore
+        + AuditLog
         + Send
         + Sync
         + 'static

@@ -207,3 +207,20 @@ fn probe_resolve_parses_into_the_probe_options_and_a_bad_entry_names_the_variabl
         assert!(e.to_string().contains("host=ip"), "{e}");
     }
 }
+
+#[test]
+fn the_audit_retention_defaults_to_400_days_and_a_bad_one_names_the_variable() {
+    let s = from(&[("LOOKOUT_TABLE", "t")]).unwrap();
+    assert_eq!(s.audit_retention_days, 400);
+    let s = from(&[
+        ("LOOKOUT_TABLE", "t"),
+        ("LOOKOUT_AUDIT_RETENTION_DAYS", "90"),
+    ])
+    .unwrap();
+    assert_eq!(s.audit_retention_days, 90);
+    let e = from(&[
+        ("LOOKOUT_TABLE", "t"),
+        ("LOOKOUT_AUDIT_RETENTION_DAYS", "a year"),
+    ]);
+    assert_eq!(e.unwrap_err().name, "LOOKOUT_AUDIT_RETENTION_DAYS");
+}

@@ -11,6 +11,7 @@ use lookout_core::digest::rollup::{Period, Rollup};
 use lookout_core::domain::{Alert, Shard, Target, TargetKind, TargetState};
 
 mod alerts;
+mod audit;
 mod digests;
 mod incidents;
 mod lease;
@@ -92,6 +93,10 @@ struct Shared {
     notify: Mutex<notify::NotifyTables>,
     /// Location verdicts and heartbeats (`locations.rs`).
     locations: Mutex<locations::LocationTables>,
+    /// The audit log (`audit.rs`).
+    audit: Mutex<Vec<lookout_core::domain::audit::AuditEntry>>,
+    /// Audit writes fail while set (`audit.rs`): as unavailable, a retryable error.
+    failing_audit: AtomicBool,
 }
 
 impl Default for MemoryStore {

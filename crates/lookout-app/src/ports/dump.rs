@@ -32,16 +32,19 @@ pub enum ItemType {
     Rollups,
     /// Alerts and their outbox.
     Alerts,
+    /// The audit log of admin writes.
+    Audit,
 }
 
 impl ItemType {
     /// Every type, in order.
-    pub const ALL: [ItemType; 5] = [
+    pub const ALL: [ItemType; 6] = [
         ItemType::Definitions,
         ItemType::State,
         ItemType::History,
         ItemType::Rollups,
         ItemType::Alerts,
+        ItemType::Audit,
     ];
 
     /// The name used in `DUMP_INCLUDE` and manifests.
@@ -52,6 +55,7 @@ impl ItemType {
             ItemType::History => "history",
             ItemType::Rollups => "rollups",
             ItemType::Alerts => "alerts",
+            ItemType::Audit => "audit",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! items it never looks into ([`Item`], opaque to the application).
 
 mod alerts;
+mod audit;
 mod digests;
 mod dump;
 mod error;
@@ -23,6 +24,10 @@ mod subscriptions;
 mod targets;
 
 pub use alerts::{AlertLog, AlertRecord, Outbox};
+pub use audit::{
+    new_audit_id, AuditCursor, AuditLog, AuditPage, AuditQuery, DEFAULT_AUDIT_LIMIT,
+    DEFAULT_AUDIT_SPAN_DAYS, MAX_AUDIT_LIMIT, MAX_AUDIT_SPAN_DAYS,
+};
 // Alert delivery through the outbox is a use case (`crate::usecases::delivery`); re-exported
 // here where callers have always found it.
 pub use crate::usecases::delivery::{

@@ -56,6 +56,12 @@ pub(super) const CHANNEL_PK: &str = "CHANNEL";
 pub(super) const INCIDENTS_PK: &str = "INCIDENTS";
 /// Partition of the status pages' settings (sort key: the page's slug).
 pub(super) const STATUS_PAGE_PK: &str = "STATUSPAGE";
+/// Partition prefix of the audit log (`AUDIT#<YYYY-MM-DD>`, [`audit_pk`]).
+pub(super) const AUDIT_PREFIX: &str = "AUDIT";
+/// Audit row attribute: the entry (JSON).
+pub(super) const AUDIT_ENTRY: &str = "entry";
+/// Audit row attribute: the actor's name (`admin`).
+pub(super) const AUDIT_ACTOR: &str = "actor";
 /// Delivery record attribute: where the delivery stands (`sending`, `sent`, `failed`).
 pub(super) const DELIVERY_STATUS: &str = "status";
 /// Delivery record attribute: the channel's id.
@@ -307,6 +313,16 @@ pub(super) fn shard_of_sk(sk: &str) -> Option<Shard> {
     }
 }
 
+/// Partition of the audit entries of the day of `at_ms` (UTC): `AUDIT#<YYYY-MM-DD>`.
+pub(super) fn audit_pk(at_ms: i64) -> String {
+    format!("{AUDIT_PREFIX}#{}", lookout_core::time::day(at_ms))
+}
+
+/// Sort key of an audit entry: `<at, 13-digit ms>#<id>`, so that text order is time order.
+pub(super) fn audit_sk(at_ms: i64, id: &str) -> String {
+    format!("{}#{id}", ms_key(at_ms))
+}
+
 /// Partition of the shard layout of a kind: `LAYOUT#<kind>`, sort key [`LAYOUT_SK`].
 pub(super) fn layout_pk(kind: TargetKind) -> String {
     format!("LAYOUT#{}", kind.as_str())
@@ -320,7 +336,8 @@ pub(super) fn layout_pk(kind: TargetKind) -> String {
 /// sent to a channel twice; they hold the alert's redacted text, no channel secret, and
 /// expire by TTL; with them the incident notes `INCIDENT#<channel>`, which keep a late
 /// trigger from reopening an incident whose resolve was sent, and the status page's
-/// incidents `INCIDENTS`; the status pages' settings `STATUSPAGE` are definitions), from an item in
+/// incidents `INCIDENTS`; the status pages' settings `STATUSPAGE` are definitions) and the audit
+/// log (`AUDIT#<day>`), from an item in
 /// attribute-value JSON. Keys of no known shape count as state, so that nothing is left out of
 /// a full dump.
 pub fn item_type(item: &serde_json::Value) -> ItemType {
@@ -339,6 +356,7 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
         "HIST" | "RUN" => ItemType::History,
         "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
         "ALERT" => ItemType::Alerts,
+        AUDIT_PREFIX => ItemType::Audit,
         _ => ItemType::State,
     }
 }
@@ -455,5 +473,9 @@ mod tests {
             ItemType::Alerts
         );
         assert_eq!(item_type(&serde_json::json!({})), ItemType::State);
+        assert_eq!(
+            item_type(&item("AUDIT#2026-12-02", "1764633600000#ab")),
+            ItemType::Audit
+        );
     }
 }

@@ -20,6 +20,7 @@
 //! | `ALERT#<day>` | `<time, 13-digit ms>#<key>` | `alert` (JSON), `status` (`pending`/`published`), `expires_at`; while pending `gsi1pk` = `OUTBOX#pending`, `gsi1sk` = `<time>#<key>` |
 //! | `CHANNEL` | `<channel id>` | `def` (channel JSON, secret fields sealed), `version` |
 //! | `DELIVERY#<channel id>` | `<alert key>` | `status` (`sending`/`sent`/`failed`), `alert` (JSON), `channel_id`, `alert_key`, `attempts`, `provider_status`, `last_error`, `claim_until` (while sending), `created_at`, `updated_at`, `expires_at`; `gsi1pk` = `DELIVERIES#<status>`, `gsi1sk` = `<updated, 13-digit ms>#<channel id>#<alert key>` |
+//! | `AUDIT#<YYYY-MM-DD>` | `<at, 13-digit ms>#<entry id>` | `entry` (the audit entry, JSON, at most 32 KiB), `actor`, `expires_at` (`LOOKOUT_AUDIT_RETENTION_DAYS`, default 400) |
 //! | `INCIDENT#<channel id>` | `<incident key>` | `resolved_at` (the `at` of the latest resolve the channel accepted, ms; only raised), `expires_at` |
 //!
 //! Every key format and attribute name above is built in one place, [`keys`]; each port's
@@ -44,6 +45,7 @@
 //! too.
 
 mod alerts;
+mod audit;
 mod channels;
 mod convert;
 mod deliveries;

@@ -30,6 +30,8 @@ pub struct DynamoStore {
     pub(super) client: crate::LazyClient<Client>,
     pub(super) table: String,
     ttl_days: u32,
+    /// Days audit entries are kept (`LOOKOUT_AUDIT_RETENTION_DAYS`).
+    pub(super) audit_days: u32,
     pub(super) sealer: Sealer,
     /// The shard this view is narrowed to ([`Shard::WHOLE`] unless made by
     /// [`lookout_app::ports::Sharded::for_shard`]).
@@ -77,6 +79,7 @@ impl DynamoStore {
             client: client.into(),
             table: table.into(),
             ttl_days,
+            audit_days: lookout_app::config::DEFAULT_AUDIT_RETENTION_DAYS,
             sealer: Sealer::plain(),
             shard: Shard::WHOLE,
             location: None,
@@ -91,6 +94,12 @@ impl DynamoStore {
         self
     }
 
+    /// The same adapter keeping audit entries `days` days (TTL `expires_at`).
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.audit_days = days;
+        self
+    }
+
     /// The functions' adapter: the table `LOOKOUT_TABLE`, history rows kept
     /// `LOOKOUT_HISTORY_TTL_DAYS`, a client from `aws` (endpoints from `AWS_ENDPOINT_URL_*`) in
     /// the region `LOOKOUT_TABLE_REGION` when set ([`crate::table_config`]), inline secrets
@@ -102,6 +111,7 @@ impl DynamoStore {
         let client = crate::LazyClient::new(&crate::table_config(aws, settings), Client::new);
         Self::new(client, &settings.table, settings.history_ttl_days)
             .with_sealer(Sealer::from_settings(aws, settings))
+            .with_audit_retention(settings.audit_retention_days)
     }
 
     /// Like [`DynamoStore::from_settings`], with a client of `limits` (the API's
@@ -120,6 +130,7 @@ impl DynamoStore {
             settings.history_ttl_days,
         )
         .with_sealer(Sealer::from_settings(aws, settings))
+        .with_audit_retention(settings.audit_retention_days)
     }
 
     /// The TTL of a history, run or alert row written at `from_ms`.

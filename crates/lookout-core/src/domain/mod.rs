@@ -1,6 +1,7 @@
 //! The domain: pure code, no I/O, no AWS types.
 
 pub mod alert;
+pub mod audit;
 pub mod failover;
 pub mod grouped;
 pub mod incident;

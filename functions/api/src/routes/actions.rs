@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::AppState;
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{is_blank, Path};
 use crate::{ApiError, Json, Store};
 
@@ -29,7 +30,7 @@ pub async fn target_action<S: Store>(
     State(app): State<AppState<S>>,
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let (id, action) = (id.as_str(), action.as_str());
     let action: Override =
         serde_json::from_value(Value::String(action.to_string())).map_err(|_| {
@@ -70,12 +71,14 @@ pub async fn target_action<S: Store>(
         .commit_override(target.kind(), &next, &alerts)
         .await?;
     next.version += 1;
+    let change = AuditChange::of("target", id, Some(&base), Some(&next));
     Ok(Json::ok(json!({
         "target": target.id,
         "action": action,
         "state": next,
         "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
-    })))
+    }))
+    .audited(change))
 }
 
 /// A target's current state: a pending override, else the snapshot's (caught up), rebased on

@@ -13,6 +13,7 @@ use lookout_core::notify::Channel;
 use serde_json::{json, Value};
 
 use super::AppState;
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{parse_json, Path};
 use crate::{ApiError, Json, Store};
 
@@ -73,7 +74,13 @@ pub async fn create_channel<S: Store>(
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/channels/{}", stored.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    let change = AuditChange::of(
+        "channel",
+        &stored.id,
+        None::<&Channel>,
+        Some(&stored.redacted()),
+    );
+    Ok(response.audited(change).into_response())
 }
 
 /// One channel (secrets `***`)
@@ -105,7 +112,7 @@ pub async fn patch_channel<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let Value::Object(mut patch) = parse_json(&body)? else {
         return Err(ApiError::invalid_target("the patch must be a JSON object"));
     };
@@ -161,7 +168,14 @@ pub async fn patch_channel<S: Store>(
     channel.created_at = current.created_at;
     channel.updated_at = lookout_core::time::now_ms();
     let saved = app.store.put_channel(&channel, Some(version)).await?;
-    Ok(Json::ok(json!({ "channel": saved.redacted() })))
+    let change = AuditChange::of(
+        "channel",
+        &id,
+        Some(&current.redacted()),
+        Some(&saved.redacted()),
+    )
+    .with_secrets_of(&current, &channel);
+    Ok(Json::ok(json!({ "channel": saved.redacted() })).audited(change))
 }
 
 /// Delete a channel
@@ -173,9 +187,14 @@ pub async fn patch_channel<S: Store>(
 pub async fn delete_channel<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Audited<StatusCode>, ApiError> {
+    let before = match is_channel_id(&id) {
+        true => app.store.channel(&id).await?.map(|c| c.redacted()),
+        false => None,
+    };
     if is_channel_id(&id) && app.store.delete_channel(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
+        let change = AuditChange::of("channel", &id, before.as_ref(), None::<&Channel>);
+        Ok(StatusCode::NO_CONTENT.audited(change))
     } else {
         Err(no_channel(&id))
     }

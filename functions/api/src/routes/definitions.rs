@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{params, AppState};
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{parse_json, Query};
 use crate::{ApiError, Json, Store};
 
@@ -55,7 +56,7 @@ pub async fn create_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<CreateQuery>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
     let targets = parse_targets(&body)?;
     let existing: HashSet<String> = app
@@ -76,15 +77,22 @@ pub async fn create_targets<S: Store>(
                 t.redacted()
             })
             .collect();
-        return Ok(Json::ok(json!({"dry_run": true, "created": created})));
+        return Ok(Json::ok(json!({"dry_run": true, "created": created})).audited_all(vec![]));
     }
     let mut created = Vec::with_capacity(targets.len());
+    let mut changes = Vec::with_capacity(targets.len());
     for t in &targets {
         let stored = app.store.create_target(t).await?;
         app.defs.wrote(&stored);
+        changes.push(AuditChange::of(
+            "target",
+            &stored.id,
+            None::<&Target>,
+            Some(&stored.redacted()),
+        ));
         created.push(stored.redacted());
     }
-    Ok(Json(StatusCode::CREATED, json!({"created": created})))
+    Ok(Json(StatusCode::CREATED, json!({"created": created})).audited_all(changes))
 }
 
 /// Apply a whole target file, JSON or YAML (configuration as code); dry_run=true says what would change
@@ -100,7 +108,7 @@ pub async fn apply_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<ApplyQuery>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let prune = params::flag(q.prune.as_deref(), "prune")?;
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
     let wanted = parse_file(&body)?;
@@ -132,11 +140,19 @@ pub async fn apply_targets<S: Store>(
         })
         .collect();
     let (mut created, mut updated, mut unchanged, mut deleted) = (vec![], vec![], vec![], vec![]);
+    let mut changes = Vec::new();
     for t in &wanted {
         match existing.get(&t.id) {
             None => {
                 if !dry_run {
-                    app.defs.wrote(&app.store.create_target(t).await?);
+                    let stored = app.store.create_target(t).await?;
+                    app.defs.wrote(&stored);
+                    changes.push(AuditChange::of(
+                        "target",
+                        &t.id,
+                        None::<&Target>,
+                        Some(&stored.redacted()),
+                    ));
                 }
                 created.push(t.id.clone());
             }
@@ -147,8 +163,17 @@ pub async fn apply_targets<S: Store>(
                     unchanged.push(t.id.clone());
                 } else {
                     if !dry_run {
-                        app.defs
-                            .wrote(&app.store.update_target(t, old.version).await?);
+                        let stored = app.store.update_target(t, old.version).await?;
+                        app.defs.wrote(&stored);
+                        changes.push(
+                            AuditChange::of(
+                                "target",
+                                &t.id,
+                                Some(&old.redacted()),
+                                Some(&stored.redacted()),
+                            )
+                            .with_secrets_of(old, &stored),
+                        );
                     }
                     updated.push(t.id.clone());
                 }
@@ -163,6 +188,8 @@ pub async fn apply_targets<S: Store>(
             if !dry_run {
                 app.store.delete_target(id).await?;
                 app.defs.deleted(id);
+                let old = existing.get(id).map(Target::redacted);
+                changes.push(AuditChange::of("target", id, old.as_ref(), None::<&Target>));
             }
             deleted.push(id.clone());
         }
@@ -173,7 +200,7 @@ pub async fn apply_targets<S: Store>(
     if dry_run {
         answer["dry_run"] = json!(true);
     }
-    Ok(Json::ok(answer))
+    Ok(Json::ok(answer).audited_all(changes))
 }
 
 /// The definitions of a target file, JSON or YAML of the same shape.

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::channels::{api_deadline, is_channel_id, notifier, scrub, secrets_of};
 use super::{params, AppState};
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{Path, Query};
 use crate::{ApiError, Json, Store};
 
@@ -118,7 +119,7 @@ pub async fn deliveries<S: Store>(
 pub async fn retry_delivery<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let not_found = || {
         ApiError::not_found(format!(
             "no delivery {}",
@@ -147,7 +148,10 @@ pub async fn retry_delivery<S: Store>(
             RetryError::Store(e) => e.into(),
         })?;
     let secrets = all_secrets(&app.store).await?;
-    Ok(Json::ok(json!({"delivery": shown(&record, &secrets)})))
+    let shown = shown(&record, &secrets);
+    let after = json!({"status": shown["status"], "attempts": shown["attempts"]});
+    let change = AuditChange::of("delivery", &id, None::<&Value>, Some(&after));
+    Ok(Json::ok(json!({"delivery": shown})).audited(change))
 }
 
 /// `status`: `sending`, `sent` or `failed`.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::AppState;
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{is_blank, Path};
 use crate::{ApiError, Json, Store};
 
@@ -104,11 +105,12 @@ pub async fn get_dump<S: Store>(
 pub async fn delete_dump<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let d = configured(app.dumps.as_ref())?;
     check_id(&id)?;
     if dump::delete(&d.store, table(d), &id).await? {
-        Ok(Json::ok(json!({"deleted": id})))
+        let change = AuditChange::named("dump", &id);
+        Ok(Json::ok(json!({"deleted": id})).audited(change))
     } else {
         Err(ApiError::not_found(format!("no dump {id}")))
     }
@@ -132,18 +134,20 @@ fn accepted(invoker: &AsyncInvoker, request: &Value) -> Json {
         (status = 201, description = "OK", body = Object),
         (status = 202, description = "Handed to the export function (LOOKOUT_EXPORT_FUNCTION)", body = Object),
     ))]
-pub async fn create_dump<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
+pub async fn create_dump<S: Store>(
+    State(app): State<AppState<S>>,
+) -> Result<Audited<Json>, ApiError> {
     // Boxed: a dump future is large, and inline it would swell every request's future past a
     // 2 MiB thread stack in debug builds.
     Box::pin(create(app.dumps.as_ref())).await
 }
 
-async fn create(dumps: Option<&Dumps>) -> Result<Json, ApiError> {
+async fn create(dumps: Option<&Dumps>) -> Result<Audited<Json>, ApiError> {
     let d = configured(dumps)?;
     if let Some(invoker) = &d.runner {
         let request = json!({"action": "dump"});
         invoker.invoke(&request).await?;
-        return Ok(accepted(invoker, &request));
+        return Ok(accepted(invoker, &request).audited_all(vec![]));
     }
     let (id, manifest, deleted) = dump::dump_and_prune(
         &d.table,
@@ -154,10 +158,27 @@ async fn create(dumps: Option<&Dumps>) -> Result<Json, ApiError> {
         lookout_core::time::now_ms(),
     )
     .await?;
+    // The dump made, then each one retention deleted.
+    let changes = std::iter::once(AuditChange::of(
+        "dump",
+        &id,
+        None::<&Value>,
+        Some(&json!({"items": manifest.item_count})),
+    ))
+    .chain(deleted.iter().map(|old| {
+        AuditChange::of(
+            "dump",
+            old,
+            Some(&json!({"deleted_by": "retention"})),
+            None::<&Value>,
+        )
+    }))
+    .collect();
     Ok(Json(
         StatusCode::CREATED,
         json!({"id": id, "manifest": manifest, "deleted": deleted}),
-    ))
+    )
+    .audited_all(changes))
 }
 
 /// Body of `POST /v1/dumps/{id}/restore`.
@@ -190,12 +211,12 @@ pub async fn restore_dump<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     // Boxed, as a dump.
     Box::pin(restore(app.dumps.as_ref(), &id, &body)).await
 }
 
-async fn restore(dumps: Option<&Dumps>, id: &str, body: &[u8]) -> Result<Json, ApiError> {
+async fn restore(dumps: Option<&Dumps>, id: &str, body: &[u8]) -> Result<Audited<Json>, ApiError> {
     let d = configured(dumps)?;
     check_id(id)?;
     let body: RestoreBody = if is_blank(body) {
@@ -208,17 +229,23 @@ async fn restore(dumps: Option<&Dumps>, id: &str, body: &[u8]) -> Result<Json, A
     };
     let target = body.table.unwrap_or_else(|| table(d).to_string());
     dump::restore::check_table_name(&target).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let change = AuditChange::of(
+        "dump",
+        id,
+        None::<&Value>,
+        Some(&json!({"restored_to": target, "mode": body.mode})),
+    );
     if let Some(invoker) = &d.runner {
         // Fail fast on a dump that does not exist; the rest is checked by the export function.
         dump::read_manifest(&d.store, table(d), id).await?;
         let request = json!({"action": "restore", "dump": id, "table": target, "mode": body.mode});
         invoker.invoke(&request).await?;
-        return Ok(accepted(invoker, &request));
+        return Ok(accepted(invoker, &request).audited(change));
     }
     let mut options = RestoreOptions::new(target);
     options.mode = body.mode;
     let report = dump::restore(&d.store, &d.table, table(d), id, &options).await?;
-    Ok(Json::ok(json!(report)))
+    Ok(Json::ok(json!(report)).audited(change))
 }
 
 /// Check a dump's parts (bytes, SHA-256, items) against its manifest without restoring

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{params, AppState};
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{parse_json, Path, Query};
 use crate::{ApiError, Json, Store};
 
@@ -192,7 +193,8 @@ pub async fn create_incident<S: Store>(
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/incidents/{}", incident.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    let change = AuditChange::of("incident", &incident.id, None::<&Incident>, Some(&incident));
+    Ok(response.audited(change).into_response())
 }
 
 /// Change an incident (JSON merge patch), or add a timeline entry
@@ -211,7 +213,7 @@ pub async fn patch_incident<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let Value::Object(mut patch) = parse_json(&body)? else {
         return Err(ApiError::invalid_target("the patch must be a JSON object"));
     };
@@ -235,6 +237,7 @@ pub async fn patch_incident<S: Store>(
             "an auto incident's targets follow its alerts",
         ));
     }
+    let old = incident.clone();
     let before: Vec<String> = incident.targets.iter().map(|t| t.id.clone()).collect();
     incident
         .apply_patch(patch, lookout_core::time::now_ms())
@@ -244,7 +247,8 @@ pub async fn patch_incident<S: Store>(
     app.incidents.clear();
     written?;
     notify(&app, &incident).await;
-    Ok(Json::ok(json!({ "incident": incident })))
+    let change = AuditChange::of("incident", &id, Some(&old), Some(&incident));
+    Ok(Json::ok(json!({ "incident": incident })).audited(change))
 }
 
 /// Delete an incident
@@ -256,14 +260,16 @@ pub async fn patch_incident<S: Store>(
 pub async fn delete_incident<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Audited<StatusCode>, ApiError> {
     if !is_incident_id(&id) {
         return Err(no_incident(&id));
     }
+    let old = app.store.incident(&id).await?;
     let deleted = app.store.delete_incident(&id).await;
     app.incidents.clear();
     if deleted? {
-        Ok(StatusCode::NO_CONTENT)
+        let change = AuditChange::of("incident", &id, old.as_ref(), None::<&Incident>);
+        Ok(StatusCode::NO_CONTENT.audited(change))
     } else {
         Err(no_incident(&id))
     }

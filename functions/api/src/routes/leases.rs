@@ -9,6 +9,7 @@ use lookout_core::domain::TargetKind;
 use serde_json::{json, Value};
 
 use super::AppState;
+use crate::audit::{AuditChange, AuditExt as _};
 use crate::extract::Path;
 use crate::{ApiError, Json, Store};
 
@@ -78,9 +79,16 @@ pub async fn release_lease<S: Store>(
         was_held,
         "run lease released by an operator"
     );
+    let change = AuditChange::of(
+        "lease",
+        kind.as_str(),
+        Some(&json!({"held": was_held})),
+        Some(&json!({"held": false})),
+    );
     Ok((
         StatusCode::NO_CONTENT,
         [(header::CACHE_CONTROL, "no-store")],
     )
+        .audited(change)
         .into_response())
 }

@@ -2,6 +2,7 @@
 //! layer every request goes through (trailing slash, 405 body, log line).
 
 mod actions;
+pub mod audit;
 pub mod badges;
 pub mod channels;
 pub mod checks;
@@ -161,10 +162,12 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
                 .put(status_pages::put_page::<S>)
                 .delete(status_pages::delete_page::<S>),
         )
+        .route("/v1/audit", get(audit::audit::<S>))
         .route_layer(from_fn_with_state(
             app.clone(),
             defs::forget_after_writes::<S>,
-        ));
+        ))
+        .route_layer(from_fn_with_state(app.clone(), crate::audit::record::<S>));
     let inner = Router::new()
         .merge(guard(public, &app, Access::Public))
         .merge(guard(read, &app, Access::Read))
@@ -317,4 +320,5 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/pages/{slug}", Access::Admin),
     ("PUT", "/v1/pages/{slug}", Access::Admin),
     ("DELETE", "/v1/pages/{slug}", Access::Admin),
+    ("GET", "/v1/audit", Access::Admin),
 ];

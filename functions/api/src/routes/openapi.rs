@@ -12,7 +12,7 @@ use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
 };
-use super::{incidents, subscriptions};
+use super::{audit, incidents, subscriptions};
 use crate::Json;
 
 /// This document
@@ -96,6 +96,7 @@ pub async fn openapi() -> Json {
         status_pages::get_page,
         status_pages::put_page,
         status_pages::delete_page,
+        audit::audit,
     ),
     components(schemas(
         locations::LocationsAnswer,
@@ -384,6 +385,9 @@ mod tests {
         ("delete", "/v1/pages/{slug}"),
     ];
 
+    /// The audit log (issue 19).
+    const ADDED_AUDIT: &[(&str, &str)] = &[("get", "/v1/audit")];
+
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
     /// routes take `format`).
     const CHANGED: &[(&str, &str)] = &[
@@ -417,6 +421,7 @@ mod tests {
                 .chain(ADDED_INCIDENTS)
                 .chain(ADDED_PUBLIC)
                 .chain(ADDED_PAGES)
+                .chain(ADDED_AUDIT)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::actions::current_state;
 use super::{load, AppState};
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{JsonBody, Path, Query};
 use crate::{ApiError, Json, Store};
 
@@ -102,7 +103,7 @@ pub async fn proxy_usage<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     JsonBody(usage): JsonBody<Usage>,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let id = id.as_str();
     // A blank body is bad JSON here (400), not an absent one.
     let usage = usage.ok_or_else(|| ApiError::bad_request("the body is empty; expected JSON"))?;
@@ -151,13 +152,15 @@ pub async fn proxy_usage<S: Store>(
             .await
         {
             Ok(()) => {
+                let change = AuditChange::of("target", id, Some(&base), Some(&next));
                 return Ok(Json::ok(json!({
                     "target": target.id,
                     "status": next.status,
                     "traffic_bytes": next.traffic_bytes,
                     "cost": next.cost,
                     "alerts": alerts.iter().map(|a| &a.key).collect::<Vec<_>>(),
-                })))
+                }))
+                .audited(change));
             }
             Err(e @ lookout_app::ports::StoreError::Conflict(_)) => last = Some(e),
             Err(e) => return Err(e.into()),

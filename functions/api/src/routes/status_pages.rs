@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use crate::audit::{AuditChange, AuditExt as _};
 use crate::extract::{parse_json, Path};
 use crate::{ApiError, Json, Store};
 
@@ -213,14 +214,21 @@ pub async fn put_page<S: Store>(
         footer: body.footer,
         version: body.version.saturating_add(1),
     };
+    let old = match body.version {
+        0 => None,
+        _ => app.store.status_page(&page.slug).await?,
+    };
     match app.store.put_status_page(&page).await {
         Ok(()) => {
+            let change = AuditChange::of("page", &page.slug, old.as_ref(), Some(&page));
             let status = if body.version == 0 {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok(Json(status, json!({ "page": page })).into_response())
+            Ok(Json(status, json!({ "page": page }))
+                .audited(change)
+                .into_response())
         }
         Err(lookout_app::ports::StoreError::Conflict(_)) => Err(ApiError::Conflict(format!(
             "status page {} is not at version {}: read it again",
@@ -241,8 +249,10 @@ pub async fn delete_page<S: Store>(
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     check_slug(&slug)?;
+    let old = app.store.status_page(&slug).await?;
     if app.store.delete_status_page(&slug).await? {
-        Ok(StatusCode::NO_CONTENT.into_response())
+        let change = AuditChange::of("page", &slug, old.as_ref(), None::<&StatusPage>);
+        Ok(StatusCode::NO_CONTENT.audited(change).into_response())
     } else {
         Err(ApiError::not_found(format!("no status page {slug}")))
     }

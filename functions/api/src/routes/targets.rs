@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::definitions::invalid_definition;
 use super::{load, params, AppState};
+use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{parse_json, Path, Query};
 use crate::{ApiError, Json, Store};
 
@@ -122,7 +123,7 @@ pub async fn patch_target<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let id = id.as_str();
     let patch = parse_json(&body)?;
     let Value::Object(mut patch) = patch else {
@@ -163,7 +164,14 @@ pub async fn patch_target<S: Store>(
     target.restore_secrets(&current);
     let saved = app.store.update_target(&target, version).await?;
     app.defs.wrote(&saved);
-    Ok(Json::ok(json!({"target": saved.redacted()})))
+    let change = AuditChange::of(
+        "target",
+        id,
+        Some(&current.redacted()),
+        Some(&saved.redacted()),
+    )
+    .with_secrets_of(&current, &saved);
+    Ok(Json::ok(json!({"target": saved.redacted()})).audited(change))
 }
 
 /// Delete a target
@@ -175,12 +183,14 @@ pub async fn patch_target<S: Store>(
 pub async fn delete_target<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
-) -> Result<Json, ApiError> {
+) -> Result<Audited<Json>, ApiError> {
     let id = id.as_str();
+    let before = app.store.get_target(id).await?.map(|t| t.redacted());
     let found = app.store.delete_target(id).await?;
     app.defs.deleted(id);
     if found {
-        Ok(Json::ok(json!({"deleted": id})))
+        let change = AuditChange::of("target", id, before.as_ref(), None::<&Target>);
+        Ok(Json::ok(json!({"deleted": id})).audited(change))
     } else {
         Err(ApiError::not_found(format!(
             "no target {}",
