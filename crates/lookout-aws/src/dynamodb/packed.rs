@@ -20,7 +20,7 @@ use lookout_app::ports::Latest;
 use lookout_core::domain::{CheckResult, TargetKind};
 
 /// Field order of a packed [`lookout_core::domain::TargetState`].
-pub const STATE_FIELDS: [&str; 23] = [
+pub const STATE_FIELDS: [&str; 26] = [
     "target_id",
     "status",
     "status_since",
@@ -44,6 +44,9 @@ pub const STATE_FIELDS: [&str; 23] = [
     "prev_day_traffic_bytes",
     "prev_day_cost",
     "cert_alerted",
+    "flap_changes",
+    "flap_last",
+    "flapping",
 ];
 
 /// Field order of a packed [`CheckResult`] in a snapshot.
@@ -267,6 +270,9 @@ mod tests {
         s.prev_day_traffic_bytes = 6;
         s.prev_day_cost = 0.5;
         s.cert_alerted = Some(1_764_000_000_000);
+        s.flap_changes = 0b1010_1010_1010_1010_1010;
+        s.flap_last = Some(Status::Down);
+        s.flapping = true;
         s
     }
 
