@@ -126,9 +126,11 @@ async fn probe_runs(
         clock: Arc::new(clock.clone()),
         ..probe::RunConfig::new(lookout_app::probe::concurrency_limit(256))
     };
+    // Both kinds, as the one schedule sends them: the proxy kind has no targets here, but its
+    // lease, reads and summary are counted.
     let request = probe::ProbeRequest {
         force: false,
-        ..probe::ProbeRequest::forced(&[TargetKind::Server])
+        ..probe::ProbeRequest::forced(&TargetKind::ALL)
     };
     let mut seconds = 0.0;
     let mut published = 0;
@@ -281,7 +283,7 @@ async fn main() {
             let r = probe_runs(&store, &capacity, &phase, measured).await;
             let nf = n as f64;
             // One probe invocation a minute for both kinds (the proxy kind has no targets
-            // here).
+            // here; its lease and reads are in the units).
             let cost = cost::monthly(n, &r, &d, &Deployment::SINGLE);
             let total = cost.total();
             let (r53, r53s, synth) = (
