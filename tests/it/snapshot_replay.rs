@@ -166,7 +166,8 @@ async fn steady_runs_write_only_history_and_the_states_read_back_are_the_live_on
     assert_eq!(latest["t100"].state.checks, 7);
     assert_eq!(latest["t000a"].state.checks, 1);
 
-    // The history items are packed: about 40 bytes a result, not a JSON object of 160.
+    // The history items are packed and deflated: about 40 bytes a result packed, not a JSON
+    // object of 160, and stored in fewer.
     let hist = ddb
         .scan()
         .table_name(&table)
@@ -175,11 +176,17 @@ async fn steady_runs_write_only_history_and_the_states_read_back_are_the_live_on
         .send()
         .await
         .unwrap();
-    let (bytes, results) = hist.items().iter().fold((0, 0), |(b, n), i| {
-        let r = i["r"].as_s().unwrap();
-        let v: serde_json::Value = serde_json::from_str(r).unwrap();
-        (b + r.len(), n + v.as_array().unwrap().len())
+    let (bytes, stored, results) = hist.items().iter().fold((0, 0, 0), |(b, z, n), i| {
+        let deflated = i["z"].as_b().unwrap().as_ref();
+        let r = lookout_aws::dynamodb::packed::inflate(deflated).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r).unwrap();
+        (
+            b + r.len(),
+            z + deflated.len(),
+            n + v.as_array().unwrap().len(),
+        )
     });
     assert_eq!(results, 7 * 150 + 1);
     assert!(bytes / results < 50, "{} bytes per result", bytes / results);
+    assert!(stored < bytes, "deflated {stored} of {bytes} bytes");
 }

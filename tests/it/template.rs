@@ -403,6 +403,7 @@ fn a_missed_probe_tick_is_skipped_not_retried() {
     );
 
     let mut kinds = BTreeSet::new();
+    let mut probe_targets = 0;
     for (rule, r) in resources(&t, "AWS::Events::Rule") {
         let targets = at(r, &["Properties", "Targets"])
             .and_then(Value::as_sequence)
@@ -416,9 +417,18 @@ fn a_missed_probe_tick_is_skipped_not_retried() {
                 Some(0),
                 "{rule}: the probe target's RetryPolicy.MaximumRetryAttempts"
             );
+            probe_targets += 1;
             let input = text(at(target, &["InputTransformer", "InputTemplate"])).unwrap_or("");
+            // `{"kinds": ["server", "proxy"], ...}`: both kinds in one invocation.
+            let listed = input
+                .split_once("\"kinds\": [")
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .map(|(list, _)| list);
             for kind in ["server", "proxy"] {
-                if input.contains(&format!("\"kind\": \"{kind}\"")) {
+                let quoted = format!("\"{kind}\"");
+                if input.contains(&format!("\"kind\": {quoted}"))
+                    || listed.is_some_and(|l| l.contains(&quoted))
+                {
                     kinds.insert(kind);
                 }
             }
@@ -428,6 +438,10 @@ fn a_missed_probe_tick_is_skipped_not_retried() {
         kinds,
         BTreeSet::from(["proxy", "server"]),
         "a probe schedule for each kind"
+    );
+    assert_eq!(
+        probe_targets, 1,
+        "one schedule and one invocation a minute for both kinds"
     );
 }
 

@@ -3,9 +3,10 @@
 //! the status state machine, commits status changes with their alerts (outbox), publishes the
 //! alerts, and records the snapshot, the history and a run record.
 //!
-//! Event ([`ProbeEvent`]): the EventBridge rule's constant input `{"kind":"server"}` or
-//! `{"kind":"proxy"}`; any other event without `kind` (such as the plain scheduled-event
-//! envelope) probes both kinds. A run probes the targets that are due (never checked, or last
+//! Event ([`ProbeEvent`]): the EventBridge rule's input `{"kinds":["server","proxy"]}` (one
+//! rule and one invocation a minute for both kinds, each kind still with its own lease and run),
+//! or the older single-kind `{"kind":"server"}` / `{"kind":"proxy"}`; any other event without
+//! `kind` or `kinds` (such as the plain scheduled-event envelope) probes both kinds. A run probes the targets that are due (never checked, or last
 //! checked `interval_s` ago, less [`DUE_SLACK_MS`] for schedule jitter); `"force": true` probes
 //! every enabled target now.
 //! Answer: a [`RunReport`] as JSON (with `fanned_out`, the kinds handed to workers); errors as
@@ -50,9 +51,14 @@ pub use lookout_app::usecases::probe_run::{
 /// naming the field. Other fields (an EventBridge envelope's) are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ProbeEvent {
-    /// `"server"` or `"proxy"`; absent or `null` for both kinds.
+    /// `"server"` or `"proxy"`; absent or `null` for both kinds (or those of `kinds`).
     #[serde(default)]
     pub kind: Field<Option<TargetKind>>,
+    /// The kinds to probe in this one invocation, in order, each with its own lease and run
+    /// (`["server","proxy"]`, what the template's one schedule sends); absent or `null` for
+    /// `kind`'s. Not both `kind` and `kinds`; no kind twice; not empty.
+    #[serde(default)]
+    pub kinds: Field<Option<Vec<TargetKind>>>,
     /// Probe every enabled target now, due or not (default false).
     #[serde(default)]
     pub force: Field<Option<bool>>,
@@ -74,16 +80,44 @@ impl TryFrom<ProbeEvent> for ProbeRequest {
     ///
     /// # Errors
     /// [`ProbeError::InvalidEvent`] when `kind` is present but neither `server` nor `proxy`,
-    /// `force` is not a boolean or `window_s` not a number from 0 to 300.
+    /// `kinds` is not a non-empty list of distinct kinds or comes with `kind`, `force` is not a
+    /// boolean or `window_s` not a number from 0 to 300.
     fn try_from(event: ProbeEvent) -> Result<Self, ProbeError> {
         let invalid = |text: String| Err(ProbeError::InvalidEvent(text));
-        let kinds = match event.kind {
-            Field::Absent | Field::Valid(None) => TargetKind::ALL.to_vec(),
-            Field::Valid(Some(k)) => vec![k],
+        let kind = match event.kind {
+            Field::Absent | Field::Valid(None) => None,
+            Field::Valid(Some(k)) => Some(k),
             Field::Invalid(serde_json::Value::String(k)) => {
                 return invalid(format!("kind must be \"server\" or \"proxy\", got {k:?}"))
             }
             Field::Invalid(other) => return invalid(format!("kind must be a string, got {other}")),
+        };
+        let listed = match event.kinds {
+            Field::Absent | Field::Valid(None) => None,
+            Field::Valid(Some(list)) => Some(list),
+            Field::Invalid(other) => {
+                return invalid(format!(
+                    "kinds must be a list of \"server\" and \"proxy\", got {other}"
+                ))
+            }
+        };
+        let kinds = match (kind, listed) {
+            (Some(_), Some(_)) => return invalid("kind and kinds: give one of them".into()),
+            (Some(k), None) => vec![k],
+            (None, None) => TargetKind::ALL.to_vec(),
+            (None, Some(list)) if list.is_empty() => {
+                return invalid("kinds must name at least one kind".into())
+            }
+            (None, Some(list)) => {
+                if let Some(twice) = list
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, k)| list[..i].contains(k).then_some(k))
+                {
+                    return invalid(format!("kinds names {} twice", twice.as_str()));
+                }
+                list
+            }
         };
         let force = match event.force {
             Field::Absent | Field::Valid(None) => false,

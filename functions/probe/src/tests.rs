@@ -202,3 +202,55 @@ async fn a_stale_task_received_before_goes_back_to_the_queue_and_a_first_one_is_
     let answer = handle_tasks(&store, &publisher, &prober, &config, event, None).await;
     assert_eq!(answer.failed_ids(), vec!["again".to_string()]);
 }
+
+/// The template's one schedule: both kinds in one invocation, with the tick's id (what
+/// `ProbeRule`'s `InputTemplate` makes of an EventBridge scheduled event).
+#[test]
+fn one_event_names_both_kinds_and_the_single_kind_events_still_work() {
+    let both = parse_event(&json!({
+        "kinds": ["server", "proxy"],
+        "id": "5e1f2b4c-9a7d-4c1e-8f00-0d6c1b2a3e4f",
+        "time": "2026-12-02T04:00:00Z"
+    }))
+    .unwrap();
+    assert_eq!(
+        both,
+        ProbeRequest {
+            kinds: vec![TargetKind::Server, TargetKind::Proxy],
+            force: false,
+            window_s: DEFAULT_WINDOW_S,
+            deadline_ms: None,
+            event_id: Some("5e1f2b4c-9a7d-4c1e-8f00-0d6c1b2a3e4f".into()),
+        }
+    );
+    assert_eq!(
+        parse_event(&json!({"kinds": ["proxy"]})).unwrap().kinds,
+        vec![TargetKind::Proxy]
+    );
+    assert_eq!(
+        parse_event(&json!({"kinds": null, "kind": "server"}))
+            .unwrap()
+            .kinds,
+        vec![TargetKind::Server]
+    );
+    assert_eq!(
+        invalid(json!({"kinds": ["server", "dns"]})),
+        "kinds must be a list of \"server\" and \"proxy\", got [\"server\",\"dns\"]"
+    );
+    assert_eq!(
+        invalid(json!({"kinds": "server"})),
+        "kinds must be a list of \"server\" and \"proxy\", got \"server\""
+    );
+    assert_eq!(
+        invalid(json!({"kinds": []})),
+        "kinds must name at least one kind"
+    );
+    assert_eq!(
+        invalid(json!({"kinds": ["server", "server"]})),
+        "kinds names server twice"
+    );
+    assert_eq!(
+        invalid(json!({"kinds": ["server"], "kind": "proxy"})),
+        "kind and kinds: give one of them"
+    );
+}

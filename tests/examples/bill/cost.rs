@@ -139,8 +139,8 @@ impl DigestHour {
 pub struct Deployment {
     /// Probe locations (each runs its probe function every minute).
     pub locations: usize,
-    /// Probe invocations a minute in each location (one per kind rule, plus the shard workers
-    /// of a fanned-out run).
+    /// Probe invocations a minute in each location (the one rule for both kinds, plus the
+    /// shard workers of a fanned-out run).
     pub invocations_per_minute: f64,
     /// SQS requests a minute in each location (the shard tasks: one SendMessageBatch per 10,
     /// one receive and one delete per task, and the event source mapping's empty long polls).
@@ -151,10 +151,10 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// One location, one invocation per kind a minute, no fan-out.
+    /// One location, one invocation a minute for both kinds, no fan-out.
     pub const SINGLE: Deployment = Deployment {
         locations: 1,
-        invocations_per_minute: 2.0,
+        invocations_per_minute: 1.0,
         sqs_requests_per_minute: 0.0,
         global_table: false,
     };
@@ -164,8 +164,9 @@ impl Deployment {
         let tasks = f64::from(shards);
         Deployment {
             locations,
-            // The scheduled server run (the dispatcher), its workers, the proxy run.
-            invocations_per_minute: 2.0 + tasks,
+            // The scheduled invocation (dispatches the server kind, runs the proxy kind), and
+            // the workers.
+            invocations_per_minute: 1.0 + tasks,
             // SendMessageBatch per 10 tasks, a receive and a delete per task, and about 15
             // empty long polls a minute of the event source mapping's pollers.
             sqs_requests_per_minute: (tasks / 10.0).ceil() + 2.0 * tasks + 15.0,

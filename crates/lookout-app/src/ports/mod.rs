@@ -48,7 +48,7 @@ pub use notify::{
     ProviderAnswer, SendError,
 };
 pub use publish::{AlertPublisher, PublishError};
-pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore};
+pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore, SUMMARY_REFRESH_MS};
 pub use shards::{ShardLayout, ShardQueue, ShardTask, Sharded};
 pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};
 pub use subscriptions::{IncidentNotices, NoticeError, SubscribeOutcome};

@@ -73,7 +73,14 @@ pub trait RunStore {
 pub struct KindSummary {
     /// The kind.
     pub kind: TargetKind,
-    /// When the round that wrote it ran, epoch ms.
+    /// When the round that last wrote it ran, epoch ms: what the summary shows is as of then
+    /// (the API's `as_of`). A round with no status change and no override that changes nothing
+    /// else the summary shows ([`KindSummary::shows_the_same`]: target count, status counts,
+    /// each group's eligible set) does not rewrite it, unless the stored one is
+    /// [`SUMMARY_REFRESH_MS`] old: so while the prober runs `at` is at most that old, and a
+    /// group's active target and order among equals (latency ranks, a priority edit), traffic
+    /// and cost may lag by as much. The prober's latest run shows in its kind's lease item
+    /// (`GET /v1/leases`), taken every run.
     pub at: i64,
     /// Targets of the kind, enabled or not.
     pub targets: usize,
@@ -89,6 +96,10 @@ pub struct KindSummary {
     pub last_run: Option<RunRecord>,
 }
 
+/// The longest a round leaves a stored summary unwritten when nothing it shows changed, ms
+/// (10 minutes, the snapshot's period [`super::SNAPSHOT_EVERY_MS`]).
+pub const SUMMARY_REFRESH_MS: i64 = 10 * 60_000;
+
 /// The per-kind summaries.
 pub trait SummaryStore {
     /// Writes the summary of its kind.
@@ -101,6 +112,31 @@ pub trait SummaryStore {
 }
 
 impl KindSummary {
+    /// Whether `self` shows what `other` shows but the time: the same kind, target count and
+    /// count of each status, and per group the same member count and set of eligible targets.
+    /// Left out: `at`, `last_run`, which eligible target is active and in what order the others
+    /// follow (latency ranks move every run; `GET /v1/groups/{group}/active` and
+    /// `GET /v1/status` choose live), traffic and cost (they grow with every proxy check).
+    pub fn shows_the_same(&self, other: &KindSummary) -> bool {
+        let choices = |s: &KindSummary| {
+            let mut g: Vec<(String, Vec<String>, usize)> = s
+                .groups
+                .iter()
+                .map(|c| {
+                    let mut eligible = c.order.clone();
+                    eligible.sort_unstable();
+                    (c.group.clone(), eligible, c.members)
+                })
+                .collect();
+            g.sort_unstable();
+            g
+        };
+        self.kind == other.kind
+            && self.targets == other.targets
+            && self.by_status == other.by_status
+            && choices(self) == choices(other)
+    }
+
     /// The summary of a kind split into shards, from each shard's summary (all of one kind):
     /// targets, statuses, traffic and cost summed, groups concatenated (sorted by group name),
     /// `at` and `last_run` the newest. `None` when `parts` is empty.

@@ -12,9 +12,19 @@ use lookout_core::domain::{CheckResult, Shard, TargetKind};
 use lookout_core::time::{DAY_MS, HOUR_MS};
 
 /// The results of a history item of `kind`, each with the state version it led to: packed
-/// (`r`, the run time in the sort key) or, as written before, JSON (`results`, version 0).
+/// and deflated (`z`; `r`, packed text, as written before; the run time in the sort key) or,
+/// as written before that, JSON (`results`, version 0).
 fn history_of(item: &Item, kind: TargetKind) -> Result<Vec<(CheckResult, u64)>, StoreError> {
-    match item.get("r").and_then(|v| v.as_s().ok()) {
+    let inflated = match item.get("z").and_then(|v| v.as_b().ok()) {
+        Some(z) => Some(packed::inflate(z.as_ref()).map_err(|e| corrupt(item, e))?),
+        None => None,
+    };
+    let text = inflated.as_deref().or_else(|| {
+        item.get("r")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    });
+    match text {
         Some(text) => {
             let at = item
                 .get(SK)

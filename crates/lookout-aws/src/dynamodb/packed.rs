@@ -11,6 +11,9 @@
 //!   item's (its partition key and sort key).
 //! - Snapshot entry: `[state, result or null]`, each packed in the order of [`STATE_FIELDS`] and
 //!   [`RESULT_FIELDS`].
+//! - Both are written deflated ([`deflate`]) as binary attributes (`z` for history, `pz` for a
+//!   snapshot chunk), about a third of the text's bytes; the text attributes (`r`, `p`) written
+//!   before are still read.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,7 +23,7 @@ use lookout_app::ports::Latest;
 use lookout_core::domain::{CheckResult, TargetKind};
 
 /// Field order of a packed [`lookout_core::domain::TargetState`].
-pub const STATE_FIELDS: [&str; 23] = [
+pub const STATE_FIELDS: [&str; 26] = [
     "target_id",
     "status",
     "status_since",
@@ -44,6 +47,9 @@ pub const STATE_FIELDS: [&str; 23] = [
     "prev_day_traffic_bytes",
     "prev_day_cost",
     "cert_alerted",
+    "flap_changes",
+    "flap_last",
+    "flapping",
 ];
 
 /// Field order of a packed [`CheckResult`] in a snapshot.
@@ -68,6 +74,41 @@ pub const RESULT_FIELDS: [&str; 13] = [
 /// [`RESULT_FIELDS`] without its first two and its last.
 fn history_fields() -> &'static [&'static str] {
     &RESULT_FIELDS[2..RESULT_FIELDS.len() - 1]
+}
+
+/// The most bytes [`inflate`] gives back: ten times DynamoDB's 400 KB item limit (a packed
+/// chunk deflates to a third or less), so that a corrupt or hostile item cannot blow up.
+pub const MAX_INFLATED_BYTES: u64 = 4_000_000;
+
+/// `text` deflated (raw DEFLATE, RFC 1951, through flate2; best compression): how packed
+/// history (`z`) and snapshot (`pz`) items are written, since DynamoDB bills writes by the
+/// kilobyte and a run's packed results repeat themselves (ids, outcomes, status codes).
+pub fn deflate(text: &str) -> Result<Vec<u8>, PackError> {
+    use std::io::Write as _;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(text.as_bytes())
+        .and_then(|()| e.finish())
+        .map_err(|err| PackError(err.to_string()))
+}
+
+/// The text [`deflate`] made of `bytes`.
+///
+/// # Errors
+/// [`PackError`] when `bytes` is not raw DEFLATE of UTF-8 text, or inflates past
+/// [`MAX_INFLATED_BYTES`].
+pub fn inflate(bytes: &[u8]) -> Result<String, PackError> {
+    use std::io::Read as _;
+    let mut out = String::new();
+    let read = flate2::read::DeflateDecoder::new(bytes)
+        .take(MAX_INFLATED_BYTES + 1)
+        .read_to_string(&mut out)
+        .map_err(|e| PackError(format!("not deflated text: {e}")))?;
+    if read as u64 > MAX_INFLATED_BYTES {
+        return Err(PackError(format!(
+            "inflates past {MAX_INFLATED_BYTES} bytes"
+        )));
+    }
+    Ok(out)
 }
 
 /// A packing error: a field the order does not know (a new field not added to it), or a
@@ -267,7 +308,31 @@ mod tests {
         s.prev_day_traffic_bytes = 6;
         s.prev_day_cost = 0.5;
         s.cert_alerted = Some(1_764_000_000_000);
+        s.flap_changes = 0b1010_1010_1010_1010_1010;
+        s.flap_last = Some(Status::Down);
+        s.flapping = true;
         s
+    }
+
+    #[test]
+    fn deflated_text_inflates_back_and_garbage_or_a_bomb_is_refused() {
+        let chunk: Vec<Latest> = (0..100)
+            .map(|i| {
+                let mut r = full_result();
+                r.target_id = format!("t{i:05}");
+                r.outcome = Outcome::Up;
+                r.message = None;
+                r.error = None;
+                Latest::new(full_state(), Some(r))
+            })
+            .collect();
+        let text = pack_snapshot(&chunk).unwrap();
+        let z = deflate(&text).unwrap();
+        assert_eq!(inflate(&z).unwrap(), text);
+        assert!(z.len() * 3 < text.len(), "{} of {}", z.len(), text.len());
+        assert!(inflate(b"not deflate at all").is_err());
+        let bomb = deflate(&" ".repeat(MAX_INFLATED_BYTES as usize + 10)).unwrap();
+        assert!(inflate(&bomb).is_err());
     }
 
     #[test]

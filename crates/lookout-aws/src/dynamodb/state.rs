@@ -21,12 +21,27 @@ use lookout_app::ports::{Latest, Sharded, StateStore, StoreError, TargetStore};
 use lookout_core::domain::{Alert, Shard, TargetKind, TargetState};
 use lookout_core::time::HOUR_MS;
 
-/// The entries of a snapshot item: packed (`p`) or, as written before, JSON (`latest`).
+/// The entries of a snapshot item: packed and deflated (`pz`), or, as written before, packed
+/// (`p`) or JSON (`latest`).
 fn snapshot_of(item: &Item) -> Result<Vec<Latest>, StoreError> {
+    if let Some(z) = item.get("pz").and_then(|v| v.as_b().ok()) {
+        let text = packed::inflate(z.as_ref()).map_err(|e| corrupt(item, e))?;
+        return packed::unpack_snapshot(&text).map_err(|e| corrupt(item, e));
+    }
     match item.get("p").and_then(|v| v.as_s().ok()) {
         Some(text) => packed::unpack_snapshot(text).map_err(|e| corrupt(item, e)),
         None => from_attr(item, "latest"),
     }
+}
+
+/// A binary attribute of `bytes`.
+fn blob(bytes: Vec<u8>) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes))
+}
+
+/// `text` deflated, as a store error when it cannot be.
+fn deflated(text: &str) -> Result<Vec<u8>, StoreError> {
+    packed::deflate(text).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 impl DynamoStore {
@@ -357,9 +372,11 @@ impl StateStore for DynamoStore {
                         (SK, s(chunk_sk(i))),
                         ("at", n(run_at)),
                         (
-                            "p",
-                            s(packed::pack_snapshot(chunk)
-                                .map_err(|e| StoreError::Invalid(e.to_string()))?),
+                            "pz",
+                            blob(deflated(
+                                &packed::pack_snapshot(chunk)
+                                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                            )?),
                         ),
                     ]);
                     self.put(snap).await?;
@@ -376,9 +393,11 @@ impl StateStore for DynamoStore {
                     (PK, s(shard_history_pk(kind, view, run_at, i))),
                     (SK, s(ms_key(run_at))),
                     (
-                        "r",
-                        s(packed::pack_history(results)
-                            .map_err(|e| StoreError::Invalid(e.to_string()))?),
+                        "z",
+                        blob(deflated(
+                            &packed::pack_history(results)
+                                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        )?),
                     ),
                     (TTL, self.expires_at(run_at)),
                 ]);

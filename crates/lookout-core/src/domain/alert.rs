@@ -32,11 +32,16 @@ pub enum AlertKind {
     LocationSilent,
     /// A location that was declared silent reports again. `group` is the location.
     LocationBack,
+    /// A target started flapping (its checks change state too often; see
+    /// `domain::state::flap`): its status is held and no alert is sent per change.
+    Flapping,
+    /// A flapping target stopped flapping: each change alerts again.
+    FlappingStopped,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 11] = [
+    pub const ALL: [AlertKind; 13] = [
         AlertKind::StatusChange,
         AlertKind::Recovery,
         AlertKind::GroupCritical,
@@ -48,6 +53,8 @@ impl AlertKind {
         AlertKind::DailyReport,
         AlertKind::LocationSilent,
         AlertKind::LocationBack,
+        AlertKind::Flapping,
+        AlertKind::FlappingStopped,
     ];
 
     /// Whether the alert is about a probe location rather than a target
@@ -70,6 +77,8 @@ impl AlertKind {
             AlertKind::DailyReport => "daily_report",
             AlertKind::LocationSilent => "location_silent",
             AlertKind::LocationBack => "location_back",
+            AlertKind::Flapping => "flapping",
+            AlertKind::FlappingStopped => "flapping_stopped",
         }
     }
 }

@@ -9,8 +9,8 @@ impl TargetState {
     /// are in `self` (the snapshot's or a pending override's state).
     ///
     /// Taken: `status`, `status_since` and `version`, because the state item is what a commit
-    /// checks its version against and the status of record; and `last_alert_at` and
-    /// `cert_alerted`, because the state item is written together with the alerts it raised
+    /// checks its version against and the status of record; and `last_alert_at`,
+    /// `cert_alerted` and `flapping`, because the state item is written together with the alerts it raised
     /// (one transaction), while the snapshot can lag behind it: a state rebased with the
     /// snapshot's older alert bookkeeping would send a reminder or a certificate alert again.
     /// Without a state item only `version` is reset (to 0, "never written").
@@ -22,6 +22,7 @@ impl TargetState {
                 self.version = stored.version;
                 self.last_alert_at = stored.last_alert_at;
                 self.cert_alerted = stored.cert_alerted;
+                self.flapping = stored.flapping;
             }
             None => self.version = 0,
         }

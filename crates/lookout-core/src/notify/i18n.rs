@@ -182,6 +182,8 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
             format!("Probe location {name} is not reporting")
         }
         (Language::En, AlertKind::LocationBack) => format!("Probe location {name} reports again"),
+        (Language::En, AlertKind::Flapping) => format!("{name} is flapping"),
+        (Language::En, AlertKind::FlappingStopped) => format!("{name} stopped flapping"),
 
         (Language::Ar, AlertKind::StatusChange) => format!("{name} {st}"),
         (Language::Ar, AlertKind::Recovery) => format!("{name} عاد إلى العمل"),
@@ -206,6 +208,8 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         (Language::Ar, AlertKind::LocationBack) => {
             format!("موقع الفحص {name} عاد إلى إرسال التقارير")
         }
+        (Language::Ar, AlertKind::Flapping) => format!("حالة {name} متقلبة"),
+        (Language::Ar, AlertKind::FlappingStopped) => format!("حالة {name} استقرت"),
 
         (Language::Fa, AlertKind::StatusChange) => format!("{name} {st} است"),
         (Language::Fa, AlertKind::Recovery) => format!("{name} دوباره سالم شد"),
@@ -231,6 +235,8 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         (Language::Fa, AlertKind::LocationBack) => {
             format!("مکان پایش {name} دوباره گزارش می\u{200c}دهد")
         }
+        (Language::Fa, AlertKind::Flapping) => format!("وضعیت {name} ناپایدار است"),
+        (Language::Fa, AlertKind::FlappingStopped) => format!("وضعیت {name} پایدار شد"),
     }
 }
 
@@ -308,7 +314,7 @@ pub fn test_text(lang: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [AlertKind; 11] = AlertKind::ALL;
+    const ALL_KINDS: [AlertKind; 13] = AlertKind::ALL;
 
     fn split() -> LocationSplit {
         LocationSplit {

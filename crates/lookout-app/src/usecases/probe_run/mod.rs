@@ -178,4 +178,6 @@ impl RunConfig {
 }
 
 #[cfg(test)]
+mod quiet_tests;
+#[cfg(test)]
 mod tests;

@@ -59,8 +59,10 @@ struct Checked<'a> {
 
 /// Probes the due targets with bounded concurrency and applies each result as it arrives; then
 /// writes the changes (one grouped alert instead of many when more than `storm_threshold`
-/// targets changed), raises group alerts, publishes, and writes the snapshot, the history and
-/// the run record.
+/// targets changed), raises group alerts, publishes, and writes the history, the snapshot when
+/// due, and the run record and the summary when they have something new to say (`stored`: the
+/// kind's summary as stored, `None` when unknown; see `KindSummary::at`). A round that changes
+/// nothing writes the history of its checks only.
 pub(super) async fn run_round<S, P>(
     store: &S,
     publisher: &P,
@@ -68,6 +70,7 @@ pub(super) async fn run_round<S, P>(
     round: &Round<'_>,
     latest: &mut HashMap<String, Latest>,
     unsnapshotted: &mut Option<i64>,
+    stored: &mut Option<crate::ports::KindSummary>,
 ) -> Result<RoundOutput, ProbeError>
 where
     S: TargetStore
@@ -147,14 +150,29 @@ where
         shards: None,
         shards_done: None,
     };
-    let worth_a_record = checks.checked > 0 || !checks.skipped.is_empty() || round.force;
+    // The summary when it shows something new (deletions, overrides and statuses show without
+    // waiting for a check), or when the stored one is `SUMMARY_REFRESH_MS` old; the run record
+    // with it, or when the round did something worth keeping.
+    let summary = kind_summary(round.kind, round.targets, latest, &record);
+    let summary_due = record.changes > 0
+        || !overrides.is_empty()
+        || stored.as_ref().is_none_or(|s| {
+            !summary.shows_the_same(s) || run_at - s.at >= crate::ports::SUMMARY_REFRESH_MS
+        });
+    let eventful = record.changes > 0
+        || !raised.is_empty()
+        || !checks.skipped.is_empty()
+        || !committed.errors.is_empty()
+        || !overrides.is_empty()
+        || round.force;
+    let worth_a_record = eventful || (checks.checked > 0 && summary_due);
     if worth_a_record && round.config.record_runs {
         store.put_run(&record).await?;
     }
-    // Every round, so that deletions, overrides and reported usage show without a check.
-    store
-        .put_summary(&kind_summary(round.kind, round.targets, latest, &record))
-        .await?;
+    if summary_due {
+        store.put_summary(&summary).await?;
+        *stored = Some(summary);
+    }
     Ok(RoundOutput {
         record,
         alerts: raised,

@@ -141,6 +141,9 @@ struct KindRun {
     latest: HashMap<String, Latest>,
     /// When the oldest result the store kept without a snapshot was taken (epoch ms).
     unsnapshotted: Option<i64>,
+    /// The kind's summary as stored (read once per invocation, then the one this run wrote);
+    /// `None` when there is none or it could not be read (the round writes one).
+    summary: Option<crate::ports::KindSummary>,
 }
 
 /// The rounds of the leased kinds (the lease is held by the caller).
@@ -203,6 +206,7 @@ where
                 &round,
                 &mut k.latest,
                 &mut k.unsnapshotted,
+                &mut k.summary,
             ))
             .await?;
             log_round(k.kind, &out);
@@ -273,9 +277,18 @@ async fn load_kinds<S>(
     remote: bool,
 ) -> Result<Vec<KindRun>, ProbeError>
 where
-    S: TargetStore + StateStore + Sync,
+    S: TargetStore + StateStore + SummaryStore + Sync,
 {
     let mut loaded = Vec::new();
+    // One read of both kinds' summaries: a round that changes nothing shown leaves them be.
+    let mut summaries = if remote {
+        Vec::new()
+    } else {
+        store.summaries().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "summaries not read; this run writes them");
+            Vec::new()
+        })
+    };
     for &kind in kinds {
         let targets = store.list_targets(Some(kind)).await?;
         let mut latest = if remote {
@@ -295,6 +308,10 @@ where
             targets,
             latest,
             unsnapshotted,
+            summary: summaries
+                .iter()
+                .position(|s| s.kind == kind)
+                .map(|i| summaries.swap_remove(i)),
         });
     }
     Ok(loaded)

@@ -188,3 +188,55 @@ pub(super) fn status_alert(
         locations: None,
     }
 }
+
+/// The alert that a target started flapping (`started`) or stopped (see [`super::flap`]):
+/// one of each instead of one per change while it flaps. Keyed by the target and the check
+/// that started or stopped it.
+pub(super) fn flapping_alert(
+    s: &TargetState,
+    result: &CheckResult,
+    target: &Target,
+    started: bool,
+) -> Alert {
+    let pct = super::flap::percent_state_change(s.flap_changes);
+    let who = format!(
+        "{} {} ({}, group {})",
+        target.kind().as_str(),
+        target.name,
+        target.id,
+        target.group
+    );
+    if started {
+        let text = format!(
+            "{who} is flapping: its checks changed state {pct:.0}% of the time over the last 21 \
+             (weighted toward the newest). Its status stays {} and no alert is sent for each \
+             change until it stops flapping (below {:.0}%).",
+            s.status.as_str(),
+            super::flap::FLAP_LOW_PERCENT
+        );
+        target_alert(
+            (AlertKind::Flapping, Severity::Warning),
+            format!("{}#flapping#{}", target.id, result.at),
+            s,
+            result,
+            target,
+            "is flapping",
+            text,
+        )
+    } else {
+        let text = format!(
+            "{who} stopped flapping ({pct:.0}% state change over the last 21 checks); its \
+             status is {} and each change alerts again.",
+            s.status.as_str()
+        );
+        target_alert(
+            (AlertKind::FlappingStopped, Severity::Info),
+            format!("{}#flapping_stopped#{}", target.id, result.at),
+            s,
+            result,
+            target,
+            "stopped flapping",
+            text,
+        )
+    }
+}

@@ -1,7 +1,8 @@
 //! The status state machine: a check result or an operator's override applied to a target's
 //! state, with the alerts the change raises.
 
-use super::alerts::{cert_alert, reminder_alert, status_alert, traffic_alert};
+use super::alerts::{cert_alert, flapping_alert, reminder_alert, status_alert, traffic_alert};
+use super::flap::{self, Flap};
 use super::{Override, Status, TargetState, DAY_MS, EWMA_ALPHA};
 use crate::domain::alert::Alert;
 use crate::domain::location::QuorumDecision;
@@ -17,6 +18,12 @@ use crate::time::MINUTE_MS;
 /// A failure counts up and makes the target `down` at `failure_threshold`; before that the status
 /// stays. A block status makes a proxy `blocked` at once. Every change of status raises one
 /// alert, except the first verdict `healthy`/`degraded` of a target never seen before.
+///
+/// Flap detection ([`super::flap`], on unless the target's `flap_detection` is false): a target
+/// whose checks change state at [`super::flap::FLAP_HIGH_PERCENT`] of its last 20 transitions
+/// raises one `flapping` alert and keeps its status, with no status alert or reminder, until the
+/// change rate falls below [`super::flap::FLAP_LOW_PERCENT`]; then one `flapping_stopped` alert,
+/// and the status the checks call for then, with its usual alert when it differs.
 pub fn next_state(
     state: &TargetState,
     result: &CheckResult,
@@ -61,19 +68,47 @@ fn step(
             d.status
         };
     }
+    let called = match decision {
+        Some(d) if d.status != Status::Unknown => d.status,
+        Some(_) => state.flap_last.unwrap_or(state.status),
+        None => check_state(result, target),
+    };
+    let flap = flap::observe(&mut s, called, target.flap_detection);
+    if matches!(flap, Flap::Started | Flap::Holding) {
+        // Held while it flaps: no status change, no status alert, no reminder.
+        wanted = state.status;
+    }
     // With a quorum, the reason a transition gives is the locations' split, not this
     // location's own result (which may well be a success while two others fail).
     let reason = decision.map(|d| CheckResult {
         message: Some(d.split().describe(wanted)),
         ..result.clone()
     });
-    let mut alerts = transition(
-        state.status,
-        wanted,
-        &mut s,
-        reason.as_ref().unwrap_or(result),
-        target,
-    );
+    let mut alerts = match flap {
+        Flap::Started => {
+            s.last_alert_at = Some(result.at);
+            vec![flapping_alert(&s, result, target, true)]
+        }
+        Flap::Holding => Vec::new(),
+        Flap::Steady | Flap::Stopped => {
+            let mut out = Vec::new();
+            if flap == Flap::Stopped {
+                // The status it stops at, with its own alert when it differs from the held one.
+                let mut stopped = s.clone();
+                stopped.status = wanted;
+                out.push(flapping_alert(&stopped, result, target, false));
+                s.last_alert_at = Some(result.at);
+            }
+            out.extend(transition(
+                state.status,
+                wanted,
+                &mut s,
+                reason.as_ref().unwrap_or(result),
+                target,
+            ));
+            out
+        }
+    };
     if let Some(d) = decision {
         for a in alerts.iter_mut().filter(|a| a.is_transition()) {
             a.locations = Some(d.split());
@@ -133,6 +168,17 @@ fn watch_certificate(s: &mut TargetState, result: &CheckResult, target: &Target)
         Some(cert_alert(s, result, target, days, expiry_day))
     } else {
         None
+    }
+}
+
+/// The state one check calls for on its own, before thresholds (what flap detection compares):
+/// `healthy`, `degraded` (slow), `down` (failed) or `blocked`.
+fn check_state(result: &CheckResult, target: &Target) -> Status {
+    match result.outcome {
+        Outcome::Up if result.latency_ms <= target.degraded_latency_ms => Status::Healthy,
+        Outcome::Up | Outcome::Slow | Outcome::Degraded => Status::Degraded,
+        Outcome::Blocked => Status::Blocked,
+        Outcome::Failed => Status::Down,
     }
 }
 
@@ -226,7 +272,8 @@ fn transition(
 ///
 /// A replayed result that would change the status or raise an alert (possible only when the
 /// target's definition changed since, or its change failed to commit) keeps the status and the
-/// alert bookkeeping (`status`, `status_since`, `last_alert_at`, `cert_alerted`) as they were:
+/// alert bookkeeping (`status`, `status_since`, `last_alert_at`, `cert_alerted`, `flapping`) as
+/// they were:
 /// the next live check makes that change and raises its alert, so it is late rather than lost.
 pub fn catch_up(state: &TargetState, results: &[CheckResult], target: &Target) -> TargetState {
     let mut s = state.clone();
@@ -237,6 +284,7 @@ pub fn catch_up(state: &TargetState, results: &[CheckResult], target: &Target) -
             next.status_since = s.status_since;
             next.last_alert_at = s.last_alert_at;
             next.cert_alerted = s.cert_alerted;
+            next.flapping = s.flapping;
         }
         s = next;
     }

@@ -4,11 +4,13 @@
 //!   [`Override`];
 //! - [`machine`]: [`next_state`] (one check result applied), [`catch_up`] (a snapshot brought up
 //!   to date) and [`apply_override`];
-//! - `alerts`: the alerts a change raises (status, reminder, certificate, traffic).
+//! - `alerts`: the alerts a change raises (status, reminder, certificate, traffic, flapping);
+//! - [`flap`]: flap detection (percent state change over the last 21 checks).
 
 use serde::{Deserialize, Serialize};
 
 mod alerts;
+pub mod flap;
 pub mod machine;
 
 pub use machine::{apply_override, catch_up, next_state, next_state_decided};
@@ -124,6 +126,21 @@ pub struct TargetState {
     /// The certificate expiry day (epoch ms of its UTC midnight) already alerted about.
     #[serde(default)]
     pub cert_alerted: Option<i64>,
+    /// Flap detection ([`flap`]): bit 0 set when the newest check called for another state
+    /// than the one before it, bit 19 the oldest of the 20 transitions kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flap_changes: u32,
+    /// The state the newest check alone called for (before thresholds), for flap detection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_last: Option<Status>,
+    /// Whether the target is flapping ([`flap`]): its status is held as it was when flapping
+    /// started, and no status alert is raised until it stops.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flapping: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 pub use crate::time::DAY_MS;
@@ -170,6 +187,9 @@ impl TargetState {
             prev_day_traffic_bytes: 0,
             prev_day_cost: 0.0,
             cert_alerted: None,
+            flap_changes: 0,
+            flap_last: None,
+            flapping: false,
         }
     }
 
@@ -191,5 +211,7 @@ impl TargetState {
     }
 }
 
+#[cfg(test)]
+mod flap_tests;
 #[cfg(test)]
 mod tests;

@@ -144,6 +144,11 @@ pub struct Target {
     /// reminders).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reminder_every_min: u32,
+    /// Flap detection (default true): a target whose checks keep changing state raises one
+    /// `flapping` alert and holds its status instead of one alert per change (see
+    /// [`crate::domain::state::flap`]); false for an alert on every change.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub flap_detection: bool,
     /// The probe locations that check this target (names as in `LOOKOUT_LOCATION`, at most
     /// 16); `None` (the default) for every location. With one location deployed this is
     /// ignored. The home location (`LOOKOUT_HOME_LOCATION`) decides the status of every
@@ -248,3 +253,7 @@ impl Target {
 
 #[cfg(test)]
 mod tests;
+
+fn is_true(b: &bool) -> bool {
+    *b
+}

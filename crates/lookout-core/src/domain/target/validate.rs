@@ -48,6 +48,7 @@ const COMMON_FIELDS: &[&str] = &[
     "version",
     "maintenance",
     "reminder_every_min",
+    "flap_detection",
 ];
 const SERVER_FIELDS: &[&str] = &[
     "url",

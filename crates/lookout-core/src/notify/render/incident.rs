@@ -12,6 +12,7 @@
 //! | `lookout/cert/<target id>` | `cert_expiring` | (closed by hand once the certificate is renewed) |
 //! | `lookout/traffic/<target id>` | `traffic` | (closed by hand) |
 //! | `lookout/location/<location>` | `location_silent` | `location_back` |
+//! | `lookout/flapping/<target id>` | `flapping` | `flapping_stopped` |
 //!
 //! A `storm` alert stands for the transitions and group alerts it replaced (`alert.changes`):
 //! each one is mapped as if it had been sent on its own, so a storm's incidents close one by
@@ -112,8 +113,12 @@ fn action(kind: AlertKind, new_status: Status) -> Result<Action, &'static str> {
         | AlertKind::GroupCritical
         | AlertKind::CertExpiring
         | AlertKind::Traffic
-        | AlertKind::LocationSilent => Ok(Trigger),
-        AlertKind::Recovery | AlertKind::GroupRecovered | AlertKind::LocationBack => Ok(Resolve),
+        | AlertKind::LocationSilent
+        | AlertKind::Flapping => Ok(Trigger),
+        AlertKind::Recovery
+        | AlertKind::GroupRecovered
+        | AlertKind::LocationBack
+        | AlertKind::FlappingStopped => Ok(Resolve),
         AlertKind::DailyReport => Err("a daily report is no incident"),
         AlertKind::Storm => Err("a storm inside a storm"),
     }
@@ -133,6 +138,9 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
         (AlertKind::CertExpiring, _) => format!("lookout/cert/{}", alert.target_id),
         (AlertKind::Traffic, _) => format!("lookout/traffic/{}", alert.target_id),
         (AlertKind::LocationSilent | AlertKind::LocationBack, _) => location_key(&alert.group),
+        (AlertKind::Flapping | AlertKind::FlappingStopped, _) => {
+            format!("lookout/flapping/{}", alert.target_id)
+        }
         _ => target_key(&alert.target_id),
     };
     let source = if alert.kind.is_location() {

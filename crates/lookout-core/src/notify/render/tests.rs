@@ -751,7 +751,7 @@ fn an_outbound_request_never_shows_its_secrets_in_debug() {
     }
 }
 
-const ALL_KINDS: [AlertKind; 11] = AlertKind::ALL;
+const ALL_KINDS: [AlertKind; 13] = AlertKind::ALL;
 
 #[test]
 fn every_kind_of_alert_renders_on_every_channel_in_every_language() {
