@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make dev: serves the functions with `cargo lambda watch` (reloading on code changes) and runs a
 # local scheduler that invokes them on the SAM template's schedules until Ctrl-C:
-#   probe  {"kind":"server"} and {"kind":"proxy"}  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
+#   probe  {"kinds":["server","proxy"]} (as the template's one rule)  every LOOKOUT_DEV_PROBE_SECONDS (60, as rate(1 minute))
 #   dump                                          daily at 03:00 UTC (cron(00 03 * * ? *), the template's DumpTime)
 #   dump {"action":"export_results"}              daily at 03:30 UTC (the template's ResultsExportTime)
 #   digest                                        hourly, from five past the hour (cron(5 * * * ? *))
@@ -55,8 +55,7 @@ last_dump_day=""
 last_export_day=""
 last_digest_hour=""
 while true; do
-  invoke probe '{"kind":"server"}'
-  invoke probe '{"kind":"proxy"}'
+  invoke probe '{"kinds":["server","proxy"]}'
   if [[ "$(date -u +%H%M)" == "0300" && "$(date -u +%F)" != "$last_dump_day" ]]; then
     invoke dump '{}'
     last_dump_day="$(date -u +%F)"
