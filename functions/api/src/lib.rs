@@ -42,6 +42,7 @@
 
 pub mod auth;
 pub mod badges;
+pub mod cache;
 pub mod error;
 mod extract;
 pub mod feed;
@@ -131,6 +132,9 @@ pub struct App<S> {
     pub defs: routes::DefsCache,
     /// The incident list cached for `GET /v1/incidents` and `GET /feed.atom`.
     pub incidents: routes::IncidentsCache,
+    /// The answers of the status, summary, metrics and status pages kept by this instance
+    /// ([`cache`]).
+    pub cache: cache::Caches,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
     /// The dump routes' bucket and table; `None` (no `LOOKOUT_BUCKET`) answers them 503.
@@ -166,6 +170,7 @@ impl<S> App<S> {
             health: None,
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),
+            cache: cache::Caches::default(),
             concurrency: 4,
             dumps: None,
             notify: NotifyDeps::local(),
@@ -264,6 +269,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),
+            cache: cache::Caches::default(),
             store: aws.interactive_store(&settings),
             prober: Prober::with_options(settings.probe_options())?,
             secrets: aws.secrets(),

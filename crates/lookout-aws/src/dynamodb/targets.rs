@@ -3,8 +3,8 @@
 
 use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
 use super::keys::{
-    shard_index_range, target_pk, targets_index_pk, targets_index_sk, CONFIG_SK, GSI_PK, GSI_SK,
-    PK, SK, STATE_SK, VERSION,
+    shard_index_range, target_pk, targets_index_pk, targets_index_sk, CONFIG_SK, DEFS_VERSION_PK,
+    DEFS_VERSION_SK, GSI_PK, GSI_SK, PK, SK, STATE_SK, VERSION,
 };
 use super::DynamoStore;
 use crate::sealing::{SealError, Sealer};
@@ -80,6 +80,28 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Adds one to the definitions' version item ([`DEFS_VERSION_PK`]) right after a
+    /// definitions write. A bump that fails is logged and not returned: the write itself is
+    /// done, and the API instances' caches still end at their maximum age.
+    async fn bump_definitions_version(&self) {
+        let bumped = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(DEFS_VERSION_PK, DEFS_VERSION_SK)))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":one", n(1u64))
+            .send()
+            .await;
+        if let Err(e) = bumped {
+            tracing::warn!(error = %store_error(e),
+                "the definitions' version was not bumped; other API instances see the write after their caches' maximum age");
+        }
+    }
+}
+
 impl TargetStore for DynamoStore {
     /// The whole view lists every definition of the kind(s), sorted by id. A narrowed view
     /// lists its shard's: one range query of the kind's index partition over the shard's
@@ -122,7 +144,10 @@ impl TargetStore for DynamoStore {
             .send()
             .await;
         match conditional(put)? {
-            Some(_) => Ok(t),
+            Some(_) => {
+                self.bump_definitions_version().await;
+                Ok(t)
+            }
             None => Err(StoreError::Conflict(format!("target {} exists", t.id))),
         }
     }
@@ -162,7 +187,10 @@ impl TargetStore for DynamoStore {
             .send()
             .await;
         match conditional(put)? {
-            Some(_) => Ok(t),
+            Some(_) => {
+                self.bump_definitions_version().await;
+                Ok(t)
+            }
             None => Err(StoreError::Conflict(format!(
                 "target {} is not at version {expected_version}",
                 t.id
@@ -179,6 +207,29 @@ impl TargetStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
+        if deleted {
+            self.bump_definitions_version().await;
+        }
         Ok(deleted)
+    }
+
+    /// One strongly consistent GetItem of the version item (0 when there is none yet).
+    async fn definitions_version(&self) -> Result<u64, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(DEFS_VERSION_PK, DEFS_VERSION_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(got
+            .item
+            .as_ref()
+            .and_then(|i| i.get(VERSION))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 }

@@ -11,7 +11,7 @@ use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
 };
-use super::{incidents, subscriptions};
+use super::{cache_stats, incidents, subscriptions};
 use crate::Json;
 
 /// This document
@@ -55,6 +55,7 @@ pub async fn openapi() -> Json {
         history::alerts,
         status::group_active,
         locations::locations,
+        cache_stats::cache_stats,
         system::system,
         definitions::create_targets,
         definitions::apply_targets,
@@ -96,6 +97,8 @@ pub async fn openapi() -> Json {
         status_pages::delete_page,
     ),
     components(schemas(
+        cache_stats::CacheStatsAnswer,
+        crate::cache::CacheStats,
         locations::LocationsAnswer,
         locations::LocationView,
         crate::page::json::StatusJson,
