@@ -384,10 +384,18 @@ mod tests {
     ];
 
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`).
-    const CHANGED: &[(&str, &str)] = &[("get", "/")];
+    const CHANGED: &[(&str, &str)] = &[
+        ("get", "/"),
+        // Issue 19: pagination (`limit`, `cursor`) and `fields`.
+        ("get", "/v1/status"),
+    ];
 
     /// Read routes added since (issue 17: probe locations).
-    const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
+    const ADDED_READ: &[(&str, &str)] = &[
+        ("get", "/v1/locations"),
+        // Issue 19: the caches' statistics.
+        ("get", "/v1/cache/stats"),
+    ];
 
     /// Routes added since (issue 18: incidents and subscriptions).
     const ADDED_INCIDENTS: &[(&str, &str)] = &[
