@@ -114,9 +114,11 @@ async fn main() {
         "| GET /v1/status, cold (first call of {COLD_INSTANCES} new instances) | {COLD_INSTANCES} | {cold_first:.1} | {cold_p50:.1} | {cold_p99:.1} | {before_first:.1} | {before_first:.1} | {:.2} | 500 |",
         cold_p99 / before_first
     );
-    common::bench_row(json!({"part": "api", "name": format!("GET /v1/status cold (first call of an instance) p99, {n} targets"),
+    common::bench_row(
+        json!({"part": "api", "name": format!("GET /v1/status cold (first call of an instance) p99, {n} targets"),
         "unit": "ms", "lookout": cold_p99, "before": before_first, "goal": "≤ 500 ms", "met": cold_p99 <= 500.0,
-        "note": format!("{COLD_INSTANCES} new instances, nothing cached; before: today's view's first call (definitions listed)")}));
+        "note": format!("{COLD_INSTANCES} new instances, nothing cached; before: today's view's first call (definitions listed)")}),
+    );
     for (path, goal) in [
         ("/v1/status", 100.0),
         ("/v1/status?limit=100", 100.0),
@@ -131,14 +133,22 @@ async fn main() {
         let (p50, p99) = p50_p99(&mut times);
         let anchor = (path == "/v1/status").then_some((before_p50, before_p99));
         let (b50, b99, ratio) = anchor.map_or(("-".into(), "-".into(), "-".into()), |(a, b)| {
-            (format!("{a:.1}"), format!("{b:.1}"), format!("{:.3}", p99 / b))
+            (
+                format!("{a:.1}"),
+                format!("{b:.1}"),
+                format!("{:.3}", p99 / b),
+            )
         });
         println!("| GET {path}, warm | {CALLS} | - | {p50:.1} | {p99:.1} | {b50} | {b99} | {ratio} | {goal:.0} |");
-        common::bench_row(json!({"part": "api", "name": format!("GET {path} warm p50, {n} targets"),
-            "unit": "ms", "lookout": p50, "before": anchor.map(|a| a.0)}));
-        common::bench_row(json!({"part": "api", "name": format!("GET {path} warm p99, {n} targets"),
+        common::bench_row(
+            json!({"part": "api", "name": format!("GET {path} warm p50, {n} targets"),
+            "unit": "ms", "lookout": p50, "before": anchor.map(|a| a.0)}),
+        );
+        common::bench_row(
+            json!({"part": "api", "name": format!("GET {path} warm p99, {n} targets"),
             "unit": "ms", "lookout": p99, "before": anchor.map(|a| a.1), "goal": format!("≤ {goal:.0} ms"),
-            "met": p99 <= goal, "note": format!("{CALLS} calls through the handler of one warm instance, DynamoDB Local")}));
+            "met": p99 <= goal, "note": format!("{CALLS} calls through the handler of one warm instance, DynamoDB Local")}),
+        );
     }
     // The cache's hit rate over the warm instance's calls.
     let (_, stats) = call(&app, "/v1/cache/stats").await;
@@ -150,12 +160,17 @@ async fn main() {
     for (name, c) in stats["caches"].as_object().unwrap() {
         hits += c["hits"].as_u64().unwrap();
         misses += c["misses"].as_u64().unwrap();
-        println!("| {name} | {} | {} | {} | {} | {} |", c["hits"], c["misses"], c["hit_rate"], c["entries"], c["bytes"]);
+        println!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            c["hits"], c["misses"], c["hit_rate"], c["entries"], c["bytes"]
+        );
     }
     let rate = hits as f64 / (hits + misses).max(1) as f64;
     println!("cache hit rate over the benchmark's calls (warm instance): {rate:.3}");
-    common::bench_row(json!({"part": "api", "name": format!("cache hit rate, warm instance, {n} targets"),
-        "unit": "share", "lookout": rate, "note": "from GET /v1/cache/stats after the warm calls (status, summary, metrics; defs)"}));
+    common::bench_row(
+        json!({"part": "api", "name": format!("cache hit rate, warm instance, {n} targets"),
+        "unit": "share", "lookout": rate, "note": "from GET /v1/cache/stats after the warm calls (status, summary, metrics; defs)"}),
+    );
 }
 
 /// Calls of each warm measurement.
@@ -210,10 +225,32 @@ async fn breakdown(store: &DynamoStore) {
     let t = Instant::now();
     let (v, sums) = tokio::join!(store.definitions_version(), store.summaries());
     let stamp = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    api::routes::load(store).await.unwrap();
+    let loads = t.elapsed().as_secs_f64() * 1000.0;
+    let stamp_now = api::cache::Stamp {
+        defs_version: store.definitions_version().await.unwrap(),
+        runs_at: 0,
+    };
+    let defs = api::routes::DefsCache::default();
+    let t = Instant::now();
+    api::routes::status_view::build_view(store, &defs, stamp_now)
+        .await
+        .unwrap();
+    let view_cold = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    api::routes::status_view::build_view(store, &defs, stamp_now)
+        .await
+        .unwrap();
+    let view_listed = t.elapsed().as_secs_f64() * 1000.0;
     let defs = api::routes::DefsCache::default();
     let t = Instant::now();
     let text = status_before::answer(store, &defs).await.unwrap();
     let whole = t.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "cold view: both loads at once {loads:.1} ms; new view built {view_cold:.1} ms, \
+         again with the definitions kept {view_listed:.1} ms"
+    );
     println!(
         "cold loads: list definitions {list:.1} ms ({} targets), latest states {states:.1} ms ({}), \
          verdicts {locs:.1} ms ({}), stamp (version {}, {} summaries) {stamp:.1} ms; \

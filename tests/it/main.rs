@@ -11,6 +11,7 @@ mod common;
 mod alert_pipeline;
 mod api_channels;
 mod badges_feed;
+mod cache;
 mod client_failover;
 mod digest;
 mod dumps;

@@ -117,7 +117,13 @@ pub struct CacheStats {
 
 impl CacheStats {
     /// The statistics of `counters` with what is kept now.
-    pub fn new(counters: &Counters, entries: u64, bytes: u64, age: Duration, max_age: Duration) -> Self {
+    pub fn new(
+        counters: &Counters,
+        entries: u64,
+        bytes: u64,
+        age: Duration,
+        max_age: Duration,
+    ) -> Self {
         let (hits, misses) = counters.read();
         let calls = hits + misses;
         CacheStats {

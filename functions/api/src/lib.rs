@@ -6,6 +6,8 @@
 //! | --- | --- | --- |
 //! | `GET /v1/health` | public | `{"status":"ok","version"}` |
 //! | `GET /v1/status` | public | every target (redacted) with state and latest result (and each location's verdict when probed from several); the active target of every group |
+//! | `GET /v1/status?limit=&cursor=&fields=` | public | one page of the status (`next_cursor`), only the row fields named |
+//! | `GET /v1/cache/stats` | read | per cache of the instance (status, summary, metrics, page, defs): hits, misses, hit rate, entries, bytes, age |
 //! | `GET /v1/locations` | read | every probe location's dead man's switch: last report, silent, overdue |
 //! | `GET /v1/summary` | public | counts by status and kind, last run per kind, proxy traffic and cost, the latest global digest |
 //! | `GET /v1/targets/{id}/uptime` | public | uptime over 24 h, 7, 30 and 365 days from the rollups, and the last 24 hourly rollups |

@@ -115,7 +115,14 @@ pub fn cache_exposition(
     let snapshot = CacheSnapshot(
         stats
             .iter()
-            .map(|(name, s)| (CacheLabels { cache: name.clone() }, s.clone()))
+            .map(|(name, s)| {
+                (
+                    CacheLabels {
+                        cache: name.clone(),
+                    },
+                    s.clone(),
+                )
+            })
             .collect(),
     );
     let mut registry = Registry::default();

@@ -9,8 +9,8 @@ use lookout_core::domain::status_page::DEFAULT_SLUG;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::extract::{Path, Query};
 use crate::cache::{self, Stamp};
+use crate::extract::{Path, Query};
 use crate::page::{self, PageData, Reader};
 use crate::{ApiError, Json, Store};
 

@@ -67,7 +67,8 @@ pub async fn status<S: Store>(
                 None => {
                     let generation = app.cache.generation();
                     let built = Arc::new(build_view(&app.store, &app.defs, stamp).await?);
-                    app.cache.keep_status_view(stamp, generation, Arc::clone(&built));
+                    app.cache
+                        .keep_status_view(stamp, generation, Arc::clone(&built));
                     built
                 }
             };
@@ -76,8 +77,8 @@ pub async fn status<S: Store>(
         .await
 }
 
-/// A JSON text as a 200 answer, with the headers of [`Json`].
-fn json_response(text: String) -> Response {
+/// A JSON text (UTF-8 bytes) as a 200 answer, with the headers of [`Json`].
+fn json_response(text: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/json"),

@@ -107,11 +107,12 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| bad())
 }
 
-/// One target's row: `"name":value` pairs joined by commas, and where each field's pair is.
+/// One target's row: `"name":value` pairs joined by commas (UTF-8 JSON text), and where each
+/// field's pair is.
 #[derive(Debug)]
 struct Row {
     id: String,
-    text: String,
+    text: Vec<u8>,
     /// `(index into FIELDS, byte range of its pair in text)`.
     spans: Vec<(usize, Range<usize>)>,
 }
@@ -125,60 +126,59 @@ pub struct StatusView {
 }
 
 impl StatusView {
-    /// The answer of `page`, as JSON text.
-    pub fn render(&self, page: &Page) -> String {
-        let start = page
-            .after
-            .as_deref()
-            .map_or(0, |after| self.rows.partition_point(|r| r.id.as_str() <= after));
+    /// The answer of `page`, as JSON text (UTF-8 bytes).
+    pub fn render(&self, page: &Page) -> Vec<u8> {
+        let start = page.after.as_deref().map_or(0, |after| {
+            self.rows.partition_point(|r| r.id.as_str() <= after)
+        });
         let end = page
             .limit
             .map_or(self.rows.len(), |l| (start + l).min(self.rows.len()));
         let rows = &self.rows[start.min(end)..end];
         let bytes: usize = rows.iter().map(|r| r.text.len() + 3).sum();
-        let mut out = String::with_capacity(bytes + self.groups.len() + 128);
-        out.push_str("{\"generated_at\":\"");
-        out.push_str(&self.generated_at);
-        out.push_str("\",\"targets\":[");
+        let mut out = Vec::with_capacity(bytes + self.groups.len() + 128);
+        out.extend_from_slice(b"{\"generated_at\":\"");
+        out.extend_from_slice(self.generated_at.as_bytes());
+        out.extend_from_slice(b"\",\"targets\":[");
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            out.push('{');
+            out.push(b'{');
             match &page.fields {
-                None => out.push_str(&row.text),
+                None => out.extend_from_slice(&row.text),
                 Some(keep) => {
                     let mut first = true;
                     for (f, span) in &row.spans {
                         if keep.contains(f) {
                             if !first {
-                                out.push(',');
+                                out.push(b',');
                             }
                             first = false;
-                            out.push_str(&row.text[span.clone()]);
+                            out.extend_from_slice(&row.text[span.clone()]);
                         }
                     }
                 }
             }
-            out.push('}');
+            out.push(b'}');
         }
-        out.push(']');
+        out.push(b']');
         if page.after.is_none() {
-            out.push_str(",\"groups\":");
-            out.push_str(&self.groups);
+            out.extend_from_slice(b",\"groups\":");
+            out.extend_from_slice(self.groups.as_bytes());
         }
         if page.paged() {
-            out.push_str(",\"next_cursor\":");
+            out.extend_from_slice(b",\"next_cursor\":");
             match rows.last().filter(|_| end < self.rows.len()) {
                 Some(last) => {
-                    out.push('"');
-                    out.push_str(&encode_cursor(&last.id));
-                    out.push('"');
+                    out.push(b'"');
+                    out.extend_from_slice(encode_cursor(&last.id).as_bytes());
+                    out.push(b'"');
                 }
-                None => out.push_str("null"),
+                None => out.extend_from_slice(b"null"),
             }
         }
-        out.push('}');
+        out.push(b'}');
         out
     }
 }
@@ -206,19 +206,20 @@ struct LastResult<'a> {
     message: &'a Option<String>,
 }
 
-/// Appends `"name":value` to `text`, records its span.
+/// Appends `"name":value` to the row's text, records its span.
 fn field(row: &mut Row, i: usize, value: &impl Serialize) {
     if !row.text.is_empty() {
-        row.text.push(',');
+        row.text.push(b',');
     }
     let from = row.text.len();
-    row.text.push('"');
-    row.text.push_str(FIELDS[i]);
-    row.text.push_str("\":");
-    // Serialising these plain values into a String cannot fail; a failure would leave `null`.
-    match serde_json::to_string(value) {
-        Ok(v) => row.text.push_str(&v),
-        Err(_) => row.text.push_str("null"),
+    row.text.push(b'"');
+    row.text.extend_from_slice(FIELDS[i].as_bytes());
+    row.text.extend_from_slice(b"\":");
+    let value_at = row.text.len();
+    // These plain values always serialise; were one not to, its value is `null`.
+    if serde_json::to_writer(&mut row.text, value).is_err() {
+        row.text.truncate(value_at);
+        row.text.extend_from_slice(b"null");
     }
     row.spans.push((i, from..row.text.len()));
 }
@@ -232,7 +233,7 @@ fn row(
 ) -> Row {
     let mut r = Row {
         id: t.id.clone(),
-        text: String::with_capacity(512),
+        text: Vec::with_capacity(640),
         spans: Vec::with_capacity(FIELDS.len()),
     };
     field(&mut r, 0, &t.id);
@@ -321,7 +322,8 @@ pub async fn build_view<S: TargetStore + StateStore + LocationStore>(
             row(t, state, latest.get(&t.id), verdicts.get(&t.id), now)
         })
         .collect();
-    let groups = serde_json::to_string(&choose_all(&targets, &states)).map_err(ApiError::internal)?;
+    let groups =
+        serde_json::to_string(&choose_all(&targets, &states)).map_err(ApiError::internal)?;
     Ok(StatusView {
         generated_at: rfc3339(now),
         rows,

@@ -22,7 +22,12 @@ async fn create(app: &Arc<App<MemoryStore>>, ids: &[&str]) {
         .collect();
     let (status, body) = call(
         app,
-        request("POST", "/v1/targets", &json!(targets).to_string(), Some(TOKEN)),
+        request(
+            "POST",
+            "/v1/targets",
+            &json!(targets).to_string(),
+            Some(TOKEN),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -87,7 +92,9 @@ async fn an_admin_write_through_the_same_instance_is_seen_by_the_next_read() {
     let metrics = handle(&app, request("GET", "/metrics", "", None)).await;
     let text = String::from_utf8(metrics.body().to_vec()).unwrap();
     assert!(
-        text.contains("lookout_target_status{id=\"a\",kind=\"server\",group=\"g\",status=\"down\"} 1"),
+        text.contains(
+            "lookout_target_status{id=\"a\",kind=\"server\",group=\"g\",status=\"down\"} 1"
+        ),
         "{text}"
     );
 }
@@ -109,11 +116,7 @@ async fn a_definitions_write_through_another_instance_is_seen_after_the_version_
     assert_eq!(page["totals"]["unknown"], 2, "{page}");
     // (A definition this instance wrote itself stays laid over its listings for DEFS_TTL, as
     // DefsCache says, so the deletion is of one the other instance wrote.)
-    let (status, _) = call(
-        &other,
-        request("DELETE", "/v1/targets/b", "", Some(TOKEN)),
-    )
-    .await;
+    let (status, _) = call(&other, request("DELETE", "/v1/targets/b", "", Some(TOKEN))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&get(&app, "/v1/status").await), ["a"]);
     let page = get(&app, "/status.json").await;
@@ -128,12 +131,14 @@ async fn a_new_probe_round_invalidates_the_kept_answers() {
     create(&app, &["a"]).await;
     let before = get(&app, "/v1/status").await;
     assert_eq!(before["targets"][0]["last_result"], Value::Null);
-    assert_eq!(get(&app, "/v1/summary").await["last_runs"]["server"], Value::Null);
+    assert_eq!(
+        get(&app, "/v1/summary").await["last_runs"]["server"],
+        Value::Null
+    );
     // A probe round on the same tables (another function): its summary's `at` moves on.
-    let prober = lookout_app::probe::Prober::with_options(
-        lookout_app::probe::ProbeOptions::allow_private(),
-    )
-    .unwrap();
+    let prober =
+        lookout_app::probe::Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
+            .unwrap();
     let publisher = lookout_app::memory::MemoryPublisher::default();
     run(
         &app.store.for_shard(Shard::WHOLE),
@@ -145,7 +150,10 @@ async fn a_new_probe_round_invalidates_the_kept_answers() {
     .await
     .unwrap();
     let after = get(&app, "/v1/status").await;
-    assert_eq!(after["targets"][0]["last_result"]["outcome"], "failed", "{after}");
+    assert_eq!(
+        after["targets"][0]["last_result"]["outcome"], "failed",
+        "{after}"
+    );
     assert_eq!(after["targets"][0]["state"]["checks"], 1);
     assert!(get(&app, "/v1/summary").await["last_runs"]["server"].is_object());
     let stats = get(&app, "/v1/cache/stats").await;
@@ -159,14 +167,21 @@ async fn pages_list_every_target_once_and_fields_keep_what_was_asked() {
     let names: Vec<String> = (0..25).map(|i| format!("t{i:02}")).collect();
     create(&app, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
     let whole = get(&app, "/v1/status").await;
-    assert!(whole.get("next_cursor").is_none(), "no pages asked: the answer as before");
+    assert!(
+        whole.get("next_cursor").is_none(),
+        "no pages asked: the answer as before"
+    );
     let mut seen = Vec::new();
     let mut path = "/v1/status?limit=10".to_string();
     let mut pages = 0;
     loop {
         let page = get(&app, &path).await;
         pages += 1;
-        assert_eq!(page.get("groups").is_some(), pages == 1, "groups on the first page only");
+        assert_eq!(
+            page.get("groups").is_some(),
+            pages == 1,
+            "groups on the first page only"
+        );
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(c) => path = format!("/v1/status?limit=10&cursor={c}"),
@@ -177,7 +192,10 @@ async fn pages_list_every_target_once_and_fields_keep_what_was_asked() {
     assert_eq!(seen, names, "every target exactly once, by id");
     // The rows of a page are the whole answer's rows.
     let page = get(&app, "/v1/status?limit=10").await;
-    assert_eq!(page["targets"].as_array().unwrap()[..], whole["targets"].as_array().unwrap()[..10]);
+    assert_eq!(
+        page["targets"].as_array().unwrap()[..],
+        whole["targets"].as_array().unwrap()[..10]
+    );
 
     let slim = get(&app, "/v1/status?fields=status").await;
     for row in slim["targets"].as_array().unwrap() {
@@ -209,7 +227,10 @@ async fn the_statistics_count_every_call_and_show_in_the_metrics() {
     for name in ["status", "summary", "metrics", "page", "defs"] {
         let c = &fresh["caches"][name];
         assert_eq!(c["hit_rate"], Value::Null, "{name}: no call yet");
-        assert_eq!((c["hits"].as_u64(), c["entries"].as_u64()), (Some(0), Some(0)));
+        assert_eq!(
+            (c["hits"].as_u64(), c["entries"].as_u64()),
+            (Some(0), Some(0))
+        );
         assert!(c["max_age_s"].as_u64().unwrap() > 0);
     }
     create(&app, &["a", "b"]).await;
