@@ -282,7 +282,8 @@ impl Caches {
         }
         cache.counters.miss();
         let generation = self.generation.load(Ordering::SeqCst);
-        let response = build.await?;
+        // On the heap: a page's build is a large future, and debug builds' threads have 2 MiB.
+        let response = Box::pin(build).await?;
         if response.status() != StatusCode::OK {
             return Ok(response);
         }

@@ -61,7 +61,7 @@ pub async fn page<S: Store>(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let key = cache::key(&format!("html/{DEFAULT_SLUG}"), uri.query(), PAGE_KEYS);
-    cached(&app, key, html(&app, DEFAULT_SLUG, &q)).await
+    Box::pin(cached(&app, key, html(&app, DEFAULT_SLUG, &q))).await
 }
 
 /// The query parameters that change a status page or its JSON version (the cache key's).
@@ -96,7 +96,7 @@ pub async fn slug_page<S: Store>(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let key = cache::key(&format!("html/{slug}"), uri.query(), PAGE_KEYS);
-    cached(&app, key, html(&app, &slug, &q)).await
+    Box::pin(cached(&app, key, html(&app, &slug, &q))).await
 }
 
 async fn html<S: Store>(
@@ -128,7 +128,7 @@ pub async fn status_json<S: Store>(
 ) -> Response {
     let key = cache::key(&format!("json/{DEFAULT_SLUG}"), uri.query(), PAGE_KEYS);
     let build = async { Ok(json(&app, DEFAULT_SLUG, &q).await.into_response()) };
-    page::cors(cached(&app, key, build).await.into_response())
+    page::cors(Box::pin(cached(&app, key, build)).await.into_response())
 }
 
 /// A status page as JSON, for embedding
@@ -145,7 +145,7 @@ pub async fn slug_status_json<S: Store>(
 ) -> Response {
     let key = cache::key(&format!("json/{slug}"), uri.query(), PAGE_KEYS);
     let build = async { Ok(json(&app, &slug, &q).await.into_response()) };
-    page::cors(cached(&app, key, build).await.into_response())
+    page::cors(Box::pin(cached(&app, key, build)).await.into_response())
 }
 
 async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &JsonQuery) -> Result<Json, ApiError> {
