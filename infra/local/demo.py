@@ -24,6 +24,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
      recovery; an operator incident with a second timeline entry and a maintenance window for
      tomorrow on `GET /` (en, ar) and in `/feed.atom`; the SVG badges (ETag, 304); a target's
      page `/targets/{id}`; an e-mail subscription (`POST /v1/subscriptions`, 202),
+ 11. operations (issue 19, demo_ops.py): the audit log of the demo's admin writes (no secret),
+     the request log lines, the results as JSON Lines against the JSON pages, today's results
+     exported to S3 (SHA-256 and count against the manifest) and the API's cache statistics,
 and exits 1 unless everything happened as expected. With LOOKOUT_DEMO_FULL=1 (make test) it also
 checks the page in headless Chromium (rows, bars, rtl, screenshots) and runs schemathesis.
 """
@@ -51,6 +54,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+import demo_ops
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local"
@@ -178,6 +183,7 @@ class Demo:
         self.table = f"lookout-demo-{int(time.time())}"
         self.env["LOOKOUT_TABLE"] = self.table
         self.token = self.env["LOOKOUT_ADMIN_TOKEN"]
+        self.watch_port = WATCH_PORT
         self.children: list[subprocess.Popen] = []
         self.http: http.server.ThreadingHTTPServer | None = None
         self.failures: list[str] = []
@@ -884,6 +890,8 @@ class Demo:
             self.operator_incidents()
             self.badges_and_target_page()
             self.subscribe()
+            demo_ops.operations(self, say, LOG_DIR / "demo-watch.log",
+                                ["demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET, self.token])
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()

@@ -12,6 +12,7 @@ mod alert_pipeline;
 mod api_channels;
 mod audit;
 mod badges_feed;
+mod cache;
 mod client_failover;
 mod digest;
 mod dumps;

@@ -6,6 +6,8 @@
 //! | --- | --- | --- |
 //! | `GET /v1/health` | public | `{"status":"ok","version"}` |
 //! | `GET /v1/status` | public | every target (redacted) with state and latest result (and each location's verdict when probed from several); the active target of every group |
+//! | `GET /v1/status?limit=&cursor=&fields=` | public | one page of the status (`next_cursor`), only the row fields named |
+//! | `GET /v1/cache/stats` | read | per cache of the instance (status, summary, metrics, page, defs): hits, misses, hit rate, entries, bytes, age |
 //! | `GET /v1/locations` | read | every probe location's dead man's switch: last report, silent, overdue |
 //! | `GET /v1/summary` | public | counts by status and kind, last run per kind, proxy traffic and cost, the latest global digest |
 //! | `GET /v1/targets/{id}/uptime` | public | uptime over 24 h, 7, 30 and 365 days from the rollups, and the last 24 hourly rollups |
@@ -44,6 +46,7 @@
 pub mod audit;
 pub mod auth;
 pub mod badges;
+pub mod cache;
 pub mod error;
 mod extract;
 pub mod feed;
@@ -136,6 +139,9 @@ pub struct App<S> {
     pub defs: routes::DefsCache,
     /// The incident list cached for `GET /v1/incidents` and `GET /feed.atom`.
     pub incidents: routes::IncidentsCache,
+    /// The answers of the status, summary, metrics and status pages kept by this instance
+    /// ([`cache`]).
+    pub cache: cache::Caches,
     /// Probes in flight at once for manual checks.
     pub concurrency: usize,
     /// The dump routes' bucket and table; `None` (no `LOOKOUT_BUCKET`) answers them 503.
@@ -171,6 +177,7 @@ impl<S> App<S> {
             health: None,
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),
+            cache: cache::Caches::default(),
             concurrency: 4,
             dumps: None,
             notify: NotifyDeps::local(),
@@ -269,6 +276,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),
+            cache: cache::Caches::default(),
             store: aws.interactive_store(&settings),
             prober: Prober::with_options(settings.probe_options())?,
             secrets: aws.secrets(),

@@ -58,6 +58,80 @@ struct LocationLabels {
     location: String,
 }
 
+/// The labels of the `lookout_cache_*` samples: the cache's name.
+#[derive(Debug, EncodeLabelSet)]
+struct CacheLabels {
+    cache: String,
+}
+
+/// The caches' statistics one answer encodes (never cached themselves).
+#[derive(Debug)]
+struct CacheSnapshot(Vec<(CacheLabels, crate::cache::CacheStats)>);
+
+impl Collector for CacheSnapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use MetricType::{Counter, Gauge};
+        let e = &mut encoder;
+        let all = &self.0;
+        family(
+            e,
+            "lookout_cache_hits_total",
+            Counter,
+            "Requests this API instance answered from the cache, since it started.",
+            all.iter().map(|(l, s)| (l, s.hits)),
+        )?;
+        family(
+            e,
+            "lookout_cache_misses_total",
+            Counter,
+            "Requests this API instance built the answer of, since it started.",
+            all.iter().map(|(l, s)| (l, s.misses)),
+        )?;
+        family(
+            e,
+            "lookout_cache_entries",
+            Gauge,
+            "Entries the cache keeps now.",
+            all.iter().map(|(l, s)| (l, s.entries)),
+        )?;
+        family(
+            e,
+            "lookout_cache_bytes",
+            Gauge,
+            "Bytes the cache keeps now.",
+            all.iter().map(|(l, s)| (l, s.bytes)),
+        )
+    }
+}
+
+/// The `lookout_cache_*` families of `stats` (by cache name), in the text format of
+/// [`metrics`], to append to its answer: counters of this instance, read at each scrape.
+///
+/// # Errors
+/// A formatting error of the encoder.
+pub fn cache_exposition(
+    stats: &std::collections::BTreeMap<String, crate::cache::CacheStats>,
+) -> Result<String, std::fmt::Error> {
+    let snapshot = CacheSnapshot(
+        stats
+            .iter()
+            .map(|(name, s)| {
+                (
+                    CacheLabels {
+                        cache: name.clone(),
+                    },
+                    s.clone(),
+                )
+            })
+            .collect(),
+    );
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(snapshot));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode_registry(&mut text, &registry)?;
+    Ok(text)
+}
+
 /// The labels of a probe run's samples.
 #[derive(Debug, EncodeLabelSet)]
 struct RunLabels {
@@ -310,15 +384,17 @@ fn encode_locations(
 /// probe locations (each one's latency of each target, ms; whether each reports within
 /// `grace_ms`).
 ///
+/// The definitions come from `defs` at the definitions' `version` ([`crate::routes::load_at`]).
+///
 /// # Errors
 /// [`ApiError`] when the store cannot be read.
 pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore>(
     store: &S,
+    defs: &crate::routes::DefsCache,
+    version: u64,
     grace_ms: i64,
 ) -> Result<Response<Body>, ApiError> {
-    let targets = store.list_targets(None).await?;
-    let mut latest = crate::routes::latest_all(store).await?;
-    lookout_app::ports::catch_up_all(&mut latest, &targets);
+    let (targets, latest, _) = crate::routes::load_at(store, defs, version).await?;
     let mut runs = Vec::new();
     for kind in TargetKind::ALL {
         if let Some(r) = store.last_run(kind).await? {

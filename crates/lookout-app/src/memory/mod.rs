@@ -31,6 +31,8 @@ pub use publisher::MemoryPublisher;
 #[derive(Default)]
 struct Tables {
     targets: BTreeMap<String, Target>,
+    /// Moved on by every definitions write ([`crate::ports::TargetStore::definitions_version`]).
+    defs_version: u64,
     states: HashMap<String, TargetState>,
     /// (kind, shard) → that view's snapshot ([`Shard::WHOLE`]: the whole view's) and the
     /// layout generation it was written under.

@@ -28,6 +28,7 @@ impl TargetStore for MemoryStore {
         let mut stored = target.clone();
         stored.version = 1;
         t.targets.insert(stored.id.clone(), stored.clone());
+        t.defs_version += 1;
         Ok(stored)
     }
 
@@ -50,12 +51,21 @@ impl TargetStore for MemoryStore {
         let mut stored = target.clone();
         stored.version = expected_version + 1;
         t.targets.insert(stored.id.clone(), stored.clone());
+        t.defs_version += 1;
         Ok(stored)
     }
 
     async fn delete_target(&self, id: &str) -> Result<bool, StoreError> {
         let mut t = self.lock();
         t.states.remove(id);
-        Ok(t.targets.remove(id).is_some())
+        let found = t.targets.remove(id).is_some();
+        if found {
+            t.defs_version += 1;
+        }
+        Ok(found)
+    }
+
+    async fn definitions_version(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().defs_version)
     }
 }

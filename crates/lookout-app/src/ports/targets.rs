@@ -35,4 +35,9 @@ pub trait TargetStore {
     ) -> impl Future<Output = Result<Target, StoreError>> + Send;
     /// Deletes a target's definition and state item; `false` when there was none.
     fn delete_target(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The definitions' version: a number that every definitions write through this port
+    /// (create, update, delete, by any instance) moves on, `0` before the first. API instances
+    /// read it (one small, strongly consistent read) to know whether what they cached from the
+    /// definitions is still current. Opaque: compare it for equality only.
+    fn definitions_version(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

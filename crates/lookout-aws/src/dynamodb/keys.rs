@@ -54,6 +54,12 @@ pub(super) const CHANNEL_PK: &str = "CHANNEL";
 /// Partition of the status page's incidents and maintenance windows (sort key: the incident
 /// id). One partition: incidents are few (hundreds in a bad quarter), listed with one query.
 pub(super) const INCIDENTS_PK: &str = "INCIDENTS";
+/// Partition of the definitions' version item (sort key [`DEFS_VERSION_SK`]): a counter every
+/// definitions write adds one to, attribute [`VERSION`]; API instances validate their caches
+/// with it.
+pub(super) const DEFS_VERSION_PK: &str = "DEFSVERSION";
+/// Sort key of the definitions' version item.
+pub(super) const DEFS_VERSION_SK: &str = "VERSION";
 /// Partition of the status pages' settings (sort key: the page's slug).
 pub(super) const STATUS_PAGE_PK: &str = "STATUSPAGE";
 /// Partition prefix of the audit log (`AUDIT#<YYYY-MM-DD>`, [`audit_pk`]).

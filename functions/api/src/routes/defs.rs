@@ -13,9 +13,9 @@ use lookout_core::domain::{Target, TargetKind, TargetState};
 
 use crate::{ApiError, App};
 
-/// Route layer of the write routes: empties the instance's definitions listing after every
-/// write (`POST`, `PUT`, `PATCH`, `DELETE`), after it ran, so that a concurrent read cannot
-/// refill it with the old definitions.
+/// Route layer of the write routes: empties the instance's definitions listing and its answer
+/// caches ([`crate::cache::Caches::forget`]) after every write (`POST`, `PUT`, `PATCH`,
+/// `DELETE`), after it ran, so that a concurrent read cannot refill them with the old data.
 pub async fn forget_after_writes<S: Send + Sync>(
     State(app): State<Arc<App<S>>>,
     req: Request,
@@ -28,6 +28,7 @@ pub async fn forget_after_writes<S: Send + Sync>(
     let response = next.run(req).await;
     if writes {
         app.defs.clear();
+        app.cache.forget();
     }
     response
 }
@@ -39,14 +40,35 @@ pub async fn forget_after_writes<S: Send + Sync>(
 /// started before the write is not kept), and the definitions the instance wrote or deleted
 /// are laid over every listing for [`DEFS_TTL`], since the index that lists definitions
 /// (DynamoDB's `gsi1`) is eventually consistent and may miss a definition just written. Writes
-/// through other instances show within [`DEFS_TTL`].
+/// through other instances show within [`DEFS_TTL`], or at once to a caller that passes the
+/// definitions' version it read ([`load_at`]): a listing of another version is not used.
 #[derive(Debug, Default, Clone)]
-pub struct DefsCache(std::sync::Arc<std::sync::Mutex<CacheState>>);
+pub struct DefsCache(std::sync::Arc<DefsInner>);
+
+#[derive(Debug, Default)]
+struct DefsInner {
+    state: std::sync::Mutex<CacheState>,
+    counters: crate::cache::Counters,
+}
+
+/// A listing: when it was read, the definitions' version it was read at (`None`: not known),
+/// its size in bytes (the definitions' structs without their heap parts, an estimate for the
+/// statistics) and the definitions (sorted by id).
+#[derive(Debug)]
+struct Listing {
+    at: std::time::Instant,
+    version: Option<u64>,
+    bytes: u64,
+    defs: Vec<Target>,
+}
 
 #[derive(Debug, Default)]
 struct CacheState {
-    /// When the definitions were listed, and the definitions (sorted by id).
-    listed: Option<(std::time::Instant, Vec<Target>)>,
+    /// The listing kept.
+    listed: Option<Listing>,
+    /// The newest definitions' version a caller read ([`DefsCache::saw_version`]): a listing
+    /// of another version is not used, even by callers that pass none.
+    seen: Option<u64>,
     /// Counts this instance's writes: a listing is kept only if none happened while it ran.
     generation: u64,
     /// This instance's recent writes by id: when, and the definition written (`None`: deleted).
@@ -83,7 +105,26 @@ impl CacheState {
 
 impl DefsCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hits, misses, the listing kept (one entry) and its age, for `GET /v1/cache/stats`.
+    pub fn stats(&self) -> crate::cache::CacheStats {
+        let state = self.lock();
+        let (entries, bytes, age) = state
+            .listed
+            .as_ref()
+            .filter(|l| l.at.elapsed() < DEFS_TTL)
+            .map_or((0, 0, std::time::Duration::ZERO), |l| {
+                (1, l.bytes, l.at.elapsed())
+            });
+        crate::cache::CacheStats::new(&self.0.counters, entries, bytes, age, DEFS_TTL)
+    }
+
+    /// Records the definitions' version a request just read (its cache stamp), so that every
+    /// later use of the listing, [`load_cached`] included, relists once it is older.
+    pub fn saw_version(&self, version: u64) {
+        self.lock().seen = Some(version);
     }
 
     /// Forgets the listing (after any write of this instance).
@@ -110,21 +151,39 @@ impl DefsCache {
         self.clear();
     }
 
-    async fn get<S: TargetStore>(&self, store: &S) -> Result<Vec<Target>, ApiError> {
-        let generation = {
+    /// The definitions: the listing kept when it is younger than [`DEFS_TTL`] and (when
+    /// `version` is given) of that definitions' version, else a new listing.
+    async fn get<S: TargetStore>(
+        &self,
+        store: &S,
+        version: Option<u64>,
+    ) -> Result<Vec<Target>, ApiError> {
+        let (generation, wanted) = {
             let mut state = self.lock();
-            if let Some((at, defs)) = &state.listed {
-                if at.elapsed() < DEFS_TTL {
-                    let defs = defs.clone();
+            if version.is_some() {
+                state.seen = version;
+            }
+            let wanted = version.or(state.seen);
+            if let Some(l) = &state.listed {
+                if l.at.elapsed() < DEFS_TTL && (wanted.is_none() || l.version == wanted) {
+                    let defs = l.defs.clone();
+                    self.0.counters.hit();
                     return Ok(state.overlay(defs));
                 }
             }
-            state.generation
+            (state.generation, wanted)
         };
+        self.0.counters.miss();
         let defs = store.list_targets(None).await?;
+        let bytes = (defs.len() * std::mem::size_of::<Target>()) as u64;
         let mut state = self.lock();
         if state.generation == generation {
-            state.listed = Some((std::time::Instant::now(), defs.clone()));
+            state.listed = Some(Listing {
+                at: std::time::Instant::now(),
+                version: wanted,
+                bytes,
+                defs: defs.clone(),
+            });
         }
         Ok(state.overlay(defs))
     }
@@ -135,7 +194,18 @@ pub async fn load_cached<S: TargetStore + StateStore>(
     store: &S,
     cache: &DefsCache,
 ) -> Result<Loaded, ApiError> {
-    let (targets, latest) = tokio::join!(cache.get(store), latest_all(store));
+    let (targets, latest) = tokio::join!(cache.get(store, None), latest_all(store));
+    Ok(states_of(targets?, latest?))
+}
+
+/// Like [`load_cached`], with a listing of the definitions' `version` (read by the caller,
+/// [`crate::cache::Stamp`]): a write by another instance since the listing is seen at once.
+pub async fn load_at<S: TargetStore + StateStore>(
+    store: &S,
+    cache: &DefsCache,
+    version: u64,
+) -> Result<Loaded, ApiError> {
+    let (targets, latest) = tokio::join!(cache.get(store, Some(version)), latest_all(store));
     Ok(states_of(targets?, latest?))
 }
 

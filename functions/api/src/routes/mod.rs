@@ -4,6 +4,7 @@
 mod actions;
 pub mod audit;
 pub mod badges;
+pub mod cache_stats;
 pub mod channels;
 pub mod checks;
 mod definitions;
@@ -25,6 +26,7 @@ mod params;
 pub mod proxies;
 pub mod status;
 pub mod status_pages;
+pub mod status_view;
 pub mod subscriptions;
 pub mod system;
 pub mod target_page;
@@ -42,7 +44,7 @@ use axum::Router;
 use crate::extract::{limit_body, no_route};
 use crate::{auth, Access, ApiError, App, Store};
 
-pub use defs::{latest_all, load, load_cached, DefsCache, Loaded, DEFS_TTL};
+pub use defs::{latest_all, load, load_at, load_cached, DefsCache, Loaded, DEFS_TTL};
 pub use incident_cache::{IncidentsCache, INCIDENTS_TTL};
 pub use system::{level, LOAD_PER_CPU, USED_PERCENT};
 
@@ -107,6 +109,7 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/alerts", get(history::alerts::<S>))
         .route("/v1/groups/{group}/active", get(status::group_active::<S>))
         .route("/v1/locations", get(locations::locations::<S>))
+        .route("/v1/cache/stats", get(cache_stats::cache_stats::<S>))
         .route("/v1/system", get(system::system));
     let admin = Router::new()
         .route("/v1/targets", post(definitions::create_targets::<S>))
@@ -286,6 +289,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/groups/{group}/active", Access::Read),
     ("GET", "/v1/system", Access::Read),
     ("GET", "/v1/locations", Access::Read),
+    ("GET", "/v1/cache/stats", Access::Read),
     ("POST", "/v1/checks", Access::Admin),
     ("GET", "/v1/proxies/active", Access::Admin),
     ("GET", "/v1/dumps", Access::Admin),

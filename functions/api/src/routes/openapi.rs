@@ -12,7 +12,7 @@ use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
 };
-use super::{audit, incidents, subscriptions};
+use super::{audit, cache_stats, incidents, subscriptions};
 use crate::Json;
 
 /// This document
@@ -56,6 +56,7 @@ pub async fn openapi() -> Json {
         history::alerts,
         status::group_active,
         locations::locations,
+        cache_stats::cache_stats,
         system::system,
         definitions::create_targets,
         definitions::apply_targets,
@@ -99,6 +100,8 @@ pub async fn openapi() -> Json {
         audit::audit,
     ),
     components(schemas(
+        cache_stats::CacheStatsAnswer,
+        crate::cache::CacheStats,
         locations::LocationsAnswer,
         locations::LocationView,
         crate::page::json::StatusJson,
@@ -389,15 +392,20 @@ mod tests {
     const ADDED_AUDIT: &[(&str, &str)] = &[("get", "/v1/audit")];
 
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
-    /// routes take `format`).
+    /// routes take `format`, the status `limit`, `cursor` and `fields`).
     const CHANGED: &[(&str, &str)] = &[
         ("get", "/"),
         ("get", "/v1/results"),
         ("get", "/v1/targets/{id}/results"),
+        ("get", "/v1/status"),
     ];
 
     /// Read routes added since (issue 17: probe locations).
-    const ADDED_READ: &[(&str, &str)] = &[("get", "/v1/locations")];
+    const ADDED_READ: &[(&str, &str)] = &[
+        ("get", "/v1/locations"),
+        // Issue 19: the caches' statistics.
+        ("get", "/v1/cache/stats"),
+    ];
 
     /// Routes added since (issue 18: incidents and subscriptions).
     const ADDED_INCIDENTS: &[(&str, &str)] = &[

@@ -3,11 +3,13 @@
 //! [`crate::page`]) and the Prometheus metrics (`GET /metrics`, in [`crate::metrics`]).
 
 use axum::extract::State;
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use lookout_core::domain::status_page::DEFAULT_SLUG;
 use serde::Deserialize;
 
 use super::AppState;
+use crate::cache::{self, Stamp};
 use crate::extract::{Path, Query};
 use crate::page::{self, PageData, Reader};
 use crate::{ApiError, Json, Store};
@@ -56,8 +58,25 @@ pub const JSON_DAYS: usize = 7;
 pub async fn page<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<PageQuery>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    html(&app, DEFAULT_SLUG, &q).await
+    let key = cache::key(&format!("html/{DEFAULT_SLUG}"), uri.query(), PAGE_KEYS);
+    Box::pin(cached(&app, key, html(&app, DEFAULT_SLUG, &q))).await
+}
+
+/// The query parameters that change a status page or its JSON version (the cache key's).
+const PAGE_KEYS: &[&str] = &["lang", "tz", "days"];
+
+/// The answer kept in the `page` cache under `key`, or the one `build` makes
+/// ([`crate::cache`]).
+async fn cached<S: Store>(
+    app: &AppState<S>,
+    key: String,
+    build: impl std::future::Future<Output = Result<Response, ApiError>>,
+) -> Result<Response, ApiError> {
+    let stamp = Stamp::read(&app.store).await?;
+    app.defs.saw_version(stamp.defs_version);
+    app.cache.answer(&app.cache.page, key, stamp, build).await
 }
 
 /// A status page (HTML)
@@ -74,8 +93,10 @@ pub async fn slug_page<S: Store>(
     State(app): State<AppState<S>>,
     Path(slug): Path<String>,
     Query(q): Query<PageQuery>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    html(&app, &slug, &q).await
+    let key = cache::key(&format!("html/{slug}"), uri.query(), PAGE_KEYS);
+    Box::pin(cached(&app, key, html(&app, &slug, &q))).await
 }
 
 async fn html<S: Store>(
@@ -103,8 +124,11 @@ async fn html<S: Store>(
 pub async fn status_json<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<JsonQuery>,
+    uri: Uri,
 ) -> Response {
-    page::cors(json(&app, DEFAULT_SLUG, &q).await.into_response())
+    let key = cache::key(&format!("json/{DEFAULT_SLUG}"), uri.query(), PAGE_KEYS);
+    let build = async { Ok(json(&app, DEFAULT_SLUG, &q).await.into_response()) };
+    page::cors(Box::pin(cached(&app, key, build)).await.into_response())
 }
 
 /// A status page as JSON, for embedding
@@ -117,8 +141,11 @@ pub async fn slug_status_json<S: Store>(
     State(app): State<AppState<S>>,
     Path(slug): Path<String>,
     Query(q): Query<JsonQuery>,
+    uri: Uri,
 ) -> Response {
-    page::cors(json(&app, &slug, &q).await.into_response())
+    let key = cache::key(&format!("json/{slug}"), uri.query(), PAGE_KEYS);
+    let build = async { Ok(json(&app, &slug, &q).await.into_response()) };
+    page::cors(Box::pin(cached(&app, key, build)).await.into_response())
 }
 
 async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &JsonQuery) -> Result<Json, ApiError> {
@@ -148,6 +175,28 @@ async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &JsonQuery) -> Result<
     (status = 200, description = "OK", body = String, content_type = "text/plain"),
 ))]
 pub async fn metrics<S: Store>(State(app): State<AppState<S>>) -> Result<Response, ApiError> {
-    let metrics = crate::metrics::metrics(&app.store, app.location_grace_ms()).await?;
-    Ok(metrics.map(axum::body::Body::new).into_response())
+    let stamp = Stamp::read(&app.store).await?;
+    let cached = app
+        .cache
+        .answer(&app.cache.metrics, "metrics".into(), stamp, async {
+            let version = stamp.defs_version;
+            let grace = app.location_grace_ms();
+            let metrics = crate::metrics::metrics(&app.store, &app.defs, version, grace).await?;
+            Ok(metrics.map(axum::body::Body::new).into_response())
+        })
+        .await?;
+    // The caches' own series are read at each scrape, after the answer's hit or miss counted.
+    let (mut parts, body) = cached.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut text = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(ApiError::internal)?
+        .to_vec();
+    let stats = super::cache_stats::all(&app);
+    text.extend_from_slice(
+        crate::metrics::cache_exposition(&stats)
+            .map_err(ApiError::internal)?
+            .as_bytes(),
+    );
+    Ok(Response::from_parts(parts, axum::body::Body::from(text)))
 }

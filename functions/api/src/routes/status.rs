@@ -3,45 +3,111 @@
 //! (a group's choice).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
-use lookout_app::ports::{LocationStore, RunStore, StateStore, SummaryStore, TargetStore};
+use axum::http::{header, Uri};
+use axum::response::{IntoResponse, Response};
+use lookout_app::ports::{RunStore, StateStore, SummaryStore, TargetStore};
 use lookout_core::domain::failover::choose_all;
 use lookout_core::domain::{Status, TargetKind, TargetState};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{digests, load, load_cached, AppState, DefsCache};
-use crate::extract::Path;
+use super::status_view::{build_view, Page};
+use super::{digests, load, AppState};
+use crate::cache::Stamp;
+use crate::extract::{Path, Query};
 use crate::{ApiError, Json, Store};
+
+/// Query of `GET /v1/status`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct StatusQuery {
+    /// Rows on this page, 1 to 10,000 (default: every target, one page).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    pub limit: Option<String>,
+    /// Where the page starts: the `next_cursor` of the previous page (opaque; pages follow the
+    /// targets' ids, so a target added or deleted meanwhile moves no other row).
+    pub cursor: Option<String>,
+    /// The row fields to answer, a comma list of `id`, `name`, `kind`, `group`, `enabled`,
+    /// `priority`, `status`, `status_since`, `uptime_percent`, `ewma_latency_ms`,
+    /// `maintenance`, `state`, `last_result`, `locations` (`id` is always kept); another name is
+    /// a 400 naming `fields`.
+    #[param(example = "id,status")]
+    pub fields: Option<String>,
+}
 
 /// Every target with its state, latest result and failover choice
 ///
 /// Each target (redacted) with its status, a short state and its latest result, and the
-/// active target of every group: `{"generated_at","targets":[...],"groups":[...]}`. A target
-/// probed from several locations also has `locations`: each location's verdict
+/// active target of every group: `{"generated_at","targets":[...],"groups":[...]}`, targets by
+/// id. A target probed from several locations also has `locations`: each location's verdict
 /// `{"location","status","since","at","latency_ms","error"}`, by location name (absent
-/// otherwise).
-#[utoipa::path(get, path = "/v1/status", tag = "public", responses(
+/// otherwise). With `limit` or `cursor` the answer is one page and has `next_cursor` (`null` on
+/// the last page); `groups` is only on the first page (no `cursor`). `fields` keeps only the
+/// row fields named. Served from the instance's cache while nothing changed
+/// ([`crate::cache`]); `generated_at` is when the view was built.
+#[utoipa::path(get, path = "/v1/status", tag = "public", params(StatusQuery), responses(
     (status = 200, description = "OK", body = Object),
 ))]
-pub async fn status<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
-    Ok(Json::ok(view(&app.store, &app.defs).await?))
+pub async fn status<S: Store>(
+    State(app): State<AppState<S>>,
+    Query(q): Query<StatusQuery>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let page = Page::of(&q)?;
+    let stamp = Stamp::read(&app.store).await?;
+    let key = crate::cache::key("status", uri.query(), &["limit", "cursor", "fields"]);
+    app.cache
+        .answer(&app.cache.status, key, stamp, async {
+            let view = match app.cache.status_view(stamp) {
+                Some(v) => v,
+                None => {
+                    let generation = app.cache.generation();
+                    let built = Arc::new(build_view(&app.store, &app.defs, stamp).await?);
+                    app.cache
+                        .keep_status_view(stamp, generation, Arc::clone(&built));
+                    built
+                }
+            };
+            Ok(json_response(view.render(&page)))
+        })
+        .await
+}
+
+/// A JSON text (UTF-8 bytes) as a 200 answer, with the headers of [`Json`].
+fn json_response(text: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// Counts by status, last runs, active per group, proxy cost, the latest global digest
 ///
 /// Counts by status and kind, the last run of each kind, the active target and fallbacks count
 /// per group, proxy traffic and cost, and `digest`, the newest global digest (`null` before the
-/// first).
+/// first). Served from the instance's cache while nothing changed ([`crate::cache`]).
 #[utoipa::path(get, path = "/v1/summary", tag = "public", responses(
     (status = 200, description = "OK", body = Object),
 ))]
-pub async fn summary<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
-    let mut summary = counts(&app.store).await?;
-    summary["digest"] = digests::newest_global(&app.store)
-        .await?
-        .unwrap_or(Value::Null);
-    Ok(Json::ok(summary))
+pub async fn summary<S: Store>(State(app): State<AppState<S>>) -> Result<Response, ApiError> {
+    let stamp = Stamp::read(&app.store).await?;
+    app.cache
+        .answer(&app.cache.summary, "summary".into(), stamp, async {
+            let mut summary = counts(&app.store).await?;
+            summary["digest"] = digests::newest_global(&app.store)
+                .await?
+                .unwrap_or(Value::Null);
+            Ok(Json::ok(summary).into_response())
+        })
+        .await
 }
 
 /// Active target and fallbacks of a group or pool
@@ -67,65 +133,6 @@ pub async fn group_active<S: Store>(
         )));
     }
     Ok(Json::ok(json!({"group": group, "choices": choices})))
-}
-
-/// The status view, from the cached definitions.
-async fn view<S: TargetStore + StateStore + LocationStore>(
-    store: &S,
-    cache: &DefsCache,
-) -> Result<Value, ApiError> {
-    let (targets, latest, states) = load_cached(store, cache).await?;
-    let verdicts = super::locations::verdicts_all(store).await?;
-    let now = lookout_core::time::now_ms();
-    let rows: Vec<Value> = targets
-        .iter()
-        .map(|t| {
-            let state = &states[&t.id];
-            let mut row = json!({
-                "id": t.id,
-                "name": t.name,
-                "kind": t.kind(),
-                "group": t.group,
-                "enabled": t.enabled,
-                "priority": t.priority(),
-                "status": state.status,
-                "status_since": (state.status_since > 0).then(|| lookout_core::time::rfc3339(state.status_since)),
-                "uptime_percent": state.uptime_percent(),
-                "ewma_latency_ms": state.ewma_latency_ms.map(|l| l.round()),
-                "maintenance": t.maintenance_at(now).map(|w| {
-                    json!({"active": true, "reason": w.reason.as_deref().unwrap_or("maintenance")})
-                }),
-                // The whole definition and state are at GET /v1/targets/{id}; the status keeps
-                // what a dashboard shows, so that 10,000 targets stay one quick answer.
-                "state": {
-                    "version": state.version,
-                    "checks": state.checks,
-                    "failures": state.failures,
-                    "last_check": state.last_check.map(lookout_core::time::rfc3339),
-                    "last_error": state.last_error,
-                    "traffic_bytes": state.traffic_bytes,
-                    "cost": state.cost,
-                },
-                "last_result": latest.get(&t.id).and_then(|l| l.result.as_ref()).map(|r| json!({
-                    "at": lookout_core::time::rfc3339(r.at),
-                    "outcome": r.outcome,
-                    "status_code": r.status_code,
-                    "latency_ms": r.latency_ms,
-                    "error": r.error,
-                    "message": r.message,
-                })),
-            });
-            if let Some(list) = verdicts.get(&t.id).filter(|l| !l.is_empty()) {
-                row["locations"] = list.iter().map(super::locations::verdict_json).collect();
-            }
-            row
-        })
-        .collect();
-    Ok(json!({
-        "generated_at": lookout_core::time::rfc3339(lookout_core::time::now_ms()),
-        "targets": rows,
-        "groups": choose_all(&targets, &states),
-    }))
 }
 
 /// The summary without the digest: counts by status and kind, the last run of each kind, the
