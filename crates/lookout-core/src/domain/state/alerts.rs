@@ -224,9 +224,15 @@ pub(super) fn flapping_alert(
             text,
         )
     } else {
+        // A flap ended by checks that agree starts its change history again (0 %): the rate
+        // then says nothing, so the text gives it only when it fell below the threshold.
+        let why = if s.flap_changes == 0 {
+            "its last checks agree".to_string()
+        } else {
+            format!("{pct:.0}% state change over the last 21 checks")
+        };
         let text = format!(
-            "{who} stopped flapping ({pct:.0}% state change over the last 21 checks); its \
-             status is {} and each change alerts again.",
+            "{who} stopped flapping ({why}); its status is {} and each change alerts again.",
             s.status.as_str()
         );
         target_alert(

@@ -26,6 +26,11 @@ use super::{Status, TargetState};
 pub const FLAP_HIGH_PERCENT: f64 = 50.0;
 /// Percent state change below which a flapping target stops flapping.
 pub const FLAP_LOW_PERCENT: f64 = 25.0;
+/// Checks in a row that agree and end a flap at once when they call for another status than
+/// the one held (at least; the target's `failure_threshold` and `recovery_threshold` when
+/// larger): a real outage during flapping shows within these checks, not only once the change
+/// rate has fallen below [`FLAP_LOW_PERCENT`] (about 15 checks after alternating).
+pub const FLAP_SETTLE_CHECKS: u32 = 3;
 /// Transitions kept: between the last 21 checks.
 pub const FLAP_TRANSITIONS: u32 = 20;
 /// Weight of the oldest change kept.
@@ -43,7 +48,8 @@ pub fn percent_state_change(changes: u32) -> f64 {
         // Bit i is the transition i checks back: the newest weighs HIGH_CURVE.
         .map(|i| HIGH_CURVE - f64::from(i) * step)
         .sum();
-    weighted * 100.0 / f64::from(n)
+    // `+ 0.0`: an empty float sum is -0.0.
+    weighted * 100.0 / f64::from(n) + 0.0
 }
 
 /// What flap detection made of one check.
@@ -61,18 +67,29 @@ pub(super) enum Flap {
 
 /// Records the check's own state `called` in `s` (changes and last state) and decides whether
 /// the target flaps. `enabled` false (the target's `flap_detection`) still records the
-/// changes, but never flaps (and a target flapping when it was turned off stops).
-pub(super) fn observe(s: &mut TargetState, called: Status, enabled: bool) -> Flap {
+/// changes, but never flaps (and a target flapping when it was turned off stops). A flapping
+/// target whose last `settle` checks (at least [`FLAP_SETTLE_CHECKS`]) all called for the same
+/// state, other than the status held (`s.status`), stops at once and its change history starts
+/// again, so that it does not start flapping again on the next check.
+pub(super) fn observe(s: &mut TargetState, called: Status, enabled: bool, settle: u32) -> Flap {
     let changed = s.flap_last.is_some_and(|last| last != called);
     s.flap_changes = ((s.flap_changes << 1) | u32::from(changed)) & ((1 << FLAP_TRANSITIONS) - 1);
     s.flap_last = Some(called);
     let pct = percent_state_change(s.flap_changes);
+    // No change in the last `settle - 1` transitions: the last `settle` checks agree.
+    let run = settle.clamp(FLAP_SETTLE_CHECKS, FLAP_TRANSITIONS);
+    let settled = s.flap_changes & ((1 << (run - 1)) - 1) == 0 && called != s.status;
     match (s.flapping, enabled) {
         (false, true) if pct >= FLAP_HIGH_PERCENT => {
             s.flapping = true;
             Flap::Started
         }
         (false, _) => Flap::Steady,
+        (true, true) if settled => {
+            s.flapping = false;
+            s.flap_changes = 0;
+            Flap::Stopped
+        }
         (true, true) if pct >= FLAP_LOW_PERCENT => Flap::Holding,
         (true, _) => {
             s.flapping = false;

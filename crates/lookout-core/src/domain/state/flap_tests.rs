@@ -114,8 +114,14 @@ fn a_flapping_target_that_settles_up_stops_flapping_with_one_alert() {
         .collect();
     let stopped_at = fired[0].0;
     assert_eq!(fired[0].1, AlertKind::FlappingStopped);
-    // It stops once the weighted changes fall below the low threshold, some checks later.
-    assert!(stopped_at > 5, "{fired:?}");
+    if held == Status::Down {
+        // Held down, the checks agree on up: it stops at the third success in a row.
+        assert_eq!(stopped_at, 2, "{fired:?}");
+    } else {
+        // Held up and the checks agree: nothing is hidden, so it stops once the weighted
+        // changes fall below the low threshold, some checks later.
+        assert!(stopped_at > 5, "{fired:?}");
+    }
     let expected: Vec<AlertKind> = if held == Status::Down {
         vec![AlertKind::FlappingStopped, AlertKind::Recovery]
     } else {
@@ -135,12 +141,23 @@ fn a_real_outage_after_flapping_still_alerts() {
     feed(&t, &mut s, &alternating(29));
     // Ends on a success: held status is whatever it was; now it fails for good.
     assert!(s.flapping);
-    let alerts: Vec<Alert> = feed(&t, &mut s, &[false; 30])
-        .into_iter()
-        .flatten()
-        .collect();
+    let held = s.status;
+    let per_check = feed(&t, &mut s, &[false; 30]);
     assert_eq!(s.status, Status::Down);
     assert!(!s.flapping);
+    // It shows within three failures in a row (FLAP_SETTLE_CHECKS), not after the change
+    // rate has decayed (about 15 checks), and it does not start flapping again.
+    let first = per_check.iter().position(|a| !a.is_empty()).unwrap();
+    if held != Status::Down {
+        // The alternation ended on a failure: that one and the next two are three in a row.
+        assert_eq!(first, 1, "{per_check:?}");
+        assert!(per_check[first][0].text.contains("its last checks agree"));
+    }
+    assert!(
+        per_check[first + 1..].iter().all(|a| a.is_empty()),
+        "{per_check:?}"
+    );
+    let alerts: Vec<Alert> = per_check.into_iter().flatten().collect();
     let k = kinds(&alerts);
     assert_eq!(k[0], AlertKind::FlappingStopped, "{k:?}");
     if alerts[0].new_status != Status::Down || k.len() > 1 {
@@ -151,6 +168,32 @@ fn a_real_outage_after_flapping_still_alerts() {
         );
         assert_eq!(alerts[1].new_status, Status::Down);
     }
+}
+
+#[test]
+fn a_flapping_target_held_up_goes_down_after_its_failure_threshold_when_larger() {
+    let t: Target = serde_json::from_value(json!({"id":"s","group":"g","kind":"server",
+        "url":"http://h/","failure_threshold":5}))
+    .unwrap();
+    let mut s = TargetState::new("s");
+    feed(&t, &mut s, &[true]);
+    // Failing twice, then up: never down at threshold 5, so held up while it flaps.
+    for _ in 0..8 {
+        feed(&t, &mut s, &[false, false, true]);
+    }
+    assert!(s.flapping, "{s:?}");
+    assert_eq!(s.status, Status::Healthy);
+    let per_check = feed(&t, &mut s, &[false; 8]);
+    let first = per_check.iter().position(|a| !a.is_empty()).unwrap();
+    assert_eq!(
+        first, 4,
+        "down at the fifth failure in a row: {per_check:?}"
+    );
+    assert_eq!(
+        kinds(&per_check[first]),
+        vec![AlertKind::FlappingStopped, AlertKind::StatusChange]
+    );
+    assert_eq!(s.status, Status::Down);
 }
 
 #[test]

@@ -22,8 +22,10 @@ use crate::time::MINUTE_MS;
 /// Flap detection ([`super::flap`], on unless the target's `flap_detection` is false): a target
 /// whose checks change state at [`super::flap::FLAP_HIGH_PERCENT`] of its last 20 transitions
 /// raises one `flapping` alert and keeps its status, with no status alert or reminder, until the
-/// change rate falls below [`super::flap::FLAP_LOW_PERCENT`]; then one `flapping_stopped` alert,
-/// and the status the checks call for then, with its usual alert when it differs.
+/// change rate falls below [`super::flap::FLAP_LOW_PERCENT`], or until its last checks agree on
+/// another status ([`super::flap::FLAP_SETTLE_CHECKS`], or the thresholds when larger: a real
+/// outage shows within them); then one `flapping_stopped` alert, and the status the checks call
+/// for then, with its usual alert when it differs.
 pub fn next_state(
     state: &TargetState,
     result: &CheckResult,
@@ -73,7 +75,8 @@ fn step(
         Some(_) => state.flap_last.unwrap_or(state.status),
         None => check_state(result, target),
     };
-    let flap = flap::observe(&mut s, called, target.flap_detection);
+    let settle = target.failure_threshold.max(target.recovery_threshold);
+    let flap = flap::observe(&mut s, called, target.flap_detection, settle);
     if matches!(flap, Flap::Started | Flap::Holding) {
         // Held while it flaps: no status change, no status alert, no reminder.
         wanted = state.status;
