@@ -163,8 +163,16 @@ fn route_kind(route: &str) -> Option<&'static str> {
     })
 }
 
-/// Route layer (`from_fn_with_state(app, record)`) on the admin routes, inside the token check:
-/// records one entry for every POST, PUT, PATCH and DELETE once the handler has answered.
+/// Admin writes that are telemetry, not changes an operator makes: `POST
+/// /v1/proxies/{id}/usage` is the client library's report after every request it sends
+/// through a proxy (`lookout_client`), so auditing it would write one entry per application
+/// request; its effect is the proxy's state (traffic, cost, status), shown by `/v1/status`.
+pub const NOT_AUDITED: &[(&str, &str)] = &[("POST", "/v1/proxies/{id}/usage")];
+
+/// Route layer (`from_fn_with_state(app, record)`) on the admin routes, outside the token check:
+/// records one entry for every POST, PUT, PATCH and DELETE once it has been answered, but the
+/// [`NOT_AUDITED`] ones and those the token check refuses with 401 (no or a wrong token: in the
+/// request log only). A 403 (the read token on an admin write) is recorded as refused, by `read`.
 pub async fn record<S: Store>(
     State(app): State<AppState<S>>,
     req: Request,
@@ -181,11 +189,12 @@ pub async fn record<S: Store>(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
-    let caller = req
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .unwrap_or(Caller::ANONYMOUS);
+    if NOT_AUDITED.contains(&(method.as_str(), route.as_str())) {
+        return next.run(req).await;
+    }
+    // The layer runs outside the token check: a write the check refuses with 403 came with the
+    // read token, which names its caller here; the check itself names the caller it let in.
+    let token_caller = app.authorize(req.headers(), crate::Access::Read).ok();
     let (mut parts, body) = req.into_parts();
     let path_object = match (
         route_kind(&route),
@@ -195,6 +204,17 @@ pub async fn record<S: Store>(
         _ => None,
     };
     let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        // Anyone can send these: recording them would let anyone write to the table. They are
+        // in the request log.
+        return response;
+    }
+    let caller = response
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .or(token_caller)
+        .unwrap_or(Caller::ANONYMOUS);
     let (response, code) = error_code(response).await;
     let outcome = AuditOutcome::of_status(response.status().as_u16(), code);
     let attached = response

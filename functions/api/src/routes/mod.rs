@@ -169,12 +169,15 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route_layer(from_fn_with_state(
             app.clone(),
             defs::forget_after_writes::<S>,
-        ))
-        .route_layer(from_fn_with_state(app.clone(), crate::audit::record::<S>));
+        ));
     let inner = Router::new()
         .merge(guard(public, &app, Access::Public))
         .merge(guard(read, &app, Access::Read))
-        .merge(guard(admin, &app, Access::Admin))
+        .merge(
+            // Outside the token check, so that a write it refuses with 403 is audited too.
+            guard(admin, &app, Access::Admin)
+                .route_layer(from_fn_with_state(app.clone(), crate::audit::record::<S>)),
+        )
         .fallback(|req: Request| async move { no_route(req.uri().path()) })
         .with_state(app);
     // The edge runs around the whole router (before routing), so that it sees every answer,

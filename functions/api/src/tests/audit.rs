@@ -223,6 +223,50 @@ async fn a_check_now_is_recorded_as_an_admin_action_that_changes_nothing() {
     assert_eq!(app.store.audit_log().len(), 1);
 }
 
+#[tokio::test]
+async fn a_write_with_the_read_token_is_recorded_refused_by_read_and_one_without_a_token_is_not() {
+    let app = app();
+    let body =
+        json!({"id":"s1","group":"g","kind":"server","url":"http://127.0.0.1:1/"}).to_string();
+    let resp = handle(&app, request("POST", "/v1/targets", &body, Some(READ))).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = handle(&app, request("DELETE", "/v1/targets/s1", "", None)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let log = app.store.audit_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].actor.name, "read");
+    assert!(log[0]
+        .actor
+        .id
+        .as_deref()
+        .is_some_and(|id| id.starts_with("sha256:")));
+    assert_eq!(log[0].outcome.status, 403);
+    assert_eq!(log[0].route, "/v1/targets");
+    assert_no_secret("a refused entry", &serde_json::to_string(&log[0]).unwrap());
+    assert!(!serde_json::to_string(&log[0]).unwrap().contains(READ));
+}
+
+#[tokio::test]
+async fn proxy_usage_reports_are_telemetry_and_leave_no_entry() {
+    let app = app();
+    let proxy = json!({"id":"p1","group":"pool","kind":"proxy",
+        "proxy_url":"http://127.0.0.1:3128","test_urls":["http://127.0.0.1:1/"]});
+    assert_eq!(
+        send(&app, "POST", "/v1/targets", proxy).await,
+        StatusCode::CREATED
+    );
+    for _ in 0..3 {
+        let report = json!({"outcome": "ok", "bytes": 1000});
+        assert_eq!(
+            send(&app, "POST", "/v1/proxies/p1/usage", report).await,
+            StatusCode::OK
+        );
+    }
+    let log = app.store.audit_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].route, "/v1/targets");
+}
+
 fn stored(at: i64, id: &str, actor: &str, object: &str) -> AuditEntry {
     AuditEntry {
         id: id.into(),
