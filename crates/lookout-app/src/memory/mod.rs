@@ -99,6 +99,8 @@ struct Shared {
     audit: Mutex<Vec<lookout_core::domain::audit::AuditEntry>>,
     /// Audit writes fail while set (`audit.rs`): as unavailable, a retryable error.
     failing_audit: AtomicBool,
+    /// A kind whose run records (results, snapshot) fail while set (`state.rs`): as unavailable.
+    failing_kind: Mutex<Option<TargetKind>>,
 }
 
 impl Default for MemoryStore {
@@ -115,6 +117,16 @@ impl MemoryStore {
     /// Makes every later status commit fail with a backend error (`true`), or succeed again.
     pub fn set_failing_commits(&self, failing: bool) {
         self.s.failing_commits.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes every later record of a run of `kind` (its results and snapshot) fail with an
+    /// unavailable store (`Some`), or succeed again (`None`): one kind's table trouble.
+    pub fn set_failing_kind(&self, kind: Option<TargetKind>) {
+        *self
+            .s
+            .failing_kind
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = kind;
     }
 
     /// Makes every later incident write fail with an unavailable store (`true`, a retryable

@@ -89,6 +89,18 @@ impl StateStore for MemoryStore {
         latest: &[Latest],
         _snapshot: bool,
     ) -> Result<(), StoreError> {
+        if *self
+            .s
+            .failing_kind
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            == Some(kind)
+        {
+            return Err(StoreError::Unavailable(format!(
+                "{} run records are failing",
+                kind.as_str()
+            )));
+        }
         let mut t = self.lock();
         let generation = t.layout(kind).generation;
         t.snapshots

@@ -110,3 +110,38 @@ async fn a_round_that_changes_nothing_writes_no_run_record_and_no_summary() {
     once().await.unwrap();
     assert_eq!(store.runs().len(), 3);
 }
+
+#[tokio::test]
+async fn one_kinds_failing_round_does_not_stop_the_other_kinds_run() {
+    let server = TestServer::start(|_| Reply::text(200, "ok")).await;
+    let store = MemoryStore::default();
+    let targets = [
+        json!({"id": "s1", "group": "g", "kind": "server", "url": format!("{}/s", server.url)}),
+        json!({"id": "p1", "group": "pool", "kind": "proxy", "proxy_url": server.url.clone(),
+            "test_urls": [format!("{}/p", server.url)]}),
+    ];
+    for t in targets {
+        store
+            .create_target(&Target::from_json(t).unwrap())
+            .await
+            .unwrap();
+    }
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
+    let config = RunConfig::new(4);
+    // The server kind runs first in `{"kinds":["server","proxy"]}`; its records fail.
+    store.set_failing_kind(Some(TargetKind::Server));
+    let request = ProbeRequest::forced(&[TargetKind::Server, TargetKind::Proxy]);
+    let answer = run(&store, &publisher, &prober, &request, &config).await;
+    assert!(
+        answer.is_err(),
+        "the server kind's failure is the run's answer"
+    );
+    let proxies = store.latest(TargetKind::Proxy).await.unwrap();
+    assert_eq!(
+        proxies.get("p1").map(|l| l.state.checks),
+        Some(1),
+        "the proxy kind was checked and recorded all the same"
+    );
+    assert!(store.latest(TargetKind::Server).await.unwrap().is_empty());
+}

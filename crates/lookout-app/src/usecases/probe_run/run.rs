@@ -189,8 +189,16 @@ where
     let mut failures = Vec::new();
     let mut force = request.force;
     let mut first_round = true;
+    // One kind's round that fails (the table not answering, say) does not stop the other
+    // kinds' (one invocation runs them all): it is logged, its kind sits out the rest of the
+    // window, and the first such error is the run's answer once the others are done.
+    let mut round_error: Option<ProbeError> = None;
+    let mut failed_kinds: Vec<TargetKind> = Vec::new();
     loop {
         for k in kinds.iter_mut() {
+            if failed_kinds.contains(&k.kind) {
+                continue;
+            }
             let round = Round {
                 kind: k.kind,
                 targets: &k.targets,
@@ -208,7 +216,16 @@ where
                 &mut k.unsnapshotted,
                 &mut k.summary,
             ))
-            .await?;
+            .await;
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    tracing::error!(kind = k.kind.as_str(), error = %e, "probe round failed; the other kinds go on");
+                    failed_kinds.push(k.kind);
+                    round_error.get_or_insert(e);
+                    continue;
+                }
+            };
             log_round(k.kind, &out);
             if out.record.checked > 0 || report.runs.iter().all(|r| r.kind != k.kind) {
                 report.runs.push(out.record);
@@ -224,6 +241,9 @@ where
             break;
         };
         tokio::time::sleep(wait).await;
+    }
+    if let Some(e) = round_error {
+        return Err(e);
     }
     if !failures.is_empty() {
         return Err(ProbeError::Uncommitted(failures.len(), failures.join("; ")));
