@@ -313,3 +313,45 @@ async fn an_export_needs_a_day_and_a_bucket() {
     let (status, _) = call(&app, request("POST", "/v1/exports/results", "", Some(READ))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an admin route");
 }
+
+#[tokio::test]
+async fn a_window_past_lambdas_answer_limit_ends_with_where_to_go_on() {
+    let app = app();
+    let more: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"id": format!("bulk-{i:02}"), "group": "bulk", "kind": "server",
+            "url": "http://127.0.0.1:9/"})
+        })
+        .collect();
+    let (status, _) = call(
+        &app,
+        request("POST", "/v1/targets", &json!(more).to_string(), Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let now = with_hours(&app, 30).await;
+    let q = window(now, 30);
+    let (status, _, _, first) = jsonl(&app, &format!("/v1/results?{q}&format=jsonl")).await;
+    assert_eq!(status, StatusCode::OK);
+    let last = first.last().unwrap();
+    let next = last["truncated"]["next_since"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the answer ends with a truncated line: {last}"));
+    let sent = last["truncated"]["bytes"].as_u64().unwrap() as usize;
+    assert!(sent <= 5 * 1024 * 1024 && sent > 4 * 1024 * 1024, "{sent}");
+    let results = &first[..first.len() - 1];
+    assert!(results.iter().all(|l| l.get("target").is_some()));
+    // Going on from `next_since` gives the rest; the first line not sent is the first there.
+    let until = lookout_core::time::rfc3339(now);
+    let (_, _, _, rest) = jsonl(
+        &app,
+        &format!("/v1/results?since={next}&until={until}&format=jsonl"),
+    )
+    .await;
+    assert!(rest.last().unwrap().get("truncated").is_none());
+    let key = |l: &Value| (l["target"].to_string(), l["at"].to_string());
+    let mut seen: std::collections::HashSet<_> = results.iter().map(key).collect();
+    seen.extend(rest.iter().map(key));
+    let all = json_pages(&app, "/v1/results", &q).await;
+    assert_eq!(seen.len(), all.len());
+}
