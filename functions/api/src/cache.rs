@@ -6,9 +6,12 @@
 //! An entry is served only while all of these hold:
 //! - **the store has not moved on**: each request reads a [`Stamp`] (two small concurrent
 //!   reads: the definitions' version item, moved on by every definitions write of any
-//!   instance, and the kinds' summaries, whose `at` every probe round writes) and an entry
-//!   answers only a request of the same stamp. A new probe round or a definitions write made
-//!   through another instance is therefore seen by the next request, not after a delay;
+//!   instance, and the kinds' summaries, whose `at` a probe round moves whenever it changed
+//!   something the summary shows: a status, an override, the counts, a group's members; and
+//!   at least every 10 minutes, `SUMMARY_REFRESH_MS`) and an entry answers only a request of
+//!   the same stamp. A status change or a definitions write made through another instance is
+//!   therefore seen by the next request, not after a delay; a quiet round's new latencies and
+//!   check times show within [`MAX_AGE`];
 //! - **this instance wrote nothing since**: every admin write of this instance (targets,
 //!   actions and overrides, channels, incidents, pages, dumps, leases) empties every cache once
 //!   it answered ([`Caches::forget`], from `defs::forget_after_writes`), and an answer built
