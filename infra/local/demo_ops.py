@@ -109,6 +109,23 @@ def results_export(demo, say) -> None:
     demo.expect(count == manifest["count"] > 0, f"it holds the {manifest['count']} results the manifest counts")
 
 
+def cache_stats(demo, say) -> None:
+    """A second status read is a hit of this instance's cache, and the statistics say so."""
+    say("\nCached reads (GET /v1/cache/stats)")
+    _, before = demo.api("GET", "/v1/cache/stats", admin=True)
+    hits = lambda stats: ((stats or {}).get("caches", {}).get("status") or {}).get("hits", 0)  # noqa: E731
+    for _ in range(3):
+        demo.api("GET", "/v1/status")
+    status, after = demo.api("GET", "/v1/cache/stats", admin=True)
+    got = hits(after) - hits(before)
+    say(f"  status: {json.dumps((after or {}).get('caches', {}).get('status'))}")
+    demo.expect(status == 200 and got >= 1, f"repeated status reads are cache hits ({got} new hits of 3 reads)")
+    code, page = demo.api("GET", "/v1/status?limit=2&fields=id,status")
+    rows = page.get("targets", []) if isinstance(page, dict) else []
+    demo.expect(code == 200 and len(rows) == 2 and all(set(r) == {"id", "status"} for r in rows) and page.get("next_cursor"),
+                f"?limit=2&fields=id,status gives two rows of those fields and a next_cursor ({code})")
+
+
 def operations(demo, say, log_path, secrets: list[str]) -> None:
     """Every check of this step, in order."""
     audit(demo, say, secrets)
@@ -116,3 +133,4 @@ def operations(demo, say, log_path, secrets: list[str]) -> None:
     request_log(demo, say, log_path, secrets)
     results_jsonl(demo, say)
     results_export(demo, say)
+    cache_stats(demo, say)

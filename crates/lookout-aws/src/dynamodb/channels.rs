@@ -2,7 +2,7 @@
 //! definition as JSON (`def`) with every secret field sealed ([`Sealer::seal_value`], associated
 //! data `lookout:channel:<id>`) and opened on read; writes conditional on `version`.
 
-use super::item::{from_attr, item_of, key_of, n, s, to_json, Item};
+use super::item::{from_attr, item_of, n, s, to_json, Item};
 use super::keys::{CHANNEL_PK, PK, SK, VERSION};
 use super::DynamoStore;
 use crate::sealing::{channel_aad, SealError};
@@ -111,16 +111,8 @@ impl ChannelStore for DynamoStore {
     }
 
     async fn channel(&self, id: &str) -> Result<Option<Channel>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(CHANNEL_PK, id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        match &got.item {
+        let got = self.get_consistent(CHANNEL_PK, id).await?;
+        match &got {
             Some(item) => Ok(Some(self.channel_of(item).await?)),
             None => Ok(None),
         }

@@ -389,6 +389,24 @@ impl DynamoStore {
         Ok(deleted.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    /// One item by its key, read strongly consistent (a read a write may depend on).
+    pub(super) async fn get_consistent(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(super::item::key_of(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(got.item)
+    }
+
     /// Puts one item, unconditionally.
     pub(super) async fn put(&self, item: Item) -> Result<(), StoreError> {
         self.client

@@ -306,16 +306,9 @@ impl TargetStore for DynamoStore {
     /// One strongly consistent GetItem of the version item (0 when there is none yet).
     async fn definitions_version(&self) -> Result<u64, StoreError> {
         let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_of(DEFS_VERSION_PK, DEFS_VERSION_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
+            .get_consistent(DEFS_VERSION_PK, DEFS_VERSION_SK)
+            .await?;
         Ok(got
-            .item
             .as_ref()
             .and_then(|i| i.get(VERSION))
             .and_then(|v| v.as_n().ok())
