@@ -145,3 +145,42 @@ async fn one_kinds_failing_round_does_not_stop_the_other_kinds_run() {
     );
     assert!(store.latest(TargetKind::Server).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_summary_refreshed_in_a_round_that_checked_nothing_names_the_last_recorded_run() {
+    let server = TestServer::start(|_| Reply::text(200, "ok")).await;
+    let store = MemoryStore::default();
+    // Checked every 7 minutes: the 10-minute refresh falls on a minute with nothing due.
+    let t = Target::from_json(json!({"id": "a", "group": "g", "kind": "server",
+        "url": format!("{}/a", server.url), "interval_s": 420}))
+    .unwrap();
+    store.create_target(&t).await.unwrap();
+    let publisher = MemoryPublisher::default();
+    let prober = Prober::with_options(ProbeOptions::allow_private()).unwrap();
+    let t0 = 1_893_456_000_000;
+    let clock = ManualClock::at(t0);
+    let config = RunConfig {
+        clock: Arc::new(clock.clone()),
+        ..RunConfig::new(4)
+    };
+    let request = scheduled();
+    for _ in 0..=(SUMMARY_REFRESH_MS / 60_000) {
+        run(&store, &publisher, &prober, &request, &config)
+            .await
+            .unwrap();
+        clock.advance(60_000);
+    }
+    let runs = store.runs();
+    assert_eq!(runs.len(), 1, "only the first check changed anything: {runs:?}");
+    let summaries = store.summaries().await.unwrap();
+    let s = summaries
+        .iter()
+        .find(|s| s.kind == TargetKind::Server)
+        .unwrap();
+    assert_eq!(s.at, t0 + SUMMARY_REFRESH_MS, "the refresh was written");
+    assert_eq!(
+        s.last_run.as_ref().map(|r| r.started_at),
+        Some(runs[0].started_at),
+        "it names the one run recorded"
+    );
+}

@@ -153,7 +153,7 @@ where
     // The summary when it shows something new (deletions, overrides and statuses show without
     // waiting for a check), or when the stored one is `SUMMARY_REFRESH_MS` old; the run record
     // with it, or when the round did something worth keeping.
-    let summary = kind_summary(round.kind, round.targets, latest, &record);
+    let mut summary = kind_summary(round.kind, round.targets, latest, &record);
     let summary_due = record.changes > 0
         || !overrides.is_empty()
         || stored.as_ref().is_none_or(|s| {
@@ -166,7 +166,10 @@ where
         || !overrides.is_empty()
         || round.force;
     let worth_a_record = eventful || (checks.checked > 0 && summary_due);
-    if worth_a_record && round.config.record_runs {
+    if !worth_a_record {
+        // The summary names the last run that was recorded, never one that was not.
+        summary.last_run = stored.as_ref().and_then(|s| s.last_run.clone());
+    } else if round.config.record_runs {
         store.put_run(&record).await?;
     }
     if summary_due {
