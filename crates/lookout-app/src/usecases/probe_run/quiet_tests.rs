@@ -171,7 +171,11 @@ async fn a_summary_refreshed_in_a_round_that_checked_nothing_names_the_last_reco
         clock.advance(60_000);
     }
     let runs = store.runs();
-    assert_eq!(runs.len(), 1, "only the first check changed anything: {runs:?}");
+    assert_eq!(
+        runs.len(),
+        1,
+        "only the first check changed anything: {runs:?}"
+    );
     let summaries = store.summaries().await.unwrap();
     let s = summaries
         .iter()
