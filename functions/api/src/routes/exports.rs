@@ -28,13 +28,15 @@ pub struct ExportQuery {
 ///
 /// `results/<day>.jsonl.gz` (gzip'd JSON Lines, one result a line, by time then target) and
 /// `results/<day>.manifest.json` (`lookout-results/1`: day, count, bytes, sha256, created_at).
-/// An export of the same day again overwrites both; a day without results is an empty export
-/// with a count of 0. 400 for a `day` that is not `YYYY-MM-DD`; 503 without a bucket.
+/// An export of the same day again overwrites both, unless that export holds results and the
+/// history holds none of the day any more (409: it is kept); a day without results is an empty
+/// export with a count of 0. 400 for a `day` that is not `YYYY-MM-DD`; 503 without a bucket.
 #[utoipa::path(post, path = "/v1/exports/results", tag = "admin", params(ExportQuery),
     request_body(content = Option<Value>, content_type = "application/json"),
     responses(
         (status = 201, description = "Exported here: the manifest", body = Object),
         (status = 202, description = "Handed to the dump function (LOOKOUT_DUMP_FUNCTION)", body = Object),
+        (status = 409, description = "An export of that day with results exists and the history no longer holds the day (expired): it is kept", body = Object),
     ))]
 pub async fn export_results<S: Store>(
     State(app): State<AppState<S>>,

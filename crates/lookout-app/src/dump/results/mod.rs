@@ -239,6 +239,7 @@ where
 {
     let start = parse_day(day)?;
     let kinds = kinds_of(source).await?;
+    keep_an_export_the_history_no_longer_has(source, store, day, start, &kinds).await?;
     let key = results_key(day);
     let mut out = ObjectWriter::new(store, key.clone(), part_bytes.max(1));
     let written: Result<(), DumpError> = async {
@@ -276,6 +277,42 @@ where
         .await?;
     tracing::info!(%day, count = manifest.count, bytes = manifest.bytes, "results exported");
     Ok(manifest)
+}
+
+/// Refuses to replace an export of `day` that holds results when the history holds none of that
+/// day any more (its TTL, `LOOKOUT_HISTORY_TTL_DAYS`, ran out): exporting again would overwrite
+/// the only copy with an empty one. One hour's read at most when the history still has them.
+async fn keep_an_export_the_history_no_longer_has<S, D>(
+    source: &S,
+    store: &D,
+    day: &str,
+    start: i64,
+    kinds: &[(TargetKind, usize)],
+) -> Result<(), DumpError>
+where
+    S: HistoryStore + Sync,
+    D: DumpStore + Sync,
+{
+    let Some(old) = store.get(&manifest_key(day)).await? else {
+        return Ok(());
+    };
+    let Ok(old) = serde_json::from_slice::<ResultsManifest>(&old) else {
+        return Ok(());
+    };
+    if old.count == 0 {
+        return Ok(());
+    }
+    let mut walk = ResultWalk::new(kinds.to_vec(), start, start + DAY_MS - 1);
+    while let Some(hour) = walk.next(source).await? {
+        if !hour.is_empty() {
+            return Ok(());
+        }
+    }
+    Err(DumpError::Refused(format!(
+        "day {day}: the history holds no results of it any more (expired); the export made at \
+         {} with {} results is kept",
+        old.created_at, old.count
+    )))
 }
 
 /// [`export_results`] with parts of [`PART_BYTES`].

@@ -221,6 +221,50 @@ async fn a_day_is_exported_ordered_counted_hashed_and_redacted() {
 }
 
 #[tokio::test]
+async fn an_export_is_not_replaced_by_an_empty_one_once_the_history_expired() {
+    let store = seeded(&[DAY + 3 * HOUR_MS]).await;
+    let objects = MemoryObjects::default();
+    let first = export_day(&store, &objects, "2026-11-30", DAY + DAY_MS)
+        .await
+        .unwrap();
+    assert!(first.count > 0);
+    let body = objects.get(&first.key).await.unwrap().unwrap();
+    // The same table later, the day's history gone (same targets, no results).
+    let expired = seeded(&[]).await;
+    for kind in [TargetKind::Server, TargetKind::Proxy] {
+        if let Some(s) = store
+            .summaries()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.kind == kind)
+        {
+            expired.put_summary(&s).await.unwrap();
+        }
+    }
+    let refused = export_day(&expired, &objects, "2026-11-30", DAY + 30 * DAY_MS).await;
+    assert!(
+        matches!(&refused, Err(DumpError::Refused(m)) if m.contains("kept")),
+        "{refused:?}"
+    );
+    assert_eq!(objects.get(&first.key).await.unwrap().unwrap(), body);
+    let manifest: ResultsManifest = serde_json::from_slice(
+        &objects
+            .get("results/2026-11-30.manifest.json")
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest, first);
+    // A day never exported is still exported empty.
+    let empty = export_day(&expired, &objects, "2026-11-29", DAY + 30 * DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(empty.count, 0);
+}
+
+#[tokio::test]
 async fn a_rerun_writes_the_same_bytes_and_parts_hold_the_same_lines() {
     let hours: Vec<i64> = (0..24).map(|h| DAY + h * HOUR_MS).collect();
     let ids: Vec<String> = (0..12).map(|i| format!("web-{i:02}")).collect();
