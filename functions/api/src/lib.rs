@@ -62,7 +62,8 @@ use axum::Router;
 use lambda_http::{Body, Request, Response};
 use lookout_app::ports::{
     AlertLog, AuditLog, ChannelStore, DeliveryLog, DigestStore, HistoryStore, IncidentStore,
-    LocationStore, RunLease, RunStore, StateStore, StatusPageStore, SummaryStore, TargetStore,
+    LocationStore, RunLease, RunStore, SloStore, StateStore, StatusPageStore, SummaryStore,
+    TargetStore,
 };
 use lookout_app::probe::Prober;
 
@@ -89,6 +90,7 @@ pub trait Store:
     + IncidentStore
     + StatusPageStore
     + AuditLog
+    + SloStore
     + Send
     + Sync
     + 'static
@@ -110,6 +112,7 @@ impl<T> Store for T where
         + IncidentStore
         + StatusPageStore
         + AuditLog
+        + SloStore
         + Send
         + Sync
         + 'static

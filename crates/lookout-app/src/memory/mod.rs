@@ -20,6 +20,7 @@ mod notify;
 mod publisher;
 mod runs;
 mod shards;
+mod slos;
 mod state;
 mod targets;
 #[cfg(test)]
@@ -60,6 +61,10 @@ struct Tables {
     incidents: BTreeMap<String, lookout_core::domain::incident::Incident>,
     /// slug → status page
     pages: BTreeMap<String, lookout_core::domain::status_page::StatusPage>,
+    /// id → SLO
+    slos: BTreeMap<String, lookout_core::domain::slo::Slo>,
+    /// SLO id → its record (buckets and firing alerts)
+    slo_records: BTreeMap<String, lookout_core::domain::slo::SloRecord>,
 }
 
 #[derive(Default)]

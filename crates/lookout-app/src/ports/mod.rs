@@ -19,6 +19,7 @@ mod notify;
 mod publish;
 mod runs;
 mod shards;
+mod slos;
 mod state;
 mod subscriptions;
 mod targets;
@@ -50,6 +51,7 @@ pub use notify::{
 pub use publish::{AlertPublisher, PublishError};
 pub use runs::{KindSummary, RunRecord, RunStore, SummaryStore, SUMMARY_REFRESH_MS};
 pub use shards::{ShardLayout, ShardQueue, ShardTask, Sharded};
+pub use slos::SloStore;
 pub use state::{catch_up_all, Latest, StateStore, SNAPSHOT_EVERY_MS};
 pub use subscriptions::{IncidentNotices, NoticeError, SubscribeOutcome};
 pub use targets::TargetStore;

@@ -17,7 +17,7 @@ use lookout_core::domain::status_page::StatusPage;
 impl DynamoStore {
     /// Puts `item` (partition `pk`, sort key `sk`) on the condition that the stored item has
     /// version `version - 1` (none stored when `version` is 1).
-    async fn put_versioned(
+    pub(super) async fn put_versioned(
         &self,
         pk: &str,
         sk: &str,
@@ -50,7 +50,7 @@ impl DynamoStore {
     }
 
     /// The value in attribute `def` of item `pk`/`sk`, read strongly consistent.
-    async fn get_def<T: DeserializeOwned>(
+    pub(super) async fn get_def<T: DeserializeOwned>(
         &self,
         pk: &str,
         sk: &str,
@@ -68,7 +68,10 @@ impl DynamoStore {
     }
 
     /// Every value in attribute `def` of partition `pk`, in sort-key order.
-    async fn all_defs<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
+    pub(super) async fn all_defs<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let items = self.query(None, pk, true, None).await?;
         items.iter().map(|i| from_attr(i, "def")).collect()
     }

@@ -62,6 +62,11 @@ pub(super) const DEFS_VERSION_PK: &str = "DEFSVERSION";
 pub(super) const DEFS_VERSION_SK: &str = "VERSION";
 /// Partition of the status pages' settings (sort key: the page's slug).
 pub(super) const STATUS_PAGE_PK: &str = "STATUSPAGE";
+/// Partition of the SLO definitions (sort key: the SLO id; the definition's JSON in `def`).
+pub(super) const SLO_PK: &str = "SLO";
+/// Partition of the SLO records (sort key: the SLO id; the record's JSON deflated in `z`):
+/// the SLI's buckets and the firing alerts, rewritten by every probe round that counts a check.
+pub(super) const SLO_RECORD_PK: &str = "SLOREC";
 /// Partition prefix of the audit log (`AUDIT#<YYYY-MM-DD>`, [`audit_pk`]).
 pub(super) const AUDIT_PREFIX: &str = "AUDIT";
 /// Audit row attribute: the entry (JSON).
@@ -356,7 +361,7 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
     let prefix = pk.split('#').next().unwrap_or_default();
     match prefix {
         "TARGET" if key(SK) == Some(CONFIG_SK) => ItemType::Definitions,
-        CHANNEL_PK | STATUS_PAGE_PK => ItemType::Definitions,
+        CHANNEL_PK | STATUS_PAGE_PK | SLO_PK => ItemType::Definitions,
         INCIDENTS_PK => ItemType::Alerts,
         "DELIVERY" | "INCIDENT" => ItemType::Alerts,
         "HIST" | "RUN" => ItemType::History,

@@ -63,6 +63,7 @@ mod restore;
 mod runs;
 mod scan;
 mod shards;
+mod slos;
 mod state;
 mod store;
 mod targets;

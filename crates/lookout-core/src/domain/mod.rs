@@ -11,6 +11,7 @@ mod rebase;
 pub mod result;
 pub mod secret_ref;
 pub mod shard;
+pub mod slo;
 pub mod state;
 pub mod status_page;
 pub mod target;

@@ -33,7 +33,8 @@ pub use schedule::{
 
 /// Every port a probe run uses, under one name: definitions, states and history, run records,
 /// the outbox, the run lease, the summaries, the locations' verdicts and the status page's
-/// incidents (each delivered alert is recorded in them). Any type with all of them has it.
+/// incidents (each delivered alert is recorded in them) and the SLOs (each round's checks are
+/// counted in them). Any type with all of them has it.
 pub trait ProbeStore:
     crate::ports::TargetStore
     + crate::ports::StateStore
@@ -43,6 +44,7 @@ pub trait ProbeStore:
     + crate::ports::SummaryStore
     + crate::ports::LocationStore
     + crate::ports::IncidentStore
+    + crate::ports::SloStore
     + Sync
 {
 }
@@ -56,6 +58,7 @@ impl<T> ProbeStore for T where
         + crate::ports::SummaryStore
         + crate::ports::LocationStore
         + crate::ports::IncidentStore
+        + crate::ports::SloStore
         + Sync
 {
 }

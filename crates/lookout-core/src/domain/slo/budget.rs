@@ -1,0 +1,147 @@
+//! An SLO's status: the SLI over its window, the error budget (total, spent, remaining, as a
+//! share and as minutes of full outage), the burn rates over 1 h, 6 h, 24 h and 3 days, and the
+//! time the budget runs out at the 6-hour burn rate.
+//!
+//! The arithmetic is the Google SRE Workbook's (chapter 2, "Implementing SLOs", and chapter 5,
+//! "Alerting on SLOs"): the error budget is `1 - objective` of the window's valid events; the
+//! burn rate over a window is its error ratio divided by `1 - objective` (a burn rate of 1 spends
+//! exactly the whole budget over the compliance window).
+
+use serde::{Deserialize, Serialize};
+
+use super::series::SloSeries;
+use super::Slo;
+use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
+
+/// The windows burn rates are reported over: name and length, ms.
+pub const BURN_WINDOWS: [(&str, i64); 4] = [
+    ("1h", HOUR_MS),
+    ("6h", 6 * HOUR_MS),
+    ("24h", DAY_MS),
+    ("3d", 3 * DAY_MS),
+];
+
+/// The error budget of the window so far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetFigures {
+    /// Bad events the objective allows over the valid events so far: `(1 - objective) × valid`.
+    pub allowed_bad: f64,
+    /// Bad events so far.
+    pub bad: u64,
+    /// `bad / allowed_bad`: 0 when none spent, 1 when all of it, above 1 when overspent.
+    pub spent_share: f64,
+    /// `1 - spent_share` (negative when overspent).
+    pub remaining_share: f64,
+    /// The budget as minutes of full outage over the whole window: `(1 - objective) × window
+    /// minutes` (43.2 for 99.9 % over 30 days).
+    pub total_minutes: f64,
+    /// `spent_share × total_minutes`.
+    pub spent_minutes: f64,
+    /// `total_minutes - spent_minutes` (negative when overspent).
+    pub remaining_minutes: f64,
+}
+
+/// One burn rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurnRate {
+    /// `1h`, `6h`, `24h` or `3d`.
+    pub window: String,
+    /// Error ratio over the window / `(1 - objective)`; 0 without valid events.
+    pub rate: f64,
+    /// Valid events in the window.
+    pub events: u64,
+}
+
+/// What `GET /v1/slos/{id}` answers beside the definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloStatus {
+    /// When it was computed, epoch ms.
+    pub at: i64,
+    /// The window's start and end, epoch ms (a calendar month's end is the next month's start).
+    pub window_start: i64,
+    /// See `window_start`.
+    pub window_end: i64,
+    /// Good / valid events over the window so far, percent; `None` without valid events.
+    pub sli: Option<f64>,
+    /// Valid events so far.
+    pub events: u64,
+    /// Good events so far.
+    pub good: u64,
+    /// Checks left out (maintenance).
+    pub excluded: u64,
+    /// The error budget.
+    pub budget: BudgetFigures,
+    /// Burn rates over [`BURN_WINDOWS`].
+    pub burn_rates: Vec<BurnRate>,
+    /// When the remaining budget is spent at the 6-hour burn rate, epoch ms: `None` when that
+    /// rate is 0 (or there are no events), `Some(at)` when it is spent already.
+    pub exhausted_at: Option<i64>,
+}
+
+/// The status of `slo` at `now_ms` (epoch ms) from its `series`.
+pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
+    let (start, end) = slo.window.bounds(now_ms);
+    let counts = series.since(start, now_ms);
+    let fraction = slo.budget_fraction();
+    let allowed_bad = fraction * counts.total as f64;
+    let spent_share = if counts.bad() == 0 {
+        0.0
+    } else if allowed_bad > 0.0 {
+        counts.bad() as f64 / allowed_bad
+    } else {
+        f64::INFINITY
+    };
+    let total_minutes = fraction * (end - start) as f64 / MINUTE_MS as f64;
+    let spent_minutes = (spent_share * total_minutes).min(f64::MAX);
+    let budget = BudgetFigures {
+        allowed_bad,
+        bad: counts.bad(),
+        spent_share,
+        remaining_share: 1.0 - spent_share,
+        total_minutes,
+        spent_minutes,
+        remaining_minutes: total_minutes - spent_minutes,
+    };
+    let burn_rates: Vec<BurnRate> = BURN_WINDOWS
+        .iter()
+        .map(|(name, len)| {
+            let c = series.last(now_ms, *len);
+            BurnRate {
+                window: (*name).to_string(),
+                rate: burn_rate(c.error_ratio(), fraction),
+                events: c.total,
+            }
+        })
+        .collect();
+    let six_hours = burn_rates[1].rate;
+    let exhausted_at = if budget.remaining_share <= 0.0 && counts.total > 0 {
+        Some(now_ms)
+    } else if six_hours > 0.0 {
+        // A burn rate of 1 spends the whole budget over the window's length.
+        let left_ms = budget.remaining_share * (end - start) as f64 / six_hours;
+        Some(now_ms.saturating_add(left_ms.min(i64::MAX as f64 / 2.0) as i64))
+    } else {
+        None
+    };
+    SloStatus {
+        at: now_ms,
+        window_start: start,
+        window_end: end,
+        sli: counts.ratio().map(|r| r * 100.0),
+        events: counts.total,
+        good: counts.good,
+        excluded: counts.excluded,
+        budget,
+        burn_rates,
+        exhausted_at,
+    }
+}
+
+/// `error_ratio / budget_fraction`; 0 when the budget fraction is not positive.
+pub fn burn_rate(error_ratio: f64, budget_fraction: f64) -> f64 {
+    if budget_fraction > 0.0 {
+        error_ratio / budget_fraction
+    } else {
+        0.0
+    }
+}
