@@ -441,7 +441,7 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore + Sl
             )
         })
         .collect();
-    let (slos, records) = tokio::join!(store.slos(), store.slo_records());
+    let (slos, records) = Box::pin(async { tokio::join!(store.slos(), store.slo_records()) }).await;
     let slos = slo::rows(&slos?, &records?, now);
     let snapshot = Snapshot {
         targets: targets

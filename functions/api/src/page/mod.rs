@@ -242,7 +242,8 @@ impl PageData {
             app.incidents.open(&app.store),
             app.incidents
                 .between(&app.store, now - BAR_DAYS as i64 * DAY_MS, now),
-            slos::read(&app.store, &page.slos, now),
+            // On the heap: the join's future is large in debug builds (2 MiB thread stacks).
+            Box::pin(slos::read(&app.store, &page.slos, now)),
         );
         let (targets, latest, states) = loaded?;
         Ok(Self {
