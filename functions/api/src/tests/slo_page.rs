@@ -345,3 +345,30 @@ async fn a_pages_slos_are_checked_naming_the_field() {
     let (_, one) = call(&app, request("GET", "/v1/pages/shop", "", Some(TOKEN))).await;
     assert_eq!(one["page"]["slos"], json!(ids));
 }
+
+#[test]
+fn the_openapi_document_describes_the_pages_slos_and_the_setting() {
+    let doc = crate::openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["StatusJson"]["properties"]["slos"]["items"]["$ref"],
+        "#/components/schemas/SloJson"
+    );
+    let slo = &schemas["SloJson"]["properties"];
+    for field in [
+        "id",
+        "name",
+        "objective",
+        "window",
+        "sli",
+        "budget_remaining",
+        "burning",
+    ] {
+        assert!(slo[field].is_object(), "{field} in {slo}");
+    }
+    assert_eq!(slo["sli"]["nullable"], true, "{slo}");
+    let slos = &schemas["PageBody"]["properties"]["slos"];
+    assert_eq!(slos["maxItems"], 50, "{slos}");
+    assert_eq!(slos["uniqueItems"], true, "{slos}");
+    assert_eq!(slos["items"]["pattern"], "^[a-z0-9._-]{1,64}$", "{slos}");
+}
