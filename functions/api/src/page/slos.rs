@@ -119,10 +119,12 @@ fn finite(v: f64) -> f64 {
     }
 }
 
-/// `v` rounded down to `decimals` decimals, so an SLI short of 100 % never shows as 100.
+/// `v` rounded down to `decimals` decimals, so an SLI short of 100 % never shows as 100 (with
+/// a millionth of the last decimal's slack, so that `99.9996` stays `99.9996` when the division
+/// that made it lands a hair below).
 fn floor_to(v: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
-    (v * scale).floor() / scale
+    ((v * scale) + 1e-6).floor() / scale
 }
 
 /// An SLO in the HTML view: every value a word or number in the reader's language.

@@ -372,3 +372,38 @@ fn the_openapi_document_describes_the_pages_slos_and_the_setting() {
     assert_eq!(slos["uniqueItems"], true, "{slos}");
     assert_eq!(slos["items"]["pattern"], "^[a-z0-9._-]{1,64}$", "{slos}");
 }
+
+#[test]
+fn an_sli_shows_one_decimal_more_than_its_objective_rounded_down() {
+    use crate::page::labels::EN;
+    use crate::page::slos::{data, SloJson, SloView};
+    let mut record = SloRecord::new("tight");
+    let counts = |good, total| SliCounts {
+        good,
+        total,
+        excluded: 0,
+    };
+    let now = lookout_core::time::now_ms();
+    record
+        .series
+        .add_counts(now - HOUR_MS, counts(999_996, 1_000_000));
+    let tight = Slo {
+        objective: 99.99,
+        ..slo("tight", "Tight")
+    };
+    let d = data(tight, Some(&record), now);
+    // 99.9996 %: three decimals for a 99.99 objective, rounded down (not "100.000%").
+    assert_eq!(SloView::of(&EN, &d).sli, "99.999%");
+    assert_eq!(SloView::of(&EN, &d).objective, "99.99%");
+    assert_eq!(SloJson::of(&d).sli, Some(99.9996));
+    // 4 % of the budget spent: 4 bad of the 100 a 99.99 % objective allows.
+    assert_eq!(SloJson::of(&d).budget_remaining, 96.0);
+    let loose = Slo {
+        objective: 95.0,
+        ..slo("loose", "Loose")
+    };
+    assert_eq!(
+        SloView::of(&EN, &data(loose, Some(&record), now)).sli,
+        "99.99%"
+    );
+}
