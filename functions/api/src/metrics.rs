@@ -12,10 +12,16 @@
 //! appended, a closing `# EOF`), which a 0.0.4 parser such as prometheus-parse reads as untyped
 //! samples. So a counter's family is described as `counter` under its full name and its values
 //! are written with the plain sample encoder, and the exposition ends without `# EOF`.
+//!
+//! The service level objectives' families (`lookout_slo_*`) are in [`slo`].
+
+mod slo;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use lookout_app::ports::{Latest, LocationStore, RunRecord, RunStore, StateStore, TargetStore};
+use lookout_app::ports::{
+    Latest, LocationStore, RunRecord, RunStore, SloStore, StateStore, TargetStore,
+};
 use lookout_core::domain::{Status, Target, TargetKind};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -199,6 +205,8 @@ struct Snapshot {
     location_latency: Vec<(LocationLatencyLabels, u64)>,
     /// Each location that ever reported, and whether it reported within the grace period.
     location_up: Vec<(LocationLabels, bool)>,
+    /// Each SLO's figures, by id.
+    slos: Vec<slo::SloRow>,
 }
 
 /// Writes one family: its `# HELP` and `# TYPE` lines, then one sample per item. Counters too
@@ -229,7 +237,8 @@ impl Collector for Snapshot {
         encode_target_health(e, &self.targets)?;
         encode_target_counts(e, &self.targets)?;
         encode_runs(e, &self.runs)?;
-        encode_locations(e, &self.location_latency, &self.location_up)
+        encode_locations(e, &self.location_latency, &self.location_up)?;
+        slo::encode(e, &self.slos)
     }
 }
 
@@ -380,15 +389,15 @@ fn encode_locations(
 }
 
 /// The metrics of every target (up, status, last latency in seconds, checks and failures,
-/// certificate days left, proxy traffic and cost), of the last run of each kind, and of the
+/// certificate days left, proxy traffic and cost), of the last run of each kind, of the
 /// probe locations (each one's latency of each target, ms; whether each reports within
-/// `grace_ms`).
+/// `grace_ms`), and of every SLO ([`slo`]: its status from its record, at the scrape).
 ///
 /// The definitions come from `defs` at the definitions' `version` ([`crate::routes::load_at`]).
 ///
 /// # Errors
 /// [`ApiError`] when the store cannot be read.
-pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore>(
+pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore + SloStore>(
     store: &S,
     defs: &crate::routes::DefsCache,
     version: u64,
@@ -432,6 +441,8 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore>(
             )
         })
         .collect();
+    let (slos, records) = Box::pin(async { tokio::join!(store.slos(), store.slo_records()) }).await;
+    let slos = slo::rows(&slos?, &records?, now);
     let snapshot = Snapshot {
         targets: targets
             .iter()
@@ -440,6 +451,7 @@ pub async fn metrics<S: TargetStore + StateStore + RunStore + LocationStore>(
         runs,
         location_latency,
         location_up,
+        slos,
     };
     let text = exposition(snapshot).map_err(ApiError::internal)?;
     Response::builder()
@@ -501,6 +513,7 @@ mod tests {
                     false,
                 ),
             ],
+            slos: Vec::new(),
         };
         let text = exposition(snapshot).unwrap();
         let labels = r#"{id="px",kind="proxy",group="say \"hi\" \\ \n"}"#;

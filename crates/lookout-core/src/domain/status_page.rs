@@ -1,5 +1,5 @@
 //! The status pages an operator publishes: each has its own address (`/p/<slug>`, the default
-//! one also at `/`), words, logo and the groups it shows.
+//! one also at `/`), words, logo, the groups it shows and the service level objectives it lists.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,11 @@ pub struct StatusPage {
     /// The groups and pools it shows, in this order; empty: every group.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The SLOs it lists in its "Service level objectives" section, by id, in this order;
+    /// empty: no such section. An id of no SLO (one deleted since) is left out when the page is
+    /// shown.
+    #[serde(default)]
+    pub slos: Vec<String>,
     /// The footer text (at most 500 characters).
     #[serde(default)]
     pub footer: String,

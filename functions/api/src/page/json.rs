@@ -1,7 +1,7 @@
 //! The JSON version of a page, for embedding (`GET /status.json`, `GET /p/{slug}/status.json`;
 //! `Access-Control-Allow-Origin: *`): the page's words, the overall state, the totals, the
-//! groups with their rows (each with its 90-day bar), the open incidents and the maintenance
-//! announced. Times are RFC 3339 (UTC); a day is its UTC date `YYYY-MM-DD`. An incident's
+//! groups with their rows (each with its 90-day bar), the open incidents, the maintenance
+//! announced and the service level objectives the page names. Times are RFC 3339 (UTC); a day is its UTC date `YYYY-MM-DD`. An incident's
 //! `title` is the operator's, or the one the page makes from its targets in `?lang`'s words.
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::incidents;
 use super::rows::{self, Totals};
+use super::slos::SloJson;
 use super::{PageData, Reader};
 use lookout_core::domain::incident::Incident;
 
@@ -29,6 +30,8 @@ pub struct StatusJson {
     pub maintenance: Vec<IncidentJson>,
     /// Targets' own maintenance windows starting within 7 days, soonest first.
     pub windows: Vec<WindowJson>,
+    /// The service level objectives the page names, in its order (empty when it names none).
+    pub slos: Vec<SloJson>,
     /// When the answer was made, RFC 3339.
     pub updated_at: String,
 }
@@ -275,6 +278,7 @@ impl PageData {
             incidents: open_list,
             maintenance,
             windows,
+            slos: self.slos.iter().map(SloJson::of).collect(),
             updated_at: lookout_core::time::rfc3339(self.now),
         }
     }

@@ -87,6 +87,24 @@ pub struct Labels {
     pub latency: &'static str,
     /// The 404 page of an unknown slug.
     pub not_found: &'static str,
+    /// Heads the service level objectives.
+    pub slos: &'static str,
+    /// Before an SLO's objective.
+    pub objective: &'static str,
+    /// After the length of a rolling window (`30 days`).
+    pub days: &'static str,
+    /// A calendar-month window.
+    pub calendar_month: &'static str,
+    /// An availability SLI.
+    pub availability: &'static str,
+    /// After an SLO's SLI (`99.95% so far`).
+    pub so_far: &'static str,
+    /// After the share of the error budget left (`63.2% of error budget left`).
+    pub budget_left: &'static str,
+    /// An SLO whose ticket alert fires.
+    pub burning: &'static str,
+    /// An SLO whose page alert fires.
+    pub burning_fast: &'static str,
 }
 
 pub const EN: Labels = Labels {
@@ -143,6 +161,15 @@ pub const EN: Labels = Labels {
     ends: "to",
     latency: "latency",
     not_found: "No such status page.",
+    slos: "Service level objectives",
+    objective: "objective",
+    days: "days",
+    calendar_month: "calendar month",
+    availability: "availability",
+    so_far: "so far",
+    budget_left: "of error budget left",
+    burning: "burning budget",
+    burning_fast: "burning budget fast",
 };
 
 pub const AR: Labels = Labels {
@@ -193,6 +220,15 @@ pub const AR: Labels = Labels {
     ends: "إلى",
     latency: "زمن الاستجابة",
     not_found: "لا توجد صفحة حالة بهذا الاسم.",
+    slos: "أهداف مستوى الخدمة",
+    objective: "الهدف",
+    days: "يومًا",
+    calendar_month: "الشهر الجاري",
+    availability: "التوفر",
+    so_far: "حتى الآن",
+    budget_left: "متبقٍ من ميزانية الأخطاء",
+    burning: "يستهلك الميزانية",
+    burning_fast: "يستهلك الميزانية بسرعة",
 };
 
 pub const FA: Labels = Labels {
@@ -249,6 +285,15 @@ pub const FA: Labels = Labels {
     ends: "تا",
     latency: "تأخیر",
     not_found: "چنین صفحه وضعیتی وجود ندارد.",
+    slos: "اهداف سطح خدمت",
+    objective: "هدف",
+    days: "روز",
+    calendar_month: "ماه جاری",
+    availability: "دسترس‌پذیری",
+    so_far: "تاکنون",
+    budget_left: "از بودجه خطا باقی مانده",
+    burning: "در حال مصرف بودجه",
+    burning_fast: "مصرف سریع بودجه",
 };
 
 /// The words of `lang` (`ar`, `fa`; anything else English).

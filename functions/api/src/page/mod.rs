@@ -4,7 +4,9 @@
 //! A page shows, top to bottom: its title, description and logo (a [`StatusPage`], or the
 //! default words when none is stored), the overall banner and the totals (operational,
 //! degraded, down, in maintenance), the open incidents with their timelines, the maintenance
-//! announced ahead, then one compact row per enabled target, grouped and ordered problems first
+//! announced ahead, the service level objectives the page names ([`slos`]: objective, window,
+//! SLI so far, error budget left as a bar and a percent, a word while an alert burns), then one
+//! compact row per enabled target, grouped and ordered problems first
 //! ([`rows`]): status, name, a 90-day uptime bar of daily cells from the digest's uptime table
 //! and the 30-day uptime; and the incidents closed in the last 14 days ([`incidents`]). Words in
 //! English, Arabic and Persian ([`labels`]; `?lang=ar|fa`, right to left), times in the
@@ -13,7 +15,8 @@
 //! Reads per request: the definitions (through [`DefsCache`]), the latest states, the uptime
 //! table of each kind (kept [`UPTIME_TTL`] by the instance: the digest writes it hourly), the
 //! locations' verdicts, the incidents of the bar's 90 days and the open ones (kept 60 s by
-//! [`crate::routes::IncidentsCache`]). No history: the
+//! [`crate::routes::IncidentsCache`]), and for a page that names SLOs their listing and
+//! records. No history: the
 //! page's cost does not grow with the check rate.
 //!
 //! The markup is the askama template `templates/page.html` (with `page.css` and `page.js`),
@@ -24,6 +27,7 @@ pub mod incidents;
 pub mod json;
 pub mod labels;
 pub mod rows;
+pub mod slos;
 #[cfg(test)]
 mod tests;
 
@@ -197,6 +201,8 @@ pub struct PageData {
     pub open: Vec<Incident>,
     /// Open at some time over the bar's days, newest first.
     pub recent: Vec<Incident>,
+    /// The SLOs the page names, in its order (ids of no SLO left out).
+    pub slos: Vec<slos::SloData>,
 }
 
 /// The page of `slug`: the stored one, or for [`DEFAULT_SLUG`] the default words and every
@@ -213,6 +219,7 @@ pub async fn settings<S: Store>(
             description: String::new(),
             logo_url: None,
             groups: Vec::new(),
+            slos: Vec::new(),
             footer: String::new(),
             version: 0,
         })),
@@ -228,13 +235,15 @@ impl PageData {
     pub async fn read<S: Store>(app: &AppState<S>, page: StatusPage) -> Result<Self, ApiError> {
         let now = lookout_core::time::now_ms();
         let defs: &DefsCache = &app.defs;
-        let (loaded, uptime, verdicts, open, recent) = tokio::join!(
+        let (loaded, uptime, verdicts, open, recent, slos) = tokio::join!(
             crate::routes::load_cached(&app.store, defs),
             uptime_cached(app),
             crate::routes::locations::verdicts_all(&app.store),
             app.incidents.open(&app.store),
             app.incidents
                 .between(&app.store, now - BAR_DAYS as i64 * DAY_MS, now),
+            // On the heap: the join's future is large in debug builds (2 MiB thread stacks).
+            Box::pin(slos::read(&app.store, &page.slos, now)),
         );
         let (targets, latest, states) = loaded?;
         Ok(Self {
@@ -247,6 +256,7 @@ impl PageData {
             verdicts: verdicts?,
             open: open?,
             recent: recent?,
+            slos: slos?,
         })
     }
 

@@ -10,6 +10,7 @@ use lookout_core::domain::{Status, TargetKind};
 use super::incidents::{self, IncidentView, WindowView};
 use super::labels::{self, Labels};
 use super::rows::{self, GroupData, Shown, Totals};
+use super::slos::SloView;
 use super::{html_response, PageData, Reader};
 use crate::error::ApiError;
 
@@ -78,6 +79,8 @@ struct PageView<'a> {
     open: Vec<IncidentView>,
     upcoming: Vec<IncidentView>,
     windows: Vec<WindowView>,
+    /// The service level objectives the page names.
+    slos: Vec<SloView>,
     past: Vec<IncidentView>,
     groups: Vec<GroupView>,
     tz_label: String,
@@ -174,6 +177,7 @@ impl PageData {
             open: words(&split.open),
             upcoming: words(&split.upcoming),
             windows: incidents::upcoming_windows(l, &r.tz, &page_targets, self.now),
+            slos: self.slos.iter().map(|d| SloView::of(l, d)).collect(),
             past: words(&split.past),
             groups: groups
                 .into_iter()

@@ -114,6 +114,7 @@ pub async fn openapi() -> Json {
         crate::page::json::AffectedJson,
         crate::page::json::UpdateJson,
         crate::page::json::WindowJson,
+        crate::page::slos::SloJson,
         status_pages::PageBody,
     ))
 )]

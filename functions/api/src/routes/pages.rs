@@ -51,7 +51,8 @@ pub const JSON_DAYS: usize = 7;
 
 /// The default status page (HTML)
 ///
-/// The page stored as `default`, or every group in the default words when none is.
+/// The page stored as `default`, or every group in the default words when none is; its
+/// service level objectives are those the stored `default` page names (none without one).
 #[utoipa::path(get, path = "/", tag = "public", params(PageQuery), responses(
     (status = 200, description = "OK", body = String, content_type = "text/html"),
 ))]
@@ -81,8 +82,8 @@ async fn cached<S: Store>(
 
 /// A status page (HTML)
 ///
-/// The page's title, description, logo, groups and footer (`PUT /v1/pages/{slug}`); 404 HTML
-/// when there is no such page.
+/// The page's title, description, logo, groups, service level objectives and footer
+/// (`PUT /v1/pages/{slug}`); 404 HTML when there is no such page.
 #[utoipa::path(get, path = "/p/{slug}", tag = "public",
     params(("slug" = String, Path, description = "The page's slug"), PageQuery),
     responses(
@@ -116,8 +117,9 @@ async fn html<S: Store>(
 ///
 /// `Access-Control-Allow-Origin: *`. Overall state, totals, groups with rows (id, name,
 /// status, uptime over 30 days, the last 7 days (`?days=` up to 90) `{date, uptime_percent,
-/// checks}`), open incidents and
-/// announced maintenance.
+/// checks}`), open incidents,
+/// announced maintenance and the service level objectives the page names (`slos`: `{id, name,
+/// objective, window, sli, budget_remaining, burning}`).
 #[utoipa::path(get, path = "/status.json", tag = "public", params(JsonQuery), responses(
     (status = 200, description = "OK", body = StatusJson),
 ))]
@@ -171,6 +173,11 @@ async fn json<S: Store>(app: &AppState<S>, slug: &str, q: &JsonQuery) -> Result<
 }
 
 /// Prometheus text metrics
+///
+/// Targets, probe runs, locations, the caches and every SLO (`lookout_slo_*`: SLI, objective,
+/// error budget left as a share and in minutes, burn rates over 1 h, 6 h, 24 h and 3 d, the page
+/// and ticket alerts, valid events in the window). An answer is kept at most 60 s: an SLO's
+/// record moves on every probe round without moving the cache's stamp.
 #[utoipa::path(get, path = "/metrics", tag = "public", responses(
     (status = 200, description = "OK", body = String, content_type = "text/plain"),
 ))]

@@ -1,6 +1,6 @@
 //! The status pages' settings (admin): `GET /v1/pages`, `GET/PUT/DELETE /v1/pages/{slug}`.
 //! A page is served at `/p/{slug}` (and `default` at `/`) with its title, description, logo,
-//! groups and footer ([`StatusPage`]); writes are conditional on the version read (409 when it
+//! groups, service level objectives and footer ([`StatusPage`]); writes are conditional on the version read (409 when it
 //! is stale), and every rule names its field (422).
 
 use axum::body::Bytes;
@@ -28,6 +28,32 @@ pub const MAX_LOGO_CHARS: usize = 2_048;
 pub const MAX_GROUPS: usize = 200;
 /// Longest group name a page names, characters.
 pub const MAX_GROUP_CHARS: usize = 200;
+/// Most SLOs a page lists.
+pub const MAX_PAGE_SLOS: usize = 50;
+/// An SLO id a page names: the ids `POST /v1/slos` accepts (1 to 64 of `a-z`, `0-9`, `-`, `_`,
+/// `.`).
+pub const SLO_ID_PATTERN: &str = r"^[a-z0-9._-]{1,64}$";
+
+/// The schema of `slos`: at most [`MAX_PAGE_SLOS`] ids of [`SLO_ID_PATTERN`], each once.
+fn slo_ids_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, SchemaType};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::String)
+                .min_length(Some(1))
+                .max_length(Some(64))
+                .pattern(Some(SLO_ID_PATTERN)),
+        )
+        .max_items(Some(MAX_PAGE_SLOS))
+        .unique_items(true)
+        .description(Some(
+            "The SLOs it lists in a \"Service level objectives\" section, by id, in this order \
+             (at most 50, each once); empty: no such section. An id of no SLO is allowed and \
+             left out when the page is shown.",
+        ))
+        .build()
+}
 
 /// The body of `PUT /v1/pages/{slug}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -61,6 +87,12 @@ pub struct PageBody {
     #[serde(default)]
     #[schema(max_items = 200)]
     pub groups: Vec<String>,
+    /// The SLOs it lists in a "Service level objectives" section, by id, in this order (at most
+    /// 50, each once); empty: no such section. An id of no SLO is allowed and left out when the
+    /// page is shown.
+    #[serde(default)]
+    #[schema(schema_with = slo_ids_schema)]
+    pub slos: Vec<String>,
     /// The footer text, at most 500 characters (no control characters but line feeds and tabs).
     #[serde(default)]
     #[schema(
@@ -149,12 +181,49 @@ pub fn check(body: &PageBody) -> Result<(), ApiError> {
     for (i, g) in body.groups.iter().enumerate() {
         text(&format!("groups[{i}]"), g, 1, MAX_GROUP_CHARS, false)?;
     }
+    check_slos(&body.slos)
+}
+
+/// Checks the SLO ids a page names: at most [`MAX_PAGE_SLOS`], each an id (see
+/// [`SLO_ID_PATTERN`]) named once. Whether an SLO of that id exists is not checked: the page
+/// leaves out the ids of no SLO.
+///
+/// # Errors
+/// 422 naming `slos` or `slos[i]`.
+fn check_slos(slos: &[String]) -> Result<(), ApiError> {
+    if slos.len() > MAX_PAGE_SLOS {
+        return Err(ApiError::invalid_field(
+            "slos",
+            format!("at most {MAX_PAGE_SLOS} SLOs"),
+        ));
+    }
+    for (i, id) in slos.iter().enumerate() {
+        let field = format!("slos[{i}]");
+        let n = id.chars().count();
+        let ok = (1..=64).contains(&n)
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if !ok {
+            return Err(ApiError::invalid_field(
+                field,
+                "an SLO id: 1 to 64 of a-z, 0-9, '-', '_' and '.'",
+            ));
+        }
+        if slos[..i].contains(id) {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{id} is named twice"),
+            ));
+        }
+    }
     Ok(())
 }
 
 /// Every status page
 ///
-/// `{"pages":[{"slug","title","description","logo_url","groups","footer","version"}]}` by slug.
+/// `{"pages":[{"slug","title","description","logo_url","groups","slos","footer","version"}]}` by
+/// slug.
 #[utoipa::path(get, path = "/v1/pages", tag = "admin",
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn list_pages<S: Store>(State(app): State<AppState<S>>) -> Result<Json, ApiError> {
@@ -211,6 +280,7 @@ pub async fn put_page<S: Store>(
         description: body.description,
         logo_url: body.logo_url,
         groups: body.groups,
+        slos: body.slos,
         footer: body.footer,
         version: body.version.saturating_add(1),
     };
