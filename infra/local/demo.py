@@ -27,6 +27,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
  11. operations (issue 19, demo_ops.py): the audit log of the demo's admin writes (no secret),
      the request log lines, the results as JSON Lines against the JSON pages, today's results
      exported to S3 (SHA-256 and count against the manifest) and the API's cache statistics,
+ 12. SLOs (issue 20, demo_slo.py): two SLOs through the API (a refused one naming its field), a
+     probe run that burns the dead proxy's error budget: its page and ticket alerts once each,
+     its status and burn rates, the status page's SLO section, `/metrics` and the digest's line,
 and exits 1 unless everything happened as expected. With LOOKOUT_DEMO_FULL=1 (make test) it also
 checks the page in headless Chromium (rows, bars, rtl, screenshots) and runs schemathesis.
 """
@@ -56,6 +59,7 @@ import boto3
 from botocore.config import Config
 
 import demo_ops
+import demo_slo
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local"
@@ -892,6 +896,7 @@ class Demo:
             self.subscribe()
             demo_ops.operations(self, say, LOG_DIR / "demo-watch.log",
                                 ["demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET, self.token])
+            demo_slo.slos(self, say)
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()
