@@ -1797,5 +1797,6 @@ mod locations;
 mod notify;
 mod request_log;
 mod results_jsonl;
+mod slos;
 mod status_page;
 mod status_page_more;

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::exports;
+use super::slos;
 use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
@@ -98,6 +99,11 @@ pub async fn openapi() -> Json {
         status_pages::put_page,
         status_pages::delete_page,
         audit::audit,
+        slos::list_slos,
+        slos::get_slo,
+        slos::create_slo,
+        slos::patch_slo,
+        slos::delete_slo,
     ),
     components(schemas(
         cache_stats::CacheStatsAnswer,
@@ -115,6 +121,21 @@ pub async fn openapi() -> Json {
         crate::page::json::UpdateJson,
         crate::page::json::WindowJson,
         status_pages::PageBody,
+        slos::schema::SloWindowName,
+        slos::schema::SliType,
+        slos::schema::SliSchema,
+        slos::schema::SliPatchSchema,
+        slos::schema::SloBody,
+        slos::schema::SloPatchBody,
+        slos::schema::BudgetSchema,
+        slos::schema::BurnRateSchema,
+        slos::schema::SloStatusSchema,
+        slos::schema::FiringSchema,
+        slos::schema::FiringAlertsSchema,
+        slos::schema::SloView,
+        slos::schema::SlosAnswer,
+        slos::schema::SloAnswer,
+        slos::schema::SloWritten,
     ))
 )]
 struct ApiDoc;
@@ -166,6 +187,11 @@ fn shared_answers(path: &str, op: &mut Value) {
     };
     if op.get("parameters").is_none() {
         op["parameters"] = json!([]);
+    }
+    if id == "patch_slo" {
+        // A merge patch is JSON too: both media types are taken.
+        let body = op["requestBody"]["content"]["application/merge-patch+json"].clone();
+        op["requestBody"]["content"]["application/json"] = body;
     }
     if id == "apply_targets" {
         op["requestBody"]["content"]["application/yaml"] = json!({"schema": {"type": "string"}});
@@ -391,6 +417,15 @@ mod tests {
     /// The audit log (issue 19).
     const ADDED_AUDIT: &[(&str, &str)] = &[("get", "/v1/audit")];
 
+    /// SLOs (issue 20).
+    const ADDED_SLOS: &[(&str, &str)] = &[
+        ("get", "/v1/slos"),
+        ("get", "/v1/slos/{id}"),
+        ("post", "/v1/slos"),
+        ("patch", "/v1/slos/{id}"),
+        ("delete", "/v1/slos/{id}"),
+    ];
+
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
     /// routes take `format`, the status `limit`, `cursor` and `fields`).
     const CHANGED: &[(&str, &str)] = &[
@@ -430,6 +465,7 @@ mod tests {
                 .chain(ADDED_PUBLIC)
                 .chain(ADDED_PAGES)
                 .chain(ADDED_AUDIT)
+                .chain(ADDED_SLOS)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();
