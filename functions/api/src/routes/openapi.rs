@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::exports;
-use super::slos;
 use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
     history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
@@ -99,11 +98,6 @@ pub async fn openapi() -> Json {
         status_pages::put_page,
         status_pages::delete_page,
         audit::audit,
-        slos::list_slos,
-        slos::get_slo,
-        slos::create_slo,
-        slos::patch_slo,
-        slos::delete_slo,
     ),
     components(schemas(
         cache_stats::CacheStatsAnswer,
@@ -121,28 +115,15 @@ pub async fn openapi() -> Json {
         crate::page::json::UpdateJson,
         crate::page::json::WindowJson,
         status_pages::PageBody,
-        slos::schema::SloWindowName,
-        slos::schema::SliType,
-        slos::schema::SliSchema,
-        slos::schema::SliPatchSchema,
-        slos::schema::SloBody,
-        slos::schema::SloPatchBody,
-        slos::schema::BudgetSchema,
-        slos::schema::BurnRateSchema,
-        slos::schema::SloStatusSchema,
-        slos::schema::FiringSchema,
-        slos::schema::FiringAlertsSchema,
-        slos::schema::SloView,
-        slos::schema::SlosAnswer,
-        slos::schema::SloAnswer,
-        slos::schema::SloWritten,
     ))
 )]
 struct ApiDoc;
 
 /// The document: the generated paths with the shared answers and security added.
 pub fn document() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut api = ApiDoc::openapi();
+    api.merge(super::slos::schema::SloDoc::openapi());
+    let mut doc = serde_json::to_value(api).unwrap_or(Value::Null);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, ops) in paths.iter_mut() {
             let Some(ops) = ops.as_object_mut() else {

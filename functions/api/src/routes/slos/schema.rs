@@ -6,6 +6,37 @@
 
 use utoipa::ToSchema;
 
+/// The SLO routes and their schemas, merged into the API's document
+/// ([`crate::openapi::document`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        super::list_slos,
+        super::get_slo,
+        super::create_slo,
+        super::patch_slo,
+        super::delete_slo,
+    ),
+    components(schemas(
+        SloWindowName,
+        SliType,
+        SliSchema,
+        SliPatchSchema,
+        SloBody,
+        SloPatchBody,
+        BudgetSchema,
+        BurnRateSchema,
+        SloStatusSchema,
+        FiringSchema,
+        FiringAlertsSchema,
+        SloView,
+        SlosAnswer,
+        SloAnswer,
+        SloWritten,
+    ))
+)]
+pub struct SloDoc;
+
 /// `28d`, `30d` or `calendar_month`.
 #[derive(ToSchema)]
 pub enum SloWindowName {
