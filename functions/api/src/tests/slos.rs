@@ -528,6 +528,13 @@ async fn every_slo_answer_matches_the_schema_the_document_declares() {
     )
     .is_err());
 
+    // OpenAPI 3.0: `exclusiveMinimum` is a boolean (schemathesis cannot read a number there).
+    let body = &doc["components"]["schemas"]["SloBody"]["properties"]["objective"];
+    assert_eq!(
+        (&body["minimum"], body.get("exclusiveMinimum")),
+        (&json!(0.001), None),
+        "{body}"
+    );
     let patch = &doc["paths"]["/v1/slos/{id}"]["patch"];
     let types = patch["requestBody"]["content"].as_object().unwrap();
     assert!(

@@ -107,7 +107,7 @@ pub struct SloBody {
     #[schema(min_length = 1, max_length = 64)]
     pub tag: Option<String>,
     /// Percent of good events, above 0 and at most 99.999 (99.9: a 0.1 % error budget).
-    #[schema(exclusive_minimum = 0.0, maximum = 99.999)]
+    #[schema(minimum = 0.001, maximum = 99.999)]
     pub objective: f64,
     /// The compliance window.
     pub window: SloWindowName,
@@ -141,7 +141,7 @@ pub struct SloPatchBody {
     #[schema(min_length = 1, max_length = 64)]
     pub tag: Option<String>,
     /// A new objective, percent.
-    #[schema(exclusive_minimum = 0.0, maximum = 99.999)]
+    #[schema(minimum = 0.001, maximum = 99.999)]
     pub objective: Option<f64>,
     /// A new window.
     pub window: Option<SloWindowName>,
