@@ -1798,5 +1798,6 @@ mod notify;
 mod request_log;
 mod results_jsonl;
 mod slo_page;
+mod slos;
 mod status_page;
 mod status_page_more;

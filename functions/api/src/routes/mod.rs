@@ -24,6 +24,7 @@ pub mod openapi;
 mod pages;
 mod params;
 pub mod proxies;
+pub mod slos;
 pub mod status;
 pub mod status_pages;
 pub mod status_view;
@@ -110,7 +111,9 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/groups/{group}/active", get(status::group_active::<S>))
         .route("/v1/locations", get(locations::locations::<S>))
         .route("/v1/cache/stats", get(cache_stats::cache_stats::<S>))
-        .route("/v1/system", get(system::system));
+        .route("/v1/system", get(system::system))
+        .route("/v1/slos", get(slos::list_slos::<S>))
+        .route("/v1/slos/{id}", get(slos::get_slo::<S>));
     let admin = Router::new()
         .route("/v1/targets", post(definitions::create_targets::<S>))
         .route("/v1/targets", put(definitions::apply_targets::<S>))
@@ -166,6 +169,11 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
                 .delete(status_pages::delete_page::<S>),
         )
         .route("/v1/audit", get(audit::audit::<S>))
+        .route("/v1/slos", post(slos::create_slo::<S>))
+        .route(
+            "/v1/slos/{id}",
+            patch(slos::patch_slo::<S>).delete(slos::delete_slo::<S>),
+        )
         .route_layer(from_fn_with_state(
             app.clone(),
             defs::forget_after_writes::<S>,
@@ -328,4 +336,9 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("PUT", "/v1/pages/{slug}", Access::Admin),
     ("DELETE", "/v1/pages/{slug}", Access::Admin),
     ("GET", "/v1/audit", Access::Admin),
+    ("GET", "/v1/slos", Access::Read),
+    ("GET", "/v1/slos/{id}", Access::Read),
+    ("POST", "/v1/slos", Access::Admin),
+    ("PATCH", "/v1/slos/{id}", Access::Admin),
+    ("DELETE", "/v1/slos/{id}", Access::Admin),
 ];

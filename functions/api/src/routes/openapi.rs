@@ -122,7 +122,9 @@ struct ApiDoc;
 
 /// The document: the generated paths with the shared answers and security added.
 pub fn document() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut api = ApiDoc::openapi();
+    api.merge(super::slos::schema::SloDoc::openapi());
+    let mut doc = serde_json::to_value(api).unwrap_or(Value::Null);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, ops) in paths.iter_mut() {
             let Some(ops) = ops.as_object_mut() else {
@@ -167,6 +169,11 @@ fn shared_answers(path: &str, op: &mut Value) {
     };
     if op.get("parameters").is_none() {
         op["parameters"] = json!([]);
+    }
+    if id == "patch_slo" {
+        // A merge patch is JSON too: both media types are taken.
+        let body = op["requestBody"]["content"]["application/merge-patch+json"].clone();
+        op["requestBody"]["content"]["application/json"] = body;
     }
     if id == "apply_targets" {
         op["requestBody"]["content"]["application/yaml"] = json!({"schema": {"type": "string"}});
@@ -392,6 +399,15 @@ mod tests {
     /// The audit log (issue 19).
     const ADDED_AUDIT: &[(&str, &str)] = &[("get", "/v1/audit")];
 
+    /// SLOs (issue 20).
+    const ADDED_SLOS: &[(&str, &str)] = &[
+        ("get", "/v1/slos"),
+        ("get", "/v1/slos/{id}"),
+        ("post", "/v1/slos"),
+        ("patch", "/v1/slos/{id}"),
+        ("delete", "/v1/slos/{id}"),
+    ];
+
     /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
     /// routes take `format`, the status `limit`, `cursor` and `fields`).
     const CHANGED: &[(&str, &str)] = &[
@@ -431,6 +447,7 @@ mod tests {
                 .chain(ADDED_PUBLIC)
                 .chain(ADDED_PAGES)
                 .chain(ADDED_AUDIT)
+                .chain(ADDED_SLOS)
                 .map(|(m, p)| (m.to_string(), p.to_string())),
         );
         expected.sort();

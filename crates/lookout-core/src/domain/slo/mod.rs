@@ -24,10 +24,12 @@ use super::target::Target;
 pub mod budget;
 pub mod burn;
 pub mod series;
+pub mod validate;
 
 pub use budget::{status, BudgetFigures, SloStatus};
 pub use burn::{evaluate, BurnRule, Firing, RuleVerdict, SloAlertState, SloEvent, ALERTS, RULES};
 pub use series::{SliCounts, SloSeries};
+pub use validate::{SloDraft, SloError, SloPatch};
 
 /// Which targets an SLO counts. In JSON one of `"target"`, `"group"` or `"tag"` at the top
 /// level of the SLO.
