@@ -1,7 +1,8 @@
 //! The SLI's events in buckets: one-minute buckets for the last [`MINUTES_KEPT`] minutes (the
 //! burn-rate windows up to 6 h, exact to the minute) and one-hour buckets for the last
-//! [`HOURS_KEPT`] hours (the 3-day window and the compliance windows, to the hour). Each event is
-//! added to both.
+//! [`HOURS_KEPT`] hours (the 24-hour and 3-day windows and the compliance windows: whole hours,
+//! and of a rolling window's oldest hour the share of its minutes inside the window, see
+//! [`SloSeries::last`]). Each event is added to both.
 
 use std::collections::BTreeMap;
 
