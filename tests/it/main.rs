@@ -34,6 +34,7 @@ mod restore_throttled;
 mod results_export;
 mod secrets_at_rest;
 mod shard_store;
+mod slo_digest;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
