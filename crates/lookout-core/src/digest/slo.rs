@@ -286,12 +286,26 @@ pub fn date(lang: Language, ms: i64, now_ms: i64) -> String {
     text
 }
 
-/// Puts `lines` into the global digest `digest`: its `slos`, and their sentences at the end of
-/// its `summary`.
-pub fn add_to_digest(digest: &mut super::report::Digest, lines: Vec<SloLine>) {
+/// Most SLO lines a digest carries (a digest is one DynamoDB item of at most 400 KB, and the
+/// daily report one SNS message): the first in [`reading_order`].
+pub const MAX_LINES: usize = 20;
+
+/// Puts `lines` (in [`reading_order`]) into the global digest `digest`: the first
+/// [`MAX_LINES`] into its `slos` and their sentences at the end of its `summary`, then how
+/// many more there are (`3 more SLOs need attention: see GET /v1/slos.`).
+pub fn add_to_digest(digest: &mut super::report::Digest, mut lines: Vec<SloLine>) {
+    let more = lines.len().saturating_sub(MAX_LINES);
+    lines.truncate(MAX_LINES);
     for line in &lines {
         digest.summary.push(' ');
         digest.summary.push_str(&line.text);
+    }
+    if more > 0 {
+        digest.summary.push_str(&format!(
+            " {more} more SLO{} need{} attention: see GET /v1/slos.",
+            if more == 1 { "" } else { "s" },
+            if more == 1 { "s" } else { "" }
+        ));
     }
     digest.slos = lines;
 }

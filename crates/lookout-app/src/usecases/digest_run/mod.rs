@@ -21,7 +21,7 @@ use crate::ports::{
 use crate::usecases::event::Field;
 use lookout_core::digest::report::{global_digest, Digest, Summariser};
 use lookout_core::digest::rollup::{Period, Rollup, HOUR_MS};
-use lookout_core::digest::slo::{add_to_digest, SloLine};
+use lookout_core::digest::slo::{add_to_digest, SloLine, MAX_LINES};
 use lookout_core::domain::grouped::daily_report;
 use lookout_core::domain::{Alert, Target, TargetKind};
 
@@ -189,7 +189,7 @@ where
         .flat_map(|k| k.anomalies.drain(..))
         .collect();
     let mut global = global_digest(hour, &digests, overall_anomalies, now);
-    let slo_lines = match slo::lines(store, now).await {
+    let mut slo_lines = match slo::lines(store, now).await {
         Ok(lines) => lines,
         Err(e) => {
             tracing::warn!(error = %e, "SLOs not read; the digest goes without their lines");
@@ -200,6 +200,7 @@ where
         &mut global,
         slo_lines.iter().map(|(_, l)| l.clone()).collect(),
     );
+    slo_lines.truncate(MAX_LINES);
     global.narrative = summariser.summarise(&global).await.ok();
     let anomalies = global.anomalies.len();
     let targets = digests.len();

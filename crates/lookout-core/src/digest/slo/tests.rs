@@ -269,3 +269,35 @@ fn persian_and_arabic_keep_their_own_letters_and_ascii_digits() {
         }
     }
 }
+
+#[test]
+fn a_digest_carries_at_most_twenty_lines_and_counts_the_rest() {
+    let s = slo(SloWindow::Rolling30d);
+    let status = st(SloWindow::Rolling30d, 0.5, 99.95, 2.0, Some(DEC_24));
+    let mut lines: Vec<SloLine> = (0..23)
+        .map(|i| SloLine {
+            id: format!("slo-{i:02}"),
+            spent_percent: 50.0 + i as f64,
+            ..slo_line(&s, &status, &[]).expect("a line")
+        })
+        .collect();
+    lines[22].firing = vec!["page".into()];
+    lines.sort_by(reading_order);
+    // Firing first, then most spent.
+    assert_eq!(lines[0].id, "slo-22");
+    assert_eq!(lines[1].id, "slo-21");
+    let mut digest = crate::digest::report::global_digest(NOW, &[], Vec::new(), NOW);
+    let before = digest.summary.clone();
+    add_to_digest(&mut digest, lines);
+    assert_eq!(digest.slos.len(), MAX_LINES);
+    assert_eq!(digest.slos[0].id, "slo-22");
+    assert!(digest.summary.starts_with(&before));
+    assert_eq!(digest.summary.matches("has used 50 %").count(), MAX_LINES);
+    assert!(
+        digest
+            .summary
+            .ends_with(" 3 more SLOs need attention: see GET /v1/slos."),
+        "{}",
+        digest.summary
+    );
+}
