@@ -35,6 +35,7 @@ mod restore_throttled;
 mod results_export;
 mod secrets_at_rest;
 mod shard_store;
+mod slo_digest;
 mod slo_page;
 mod snapshot_replay;
 mod sns_publisher;

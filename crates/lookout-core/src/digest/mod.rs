@@ -6,7 +6,10 @@
 //! - [`anomaly`]: latency, error-rate and flapping detectors with a score, a window and an
 //!   explanation.
 //! - [`report`]: the digests per target and overall, in plain words with recommendations.
+//! - [`slo`]: the global digest's SLO lines (budget spent, the date it runs out), in English,
+//!   Arabic and Persian.
 
 pub mod anomaly;
 pub mod report;
 pub mod rollup;
+pub mod slo;

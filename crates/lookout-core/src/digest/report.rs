@@ -82,6 +82,10 @@ pub struct Digest {
     /// global digest only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worst: Vec<TargetLine>,
+    /// The SLOs worth a word (budget spent at least 25 %, a 6-hour burn rate above 1, or an
+    /// alert firing), their sentences also at the end of `summary` (the global digest only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slos: Vec<super::slo::SloLine>,
     /// A language model's retelling, when a [`Summariser`] is configured. The built-in
     /// `summary` is always there and does not depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +199,7 @@ pub fn target_digest(
         by_status: BTreeMap::new(),
         targets: 0,
         worst: Vec::new(),
+        slos: Vec::new(),
         narrative: None,
     }
 }
@@ -350,6 +355,7 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
         by_status,
         targets: targets.len(),
         worst: worst_targets(targets),
+        slos: Vec::new(),
         narrative: None,
     }
 }

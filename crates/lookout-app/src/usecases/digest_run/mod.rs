@@ -7,22 +7,26 @@
 //! daily report is not sent twice (the outbox holds it).
 //!
 //! - `kind`: one kind's rollups, anomalies, digests and uptime table.
+//! - `slo`: the SLO lines of the global digest (and of the daily reports): budget spent, the
+//!   date it runs out, alerts firing.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{
-    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, StateStore,
+    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, SloStore, StateStore,
     StoreError, TargetStore,
 };
 use crate::usecases::event::Field;
 use lookout_core::digest::report::{global_digest, Digest, Summariser};
 use lookout_core::digest::rollup::{Period, Rollup, HOUR_MS};
+use lookout_core::digest::slo::{add_to_digest, SloLine, MAX_LINES};
 use lookout_core::domain::grouped::daily_report;
 use lookout_core::domain::{Alert, Target, TargetKind};
 
 mod kind;
+mod slo;
 
 /// Hours of baseline each target's hour is judged against (7 days).
 pub const BASELINE_HOURS: i64 = 7 * 24;
@@ -130,7 +134,9 @@ impl DigestError {
     }
 }
 
-/// Digests the hour starting at `hour` at `now` (both epoch ms). See the module doc.
+/// Digests the hour starting at `hour` at `now` (both epoch ms). See the module doc. The SLOs
+/// worth a word get a line in the global digest (and in the daily reports of the kinds they
+/// select), their status taken at `now`; SLOs that cannot be read only leave the lines out.
 ///
 /// # Errors
 /// [`DigestError::Store`] when targets, history or rollups cannot be read, or rollups and
@@ -144,7 +150,14 @@ pub async fn run<S, P, M>(
     now: i64,
 ) -> Result<DigestReport, DigestError>
 where
-    S: TargetStore + StateStore + HistoryStore + DigestStore + Outbox + IncidentStore + Sync,
+    S: TargetStore
+        + StateStore
+        + HistoryStore
+        + DigestStore
+        + Outbox
+        + IncidentStore
+        + SloStore
+        + Sync,
     P: AlertPublisher + Sync,
     M: Summariser + Sync,
 {
@@ -176,6 +189,18 @@ where
         .flat_map(|k| k.anomalies.drain(..))
         .collect();
     let mut global = global_digest(hour, &digests, overall_anomalies, now);
+    let mut slo_lines = match slo::lines(store, now).await {
+        Ok(lines) => lines,
+        Err(e) => {
+            tracing::warn!(error = %e, "SLOs not read; the digest goes without their lines");
+            Vec::new()
+        }
+    };
+    add_to_digest(
+        &mut global,
+        slo_lines.iter().map(|(_, l)| l.clone()).collect(),
+    );
+    slo_lines.truncate(MAX_LINES);
     global.narrative = summariser.summarise(&global).await.ok();
     let anomalies = global.anomalies.len();
     let targets = digests.len();
@@ -210,6 +235,7 @@ where
             &all_targets,
             &states,
             &day_rollups,
+            &slo_lines,
             span.day_start,
         )
         .await?
@@ -228,14 +254,16 @@ where
 }
 
 /// After a day's last hour: one daily report per kind (its targets' states and the day's
-/// uptime), written to the outbox and published. A report the outbox already holds is not
-/// raised again. Returns the reports raised now.
+/// uptime, then the lines of the SLOs that select one of its targets), written to the outbox
+/// and published. A report the outbox already holds is not raised again. Returns the reports
+/// raised now.
 async fn raise_daily_reports<S, P>(
     store: &S,
     publisher: &P,
     all_targets: &[Target],
     states: &HashMap<TargetKind, HashMap<String, Latest>>,
     day_rollups: &[Rollup],
+    slo_lines: &[(lookout_core::domain::slo::Slo, SloLine)],
     day_start: i64,
 ) -> Result<Vec<Alert>, DigestError>
 where
@@ -262,7 +290,13 @@ where
         if entries.is_empty() {
             continue;
         }
-        let report = daily_report(kind, day_start, &entries);
+        let mut report = daily_report(kind, day_start, &entries);
+        for (slo, line) in slo_lines {
+            if entries.iter().any(|(t, _, _)| slo.selects(t)) {
+                report.text.push(' ');
+                report.text.push_str(&line.text);
+            }
+        }
         for alert in store.enqueue(&[report]).await? {
             crate::ports::deliver(store, publisher, &alert).await;
             raised.push(alert);

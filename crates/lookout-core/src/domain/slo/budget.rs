@@ -81,7 +81,12 @@ pub struct SloStatus {
 /// The status of `slo` at `now_ms` (epoch ms) from its `series`.
 pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
     let (start, end) = slo.window.bounds(now_ms);
-    let counts = series.since(start, now_ms);
+    // A calendar month from its first hour; a rolling window as the last 28 or 30 days
+    // (`SloSeries::last`: whole minutes, the oldest hour's share of them).
+    let counts = match slo.window {
+        super::SloWindow::CalendarMonth => series.since(start, now_ms),
+        _ => series.last(now_ms, end - start),
+    };
     let fraction = slo.budget_fraction();
     let allowed_bad = fraction * counts.total as f64;
     let spent_share = if counts.bad() == 0 {

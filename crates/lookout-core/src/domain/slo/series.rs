@@ -1,7 +1,8 @@
 //! The SLI's events in buckets: one-minute buckets for the last [`MINUTES_KEPT`] minutes (the
 //! burn-rate windows up to 6 h, exact to the minute) and one-hour buckets for the last
-//! [`HOURS_KEPT`] hours (the 3-day window and the compliance windows, to the hour). Each event is
-//! added to both.
+//! [`HOURS_KEPT`] hours (the 24-hour and 3-day windows and the compliance windows: whole hours,
+//! and of a rolling window's oldest hour the share of its minutes inside the window, see
+//! [`SloSeries::last`]). Each event is added to both.
 
 use std::collections::BTreeMap;
 
@@ -117,20 +118,36 @@ impl SloSeries {
         self.hours = self.hours.split_off(&hour_floor);
     }
 
-    /// The events of the `len_ms` before `now_ms` (epoch ms): windows up to
-    /// [`MINUTE_HORIZON_MS`] from the minute buckets (the buckets that start after
-    /// `now_ms - len_ms`, the current one included), longer ones from the hour buckets (those
-    /// that start at or after the hour holding `now_ms - len_ms`: up to an hour more).
+    /// The events of the `len_ms` before `now_ms` (epoch ms), as whole minutes: the minute
+    /// buckets that start after the minute holding `now_ms - len_ms`, up to the current one
+    /// (5 buckets for 5 minutes).
+    ///
+    /// Windows up to [`MINUTE_HORIZON_MS`] are read from the minute buckets, exactly. Longer
+    /// ones are read from the hour buckets: the whole hours after the one holding the window's
+    /// first minute, the current one included, and of that oldest hour the share of its
+    /// minutes inside the window (its counts scaled by that share and rounded: events spread
+    /// evenly within an hour are counted exactly, so the 3-day window of a steady history
+    /// holds 3 days of events, not up to an hour more).
     pub fn last(&self, now_ms: i64, len_ms: i64) -> SliCounts {
+        let first_minute = (now_ms - len_ms).div_euclid(MINUTE_MS) * MINUTE_MS + MINUTE_MS;
         if len_ms <= MINUTE_HORIZON_MS {
-            let from = now_ms - len_ms;
-            sum(self
-                .minutes
-                .range(from.div_euclid(MINUTE_MS) * MINUTE_MS + 1..=now_ms)
-                .map(|(_, c)| c))
-        } else {
-            self.since(now_ms - len_ms, now_ms)
+            return sum(self.minutes.range(first_minute..=now_ms).map(|(_, c)| c));
         }
+        let oldest_hour = first_minute.div_euclid(HOUR_MS) * HOUR_MS;
+        let mut out = sum(self
+            .hours
+            .range(oldest_hour + HOUR_MS..=now_ms)
+            .map(|(_, c)| c));
+        if let Some(c) = self.hours.get(&oldest_hour) {
+            let share = (oldest_hour + HOUR_MS - first_minute) as f64 / HOUR_MS as f64;
+            let part = |n: u64| (n as f64 * share).round() as u64;
+            out.add(&SliCounts {
+                good: part(c.good),
+                total: part(c.total),
+                excluded: part(c.excluded),
+            });
+        }
+        out
     }
 
     /// The events of the hour buckets from the hour holding `since_ms` up to `until_ms` (epoch

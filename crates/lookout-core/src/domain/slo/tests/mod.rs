@@ -1,20 +1,56 @@
-use super::*;
-use crate::time::{HOUR_MS, MINUTE_MS};
+//! Tests of the SLO arithmetic with synthetic histories (plain epoch ms, no clock): the shape,
+//! detection times and budget spent at detection against the Google SRE Workbook (`detection`),
+//! the budget figures (`budget`), how checks count (`events`), and the buckets (`series`).
 
-fn slo(objective: f64) -> Slo {
+use super::*;
+use crate::time::{DAY_MS, HOUR_MS, MINUTE_MS};
+
+mod budget;
+mod detection;
+mod events;
+mod series;
+
+/// 2026-11-01T00:17:00Z: a minute that is not on an hour, so the oldest hour of a long window
+/// is read in part.
+pub(super) const T: i64 = 1_793_492_220_000;
+
+pub(super) fn slo(objective: f64) -> Slo {
+    slo_over(objective, SloWindow::Rolling30d)
+}
+
+pub(super) fn slo_over(objective: f64, window: SloWindow) -> Slo {
     Slo {
         id: "checkout".into(),
         name: "Checkout".into(),
         description: None,
         selector: SloSelector::Group("checkout".into()),
         objective,
-        window: SloWindow::Rolling30d,
+        window,
         sli: Sli::Availability,
         exclude_maintenance: true,
         alerts: true,
         version: 1,
         created_at: 0,
         updated_at: 0,
+    }
+}
+
+/// `bad` of `rate` checks failing in the minute starting at `at`.
+pub(super) fn minute(series: &mut SloSeries, at: i64, rate: u64, bad: u64) {
+    series.add_counts(
+        at,
+        SliCounts {
+            good: rate - bad,
+            total: rate,
+            excluded: 0,
+        },
+    );
+}
+
+/// A clean history of `rate` checks a minute over the `minutes` minutes before `until`.
+pub(super) fn clean(series: &mut SloSeries, until: i64, minutes: i64, rate: u64) {
+    for m in (1..=minutes).rev() {
+        minute(series, until - m * MINUTE_MS, rate, 0);
     }
 }
 
@@ -51,5 +87,5 @@ fn a_calendar_month_is_its_own_length() {
     // 2026-02-10T00:00:00Z
     let at = 1_770_681_600_000;
     let (start, end) = month_bounds(at);
-    assert_eq!(end - start, 28 * crate::time::DAY_MS);
+    assert_eq!(end - start, 28 * DAY_MS);
 }
