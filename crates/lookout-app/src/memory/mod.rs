@@ -106,6 +106,8 @@ struct Shared {
     failing_audit: AtomicBool,
     /// A kind whose run records (results, snapshot) fail while set (`state.rs`): as unavailable.
     failing_kind: Mutex<Option<TargetKind>>,
+    /// SLO record reads and writes fail while set (`slos.rs`): as unavailable.
+    failing_slo_records: AtomicBool,
 }
 
 impl Default for MemoryStore {
@@ -132,6 +134,12 @@ impl MemoryStore {
             .failing_kind
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = kind;
+    }
+
+    /// Makes every later read or write of an SLO record fail with an unavailable store
+    /// (`true`), or succeed again.
+    pub fn set_failing_slo_records(&self, failing: bool) {
+        self.s.failing_slo_records.store(failing, Ordering::SeqCst);
     }
 
     /// Makes every later incident write fail with an unavailable store (`true`, a retryable
