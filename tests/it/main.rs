@@ -34,6 +34,8 @@ mod restore_throttled;
 mod results_export;
 mod secrets_at_rest;
 mod shard_store;
+mod slo_alerts;
+mod slo_store;
 mod snapshot_replay;
 mod sns_publisher;
 mod ssm_tokens;
