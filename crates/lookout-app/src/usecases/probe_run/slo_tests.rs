@@ -407,3 +407,51 @@ async fn a_round_without_slos_or_without_events_reads_no_record() {
     let report = s.minute(&[TargetKind::Server]).await;
     assert_eq!((report.runs[0].checked, report.slo_errors), (1, 0));
 }
+
+#[tokio::test]
+async fn the_home_location_counts_the_targets_it_decides_from_the_others_verdicts() {
+    let s = stack(
+        json!([server("api", json!({"locations": ["us-east-1"]}))]),
+        vec![slo("checkout", SloSelector::Group("shop".into()))],
+    )
+    .await;
+    let at = |name: &str| {
+        let mut config = s.config.clone();
+        config.locations = Some(LocationSetup {
+            name: name.into(),
+            home: "eu-west-1".into(),
+            all: vec!["eu-west-1".into(), "us-east-1".into()],
+            grace_ms: 180_000,
+        });
+        config
+    };
+    let request = ProbeRequest::forced(&[TargetKind::Server]);
+    let remote = run(
+        &s.store,
+        &s.publisher,
+        &s.prober,
+        &request,
+        &at("us-east-1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(remote.runs[0].checked, 1);
+    assert!(s.store.slo_record("checkout").await.unwrap().is_none());
+    let home = run(
+        &s.store,
+        &s.publisher,
+        &s.prober,
+        &request,
+        &at("eu-west-1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(home.runs[0].checked, 0, "home does not probe it");
+    let record = s.record("checkout").await;
+    let c = record.series.since(T0, T0 + MINUTE);
+    assert_eq!(
+        (c.total, c.good),
+        (1, 1),
+        "decided from us-east-1's verdict: {c:?}"
+    );
+}

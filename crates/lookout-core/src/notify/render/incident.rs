@@ -184,7 +184,19 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
             ("new_status", alert.new_status.as_str().into()),
             ("at", crate::time::rfc3339(alert.at)),
             ("text", super::message::cut(&alert.text, 2000)),
-        ],
+        ]
+        .into_iter()
+        .chain(alert.slo.iter().flat_map(|s| {
+            [
+                ("slo_id", s.id.clone()),
+                ("slo_alert", s.alert.clone()),
+                ("slo_rules", s.rules.join(",")),
+                ("burn_rate_long", format!("{:.2}", s.burn_long)),
+                ("burn_rate_short", format!("{:.2}", s.burn_short)),
+                ("budget_spent_share", format!("{:.4}", s.budget_spent_share)),
+            ]
+        }))
+        .collect(),
         tags: alert.tags.clone(),
     })
 }

@@ -114,6 +114,9 @@ fn pagerduty_opens_one_incident_per_slo_and_alert_and_closes_it_on_the_resolve()
     assert_eq!(page["payload"]["severity"], "critical");
     assert_eq!(page["payload"]["class"], "slo_burn");
     assert_eq!(page["payload"]["source"], "lookout/slo/checkout/page");
+    let details = &page["payload"]["custom_details"];
+    assert_eq!(details["slo_id"], "checkout");
+    assert_eq!(details["slo_rules"], "page_1h,page_6h");
     assert!(page["payload"]["summary"]
         .as_str()
         .unwrap()
