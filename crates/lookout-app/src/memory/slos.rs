@@ -53,6 +53,9 @@ impl SloStore for MemoryStore {
     }
 
     async fn slo_record(&self, id: &str) -> Result<Option<SloRecord>, StoreError> {
+        self.s
+            .slo_record_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.slo_records_up()?;
         Ok(self.lock().slo_records.get(id).cloned())
     }

@@ -20,6 +20,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use futures::StreamExt;
+
 use crate::ports::{SloStore, StoreError};
 use lookout_core::domain::slo::{
     evaluate, silenced, slo_alerts, status, AlertContext, SliEvent, Slo, SloRecord,
@@ -28,6 +30,9 @@ use lookout_core::domain::{Alert, CheckResult, Target, TargetKind};
 
 /// Writes of one record tried in one round (the first and the retries after a conflict).
 pub(super) const MAX_TRIES: usize = 5;
+
+/// SLO records written at once at the end of a round.
+const SLO_CONCURRENCY: usize = 16;
 
 /// One check counted in one SLO.
 #[derive(Debug, Clone, Copy)]
@@ -120,8 +125,8 @@ impl SloRun {
     }
 
     /// Writes the round's `counts` (a round of `kind` at `run_at`, epoch ms) to the records of
-    /// their SLOs, with the events an earlier round could not write; returns the alerts written
-    /// to the outbox (to deliver).
+    /// their SLOs, with the events an earlier round could not write, [`SLO_CONCURRENCY`]
+    /// records at once; returns the alerts written to the outbox (to deliver).
     pub async fn commit_round<S: SloStore + Sync>(
         &mut self,
         store: &S,
@@ -136,17 +141,47 @@ impl SloRun {
         todo.extend(
             (0..self.slos.len()).filter(|&i| self.unwritten.contains_key(&self.slos[i].id)),
         );
+        let jobs: Vec<(usize, Option<SloRecord>, Vec<(i64, SliEvent)>)> = todo
+            .into_iter()
+            .map(|i| {
+                let id = &self.slos[i].id;
+                let mut events = self.unwritten.remove(id).unwrap_or_default();
+                events.extend(
+                    counts
+                        .iter()
+                        .filter(|c| c.slo == i)
+                        .map(|c| (c.at, c.event)),
+                );
+                (i, self.records.remove(id), events)
+            })
+            .collect();
+        let this = &*self;
+        let done: Vec<_> = futures::stream::iter(jobs)
+            .map(|(i, cached, events)| async move {
+                let job = Job {
+                    slo: &this.slos[i],
+                    members: &this.members[i],
+                    targets: this.members[i]
+                        .iter()
+                        .filter_map(|id| this.counted.get(id).map(|(t, _)| t))
+                        .collect(),
+                    kind,
+                    run_at,
+                    events: &events,
+                };
+                let (kept, outcome) = commit_one(store, &job, cached).await;
+                (i, kept, outcome, events)
+            })
+            .buffer_unordered(SLO_CONCURRENCY)
+            .collect()
+            .await;
         let mut raised = Vec::new();
-        for i in todo {
+        for (i, kept, outcome, events) in done {
             let id = self.slos[i].id.clone();
-            let mut events = self.unwritten.remove(&id).unwrap_or_default();
-            events.extend(
-                counts
-                    .iter()
-                    .filter(|c| c.slo == i)
-                    .map(|c| (c.at, c.event)),
-            );
-            match self.commit_one(store, i, kind, run_at, &events).await {
+            if let Some(record) = kept {
+                self.records.insert(id.clone(), record);
+            }
+            match outcome {
                 Ok(alerts) => raised.extend(alerts),
                 Err(e) => {
                     self.errors += 1;
@@ -159,82 +194,86 @@ impl SloRun {
         raised
     }
 
-    /// Adds `events` to SLO `i`'s record, steps its alerts and writes both; on a conflict reads
-    /// the record again and starts over ([`MAX_TRIES`] in all).
-    async fn commit_one<S: SloStore + Sync>(
-        &mut self,
-        store: &S,
-        i: usize,
-        kind: TargetKind,
-        run_at: i64,
-        events: &[(i64, SliEvent)],
-    ) -> Result<Vec<Alert>, StoreError> {
-        let slo = &self.slos[i];
-        for _ in 0..MAX_TRIES {
-            let cached = self.records.remove(&slo.id);
-            let had_one = cached.is_some();
-            let stored = match cached {
-                Some(r) => Some(r),
-                None => store.slo_record(&slo.id).await?,
-            };
-            let mut next = stored.unwrap_or_else(|| SloRecord::new(&slo.id));
-            next.version += 1;
-            for &(at, event) in events {
-                next.series.add(at, event);
-            }
-            next.series.prune(run_at);
-            let verdicts = evaluate(slo, &next.series, run_at);
-            let targets: Vec<&Target> = self.members[i]
-                .iter()
-                .filter_map(|id| self.counted.get(id).map(|(t, _)| t))
-                .collect();
-            let changes = next
-                .alerts
-                .step(&verdicts, run_at, silenced(slo, &targets, run_at));
-            let alerts = if changes.is_empty() {
-                Vec::new()
-            } else {
-                let st = status(slo, &next.series, run_at);
-                let ctx = AlertContext {
-                    target_kind: kind,
-                    targets: &self.members[i],
-                    verdicts: &verdicts,
-                    status: &st,
-                };
-                slo_alerts(slo, &ctx, &changes)
-            };
-            match store.commit_slo_record(&next, &alerts).await {
-                Ok(written) => {
-                    self.records.insert(slo.id.clone(), next);
-                    return Ok(written);
-                }
-                // Another round wrote it since: read it again. A record that had been read and
-                // is gone now was deleted with its SLO: nothing to count in any more.
-                Err(StoreError::Conflict(_)) => match store.slo_record(&slo.id).await? {
-                    Some(r) => {
-                        self.records.insert(slo.id.clone(), r);
-                    }
-                    None if had_one => {
-                        tracing::warn!(slo = %slo.id, "SLO record deleted while counting; its events are dropped");
-                        return Ok(Vec::new());
-                    }
-                    None => {}
-                },
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict(format!(
-            "SLO record {}: still conflicting after {MAX_TRIES} tries",
-            slo.id
-        )))
-    }
-
     /// Logs the events no round of the invocation could write (they are lost).
     pub fn finish(&self) {
         for (id, events) in &self.unwritten {
             tracing::error!(slo = %id, events = events.len(), "SLO events lost: their record could not be written in this invocation");
         }
     }
+}
+
+/// One SLO's write of a round.
+struct Job<'a> {
+    slo: &'a Slo,
+    /// The ids of its targets (listed in its alerts).
+    members: &'a [String],
+    /// Its targets this invocation knows (their maintenance windows silence its alerts).
+    targets: Vec<&'a Target>,
+    kind: TargetKind,
+    run_at: i64,
+    events: &'a [(i64, SliEvent)],
+}
+
+/// Adds the job's events to its SLO's record (`cached`, or read), steps its alerts and writes
+/// both; on a conflict reads the record again and starts over ([`MAX_TRIES`] in all). Returns
+/// the record as now stored (to keep; `None` when unknown) and the alerts written.
+async fn commit_one<S: SloStore + Sync>(
+    store: &S,
+    job: &Job<'_>,
+    mut cached: Option<SloRecord>,
+) -> (Option<SloRecord>, Result<Vec<Alert>, StoreError>) {
+    let slo = job.slo;
+    for _ in 0..MAX_TRIES {
+        let had_one = cached.is_some();
+        let stored = match cached.take() {
+            Some(r) => Some(r),
+            None => match store.slo_record(&slo.id).await {
+                Ok(r) => r,
+                Err(e) => return (None, Err(e)),
+            },
+        };
+        let mut next = stored.unwrap_or_else(|| SloRecord::new(&slo.id));
+        next.version += 1;
+        for &(at, event) in job.events {
+            next.series.add(at, event);
+        }
+        next.series.prune(job.run_at);
+        let verdicts = evaluate(slo, &next.series, job.run_at);
+        let quiet = silenced(slo, &job.targets, job.run_at);
+        let changes = next.alerts.step(&verdicts, job.run_at, quiet);
+        let alerts = if changes.is_empty() {
+            Vec::new()
+        } else {
+            let st = status(slo, &next.series, job.run_at);
+            let ctx = AlertContext {
+                target_kind: job.kind,
+                targets: job.members,
+                verdicts: &verdicts,
+                status: &st,
+            };
+            slo_alerts(slo, &ctx, &changes)
+        };
+        match store.commit_slo_record(&next, &alerts).await {
+            Ok(written) => return (Some(next), Ok(written)),
+            // Another round wrote it since: read it again. A record that had been read and is
+            // gone now was deleted with its SLO: nothing to count in any more.
+            Err(StoreError::Conflict(_)) => match store.slo_record(&slo.id).await {
+                Ok(Some(r)) => cached = Some(r),
+                Ok(None) if had_one => {
+                    tracing::warn!(slo = %slo.id, "SLO record deleted while counting; its events are dropped");
+                    return (None, Ok(Vec::new()));
+                }
+                Ok(None) => {}
+                Err(e) => return (None, Err(e)),
+            },
+            Err(e) => return (None, Err(e)),
+        }
+    }
+    let e = StoreError::Conflict(format!(
+        "SLO record {}: still conflicting after {MAX_TRIES} tries",
+        slo.id
+    ));
+    (None, Err(e))
 }
 
 #[cfg(test)]

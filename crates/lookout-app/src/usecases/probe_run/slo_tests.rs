@@ -217,6 +217,11 @@ async fn a_tag_slo_over_both_kinds_counts_each_check_once_in_one_record() {
     for _ in 0..3 {
         s.minute(&[TargetKind::Server, TargetKind::Proxy]).await;
     }
+    assert_eq!(
+        s.store.slo_record_reads(),
+        3,
+        "read once per invocation, then kept with its version"
+    );
     // The proxy kind on its own, as another invocation would.
     s.minute(&[TargetKind::Proxy]).await;
     let record = s.record("shop").await;
@@ -406,6 +411,7 @@ async fn a_round_without_slos_or_without_events_reads_no_record() {
     s.store.delete_slo("elsewhere").await.unwrap();
     let report = s.minute(&[TargetKind::Server]).await;
     assert_eq!((report.runs[0].checked, report.slo_errors), (1, 0));
+    assert_eq!(s.store.slo_record_reads(), 0);
 }
 
 #[tokio::test]
