@@ -31,6 +31,9 @@ use lookout_core::domain::{Alert, CheckResult, Target, TargetKind};
 /// Writes of one record tried in one round (the first and the retries after a conflict).
 pub(super) const MAX_TRIES: usize = 5;
 
+/// Checks counted in one SLO: (check time, epoch ms; event).
+type Events = Vec<(i64, SliEvent)>;
+
 /// SLO records written at once at the end of a round.
 const SLO_CONCURRENCY: usize = 16;
 
@@ -57,7 +60,7 @@ pub(super) struct SloRun {
     /// SLO id → its record as stored (the version the next write is conditional on).
     records: HashMap<String, SloRecord>,
     /// SLO id → events counted but not written (a store error), for the next round.
-    unwritten: HashMap<String, Vec<(i64, SliEvent)>>,
+    unwritten: HashMap<String, Events>,
     /// Store errors reading or writing records (and SLOs), this invocation.
     pub errors: usize,
 }
@@ -141,7 +144,7 @@ impl SloRun {
         todo.extend(
             (0..self.slos.len()).filter(|&i| self.unwritten.contains_key(&self.slos[i].id)),
         );
-        let jobs: Vec<(usize, Option<SloRecord>, Vec<(i64, SliEvent)>)> = todo
+        let jobs: Vec<(usize, Option<SloRecord>, Events)> = todo
             .into_iter()
             .map(|i| {
                 let id = &self.slos[i].id;
