@@ -354,6 +354,7 @@ fn alerts(n: usize) -> Vec<lookout_core::domain::Alert> {
             changes: Vec::new(),
             tags: Vec::new(),
             locations: None,
+            slo: None,
         })
         .collect()
 }

@@ -110,6 +110,7 @@ async fn a_channel_made_through_the_api_is_sealed_shown_masked_kept_on_patch_and
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     };
     let notifier = lookout_app::usecases::notify::Notifier {
         channels: &app.store,

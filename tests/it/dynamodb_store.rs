@@ -47,6 +47,7 @@ fn alert(id: &str, at: i64) -> Alert {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

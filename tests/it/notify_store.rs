@@ -74,6 +74,7 @@ fn alert(key: &str, at: i64) -> Alert {
         changes: Vec::new(),
         tags: vec!["prod".into()],
         locations: None,
+        slo: None,
     }
 }
 

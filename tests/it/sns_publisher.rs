@@ -28,6 +28,7 @@ async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     };
     publisher.publish(&alert).await.unwrap();
     let got = common::drain(&sqs, &queue).await;

@@ -106,6 +106,10 @@ struct Shared {
     failing_audit: AtomicBool,
     /// A kind whose run records (results, snapshot) fail while set (`state.rs`): as unavailable.
     failing_kind: Mutex<Option<TargetKind>>,
+    /// SLO record reads and writes fail while set (`slos.rs`): as unavailable.
+    failing_slo_records: AtomicBool,
+    /// Reads of one SLO record so far (`slos.rs`).
+    slo_record_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for MemoryStore {
@@ -132,6 +136,17 @@ impl MemoryStore {
             .failing_kind
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = kind;
+    }
+
+    /// Makes every later read or write of an SLO record fail with an unavailable store
+    /// (`true`), or succeed again.
+    pub fn set_failing_slo_records(&self, failing: bool) {
+        self.s.failing_slo_records.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times one SLO record was read ([`crate::ports::SloStore::slo_record`]).
+    pub fn slo_record_reads(&self) -> usize {
+        self.s.slo_record_reads.load(Ordering::SeqCst)
     }
 
     /// Makes every later incident write fail with an unavailable store (`true`, a retryable

@@ -15,6 +15,20 @@ fn check_version(what: &str, stored: u64, new: u64) -> Result<(), StoreError> {
     Ok(())
 }
 
+impl MemoryStore {
+    /// `Err` while SLO records fail ([`MemoryStore::set_failing_slo_records`]).
+    fn slo_records_up(&self) -> Result<(), StoreError> {
+        if self
+            .s
+            .failing_slo_records
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Unavailable("SLO records failing (test)".into()));
+        }
+        Ok(())
+    }
+}
+
 impl SloStore for MemoryStore {
     async fn put_slo(&self, slo: &Slo) -> Result<(), StoreError> {
         let mut t = self.lock();
@@ -39,10 +53,15 @@ impl SloStore for MemoryStore {
     }
 
     async fn slo_record(&self, id: &str) -> Result<Option<SloRecord>, StoreError> {
+        self.s
+            .slo_record_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.slo_records_up()?;
         Ok(self.lock().slo_records.get(id).cloned())
     }
 
     async fn slo_records(&self) -> Result<Vec<SloRecord>, StoreError> {
+        self.slo_records_up()?;
         Ok(self.lock().slo_records.values().cloned().collect())
     }
 
@@ -51,6 +70,7 @@ impl SloStore for MemoryStore {
         record: &SloRecord,
         alerts: &[Alert],
     ) -> Result<Vec<Alert>, StoreError> {
+        self.slo_records_up()?;
         let mut t = self.lock();
         let stored = t.slo_records.get(&record.slo_id).map_or(0, |r| r.version);
         check_version(

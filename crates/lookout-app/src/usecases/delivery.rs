@@ -222,6 +222,7 @@ mod tests {
             changes: Vec::new(),
             tags: Vec::new(),
             locations: None,
+            slo: None,
         }
     }
 

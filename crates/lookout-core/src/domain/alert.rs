@@ -37,11 +37,17 @@ pub enum AlertKind {
     Flapping,
     /// A flapping target stopped flapping: each change alerts again.
     FlappingStopped,
+    /// An SLO's error budget burns too fast: its `page` alert (critical: `page_1h` or
+    /// `page_6h`) or its `ticket` alert (warning: `ticket_3d`) started firing (see
+    /// `domain::slo::burn`). `target_name` is the SLO's name, `slo` says which rules and how fast.
+    SloBurn,
+    /// An SLO's `page` or `ticket` alert stopped firing: none of its rules fires any more.
+    SloBurnResolved,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order.
-    pub const ALL: [AlertKind; 13] = [
+    pub const ALL: [AlertKind; 15] = [
         AlertKind::StatusChange,
         AlertKind::Recovery,
         AlertKind::GroupCritical,
@@ -55,12 +61,20 @@ impl AlertKind {
         AlertKind::LocationBack,
         AlertKind::Flapping,
         AlertKind::FlappingStopped,
+        AlertKind::SloBurn,
+        AlertKind::SloBurnResolved,
     ];
 
     /// Whether the alert is about a probe location rather than a target
     /// (`location_silent`, `location_back`): its `group` is the location's name.
     pub fn is_location(self) -> bool {
         matches!(self, AlertKind::LocationSilent | AlertKind::LocationBack)
+    }
+
+    /// Whether the alert is about an SLO (`slo_burn`, `slo_burn_resolved`): its `slo` says
+    /// which, `target_name` is the SLO's name and `target_id` is empty.
+    pub fn is_slo(self) -> bool {
+        matches!(self, AlertKind::SloBurn | AlertKind::SloBurnResolved)
     }
 
     /// The snake_case name used in message attributes.
@@ -79,6 +93,8 @@ impl AlertKind {
             AlertKind::LocationBack => "location_back",
             AlertKind::Flapping => "flapping",
             AlertKind::FlappingStopped => "flapping_stopped",
+            AlertKind::SloBurn => "slo_burn",
+            AlertKind::SloBurnResolved => "slo_burn_resolved",
         }
     }
 }
@@ -150,6 +166,10 @@ pub struct Alert {
     /// (status changes and recoveries decided by the quorum); `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locations: Option<super::location::LocationSplit>,
+    /// For an SLO's burn-rate alert (`slo_burn`, `slo_burn_resolved`), which SLO, which of its
+    /// alerts and how fast its budget burns; `None` otherwise (and in alerts written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<super::slo::SloAlert>,
 }
 
 /// One alert a storm replaced, in brief.

@@ -34,6 +34,7 @@ fn grouped(kind: AlertKind, severity: Severity, key: String, at: i64, what: Grou
         changes: what.changes,
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

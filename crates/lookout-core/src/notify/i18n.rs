@@ -184,6 +184,10 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         (Language::En, AlertKind::LocationBack) => format!("Probe location {name} reports again"),
         (Language::En, AlertKind::Flapping) => format!("{name} is flapping"),
         (Language::En, AlertKind::FlappingStopped) => format!("{name} stopped flapping"),
+        (Language::En, AlertKind::SloBurn) => format!("SLO {name} is burning its error budget"),
+        (Language::En, AlertKind::SloBurnResolved) => {
+            format!("SLO {name} no longer burns its error budget too fast")
+        }
 
         (Language::Ar, AlertKind::StatusChange) => format!("{name} {st}"),
         (Language::Ar, AlertKind::Recovery) => format!("{name} عاد إلى العمل"),
@@ -210,6 +214,12 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         }
         (Language::Ar, AlertKind::Flapping) => format!("حالة {name} متقلبة"),
         (Language::Ar, AlertKind::FlappingStopped) => format!("حالة {name} استقرت"),
+        (Language::Ar, AlertKind::SloBurn) => {
+            format!("هدف مستوى الخدمة {name} يستهلك ميزانية الأخطاء بسرعة")
+        }
+        (Language::Ar, AlertKind::SloBurnResolved) => {
+            format!("هدف مستوى الخدمة {name} توقف عن استهلاك ميزانية الأخطاء بسرعة")
+        }
 
         (Language::Fa, AlertKind::StatusChange) => format!("{name} {st} است"),
         (Language::Fa, AlertKind::Recovery) => format!("{name} دوباره سالم شد"),
@@ -237,6 +247,12 @@ pub fn title(lang: Language, s: &Subject<'_>) -> String {
         }
         (Language::Fa, AlertKind::Flapping) => format!("وضعیت {name} ناپایدار است"),
         (Language::Fa, AlertKind::FlappingStopped) => format!("وضعیت {name} پایدار شد"),
+        (Language::Fa, AlertKind::SloBurn) => {
+            format!("هدف سطح خدمت {name} بودجهٔ خطا را با سرعت مصرف می\u{200c}کند")
+        }
+        (Language::Fa, AlertKind::SloBurnResolved) => {
+            format!("هدف سطح خدمت {name} دیگر بودجهٔ خطا را با سرعت مصرف نمی\u{200c}کند")
+        }
     }
 }
 
@@ -314,7 +330,7 @@ pub fn test_text(lang: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [AlertKind; 13] = AlertKind::ALL;
+    const ALL_KINDS: [AlertKind; 15] = AlertKind::ALL;
 
     fn split() -> LocationSplit {
         LocationSplit {

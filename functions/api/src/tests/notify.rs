@@ -118,6 +118,7 @@ fn alert(key: &str) -> Alert {
         changes: Vec::new(),
         tags: vec!["pool-a".into()],
         locations: None,
+        slo: None,
     }
 }
 

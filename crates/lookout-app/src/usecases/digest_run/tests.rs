@@ -411,6 +411,7 @@ fn auto_incident(id: &str, at: i64) -> lookout_core::domain::incident::Incident 
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     };
     lookout_core::domain::incident::apply_alert(&[], &alert).remove(0)
 }

@@ -24,6 +24,7 @@ fn alert(kind: AlertKind, target: &str, new: Status, at: i64) -> Alert {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

@@ -149,6 +149,7 @@ mod tests {
             changes: Vec::new(),
             tags: Vec::new(),
             locations: None,
+            slo: None,
         }
     }
 

@@ -69,6 +69,7 @@ fn alert() -> Alert {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

@@ -201,6 +201,7 @@ where
             alerts: Vec::new(),
             skipped: Vec::new(),
             not_run: Vec::new(),
+            slo_errors: 0,
         }
     } else {
         let kept = ProbeRequest {

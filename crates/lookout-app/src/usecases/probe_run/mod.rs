@@ -22,6 +22,7 @@ pub mod locations;
 mod round;
 pub mod run;
 pub mod schedule;
+mod slo;
 mod summary;
 
 pub use locations::{LocationSetup, DEFAULT_LOCATION_GRACE_S};
@@ -138,6 +139,14 @@ pub struct RunReport {
     /// Kinds this invocation left alone, and why: another run holds the kind's lease, or the
     /// event was already handled.
     pub not_run: Vec<String>,
+    /// Store errors reading the SLOs or reading and writing their records (logged; the status
+    /// work went on; see `probe_run::slo`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slo_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How runs behave, from the settings.

@@ -18,6 +18,7 @@ use lookout_core::domain::{Alert, CheckResult, Status, Target, TargetKind, Targe
 use super::commit::{commit_all, decide, Change};
 use super::locations::{remote_round, watch_locations, Quorums};
 use super::schedule::is_due;
+use super::slo::{SloCount, SloRun};
 use super::summary::kind_summary;
 use super::{ProbeError, RunConfig};
 
@@ -55,6 +56,8 @@ struct Checked<'a> {
     checked: usize,
     ok: usize,
     skipped: Vec<String>,
+    /// The checks counted in the SLOs (home location only).
+    slo_counts: Vec<SloCount>,
 }
 
 /// Probes the due targets with bounded concurrency and applies each result as it arrives; then
@@ -62,7 +65,9 @@ struct Checked<'a> {
 /// targets changed), raises group alerts, publishes, and writes the history, the snapshot when
 /// due, and the run record and the summary when they have something new to say (`stored`: the
 /// kind's summary as stored, `None` when unknown; see `KindSummary::at`). A round that changes
-/// nothing writes the history of its checks only.
+/// nothing writes the history of its checks only. Every result applied is counted in the SLOs
+/// (`slos`; see [`super::slo`]), whose alerts join the round's.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_round<S, P>(
     store: &S,
     publisher: &P,
@@ -71,9 +76,11 @@ pub(super) async fn run_round<S, P>(
     latest: &mut HashMap<String, Latest>,
     unsnapshotted: &mut Option<i64>,
     stored: &mut Option<crate::ports::KindSummary>,
+    slos: &mut SloRun,
 ) -> Result<RoundOutput, ProbeError>
 where
-    S: TargetStore
+    S: crate::ports::SloStore
+        + TargetStore
         + StateStore
         + RunStore
         + Outbox
@@ -96,7 +103,16 @@ where
     let kept = sorted_ids(latest);
     let overrides = apply_overrides(store, round.kind, latest, &by_id).await?;
     let before = statuses(latest);
-    let mut checks = probe_due(prober, round, latest, run_at, &by_id, quorums.as_mut()).await;
+    let mut checks = probe_due(
+        prober,
+        round,
+        latest,
+        run_at,
+        &by_id,
+        quorums.as_mut(),
+        slos,
+    )
+    .await;
     // Group alerts from the statuses decided (a change whose commit fails is retried by the
     // next run, and so is its group alert then).
     let mut after = statuses(latest);
@@ -120,6 +136,10 @@ where
     if !groups.is_empty() {
         raised.extend(store.enqueue(&groups).await?);
     }
+    raised.extend(
+        slos.commit_round(store, round.kind, run_at, &checks.slo_counts)
+            .await,
+    );
     if let (Some(q), Some(setup)) = (quorums, &round.config.locations) {
         q.save(store, round.kind, round.targets, run_at).await?;
         raised.extend(watch_locations(store, setup, round.kind, run_at).await?);
@@ -214,6 +234,7 @@ async fn probe_due<'a>(
     run_at: i64,
     by_id: &HashMap<&str, &'a Target>,
     mut quorums: Option<&mut Quorums<'_>>,
+    slos: &SloRun,
 ) -> Checked<'a> {
     let here = round.config.locations.as_ref().map(|l| l.name.as_str());
     let (due, unprobed): (Vec<&Target>, Vec<&Target>) = round
@@ -231,6 +252,7 @@ async fn probe_due<'a>(
         checked: 0,
         ok: 0,
         skipped: Vec::new(),
+        slo_counts: Vec::new(),
     };
     while let Some(result) = results.next().await {
         let result = match result {
@@ -246,6 +268,7 @@ async fn probe_due<'a>(
         out.checked += 1;
         out.ok += usize::from(result.ok());
         let decision = quorums.as_mut().map(|q| q.observe(target, &result));
+        slos.count(target, &result, &mut out.slo_counts);
         apply(&mut out, latest, target, result, decision);
     }
     drop(results);
@@ -253,6 +276,7 @@ async fn probe_due<'a>(
     if let Some(q) = quorums {
         for t in unprobed {
             if let Some((result, decision)) = q.decide_unprobed(t, run_at) {
+                slos.count(t, &result, &mut out.slo_counts);
                 apply(&mut out, latest, t, result, Some(decision));
             }
         }

@@ -162,6 +162,7 @@ where
         + SummaryStore
         + LocationStore
         + crate::ports::IncidentStore
+        + crate::ports::SloStore
         + Sync,
     P: AlertPublisher + Sync,
 {
@@ -179,6 +180,7 @@ where
         alerts: Vec::new(),
         skipped: Vec::new(),
         not_run: Vec::new(),
+        slo_errors: 0,
     };
     let hard_end = request.deadline_ms.map(|d| {
         let left = d - config.clock.now_ms() - FINISH_MARGIN_MS as i64;
@@ -186,6 +188,8 @@ where
     });
     let window_end = started + Duration::from_secs(u64::from(request.window_s));
     let mut kinds = load_kinds(store, &request.kinds, remote).await?;
+    let targets = kinds.iter().flat_map(|k| k.targets.iter());
+    let mut slos = super::slo::SloRun::load(store, remote, targets).await;
     let mut failures = Vec::new();
     let mut force = request.force;
     let mut first_round = true;
@@ -215,6 +219,7 @@ where
                 &mut k.latest,
                 &mut k.unsnapshotted,
                 &mut k.summary,
+                &mut slos,
             ))
             .await;
             let out = match out {
@@ -242,6 +247,8 @@ where
         };
         tokio::time::sleep(wait).await;
     }
+    slos.finish();
+    report.slo_errors = slos.errors;
     if let Some(e) = round_error {
         return Err(e);
     }

@@ -14,7 +14,8 @@
 //!   bad in the current states (its recovery alert lost, or its targets deleted) and moves
 //!   maintenance windows on by their times;
 //! - every other kind (reminders, certificates, traffic, daily reports, locations, group
-//!   alerts) changes nothing, and operator incidents are never touched.
+//!   alerts, SLO burn-rate alerts: a budget burning is no outage of a target) changes nothing,
+//!   and operator incidents are never touched.
 //!
 //! Each update keeps the alert's key, so applying the same alert again is a no-op while the
 //! incident it touched is open; the id of an incident an alert opens is derived from the alert

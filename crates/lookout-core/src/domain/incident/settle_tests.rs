@@ -25,6 +25,7 @@ fn down(target: &str, at: i64) -> Alert {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn alert(kind: AlertKind, target: &str, old: Status, new: Status, at: i64) -> Al
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

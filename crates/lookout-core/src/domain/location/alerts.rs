@@ -43,6 +43,7 @@ fn location_alert(
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
 

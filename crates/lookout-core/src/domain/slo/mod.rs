@@ -15,17 +15,20 @@
 //!   ([`SloStatus`]).
 //! - [`burn`]: the three burn-rate rules ([`RULES`]) and their firing state
 //!   ([`SloAlertState`]): one `page` and one `ticket` alert per SLO.
+//! - [`alerts`]: the `slo_burn` and `slo_burn_resolved` alerts they raise ([`slo_alerts`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::result::CheckResult;
 use super::target::Target;
 
+pub mod alerts;
 pub mod budget;
 pub mod burn;
 pub mod series;
 pub mod validate;
 
+pub use alerts::{silenced, slo_alerts, AlertContext, SloAlert};
 pub use budget::{status, BudgetFigures, SloStatus};
 pub use burn::{evaluate, BurnRule, Firing, RuleVerdict, SloAlertState, SloEvent, ALERTS, RULES};
 pub use series::{SliCounts, SloSeries};

@@ -39,6 +39,7 @@ fn target_alert(
         changes: Vec::new(),
         tags: target.tags.clone(),
         locations: None,
+        slo: None,
     }
 }
 
@@ -186,6 +187,7 @@ pub(super) fn status_alert(
         changes: Vec::new(),
         tags: target.tags.clone(),
         locations: None,
+        slo: None,
     }
 }
 

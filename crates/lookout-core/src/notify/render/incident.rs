@@ -13,6 +13,7 @@
 //! | `lookout/traffic/<target id>` | `traffic` | (closed by hand) |
 //! | `lookout/location/<location>` | `location_silent` | `location_back` |
 //! | `lookout/flapping/<target id>` | `flapping` | `flapping_stopped` |
+//! | `lookout/slo/<slo id>/<page\|ticket>` | `slo_burn` | `slo_burn_resolved` |
 //!
 //! A `storm` alert stands for the transitions and group alerts it replaced (`alert.changes`):
 //! each one is mapped as if it had been sent on its own, so a storm's incidents close one by
@@ -57,6 +58,11 @@ pub(crate) struct Incident {
 /// The incident key of a target.
 pub(crate) fn target_key(target_id: &str) -> String {
     format!("lookout/target/{target_id}")
+}
+
+/// The incident key of an SLO's `page` or `ticket` alert.
+pub(crate) fn slo_key(slo_id: &str, alert: &str) -> String {
+    format!("lookout/slo/{slo_id}/{alert}")
 }
 
 /// The incident key of a probe location (its dead man's switch).
@@ -114,11 +120,13 @@ fn action(kind: AlertKind, new_status: Status) -> Result<Action, &'static str> {
         | AlertKind::CertExpiring
         | AlertKind::Traffic
         | AlertKind::LocationSilent
-        | AlertKind::Flapping => Ok(Trigger),
+        | AlertKind::Flapping
+        | AlertKind::SloBurn => Ok(Trigger),
         AlertKind::Recovery
         | AlertKind::GroupRecovered
         | AlertKind::LocationBack
-        | AlertKind::FlappingStopped => Ok(Resolve),
+        | AlertKind::FlappingStopped
+        | AlertKind::SloBurnResolved => Ok(Resolve),
         AlertKind::DailyReport => Err("a daily report is no incident"),
         AlertKind::Storm => Err("a storm inside a storm"),
     }
@@ -133,7 +141,12 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
         )
     };
     let action = action(alert.kind, alert.new_status)?;
+    let slo = match (alert.kind.is_slo(), &alert.slo) {
+        (true, None) => return Err("an SLO alert without its SLO opens no incident"),
+        (_, slo) => slo.as_ref().map(|s| slo_key(&s.id, &s.alert)),
+    };
     let key = match (alert.kind, action) {
+        (AlertKind::SloBurn | AlertKind::SloBurnResolved, _) => slo.clone().unwrap_or_default(),
         (AlertKind::GroupCritical | AlertKind::GroupRecovered, _) => group_key(),
         (AlertKind::CertExpiring, _) => format!("lookout/cert/{}", alert.target_id),
         (AlertKind::Traffic, _) => format!("lookout/traffic/{}", alert.target_id),
@@ -145,6 +158,8 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
     };
     let source = if alert.kind.is_location() {
         location_key(&alert.group)
+    } else if let Some(key) = slo {
+        key
     } else if alert.target_id.is_empty() {
         group_key()
     } else {
@@ -169,7 +184,19 @@ fn one(alert: &Alert, lang: Language) -> Result<Incident, &'static str> {
             ("new_status", alert.new_status.as_str().into()),
             ("at", crate::time::rfc3339(alert.at)),
             ("text", super::message::cut(&alert.text, 2000)),
-        ],
+        ]
+        .into_iter()
+        .chain(alert.slo.iter().flat_map(|s| {
+            [
+                ("slo_id", s.id.clone()),
+                ("slo_alert", s.alert.clone()),
+                ("slo_rules", s.rules.join(",")),
+                ("burn_rate_long", format!("{:.2}", s.burn_long)),
+                ("burn_rate_short", format!("{:.2}", s.burn_short)),
+                ("budget_spent_share", format!("{:.4}", s.budget_spent_share)),
+            ]
+        }))
+        .collect(),
         tags: alert.tags.clone(),
     })
 }
@@ -219,5 +246,10 @@ pub(crate) fn change_alert(storm: &Alert, c: &Change) -> Alert {
         changes: Vec::new(),
         tags: Vec::new(),
         locations: None,
+        slo: None,
     }
 }
+
+#[cfg(test)]
+#[path = "slo_tests.rs"]
+mod slo_tests;

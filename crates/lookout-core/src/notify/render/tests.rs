@@ -36,6 +36,7 @@ fn alert(kind: AlertKind, old: Status, new: Status, severity: Severity) -> Alert
         changes: Vec::new(),
         tags: vec!["prod".into()],
         locations: None,
+        slo: None,
     }
 }
 
@@ -751,7 +752,7 @@ fn an_outbound_request_never_shows_its_secrets_in_debug() {
     }
 }
 
-const ALL_KINDS: [AlertKind; 13] = AlertKind::ALL;
+const ALL_KINDS: [AlertKind; 15] = AlertKind::ALL;
 
 #[test]
 fn every_kind_of_alert_renders_on_every_channel_in_every_language() {
