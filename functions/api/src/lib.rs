@@ -91,6 +91,7 @@ pub trait Store:
     + StatusPageStore
     + AuditLog
     + SloStore
+    + lookout_app::ports::Outbox
     + Send
     + Sync
     + 'static
@@ -113,6 +114,7 @@ impl<T> Store for T where
         + StatusPageStore
         + AuditLog
         + SloStore
+        + lookout_app::ports::Outbox
         + Send
         + Sync
         + 'static

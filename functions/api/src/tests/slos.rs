@@ -554,3 +554,91 @@ async fn every_slo_answer_matches_the_schema_the_document_declares() {
         assert_eq!(op["security"], json!([{"bearer": []}]), "{method} {path}");
     }
 }
+
+/// The pending `slo_burn_resolved` alerts of the memory store's outbox, by key.
+async fn pending_resolves(app: &Arc<App<MemoryStore>>) -> Vec<String> {
+    use lookout_app::ports::Outbox as _;
+    let mut keys: Vec<String> = app
+        .store
+        .pending_alerts(lookout_core::time::now_ms())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == lookout_core::domain::AlertKind::SloBurnResolved)
+        .map(|a| a.key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn deleting_an_slo_resolves_the_alerts_it_had_sent_and_not_the_silenced_ones() {
+    let app = app();
+    let (status, _) = send(&app, "POST", "/v1/slos", checkout()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let now = lookout_core::time::now_ms();
+    let mut r = record("checkout", now);
+    let silenced = Firing {
+        since: now - 2 * HOUR_MS,
+        rules: vec!["ticket_3d".into()],
+        burn_long: 1.5,
+        burn_short: 1.5,
+        silenced: true,
+    };
+    r.alerts.firing.insert("ticket".into(), silenced);
+    app.store.commit_slo_record(&r, &[]).await.unwrap();
+
+    let resp = handle(
+        &app,
+        request("DELETE", "/v1/slos/checkout", "", Some(TOKEN)),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        pending_resolves(&app).await,
+        vec![format!("slo#checkout#page#{}#resolved", now - HOUR_MS)]
+    );
+    assert!(app.store.slo_record("checkout").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_slo_whose_targets_change_counts_afresh_and_resolves_its_alerts() {
+    let app = app();
+    let (status, _) = send(&app, "POST", "/v1/slos", checkout()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let now = lookout_core::time::now_ms();
+    app.store
+        .commit_slo_record(&record("checkout", now), &[])
+        .await
+        .unwrap();
+
+    // The objective alone: the counts stay.
+    let (status, body) = send(
+        &app,
+        "PATCH",
+        "/v1/slos/checkout",
+        json!({"objective": 99.5}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slo"]["status"]["events"], json!(100_000));
+    assert!(pending_resolves(&app).await.is_empty());
+
+    // Another group: the record starts afresh, the page alert is resolved in the same write.
+    let (status, body) = send(
+        &app,
+        "PATCH",
+        "/v1/slos/checkout",
+        json!({"group": "payments"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slo"]["status"]["events"], json!(0));
+    assert_eq!(body["slo"]["firing"]["page"], Value::Null);
+    assert_eq!(
+        pending_resolves(&app).await,
+        vec![format!("slo#checkout#page#{}#resolved", now - HOUR_MS)]
+    );
+    let stored = app.store.slo_record("checkout").await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+}

@@ -351,3 +351,45 @@ fn resolved(
 #[cfg(test)]
 #[path = "alerts_tests.rs"]
 mod tests;
+
+/// The resolves of `slo`'s alerts firing in `state` when the SLO goes away or starts counting
+/// afresh (`why`: `deleted`, `counts what it selects afresh`): one `slo_burn_resolved` per
+/// alert that was sent (silenced ones were not, so neither are their resolves), at `at_ms`,
+/// so that a channel's incident (PagerDuty, Opsgenie) does not stay open. `status` is the
+/// SLO's status before.
+pub fn closed_alerts(
+    slo: &Slo,
+    state: &super::SloAlertState,
+    status: &SloStatus,
+    at_ms: i64,
+    why: &str,
+) -> Vec<Alert> {
+    let ctx = AlertContext {
+        target_kind: TargetKind::Server,
+        targets: &[],
+        verdicts: &[],
+        status,
+    };
+    state
+        .firing
+        .iter()
+        .filter(|(_, f)| !f.silenced)
+        .map(|(alert, f)| {
+            let mut a = resolved(slo, &ctx, alert, f.since, &f.rules, at_ms);
+            a.subject = clip(
+                &format!(
+                    "[INFO] SLO {}: {alert} alert closed, the SLO {why}",
+                    slo.name
+                ),
+                99,
+            );
+            a.text = crate::redact::redact_text(&format!(
+                "SLO {} ({}): its {alert} alert, firing since {}, is closed because the SLO {why}.",
+                slo.name,
+                promise(slo),
+                crate::time::rfc3339(f.since),
+            ));
+            a
+        })
+        .collect()
+}

@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lookout_app::ports::StoreError;
+use lookout_core::domain::slo::alerts::closed_alerts;
 use lookout_core::domain::slo::validate::check_id;
 use lookout_core::domain::slo::{
     status, Slo, SloDraft, SloError, SloPatch, SloRecord, SloSelector, SloSeries, ALERTS, MAX_SLOS,
@@ -224,6 +225,9 @@ pub async fn patch_slo<S: Store>(
         Err(StoreError::Conflict(_)) => return Err(stale(&old)),
         other => other?,
     }
+    if slo.selector != old.selector || slo.sli != old.sli {
+        count_afresh(&app.store, &slo, now).await?;
+    }
     let warnings = if slo.selector == old.selector {
         Vec::new()
     } else {
@@ -233,6 +237,37 @@ pub async fn patch_slo<S: Store>(
     let answer = json!({ "slo": view(&slo, record.as_ref(), now), "warnings": warnings });
     let change = AuditChange::of("slo", &id, Some(&old), Some(&slo));
     Ok(Json::ok(answer).audited(change))
+}
+
+/// An SLO whose selector or SLI changed counts afresh: its record is replaced by an empty one
+/// (the old counts were of other checks), and the alerts it had firing are resolved in the same
+/// write (sent by the next probe run, which publishes pending alerts first). A probe round that
+/// writes the record meanwhile makes it try again, three times in all.
+async fn count_afresh<S: Store>(store: &S, slo: &Slo, now: i64) -> Result<(), ApiError> {
+    let mut last = None;
+    for _ in 0..3 {
+        let Some(record) = store.slo_record(&slo.id).await? else {
+            return Ok(());
+        };
+        let status = status(slo, &record.series, now);
+        let closed = closed_alerts(
+            slo,
+            &record.alerts,
+            &status,
+            now,
+            "counts its checks afresh (its targets or SLI changed)",
+        );
+        let fresh = SloRecord {
+            version: record.version + 1,
+            ..SloRecord::new(&slo.id)
+        };
+        match store.commit_slo_record(&fresh, &closed).await {
+            Ok(_) => return Ok(()),
+            Err(e @ StoreError::Conflict(_)) => last = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.map_or_else(|| ApiError::Conflict("SLO record busy".into()), Into::into))
 }
 
 fn stale(slo: &Slo) -> ApiError {
@@ -257,6 +292,12 @@ pub async fn delete_slo<S: Store>(
         return Err(no_slo(&id));
     }
     let old = app.store.slo(&id).await?;
+    if let (Some(slo), Some(record)) = (&old, app.store.slo_record(&id).await?) {
+        let now = lookout_core::time::now_ms();
+        let status = status(slo, &record.series, now);
+        let closed = closed_alerts(slo, &record.alerts, &status, now, "was deleted");
+        app.store.enqueue(&closed).await?;
+    }
     if app.store.delete_slo(&id).await? {
         let change = AuditChange::of("slo", &id, old.as_ref(), None::<&Slo>);
         Ok(StatusCode::NO_CONTENT.audited(change))
