@@ -93,15 +93,9 @@ fn outlook(slo: &Slo, status: &SloStatus) -> Outlook {
     let burn = burn_6h(status);
     match status.exhausted_at {
         _ if status.budget.remaining_share <= 0.0 && status.events > 0 => Outlook::Spent,
-        None => Outlook::Idle,
-        Some(at) if slo.window == SloWindow::CalendarMonth => {
-            if at >= status.window_end {
-                Outlook::LastsTheMonth
-            } else {
-                Outlook::RunsOut(at)
-            }
-        }
-        Some(_) if burn < 1.0 => Outlook::Lasts,
+        None if burn <= 0.0 => Outlook::Idle,
+        None if slo.window == SloWindow::CalendarMonth => Outlook::LastsTheMonth,
+        None => Outlook::Lasts,
         Some(at) => Outlook::RunsOut(at),
     }
 }

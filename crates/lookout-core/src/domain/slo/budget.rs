@@ -24,7 +24,9 @@ pub const BURN_WINDOWS: [(&str, i64); 4] = [
 /// The error budget of the window so far.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BudgetFigures {
-    /// Bad events the objective allows over the valid events so far: `(1 - objective) × valid`.
+    /// Bad events the objective allows over the whole window at the rate of valid events so
+    /// far: `(1 - objective) × valid × window / covered` (`covered`: how much of the window
+    /// held events, the whole of it once the SLO is as old as its window).
     pub allowed_bad: f64,
     /// Bad events so far.
     pub bad: u64,
@@ -73,8 +75,10 @@ pub struct SloStatus {
     pub budget: BudgetFigures,
     /// Burn rates over [`BURN_WINDOWS`].
     pub burn_rates: Vec<BurnRate>,
-    /// When the remaining budget is spent at the 6-hour burn rate, epoch ms: `None` when that
-    /// rate is 0 (or there are no events), `Some(at)` when it is spent already.
+    /// When the remaining budget is spent if the 6-hour burn rate goes on, epoch ms (see
+    /// `exhaustion`): `Some(at)` now when it is spent already; `None` when it does not run
+    /// out (a rolling window burning no faster than it has spent, a calendar month that lasts
+    /// to its end) or there are no events.
     pub exhausted_at: Option<i64>,
 }
 
@@ -88,7 +92,13 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
         _ => series.last(now_ms, end - start),
     };
     let fraction = slo.budget_fraction();
-    let allowed_bad = fraction * counts.total as f64;
+    let window_ms = (end - start) as f64;
+    // The budget is the whole window's, at the rate of the events so far: a window the SLO has
+    // covered only in part (a calendar month under way, an SLO younger than its window)
+    // allows `fraction` of the events the whole window would hold at that rate, so that a bad
+    // minute spends a minute of the budget however early it comes.
+    let covered_ms = covered_ms(series, start, now_ms) as f64;
+    let allowed_bad = fraction * counts.total as f64 * window_ms / covered_ms;
     let spent_share = if counts.bad() == 0 {
         0.0
     } else if allowed_bad > 0.0 {
@@ -96,7 +106,7 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
     } else {
         f64::INFINITY
     };
-    let total_minutes = fraction * (end - start) as f64 / MINUTE_MS as f64;
+    let total_minutes = fraction * window_ms / MINUTE_MS as f64;
     let spent_minutes = (spent_share * total_minutes).min(f64::MAX);
     let budget = BudgetFigures {
         allowed_bad,
@@ -118,16 +128,13 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
             }
         })
         .collect();
-    let six_hours = burn_rates[1].rate;
-    let exhausted_at = if budget.remaining_share <= 0.0 && counts.total > 0 {
-        Some(now_ms)
-    } else if six_hours > 0.0 {
-        // A burn rate of 1 spends the whole budget over the window's length.
-        let left_ms = budget.remaining_share * (end - start) as f64 / six_hours;
-        Some(now_ms.saturating_add(left_ms.min(i64::MAX as f64 / 2.0) as i64))
-    } else {
-        None
-    };
+    let exhausted_at = exhaustion(
+        slo,
+        &budget,
+        burn_rates[1].rate,
+        counts.total,
+        (now_ms, end),
+    );
     SloStatus {
         at: now_ms,
         window_start: start,
@@ -139,6 +146,51 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
         budget,
         burn_rates,
         exhausted_at,
+    }
+}
+
+/// How long (ms) the window has held events of the SLO at `now_ms`: from the window's start,
+/// or from the first hour with events when that is later (an SLO younger than its window); at
+/// least a minute.
+fn covered_ms(series: &SloSeries, start: i64, now_ms: i64) -> i64 {
+    let first = series
+        .hours
+        .range(start.div_euclid(HOUR_MS) * HOUR_MS..=now_ms)
+        .find(|(_, c)| c.total > 0 || c.excluded > 0)
+        .map_or(start, |(at, _)| (*at).max(start));
+    (now_ms - first).max(MINUTE_MS)
+}
+
+/// When the budget runs out if the 6-hour burn rate `burn` goes on (epoch ms): now when it is
+/// spent already; for a rolling window `W` with `s` of it spent, after `W × (1 - s) / (burn -
+/// s)` (what leaves the window's far end is spent at the same share as the whole), never when
+/// `burn <= s`; for a calendar month after `W × (1 - s) / burn`, never when that is past the
+/// month's end. `None`: it does not run out (or there are no events).
+fn exhaustion(
+    slo: &Slo,
+    budget: &BudgetFigures,
+    burn: f64,
+    events: u64,
+    (now_ms, end): (i64, i64),
+) -> Option<i64> {
+    if events == 0 {
+        return None;
+    }
+    let s = budget.spent_share;
+    if s >= 1.0 {
+        return Some(now_ms);
+    }
+    let window_ms = slo.window.length_ms(now_ms) as f64;
+    let left_ms = match slo.window {
+        super::SloWindow::CalendarMonth if burn > 0.0 => window_ms * (1.0 - s) / burn,
+        super::SloWindow::CalendarMonth => return None,
+        _ if burn > s => window_ms * (1.0 - s) / (burn - s),
+        _ => return None,
+    };
+    let at = now_ms.saturating_add(left_ms.min(i64::MAX as f64 / 2.0) as i64);
+    match slo.window {
+        super::SloWindow::CalendarMonth if at >= end => None,
+        _ => Some(at),
     }
 }
 

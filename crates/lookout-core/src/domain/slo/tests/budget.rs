@@ -106,8 +106,9 @@ fn a_known_burn_runs_out_on_a_known_date() {
     let st = status(&slo(99.9), &series, now);
     assert!(close(st.burn_rates[1].rate, 2.0), "{:?}", st.burn_rates);
     assert!(close(st.budget.spent_share, 1.0 / 60.0));
-    // The remaining 59/60 of a 30-day budget at twice the sustainable rate: 14.75 days.
-    let expected = now + (59.0 / 60.0 * 30.0 * DAY_MS as f64 / 2.0) as i64;
+    // The remaining 59/60 of a 30-day budget, spent at 2 while the window's far end gives back
+    // 1/60: 30 d × (59/60) / (2 - 1/60) = 14.87 days.
+    let expected = now + (30.0 * DAY_MS as f64 * (59.0 / 60.0) / (2.0 - 1.0 / 60.0)) as i64;
     let at = st.exhausted_at.expect("burning");
     assert!((at - expected).abs() <= 1, "{at} against {expected}");
     assert_eq!(crate::time::day(at), "2026-12-30");
@@ -172,4 +173,69 @@ fn a_calendar_month_counts_only_its_own_events() {
     // The rolling window over the same history sees the failures.
     let st = status(&slo(99.9), &series, now);
     assert_eq!(st.budget.bad, 3 * 24 * 60 - 120);
+}
+
+/// A window the SLO covers in part (a month under way, an SLO younger than its window): a bad
+/// minute spends a minute of the whole window's budget, not the share of the few events so
+/// far.
+#[test]
+fn a_window_covered_in_part_spends_a_minute_per_bad_minute() {
+    // 2026-12-01T02:00:00Z: two hours into December, one check a minute, one failed.
+    let month_start = 1_796_083_200_000;
+    let now = month_start + 2 * HOUR_MS;
+    let mut series = SloSeries::default();
+    for m in 0..120 {
+        minute(
+            &mut series,
+            month_start + m * MINUTE_MS,
+            1,
+            u64::from(m == 30),
+        );
+    }
+    let st = status(&slo_over(99.9, SloWindow::CalendarMonth), &series, now);
+    assert!(
+        (st.budget.spent_minutes - 1.0).abs() < 0.01,
+        "{:?}",
+        st.budget
+    );
+    assert!((st.budget.remaining_minutes - 43.64).abs() < 0.01);
+    assert!((st.budget.spent_share - 1.0 / 44.64).abs() < 1e-3);
+    // A 30-day SLO one day old with 10 bad minutes of 1,440: 10 minutes of 43.2.
+    let now = MID_DECEMBER;
+    let mut series = SloSeries::default();
+    for m in 0..24 * 60 {
+        minute(
+            &mut series,
+            now - (24 * 60 - m) * MINUTE_MS,
+            1,
+            u64::from(m < 10),
+        );
+    }
+    let st = status(&slo_over(99.9, SloWindow::Rolling30d), &series, now);
+    assert!(
+        (st.budget.spent_minutes - 10.0).abs() < 0.5,
+        "{:?}",
+        st.budget
+    );
+    assert!(st.budget.remaining_share > 0.7);
+}
+
+/// The exhaustion date: none while a rolling window burns no faster than it has spent, none
+/// for a calendar month that lasts to its end.
+#[test]
+fn a_budget_that_lasts_has_no_exhaustion_date() {
+    let now = MID_DECEMBER;
+    let mut series = SloSeries::default();
+    // 1,000 checks a minute for 30 days, 1 failing every other minute: burn 0.5 everywhere.
+    for m in (0..30 * 24 * 60 + 60).rev() {
+        minute(&mut series, now - m * MINUTE_MS, 1_000, u64::from(m % 2 == 0));
+    }
+    series.prune(now);
+    let rolling = status(&slo_over(99.9, SloWindow::Rolling30d), &series, now);
+    assert!((rolling.burn_rates[1].rate - 0.5).abs() < 0.01);
+    assert_eq!(rolling.exhausted_at, None, "{:?}", rolling.budget);
+    // Half a month at burn 0.5 has spent a quarter of the month's budget; the rest lasts.
+    let month = status(&slo_over(99.9, SloWindow::CalendarMonth), &series, now);
+    assert!(month.budget.spent_share < 1.0);
+    assert_eq!(month.exhausted_at, None, "{:?}", month.budget);
 }
