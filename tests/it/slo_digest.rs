@@ -83,6 +83,7 @@ async fn the_global_digest_and_the_daily_report_say_how_the_budget_fares() {
         version: 1,
         series,
         alerts,
+        evaluated_at: 0,
     };
     store.commit_slo_record(&record, &[]).await.unwrap();
 

@@ -125,7 +125,7 @@ async fn an_slo_shows_on_the_page_and_in_the_metrics_from_dynamodb() {
         format!("lookout_slo_error_budget_remaining_ratio{{{labels}}} 0.5"),
         format!(r#"lookout_slo_burn_rate{{{labels},burn_window="1h"}} 2.0"#),
         format!(r#"lookout_slo_alert_firing{{{labels},alert="page"}} 1"#),
-        format!("lookout_slo_events_total{{{labels}}} 1024"),
+        format!("lookout_slo_events{{{labels}}} 1024"),
     ] {
         assert!(
             text.lines().any(|l| l == line),

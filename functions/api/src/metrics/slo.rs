@@ -11,7 +11,7 @@
 //! | `lookout_slo_error_budget_remaining_minutes` | the budget left as minutes of full outage (negative when overspent) |
 //! | `lookout_slo_burn_rate{burn_window="1h"\|"6h"\|"24h"\|"3d"}` | error ratio over that window / (1 - objective) |
 //! | `lookout_slo_alert_firing{alert="page"\|"ticket"}` | 1 while the burn-rate alert fires |
-//! | `lookout_slo_events_total` | valid events in the window (a gauge: the window slides) |
+//! | `lookout_slo_events` | valid events in the window (a gauge: the window slides) |
 //!
 //! The burn rate's own window is the label `burn_window`, since `window` is the SLO's compliance
 //! window on every family (a label set cannot name `window` twice).
@@ -163,7 +163,7 @@ pub(super) fn encode(e: &mut DescriptorEncoder, rows: &[SloRow]) -> Result<(), s
     )?;
     family(
         e,
-        "lookout_slo_events_total",
+        "lookout_slo_events",
         Gauge,
         "Valid events (checks counted by the SLI) in the SLO's window so far.",
         rows.iter().map(|r| (&r.labels, r.status.events)),

@@ -109,8 +109,8 @@ async fn metrics_give_an_slos_figures_with_its_labels() {
         format!("lookout_slo_objective_ratio{{{labels}}} 0.875"),
         format!("lookout_slo_error_budget_remaining_ratio{{{labels}}} 0.5"),
         format!("lookout_slo_error_budget_remaining_minutes{{{labels}}} 2700.0"),
-        "# TYPE lookout_slo_events_total gauge".to_string(),
-        format!("lookout_slo_events_total{{{labels}}} 1024"),
+        "# TYPE lookout_slo_events gauge".to_string(),
+        format!("lookout_slo_events{{{labels}}} 1024"),
         format!(r#"lookout_slo_alert_firing{{{labels},alert="page"}} 0"#),
         format!(r#"lookout_slo_alert_firing{{{labels},alert="ticket"}} 1"#),
     ];
@@ -145,7 +145,7 @@ async fn an_slo_without_events_has_no_sli_sample_and_its_whole_budget() {
     for line in [
         format!("lookout_slo_error_budget_remaining_ratio{{{labels}}} 1.0"),
         format!("lookout_slo_error_budget_remaining_minutes{{{labels}}} 5400.0"),
-        format!("lookout_slo_events_total{{{labels}}} 0"),
+        format!("lookout_slo_events{{{labels}}} 0"),
         format!(r#"lookout_slo_burn_rate{{{labels},burn_window="1h"}} 0.0"#),
     ] {
         assert!(

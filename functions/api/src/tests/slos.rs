@@ -320,6 +320,11 @@ async fn the_status_of_a_synthetic_history_has_the_budget_it_should() {
         .commit_slo_record(&record("checkout", now), &[])
         .await
         .unwrap();
+    // As old as its window: its budget in minutes counts the whole window.
+    let mut slo = app.store.slo("checkout").await.unwrap().unwrap();
+    slo.created_at = now - 40 * DAY_MS;
+    slo.version += 1;
+    app.store.put_slo(&slo).await.unwrap();
 
     let (status, body) = call(&app, request("GET", "/v1/slos/checkout", "", Some(READ))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -368,10 +373,12 @@ async fn the_status_of_a_synthetic_history_has_the_budget_it_should() {
     {
         near(&json!(rate), expected, window);
     }
-    // Half the budget left at 10x: 1.5 days of a 30-day window.
+    // Half the budget left at 10x while the window's far end gives back its half share:
+    // 30 d × 0.5 / (10 - 0.5) = 1.58 days.
     let at = s["at"].as_i64().unwrap();
     let left = s["exhausted_at"].as_i64().unwrap() - at;
-    assert!((left - 3 * DAY_MS / 2).abs() <= 1, "{left} ms");
+    let expected = (30.0 * DAY_MS as f64 * 0.5 / 9.5) as i64;
+    assert!((left - expected).abs() <= 1, "{left} ms");
     assert_eq!(body["slo"]["firing"]["page"]["since"], json!(now - HOUR_MS));
     assert_eq!(body["slo"]["firing"]["page"]["rules"], json!(["page_6h"]));
     assert_eq!(body["slo"]["firing"]["ticket"], Value::Null);
@@ -641,4 +648,28 @@ async fn an_slo_whose_targets_change_counts_afresh_and_resolves_its_alerts() {
     );
     let stored = app.store.slo_record("checkout").await.unwrap().unwrap();
     assert_eq!(stored.version, 2);
+}
+
+#[tokio::test]
+async fn an_objective_too_low_for_the_page_rules_is_taken_with_a_warning() {
+    let app = app();
+    with_target(&app, "pay-1", "checkout").await;
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/v1/slos",
+        json!({"id": "loose", "name": "Loose",
+        "group": "checkout", "objective": 90, "window": "30d", "sli": {"type": "availability"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let warnings = body["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{body}");
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .contains("page_1h can never fire"));
+    let (status, body) = send(&app, "PATCH", "/v1/slos/loose", json!({"objective": 99})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["warnings"], json!([]));
 }

@@ -189,6 +189,11 @@ where
         .flat_map(|k| k.anomalies.drain(..))
         .collect();
     let mut global = global_digest(hour, &digests, overall_anomalies, now);
+    match slo::settle_firing(store, publisher, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "SLO alerts resolved with no check counted"),
+        Err(e) => tracing::warn!(error = %e, "SLO alerts not settled; the next run tries again"),
+    }
     let mut slo_lines = match slo::lines(store, now).await {
         Ok(lines) => lines,
         Err(e) => {

@@ -240,14 +240,17 @@ async fn commit_one<S: SloStore + Sync>(
         for &(at, event) in job.events {
             next.series.add(at, event);
         }
-        next.series.prune(job.run_at);
-        let verdicts = evaluate(slo, &next.series, job.run_at);
-        let quiet = silenced(slo, &job.targets, job.run_at);
-        let changes = next.alerts.step(&verdicts, job.run_at, quiet);
+        // Never back in time: a round that started before the last writer's steps at its time.
+        let at = next.step_time(job.run_at);
+        next.evaluated_at = at;
+        next.series.prune(at);
+        let verdicts = evaluate(slo, &next.series, at);
+        let quiet = silenced(slo, &job.targets, at);
+        let changes = next.alerts.step(&verdicts, at, quiet);
         let alerts = if changes.is_empty() {
             Vec::new()
         } else {
-            let st = status(slo, &next.series, job.run_at);
+            let st = status(slo, &next.series, at);
             let ctx = AlertContext {
                 target_kind: job.kind,
                 targets: job.members,

@@ -24,9 +24,7 @@ pub const BURN_WINDOWS: [(&str, i64); 4] = [
 /// The error budget of the window so far.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BudgetFigures {
-    /// Bad events the objective allows over the whole window at the rate of valid events so
-    /// far: `(1 - objective) × valid × window / covered` (`covered`: how much of the window
-    /// held events, the whole of it once the SLO is as old as its window).
+    /// Bad events the objective allows over the valid events so far: `(1 - objective) × valid`.
     pub allowed_bad: f64,
     /// Bad events so far.
     pub bad: u64,
@@ -37,9 +35,12 @@ pub struct BudgetFigures {
     /// The budget as minutes of full outage over the whole window: `(1 - objective) × window
     /// minutes` (43.2 for 99.9 % over 30 days).
     pub total_minutes: f64,
-    /// `spent_share × total_minutes`.
+    /// The bad events as minutes of full outage: the error ratio × the minutes of the window
+    /// that held events (so `spent_share × total_minutes` once the SLO is as old as its window;
+    /// a bad minute is a minute in a calendar month under way or a young SLO).
     pub spent_minutes: f64,
-    /// `total_minutes - spent_minutes` (negative when overspent).
+    /// `total_minutes - spent_minutes`: the full outage the rest of the window can take and
+    /// still meet the objective (negative when overspent).
     pub remaining_minutes: f64,
 }
 
@@ -93,12 +94,7 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
     };
     let fraction = slo.budget_fraction();
     let window_ms = (end - start) as f64;
-    // The budget is the whole window's, at the rate of the events so far: a window the SLO has
-    // covered only in part (a calendar month under way, an SLO younger than its window)
-    // allows `fraction` of the events the whole window would hold at that rate, so that a bad
-    // minute spends a minute of the budget however early it comes.
-    let covered_ms = covered_ms(series, start, now_ms) as f64;
-    let allowed_bad = fraction * counts.total as f64 * window_ms / covered_ms;
+    let allowed_bad = fraction * counts.total as f64;
     let spent_share = if counts.bad() == 0 {
         0.0
     } else if allowed_bad > 0.0 {
@@ -107,7 +103,12 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
         f64::INFINITY
     };
     let total_minutes = fraction * window_ms / MINUTE_MS as f64;
-    let spent_minutes = (spent_share * total_minutes).min(f64::MAX);
+    // The bad events as minutes of full outage: the error ratio over the time the window has
+    // been counted (all of it once the SLO is as old as its window), so that a bad minute early
+    // in a calendar month, or in a young SLO, is a minute, not its share of the few events so
+    // far spread over the whole window.
+    let covered_minutes = covered_ms(slo, start, now_ms) as f64 / MINUTE_MS as f64;
+    let spent_minutes = counts.error_ratio() * covered_minutes;
     let budget = BudgetFigures {
         allowed_bad,
         bad: counts.bad(),
@@ -149,16 +150,10 @@ pub fn status(slo: &Slo, series: &SloSeries, now_ms: i64) -> SloStatus {
     }
 }
 
-/// How long (ms) the window has held events of the SLO at `now_ms`: from the window's start,
-/// or from the first hour with events when that is later (an SLO younger than its window); at
-/// least a minute.
-fn covered_ms(series: &SloSeries, start: i64, now_ms: i64) -> i64 {
-    let first = series
-        .hours
-        .range(start.div_euclid(HOUR_MS) * HOUR_MS..=now_ms)
-        .find(|(_, c)| c.total > 0 || c.excluded > 0)
-        .map_or(start, |(at, _)| (*at).max(start));
-    (now_ms - first).max(MINUTE_MS)
+/// How long (ms) the window has been counted at `now_ms`: from the window's start, or from
+/// the SLO's creation when that is later (an SLO younger than its window); at least a minute.
+fn covered_ms(slo: &Slo, start: i64, now_ms: i64) -> i64 {
+    (now_ms - start.max(slo.created_at)).max(MINUTE_MS)
 }
 
 /// When the budget runs out if the 6-hour burn rate `burn` goes on (epoch ms): now when it is

@@ -261,6 +261,18 @@ pub struct SloRecord {
     /// The rules firing now.
     #[serde(default)]
     pub alerts: SloAlertState,
+    /// The latest time the alerts were stepped at, epoch ms: a writer whose round started
+    /// earlier (another shard, another kind) steps at this time rather than its own, so an
+    /// alert never resolves before it fired and steps never go back in time.
+    #[serde(default)]
+    pub evaluated_at: i64,
+}
+
+impl SloRecord {
+    /// The time to step the alerts at for a round at `run_at` (epoch ms): the later of the two.
+    pub fn step_time(&self, run_at: i64) -> i64 {
+        run_at.max(self.evaluated_at)
+    }
 }
 
 impl SloRecord {

@@ -91,6 +91,27 @@ async fn warnings<S: Store>(store: &S, selector: &SloSelector) -> Result<Vec<Str
     })
 }
 
+/// What the objective leaves of the burn-rate rules: a rule whose burn rate times the budget
+/// is above 1 needs more than every check to fail, so it can never fire (`page_1h` below
+/// 93.06 %, `page_6h` below 83.33 %, `ticket_3d` never).
+fn objective_warnings(slo: &Slo) -> Vec<String> {
+    let fraction = slo.budget_fraction();
+    let dead: Vec<&str> = lookout_core::domain::slo::RULES
+        .iter()
+        .filter(|r| r.burn_rate * fraction > 1.0)
+        .map(|r| r.name)
+        .collect();
+    if dead.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "objective: at {} % the rule(s) {} can never fire (their burn rate needs more than \
+         every check to fail)",
+        slo.objective,
+        dead.join(", ")
+    )]
+}
+
 /// Every SLO with its status and firing alerts
 ///
 /// `{"slos":[{"id","name","description","target"|"group"|"tag","objective","window","sli",
@@ -165,7 +186,11 @@ pub async fn create_slo<S: Store>(
         Err(StoreError::Conflict(_)) => return Err(exists(&slo.id)),
         other => other?,
     }
-    let warnings = warnings(&app.store, &slo.selector).await?;
+    // A record left by an SLO of the same id (a probe round that wrote it as that one was
+    // deleted) is not this one's: it starts afresh, and what it had firing is resolved.
+    count_afresh(&app.store, &slo, now).await?;
+    let mut warnings = warnings(&app.store, &slo.selector).await?;
+    warnings.extend(objective_warnings(&slo));
     let record = app.store.slo_record(&slo.id).await?;
     let answer = json!({ "slo": view(&slo, record.as_ref(), now), "warnings": warnings });
     let mut response = Json(StatusCode::CREATED, answer).into_response();
@@ -228,11 +253,12 @@ pub async fn patch_slo<S: Store>(
     if slo.selector != old.selector || slo.sli != old.sli {
         count_afresh(&app.store, &slo, now).await?;
     }
-    let warnings = if slo.selector == old.selector {
+    let mut warnings = if slo.selector == old.selector {
         Vec::new()
     } else {
         warnings(&app.store, &slo.selector).await?
     };
+    warnings.extend(objective_warnings(&slo));
     let record = app.store.slo_record(&id).await?;
     let answer = json!({ "slo": view(&slo, record.as_ref(), now), "warnings": warnings });
     let change = AuditChange::of("slo", &id, Some(&old), Some(&slo));

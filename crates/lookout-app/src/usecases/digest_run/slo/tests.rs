@@ -97,12 +97,14 @@ async fn store() -> MemoryStore {
         version: 1,
         series: series(0..30),
         alerts,
+        evaluated_at: 0,
     };
     let calm = SloRecord {
         slo_id: "blog".into(),
         version: 1,
         series: series(7 * 60..7 * 60 + 5),
         alerts: SloAlertState::default(),
+        evaluated_at: 0,
     };
     for r in [burning, calm] {
         store.commit_slo_record(&r, &[]).await.unwrap();
@@ -156,4 +158,57 @@ async fn without_slos_the_digest_has_no_slo_lines() {
     assert!(report.global.slos.is_empty());
     let text = serde_json::to_value(&report.global).unwrap();
     assert!(text.get("slos").is_none(), "{text}");
+}
+
+/// A page alert whose SLO's checks stopped being counted (its targets disabled) is resolved by
+/// the digest once its rules no longer fire, once, and published; one still burning is not.
+#[tokio::test]
+async fn the_digest_resolves_an_alert_no_probe_round_steps_any_more() {
+    use crate::ports::Outbox as _;
+    let store = store().await;
+    let mut blog = store.slo_record("blog").await.unwrap().unwrap();
+    blog.version += 1;
+    // The blog failed for 10 minutes 7 hours ago and paged then; nothing counted since.
+    blog.alerts.firing.insert(
+        "page".into(),
+        Firing {
+            since: NOW - 7 * HOUR_MS,
+            rules: vec!["page_1h".into()],
+            burn_long: 100.0,
+            burn_short: 1000.0,
+            silenced: false,
+        },
+    );
+    store.commit_slo_record(&blog, &[]).await.unwrap();
+    let publisher = MemoryPublisher::default();
+    run(&store, &publisher, &NoSummariser, LAST_HOUR, NOW)
+        .await
+        .unwrap();
+    let after = store.slo_record("blog").await.unwrap().unwrap();
+    assert!(after.alerts.firing.is_empty(), "{:?}", after.alerts);
+    assert_eq!(after.evaluated_at, NOW);
+    let resolves: Vec<String> = publisher
+        .sent()
+        .into_iter()
+        .filter(|a| a.kind == lookout_core::domain::AlertKind::SloBurnResolved)
+        .map(|a| a.key)
+        .collect();
+    assert_eq!(
+        resolves,
+        vec![format!("slo#blog#page#{}#resolved", NOW - 7 * HOUR_MS)]
+    );
+    // The checkout's page still fires (its last 30 minutes failed): left alone.
+    let checkout = store.slo_record("checkout").await.unwrap().unwrap();
+    assert!(checkout.alerts.firing.contains_key("page"));
+    // A second run resolves nothing more.
+    run(&store, &publisher, &NoSummariser, LAST_HOUR, NOW)
+        .await
+        .unwrap();
+    assert!(store.pending_alerts(NOW).await.unwrap().is_empty());
+    let again = publisher
+        .sent()
+        .into_iter()
+        .filter(|a| a.kind == lookout_core::domain::AlertKind::SloBurnResolved)
+        .count();
+    assert_eq!(again, 1);
 }
