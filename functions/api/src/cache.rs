@@ -19,7 +19,8 @@
 //!   is never served stale;
 //! - **it is younger than [`MAX_AGE`]** (60 s), the backstop for what the stamp does not
 //!   cover: overrides and location verdicts written by other instances or locations between
-//!   two probe rounds, the hourly digest and uptime tables, incidents written elsewhere, a
+//!   two probe rounds, the SLO records each round rewrites (the page's SLO section and the
+//!   `lookout_slo_*` gauges), the hourly digest and uptime tables, incidents written elsewhere, a
 //!   definitions version bump that failed (logged by the adapter), and a listing read just
 //!   after another instance's write while DynamoDB's index (`gsi1`, eventually consistent)
 //!   did not show it yet.
