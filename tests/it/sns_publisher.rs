@@ -45,3 +45,37 @@ async fn an_alert_arrives_with_subject_json_body_and_filterable_attributes() {
     assert_eq!(attrs["alert_key"]["Value"], "proxy-vps#blocked#1");
     assert_eq!(attrs["alert_key"]["Type"], "String");
 }
+
+/// An alert of no group (an SLO over one target or a tag) is published without a `group`
+/// attribute: SNS refuses an empty one, and the alert would otherwise stay pending for ever.
+#[tokio::test]
+async fn an_alert_without_a_group_is_published_without_the_attribute() {
+    let aws = common::aws().await;
+    let (topic, queue, sqs) = common::fresh_topic(&aws).await;
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    let alert = Alert {
+        key: "slo#vps#page#1".into(),
+        kind: AlertKind::SloBurn,
+        severity: Severity::Critical,
+        target_id: String::new(),
+        target_name: "VPS availability".into(),
+        target_kind: TargetKind::Proxy,
+        group: String::new(),
+        old_status: Status::Healthy,
+        new_status: Status::Down,
+        at: 1,
+        subject: "[CRITICAL] SLO VPS availability: error budget burning".into(),
+        text: "burning".into(),
+        targets: vec!["proxy-vps".into()],
+        changes: Vec::new(),
+        tags: Vec::new(),
+        locations: None,
+        slo: None,
+    };
+    publisher.publish(&alert).await.unwrap();
+    let got = common::drain(&sqs, &queue).await;
+    assert_eq!(got.len(), 1);
+    let attrs = &got[0]["MessageAttributes"];
+    assert_eq!(attrs["kind"]["Value"], "slo_burn");
+    assert!(attrs.get("group").is_none(), "{attrs}");
+}

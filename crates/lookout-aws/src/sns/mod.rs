@@ -1,5 +1,6 @@
 //! SNS publisher: one message per alert, JSON body, `Subject` for e-mail, the message
-//! attributes `severity`, `kind`, `target_kind` and `group` for subscription filter policies,
+//! attributes `severity`, `kind`, `target_kind` and `group` (left out when the alert has none)
+//! for subscription filter policies,
 //! and `alert_key` (the alert's deduplication key) so that subscribers drop the repeats an
 //! at-least-once delivery may send (see [`lookout_app::ports::deliver_with`]).
 
@@ -77,7 +78,8 @@ impl AlertPublisher for SnsPublisher {
             message,
         };
         let body = serde_json::to_string(alert).map_err(|e| fail(e.to_string()))?;
-        self.client
+        let mut publish = self
+            .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(subject::sns_subject(&alert.subject, "Lookout alert"))
@@ -85,11 +87,13 @@ impl AlertPublisher for SnsPublisher {
             .message_attributes("severity", attr(alert.severity.as_str())?)
             .message_attributes("kind", attr(alert.kind.as_str())?)
             .message_attributes("target_kind", attr(alert.target_kind.as_str())?)
-            .message_attributes("group", attr(&alert.group)?)
-            .message_attributes("alert_key", attr(&alert.key)?)
-            .send()
-            .await
-            .map_err(|e| fail(sdk_message(&e)))?;
+            .message_attributes("alert_key", attr(&alert.key)?);
+        // SNS refuses an empty string attribute: an alert of no group (an SLO over a target or
+        // a tag) goes without `group`, which a filter policy on it then does not match.
+        if !alert.group.is_empty() {
+            publish = publish.message_attributes("group", attr(&alert.group)?);
+        }
+        publish.send().await.map_err(|e| fail(sdk_message(&e)))?;
         Ok(())
     }
 }
