@@ -10,7 +10,7 @@ use super::item::{corrupt, item_of, key_of, n, s, Item};
 use super::keys::{PK, SK, SLO_PK, SLO_RECORD_PK, VERSION};
 use super::packed::{deflate, inflate};
 use super::DynamoStore;
-use crate::{build_error, conditional, store_error};
+use crate::{build_error, store_error};
 use lookout_app::ports::{SloStore, StoreError};
 use lookout_core::domain::slo::{Slo, SloRecord};
 use lookout_core::domain::Alert;
@@ -111,41 +111,21 @@ impl SloStore for DynamoStore {
                 .expression_attribute_names("#v", VERSION)
                 .expression_attribute_values(":v", n(record.version - 1))
         };
-        let mut items = vec![TransactWriteItem::builder()
-            .put(put.build().map_err(build_error)?)
-            .build()];
-        for a in alerts {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(self.alert_row(a)?))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        if items.len() == 1 {
-            let put = items.remove(0).put.ok_or_else(|| {
-                StoreError::Invalid("SLO record put missing from its transaction".into())
-            })?;
-            let sent = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(put.item))
-                .set_condition_expression(put.condition_expression)
-                .set_expression_attribute_names(put.expression_attribute_names)
-                .set_expression_attribute_values(put.expression_attribute_values)
-                .send()
-                .await;
-            return match conditional(sent)? {
-                Some(_) => Ok(Vec::new()),
-                None => Err(StoreError::Conflict(format!(
+        let put = put.build().map_err(build_error)?;
+        if alerts.is_empty() {
+            return if self.put_alone(put).await? {
+                Ok(Vec::new())
+            } else {
+                Err(StoreError::Conflict(format!(
                     "SLO record {} is not at version {}",
                     record.slo_id,
                     record.version.saturating_sub(1)
-                ))),
+                )))
             };
+        }
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        for a in alerts {
+            items.push(self.alert_insert(a)?);
         }
         let sent = self
             .client

@@ -66,6 +66,34 @@ impl DynamoStore {
         put.build().map_err(build_error)
     }
 
+    /// The transaction item that writes `a`'s pending outbox row unless it exists.
+    pub(super) fn alert_insert(&self, a: &Alert) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.alert_row(a)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// `put` (built for a transaction) sent alone as one conditional put, at half a
+    /// transaction's write units. Answers whether its condition held.
+    pub(super) async fn put_alone(&self, put: Put) -> Result<bool, StoreError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await;
+        Ok(conditional(sent)?.is_some())
+    }
+
     /// The state item (conditional on `state.version`), its alert rows and, for an override,
     /// the `OVERRIDE#<kind>` row, in one transaction.
     async fn commit_state(
@@ -84,31 +112,15 @@ impl DynamoStore {
         if alerts.is_empty() && override_kind.is_none() {
             // One item: a conditional put costs half a transaction's write units (a storm's
             // state changes, whose alerts are grouped, come this way).
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(put_state.item))
-                .set_condition_expression(put_state.condition_expression)
-                .set_expression_attribute_names(put_state.expression_attribute_names)
-                .set_expression_attribute_values(put_state.expression_attribute_values)
-                .send()
-                .await;
-            return match conditional(put)? {
-                Some(_) => Ok(()),
-                None => Err(StoreError::Conflict(changed())),
+            return if self.put_alone(put_state).await? {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict(changed()))
             };
         }
         let mut items = vec![TransactWriteItem::builder().put(put_state).build()];
         for a in alerts {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(self.alert_row(a)?))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(self.alert_insert(a)?);
         }
         if let Some(kind) = override_kind {
             let version = state.version + 1;
