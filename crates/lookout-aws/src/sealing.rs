@@ -176,14 +176,25 @@ fn for_each_secret(
             url.replace_range(pass, &text);
         }
     }
-    if let Check::Server(s) = &mut t.check {
-        for name in s.secret_header_names() {
-            if let Some(value) = s.headers.get_mut(&name) {
-                if !value.is_empty() && !has_refs(value) {
-                    f(value)?;
+    match &mut t.check {
+        Check::Server(s) => {
+            for name in s.secret_header_names() {
+                if let Some(value) = s.headers.get_mut(&name) {
+                    if !value.is_empty() && !has_refs(value) {
+                        f(value)?;
+                    }
                 }
             }
         }
+        // What a TCP check sends may hold a password (Redis `AUTH`).
+        Check::Tcp(c) => {
+            if let Some(send) = c.send.as_mut() {
+                if !send.is_empty() && !has_refs(send) {
+                    f(send)?;
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -91,6 +91,7 @@ pub trait Store:
     + StatusPageStore
     + AuditLog
     + SloStore
+    + lookout_app::ports::HeartbeatStore
     + lookout_app::ports::Outbox
     + Send
     + Sync
@@ -114,6 +115,7 @@ impl<T> Store for T where
         + StatusPageStore
         + AuditLog
         + SloStore
+        + lookout_app::ports::HeartbeatStore
         + lookout_app::ports::Outbox
         + Send
         + Sync

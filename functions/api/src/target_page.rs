@@ -258,7 +258,7 @@ where
     render(&view).map(Some)
 }
 
-/// Whether `t` is a server checked over HTTPS.
+/// Whether `t` sees a certificate: a server checked over HTTPS, or a TLS port.
 fn https(t: &Target) -> bool {
     match &t.check {
         lookout_core::domain::target::Check::Server(s) => s
@@ -266,7 +266,8 @@ fn https(t: &Target) -> bool {
             .trim_start()
             .get(..6)
             .is_some_and(|p| p.eq_ignore_ascii_case("https:")),
-        lookout_core::domain::target::Check::Proxy(_) => false,
+        lookout_core::domain::target::Check::Tls(_) => true,
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@ use lookout_core::domain::{Alert, Shard, Target, TargetKind, TargetState};
 mod alerts;
 mod audit;
 mod digests;
+mod heartbeats;
 mod incidents;
 mod lease;
 mod locations;
@@ -63,6 +64,7 @@ struct Tables {
     pages: BTreeMap<String, lookout_core::domain::status_page::StatusPage>,
     /// id → SLO
     slos: BTreeMap<String, lookout_core::domain::slo::Slo>,
+    pings: BTreeMap<String, lookout_core::domain::heartbeat::PingRecord>,
     /// SLO id → its record (buckets and firing alerts)
     slo_records: BTreeMap<String, lookout_core::domain::slo::SloRecord>,
 }

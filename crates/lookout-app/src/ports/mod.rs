@@ -11,6 +11,7 @@ mod audit;
 mod digests;
 mod dump;
 mod error;
+mod heartbeats;
 mod history;
 mod incidents;
 mod lease;
@@ -40,6 +41,7 @@ pub use dump::{
     TableScan, TableSchema, UploadedPart,
 };
 pub use error::{error_chain, StoreError};
+pub use heartbeats::HeartbeatStore;
 pub use history::HistoryStore;
 pub use incidents::{IncidentStore, StatusPageStore};
 pub use lease::{Lease, LeaseInfo, Located, RunLease};

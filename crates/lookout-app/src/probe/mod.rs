@@ -20,12 +20,15 @@
 
 mod attempt;
 pub mod connect;
+mod dns;
 pub mod guard;
 mod limits;
 mod provenance;
 mod proxy_check;
 pub mod resolve;
 mod server;
+mod tcp;
+mod tls_port;
 pub(crate) mod transport;
 
 use std::sync::Arc;
@@ -169,6 +172,18 @@ impl Prober {
                 match &target.check {
                     Check::Server(s) => self.check_server(target, s, &ctx).await,
                     Check::Proxy(p) => self.check_proxy(target, p, &ctx).await,
+                    Check::Tcp(c) => self.check_tcp(target, c, &ctx).await,
+                    Check::Tls(c) => self.check_tls(target, c, &ctx).await,
+                    Check::Dns(c) => self.check_dns(target, c, &ctx).await,
+                    // Nothing to probe: the probe run judges a heartbeat by its pings
+                    // (`lookout_core::domain::heartbeat`), never through the prober.
+                    Check::Heartbeat(_) => Attempt::failed(
+                        Failure::new(
+                            ErrorKind::Other,
+                            "a heartbeat target is judged by its pings, not probed",
+                        ),
+                        0,
+                    ),
                 }
             };
             let attempt = tokio::time::timeout(limit, attempt)

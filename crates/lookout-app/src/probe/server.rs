@@ -309,7 +309,7 @@ mod tests {
             .extend(extra.as_object().unwrap().clone());
         match Target::from_json(v).unwrap().check {
             Check::Server(s) => s,
-            Check::Proxy(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

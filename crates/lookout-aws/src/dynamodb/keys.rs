@@ -67,6 +67,9 @@ pub(super) const SLO_PK: &str = "SLO";
 /// Partition of the SLO records (sort key: the SLO id; the record's JSON deflated in `z`):
 /// the SLI's buckets and the firing alerts, rewritten by every probe round that counts a check.
 pub(super) const SLO_RECORD_PK: &str = "SLOREC";
+/// Partition of the heartbeat targets' ping records (sort key: the target id; the record's
+/// JSON deflated in `z`, with its `version`): rewritten by every ping, read by the probe run.
+pub(super) const PING_PK: &str = "PING";
 /// Partition prefix of the audit log (`AUDIT#<YYYY-MM-DD>`, [`audit_pk`]).
 pub(super) const AUDIT_PREFIX: &str = "AUDIT";
 /// Audit row attribute: the entry (JSON).

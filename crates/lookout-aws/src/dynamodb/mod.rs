@@ -50,6 +50,7 @@ mod channels;
 mod convert;
 mod deliveries;
 mod digests;
+mod heartbeats;
 mod history;
 mod incidents;
 mod item;

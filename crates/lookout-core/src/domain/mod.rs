@@ -4,6 +4,7 @@ pub mod alert;
 pub mod audit;
 pub mod failover;
 pub mod grouped;
+pub mod heartbeat;
 pub mod incident;
 pub mod location;
 pub mod maintenance;
@@ -23,6 +24,6 @@ pub use result::{CheckResult, ErrorKind, Outcome};
 pub use shard::Shard;
 pub use state::{apply_override, next_state, Override, Status, TargetState};
 pub use target::{
-    Check, ProxyCheck, ProxyType, ServerCheck, StatusRange, Target, TargetKind, ValidationError,
-    MAX_BODY_CAP_BYTES, MAX_REDIRECTS,
+    Check, CheckKind, DnsCheck, HeartbeatCheck, ProxyCheck, ProxyType, ServerCheck, StatusRange,
+    Target, TargetKind, TcpCheck, TlsCheck, ValidationError, MAX_BODY_CAP_BYTES, MAX_REDIRECTS,
 };

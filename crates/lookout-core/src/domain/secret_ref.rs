@@ -205,11 +205,13 @@ pub fn without_refs(text: &str) -> String {
 }
 
 /// The URL fields of a check whose userinfo may hold secrets: `proxy_url` of a proxy, `url` of
-/// a server, with their field names.
-pub fn url_fields(check: &mut Check) -> [(&'static str, &mut String); 1] {
+/// a server, with their field names
+/// (none for the other kinds).
+pub fn url_fields(check: &mut Check) -> Vec<(&'static str, &mut String)> {
     match check {
-        Check::Proxy(p) => [("proxy_url", &mut p.proxy_url)],
-        Check::Server(s) => [("url", &mut s.url)],
+        Check::Proxy(p) => vec![("proxy_url", &mut p.proxy_url)],
+        Check::Server(s) => vec![("url", &mut s.url)],
+        Check::Tcp(_) | Check::Tls(_) | Check::Dns(_) | Check::Heartbeat(_) => Vec::new(),
     }
 }
 
@@ -266,6 +268,25 @@ pub fn validate_refs(target: &Target) -> Result<(), ValidationError> {
                 }
             }
         }
+        Check::Tcp(c) => {
+            if let Some(send) = &c.send {
+                find_refs(send).map_err(|m| invalid("send", m.to_string()))?;
+            }
+            for (field, text) in [
+                ("expect_prefix", c.expect_prefix.as_deref()),
+                ("expect_regex", c.expect_regex.as_deref()),
+            ] {
+                if text.is_some_and(has_refs) {
+                    return Err(invalid(field, "secret references are read only in send"));
+                }
+            }
+        }
+        Check::Tls(c) => {
+            if c.ca_pem.as_deref().is_some_and(has_refs) {
+                return Err(invalid("ca_pem", "secret references are not read here"));
+            }
+        }
+        Check::Dns(_) | Check::Heartbeat(_) => {}
     }
     Ok(())
 }

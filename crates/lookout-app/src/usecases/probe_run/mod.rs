@@ -46,6 +46,7 @@ pub trait ProbeStore:
     + crate::ports::LocationStore
     + crate::ports::IncidentStore
     + crate::ports::SloStore
+    + crate::ports::HeartbeatStore
     + Sync
 {
 }
@@ -60,6 +61,7 @@ impl<T> ProbeStore for T where
         + crate::ports::LocationStore
         + crate::ports::IncidentStore
         + crate::ports::SloStore
+        + crate::ports::HeartbeatStore
         + Sync
 {
 }

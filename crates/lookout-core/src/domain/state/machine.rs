@@ -7,7 +7,7 @@ use super::{Override, Status, TargetState, DAY_MS, EWMA_ALPHA};
 use crate::domain::alert::Alert;
 use crate::domain::location::QuorumDecision;
 use crate::domain::result::{CheckResult, ErrorKind, Outcome};
-use crate::domain::target::{Check, Target};
+use crate::domain::target::Target;
 use crate::time::MINUTE_MS;
 
 /// Applies one check result to a target's state and returns the new state and the alerts the
@@ -150,16 +150,15 @@ fn count_traffic(s: &mut TargetState, result: &CheckResult, target: &Target) -> 
     (before <= limit && s.day_traffic_bytes > limit).then(|| traffic_alert(s, result, target, gb))
 }
 
-/// The certificate alert, once per certificate, when a server's certificate has fewer days
-/// left than its `cert_expiry_warn_days`.
+/// The certificate alert, once per certificate, when a server's or a TLS port's certificate
+/// has fewer days left than its `cert_expiry_warn_days`.
 fn watch_certificate(s: &mut TargetState, result: &CheckResult, target: &Target) -> Option<Alert> {
-    let (Some(days), Check::Server(sc)) = (result.cert_days_left, &target.check) else {
-        return None;
-    };
+    let days = result.cert_days_left?;
+    let warn_days = target.cert_expiry_warn_days();
     // Whole days left give the expiry to within a day: the same certificate is the one
     // alerted about when its estimate is within two days of that one's.
     let expiry_day = (result.at + days * DAY_MS).div_euclid(DAY_MS) * DAY_MS;
-    let warn = sc.cert_expiry_warn_days > 0 && days < i64::from(sc.cert_expiry_warn_days);
+    let warn = warn_days > 0 && days < i64::from(warn_days);
     if !warn {
         s.cert_alerted = None;
         None

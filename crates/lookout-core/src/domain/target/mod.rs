@@ -15,12 +15,20 @@
 use serde::{Deserialize, Serialize};
 
 pub mod check;
+pub mod dns;
+pub mod heartbeat;
 pub mod proxy;
 mod redaction;
+pub mod tcp;
+pub mod tls;
 pub mod validate;
 
 pub use check::{ServerCheck, StatusRange, MAX_BODY_CAP_BYTES, MAX_REDIRECTS};
+pub use dns::{AnswerCount, DnsCheck, DnsRecordType, DnsTransport};
+pub use heartbeat::{push_token_hash, valid_push_token, HeartbeatCheck};
 pub use proxy::{ProxyCheck, ProxyType};
+pub use tcp::TcpCheck;
+pub use tls::{StartTls, TlsCheck};
 pub use validate::{ValidationError, MAX_CHECK_MS, MAX_DEFINITION_BYTES, REFUSED_METHODS};
 
 /// What a target is: an HTTP server, or a forward proxy reached through to a test URL.
@@ -167,7 +175,10 @@ pub struct Target {
     pub check: Check,
 }
 
-/// The kind-specific part of a target, tagged by `kind` (`server` or `proxy`).
+/// The kind-specific part of a target, tagged by `kind`: `server` (HTTP), `proxy`, `tcp`,
+/// `tls`, `dns` or `heartbeat`. Every kind but `proxy` runs in the server run
+/// ([`TargetKind::Server`]): same state machine, failover (best healthy first), alerts,
+/// rollups, digests, SLOs and status page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Check {
@@ -175,6 +186,71 @@ pub enum Check {
     Server(ServerCheck),
     /// A forward proxy.
     Proxy(ProxyCheck),
+    /// A TCP port: connect, optionally send and expect.
+    Tcp(TcpCheck),
+    /// A TLS port: the handshake and the certificate.
+    Tls(TlsCheck),
+    /// A DNS name asked of a chosen resolver.
+    Dns(DnsCheck),
+    /// A job that pings its push URL (nothing is probed).
+    Heartbeat(HeartbeatCheck),
+}
+
+/// What a target's check is: the definition's `kind` (`server` is the HTTP check). The run a
+/// target belongs to is [`CheckKind::run_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// An HTTP(S) server.
+    Server,
+    /// A forward proxy.
+    Proxy,
+    /// A TCP port.
+    Tcp,
+    /// A TLS port.
+    Tls,
+    /// A DNS name.
+    Dns,
+    /// A push (heartbeat) target.
+    Heartbeat,
+}
+
+impl CheckKind {
+    /// Every check kind, in the order of [`Check`]'s variants.
+    pub const ALL: [CheckKind; 6] = [
+        CheckKind::Server,
+        CheckKind::Proxy,
+        CheckKind::Tcp,
+        CheckKind::Tls,
+        CheckKind::Dns,
+        CheckKind::Heartbeat,
+    ];
+
+    /// `server`, `proxy`, `tcp`, `tls`, `dns` or `heartbeat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Server => "server",
+            CheckKind::Proxy => "proxy",
+            CheckKind::Tcp => "tcp",
+            CheckKind::Tls => "tls",
+            CheckKind::Dns => "dns",
+            CheckKind::Heartbeat => "heartbeat",
+        }
+    }
+
+    /// Parses what [`CheckKind::as_str`] gives.
+    pub fn parse(s: &str) -> Option<Self> {
+        CheckKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The run that checks targets of this kind: [`TargetKind::Proxy`] for proxies,
+    /// [`TargetKind::Server`] for every other kind.
+    pub fn run_kind(self) -> TargetKind {
+        match self {
+            CheckKind::Proxy => TargetKind::Proxy,
+            _ => TargetKind::Server,
+        }
+    }
 }
 
 impl Target {
@@ -196,11 +272,21 @@ impl Target {
         super::maintenance::active_window(&self.maintenance, at_ms)
     }
 
-    /// `server` or `proxy`.
+    /// The run this target belongs to: `proxy` for proxies, `server` for every other kind
+    /// (HTTP, TCP, TLS, DNS and heartbeat targets).
     pub fn kind(&self) -> TargetKind {
+        self.check_kind().run_kind()
+    }
+
+    /// What the check is: the definition's `kind`.
+    pub fn check_kind(&self) -> CheckKind {
         match self.check {
-            Check::Server(_) => TargetKind::Server,
-            Check::Proxy(_) => TargetKind::Proxy,
+            Check::Server(_) => CheckKind::Server,
+            Check::Proxy(_) => CheckKind::Proxy,
+            Check::Tcp(_) => CheckKind::Tcp,
+            Check::Tls(_) => CheckKind::Tls,
+            Check::Dns(_) => CheckKind::Dns,
+            Check::Heartbeat(_) => CheckKind::Heartbeat,
         }
     }
 
@@ -208,7 +294,25 @@ impl Target {
     pub fn proxy(&self) -> Option<&ProxyCheck> {
         match &self.check {
             Check::Proxy(p) => Some(p),
-            Check::Server(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The heartbeat part, if this is a heartbeat (push) target.
+    pub fn heartbeat(&self) -> Option<&HeartbeatCheck> {
+        match &self.check {
+            Check::Heartbeat(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Days of certificate validity under which a check is `degraded` and the certificate
+    /// alert is raised, for the kinds that see a certificate (HTTP and TLS); 0 is off.
+    pub fn cert_expiry_warn_days(&self) -> u32 {
+        match &self.check {
+            Check::Server(s) => s.cert_expiry_warn_days,
+            Check::Tls(t) => t.cert_expiry_warn_days,
+            _ => 0,
         }
     }
 

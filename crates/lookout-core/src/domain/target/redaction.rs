@@ -7,7 +7,8 @@ impl Target {
     /// Puts back the secrets `old` holds where `self` carries their masked form from
     /// [`Target::redacted`] (a definition read from the API, edited and sent back): the proxy
     /// URL, test and server URLs with masked credentials or query secrets, masked header values
-    /// and a masked body. Anything else in `self` wins.
+    /// a masked body, a TCP check's masked `send`, and a heartbeat's token hash when the edit
+    /// gives no token. Anything else in `self` wins.
     pub fn restore_secrets(&mut self, old: &Target) {
         let shown = old.redacted();
         match (&mut self.check, &old.check, &shown.check) {
@@ -38,6 +39,18 @@ impl Target {
                     }
                 }
             }
+            (Check::Tcp(new), Check::Tcp(old), Check::Tcp(shown))
+                if new.send.is_some() && new.send == shown.send =>
+            {
+                new.send.clone_from(&old.send);
+            }
+            // The push token is stored as its hash only: an edit that gives neither a new
+            // token nor a hash keeps the old one.
+            (Check::Heartbeat(new), Check::Heartbeat(old), _)
+                if new.token.is_none() && new.token_sha256.is_none() =>
+            {
+                new.token_sha256.clone_from(&old.token_sha256);
+            }
             _ => {}
         }
     }
@@ -61,6 +74,13 @@ impl Target {
                     s.headers.insert(name, "***".into());
                 }
             }
+            // What a TCP check sends may hold a password (Redis `AUTH`, SMTP `AUTH PLAIN`).
+            Check::Tcp(c) => {
+                if c.send.is_some() {
+                    c.send = Some("***".into());
+                }
+            }
+            Check::Tls(_) | Check::Dns(_) | Check::Heartbeat(_) => {}
         }
         t
     }

@@ -350,3 +350,121 @@ fn dot_ids_and_tunnel_or_echo_methods_are_refused() {
         );
     }
 }
+
+mod kinds {
+    use super::super::*;
+    use serde_json::json;
+
+    fn parse(v: serde_json::Value) -> Result<Target, ValidationError> {
+        let mut base = json!({"id": "t", "group": "g"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(v.as_object().unwrap().clone());
+        Target::from_json(base)
+    }
+
+    #[test]
+    fn each_new_kind_parses_and_runs_with_the_servers() {
+        let tcp = parse(json!({"kind":"tcp","host":"127.0.0.1","port":6379,
+            "send":"PING\r\n","expect_prefix":"+PONG"}))
+        .unwrap();
+        let tls = parse(json!({"kind":"tls","host":"smtp.example.com","port":587,
+            "starttls":"smtp"}))
+        .unwrap();
+        let dns = parse(
+            json!({"kind":"dns","query_name":"example.com.","record_type":"MX",
+            "resolver":"[::1]:5353","expect_count":{"min":1}}),
+        )
+        .unwrap();
+        let hb = parse(json!({"kind":"heartbeat","period_s":3600,
+            "token":"abcdefghijklmnopqrstuvwxyz012345"}))
+        .unwrap();
+        for (t, k) in [
+            (&tcp, CheckKind::Tcp),
+            (&tls, CheckKind::Tls),
+            (&dns, CheckKind::Dns),
+            (&hb, CheckKind::Heartbeat),
+        ] {
+            assert_eq!(t.check_kind(), k);
+            assert_eq!(t.kind(), TargetKind::Server);
+            let back: Target = serde_json::from_value(serde_json::to_value(t).unwrap()).unwrap();
+            assert_eq!(&back, t, "{k:?} round-trips through JSON");
+        }
+        assert_eq!(tls.cert_expiry_warn_days(), 14);
+        assert_eq!(tcp.cert_expiry_warn_days(), 0);
+        let Check::Dns(d) = &dns.check else { panic!() };
+        assert_eq!(d.resolver_addr(), Some("[::1]:5353".parse().unwrap()));
+        // The token is kept as its hash only, and one failed look is enough to be down.
+        let h = hb.heartbeat().unwrap();
+        assert_eq!(h.token, None);
+        assert_eq!(
+            h.token_sha256.as_deref(),
+            Some(push_token_hash("abcdefghijklmnopqrstuvwxyz012345").as_str())
+        );
+        assert!(!serde_json::to_string(&hb).unwrap().contains("abcdefghij"));
+        assert_eq!(hb.failure_threshold, 1);
+        assert_eq!(h.grace_s, 300);
+    }
+
+    #[test]
+    fn each_new_kind_refuses_with_the_field_named() {
+        let cases = [
+            (json!({"kind":"tcp","host":"http://x","port":1}), "host"),
+            (json!({"kind":"tcp","host":"x","port":0}), "port"),
+            (json!({"kind":"tcp","host":"x","port":70000}), "port"),
+            (
+                json!({"kind":"tcp","host":"x","port":1,"expect_regex":"("}),
+                "expect_regex",
+            ),
+            (
+                json!({"kind":"tcp","host":"x","port":1,"url":"http://x"}),
+                "url",
+            ),
+            (
+                json!({"kind":"tls","host":"x","port":1,"starttls":"ftp"}),
+                "starttls",
+            ),
+            (
+                json!({"kind":"tls","host":"x","port":1,"server_name":"a b"}),
+                "server_name",
+            ),
+            (
+                json!({"kind":"dns","query_name":"a..b","record_type":"A","resolver":"1.1.1.1"}),
+                "query_name",
+            ),
+            (
+                json!({"kind":"dns","query_name":"a","record_type":"SRV","resolver":"1.1.1.1"}),
+                "record_type",
+            ),
+            (
+                json!({"kind":"dns","query_name":"a","record_type":"A","resolver":"ns.example"}),
+                "resolver",
+            ),
+            (
+                json!({"kind":"dns","query_name":"a","record_type":"A","resolver":"1.1.1.1",
+                "expect_count":{"min":3,"max":1}}),
+                "expect_count.min",
+            ),
+            (json!({"kind":"heartbeat","period_s":10}), "period_s"),
+            (
+                json!({"kind":"heartbeat","period_s":60,"token":"short"}),
+                "token",
+            ),
+        ];
+        for (v, field) in cases {
+            let e = parse(v.clone()).expect_err(&v.to_string());
+            assert_eq!(e.field, field, "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_tcp_send_is_masked_and_put_back_on_edit() {
+        let t =
+            parse(json!({"kind":"tcp","host":"x","port":6379,"send":"AUTH s3cret\r\n"})).unwrap();
+        let shown = t.redacted();
+        assert!(!serde_json::to_string(&shown).unwrap().contains("s3cret"));
+        let mut edited = shown.clone();
+        edited.restore_secrets(&t);
+        assert_eq!(edited, t);
+    }
+}

@@ -66,6 +66,27 @@ const SERVER_FIELDS: &[&str] = &[
     "follow_redirects",
     "secret_headers",
 ];
+/// A host name or an IP address (no scheme, port or path), at most 253 characters: what
+/// `tcp` and `tls` targets connect to.
+pub(super) fn valid_host(field: &str, host: &str) -> Result<(), ValidationError> {
+    let bad = || {
+        invalid(
+            field,
+            "must be a host name or an IP address, without scheme or port",
+        )
+    };
+    if host.is_empty() || host.len() > 253 {
+        return Err(bad());
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    match url::Host::parse(host) {
+        Ok(url::Host::Domain(d)) if d == host.to_ascii_lowercase() => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
 const PROXY_FIELDS: &[&str] = &[
     "proxy_url",
     "proxy_type",
@@ -92,7 +113,7 @@ fn check_url(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, Valid
     Ok(u)
 }
 
-fn validate_ca_pem(pem: Option<&str>) -> Result<(), ValidationError> {
+pub(super) fn validate_ca_pem(pem: Option<&str>) -> Result<(), ValidationError> {
     let Some(pem) = pem else { return Ok(()) };
     if pem.len() > 16 * 1024 || !pem.contains("-----BEGIN CERTIFICATE-----") {
         return Err(invalid(
@@ -171,13 +192,22 @@ fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
         let mut message = crate::redact::redact_text(&e.inner().to_string());
         // A field that holds secrets never has its text echoed back, even mistyped: serde's
         // `invalid type: string "..."` would quote a header value or a URL with a password.
-        let secret_place = ["headers", "url", "proxy_url", "test_urls", "body", "ca_pem"]
-            .iter()
-            .any(|f| {
-                field == *f
-                    || field.starts_with(&format!("{f}."))
-                    || field.starts_with(&format!("{f}["))
-            });
+        let secret_place = [
+            "headers",
+            "url",
+            "proxy_url",
+            "test_urls",
+            "body",
+            "ca_pem",
+            "send",
+            "token",
+        ]
+        .iter()
+        .any(|f| {
+            field == *f
+                || field.starts_with(&format!("{f}."))
+                || field.starts_with(&format!("{f}["))
+        });
         if secret_place {
             message = quoted_strings_masked(&message);
         }
@@ -228,9 +258,15 @@ impl Target {
                 format!("is over {MAX_DEFINITION_BYTES} bytes"),
             ));
         }
-        let specific: &[&str] = match obj.get("kind").and_then(|k| k.as_str()) {
+        let kind = obj.get("kind").and_then(|k| k.as_str()).map(str::to_string);
+        let kind = kind.as_deref();
+        let specific: &[&str] = match kind {
             Some("server") => SERVER_FIELDS,
             Some("proxy") => PROXY_FIELDS,
+            Some("tcp") => tcp::FIELDS,
+            Some("tls") => tls::FIELDS,
+            Some("dns") => dns::FIELDS,
+            Some("heartbeat") => heartbeat::FIELDS,
             _ => &[],
         };
         if !specific.is_empty() {
@@ -252,14 +288,21 @@ impl Target {
                     .collect(),
             )
         };
-        match obj.get("kind").and_then(|k| k.as_str()) {
-            Some("server") => {
-                typed::<ServerCheck>(only(SERVER_FIELDS))?;
-            }
-            Some("proxy") => {
-                typed::<ProxyCheck>(only(PROXY_FIELDS))?;
-            }
+        match kind {
+            Some("server") => drop(typed::<ServerCheck>(only(SERVER_FIELDS))?),
+            Some("proxy") => drop(typed::<ProxyCheck>(only(PROXY_FIELDS))?),
+            Some("tcp") => drop(typed::<TcpCheck>(only(tcp::FIELDS))?),
+            Some("tls") => drop(typed::<TlsCheck>(only(tls::FIELDS))?),
+            Some("dns") => drop(typed::<DnsCheck>(only(dns::FIELDS))?),
+            Some("heartbeat") => drop(typed::<HeartbeatCheck>(only(heartbeat::FIELDS))?),
             _ => {}
+        }
+        let mut value = value;
+        // A heartbeat is late once: one failed look at its pings is enough to be `down`.
+        if kind == Some("heartbeat") {
+            if let Some(obj) = value.as_object_mut() {
+                obj.entry("failure_threshold").or_insert(1.into());
+            }
         }
         typed::<Target>(value)?.validate()
     }
@@ -271,9 +314,16 @@ impl Target {
     pub fn validate(mut self) -> Result<Self, ValidationError> {
         self.validate_names()?;
         self.validate_schedule()?;
-        match &self.check {
+        match &mut self.check {
             Check::Server(s) => validate_server(s)?,
             Check::Proxy(p) => validate_proxy(p)?,
+            Check::Tcp(c) => tcp::validate(c)?,
+            Check::Tls(c) => tls::validate(c)?,
+            Check::Dns(c) => dns::validate(c)?,
+            Check::Heartbeat(c) => {
+                heartbeat::validate(c)?;
+                c.seal_token();
+            }
         }
         validate_refs(&self)?;
         self.validate_locations()?;
