@@ -30,6 +30,9 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
  12. SLOs (issue 20, demo_slo.py): two SLOs through the API (a refused one naming its field), a
      probe run that burns the dead proxy's error budget: its page and ticket alerts once each,
      its status and burn rates, the status page's SLO section, `/metrics` and the digest's line,
+ 13. more than HTTP (issue 21, demo_monitors.py): TCP ports (PING/+PONG, nothing listening), a
+     TLS port whose certificate ends in 5 days, a DNS server on loopback (dnslib), and a
+     heartbeat pinged through its push URL: ok, a reported failure (down, one alert), ok again,
 and exits 1 unless everything happened as expected. With LOOKOUT_DEMO_FULL=1 (make test) it also
 checks the page in headless Chromium (rows, bars, rtl, screenshots) and runs schemathesis.
 """
@@ -59,6 +62,7 @@ import boto3
 from botocore.config import Config
 
 import demo_ops
+import demo_monitors
 import demo_slo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -897,6 +901,7 @@ class Demo:
             demo_ops.operations(self, say, LOG_DIR / "demo-watch.log",
                                 ["demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET, self.token])
             demo_slo.slos(self, say)
+            demo_monitors.monitors(self, say)
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()
