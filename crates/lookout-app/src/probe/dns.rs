@@ -74,15 +74,11 @@ impl Prober {
         let timeout = Duration::from_millis(target.timeout_ms);
         let asked = async {
             match c.transport {
-                DnsTransport::Tcp => {
-                    query_tcp(addr, &name, rtype, timeout, ctx).await
-                }
-                DnsTransport::Udp => {
-                    match query_udp(addr, &name, rtype, timeout).await {
-                        Ok(r) if r.truncation => query_tcp(addr, &name, rtype, timeout, ctx).await,
-                        other => other,
-                    }
-                }
+                DnsTransport::Tcp => query_tcp(addr, &name, rtype, timeout, ctx).await,
+                DnsTransport::Udp => match query_udp(addr, &name, rtype, timeout).await {
+                    Ok(r) if r.truncation => query_tcp(addr, &name, rtype, timeout, ctx).await,
+                    other => other,
+                },
             }
         };
         let response = tokio::time::timeout(timeout, asked).await;
@@ -201,10 +197,7 @@ pub(super) fn expectations(c: &DnsCheck, answers: &[String]) -> Result<(), Strin
                 (None, Some(b)) => format!("at most {b}"),
                 (None, None) => "any number of".into(),
             };
-            return Err(format!(
-                "expected {bound} {ty} answer(s); got {}",
-                got()
-            ));
+            return Err(format!("expected {bound} {ty} answer(s); got {}", got()));
         }
     }
     let none_expected =
@@ -330,8 +323,12 @@ async fn query_tcp(
     ctx: &connect::ConnectContext,
 ) -> Result<DnsResponse, NetError> {
     let connect_timeout = ctx.connect_timeout.map_or(timeout, |c| c.min(timeout));
-    let (connecting, handle) =
-        TcpClientStream::new(addr, None, Some(connect_timeout), TokioRuntimeProvider::new());
+    let (connecting, handle) = TcpClientStream::new(
+        addr,
+        None,
+        Some(connect_timeout),
+        TokioRuntimeProvider::new(),
+    );
     let opened = Instant::now();
     let stream = connecting.await;
     ctx.record(opened.elapsed());

@@ -111,8 +111,8 @@ impl RequestHandler for Handler {
                     .await
             }
         };
-        let response = MessageResponseBuilder::new(&request.queries, None)
-            .error_msg(&request.metadata, code);
+        let response =
+            MessageResponseBuilder::new(&request.queries, None).error_msg(&request.metadata, code);
         response_handle
             .send_response(response)
             .await
@@ -166,12 +166,15 @@ impl DnsServer {
         let serial = self.zone.serial().await + 1;
         let mut set = RecordSet::new(host.clone(), RecordType::A, serial);
         for ip in addrs {
-            set.insert(Record::from_rdata(host.clone(), TTL, RData::A(A(*ip))), serial);
+            set.insert(
+                Record::from_rdata(host.clone(), TTL, RData::A(A(*ip))),
+                serial,
+            );
         }
-        self.zone
-            .records_mut()
-            .await
-            .insert(RrKey::new(LowerName::new(&host), RecordType::A), Arc::new(set));
+        self.zone.records_mut().await.insert(
+            RrKey::new(LowerName::new(&host), RecordType::A),
+            Arc::new(set),
+        );
     }
 
     /// Queries received over UDP so far.
@@ -229,9 +232,18 @@ fn records() -> BTreeMap<RrKey, RecordSet> {
         ),
         (apex.clone(), RData::NS(NS(name("ns1.lookout.test.")))),
         (apex.clone(), RData::NS(NS(name("ns2.lookout.test.")))),
-        (apex.clone(), RData::MX(MX::new(10, name("mx1.lookout.test.")))),
-        (apex.clone(), RData::MX(MX::new(20, name("mx2.lookout.test.")))),
-        (apex.clone(), RData::TXT(TXT::new(vec!["v=spf1 -all".into()]))),
+        (
+            apex.clone(),
+            RData::MX(MX::new(10, name("mx1.lookout.test."))),
+        ),
+        (
+            apex.clone(),
+            RData::MX(MX::new(20, name("mx2.lookout.test."))),
+        ),
+        (
+            apex.clone(),
+            RData::TXT(TXT::new(vec!["v=spf1 -all".into()])),
+        ),
         (
             apex.clone(),
             RData::TXT(TXT::new(vec!["hello ".into(), "world".into()])),
@@ -257,4 +269,3 @@ fn records() -> BTreeMap<RrKey, RecordSet> {
     }
     map
 }
-
