@@ -358,3 +358,81 @@ async fn unbound_refused_and_nxdomain_are_dns_errors() {
     failed_with(&r, ErrorKind::Assertion);
     says(&r, &["no MX answer"]);
 }
+
+/// The probe run over DynamoDB Local and moto SNS: a DNS target is healthy while its answer
+/// holds, and when the record changes it goes down with exactly one alert on the topic.
+#[tokio::test]
+async fn a_dns_target_whose_record_changes_goes_down_with_one_alert() {
+    use lookout_app::ports::{Outbox, StateStore, TargetStore};
+    use lookout_app::testing::dns::DnsServer;
+    use lookout_core::domain::{Status, TargetKind};
+
+    let aws = crate::common::aws().await;
+    let (ddb, table) = crate::common::fresh_table(&aws).await;
+    let (topic, queue, sqs) = crate::common::fresh_topic(&aws).await;
+    let store = lookout_aws::dynamodb::DynamoStore::new(ddb, table, 30);
+    let publisher = lookout_aws::sns::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    let server = DnsServer::start().await;
+    let t = Target::from_json(json!({
+        "id": "www-dns", "group": "dns", "kind": "dns", "resolver": server.resolver(),
+        "query_name": "www.lookout.test", "record_type": "A",
+        "expect_equals": ["192.0.2.10", "192.0.2.11"],
+        "timeout_ms": 3000, "retries": 0, "degraded_latency_ms": 30000,
+    }))
+    .unwrap();
+    store.create_target(&t).await.unwrap();
+    let prober =
+        lookout_app::probe::Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
+            .unwrap();
+    let all_now = probe::ProbeRequest::forced(&TargetKind::ALL);
+    let config = probe::RunConfig::new(4);
+    let run = || probe::run(&store, &publisher, &prober, &all_now, &config);
+    for _ in 0..3 {
+        run().await.unwrap();
+    }
+    let status = |l: &std::collections::HashMap<String, lookout_app::ports::Latest>| {
+        l["www-dns"].state.status
+    };
+    assert_eq!(
+        status(&store.latest(TargetKind::Server).await.unwrap()),
+        Status::Healthy
+    );
+
+    server
+        .set_a("www.lookout.test.", &["198.51.100.7".parse().unwrap()])
+        .await;
+    for _ in 0..3 {
+        run().await.unwrap();
+    }
+    let latest = store.latest(TargetKind::Server).await.unwrap();
+    assert_eq!(status(&latest), Status::Down, "{:?}", latest["www-dns"]);
+    // One more run changes nothing and sends nothing.
+    assert!(run().await.unwrap().alerts.is_empty());
+
+    let alerts: Vec<serde_json::Value> = crate::common::drain(&sqs, &queue)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
+        .collect();
+    let changes: Vec<String> = alerts
+        .iter()
+        .map(|a| {
+            format!(
+                "{}:{}",
+                a["target_id"].as_str().unwrap(),
+                a["new_status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(changes, vec!["www-dns:down"], "{alerts:?}");
+    assert!(
+        alerts[0].to_string().contains("198.51.100.7"),
+        "the alert tells what the resolver answered: {}",
+        alerts[0]
+    );
+    assert!(store
+        .pending_alerts(lookout_core::time::now_ms())
+        .await
+        .unwrap()
+        .is_empty());
+}
