@@ -85,7 +85,7 @@ impl Prober {
         let latency_ms = started.elapsed().as_millis() as u64;
         let response = match response {
             Err(_) => Err(timed_out(addr, target.timeout_ms)),
-            Ok(Err(e)) if matches!(e, NetError::Timeout) => Err(timed_out(addr, target.timeout_ms)),
+            Ok(Err(NetError::Timeout)) => Err(timed_out(addr, target.timeout_ms)),
             Ok(Err(e)) => Err(Failure::new(
                 ErrorKind::Connect,
                 clip(&format!("DNS query to {addr} failed: {e}"), 200),
