@@ -92,18 +92,7 @@ impl RequestHandler for Handler {
         let code = match self.state.mode.load(Ordering::SeqCst) {
             1 => ResponseCode::ServFail,
             2 => ResponseCode::Refused,
-            3 => {
-                let mut metadata = Metadata::new(
-                    request.metadata.id,
-                    MessageType::Response,
-                    request.metadata.op_code,
-                );
-                metadata.response_code = ResponseCode::ServFail;
-                return ResponseInfo::from(Header {
-                    metadata,
-                    counts: HeaderCounts::default(),
-                });
-            }
+            3 => return unanswered(request),
             _ => {
                 return self
                     .catalog
@@ -113,11 +102,25 @@ impl RequestHandler for Handler {
         };
         let response =
             MessageResponseBuilder::new(&request.queries, None).error_msg(&request.metadata, code);
-        response_handle
-            .send_response(response)
-            .await
-            .expect("send the DNS error answer")
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(_) => unanswered(request),
+        }
     }
+}
+
+/// What the server reports of a request it did not answer (for its own bookkeeping only).
+fn unanswered(request: &Request) -> ResponseInfo {
+    let mut metadata = Metadata::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
+    metadata.response_code = ResponseCode::ServFail;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
 }
 
 impl DnsServer {
