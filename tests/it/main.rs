@@ -27,6 +27,7 @@ mod location_store;
 mod locations;
 mod notify_pipeline;
 mod notify_store;
+mod probe_dns;
 mod probe_engine;
 mod probe_nginx;
 mod probe_pipeline;

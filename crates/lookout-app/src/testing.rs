@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+pub mod dns;
 pub mod logs;
 
 /// Starts a server on 127.0.0.1 that answers every request with `status` and `body`, and returns
