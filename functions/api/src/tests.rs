@@ -1795,6 +1795,7 @@ mod cache;
 mod incidents;
 mod locations;
 mod notify;
+mod push;
 mod request_log;
 mod results_jsonl;
 mod slo_page;

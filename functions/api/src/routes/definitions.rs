@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use lookout_core::domain::Target;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -59,6 +59,7 @@ pub async fn create_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<CreateQuery>,
     headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Audited<Json>, ApiError> {
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
@@ -97,7 +98,7 @@ pub async fn create_targets<S: Store>(
         ));
         let mut shown = serde_json::to_value(stored.redacted()).unwrap_or(Value::Null);
         if let (Some(token), Value::Object(o)) = (token, &mut shown) {
-            if let Value::Object(push) = super::targets::push_answer(&headers, &token) {
+            if let Value::Object(push) = super::targets::push_answer(&headers, &uri, &token) {
                 o.extend(push);
             }
         }
@@ -121,6 +122,7 @@ pub async fn apply_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<ApplyQuery>,
     headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Audited<Json>, ApiError> {
     let prune = params::flag(q.prune.as_deref(), "prune")?;
@@ -162,7 +164,10 @@ pub async fn apply_targets<S: Store>(
                 if !dry_run {
                     let mut t = t.clone();
                     if let Some(token) = give_push_token(&mut t)? {
-                        push.insert(t.id.clone(), super::targets::push_answer(&headers, &token));
+                        push.insert(
+                            t.id.clone(),
+                            super::targets::push_answer(&headers, &uri, &token),
+                        );
                     }
                     let stored = app.store.create_target(&t).await?;
                     app.defs.wrote(&stored);

@@ -16,7 +16,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use lookout_core::domain::heartbeat::{
     Ping, PingStatus, MAX_PING_BODY_BYTES, MAX_PING_MESSAGE_CHARS,
@@ -311,14 +311,15 @@ pub fn push_path(token: &str) -> String {
     format!("/v1/push/{token}")
 }
 
-/// The absolute push URL of `token`, built from the request's `Host` (the API has no public
-/// URL setting) and `X-Forwarded-Proto` (API Gateway sets it; else `https`, or `http` for a
+/// The absolute push URL of `token`, built from the request's `Host` (else the authority of
+/// its URI; the API has no public URL setting) and `X-Forwarded-Proto` (API Gateway sets it; else `https`, or `http` for a
 /// loopback host); `None` when the request has no usable `Host` (then [`push_path`] is all
 /// there is).
-pub fn push_url(headers: &HeaderMap, token: &str) -> Option<String> {
+pub fn push_url(headers: &HeaderMap, uri: &Uri, token: &str) -> Option<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 261

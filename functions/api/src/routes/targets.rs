@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use lookout_core::domain::heartbeat::PingRecord;
 use lookout_core::domain::target::{push_token_hash, Check};
 use lookout_core::domain::{Status, Target};
@@ -226,9 +226,9 @@ async fn heartbeat_target<S: Store>(app: &AppState<S>, id: &str) -> Result<Targe
 /// What `push-token` and the create routes answer once for a new push token: the absolute
 /// URL (from the request's `Host`; `null` without one), the path, and that they are shown
 /// only now.
-pub(crate) fn push_answer(headers: &HeaderMap, token: &str) -> Value {
+pub(crate) fn push_answer(headers: &HeaderMap, uri: &Uri, token: &str) -> Value {
     json!({
-        "push_url": super::push::push_url(headers, token),
+        "push_url": super::push::push_url(headers, uri, token),
         "push_path": super::push::push_path(token),
         "push_url_note": "shown only now: the token is stored as its SHA-256; rotate it (POST /v1/targets/{id}/push-token) if it is lost",
     })
@@ -247,6 +247,7 @@ pub async fn rotate_push_token<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Audited<Json>, ApiError> {
     let current = heartbeat_target(&app, &id).await?;
     let token = super::push::new_push_token()?;
@@ -263,7 +264,7 @@ pub async fn rotate_push_token<S: Store>(
         Some(&current.redacted()),
         Some(&saved.redacted()),
     );
-    let mut answer = push_answer(&headers, &token);
+    let mut answer = push_answer(&headers, &uri, &token);
     answer["id"] = json!(saved.id);
     answer["version"] = json!(saved.version);
     Ok(Json::ok(answer).audited(change))
