@@ -92,6 +92,16 @@ const ADDED_SLOS: &[(&str, &str)] = &[
     ("delete", "/v1/slos/{id}"),
 ];
 
+/// The push route and the heartbeats' routes (issue 21).
+const ADDED_PUSH: &[(&str, &str)] = &[
+    ("get", "/v1/push/{token}"),
+    ("post", "/v1/push/{token}"),
+    ("get", "/v1/push/{token}/{signal}"),
+    ("post", "/v1/push/{token}/{signal}"),
+    ("post", "/v1/targets/{id}/push-token"),
+    ("get", "/v1/targets/{id}/pings"),
+];
+
 /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
 /// routes take `format`, the status `limit`, `cursor` and `fields`).
 const CHANGED: &[(&str, &str)] = &[
@@ -132,6 +142,7 @@ fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_writ
             .chain(ADDED_PAGES)
             .chain(ADDED_AUDIT)
             .chain(ADDED_SLOS)
+            .chain(ADDED_PUSH)
             .map(|(m, p)| (m.to_string(), p.to_string())),
     );
     expected.sort();
@@ -285,5 +296,51 @@ fn the_locations_route_is_a_read_route_with_its_answer_described() {
     let schema = &doc["components"]["schemas"]["LocationView"]["properties"];
     for field in ["location", "last_seen", "silent", "overdue", "home"] {
         assert!(schema[field].is_object(), "{field} in {schema}");
+    }
+}
+
+#[test]
+fn the_push_routes_need_no_token_and_declare_their_answers() {
+    let doc = document();
+    let now = shapes(&doc);
+    for (method, path) in &ADDED_PUSH[..4] {
+        let (params, codes, body, security) = &now[&(method.to_string(), path.to_string())];
+        assert_eq!(security, &json!([{}]), "{method} {path}: no bearer token");
+        for code in ["200", "400", "404", "413", "503"] {
+            assert!(codes.contains(code), "{method} {path} lacks {code}");
+        }
+        assert!(
+            !codes.contains("401") && !codes.contains("403"),
+            "{method} {path}"
+        );
+        assert!(params.contains(&("path".into(), "token".into(), true)));
+        for name in ["status", "msg", "exit_code"] {
+            assert!(
+                params.contains(&("query".into(), name.into(), false)),
+                "{name}"
+            );
+        }
+        assert_eq!(body.is_some(), *method == "post", "{method} {path}");
+        let ok = &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"];
+        assert_eq!(ok["schema"]["$ref"], "#/components/schemas/PushAnswer");
+    }
+    assert!(doc["components"]["schemas"]["PushAnswer"]["properties"]["status"].is_object());
+    let (_, codes, _, security) = &now[&("post".into(), "/v1/targets/{id}/push-token".into())];
+    assert_eq!(security, &json!([{"bearer": []}]));
+    assert!(codes.contains("403"));
+    let (_, codes, _, _) = &now[&("get".into(), "/v1/targets/{id}/pings".into())];
+    assert!(codes.contains("404") && !codes.contains("403"));
+    // The listings' `kind` takes the definitions' kinds too.
+    for path in ["/v1/targets", "/v1/status"] {
+        let kind = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "kind")
+            .unwrap()
+            .to_string();
+        for k in ["server", "proxy", "tcp", "tls", "dns", "heartbeat"] {
+            assert!(kind.contains(&format!("\"{k}\"")), "{path}: {kind}");
+        }
     }
 }
