@@ -32,6 +32,7 @@ pub mod status_view;
 pub mod subscriptions;
 pub mod system;
 pub mod target_page;
+mod target_schema;
 pub mod targets;
 
 use std::sync::Arc;

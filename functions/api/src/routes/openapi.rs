@@ -144,6 +144,13 @@ pub fn document() -> Value {
             }
         }
     }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(super::target_schema::components());
+    }
+    for method in ["post", "put"] {
+        doc["paths"]["/v1/targets"][method]["requestBody"]["content"]["application/json"]
+            ["schema"] = super::target_schema::targets_body();
+    }
     doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer"}});
     doc["components"]["schemas"]["Error"] = json!({
         "type": "object",

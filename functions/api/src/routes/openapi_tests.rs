@@ -344,3 +344,97 @@ fn the_push_routes_need_no_token_and_declare_their_answers() {
         }
     }
 }
+
+#[test]
+fn the_target_definition_schema_has_each_kind_with_its_fields() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let kinds: Vec<String> = schemas["TargetDefinition"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+            schemas[name]["properties"]["kind"]["enum"][0]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["server", "proxy", "tcp", "tls", "dns", "heartbeat"]);
+    for (name, fields) in [
+        (
+            "TcpCheck",
+            &["host", "port", "send", "expect_prefix", "expect_regex"][..],
+        ),
+        (
+            "TlsCheck",
+            &[
+                "host",
+                "port",
+                "server_name",
+                "starttls",
+                "cert_expiry_warn_days",
+                "ca_pem",
+            ],
+        ),
+        (
+            "DnsCheck",
+            &[
+                "query_name",
+                "record_type",
+                "resolver",
+                "transport",
+                "expect_contains",
+                "expect_equals",
+                "expect_count",
+            ],
+        ),
+        (
+            "HeartbeatCheck",
+            &["period_s", "grace_s", "token", "token_sha256"],
+        ),
+    ] {
+        for f in fields
+            .iter()
+            .chain(&["id", "group", "interval_s", "failure_threshold"])
+        {
+            assert!(schemas[name]["properties"][f].is_object(), "{name}.{f}");
+        }
+    }
+    // Every field a definition may carry is in its kind's schema, and no other.
+    for (name, base) in [
+        ("TcpCheck", json!({"kind": "tcp", "host": "h", "port": 1})),
+        ("TlsCheck", json!({"kind": "tls", "host": "h", "port": 1})),
+        (
+            "DnsCheck",
+            json!({"kind": "dns", "query_name": "a", "record_type": "A", "resolver": "10.0.0.2"}),
+        ),
+        (
+            "HeartbeatCheck",
+            json!({"kind": "heartbeat", "period_s": 60}),
+        ),
+    ] {
+        let kind = base["kind"].clone();
+        let props = schemas[name]["properties"].as_object().unwrap();
+        for field in props.keys() {
+            let mut t = base.clone();
+            t["id"] = json!("a");
+            t["group"] = json!("g");
+            if t.get(field).is_none() {
+                t[field] = json!(null);
+            }
+            let e = lookout_core::domain::Target::from_json(t).err();
+            assert!(
+                e.as_ref()
+                    .is_none_or(|e| !e.message.contains("unknown field")),
+                "{kind}: {field}: {e:?}"
+            );
+        }
+    }
+    for method in ["post", "put"] {
+        let body = &doc["paths"]["/v1/targets"][method]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(body["anyOf"].as_array().unwrap().len(), 3, "{method}");
+    }
+}

@@ -9,6 +9,9 @@ use lookout_core::domain::heartbeat::PingStatus;
 
 use super::*;
 
+#[path = "slos_schema.rs"]
+mod schema;
+
 /// A token of the push form the tests give themselves.
 const GIVEN: &str = "given-push-token-0123456789abcdef";
 
@@ -65,6 +68,7 @@ async fn record(
 async fn pings_by_path_query_and_exit_code_are_recorded_with_their_status() {
     let app = app();
     let token = heartbeat(&app, "backup").await;
+    let doc = crate::openapi::document();
     let cases: &[(&str, String, PingStatus, Option<i32>)] = &[
         ("POST", format!("/v1/push/{token}"), PingStatus::Ok, None),
         ("GET", format!("/v1/push/{token}"), PingStatus::Ok, None),
@@ -143,6 +147,14 @@ async fn pings_by_path_query_and_exit_code_are_recorded_with_their_status() {
         assert_eq!(body["status"], want.as_str(), "{method} {path}");
         assert!(body["at"].as_str().unwrap().ends_with('Z'), "{body}");
         assert_eq!(body.as_object().unwrap().len(), 3, "no target id: {body}");
+        let route = if path.matches('/').count() > 3 {
+            "/v1/push/{token}/{signal}"
+        } else {
+            "/v1/push/{token}"
+        };
+        let declared = &doc["paths"][route][method.to_lowercase()]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        schema::conforms(&doc, declared, &body, "").unwrap_or_else(|e| panic!("{path}: {e}"));
         let newest = record(&app, "backup").await.pings[0].clone();
         assert_eq!(
             (newest.status, newest.exit_code),
