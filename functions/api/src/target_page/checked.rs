@@ -51,11 +51,11 @@ fn address(host: &str, port: u16) -> String {
 
 /// Seconds in the largest whole unit: `90 s`, `5 min`, `2 h`, `1 d`.
 pub fn duration(s: u32, w: &CheckWords) -> String {
-    let (n, unit) = if s > 0 && s % 86_400 == 0 {
+    let (n, unit) = if s > 0 && s.is_multiple_of(86_400) {
         (s / 86_400, w.units[3])
-    } else if s > 0 && s % 3_600 == 0 {
+    } else if s > 0 && s.is_multiple_of(3_600) {
         (s / 3_600, w.units[2])
-    } else if s > 0 && s % 60 == 0 {
+    } else if s > 0 && s.is_multiple_of(60) {
         (s / 60, w.units[1])
     } else {
         (s, w.units[0])

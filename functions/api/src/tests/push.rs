@@ -7,10 +7,8 @@ use lookout_app::ports::{AuditLog as _, HeartbeatStore as _, TargetStore as _};
 use lookout_app::testing::logs::LogCapture;
 use lookout_core::domain::heartbeat::PingStatus;
 
+use super::slos::schema;
 use super::*;
-
-#[path = "slos_schema.rs"]
-mod schema;
 
 /// A token of the push form the tests give themselves.
 const GIVEN: &str = "given-push-token-0123456789abcdef";
