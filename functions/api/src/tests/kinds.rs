@@ -322,3 +322,52 @@ async fn a_targets_page_says_what_is_checked_escaped_and_in_the_readers_language
     let web = page(&app, "/targets/web").await;
     assert!(!web.contains("What is checked") && !web.contains("127.0.0.1:9"));
 }
+
+#[tokio::test]
+async fn results_filter_by_the_definitions_kind_too() {
+    let app = seeded().await;
+    with_history(&app).await;
+    let targets_of = |body: &Value| {
+        let mut ids: Vec<String> = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["target_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.dedup();
+        ids
+    };
+    let (status, body) = call(&app, request("GET", "/v1/results?kind=tcp", "", Some(READ))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 2);
+    assert_eq!(targets_of(&body), ["redis"]);
+    let (_, body) = call(
+        &app,
+        request("GET", "/v1/results?kind=server", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(
+        body["results"].as_array().unwrap().len(),
+        10,
+        "every kind of the server run"
+    );
+    let resp = handle(
+        &app,
+        request(
+            "GET",
+            "/v1/results?kind=heartbeat&format=jsonl",
+            "",
+            Some(READ),
+        ),
+    )
+    .await;
+    let text = String::from_utf8(resp.body().to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().all(|l| l.contains("\"target_id\":\"backup\"")));
+    let (status, _) = call(
+        &app,
+        request("GET", "/v1/results?kind=icmp", "", Some(READ)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
