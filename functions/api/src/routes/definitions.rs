@@ -212,6 +212,9 @@ pub async fn apply_targets<S: Store>(
             if !dry_run {
                 app.store.delete_target(id).await?;
                 app.defs.deleted(id);
+                if existing.get(id).is_some_and(|t| t.heartbeat().is_some()) {
+                    app.store.delete_ping_record(id).await?;
+                }
                 let old = existing.get(id).map(Target::redacted);
                 changes.push(AuditChange::of("target", id, old.as_ref(), None::<&Target>));
             }

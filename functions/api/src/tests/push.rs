@@ -516,4 +516,28 @@ async fn the_pings_route_answers_the_newest_first_and_deleting_the_target_delete
     assert!(app.store.ping_record("job").await.unwrap().is_none());
     let (status, _) = push(&app, "GET", &format!("/v1/push/{token}"), "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // So does a target file that prunes it.
+    app.store
+        .record_ping(
+            "quiet",
+            lookout_core::domain::heartbeat::Ping {
+                at: 1,
+                status: PingStatus::Ok,
+                exit_code: None,
+                message: None,
+                body: None,
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = admin(
+        &app,
+        "PUT",
+        "/v1/targets?prune=true",
+        json!([{"id": "web", "kind": "server", "group": "g", "url": "http://127.0.0.1:9/"}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["deleted"], json!(["quiet"]));
+    assert!(app.store.ping_record("quiet").await.unwrap().is_none());
 }
