@@ -125,6 +125,9 @@ pub async fn openapi() -> Json {
         status_pages::PageBody,
         push::PushAnswer,
         push::PingStatusName,
+        push::PingView,
+        push::PingsAnswer,
+        push::PushTokenAnswer,
     ))
 )]
 struct ApiDoc;

@@ -325,6 +325,12 @@ fn the_push_routes_need_no_token_and_declare_their_answers() {
         assert_eq!(ok["schema"]["$ref"], "#/components/schemas/PushAnswer");
     }
     assert!(doc["components"]["schemas"]["PushAnswer"]["properties"]["status"].is_object());
+    // Every schema reference of the whole document resolves.
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
     let (_, codes, _, security) = &now[&("post".into(), "/v1/targets/{id}/push-token".into())];
     assert_eq!(security, &json!([{"bearer": []}]));
     assert!(codes.contains("403"));

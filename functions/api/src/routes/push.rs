@@ -76,6 +76,59 @@ pub struct PushAnswer {
     pub at: String,
 }
 
+/// One ping as `GET /v1/targets/{id}/pings` answers it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PingView {
+    /// When it arrived (RFC 3339).
+    pub at: String,
+    /// What it reported.
+    pub status: PingStatusName,
+    /// The job's exit status, when it sent one.
+    #[schema(nullable)]
+    pub exit_code: Option<i32>,
+    /// The `msg` it carried (redacted, at most 200 characters).
+    #[schema(nullable)]
+    pub message: Option<String>,
+    /// Its body (redacted, at most 4 KiB).
+    #[schema(nullable)]
+    pub body: Option<String>,
+}
+
+/// The answer of `GET /v1/targets/{id}/pings`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PingsAnswer {
+    /// The target's id.
+    pub target_id: String,
+    /// The newest `ok` ping (RFC 3339), `null` before the first.
+    #[schema(nullable)]
+    pub last_ok_at: Option<String>,
+    /// The newest `fail` ping.
+    #[schema(nullable)]
+    pub last_fail_at: Option<String>,
+    /// The newest `start` ping.
+    #[schema(nullable)]
+    pub last_start_at: Option<String>,
+    /// The newest 10 pings, newest first.
+    pub pings: Vec<PingView>,
+}
+
+/// The answer of `POST /v1/targets/{id}/push-token`, and what a created heartbeat's entry
+/// adds: shown once.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PushTokenAnswer {
+    /// The target's id.
+    pub id: String,
+    /// The definition's version after the rotation.
+    pub version: u64,
+    /// The absolute push URL (from the request's `Host`), `null` without one.
+    #[schema(nullable)]
+    pub push_url: Option<String>,
+    /// `/v1/push/<token>`.
+    pub push_path: String,
+    /// That the URL is shown only now.
+    pub push_url_note: String,
+}
+
 /// Ping a heartbeat target (GET, HEAD or POST)
 ///
 /// Records one ping of the heartbeat target whose push token is `token`: `ok`, unless

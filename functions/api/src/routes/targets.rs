@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::definitions::invalid_definition;
+use super::push::{PingsAnswer, PushTokenAnswer};
 use super::{load, params, AppState};
 use crate::audit::{AuditChange, AuditExt as _, Audited};
 use crate::extract::{parse_json, Path, Query};
@@ -242,7 +243,7 @@ pub(crate) fn push_answer(headers: &HeaderMap, uri: &Uri, token: &str) -> Value 
 /// other API instances). 404 for a target that is not a heartbeat.
 #[utoipa::path(post, path = "/v1/targets/{id}/push-token", tag = "admin",
     params(("id" = String, Path, min_length = 1, description = "Target id")),
-    responses((status = 200, description = "OK", body = Object)))]
+    responses((status = 200, description = "OK", body = PushTokenAnswer)))]
 pub async fn rotate_push_token<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
@@ -303,7 +304,7 @@ fn pings_json(id: &str, record: Option<PingRecord>) -> Value {
 /// heartbeat.
 #[utoipa::path(get, path = "/v1/targets/{id}/pings", tag = "read",
     params(("id" = String, Path, min_length = 1, description = "Target id")),
-    responses((status = 200, description = "OK", body = Object)))]
+    responses((status = 200, description = "OK", body = PingsAnswer)))]
 pub async fn target_pings<S: Store>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,

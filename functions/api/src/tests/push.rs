@@ -426,6 +426,10 @@ async fn rotating_the_token_answers_the_new_url_once_and_the_old_one_stops() {
     let old = heartbeat(&app, "rotate").await;
     let (status, body) = admin(&app, "POST", "/v1/targets/rotate/push-token", Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let doc = crate::openapi::document();
+    let declared = &doc["paths"]["/v1/targets/{id}/push-token"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"];
+    schema::conforms(&doc, declared, &body, "").unwrap();
     let path = body["push_path"].as_str().unwrap();
     assert_eq!(body["push_url"], format!("https://lookout.example{path}"));
     assert_eq!(
@@ -483,6 +487,10 @@ async fn the_pings_route_answers_the_newest_first_and_deleting_the_target_delete
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let doc = crate::openapi::document();
+    let declared = &doc["paths"]["/v1/targets/{id}/pings"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    schema::conforms(&doc, declared, &body, "").unwrap();
     assert_eq!(body["target_id"], "job");
     let statuses: Vec<&str> = body["pings"]
         .as_array()
