@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::definitions::invalid_definition;
+// Named in the `#[utoipa::path]` answers below (the schema's name is the path as written).
+#[allow(unused_imports)]
 use super::push::{PingsAnswer, PushTokenAnswer};
 use super::{load, params, AppState};
 use crate::audit::{AuditChange, AuditExt as _, Audited};
