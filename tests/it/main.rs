@@ -10,6 +10,7 @@ mod common;
 
 mod alert_pipeline;
 mod api_channels;
+mod api_push;
 mod api_slos;
 mod audit;
 mod badges_feed;

@@ -33,6 +33,9 @@
 //! | `GET /v1/deliveries?status=&channel=&limit=&cursor=` | admin | delivery records of alerts to channels, newest first |
 //! | `POST /v1/deliveries/{id}/retry` | admin | send a failed delivery again: the record afterwards |
 //! | `GET /v1/audit?since=&until=&actor=&object=&limit=&cursor=` | admin | the audit log of admin writes, newest first: `{"entries":[...],"next_cursor"}` ([`audit`]) |
+//! | `GET`/`HEAD`/`POST /v1/push/{token}[/start\|/fail\|/log\|/<exit status>]?status=&msg=&exit_code=` | none: the token in the path is the secret | a heartbeat's ping (body kept, 100 KiB at most): `{"ok":true,"status","at"}`; 404 unknown token or disabled target; 503 + `Retry-After` when not stored ([`routes::push`]) |
+//! | `POST /v1/targets/{id}/push-token` | admin | a new push token for a heartbeat: `push_url` shown once |
+//! | `GET /v1/targets/{id}/pings` | read | a heartbeat's last 10 pings, newest first |
 //!
 //! The whole list, with parameters and answers, is the OpenAPI document at
 //! `GET /v1/openapi.json` ([`openapi`]).

@@ -6,18 +6,24 @@
 //! until its certificate expires (the latest check's). Words in English, Arabic and Persian
 //! (`?lang=ar|fa`, right to left), times in `?tz=` (an IANA zone, default UTC, labelled).
 //!
+//! A TCP, TLS, DNS or heartbeat target's page says what is checked instead ([`checked`]:
+//! `host:port`, STARTTLS, the query, the period and the last pings).
+//!
 //! A disabled target still has its page. The page shows no URL (a URL can carry credentials).
 //! The markup is `templates/target.html` (with `target.css`), escaped by
 //! [`crate::page::HtmlEntities`], so no name, group or incident text becomes markup.
 
 pub mod chart;
+pub mod checked;
 pub mod labels;
 
 use std::collections::HashMap;
 
 use askama::Template;
 use jiff::tz::TimeZone;
-use lookout_app::ports::{DigestStore, IncidentStore, LocationStore, StateStore, TargetStore};
+use lookout_app::ports::{
+    DigestStore, HeartbeatStore, IncidentStore, LocationStore, StateStore, TargetStore,
+};
 use lookout_core::digest::rollup::{Period, Rollup, DAY_MS, HOUR_MS};
 use lookout_core::domain::{Status, Target};
 
@@ -83,6 +89,8 @@ struct TargetView<'a> {
     /// The certificate's remaining days in words (HTTPS servers with a check).
     cert: Option<String>,
     cert_warn: bool,
+    /// What a TCP, TLS, DNS or heartbeat target checks ([`checked`]).
+    checked: Option<checked::Checked>,
     incidents: Vec<IncidentRow>,
     tz: String,
 }
@@ -140,7 +148,13 @@ pub async fn page<S>(
     now: i64,
 ) -> Result<Option<String>, ApiError>
 where
-    S: TargetStore + StateStore + DigestStore + LocationStore + IncidentStore + Sync,
+    S: TargetStore
+        + StateStore
+        + DigestStore
+        + LocationStore
+        + IncidentStore
+        + HeartbeatStore
+        + Sync,
 {
     let (targets, latest, states) = crate::routes::load_cached(store, cache).await?;
     let Some(t) = targets.iter().find(|t| t.id == id) else {
@@ -150,13 +164,21 @@ where
     let until = Period::Hour.start_of(now) + HOUR_MS;
     let today = Period::Day.start_of(now);
     let month_from = today - 29 * DAY_MS;
-    let (hours, days, incidents, verdicts) = tokio::join!(
+    let pings = async {
+        match t.heartbeat() {
+            Some(_) => store.ping_record(&t.id).await,
+            None => Ok(None),
+        }
+    };
+    let (hours, days, incidents, verdicts, pings) = tokio::join!(
         store.rollups(&t.id, kind, Period::Hour, until - DAY_MS, until),
         store.rollups(&t.id, kind, Period::Day, month_from, today),
         store.incidents(now - INCIDENT_DAYS * DAY_MS, now),
         crate::routes::locations::verdicts_all(store),
+        pings,
     );
-    let (hours, mut days, incidents, verdicts) = (hours?, days?, incidents?, verdicts?);
+    let (hours, mut days, incidents, verdicts, pings) =
+        (hours?, days?, incidents?, verdicts?, pings?);
     // Today so far, from its hours (today's day rollup is written after the day ends).
     let today_hours: Vec<&Rollup> = hours.iter().filter(|h| h.start >= today).collect();
     if !today_hours.is_empty() {
@@ -252,6 +274,7 @@ where
         locations,
         cert: cert_days.map(|d| l.cert(d)),
         cert_warn: cert_days.is_some_and(|d| d < 14),
+        checked: checked::checked(t, l, pings.as_ref(), &tz),
         incidents,
         tz: tz_name,
     };

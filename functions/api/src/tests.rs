@@ -151,10 +151,10 @@ async fn bad_input_gets_the_right_status_and_a_json_error_naming_the_problem() {
         (
             "POST",
             "/v1/targets",
-            r#"{"id":"a","group":"g","kind":"tcp"}"#,
+            r#"{"id":"a","group":"g","kind":"icmp"}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_target",
-            "unknown variant `tcp`",
+            "unknown variant `icmp`",
         ),
         (
             "GET",
@@ -585,7 +585,7 @@ async fn target_listings_filter_and_page_with_a_cursor() {
     .await;
     assert_eq!(ids(&rest), ["px-res"]);
     assert!(rest["next_cursor"].is_null());
-    for bad in ["kind=dns", "status=sad", "limit=0", "limit=9999"] {
+    for bad in ["kind=icmp", "status=sad", "limit=0", "limit=9999"] {
         let (status, body) = call(
             &app,
             request("GET", &format!("/v1/targets?{bad}"), "", Some(READ)),
@@ -1793,8 +1793,10 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
 mod audit;
 mod cache;
 mod incidents;
+mod kinds;
 mod locations;
 mod notify;
+mod push;
 mod request_log;
 mod results_jsonl;
 mod slo_page;

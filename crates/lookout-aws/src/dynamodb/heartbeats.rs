@@ -57,10 +57,11 @@ impl HeartbeatStore for DynamoStore {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(record_item(&record)?))
-                .expression_attribute_names("#k", PK);
+                .set_item(Some(record_item(&record)?));
+            // Each name only where the condition uses it (DynamoDB refuses unused names).
             let put = if record.version <= 1 {
                 put.condition_expression("attribute_not_exists(#k)")
+                    .expression_attribute_names("#k", PK)
             } else {
                 put.condition_expression("#v = :v")
                     .expression_attribute_names("#v", VERSION)

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use lookout_core::domain::Target;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -43,6 +43,9 @@ pub struct ApplyQuery {
 /// Create targets (one, a list, or {"targets": [...]}); dry_run=true validates only (200)
 ///
 /// 201 with the created definitions (redacted); 409 when an id exists, 422 naming the field.
+/// A heartbeat created without a `token` gets a random one: its entry carries `push_url`
+/// and `push_path` this once (the token is stored as its SHA-256); a given `token` is used as
+/// is and not answered.
 /// With `dry_run=true` every check runs (ids that exist included) and the answer is 200
 /// `{"dry_run":true,"created":[...]}`, the definitions as they would be stored; nothing is
 /// written.
@@ -55,6 +58,8 @@ pub struct ApplyQuery {
 pub async fn create_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<CreateQuery>,
+    headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Audited<Json>, ApiError> {
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
@@ -81,8 +86,9 @@ pub async fn create_targets<S: Store>(
     }
     let mut created = Vec::with_capacity(targets.len());
     let mut changes = Vec::with_capacity(targets.len());
-    for t in &targets {
-        let stored = app.store.create_target(t).await?;
+    for mut t in targets {
+        let token = give_push_token(&mut t)?;
+        let stored = app.store.create_target(&t).await?;
         app.defs.wrote(&stored);
         changes.push(AuditChange::of(
             "target",
@@ -90,7 +96,13 @@ pub async fn create_targets<S: Store>(
             None::<&Target>,
             Some(&stored.redacted()),
         ));
-        created.push(stored.redacted());
+        let mut shown = serde_json::to_value(stored.redacted()).unwrap_or(Value::Null);
+        if let (Some(token), Value::Object(o)) = (token, &mut shown) {
+            if let Value::Object(push) = super::targets::push_answer(&headers, &uri, &token) {
+                o.extend(push);
+            }
+        }
+        created.push(shown);
     }
     Ok(Json(StatusCode::CREATED, json!({"created": created})).audited_all(changes))
 }
@@ -100,13 +112,17 @@ pub async fn create_targets<S: Store>(
 /// Creates new ids, updates changed ones, leaves equal ones, and with `prune=true` deletes
 /// targets not in the file. Everything is validated before anything is written. Answers the ids
 /// `created`, `updated`, `unchanged` and `deleted`; with `dry_run=true` the same lists say what
-/// would happen, `"dry_run": true`, nothing written.
+/// would happen, `"dry_run": true`, nothing written. A heartbeat created without a `token`
+/// gets a random one, answered this once in `push_urls` (`{"<id>": {"push_url","push_path"}}`);
+/// an existing heartbeat listed without a token keeps its own.
 #[utoipa::path(put, path = "/v1/targets", tag = "admin", params(ApplyQuery),
     request_body(content = Value, content_type = "application/json"),
     responses((status = 200, description = "OK", body = Object)))]
 pub async fn apply_targets<S: Store>(
     State(app): State<AppState<S>>,
     Query(q): Query<ApplyQuery>,
+    headers: HeaderMap,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Audited<Json>, ApiError> {
     let prune = params::flag(q.prune.as_deref(), "prune")?;
@@ -123,7 +139,7 @@ pub async fn apply_targets<S: Store>(
     if let Some(t) = wanted.iter().find(|t| {
         existing
             .get(&t.id)
-            .is_some_and(|old| old.kind() != t.kind())
+            .is_some_and(|old| old.check_kind() != t.check_kind())
     }) {
         return Err(ApiError::invalid_target(format!(
             "{}: kind cannot change; delete it first",
@@ -141,11 +157,19 @@ pub async fn apply_targets<S: Store>(
         .collect();
     let (mut created, mut updated, mut unchanged, mut deleted) = (vec![], vec![], vec![], vec![]);
     let mut changes = Vec::new();
+    let mut push = serde_json::Map::new();
     for t in &wanted {
         match existing.get(&t.id) {
             None => {
                 if !dry_run {
-                    let stored = app.store.create_target(t).await?;
+                    let mut t = t.clone();
+                    if let Some(token) = give_push_token(&mut t)? {
+                        push.insert(
+                            t.id.clone(),
+                            super::targets::push_answer(&headers, &uri, &token),
+                        );
+                    }
+                    let stored = app.store.create_target(&t).await?;
                     app.defs.wrote(&stored);
                     changes.push(AuditChange::of(
                         "target",
@@ -188,6 +212,9 @@ pub async fn apply_targets<S: Store>(
             if !dry_run {
                 app.store.delete_target(id).await?;
                 app.defs.deleted(id);
+                if existing.get(id).is_some_and(|t| t.heartbeat().is_some()) {
+                    app.store.delete_ping_record(id).await?;
+                }
                 let old = existing.get(id).map(Target::redacted);
                 changes.push(AuditChange::of("target", id, old.as_ref(), None::<&Target>));
             }
@@ -199,6 +226,9 @@ pub async fn apply_targets<S: Store>(
         json!({"created": created, "updated": updated, "unchanged": unchanged, "deleted": deleted});
     if dry_run {
         answer["dry_run"] = json!(true);
+    }
+    if !push.is_empty() {
+        answer["push_urls"] = Value::Object(push);
     }
     Ok(Json::ok(answer).audited_all(changes))
 }
@@ -281,4 +311,22 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         out.push(target);
     }
     Ok(out)
+}
+
+/// Gives a heartbeat that has neither a token nor a token hash a new random token
+/// ([`super::push::new_push_token`]), stored as its hash; answers the token to show once.
+/// Other targets are left as they are (`None`).
+///
+/// # Errors
+/// 500 when the system's random source fails.
+fn give_push_token(t: &mut Target) -> Result<Option<String>, ApiError> {
+    match &mut t.check {
+        lookout_core::domain::target::Check::Heartbeat(h) if h.token_sha256.is_none() => {
+            let token = super::push::new_push_token()?;
+            h.token = None;
+            h.token_sha256 = Some(lookout_core::domain::target::push_token_hash(&token));
+            Ok(Some(token))
+        }
+        _ => Ok(None),
+    }
 }

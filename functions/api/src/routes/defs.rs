@@ -189,6 +189,18 @@ impl DefsCache {
     }
 }
 
+/// The definitions alone (no states), through `cache`: what the push route looks a push
+/// token up in ([`super::push`]).
+///
+/// # Errors
+/// [`ApiError`] when the store cannot be read.
+pub async fn definitions<S: TargetStore>(
+    store: &S,
+    cache: &DefsCache,
+) -> Result<Vec<Target>, ApiError> {
+    cache.get(store, None).await
+}
+
 /// Like [`load`], with the definitions from `cache`.
 pub async fn load_cached<S: TargetStore + StateStore>(
     store: &S,

@@ -34,8 +34,9 @@ pub struct ResultsQuery {
     /// `next_cursor` of the previous page.
     #[param(value_type = String)]
     pub cursor: Option<String>,
-    /// Only results of this kind.
-    #[param(value_type = super::openapi::Kind, inline)]
+    /// Only results of this kind: `server` or `proxy` (the run), or `tcp`, `tls`, `dns`,
+    /// `heartbeat` (the targets whose definition has that kind).
+    #[param(value_type = super::openapi::TargetKindFilter, inline)]
     pub kind: Option<String>,
     /// `json` (default, one page) or `jsonl` (JSON Lines, every result of the window streamed).
     #[param(value_type = ResultsFormat, inline)]
@@ -250,6 +251,8 @@ struct Filter {
     id: Option<String>,
     /// The kinds to read, each with its number of targets.
     kinds: Vec<(TargetKind, usize)>,
+    /// Only the results of these targets (`kind` a definition's kind, `tcp` ...).
+    only: Option<std::collections::HashSet<String>>,
 }
 
 impl Filter {
@@ -294,6 +297,7 @@ impl Filter {
             })
             .transpose()?;
         let targets = store.list_targets(None).await?;
+        let mut only = None;
         let kinds = match id {
             Some(id) => vec![targets
                 .iter()
@@ -302,7 +306,20 @@ impl Filter {
                     ApiError::not_found(format!("no target {}", lookout_core::redact::clip(id, 64)))
                 })?
                 .kind()],
-            None => params::kind(q.kind.as_deref())?.map_or(TargetKind::ALL.to_vec(), |k| vec![k]),
+            None => match params::kind_filter(q.kind.as_deref())? {
+                None => TargetKind::ALL.to_vec(),
+                Some(params::KindFilter::Run(k)) => vec![k],
+                Some(params::KindFilter::Check(c)) => {
+                    only = Some(
+                        targets
+                            .iter()
+                            .filter(|t| t.check_kind() == c)
+                            .map(|t| t.id.clone())
+                            .collect(),
+                    );
+                    vec![c.run_kind()]
+                }
+            },
         };
         let kinds = kinds
             .into_iter()
@@ -316,12 +333,17 @@ impl Filter {
             cursor,
             id: id.map(str::to_string),
             kinds,
+            only,
         })
     }
 
     /// Whether `r` is selected (the limit aside).
     fn keeps(&self, r: &CheckResult) -> bool {
         self.id.as_deref().is_none_or(|id| r.target_id == id)
+            && self
+                .only
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&r.target_id))
             && self.outcome.is_none_or(|o| r.outcome == o)
             && self
                 .cursor

@@ -24,6 +24,7 @@ pub mod openapi;
 mod pages;
 mod params;
 pub mod proxies;
+pub mod push;
 pub mod slos;
 pub mod status;
 pub mod status_pages;
@@ -31,6 +32,7 @@ pub mod status_view;
 pub mod subscriptions;
 pub mod system;
 pub mod target_page;
+mod target_schema;
 pub mod targets;
 
 use std::sync::Arc;
@@ -113,12 +115,17 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
         .route("/v1/cache/stats", get(cache_stats::cache_stats::<S>))
         .route("/v1/system", get(system::system))
         .route("/v1/slos", get(slos::list_slos::<S>))
-        .route("/v1/slos/{id}", get(slos::get_slo::<S>));
+        .route("/v1/slos/{id}", get(slos::get_slo::<S>))
+        .route("/v1/targets/{id}/pings", get(targets::target_pings::<S>));
     let admin = Router::new()
         .route("/v1/targets", post(definitions::create_targets::<S>))
         .route("/v1/targets", put(definitions::apply_targets::<S>))
         .route("/v1/targets/{id}", patch(targets::patch_target::<S>))
         .route("/v1/targets/{id}", delete(targets::delete_target::<S>))
+        .route(
+            "/v1/targets/{id}/push-token",
+            post(targets::rotate_push_token::<S>),
+        )
         .route(
             "/v1/targets/{id}/actions/{action}",
             post(actions::target_action::<S>),
@@ -178,7 +185,20 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
             app.clone(),
             defs::forget_after_writes::<S>,
         ));
+    // No bearer token and no 1 MiB limit: the token in the path is the secret (even with
+    // `LOOKOUT_PUBLIC_STATUS=false`), and the handler reads at most 100 KiB of body.
+    let push = Router::new()
+        .route(
+            "/v1/push/{token}",
+            get(push::push_get::<S>).post(push::push::<S>),
+        )
+        .route(
+            "/v1/push/{token}/{signal}",
+            get(push::push_signal_get::<S>).post(push::push_signal::<S>),
+        )
+        .route_layer(from_fn(crate::request_log::tag_route));
     let inner = Router::new()
+        .merge(push)
         .merge(guard(public, &app, Access::Public))
         .merge(guard(read, &app, Access::Read))
         .merge(
@@ -341,4 +361,10 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/slos", Access::Admin),
     ("PATCH", "/v1/slos/{id}", Access::Admin),
     ("DELETE", "/v1/slos/{id}", Access::Admin),
+    ("GET", "/v1/push/{token}", Access::Public),
+    ("POST", "/v1/push/{token}", Access::Public),
+    ("GET", "/v1/push/{token}/{signal}", Access::Public),
+    ("POST", "/v1/push/{token}/{signal}", Access::Public),
+    ("POST", "/v1/targets/{id}/push-token", Access::Admin),
+    ("GET", "/v1/targets/{id}/pings", Access::Read),
 ];

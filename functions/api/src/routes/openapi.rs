@@ -10,7 +10,8 @@ use utoipa::OpenApi;
 use super::exports;
 use super::{
     actions, badges, channels, checks, definitions, deliveries, digests, dumps, feed, health,
-    history, leases, locations, pages, proxies, status, status_pages, system, target_page, targets,
+    history, leases, locations, pages, proxies, push, status, status_pages, system, target_page,
+    targets,
 };
 use super::{audit, cache_stats, incidents, subscriptions};
 use crate::Json;
@@ -98,6 +99,12 @@ pub async fn openapi() -> Json {
         status_pages::put_page,
         status_pages::delete_page,
         audit::audit,
+        push::push_get,
+        push::push,
+        push::push_signal_get,
+        push::push_signal,
+        targets::rotate_push_token,
+        targets::target_pings,
     ),
     components(schemas(
         cache_stats::CacheStatsAnswer,
@@ -116,6 +123,11 @@ pub async fn openapi() -> Json {
         crate::page::json::WindowJson,
         crate::page::slos::SloJson,
         status_pages::PageBody,
+        push::PushAnswer,
+        push::PingStatusName,
+        push::PingView,
+        push::PingsAnswer,
+        push::PushTokenAnswer,
     ))
 )]
 struct ApiDoc;
@@ -134,6 +146,13 @@ pub fn document() -> Value {
                 shared_answers(path, op);
             }
         }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(super::target_schema::components());
+    }
+    for method in ["post", "put"] {
+        doc["paths"]["/v1/targets"][method]["requestBody"]["content"]["application/json"]
+            ["schema"] = super::target_schema::targets_body();
     }
     doc["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer"}});
     doc["components"]["schemas"]["Error"] = json!({
@@ -162,6 +181,10 @@ fn error(description: &str) -> Value {
 fn shared_answers(path: &str, op: &mut Value) {
     let access = op["tags"][0].as_str().unwrap_or("admin").to_string();
     let id = op["operationId"].as_str().unwrap_or("").to_string();
+    if access == "push" {
+        push_answers(op);
+        return;
+    }
     op["security"] = if access == "public" {
         json!([{}, {"bearer": []}])
     } else {
@@ -214,6 +237,48 @@ fn shared_answers(path: &str, op: &mut Value) {
     if access == "admin" {
         add("403", error("The read token on an admin route"));
     }
+}
+
+/// The answers and security of the push routes: no bearer token (the token is in the path),
+/// a 100 KiB body, 503 with `Retry-After` when the ping is not stored.
+fn push_answers(op: &mut Value) {
+    op["security"] = json!([{}]);
+    let responses = &mut op["responses"];
+    for (code, what) in [
+        ("400", "A bad status or exit_code in the query"),
+        (
+            "404",
+            "No heartbeat target has this token, or it is disabled; or no such signal",
+        ),
+        ("405", "Method not allowed"),
+        ("413", "Body over 100 KiB"),
+        ("500", "Internal error"),
+        (
+            "503",
+            "The ping could not be stored (unavailable; Retry-After): retry",
+        ),
+    ] {
+        responses[code] = error(what);
+    }
+}
+
+/// `kind` of the target listings (`GET /v1/targets`, `GET /v1/status`): a run (`server`,
+/// `proxy`) or a definition's kind (`tcp`, `tls`, `dns`, `heartbeat`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKindFilter {
+    /// The server run: HTTP servers and the TCP, TLS, DNS and heartbeat targets.
+    Server,
+    /// Proxies.
+    Proxy,
+    /// TCP ports.
+    Tcp,
+    /// TLS ports.
+    Tls,
+    /// DNS names.
+    Dns,
+    /// Heartbeat (push) targets.
+    Heartbeat,
 }
 
 /// `kind` values.

@@ -92,6 +92,16 @@ const ADDED_SLOS: &[(&str, &str)] = &[
     ("delete", "/v1/slos/{id}"),
 ];
 
+/// The push route and the heartbeats' routes (issue 21).
+const ADDED_PUSH: &[(&str, &str)] = &[
+    ("get", "/v1/push/{token}"),
+    ("post", "/v1/push/{token}"),
+    ("get", "/v1/push/{token}/{signal}"),
+    ("post", "/v1/push/{token}/{signal}"),
+    ("post", "/v1/targets/{id}/push-token"),
+    ("get", "/v1/targets/{id}/pings"),
+];
+
 /// Routes whose shape changed since (issue 18: `GET /` takes `tz`; issue 19: the results
 /// routes take `format`, the status `limit`, `cursor` and `fields`).
 const CHANGED: &[(&str, &str)] = &[
@@ -132,6 +142,7 @@ fn the_generated_document_has_the_routes_parameters_and_answers_of_the_hand_writ
             .chain(ADDED_PAGES)
             .chain(ADDED_AUDIT)
             .chain(ADDED_SLOS)
+            .chain(ADDED_PUSH)
             .map(|(m, p)| (m.to_string(), p.to_string())),
     );
     expected.sort();
@@ -285,5 +296,164 @@ fn the_locations_route_is_a_read_route_with_its_answer_described() {
     let schema = &doc["components"]["schemas"]["LocationView"]["properties"];
     for field in ["location", "last_seen", "silent", "overdue", "home"] {
         assert!(schema[field].is_object(), "{field} in {schema}");
+    }
+}
+
+#[test]
+fn the_push_routes_need_no_token_and_declare_their_answers() {
+    let doc = document();
+    let now = shapes(&doc);
+    for (method, path) in &ADDED_PUSH[..4] {
+        let (params, codes, body, security) = &now[&(method.to_string(), path.to_string())];
+        assert_eq!(security, &json!([{}]), "{method} {path}: no bearer token");
+        for code in ["200", "400", "404", "413", "503"] {
+            assert!(codes.contains(code), "{method} {path} lacks {code}");
+        }
+        assert!(
+            !codes.contains("401") && !codes.contains("403"),
+            "{method} {path}"
+        );
+        assert!(params.contains(&("path".into(), "token".into(), true)));
+        for name in ["status", "msg", "exit_code"] {
+            assert!(
+                params.contains(&("query".into(), name.into(), false)),
+                "{name}"
+            );
+        }
+        assert_eq!(body.is_some(), *method == "post", "{method} {path}");
+        let ok = &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"];
+        assert_eq!(ok["schema"]["$ref"], "#/components/schemas/PushAnswer");
+    }
+    assert!(doc["components"]["schemas"]["PushAnswer"]["properties"]["status"].is_object());
+    // Every schema reference of these routes resolves.
+    let text: String = ADDED_PUSH
+        .iter()
+        .map(|(m, p)| doc["paths"][*p][*m].to_string())
+        .chain(
+            [
+                "PushAnswer",
+                "PingsAnswer",
+                "PingView",
+                "PushTokenAnswer",
+                "TargetDefinition",
+            ]
+            .map(|n| doc["components"]["schemas"][n].to_string()),
+        )
+        .collect();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
+    let (_, codes, _, security) = &now[&("post".into(), "/v1/targets/{id}/push-token".into())];
+    assert_eq!(security, &json!([{"bearer": []}]));
+    assert!(codes.contains("403"));
+    let (_, codes, _, _) = &now[&("get".into(), "/v1/targets/{id}/pings".into())];
+    assert!(codes.contains("404") && !codes.contains("403"));
+    // The listings' `kind` takes the definitions' kinds too.
+    for path in ["/v1/targets", "/v1/status"] {
+        let kind = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "kind")
+            .unwrap()
+            .to_string();
+        for k in ["server", "proxy", "tcp", "tls", "dns", "heartbeat"] {
+            assert!(kind.contains(&format!("\"{k}\"")), "{path}: {kind}");
+        }
+    }
+}
+
+#[test]
+fn the_target_definition_schema_has_each_kind_with_its_fields() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let kinds: Vec<String> = schemas["TargetDefinition"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+            schemas[name]["properties"]["kind"]["enum"][0]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["server", "proxy", "tcp", "tls", "dns", "heartbeat"]);
+    for (name, fields) in [
+        (
+            "TcpCheck",
+            &["host", "port", "send", "expect_prefix", "expect_regex"][..],
+        ),
+        (
+            "TlsCheck",
+            &[
+                "host",
+                "port",
+                "server_name",
+                "starttls",
+                "cert_expiry_warn_days",
+                "ca_pem",
+            ],
+        ),
+        (
+            "DnsCheck",
+            &[
+                "query_name",
+                "record_type",
+                "resolver",
+                "transport",
+                "expect_contains",
+                "expect_equals",
+                "expect_count",
+            ],
+        ),
+        (
+            "HeartbeatCheck",
+            &["period_s", "grace_s", "token", "token_sha256"],
+        ),
+    ] {
+        for f in fields
+            .iter()
+            .chain(&["id", "group", "interval_s", "failure_threshold"])
+        {
+            assert!(schemas[name]["properties"][f].is_object(), "{name}.{f}");
+        }
+    }
+    // Every field a definition may carry is in its kind's schema, and no other.
+    for (name, base) in [
+        ("TcpCheck", json!({"kind": "tcp", "host": "h", "port": 1})),
+        ("TlsCheck", json!({"kind": "tls", "host": "h", "port": 1})),
+        (
+            "DnsCheck",
+            json!({"kind": "dns", "query_name": "a", "record_type": "A", "resolver": "10.0.0.2"}),
+        ),
+        (
+            "HeartbeatCheck",
+            json!({"kind": "heartbeat", "period_s": 60}),
+        ),
+    ] {
+        let kind = base["kind"].clone();
+        let props = schemas[name]["properties"].as_object().unwrap();
+        for field in props.keys() {
+            let mut t = base.clone();
+            t["id"] = json!("a");
+            t["group"] = json!("g");
+            if t.get(field).is_none() {
+                t[field] = json!(null);
+            }
+            let e = lookout_core::domain::Target::from_json(t).err();
+            assert!(
+                e.as_ref()
+                    .is_none_or(|e| !e.message.contains("unknown field")),
+                "{kind}: {field}: {e:?}"
+            );
+        }
+    }
+    for method in ["post", "put"] {
+        let body = &doc["paths"]["/v1/targets"][method]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(body["anyOf"].as_array().unwrap().len(), 3, "{method}");
     }
 }

@@ -59,3 +59,52 @@ pub fn flag(value: Option<&str>, name: &str) -> Result<bool, ApiError> {
         ))),
     }
 }
+
+/// What a `kind` filter of a target listing keeps ([`kind_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindFilter {
+    /// `server` or `proxy`: the targets of that run ([`lookout_core::domain::Target::kind`]);
+    /// `server` keeps every target the server run checks (HTTP, TCP, TLS, DNS and heartbeat),
+    /// as the status rows' `kind` and the summary's `by_kind` count them.
+    Run(TargetKind),
+    /// `tcp`, `tls`, `dns` or `heartbeat`: the targets whose definition has that `kind`
+    /// ([`lookout_core::domain::Target::check_kind`]).
+    Check(lookout_core::domain::target::CheckKind),
+}
+
+impl KindFilter {
+    /// Whether `t` is kept.
+    pub fn keeps(self, t: &lookout_core::domain::Target) -> bool {
+        self.keeps_kinds(t.kind(), t.check_kind())
+    }
+
+    /// Whether a target of the run `run` and the definition's kind `check` is kept.
+    pub fn keeps_kinds(
+        self,
+        run: TargetKind,
+        check: lookout_core::domain::target::CheckKind,
+    ) -> bool {
+        match self {
+            KindFilter::Run(k) => run == k,
+            KindFilter::Check(k) => check == k,
+        }
+    }
+}
+
+/// `kind` of a target listing: `server`, `proxy` (the run), or `tcp`, `tls`, `dns`,
+/// `heartbeat` (the definition's kind), or absent.
+///
+/// # Errors
+/// 400 `kind must be server, proxy, tcp, tls, dns or heartbeat`.
+pub fn kind_filter(value: Option<&str>) -> Result<Option<KindFilter>, ApiError> {
+    use lookout_core::domain::target::CheckKind;
+    value
+        .map(|k| match (TargetKind::parse(k), CheckKind::parse(k)) {
+            (Some(run), _) => Ok(KindFilter::Run(run)),
+            (None, Some(check)) => Ok(KindFilter::Check(check)),
+            (None, None) => Err(ApiError::bad_request(
+                "kind must be server, proxy, tcp, tls, dns or heartbeat",
+            )),
+        })
+        .transpose()
+}

@@ -33,16 +33,24 @@ pub struct StatusQuery {
     pub cursor: Option<String>,
     /// The row fields to answer, a comma list of `id`, `name`, `kind`, `group`, `enabled`,
     /// `priority`, `status`, `status_since`, `uptime_percent`, `ewma_latency_ms`,
-    /// `maintenance`, `state`, `last_result`, `locations` (`id` is always kept); another name is
+    /// `maintenance`, `state`, `last_result`, `locations`, `check_kind` (`id` is always kept);
+    /// another name is
     /// a 400 naming `fields`.
     #[param(example = "id,status")]
     pub fields: Option<String>,
+    /// Only rows of this kind: `server` or `proxy` (the run, as the rows' `kind`: `server`
+    /// keeps every target the server run checks), or `tcp`, `tls`, `dns`, `heartbeat` (the
+    /// rows' `check_kind`). `limit` and `next_cursor` count the rows kept.
+    #[param(value_type = Option<super::openapi::TargetKindFilter>, inline)]
+    pub kind: Option<String>,
 }
 
 /// Every target with its state, latest result and failover choice
 ///
 /// Each target (redacted) with its status, a short state and its latest result, and the
-/// active target of every group: `{"generated_at","targets":[...],"groups":[...]}`, targets by
+/// active target of every group. A row's `kind` is the run that checks it (`server` or
+/// `proxy`) and `check_kind` the definition's kind (`server` for HTTP, `proxy`, `tcp`, `tls`,
+/// `dns`, `heartbeat`); `kind` filters by either: `{"generated_at","targets":[...],"groups":[...]}`, targets by
 /// id. A target probed from several locations also has `locations`: each location's verdict
 /// `{"location","status","since","at","latency_ms","error"}`, by location name (absent
 /// otherwise). With `limit` or `cursor` the answer is one page and has `next_cursor` (`null` on
@@ -59,7 +67,11 @@ pub async fn status<S: Store>(
 ) -> Result<Response, ApiError> {
     let page = Page::of(&q)?;
     let stamp = Stamp::read(&app.store).await?;
-    let key = crate::cache::key("status", uri.query(), &["limit", "cursor", "fields"]);
+    let key = crate::cache::key(
+        "status",
+        uri.query(),
+        &["limit", "cursor", "fields", "kind"],
+    );
     app.cache
         .answer(&app.cache.status, key, stamp, async {
             let view = match app.cache.status_view(stamp) {

@@ -15,7 +15,7 @@ use crate::cache::Stamp;
 use crate::ApiError;
 
 /// The row fields of `GET /v1/status`, in the order a row lists them.
-pub const FIELDS: [&str; 14] = [
+pub const FIELDS: [&str; 15] = [
     "id",
     "name",
     "kind",
@@ -30,6 +30,7 @@ pub const FIELDS: [&str; 14] = [
     "state",
     "last_result",
     "locations",
+    "check_kind",
 ];
 
 /// Most rows a page may ask for (`limit`).
@@ -44,14 +45,16 @@ pub struct Page {
     limit: Option<usize>,
     /// Indexes into [`FIELDS`] to keep (`None`: all).
     fields: Option<Vec<usize>>,
+    /// Only the rows of this kind (`None`: all).
+    kind: Option<super::params::KindFilter>,
 }
 
 impl Page {
     /// The page `q` asks for.
     ///
     /// # Errors
-    /// 400 naming `limit` (not 1 to 10,000), `cursor` (not a `next_cursor` of this API) or
-    /// `fields` (an unknown field).
+    /// 400 naming `limit` (not 1 to 10,000), `cursor` (not a `next_cursor` of this API),
+    /// `fields` (an unknown field) or `kind` (not a kind).
     pub fn of(q: &super::status::StatusQuery) -> Result<Page, ApiError> {
         let limit = q
             .limit
@@ -80,10 +83,12 @@ impl Page {
                 Ok::<_, ApiError>(keep)
             })
             .transpose()?;
+        let kind = super::params::kind_filter(q.kind.as_deref())?;
         Ok(Page {
             after,
             limit,
             fields,
+            kind,
         })
     }
 
@@ -112,6 +117,11 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
 #[derive(Debug)]
 struct Row {
     id: String,
+    /// The run and the definition's kind, for the `kind` filter.
+    kinds: (
+        lookout_core::domain::TargetKind,
+        lookout_core::domain::target::CheckKind,
+    ),
     text: Vec<u8>,
     /// `(index into FIELDS, byte range of its pair in text)`.
     spans: Vec<(usize, Range<usize>)>,
@@ -131,10 +141,21 @@ impl StatusView {
         let start = page.after.as_deref().map_or(0, |after| {
             self.rows.partition_point(|r| r.id.as_str() <= after)
         });
-        let end = page
-            .limit
-            .map_or(self.rows.len(), |l| (start + l).min(self.rows.len()));
-        let rows = &self.rows[start.min(end)..end];
+        let mut rows: Vec<&Row> = Vec::new();
+        let mut more = false;
+        for r in self.rows.get(start..).unwrap_or_default() {
+            if !page
+                .kind
+                .is_none_or(|k| k.keeps_kinds(r.kinds.0, r.kinds.1))
+            {
+                continue;
+            }
+            if page.limit.is_some_and(|l| rows.len() >= l) {
+                more = true;
+                break;
+            }
+            rows.push(r);
+        }
         let bytes: usize = rows.iter().map(|r| r.text.len() + 3).sum();
         let mut out = Vec::with_capacity(bytes + self.groups.len() + 128);
         out.extend_from_slice(b"{\"generated_at\":\"");
@@ -169,7 +190,7 @@ impl StatusView {
         }
         if page.paged() {
             out.extend_from_slice(b",\"next_cursor\":");
-            match rows.last().filter(|_| end < self.rows.len()) {
+            match rows.last().filter(|_| more) {
                 Some(last) => {
                     out.push(b'"');
                     out.extend_from_slice(encode_cursor(&last.id).as_bytes());
@@ -233,6 +254,7 @@ fn row(
 ) -> Row {
     let mut r = Row {
         id: t.id.clone(),
+        kinds: (t.kind(), t.check_kind()),
         text: Vec::with_capacity(640),
         spans: Vec::with_capacity(FIELDS.len()),
     };
@@ -288,6 +310,7 @@ fn row(
         let list: Vec<_> = list.iter().map(super::locations::verdict_json).collect();
         field(&mut r, 13, &list);
     }
+    field(&mut r, 14, &t.check_kind());
     r
 }
 

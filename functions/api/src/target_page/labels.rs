@@ -46,7 +46,102 @@ pub struct Labels {
     pub back: &'static str,
     pub not_found: &'static str,
     pub not_found_text: &'static str,
+    /// What a TCP, TLS, DNS or heartbeat target checks ([`CheckWords`]).
+    pub check: &'static CheckWords,
 }
+
+/// The words of the "what is checked" section of a TCP, TLS, DNS or heartbeat target's page.
+#[derive(Debug)]
+pub struct CheckWords {
+    /// The section's heading.
+    pub heading: &'static str,
+    /// TCP, TLS, DNS, heartbeat (push): what the target is.
+    pub kinds: [&'static str; 4],
+    pub kind: &'static str,
+    /// `host:port`.
+    pub address: &'static str,
+    pub server_name: &'static str,
+    /// The plain-text protocol upgraded to TLS.
+    pub starttls: &'static str,
+    pub query: &'static str,
+    pub record_type: &'static str,
+    pub resolver: &'static str,
+    /// A ping expected every …
+    pub period: &'static str,
+    pub grace: &'static str,
+    /// Seconds, minutes, hours, days (after a number).
+    pub units: [&'static str; 4],
+    pub last_pings: &'static str,
+    pub no_pings: &'static str,
+    /// ok, fail, start, log.
+    pub ping_statuses: [&'static str; 4],
+    pub exit_code: &'static str,
+}
+
+/// English.
+pub const CHECK_EN: CheckWords = CheckWords {
+    heading: "What is checked",
+    kinds: [
+        "TCP port",
+        "TLS certificate",
+        "DNS record",
+        "Heartbeat (push)",
+    ],
+    kind: "Check",
+    address: "Address",
+    server_name: "Server name",
+    starttls: "STARTTLS",
+    query: "Name",
+    record_type: "Record type",
+    resolver: "Resolver",
+    period: "A ping expected every",
+    grace: "Grace time",
+    units: ["s", "min", "h", "d"],
+    last_pings: "Last pings",
+    no_pings: "No ping yet",
+    ping_statuses: ["Success", "Failure", "Started", "Log"],
+    exit_code: "exit code",
+};
+
+/// Arabic.
+pub const CHECK_AR: CheckWords = CheckWords {
+    heading: "ما الذي يُفحص",
+    kinds: ["منفذ TCP", "شهادة TLS", "سجل DNS", "نبضة (دفع)"],
+    kind: "الفحص",
+    address: "العنوان",
+    server_name: "اسم الخادم",
+    starttls: "STARTTLS",
+    query: "الاسم",
+    record_type: "نوع السجل",
+    resolver: "خادم الأسماء",
+    period: "نبضة متوقعة كل",
+    grace: "مهلة السماح",
+    units: ["ث", "د", "س", "ي"],
+    last_pings: "آخر النبضات",
+    no_pings: "لا نبضة بعد",
+    ping_statuses: ["نجاح", "فشل", "بدء", "ملاحظة"],
+    exit_code: "رمز الخروج",
+};
+
+/// Persian.
+pub const CHECK_FA: CheckWords = CheckWords {
+    heading: "آنچه بررسی می‌شود",
+    kinds: ["درگاه TCP", "گواهی TLS", "رکورد DNS", "ضربان (ارسالی)"],
+    kind: "بررسی",
+    address: "نشانی",
+    server_name: "نام سرور",
+    starttls: "STARTTLS",
+    query: "نام",
+    record_type: "نوع رکورد",
+    resolver: "سرور نام",
+    period: "انتظار یک ضربان هر",
+    grace: "مهلت",
+    units: ["ثانیه", "دقیقه", "ساعت", "روز"],
+    last_pings: "آخرین ضربان‌ها",
+    no_pings: "هنوز ضربانی نرسیده",
+    ping_statuses: ["موفق", "ناموفق", "شروع", "یادداشت"],
+    exit_code: "کد خروج",
+};
 
 /// English.
 pub const EN: Labels = Labels {
@@ -87,6 +182,7 @@ pub const EN: Labels = Labels {
     back: "Back to the status page",
     not_found: "Not found",
     not_found_text: "There is no such target.",
+    check: &CHECK_EN,
 };
 
 /// Arabic.
@@ -128,6 +224,7 @@ pub const AR: Labels = Labels {
     back: "العودة إلى صفحة الحالة",
     not_found: "غير موجود",
     not_found_text: "لا يوجد هدف بهذا المعرّف.",
+    check: &CHECK_AR,
 };
 
 /// Persian.
@@ -169,6 +266,7 @@ pub const FA: Labels = Labels {
     back: "بازگشت به صفحهٔ وضعیت",
     not_found: "پیدا نشد",
     not_found_text: "چنین هدفی وجود ندارد.",
+    check: &CHECK_FA,
 };
 
 /// The words of `lang` (`en` when absent).

@@ -82,7 +82,7 @@ async fn refused_and_unrouted_requests_are_logged_without_their_path_or_token() 
     let resp = handle(&app, req).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(resp.headers()["x-request-id"], "caller-id.1_a");
-    let mut req = request("GET", "/v1/push/secret-in-path-3", "", None);
+    let mut req = request("GET", "/v1/nothing/secret-in-path-3", "", None);
     req.headers_mut()
         .insert("x-request-id", "bad id\"".parse().unwrap());
     let unrouted = handle(&app, req).await;

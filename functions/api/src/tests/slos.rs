@@ -9,7 +9,7 @@ use lookout_core::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use super::*;
 
 #[path = "slos_schema.rs"]
-mod schema;
+pub(super) mod schema;
 use schema::conforms;
 
 fn checkout() -> Value {
