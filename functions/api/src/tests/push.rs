@@ -369,6 +369,11 @@ async fn a_given_token_is_used_as_is_and_edits_without_one_keep_it() {
         push(&app, "GET", &format!("/v1/push/{GIVEN}"), "").await.0
     };
     assert_eq!(ok(app.clone()).await, StatusCode::OK);
+    // Not even the token's hash is answered (a chosen token could be guessed from it).
+    let (status, body) = admin(&app, "GET", "/v1/targets/given", Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hash = lookout_core::domain::target::push_token_hash(GIVEN);
+    assert!(!body.to_string().contains(&hash), "{body}");
     // A merge patch without the token keeps it.
     let (status, body) = admin(
         &app,

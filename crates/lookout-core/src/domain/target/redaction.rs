@@ -55,7 +55,8 @@ impl Target {
         }
     }
 
-    /// A copy safe to show: proxy credentials and secret header values masked.
+    /// A copy safe to show: proxy credentials, secret header values and a TCP check's `send`
+    /// masked; a heartbeat's token hash left out.
     pub fn redacted(&self) -> Target {
         let mut t = self.clone();
         match &mut t.check {
@@ -80,7 +81,12 @@ impl Target {
                     c.send = Some("***".into());
                 }
             }
-            Check::Tls(_) | Check::Dns(_) | Check::Heartbeat(_) => {}
+            // Not even the token's hash: a token someone chose could be guessed offline from it.
+            Check::Heartbeat(h) => {
+                h.token = None;
+                h.token_sha256 = None;
+            }
+            Check::Tls(_) | Check::Dns(_) => {}
         }
         t
     }
