@@ -189,6 +189,22 @@ async fn what_was_sent_is_masked_where_the_peer_echoes_it() {
     assert_eq!(r.error, Some(ErrorKind::Assertion), "{r:?}");
     let m = message(&r);
     assert!(!m.contains("s3cret") && m.contains("***"), "{m}");
+    // Quoted inside a longer answer.
+    let (port, _) = responder(
+        |got| [b"-ERR rejected ".as_slice(), got, b" (bad password)"].concat(),
+        true,
+    )
+    .await;
+    let r = check(&tcp(
+        port,
+        json!({"send":"AUTH hunter2","expect_prefix":"+OK"}),
+    ))
+    .await;
+    let m = message(&r);
+    assert!(
+        !m.contains("hunter2") && m.contains("-ERR rejected *** (bad password)"),
+        "{m}"
+    );
 }
 
 #[tokio::test]
