@@ -127,6 +127,8 @@ install_npm() {
 # server (nginx, the probe engine's real-world target) and Chromium for the status page check.
 # Installed with apt-get when this runs as root, else asked for in one clear line.
 TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks nginx-light:nginx chromium:chromium)
+# The tcp and tls checks' real servers (tests/it/probe_ports.rs); openssl for `openssl s_server`.
+TEST_PACKAGES+=(redis-server:redis-server socat:socat openssl:openssl)
 # Packages without a command, looked up with dpkg-query: a font with the Arabic script (DejaVu
 # Sans has it), so that Chromium's screenshots of the Arabic and Persian page show letters,
 # not empty boxes (tests/it/status_page_browser.rs).

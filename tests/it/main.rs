@@ -30,6 +30,7 @@ mod notify_store;
 mod probe_engine;
 mod probe_nginx;
 mod probe_pipeline;
+mod probe_ports;
 mod proxy_provenance;
 mod restore_throttled;
 mod results_export;
