@@ -323,3 +323,61 @@ async fn aiosmtpd_upgrades_with_starttls_and_one_without_tls_refuses_it() {
     failed_with(&r, ErrorKind::Tls);
     assert!(message(&r).contains("454"), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_tcp_target_whose_port_closes_goes_down_with_one_alert_through_the_probe_run() {
+    use lookout_app::ports::{StateStore, TargetStore};
+    use lookout_core::domain::{Status, TargetKind};
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let (topic, queue, sqs) = common::fresh_topic(&aws).await;
+    let store = lookout_aws::dynamodb::DynamoStore::new(ddb, table, 30);
+    let publisher = lookout_aws::sns::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), topic);
+    let server = redis(None).await;
+    let mut t = port_target(
+        "tcp",
+        port_of(&server),
+        json!({"send":"PING\r\n","expect_prefix":"+PONG","failure_threshold":2}),
+    );
+    t.id = "cache".into();
+    store.create_target(&t).await.unwrap();
+    let prober =
+        lookout_app::probe::Prober::with_options(lookout_app::probe::ProbeOptions::allow_private())
+            .unwrap();
+    let all_now = probe::ProbeRequest::forced(&TargetKind::ALL);
+    let run = || async {
+        probe::run(
+            &store,
+            &publisher,
+            &prober,
+            &all_now,
+            &probe::RunConfig::new(4),
+        )
+        .await
+        .unwrap()
+    };
+    let status = || async {
+        store.latest(TargetKind::Server).await.unwrap()["cache"]
+            .state
+            .status
+    };
+    run().await;
+    assert_eq!(status().await, Status::Healthy);
+    drop(server);
+    for _ in 0..3 {
+        run().await;
+    }
+    assert_eq!(status().await, Status::Down);
+    assert!(run().await.alerts.is_empty(), "down once, alerted once");
+    let messages = common::drain(&sqs, &queue).await;
+    let alerts: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| serde_json::from_str(m["Message"].as_str().unwrap()).unwrap())
+        .collect();
+    let down: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["new_status"] == "down")
+        .collect();
+    assert_eq!(down.len(), 1, "{alerts:?}");
+    assert_eq!(down[0]["target_id"], "cache", "{alerts:?}");
+}
