@@ -130,6 +130,8 @@ TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks nginx-light:nginx c
 # DNS servers for the DNS probe (tests/it/probe_dns.rs): dnsmasq-base is dnsmasq without the
 # system service (nothing takes port 53), and Unbound, each started by its test on a free port.
 TEST_PACKAGES+=(dnsmasq-base:dnsmasq unbound:unbound)
+# The tcp and tls checks' real servers (tests/it/probe_ports.rs); openssl for `openssl s_server`.
+TEST_PACKAGES+=(redis-server:redis-server socat:socat openssl:openssl)
 # Packages without a command, looked up with dpkg-query: a font with the Arabic script (DejaVu
 # Sans has it), so that Chromium's screenshots of the Arabic and Persian page show letters,
 # not empty boxes (tests/it/status_page_browser.rs).

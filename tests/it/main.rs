@@ -32,6 +32,7 @@ mod probe_dns;
 mod probe_engine;
 mod probe_nginx;
 mod probe_pipeline;
+mod probe_ports;
 mod proxy_provenance;
 mod restore_throttled;
 mod results_export;

@@ -8,6 +8,9 @@
 //!   `{{secretsmanager:<secret id>#<key>}}` the string field `key` of a JSON secret, e.g.
 //!   `"Authorization": "Bearer {{secretsmanager:lookout/api#token}}"`.
 //!
+//! A TCP check's `send` may hold references too (`AUTH {{ssm:/redis/password}}\r\n`): each is
+//! replaced by its value as is.
+//!
 //! The definition keeps the reference; [`Secrets::resolve`] makes a resolved copy when a check
 //! runs (surrounding whitespace trimmed, as Prometheus does with `password_file`; in a URL the
 //! value is percent-encoded). Values are cached for [`SECRET_CACHE_TTL`], so a rotated secret is
@@ -254,6 +257,17 @@ impl Secrets {
             for name in secret_names {
                 if !s.is_secret_header(&name) {
                     s.secret_headers.push(name);
+                }
+            }
+        }
+        // What a TCP check sends (`AUTH {{ssm:/redis/password}}\r\n`): the value as is.
+        if let Check::Tcp(c) = &mut check {
+            if let Some(send) = c.send.as_mut() {
+                let found = find_refs(send).unwrap_or_default();
+                if !found.is_empty() {
+                    let values = self.values(&found).await?;
+                    *send = refs::substitute(send, &found, |r| values[r].clone());
+                    changed = true;
                 }
             }
         }

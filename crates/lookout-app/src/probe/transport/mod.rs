@@ -43,7 +43,7 @@ pub(crate) use http1::{exchange, Exchanged, Outgoing};
 use proxy::connect_tunnel;
 pub(crate) use proxy::{ProxyScheme, ProxySpec};
 use socks5::{socks5_handshake, SocksDest};
-use tls::tls_handshake;
+pub(crate) use tls::tls_handshake;
 pub(crate) use tls::TlsConfigs;
 
 /// Resolves `host` and connects to the first address the guard allows (all of them when

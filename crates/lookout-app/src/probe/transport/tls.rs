@@ -67,7 +67,7 @@ impl TlsConfigs {
 }
 
 /// TLS over `io` to `host`; returns the stream and the leaf certificate's DER.
-pub(super) async fn tls_handshake(
+pub(crate) async fn tls_handshake(
     io: Box<dyn Io>,
     host: &str,
     config: Arc<rustls::ClientConfig>,
