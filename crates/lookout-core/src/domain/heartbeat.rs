@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-mod evaluate;
-pub use evaluate::{duration, evaluate};
+mod judge;
+pub use judge::{duration, evaluate};
 
 /// Pings kept per target, newest first.
 pub const MAX_PINGS: usize = 10;

@@ -18,6 +18,7 @@ use lookout_core::domain::{Alert, TargetKind};
 
 mod commit;
 pub mod fanout;
+mod heartbeats;
 pub mod locations;
 mod round;
 pub mod run;

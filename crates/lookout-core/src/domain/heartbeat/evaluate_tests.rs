@@ -1,4 +1,4 @@
-//! Tests of [`super::evaluate`]: every rule, the clock's edges, pings out of order.
+//! Tests of [`super::evaluate`] (`judge.rs`): every rule, the clock's edges, pings out of order.
 
 use super::*;
 use crate::domain::result::{ErrorKind, Outcome};
@@ -91,7 +91,11 @@ fn a_fail_ping_is_reported_until_the_next_ok() {
         r.message.as_deref(),
         Some("the job reported failure: disk full")
     );
-    let r = judge(&[fail.clone(), ping(T0 + 60_000, PingStatus::Ok)], T0 + 61_000).unwrap();
+    let r = judge(
+        &[fail.clone(), ping(T0 + 60_000, PingStatus::Ok)],
+        T0 + 61_000,
+    )
+    .unwrap();
     assert_eq!(r.outcome, Outcome::Up);
     // A failure stays reported past period + grace (it is news the job gave).
     let r = judge(&[fail], T0 + 3 * PERIOD).unwrap();
@@ -134,7 +138,10 @@ fn pings_out_of_order_are_judged_by_their_times() {
     let r = judge(&pings, T0 + 120_000).unwrap();
     assert_eq!(r.outcome, Outcome::Up);
     // An old start arriving late is not a run in progress.
-    let pings = [ping(T0, PingStatus::Ok), ping(T0 - HOUR_MS, PingStatus::Start)];
+    let pings = [
+        ping(T0, PingStatus::Ok),
+        ping(T0 - HOUR_MS, PingStatus::Start),
+    ];
     assert_eq!(judge(&pings, T0 + 2 * GRACE).unwrap().outcome, Outcome::Up);
 }
 
@@ -176,7 +183,10 @@ fn a_run_started_before_the_limit_has_its_grace_but_a_start_never_brings_a_late_
     assert_eq!(r.error, Some(ErrorKind::Late));
     assert!(r.message.unwrap().starts_with("no ping for"));
     // A start after a fail does not clear the failure either.
-    let pings = [ping(T0, PingStatus::Fail), ping(T0 + 1000, PingStatus::Start)];
+    let pings = [
+        ping(T0, PingStatus::Fail),
+        ping(T0 + 1000, PingStatus::Start),
+    ];
     assert_eq!(
         judge(&pings, T0 + 2000).unwrap().error,
         Some(ErrorKind::Reported)

@@ -74,9 +74,18 @@ pub fn evaluate(
         return Some(result(Outcome::Failed, Some(ErrorKind::Late), message, 0));
     }
     let (done_at, failed) = done?;
-    let status = if failed { PingStatus::Fail } else { PingStatus::Ok };
-    let finish = record.pings.iter().position(|p| p.at == done_at && p.status == status);
-    let exit_code = finish.and_then(|i| record.pings[i].exit_code).filter(|c| *c != 0);
+    let status = if failed {
+        PingStatus::Fail
+    } else {
+        PingStatus::Ok
+    };
+    let finish = record
+        .pings
+        .iter()
+        .position(|p| p.at == done_at && p.status == status);
+    let exit_code = finish
+        .and_then(|i| record.pings[i].exit_code)
+        .filter(|c| *c != 0);
     if failed || exit_code.is_some() {
         let mut message = String::from("the job reported failure");
         let finish = finish.map(|i| &record.pings[i]);
@@ -87,7 +96,12 @@ pub fn evaluate(
             message.push_str(": ");
             message.push_str(m);
         }
-        return Some(result(Outcome::Failed, Some(ErrorKind::Reported), message, 0));
+        return Some(result(
+            Outcome::Failed,
+            Some(ErrorKind::Reported),
+            message,
+            0,
+        ));
     }
     let deadline = done_at + period_ms + grace_ms;
     if now_ms > deadline && running.is_none_or(|s| s > deadline) {
@@ -122,7 +136,12 @@ fn run_time_ms(record: &PingRecord, finish: usize) -> u64 {
 /// (`2 h 5 min`, `1 d`, `45 s`); under a second is `0 s`.
 pub fn duration(ms: i64) -> String {
     let ms = ms.max(0);
-    let units = [(DAY_MS, "d"), (HOUR_MS, "h"), (MINUTE_MS, "min"), (1000, "s")];
+    let units = [
+        (DAY_MS, "d"),
+        (HOUR_MS, "h"),
+        (MINUTE_MS, "min"),
+        (1000, "s"),
+    ];
     let parts: Vec<String> = units
         .iter()
         .scan(ms, |left, (unit, name)| {
