@@ -112,7 +112,7 @@ impl PingRecord {
 }
 
 #[cfg(test)]
-mod evaluate_tests;
+mod judge_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
