@@ -106,14 +106,14 @@ where
     let overrides = apply_overrides(store, round.kind, latest, &by_id).await?;
     let before = statuses(latest);
     // Heartbeat targets are judged by their pings, never probed (see `heartbeats`).
-    let (heartbeats, probed): (Vec<&Target>, Vec<&Target>) = round
+    let (due_heartbeats, probed): (Vec<&Target>, Vec<&Target>) = round
         .targets
         .iter()
         .filter(|t| {
             t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
         })
         .partition(|t| t.heartbeat().is_some());
-    let pings = heartbeats::read_pings(store, &heartbeats).await;
+    let pings = heartbeats::read_pings(store, &due_heartbeats).await;
     let mut checks = probe_due(
         prober,
         round,
@@ -126,7 +126,7 @@ where
     )
     .await;
     for (target, result) in
-        pings.map_or_else(Vec::new, |p| heartbeats::judge(&heartbeats, &p, run_at))
+        pings.map_or_else(Vec::new, |p| heartbeats::judge(&due_heartbeats, &p, run_at))
     {
         checks.checked += 1;
         checks.ok += usize::from(result.ok());
