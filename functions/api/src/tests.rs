@@ -151,10 +151,10 @@ async fn bad_input_gets_the_right_status_and_a_json_error_naming_the_problem() {
         (
             "POST",
             "/v1/targets",
-            r#"{"id":"a","group":"g","kind":"tcp"}"#,
+            r#"{"id":"a","group":"g","kind":"ftp"}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_target",
-            "unknown variant `tcp`",
+            "unknown variant `ftp`",
         ),
         (
             "GET",
