@@ -15,7 +15,7 @@
 //!    in time), and no run started before that limit: `failed`, [`ErrorKind::Late`] ("no ping
 //!    for 2 h 5 min, expected every 1 h with 5 min grace");
 //! 5. else `up`, with `latency_ms` the last run's time (its `start` to its finish) when a
-//!    `start` preceded the finish, else 0. The outcome is `up` however long the run took:
+//!    `start` preceded the finish (within 72 h), else 0. The outcome is `up` however long the run took:
 //!    `degraded_latency_ms` is for answers, and a job's run time is not one (a job that runs
 //!    too long is caught by rule 2), so a long job is never `slow`.
 //!
@@ -118,16 +118,22 @@ pub fn evaluate(
     Some(result(Outcome::Up, None, message, latency_ms))
 }
 
+/// A `start` and a finish further apart than this are not one run (healthchecks.io's
+/// "measuring script run time": 72 hours), ms.
+pub const MAX_RUN_TIME_MS: i64 = 72 * HOUR_MS;
+
 /// The run time of the run whose finishing ping is `record.pings[finish]`, ms: from the
-/// nearest older ping other than a `log`, when it is a `start`; else 0 (no start, or the pings
-/// kept no longer reach it).
+/// nearest older ping other than a `log`, when it is a `start` at most [`MAX_RUN_TIME_MS`]
+/// earlier; else 0 (no start, or the pings kept no longer reach it).
 fn run_time_ms(record: &PingRecord, finish: usize) -> u64 {
     let done_at = record.pings[finish].at;
     match record.pings[finish + 1..]
         .iter()
         .find(|p| p.status != PingStatus::Log)
     {
-        Some(p) if p.status == PingStatus::Start => u64::try_from(done_at - p.at).unwrap_or(0),
+        Some(p) if p.status == PingStatus::Start && done_at - p.at <= MAX_RUN_TIME_MS => {
+            u64::try_from(done_at - p.at).unwrap_or(0)
+        }
         _ => 0,
     }
 }

@@ -213,6 +213,15 @@ fn the_run_time_is_measured_from_its_start_and_never_makes_it_slow() {
     );
     let pings = [ping(T0, PingStatus::Ok), ping(T0 + 1000, PingStatus::Ok)];
     assert_eq!(judge(&pings, T0 + 2000).unwrap().latency_ms, 0);
+    // A start more than 72 h before its finish is not the same run (healthchecks.io's rule).
+    let long = 72 * HOUR_MS;
+    let pings = [ping(T0, PingStatus::Start), ping(T0 + long, PingStatus::Ok)];
+    assert_eq!(judge(&pings, T0 + long).unwrap().latency_ms, long as u64);
+    let pings = [
+        ping(T0, PingStatus::Start),
+        ping(T0 + long + 1, PingStatus::Ok),
+    ];
+    assert_eq!(judge(&pings, T0 + long + 1).unwrap().latency_ms, 0);
 }
 
 #[test]
