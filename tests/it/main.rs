@@ -22,6 +22,7 @@ mod dynamodb_store;
 mod fanout;
 mod guard_netns;
 mod health;
+mod heartbeat_run;
 mod incidents;
 mod local_env;
 mod location_store;

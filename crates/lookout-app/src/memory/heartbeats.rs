@@ -1,4 +1,5 @@
-//! [`HeartbeatStore`] in memory.
+//! [`HeartbeatStore`] in memory. `ping_records` counts its calls and fails while
+//! [`MemoryStore::set_failing_pings`] says so.
 
 use std::collections::HashMap;
 
@@ -26,6 +27,13 @@ impl HeartbeatStore for MemoryStore {
         &self,
         target_ids: &[String],
     ) -> Result<HashMap<String, PingRecord>, StoreError> {
+        use std::sync::atomic::Ordering;
+        self.s.ping_records_calls.fetch_add(1, Ordering::SeqCst);
+        if self.s.failing_pings.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "ping records failing (test)".into(),
+            ));
+        }
         let t = self.lock();
         Ok(target_ids
             .iter()

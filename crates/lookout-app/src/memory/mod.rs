@@ -112,6 +112,10 @@ struct Shared {
     failing_slo_records: AtomicBool,
     /// Reads of one SLO record so far (`slos.rs`).
     slo_record_reads: std::sync::atomic::AtomicUsize,
+    /// Ping record reads fail while set (`heartbeats.rs`): as unavailable.
+    failing_pings: AtomicBool,
+    /// Calls of `ping_records` so far (`heartbeats.rs`).
+    ping_records_calls: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for MemoryStore {
@@ -144,6 +148,17 @@ impl MemoryStore {
     /// (`true`), or succeed again.
     pub fn set_failing_slo_records(&self, failing: bool) {
         self.s.failing_slo_records.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes every later read of ping records fail with an unavailable store (`true`), or
+    /// succeed again.
+    pub fn set_failing_pings(&self, failing: bool) {
+        self.s.failing_pings.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times [`crate::ports::HeartbeatStore::ping_records`] was called.
+    pub fn ping_records_calls(&self) -> usize {
+        self.s.ping_records_calls.load(Ordering::SeqCst)
     }
 
     /// How many times one SLO record was read ([`crate::ports::SloStore::slo_record`]).

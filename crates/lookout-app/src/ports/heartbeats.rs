@@ -14,7 +14,8 @@ pub trait HeartbeatStore {
     /// is conditional on the record's version and read again on a conflict.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when concurrent writers won five times in a row; the others
+    /// [`StoreError::Conflict`] when concurrent writers won every try (the adapter's tries
+    /// are enough for ten pings of one target at once); the others
     /// as for any write.
     fn record_ping(
         &self,

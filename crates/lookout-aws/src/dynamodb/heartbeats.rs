@@ -1,9 +1,13 @@
 //! [`HeartbeatStore`] over the table: one item per heartbeat target, `PING` / `<target id>`,
 //! the [`PingRecord`]'s JSON deflated in `z` (bodies included, at most 10 pings of 4 KiB),
 //! with its `version`. A ping is a read and a write conditional on that version, retried on a
-//! conflict; the probe run reads the records of its heartbeat targets with BatchGetItem.
+//! conflict after a jittered pause (so that concurrent pings of one target spread out and are
+//! all kept); the probe run reads the records of its heartbeat targets with BatchGetItem.
 
 use std::collections::HashMap;
+use std::time::Duration;
+
+use backon::BackoffBuilder as _;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -14,10 +18,17 @@ use super::packed::{deflate, inflate};
 use super::DynamoStore;
 use crate::store_error;
 use lookout_app::ports::{HeartbeatStore, StoreError};
+use lookout_app::retry::retry_policy;
 use lookout_core::domain::heartbeat::{Ping, PingRecord};
 
-/// Tries of one ping's read and conditional write before it reports the conflict.
-const PING_WRITE_TRIES: usize = 5;
+/// Tries of one ping's read and conditional write before it reports the conflict: every try
+/// but one may lose to another writer, so ten pings of one target at once are all kept.
+const PING_WRITE_TRIES: u32 = 10;
+
+/// The pause before the first retry of a ping's write (then doubling, jittered), and the
+/// longest pause: ten retries wait under two seconds in all.
+const PING_RETRY_BASE: Duration = Duration::from_millis(20);
+const PING_RETRY_MAX: Duration = Duration::from_millis(400);
 
 /// The item of `record`: its JSON deflated in `z`, with its version.
 fn record_item(record: &PingRecord) -> Result<Item, StoreError> {
@@ -45,8 +56,8 @@ fn record_of(item: &Item) -> Result<PingRecord, StoreError> {
 
 impl HeartbeatStore for DynamoStore {
     async fn record_ping(&self, target_id: &str, ping: Ping) -> Result<PingRecord, StoreError> {
-        let mut last = None;
-        for _ in 0..PING_WRITE_TRIES {
+        let mut pauses = retry_policy(PING_RETRY_BASE, PING_RETRY_MAX, PING_WRITE_TRIES).build();
+        loop {
             let mut record = self
                 .ping_record(target_id)
                 .await?
@@ -58,7 +69,7 @@ impl HeartbeatStore for DynamoStore {
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(record_item(&record)?));
-            // Each name only where the condition uses it (DynamoDB refuses unused names).
+            // Each expression names only what it uses (DynamoDB refuses an unused name).
             let put = if record.version <= 1 {
                 put.condition_expression("attribute_not_exists(#k)")
                     .expression_attribute_names("#k", PK)
@@ -69,14 +80,17 @@ impl HeartbeatStore for DynamoStore {
             };
             match put.send().await.map_err(store_error) {
                 Ok(_) => return Ok(record),
-                Err(StoreError::Conflict(m)) => last = Some(m),
+                Err(StoreError::Conflict(m)) => match pauses.next() {
+                    Some(pause) => tokio::time::sleep(pause).await,
+                    None => {
+                        return Err(StoreError::Conflict(format!(
+                            "ping record {target_id}: {PING_WRITE_TRIES} concurrent writes won: {m}"
+                        )))
+                    }
+                },
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Conflict(format!(
-            "ping record {target_id}: {PING_WRITE_TRIES} concurrent writes won: {}",
-            last.unwrap_or_default()
-        )))
     }
 
     async fn ping_record(&self, target_id: &str) -> Result<Option<PingRecord>, StoreError> {

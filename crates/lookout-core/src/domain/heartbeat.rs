@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod judge;
+pub use judge::{duration, evaluate};
+
 /// Pings kept per target, newest first.
 pub const MAX_PINGS: usize = 10;
 /// Bytes of a ping's body kept (4 KiB; the rest is cut at a character boundary).
@@ -108,6 +111,8 @@ impl PingRecord {
     }
 }
 
+#[cfg(test)]
+mod judge_tests;
 #[cfg(test)]
 mod tests {
     use super::*;

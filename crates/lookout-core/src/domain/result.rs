@@ -48,6 +48,13 @@ pub enum ErrorKind {
     /// unique-local, carrier-grade NAT or cloud metadata address, or a scheme other than http
     /// and https. See `lookout_app::probe::guard`.
     Forbidden,
+    /// A heartbeat (push) target's job reported failure: its newest finishing ping was a
+    /// `fail` (or carried a non-zero exit code). See `crate::domain::heartbeat::evaluate`.
+    Reported,
+    /// A heartbeat (push) target is late: no finishing ping within `period_s + grace_s` of the
+    /// last one, or a run started and did not finish within `grace_s`. Not [`ErrorKind::Timeout`],
+    /// which is one probe attempt outlasting `timeout_ms`.
+    Late,
     /// Anything else (a malformed answer, a body that broke mid-way).
     Other,
 }

@@ -2,7 +2,8 @@
 
 use axum::extract::State;
 use futures::StreamExt as _;
-use lookout_core::domain::{Target, TargetKind};
+use lookout_core::domain::heartbeat::evaluate;
+use lookout_core::domain::{CheckResult, Target, TargetKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -28,8 +29,11 @@ pub struct CheckRequest {
 /// Check targets now and return the results
 ///
 /// `{"ids":[..]}`, `{"kind":..}`, `{"group":..}` or `{}` (or no body) for every enabled target;
-/// answers `{"checked_at","results":[...]}` and changes no state. A body of the wrong shape is
-/// 422 `invalid_request`.
+/// answers `{"checked_at","results":[...],"waiting":[...]}` and changes no state. A body of the
+/// wrong shape is 422 `invalid_request`. Heartbeat (push) targets are not probed: each is judged
+/// from its pings as the probe run judges it (`lookout_core::domain::heartbeat::evaluate`, the
+/// ping records read in one call); one never pinged has nothing to judge and is listed by id in
+/// `waiting` instead of `results`.
 #[utoipa::path(post, path = "/v1/checks", tag = "admin",
     request_body(content = Option<Value>, content_type = "application/json"),
     responses((status = 200, description = "OK", body = Object)))]
@@ -53,17 +57,123 @@ pub async fn checks<S: Store>(
         .filter(|t| request.group.as_ref().is_none_or(|g| &t.group == g))
         .collect();
     let now = lookout_core::time::now_ms();
+    let (heartbeats, chosen): (Vec<&Target>, Vec<&Target>) =
+        chosen.into_iter().partition(|t| t.heartbeat().is_some());
+    let (mut judged, waiting) = judge_heartbeats(&app.store, &heartbeats, now).await?;
     // Futures built up front: a closure over `&Target` inside the stream trips the compiler's
     // Send check for the lambda_http service.
     let probes: Vec<_> = chosen
         .into_iter()
         .map(|t| lookout_app::secrets::check(&app.prober, &app.secrets, t, now))
         .collect();
-    let results: Vec<_> = futures::stream::iter(probes)
+    let mut results: Vec<CheckResult> = futures::stream::iter(probes)
         .buffered(app.concurrency.max(1))
         .collect()
         .await;
-    Ok(Json::ok(
-        json!({"checked_at": lookout_core::time::rfc3339(now), "results": results}),
-    ))
+    results.append(&mut judged);
+    Ok(Json::ok(json!({
+        "checked_at": lookout_core::time::rfc3339(now),
+        "results": results,
+        "waiting": waiting,
+    })))
+}
+
+/// The results of heartbeat targets at `now` from their ping records (one read, none when
+/// there are no heartbeats), and the ids of those never pinged (nothing to judge yet).
+///
+/// # Errors
+/// The store's, reading the ping records.
+async fn judge_heartbeats<S: Store>(
+    store: &S,
+    heartbeats: &[&Target],
+    now: i64,
+) -> Result<(Vec<CheckResult>, Vec<String>), ApiError> {
+    if heartbeats.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let ids: Vec<String> = heartbeats.iter().map(|t| t.id.clone()).collect();
+    let records = store.ping_records(&ids).await?;
+    let mut judged = Vec::new();
+    let mut waiting = Vec::new();
+    for t in heartbeats {
+        let result = t
+            .heartbeat()
+            .and_then(|check| evaluate(t, check, records.get(&t.id), now));
+        match result {
+            Some(r) => judged.push(r),
+            None => waiting.push(t.id.clone()),
+        }
+    }
+    Ok((judged, waiting))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lambda_http::{Body, Request};
+    use lookout_app::memory::MemoryStore;
+    use lookout_app::ports::{HeartbeatStore as _, TargetStore as _};
+    use lookout_core::domain::heartbeat::{Ping, PingStatus};
+    use serde_json::{json, Value};
+
+    use crate::App;
+
+    const TOKEN: &str = "admin-token";
+
+    fn post(body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://lookout.example/v1/checks")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::Text(body.to_string()))
+            .unwrap()
+    }
+
+    async fn heartbeat(store: &MemoryStore, id: &str) {
+        let t = lookout_core::domain::Target::from_json(json!({"id":id,"group":"cron",
+            "kind":"heartbeat","period_s":3600,"grace_s":300}))
+        .unwrap();
+        store.create_target(&t).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn heartbeats_are_judged_from_their_pings_and_the_never_pinged_wait() {
+        let store = MemoryStore::default();
+        heartbeat(&store, "failed-job").await;
+        heartbeat(&store, "good-job").await;
+        heartbeat(&store, "new-job").await;
+        let now = lookout_core::time::now_ms();
+        let ping = |status| Ping {
+            at: now - 60_000,
+            status,
+            exit_code: None,
+            message: Some("disk full".into()),
+            body: None,
+        };
+        store
+            .record_ping("failed-job", ping(PingStatus::Fail))
+            .await
+            .unwrap();
+        store
+            .record_ping("good-job", ping(PingStatus::Ok))
+            .await
+            .unwrap();
+        let app = Arc::new(App {
+            admin_token: Some(TOKEN.into()),
+            ..App::local(store)
+        });
+        let resp = crate::handle(&app, post("{}")).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        let results = body["results"].as_array().unwrap();
+        let of = |id: &str| results.iter().find(|r| r["target_id"] == id).cloned();
+        let failed = of("failed-job").unwrap();
+        assert_eq!(failed["outcome"], "failed", "{body}");
+        assert_eq!(failed["error"], "reported");
+        assert_eq!(failed["message"], "the job reported failure: disk full");
+        assert_eq!(of("good-job").unwrap()["outcome"], "up");
+        assert!(of("new-job").is_none());
+        assert_eq!(body["waiting"], json!(["new-job"]));
+    }
 }

@@ -5,7 +5,8 @@
 //! - [`schedule`]: when a target is due, the repeat window, the deadline.
 //! - [`run`]: one invocation: the run leases, the pending alerts, the rounds.
 //! - `round`: one round of one kind; `commit`: a change and its alerts, rebased on a conflict;
-//!   `summary`: the kind's summary after a round.
+//!   `summary`: the kind's summary after a round; `heartbeats`: heartbeat (push) targets judged
+//!   from their ping records (one read per round), never probed.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use lookout_core::domain::{Alert, TargetKind};
 
 mod commit;
 pub mod fanout;
+mod heartbeats;
 pub mod locations;
 mod round;
 pub mod run;

@@ -16,6 +16,7 @@ use lookout_core::domain::location::QuorumDecision;
 use lookout_core::domain::{Alert, CheckResult, Status, Target, TargetKind, TargetState};
 
 use super::commit::{commit_all, decide, Change};
+use super::heartbeats;
 use super::locations::{remote_round, watch_locations, Quorums};
 use super::schedule::is_due;
 use super::slo::{SloCount, SloRun};
@@ -87,6 +88,7 @@ where
         + SummaryStore
         + LocationStore
         + crate::ports::IncidentStore
+        + crate::ports::HeartbeatStore
         + Sync,
     P: AlertPublisher + Sync,
 {
@@ -103,16 +105,34 @@ where
     let kept = sorted_ids(latest);
     let overrides = apply_overrides(store, round.kind, latest, &by_id).await?;
     let before = statuses(latest);
+    // Heartbeat targets are judged by their pings, never probed (see `heartbeats`).
+    let (due_heartbeats, probed): (Vec<&Target>, Vec<&Target>) = round
+        .targets
+        .iter()
+        .filter(|t| {
+            t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
+        })
+        .partition(|t| t.heartbeat().is_some());
+    let pings = heartbeats::read_pings(store, &due_heartbeats).await;
     let mut checks = probe_due(
         prober,
         round,
         latest,
         run_at,
+        probed,
         &by_id,
         quorums.as_mut(),
         slos,
     )
     .await;
+    for (target, result) in
+        pings.map_or_else(Vec::new, |p| heartbeats::judge(&due_heartbeats, &p, run_at))
+    {
+        checks.checked += 1;
+        checks.ok += usize::from(result.ok());
+        slos.count(target, &result, &mut checks.slo_counts);
+        apply(&mut checks, latest, target, result, None);
+    }
     // Group alerts from the statuses decided (a change whose commit fails is retried by the
     // next run, and so is its group alert then).
     let mut after = statuses(latest);
@@ -225,24 +245,23 @@ async fn apply_overrides<S: StateStore + Sync>(
     Ok(overrides)
 }
 
-/// Checks the due targets, at most `concurrency` at once, and decides each result as it
-/// arrives. A result without a change goes into `latest` at once; the changes are returned.
+/// Checks the due targets `due` (heartbeats left out), at most `concurrency` at once, and
+/// decides each result as it arrives. A result without a change goes into `latest` at once;
+/// the changes are returned.
+#[allow(clippy::too_many_arguments)]
 async fn probe_due<'a>(
     prober: &Prober,
     round: &Round<'a>,
     latest: &mut HashMap<String, Latest>,
     run_at: i64,
+    due: Vec<&'a Target>,
     by_id: &HashMap<&str, &'a Target>,
     mut quorums: Option<&mut Quorums<'_>>,
     slos: &SloRun,
 ) -> Checked<'a> {
     let here = round.config.locations.as_ref().map(|l| l.name.as_str());
-    let (due, unprobed): (Vec<&Target>, Vec<&Target>) = round
-        .targets
-        .iter()
-        .filter(|t| {
-            t.enabled && (round.force || is_due(t, latest.get(&t.id).map(|l| &l.state), run_at))
-        })
+    let (due, unprobed): (Vec<&Target>, Vec<&Target>) = due
+        .into_iter()
         .partition(|t| here.is_none_or(|h| t.probed_from(h)));
     let mut results = futures::stream::iter(due)
         .map(|t| check_in_time(prober, round, t, run_at))

@@ -163,6 +163,7 @@ where
         + LocationStore
         + crate::ports::IncidentStore
         + crate::ports::SloStore
+        + crate::ports::HeartbeatStore
         + Sync,
     P: AlertPublisher + Sync,
 {

@@ -177,11 +177,18 @@ fn watch_certificate(s: &mut TargetState, result: &CheckResult, target: &Target)
 /// `healthy`, `degraded` (slow), `down` (failed) or `blocked`.
 fn check_state(result: &CheckResult, target: &Target) -> Status {
     match result.outcome {
-        Outcome::Up if result.latency_ms <= target.degraded_latency_ms => Status::Healthy,
+        Outcome::Up if !over_latency(result, target) => Status::Healthy,
         Outcome::Up | Outcome::Slow | Outcome::Degraded => Status::Degraded,
         Outcome::Blocked => Status::Blocked,
         Outcome::Failed => Status::Down,
     }
+}
+
+/// Whether an `up` result is slower than the target's `degraded_latency_ms`. Never for a
+/// heartbeat target: its `latency_ms` is the job's run time, not an answer's, and a run that
+/// takes too long is judged by its `grace_s` (`crate::domain::heartbeat::evaluate`).
+fn over_latency(result: &CheckResult, target: &Target) -> bool {
+    target.heartbeat().is_none() && result.latency_ms > target.degraded_latency_ms
 }
 
 /// Counts the result and returns the status it calls for, given the status `old` before it.
@@ -198,7 +205,7 @@ fn verdict(old: Status, s: &mut TargetState, result: &CheckResult, target: &Targ
                 None => l,
             });
             let up = if matches!(result.outcome, Outcome::Slow | Outcome::Degraded)
-                || result.latency_ms > target.degraded_latency_ms
+                || over_latency(result, target)
             {
                 Status::Degraded
             } else {

@@ -249,7 +249,8 @@ where
     let due: Vec<&Target> = round
         .targets
         .iter()
-        .filter(|t| t.enabled && t.probed_from(&setup.name))
+        // Heartbeats are judged by the home location alone (pings are not per location).
+        .filter(|t| t.enabled && t.probed_from(&setup.name) && t.heartbeat().is_none())
         .filter(|t| {
             let last = own.get(&t.id).map(|v| v.at);
             round.force || last.is_none_or(|l| run_at >= super::next_due_ms(t, l))
