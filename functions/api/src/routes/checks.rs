@@ -19,8 +19,9 @@ pub struct CheckRequest {
     /// These targets (404 naming one that does not exist).
     pub ids: Option<Vec<String>>,
     #[serde(default)]
-    /// Targets of this kind.
-    pub kind: Option<TargetKind>,
+    /// Targets of this kind: `server` or `proxy` (the run; `server` takes every kind but
+    /// proxies), or `tcp`, `tls`, `dns`, `heartbeat` (the definition's kind).
+    pub kind: Option<String>,
     #[serde(default)]
     /// Targets of this group.
     pub group: Option<String>,
@@ -42,7 +43,17 @@ pub async fn checks<S: Store>(
     JsonBody(request): JsonBody<CheckRequest>,
 ) -> Result<Json, ApiError> {
     let request = request.unwrap_or_default();
-    let targets = app.store.list_targets(request.kind).await?;
+    let kind = super::params::kind_filter(request.kind.as_deref()).map_err(|_| {
+        ApiError::invalid_field("kind", "must be server, proxy, tcp, tls, dns or heartbeat")
+    })?;
+    let run = match kind {
+        Some(super::params::KindFilter::Run(k)) => Some(k),
+        _ => None,
+    };
+    let mut targets = app.store.list_targets(run).await?;
+    if let Some(k) = kind {
+        targets.retain(|t| k.keeps(t));
+    }
     let chosen: Vec<&Target> = match &request.ids {
         Some(ids) => {
             if let Some(missing) = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)) {
@@ -175,5 +186,18 @@ mod tests {
         assert_eq!(of("good-job").unwrap()["outcome"], "up");
         assert!(of("new-job").is_none());
         assert_eq!(body["waiting"], json!(["new-job"]));
+        // `kind` takes the definition's kinds too, and names itself when wrong.
+        let resp = crate::handle(&app, post(r#"{"kind":"heartbeat","group":"cron"}"#)).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["results"].as_array().unwrap().len(), 2, "{body}");
+        let resp = crate::handle(&app, post(r#"{"kind":"tcp"}"#)).await;
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["results"], json!([]), "{body}");
+        assert_eq!(body["waiting"], json!([]), "{body}");
+        let resp = crate::handle(&app, post(r#"{"kind":"icmp"}"#)).await;
+        assert_eq!(resp.status(), 422);
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["error"]["field"], "kind", "{body}");
     }
 }

@@ -98,6 +98,14 @@ pub fn advice(error: &str) -> &'static str {
             "The address guard refuses the destination: check the target's URL and what its host \
              name resolves to (a private or loopback address)."
         }
+        "reported" => {
+            "The job reports failures on its push URL: read the pings' messages and bodies \
+             (GET /v1/targets/{id}/pings) and the job's own logs."
+        }
+        "late" => {
+            "The job's pings are late or its runs do not finish within the grace time: check \
+             that its scheduler (cron, the batch queue) still starts it and how long it runs."
+        }
         _ => "Check the target's logs and the checks' error messages for the cause.",
     }
 }
