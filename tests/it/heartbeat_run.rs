@@ -30,6 +30,44 @@ fn ping(at: i64, status: PingStatus, message: &str) -> Ping {
 }
 
 #[tokio::test]
+async fn a_ping_record_that_does_not_decode_leaves_only_its_target_out() {
+    let aws = common::aws().await;
+    let (ddb, table) = common::fresh_table(&aws).await;
+    let store = DynamoStore::new(ddb.clone(), table.clone(), 30);
+    let now = lookout_core::time::now_ms();
+    store
+        .record_ping("good", ping(now, PingStatus::Ok, "done"))
+        .await
+        .unwrap();
+    ddb.put_item()
+        .table_name(&table)
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("PING".into()),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("bad".into()),
+        )
+        .item(
+            "version",
+            aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+        )
+        .item(
+            "z",
+            aws_sdk_dynamodb::types::AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+                b"not deflate".to_vec(),
+            )),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids = vec!["good".to_string(), "bad".to_string()];
+    let records = store.ping_records(&ids).await.unwrap();
+    assert_eq!(records.keys().collect::<Vec<_>>(), vec!["good"]);
+}
+
+#[tokio::test]
 async fn concurrent_pings_of_one_target_are_all_kept() {
     let aws = common::aws().await;
     let (ddb, table) = common::fresh_table(&aws).await;

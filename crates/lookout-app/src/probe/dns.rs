@@ -159,6 +159,16 @@ fn judge(
 /// Checks `expect_contains`, `expect_equals` and `expect_count` (or, with none of them, that
 /// there is an answer); `Err` is the failure's message.
 pub(super) fn expectations(c: &DnsCheck, answers: &[String]) -> Result<(), String> {
+    // TXT data is compared as it is (a verification token or a DKIM key differs by case);
+    // names and addresses are not case-sensitive.
+    let txt = c.record_type == lookout_core::domain::target::DnsRecordType::Txt;
+    let normalise = |text: &str| {
+        if txt {
+            text.trim().to_string()
+        } else {
+            normalise(text)
+        }
+    };
     let have: Vec<String> = answers.iter().map(|a| normalise(a)).collect();
     let got = || listing(answers);
     let ty = c.record_type.as_str();

@@ -72,6 +72,18 @@ async fn every_record_type_is_read_as_text() {
 }
 
 #[tokio::test]
+async fn txt_data_is_compared_with_its_case() {
+    let s = DnsServer::start().await;
+    let r = check(
+        &s,
+        json!({"query_name": "lookout.test", "record_type": "TXT",
+            "expect_contains": ["V=SPF1 -ALL"]}),
+    )
+    .await;
+    assert_failed(&r, ErrorKind::Assertion, &["V=SPF1 -ALL"]);
+}
+
+#[tokio::test]
 async fn an_address_query_through_a_cname_keeps_the_addresses_only() {
     let s = DnsServer::start().await;
     let r = check(

@@ -270,13 +270,14 @@ fn unmet(c: &TcpCheck, read: &Read) -> String {
 fn quote(got: &[u8], sent: Option<&str>) -> String {
     let mut text = String::from_utf8_lossy(&got[..got.len().min(QUOTE_BYTES)]).into_owned();
     if let Some(sent) = sent {
-        // The whole text sent, and each of its lines, where they come back (an echo cut at
-        // QUOTE_BYTES still shows its start: the lines' beginnings are masked too).
-        let mut pieces: Vec<&str> = sent
-            .split(['\r', '\n'])
-            .map(str::trim)
-            .filter(|l| l.len() >= 4)
-            .collect();
+        // The whole text sent, each of its lines and each of its words of 4 bytes or more,
+        // where they come back (an echo cut at QUOTE_BYTES still shows its start: the
+        // pieces' beginnings are masked too). Words, because a peer may quote one argument
+        // alone: Redis answers `-ERR unknown command 'X', with args beginning with: 'pw'`.
+        let lines = sent.split(['\r', '\n']).map(str::trim);
+        let words = sent.split(|c: char| c.is_whitespace() || "'\"`,;:=".contains(c));
+        let mut pieces: Vec<&str> = lines.chain(words).filter(|l| l.len() >= 4).collect();
+        pieces.dedup();
         pieces.push(sent);
         pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in pieces {

@@ -205,6 +205,19 @@ async fn what_was_sent_is_masked_where_the_peer_echoes_it() {
         !m.contains("hunter2") && m.contains("-ERR rejected *** (bad password)"),
         "{m}"
     );
+    // One argument quoted alone, as Redis does for an unknown command (review, issue 21).
+    let (port, _) = responder(
+        |_| b"-ERR unknown command 'X', with args beginning with: 'hunter22' \r\n".to_vec(),
+        true,
+    )
+    .await;
+    let r = check(&tcp(
+        port,
+        json!({"send":"X hunter22\r\n","expect_prefix":"+OK"}),
+    ))
+    .await;
+    let m = message(&r);
+    assert!(!m.contains("hunter22") && m.contains("'***'"), "{m}");
 }
 
 #[tokio::test]

@@ -299,6 +299,16 @@ async fn a_server_that_refuses_starttls_fails_with_its_reply() {
     let r = check(&tls(port, json!({"starttls": "imap"}))).await;
     assert_eq!(r.error, Some(ErrorKind::Tls), "{r:?}");
     assert!(message(&r).contains("BYE busy"), "{r:?}");
+    // Untagged lines without end are cut like one reply (review, issue 21).
+    let flood: &'static str = Box::leak(
+        "* CAPABILITY IMAP4rev1 STARTTLS\r\n"
+            .repeat(200)
+            .into_boxed_str(),
+    );
+    let (port, _) = responder(&cert, "* OK ready\r\n", vec![flood], false, false).await;
+    let r = check(&tls(port, json!({"starttls": "imap", "timeout_ms": 10000}))).await;
+    assert_eq!(r.error, Some(ErrorKind::Tls), "{r:?}");
+    assert!(message(&r).contains("untagged"), "{r:?}");
 }
 
 #[tokio::test]

@@ -104,10 +104,18 @@ impl HeartbeatStore for DynamoStore {
     ) -> Result<HashMap<String, PingRecord>, StoreError> {
         let keys = target_ids.iter().map(|id| key_of(PING_PK, id)).collect();
         let items = self.batch_get(keys, true).await?;
-        items
+        // A record that does not decode leaves its target unjudged (as if never pinged), not
+        // every heartbeat of the round.
+        Ok(items
             .iter()
-            .map(|i| record_of(i).map(|r| (r.target_id.clone(), r)))
-            .collect()
+            .filter_map(|i| match record_of(i) {
+                Ok(r) => Some((r.target_id.clone(), r)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a ping record that does not decode is left out");
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn delete_ping_record(&self, target_id: &str) -> Result<bool, StoreError> {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use futures::StreamExt as _;
 use lookout_core::domain::heartbeat::evaluate;
-use lookout_core::domain::{CheckResult, Target, TargetKind};
+use lookout_core::domain::{CheckResult, Target};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -64,16 +64,12 @@ pub async fn create_targets<S: Store>(
 ) -> Result<Audited<Json>, ApiError> {
     let dry_run = params::flag(q.dry_run.as_deref(), "dry_run")?;
     let targets = parse_targets(&body)?;
-    let existing: HashSet<String> = app
-        .store
-        .list_targets(None)
-        .await?
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
+    let stored = app.store.list_targets(None).await?;
+    let existing: HashSet<String> = stored.iter().map(|t| t.id.clone()).collect();
     if let Some(t) = targets.iter().find(|t| existing.contains(&t.id)) {
         return Err(ApiError::Conflict(format!("target {} exists", t.id)));
     }
+    refuse_shared_tokens(stored.iter().chain(&targets))?;
     if dry_run {
         let created: Vec<Target> = targets
             .into_iter()
@@ -155,6 +151,10 @@ pub async fn apply_targets<S: Store>(
             t
         })
         .collect();
+    let kept = existing
+        .values()
+        .filter(|t| !prune && !wanted.iter().any(|w| w.id == t.id));
+    refuse_shared_tokens(wanted.iter().chain(kept))?;
     let (mut created, mut updated, mut unchanged, mut deleted) = (vec![], vec![], vec![], vec![]);
     let mut changes = Vec::new();
     let mut push = serde_json::Map::new();
@@ -311,6 +311,28 @@ fn parse_targets(body: &[u8]) -> Result<Vec<Target>, ApiError> {
         out.push(target);
     }
     Ok(out)
+}
+
+/// 422 naming `token` when two heartbeats of `targets` (the targets as they would stand after
+/// a write) share a push token: pings would reach only one of them and the other go late.
+pub(crate) fn refuse_shared_tokens<'a>(
+    targets: impl IntoIterator<Item = &'a Target>,
+) -> Result<(), ApiError> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for t in targets {
+        let Some(hash) = t.heartbeat().and_then(|h| h.token_sha256.as_deref()) else {
+            continue;
+        };
+        if let Some(other) = seen.insert(hash, &t.id) {
+            if other != t.id {
+                return Err(ApiError::invalid_field(
+                    "token",
+                    format_args!("{} and {other} cannot share a push token", t.id),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Gives a heartbeat that has neither a token nor a token hash a new random token

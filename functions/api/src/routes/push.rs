@@ -134,7 +134,8 @@ pub struct PushTokenAnswer {
 /// Records one ping of the heartbeat target whose push token is `token`: `ok`, unless
 /// `status` or `exit_code` says otherwise; `msg` is kept as a note and the request body (at
 /// most 100 KiB, 413 above; its first 4 KiB kept as text, redacted) as the ping's body.
-/// Answers `{"ok": true, "status", "at"}`; 404 for an unknown token or a disabled target; 503
+/// Answers `{"ok": true, "status", "at"}`; 404 for an unknown token (a disabled target's
+/// pings are kept: they are judged once it is enabled again); 503
 /// with `Retry-After` when the ping could not be stored (retry). No bearer token.
 #[utoipa::path(post, path = "/v1/push/{token}", tag = "push",
     params(("token" = String, Path, description = "The target's push token"), PushQuery),
@@ -219,7 +220,12 @@ pub async fn push_signal_get<S: Store>(
 /// 404 for a signal that is none of `start`, `fail`, `log`, `0`..`255`; 400 naming `status`
 /// or `exit_code` for a bad query value.
 fn status_of(signal: Option<&str>, q: &PushQuery) -> Result<(PingStatus, Option<i32>), ApiError> {
-    let exit = |text: &str| text.parse::<u8>().ok().map(i32::from);
+    // ASCII digits only: `u8::from_str` also takes `+1`, which the documented pattern does not.
+    let exit = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u8>().ok().map(i32::from))
+            .flatten()
+    };
     if let Some(signal) = signal {
         return match signal {
             "start" => Ok((PingStatus::Start, None)),
@@ -302,7 +308,9 @@ async fn record<S: Store>(
             t.heartbeat()
                 .is_some_and(|h| h.token_sha256.as_deref() == Some(hash.as_str()))
         })
-        .filter(|t| t.enabled)
+        // A disabled (paused) target keeps its pings, so that re-enabling it judges the
+        // newest one rather than the last before the pause (healthchecks.io takes pings to
+        // a paused check too).
         .ok_or_else(not_found)?;
     let message = q
         .msg

@@ -130,9 +130,9 @@ fn kinds() -> Vec<(&'static str, Value, Vec<&'static str>)> {
             json!({
                 "kind": kind("heartbeat"),
                 "period_s": int(60, 31 * 86_400, "Seconds expected between two pings"),
-                "grace_s": int(0, 31 * 86_400, "Slack after period_s, and the longest run after a start ping (default 300)"),
+                "grace_s": int(60, 31 * 86_400, "Slack after period_s, and the longest run after a start ping (default 300)"),
                 "token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22,128}$", "description": "The push token, input only (stored as its SHA-256); without one the API makes one and answers push_url once"},
-                "token_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the push token (what answers show)"},
+                "token_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the push token, an alternative to token in a target file; never answered"},
             }),
             vec!["period_s"],
         ),

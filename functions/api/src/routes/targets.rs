@@ -170,6 +170,12 @@ pub async fn patch_target<S: Store>(
     }
     let mut target = Target::from_json(merged).map_err(|e| invalid_definition("", &e))?;
     target.restore_secrets(&current);
+    if target.heartbeat().is_some() {
+        let others = app.store.list_targets(None).await?;
+        super::definitions::refuse_shared_tokens(
+            others.iter().filter(|t| t.id != target.id).chain([&target]),
+        )?;
+    }
     let saved = app.store.update_target(&target, version).await?;
     app.defs.wrote(&saved);
     let change = AuditChange::of(

@@ -220,7 +220,8 @@ async fn the_message_and_body_are_kept_redacted_and_cut_and_a_large_body_is_a_41
 }
 
 #[tokio::test]
-async fn unknown_malformed_and_disabled_tokens_are_the_same_404_and_bad_values_a_400() {
+async fn unknown_and_malformed_tokens_are_the_same_404_a_paused_target_keeps_its_pings_and_bad_values_a_400(
+) {
     let app = app();
     let token = heartbeat(&app, "nightly").await;
     let (_, unknown) = push(
@@ -244,11 +245,20 @@ async fn unknown_malformed_and_disabled_tokens_are_the_same_404_and_bad_values_a
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // A disabled (paused) target keeps its pings: re-enabled, it is judged by the newest.
     let (status, disabled) = push(&app, "GET", &format!("/v1/push/{token}"), "").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(disabled, unknown, "no hint which");
+    assert_eq!(status, StatusCode::OK, "{disabled}");
     assert!(!disabled.to_string().contains(&token));
-    assert!(app.store.ping_record("nightly").await.unwrap().is_none());
+    assert_eq!(
+        app.store
+            .ping_record("nightly")
+            .await
+            .unwrap()
+            .unwrap()
+            .pings
+            .len(),
+        1
+    );
     for (path, field) in [
         (format!("/v1/push/{token}?status=done"), "status"),
         (format!("/v1/push/{token}?exit_code=256"), "exit_code"),
@@ -268,6 +278,11 @@ async fn unknown_malformed_and_disabled_tokens_are_the_same_404_and_bad_values_a
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = push(&app, "GET", &format!("/v1/push/{token}/finish"), "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Digits only, as the documented pattern says.
+    let (status, _) = push(&app, "GET", &format!("/v1/push/{token}/+1"), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = push(&app, "GET", &format!("/v1/push/{token}?exit_code=%2B1"), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -553,4 +568,44 @@ async fn the_pings_route_answers_the_newest_first_and_deleting_the_target_delete
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["deleted"], json!(["quiet"]));
     assert!(app.store.ping_record("quiet").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn two_heartbeats_cannot_share_a_push_token() {
+    let app = app();
+    let job = |id: &str| json!({"id": id, "kind": "heartbeat", "group": "jobs", "period_s": 60, "token": GIVEN});
+    let (status, body) = admin(&app, "POST", "/v1/targets", job("first")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Created alongside, in one list, through a target file, or patched in: 422 naming token.
+    let (status, body) = admin(&app, "POST", "/v1/targets", job("second")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "token", "{body}");
+    let (status, body) = admin(
+        &app,
+        "PUT",
+        "/v1/targets",
+        json!([job("first"), job("second")]),
+    )
+    .await;
+    assert_eq!(body["error"]["field"], "token", "{status} {body}");
+    let (status, body) = admin(
+        &app,
+        "POST",
+        "/v1/targets",
+        json!({"id": "third", "kind": "heartbeat", "group": "jobs", "period_s": 60}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = admin(
+        &app,
+        "PATCH",
+        "/v1/targets/third",
+        json!({"version": 1, "token": GIVEN}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "token", "{body}");
+    // The same target listed again with its own token is no conflict.
+    let (status, body) = admin(&app, "PUT", "/v1/targets", json!([job("first")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -44,11 +44,23 @@ pub(super) async fn upgrade(sock: &mut TcpStream, protocol: StartTls) -> Result<
             let greeting = line.next(sock, "greeting").await?;
             expect(&greeting, "* OK", "imap", "greeting")?;
             send(sock, b"a STARTTLS\r\n").await?;
+            // Untagged lines (`* CAPABILITY ...`) may come before the tagged reply: all of
+            // them together at most MAX_REPLY_BYTES, like one reply.
+            let mut seen = 0;
             loop {
                 let reply = line.next(sock, "STARTTLS").await?;
-                // Untagged lines (`* CAPABILITY ...`) may come before the tagged reply.
                 if !reply.starts_with('*') {
                     return expect(&reply, "a OK", "imap", "STARTTLS");
+                }
+                seen += reply.len() + 2;
+                if seen >= MAX_REPLY_BYTES {
+                    return Err(Failure::new(
+                        ErrorKind::Tls,
+                        format!(
+                            "starttls: imap sent {MAX_REPLY_BYTES} bytes of untagged lines \
+                             without answering STARTTLS"
+                        ),
+                    ));
                 }
             }
         }

@@ -762,8 +762,19 @@ fn synthetic_evaluation_has_precision_and_recall_of_at_least_0_9() {
 fn every_error_kind_has_its_own_advice() {
     let generic = advice("");
     for kind in [
-        "timeout", "connect", "dns", "tls", "cert", "status", "blocked", "proxy", "proxy_auth",
-        "assertion", "forbidden", "reported", "late",
+        "timeout",
+        "connect",
+        "dns",
+        "tls",
+        "cert",
+        "status",
+        "blocked",
+        "proxy",
+        "proxy_auth",
+        "assertion",
+        "forbidden",
+        "reported",
+        "late",
     ] {
         assert_ne!(advice(kind), generic, "{kind}");
     }

@@ -17,6 +17,8 @@ fn default_grace_s() -> u32 {
 
 /// Shortest `period_s` (60 s: the probe run looks at heartbeats once a minute).
 pub const MIN_PERIOD_S: u32 = 60;
+/// Shortest `grace_s` (60 s).
+pub const MIN_GRACE_S: u32 = 60;
 /// Longest `period_s` and `grace_s` (31 days).
 pub const MAX_PERIOD_S: u32 = 31 * 86_400;
 
@@ -26,7 +28,7 @@ pub struct HeartbeatCheck {
     /// Seconds expected between two pings (60 s to 31 days).
     pub period_s: u32,
     /// Seconds of slack after `period_s` before the target is late, and the longest a job may
-    /// run between its `start` ping and its finishing one (default 300, 0 to 31 days).
+    /// run between its `start` ping and its finishing one (default 300, 60 s to 31 days).
     #[serde(default = "default_grace_s")]
     pub grace_s: u32,
     /// The push token, on input only: [`Target::validate`](super::Target::validate) replaces it
@@ -78,10 +80,12 @@ pub(super) fn validate(c: &HeartbeatCheck) -> Result<(), ValidationError> {
             format!("must be between {MIN_PERIOD_S} and {MAX_PERIOD_S} seconds"),
         ));
     }
-    if c.grace_s > MAX_PERIOD_S {
+    // Under a minute, an on-time ping would look late to the rounds a minute apart, and a
+    // `start` late at once (healthchecks.io's shortest grace is a minute too).
+    if !(MIN_GRACE_S..=MAX_PERIOD_S).contains(&c.grace_s) {
         return Err(invalid(
             "grace_s",
-            format!("must be at most {MAX_PERIOD_S} seconds"),
+            format!("must be between {MIN_GRACE_S} and {MAX_PERIOD_S} seconds"),
         ));
     }
     if c.token.as_deref().is_some_and(|t| !valid_push_token(t)) {

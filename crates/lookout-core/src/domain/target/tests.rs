@@ -450,6 +450,14 @@ mod kinds {
                 json!({"kind":"heartbeat","period_s":60,"token":"short"}),
                 "token",
             ),
+            (
+                json!({"kind":"heartbeat","period_s":60,"grace_s":0}),
+                "grace_s",
+            ),
+            (
+                json!({"kind":"heartbeat","period_s":3600,"grace_s":300,"interval_s":600}),
+                "interval_s",
+            ),
         ];
         for (v, field) in cases {
             let e = parse(v.clone()).expect_err(&v.to_string());

@@ -314,6 +314,7 @@ impl Target {
     pub fn validate(mut self) -> Result<Self, ValidationError> {
         self.validate_names()?;
         self.validate_schedule()?;
+        let interval_s = self.interval_s;
         match &mut self.check {
             Check::Server(s) => validate_server(s)?,
             Check::Proxy(p) => validate_proxy(p)?,
@@ -322,6 +323,14 @@ impl Target {
             Check::Dns(c) => dns::validate(c)?,
             Check::Heartbeat(c) => {
                 heartbeat::validate(c)?;
+                // The pings are judged every `interval_s`: a longer one would tell of a late
+                // job long after its grace ran out.
+                if interval_s > c.grace_s {
+                    return Err(invalid(
+                        "interval_s",
+                        "a heartbeat's pings are judged every interval_s: at most grace_s",
+                    ));
+                }
                 c.seal_token();
             }
         }
