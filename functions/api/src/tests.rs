@@ -183,10 +183,10 @@ async fn bad_input_gets_the_right_status_and_a_json_error_naming_the_problem() {
         (
             "POST",
             "/v1/checks",
-            r#"{"kind":"tcp"}"#,
+            r#"{"kind":"icmp"}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "tcp",
+            "invalid_target",
+            "kind",
         ),
     ];
     for (method, path, body, want, code, mentions) in cases {
