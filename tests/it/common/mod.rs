@@ -8,6 +8,8 @@
 pub mod providers;
 
 use std::path::PathBuf;
+
+mod ports;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -285,31 +287,40 @@ pub async fn pproxy_http_open() -> ForwardProxy {
 
 async fn spawn_proxy(bin: PathBuf, args: impl Fn(u16) -> Vec<String>) -> ForwardProxy {
     let tool = bin.display().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     use std::os::unix::process::CommandExt as _;
-    let child = std::process::Command::new(bin)
-        .process_group(0)
-        .args(args(port))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {tool}: {e}"));
-    let addr = format!("127.0.0.1:{port}");
-    let guard = ForwardProxy {
-        child,
-        addr: addr.clone(),
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            return guard;
+    // A port picked free may be taken by another test's server before the tool binds it: the
+    // tool then exits, and the port answers for someone else. So wait until the tool's own
+    // process group listens on it, and try another port when the tool exits first.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(&bin)
+            .process_group(0)
+            .args(args(port))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {tool}: {e}"));
+        let addr = format!("127.0.0.1:{port}");
+        let mut guard = ForwardProxy {
+            child,
+            addr: addr.clone(),
+        };
+        for _ in 0..100 {
+            if ports::group_listens(guard.child.id(), port) {
+                return guard;
+            }
+            if guard.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(guard);
     }
-    panic!("{tool} did not start on {addr}");
+    panic!("{tool} did not start listening on a free port in 5 tries");
 }
 
 /// proxy.py's arguments: loopback `port`, basic auth `user:password`, one worker, and `extra`.
