@@ -201,12 +201,20 @@ async fn call(app: &std::sync::Arc<api::App<DynamoStore>>, path: &str) -> (f64, 
     (ms, body)
 }
 
-/// The new answer is today's, `generated_at` aside.
+/// The new answer is today's, `generated_at` aside, and the rows' `check_kind` (added by
+/// issue 21 after the anchor was copied).
 fn same_answer(before: &str, now: &str) {
     let mut a: serde_json::Value = serde_json::from_str(before).unwrap();
     let mut b: serde_json::Value = serde_json::from_str(now).unwrap();
     a["generated_at"] = json!(null);
     b["generated_at"] = json!(null);
+    if let Some(rows) = b["targets"].as_array_mut() {
+        for row in rows {
+            if let Some(o) = row.as_object_mut() {
+                o.remove("check_kind");
+            }
+        }
+    }
     assert!(a == b, "the status answer changed");
 }
 
