@@ -61,6 +61,11 @@ pub struct Settings {
     /// `LOOKOUT_PUBLIC_STATUS`: `false` makes the status page, status, summary, health and
     /// metrics need a token (default `true`).
     pub public_status: bool,
+    /// `LOOKOUT_BASE_PATH`: the path the browser reaches the API under, without a trailing slash
+    /// (default empty: the API at the root of its domain, as API Gateway's `$default` stage
+    /// serves it; `/lambda-url/api` under `cargo lambda watch`). The admin console
+    /// (`/console`) builds its links and its cookie's `Path` from it.
+    pub base_path: String,
     /// `LOOKOUT_PROBE_CONCURRENCY`: probes in flight at once (default 256; lowered at run time to
     /// what the open-file limit allows, see `crate::probe::concurrency_limit`).
     pub probe_concurrency: usize,
@@ -169,6 +174,10 @@ impl Settings {
             read_token: text("LOOKOUT_READ_TOKEN"),
             token_param: text("LOOKOUT_TOKEN_PARAM"),
             public_status: flag("LOOKOUT_PUBLIC_STATUS", text("LOOKOUT_PUBLIC_STATUS"), true)?,
+            base_path: text("LOOKOUT_BASE_PATH")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
             probe_concurrency: num(
                 "LOOKOUT_PROBE_CONCURRENCY",
                 text("LOOKOUT_PROBE_CONCURRENCY"),

@@ -50,6 +50,7 @@ pub mod audit;
 pub mod auth;
 pub mod badges;
 pub mod cache;
+pub mod console;
 pub mod error;
 mod extract;
 pub mod feed;
@@ -143,6 +144,9 @@ pub struct App<S> {
     /// `LOOKOUT_PUBLIC_STATUS` (default true): the status page, status, summary, health and
     /// metrics need no token.
     pub public_status: bool,
+    /// `LOOKOUT_BASE_PATH`: the path prefix the browser reaches the API under (empty on AWS);
+    /// the console's links and cookie path start with it ([`console`]).
+    pub base_path: String,
     /// The AWS dependencies `GET /v1/health` checks (none in unit tests).
     pub health: Option<lookout_aws::health::AwsHealth>,
     /// Target definitions cached for the bulk views.
@@ -184,6 +188,7 @@ impl<S> App<S> {
             admin_token: None,
             read_token: None,
             public_status: true,
+            base_path: String::new(),
             health: None,
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),
@@ -293,6 +298,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             admin_token,
             read_token,
             public_status: settings.public_status,
+            base_path: settings.base_path.clone(),
             concurrency: lookout_app::probe::concurrency_limit(settings.probe_concurrency),
         })
     }

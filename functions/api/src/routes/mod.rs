@@ -58,6 +58,25 @@ pub type AppState<S> = Arc<App<S>>;
 /// with another method 405 (naming the allowed ones), a trailing slash is ignored, HEAD is a GET
 /// without the body (RFC 9110 §9.3.2; uptime checkers use it) and needs what GET needs.
 pub fn router<S: Store>(app: AppState<S>) -> Router {
+    let inner = routes(&app)
+        .merge(crate::console::routes(&app))
+        .fallback(|req: Request| async move { no_route(req.uri().path()) })
+        .with_state(app);
+    // The edge runs around the whole router (before routing), so that it sees every answer,
+    // the 405s with their `Allow` header included.
+    Router::new().fallback_service(inner).layer(from_fn(edge))
+}
+
+/// The API's routes alone (no console, no edge layer, so no request log line): what the
+/// console calls in process ([`crate::console::client`]).
+pub fn api<S: Store>(app: AppState<S>) -> Router {
+    routes(&app)
+        .fallback(|req: Request| async move { no_route(req.uri().path()) })
+        .with_state(app)
+}
+
+/// Every API route with its access layers, before the state is given.
+fn routes<S: Store>(app: &AppState<S>) -> Router<AppState<S>> {
     let public = Router::new()
         .route("/", get(pages::page::<S>))
         .route("/p/{slug}", get(pages::slug_page::<S>))
@@ -197,20 +216,15 @@ pub fn router<S: Store>(app: AppState<S>) -> Router {
             get(push::push_signal_get::<S>).post(push::push_signal::<S>),
         )
         .route_layer(from_fn(crate::request_log::tag_route));
-    let inner = Router::new()
+    Router::new()
         .merge(push)
-        .merge(guard(public, &app, Access::Public))
-        .merge(guard(read, &app, Access::Read))
+        .merge(guard(public, app, Access::Public))
+        .merge(guard(read, app, Access::Read))
         .merge(
             // Outside the token check, so that a write it refuses with 403 is audited too.
-            guard(admin, &app, Access::Admin)
+            guard(admin, app, Access::Admin)
                 .route_layer(from_fn_with_state(app.clone(), crate::audit::record::<S>)),
         )
-        .fallback(|req: Request| async move { no_route(req.uri().path()) })
-        .with_state(app);
-    // The edge runs around the whole router (before routing), so that it sees every answer,
-    // the 405s with their `Allow` header included.
-    Router::new().fallback_service(inner).layer(from_fn(edge))
 }
 
 /// The routes of `routes` behind the token check of `access`, then the body limit; the
