@@ -85,575 +85,96 @@ use Input::*;
 use Section::*;
 
 /// The fields every kind has (`kind` and `version` are hidden inputs, not in the table).
+#[rustfmt::skip]
 pub const COMMON: &[Field] = &[
-    f(
-        "id",
-        [
-            "Id (a-z, 0-9, - _ .)",
-            "المعرّف (a-z، 0-9، - _ .)",
-            "شناسه (a-z، 0-9، - _ .)",
-        ],
-        Text,
-        Identity,
-    ),
+    f("id", ["Id (a-z, 0-9, - _ .)", "المعرّف (a-z، 0-9، - _ .)", "شناسه (a-z، 0-9، - _ .)"], Text, Identity),
     f("name", ["Name", "الاسم", "نام"], Text, Identity),
     f("group", ["Group", "المجموعة", "گروه"], Text, Identity),
-    f(
-        "tags",
-        [
-            "Tags (one a line)",
-            "الوسوم (واحد في كل سطر)",
-            "برچسب‌ها (هر خط یکی)",
-        ],
-        Lines,
-        Identity,
-    ),
-    f(
-        "enabled",
-        ["Enabled", "مفعّل", "فعال"],
-        Checkbox(true),
-        Identity,
-    ),
-    f(
-        "interval_s",
-        [
-            "Interval, s (default 60)",
-            "الفاصل، ث (الافتراضي 60)",
-            "فاصله، ثانیه (پیش‌فرض ۶۰)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "timeout_ms",
-        [
-            "Timeout, ms (default 10000)",
-            "المهلة، مللي ث (الافتراضي 10000)",
-            "مهلت، میلی‌ثانیه (پیش‌فرض ۱۰۰۰۰)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "connect_timeout_ms",
-        [
-            "Connect timeout, ms",
-            "مهلة الاتصال، مللي ث",
-            "مهلت اتصال، میلی‌ثانیه",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "retries",
-        [
-            "Retries (0 to 10)",
-            "إعادة المحاولة (0 إلى 10)",
-            "تلاش دوباره (۰ تا ۱۰)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "backoff_ms",
-        [
-            "Backoff before a retry, ms (default 200)",
-            "الانتظار قبل إعادة المحاولة، مللي ث (الافتراضي 200)",
-            "مکث پیش از تلاش دوباره، میلی‌ثانیه (پیش‌فرض ۲۰۰)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "failure_threshold",
-        [
-            "Failures before down (default 3)",
-            "الإخفاقات قبل التوقف (الافتراضي 3)",
-            "شکست‌ها پیش از ازکارافتادن (پیش‌فرض ۳)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "recovery_threshold",
-        [
-            "Successes before up (default 1)",
-            "النجاحات قبل العودة (الافتراضي 1)",
-            "موفقیت‌ها پیش از بازگشت (پیش‌فرض ۱)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "degraded_latency_ms",
-        [
-            "Degraded above, ms (default 2000)",
-            "متدهور فوق، مللي ث (الافتراضي 2000)",
-            "کُند بالاتر از، میلی‌ثانیه (پیش‌فرض ۲۰۰۰)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "reminder_every_min",
-        [
-            "Reminder while down, every min (0: none)",
-            "تذكير أثناء التوقف، كل دقيقة (0: لا شيء)",
-            "یادآوری هنگام ازکارافتادن، هر دقیقه (۰: هیچ)",
-        ],
-        Number,
-        Schedule,
-    ),
-    f(
-        "flap_detection",
-        ["Flap detection", "كشف التذبذب", "تشخیص نوسان"],
-        Checkbox(true),
-        Schedule,
-    ),
-    f(
-        "priority",
-        [
-            "Failover priority (lower first)",
-            "أولوية التبديل (الأدنى أولاً)",
-            "اولویت جایگزینی (کمتر اول)",
-        ],
-        Number,
-        Advanced,
-    ),
-    f(
-        "maintenance",
-        [
-            "Maintenance windows (JSON list)",
-            "نوافذ الصيانة (قائمة JSON)",
-            "بازه‌های نگهداری (فهرست JSON)",
-        ],
-        Json,
-        Advanced,
-    ),
-    f(
-        "locations",
-        [
-            "Probe locations (one a line; none: all)",
-            "مواقع الفحص (واحد في كل سطر؛ لا شيء: الكل)",
-            "مکان‌های بررسی (هر خط یکی؛ خالی: همه)",
-        ],
-        Lines,
-        Advanced,
-    ),
-    f(
-        "quorum",
-        [
-            "Quorum (JSON: {\"count\": n} or {\"share\": x})",
-            "النصاب (JSON: {\"count\": n} أو {\"share\": x})",
-            "حد نصاب (JSON: {\"count\": n} یا {\"share\": x})",
-        ],
-        Json,
-        Advanced,
-    ),
+    f("tags", ["Tags (one a line)", "الوسوم (واحد في كل سطر)", "برچسب‌ها (هر خط یکی)"], Lines, Identity),
+    f("enabled", ["Enabled", "مفعّل", "فعال"], Checkbox(true), Identity),
+    f("interval_s", ["Interval, s (default 60)", "الفاصل، ث (الافتراضي 60)", "فاصله، ثانیه (پیش‌فرض ۶۰)"], Number, Schedule),
+    f("timeout_ms", ["Timeout, ms (default 10000)", "المهلة، مللي ث (الافتراضي 10000)", "مهلت، میلی‌ثانیه (پیش‌فرض ۱۰۰۰۰)"], Number, Schedule),
+    f("connect_timeout_ms", ["Connect timeout, ms", "مهلة الاتصال، مللي ث", "مهلت اتصال، میلی‌ثانیه"], Number, Schedule),
+    f("retries", ["Retries (0 to 10)", "إعادة المحاولة (0 إلى 10)", "تلاش دوباره (۰ تا ۱۰)"], Number, Schedule),
+    f("backoff_ms", ["Backoff before a retry, ms (default 200)", "الانتظار قبل إعادة المحاولة، مللي ث (الافتراضي 200)", "مکث پیش از تلاش دوباره، میلی‌ثانیه (پیش‌فرض ۲۰۰)"], Number, Schedule),
+    f("failure_threshold", ["Failures before down (default 3)", "الإخفاقات قبل التوقف (الافتراضي 3)", "شکست‌ها پیش از ازکارافتادن (پیش‌فرض ۳)"], Number, Schedule),
+    f("recovery_threshold", ["Successes before up (default 1)", "النجاحات قبل العودة (الافتراضي 1)", "موفقیت‌ها پیش از بازگشت (پیش‌فرض ۱)"], Number, Schedule),
+    f("degraded_latency_ms", ["Degraded above, ms (default 2000)", "متدهور فوق، مللي ث (الافتراضي 2000)", "کُند بالاتر از، میلی‌ثانیه (پیش‌فرض ۲۰۰۰)"], Number, Schedule),
+    f("reminder_every_min", ["Reminder while down, every min (0: none)", "تذكير أثناء التوقف، كل دقيقة (0: لا شيء)", "یادآوری هنگام ازکارافتادن، هر دقیقه (۰: هیچ)"], Number, Schedule),
+    f("flap_detection", ["Flap detection", "كشف التذبذب", "تشخیص نوسان"], Checkbox(true), Schedule),
+    f("priority", ["Failover priority (lower first)", "أولوية التبديل (الأدنى أولاً)", "اولویت جایگزینی (کمتر اول)"], Number, Advanced),
+    f("maintenance", ["Maintenance windows (JSON list)", "نوافذ الصيانة (قائمة JSON)", "بازه‌های نگهداری (فهرست JSON)"], Json, Advanced),
+    f("locations", ["Probe locations (one a line; none: all)", "مواقع الفحص (واحد في كل سطر؛ لا شيء: الكل)", "مکان‌های بررسی (هر خط یکی؛ خالی: همه)"], Lines, Advanced),
+    f("quorum", ["Quorum (JSON: {\"count\": n} or {\"share\": x})", "النصاب (JSON: {\"count\": n} أو {\"share\": x})", "حد نصاب (JSON: {\"count\": n} یا {\"share\": x})"], Json, Advanced),
 ];
 
+#[rustfmt::skip]
 const SERVER: &[Field] = &[
-    f(
-        "url",
-        [
-            "URL (http or https)",
-            "الرابط (http أو https)",
-            "نشانی (http یا https)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "method",
-        [
-            "Method (default GET)",
-            "الطريقة (الافتراضي GET)",
-            "روش (پیش‌فرض GET)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "headers",
-        [
-            "Request headers (Name: value, one a line)",
-            "ترويسات الطلب (الاسم: القيمة، واحدة في كل سطر)",
-            "سرآیندهای درخواست (نام: مقدار، هر خط یکی)",
-        ],
-        Headers,
-        Probe,
-    ),
-    f(
-        "secret_headers",
-        [
-            "Secret headers (names, one a line)",
-            "ترويسات سرية (الأسماء، واحد في كل سطر)",
-            "سرآیندهای محرمانه (نام‌ها، هر خط یکی)",
-        ],
-        Lines,
-        Probe,
-    ),
-    f(
-        "body",
-        ["Request body", "جسم الطلب", "بدنهٔ درخواست"],
-        Area,
-        Probe,
-    ),
-    f(
-        "expected_status",
-        [
-            "Accepted statuses (200 or 200-299, one a line)",
-            "الحالات المقبولة (200 أو 200-299، واحدة في كل سطر)",
-            "وضعیت‌های پذیرفته (۲۰۰ یا ۲۰۰-۲۹۹، هر خط یکی)",
-        ],
-        NumLines,
-        Probe,
-    ),
-    f(
-        "body_contains",
-        ["The body contains", "الجسم يحتوي على", "بدنه شامل است"],
-        Text,
-        Probe,
-    ),
-    f(
-        "body_not_contains",
-        [
-            "The body does not contain",
-            "الجسم لا يحتوي على",
-            "بدنه شامل نیست",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "json_pointer",
-        [
-            "JSON pointer (/status)",
-            "مؤشر JSON (/status)",
-            "اشاره‌گر JSON (/status)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "json_equals",
-        [
-            "…equals (JSON value)",
-            "…يساوي (قيمة JSON)",
-            "…برابر است با (مقدار JSON)",
-        ],
-        Json,
-        Probe,
-    ),
-    f(
-        "max_body_bytes",
-        [
-            "Body bytes read (default 65536)",
-            "بايتات الجسم المقروءة (الافتراضي 65536)",
-            "بایت‌های خوانده‌شدهٔ بدنه (پیش‌فرض ۶۵۵۳۶)",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "follow_redirects",
-        [
-            "Follow redirects",
-            "اتباع إعادة التوجيه",
-            "دنبال کردن تغییر مسیر",
-        ],
-        Checkbox(false),
-        Probe,
-    ),
-    f(
-        "cert_expiry_warn_days",
-        [
-            "Warn when the certificate has fewer days left (default 14)",
-            "التنبيه عندما تقل أيام الشهادة عن (الافتراضي 14)",
-            "هشدار وقتی روزهای گواهی کمتر باشد (پیش‌فرض ۱۴)",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "ca_pem",
-        [
-            "Private CA (PEM)",
-            "جهة إصدار خاصة (PEM)",
-            "مرجع صدور خصوصی (PEM)",
-        ],
-        Area,
-        Probe,
-    ),
+    f("url", ["URL (http or https)", "الرابط (http أو https)", "نشانی (http یا https)"], Text, Probe),
+    f("method", ["Method (default GET)", "الطريقة (الافتراضي GET)", "روش (پیش‌فرض GET)"], Text, Probe),
+    f("headers", ["Request headers (Name: value, one a line)", "ترويسات الطلب (الاسم: القيمة، واحدة في كل سطر)", "سرآیندهای درخواست (نام: مقدار، هر خط یکی)"], Headers, Probe),
+    f("secret_headers", ["Secret headers (names, one a line)", "ترويسات سرية (الأسماء، واحد في كل سطر)", "سرآیندهای محرمانه (نام‌ها، هر خط یکی)"], Lines, Probe),
+    f("body", ["Request body", "جسم الطلب", "بدنهٔ درخواست"], Area, Probe),
+    f("expected_status", ["Accepted statuses (200 or 200-299, one a line)", "الحالات المقبولة (200 أو 200-299، واحدة في كل سطر)", "وضعیت‌های پذیرفته (۲۰۰ یا ۲۰۰-۲۹۹، هر خط یکی)"], NumLines, Probe),
+    f("body_contains", ["The body contains", "الجسم يحتوي على", "بدنه شامل است"], Text, Probe),
+    f("body_not_contains", ["The body does not contain", "الجسم لا يحتوي على", "بدنه شامل نیست"], Text, Probe),
+    f("json_pointer", ["JSON pointer (/status)", "مؤشر JSON (/status)", "اشاره‌گر JSON (/status)"], Text, Probe),
+    f("json_equals", ["…equals (JSON value)", "…يساوي (قيمة JSON)", "…برابر است با (مقدار JSON)"], Json, Probe),
+    f("max_body_bytes", ["Body bytes read (default 65536)", "بايتات الجسم المقروءة (الافتراضي 65536)", "بایت‌های خوانده‌شدهٔ بدنه (پیش‌فرض ۶۵۵۳۶)"], Number, Probe),
+    f("follow_redirects", ["Follow redirects", "اتباع إعادة التوجيه", "دنبال کردن تغییر مسیر"], Checkbox(false), Probe),
+    f("cert_expiry_warn_days", ["Warn when the certificate has fewer days left (default 14)", "التنبيه عندما تقل أيام الشهادة عن (الافتراضي 14)", "هشدار وقتی روزهای گواهی کمتر باشد (پیش‌فرض ۱۴)"], Number, Probe),
+    f("ca_pem", ["Private CA (PEM)", "جهة إصدار خاصة (PEM)", "مرجع صدور خصوصی (PEM)"], Area, Probe),
 ];
 
+#[rustfmt::skip]
 const PROXY: &[Field] = &[
-    f(
-        "proxy_url",
-        [
-            "Proxy URL (http, https or socks5; user:password@ allowed)",
-            "رابط الوكيل (http أو https أو socks5؛ يُسمح بـ user:password@)",
-            "نشانی پراکسی (http، https یا socks5؛ user:password@ مجاز)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "proxy_type",
-        ["Proxy type", "نوع الوكيل", "نوع پراکسی"],
-        Select(&["vps", "datacenter", "residential"]),
-        Probe,
-    ),
-    f(
-        "cost_per_gb",
-        [
-            "Cost per GB",
-            "التكلفة لكل غيغابايت",
-            "هزینه برای هر گیگابایت",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "test_urls",
-        [
-            "Test URLs (one a line)",
-            "روابط الاختبار (واحد في كل سطر)",
-            "نشانی‌های آزمون (هر خط یکی)",
-        ],
-        Lines,
-        Probe,
-    ),
-    f(
-        "accept_status",
-        [
-            "Statuses that prove it works (default 200, 401, 404)",
-            "الحالات التي تثبت عمله (الافتراضي 200، 401، 404)",
-            "وضعیت‌های گواه کارکرد (پیش‌فرض ۲۰۰، ۴۰۱، ۴۰۴)",
-        ],
-        NumLines,
-        Probe,
-    ),
-    f(
-        "block_status",
-        [
-            "Statuses that mean blocked (default 403, 429)",
-            "الحالات التي تعني الحظر (الافتراضي 403، 429)",
-            "وضعیت‌های به معنای مسدود (پیش‌فرض ۴۰۳، ۴۲۹)",
-        ],
-        NumLines,
-        Probe,
-    ),
-    f(
-        "expect_body",
-        [
-            "Text only the upstream's answer holds",
-            "نص لا يحمله إلا جواب الخادم الأصلي",
-            "متنی که فقط پاسخ سرور اصلی دارد",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "traffic_alert_gb",
-        [
-            "Traffic alert above, GB a day",
-            "تنبيه حركة المرور فوق، غيغابايت يومياً",
-            "هشدار ترافیک بالاتر از، گیگابایت در روز",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "ca_pem",
-        [
-            "Private CA (PEM)",
-            "جهة إصدار خاصة (PEM)",
-            "مرجع صدور خصوصی (PEM)",
-        ],
-        Area,
-        Probe,
-    ),
+    f("proxy_url", ["Proxy URL (http, https or socks5; user:password@ allowed)", "رابط الوكيل (http أو https أو socks5؛ يُسمح بـ user:password@)", "نشانی پراکسی (http، https یا socks5؛ user:password@ مجاز)"], Text, Probe),
+    f("proxy_type", ["Proxy type", "نوع الوكيل", "نوع پراکسی"], Select(&["vps", "datacenter", "residential"]), Probe),
+    f("cost_per_gb", ["Cost per GB", "التكلفة لكل غيغابايت", "هزینه برای هر گیگابایت"], Number, Probe),
+    f("test_urls", ["Test URLs (one a line)", "روابط الاختبار (واحد في كل سطر)", "نشانی‌های آزمون (هر خط یکی)"], Lines, Probe),
+    f("accept_status", ["Statuses that prove it works (default 200, 401, 404)", "الحالات التي تثبت عمله (الافتراضي 200، 401، 404)", "وضعیت‌های گواه کارکرد (پیش‌فرض ۲۰۰، ۴۰۱، ۴۰۴)"], NumLines, Probe),
+    f("block_status", ["Statuses that mean blocked (default 403, 429)", "الحالات التي تعني الحظر (الافتراضي 403، 429)", "وضعیت‌های به معنای مسدود (پیش‌فرض ۴۰۳، ۴۲۹)"], NumLines, Probe),
+    f("expect_body", ["Text only the upstream's answer holds", "نص لا يحمله إلا جواب الخادم الأصلي", "متنی که فقط پاسخ سرور اصلی دارد"], Text, Probe),
+    f("traffic_alert_gb", ["Traffic alert above, GB a day", "تنبيه حركة المرور فوق، غيغابايت يومياً", "هشدار ترافیک بالاتر از، گیگابایت در روز"], Number, Probe),
+    f("ca_pem", ["Private CA (PEM)", "جهة إصدار خاصة (PEM)", "مرجع صدور خصوصی (PEM)"], Area, Probe),
 ];
 
+#[rustfmt::skip]
 const TCP: &[Field] = &[
     f("host", ["Host", "المضيف", "میزبان"], Text, Probe),
     f("port", ["Port", "المنفذ", "درگاه"], Number, Probe),
-    f(
-        "send",
-        [
-            "Send once connected",
-            "يُرسَل بعد الاتصال",
-            "ارسال پس از اتصال",
-        ],
-        Area,
-        Probe,
-    ),
-    f(
-        "expect_prefix",
-        [
-            "The answer starts with",
-            "الجواب يبدأ بـ",
-            "پاسخ آغاز می‌شود با",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "expect_regex",
-        [
-            "The answer matches (regular expression)",
-            "الجواب يطابق (تعبير نمطي)",
-            "پاسخ مطابق است با (عبارت باقاعده)",
-        ],
-        Text,
-        Probe,
-    ),
+    f("send", ["Send once connected", "يُرسَل بعد الاتصال", "ارسال پس از اتصال"], Area, Probe),
+    f("expect_prefix", ["The answer starts with", "الجواب يبدأ بـ", "پاسخ آغاز می‌شود با"], Text, Probe),
+    f("expect_regex", ["The answer matches (regular expression)", "الجواب يطابق (تعبير نمطي)", "پاسخ مطابق است با (عبارت باقاعده)"], Text, Probe),
 ];
 
+#[rustfmt::skip]
 const TLS: &[Field] = &[
     f("host", ["Host", "المضيف", "میزبان"], Text, Probe),
     f("port", ["Port", "المنفذ", "درگاه"], Number, Probe),
-    f(
-        "server_name",
-        [
-            "Server name (SNI; default the host)",
-            "اسم الخادم (SNI؛ الافتراضي المضيف)",
-            "نام سرور (SNI؛ پیش‌فرض میزبان)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "starttls",
-        ["STARTTLS first", "STARTTLS أولاً", "ابتدا STARTTLS"],
-        Select(&["", "smtp", "imap", "pop3", "postgres"]),
-        Probe,
-    ),
-    f(
-        "cert_expiry_warn_days",
-        [
-            "Warn when the certificate has fewer days left (default 14)",
-            "التنبيه عندما تقل أيام الشهادة عن (الافتراضي 14)",
-            "هشدار وقتی روزهای گواهی کمتر باشد (پیش‌فرض ۱۴)",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "ca_pem",
-        [
-            "Private CA (PEM)",
-            "جهة إصدار خاصة (PEM)",
-            "مرجع صدور خصوصی (PEM)",
-        ],
-        Area,
-        Probe,
-    ),
+    f("server_name", ["Server name (SNI; default the host)", "اسم الخادم (SNI؛ الافتراضي المضيف)", "نام سرور (SNI؛ پیش‌فرض میزبان)"], Text, Probe),
+    f("starttls", ["STARTTLS first", "STARTTLS أولاً", "ابتدا STARTTLS"], Select(&["", "smtp", "imap", "pop3", "postgres"]), Probe),
+    f("cert_expiry_warn_days", ["Warn when the certificate has fewer days left (default 14)", "التنبيه عندما تقل أيام الشهادة عن (الافتراضي 14)", "هشدار وقتی روزهای گواهی کمتر باشد (پیش‌فرض ۱۴)"], Number, Probe),
+    f("ca_pem", ["Private CA (PEM)", "جهة إصدار خاصة (PEM)", "مرجع صدور خصوصی (PEM)"], Area, Probe),
 ];
 
+#[rustfmt::skip]
 const DNS: &[Field] = &[
-    f(
-        "query_name",
-        ["Name asked for", "الاسم المطلوب", "نام پرسیده‌شده"],
-        Text,
-        Probe,
-    ),
-    f(
-        "record_type",
-        ["Record type", "نوع السجل", "نوع رکورد"],
-        Select(&["A", "AAAA", "CNAME", "MX", "TXT", "NS"]),
-        Probe,
-    ),
-    f(
-        "resolver",
-        [
-            "Resolver (IP address, optional port)",
-            "المحلّل (عنوان IP، منفذ اختياري)",
-            "حل‌کننده (نشانی IP، درگاه اختیاری)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "transport",
-        ["Transport", "النقل", "انتقال"],
-        Select(&["udp", "tcp"]),
-        Probe,
-    ),
-    f(
-        "expect_contains",
-        [
-            "Answers that must be there (one a line)",
-            "أجوبة يجب وجودها (واحد في كل سطر)",
-            "پاسخ‌هایی که باید باشند (هر خط یکی)",
-        ],
-        Lines,
-        Probe,
-    ),
-    f(
-        "expect_equals",
-        [
-            "The answers are exactly (one a line)",
-            "الأجوبة هي بالضبط (واحد في كل سطر)",
-            "پاسخ‌ها دقیقاً (هر خط یکی)",
-        ],
-        Lines,
-        Probe,
-    ),
-    f(
-        "expect_count",
-        [
-            "Number of answers (JSON: {\"min\": 1, \"max\": 4})",
-            "عدد الأجوبة (JSON: {\"min\": 1, \"max\": 4})",
-            "تعداد پاسخ‌ها (JSON: {\"min\": 1, \"max\": 4})",
-        ],
-        Json,
-        Probe,
-    ),
+    f("query_name", ["Name asked for", "الاسم المطلوب", "نام پرسیده‌شده"], Text, Probe),
+    f("record_type", ["Record type", "نوع السجل", "نوع رکورد"], Select(&["A", "AAAA", "CNAME", "MX", "TXT", "NS"]), Probe),
+    f("resolver", ["Resolver (IP address, optional port)", "المحلّل (عنوان IP، منفذ اختياري)", "حل‌کننده (نشانی IP، درگاه اختیاری)"], Text, Probe),
+    f("transport", ["Transport", "النقل", "انتقال"], Select(&["udp", "tcp"]), Probe),
+    f("expect_contains", ["Answers that must be there (one a line)", "أجوبة يجب وجودها (واحد في كل سطر)", "پاسخ‌هایی که باید باشند (هر خط یکی)"], Lines, Probe),
+    f("expect_equals", ["The answers are exactly (one a line)", "الأجوبة هي بالضبط (واحد في كل سطر)", "پاسخ‌ها دقیقاً (هر خط یکی)"], Lines, Probe),
+    f("expect_count", ["Number of answers (JSON: {\"min\": 1, \"max\": 4})", "عدد الأجوبة (JSON: {\"min\": 1, \"max\": 4})", "تعداد پاسخ‌ها (JSON: {\"min\": 1, \"max\": 4})"], Json, Probe),
 ];
 
+#[rustfmt::skip]
 const HEARTBEAT: &[Field] = &[
-    f(
-        "period_s",
-        [
-            "Period between pings, s",
-            "المدة بين النبضات، ث",
-            "فاصلهٔ پینگ‌ها، ثانیه",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "grace_s",
-        [
-            "Grace, s (default 300)",
-            "المهلة الإضافية، ث (الافتراضي 300)",
-            "مهلت اضافه، ثانیه (پیش‌فرض ۳۰۰)",
-        ],
-        Number,
-        Probe,
-    ),
-    f(
-        "token",
-        [
-            "Push token (empty: made for you, or kept on edit)",
-            "رمز الدفع (فارغ: يُنشأ لك، أو يُبقى عند التعديل)",
-            "توکن ارسال (خالی: ساخته می‌شود، یا در ویرایش حفظ می‌شود)",
-        ],
-        Text,
-        Probe,
-    ),
-    f(
-        "token_sha256",
-        [
-            "…or the token's SHA-256 (hex)",
-            "…أو SHA-256 للرمز (ست عشري)",
-            "…یا SHA-256 توکن (هگز)",
-        ],
-        Text,
-        Probe,
-    ),
+    f("period_s", ["Period between pings, s", "المدة بين النبضات، ث", "فاصلهٔ پینگ‌ها، ثانیه"], Number, Probe),
+    f("grace_s", ["Grace, s (default 300)", "المهلة الإضافية، ث (الافتراضي 300)", "مهلت اضافه، ثانیه (پیش‌فرض ۳۰۰)"], Number, Probe),
+    f("token", ["Push token (empty: made for you, or kept on edit)", "رمز الدفع (فارغ: يُنشأ لك، أو يُبقى عند التعديل)", "توکن ارسال (خالی: ساخته می‌شود، یا در ویرایش حفظ می‌شود)"], Text, Probe),
+    f("token_sha256", ["…or the token's SHA-256 (hex)", "…أو SHA-256 للرمز (ست عشري)", "…یا SHA-256 توکن (هگز)"], Text, Probe),
 ];
 
 /// The check kinds, as `kind` spells them.
