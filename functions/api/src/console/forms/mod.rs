@@ -201,9 +201,14 @@ fn render(c: &Chrome, status: StatusCode, s: Shown<'_>) -> Response {
                     readonly: false,
                 };
             }
+            // An empty choice first (the API's default, or none), so that a new form does not
+            // pick the first value for the reader.
             Input::Select(values) => (
                 "select",
-                values.iter().map(|v| (*v, *v == value.as_str())).collect(),
+                std::iter::once("")
+                    .chain(values.iter().copied().filter(|v| !v.is_empty()))
+                    .map(|v| (v, v == value.as_str()))
+                    .collect(),
             ),
             Input::Area | Input::Lines | Input::NumLines | Input::Headers | Input::Json => {
                 ("area", vec![])
