@@ -168,4 +168,4 @@ async fn newest_results<S: Store>(api: &super::client::Api<S>, id: &str, now: i6
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
