@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::client::Api;
 use super::session::Session;
-use super::targets::{status_class, status_word};
+use super::targets::status_class;
 use super::view::{html, Chrome};
 use crate::routes::AppState;
 use crate::Store;
@@ -116,7 +116,7 @@ struct PoolsPage<'a> {
 
 impl PoolsPage<'_> {
     fn word(&self, status: &str) -> String {
-        status_word(self.c, status)
+        super::detail::view::word(self.c, status)
     }
     fn target(&self, id: &str) -> String {
         self.c.href(&format!("/targets/{}", path_segment(id)))

@@ -149,8 +149,14 @@ async fn a_proxy_marked_down_shows_down_its_alert_and_no_credentials() {
     let p = b.get("/console/targets/p1?lang=fa").await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("dir=\"rtl\""));
+    let utc = p.body.find(" UTC</bdi></td>").expect("a time");
+    assert!(
+        p.body[..utc].ends_with(|ch: char| ('\u{06F0}'..='\u{06F9}').contains(&ch)),
+        "times in Persian digits"
+    );
     assert!(p.body.contains("<h1><bdi>p1</bdi></h1>"));
     assert!(p.body.contains("data-status=\"down\""), "{}", p.body);
+    assert!(p.body.contains("از کار افتاده"), "the status in Persian");
     assert!(
         p.body.contains("data-key=\"p1#down#"),
         "the alert: {}",

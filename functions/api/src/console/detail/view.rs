@@ -5,29 +5,28 @@ use serde_json::Value;
 
 use super::super::targets::{status_class, status_word};
 use super::super::view::Chrome;
+use crate::page::labels::Labels;
 
-/// `ms` (epoch) as `2026-12-02 13:38:35 UTC`; empty for 0 or out of range.
-pub fn when(ms: i64) -> String {
+/// `ms` (epoch) as `2026-12-02 13:38:35 UTC` in the digits of `l`'s language (the status
+/// page's [`crate::page::labels`]); empty for 0 or out of range.
+pub fn when(l: &Labels, ms: i64) -> String {
     if ms <= 0 {
         return String::new();
     }
     jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(|t| l.digits(&t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()))
         .unwrap_or_default()
 }
 
-/// An RFC 3339 time of the API as [`when`] writes it (the text as it is when not a time).
-pub fn when_text(s: &str) -> String {
-    s.parse::<jiff::Timestamp>()
-        .map(|t| when(t.as_millisecond()))
-        .unwrap_or_else(|_| s.to_string())
-}
-
-/// A JSON time (epoch ms or RFC 3339) as [`when`] writes it; empty for `null`.
-pub fn when_value(v: &Value) -> String {
+/// A JSON time (epoch ms or RFC 3339) as [`when`] writes it; empty for `null`, the text as it
+/// is when not a time.
+pub fn when_value(l: &Labels, v: &Value) -> String {
     match v {
-        Value::Number(n) => n.as_i64().map(when).unwrap_or_default(),
-        Value::String(s) => when_text(s),
+        Value::Number(n) => n.as_i64().map(|ms| when(l, ms)).unwrap_or_default(),
+        Value::String(s) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| when(l, t.as_millisecond()))
+            .unwrap_or_else(|_| s.clone()),
         _ => String::new(),
     }
 }
@@ -252,6 +251,7 @@ impl<'a> DetailPage<'a> {
         pings: Option<Value>,
         chart: LatencyChart,
     ) -> DetailPage<'a> {
+        let l = crate::page::labels::labels(Some(c.code()));
         let t = &one["target"];
         let st = &one["state"];
         let s = |v: &Value| v.as_str().unwrap_or("").to_string();
@@ -293,7 +293,7 @@ impl<'a> DetailPage<'a> {
             priority: text(&row["priority"]),
             enabled: t["enabled"].as_bool().unwrap_or(true),
             class: status_class(&status),
-            since: when_value(&st["status_since"]),
+            since: when_value(l, &st["status_since"]),
             reason: s(&st["last_error"]),
             consecutive_failures: st["consecutive_failures"].as_u64().unwrap_or(0),
             checks: format!(
@@ -308,9 +308,9 @@ impl<'a> DetailPage<'a> {
             status,
             kind,
             facts,
-            results: results.iter().map(result_row).collect(),
-            alerts: alerts.iter().map(alert_row).collect(),
-            digest: digest.map(|d| digest_view(&d)),
+            results: results.iter().map(|r| result_row(l, r)).collect(),
+            alerts: alerts.iter().map(|a| alert_row(l, a)).collect(),
+            digest: digest.map(|d| digest_view(l, &d)),
             uptime: uptime["windows"]
                 .as_array()
                 .map(|w| {
@@ -328,8 +328,8 @@ impl<'a> DetailPage<'a> {
                 .unwrap_or_default(),
             locations: row["locations"]
                 .as_array()
-                .map(|l| {
-                    l.iter()
+                .map(|list| {
+                    list.iter()
                         .map(|v| {
                             let st = s(&v["status"]);
                             LocationRow {
@@ -340,7 +340,7 @@ impl<'a> DetailPage<'a> {
                                     .as_u64()
                                     .map(|m| format!("{m} ms"))
                                     .unwrap_or_default(),
-                                at: when_value(&v["at"]),
+                                at: when_value(l, &v["at"]),
                             }
                         })
                         .collect()
@@ -358,7 +358,7 @@ impl<'a> DetailPage<'a> {
                 .map(|p| {
                     p.iter()
                         .map(|p| PingRow {
-                            at: when_value(&p["at"]),
+                            at: when_value(l, &p["at"]),
                             status: s(&p["status"]),
                             message: text(&p["message"]),
                         })
@@ -371,7 +371,7 @@ impl<'a> DetailPage<'a> {
 
     /// A status word in the reader's language.
     pub fn word(&self, status: &str) -> String {
-        status_word(self.c, status)
+        word(self.c, status)
     }
 
     /// `c.href("/targets/<id>")` + `tail`.
@@ -380,10 +380,20 @@ impl<'a> DetailPage<'a> {
     }
 }
 
-fn result_row(r: &Value) -> ResultRow {
+/// A status word of the API (`healthy`, `degraded`, `down`, `blocked`, `unknown`, or the list's
+/// `up`) in the reader's language; other words as they are.
+pub fn word(c: &Chrome, status: &str) -> String {
+    match status {
+        "healthy" => c.t("healthy", "سليم", "سالم").into(),
+        "blocked" => c.t("blocked", "محجوب", "مسدود").into(),
+        other => status_word(c, other),
+    }
+}
+
+fn result_row(l: &Labels, r: &Value) -> ResultRow {
     let outcome = r["outcome"].as_str().unwrap_or("").to_string();
     ResultRow {
-        at: when_value(&r["at"]),
+        at: when_value(l, &r["at"]),
         class: status_class(match outcome.as_str() {
             "failed" | "blocked" => "down",
             "slow" => "degraded",
@@ -397,11 +407,11 @@ fn result_row(r: &Value) -> ResultRow {
     }
 }
 
-fn alert_row(r: &Value) -> AlertRow {
+fn alert_row(l: &Labels, r: &Value) -> AlertRow {
     let a = &r["alert"];
     AlertRow {
         key: text(&a["key"]),
-        at: when_value(&a["at"]),
+        at: when_value(l, &a["at"]),
         severity: text(&a["severity"]),
         subject: text(&a["subject"]),
         text: text(&a["text"]),
@@ -409,9 +419,13 @@ fn alert_row(r: &Value) -> AlertRow {
     }
 }
 
-fn digest_view(d: &Value) -> DigestView {
+fn digest_view(l: &Labels, d: &Value) -> DigestView {
     DigestView {
-        hour: format!("{} – {}", when_value(&d["start"]), when_value(&d["end"])),
+        hour: format!(
+            "{} – {}",
+            when_value(l, &d["start"]),
+            when_value(l, &d["end"])
+        ),
         summary: text(&d["summary"]),
         recommendations: d["recommendations"]
             .as_array()
