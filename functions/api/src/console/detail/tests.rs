@@ -11,7 +11,8 @@ use crate::console::testkit::{app, Browser, ADMIN, READ};
 use crate::App;
 
 /// Writes one probe run of every kind, as a run would: each listed target with `status` and,
-/// when `latency` is given, results at `at` for each latency (ms; `None`: a failed check).
+/// when `latency` is given, a result at `at` (ms; `None`: a failed check) whose certificate has
+/// 41 days left (none for the target `plain`, a plain HTTP one) and whose message is markup.
 pub(crate) async fn run(
     app: &Arc<App<MemoryStore>>,
     at: i64,
@@ -39,11 +40,15 @@ pub(crate) async fn run(
                     latency_ms: ms.unwrap_or(0),
                     connect_ms: None,
                     ttfb_ms: None,
-                    cert_days_left: Some(41),
+                    cert_days_left: (t.id != "plain").then_some(41),
                     bytes: 10,
                     attempts: 1,
                     error: None,
-                    message: Some("<i>checked</i>".into()),
+                    message: Some(if t.id == "tls" {
+                        "subject CN=mail.example.com, issuer CN=Example CA".into()
+                    } else {
+                        "<i>checked</i>".into()
+                    }),
                 });
                 Some(lookout_app::ports::Latest::new(s, r))
             })
@@ -234,4 +239,36 @@ async fn the_read_token_sees_no_forms_and_the_admin_every_action() {
         .contains("<output id=\"check-result\" class=\"inline\""));
     assert!(p.body.contains("href=\"/console/targets/web/edit\""));
     assert!(p.body.contains("href=\"/console/targets/web/delete\""));
+}
+
+#[tokio::test]
+async fn a_tls_check_shows_its_certificate_and_plain_http_shows_none() {
+    let b = Browser::new(app());
+    b.create_target(json!({"id": "tls", "kind": "tls", "group": "mail", "host": "mail.example.com", "port": 993}))
+        .await;
+    b.create_target(
+        json!({"id": "plain", "kind": "server", "group": "web", "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
+    let now = lookout_core::time::now_ms();
+    run(
+        &b.app,
+        now - 60_000,
+        &[
+            ("tls", Status::Healthy, Some(Some(12))),
+            ("plain", Status::Healthy, Some(Some(5))),
+        ],
+    )
+    .await;
+    let mut b = Browser::signed_in(b.app.clone(), READ).await;
+    let p = b.get("/console/targets/tls").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("data-cert-days=\"41\""));
+    assert!(p
+        .body
+        .contains("subject CN=mail.example.com, issuer CN=Example CA"));
+    assert!(p.body.contains("data-fact=\"host\""));
+    let p = b.get("/console/targets/plain").await;
+    assert!(p.body.contains("data-cert=\"none\""), "{}", p.body);
+    assert!(!p.body.contains("data-cert-days"));
 }
