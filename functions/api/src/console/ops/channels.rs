@@ -243,7 +243,9 @@ pub async fn test<S: Store>(
     if super::super::wants_fragment(&headers) {
         return html(StatusCode::OK, &TestFragment { c: &c, t: &t });
     }
-    render(&app, &session, &c, &Filters::default(), Some(t), None).await
+    // A refusal (no such channel) is said above the list too: its row may not exist.
+    let error = t.error.clone();
+    render(&app, &session, &c, &Filters::default(), Some(t), error).await
 }
 
 /// `POST /console/deliveries/{id}/retry`.
