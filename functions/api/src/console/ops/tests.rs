@@ -366,3 +366,91 @@ async fn a_channel_test_shows_the_providers_answer_and_names_stay_text() {
     let p = b.submit("/console/channels/nope/test", &[]).await;
     assert!(p.body.contains("class=\"form-error\""), "{}", p.body);
 }
+
+#[tokio::test]
+async fn a_failed_delivery_has_a_retry_button_that_sends_it_again() {
+    use lookout_app::ports::{DeliveryLog as _, DeliveryOutcome};
+    use lookout_core::notify::DeliveryStatus;
+
+    let receiver = TestServer::start(|_| Reply::json(200, &json!({"ok": true}))).await;
+    let b0 = Browser::new(app());
+    b0.create_target(json!({"id": "web", "name": "Web", "kind": "server", "group": "g", "url": "http://127.0.0.1:9/"})).await;
+    let (s, body) = api(
+        &b0.app,
+        "POST",
+        "/v1/targets/web/actions/mark-down",
+        Value::Null,
+    )
+    .await;
+    assert!(s.is_success(), "{body}");
+    let (s, body) = api(
+        &b0.app,
+        "POST",
+        "/v1/channels",
+        json!({"id": "hook", "kind": "webhook", "config": {"url": format!("{}/hook", receiver.url), "secret": "signing-secret-0123456789"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let alert = b0.app.store.outbox()[0].0.clone();
+    let now = lookout_core::time::now_ms();
+    b0.app
+        .store
+        .claim_delivery("hook", &alert, now, now + 60_000, now / 1000 + 86_400)
+        .await
+        .unwrap();
+    let failed = DeliveryOutcome {
+        status: DeliveryStatus::Failed,
+        attempts: 3,
+        provider_status: Some(502),
+        last_error: Some("bad gateway <b>upstream</b>".into()),
+    };
+    b0.app
+        .store
+        .finish_delivery("hook", &alert.key, now + 60_000, &failed, now)
+        .await
+        .unwrap();
+    let id = lookout_core::notify::delivery_id("hook", &alert.key);
+
+    let mut read = Browser::signed_in(b0.app.clone(), READ).await;
+    assert!(!read
+        .get("/console/channels")
+        .await
+        .body
+        .contains("data-action=\"retry\""));
+    let mut b = Browser::signed_in(b0.app.clone(), ADMIN).await;
+    let page = b.get("/console/channels?status=failed").await;
+    let row = &page.body[page
+        .body
+        .find(&format!("<tr data-id=\"{id}\""))
+        .expect(&page.body)..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("data-action=\"retry\"") && row.contains("502"),
+        "{row}"
+    );
+    assert!(row.contains("bad gateway &#60;b&#62;upstream"), "{row}");
+    let p = b
+        .submit(&format!("/console/deliveries/{id}/retry"), &[])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/console/channels?done=sent"));
+    assert_eq!(receiver.requests().len(), 1);
+    let after = b.get("/console/channels?done=sent").await;
+    assert!(after
+        .body
+        .contains("<p class=\"notice\" role=\"status\">Sent.</p>"));
+    assert!(
+        !after.body.contains("data-action=\"retry\""),
+        "{}",
+        after.body
+    );
+    // Sent now: a second retry is the API's 409, said in the page.
+    let p = b
+        .submit(&format!("/console/deliveries/{id}/retry"), &[])
+        .await;
+    assert!(
+        p.body.contains("class=\"form-error\"") && p.body.contains("not failed"),
+        "{}",
+        p.body
+    );
+}
