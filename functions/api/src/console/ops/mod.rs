@@ -15,12 +15,14 @@
 //! | `POST /console/channels/{id}/test` | send a channel's test message; the provider's answer inline | `POST /v1/channels/{id}/test` |
 //! | `POST /console/deliveries/{id}/retry` | send a failed delivery again | `POST /v1/deliveries/{id}/retry` |
 //! | `GET /console/incidents` | incidents and maintenance: status, affected targets, timeline ([`incidents`]) | `GET /v1/incidents` |
+//! | `GET /console/audit` | the audit log (admin token), filtered by actor and object, pages via `cursor` ([`audit`]) | `GET /v1/audit` |
 //!
 //! Pages that read an admin-only route show a read session a sentence saying the admin token
 //! is needed (no error page); a route the deployment lacks (dumps without a bucket: 503) shows
 //! the API's message in the page.
 
 pub mod alerts;
+pub mod audit;
 pub mod channels;
 pub mod digests;
 pub mod dumps;
@@ -52,6 +54,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/console/channels/{id}/test", post(channels::test::<S>))
         .route("/console/deliveries/{id}/retry", post(channels::retry::<S>))
         .route("/console/incidents", get(incidents::page::<S>))
+        .route("/console/audit", get(audit::page::<S>))
 }
 
 /// `ms` (epoch ms) as `YYYY-MM-DD HH:MM UTC` in the reader's digits; empty for 0 or less.

@@ -10,13 +10,14 @@ use serde_json::{json, Value};
 use super::super::testkit::{app, Browser, ADMIN, READ};
 use crate::App;
 
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 7] = [
     "/console/alerts",
     "/console/runs",
     "/console/digests",
     "/console/dumps",
     "/console/channels",
     "/console/incidents",
+    "/console/audit",
 ];
 
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
@@ -89,7 +90,12 @@ async fn a_read_session_sees_no_forms_and_its_posts_are_403() {
         let page = read.get(p).await;
         assert_eq!(forms(&page.body), 0, "{p}: {}", page.body);
     }
-    for p in ["/console/dumps", "/console/channels", "/console/runs"] {
+    for p in [
+        "/console/dumps",
+        "/console/channels",
+        "/console/runs",
+        "/console/audit",
+    ] {
         let page = read.get(p).await;
         assert!(
             page.body.contains("needs the admin token"),
@@ -453,4 +459,24 @@ async fn a_failed_delivery_has_a_retry_button_that_sends_it_again() {
         "{}",
         p.body
     );
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_the_admins_writes_and_keeps_hostile_text_as_text() {
+    let b0 = Browser::new(app());
+    b0.create_target(json!({"id": "web", "name": HOSTILE, "kind": "server", "group": "g", "url": "http://127.0.0.1:9/"})).await;
+    let mut b = Browser::signed_in(b0.app.clone(), ADMIN).await;
+    let page = b.get("/console/audit?object=target").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("POST /v1/targets") && page.body.contains("target:web"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(HOSTILE));
+    let none = b.get("/console/audit?object=channel").await;
+    assert!(!none.body.contains("<bdi>target:web</bdi>"));
+    let bad = b.get("/console/audit?cursor=nope").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("class=\"form-error\""));
 }
