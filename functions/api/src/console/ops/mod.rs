@@ -15,6 +15,7 @@
 //! | `POST /console/channels/{id}/test` | send a channel's test message; the provider's answer inline | `POST /v1/channels/{id}/test` |
 //! | `POST /console/deliveries/{id}/retry` | send a failed delivery again | `POST /v1/deliveries/{id}/retry` |
 //! | `GET /console/incidents` | incidents and maintenance: status, affected targets, timeline ([`incidents`]) | `GET /v1/incidents` |
+//! | `POST /console/incidents` | post an incident or a maintenance window (admin) | `POST /v1/incidents` |
 //! | `GET /console/audit` | the audit log (admin token), filtered by actor and object, pages via `cursor` ([`audit`]) | `GET /v1/audit` |
 //!
 //! Pages that read an admin-only route show a read session a sentence saying the admin token
@@ -53,7 +54,10 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/console/channels", get(channels::page::<S>))
         .route("/console/channels/{id}/test", post(channels::test::<S>))
         .route("/console/deliveries/{id}/retry", post(channels::retry::<S>))
-        .route("/console/incidents", get(incidents::page::<S>))
+        .route(
+            "/console/incidents",
+            get(incidents::page::<S>).post(incidents::create::<S>),
+        )
         .route("/console/audit", get(audit::page::<S>))
 }
 

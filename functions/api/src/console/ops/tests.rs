@@ -480,3 +480,71 @@ async fn the_audit_log_lists_the_admins_writes_and_keeps_hostile_text_as_text() 
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("class=\"form-error\""));
 }
+
+#[tokio::test]
+async fn an_admin_posts_an_incident_and_a_refusal_is_shown_at_its_field() {
+    let b0 = Browser::new(app());
+    b0.create_target(json!({"id": "web", "name": "Web", "kind": "server", "group": "g", "url": "http://127.0.0.1:9/"})).await;
+    let mut b = Browser::signed_in(b0.app.clone(), ADMIN).await;
+    let page = b.get("/console/incidents").await;
+    assert!(
+        page.body.contains("<form id=\"incident-form\""),
+        "{}",
+        page.body
+    );
+    let p = b
+        .submit(
+            "/console/incidents",
+            &[
+                ("kind", "incident"),
+                ("title", "DB slow"),
+                ("targets", "ghost"),
+                ("body", "looking"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    let field = &p.body[p.body.find("data-field=\"targets\"").unwrap()..];
+    let field = &field[..field.find("</div>").unwrap()];
+    assert!(
+        field.contains("<p class=\"field-error\">targets[0]: no target ghost"),
+        "{field}"
+    );
+    assert!(p
+        .body
+        .contains("<div class=\"field bad\" data-field=\"targets\""));
+    assert!(
+        p.body.contains("value=\"DB slow\""),
+        "the form keeps what was typed"
+    );
+    let p = b
+        .submit(
+            "/console/incidents",
+            &[
+                ("kind", "incident"),
+                ("title", "DB slow"),
+                ("targets", "web"),
+                ("body", "looking"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/console/incidents?done=created")
+    );
+    let list = b.get("/console/incidents?done=created").await;
+    assert!(list.body.contains("<bdi>DB slow</bdi>") && list.body.contains("p class=\"notice\""));
+    let p = b
+        .submit(
+            "/console/incidents",
+            &[
+                ("kind", "maintenance"),
+                ("title", "upgrade"),
+                ("starts_at", "2030-01-01T10:00"),
+                ("ends_at", "2030-01-01T12:00"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+}
