@@ -272,3 +272,28 @@ async fn a_tls_check_shows_its_certificate_and_plain_http_shows_none() {
     assert!(p.body.contains("data-cert=\"none\""), "{}", p.body);
     assert!(!p.body.contains("data-cert-days"));
 }
+
+#[tokio::test]
+async fn a_heartbeat_shows_its_last_pings_as_text_and_not_its_token() {
+    const TOKEN: &str = "console-push-token-0123456789abcdef";
+    let b = Browser::new(app());
+    b.create_target(
+        json!({"id": "cron", "kind": "heartbeat", "group": "jobs", "period_s": 60, "token": TOKEN}),
+    )
+    .await;
+    let req: Request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("/v1/push/{TOKEN}/fail"))
+        .header("content-type", "text/plain")
+        .body(Body::Text("<b>disk full</b>".into()))
+        .unwrap();
+    let status = crate::handle(&b.app, req).await.status();
+    assert!(status.is_success(), "{status}");
+    let mut b = Browser::signed_in(b.app.clone(), ADMIN).await;
+    let p = b.get("/console/targets/cron").await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("<section class=\"pings\""), "{}", p.body);
+    assert!(p.body.contains(">fail<"), "{}", p.body);
+    assert!(!p.body.contains("<b>disk"));
+    assert!(!p.body.contains(TOKEN));
+}
