@@ -67,9 +67,12 @@ pub fn status_class(status: &str) -> &'static str {
     }
 }
 
-/// A status word in the reader's language (the API's word when not known).
+/// A status word of the API (`healthy`, `degraded`, `down`, `blocked`, `unknown`; `up`) in the
+/// reader's language (the API's word when not known).
 pub fn status_word(c: &Chrome, status: &str) -> String {
     match status {
+        "healthy" => c.t("healthy", "سليم", "سالم").into(),
+        "blocked" => c.t("blocked", "محجوب", "مسدود").into(),
         "up" => c.t("up", "يعمل", "فعال").into(),
         "degraded" => c.t("degraded", "متدهور", "کُند").into(),
         "down" => c.t("down", "متوقف", "از کار افتاده").into(),

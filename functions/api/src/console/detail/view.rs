@@ -383,11 +383,7 @@ impl<'a> DetailPage<'a> {
 /// A status word of the API (`healthy`, `degraded`, `down`, `blocked`, `unknown`, or the list's
 /// `up`) in the reader's language; other words as they are.
 pub fn word(c: &Chrome, status: &str) -> String {
-    match status {
-        "healthy" => c.t("healthy", "سليم", "سالم").into(),
-        "blocked" => c.t("blocked", "محجوب", "مسدود").into(),
-        other => status_word(c, other),
-    }
+    status_word(c, status)
 }
 
 fn result_row(l: &Labels, r: &Value) -> ResultRow {
