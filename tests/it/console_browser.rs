@@ -178,7 +178,10 @@ fn every_screenshot_name_ends_with_its_width_and_each_page_has_both_widths() {
         let (page, width) = name.rsplit_once('-').unwrap();
         assert!(["1280", "390"].contains(&width), "{name}");
         let other = if width == "1280" { "390" } else { "1280" };
-        assert!(SHOTS.contains(&format!("{page}-{other}").as_str()), "{name}");
+        assert!(
+            SHOTS.contains(&format!("{page}-{other}").as_str()),
+            "{name}"
+        );
     }
 }
 
@@ -202,6 +205,12 @@ fn a_missing_or_narrow_screenshot_is_a_problem() {
     let problems = shot_problems(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].contains("pools-en-390.png: not a PNG 390 px wide"), "{problems:?}");
-    assert!(problems[1].contains("list-ar-1280.png: not saved"), "{problems:?}");
+    assert!(
+        problems[0].contains("pools-en-390.png: not a PNG 390 px wide"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("list-ar-1280.png: not saved"),
+        "{problems:?}"
+    );
 }

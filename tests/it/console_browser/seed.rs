@@ -59,20 +59,30 @@ pub async fn seeded() -> Seeded {
     let cheap = common::tinyproxy("demo", "secret").await;
     let dear = common::microsocks("demo", "secret").await;
     let targets = vec![
-        target(json!({"id": "web-up", "name": "Web (up)", "group": "web", "kind": "server",
-                      "url": format!("{up}/health")})),
-        target(json!({"id": "web-down", "name": "Web (down)", "group": "web", "kind": "server",
-                      "url": format!("{down}/health")})),
-        target(json!({"id": "hostile", "name": HOSTILE, "group": "web", "kind": "server",
-                      "url": format!("{up}/hostile")})),
-        target(json!({"id": CHEAP_PROXY, "name": "Cheap proxy (tinyproxy)", "group": POOL,
+        target(
+            json!({"id": "web-up", "name": "Web (up)", "group": "web", "kind": "server",
+                      "url": format!("{up}/health")}),
+        ),
+        target(
+            json!({"id": "web-down", "name": "Web (down)", "group": "web", "kind": "server",
+                      "url": format!("{down}/health")}),
+        ),
+        target(
+            json!({"id": "hostile", "name": HOSTILE, "group": "web", "kind": "server",
+                      "url": format!("{up}/hostile")}),
+        ),
+        target(
+            json!({"id": CHEAP_PROXY, "name": "Cheap proxy (tinyproxy)", "group": POOL,
                       "kind": "proxy", "proxy_type": "datacenter", "cost_per_gb": 1.0,
                       "proxy_url": format!("http://demo:secret@{}", cheap.addr),
-                      "test_urls": [format!("{up}/ip")]})),
-        target(json!({"id": DEAR_PROXY, "name": "Dear proxy (microsocks)", "group": POOL,
+                      "test_urls": [format!("{up}/ip")]}),
+        ),
+        target(
+            json!({"id": DEAR_PROXY, "name": "Dear proxy (microsocks)", "group": POOL,
                       "kind": "proxy", "proxy_type": "datacenter", "cost_per_gb": 4.0,
                       "proxy_url": format!("socks5://demo:secret@{}", dear.addr),
-                      "test_urls": [format!("{up}/ip")]})),
+                      "test_urls": [format!("{up}/ip")]}),
+        ),
     ];
     for t in &targets {
         store.create_target(t).await.expect("create target");
