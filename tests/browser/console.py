@@ -447,6 +447,17 @@ def shoot(name, width):
     problems = []
     if w != width:
         problems.append(f"{name}: {w} px wide, not {width}")
+    covered = D.execute_script(
+        "var out = [];"
+        "document.querySelectorAll('form#logout button, nav.main a').forEach(function (n) {"
+        " var r = n.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;"
+        " var top = r.width > 0 && r.height > 0 && document.elementFromPoint(x, y);"
+        " if (!top || !(top === n || n.contains(top)))"
+        "  out.push(n.textContent.trim() + ' under ' + (top ? top.tagName.toLowerCase() + '.' + (top.getAttribute('class') || '') : 'nothing (off screen)')); });"
+        "return out;"
+    )
+    if covered:
+        problems.append(f"{name}: the frame's links cannot be clicked: {covered[:4]}")
     if width <= 390 and m["scroll"] > m["client"]:
         wide = D.execute_script(
             "var w = document.documentElement.clientWidth, out = [];"
