@@ -229,6 +229,9 @@ def step1_sign_in():
     sign_in(ADMIN)
     need(D.current_url.split("?")[0].endswith("/console/targets"), f"signed in to {D.current_url}")
     one("table.list")
+    for tid, want in ((FIX["up_id"], "operational"), (FIX["down_id"], "down")):
+        r = row(tid)
+        need(r is not None and want in (r.get_attribute("class") or "").split(), f"{tid}'s row is not {want}")
     cookies = {c["name"]: c for c in D.get_cookies()}
     s = cookies.get("lookout_session")
     need(s is not None, f"no lookout_session cookie: {sorted(cookies)}")
