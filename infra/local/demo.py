@@ -62,6 +62,7 @@ import boto3
 from botocore.config import Config
 
 import demo_ops
+import demo_console
 import demo_monitors
 import demo_slo
 
@@ -303,7 +304,9 @@ class Demo:
         self.spawn(["cargo", "lambda", "watch", "-A", HOST, "-P", str(WATCH_PORT), "--ignore-changes", "-q",
                     "--env-file", str(ROOT / "infra/local/local.env"), "--env-var", f"LOOKOUT_TABLE={self.table}",
                     "--env-var", f"LOOKOUT_TELEGRAM_API_URL={self.env['LOOKOUT_TELEGRAM_API_URL']}",
-                    "--env-var", f"LOOKOUT_PAGERDUTY_EVENTS_URL={self.env['LOOKOUT_PAGERDUTY_EVENTS_URL']}"],
+                    "--env-var", f"LOOKOUT_PAGERDUTY_EVENTS_URL={self.env['LOOKOUT_PAGERDUTY_EVENTS_URL']}",
+                    # The console's links and cookie path: cargo lambda watch serves the API under this prefix.
+                    "--env-var", "LOOKOUT_BASE_PATH=/lambda-url/api"],
                    "demo-watch.log")
         wait_port(WATCH_PORT, "cargo lambda watch")
         status, body = self.api("GET", "/v1/health")
@@ -902,6 +905,7 @@ class Demo:
                                 ["demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET, self.token])
             demo_slo.slos(self, say)
             demo_monitors.monitors(self, say)
+            demo_console.console(self, say, WATCH_PORT)
             if os.environ.get("LOOKOUT_DEMO_FULL") == "1":
                 self.browser_check()
                 self.contract_check()

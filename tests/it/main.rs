@@ -17,6 +17,7 @@ mod badges_feed;
 mod cache;
 mod client_failover;
 mod console_browser;
+mod console_dumps;
 mod digest;
 mod dumps;
 mod dynamodb_store;
