@@ -9,15 +9,21 @@
 # (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ),
 # and one probe worker, `probe --poll $LOOKOUT_PROBE_QUEUE_URL` (the shard tasks of a run that
 # fans out: above LOOKOUT_SHARD_TARGETS targets of a kind).
-# The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status
+# The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status and the
+# console at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/console: cargo lambda watch
+# serves a function under /lambda-url/<name>/ and hands it the path below that, so the console
+# is told the prefix its links and cookies need (LOOKOUT_BASE_PATH; empty on AWS, where the
+# HttpApi serves the function at the root).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 cd "$ROOT"
 export PATH="$ROOT/.local/venv/bin:$PATH"
 PORT="${LOOKOUT_DEV_PORT:-9000}"
 EVERY="${LOOKOUT_DEV_PROBE_SECONDS:-60}"
+BASE_PATH=/lambda-url/api
 
-cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file infra/local/local.env &
+cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file infra/local/local.env \
+  --env-var "LOOKOUT_BASE_PATH=$BASE_PATH" &
 WATCH_PID=$!
 # The notify poller, with local.env's settings (what the event source mapping does on AWS).
 (
@@ -43,7 +49,8 @@ for _ in $(seq 1 120); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
   sleep 0.5
 done
-echo "lookout: API at http://127.0.0.1:$PORT/lambda-url/api/v1/status (admin token in infra/local/local.env)"
+echo "lookout: API at http://127.0.0.1:$PORT$BASE_PATH/v1/status (admin token in infra/local/local.env)"
+echo "lookout: console at http://127.0.0.1:$PORT$BASE_PATH/console (sign in with the admin token: LOOKOUT_ADMIN_TOKEN in infra/local/local.env)"
 echo "lookout: probing every ${EVERY}s, dumping daily at 03:00 UTC, notifying from the notify queue; Ctrl-C stops"
 
 invoke() {

@@ -127,6 +127,9 @@ install_npm() {
 # server (nginx, the probe engine's real-world target) and Chromium for the status page check.
 # Installed with apt-get when this runs as root, else asked for in one clear line.
 TEST_PACKAGES=(tinyproxy-bin:tinyproxy microsocks:microsocks nginx-light:nginx chromium:chromium)
+# chromedriver (Debian's, the same version as chromium) for the console's Selenium tests
+# (tests/browser/console.py, run by tests/it/console_browser.rs).
+TEST_PACKAGES+=(chromium-driver:chromedriver)
 # DNS servers for the DNS probe (tests/it/probe_dns.rs): dnsmasq-base is dnsmasq without the
 # system service (nothing takes port 53), and Unbound, each started by its test on a free port.
 TEST_PACKAGES+=(dnsmasq-base:dnsmasq unbound:unbound)

@@ -16,6 +16,7 @@ mod audit;
 mod badges_feed;
 mod cache;
 mod client_failover;
+mod console_browser;
 mod console_dumps;
 mod digest;
 mod dumps;
