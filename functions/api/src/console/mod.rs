@@ -22,7 +22,7 @@
 //! | `/console/targets/new`, `/console/targets/{id}/edit`, `…/delete`, `…/enable`, `…/disable`, `…/check`, `…/actions/{action}`, `/console/import`, `/console/export` | the target forms ([`forms`]) |
 //! | `/console/targets/{id}` | a target's detail ([`detail`]) |
 //! | `/console/pools` | proxy pools in cost order ([`pools`]) |
-//! | `/console/alerts`, `/console/runs`, `/console/digests`, `/console/dumps`, `/console/channels`, `/console/incidents` | operations ([`ops`]) |
+//! | `/console/alerts`, `/console/runs` (+ `/console/leases/{kind}/release`), `/console/digests`, `/console/dumps` (+ `/{id}/verify`, `/{id}/restore`, `/{id}/delete`), `/console/channels` (+ `/{id}/test`), `/console/deliveries/{id}/retry`, `/console/incidents`, `/console/audit` | operations ([`ops`]) |
 
 pub mod auth_pages;
 pub mod client;

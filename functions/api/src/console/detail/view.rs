@@ -129,6 +129,9 @@ pub struct LatencyChart {
     pub points: String,
     /// Failed results: `(x, y)` of a mark on the base line.
     pub failures: Vec<(u32, u32)>,
+    /// The answered results' points as marks too (`x`, `y` with one decimal), so that a chart
+    /// of one result, which draws no line, still shows it.
+    pub dots: Vec<(String, String)>,
     /// The top of the y axis, ms.
     pub top_ms: u64,
     /// Results drawn.
@@ -159,6 +162,7 @@ impl LatencyChart {
         };
         let mut points = Vec::new();
         let mut failures = Vec::new();
+        let mut dots = Vec::new();
         for (i, r) in ordered.iter().enumerate() {
             let up = matches!(r["outcome"].as_str(), Some("up" | "slow" | "degraded"));
             if !up {
@@ -168,10 +172,12 @@ impl LatencyChart {
             let ms = r["latency_ms"].as_u64().unwrap_or(0) as f64;
             let y = H - (ms / top_ms as f64) * (H - 8.0) - 4.0;
             points.push(format!("{:.1},{:.1}", x(i), y));
+            dots.push((format!("{:.1}", x(i)), format!("{y:.1}")));
         }
         LatencyChart {
             points: points.join(" "),
             failures,
+            dots,
             top_ms,
             count: n,
         }
