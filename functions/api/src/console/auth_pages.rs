@@ -12,11 +12,11 @@ use crate::routes::AppState;
 use crate::{Access, App, Store};
 
 /// The console's stylesheet (after the status page's `page.css`).
-const CONSOLE_CSS: &str = include_str!("../../templates/console/console.css");
+pub(crate) const CONSOLE_CSS: &str = include_str!("../../templates/console/console.css");
 /// The console's one script: inline results and confirmations; every page works without it.
-const CONSOLE_JS: &str = include_str!("../../templates/console/console.js");
+pub(crate) const CONSOLE_JS: &str = include_str!("../../templates/console/console.js");
 /// The status page's stylesheet: the console's look starts from it.
-const PAGE_CSS: &str = include_str!("../../templates/page.css");
+pub(crate) const PAGE_CSS: &str = include_str!("../../templates/page.css");
 
 /// `templates/console/login.html`.
 #[derive(askama::Template)]
@@ -32,6 +32,9 @@ struct LoginPage<'a> {
 }
 
 impl LoginPage<'_> {
+    fn v(&self) -> &'static str {
+        view::asset_version()
+    }
     fn t(&self, en: &'static str, ar: &'static str, fa: &'static str) -> &'static str {
         self.lang.t(en, ar, fa)
     }
@@ -50,11 +53,18 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
+/// Whether the console's cookies get `Secure`: always, unless the browser reached a loopback
+/// host over plain HTTP (no `X-Forwarded-Proto: https` from a proxy in front).
 fn secure<S>(_app: &App<S>, headers: &HeaderMap) -> bool {
-    !headers
-        .get(header::HOST)
+    let https = headers
+        .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(session::is_loopback_host)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    https
+        || !headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(session::is_loopback_host)
 }
 
 fn set_cookie(r: &mut Response, value: &str) {
@@ -90,7 +100,7 @@ fn login_form<S>(
             LOGIN_COOKIE,
             &nonce,
             &path,
-            LOGIN_TTL_S,
+            Some(LOGIN_TTL_S),
             secure(app, headers),
         ),
     );
@@ -170,15 +180,12 @@ pub async fn login<S: Store>(
     let mut r = view::see_other(&format!("{path}/targets"));
     set_cookie(
         &mut r,
-        &session::cookie(
-            SESSION_COOKIE,
-            &session.seal(&key),
-            &path,
-            session::SESSION_TTL_S,
-            secure,
-        ),
+        &session::cookie(SESSION_COOKIE, &session.seal(&key), &path, None, secure),
     );
-    set_cookie(&mut r, &session::cookie(LOGIN_COOKIE, "", &path, 0, secure));
+    set_cookie(
+        &mut r,
+        &session::cookie(LOGIN_COOKIE, "", &path, Some(0), secure),
+    );
     r
 }
 
@@ -188,7 +195,7 @@ pub async fn logout<S: Store>(State(app): State<AppState<S>>, headers: HeaderMap
     let mut r = view::see_other(&format!("{path}/login"));
     set_cookie(
         &mut r,
-        &session::cookie(SESSION_COOKIE, "", &path, 0, secure(&app, &headers)),
+        &session::cookie(SESSION_COOKIE, "", &path, Some(0), secure(&app, &headers)),
     );
     r
 }
@@ -239,6 +246,9 @@ struct BareError<'a> {
 }
 
 impl BareError<'_> {
+    fn v(&self) -> &'static str {
+        view::asset_version()
+    }
     fn t(&self, en: &'static str, ar: &'static str, fa: &'static str) -> &'static str {
         self.lang.t(en, ar, fa)
     }

@@ -129,8 +129,7 @@ impl<S: Store> Api<S> {
             .method(method)
             .uri(path_and_query)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::ACCEPT, "application/json")
-            .header("x-lookout-via", "console");
+            .header(header::ACCEPT, "application/json");
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, content_type);
         }

@@ -7,11 +7,13 @@
 //! - **The gate** ([`gate`]) in front of every other console route: no session is a redirect to
 //!   the sign-in page (`GET`) or a 401 page; every `POST` needs the session's CSRF token
 //!   (`_csrf` field, or the `X-CSRF-Token` header) and an admin session (403 otherwise, the read
-//!   token may only look); the form's fields are handed on as [`FormData`].
+//!   token may only look); so does any other method but `GET` and `HEAD`; the form's fields
+//!   are handed on as [`FormData`]. A refusal of the console script's inline submit is a bare
+//!   `<p class="form-error">`, not a page.
 //! - **Pages** read and write through the API's own routes in process ([`client::Api`]), so a
 //!   refused form shows the API's own error at the field it names.
-//! - Markup: askama templates under `templates/console/` (auto-escaped with
-//!   [`crate::page::HtmlEntities`]), the status page's look (`page.css`) plus `console.css`,
+//! - Markup: askama templates under `templates/console/` (auto-escaped by askama's HTML
+//!   escaper, as numeric references: `&#60;`), the status page's look (`page.css`) plus `console.css`,
 //!   and one small script (`console.js`: inline results, confirmations); no bundler, no CDN.
 //!   English, Arabic and Persian ([`view::Lang`]), right to left for the last two.
 //!
@@ -102,7 +104,7 @@ pub fn routes<S: Store>(app: &AppState<S>) -> Router<AppState<S>> {
 /// [`FormData`] in the request's extensions. A `?lang=` is kept in the `lookout_lang` cookie.
 ///
 /// - no or a bad session: `GET`/`HEAD` are 303 to `/console/login`; others 401;
-/// - a `POST` of a read session (sign-out aside): 403;
+/// - a `POST` (any method but `GET`/`HEAD`) of a read session (sign-out aside): 403;
 /// - a `POST` whose `_csrf` (or `X-CSRF-Token`) is not the session's: 403;
 /// - a body over [`MAX_FORM_BYTES`]: 413.
 pub async fn gate<S: Store>(State(app): State<AppState<S>>, req: Request, next: Next) -> Response {
@@ -121,28 +123,36 @@ pub async fn gate<S: Store>(State(app): State<AppState<S>>, req: Request, next: 
         session::read_cookie(req.headers(), session::SESSION_COOKIE)
             .and_then(|v| Session::open(&app, v, session::now_ms()))
     });
+    let fragment = wants_fragment(req.headers());
     let (Some(key), Some(session)) = (key, session) else {
+        let text = lang.t(
+            "Sign in first: this form needs a session.",
+            "سجّل الدخول أولاً: هذا النموذج يحتاج إلى جلسة.",
+            "ابتدا وارد شوید: این فرم به نشست نیاز دارد.",
+        );
         return if req.method() == Method::GET || req.method() == Method::HEAD {
             view::see_other(&format!("{}/console/login", app.base_path))
+        } else if fragment {
+            view::fragment_error(StatusCode::UNAUTHORIZED, text)
         } else {
-            auth_pages::bare_error(
-                &app,
-                lang,
-                StatusCode::UNAUTHORIZED,
-                lang.t(
-                    "Sign in first: this form needs a session.",
-                    "سجّل الدخول أولاً: هذا النموذج يحتاج إلى جلسة.",
-                    "ابتدا وارد شوید: این فرم به نشست نیاز دارد.",
-                ),
-            )
+            auth_pages::bare_error(&app, lang, StatusCode::UNAUTHORIZED, text)
         };
     };
     let chrome = Chrome::new(lang, &app.base_path, &session, &key, &here);
     let (mut parts, body) = req.into_parts();
-    if parts.method == Method::POST {
+    // Every method but GET and HEAD writes: only POST is routed today, and any other one added
+    // later is checked the same way.
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let refuse = |status: StatusCode, text: &str| {
+            if fragment {
+                view::fragment_error(status, text)
+            } else {
+                chrome.error(status, text)
+            }
+        };
         let logout = parts.uri.path() == "/console/logout";
         if !session.can_write() && !logout {
-            return chrome.error(
+            return refuse(
                 StatusCode::FORBIDDEN,
                 chrome.t(
                     "The read token may look but not change anything: sign in with the admin token to submit forms.",
@@ -154,7 +164,7 @@ pub async fn gate<S: Store>(State(app): State<AppState<S>>, req: Request, next: 
         let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
             Ok(b) => b,
             Err(_) => {
-                return chrome.error(
+                return refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     chrome.t(
                         "The form is too large (4 MiB at most).",
@@ -176,7 +186,7 @@ pub async fn gate<S: Store>(State(app): State<AppState<S>>, req: Request, next: 
             .or_else(|| form.get("_csrf"))
             .unwrap_or("");
         if !session.csrf_ok(&key, given) {
-            return chrome.error(
+            return refuse(
                 StatusCode::FORBIDDEN,
                 chrome.t(
                     "This form did not come from this console session (no or a wrong CSRF token). Open the page again and resubmit.",

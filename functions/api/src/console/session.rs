@@ -3,11 +3,14 @@
 //!
 //! The cookie `lookout_session` is `v1.<payload>.<mac>`: the payload is base64url JSON
 //! ([`Session`]: role, a random 128-bit session id, expiry in epoch ms, the fingerprint of the
-//! role's token), the MAC is HMAC-SHA256 over `v1.<payload>` with [`key`]. The token itself is
-//! in no cookie, page or URL. Attributes: `HttpOnly`, `SameSite=Strict`, `Path=<base>/console`,
-//! `Max-Age` [`SESSION_TTL_S`], and `Secure` unless the browser reached a loopback host
-//! (`localhost`, `127.0.0.0/8`, `[::1]`), where plain HTTP is the local stack (OWASP Session
-//! Management Cheat Sheet).
+//! role's token: 48 bits of its SHA-256, as the audit log names callers), the MAC is
+//! HMAC-SHA256 over `v1.<payload>` with [`key`]. The token itself is in no cookie, page or URL.
+//! Attributes: `HttpOnly`, `SameSite=Strict`, `Path=<base>/console`, no `Max-Age` (a browser
+//! session cookie, gone when the browser closes; the signed expiry, [`SESSION_TTL_S`], ends it
+//! sooner), and `Secure` unless the browser reached a loopback host (`localhost`,
+//! `127.0.0.0/8`, `[::1]`) over plain HTTP, where the local stack is (OWASP Session Management
+//! Cheat Sheet). Sessions are not stored: sign-out deletes the cookie, and a copied cookie
+//! stays valid until its expiry or a token rotation.
 //!
 //! The key is derived from the tokens themselves (SHA-256 of a fixed label, the admin token and
 //! the read token), so every API instance computes the same key with no new secret to keep, and
@@ -186,10 +189,12 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// A `Set-Cookie` value: `name=value` with `HttpOnly; SameSite=Strict; Path=path`, `Max-Age`
-/// (0 deletes it) and `Secure` when `secure`.
-pub fn cookie(name: &str, value: &str, path: &str, max_age_s: i64, secure: bool) -> String {
+/// when given (`Some(0)` deletes it; `None`: a browser session cookie) and `Secure` when
+/// `secure`.
+pub fn cookie(name: &str, value: &str, path: &str, max_age_s: Option<i64>, secure: bool) -> String {
     format!(
-        "{name}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{}",
+        "{name}={value}; Path={path}{}; HttpOnly; SameSite=Strict{}",
+        max_age_s.map_or_else(String::new, |s| format!("; Max-Age={s}")),
         if secure { "; Secure" } else { "" }
     )
 }

@@ -1,4 +1,5 @@
 use lambda_http::http::StatusCode;
+use lookout_app::ports::TargetStore as _;
 use serde_json::json;
 
 use super::testkit::{app, Browser, ADMIN, READ};
@@ -32,15 +33,14 @@ async fn sign_in_sets_a_strict_http_only_cookie_without_the_token() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("lookout_session="))
         .unwrap();
-    for attr in [
-        "HttpOnly",
-        "SameSite=Strict",
-        "Path=/console",
-        "Max-Age=43200",
-    ] {
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(attr), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "loopback: no Secure ({cookie})");
+    assert!(
+        !cookie.contains("Max-Age"),
+        "a browser session cookie ({cookie})"
+    );
     assert!(!cookie.contains(ADMIN));
     let list = b.get("/console/targets").await;
     assert_eq!(list.status, StatusCode::OK);
@@ -64,6 +64,74 @@ async fn outside_loopback_the_cookie_is_secure() {
         .find(|v| v.starts_with("lookout_session="))
         .unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn behind_a_tls_proxy_on_loopback_the_cookie_is_secure_too() {
+    let mut b = Browser::new(app());
+    b.get("/console/login").await;
+    let csrf = b.csrf.clone().unwrap();
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("http://127.0.0.1:9000/console/login")
+        .header("host", "127.0.0.1:9000")
+        .header("x-forwarded-proto", "https")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "cookie",
+            format!("lookout_login={}", b.cookies["lookout_login"]),
+        )
+        .body(lambda_http::Body::Text(format!(
+            "_csrf={csrf}&token={READ}"
+        )))
+        .unwrap();
+    let resp = crate::handle(&b.app, req).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("lookout_session="))
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn an_inline_submit_refused_by_the_gate_gets_a_bare_message_not_a_page() {
+    let b = Browser::signed_in(app(), ADMIN).await;
+    let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("http://127.0.0.1:9000/console/targets/x/check")
+        .header("host", "127.0.0.1:9000")
+        .header("x-console-fragment", "1")
+        .header("cookie", jar.join("; "))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(lambda_http::Body::Text("_csrf=forged".into()))
+        .unwrap();
+    let resp = crate::handle(&b.app, req).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body = match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    assert!(body.starts_with("<p class=\"form-error\""), "{body}");
+    assert!(!body.contains("<nav"), "{body}");
+    // With no session at all (it expired): the same bare message, 401.
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("http://127.0.0.1:9000/console/targets/x/check")
+        .header("host", "127.0.0.1:9000")
+        .header("x-console-fragment", "1")
+        .body(lambda_http::Body::Text("_csrf=x".into()))
+        .unwrap();
+    let resp = crate::handle(&b.app, req).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    match resp.body() {
+        lambda_http::Body::Text(t) => assert!(t.starts_with("<p class=\"form-error\""), "{t}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -99,8 +167,19 @@ async fn a_post_without_the_csrf_token_is_refused_and_the_read_token_cannot_post
         !list.body.contains("data-action=\"new-server\""),
         "no forms for the read token"
     );
-    let p = read.submit("/console/targets", &[("name", "x")]).await;
+    let p = read
+        .submit(
+            "/console/targets/new",
+            &[
+                ("kind", "server"),
+                ("id", "x"),
+                ("group", "g"),
+                ("url", "http://127.0.0.1:9/"),
+            ],
+        )
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(read.app.store.get_target("x").await.unwrap().is_none());
 }
 
 #[tokio::test]

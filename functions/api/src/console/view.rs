@@ -136,6 +136,11 @@ impl Chrome {
         self.role == Role::Admin
     }
 
+    /// The URL of a console asset (`console.css`, `console.js`) with its version.
+    pub fn asset(&self, file: &str) -> String {
+        format!("{}/assets/{file}?v={}", self.base, asset_version())
+    }
+
     /// `<base>/console` + `path` (`path` starts with `/`, or is empty).
     pub fn href(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -221,6 +226,42 @@ pub fn notice(lang: Lang, done: &str) -> Option<&'static str> {
     })
 }
 
+/// A refusal for the console script's inline submit: `<p class="form-error">` with `text`
+/// escaped, nothing else (no frame to nest inside the page).
+pub fn fragment_error(status: StatusCode, text: &str) -> Response {
+    let mut escaped = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    with_headers(
+        status,
+        format!("<p class=\"form-error\" role=\"alert\">{escaped}</p>"),
+        "text/html; charset=utf-8",
+    )
+}
+
+/// The console's stylesheet and script named with a version (`?v=` and 12 hex digits of the
+/// SHA-256 of both), so that a browser holding the day's cache of an older deployment's files
+/// fetches the new ones.
+pub fn asset_version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(super::auth_pages::CONSOLE_CSS);
+        h.update(super::auth_pages::CONSOLE_JS);
+        h.update(super::auth_pages::PAGE_CSS);
+        hex::encode(h.finalize())[..12].to_string()
+    })
+}
+
 /// A 303 to `location`.
 pub fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
@@ -231,9 +272,8 @@ pub fn see_other(location: &str) -> Response {
 }
 
 /// The console's Content-Security-Policy: scripts and styles from the console only (no inline
-/// script; inline `style` attributes allowed for bars and charts), images from itself and
-/// `data:`, no framing, forms posting to itself only.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+/// script or style), images from itself and `data:`, no framing, forms posting to itself only.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// Renders `page` as an HTML answer with `status`: `no-store`, the [`CSP`], `nosniff`,
 /// `X-Frame-Options: DENY`, `Referrer-Policy: same-origin`. A template that fails to render

@@ -94,7 +94,9 @@ pub async fn create_targets<S: Store>(
         ));
         let mut shown = serde_json::to_value(stored.redacted()).unwrap_or(Value::Null);
         if let (Some(token), Value::Object(o)) = (token, &mut shown) {
-            if let Value::Object(push) = super::targets::push_answer(&headers, &uri, &token) {
+            if let Value::Object(push) =
+                super::targets::push_answer(&headers, &uri, &app.base_path, &token)
+            {
                 o.extend(push);
             }
         }
@@ -166,7 +168,7 @@ pub async fn apply_targets<S: Store>(
                     if let Some(token) = give_push_token(&mut t)? {
                         push.insert(
                             t.id.clone(),
-                            super::targets::push_answer(&headers, &uri, &token),
+                            super::targets::push_answer(&headers, &uri, &app.base_path, &token),
                         );
                     }
                     let stored = app.store.create_target(&t).await?;

@@ -374,9 +374,10 @@ pub fn push_path(token: &str) -> String {
 
 /// The absolute push URL of `token`, built from the request's `Host` (else the authority of
 /// its URI; the API has no public URL setting) and `X-Forwarded-Proto` (API Gateway sets it; else `https`, or `http` for a
-/// loopback host); `None` when the request has no usable `Host` (then [`push_path`] is all
-/// there is).
-pub fn push_url(headers: &HeaderMap, uri: &Uri, token: &str) -> Option<String> {
+/// loopback host), with `base_path` (`LOOKOUT_BASE_PATH`, the prefix the API is reached under;
+/// empty on AWS) before the route's path; `None` when the request has no usable `Host` (then
+/// [`push_path`] is all there is).
+pub fn push_url(headers: &HeaderMap, uri: &Uri, base_path: &str, token: &str) -> Option<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -400,5 +401,5 @@ pub fn push_url(headers: &HeaderMap, uri: &Uri, token: &str) -> Option<String> {
         _ if loopback => "http",
         _ => "https",
     };
-    Some(format!("{scheme}://{host}{}", push_path(token)))
+    Some(format!("{scheme}://{host}{base_path}{}", push_path(token)))
 }

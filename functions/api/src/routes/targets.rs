@@ -235,9 +235,9 @@ async fn heartbeat_target<S: Store>(app: &AppState<S>, id: &str) -> Result<Targe
 /// What `push-token` and the create routes answer once for a new push token: the absolute
 /// URL (from the request's `Host`; `null` without one), the path, and that they are shown
 /// only now.
-pub(crate) fn push_answer(headers: &HeaderMap, uri: &Uri, token: &str) -> Value {
+pub(crate) fn push_answer(headers: &HeaderMap, uri: &Uri, base_path: &str, token: &str) -> Value {
     json!({
-        "push_url": super::push::push_url(headers, uri, token),
+        "push_url": super::push::push_url(headers, uri, base_path, token),
         "push_path": super::push::push_path(token),
         "push_url_note": "shown only now: the token is stored as its SHA-256; rotate it (POST /v1/targets/{id}/push-token) if it is lost",
     })
@@ -273,7 +273,7 @@ pub async fn rotate_push_token<S: Store>(
         Some(&current.redacted()),
         Some(&saved.redacted()),
     );
-    let mut answer = push_answer(&headers, &uri, &token);
+    let mut answer = push_answer(&headers, &uri, &app.base_path, &token);
     answer["id"] = json!(saved.id);
     answer["version"] = json!(saved.version);
     Ok(Json::ok(answer).audited(change))

@@ -414,6 +414,45 @@ pub fn closest<'a>(fields: &'a [Field], path: &str) -> Option<&'a Field> {
         .max_by_key(|f| f.path.len())
 }
 
+/// Whether a value read back from the form is the value that was shown: equal, or text equal
+/// but for the line ends a browser sends (CRLF) and the spaces the form trims, so that an
+/// untouched field is not rewritten (a PEM's or a TCP `send`'s LF line ends, say).
+fn same(shown: &Value, back: &Value) -> bool {
+    match (shown, back) {
+        (Value::String(a), Value::String(b)) => {
+            a == b || a.replace("\r\n", "\n").trim() == b.replace("\r\n", "\n").trim()
+        }
+        _ => shown == back,
+    }
+}
+
+/// The path (`proxy_url`, `test_urls[1]`, `headers.X-Key`) of the first text in `patch` that
+/// still holds the mask `***` of a secret: a masked value edited around its mask, which the
+/// API would store as written (it puts a secret back only for a value left exactly as shown).
+pub fn masked_change(patch: &Value) -> Option<String> {
+    fn walk(v: &Value, at: &str) -> Option<String> {
+        match v {
+            Value::String(s) if s.contains("***") => Some(at.to_string()),
+            Value::Object(m) => m.iter().find_map(|(k, v)| {
+                walk(
+                    v,
+                    &if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    },
+                )
+            }),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{at}[{i}]"))),
+            _ => None,
+        }
+    }
+    walk(patch, "")
+}
+
 /// An RFC 7396 merge patch that turns `old` into `new`: keys of `old` missing from `new` are
 /// `null` (removed, so the API's default applies), nested objects patched key by key, other
 /// values replaced whole.
@@ -426,7 +465,7 @@ pub fn merge_patch(old: &Value, new: &Value) -> Value {
             }
             for (k, v) in n {
                 match o.get(k) {
-                    Some(ov) if ov == v => {}
+                    Some(ov) if same(ov, v) => {}
                     Some(ov @ Value::Object(_)) if v.is_object() => {
                         patch.insert(k.clone(), merge_patch(ov, v));
                     }

@@ -1,7 +1,8 @@
 //! The target file: `GET /console/import` (paste or pick a file, JSON or YAML), `POST
 //! /console/import` (`mode=create`: `POST /v1/targets`, adds and refuses an existing id;
 //! `mode=apply`: `PUT /v1/targets`, creates and updates, and deletes the targets the file does
-//! not list only with `prune`), `GET /console/export?format=json|yaml` (every page of `GET
+//! not list only with `prune`; shown first as the API's dry run, written only from that
+//! preview's form), `GET /console/export?format=json|yaml` (every page of `GET
 //! /v1/targets`, as an attachment in the shape `PUT /v1/targets` takes back).
 
 use axum::extract::State;
@@ -45,6 +46,30 @@ pub async fn page<S: Store>(axum::Extension(c): axum::Extension<Chrome>) -> Resp
             error: None,
         },
     )
+}
+
+/// `templates/console/import_preview.html`: what `PUT /v1/targets?dry_run=true` says an apply
+/// would do, and the form that does it.
+#[derive(askama::Template)]
+#[template(path = "console/import_preview.html")]
+struct PreviewPage<'a> {
+    c: &'a Chrome,
+    file: &'a str,
+    prune: bool,
+    created: Vec<String>,
+    updated: Vec<String>,
+    unchanged: Vec<String>,
+    deleted: Vec<String>,
+}
+
+/// The ids of the answer's list `key`.
+fn ids(answer: &Value, key: &str) -> Vec<String> {
+    answer[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().or(v["id"].as_str()).map(str::to_string))
+        .collect()
 }
 
 /// Whether `text` is JSON rather than YAML (the API's own test: `{` or `[` first).
@@ -96,18 +121,46 @@ pub async fn import<S: Store>(
     }
     let api = crate::console::api(&app, &session);
     let answer = if mode == "apply" {
-        let path = if prune {
-            "/v1/targets?prune=true"
-        } else {
-            "/v1/targets"
-        };
         let content_type = if is_json(file) {
             "application/json"
         } else {
             "application/yaml"
         };
-        api.raw(Method::PUT, path, Some(file.to_string()), content_type)
-            .await
+        let prune_q = if prune { "prune=true" } else { "prune=false" };
+        // An apply is shown first (`dry_run=true`: created, updated, unchanged and deleted
+        // ids) and written only from the preview's own form (`confirm=yes`).
+        if form.get("confirm") != Some("yes") {
+            let preview = api
+                .raw(
+                    Method::PUT,
+                    &format!("/v1/targets?dry_run=true&{prune_q}"),
+                    Some(file.to_string()),
+                    content_type,
+                )
+                .await;
+            if let Some(Refusal { message, field, .. }) = preview.refusal() {
+                return again(StatusCode::UNPROCESSABLE_ENTITY, (message, field));
+            }
+            return html(
+                StatusCode::OK,
+                &PreviewPage {
+                    c: &c,
+                    file,
+                    prune,
+                    created: ids(&preview.json, "created"),
+                    updated: ids(&preview.json, "updated"),
+                    unchanged: ids(&preview.json, "unchanged"),
+                    deleted: ids(&preview.json, "deleted"),
+                },
+            );
+        }
+        api.raw(
+            Method::PUT,
+            &format!("/v1/targets?{prune_q}"),
+            Some(file.to_string()),
+            content_type,
+        )
+        .await
     } else {
         // `POST /v1/targets` reads JSON only: YAML is turned into the same JSON here.
         let body = if is_json(file) {
@@ -143,16 +196,17 @@ pub async fn import<S: Store>(
     let mut urls: Vec<(String, String)> = Vec::new();
     if let Some(created) = answer.json["created"].as_array() {
         for entry in created {
-            if let (Some(id), Some(url)) =
-                (entry["id"].as_str(), push_url_of(entry, &headers, &uri))
-            {
+            if let (Some(id), Some(url)) = (
+                entry["id"].as_str(),
+                push_url_of(entry, &headers, &uri, &app.base_path),
+            ) {
                 urls.push((id.to_string(), url));
             }
         }
     }
     if let Some(push) = answer.json["push_urls"].as_object() {
         for (id, entry) in push {
-            if let Some(url) = push_url_of(entry, &headers, &uri) {
+            if let Some(url) = push_url_of(entry, &headers, &uri, &app.base_path) {
                 urls.push((id.clone(), url));
             }
         }

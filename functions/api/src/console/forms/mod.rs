@@ -382,7 +382,7 @@ pub async fn create<S: Store>(
     }
     let created = &answer.json["created"][0];
     let id = created["id"].as_str().unwrap_or("");
-    match push_url_of(created, &headers, &uri) {
+    match push_url_of(created, &headers, &uri, &app.base_path) {
         Some(url) => html(
             StatusCode::OK,
             &CreatedPage {
@@ -397,13 +397,21 @@ pub async fn create<S: Store>(
 
 /// A new heartbeat's push URL from the API's answer `entry` (`push_url`, or from `push_path`
 /// and the browser's `Host` when the in-process call had none); `None` for other targets.
-pub(crate) fn push_url_of(entry: &Value, headers: &HeaderMap, uri: &Uri) -> Option<String> {
+pub(crate) fn push_url_of(
+    entry: &Value,
+    headers: &HeaderMap,
+    uri: &Uri,
+    base_path: &str,
+) -> Option<String> {
     if let Some(url) = entry["push_url"].as_str() {
         return Some(url.to_string());
     }
     let path = entry["push_path"].as_str()?;
     let token = path.rsplit('/').next().unwrap_or("");
-    Some(crate::routes::push::push_url(headers, uri, token).unwrap_or_else(|| path.to_string()))
+    Some(
+        crate::routes::push::push_url(headers, uri, base_path, token)
+            .unwrap_or_else(|| format!("{base_path}{path}")),
+    )
 }
 
 /// `GET /console/targets/{id}/edit`.
@@ -478,6 +486,27 @@ pub async fn save<S: Store>(
         o.remove("version");
     }
     let mut patch = fields::merge_patch(&old, &Value::Object(new));
+    if let Some(at) = fields::masked_change(&patch) {
+        let table = fields::table(kind);
+        let message = c
+            .t(
+                "This value hides a secret as ***: leave it exactly as shown to keep the secret, or type the whole new value.",
+                "تخفي هذه القيمة سراً بالرمز ***: اتركها كما هي للإبقاء عليه، أو اكتب القيمة الجديدة كاملة.",
+                "این مقدار رازی را با *** پنهان می‌کند: برای نگه داشتن آن دست نزنید، یا کل مقدار تازه را بنویسید.",
+            )
+            .to_string();
+        let (errors, top) = match fields::closest(&table, &at) {
+            Some(f) => (
+                vec![FieldError {
+                    path: f.path.to_string(),
+                    message,
+                }],
+                None,
+            ),
+            None => (vec![], Some(format!("{at}: {message}"))),
+        };
+        return render(&c, StatusCode::UNPROCESSABLE_ENTITY, shown(errors, top));
+    }
     // The version the form was read at (a stale one is the API's 409).
     patch["version"] = version
         .parse::<u64>()

@@ -49,9 +49,22 @@ async fn import_takes_json_and_yaml_and_a_bad_file_names_the_field() {
         b.app.store.get_target("c").await.unwrap().is_none(),
         "nothing written"
     );
-    // Apply without prune keeps what the file does not list; with prune it deletes it.
+    // Apply without prune keeps what the file does not list; with prune it deletes it. Each
+    // apply is first a preview (the API's dry run) that writes nothing.
     let p = b
         .submit("/console/import", &[("file", yaml), ("mode", "apply")])
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(
+        p.body.contains("data-action=\"confirm-import\""),
+        "{}",
+        p.body
+    );
+    let p = b
+        .submit(
+            "/console/import",
+            &[("file", yaml), ("mode", "apply"), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert!(b.app.store.get_target("a").await.unwrap().is_some());
@@ -59,6 +72,28 @@ async fn import_takes_json_and_yaml_and_a_bad_file_names_the_field() {
         .submit(
             "/console/import",
             &[("file", yaml), ("mode", "apply"), ("prune", "true")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    let deleted = p.body.split("data-list=\"deleted\">").nth(1).unwrap();
+    assert!(
+        deleted[..deleted.find("</dd>").unwrap()].contains(">a<"),
+        "the preview names the target prune deletes: {}",
+        p.body
+    );
+    assert!(
+        b.app.store.get_target("a").await.unwrap().is_some(),
+        "the preview deletes nothing"
+    );
+    let p = b
+        .submit(
+            "/console/import",
+            &[
+                ("file", yaml),
+                ("mode", "apply"),
+                ("prune", "true"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
@@ -98,7 +133,11 @@ async fn the_export_is_a_file_that_imports_back_with_its_secrets_kept() {
     let p = b
         .submit(
             "/console/import",
-            &[("file", &json_file.body), ("mode", "apply")],
+            &[
+                ("file", &json_file.body),
+                ("mode", "apply"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(

@@ -297,3 +297,51 @@ async fn an_untouched_edit_form_saves_every_field_of_every_kind_as_it_was() {
         assert_eq!(after, before, "{kind}");
     }
 }
+
+#[tokio::test]
+async fn a_masked_value_edited_around_its_mask_is_refused_at_its_field_and_an_untouched_crlf_pem_is_kept(
+) {
+    let mut b = Browser::signed_in(app(), ADMIN).await;
+    create(&mut b, "proxy", "px").await;
+    let form = b.get("/console/targets/px/edit").await;
+    let fields = form_fields(&form);
+    let url = fields
+        .iter()
+        .find(|(k, _)| k == "proxy_url")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(url.contains("***"), "{url}");
+    // The port changed, the mask kept: the API would store `***` as the password.
+    let fields = with(fields, "proxy_url", &url.replace(":3128", ":3129"));
+    let p = submit_all(&mut b, "/console/targets/px/edit", &fields).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.body);
+    assert!(
+        field_div(&p, "proxy_url").contains("field-error"),
+        "{}",
+        field_div(&p, "proxy_url")
+    );
+    let t = b.app.store.get_target("px").await.unwrap().unwrap();
+    assert_eq!(t.version, 1, "nothing written");
+    assert!(serde_json::to_string(&t).unwrap().contains("pw-secret"));
+
+    // A browser sends a textarea's line ends as CRLF: an untouched LF value is not rewritten.
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let mut plain = Browser::signed_in(b.app.clone(), ADMIN).await;
+    plain
+        .create_target(serde_json::json!({"id": "tls1", "group": "g", "kind": "server", "url": "https://127.0.0.1:9/", "ca_pem": pem}))
+        .await;
+    let form = plain.get("/console/targets/tls1/edit").await;
+    let fields: Vec<(String, String)> = form_fields(&form)
+        .into_iter()
+        .map(|(k, v)| (k, v.replace('\n', "\r\n")))
+        .collect();
+    let p = submit_all(&mut plain, "/console/targets/tls1/edit", &fields).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let t = plain.app.store.get_target("tls1").await.unwrap().unwrap();
+    let stored = serde_json::to_value(&t).unwrap();
+    assert_eq!(
+        stored["ca_pem"].as_str(),
+        Some(pem),
+        "an untouched PEM keeps its LF line ends"
+    );
+}
