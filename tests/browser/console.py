@@ -420,6 +420,9 @@ def step9_hostile():
 
 
 def set_width(width, height=900):
+    # Cleared first: a phone's metrics (mobile: true) left under the next override shifted a
+    # right-to-left page's capture sideways.
+    D.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     D.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
@@ -429,19 +432,26 @@ def set_width(width, height=900):
 def shoot(name, width):
     """A full-page PNG of the current page at `width` px: <SHOTS>/<name>.png."""
     m = D.execute_script(
-        "var e = document.documentElement;"
-        "return {client: e.clientWidth, scroll: e.scrollWidth,"
+        "window.scrollTo(0, 0); var e = document.documentElement;"
+        "return {client: e.clientWidth, scroll: e.scrollWidth, left: e.getBoundingClientRect().left + window.scrollX,"
         " height: Math.max(e.scrollHeight, document.body.scrollHeight), dir: e.getAttribute('dir')};"
     )
     height = max(600, min(int(m["height"]), MAX_SHOT_HEIGHT))
+    # The viewport made as tall as the page, then a plain capture: Chromium's
+    # captureBeyondViewport drew a right-to-left page shifted sideways (126 px at 1280) after
+    # a phone's metrics, though the page's own layout had no overflow.
+    D.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
     shot = D.execute_cdp_cmd(
         "Page.captureScreenshot",
         {
             "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+            "clip": {"x": max(0, round(m["left"])), "y": 0, "width": width, "height": height, "scale": 1},
         },
     )
+    set_width(width)
     data = base64.b64decode(shot["data"])
     path = os.path.join(SHOTS, f"{name}.png")
     with open(path, "wb") as f:
