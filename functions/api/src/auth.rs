@@ -59,13 +59,19 @@ impl Caller {
     };
 
     fn token(name: &'static str, token: &str) -> Caller {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(token.as_bytes());
         Caller {
             name,
-            id: Some(format!("sha256:{}", &hex::encode(digest)[..12])),
+            id: Some(fingerprint(token)),
         }
     }
+}
+
+/// A token's fingerprint: `sha256:` and the first 12 hex digits of its SHA-256 (what the audit
+/// log and the console's session cookie name a token by).
+pub fn fingerprint(token: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    format!("sha256:{}", &hex::encode(digest)[..12])
 }
 
 /// Whether `given` equals `expected`, compared in constant time.

@@ -21,6 +21,9 @@ pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 pub struct Api<S> {
     app: Arc<App<S>>,
     role: Role,
+    /// The API's router, built on the first call and reused by the page's other calls (the
+    /// pools page makes one per proxy).
+    router: std::sync::OnceLock<axum::Router>,
 }
 
 /// One answer of the API: its status and JSON body (`Null` when empty or not JSON; `text` keeps
@@ -89,6 +92,7 @@ impl<S: Store> Api<S> {
         Api {
             app,
             role: session.role,
+            router: std::sync::OnceLock::new(),
         }
     }
 
@@ -143,7 +147,11 @@ impl<S: Store> Api<S> {
                 }
             }
         };
-        let response = match crate::routes::api(Arc::clone(&self.app)).oneshot(req).await {
+        let router = self
+            .router
+            .get_or_init(|| crate::routes::api(Arc::clone(&self.app)))
+            .clone();
+        let response = match router.oneshot(req).await {
             Ok(r) => r,
             Err(never) => match never {},
         };

@@ -106,14 +106,6 @@ pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// The fingerprint of `token`, as [`crate::auth::Caller`] spells it.
-pub fn fingerprint(token: &str) -> String {
-    format!(
-        "sha256:{}",
-        &hex::encode(Sha256::digest(token.as_bytes()))[..12]
-    )
-}
-
 impl Session {
     /// A new session of `role` whose token is `token`, from now for [`SESSION_TTL_S`].
     pub fn new(role: Role, token: &str, now_ms: i64) -> Session {
@@ -121,7 +113,7 @@ impl Session {
             role,
             sid: random_id(),
             expires_ms: now_ms + SESSION_TTL_S * 1000,
-            fingerprint: fingerprint(token),
+            fingerprint: crate::auth::fingerprint(token),
         }
     }
 
@@ -149,7 +141,7 @@ impl Session {
             Role::Admin => app.admin_token.as_deref(),
             Role::Read => app.read_token.as_deref(),
         }?;
-        (session.expires_ms > now_ms && fingerprint(token) == session.fingerprint)
+        (session.expires_ms > now_ms && crate::auth::fingerprint(token) == session.fingerprint)
             .then_some(session)
     }
 

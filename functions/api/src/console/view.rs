@@ -230,16 +230,9 @@ pub fn notice(lang: Lang, done: &str) -> Option<&'static str> {
 /// escaped, nothing else (no frame to nest inside the page).
 pub fn fragment_error(status: StatusCode, text: &str) -> Response {
     let mut escaped = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
+    // The status page's escaper, the one the templates' values go through too.
+    let _ =
+        askama::filters::Escaper::write_escaped_str(&crate::page::HtmlEntities, &mut escaped, text);
     with_headers(
         status,
         format!("<p class=\"form-error\" role=\"alert\">{escaped}</p>"),
