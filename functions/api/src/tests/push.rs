@@ -609,3 +609,34 @@ async fn two_heartbeats_cannot_share_a_push_token() {
     let (status, body) = admin(&app, "PUT", "/v1/targets", json!([job("first")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn push_urls_carry_the_base_path_the_api_is_reached_under() {
+    // Under `cargo lambda watch` (`make dev`) the API is at `/lambda-url/api`: a push URL
+    // without it would point to no route.
+    let app = Arc::new(App {
+        base_path: "/lambda-url/api".into(),
+        ..Arc::try_unwrap(app()).ok().unwrap()
+    });
+    let (status, body) = admin(
+        &app,
+        "POST",
+        "/v1/targets",
+        json!({"id": "based", "kind": "heartbeat", "group": "jobs", "period_s": 3600}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let entry = &body["created"][0];
+    let path = entry["push_path"].as_str().unwrap();
+    assert_eq!(
+        entry["push_url"],
+        format!("https://lookout.example/lambda-url/api{path}")
+    );
+    let (status, body) = admin(&app, "POST", "/v1/targets/based/push-token", Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path = body["push_path"].as_str().unwrap();
+    assert_eq!(
+        body["push_url"],
+        format!("https://lookout.example/lambda-url/api{path}")
+    );
+}
