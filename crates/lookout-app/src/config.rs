@@ -146,6 +146,8 @@ pub struct Settings {
     /// `LOOKOUT_TABLE_REGION`: the region of the table when it is not the function's own (a
     /// location other than the home one writes the home table).
     pub table_region: Option<String>,
+    /// `LOOKOUT_LLM_*`: the narratives' language model (`None`: no narratives, the default).
+    pub narrative: Option<crate::narrative::NarrativeSettings>,
 }
 
 impl Settings {
@@ -280,6 +282,7 @@ impl Settings {
             .max(1),
             probe_queue_url: text("LOOKOUT_PROBE_QUEUE_URL"),
             table_region: text("LOOKOUT_TABLE_REGION"),
+            narrative: crate::narrative::NarrativeSettings::from_lookup(text)?,
         })
     }
 

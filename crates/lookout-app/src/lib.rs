@@ -21,6 +21,7 @@ pub mod dump;
 pub mod lease;
 #[cfg(any(test, feature = "testkit"))]
 pub mod memory;
+pub mod narrative;
 pub mod notify;
 pub mod ports;
 pub mod probe;

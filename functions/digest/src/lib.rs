@@ -52,6 +52,8 @@ pub struct Deps {
     pub store: lookout_aws::dynamodb::DynamoStore,
     /// The topic.
     pub publisher: lookout_aws::sns::SnsPublisher,
+    /// The narratives' language model (`LOOKOUT_LLM_*`; `None`, the default: no narratives).
+    pub summariser: Option<lookout_app::narrative::ChatCompletions>,
 }
 
 impl Deps {
@@ -66,6 +68,15 @@ impl Deps {
             // The digest never needs a secret: sealed values read as `***`, so it needs no key.
             store: aws.masked_store(&settings),
             publisher: aws.publisher(&settings)?,
+            // The API key is read through SSM or Secrets Manager when a call is made (cached
+            // 5 minutes), never at start: a key that cannot be read fails that call only.
+            summariser: settings.narrative.clone().map(|n| {
+                lookout_app::narrative::ChatCompletions::new(
+                    n,
+                    aws.secrets(),
+                    settings.probe_options(),
+                )
+            }),
         })
     }
 
@@ -104,7 +115,7 @@ impl Deps {
         let report = Box::pin(run(
             &self.store,
             &self.publisher,
-            &lookout_core::digest::report::NoSummariser,
+            &self.summariser,
             request.hour,
             now,
         ))
@@ -114,6 +125,7 @@ impl Deps {
             targets = report.targets,
             anomalies = report.anomalies,
             duration_ms = report.duration_ms,
+            narration = ?report.global.narration,
             "digest done"
         );
         Ok(report)

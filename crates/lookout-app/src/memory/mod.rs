@@ -17,6 +17,7 @@ mod heartbeats;
 mod incidents;
 mod lease;
 mod locations;
+mod narratives;
 mod notify;
 mod publisher;
 mod runs;
@@ -116,6 +117,10 @@ struct Shared {
     failing_pings: AtomicBool,
     /// Calls of `ping_records` so far (`heartbeats.rs`).
     ping_records_calls: std::sync::atomic::AtomicUsize,
+    /// The narrative ledger (`narratives.rs`).
+    narratives: Mutex<narratives::NarrativeTables>,
+    /// Ledger calls fail while set (`narratives.rs`): as unavailable.
+    failing_narratives: AtomicBool,
 }
 
 impl Default for MemoryStore {

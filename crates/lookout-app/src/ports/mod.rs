@@ -16,6 +16,7 @@ mod history;
 mod incidents;
 mod lease;
 mod locations;
+mod narratives;
 mod notify;
 mod publish;
 mod runs;
@@ -46,6 +47,9 @@ pub use history::HistoryStore;
 pub use incidents::{IncidentStore, StatusPageStore};
 pub use lease::{Lease, LeaseInfo, Located, RunLease};
 pub use locations::LocationStore;
+pub use narratives::{
+    NarrativeClaim, NarrativeLedger, NARRATIVE_CALL_TTL_DAYS, TOKEN_MONTH_TTL_DAYS,
+};
 pub use notify::{
     ChannelStore, Claim, DeliveryLog, DeliveryOutcome, DeliveryPage, HttpSender, MailSender,
     ProviderAnswer, SendError,

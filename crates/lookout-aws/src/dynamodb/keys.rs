@@ -183,6 +183,15 @@ pub(super) fn digest_pk(scope: &str) -> String {
     format!("DIGEST#{scope}")
 }
 
+/// Partition of the narrative calls of a scope (a target id or `global`): `NARRATIVE#<scope>`;
+/// sort key the hour start ([`ms_key`]).
+pub(super) fn narrative_pk(scope: &str) -> String {
+    format!("NARRATIVE#{scope}")
+}
+
+/// Partition of the narratives' token counts, one item per month (`YYYY-MM`).
+pub(super) const NARRATIVE_TOKENS_PK: &str = "NARRATIVE_TOKENS";
+
 /// Partition of the uptime table of a kind: `UPTIME#<kind>`, chunks by [`chunk_sk`].
 pub(super) fn uptime_pk(kind: TargetKind) -> String {
     format!("UPTIME#{}", kind.as_str())
@@ -368,7 +377,7 @@ pub fn item_type(item: &serde_json::Value) -> ItemType {
         INCIDENTS_PK => ItemType::Alerts,
         "DELIVERY" | "INCIDENT" => ItemType::Alerts,
         "HIST" | "RUN" => ItemType::History,
-        "ROLLUP" | "DIGEST" | "UPTIME" => ItemType::Rollups,
+        "ROLLUP" | "DIGEST" | "UPTIME" | "NARRATIVE" | NARRATIVE_TOKENS_PK => ItemType::Rollups,
         "ALERT" => ItemType::Alerts,
         AUDIT_PREFIX => ItemType::Audit,
         _ => ItemType::State,

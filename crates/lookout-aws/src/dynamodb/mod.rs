@@ -58,6 +58,7 @@ pub mod keys;
 mod lease;
 pub mod limits;
 mod locations;
+mod narratives;
 mod outbox;
 pub mod packed;
 mod restore;

@@ -8,6 +8,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::anomaly::{Anomaly, AnomalyKind};
+use super::narrative::{NarrationCounts, NarrationPolicy, Narrative, Summary};
 use super::rollup::{Latency, Rollup, Uptime};
 use crate::domain::{Status, TargetKind, TargetState};
 
@@ -86,35 +87,66 @@ pub struct Digest {
     /// alert firing), their sentences also at the end of `summary` (the global digest only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slos: Vec<super::slo::SloLine>,
-    /// A language model's retelling, when a [`Summariser`] is configured. The built-in
-    /// `summary` is always there and does not depend on it.
+    /// A language model's retelling, when a [`Summariser`] is configured and its call
+    /// answered ([`Narrative`], marked `generated`). The built-in `summary` is always there and
+    /// does not depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub narrative: Option<String>,
+    pub narrative: Option<Narrative>,
+    /// What the digest run did about narratives (the global digest only, when a summariser is
+    /// configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narration: Option<NarrationCounts>,
 }
 
 /// An optional second summary of a digest (for example by a language model). The built-in
 /// summary stands on its own; a summariser's answer goes into [`Digest::narrative`] and a
-/// failure only leaves it out.
+/// failure only leaves it out. The digest run decides which digests are narrated and rations
+/// the calls (at most one per scope and hour, within the monthly token budget of
+/// [`Summariser::policy`]).
 pub trait Summariser {
-    /// A retelling of `digest`.
+    /// Whether calls are made at all ([`NoSummariser`]: no).
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    /// Which digests are narrated and the monthly token budget.
+    fn policy(&self) -> NarrationPolicy {
+        NarrationPolicy::default()
+    }
+
+    /// The most tokens one call for `digest` can use (the prompt's estimate plus the answer's
+    /// maximum), reserved from the monthly budget before the call.
+    fn token_bound(&self, digest: &Digest) -> u64;
+
+    /// A retelling of `digest`: one call, no retry.
     ///
     /// # Errors
     /// [`SummaryError`]: why there is none.
     fn summarise(
         &self,
         digest: &Digest,
-    ) -> impl Future<Output = Result<String, SummaryError>> + Send;
+    ) -> impl Future<Output = Result<Summary, SummaryError>> + Send;
 }
 
-/// Why a digest has no second summary.
+/// Why a digest has no second summary. The texts never hold the API key or a target's secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SummaryError {
     /// No summariser is configured ([`NoSummariser`]).
     #[error("no summariser configured")]
     NotConfigured,
-    /// The summariser failed, in words.
-    #[error("{0}")]
+    /// The call failed (an HTTP error other than 429, an answer that is not a chat completion,
+    /// a connection failure, an API key that could not be read), in words.
+    #[error("failed: {0}")]
     Failed(String),
+    /// No answer within the timeout.
+    #[error("timeout: {0}")]
+    TimedOut(String),
+    /// The model refused or answered no text.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The server answered 429 (rate limit or quota).
+    #[error("rate limited: {0}")]
+    RateLimited(String),
 }
 
 /// The default: no second summary.
@@ -122,8 +154,38 @@ pub enum SummaryError {
 pub struct NoSummariser;
 
 impl Summariser for NoSummariser {
-    async fn summarise(&self, _digest: &Digest) -> Result<String, SummaryError> {
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    fn token_bound(&self, _digest: &Digest) -> u64 {
+        0
+    }
+
+    async fn summarise(&self, _digest: &Digest) -> Result<Summary, SummaryError> {
         Err(SummaryError::NotConfigured)
+    }
+}
+
+/// A summariser that may be configured: `None` makes no calls.
+impl<T: Summariser + Sync> Summariser for Option<T> {
+    fn enabled(&self) -> bool {
+        self.as_ref().is_some_and(Summariser::enabled)
+    }
+
+    fn policy(&self) -> NarrationPolicy {
+        self.as_ref().map(Summariser::policy).unwrap_or_default()
+    }
+
+    fn token_bound(&self, digest: &Digest) -> u64 {
+        self.as_ref().map_or(0, |s| s.token_bound(digest))
+    }
+
+    async fn summarise(&self, digest: &Digest) -> Result<Summary, SummaryError> {
+        match self {
+            Some(s) => s.summarise(digest).await,
+            None => Err(SummaryError::NotConfigured),
+        }
     }
 }
 
@@ -201,6 +263,7 @@ pub fn target_digest(
         worst: Vec::new(),
         slos: Vec::new(),
         narrative: None,
+        narration: None,
     }
 }
 
@@ -357,6 +420,7 @@ pub fn global_digest(start: i64, targets: &[Digest], overall: Vec<Anomaly>, now:
         worst: worst_targets(targets),
         slos: Vec::new(),
         narrative: None,
+        narration: None,
     }
 }
 

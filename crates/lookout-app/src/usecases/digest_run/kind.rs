@@ -7,7 +7,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::ports::{DigestStore, HistoryStore, Latest, StateStore, StoreError, TargetUptime};
 use lookout_core::digest::anomaly::{detect, Anomaly, Thresholds};
-use lookout_core::digest::report::{target_digest, Digest, Summariser};
+use lookout_core::digest::report::{target_digest, Digest};
 use lookout_core::digest::rollup::{
     overall, roll_up_hour, uptime, DayCell, Period, Rollup, BAR_DAYS, DAY_MS, HOUR_MS,
 };
@@ -75,16 +75,14 @@ pub(super) struct KindDigest {
 /// Digests the hour of one kind's `targets` (not empty): writes the hourly rollups, the kind's
 /// overall rollup (and its day rollup after a day's last hour) and the uptime table; returns
 /// the targets' digests with their day rollups, for the caller to write.
-pub(super) async fn digest_kind<S, M>(
+pub(super) async fn digest_kind<S>(
     store: &S,
-    summariser: &M,
     kind: TargetKind,
     targets: &[&Target],
     span: &Span,
 ) -> Result<KindDigest, DigestError>
 where
     S: StateStore + HistoryStore + DigestStore + Sync,
-    M: Summariser + Sync,
 {
     let thresholds = Thresholds::default();
     let mut latest = store.latest(kind).await?;
@@ -117,7 +115,7 @@ where
             .get(current.target_id.as_str())
             .copied()
             .unwrap_or_default();
-        judge_target(store, summariser, &ctx, name, current)
+        judge_target(store, &ctx, name, current)
     }))
     .buffer_unordered(CONCURRENCY)
     .try_collect()
@@ -204,16 +202,14 @@ struct TargetRun<'a> {
 /// One target's digest: its hour (`current`) against its baseline, its anomalies, its uptime
 /// windows and (after a day's last hour) its day rollup. `name` is empty when the target has
 /// none; its id is used then.
-async fn judge_target<S, M>(
+async fn judge_target<S>(
     store: &S,
-    summariser: &M,
     ctx: &TargetRun<'_>,
     name: &str,
     current: Rollup,
 ) -> Result<Judged, StoreError>
 where
     S: DigestStore + Sync,
-    M: Summariser + Sync,
 {
     let (kind, span) = (ctx.kind, ctx.span);
     let id = current.target_id.clone();
@@ -272,7 +268,6 @@ where
     };
     let bar = uptime_bar(span.day_start, &earlier, &series);
     digest.uptime = windows;
-    digest.narrative = summariser.summarise(&digest).await.ok();
     Ok(Judged {
         target_id: id,
         digest,

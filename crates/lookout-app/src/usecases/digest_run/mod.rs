@@ -7,6 +7,8 @@
 //! daily report is not sent twice (the outbox holds it).
 //!
 //! - `kind`: one kind's rollups, anomalies, digests and uptime table.
+//! - `narrate`: the narratives (a language model's retelling, when one is configured): which
+//!   digests get one, at most one call per scope and hour, the monthly token budget.
 //! - `slo`: the SLO lines of the global digest (and of the daily reports): budget spent, the
 //!   date it runs out, alerts firing.
 
@@ -15,8 +17,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{
-    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, Outbox, SloStore, StateStore,
-    StoreError, TargetStore,
+    AlertPublisher, DigestStore, HistoryStore, IncidentStore, Latest, NarrativeLedger, Outbox,
+    SloStore, StateStore, StoreError, TargetStore,
 };
 use crate::usecases::event::Field;
 use lookout_core::digest::report::{global_digest, Digest, Summariser};
@@ -26,6 +28,7 @@ use lookout_core::domain::grouped::daily_report;
 use lookout_core::domain::{Alert, Target, TargetKind};
 
 mod kind;
+pub mod narrate;
 mod slo;
 
 /// Hours of baseline each target's hour is judged against (7 days).
@@ -157,6 +160,7 @@ where
         + Outbox
         + IncidentStore
         + SloStore
+        + NarrativeLedger
         + Sync,
     P: AlertPublisher + Sync,
     M: Summariser + Sync,
@@ -168,7 +172,7 @@ where
     for kind in TargetKind::ALL {
         let targets: Vec<&Target> = all_targets.iter().filter(|t| t.kind() == kind).collect();
         if !targets.is_empty() {
-            kinds.push(kind::digest_kind(store, summariser, kind, &targets, &span).await?);
+            kinds.push(kind::digest_kind(store, kind, &targets, &span).await?);
         }
     }
     let mut rollups_written: usize = kinds.iter().map(|k| k.rollups_written).sum();
@@ -206,11 +210,14 @@ where
         slo_lines.iter().map(|(_, l)| l.clone()).collect(),
     );
     slo_lines.truncate(MAX_LINES);
-    global.narrative = summariser.summarise(&global).await.ok();
-    let anomalies = global.anomalies.len();
     let targets = digests.len();
     // Quiet targets' digests are not stored (`Digest::is_notable`).
     let mut writes: Vec<Digest> = digests.into_iter().filter(Digest::is_notable).collect();
+    if summariser.enabled() {
+        let counts = narrate::narrate(store, summariser, &mut global, &mut writes, now).await;
+        global.narration = Some(counts);
+    }
+    let anomalies = global.anomalies.len();
     writes.push(global.clone());
     store.put_digests(&writes).await?;
     // Auto incidents whose recovery never came (or whose targets were deleted) and maintenance
