@@ -418,6 +418,23 @@ async fn a_401_echoing_the_key_fails_without_the_key_in_its_text() {
 }
 
 #[tokio::test]
+async fn an_answer_that_echoes_the_key_keeps_it_out_of_the_narrative_and_the_model() {
+    let provider = Provider::start(Expect::openai(), |r| {
+        let sent = r.header("authorization").unwrap_or("").to_string();
+        Reply::json(
+            200,
+            &json!({"model": format!("echo {sent}"), "choices": [{"finish_reason": "stop",
+                "message": {"role": "assistant", "content": format!("You sent {sent}.")}}]}),
+        )
+    })
+    .await;
+    let summary = client(&provider.base(), &[]).summarise(&digest()).await.unwrap();
+    provider.assert_one_well_formed_request();
+    assert_eq!(summary.text, "You sent Bearer ***.");
+    assert_eq!(summary.model, "echo Bearer ***");
+}
+
+#[tokio::test]
 async fn azure_gets_the_api_key_header_and_keeps_its_api_version() {
     let expect = Expect {
         path: "/openai/deployments/digest-4o/chat/completions?api-version=2024-10-21".into(),
