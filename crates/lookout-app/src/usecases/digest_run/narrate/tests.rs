@@ -161,6 +161,9 @@ async fn stored(store: &MemoryStore, scope: &str) -> Option<Digest> {
     store.digests(scope, i64::MAX, 1).await.unwrap().pop()
 }
 
+/// Sets the counts a run should report.
+type SetCounts = fn(&mut NarrationCounts);
+
 /// The counts of a run with only the named ones set.
 fn counts(considered: u32, set: impl FnOnce(&mut NarrationCounts)) -> NarrationCounts {
     let mut c = NarrationCounts {
@@ -217,7 +220,7 @@ async fn a_second_run_of_the_hour_makes_no_call_and_keeps_the_narrative() {
 async fn a_call_without_a_narrative_is_not_made_again_and_the_built_in_digest_is_untouched() {
     let plain = digest_run(&two_targets().await, &NoSummariser).await;
     let plain_json = serde_json::to_string(&plain.global).unwrap();
-    let cases: [(Answer, fn(&mut NarrationCounts)); 5] = [
+    let cases: [(Answer, SetCounts); 5] = [
         (Answer::Failed, |c| c.failed = 1),
         (Answer::TimedOut, |c| c.timed_out = 1),
         (Answer::Refused, |c| c.refused = 1),
