@@ -123,3 +123,6 @@ pub fn tokens_line(c: &Chrome, narratives: &Value) -> Option<String> {
         num(c, budget),
     ))
 }
+
+#[cfg(test)]
+mod tests;
