@@ -88,7 +88,11 @@ async fn the_digests_page_shows_the_narrative_under_the_summary_labelled_in_each
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let block = block(&page.body).unwrap_or_else(|| panic!("{lang}: {}", page.body));
         assert!(block.contains("data-generated=\"true\""), "{block}");
-        assert!(block.contains(label) && block.contains(caveat), "{lang}: {block}");
+        assert!(
+            block.contains(&format!("<p class=\"generated-label\">{label} (")),
+            "{lang}: the label opens the block's first line: {block}"
+        );
+        assert!(block.contains(&format!("{caveat}</p>")), "{lang}: {block}");
         assert!(
             block.contains("<bdi dir=\"ltr\" class=\"model\">gpt-4o-mini</bdi>"),
             "{block}"
@@ -173,7 +177,11 @@ async fn the_target_page_shows_the_latest_digests_narrative_labelled() {
         let section = &page.body[page.body.find("<section class=\"digest card\"").unwrap()..];
         let section = &section[..section.find("</section>").unwrap()];
         let block = block(section).unwrap_or_else(|| panic!("{lang}: {section}"));
-        assert!(block.contains(label) && block.contains(caveat), "{lang}: {block}");
+        assert!(
+            block.contains(&format!("<p class=\"generated-label\">{label} (")),
+            "{lang}: {block}"
+        );
+        assert!(block.contains(&format!("{caveat}</p>")), "{lang}: {block}");
         assert!(block.contains(TEXT) && block.contains("gpt-4o-mini"));
         assert!(
             section.find("Computed summary of the hour.").unwrap()
@@ -192,7 +200,8 @@ async fn a_digest_without_a_narrative_shows_no_block_no_counts_and_no_tokens() {
         .store
         .put_digests(&[
             digest("global", START, json!({})),
-            digest("web", START, json!({"kind": "server"})),
+            // A blank narrative is no narrative.
+            digest("web", START, json!({"kind": "server", "narrative": narrative("  \n ")})),
             // An older one with a narrative: only the newest is shown in full.
             digest("global", START - HOUR, json!({"narrative": narrative(TEXT)})),
         ])
