@@ -30,7 +30,10 @@ impl NarrativeView {
     /// blank.
     pub fn of(c: &Chrome, digest: &Value) -> Option<NarrativeView> {
         let n = digest.get("narrative")?;
-        let text = n["text"].as_str().map(str::trim).filter(|t| !t.is_empty())?;
+        let text = n["text"]
+            .as_str()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())?;
         Some(NarrativeView {
             model: n["model"]
                 .as_str()
@@ -73,7 +76,11 @@ pub fn narration_line(c: &Chrome, digest: &Value) -> Option<String> {
         ("refused", c.t("refused", "مرفوضة", "ردشده")),
         (
             "rate_limited",
-            c.t("rate limited (429)", "محدودة المعدل (429)", "محدودیت نرخ (429)"),
+            c.t(
+                "rate limited (429)",
+                "محدودة المعدل (429)",
+                "محدودیت نرخ (429)",
+            ),
         ),
         (
             "store_errors",

@@ -89,11 +89,17 @@ async fn a_stored_narrative_is_listed_marked_generated_with_the_runs_counts() {
 
     let latest = get(&app, "/v1/digests/latest").await;
     assert_eq!(latest["narrative"]["generated"], true, "{latest}");
-    assert_eq!(latest["narrative"]["text"], "A quiet hour: every target answered.");
+    assert_eq!(
+        latest["narrative"]["text"],
+        "A quiet hour: every target answered."
+    );
     assert_eq!(latest["narration"]["written"], 1);
 
     let web = get(&app, "/v1/digests/latest?target=web").await;
-    assert!(web.get("narrative").is_none() && web.get("narration").is_none(), "{web}");
+    assert!(
+        web.get("narrative").is_none() && web.get("narration").is_none(),
+        "{web}"
+    );
 }
 
 #[tokio::test]
@@ -127,10 +133,18 @@ async fn with_settings_the_narratives_object_names_the_model_budget_and_the_ledg
         ..Arc::into_inner(app()).unwrap()
     });
     let month = month_of(lookout_core::time::now_ms());
-    assert!(app.store.reserve_tokens(&month, 1_500, 50_000).await.unwrap());
+    assert!(app
+        .store
+        .reserve_tokens(&month, 1_500, 50_000)
+        .await
+        .unwrap());
     app.store.adjust_tokens(&month, -266).await.unwrap();
     // Another month's count is not this month's.
-    assert!(app.store.reserve_tokens("2001-01", 9_999, 50_000).await.unwrap());
+    assert!(app
+        .store
+        .reserve_tokens("2001-01", 9_999, 50_000)
+        .await
+        .unwrap());
 
     let (status, body) = call(&app, request("GET", "/v1/digests", "", Some(READ))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -182,7 +196,10 @@ fn the_openapi_schemas_of_a_narrative_and_the_counts_have_the_fields_serialised(
         prompt_tokens: 1,
         completion_tokens: 1,
     };
-    assert_eq!(keys(&narrative()), keys(&serde_json::to_value(shown).unwrap()));
+    assert_eq!(
+        keys(&narrative()),
+        keys(&serde_json::to_value(shown).unwrap())
+    );
     for field in ["scope", "digests", "next_before", "narratives"] {
         assert!(
             schemas["DigestsAnswer"]["properties"][field].is_object(),

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::super::targets::{status_class, status_word};
 use super::super::narrative::NarrativeView;
+use super::super::targets::{status_class, status_word};
 use super::super::view::Chrome;
 use crate::page::labels::Labels;
 

@@ -88,7 +88,11 @@ async fn the_digests_page_shows_the_narrative_under_the_summary_labelled_in_each
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let block = block(&page.body).unwrap_or_else(|| panic!("{lang}: {}", page.body));
         assert!(block.contains("data-generated=\"true\""), "{block}");
-        assert!(block.contains(label) && block.contains(caveat), "{lang}: {block}");
+        assert!(
+            block.contains(&format!("<p class=\"generated-label\">{label} (")),
+            "{lang}: the label opens the block's first line: {block}"
+        );
+        assert!(block.contains(&format!("{caveat}</p>")), "{lang}: {block}");
         assert!(
             block.contains("<bdi dir=\"ltr\" class=\"model\">gpt-4o-mini</bdi>"),
             "{block}"
@@ -118,7 +122,8 @@ async fn the_digests_page_shows_the_narrative_under_the_summary_labelled_in_each
     );
     let ar = b.get("/console/digests?lang=ar").await;
     assert!(
-        ar.body.contains("السرديات في هذا التشغيل: ١ مكتوبة، ١٠٥٢ رمزًا."),
+        ar.body
+            .contains("السرديات في هذا التشغيل: ١ مكتوبة، ١٠٥٢ رمزًا."),
         "{}",
         ar.body
     );
@@ -127,16 +132,22 @@ async fn the_digests_page_shows_the_narrative_under_the_summary_labelled_in_each
 #[tokio::test]
 async fn a_narrative_holding_markup_stays_text_on_both_pages() {
     let b0 = Browser::new(app());
-    b0.create_target(json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
-        "url": "http://127.0.0.1:9/"}))
-        .await;
+    b0.create_target(
+        json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
+        "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
     let mut hostile = narrative(HOSTILE);
     hostile["model"] = json!("<b>m</b>");
     b0.app
         .store
         .put_digests(&[
             digest("global", START, json!({"narrative": hostile.clone()})),
-            digest("web", START, json!({"narrative": hostile, "kind": "server"})),
+            digest(
+                "web",
+                START,
+                json!({"narrative": hostile, "kind": "server"}),
+            ),
         ])
         .await
         .unwrap();
@@ -146,7 +157,10 @@ async fn a_narrative_holding_markup_stays_text_on_both_pages() {
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
         let block = block(&page.body).unwrap_or_else(|| panic!("{path}: {}", page.body));
         assert!(block.contains(HOSTILE_TEXT), "{path}: {block}");
-        assert!(block.contains("&#60;b&#62;m&#60;/b&#62;"), "{path}: {block}");
+        assert!(
+            block.contains("&#60;b&#62;m&#60;/b&#62;"),
+            "{path}: {block}"
+        );
         assert!(!page.body.contains(HOSTILE) && !page.body.contains("<b>m</b>"));
     }
 }
@@ -154,9 +168,11 @@ async fn a_narrative_holding_markup_stays_text_on_both_pages() {
 #[tokio::test]
 async fn the_target_page_shows_the_latest_digests_narrative_labelled() {
     let b0 = Browser::new(app());
-    b0.create_target(json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
-        "url": "http://127.0.0.1:9/"}))
-        .await;
+    b0.create_target(
+        json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
+        "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
     b0.app
         .store
         .put_digests(&[digest(
@@ -173,7 +189,11 @@ async fn the_target_page_shows_the_latest_digests_narrative_labelled() {
         let section = &page.body[page.body.find("<section class=\"digest card\"").unwrap()..];
         let section = &section[..section.find("</section>").unwrap()];
         let block = block(section).unwrap_or_else(|| panic!("{lang}: {section}"));
-        assert!(block.contains(label) && block.contains(caveat), "{lang}: {block}");
+        assert!(
+            block.contains(&format!("<p class=\"generated-label\">{label} (")),
+            "{lang}: {block}"
+        );
+        assert!(block.contains(&format!("{caveat}</p>")), "{lang}: {block}");
         assert!(block.contains(TEXT) && block.contains("gpt-4o-mini"));
         assert!(
             section.find("Computed summary of the hour.").unwrap()
@@ -185,16 +205,27 @@ async fn the_target_page_shows_the_latest_digests_narrative_labelled() {
 #[tokio::test]
 async fn a_digest_without_a_narrative_shows_no_block_no_counts_and_no_tokens() {
     let b0 = Browser::new(app());
-    b0.create_target(json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
-        "url": "http://127.0.0.1:9/"}))
-        .await;
+    b0.create_target(
+        json!({"id": "web", "name": "Web", "kind": "server", "group": "g",
+        "url": "http://127.0.0.1:9/"}),
+    )
+    .await;
     b0.app
         .store
         .put_digests(&[
             digest("global", START, json!({})),
-            digest("web", START, json!({"kind": "server"})),
+            // A blank narrative is no narrative.
+            digest(
+                "web",
+                START,
+                json!({"kind": "server", "narrative": narrative("  \n ")}),
+            ),
             // An older one with a narrative: only the newest is shown in full.
-            digest("global", START - HOUR, json!({"narrative": narrative(TEXT)})),
+            digest(
+                "global",
+                START - HOUR,
+                json!({"narrative": narrative(TEXT)}),
+            ),
         ])
         .await
         .unwrap();
@@ -227,7 +258,11 @@ async fn the_digests_page_shows_the_months_tokens_of_the_budget_when_configured(
         ..Arc::into_inner(app()).unwrap()
     });
     let month = month_of(lookout_core::time::now_ms());
-    assert!(app.store.reserve_tokens(&month, 1234, 50_000).await.unwrap());
+    assert!(app
+        .store
+        .reserve_tokens(&month, 1234, 50_000)
+        .await
+        .unwrap());
     let mut b = Browser::signed_in(app, READ).await;
     let en = b.get("/console/digests?lang=en").await;
     let line = format!(

@@ -100,9 +100,7 @@ pub async fn page<S: Store>(
                     super::query(&[("target", Some(&target)), ("before", Some(b))])
                 )
             });
-            narration = v["digests"]
-                .get(0)
-                .and_then(|d| narration_line(&c, d));
+            narration = v["digests"].get(0).and_then(|d| narration_line(&c, d));
             tokens = tokens_line(&c, &v["narratives"]);
             let rows = v["digests"]
                 .as_array()
