@@ -428,7 +428,10 @@ async fn an_answer_that_echoes_the_key_keeps_it_out_of_the_narrative_and_the_mod
         )
     })
     .await;
-    let summary = client(&provider.base(), &[]).summarise(&digest()).await.unwrap();
+    let summary = client(&provider.base(), &[])
+        .summarise(&digest())
+        .await
+        .unwrap();
     provider.assert_one_well_formed_request();
     assert_eq!(summary.text, "You sent Bearer ***.");
     assert_eq!(summary.model, "echo Bearer ***");
