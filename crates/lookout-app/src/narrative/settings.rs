@@ -110,7 +110,7 @@ impl NarrativeSettings {
                     "LOOKOUT_LLM_BASE_URL",
                     format!(
                         "expected an http(s) URL without credentials like https://api.openai.com/v1, got {:?}",
-                        lookout_core::redact::redact_url(&raw)
+                        shown(&raw)
                     ),
                 )
             })?;
@@ -226,3 +226,14 @@ fn secret_ref(text: &str) -> Option<SecretRef> {
 
 #[cfg(test)]
 mod tests;
+
+/// A refused base URL as an error may show it: its credentials masked, and anything before an
+/// `@` masked too when it does not parse as a URL with a scheme (`user:pw@host` reads as the
+/// scheme `user`, whose "path" [`lookout_core::redact::redact_url`] would leave as it is).
+fn shown(raw: &str) -> String {
+    let masked = lookout_core::redact::redact_url(raw.trim());
+    match masked.rfind('@') {
+        Some(at) if !masked[..at].contains("***") => format!("***@{}", &masked[at + 1..]),
+        _ => masked,
+    }
+}

@@ -148,6 +148,16 @@ fn a_base_url_with_credentials_is_refused_and_they_are_masked() {
     assert_eq!(e.name, "LOOKOUT_LLM_BASE_URL");
     assert!(!e.to_string().contains("S3cr3t"), "{e}");
     assert!(e.problem.contains("without credentials"), "{e}");
+    // No scheme: `user:pw@host` parses as the scheme `user`; still masked.
+    for raw in [
+        "user:S3cr3t-pass@api.openai.com/v1",
+        "S3cr3t-key@api.openai.com/v1",
+    ] {
+        let e = read(&[("LOOKOUT_LLM_BASE_URL", raw), MODEL]).unwrap_err();
+        assert_eq!(e.name, "LOOKOUT_LLM_BASE_URL");
+        assert!(!e.to_string().contains("S3cr3t"), "{e}");
+        assert!(e.to_string().contains("***@api.openai.com"), "{e}");
+    }
     let e = read(&[
         (
             "LOOKOUT_LLM_BASE_URL",
