@@ -30,6 +30,7 @@ mod local_env;
 mod location_store;
 mod locations;
 mod narrative;
+mod narrative_ledger;
 mod notify_pipeline;
 mod notify_store;
 mod probe_dns;

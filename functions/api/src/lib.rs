@@ -96,6 +96,7 @@ pub trait Store:
     + AuditLog
     + SloStore
     + lookout_app::ports::HeartbeatStore
+    + lookout_app::ports::NarrativeLedger
     + lookout_app::ports::Outbox
     + Send
     + Sync
@@ -120,6 +121,7 @@ impl<T> Store for T where
         + AuditLog
         + SloStore
         + lookout_app::ports::HeartbeatStore
+        + lookout_app::ports::NarrativeLedger
         + lookout_app::ports::Outbox
         + Send
         + Sync
@@ -166,12 +168,17 @@ pub struct App<S> {
     /// `LOOKOUT_LOCATION_GRACE_S`); `None` with one location. `GET /v1/locations` and
     /// `/metrics` judge a location overdue after its grace ([`App::location_grace_ms`]).
     pub locations: Option<lookout_app::usecases::probe_run::LocationSetup>,
+    /// The narratives' language model (`LOOKOUT_LLM_*`, [`lookout_app::config::Settings`]'s
+    /// `narrative`); `None` when not configured. `GET /v1/digests` names its model and monthly
+    /// token budget; the API never calls the model (the digest function does) and never shows
+    /// the base URL or the key's reference.
+    pub narrative: Option<lookout_app::narrative::NarrativeSettings>,
 }
 
 impl<S> App<S> {
     /// An instance over `store` with nothing else set up: no tokens (the admin routes answer
     /// 401), public status, the prober allowed to reach private and loopback addresses, no
-    /// secrets, no health checks, no dumps, one location, notifications as
+    /// secrets, no health checks, no dumps, one location, no narratives, notifications as
     /// [`NotifyDeps::local`], four manual checks at once, empty caches. Tests, benchmarks and
     /// local tools start from it and set what they need with struct update syntax:
     /// `App { admin_token: Some(..), ..App::local(store) }`.
@@ -197,6 +204,7 @@ impl<S> App<S> {
             dumps: None,
             notify: NotifyDeps::local(),
             locations: None,
+            narrative: None,
         }
     }
 
@@ -288,6 +296,7 @@ impl App<lookout_aws::dynamodb::DynamoStore> {
             },
             dumps,
             locations: settings.locations.clone(),
+            narrative: settings.narrative.clone(),
             health: Some(aws.health(&settings)),
             defs: routes::DefsCache::default(),
             incidents: routes::IncidentsCache::default(),

@@ -1792,6 +1792,7 @@ async fn a_body_that_is_not_utf8_is_a_400_naming_the_problem_not_a_500() {
 
 mod audit;
 mod cache;
+mod digests;
 mod incidents;
 mod kinds;
 mod locations;

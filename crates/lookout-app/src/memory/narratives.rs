@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use super::MemoryStore;
-use crate::ports::{NarrativeClaim, NarrativeLedger, StoreError};
+use crate::ports::{NarrativeClaim, NarrativeLedger, StoreError, CLAIMED, MAX_REASON_CHARS};
 use lookout_core::digest::narrative::Narrative;
 
 /// The ledger's tables.
@@ -45,10 +45,19 @@ impl NarrativeLedger for MemoryStore {
             Some(Err(why)) => Ok(NarrativeClaim::Tried(why.clone())),
             None => {
                 t.calls
-                    .insert((scope.to_string(), hour), Err("claimed".into()));
+                    .insert((scope.to_string(), hour), Err(CLAIMED.into()));
                 Ok(NarrativeClaim::Granted)
             }
         }
+    }
+
+    async fn release_narrative(&self, scope: &str, hour: i64) -> Result<(), StoreError> {
+        let mut t = self.narrative_tables()?;
+        let key = (scope.to_string(), hour);
+        if matches!(t.calls.get(&key), Some(Err(why)) if why == CLAIMED) {
+            t.calls.remove(&key);
+        }
+        Ok(())
     }
 
     async fn record_narrative(
@@ -59,7 +68,9 @@ impl NarrativeLedger for MemoryStore {
     ) -> Result<(), StoreError> {
         self.narrative_tables()?.calls.insert(
             (scope.to_string(), hour),
-            outcome.cloned().map_err(str::to_string),
+            outcome
+                .cloned()
+                .map_err(|why| lookout_core::redact::clip(why, MAX_REASON_CHARS)),
         );
         Ok(())
     }

@@ -223,3 +223,6 @@ fn secret_ref(text: &str) -> Option<SecretRef> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -48,7 +48,8 @@ pub use incidents::{IncidentStore, StatusPageStore};
 pub use lease::{Lease, LeaseInfo, Located, RunLease};
 pub use locations::LocationStore;
 pub use narratives::{
-    NarrativeClaim, NarrativeLedger, NARRATIVE_CALL_TTL_DAYS, TOKEN_MONTH_TTL_DAYS,
+    NarrativeClaim, NarrativeLedger, CLAIMED, MAX_REASON_CHARS, NARRATIVE_CALL_TTL_DAYS,
+    TOKEN_MONTH_TTL_DAYS,
 };
 pub use notify::{
     ChannelStore, Claim, DeliveryLog, DeliveryOutcome, DeliveryPage, HttpSender, MailSender,

@@ -1,6 +1,12 @@
 //! [`NarrativeLedger`] over the table: a scope's call of an hour `NARRATIVE#<scope>` / `<hour
-//! start>` (attribute `outcome`: `claimed`, or why there is none; `narrative`: the answer as
-//! JSON), and a month's tokens `NARRATIVE_TOKENS` / `<YYYY-MM>` (attribute `tokens`).
+//! start>` (attribute `outcome`: `claimed`, `done`, or why there is none; `narrative`: the
+//! answer as JSON when `done`; `claimed_at`: epoch ms; TTL the hour start plus
+//! [`NARRATIVE_CALL_TTL_DAYS`]), and a month's tokens `NARRATIVE_TOKENS` / `<YYYY-MM>`
+//! (attribute `tokens`; TTL the month's first day plus [`TOKEN_MONTH_TTL_DAYS`]).
+//!
+//! Every decision is one conditional write: the claim (`attribute_not_exists`), the
+//! reservation (`tokens <= budget - bound`), the release (`outcome = claimed`), a give-back
+//! (`tokens >= -delta`).
 
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
@@ -9,7 +15,8 @@ use super::keys::{ms_key, narrative_pk, NARRATIVE_TOKENS_PK, PK, TTL};
 use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{
-    NarrativeClaim, NarrativeLedger, StoreError, NARRATIVE_CALL_TTL_DAYS, TOKEN_MONTH_TTL_DAYS,
+    NarrativeClaim, NarrativeLedger, StoreError, CLAIMED, MAX_REASON_CHARS,
+    NARRATIVE_CALL_TTL_DAYS, TOKEN_MONTH_TTL_DAYS,
 };
 use lookout_core::digest::narrative::Narrative;
 
@@ -27,12 +34,20 @@ fn claim_of(item: &Item) -> Result<NarrativeClaim, StoreError> {
         .get(OUTCOME)
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .unwrap_or_else(|| "claimed".into());
+        .unwrap_or_else(|| CLAIMED.into());
     if outcome == DONE {
         Ok(NarrativeClaim::Done(from_attr(item, NARRATIVE)?))
     } else {
         Ok(NarrativeClaim::Tried(outcome))
     }
+}
+
+/// The TTL of a month's token count: its first day (UTC) plus [`TOKEN_MONTH_TTL_DAYS`]; a
+/// month that does not read as `YYYY-MM` counts from now.
+fn month_ttl(month: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    let start = lookout_core::time::parse_compact(&format!("{}01T000000Z", month.replace('-', "")))
+        .unwrap_or_else(lookout_core::time::now_ms);
+    ttl_after(start, TOKEN_MONTH_TTL_DAYS)
 }
 
 impl NarrativeLedger for DynamoStore {
@@ -49,7 +64,7 @@ impl NarrativeLedger for DynamoStore {
             .set_item(Some(item_of(vec![
                 (PK, s(narrative_pk(scope))),
                 (super::keys::SK, s(ms_key(hour))),
-                (OUTCOME, s("claimed")),
+                (OUTCOME, s(CLAIMED)),
                 ("claimed_at", n(now)),
                 (TTL, ttl_after(hour, NARRATIVE_CALL_TTL_DAYS)),
             ])))
@@ -86,6 +101,21 @@ impl NarrativeLedger for DynamoStore {
         claim_of(&old)
     }
 
+    async fn release_narrative(&self, scope: &str, hour: i64) -> Result<(), StoreError> {
+        let sent = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(narrative_pk(scope), ms_key(hour))))
+            .condition_expression("#o = :claimed")
+            .expression_attribute_names("#o", OUTCOME)
+            .expression_attribute_values(":claimed", s(CLAIMED))
+            .send()
+            .await;
+        conditional(sent)?;
+        Ok(())
+    }
+
     async fn record_narrative(
         &self,
         scope: &str,
@@ -102,7 +132,10 @@ impl NarrativeLedger for DynamoStore {
                 fields.push((OUTCOME, s(DONE)));
                 fields.push((NARRATIVE, to_json(narrative)?));
             }
-            Err(why) => fields.push((OUTCOME, s(lookout_core::redact::clip(why, 500)))),
+            Err(why) => fields.push((
+                OUTCOME,
+                s(lookout_core::redact::clip(why, MAX_REASON_CHARS)),
+            )),
         }
         self.client
             .put_item()
@@ -134,10 +167,7 @@ impl NarrativeLedger for DynamoStore {
             .expression_attribute_names("#ttl", TTL)
             .expression_attribute_values(":t", n(tokens))
             .expression_attribute_values(":room", n(budget - tokens))
-            .expression_attribute_values(
-                ":exp",
-                ttl_after(lookout_core::time::now_ms(), TOKEN_MONTH_TTL_DAYS),
-            )
+            .expression_attribute_values(":exp", month_ttl(month))
             .send()
             .await;
         Ok(conditional(sent)?.is_some())
@@ -147,18 +177,51 @@ impl NarrativeLedger for DynamoStore {
         if delta == 0 {
             return Ok(());
         }
-        // ADD of a negative number; a count that would go below 0 (a month's record deleted
-        // between the reservation and now) is left as it is.
+        let key = key_of(NARRATIVE_TOKENS_PK, month);
+        if delta > 0 {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("ADD #t :d SET #ttl = if_not_exists(#ttl, :exp)")
+                .expression_attribute_names("#t", TOKENS)
+                .expression_attribute_names("#ttl", TTL)
+                .expression_attribute_values(":d", n(delta))
+                .expression_attribute_values(":exp", month_ttl(month))
+                .send()
+                .await
+                .map_err(store_error)?;
+            return Ok(());
+        }
+        // A give-back: ADD of a negative number while the count holds it. An `ADD` on no
+        // record would create a negative count (and a budget that grows), so the record must
+        // exist; a count smaller than the give-back is set to 0.
+        let floor = n(delta.unsigned_abs());
         let sent = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_of(NARRATIVE_TOKENS_PK, month)))
+            .set_key(Some(key.clone()))
             .update_expression("ADD #t :d")
-            .condition_expression("attribute_not_exists(#t) OR #t >= :floor")
+            .condition_expression("#t >= :floor")
             .expression_attribute_names("#t", TOKENS)
             .expression_attribute_values(":d", n(delta))
-            .expression_attribute_values(":floor", n((-delta).max(0)))
+            .expression_attribute_values(":floor", floor.clone())
+            .send()
+            .await;
+        if conditional(sent)?.is_some() {
+            return Ok(());
+        }
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET #t = :zero")
+            .condition_expression("#t < :floor")
+            .expression_attribute_names("#t", TOKENS)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":floor", floor)
             .send()
             .await;
         conditional(sent)?;

@@ -7,7 +7,8 @@
 //!   then the last 7 days until 50 are found; the API answers oldest first), newest first, and
 //!   their latency drawn as a small inline SVG ([`view::LatencyChart`], no script);
 //! - `GET /v1/alerts?since=` (7 days): the alerts naming the target, newest first (50 at most);
-//! - `GET /v1/digests/latest?target=`: the latest digest's summary and anomalies (404: none yet);
+//! - `GET /v1/digests/latest?target=`: the latest digest's summary, anomalies and narrative
+//!   (marked as generated, [`super::narrative`]) (404: none yet);
 //! - `GET /v1/targets/{id}/uptime`: the uptime windows (24 h, 7, 30, 365 days);
 //! - `GET /v1/status`: the target's row (priority, per-location verdicts);
 //! - `GET /v1/targets/{id}/pings` for a heartbeat: its last pings.

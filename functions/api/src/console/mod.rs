@@ -30,6 +30,7 @@ pub mod auth_pages;
 pub mod client;
 pub mod detail;
 pub mod forms;
+pub mod narrative;
 pub mod ops;
 pub mod pools;
 pub mod session;

@@ -2,22 +2,42 @@
 //!
 //! For each digest the policy selects (the global one; with `notable`, the stored target
 //! digests too), in this order:
-//! 1. reserve the call's token bound from the month's budget (when there is one); no room is
-//!    `over_budget`, and no call;
-//! 2. claim the scope's one call of the hour; an earlier run's narrative is kept (`reused`), an
-//!    earlier run's failed call is not made again (`already_tried`), and the reservation is
-//!    given back;
-//! 3. call once (no retry), record the outcome in the ledger, and give back the part of the
-//!    reservation the call did not use.
+//! 1. claim the scope's one call of the hour (one conditional write). An earlier run's
+//!    narrative is kept without a call (`reused`); an earlier run's call that has no narrative
+//!    (it failed, or that run is still at it, or died before recording) is not made again
+//!    (`already_tried`). Claiming first means a re-run never loses a stored narrative to a
+//!    full budget, and costs no reservation when there is nothing to call.
+//! 2. reserve the call's token bound ([`Summariser::token_bound`]) from the month's budget
+//!    (when there is one). No room is `over_budget`: no call, and the claim is given back
+//!    ([`NarrativeLedger::release_narrative`]) so a re-run after the budget grew may call.
+//! 3. call once (no retry), record the outcome in the ledger, and settle the reservation:
+//!    a narrative is charged the tokens the server counted (the whole bound when it counted
+//!    none), a call answered 429 nothing (the server turned it away before the model ran),
+//!    any other failure the whole bound (the server may have counted it). The give-back goes
+//!    to the month of the reservation, even when the call ended in the next one.
 //!
 //! Nothing here fails the run: a store error is counted (`store_errors`) and the digest goes
-//! without its narrative. The built-in summary is never touched.
+//! without its narrative. The built-in summary, recommendations and facts are never touched:
+//! only [`Digest::narrative`] is set. Reasons recorded or logged are the summariser's words
+//! with URL credentials masked ([`lookout_core::redact::redact_text`]) and cut to
+//! [`MAX_REASON_CHARS`]; the summariser's errors never carry the API key (see
+//! [`SummaryError`]).
+//!
+//! Limits: a run that dies after its claim leaves the hour `claimed`, so that scope and hour
+//! get no narrative (the call may have been made: at most one call wins over completeness);
+//! when recording a narrative fails, a re-run finds the hour `claimed` and writes its digest
+//! without the narrative.
+
+use std::time::Instant;
 
 use futures::StreamExt as _;
 
-use crate::ports::{NarrativeClaim, NarrativeLedger};
-use lookout_core::digest::narrative::{NarrationCounts, Narrative, NarrativeScopes};
+use crate::ports::{NarrativeClaim, NarrativeLedger, MAX_REASON_CHARS};
+use lookout_core::digest::narrative::{
+    NarrationCounts, NarrationPolicy, Narrative, NarrativeScopes,
+};
 use lookout_core::digest::report::{Digest, Summariser, SummaryError};
+use lookout_core::redact::{clip, redact_text};
 
 /// Calls made at once (with `notable`, a run may narrate many digests).
 pub const NARRATE_CONCURRENCY: usize = 4;
@@ -55,15 +75,16 @@ where
     M: Summariser + Sync,
 {
     let mut counts = NarrationCounts::default();
+    let policy = summariser.policy();
     let mut chosen: Vec<&mut Digest> = vec![global];
-    if summariser.policy().scopes == NarrativeScopes::Notable {
+    if policy.scopes == NarrativeScopes::Notable {
         chosen.extend(targets.iter_mut());
     }
     counts.considered = chosen.len() as u32;
     let outcomes: Vec<(Outcome, u64)> = futures::stream::iter(
         chosen
             .into_iter()
-            .map(|d| narrate_one(store, summariser, d, now)),
+            .map(|d| narrate_one(store, summariser, &policy, d, now)),
     )
     .buffer_unordered(NARRATE_CONCURRENCY)
     .collect()
@@ -87,10 +108,11 @@ where
 }
 
 /// One digest's narrative (see the module doc). Returns the outcome and the tokens the call
-/// used.
+/// used as the server counted them (0 without a narrative).
 async fn narrate_one<S, M>(
     store: &S,
     summariser: &M,
+    policy: &NarrationPolicy,
     digest: &mut Digest,
     now: i64,
 ) -> (Outcome, u64)
@@ -99,74 +121,86 @@ where
     M: Summariser + Sync,
 {
     let (scope, hour) = (digest.scope.clone(), digest.start);
-    let month = month_of(now);
-    let budget = summariser.policy().monthly_token_budget;
-    let bound = summariser.token_bound(digest);
-    if let Some(budget) = budget {
-        match store.reserve_tokens(&month, bound, budget).await {
-            Ok(true) => {}
-            Ok(false) => return (Outcome::OverBudget, 0),
-            Err(e) => {
-                tracing::warn!(scope, error = %e, "narrative: tokens not reserved; no call");
-                return (Outcome::StoreError, 0);
-            }
-        }
-    }
-    let give_back = |delta: i64| {
-        let month = month.clone();
-        async move {
-            if budget.is_some() && delta != 0 {
-                if let Err(e) = store.adjust_tokens(&month, delta).await {
-                    tracing::warn!(error = %e, delta, "narrative: token count not adjusted");
-                }
-            }
-        }
-    };
     match store.claim_narrative(&scope, hour, now).await {
         Ok(NarrativeClaim::Granted) => {}
         Ok(NarrativeClaim::Done(n)) => {
-            give_back(-(bound as i64)).await;
             digest.narrative = Some(n);
             return (Outcome::Reused, 0);
         }
-        Ok(NarrativeClaim::Tried(_)) => {
-            give_back(-(bound as i64)).await;
-            return (Outcome::AlreadyTried, 0);
-        }
+        Ok(NarrativeClaim::Tried(_)) => return (Outcome::AlreadyTried, 0),
         Err(e) => {
-            give_back(-(bound as i64)).await;
             tracing::warn!(scope, error = %e, "narrative: hour not claimed; no call");
             return (Outcome::StoreError, 0);
         }
     }
+    let month = month_of(now);
+    let bound = summariser.token_bound(digest);
+    if let Some(budget) = policy.monthly_token_budget {
+        let no_call = match store.reserve_tokens(&month, bound, budget).await {
+            Ok(true) => None,
+            Ok(false) => Some(Outcome::OverBudget),
+            Err(e) => {
+                tracing::warn!(scope, error = %e, "narrative: tokens not reserved; no call");
+                Some(Outcome::StoreError)
+            }
+        };
+        if let Some(outcome) = no_call {
+            if let Err(e) = store.release_narrative(&scope, hour).await {
+                tracing::warn!(scope, error = %e, "narrative: claim not given back; the hour stays claimed");
+            }
+            return (outcome, 0);
+        }
+    }
+    let started = Instant::now();
     let answer = summariser.summarise(digest).await;
-    let (outcome, record, used) = match answer {
-        Ok(summary) => {
-            let n = Narrative::from_summary(summary, lookout_core::time::now_ms().max(now));
-            let used = n.tokens();
+    let answered_at = now.saturating_add(i64::try_from(started.elapsed().as_millis()).unwrap_or(0));
+    // An answer with no text (once trimmed) is a refusal.
+    let answer = answer
+        .map(|summary| Narrative::from_summary(summary, answered_at))
+        .and_then(|n| {
+            if n.text.is_empty() {
+                Err(SummaryError::Refused("no text".into()))
+            } else {
+                Ok(n)
+            }
+        });
+    // (outcome, the server's count, the tokens charged to the month)
+    let (outcome, counted, charged) = match answer {
+        Ok(n) => {
+            let counted = n.tokens();
+            let charged = if counted == 0 { bound } else { counted };
+            let recorded = store.record_narrative(&scope, hour, Ok(&n)).await;
+            if let Err(e) = recorded {
+                tracing::warn!(scope, error = %e, "narrative: outcome not recorded");
+            }
             digest.narrative = Some(n);
-            (Outcome::Written, Ok(()), used)
+            (Outcome::Written, counted, charged)
         }
         Err(e) => {
-            let outcome = match &e {
-                SummaryError::TimedOut(_) => Outcome::TimedOut,
-                SummaryError::Refused(_) => Outcome::Refused,
-                SummaryError::RateLimited(_) => Outcome::RateLimited,
-                SummaryError::NotConfigured | SummaryError::Failed(_) => Outcome::Failed,
+            let (outcome, charged) = match &e {
+                SummaryError::TimedOut(_) => (Outcome::TimedOut, bound),
+                SummaryError::Refused(_) => (Outcome::Refused, bound),
+                SummaryError::RateLimited(_) => (Outcome::RateLimited, 0),
+                SummaryError::NotConfigured => (Outcome::Failed, 0),
+                SummaryError::Failed(_) => (Outcome::Failed, bound),
             };
-            tracing::warn!(scope, error = %e, "narrative: none for this digest");
-            // A call that failed is charged its whole bound: the server may have counted it.
-            (outcome, Err(e.to_string()), bound)
+            let why = clip(&redact_text(&e.to_string()), MAX_REASON_CHARS);
+            tracing::warn!(scope, error = %why, "narrative: none for this digest");
+            if let Err(e) = store.record_narrative(&scope, hour, Err(&why)).await {
+                tracing::warn!(scope, error = %e, "narrative: outcome not recorded");
+            }
+            (outcome, 0, charged)
         }
     };
-    let recorded = match (&record, &digest.narrative) {
-        (Ok(()), Some(n)) => store.record_narrative(&scope, hour, Ok(n)).await,
-        (Err(why), _) => store.record_narrative(&scope, hour, Err(why)).await,
-        (Ok(()), None) => Ok(()),
-    };
-    if let Err(e) = recorded {
-        tracing::warn!(scope, error = %e, "narrative: outcome not recorded");
+    if policy.monthly_token_budget.is_some() && charged != bound {
+        let delta =
+            i64::try_from(charged).unwrap_or(i64::MAX) - i64::try_from(bound).unwrap_or(i64::MAX);
+        if let Err(e) = store.adjust_tokens(&month, delta).await {
+            tracing::warn!(scope, error = %e, delta, "narrative: token count not adjusted");
+        }
     }
-    give_back(used as i64 - bound as i64).await;
-    (outcome, used)
+    (outcome, counted)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::super::targets::{status_class, status_word};
+use super::super::narrative::NarrativeView;
 use super::super::view::Chrome;
 use crate::page::labels::Labels;
 
@@ -97,6 +98,8 @@ pub struct DigestView {
     pub recommendations: Vec<String>,
     /// Anomalies of the hour.
     pub anomalies: Vec<AnomalyRow>,
+    /// A language model's retelling, when one (shown marked as generated).
+    pub narrative: Option<NarrativeView>,
 }
 
 /// One location's verdict.
@@ -316,7 +319,7 @@ impl<'a> DetailPage<'a> {
             facts,
             results: results.iter().map(|r| result_row(l, r)).collect(),
             alerts: alerts.iter().map(|a| alert_row(l, a)).collect(),
-            digest: digest.map(|d| digest_view(l, &d)),
+            digest: digest.map(|d| digest_view(c, l, &d)),
             uptime: uptime["windows"]
                 .as_array()
                 .map(|w| {
@@ -421,8 +424,9 @@ fn alert_row(l: &Labels, r: &Value) -> AlertRow {
     }
 }
 
-fn digest_view(l: &Labels, d: &Value) -> DigestView {
+fn digest_view(c: &Chrome, l: &Labels, d: &Value) -> DigestView {
     DigestView {
+        narrative: NarrativeView::of(c, d),
         hour: format!(
             "{} – {}",
             when_value(l, &d["start"]),

@@ -1,13 +1,16 @@
 //! `GET /console/digests?target=&before=`: the hourly digests, global or of one target
 //! (`GET /v1/digests`), newest first, 24 a page (`before` pages back, from the API's
 //! `next_before`); the newest of the page shown in full (its summary, the narrative when there
-//! is one, recommendations and anomalies).
+//! is one, marked as generated ([`super::super::narrative`]), the run's narration counts on a
+//! global digest, recommendations and anomalies). With a language model configured, the
+//! month's tokens of the budget head the page.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::super::narrative::{narration_line, tokens_line, NarrativeView};
 use super::super::session::Session;
 use super::super::view::{html, Chrome};
 use crate::extract::Query;
@@ -46,7 +49,7 @@ pub struct DigestRow {
     /// The summary in plain words.
     pub summary: String,
     /// A language model's retelling, when one.
-    pub narrative: String,
+    pub narrative: Option<NarrativeView>,
     /// What to check or do.
     pub recommendations: Vec<String>,
     /// The anomalies of the hour.
@@ -68,6 +71,10 @@ struct DigestsPage<'a> {
     scope: String,
     older: Option<String>,
     error: Option<String>,
+    /// The newest digest's narration counts in one line (a global digest, a model configured).
+    narration: Option<String>,
+    /// The month's tokens of the budget (a model configured).
+    tokens: Option<String>,
 }
 
 /// `GET /console/digests`.
@@ -82,6 +89,8 @@ pub async fn page<S: Store>(
         "/v1/digests{}",
         super::query(&[("target", Some(&target)), ("before", f.before.as_deref())])
     );
+    let mut narration = None;
+    let mut tokens = None;
     let (digests, scope, older, error) = match super::super::api(&app, &session).get_ok(&path).await
     {
         Ok(v) => {
@@ -91,6 +100,10 @@ pub async fn page<S: Store>(
                     super::query(&[("target", Some(&target)), ("before", Some(b))])
                 )
             });
+            narration = v["digests"]
+                .get(0)
+                .and_then(|d| narration_line(&c, d));
+            tokens = tokens_line(&c, &v["narratives"]);
             let rows = v["digests"]
                 .as_array()
                 .into_iter()
@@ -116,6 +129,8 @@ pub async fn page<S: Store>(
             scope,
             older,
             error,
+            narration,
+            tokens,
         },
     )
 }
@@ -132,7 +147,7 @@ fn row(c: &Chrome, d: &Value) -> DigestRow {
         id: d["start"].as_i64().unwrap_or(0),
         start: super::when(c, d["start"].as_i64().unwrap_or(0)),
         summary: d["summary"].as_str().unwrap_or("").to_string(),
-        narrative: d["narrative"].as_str().unwrap_or("").to_string(),
+        narrative: NarrativeView::of(c, d),
         recommendations: strings("recommendations"),
         anomalies: d["anomalies"]
             .as_array()
