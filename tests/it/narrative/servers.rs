@@ -142,6 +142,7 @@ pub struct LiteLlm {
     _child: Child,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    /// Its config and log, removed on drop.
     dir: PathBuf,
 }
 
@@ -213,7 +214,7 @@ impl LiteLlm {
         LiteLlm {
             _child: child,
             url,
-            dir: dir,
+            dir,
         }
     }
 }
