@@ -25,6 +25,10 @@ Creates, or finds and checks:
     and RedrivePolicy maxReceiveCount 3 (short, so a task a dead `probe --poll` worker held
     comes back quickly; the template has 1800 s and 3)
   * S3 bucket $LOOKOUT_BUCKET
+  * when $AWS_ENDPOINT_URL_SSM is set: the SSM SecureString /lookout/llm-api-key, a stand-in
+    API key of the narratives' language model (`LOOKOUT_LLM_API_KEY={{ssm:/lookout/llm-api-key}}`)
+    for `make demo` and `make dev`, which serve tests/llm/openai_server.py requiring it; kept as
+    it is when it exists
   * when $AWS_ENDPOINT_URL_KMS is set: a symmetric KMS key with the alias
     alias/lookout-secrets (for LOOKOUT_KMS_KEY_ID=alias/lookout-secrets; the local
     stack seals with LOOKOUT_SECRETS_KEY by default)
@@ -399,6 +403,11 @@ def ensure_bucket(s3, bucket: str, region: str) -> None:
 
 
 KMS_ALIAS = "alias/lookout-secrets"
+# The narratives' API key on the local stack (a stand-in: the local server is the only one
+# that takes it). The chat client masks in an answer any word of 8 or more characters found in
+# the key, so the key shares no such word with the demo's model name or narrative.
+LLM_KEY_PARAMETER = "/lookout/llm-api-key"
+LLM_LOCAL_KEY = "sk-local-7f3c9a2e41b8d6e0"
 
 
 def ensure_kms_key(kms, alias: str = KMS_ALIAS) -> str:
@@ -416,6 +425,20 @@ def ensure_kms_key(kms, alias: str = KMS_ALIAS) -> str:
     kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     report("kms key", alias, f"created ({key_id})")
     return key_id
+
+
+def ensure_llm_key(ssm, name: str = LLM_KEY_PARAMETER) -> None:
+    """The SecureString `name`, created with the local stand-in key if missing."""
+    try:
+        ssm.get_parameter(Name=name, WithDecryption=False)
+        report("ssm parameter", name, "found")
+        return
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            raise
+    ssm.put_parameter(Name=name, Value=LLM_LOCAL_KEY, Type="SecureString",
+                      Description="Lookout: the narratives' API key (local stand-in)")
+    report("ssm parameter", name, "created (SecureString)")
 
 
 # --- main --------------------------------------------------------------------
@@ -470,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
             if settings.get("LOOKOUT_PROBE_QUEUE_URL"):
                 ensure_probe_work_queues(sqs, settings["LOOKOUT_PROBE_QUEUE_URL"])
             ensure_bucket(s3, settings["LOOKOUT_BUCKET"], settings["AWS_REGION"])
+            if settings.get("AWS_ENDPOINT_URL_SSM"):
+                ensure_llm_key(client(settings, "ssm", "AWS_ENDPOINT_URL_SSM"))
             if settings.get("AWS_ENDPOINT_URL_KMS"):
                 ensure_kms_key(client(settings, "kms", "AWS_ENDPOINT_URL_KMS"))
     except (SetupError, ClientError, BotoCoreError, OSError) as err:

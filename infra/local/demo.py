@@ -33,6 +33,10 @@ Expects the local stack to be up (`make stack-up`) and the functions built. It t
  13. more than HTTP (issue 21, demo_monitors.py): TCP ports (PING/+PONG, nothing listening), a
      TLS port whose certificate ends in 5 days, a DNS server on loopback (dnslib), and a
      heartbeat pinged through its push URL: ok, a reported failure (down, one alert), ok again,
+ 14. narratives (issue 23, demo_narrative.py): the digest function calls a language model
+     through the OpenAI Chat Completions API (tests/llm/openai_server.py on :18075, the key in
+     moto SSM); the global digest's narrative (generated: true) in the run and in
+     GET /v1/digests, no secret in the request, no second call for the hour,
 and exits 1 unless everything happened as expected. With LOOKOUT_DEMO_FULL=1 (make test) it also
 checks the page in headless Chromium (rows, bars, rtl, screenshots) and runs schemathesis.
 """
@@ -64,6 +68,7 @@ from botocore.config import Config
 import demo_ops
 import demo_console
 import demo_monitors
+import demo_narrative
 import demo_slo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -306,7 +311,9 @@ class Demo:
                     "--env-var", f"LOOKOUT_TELEGRAM_API_URL={self.env['LOOKOUT_TELEGRAM_API_URL']}",
                     "--env-var", f"LOOKOUT_PAGERDUTY_EVENTS_URL={self.env['LOOKOUT_PAGERDUTY_EVENTS_URL']}",
                     # The console's links and cookie path: cargo lambda watch serves the API under this prefix.
-                    "--env-var", "LOOKOUT_BASE_PATH=/lambda-url/api"],
+                    "--env-var", "LOOKOUT_BASE_PATH=/lambda-url/api",
+                    # Narratives: the language model server the demo started (demo_narrative.py).
+                    *self.llm.watch_args()],
                    "demo-watch.log")
         wait_port(WATCH_PORT, "cargo lambda watch")
         status, body = self.api("GET", "/v1/health")
@@ -361,6 +368,9 @@ class Demo:
                     f"GET /v1/targets/api-backup/uptime: 24 h {day.get('uptime_percent')}% of {day.get('checks')} checks")
         status, summary = self.api("GET", "/v1/summary")
         self.expect((summary.get("digest") or {}).get("scope") == "global", "GET /v1/summary includes the global digest")
+        demo_narrative.check(self, say, self.llm, report, hour,
+                             ["demo-slack-secret", "demo-telegram-secret", PAGERDUTY_KEY, "demo-secret", WEBHOOK_SECRET,
+                              self.token, SLACK_HOOK_PATH])
 
     def dump(self) -> dict:
         report = self.invoke("dump", "scheduled.json")
@@ -883,6 +893,7 @@ class Demo:
         try:
             self.prepare()
             self.start_targets()
+            self.llm = demo_narrative.LlmServer(self, say, ROOT, VENV_BIN)
             self.start_functions()
             self.targets = self.load_targets()
             self.create_channels()

@@ -9,6 +9,11 @@
 # (batches of 10 from the notify queue to the channels; failures come back, then go to the DLQ),
 # and one probe worker, `probe --poll $LOOKOUT_PROBE_QUEUE_URL` (the shard tasks of a run that
 # fans out: above LOOKOUT_SHARD_TARGETS targets of a kind).
+# With LOOKOUT_DEV_LLM=1 the digest's narratives are on: tests/llm/openai_server.py (an
+# OpenAI-compatible Chat Completions server checked by the openai SDK's types) on 127.0.0.1:18075
+# requires the stand-in key create_resources.py keeps in moto SSM (/lookout/llm-api-key), and
+# the functions get LOOKOUT_LLM_BASE_URL, LOOKOUT_LLM_MODEL and
+# LOOKOUT_LLM_API_KEY={{ssm:/lookout/llm-api-key}}. Its requests: GET :18075/_control/requests.
 # The API is at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/v1/status and the
 # console at http://127.0.0.1:${LOOKOUT_DEV_PORT:-9000}/lambda-url/api/console: cargo lambda watch
 # serves a function under /lambda-url/<name>/ and hands it the path below that, so the console
@@ -22,8 +27,25 @@ PORT="${LOOKOUT_DEV_PORT:-9000}"
 EVERY="${LOOKOUT_DEV_PROBE_SECONDS:-60}"
 BASE_PATH=/lambda-url/api
 
+LLM_ARGS=()
+LLM_PID=""
+if [[ "${LOOKOUT_DEV_LLM:-0}" == 1 ]]; then
+  LLM_KEY="$(
+    set -a
+    # shellcheck source=local.env
+    source infra/local/local.env
+    set +a
+    python -c 'import boto3; print(boto3.client("ssm").get_parameter(Name="/lookout/llm-api-key", WithDecryption=True)["Parameter"]["Value"])'
+  )"
+  python tests/llm/openai_server.py --port 18075 --api-key "$LLM_KEY" >/dev/null &
+  LLM_PID=$!
+  LLM_ARGS=(--env-var "LOOKOUT_LLM_BASE_URL=http://127.0.0.1:18075/v1" --env-var "LOOKOUT_LLM_MODEL=lookout-local"
+            --env-var "LOOKOUT_LLM_API_KEY={{ssm:/lookout/llm-api-key}}")
+  echo "lookout: narratives on: tests/llm/openai_server.py on 127.0.0.1:18075"
+fi
+
 cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file infra/local/local.env \
-  --env-var "LOOKOUT_BASE_PATH=$BASE_PATH" &
+  --env-var "LOOKOUT_BASE_PATH=$BASE_PATH" "${LLM_ARGS[@]}" &
 WATCH_PID=$!
 # The notify poller, with local.env's settings (what the event source mapping does on AWS).
 (
@@ -43,7 +65,7 @@ POLL_PID=$!
   exec cargo run -q -p probe -- --poll "$LOOKOUT_PROBE_QUEUE_URL"
 ) &
 WORKER_PID=$!
-trap 'kill "$WATCH_PID" "$POLL_PID" "$WORKER_PID" 2>/dev/null; wait "$WATCH_PID" "$POLL_PID" "$WORKER_PID" 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
+trap 'kill "$WATCH_PID" "$POLL_PID" "$WORKER_PID" $LLM_PID 2>/dev/null; wait "$WATCH_PID" "$POLL_PID" "$WORKER_PID" $LLM_PID 2>/dev/null; echo; echo "lookout: dev stopped"' EXIT INT TERM
 
 for _ in $(seq 1 120); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break

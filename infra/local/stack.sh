@@ -6,7 +6,8 @@
 #   infra/local/stack.sh install   check tools; set up .local/venv and .local/npm
 #   infra/local/stack.sh install-test-tools   Debian packages the tests use (tinyproxy,
 #                                  microsocks, nginx, chromium, fonts-dejavu-core): apt-get as
-#                                  root, else says what to run
+#                                  root, else says what to run; LiteLLM's proxy in
+#                                  .local/litellm-venv
 #   infra/local/stack.sh install-lint-tools   what `make lint` runs besides cargo: cfn-lint
 #                                  (.local/venv) and cargo-machete (.local/cargo, from crates.io)
 #   infra/local/stack.sh up        install, start both, create the resources
@@ -140,8 +141,31 @@ TEST_PACKAGES+=(redis-server:redis-server socat:socat openssl:openssl)
 # not empty boxes (tests/it/status_page_browser.rs).
 TEST_DATA_PACKAGES=(fonts-dejavu-core)
 
+# LiteLLM's proxy, a second real OpenAI-compatible server for the narrative test
+# (tests/it/narrative.rs): a venv of its own (.local/litellm-venv), as its dependencies pin
+# versions the main venv's tools (moto, boto3) do not take. Skipped while the hash of
+# requirements-litellm.txt is unchanged.
+LITELLM_VENV="$LOCAL_DIR/litellm-venv"
+LITELLM_REQUIREMENTS="$HERE/requirements-litellm.txt"
+
+install_litellm() {
+  local stamp="$LITELLM_VENV/.lookout-requirements.sha256" want
+  want="$(hash_of "$LITELLM_REQUIREMENTS")"
+  if [[ -x "$LITELLM_VENV/bin/litellm" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  say "installing LiteLLM's proxy from infra/local/requirements-litellm.txt into .local/litellm-venv"
+  rm -rf "$LITELLM_VENV"
+  python3 -m venv "$LITELLM_VENV"
+  "$LITELLM_VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q \
+    -r "$LITELLM_REQUIREMENTS"
+  echo "$want" >"$stamp"
+}
+
 cmd_install_test_tools() {
   local missing=() entry
+  mkdir -p "$LOCAL_DIR"
+  install_litellm
   for entry in "${TEST_PACKAGES[@]}"; do
     command -v "${entry#*:}" >/dev/null 2>&1 || missing+=("${entry%%:*}")
   done

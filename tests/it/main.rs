@@ -29,6 +29,7 @@ mod incidents;
 mod local_env;
 mod location_store;
 mod locations;
+mod narrative;
 mod narrative_ledger;
 mod notify_pipeline;
 mod notify_store;

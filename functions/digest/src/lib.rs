@@ -64,10 +64,22 @@ impl Deps {
     pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let settings = lookout_app::config::Settings::from_env()?;
         let aws = lookout_aws::Aws::from_env().await;
+        Ok(Self::from_settings(&settings, &aws)?)
+    }
+
+    /// The wiring of `settings` over `aws` (what [`Deps::from_env`] builds; the tests build it
+    /// over the local stack with settings of their own).
+    ///
+    /// # Errors
+    /// [`lookout_app::config::ConfigError`] naming `LOOKOUT_TOPIC_ARN` when it is not set.
+    pub fn from_settings(
+        settings: &lookout_app::config::Settings,
+        aws: &lookout_aws::Aws,
+    ) -> Result<Self, lookout_app::config::ConfigError> {
         Ok(Deps {
             // The digest never needs a secret: sealed values read as `***`, so it needs no key.
-            store: aws.masked_store(&settings),
-            publisher: aws.publisher(&settings)?,
+            store: aws.masked_store(settings),
+            publisher: aws.publisher(settings)?,
             // The API key is read through SSM or Secrets Manager when a call is made (cached
             // 5 minutes), never at start: a key that cannot be read fails that call only.
             summariser: settings.narrative.clone().map(|n| {
