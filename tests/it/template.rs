@@ -1040,3 +1040,47 @@ fn only_the_home_location_creates_the_table_and_every_location_has_its_probe_ala
         "{name}"
     );
 }
+
+/// Narratives: the digest function gets every `LOOKOUT_LLM_*` setting and the right to read the
+/// one key `LlmApiKey` names; the API function gets whether they are on, the model and the
+/// budget (for `GET /v1/digests` and the console), never the key; no other function gets any.
+#[test]
+fn only_the_digest_function_gets_the_narratives_key_and_the_api_sees_they_are_on() {
+    let t = template();
+    let fns = functions(&t);
+    let digest = function_of_binary(&t, "digest");
+    let api = function_of_binary(&t, "api");
+    for (id, f) in &fns {
+        let env = environment(&t, f);
+        let llm: BTreeSet<&str> = env
+            .iter()
+            .map(String::as_str)
+            .filter(|v| v.starts_with("LOOKOUT_LLM_"))
+            .collect();
+        if *id == digest {
+            for v in [
+                "LOOKOUT_LLM_BASE_URL",
+                "LOOKOUT_LLM_MODEL",
+                "LOOKOUT_LLM_API_KEY",
+            ] {
+                assert!(llm.contains(v), "the digest function lacks {v}");
+            }
+            let policies = format!("{:?}", at(f, &["Properties", "Policies"]));
+            assert!(
+                policies.contains("LlmKeyParameter") && policies.contains("LlmKeySecret"),
+                "the digest function may not read the narratives' key: {policies}"
+            );
+        } else if *id == api {
+            assert!(
+                llm.contains("LOOKOUT_LLM_BASE_URL"),
+                "the API cannot tell narratives are on"
+            );
+            assert!(
+                !llm.contains("LOOKOUT_LLM_API_KEY"),
+                "the API gets the key's reference"
+            );
+        } else {
+            assert!(llm.is_empty(), "{id} gets {llm:?}");
+        }
+    }
+}
