@@ -128,8 +128,8 @@ impl ChatCompletions {
         match tokio::time::timeout(timeout, self.secrets.value(reference)).await {
             Ok(Ok(key)) => Ok(Some(key)),
             // Names the reference and why, never a value (`SecretError`).
-            Ok(Err(e)) => Err(SummaryError::Failed(format!("the API key: {e}"))),
-            Err(_) => Err(SummaryError::Failed(format!(
+            Ok(Err(e)) => Err(SummaryError::NotSent(format!("the API key: {e}"))),
+            Err(_) => Err(SummaryError::NotSent(format!(
                 "the API key: secret {reference} could not be read within {} ms",
                 timeout.as_millis()
             ))),
@@ -143,7 +143,7 @@ impl ChatCompletions {
         // Refused before the key is read: a call that cannot go out reads no secret.
         self.guard
             .check_url(&url, WEB_SCHEMES)
-            .map_err(|r| SummaryError::Failed(r.to_string()))?;
+            .map_err(|r| SummaryError::NotSent(r.to_string()))?;
         let key = self.key(timeout).await?;
         let tls = self.tls.get(None).map_err(|f| failed(&f, key.as_deref()))?;
         let prompt = prompt::build(digest, self.settings.language);
@@ -196,9 +196,23 @@ impl ChatCompletions {
 }
 
 /// A transport failure in words (the engine's message, `connect: ...`, `tls: ...`, already
-/// redacted), scrubbed of the key as well.
+/// redacted), scrubbed of the key as well: [`SummaryError::NotSent`] when the request cannot
+/// have reached the server (DNS, connection, TLS, certificate, the guard), else
+/// [`SummaryError::Failed`].
 fn failed(f: &Failure, key: Option<&str>) -> SummaryError {
-    SummaryError::Failed(answer::scrub(&f.message, key))
+    let text = answer::scrub(&f.message, key);
+    match f.kind {
+        ErrorKind::Dns
+        | ErrorKind::Connect
+        | ErrorKind::Tls
+        | ErrorKind::Cert
+        | ErrorKind::Forbidden
+            if f.connecting || f.kind != ErrorKind::Connect =>
+        {
+            SummaryError::NotSent(text)
+        }
+        _ => SummaryError::Failed(text),
+    }
 }
 
 impl Summariser for ChatCompletions {

@@ -138,6 +138,11 @@ pub enum SummaryError {
     /// a connection failure, an API key that could not be read), in words.
     #[error("failed: {0}")]
     Failed(String),
+    /// The request never left: the address guard refused the URL, the API key could not be
+    /// read, or the server could not be reached (DNS, connection, TLS). Counted as failed,
+    /// charged no tokens.
+    #[error("not sent: {0}")]
+    NotSent(String),
     /// No answer within the timeout.
     #[error("timeout: {0}")]
     TimedOut(String),

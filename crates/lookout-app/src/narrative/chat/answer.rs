@@ -63,6 +63,21 @@ pub fn read(
             error_text(json.as_ref(), body, key)
         )));
     }
+    // Azure OpenAI answers a prompt its content filter stopped with 400 and
+    // `error.code` `content_filter` (Azure OpenAI, "Content filtering": "the prompt was
+    // filtered"): a refusal, as the filter's verdict on an answer is.
+    if status == 400
+        && json
+            .as_ref()
+            .and_then(|j| j.pointer("/error/code"))
+            .and_then(Value::as_str)
+            == Some("content_filter")
+    {
+        return Err(SummaryError::Refused(format!(
+            "HTTP 400: the provider's content filter refused the prompt: {}",
+            error_text(json.as_ref(), body, key)
+        )));
+    }
     if !(200..300).contains(&status) {
         return Err(SummaryError::Failed(format!(
             "HTTP {status}: {}",

@@ -13,6 +13,7 @@ use crate::secrets::MemorySecrets;
 use crate::testing::{Reply, Request, TestServer};
 use lookout_core::domain::secret_ref::SecretRef;
 
+mod azure;
 mod end_to_end;
 
 /// The API key kept in the (memory) secret store.
@@ -516,7 +517,7 @@ async fn a_key_that_cannot_be_read_fails_naming_its_reference_and_sends_nothing(
     );
     assert_eq!(
         c.summarise(&digest()).await.unwrap_err(),
-        SummaryError::Failed(
+        SummaryError::NotSent(
             "the API key: secret {{ssm:/lookout/llm-key}} could not be resolved: not found".into()
         )
     );
@@ -533,7 +534,7 @@ async fn the_address_guard_refuses_a_loopback_base_url_unless_private_targets_ar
         Secrets::new(secrets.clone()),
         ProbeOptions::default(),
     );
-    let Err(SummaryError::Failed(text)) = c.summarise(&digest()).await else {
+    let Err(SummaryError::NotSent(text)) = c.summarise(&digest()).await else {
         panic!("not refused")
     };
     assert!(text.contains("address guard"), "{text}");
@@ -555,7 +556,7 @@ async fn the_address_guard_refuses_a_loopback_base_url_unless_private_targets_ar
     );
     let got = c.summarise(&digest()).await;
     assert!(
-        matches!(&got, Err(SummaryError::Failed(t)) if t.contains("loopback")),
+        matches!(&got, Err(SummaryError::NotSent(t)) if t.contains("loopback")),
         "{got:?}"
     );
     assert!(provider.server.requests().is_empty());
@@ -563,10 +564,11 @@ async fn the_address_guard_refuses_a_loopback_base_url_unless_private_targets_ar
 
 #[tokio::test]
 async fn a_closed_port_fails_as_a_connection_failure() {
+    // Not sent: the narrate step charges it no tokens.
     let base = format!("{}/v1", crate::testing::closed_port().await);
     let got = client(&base, &[]).summarise(&digest()).await;
     assert!(
-        matches!(&got, Err(SummaryError::Failed(t)) if t.starts_with("connect")),
+        matches!(&got, Err(SummaryError::NotSent(t)) if t.starts_with("connect")),
         "{got:?}"
     );
 }

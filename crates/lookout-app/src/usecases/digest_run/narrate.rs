@@ -13,7 +13,8 @@
 //! 3. call once (no retry), record the outcome in the ledger, and settle the reservation:
 //!    a narrative is charged the tokens the server counted (the whole bound when it counted
 //!    none), a call answered 429 nothing (the server turned it away before the model ran),
-//!    any other failure the whole bound (the server may have counted it). The give-back goes
+//!    a request that never left (the guard, the key, DNS, connection, TLS) nothing, any other
+//!    failure the whole bound (the server may have counted it). The give-back goes
 //!    to the month of the reservation, even when the call ended in the next one.
 //!
 //! Nothing here fails the run: a store error is counted (`store_errors`) and the digest goes
@@ -181,7 +182,7 @@ where
                 SummaryError::TimedOut(_) => (Outcome::TimedOut, bound),
                 SummaryError::Refused(_) => (Outcome::Refused, bound),
                 SummaryError::RateLimited(_) => (Outcome::RateLimited, 0),
-                SummaryError::NotConfigured => (Outcome::Failed, 0),
+                SummaryError::NotConfigured | SummaryError::NotSent(_) => (Outcome::Failed, 0),
                 SummaryError::Failed(_) => (Outcome::Failed, bound),
             };
             let why = clip(&redact_text(&e.to_string()), MAX_REASON_CHARS);

@@ -29,6 +29,8 @@ enum Answer {
     /// A narrative of only white space.
     Blank,
     Failed,
+    /// The request never left (the guard, the key, the connection).
+    NotSent,
     TimedOut,
     Refused,
     RateLimited,
@@ -115,6 +117,9 @@ impl Summariser for Scripted {
                 c,
             )),
             Answer::Blank => Ok(summary(" \n ", 10, 0)),
+            Answer::NotSent => Err(SummaryError::NotSent(
+                "connect: Connection refused (os error 111)".into(),
+            )),
             Answer::Failed => Err(SummaryError::Failed(
                 "HTTP 500 from https://user:hunter2@llm.example/v1".into(),
             )),
@@ -323,6 +328,8 @@ async fn the_reservation_is_settled_to_what_the_call_used() {
         (Answer::Failed, 1_000, 1_000),
         (Answer::Refused, 1_000, 1_000),
         (Answer::RateLimited, 1_000, 0),
+        // Never sent: nothing to charge.
+        (Answer::NotSent, 1_000, 0),
     ];
     for (answer, bound, used) in cases {
         let store = two_targets().await;
