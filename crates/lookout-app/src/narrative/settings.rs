@@ -9,6 +9,10 @@ use crate::config::ConfigError;
 
 /// Default `LOOKOUT_LLM_TIMEOUT_MS`: 20 s for the whole call, connection included.
 pub const DEFAULT_TIMEOUT_MS: u64 = 20_000;
+/// Largest `LOOKOUT_LLM_TIMEOUT_MS` accepted (60 s): with the narration window
+/// (`crate::usecases::digest_run::narrate::NARRATE_WINDOW`, 90 s) the step ends within 150 s
+/// of the digest function's 300 s.
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
 /// Default `LOOKOUT_LLM_MAX_TOKENS`: 400 tokens of answer (the prompt asks for 150 words;
 /// Arabic and Persian take more tokens a word).
 pub const DEFAULT_MAX_TOKENS: u32 = 400;
@@ -194,7 +198,12 @@ impl NarrativeSettings {
             model,
             api_key,
             auth,
-            timeout_ms: number("LOOKOUT_LLM_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 600_000)?,
+            timeout_ms: number(
+                "LOOKOUT_LLM_TIMEOUT_MS",
+                DEFAULT_TIMEOUT_MS,
+                100,
+                MAX_TIMEOUT_MS,
+            )?,
             max_tokens: number(
                 "LOOKOUT_LLM_MAX_TOKENS",
                 DEFAULT_MAX_TOKENS.into(),

@@ -129,6 +129,10 @@ pub struct NarrationCounts {
     pub already_tried: u32,
     /// No call: the month's token budget would be passed.
     pub over_budget: u32,
+    /// No call and no claim: the run's narration window had passed (a slow model, many
+    /// digests); a later run of the hour may call.
+    #[serde(default)]
+    pub deferred: u32,
     /// Calls that failed: an HTTP error other than 429, an answer that is not a chat
     /// completion, a connection failure, an API key that could not be read.
     pub failed: u32,

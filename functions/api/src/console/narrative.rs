@@ -52,7 +52,7 @@ impl NarrativeView {
 /// digest has no `narration` (no model configured, or a target's digest).
 pub fn narration_line(c: &Chrome, digest: &Value) -> Option<String> {
     let n = digest.get("narration").filter(|n| n.is_object())?;
-    let counts: [(&str, &str); 10] = [
+    let counts: [(&str, &str); 11] = [
         ("written", c.t("written", "مكتوبة", "نوشته‌شده")),
         ("reused", c.t("reused", "مُعاد استخدامها", "بازاستفاده")),
         (
@@ -69,6 +69,14 @@ pub fn narration_line(c: &Chrome, digest: &Value) -> Option<String> {
                 "over the token budget",
                 "فوق ميزانية الرموز",
                 "فراتر از بودجهٔ توکن",
+            ),
+        ),
+        (
+            "deferred",
+            c.t(
+                "deferred (the run's window passed)",
+                "مؤجلة (انقضت مهلة التشغيل)",
+                "به تعویق افتاده (مهلت اجرا گذشت)",
             ),
         ),
         ("failed", c.t("failed", "فاشلة", "ناموفق")),

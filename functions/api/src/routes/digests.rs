@@ -178,6 +178,9 @@ pub struct NarrationSchema {
     pub already_tried: u32,
     /// No call: the month's token budget would be passed.
     pub over_budget: u32,
+    /// No call and no claim: the run's narration window (90 s) had passed; a later run of the
+    /// hour may call.
+    pub deferred: u32,
     /// Calls that failed (HTTP error, not a chat completion, connection, API key).
     pub failed: u32,
     /// Calls cut at the timeout.

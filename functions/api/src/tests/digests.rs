@@ -30,7 +30,7 @@ fn narrative() -> Value {
 }
 
 fn narration() -> Value {
-    json!({"considered": 1, "written": 1, "reused": 0, "already_tried": 0, "over_budget": 0,
+    json!({"considered": 1, "written": 1, "reused": 0, "already_tried": 0, "over_budget": 0, "deferred": 0,
         "failed": 0, "timed_out": 0, "refused": 0, "rate_limited": 0, "store_errors": 0,
         "tokens": 1052})
 }

@@ -94,11 +94,12 @@ fn every_setting_is_read() {
 
 #[test]
 fn each_error_names_its_variable() {
-    let cases: [(&'static str, &str); 13] = [
+    let cases: [(&'static str, &str); 14] = [
         ("LOOKOUT_LLM_BASE_URL", "api.openai.com/v1"),
         ("LOOKOUT_LLM_BASE_URL", "ftp://api.openai.com/v1"),
         ("LOOKOUT_LLM_AUTH", "basic"),
         ("LOOKOUT_LLM_TIMEOUT_MS", "99"),
+        ("LOOKOUT_LLM_TIMEOUT_MS", "60001"),
         ("LOOKOUT_LLM_TIMEOUT_MS", "20s"),
         ("LOOKOUT_LLM_MAX_TOKENS", "0"),
         ("LOOKOUT_LLM_MAX_TOKENS", "16385"),

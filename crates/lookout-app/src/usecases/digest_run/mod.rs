@@ -141,6 +141,10 @@ impl DigestError {
 /// worth a word get a line in the global digest (and in the daily reports of the kinds they
 /// select), their status taken at `now`; SLOs that cannot be read only leave the lines out.
 ///
+/// Narratives, when the summariser is enabled, come last (`narrate`): the built-in digests,
+/// the incidents and the daily reports are done first, and the digests that got a narrative
+/// (and the global one, with the counts) are written again.
+///
 /// # Errors
 /// [`DigestError::Store`] when targets, history or rollups cannot be read, or rollups and
 /// digests cannot be written. A daily report that cannot be published stays pending in the
@@ -213,12 +217,10 @@ where
     let targets = digests.len();
     // Quiet targets' digests are not stored (`Digest::is_notable`).
     let mut writes: Vec<Digest> = digests.into_iter().filter(Digest::is_notable).collect();
-    if summariser.enabled() {
-        let counts = narrate::narrate(store, summariser, &mut global, &mut writes, now).await;
-        global.narration = Some(counts);
-    }
     let anomalies = global.anomalies.len();
     writes.push(global.clone());
+    // The built-in digests are stored before any narrative is asked for: a slow model, or a
+    // run cut short while it waits, never keeps them from the table.
     store.put_digests(&writes).await?;
     // Auto incidents whose recovery never came (or whose targets were deleted) and maintenance
     // windows whose times passed: closed or moved on from the states just read (`now` was
@@ -254,6 +256,18 @@ where
     } else {
         Vec::new()
     };
+    if summariser.enabled() {
+        writes.pop();
+        let counts = narrate::narrate(store, summariser, &mut global, &mut writes, now).await;
+        global.narration = Some(counts);
+        // Written again: the global digest (with its counts) and the digests that got one.
+        let mut narrated: Vec<Digest> = writes
+            .into_iter()
+            .filter(|d| d.narrative.is_some())
+            .collect();
+        narrated.push(global.clone());
+        store.put_digests(&narrated).await?;
+    }
     Ok(DigestReport {
         hour: lookout_core::time::rfc3339(hour),
         targets,

@@ -17,6 +17,10 @@
 //!    failure the whole bound (the server may have counted it). The give-back goes
 //!    to the month of the reservation, even when the call ended in the next one.
 //!
+//! Calls start only within [`NARRATE_WINDOW`] of the step's start; the digests not reached are
+//! `deferred` (not claimed: a later run of the hour may call). The step runs after the built-in
+//! digests are stored (see `run`), so a slow model never keeps them from the table.
+//!
 //! Nothing here fails the run: a store error is counted (`store_errors`) and the digest goes
 //! without its narrative. The built-in summary, recommendations and facts are never touched:
 //! only [`Digest::narrative`] is set. Reasons recorded or logged are the summariser's words
@@ -29,7 +33,7 @@
 //! when recording a narrative fails, a re-run finds the hour `claimed` and writes its digest
 //! without the narrative.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 
@@ -43,6 +47,11 @@ use lookout_core::redact::{clip, redact_text};
 /// Calls made at once (with `notable`, a run may narrate many digests).
 pub const NARRATE_CONCURRENCY: usize = 4;
 
+/// How long after the narration starts a call may still start (90 s). With calls of at most
+/// [`crate::narrative::settings::MAX_TIMEOUT_MS`] (60 s), the step ends within 150 s, well
+/// inside the digest function's 300 s; digests not reached are `deferred`, not claimed.
+pub const NARRATE_WINDOW: Duration = Duration::from_secs(90);
+
 /// The month of `now` (epoch ms), `YYYY-MM` (UTC): the token budget's period.
 pub fn month_of(now: i64) -> String {
     lookout_core::time::day(now)[..7].to_string()
@@ -55,6 +64,7 @@ enum Outcome {
     Reused,
     AlreadyTried,
     OverBudget,
+    Deferred,
     Failed,
     TimedOut,
     Refused,
@@ -63,7 +73,8 @@ enum Outcome {
 }
 
 /// Narrates `global` and, with [`NarrativeScopes::Notable`], every digest of `targets` (the
-/// stored target digests of the hour), at `now` (epoch ms). Returns the counts.
+/// stored target digests of the hour), at `now` (epoch ms), starting calls for
+/// [`NARRATE_WINDOW`]. Returns the counts.
 pub(super) async fn narrate<S, M>(
     store: &S,
     summariser: &M,
@@ -75,6 +86,23 @@ where
     S: NarrativeLedger + Sync,
     M: Summariser + Sync,
 {
+    narrate_within(store, summariser, global, targets, now, NARRATE_WINDOW).await
+}
+
+/// [`narrate`], starting calls for `window` only.
+pub(super) async fn narrate_within<S, M>(
+    store: &S,
+    summariser: &M,
+    global: &mut Digest,
+    targets: &mut [Digest],
+    now: i64,
+    window: Duration,
+) -> NarrationCounts
+where
+    S: NarrativeLedger + Sync,
+    M: Summariser + Sync,
+{
+    let deadline = Instant::now() + window;
     let mut counts = NarrationCounts::default();
     let policy = summariser.policy();
     let mut chosen: Vec<&mut Digest> = vec![global];
@@ -85,7 +113,7 @@ where
     let outcomes: Vec<(Outcome, u64)> = futures::stream::iter(
         chosen
             .into_iter()
-            .map(|d| narrate_one(store, summariser, &policy, d, now)),
+            .map(|d| narrate_one(store, summariser, &policy, d, now, deadline)),
     )
     .buffer_unordered(NARRATE_CONCURRENCY)
     .collect()
@@ -97,6 +125,7 @@ where
             Outcome::Reused => &mut counts.reused,
             Outcome::AlreadyTried => &mut counts.already_tried,
             Outcome::OverBudget => &mut counts.over_budget,
+            Outcome::Deferred => &mut counts.deferred,
             Outcome::Failed => &mut counts.failed,
             Outcome::TimedOut => &mut counts.timed_out,
             Outcome::Refused => &mut counts.refused,
@@ -116,11 +145,15 @@ async fn narrate_one<S, M>(
     policy: &NarrationPolicy,
     digest: &mut Digest,
     now: i64,
+    deadline: Instant,
 ) -> (Outcome, u64)
 where
     S: NarrativeLedger + Sync,
     M: Summariser + Sync,
 {
+    if Instant::now() >= deadline {
+        return (Outcome::Deferred, 0);
+    }
     let (scope, hour) = (digest.scope.clone(), digest.start);
     match store.claim_narrative(&scope, hour, now).await {
         Ok(NarrativeClaim::Granted) => {}

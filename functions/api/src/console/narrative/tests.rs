@@ -74,7 +74,7 @@ async fn seeded(digests: &[Digest]) -> Arc<App<MemoryStore>> {
 #[tokio::test]
 async fn the_digests_page_shows_the_narrative_under_the_summary_labelled_in_each_language() {
     let narration = json!({"considered": 1, "written": 1, "reused": 0, "already_tried": 0,
-        "over_budget": 0, "failed": 0, "timed_out": 0, "refused": 0, "rate_limited": 0,
+        "over_budget": 0, "deferred": 0, "failed": 0, "timed_out": 0, "refused": 0, "rate_limited": 0,
         "store_errors": 0, "tokens": 1052});
     let app = seeded(&[digest(
         "global",

@@ -474,3 +474,53 @@ async fn the_memory_ledger_claims_once_and_releases_only_a_bare_claim() {
     store.adjust_tokens("2026-11", -5_000).await.unwrap();
     assert_eq!(store.tokens_used("2026-11").await.unwrap(), 0);
 }
+
+/// A summariser that looks in the store, when called, for the built-in global digest of the
+/// hour.
+struct Peeking<'a> {
+    store: &'a MemoryStore,
+    saw_stored: Mutex<Option<bool>>,
+}
+
+impl Summariser for Peeking<'_> {
+    fn token_bound(&self, _digest: &Digest) -> u64 {
+        100
+    }
+
+    async fn summarise(&self, digest: &Digest) -> Result<Summary, SummaryError> {
+        let stored = stored(self.store, GLOBAL).await;
+        *self.saw_stored.lock().unwrap() =
+            Some(stored.is_some_and(|d| d.start == digest.start && d.narrative.is_none()));
+        Err(SummaryError::TimedOut("slow".into()))
+    }
+}
+
+#[tokio::test]
+async fn the_built_in_digests_are_stored_before_the_model_is_asked() {
+    let store = two_targets().await;
+    let llm = Peeking {
+        store: &store,
+        saw_stored: Mutex::new(None),
+    };
+    let report = digest_run(&store, &llm).await;
+    assert_eq!(*llm.saw_stored.lock().unwrap(), Some(true));
+    // And written again with the counts afterwards.
+    let global = stored(&store, GLOBAL).await.unwrap();
+    assert_eq!(global, report.global);
+    assert_eq!(global.narration.map(|c| c.timed_out), Some(1));
+}
+
+#[tokio::test]
+async fn past_the_window_no_call_starts_and_the_hour_stays_open() {
+    let store = two_targets().await;
+    let llm = Scripted::new(Answer::Text(300, 50));
+    let mut global = lookout_core::digest::report::global_digest(HOUR, &[], Vec::new(), NOW);
+    let got = narrate_within(&store, &llm, &mut global, &mut [], NOW, Duration::ZERO).await;
+    assert_eq!(got, counts(1, |c| c.deferred = 1));
+    assert_eq!(llm.calls(), 0);
+    assert!(global.narrative.is_none());
+    // Not claimed: a later run of the hour calls.
+    let got = narrate(&store, &llm, &mut global, &mut [], NOW).await;
+    assert_eq!(got.written, 1);
+    assert_eq!(llm.calls(), 1);
+}
