@@ -151,7 +151,11 @@ LITELLM_REQUIREMENTS="$HERE/requirements-litellm.txt"
 install_litellm() {
   local stamp="$LITELLM_VENV/.lookout-requirements.sha256" want
   want="$(hash_of "$LITELLM_REQUIREMENTS")"
-  if [[ -x "$LITELLM_VENV/bin/litellm" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  # The venv's scripts name its python by absolute path: a venv made in another checkout (or
+  # moved) has a stamp but no working interpreter, so the interpreter is run too.
+  if [[ -x "$LITELLM_VENV/bin/litellm" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] &&
+    "$LITELLM_VENV/bin/python" -c 'import litellm' >/dev/null 2>&1 &&
+    [[ "$(head -1 "$LITELLM_VENV/bin/litellm")" == "#!$LITELLM_VENV/bin/python"* ]]; then
     return 0
   fi
   say "installing LiteLLM's proxy from infra/local/requirements-litellm.txt into .local/litellm-venv"

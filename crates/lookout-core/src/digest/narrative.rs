@@ -108,7 +108,8 @@ pub struct NarrationPolicy {
     /// (`LOOKOUT_LLM_MONTHLY_TOKENS`); `None` is no limit. A call is made only when its
     /// bound ([`super::report::Summariser::token_bound`]) still fits; the bound is reserved
     /// before the call and the unused part given back after it, so concurrent calls never
-    /// take the month over the budget.
+    /// take the month over the budget; only a call that used more than its bound adds the
+    /// excess.
     pub monthly_token_budget: Option<u64>,
 }
 

@@ -11,10 +11,13 @@
 //!   `{"type": "text", "text": "..."}` ones are joined; a non-null `message.refusal`,
 //!   `finish_reason` `content_filter`, or no text (absent, null, blank) is
 //!   [`SummaryError::Refused`]; not JSON, or no `choices[0].message`, is
-//!   [`SummaryError::Failed`]. The answered `model` is kept when it names one (Azure answers
+//!   [`SummaryError::Failed`]. A text cut at the token limit (`finish_reason` `length`) is
+//!   kept and ends with ` …`. The answered `model` is kept when it names one (Azure answers
 //!   the model behind a deployment), else the configured one; `usage`'s tokens are 0 when
 //!   absent.
 //! - 429: [`SummaryError::RateLimited`] (rate limit or quota), with `Retry-After` when given.
+//! - 400 with `error.code` `content_filter` (Azure OpenAI's filtered prompt):
+//!   [`SummaryError::Refused`].
 //! - Any other status: [`SummaryError::Failed`] with the status and the provider's error
 //!   (`{"error": {"message": "..."}}`, else the body's text), scrubbed and clipped to
 //!   [`ERROR_TEXT_CHARS`].
@@ -122,11 +125,20 @@ pub fn read(
                 .into(),
         ));
     }
-    let text = content_text(message.get("content"));
+    let mut text = content_text(message.get("content"));
+    // Cut at the answer's token limit (`finish_reason` `length`): kept, and marked as cut.
+    let cut = choice.get("finish_reason").and_then(Value::as_str) == Some("length");
+    if cut && !text.trim().is_empty() {
+        text = format!("{} …", text.trim_end());
+    }
     if text.trim().is_empty() {
-        return Err(SummaryError::Refused(
-            "the answer holds no text (choices[0].message.content empty)".into(),
-        ));
+        return Err(SummaryError::Refused(if cut {
+            "the answer holds no text: the token limit was spent before any (finish_reason \
+             length; a reasoning model may need a larger LOOKOUT_LLM_MAX_TOKENS)"
+                .into()
+        } else {
+            "the answer holds no text (choices[0].message.content empty)".into()
+        }));
     }
     let answered = json
         .get("model")
