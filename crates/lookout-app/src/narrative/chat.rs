@@ -201,16 +201,17 @@ impl ChatCompletions {
 /// [`SummaryError::Failed`].
 fn failed(f: &Failure, key: Option<&str>) -> SummaryError {
     let text = answer::scrub(&f.message, key);
-    match f.kind {
-        ErrorKind::Dns
-        | ErrorKind::Connect
-        | ErrorKind::Tls
-        | ErrorKind::Cert
-        | ErrorKind::Forbidden
-            if f.connecting || f.kind != ErrorKind::Connect =>
-        {
-            SummaryError::NotSent(text)
-        }
+    match (f.kind, f.connecting) {
+        // A connection closed after the request went out: the server may have counted it.
+        (ErrorKind::Connect, false) => SummaryError::Failed(text),
+        (
+            ErrorKind::Dns
+            | ErrorKind::Connect
+            | ErrorKind::Tls
+            | ErrorKind::Cert
+            | ErrorKind::Forbidden,
+            _,
+        ) => SummaryError::NotSent(text),
         _ => SummaryError::Failed(text),
     }
 }
@@ -233,11 +234,14 @@ impl Summariser for ChatCompletions {
     /// - [`SummaryError::TimedOut`]: no full answer within `LOOKOUT_LLM_TIMEOUT_MS`
     ///   (connection included);
     /// - [`SummaryError::RateLimited`]: a 429 (with its `Retry-After` when given);
-    /// - [`SummaryError::Refused`]: a `refusal`, `finish_reason` `content_filter`, or no text;
+    /// - [`SummaryError::Refused`]: a `refusal`, `finish_reason` `content_filter`, no text, or
+    ///   Azure's 400 `content_filter`;
+    /// - [`SummaryError::NotSent`]: the request never left: a destination the address guard
+    ///   refuses, an API key that cannot be read (naming its reference), DNS, the connection,
+    ///   TLS;
     /// - [`SummaryError::Failed`]: another HTTP status (with the provider's `error.message`,
-    ///   clipped and scrubbed), an answer that is not a chat completion, a connection failure,
-    ///   a destination the address guard refuses, or an API key that cannot be read (naming
-    ///   its reference).
+    ///   clipped and scrubbed), an answer that is not a chat completion, a connection closed
+    ///   after the request went out.
     ///
     /// No error text holds the API key.
     async fn summarise(&self, digest: &Digest) -> Result<Summary, SummaryError> {

@@ -191,6 +191,14 @@ pub(super) fn narrative_pk(scope: &str) -> String {
 
 /// Partition of the narratives' token counts, one item per month (`YYYY-MM`).
 pub(super) const NARRATIVE_TOKENS_PK: &str = "NARRATIVE_TOKENS";
+/// Narrative call attribute: `claimed`, `done`, or why there is none.
+pub(super) const NARRATIVE_OUTCOME: &str = "outcome";
+/// Narrative call attribute: the narrative as JSON (when `done`).
+pub(super) const NARRATIVE_TEXT: &str = "narrative";
+/// Narrative call attribute: when the call was claimed, epoch ms.
+pub(super) const NARRATIVE_CLAIMED_AT: &str = "claimed_at";
+/// Token month attribute: the tokens counted.
+pub(super) const NARRATIVE_TOKENS: &str = "tokens";
 
 /// Partition of the uptime table of a kind: `UPTIME#<kind>`, chunks by [`chunk_sk`].
 pub(super) fn uptime_pk(kind: TargetKind) -> String {

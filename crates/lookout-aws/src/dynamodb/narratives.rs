@@ -11,7 +11,10 @@
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::item::{from_attr, item_of, key_of, n, s, to_json, ttl_after, Item};
-use super::keys::{ms_key, narrative_pk, NARRATIVE_TOKENS_PK, PK, TTL};
+use super::keys::{
+    ms_key, narrative_pk, NARRATIVE_CLAIMED_AT, NARRATIVE_OUTCOME as OUTCOME,
+    NARRATIVE_TEXT as NARRATIVE, NARRATIVE_TOKENS as TOKENS, NARRATIVE_TOKENS_PK, PK, SK, TTL,
+};
 use super::DynamoStore;
 use crate::{conditional, store_error};
 use lookout_app::ports::{
@@ -20,12 +23,6 @@ use lookout_app::ports::{
 };
 use lookout_core::digest::narrative::Narrative;
 
-/// Attribute of a call record: `claimed`, `done`, or why there is none.
-const OUTCOME: &str = "outcome";
-/// Attribute of a call record: the narrative as JSON (when `done`).
-const NARRATIVE: &str = "narrative";
-/// Attribute of a month's record: tokens counted.
-const TOKENS: &str = "tokens";
 /// The outcome of a call with its narrative.
 const DONE: &str = "done";
 
@@ -63,9 +60,9 @@ impl NarrativeLedger for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item_of(vec![
                 (PK, s(narrative_pk(scope))),
-                (super::keys::SK, s(ms_key(hour))),
+                (SK, s(ms_key(hour))),
                 (OUTCOME, s(CLAIMED)),
-                ("claimed_at", n(now)),
+                (NARRATIVE_CLAIMED_AT, n(now)),
                 (TTL, ttl_after(hour, NARRATIVE_CALL_TTL_DAYS)),
             ])))
             .condition_expression("attribute_not_exists(#pk)")
@@ -124,7 +121,7 @@ impl NarrativeLedger for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut fields = vec![
             (PK, s(narrative_pk(scope))),
-            (super::keys::SK, s(ms_key(hour))),
+            (SK, s(ms_key(hour))),
             (TTL, ttl_after(hour, NARRATIVE_CALL_TTL_DAYS)),
         ];
         match outcome {
